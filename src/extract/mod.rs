@@ -1,0 +1,3 @@
+//! Extraction: plan the requests, run them with bounded concurrency, stream into CSV sinks.
+
+pub mod progress;

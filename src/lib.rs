@@ -1,0 +1,13 @@
+//! entra-extract: read a Microsoft Entra ID tenant through Microsoft Graph and write CSV files.
+//!
+//! Data flows one way: `tui` → `extract` → `graph`. `sim` is a simulated tenant that stands
+//! apart: it imports nothing from the client side, so tests against it prove something.
+
+pub mod cli;
+pub mod extract;
+pub mod graph;
+pub mod permissions;
+pub mod profile;
+pub mod secret;
+pub mod sim;
+pub mod tui;

@@ -1,0 +1,26 @@
+//! Argument parsing and dispatch only.
+
+use clap::Parser;
+use entra_extract::cli::{Cli, Command, Exit};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    if let Err(e) = color_eyre::install() {
+        eprintln!("error: {e}");
+        return Exit::Failure.into();
+    }
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Sim(args)) => entra_extract::cli::sim::run(args).await,
+        None => Err(color_eyre::eyre::eyre!(
+            "the interactive wizard is not built yet; see `entra-extract --help`"
+        )),
+    };
+    match result {
+        Ok(exit) => exit.into(),
+        Err(report) => {
+            eprintln!("Error: {report:?}");
+            Exit::Failure.into()
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Permission check: what is granted, what is missing, and what to do about it.
+
+pub mod report;

@@ -1,0 +1,1 @@
+//! Saved profiles (TOML in the OS config directory) and run history. Never the secret.

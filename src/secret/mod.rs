@@ -1,0 +1,1 @@
+//! Client secret storage and resolution: environment, systemd credential, OS keyring.

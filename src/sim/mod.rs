@@ -1,0 +1,1 @@
+//! Simulated Entra tenant: token endpoint and Microsoft Graph v1.0 on loopback.

@@ -1,0 +1,1 @@
+//! Terminal UI wizard: app state machine, one module per screen, pure render functions.
