@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod extract;
 pub mod graph;
+pub mod logging;
 pub mod permissions;
 pub mod profile;
 pub mod secret;
