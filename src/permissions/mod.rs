@@ -1,3 +1,4 @@
 //! Permission check: what is granted, what is missing, and what to do about it.
 
+pub mod analysis;
 pub mod report;
