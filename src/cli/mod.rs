@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and one module per subcommand.
 
 pub mod exit;
+pub mod progress;
 pub mod sim;
 
 use clap::{Parser, Subcommand};
