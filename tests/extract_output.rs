@@ -262,6 +262,11 @@ fn every_file_is_owner_only_from_creation() {
     for name in snapshot_dir(tmp.path()).keys() {
         assert_eq!(mode(&tmp.path().join(name)), 0o600, "{name}");
     }
+    // A directory created for the output is owner-only too.
+    let created = tmp.path().join("new/out");
+    OutputSet::create(&created, &prefix(), &schema, OutputOptions::default()).unwrap();
+    assert_eq!(mode(&created), 0o700);
+    assert_eq!(mode(&tmp.path().join("new")), 0o700);
 }
 
 #[test]
@@ -502,4 +507,19 @@ fn a_read_only_directory_is_reported_as_not_writable() {
     assert!(matches!(err, OutputError::NotWritable { .. }), "{err:?}");
     assert!(err.to_string().contains("check its permissions"), "{err}");
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_in_place_of_a_file_is_replaced_not_followed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let link = out.join(format!("{PREFIX}_groups.csv"));
+    std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+    commit_tenant(&out, "v1", OutputOptions::default());
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_file());
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
 }

@@ -173,7 +173,8 @@ impl OutputSet {
             .map(|k| dir.join(prefix.file_name(k.suffix())))
             .chain([dir.join(prefix.file_name(MANIFEST_SUFFIX))])
         {
-            if path.is_dir() {
+            // A symlink there is fine: rename replaces the link, not its target.
+            if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
                 return Err(OutputError::PathBlocked { path });
             }
         }
@@ -398,17 +399,26 @@ fn finish_and_write_manifest(
     Ok(manifest)
 }
 
-/// Creates `dir` and its parents when missing.
+/// Creates `dir` and its parents when missing (owner-only on Unix).
 fn prepare_dir(dir: &Path) -> Result<(), OutputError> {
     match std::fs::metadata(dir) {
         Ok(meta) if meta.is_dir() => Ok(()),
         Ok(_) => Err(OutputError::NotADirectory {
             dir: dir.to_owned(),
         }),
-        Err(_) => std::fs::create_dir_all(dir).map_err(|source| OutputError::CreateDir {
-            dir: dir.to_owned(),
-            source,
-        }),
+        Err(_) => {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            // Only the owner may list the files (their names reveal the tenant).
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder
+                .create(dir)
+                .map_err(|source| OutputError::CreateDir {
+                    dir: dir.to_owned(),
+                    source,
+                })
+        }
     }
 }
 

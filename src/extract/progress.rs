@@ -66,6 +66,32 @@ pub struct Warning {
     pub detail: String,
 }
 
+impl Warning {
+    /// The members of a HiddenMembership group could not be read.
+    pub fn hidden_membership_unreadable(group_id: &str, group_name: &str) -> Self {
+        Self {
+            kind: WarningKind::HiddenMembershipUnreadable,
+            group_id: Some(group_id.to_owned()),
+            group_name: Some(group_name.to_owned()),
+            detail: format!(
+                "members of hidden-membership group \"{group_name}\" could not be read; grant the application permission Member.Read.Hidden with admin consent and run again"
+            ),
+        }
+    }
+
+    /// The group disappeared between listing and fetching its members or owners.
+    pub fn group_deleted(group_id: &str, group_name: &str) -> Self {
+        Self {
+            kind: WarningKind::GroupDeleted,
+            group_id: Some(group_id.to_owned()),
+            group_name: Some(group_name.to_owned()),
+            detail: format!(
+                "group \"{group_name}\" was deleted during the extraction; its members and owners are not in the files"
+            ),
+        }
+    }
+}
+
 /// Kinds of warnings, so summaries can count them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -451,10 +477,15 @@ mod tests {
                 detail: format!("w{i}"),
             });
         }
+        progress.warn(Warning::hidden_membership_unreadable("g9", "Board"));
+        progress.warn(Warning::group_deleted("g8", "Old"));
         let s = progress.snapshot();
-        assert_eq!(s.warnings.len(), 3);
+        assert_eq!(s.warnings.len(), 5);
+        assert!(s.warnings[3].detail.contains("Member.Read.Hidden"));
+        assert_eq!(s.warnings[3].group_id.as_deref(), Some("g9"));
+        assert_eq!(s.warnings[4].kind, WarningKind::GroupDeleted);
         assert_eq!(s.warnings[2].detail, "w2");
-        assert_eq!(s.warning_count(WarningKind::HiddenMembershipUnreadable), 2);
+        assert_eq!(s.warning_count(WarningKind::HiddenMembershipUnreadable), 3);
         assert_eq!(s.warning_count(WarningKind::Other), 0);
     }
 }
