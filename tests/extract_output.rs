@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use chrono::{TimeZone, Utc};
-use entra_extract::extract::output::{LOCK_FILE, TEMP_PREFIX, TEMP_SUFFIX};
+use entra_extract::extract::output::{LOCK_FILE, TEMP_PREFIX, TEMP_SUFFIX, check_output_dir};
 use entra_extract::extract::{
     DomainPrefix, FileKind, GroupCounts, GroupRecord, Manifest, MemberCount, OutputError,
     OutputOptions, OutputSet, RunDetails, Schema, Warning, WarningKind,
@@ -473,7 +473,12 @@ fn unusable_output_directories_give_clear_errors() {
     assert!(matches!(err, OutputError::NotADirectory { .. }), "{err:?}");
     assert!(err.to_string().contains("is not a directory"), "{err}");
 
+    let err = check_output_dir(&file).unwrap_err();
+    assert!(matches!(err, OutputError::NotADirectory { .. }), "{err:?}");
+
     let under_file = file.join("out");
+    let err = check_output_dir(&under_file).unwrap_err();
+    assert!(matches!(err, OutputError::CreateDir { .. }), "{err:?}");
     let err =
         OutputSet::create(&under_file, &prefix(), &schema(), OutputOptions::default()).unwrap_err();
     assert!(matches!(err, OutputError::CreateDir { .. }), "{err:?}");
@@ -501,11 +506,16 @@ fn a_read_only_directory_is_reported_as_not_writable() {
         let err =
             OutputSet::create(sys, &prefix(), &schema(), OutputOptions::default()).unwrap_err();
         assert!(matches!(err, OutputError::CreateDir { .. }), "{err:?}");
+        assert!(check_output_dir(sys).is_err());
         return;
     }
     let err = OutputSet::create(&dir, &prefix(), &schema(), OutputOptions::default()).unwrap_err();
     assert!(matches!(err, OutputError::NotWritable { .. }), "{err:?}");
     assert!(err.to_string().contains("check its permissions"), "{err}");
+    let err = check_output_dir(&dir).unwrap_err();
+    assert!(matches!(err, OutputError::NotWritable { .. }), "{err:?}");
+    let err = check_output_dir(&dir.join("sub")).unwrap_err();
+    assert!(matches!(err, OutputError::CreateDir { .. }), "{err:?}");
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
 }
 
@@ -522,4 +532,14 @@ fn a_symlink_in_place_of_a_file_is_replaced_not_followed() {
     commit_tenant(&out, "v1", OutputOptions::default());
     assert!(std::fs::symlink_metadata(&link).unwrap().is_file());
     assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+}
+
+#[test]
+fn checking_a_usable_directory_leaves_nothing_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    check_output_dir(tmp.path()).unwrap();
+    let missing = tmp.path().join("not/yet");
+    check_output_dir(&missing).unwrap();
+    assert!(!missing.exists(), "a check must not create the directory");
+    assert!(snapshot_dir(tmp.path()).is_empty());
 }

@@ -52,6 +52,11 @@ impl FileKind {
         FileKind::GroupsOwners,
     ];
 
+    /// The file's name for `prefix`, e.g. `contoso.com_users.csv`.
+    pub fn file_name(self, prefix: &DomainPrefix) -> String {
+        prefix.file_name(self.suffix())
+    }
+
     /// What follows the prefix in the file name.
     pub fn suffix(self) -> &'static str {
         match self {
@@ -335,6 +340,57 @@ impl OutputSet {
     }
 }
 
+/// Checks, without creating anything that stays, that an extraction could write into `dir`:
+/// it is a directory, or can be created under its nearest existing ancestor, and a file
+/// can be created there. For `check` commands and wizard screens, before a long run.
+pub fn check_output_dir(dir: &Path) -> Result<(), OutputError> {
+    let existing = match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => dir,
+        Ok(_) => {
+            return Err(OutputError::NotADirectory {
+                dir: dir.to_owned(),
+            });
+        }
+        Err(_) => {
+            let Some(ancestor) = dir.ancestors().skip(1).find(|a| a.exists()) else {
+                return Err(OutputError::CreateDir {
+                    dir: dir.to_owned(),
+                    source: io::Error::new(io::ErrorKind::NotFound, "no existing parent"),
+                });
+            };
+            if !ancestor.is_dir() {
+                return Err(OutputError::CreateDir {
+                    dir: dir.to_owned(),
+                    source: io::Error::new(
+                        io::ErrorKind::NotADirectory,
+                        format!("{} is not a directory", ancestor.display()),
+                    ),
+                });
+            }
+            ancestor
+        }
+    };
+    // Named like a temporary file, so a probe left by a kill is cleaned up like one.
+    let probe = existing.join(format!(
+        "{TEMP_PREFIX}probe-{:08x}{TEMP_SUFFIX}",
+        rand::random::<u32>()
+    ));
+    create_private(&probe).map_err(|e| {
+        let e = classify(existing, &probe, e);
+        match (e, existing == dir) {
+            (OutputError::NotWritable { source, .. }, false) => OutputError::CreateDir {
+                dir: dir.to_owned(),
+                source,
+            },
+            (e, _) => e,
+        }
+    })?;
+    std::fs::remove_file(&probe).map_err(|source| OutputError::Cleanup {
+        path: probe,
+        source,
+    })
+}
+
 /// Finishes the four CSV files and writes the manifest's temporary file (the last path in
 /// `temps`).
 fn finish_and_write_manifest(
@@ -541,3 +597,12 @@ impl Drop for TempFiles {
         }
     }
 }
+
+// The run hands the set to a blocking task and shares progress across tasks: keep it so.
+const _: () = {
+    const fn send<T: Send + 'static>() {}
+    const fn send_sync<T: Send + Sync + 'static>() {}
+    send::<OutputSet>();
+    send_sync::<super::progress::Progress>();
+    send_sync::<super::schema::GroupRecord>();
+};

@@ -279,8 +279,12 @@ impl Schema {
         USER_COLUMNS
             .iter()
             .copied()
-            .chain(self.user_extras.iter().map(String::as_str))
             .map(|c| render_cell(user.get(c)))
+            .chain(
+                self.user_extras
+                    .iter()
+                    .map(|c| render_cell(get_property(user, c))),
+            )
             .collect()
     }
 
@@ -298,9 +302,21 @@ impl Schema {
     fn group_extra_cells(&self, group: &Value) -> Vec<String> {
         self.group_extras
             .iter()
-            .map(|c| render_cell(group.get(c.as_str())).into_owned())
+            .map(|c| render_cell(get_property(group, c)).into_owned())
             .collect()
     }
+}
+
+/// Looks up an extra attribute. Graph matches `$select` names without case but answers with
+/// its own spelling (`employeetype` → `employeeType`), so fall back to a case-blind match.
+fn get_property<'a>(object: &'a Value, name: &str) -> Option<&'a Value> {
+    object.get(name).or_else(|| {
+        object
+            .as_object()?
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    })
 }
 
 fn validate_list<I>(kind: ObjectKind, names: I) -> Result<Vec<String>, SchemaError>
@@ -657,6 +673,33 @@ mod tests {
             schema.group_columns()[GROUP_COLUMNS.len()..],
             ["classification", "theme"]
         );
+    }
+
+    #[test]
+    fn extras_are_found_whatever_their_case() {
+        let schema = Schema::new(
+            [
+                "employeetype",
+                "EXTENSION_b7d8e648520f41d3b9c0fdeb91768a0a_costCenter",
+            ],
+            ["CLASSIFICATION"],
+        )
+        .unwrap();
+        let user = json!({
+            "id": "u1",
+            "employeeType": "Contractor",
+            "extension_b7d8e648520f41d3b9c0fdeb91768a0a_costCenter": "42"
+        });
+        let row = schema.user_row(&user);
+        assert_eq!(row[USER_COLUMNS.len()], "Contractor");
+        assert_eq!(row[USER_COLUMNS.len() + 1], "42");
+        let group =
+            GroupRecord::from_value(&schema, &json!({"id": "g", "classification": "Low"})).unwrap();
+        let row = group.row(GroupCounts {
+            members: MemberCount::Known(1),
+            owners: Some(1),
+        });
+        assert_eq!(row.last().map(|c| c.as_ref()), Some("Low"));
     }
 
     #[test]
