@@ -172,7 +172,7 @@ impl OutputSet {
     ) -> Result<Self, OutputError> {
         prepare_dir(dir)?;
         let lock = take_lock(dir)?;
-        let stale_removed = remove_stale_temps(dir)?;
+        let stale_removed = remove_stale_temps(dir);
         for path in FileKind::ALL
             .iter()
             .map(|k| dir.join(prefix.file_name(k.suffix())))
@@ -191,8 +191,8 @@ impl OutputSet {
         let mut temps = TempFiles::default();
         let mut open = |kind: FileKind, columns: &[&str]| -> Result<CsvSink, OutputError> {
             let path = temp_path(prefix.file_name(kind.suffix()));
-            temps.paths.push(path.clone());
             let file = create_private(&path).map_err(|e| classify(dir, &path, e))?;
+            temps.paths.push(path.clone());
             CsvSink::new(file, &path, columns, options.bom)
         };
         let users = UserSink::new(
@@ -497,10 +497,17 @@ fn take_lock(dir: &Path) -> Result<File, OutputError> {
 }
 
 /// Removes `.entra-extract-*.tmp` files. Only called with the directory lock held, so they
-/// cannot belong to a live run.
-fn remove_stale_temps(dir: &Path) -> Result<Vec<PathBuf>, OutputError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| classify(dir, dir, e))?;
+/// cannot belong to a live run. A file that cannot be removed is only logged: it does not
+/// collide with this run's names, and stopping the run for it would help no one.
+fn remove_stale_temps(dir: &Path) -> Vec<PathBuf> {
     let mut removed = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            tracing::warn!(dir = %dir.display(), error = %e, "cannot list the output directory to remove stale temporary files");
+            return removed;
+        }
+    };
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(name) = name.to_str() else {
@@ -520,11 +527,11 @@ fn remove_stale_temps(dir: &Path) -> Result<Vec<PathBuf>, OutputError> {
                 removed.push(path);
             }
             Err(e) => {
-                return Err(OutputError::Cleanup { path, source: e });
+                tracing::warn!(path = %path.display(), error = %e, "cannot remove a temporary file left by a killed run");
             }
         }
     }
-    Ok(removed)
+    removed
 }
 
 /// Creates a new file readable and writable by its owner only, from the first byte.
