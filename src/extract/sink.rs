@@ -328,6 +328,38 @@ mod tests {
     }
 
     #[test]
+    fn awkward_values_survive_a_round_trip() {
+        use rand::{Rng, SeedableRng};
+        let alphabet: Vec<char> = "a,\"\r\n |;\t#=é日🎉 '".chars().collect();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let rows: Vec<Vec<String>> = (0..500)
+            .map(|_| {
+                (0..4)
+                    .map(|_| {
+                        let len = rng.random_range(0..12);
+                        (0..len)
+                            .map(|_| alphabet[rng.random_range(0..alphabet.len())])
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let (mut sink, path) = sink_in(dir.path(), &["a", "b", "c", "d"], true);
+        for row in &rows {
+            sink.write_row(row).unwrap();
+        }
+        sink.finish().unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let mut reader = csv::ReaderBuilder::new().from_reader(&bytes[UTF8_BOM.len()..]);
+        let read: Vec<Vec<String>> = reader
+            .records()
+            .map(|r| r.unwrap().iter().map(String::from).collect())
+            .collect();
+        assert_eq!(read, rows);
+    }
+
+    #[test]
     fn bom_is_written_first_and_hashed() {
         let dir = tempfile::tempdir().unwrap();
         let (sink, path) = sink_in(dir.path(), &["id"], true);
