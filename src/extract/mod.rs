@@ -1,3 +1,21 @@
 //! Extraction: plan the requests, run them with bounded concurrency, stream into CSV sinks.
+//!
+//! - [`schema`] — column lists, `$select` strings, Graph value → CSV cell.
+//! - [`prefix`] — the validated `<domain>` file-name prefix.
+//! - [`sink`] — RFC 4180 CSV writers that hash and count while writing.
+//! - [`output`] — the atomic set of four CSV files and the manifest.
+//! - [`manifest`] — `<domain>_manifest.json`.
+//! - [`progress`] — counters the front ends read.
 
+pub mod manifest;
+pub mod output;
+pub mod prefix;
 pub mod progress;
+pub mod schema;
+pub mod sink;
+
+pub use manifest::{Manifest, RunDetails};
+pub use output::{CommittedOutput, FileKind, OutputError, OutputOptions, OutputSet};
+pub use prefix::{DomainPrefix, PrefixError};
+pub use progress::{Phase, Progress, ProgressSnapshot, RequestStats, Warning, WarningKind};
+pub use schema::{GroupCounts, GroupRecord, MemberCount, Schema, SchemaError};

@@ -4,7 +4,11 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
 
 /// A point-in-time copy of the extraction's progress, cheap to take and to render.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -36,7 +40,7 @@ pub struct ProgressSnapshot {
 }
 
 /// What the extraction is doing now.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     #[default]
@@ -52,7 +56,7 @@ pub enum Phase {
 }
 
 /// Something the user must know about, that did not stop the run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Warning {
     pub kind: WarningKind,
     /// The group concerned, when there is one.
@@ -62,8 +66,34 @@ pub struct Warning {
     pub detail: String,
 }
 
+impl Warning {
+    /// The members of a HiddenMembership group could not be read.
+    pub fn hidden_membership_unreadable(group_id: &str, group_name: &str) -> Self {
+        Self {
+            kind: WarningKind::HiddenMembershipUnreadable,
+            group_id: Some(group_id.to_owned()),
+            group_name: Some(group_name.to_owned()),
+            detail: format!(
+                "members of hidden-membership group \"{group_name}\" could not be read; grant the application permission Member.Read.Hidden with admin consent and run again"
+            ),
+        }
+    }
+
+    /// The group disappeared between listing and fetching its members or owners.
+    pub fn group_deleted(group_id: &str, group_name: &str) -> Self {
+        Self {
+            kind: WarningKind::GroupDeleted,
+            group_id: Some(group_id.to_owned()),
+            group_name: Some(group_name.to_owned()),
+            detail: format!(
+                "group \"{group_name}\" was deleted during the extraction; its members and owners are not in the files"
+            ),
+        }
+    }
+}
+
 /// Kinds of warnings, so summaries can count them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WarningKind {
     /// Members of a HiddenMembership group could not be read (Member.Read.Hidden missing).
@@ -72,4 +102,390 @@ pub enum WarningKind {
     GroupDeleted,
     /// Anything else worth a line in the summary.
     Other,
+}
+
+impl Phase {
+    /// Every phase, indexed by its discriminant (for the atomic in [`Progress`]).
+    const ALL: [Phase; 9] = [
+        Phase::Starting,
+        Phase::Counting,
+        Phase::Users,
+        Phase::Groups,
+        Phase::Memberships,
+        Phase::Finishing,
+        Phase::Done,
+        Phase::Failed,
+        Phase::Cancelled,
+    ];
+
+    /// Whether the run is over; the clock stops when such a phase is set.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Phase::Done | Phase::Failed | Phase::Cancelled)
+    }
+}
+
+/// Request statistics as the Graph client counts them, folded into [`Progress`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestStats {
+    /// HTTP requests sent (batch items count individually).
+    pub requests: u64,
+    pub retries: u64,
+    /// 429 answers.
+    pub throttled: u64,
+    /// Sum of `x-ms-resource-unit`.
+    pub resource_units: u64,
+}
+
+impl std::ops::Add for RequestStats {
+    type Output = RequestStats;
+
+    fn add(self, o: RequestStats) -> RequestStats {
+        RequestStats {
+            requests: self.requests.saturating_add(o.requests),
+            retries: self.retries.saturating_add(o.retries),
+            throttled: self.throttled.saturating_add(o.throttled),
+            resource_units: self.resource_units.saturating_add(o.resource_units),
+        }
+    }
+}
+
+/// A function that reads the Graph client's own running totals.
+type StatsSource = Box<dyn Fn() -> RequestStats + Send + Sync>;
+
+/// Sentinel for "unknown" totals and "still running" in the atomics.
+const NONE: u64 = u64::MAX;
+
+/// Live progress of one extraction, shared as `Arc<Progress>` between the tasks that do the
+/// work (writers) and the front end (reader, via [`Progress::snapshot`]).
+///
+/// Counters are relaxed atomics: a snapshot may mix values from a few microseconds apart,
+/// which no progress bar can show anyway, and writers never wait on a reader.
+pub struct Progress {
+    started: Instant,
+    finished_after_ns: AtomicU64,
+    users_done: AtomicU64,
+    users_total: AtomicU64,
+    groups_done: AtomicU64,
+    groups_total: AtomicU64,
+    member_lists_done: AtomicU64,
+    member_edges: AtomicU64,
+    owner_lists_done: AtomicU64,
+    owner_edges: AtomicU64,
+    requests: AtomicU64,
+    retries: AtomicU64,
+    throttled: AtomicU64,
+    resource_units: AtomicU64,
+    phase: AtomicU8,
+    warnings: Mutex<Vec<Warning>>,
+    stats_source: Mutex<Option<StatsSource>>,
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Progress")
+            .field("snapshot", &self.snapshot())
+            .finish()
+    }
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Progress {
+    /// Starts the clock; every counter at zero, totals unknown, phase `Starting`.
+    pub fn new() -> Self {
+        Self {
+            started: Instant::now(),
+            finished_after_ns: AtomicU64::new(NONE),
+            users_done: AtomicU64::new(0),
+            users_total: AtomicU64::new(NONE),
+            groups_done: AtomicU64::new(0),
+            groups_total: AtomicU64::new(NONE),
+            member_lists_done: AtomicU64::new(0),
+            member_edges: AtomicU64::new(0),
+            owner_lists_done: AtomicU64::new(0),
+            owner_edges: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
+            resource_units: AtomicU64::new(0),
+            phase: AtomicU8::new(Phase::Starting as u8),
+            warnings: Mutex::new(Vec::new()),
+            stats_source: Mutex::new(None),
+        }
+    }
+
+    /// Sets the phase; a terminal phase (done, failed, cancelled) stops the clock.
+    pub fn set_phase(&self, phase: Phase) {
+        self.phase.store(phase as u8, Ordering::Relaxed);
+        if phase.is_terminal() {
+            let ns = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(NONE - 1);
+            // Keep the first end time if the phase is set twice.
+            let _ = self.finished_after_ns.compare_exchange(
+                NONE,
+                ns,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
+    }
+
+    /// The current phase.
+    pub fn phase(&self) -> Phase {
+        let i = usize::from(self.phase.load(Ordering::Relaxed));
+        Phase::ALL.get(i).copied().unwrap_or_default()
+    }
+
+    /// Time since [`Progress::new`], frozen once a terminal phase is set.
+    pub fn elapsed(&self) -> Duration {
+        match self.finished_after_ns.load(Ordering::Relaxed) {
+            NONE => self.started.elapsed(),
+            ns => Duration::from_nanos(ns),
+        }
+    }
+
+    /// Records the `/users/$count` and `/groups/$count` totals (`None`: unknown).
+    pub fn set_totals(&self, users: Option<u64>, groups: Option<u64>) {
+        store_option(&self.users_total, users);
+        store_option(&self.groups_total, groups);
+    }
+
+    /// `n` more users written.
+    pub fn add_users(&self, n: u64) {
+        self.users_done.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// `n` more groups written.
+    pub fn add_groups(&self, n: u64) {
+        self.groups_done.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// `n` more member rows written (call per page, so big groups move the bar).
+    pub fn add_member_edges(&self, n: u64) {
+        self.member_edges.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// One more group's member list is complete (or known unreadable).
+    pub fn member_list_done(&self) {
+        self.member_lists_done.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `n` more owner rows written.
+    pub fn add_owner_edges(&self, n: u64) {
+        self.owner_edges.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// One more group's owner list is complete.
+    pub fn owner_list_done(&self) {
+        self.owner_lists_done.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Adds request statistics counted by the caller (deltas).
+    pub fn add_request_stats(&self, stats: RequestStats) {
+        self.requests.fetch_add(stats.requests, Ordering::Relaxed);
+        self.retries.fetch_add(stats.retries, Ordering::Relaxed);
+        self.throttled.fetch_add(stats.throttled, Ordering::Relaxed);
+        self.resource_units
+            .fetch_add(stats.resource_units, Ordering::Relaxed);
+    }
+
+    /// Lets every snapshot read the Graph client's own running totals through `source`
+    /// (added to anything given to [`Progress::add_request_stats`]). `source` must be cheap
+    /// and must not call back into this `Progress`.
+    pub fn set_request_stats_source<F>(&self, source: F)
+    where
+        F: Fn() -> RequestStats + Send + Sync + 'static,
+    {
+        *lock(&self.stats_source) = Some(Box::new(source));
+    }
+
+    /// Request statistics so far: added deltas plus the source's totals.
+    pub fn request_stats(&self) -> RequestStats {
+        let own = RequestStats {
+            requests: self.requests.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            throttled: self.throttled.load(Ordering::Relaxed),
+            resource_units: self.resource_units.load(Ordering::Relaxed),
+        };
+        match lock(&self.stats_source).as_ref() {
+            Some(source) => own + source(),
+            None => own,
+        }
+    }
+
+    /// Records a warning.
+    pub fn warn(&self, warning: Warning) {
+        lock(&self.warnings).push(warning);
+    }
+
+    /// All warnings so far, in the order they were recorded.
+    pub fn warnings(&self) -> Vec<Warning> {
+        lock(&self.warnings).clone()
+    }
+
+    /// A consistent-enough copy of everything, for one redraw.
+    pub fn snapshot(&self) -> ProgressSnapshot {
+        let stats = self.request_stats();
+        ProgressSnapshot {
+            users_done: self.users_done.load(Ordering::Relaxed),
+            users_total: load_option(&self.users_total),
+            groups_done: self.groups_done.load(Ordering::Relaxed),
+            groups_total: load_option(&self.groups_total),
+            member_lists_done: self.member_lists_done.load(Ordering::Relaxed),
+            member_edges: self.member_edges.load(Ordering::Relaxed),
+            owner_lists_done: self.owner_lists_done.load(Ordering::Relaxed),
+            owner_edges: self.owner_edges.load(Ordering::Relaxed),
+            requests: stats.requests,
+            retries: stats.retries,
+            throttled: stats.throttled,
+            resource_units: stats.resource_units,
+            elapsed: self.elapsed(),
+            warnings: self.warnings(),
+            phase: self.phase(),
+        }
+    }
+}
+
+impl ProgressSnapshot {
+    /// Warnings of one kind.
+    pub fn warning_count(&self, kind: WarningKind) -> usize {
+        self.warnings.iter().filter(|w| w.kind == kind).count()
+    }
+}
+
+fn store_option(cell: &AtomicU64, value: Option<u64>) {
+    // u64::MAX is the "unknown" sentinel; no tenant has that many objects.
+    cell.store(value.unwrap_or(NONE), Ordering::Relaxed);
+}
+
+fn load_option(cell: &AtomicU64) -> Option<u64> {
+    match cell.load(Ordering::Relaxed) {
+        NONE => None,
+        n => Some(n),
+    }
+}
+
+/// Locks a mutex, recovering from poisoning: progress data stays usable after a panic
+/// elsewhere.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicU64;
+
+    #[test]
+    fn counters_add_up_across_threads() {
+        let progress = Arc::new(Progress::new());
+        progress.set_totals(Some(4000), None);
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                let p = Arc::clone(&progress);
+                std::thread::spawn(move || {
+                    for _ in 0..1000 {
+                        p.add_users(1);
+                        p.add_member_edges(3);
+                        p.member_list_done();
+                        p.add_request_stats(RequestStats {
+                            requests: 1,
+                            retries: 0,
+                            throttled: 0,
+                            resource_units: 2,
+                        });
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+        let s = progress.snapshot();
+        assert_eq!(s.users_done, 4000);
+        assert_eq!(s.users_total, Some(4000));
+        assert_eq!(s.groups_total, None);
+        assert_eq!(s.member_edges, 12_000);
+        assert_eq!(s.member_lists_done, 4000);
+        assert_eq!(s.requests, 4000);
+        assert_eq!(s.resource_units, 8000);
+        assert_eq!(s.owner_edges, 0);
+    }
+
+    #[test]
+    fn request_source_is_folded_into_snapshots() {
+        let progress = Progress::new();
+        let client_requests = Arc::new(AtomicU64::new(0));
+        let seen = Arc::clone(&client_requests);
+        progress.set_request_stats_source(move || RequestStats {
+            requests: seen.load(Ordering::Relaxed),
+            retries: 1,
+            throttled: 2,
+            resource_units: 0,
+        });
+        progress.add_request_stats(RequestStats {
+            requests: 5,
+            ..Default::default()
+        });
+        client_requests.store(10, Ordering::Relaxed);
+        let s = progress.snapshot();
+        assert_eq!((s.requests, s.retries, s.throttled), (15, 1, 2));
+        client_requests.store(20, Ordering::Relaxed);
+        assert_eq!(progress.snapshot().requests, 25);
+    }
+
+    #[test]
+    fn phases_round_trip_and_terminal_phase_stops_the_clock() {
+        let progress = Progress::new();
+        assert_eq!(progress.phase(), Phase::Starting);
+        for phase in Phase::ALL {
+            let p = Progress::new();
+            p.set_phase(phase);
+            assert_eq!(p.phase(), phase);
+        }
+        progress.set_phase(Phase::Memberships);
+        progress.set_phase(Phase::Cancelled);
+        let frozen = progress.elapsed();
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(progress.elapsed(), frozen);
+        assert_eq!(progress.snapshot().elapsed, frozen);
+        let running = Progress::new();
+        let a = running.elapsed();
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(running.elapsed() > a);
+    }
+
+    #[test]
+    fn warnings_are_kept_in_order_and_counted() {
+        let progress = Progress::new();
+        for (i, kind) in [
+            WarningKind::HiddenMembershipUnreadable,
+            WarningKind::GroupDeleted,
+            WarningKind::HiddenMembershipUnreadable,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            progress.warn(Warning {
+                kind,
+                group_id: Some(format!("g{i}")),
+                group_name: None,
+                detail: format!("w{i}"),
+            });
+        }
+        progress.warn(Warning::hidden_membership_unreadable("g9", "Board"));
+        progress.warn(Warning::group_deleted("g8", "Old"));
+        let s = progress.snapshot();
+        assert_eq!(s.warnings.len(), 5);
+        assert!(s.warnings[3].detail.contains("Member.Read.Hidden"));
+        assert_eq!(s.warnings[3].group_id.as_deref(), Some("g9"));
+        assert_eq!(s.warnings[4].kind, WarningKind::GroupDeleted);
+        assert_eq!(s.warnings[2].detail, "w2");
+        assert_eq!(s.warning_count(WarningKind::HiddenMembershipUnreadable), 3);
+        assert_eq!(s.warning_count(WarningKind::Other), 0);
+    }
 }

@@ -1,0 +1,152 @@
+//! `<domain>_manifest.json`: what an extraction wrote, from where, and how to check it.
+//!
+//! It is written last, after every CSV file is in place, so a manifest whose hashes match
+//! the files proves the set is complete and from one run.
+
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::output::FileKind;
+use super::progress::{Warning, WarningKind};
+
+/// Layout version of the manifest; bumped when a field changes meaning or disappears.
+pub const MANIFEST_FORMAT: u32 = 1;
+
+/// The tool name written in every manifest.
+pub const TOOL_NAME: &str = "entra-extract";
+
+/// The manifest of one committed extraction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Manifest layout version ([`MANIFEST_FORMAT`]).
+    pub format: u32,
+    /// Always `entra-extract`.
+    pub tool: String,
+    /// The version of entra-extract that wrote the files.
+    pub tool_version: String,
+    /// Directory (tenant) id the files come from.
+    pub tenant_id: String,
+    /// Application (client) id of the app registration used; never its secret.
+    pub client_id: String,
+    /// Cloud name (`global`, `us-gov`, `us-gov-dod`, `china`, `custom`).
+    pub cloud: String,
+    /// The file-name prefix (by default the tenant's default verified domain).
+    pub prefix: String,
+    /// When the extraction started and finished (UTC, RFC 3339).
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    /// Object and edge counts, equal to the row counts of the files.
+    pub counts: ManifestCounts,
+    /// One entry per CSV file: name, rows, size, SHA-256, header.
+    pub files: Vec<ManifestFile>,
+    /// Everything the user must know that did not stop the run.
+    pub warnings: Vec<Warning>,
+}
+
+/// Totals of one extraction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestCounts {
+    pub users: u64,
+    pub groups: u64,
+    /// Rows of the members file.
+    pub member_edges: u64,
+    /// Rows of the owners file.
+    pub owner_edges: u64,
+    /// Groups written with `membersReadable=false` (their `memberCount` is empty).
+    pub groups_members_unreadable: u64,
+    /// Number of entries in `warnings`.
+    pub warnings: u64,
+}
+
+/// One CSV file of the set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestFile {
+    pub kind: FileKind,
+    /// File name inside the output directory.
+    pub name: String,
+    /// Data rows, header excluded.
+    pub rows: u64,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Lowercase hex SHA-256 of the whole file (BOM and header included).
+    pub sha256: String,
+    /// Whether the file starts with a UTF-8 byte order mark.
+    pub bom: bool,
+    /// The header, in order.
+    pub columns: Vec<String>,
+}
+
+/// What the caller knows about the run that the output set does not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunDetails {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub cloud: String,
+    pub started_at: DateTime<Utc>,
+    /// `None` means "now", at commit.
+    pub finished_at: Option<DateTime<Utc>>,
+    pub warnings: Vec<Warning>,
+}
+
+/// A file whose content no longer matches its manifest entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileMismatch {
+    pub path: PathBuf,
+    /// What differs, for humans.
+    pub detail: String,
+}
+
+impl Manifest {
+    /// Reads a manifest file.
+    pub fn read(path: &Path) -> io::Result<Self> {
+        let text = std::fs::read_to_string(path)?;
+        serde_json::from_str(&text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    }
+
+    /// Warnings of one kind.
+    pub fn warnings_of(&self, kind: WarningKind) -> impl Iterator<Item = &Warning> {
+        self.warnings.iter().filter(move |w| w.kind == kind)
+    }
+
+    /// Re-reads every listed file in `dir` and reports those whose size or SHA-256 differ
+    /// (or that are missing). Empty means the set is intact.
+    pub fn verify(&self, dir: &Path) -> Vec<FileMismatch> {
+        self.files
+            .iter()
+            .filter_map(|f| {
+                let path = dir.join(&f.name);
+                let detail = match hash_file(&path) {
+                    Err(e) => format!("cannot be read: {e}"),
+                    Ok((_, bytes)) if bytes != f.bytes => {
+                        format!("has {bytes} bytes, the manifest says {}", f.bytes)
+                    }
+                    Ok((sha, _)) if sha != f.sha256 => {
+                        format!("SHA-256 is {sha}, the manifest says {}", f.sha256)
+                    }
+                    Ok(_) => return None,
+                };
+                Some(FileMismatch { path, detail })
+            })
+            .collect()
+    }
+}
+
+fn hash_file(path: &Path) -> io::Result<(String, u64)> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((hex::encode(hasher.finalize()), total))
+}
