@@ -247,3 +247,51 @@ async fn unreadable_extra_ca_is_a_config_error() {
     cfg.extra_ca_pem = Some(ca);
     assert!(GraphClient::new(cfg).is_ok());
 }
+
+/// A `MakeWriter` collecting everything the subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn trace_logs_carry_requests_but_never_the_secret_or_token() {
+    let server = MockServer::start().await;
+    let token = fake_jwt(json!({"roles": ["Directory.Read.All"], "tid": "t"}));
+    mount_token(&server, &token, 3599).await;
+    Mock::given(method("GET"))
+        .and(path("/v1.0/users"))
+        .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "0"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    mount_users(&server).await;
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    // The test runtime is single-threaded, so a thread-local default sees every event.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let client = GraphClient::new(config(&server)).unwrap();
+    client.get_json("/users").await.unwrap();
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("graph_request"), "{log}");
+    assert!(log.contains("retrying"), "{log}");
+    assert!(!log.contains(SECRET), "secret in log");
+    assert!(!log.contains(&token), "token in log");
+    assert!(
+        !log.contains(token.split('.').nth(1).unwrap()),
+        "token payload in log"
+    );
+}

@@ -771,6 +771,20 @@ mod tests {
     }
 
     #[test]
+    fn client_and_its_futures_can_move_between_threads() {
+        fn assert_send<T: Send>(_: &T) {}
+        fn assert_send_sync<T: Send + Sync + Clone>() {}
+        assert_send_sync::<GraphClient>();
+        let c = client("https://graph.example");
+        assert_send(&c.get_json("/users"));
+        assert_send(&c.count("users"));
+        assert_send(&c.batch(Vec::new()));
+        assert_send(&c.token());
+        let mut pager = c.pager("/users");
+        assert_send(&pager.next_page());
+    }
+
+    #[test]
     fn tenant_is_encoded_into_the_token_url() {
         let endpoints = Endpoints::resolve(Cloud::Global, None, None).unwrap();
         let cfg = GraphConfig::new(
