@@ -1,0 +1,816 @@
+//! `GraphClient`: every request goes through one executor that owns authentication, pacing,
+//! retries, statistics and tracing, so callers never sleep or retry by hand.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::{CONTENT_TYPE, HeaderMap};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+use url::Url;
+
+use super::auth::{AccessToken, TokenCache};
+use super::config::GraphConfig;
+use super::credential::LoadedCredential;
+use super::error::{AuthError, GraphError};
+use super::pacing::{Pacer, estimate_ru};
+use super::retry::parse_retry_after;
+use super::stats::{RequestStats, StatsCounters};
+
+/// A Microsoft Graph client for one tenant. Cheap to clone; clones share the token cache,
+/// the pacing budget and the statistics.
+#[derive(Clone)]
+pub struct GraphClient {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for GraphClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GraphClient")
+            .field("graph", &self.inner.api_root)
+            .field("tenant", &self.inner.config.tenant)
+            .field("client_id", &self.inner.config.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    http: reqwest::Client,
+    config: GraphConfig,
+    credential: LoadedCredential,
+    token_url: Url,
+    /// `{graph}/v1.0`, without a trailing slash.
+    api_root: String,
+    tokens: TokenCache,
+    pacer: Pacer,
+    stats: StatsCounters,
+}
+
+/// Who a request goes to; decides authentication and how errors are read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Target {
+    Graph,
+    TokenEndpoint,
+}
+
+/// How to read a successful body.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expect {
+    /// JSON; a body that does not parse is retried, then reported.
+    Json,
+    /// UTF-8 text (`$count`).
+    Text,
+    /// Bytes as received (token responses: parsed by the caller).
+    Raw,
+}
+
+pub(crate) enum Body {
+    Empty,
+    Json(Value),
+    /// URL-encoded form that may hold a secret.
+    Form(SecretString),
+}
+
+/// One logical request; the executor may send it several times.
+pub(crate) struct Call {
+    pub(crate) method: Method,
+    pub(crate) url: Url,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Body,
+    pub(crate) expect: Expect,
+    pub(crate) target: Target,
+    /// Graph requests this call stands for (a batch counts its items).
+    pub(crate) items: u64,
+    pub(crate) ru_estimate: u32,
+    /// Resource units are reported per batch item, not on the envelope.
+    pub(crate) ru_from_items: bool,
+}
+
+impl Call {
+    pub(crate) fn get(url: Url) -> Self {
+        let ru_estimate = estimate_ru(url.as_str());
+        Call {
+            method: Method::GET,
+            url,
+            headers: Vec::new(),
+            body: Body::Empty,
+            expect: Expect::Json,
+            target: Target::Graph,
+            items: 1,
+            ru_estimate,
+            ru_from_items: false,
+        }
+    }
+}
+
+/// A successful response.
+pub(crate) struct Reply {
+    /// Parsed body for [`Expect::Json`] (`Null` when empty).
+    pub(crate) json: Value,
+    /// Text for [`Expect::Text`].
+    pub(crate) text: String,
+    /// Raw body for [`Expect::Raw`].
+    pub(crate) raw: Vec<u8>,
+}
+
+enum Step {
+    Done(Reply),
+    Fatal(GraphError),
+    Retry {
+        error: GraphError,
+        retry_after: Option<Duration>,
+        throttled: bool,
+        malformed: bool,
+    },
+    /// Graph rejected the token: refresh it and try again at once (only once per call).
+    RefreshToken(GraphError),
+}
+
+impl GraphClient {
+    /// Builds the HTTP client and loads the credential (certificate files are read here).
+    pub fn new(config: GraphConfig) -> Result<Self, GraphError> {
+        if config.tenant.is_empty() {
+            return Err(GraphError::Config(
+                "the tenant is empty: enter the Directory (tenant) ID or domain".into(),
+            ));
+        }
+        if config.client_id.is_empty() {
+            return Err(GraphError::Config(
+                "the client id is empty: enter the Application (client) ID".into(),
+            ));
+        }
+        let credential = LoadedCredential::load(&config.credential)?;
+        let mut builder = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .timeout(config.request_timeout)
+            .connect_timeout(config.request_timeout.min(Duration::from_secs(30)))
+            // A redirect could carry the bearer token to another host; Graph does not redirect.
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(config.max_in_flight.max(1));
+        if let Some(path) = &config.extra_ca_pem {
+            let pem = std::fs::read(path).map_err(|e| {
+                GraphError::Config(format!(
+                    "cannot read the extra CA file {}: {e}",
+                    path.display()
+                ))
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                GraphError::Config(format!(
+                    "the extra CA file {} is not a PEM certificate bundle: {e}",
+                    path.display()
+                ))
+            })?;
+            if certs.is_empty() {
+                return Err(GraphError::Config(format!(
+                    "the extra CA file {} holds no certificate",
+                    path.display()
+                )));
+            }
+            builder = builder.tls_certs_merge(certs);
+        }
+        let http = builder
+            .build()
+            .map_err(|e| GraphError::Config(format!("cannot build the HTTP client: {e}")))?;
+        let token_url = Url::parse(&config.token_url())
+            .map_err(|e| GraphError::Config(format!("bad token endpoint URL: {e}")))?;
+        let api_root = format!(
+            "{}/v1.0",
+            config.endpoints.graph.as_str().trim_end_matches('/')
+        );
+        let pacer = Pacer::new(&config.pacing, config.max_in_flight);
+        Ok(GraphClient {
+            inner: Arc::new(Inner {
+                http,
+                credential,
+                token_url,
+                api_root,
+                tokens: TokenCache::new(),
+                pacer,
+                stats: StatsCounters::default(),
+                config,
+            }),
+        })
+    }
+
+    /// The settings this client was built with.
+    pub fn config(&self) -> &GraphConfig {
+        &self.inner.config
+    }
+
+    /// The token that stops this client's waits and retries when cancelled.
+    pub fn cancellation(&self) -> &CancellationToken {
+        &self.inner.config.cancel
+    }
+
+    /// Counters so far (cheap; safe to call on every UI tick).
+    pub fn stats(&self) -> RequestStats {
+        self.inner
+            .stats
+            .snapshot(self.inner.tokens.fetches(), self.inner.pacer.slowdown())
+    }
+
+    /// A valid access token, from the cache or fetched (one fetch shared by all callers).
+    pub async fn token(&self) -> Result<AccessToken, GraphError> {
+        let cancel = &self.inner.config.cancel;
+        tokio::select! {
+            r = self.inner.tokens.get_or_fetch(|| self.fetch_token()) => r,
+            _ = cancel.cancelled() => Err(GraphError::Cancelled),
+        }
+    }
+
+    /// Boxed `token()`: fetching a token runs the executor, which asks for a token, and the
+    /// box breaks that cycle for the compiler.
+    fn token_boxed(
+        &self,
+    ) -> Pin<Box<dyn Future<Output = Result<AccessToken, GraphError>> + Send + '_>> {
+        Box::pin(self.token())
+    }
+
+    async fn fetch_token(&self) -> Result<AccessToken, GraphError> {
+        let cfg = &self.inner.config;
+        let fields = self
+            .inner
+            .credential
+            .form_fields(&cfg.client_id, self.inner.token_url.as_str())?;
+        let form = {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.append_pair("client_id", &cfg.client_id)
+                .append_pair("scope", &cfg.endpoints.scope)
+                .append_pair("grant_type", "client_credentials");
+            for (name, value) in &fields {
+                form.append_pair(name, value.expose_secret());
+            }
+            SecretString::from(form.finish())
+        };
+        let call = Call {
+            method: Method::POST,
+            url: self.inner.token_url.clone(),
+            headers: vec![("Accept".into(), "application/json".into())],
+            body: Body::Form(form),
+            expect: Expect::Raw,
+            target: Target::TokenEndpoint,
+            items: 0,
+            ru_estimate: 0,
+            ru_from_items: false,
+        };
+        let reply = self.execute(&call).await?;
+        AccessToken::from_response(&reply.raw, Instant::now())
+    }
+
+    /// GET a Graph path relative to `/v1.0` (e.g. `/users?$select=id`) and return its JSON.
+    /// Query values are percent-encoded; `$` stays literal; existing `%XX` escapes are kept.
+    pub async fn get_json(&self, path_and_query: &str) -> Result<Value, GraphError> {
+        self.get_json_with_headers(path_and_query, &[]).await
+    }
+
+    /// Like [`get_json`](Self::get_json) with extra request headers (e.g.
+    /// `ConsistencyLevel: eventual` for advanced queries).
+    pub async fn get_json_with_headers(
+        &self,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Value, GraphError> {
+        let mut call = Call::get(self.graph_url(path_and_query)?);
+        call.headers = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Ok(self.execute(&call).await?.json)
+    }
+
+    /// Number of objects in a collection (`users`, `groups`, `groups/{id}/members`) via
+    /// `/$count` with `ConsistencyLevel: eventual`.
+    pub async fn count(&self, collection: &str) -> Result<u64, GraphError> {
+        let path = format!("/{}/$count", collection.trim_matches('/'));
+        let mut call = Call::get(self.graph_url(&path)?);
+        call.headers = vec![
+            ("ConsistencyLevel".into(), "eventual".into()),
+            ("Accept".into(), "text/plain".into()),
+        ];
+        call.expect = Expect::Text;
+        let reply = self.execute(&call).await?;
+        reply
+            .text
+            .trim_start_matches('\u{feff}')
+            .trim()
+            .parse()
+            .map_err(|_| GraphError::Decode {
+                what: path.clone(),
+                message: format!(
+                    "expected a number, got {:?}",
+                    reply.text.chars().take(40).collect::<String>()
+                ),
+            })
+    }
+
+    /// Absolute URL for a Graph path, or a checked absolute link (only to the Graph root).
+    pub(crate) fn graph_url(&self, path_and_query: &str) -> Result<Url, GraphError> {
+        let s = path_and_query.trim();
+        if s.starts_with("https://") || s.starts_with("http://") {
+            let url = Url::parse(s).map_err(|e| GraphError::Decode {
+                what: "a paging link".into(),
+                message: e.to_string(),
+            })?;
+            return self.check_origin(url);
+        }
+        let out = format!("{}{}", self.inner.api_root, encode_relative(s));
+        Url::parse(&out).map_err(|e| GraphError::Config(format!("bad Graph path {s:?}: {e}")))
+    }
+
+    /// Refuses URLs whose scheme, host or port differ from the Graph root.
+    pub(crate) fn check_origin(&self, url: Url) -> Result<Url, GraphError> {
+        let root = &self.inner.config.endpoints.graph;
+        if url.scheme() == root.scheme()
+            && url.host_str().map(str::to_ascii_lowercase)
+                == root.host_str().map(str::to_ascii_lowercase)
+            && url.port_or_known_default() == root.port_or_known_default()
+        {
+            Ok(url)
+        } else {
+            Err(GraphError::ForeignNextLink {
+                origin: url.origin().ascii_serialization(),
+                expected: root.origin().ascii_serialization(),
+            })
+        }
+    }
+
+    pub(crate) fn stats_counters(&self) -> &StatsCounters {
+        &self.inner.stats
+    }
+
+    pub(crate) fn retry_policy(&self) -> &super::retry::RetryPolicy {
+        &self.inner.config.retry
+    }
+
+    pub(crate) fn pacer_throttled(&self, retry_after: Option<Duration>) {
+        self.inner.pacer.throttled(retry_after);
+    }
+
+    /// Sends `call` under the retry policy. The only place in the crate that sleeps for Graph.
+    pub(crate) async fn execute(&self, call: &Call) -> Result<Reply, GraphError> {
+        let span = tracing::debug_span!(
+            "graph_request",
+            method = %call.method,
+            path = %call.url.path(),
+        );
+        self.execute_inner(call).instrument(span).await
+    }
+
+    async fn execute_inner(&self, call: &Call) -> Result<Reply, GraphError> {
+        let policy = &self.inner.config.retry;
+        let cancel = &self.inner.config.cancel;
+        let started = Instant::now();
+        let mut attempts = 0u32;
+        let mut malformed = 0u32;
+        let mut refreshed = false;
+        loop {
+            if cancel.is_cancelled() {
+                return Err(GraphError::Cancelled);
+            }
+            attempts += 1;
+            match self.attempt(call, attempts).await {
+                Step::Done(reply) => return Ok(reply),
+                Step::Fatal(e) => return Err(e),
+                Step::RefreshToken(e) => {
+                    if refreshed {
+                        return Err(e);
+                    }
+                    refreshed = true;
+                    StatsCounters::add(&self.inner.stats.retries, call.items.max(1));
+                    tracing::info!("access token rejected by Graph; fetching a new one");
+                }
+                Step::Retry {
+                    error,
+                    retry_after,
+                    throttled,
+                    malformed: bad_body,
+                } => {
+                    if bad_body {
+                        malformed += 1;
+                        if malformed > policy.malformed_body_retries {
+                            return Err(error);
+                        }
+                    }
+                    let Some(delay) =
+                        policy.delay_before_next(attempts, retry_after, started.elapsed())
+                    else {
+                        tracing::warn!(attempts, %error, "giving up");
+                        return Err(if throttled {
+                            GraphError::Throttled {
+                                attempts,
+                                retry_after,
+                            }
+                        } else {
+                            GraphError::RetriesExhausted {
+                                attempts,
+                                last: Box::new(error),
+                            }
+                        });
+                    };
+                    if call.target == Target::Graph {
+                        StatsCounters::add(&self.inner.stats.retries, call.items.max(1));
+                    }
+                    tracing::warn!(attempt = attempts, delay_ms = delay.as_millis() as u64, %error, "retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = cancel.cancelled() => return Err(GraphError::Cancelled),
+                    }
+                }
+            }
+        }
+    }
+
+    async fn attempt(&self, call: &Call, attempt: u32) -> Step {
+        let inner = &self.inner;
+        let cancel = &inner.config.cancel;
+        let token = match call.target {
+            Target::Graph => match self.token_boxed().await {
+                Ok(t) => Some(t),
+                Err(e) => return Step::Fatal(e),
+            },
+            Target::TokenEndpoint => None,
+        };
+        let ru = if call.target == Target::Graph {
+            call.ru_estimate
+        } else {
+            0
+        };
+        let permit = match inner.pacer.admit(ru, cancel).await {
+            Ok(p) => p,
+            Err(e) => return Step::Fatal(e),
+        };
+        StatsCounters::add(&inner.stats.requests, call.items);
+
+        let mut rb = inner
+            .http
+            .request(call.method.clone(), call.url.clone())
+            .header("client-request-id", uuid::Uuid::new_v4().to_string());
+        for (k, v) in &call.headers {
+            rb = rb.header(k.as_str(), v.as_str());
+        }
+        if let Some(t) = &token {
+            rb = rb.bearer_auth(t.bearer().expose_secret());
+        }
+        rb = match &call.body {
+            Body::Empty => rb,
+            Body::Json(v) => rb.json(v),
+            Body::Form(f) => rb
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(f.expose_secret().to_string()),
+        };
+        let host = call.url.host_str().unwrap_or("?").to_string();
+        let sent = tokio::select! {
+            r = rb.send() => r,
+            _ = cancel.cancelled() => return Step::Fatal(GraphError::Cancelled),
+        };
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => return network_step(&host, e, "sending the request"),
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = tokio::select! {
+            b = response.bytes() => b,
+            _ = cancel.cancelled() => return Step::Fatal(GraphError::Cancelled),
+        };
+        drop(permit);
+        let body = match body {
+            Ok(b) => b.to_vec(),
+            Err(e) => return network_step(&host, e, "reading the response (cut off)"),
+        };
+
+        let resource_units = header_str(&headers, "x-ms-resource-unit")
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .map(|v| v.round().max(0.0) as u32);
+        let limit_fraction = header_str(&headers, "x-ms-throttle-limit-percentage")
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        if call.target == Target::Graph {
+            if let (Some(units), false) = (resource_units, call.ru_from_items) {
+                StatsCounters::add(&inner.stats.resource_units, u64::from(units));
+            }
+            let actual = if call.ru_from_items {
+                None
+            } else {
+                resource_units
+            };
+            inner
+                .pacer
+                .observe(call.ru_estimate, actual, limit_fraction);
+        }
+        tracing::debug!(
+            status = status.as_u16(),
+            attempt,
+            ru = resource_units,
+            throttle_limit = limit_fraction,
+            "response"
+        );
+
+        let request_id = header_str(&headers, "request-id");
+        let error_of = |body: &[u8]| match call.target {
+            Target::Graph => GraphError::from_graph_body(status.as_u16(), body, request_id),
+            Target::TokenEndpoint => AuthError::from_body(status.as_u16(), body).into(),
+        };
+        let retry_after = header_str(&headers, "retry-after")
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+
+        if status.is_success() {
+            return match decode_success(call, body) {
+                Ok(reply) => Step::Done(reply),
+                Err(error) => Step::Retry {
+                    error,
+                    retry_after: None,
+                    throttled: false,
+                    malformed: true,
+                },
+            };
+        }
+        match status {
+            StatusCode::TOO_MANY_REQUESTS => {
+                if call.target == Target::Graph {
+                    StatsCounters::add(&inner.stats.throttled, call.items.max(1));
+                    inner.pacer.throttled(retry_after);
+                }
+                Step::Retry {
+                    error: error_of(&body),
+                    retry_after,
+                    throttled: true,
+                    malformed: false,
+                }
+            }
+            StatusCode::BAD_GATEWAY
+            | StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::GATEWAY_TIMEOUT => Step::Retry {
+                error: error_of(&body),
+                retry_after,
+                throttled: false,
+                malformed: false,
+            },
+            StatusCode::UNAUTHORIZED if call.target == Target::Graph => {
+                let error = error_of(&body);
+                if error.code() == Some("InvalidAuthenticationToken")
+                    && let Some(t) = &token
+                {
+                    inner.tokens.invalidate(t).await;
+                    Step::RefreshToken(error)
+                } else {
+                    Step::Fatal(error)
+                }
+            }
+            _ => Step::Fatal(error_of(&body)),
+        }
+    }
+}
+
+fn decode_success(call: &Call, body: Vec<u8>) -> Result<Reply, GraphError> {
+    let mut reply = Reply {
+        json: Value::Null,
+        text: String::new(),
+        raw: Vec::new(),
+    };
+    let what = || format!("{} {}", call.method, call.url.path());
+    match call.expect {
+        Expect::Json if body.iter().all(u8::is_ascii_whitespace) => {}
+        Expect::Json => {
+            reply.json = serde_json::from_slice(&body).map_err(|e| GraphError::Decode {
+                what: what(),
+                message: format!("malformed JSON ({e})"),
+            })?;
+        }
+        Expect::Text => {
+            reply.text = String::from_utf8(body).map_err(|_| GraphError::Decode {
+                what: what(),
+                message: "the body is not UTF-8 text".into(),
+            })?;
+        }
+        Expect::Raw => reply.raw = body,
+    }
+    Ok(reply)
+}
+
+fn network_step(host: &str, error: reqwest::Error, during: &str) -> Step {
+    if error.is_builder() {
+        return Step::Fatal(GraphError::Config(format!(
+            "could not build the request: {}",
+            error.without_url()
+        )));
+    }
+    let mut message = format!("{during}: {}", error_chain(&error.without_url()));
+    if message.len() > 400 {
+        message.truncate(400);
+    }
+    Step::Retry {
+        error: GraphError::Network {
+            host: host.to_string(),
+            message,
+        },
+        retry_after: None,
+        throttled: false,
+        malformed: false,
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+/// A path relative to `/v1.0` with a leading `/`, its path and query values percent-encoded.
+pub(crate) fn encode_relative(path_and_query: &str) -> String {
+    let s = path_and_query.trim();
+    let (path, query) = s.split_once('?').unwrap_or((s, ""));
+    let mut out = String::with_capacity(s.len() + 8);
+    if !path.starts_with('/') {
+        out.push('/');
+    }
+    out.push_str(&encode_url_text(path, true));
+    if !query.is_empty() {
+        out.push('?');
+        let pairs: Vec<String> = query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|pair| match pair.split_once('=') {
+                Some((k, v)) => {
+                    format!("{}={}", encode_url_text(k, true), encode_url_text(v, true))
+                }
+                None => encode_url_text(pair, true),
+            })
+            .collect();
+        out.push_str(&pairs.join("&"));
+    }
+    out
+}
+
+pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Percent-encodes text for a URL path or query value. Keeps unreserved characters, `$`,
+/// OData punctuation (`'(),:;=@!*`), existing `%XX` escapes, and `/` when `keep_slash`.
+pub(crate) fn encode_url_text(text: &str, keep_slash: bool) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    for (i, &b) in bytes.iter().enumerate() {
+        let keep = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'$'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b','
+                    | b':'
+                    | b';'
+                    | b'='
+                    | b'@'
+                    | b'!'
+                    | b'*'
+            )
+            || (b == b'/' && keep_slash)
+            || (b == b'%'
+                && bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit));
+        if keep {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::cloud::{Cloud, Endpoints};
+    use crate::graph::credential::Credential;
+
+    fn client(graph: &str) -> GraphClient {
+        let endpoints =
+            Endpoints::resolve(Cloud::Custom, Some("https://login.example"), Some(graph)).unwrap();
+        GraphClient::new(GraphConfig::new(
+            endpoints,
+            "contoso.example",
+            "client",
+            Credential::Secret(SecretString::from("secret-value")),
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn paths_are_encoded_with_dollar_literal() {
+        let c = client("https://graph.example");
+        let u = c
+            .graph_url(
+                "/users?$select=id,displayName&$filter=startswith(displayName,'Ann B')&$top=999",
+            )
+            .unwrap();
+        assert_eq!(
+            u.as_str(),
+            // The url crate escapes `'` in queries of special schemes; Graph reads both forms.
+            "https://graph.example/v1.0/users?$select=id,displayName&$filter=startswith(displayName,%27Ann%20B%27)&$top=999"
+        );
+        let u = c
+            .graph_url("groups?$filter=mail eq 'a+b@x.example'")
+            .unwrap();
+        assert_eq!(u.query(), Some("$filter=mail%20eq%20%27a%2Bb@x.example%27"));
+        let u = c.graph_url("/users?$search=%22displayName:ann%22").unwrap();
+        assert_eq!(u.query(), Some("$search=%22displayName:ann%22"));
+        let u = c
+            .graph_url("/servicePrincipals(appId='00000003-0000-0000-c000-000000000000')")
+            .unwrap();
+        assert_eq!(
+            u.path(),
+            "/v1.0/servicePrincipals(appId='00000003-0000-0000-c000-000000000000')"
+        );
+    }
+
+    #[test]
+    fn graph_root_with_path_prefix_is_kept() {
+        let c = client("https://proxy.example/graph/");
+        assert_eq!(
+            c.graph_url("/users").unwrap().as_str(),
+            "https://proxy.example/graph/v1.0/users"
+        );
+    }
+
+    #[test]
+    fn absolute_links_only_to_the_graph_root() {
+        let c = client("https://graph.example");
+        assert!(
+            c.graph_url("https://graph.example/v1.0/users?$skiptoken=x")
+                .is_ok()
+        );
+        assert!(c.graph_url("https://GRAPH.example:443/v1.0/users").is_ok());
+        for bad in [
+            "https://evil.example/v1.0/users",
+            "http://graph.example/v1.0/users",
+            "https://graph.example:8443/v1.0/users",
+        ] {
+            assert!(
+                matches!(c.graph_url(bad), Err(GraphError::ForeignNextLink { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn client_and_its_futures_can_move_between_threads() {
+        fn assert_send<T: Send>(_: &T) {}
+        fn assert_send_sync<T: Send + Sync + Clone>() {}
+        assert_send_sync::<GraphClient>();
+        let c = client("https://graph.example");
+        assert_send(&c.get_json("/users"));
+        assert_send(&c.count("users"));
+        assert_send(&c.batch(Vec::new()));
+        assert_send(&c.token());
+        let mut pager = c.pager("/users");
+        assert_send(&pager.next_page());
+    }
+
+    #[test]
+    fn tenant_is_encoded_into_the_token_url() {
+        let endpoints = Endpoints::resolve(Cloud::Global, None, None).unwrap();
+        let cfg = GraphConfig::new(
+            endpoints,
+            "a b/../x",
+            "c",
+            Credential::Secret(SecretString::from("s")),
+        );
+        assert_eq!(
+            cfg.token_url(),
+            "https://login.microsoftonline.com/a%20b%2F..%2Fx/oauth2/v2.0/token"
+        );
+    }
+
+    #[test]
+    fn empty_inputs_are_config_errors_and_debug_hides_secret() {
+        let endpoints = Endpoints::resolve(Cloud::Global, None, None).unwrap();
+        let cfg = GraphConfig::new(
+            endpoints,
+            " ",
+            "c",
+            Credential::Secret(SecretString::from("hunter2-secret")),
+        );
+        assert!(!format!("{cfg:?}").contains("hunter2"));
+        assert!(matches!(GraphClient::new(cfg), Err(GraphError::Config(_))));
+        let c = client("https://graph.example");
+        assert!(!format!("{c:?}").contains("secret-value"));
+    }
+}
