@@ -1,14 +1,154 @@
 //! `entra-extract sim`: serve the simulated tenant.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use clap::Args;
+use color_eyre::eyre::{WrapErr, bail};
 
 use super::Exit;
+use crate::sim::{FaultSpec, HiddenMembers, LatencyModel, Preset, SimConfig, TlsOptions};
+
+const FAULT_HELP: &str = "\
+Inject a fault (repeatable). Syntax: KIND[=ARG]@TRIGGER[;path=PREFIX]
+  KIND:    503[=RETRY_AFTER_SECS] | 504[=RETRY_AFTER_SECS] | 429[=RETRY_AFTER_SECS]
+           reset (connection reset mid-body) | slow=MILLIS | malformed (truncated JSON)
+           deleted-group (member/owner fetch answers 404)
+           token-expiry (all tokens issued so far become invalid)
+           expired-skiptoken (400 Directory_ExpiredPageToken on a paged request)
+  TRIGGER: every=N | at=N,M,... | rate=P (0..1, deterministic from --seed) | always
+           counted over the requests the fault can apply to (1-based)
+  path=PREFIX limits it to Graph paths (after /v1.0) starting with PREFIX
+Examples: 503=2.5@every=10   reset@at=3   deleted-group@at=2   429=1@rate=0.05;path=/groups";
 
 /// Arguments of `entra-extract sim`.
 #[derive(Debug, Args)]
-pub struct SimArgs {}
+#[command(after_long_help = FAULT_HELP)]
+pub struct SimArgs {
+    /// Tenant size: small (demo, ~150 users, every edge case), m (10k users), l (100k users).
+    #[arg(long, default_value = "small", value_parser = clap::value_parser!(Preset))]
+    pub scenario: Preset,
+    /// Seed for the generated data, secrets and rate-based faults.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Serve HTTPS with a generated certificate (write its CA with --cert-out).
+    #[arg(long)]
+    pub tls: bool,
+    /// Where to write the CA certificate (PEM) clients must trust in --tls mode.
+    #[arg(long, requires = "tls")]
+    pub cert_out: Option<PathBuf>,
+    /// Write the certificate demo app's certificate and private key (PEM) here.
+    #[arg(long)]
+    pub cert_app_out: Option<PathBuf>,
+    /// Lifetime of issued access tokens, in seconds.
+    #[arg(long, default_value_t = 3599)]
+    pub token_lifetime: u64,
+    /// Simulated base latency per Graph response, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Simulated extra latency per returned object, in microseconds.
+    #[arg(long, default_value_t = 0)]
+    pub per_item_us: u64,
+    /// Speed-up of the simulated clock: latency and the throttling window shrink together.
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Disable resource-unit throttling.
+    #[arg(long)]
+    pub no_throttle: bool,
+    /// Resource-unit budget per app per 10 s (default by tenant size: 3,500 / 5,000 / 8,000).
+    #[arg(long)]
+    pub ru_budget: Option<u32>,
+    /// Members of HiddenMembership groups without Member.Read.Hidden: 403 or an empty list.
+    #[arg(long, default_value = "forbidden", value_parser = clap::value_parser!(HiddenMembers))]
+    pub hidden_members: HiddenMembers,
+    /// Inject a fault (repeatable); see --help for the syntax.
+    #[arg(long = "fault", value_name = "SPEC", value_parser = clap::value_parser!(FaultSpec))]
+    pub faults: Vec<FaultSpec>,
+    /// Write the ground truth (what a correct extraction contains) as JSON and keep serving.
+    #[arg(long)]
+    pub truth_out: Option<PathBuf>,
+}
+
+impl SimArgs {
+    /// The simulator configuration these arguments describe.
+    pub fn to_config(&self) -> color_eyre::Result<SimConfig> {
+        if !(self.time_scale.is_finite() && self.time_scale > 0.0) {
+            bail!("--time-scale must be a positive number");
+        }
+        let mut c = SimConfig {
+            preset: self.scenario,
+            seed: self.seed,
+            port: self.port,
+            tls: self.tls.then(|| TlsOptions {
+                cert_out: self.cert_out.clone(),
+            }),
+            token_lifetime: Duration::from_secs(self.token_lifetime.max(1)),
+            latency: LatencyModel {
+                base: Duration::from_millis(self.latency_ms),
+                per_item: Duration::from_micros(self.per_item_us),
+            },
+            time_scale: self.time_scale,
+            hidden_members: self.hidden_members,
+            faults: self.faults.clone(),
+            cert_app_out: self.cert_app_out.clone(),
+            ..SimConfig::default()
+        };
+        c.throttle.enabled = !self.no_throttle;
+        c.throttle.budget = self.ru_budget;
+        Ok(c)
+    }
+}
 
 /// Runs the simulator until Ctrl-C.
-pub async fn run(_args: SimArgs) -> color_eyre::Result<Exit> {
-    color_eyre::eyre::bail!("the simulated tenant is not built yet")
+pub async fn run(args: SimArgs) -> color_eyre::Result<Exit> {
+    let config = args.to_config()?;
+    let handle = crate::sim::start(config)
+        .await
+        .wrap_err("could not start the simulated tenant")?;
+    if let Some(path) = &args.truth_out {
+        std::fs::write(path, handle.truth_json())
+            .wrap_err_with(|| format!("could not write the ground truth to {}", path.display()))?;
+    }
+    let base = handle.base_url();
+    println!("Simulated Entra tenant (fake data and fake secrets, for tests and demos)");
+    println!("  base URL (authority and Graph root): {base}");
+    println!(
+        "  token endpoint:  {base}/{}/oauth2/v2.0/token",
+        handle.tenant_id()
+    );
+    println!("  Graph:           {base}/v1.0/users");
+    println!("  tenant id:       {}", handle.tenant_id());
+    println!("  default domain:  {}", handle.default_domain());
+    if let Some(p) = &args.cert_out {
+        println!("  CA certificate:  {}", p.display());
+    }
+    if let Some(p) = &args.truth_out {
+        println!("  ground truth:    {}", p.display());
+    }
+    println!("  admin:           {base}/_sim/truth  {base}/_sim/stats");
+    println!("Demo apps:");
+    for app in handle.apps() {
+        let credential = match &app.certificate {
+            Some(_) => match &args.cert_app_out {
+                Some(p) => format!("certificate in {}", p.display()),
+                None => "certificate (write it with --cert-app-out FILE)".to_string(),
+            },
+            None => format!("secret {}", app.client_secret),
+        };
+        println!(
+            "  {:<16} client id {}  {}",
+            app.kind.slug(),
+            app.client_id,
+            credential
+        );
+    }
+    println!("Serving until Ctrl-C.");
+    tokio::signal::ctrl_c()
+        .await
+        .wrap_err("could not wait for Ctrl-C")?;
+    handle.shutdown().await;
+    Ok(Exit::Success)
 }

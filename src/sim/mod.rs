@@ -1,1 +1,41 @@
 //! Simulated Entra tenant: token endpoint and Microsoft Graph v1.0 on loopback.
+//!
+//! An independent oracle for tests, the demo and benchmarks: it imports nothing from the
+//! client modules (`graph`, `extract`, ...), only std and third-party crates. Behaviours rest
+//! on /work/shared/graph-reference.md (sections cited in doc comments) and are described in
+//! docs/simulator.md.
+
+mod apps;
+mod batch;
+mod config;
+mod crypto;
+mod fault;
+mod generate;
+mod graph_api;
+mod json;
+mod model;
+mod odata;
+mod server;
+mod throttle;
+mod token;
+mod truth;
+
+pub use apps::{DemoApp, DemoAppKind, DemoCertificate, GRAPH_APP_ID, GRAPH_ROLES, GraphRole};
+pub use config::{
+    HiddenMembers, LatencyModel, Preset, SimConfig, SizeSpec, ThrottleConfig, TlsOptions,
+};
+pub use fault::{FaultKind, FaultSpec, Trigger};
+pub use server::{SimHandle, start};
+
+/// Why the simulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("cannot listen on 127.0.0.1:{0}: {1} (choose another --port, or 0 for any free port)")]
+    Bind(u16, #[source] std::io::Error),
+    #[error("cannot write {0}: {1}")]
+    Io(String, #[source] std::io::Error),
+    #[error("key or certificate generation failed: {0}")]
+    Crypto(String),
+    #[error("internal simulator error: {0}")]
+    Internal(String),
+}

@@ -1,0 +1,187 @@
+//! Configuration of a simulated tenant: size, behaviour switches, latency, throttling, faults.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::fault::FaultSpec;
+
+/// Predefined tenant sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Preset {
+    /// Demo-sized (~150 users) with every kind of object and edge case.
+    #[default]
+    Small,
+    /// 10,000 users, 2,500 groups.
+    M,
+    /// 100,000 users, 25,000 groups, ~1,000,000 member edges, ~40,000 owner edges.
+    L,
+}
+
+impl FromStr for Preset {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "small" | "s" => Ok(Preset::Small),
+            "m" | "medium" => Ok(Preset::M),
+            "l" | "large" => Ok(Preset::L),
+            other => Err(format!("unknown scenario '{other}': use small, m or l")),
+        }
+    }
+}
+
+impl Preset {
+    /// The object counts of this preset.
+    pub fn size(self) -> SizeSpec {
+        match self {
+            Preset::Small => SizeSpec {
+                users: 150,
+                groups: 40,
+                devices: 12,
+                service_principals: 6,
+                contacts: 6,
+                member_edges: 900,
+                owner_edges: 50,
+            },
+            Preset::M => SizeSpec {
+                users: 10_000,
+                groups: 2_500,
+                devices: 1_000,
+                service_principals: 100,
+                contacts: 200,
+                member_edges: 100_000,
+                owner_edges: 4_000,
+            },
+            Preset::L => SizeSpec {
+                users: 100_000,
+                groups: 25_000,
+                devices: 10_000,
+                service_principals: 500,
+                contacts: 2_000,
+                member_edges: 1_000_000,
+                owner_edges: 40_000,
+            },
+        }
+    }
+}
+
+/// Object counts of a generated tenant (approximate for edges: the distribution is long-tailed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SizeSpec {
+    pub users: usize,
+    pub groups: usize,
+    pub devices: usize,
+    pub service_principals: usize,
+    pub contacts: usize,
+    pub member_edges: usize,
+    pub owner_edges: usize,
+}
+
+/// What `/groups/{id}/members` of a HiddenMembership group returns to an app without
+/// Member.Read.Hidden. The docs don't say (graph-reference §3), so both are available.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HiddenMembers {
+    /// 403 Authorization_RequestDenied.
+    #[default]
+    Forbidden,
+    /// 200 with an empty `value`.
+    Empty,
+}
+
+impl FromStr for HiddenMembers {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "forbidden" | "403" => Ok(HiddenMembers::Forbidden),
+            "empty" | "200" => Ok(HiddenMembers::Empty),
+            other => Err(format!(
+                "unknown hidden-members mode '{other}': use forbidden or empty"
+            )),
+        }
+    }
+}
+
+/// HTTPS settings.
+#[derive(Debug, Clone, Default)]
+pub struct TlsOptions {
+    /// Where to write the self-signed certificate (PEM) clients must trust.
+    pub cert_out: Option<PathBuf>,
+}
+
+/// Simulated network latency: `base + per_item × items returned`, divided by `time_scale`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LatencyModel {
+    pub base: Duration,
+    pub per_item: Duration,
+}
+
+/// Resource-unit throttling settings (graph-reference §6).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ThrottleConfig {
+    pub enabled: bool,
+    /// Resource units per app+tenant per window; `None` = by tenant size (S 3,500 / M 5,000 /
+    /// L 8,000).
+    pub budget: Option<u32>,
+    /// The window the budget refills over (10 s in Graph), before `time_scale`.
+    pub window: Duration,
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        ThrottleConfig {
+            enabled: true,
+            budget: None,
+            window: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Everything that shapes one simulated tenant.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub preset: Preset,
+    /// Overrides the preset's counts.
+    pub size: Option<SizeSpec>,
+    /// Seed for data, secrets and rate-based faults.
+    pub seed: u64,
+    /// TCP port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    pub tls: Option<TlsOptions>,
+    /// Lifetime of issued access tokens (`expires_in`).
+    pub token_lifetime: Duration,
+    pub latency: LatencyModel,
+    /// Speed-up of the simulated clock (greater than 1 = faster): latency and the throttling
+    /// window shrink together, so benchmarks keep their ratios.
+    pub time_scale: f64,
+    pub throttle: ThrottleConfig,
+    pub hidden_members: HiddenMembers,
+    pub faults: Vec<FaultSpec>,
+    /// Write the certificate app's certificate and key (PEM) here on start.
+    pub cert_app_out: Option<PathBuf>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            preset: Preset::Small,
+            size: None,
+            seed: 1,
+            port: 0,
+            tls: None,
+            token_lifetime: Duration::from_secs(3599),
+            latency: LatencyModel::default(),
+            time_scale: 1.0,
+            throttle: ThrottleConfig::default(),
+            hidden_members: HiddenMembers::default(),
+            faults: Vec::new(),
+            cert_app_out: None,
+        }
+    }
+}
+
+impl SimConfig {
+    /// The counts that will be generated.
+    pub fn size_spec(&self) -> SizeSpec {
+        self.size.unwrap_or_else(|| self.preset.size())
+    }
+}

@@ -1,0 +1,549 @@
+//! The HTTP(S) server: state shared by all routes, start/shutdown, admin routes
+//! (`/_sim/truth`, `/_sim/stats`), latency and transport-level faults.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sha1::Digest as _;
+use uuid::Uuid;
+
+use super::SimError;
+use super::apps::{DemoApp, DemoAppKind, DemoCertificate, GRAPH_ROLES};
+use super::config::SimConfig;
+use super::crypto::SigningKey;
+use super::fault::FaultEngine;
+use super::generate::generate;
+use super::graph_api::{GraphCall, handle};
+use super::model::{Directory, KeyCredential};
+use super::throttle::{Throttle, budget_for_users};
+use super::token::{jwks, openid_configuration, token_request};
+use super::truth::write_truth;
+
+/// Counters for `/_sim/stats`.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub http_requests: AtomicU64,
+    pub graph_requests: AtomicU64,
+    pub token_requests: AtomicU64,
+    pub throttled: AtomicU64,
+}
+
+/// Per-app counters.
+#[derive(Debug, Default)]
+pub struct AppStats {
+    pub requests: AtomicU64,
+    pub ru_spent: AtomicU64,
+    pub throttled: AtomicU64,
+}
+
+/// A demo app as the server sees it.
+#[derive(Debug, Clone)]
+pub struct AppRecord {
+    pub kind: DemoAppKind,
+    pub display_name: String,
+    pub app_id: Uuid,
+    pub application_idx: usize,
+    pub sp_idx: usize,
+}
+
+/// Everything the routes share. Read-only after start except for atomics and per-app
+/// throttle buckets, so there's no global lock on the hot path.
+#[derive(Debug)]
+pub struct SimState {
+    pub config: SimConfig,
+    pub dir: Directory,
+    pub apps: Vec<AppRecord>,
+    pub app_stats: Vec<AppStats>,
+    pub graph_sp_idx: usize,
+    pub signing: SigningKey,
+    pub base_url: String,
+    pub tenant_id_str: String,
+    /// Tokens issued (ms) before this are rejected as expired (token-expiry fault).
+    pub tokens_valid_after_ms: AtomicI64,
+    pub stats: Stats,
+    pub throttle: Throttle,
+    pub faults: FaultEngine,
+}
+
+impl SimState {
+    /// The Graph app-role values granted to an app (from its appRoleAssignments).
+    pub fn roles_of(&self, app_idx: usize) -> Vec<&'static str> {
+        let sp = &self.dir.service_principals[self.apps[app_idx].sp_idx];
+        let graph_sp = self.dir.service_principals[self.graph_sp_idx].id;
+        sp.app_role_assignments
+            .iter()
+            .filter(|a| a.resource_id == graph_sp)
+            .filter_map(|a| GRAPH_ROLES.iter().find(|r| r.id == a.app_role_id))
+            .map(|r| r.value)
+            .collect()
+    }
+}
+
+/// A running simulated tenant. Drop or `shutdown` to stop it.
+pub struct SimHandle {
+    state: Arc<SimState>,
+    demo_apps: Vec<DemoApp>,
+    ca_cert_pem: Option<String>,
+    server: axum_server::Handle<SocketAddr>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for SimHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimHandle")
+            .field("base_url", &self.state.base_url)
+            .finish()
+    }
+}
+
+impl SimHandle {
+    /// `http://127.0.0.1:PORT` (https with TLS): the authority AND the Graph root.
+    pub fn base_url(&self) -> &str {
+        &self.state.base_url
+    }
+    /// The tenant's GUID.
+    pub fn tenant_id(&self) -> &str {
+        &self.state.tenant_id_str
+    }
+    /// The verified domain marked default (also accepted as tenant in token URLs).
+    pub fn default_domain(&self) -> &str {
+        self.state.dir.default_domain()
+    }
+    /// All demo app registrations.
+    pub fn apps(&self) -> &[DemoApp] {
+        &self.demo_apps
+    }
+    /// One demo app.
+    pub fn app(&self, kind: DemoAppKind) -> &DemoApp {
+        // Every kind is generated at start, so the lookup can't miss; fall back to the first.
+        self.demo_apps
+            .iter()
+            .find(|a| a.kind == kind)
+            .unwrap_or(&self.demo_apps[0])
+    }
+    /// The CA certificate (PEM) clients must trust, in TLS mode.
+    pub fn ca_cert_pem(&self) -> Option<&str> {
+        self.ca_cert_pem.as_deref()
+    }
+    /// Ground truth JSON (what a correct extraction contains).
+    pub fn truth_json(&self) -> String {
+        let mut s = String::new();
+        write_truth(&self.state.dir, &mut s);
+        s
+    }
+    /// Stops the server and waits for it.
+    pub async fn shutdown(mut self) {
+        self.server
+            .graceful_shutdown(Some(Duration::from_millis(200)));
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        self.server.shutdown();
+    }
+}
+
+fn now_secs() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Generates the certificate demo app's self-signed certificate (RSA, as assertions need).
+fn demo_app_certificate(name: &str) -> Result<(DemoCertificate, KeyCredential), SimError> {
+    let key = rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
+        .map_err(|e| SimError::Crypto(e.to_string()))?;
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new())
+        .map_err(|e| SimError::Crypto(e.to_string()))?;
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    let now = now_secs();
+    let cert = params
+        .self_signed(&key)
+        .map_err(|e| SimError::Crypto(e.to_string()))?;
+    let der = cert.der().to_vec();
+    let cred = KeyCredential {
+        key_id: Uuid::new_v4(),
+        display_name: format!("CN={name}"),
+        thumbprint_sha1: sha1::Sha1::digest(&der).to_vec(),
+        thumbprint_sha256: sha2::Sha256::digest(&der).to_vec(),
+        public_key_pkcs1: key.public_key_raw().to_vec(),
+        start: now - 86_400,
+        end: now + 365 * 86_400,
+    };
+    Ok((
+        DemoCertificate {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        },
+        cred,
+    ))
+}
+
+/// A CA and a server certificate for 127.0.0.1/localhost signed by it.
+fn tls_material() -> Result<(String, String, String), SimError> {
+    let err = |e: rcgen::Error| SimError::Crypto(e.to_string());
+    let ca_key = rcgen::KeyPair::generate().map_err(err)?;
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "entra-extract simulator CA");
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+        rcgen::KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_cert = ca.self_signed(&ca_key).map_err(err)?;
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let leaf_key = rcgen::KeyPair::generate().map_err(err)?;
+    let mut leaf =
+        rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .map_err(err)?;
+    leaf.distinguished_name
+        .push(rcgen::DnType::CommonName, "127.0.0.1");
+    leaf.is_ca = rcgen::IsCa::ExplicitNoCa;
+    leaf.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
+    leaf.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    leaf.use_authority_key_identifier_extension = true;
+    let leaf_cert = leaf.signed_by(&leaf_key, &issuer).map_err(err)?;
+    Ok((ca_cert.pem(), leaf_cert.pem(), leaf_key.serialize_pem()))
+}
+
+/// Builds the tenant and starts serving it.
+pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
+    let size = config.size_spec();
+    let seed = config.seed;
+    let now = now_secs();
+    let generated = tokio::task::spawn_blocking(move || generate(seed, size, now))
+        .await
+        .map_err(|e| SimError::Internal(e.to_string()))?;
+    let mut dir = generated.dir;
+    let signing = SigningKey::generate().map_err(SimError::Crypto)?;
+
+    let mut demo_apps = Vec::new();
+    let mut apps = Vec::new();
+    for g in &generated.apps {
+        let mut certificate = None;
+        if g.kind == DemoAppKind::Certificate {
+            let (c, cred) = demo_app_certificate(&g.display_name)?;
+            dir.applications[g.application_idx]
+                .key_credentials
+                .push(cred);
+            certificate = Some(c);
+        }
+        demo_apps.push(DemoApp {
+            kind: g.kind,
+            display_name: g.display_name.clone(),
+            client_id: g.app_id.to_string(),
+            client_secret: g.secret.clone().unwrap_or_default(),
+            certificate,
+        });
+        apps.push(AppRecord {
+            kind: g.kind,
+            display_name: g.display_name.clone(),
+            app_id: g.app_id,
+            application_idx: g.application_idx,
+            sp_idx: g.sp_idx,
+        });
+    }
+    if let Some(path) = &config.cert_app_out
+        && let Some(c) = demo_apps.iter().find_map(|a| a.certificate.as_ref())
+    {
+        std::fs::write(path, format!("{}{}", c.cert_pem, c.key_pem))
+            .map_err(|e| SimError::Io(path.display().to_string(), e))?;
+    }
+
+    let listener = std::net::TcpListener::bind(("127.0.0.1", config.port))
+        .map_err(|e| SimError::Bind(config.port, e))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| SimError::Bind(config.port, e))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| SimError::Bind(config.port, e))?
+        .port();
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let base_url = format!("{scheme}://127.0.0.1:{port}");
+
+    let time_scale = if config.time_scale.is_finite() && config.time_scale > 0.0 {
+        config.time_scale
+    } else {
+        1.0
+    };
+    let budget = config
+        .throttle
+        .budget
+        .unwrap_or_else(|| budget_for_users(dir.users.len()));
+    let throttle = Throttle::new(
+        config.throttle.enabled,
+        budget,
+        config.throttle.window.div_f64(time_scale),
+        apps.len(),
+    );
+    let faults = FaultEngine::new(config.seed, &config.faults);
+    let state = Arc::new(SimState {
+        tenant_id_str: dir.tenant_id.to_string(),
+        app_stats: apps.iter().map(|_| AppStats::default()).collect(),
+        apps,
+        graph_sp_idx: generated.graph_sp_idx,
+        dir,
+        signing,
+        base_url,
+        tokens_valid_after_ms: AtomicI64::new(0),
+        stats: Stats::default(),
+        throttle,
+        faults,
+        config,
+    });
+
+    let app = Router::new().fallback(route).with_state(state.clone());
+    let handle: axum_server::Handle<SocketAddr> = axum_server::Handle::new();
+    let mut ca_cert_pem = None;
+    let task = if let Some(tls) = &state.config.tls {
+        let (ca, cert, key) = tls_material()?;
+        if let Some(path) = &tls.cert_out {
+            std::fs::write(path, &ca).map_err(|e| SimError::Io(path.display().to_string(), e))?;
+        }
+        ca_cert_pem = Some(ca);
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let rustls_config =
+            axum_server::tls_rustls::RustlsConfig::from_pem(cert.into_bytes(), key.into_bytes())
+                .await
+                .map_err(|e| SimError::Crypto(e.to_string()))?;
+        let server = axum_server::from_tcp_rustls(listener, rustls_config)
+            .map_err(|e| SimError::Bind(port, e))?
+            .handle(handle.clone());
+        tokio::spawn(async move {
+            let _ = server.serve(app.into_make_service()).await;
+        })
+    } else {
+        let server = axum_server::from_tcp(listener)
+            .map_err(|e| SimError::Bind(port, e))?
+            .handle(handle.clone());
+        tokio::spawn(async move {
+            let _ = server.serve(app.into_make_service()).await;
+        })
+    };
+    Ok(SimHandle {
+        state,
+        demo_apps,
+        ca_cert_pem,
+        server: handle,
+        task: Some(task),
+    })
+}
+
+fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn json_response(status: u16, body: String) -> Response {
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    r
+}
+
+/// The one entry point: admin routes, token endpoint, discovery, Graph.
+async fn route(State(state): State<Arc<SimState>>, req: Request) -> Response {
+    state.stats.http_requests.fetch_add(1, Ordering::Relaxed);
+    let (parts, body) = req.into_parts();
+    let body = match axum::body::to_bytes(body, 16 * 1024 * 1024).await {
+        Ok(b) => b,
+        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "body too large").into_response(),
+    };
+    let path = parts.uri.path().to_string();
+    let query = parts.uri.query().unwrap_or("").to_string();
+    let method = parts.method.as_str().to_ascii_uppercase();
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+
+    if let Some(graph_path) = path.strip_prefix("/v1.0")
+        && (graph_path.is_empty() || graph_path.starts_with('/'))
+    {
+        return graph(&state, &method, graph_path, &query, &parts.headers, &body).await;
+    }
+    match (method.as_str(), segs.as_slice()) {
+        ("GET", ["_sim", "truth"]) => {
+            let st = state.clone();
+            let body = tokio::task::spawn_blocking(move || {
+                let mut s = String::new();
+                write_truth(&st.dir, &mut s);
+                s
+            })
+            .await
+            .unwrap_or_default();
+            json_response(200, body)
+        }
+        ("GET", ["_sim", "stats"]) => json_response(200, stats_json(&state).to_string()),
+        ("POST", [tenant, "oauth2", "v2.0", "token"]) => {
+            let reply = token_request(
+                &state,
+                tenant,
+                header_str(&parts.headers, "authorization"),
+                header_str(&parts.headers, "client-request-id"),
+                &body,
+            );
+            let mut r = json_response(reply.status, reply.body.to_string());
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
+            r
+        }
+        ("GET", [tenant, "v2.0", ".well-known", "openid-configuration"]) => {
+            match openid_configuration(&state, tenant) {
+                Some(v) => json_response(200, v.to_string()),
+                None => json_response(
+                    400,
+                    serde_json::json!({"error":"invalid_tenant","error_description":format!("AADSTS90002: Tenant '{tenant}' not found."),"error_codes":[90002]}).to_string(),
+                ),
+            }
+        }
+        ("GET", [_, "discovery", "v2.0", "keys"]) | ("GET", ["discovery", "v2.0", "keys"]) => {
+            json_response(200, jwks(&state).to_string())
+        }
+        ("GET", ["common", "discovery", "instance"]) => {
+            // MSAL instance discovery: describe this host as its own cloud.
+            let host = state
+                .base_url
+                .split("://")
+                .nth(1)
+                .unwrap_or_default()
+                .to_string();
+            json_response(
+                200,
+                serde_json::json!({
+                    "tenant_discovery_endpoint": format!("{}/{}/v2.0/.well-known/openid-configuration", state.base_url, state.tenant_id_str),
+                    "api-version": "1.1",
+                    "metadata": [{"preferred_network": host, "preferred_cache": host, "aliases": [host]}]
+                })
+                .to_string(),
+            )
+        }
+        _ => json_response(
+            404,
+            serde_json::json!({"error":"not_found","error_description":format!("The simulated tenant has no route {method} {path}.")}).to_string(),
+        ),
+    }
+}
+
+async fn graph(
+    state: &Arc<SimState>,
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
+    let call = GraphCall {
+        method,
+        path,
+        query,
+        authorization: header_str(headers, "authorization"),
+        consistency_eventual: header_str(headers, "consistencylevel")
+            .is_some_and(|c| c.eq_ignore_ascii_case("eventual")),
+        client_request_id: header_str(headers, "client-request-id").map(str::to_string),
+        body,
+        inner: false,
+    };
+    let reply = handle(state, &call);
+    let cfg = &state.config;
+    let scale = if cfg.time_scale.is_finite() && cfg.time_scale > 0.0 {
+        cfg.time_scale
+    } else {
+        1.0
+    };
+    let latency = cfg.latency.base + cfg.latency.per_item * reply.items as u32;
+    let mut delay = if latency.is_zero() {
+        Duration::ZERO
+    } else {
+        latency.div_f64(scale)
+    };
+    if let Some(s) = reply.plan.slow {
+        delay += s;
+    }
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let mut body = reply.body;
+    if reply.plan.malformed {
+        // Cut the JSON mid-way: still 200 with a consistent Content-Length.
+        let mut cut = body.len() / 2;
+        while cut > 0 && !body.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        body.truncate(cut);
+    }
+    let mut resp = if reply.plan.reset {
+        let bytes = body.into_bytes();
+        let half = bytes.len() / 2;
+        let first = Bytes::from(bytes).slice(..half);
+        let stream = futures::stream::iter(vec![
+            Ok::<Bytes, std::io::Error>(first),
+            Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "simulated connection reset",
+            )),
+        ]);
+        Response::new(Body::from_stream(stream))
+    } else {
+        Response::new(Body::from(body))
+    };
+    *resp.status_mut() =
+        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(reply.content_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    for (k, v) in reply.headers {
+        if let (Ok(k), Ok(v)) = (
+            axum::http::HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(&v),
+        ) {
+            h.insert(k, v);
+        }
+    }
+    resp
+}
+
+fn stats_json(state: &SimState) -> serde_json::Value {
+    let apps: Vec<serde_json::Value> = state
+        .apps
+        .iter()
+        .zip(&state.app_stats)
+        .map(|(a, s)| {
+            serde_json::json!({
+                "kind": a.kind.slug(),
+                "displayName": a.display_name,
+                "clientId": a.app_id.to_string(),
+                "requests": s.requests.load(Ordering::Relaxed),
+                "resourceUnits": s.ru_spent.load(Ordering::Relaxed),
+                "throttled": s.throttled.load(Ordering::Relaxed),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "httpRequests": state.stats.http_requests.load(Ordering::Relaxed),
+        "graphRequests": state.stats.graph_requests.load(Ordering::Relaxed),
+        "tokenRequests": state.stats.token_requests.load(Ordering::Relaxed),
+        "throttled": state.stats.throttled.load(Ordering::Relaxed),
+        "faultsInjected": state.faults.injected.load(Ordering::Relaxed),
+        "resourceUnitBudget": state.throttle.capacity(),
+        "apps": apps,
+    })
+}
