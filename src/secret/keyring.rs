@@ -1,0 +1,313 @@
+//! The OS keyring behind a small async wrapper: one entry per profile (service
+//! `entra-extract`, user `profile:<name>`), every call on tokio's blocking pool.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use keyring_core::{CredentialStore, Entry, Error as KeyringError};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{KEYRING_SERVICE, SecretError, keyring_user};
+use crate::profile::ProfileName;
+
+/// Chooses the keyring store (`secret-service`, `keyutils`, `none`); unset means the
+/// platform's native store.
+pub const STORE_ENV: &str = "ENTRA_EXTRACT_KEYRING_STORE";
+
+/// A keyring that neither answers nor fails (a locked collection waiting for a desktop
+/// unlock prompt nobody will see) must not hang a scheduled run forever.
+const KEYRING_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Which credential store to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreChoice {
+    /// macOS Keychain, Windows Credential Manager, or the Secret Service elsewhere.
+    Platform,
+    /// The freedesktop Secret Service over D-Bus (GNOME Keyring, KWallet, KeePassXC).
+    SecretService,
+    /// The Linux kernel keyring: always there, but emptied at reboot.
+    Keyutils,
+    /// No keyring at all: secrets come from the environment, systemd or the plaintext opt-in.
+    Disabled,
+}
+
+impl StoreChoice {
+    /// Parses the value of [`STORE_ENV`].
+    pub fn parse(value: &str) -> Result<Self, SecretError> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "" | "platform" | "native" | "default" => Ok(StoreChoice::Platform),
+            "secret-service" => Ok(StoreChoice::SecretService),
+            "keyutils" => Ok(StoreChoice::Keyutils),
+            "none" => Ok(StoreChoice::Disabled),
+            other => Err(SecretError::KeyringUnavailable {
+                detail: format!(
+                    "{STORE_ENV}={other:?} is not one of platform, secret-service, keyutils, none"
+                ),
+            }),
+        }
+    }
+
+    /// The choice made by [`STORE_ENV`], or [`StoreChoice::Platform`].
+    pub fn from_env() -> Result<Self, SecretError> {
+        match std::env::var(STORE_ENV) {
+            Ok(v) => StoreChoice::parse(&v),
+            Err(_) => Ok(StoreChoice::Platform),
+        }
+    }
+}
+
+/// Which kind of store an open [`SecretStore`] talks to; decides the entry modifiers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    SecretService,
+    Other,
+}
+
+/// Saves, loads and deletes profile secrets in one credential store.
+#[derive(Clone)]
+pub struct SecretStore {
+    store: Arc<CredentialStore>,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for SecretStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretStore")
+            .field("vendor", &self.store.vendor())
+            .finish()
+    }
+}
+
+impl SecretStore {
+    /// Opens the store chosen by [`STORE_ENV`] (the platform's native store by default).
+    pub async fn open_default() -> Result<Self, SecretError> {
+        SecretStore::open(StoreChoice::from_env()?).await
+    }
+
+    /// Opens `choice`. Connecting may block (D-Bus), so it runs on the blocking pool.
+    pub async fn open(choice: StoreChoice) -> Result<Self, SecretError> {
+        if choice == StoreChoice::Disabled {
+            return Err(SecretError::KeyringDisabled);
+        }
+        let opened = run_blocking(move || open_blocking(choice)).await?;
+        match opened.map_err(map_error) {
+            Ok((store, backend)) => Ok(SecretStore { store, backend }),
+            // Failing to even connect means "no keyring here", whatever the library called it.
+            Err(SecretError::KeyringFailure { detail }) => {
+                Err(SecretError::KeyringUnavailable { detail })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Wraps an already-built store (tests use `keyring_core::mock`).
+    pub fn from_store(store: Arc<CredentialStore>) -> Self {
+        SecretStore {
+            store,
+            backend: Backend::Other,
+        }
+    }
+
+    /// The store's self-description, for `profile show`.
+    pub fn vendor(&self) -> String {
+        self.store.vendor()
+    }
+
+    /// Stores (or replaces) the secret of `profile`.
+    pub async fn save(
+        &self,
+        profile: &ProfileName,
+        secret: &SecretString,
+    ) -> Result<(), SecretError> {
+        let secret = secret.clone();
+        self.with_entry(profile, move |entry| {
+            entry.set_password(secret.expose_secret())
+        })
+        .await
+    }
+
+    /// The secret of `profile`; [`SecretError::NotFound`] when there is none.
+    pub async fn load(&self, profile: &ProfileName) -> Result<SecretString, SecretError> {
+        self.with_entry(profile, |entry| {
+            let bytes = entry.get_secret()?;
+            String::from_utf8(bytes)
+                .map(SecretString::from)
+                .map_err(|e| {
+                    let mut bytes = e.into_bytes();
+                    zeroize::Zeroize::zeroize(&mut bytes);
+                    KeyringError::BadEncoding(Vec::new())
+                })
+        })
+        .await
+    }
+
+    /// True when `profile` has a secret in this store.
+    pub async fn contains(&self, profile: &ProfileName) -> Result<bool, SecretError> {
+        match self.load(profile).await {
+            Ok(_) => Ok(true),
+            Err(SecretError::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes the secret of `profile`; returns whether there was one.
+    pub async fn delete(&self, profile: &ProfileName) -> Result<bool, SecretError> {
+        match self
+            .with_entry(profile, |entry| entry.delete_credential())
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(SecretError::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Runs `op` on this profile's entry; `NoEntry` becomes [`SecretError::NotFound`].
+    async fn with_entry<T: Send + 'static>(
+        &self,
+        profile: &ProfileName,
+        op: impl FnOnce(&Entry) -> keyring_core::Result<T> + Send + 'static,
+    ) -> Result<T, SecretError> {
+        let store = self.store.clone();
+        let backend = self.backend;
+        let user = keyring_user(profile);
+        let name = profile.clone();
+        match run_blocking(move || {
+            let entry = build_entry(&store, backend, &name, &user)?;
+            op(&entry)
+        })
+        .await?
+        {
+            Ok(value) => Ok(value),
+            Err(KeyringError::NoEntry) => Err(SecretError::NotFound {
+                profile: profile.clone(),
+                looked_in: format!("the OS keyring ({})", self.vendor()),
+            }),
+            Err(e) => Err(map_error(e)),
+        }
+    }
+}
+
+fn build_entry(
+    store: &Arc<CredentialStore>,
+    backend: Backend,
+    profile: &ProfileName,
+    user: &str,
+) -> keyring_core::Result<Entry> {
+    match backend {
+        Backend::SecretService => {
+            // A readable label in Seahorse / KWallet instead of the library's generic one.
+            let label = format!("entra-extract client secret ({profile})");
+            let mods = HashMap::from([("label", label.as_str())]);
+            Entry::new_in_store_with_modifiers(store, KEYRING_SERVICE, user, &mods)
+        }
+        Backend::Other => Entry::new_in_store(store, KEYRING_SERVICE, user),
+    }
+}
+
+/// Runs a keyring call on the blocking pool with a timeout; the inner result is the
+/// keyring's own, for the caller to map with its context.
+async fn run_blocking<T: Send + 'static>(
+    op: impl FnOnce() -> keyring_core::Result<T> + Send + 'static,
+) -> Result<keyring_core::Result<T>, SecretError> {
+    let task = tokio::task::spawn_blocking(op);
+    match tokio::time::timeout(KEYRING_TIMEOUT, task).await {
+        Err(_) => Err(SecretError::KeyringUnavailable {
+            detail: format!(
+                "no answer within {} s; a locked keyring may be waiting for an unlock prompt",
+                KEYRING_TIMEOUT.as_secs()
+            ),
+        }),
+        Ok(Err(join)) => Err(SecretError::KeyringFailure {
+            detail: format!("the keyring call failed unexpectedly: {join}"),
+        }),
+        Ok(Ok(result)) => Ok(result),
+    }
+}
+
+/// Maps keyring errors to ours. Variants carrying secret bytes are never formatted.
+fn map_error(e: KeyringError) -> SecretError {
+    match e {
+        KeyringError::NoDefaultStore => SecretError::KeyringUnavailable {
+            detail: "no credential store is configured for this platform".into(),
+        },
+        KeyringError::NoStorageAccess(inner) => SecretError::KeyringLocked {
+            detail: inner.to_string(),
+        },
+        KeyringError::BadEncoding(_) => SecretError::KeyringFailure {
+            detail: "the stored secret is not UTF-8 text; set it again with `profile set-secret`"
+                .into(),
+        },
+        KeyringError::BadDataFormat(_, _) => SecretError::KeyringFailure {
+            detail: "the stored secret is malformed; set it again with `profile set-secret`".into(),
+        },
+        KeyringError::Ambiguous(entries) => SecretError::KeyringFailure {
+            detail: format!(
+                "{} keyring entries match service {KEYRING_SERVICE:?}; delete the duplicates in your keyring manager",
+                entries.len()
+            ),
+        },
+        other => SecretError::KeyringFailure {
+            detail: other.to_string(),
+        },
+    }
+}
+
+fn open_blocking(choice: StoreChoice) -> keyring_core::Result<(Arc<CredentialStore>, Backend)> {
+    match choice {
+        StoreChoice::Disabled => Err(KeyringError::NoDefaultStore),
+        StoreChoice::Platform => open_platform(),
+        StoreChoice::SecretService => open_secret_service(),
+        StoreChoice::Keyutils => open_keyutils(),
+    }
+}
+
+#[cfg(target_os = "macos")]
+fn open_platform() -> keyring_core::Result<(Arc<CredentialStore>, Backend)> {
+    let store: Arc<CredentialStore> = apple_native_keyring_store::keychain::Store::new()?;
+    Ok((store, Backend::Other))
+}
+
+#[cfg(target_os = "windows")]
+fn open_platform() -> keyring_core::Result<(Arc<CredentialStore>, Backend)> {
+    let store: Arc<CredentialStore> = windows_native_keyring_store::Store::new()?;
+    Ok((store, Backend::Other))
+}
+
+#[cfg(not(any(target_os = "macos", target_os = "windows")))]
+fn open_platform() -> keyring_core::Result<(Arc<CredentialStore>, Backend)> {
+    open_secret_service()
+}
+
+#[cfg(all(
+    unix,
+    not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+))]
+fn open_secret_service() -> keyring_core::Result<(Arc<CredentialStore>, Backend)> {
+    let store: Arc<CredentialStore> = zbus_secret_service_keyring_store::Store::new()?;
+    Ok((store, Backend::SecretService))
+}
+
+#[cfg(not(all(
+    unix,
+    not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+)))]
+fn open_secret_service() -> keyring_core::Result<(Arc<CredentialStore>, Backend)> {
+    Err(KeyringError::NotSupportedByStore(
+        "the Secret Service store exists only on Linux and the BSDs".into(),
+    ))
+}
+
+#[cfg(target_os = "linux")]
+fn open_keyutils() -> keyring_core::Result<(Arc<CredentialStore>, Backend)> {
+    let store: Arc<CredentialStore> = linux_keyutils_keyring_store::Store::new()?;
+    Ok((store, Backend::Other))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_keyutils() -> keyring_core::Result<(Arc<CredentialStore>, Backend)> {
+    Err(KeyringError::NotSupportedByStore(
+        "the kernel keyring (keyutils) exists only on Linux".into(),
+    ))
+}
