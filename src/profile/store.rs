@@ -23,7 +23,7 @@ pub enum ProfileError {
     #[error(transparent)]
     NoHome(#[from] NoHomeDir),
     /// No such profile.
-    #[error("no profile named {name:?} (looked for {}); `entra-extract profile list` shows the saved profiles", path.display())]
+    #[error("no profile named \"{name}\" (looked for {}); `entra-extract profile list` shows the saved profiles", path.display())]
     NotFound {
         /// The requested name.
         name: ProfileName,
@@ -31,7 +31,7 @@ pub enum ProfileError {
         path: PathBuf,
     },
     /// The target name of a create or rename is taken.
-    #[error("a profile named {name:?} already exists; choose another name or remove it first")]
+    #[error("a profile named \"{name}\" already exists; choose another name or remove it first")]
     AlreadyExists {
         /// The taken name.
         name: ProfileName,
@@ -58,7 +58,7 @@ pub enum ProfileError {
         found: i64,
     },
     /// The profile content is invalid.
-    #[error("profile {name:?} is invalid: {source}")]
+    #[error("profile \"{name}\" is invalid: {source}")]
     Invalid {
         /// The profile.
         name: ProfileName,

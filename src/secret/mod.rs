@@ -64,7 +64,7 @@ pub enum SecretError {
     },
     /// No secret for this profile in any source.
     #[error(
-        "no client secret for profile {profile:?}: it is not in {looked_in}, and neither ENTRA_EXTRACT_CLIENT_SECRET nor a systemd credential is set. Store it with `entra-extract profile set-secret {profile}`"
+        "no client secret for profile \"{profile}\": it is not in {looked_in}, and neither ENTRA_EXTRACT_CLIENT_SECRET nor a systemd credential is set. Store it with `entra-extract profile set-secret {profile}`"
     )]
     NotFound {
         /// The profile.
@@ -100,7 +100,7 @@ pub enum SecretError {
         mode: u32,
     },
     /// The profile authenticates with a certificate, not a secret.
-    #[error("profile {profile:?} authenticates with a certificate; it has no client secret")]
+    #[error("profile \"{profile}\" authenticates with a certificate; it has no client secret")]
     CertificateProfile {
         /// The profile.
         profile: ProfileName,
@@ -310,7 +310,7 @@ pub(crate) fn read_secret_file(path: &Path, what: &str) -> Result<SecretString, 
 }
 
 /// Removes trailing `\n`/`\r` in place (no copy of the secret is made).
-pub(crate) fn trim_line_end(mut s: String) -> String {
+pub fn trim_line_end(mut s: String) -> String {
     let len = s.trim_end_matches(['\n', '\r']).len();
     s.truncate(len);
     s

@@ -17,7 +17,7 @@ pub fn path(dirs: &Dirs, name: &ProfileName) -> PathBuf {
 /// The warning shown on every use of a plaintext secret.
 pub fn warning(dirs: &Dirs, name: &ProfileName) -> String {
     format!(
-        "the client secret of profile {name:?} is stored in plain text in {}; anyone who can \
+        "the client secret of profile \"{name}\" is stored in plain text in {}; anyone who can \
          read that file can read the whole directory. Prefer the OS keyring, \
          ENTRA_EXTRACT_CLIENT_SECRET or a systemd credential",
         path(dirs, name).display()
