@@ -69,12 +69,13 @@ enum Backend {
 pub struct SecretStore {
     store: Arc<CredentialStore>,
     backend: Backend,
+    label: String,
 }
 
 impl std::fmt::Debug for SecretStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SecretStore")
-            .field("vendor", &self.store.vendor())
+            .field("label", &self.label)
             .finish()
     }
 }
@@ -92,7 +93,11 @@ impl SecretStore {
         }
         let opened = run_blocking(move || open_blocking(choice)).await?;
         match opened.map_err(map_error) {
-            Ok((store, backend)) => Ok(SecretStore { store, backend }),
+            Ok((store, backend, label)) => Ok(SecretStore {
+                store,
+                backend,
+                label: label.to_string(),
+            }),
             // Failing to even connect means "no keyring here", whatever the library called it.
             Err(SecretError::KeyringFailure { detail }) => {
                 Err(SecretError::KeyringUnavailable { detail })
@@ -103,15 +108,17 @@ impl SecretStore {
 
     /// Wraps an already-built store (tests use `keyring_core::mock`).
     pub fn from_store(store: Arc<CredentialStore>) -> Self {
+        let label = store.vendor();
         SecretStore {
             store,
             backend: Backend::Other,
+            label,
         }
     }
 
-    /// The store's self-description, for `profile show`.
+    /// Which store this is ("Secret Service", "macOS Keychain", ...), for messages.
     pub fn vendor(&self) -> String {
-        self.store.vendor()
+        self.label.clone()
     }
 
     /// Stores (or replaces) the secret of `profile`.
@@ -226,6 +233,9 @@ async fn run_blocking<T: Send + 'static>(
     }
 }
 
+/// An opened store, its kind and its human name.
+type Opened = (Arc<CredentialStore>, Backend, &'static str);
+
 /// Maps keyring errors to ours. Variants carrying secret bytes are never formatted.
 fn map_error(e: KeyringError) -> SecretError {
     match e {
@@ -254,7 +264,7 @@ fn map_error(e: KeyringError) -> SecretError {
     }
 }
 
-fn open_blocking(choice: StoreChoice) -> keyring_core::Result<(Arc<CredentialStore>, Backend)> {
+fn open_blocking(choice: StoreChoice) -> keyring_core::Result<Opened> {
     match choice {
         StoreChoice::Disabled => Err(KeyringError::NoDefaultStore),
         StoreChoice::Platform => open_platform(),
@@ -264,19 +274,19 @@ fn open_blocking(choice: StoreChoice) -> keyring_core::Result<(Arc<CredentialSto
 }
 
 #[cfg(target_os = "macos")]
-fn open_platform() -> keyring_core::Result<(Arc<CredentialStore>, Backend)> {
+fn open_platform() -> keyring_core::Result<Opened> {
     let store: Arc<CredentialStore> = apple_native_keyring_store::keychain::Store::new()?;
-    Ok((store, Backend::Other))
+    Ok((store, Backend::Other, "macOS Keychain"))
 }
 
 #[cfg(target_os = "windows")]
-fn open_platform() -> keyring_core::Result<(Arc<CredentialStore>, Backend)> {
+fn open_platform() -> keyring_core::Result<Opened> {
     let store: Arc<CredentialStore> = windows_native_keyring_store::Store::new()?;
-    Ok((store, Backend::Other))
+    Ok((store, Backend::Other, "Windows Credential Manager"))
 }
 
 #[cfg(not(any(target_os = "macos", target_os = "windows")))]
-fn open_platform() -> keyring_core::Result<(Arc<CredentialStore>, Backend)> {
+fn open_platform() -> keyring_core::Result<Opened> {
     open_secret_service()
 }
 
@@ -284,29 +294,33 @@ fn open_platform() -> keyring_core::Result<(Arc<CredentialStore>, Backend)> {
     unix,
     not(any(target_os = "macos", target_os = "ios", target_os = "android"))
 ))]
-fn open_secret_service() -> keyring_core::Result<(Arc<CredentialStore>, Backend)> {
+fn open_secret_service() -> keyring_core::Result<Opened> {
     let store: Arc<CredentialStore> = zbus_secret_service_keyring_store::Store::new()?;
-    Ok((store, Backend::SecretService))
+    Ok((store, Backend::SecretService, "Secret Service"))
 }
 
 #[cfg(not(all(
     unix,
     not(any(target_os = "macos", target_os = "ios", target_os = "android"))
 )))]
-fn open_secret_service() -> keyring_core::Result<(Arc<CredentialStore>, Backend)> {
+fn open_secret_service() -> keyring_core::Result<Opened> {
     Err(KeyringError::NotSupportedByStore(
         "the Secret Service store exists only on Linux and the BSDs".into(),
     ))
 }
 
 #[cfg(target_os = "linux")]
-fn open_keyutils() -> keyring_core::Result<(Arc<CredentialStore>, Backend)> {
+fn open_keyutils() -> keyring_core::Result<Opened> {
     let store: Arc<CredentialStore> = linux_keyutils_keyring_store::Store::new()?;
-    Ok((store, Backend::Other))
+    Ok((
+        store,
+        Backend::Other,
+        "Linux kernel keyring (keyutils; emptied at reboot)",
+    ))
 }
 
 #[cfg(not(target_os = "linux"))]
-fn open_keyutils() -> keyring_core::Result<(Arc<CredentialStore>, Backend)> {
+fn open_keyutils() -> keyring_core::Result<Opened> {
     Err(KeyringError::NotSupportedByStore(
         "the kernel keyring (keyutils) exists only on Linux".into(),
     ))
