@@ -315,7 +315,7 @@ fn open_keyutils() -> keyring_core::Result<Opened> {
     Ok((
         store,
         Backend::Other,
-        "Linux kernel keyring (keyutils; emptied at reboot)",
+        "Linux kernel keyring, keyutils: emptied at reboot",
     ))
 }
 

@@ -47,7 +47,7 @@ pub enum SecretError {
     },
     /// The keyring exists but refused access (typically locked).
     #[error(
-        "the OS keyring refused access; it is probably locked ({detail}). Unlock it (log in to a desktop session, or `gnome-keyring-daemon --unlock`) and retry. {HEADLESS_OPTIONS}"
+        "the OS keyring refused access ({detail}); it may be locked (log in to the desktop session to unlock it) or closed to this process. {HEADLESS_OPTIONS}"
     )]
     KeyringLocked {
         /// What the keyring library reported.
