@@ -501,7 +501,8 @@ async fn set_secret(
 /// Reads the secret from stdin, or from the terminal without echo.
 fn read_secret(name: &ProfileName, from_stdin: bool) -> Result<SecretString, CommandError> {
     let raw = if from_stdin {
-        let mut buf = String::new();
+        // Room for any real secret up front, so growing never leaves copies in freed memory.
+        let mut buf = String::with_capacity(8192);
         std::io::stdin()
             .read_to_string(&mut buf)
             .map_err(CommandError::Input)?;
@@ -517,5 +518,5 @@ fn read_secret(name: &ProfileName, from_stdin: bool) -> Result<SecretString, Com
         ));
     };
     let value = secret::trim_line_end(raw);
-    Ok(SecretString::from(value))
+    Ok(secret::into_secret(value))
 }

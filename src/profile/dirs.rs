@@ -1,6 +1,6 @@
 //! Where profiles, secrets files and run history live.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Overrides the configuration directory (profiles, plaintext secrets opt-in).
 pub const CONFIG_DIR_ENV: &str = "ENTRA_EXTRACT_CONFIG_DIR";
@@ -59,11 +59,6 @@ impl Dirs {
     /// `<data>/history`.
     pub fn history(&self) -> PathBuf {
         self.data.join("history")
-    }
-
-    /// True when `path` lies under one of the roots (used to keep removals contained).
-    pub fn contains(&self, path: &Path) -> bool {
-        path.starts_with(&self.config) || path.starts_with(&self.data)
     }
 }
 

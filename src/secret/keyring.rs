@@ -139,7 +139,7 @@ impl SecretStore {
         self.with_entry(profile, |entry| {
             let bytes = entry.get_secret()?;
             String::from_utf8(bytes)
-                .map(SecretString::from)
+                .map(super::into_secret)
                 .map_err(|e| {
                     let mut bytes = e.into_bytes();
                     zeroize::Zeroize::zeroize(&mut bytes);

@@ -172,7 +172,7 @@ impl SecretInputs {
                 .ok()
                 .map(trim_line_end)
                 .filter(|s| !s.is_empty())
-                .map(SecretString::from),
+                .map(into_secret),
             credentials_directory: std::env::var_os("CREDENTIALS_DIRECTORY")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
@@ -306,7 +306,19 @@ pub(crate) fn read_secret_file(path: &Path, what: &str) -> Result<SecretString, 
             source_desc: format!("{what} {}", path.display()),
         });
     }
-    Ok(SecretString::from(text))
+    Ok(into_secret(text))
+}
+
+/// Moves `s` into a [`SecretString`] without leaving a copy behind: `SecretString::from`
+/// shrinks the buffer, which would free the old allocation unzeroized when it has spare room.
+pub fn into_secret(mut s: String) -> SecretString {
+    if s.capacity() != s.len() {
+        let mut exact = String::with_capacity(s.len());
+        exact.push_str(&s);
+        zeroize::Zeroize::zeroize(&mut s);
+        s = exact;
+    }
+    SecretString::from(s)
 }
 
 /// Removes trailing `\n`/`\r` in place (no copy of the secret is made).

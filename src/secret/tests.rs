@@ -361,3 +361,12 @@ async fn rename_onto_an_existing_profile_changes_nothing() {
     assert!(store.contains(&name("a")).await.unwrap());
     assert!(!store.contains(&name("b")).await.unwrap());
 }
+
+#[test]
+fn into_secret_keeps_the_value_whatever_the_capacity() {
+    let mut roomy = String::with_capacity(256);
+    roomy.push_str(VALUE);
+    assert_eq!(into_secret(roomy).expose_secret(), VALUE);
+    assert_eq!(into_secret(VALUE.to_string()).expose_secret(), VALUE);
+    assert_eq!(trim_line_end(format!("{VALUE}\r\n\n")), VALUE);
+}
