@@ -136,6 +136,11 @@ impl ProfileStore {
         };
         let mut profile = parse(&path, &text)?;
         profile.name = name.clone();
+        // Hand-edited files are checked as strictly as those written by `save`.
+        profile.validate().map_err(|source| ProfileError::Invalid {
+            name: name.clone(),
+            source,
+        })?;
         Ok(profile)
     }
 
@@ -363,6 +368,20 @@ mod tests {
         assert!(e.to_string().contains("newer entra-extract"), "{e}");
         fsutil::write_private_atomic(&s.path(&n), b"tenant = \"t\"\n").unwrap();
         assert!(matches!(s.load(&n), Err(ProfileError::Damaged { .. })));
+    }
+
+    #[test]
+    fn hand_edited_invalid_endpoints_are_refused_on_load() {
+        let (_d, s) = store();
+        let n = name("edited");
+        fsutil::write_private_atomic(
+            &s.path(&n),
+            b"schema_version = 1\nname = \"edited\"\ncloud = \"custom\"\ntenant = \"t\"\nclient_id = \"c\"\noutput_dir = \".\"\n",
+        )
+        .unwrap();
+        let e = s.load(&n).unwrap_err();
+        assert!(matches!(e, ProfileError::Invalid { .. }), "{e:?}");
+        assert!(e.to_string().contains("authority URL"), "{e}");
     }
 
     #[test]

@@ -70,6 +70,7 @@ pub struct SecretStore {
     store: Arc<CredentialStore>,
     backend: Backend,
     label: String,
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for SecretStore {
@@ -86,17 +87,18 @@ impl SecretStore {
         SecretStore::open(StoreChoice::from_env()?).await
     }
 
-    /// Opens `choice`. Connecting may block (D-Bus), so it runs on the blocking pool.
+    /// Opens `choice`. Connecting may block (D-Bus), so it runs off the async runtime.
     pub async fn open(choice: StoreChoice) -> Result<Self, SecretError> {
         if choice == StoreChoice::Disabled {
             return Err(SecretError::KeyringDisabled);
         }
-        let opened = run_blocking(move || open_blocking(choice)).await?;
+        let opened = run_blocking(KEYRING_TIMEOUT, move || open_blocking(choice)).await?;
         match opened.map_err(map_error) {
             Ok((store, backend, label)) => Ok(SecretStore {
                 store,
                 backend,
                 label: label.to_string(),
+                timeout: KEYRING_TIMEOUT,
             }),
             // Failing to even connect means "no keyring here", whatever the library called it.
             Err(SecretError::KeyringFailure { detail }) => {
@@ -113,7 +115,14 @@ impl SecretStore {
             store,
             backend: Backend::Other,
             label,
+            timeout: KEYRING_TIMEOUT,
         }
+    }
+
+    /// The same store with another per-call timeout (tests).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// Which store this is ("Secret Service", "macOS Keychain", ...), for messages.
@@ -180,7 +189,7 @@ impl SecretStore {
         let backend = self.backend;
         let user = keyring_user(profile);
         let name = profile.clone();
-        match run_blocking(move || {
+        match run_blocking(self.timeout, move || {
             let entry = build_entry(&store, backend, &name, &user)?;
             op(&entry)
         })
@@ -213,21 +222,35 @@ fn build_entry(
     }
 }
 
-/// Runs a keyring call on the blocking pool with a timeout; the inner result is the
+/// Runs a keyring call off the async runtime, with a timeout; the inner result is the
 /// keyring's own, for the caller to map with its context.
+///
+/// A dedicated thread rather than `spawn_blocking`: the runtime waits for blocking-pool tasks
+/// when it shuts down, so a hung keyring call would still hang the process at exit. A
+/// detached thread ends with the process.
 async fn run_blocking<T: Send + 'static>(
+    timeout: Duration,
     op: impl FnOnce() -> keyring_core::Result<T> + Send + 'static,
 ) -> Result<keyring_core::Result<T>, SecretError> {
-    let task = tokio::task::spawn_blocking(op);
-    match tokio::time::timeout(KEYRING_TIMEOUT, task).await {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("keyring".into())
+        .spawn(move || {
+            // The receiver is gone only after a timeout; nobody wants the result then.
+            let _ = tx.send(op());
+        })
+        .map_err(|e| SecretError::KeyringFailure {
+            detail: format!("could not start the keyring thread: {e}"),
+        })?;
+    match tokio::time::timeout(timeout, rx).await {
         Err(_) => Err(SecretError::KeyringUnavailable {
             detail: format!(
                 "no answer within {} s; a locked keyring may be waiting for an unlock prompt",
-                KEYRING_TIMEOUT.as_secs()
+                timeout.as_secs_f32()
             ),
         }),
-        Ok(Err(join)) => Err(SecretError::KeyringFailure {
-            detail: format!("the keyring call failed unexpectedly: {join}"),
+        Ok(Err(_)) => Err(SecretError::KeyringFailure {
+            detail: "the keyring call ended without an answer (it panicked)".into(),
         }),
         Ok(Ok(result)) => Ok(result),
     }

@@ -370,3 +370,70 @@ fn into_secret_keeps_the_value_whatever_the_capacity() {
     assert_eq!(into_secret(VALUE.to_string()).expose_secret(), VALUE);
     assert_eq!(trim_line_end(format!("{VALUE}\r\n\n")), VALUE);
 }
+
+/// A store whose every call hangs, like a locked keyring waiting for an unseen prompt.
+mod hanging {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use keyring_core::api::{CredentialApi, CredentialStoreApi};
+    use keyring_core::{Credential, Entry, Result};
+
+    #[derive(Debug)]
+    pub struct Store;
+
+    #[derive(Debug)]
+    struct Cred;
+
+    fn hang<T>() -> T {
+        std::thread::sleep(std::time::Duration::from_secs(3600));
+        unreachable!("the test process ends first")
+    }
+
+    impl CredentialApi for Cred {
+        fn set_secret(&self, _: &[u8]) -> Result<()> {
+            hang()
+        }
+        fn get_secret(&self) -> Result<Vec<u8>> {
+            hang()
+        }
+        fn delete_credential(&self) -> Result<()> {
+            hang()
+        }
+        fn get_credential(&self) -> Result<Option<Arc<Credential>>> {
+            hang()
+        }
+        fn get_specifiers(&self) -> Option<(String, String)> {
+            None
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+    }
+
+    impl CredentialStoreApi for Store {
+        fn vendor(&self) -> String {
+            "hanging test store".into()
+        }
+        fn id(&self) -> String {
+            "hanging".into()
+        }
+        fn build(&self, _: &str, _: &str, _: Option<&HashMap<&str, &str>>) -> Result<Entry> {
+            Ok(Entry::new_with_credential(Arc::new(Cred)))
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_keyring_that_never_answers_times_out_with_the_headless_options() {
+    let store: Arc<CredentialStore> = Arc::new(hanging::Store);
+    let store = SecretStore::from_store(store).with_timeout(std::time::Duration::from_millis(200));
+    let started = std::time::Instant::now();
+    let e = store.load(&name("p")).await.unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert!(matches!(e, SecretError::KeyringUnavailable { .. }), "{e:?}");
+    assert!(e.to_string().contains("no answer within"), "{e}");
+}
