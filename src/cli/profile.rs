@@ -185,22 +185,25 @@ fn warn(message: &str) {
 }
 
 fn list(profiles: &ProfileStore, json: bool) -> Result<(), CommandError> {
-    let history = History::new(profiles.dirs());
-    let listed = profiles.list()?;
+    let listed = crate::profile::summaries(profiles)?;
     if json {
         let rows: Vec<_> = listed
             .iter()
-            .map(|(name, loaded)| {
-                let last_run = history.last_run(name).ok().flatten();
-                match loaded {
+            .map(|row| {
+                let last_run = row.last_run.as_ref().ok().cloned().flatten();
+                match &row.profile {
                     Ok(p) => json!({
-                        "name": name,
+                        "name": row.name,
                         "tenant": p.tenant,
                         "client_id": p.client_id,
                         "cloud": p.cloud,
                         "last_run": last_run,
                     }),
-                    Err(e) => json!({ "name": name, "error": e.to_string(), "last_run": last_run }),
+                    Err(e) => json!({
+                        "name": row.name,
+                        "error": e.to_string(),
+                        "last_run": last_run,
+                    }),
                 }
             })
             .collect();
@@ -220,21 +223,21 @@ fn list(profiles: &ProfileStore, json: bool) -> Result<(), CommandError> {
         "CLOUD".to_string(),
         "LAST RUN".to_string(),
     ]];
-    for (name, loaded) in &listed {
-        let last = match history.last_run(name) {
-            Ok(Some(run)) => describe_run(&run),
+    for row in &listed {
+        let last = match &row.last_run {
+            Ok(Some(run)) => describe_run(run),
             Ok(None) => "never".to_string(),
             Err(e) => format!("unreadable history: {e}"),
         };
-        match loaded {
+        match &row.profile {
             Ok(p) => table.push([
-                name.to_string(),
+                row.name.to_string(),
                 p.tenant.clone(),
                 cloud_name(p.cloud),
                 last,
             ]),
             Err(e) => table.push([
-                name.to_string(),
+                row.name.to_string(),
                 "(unreadable)".into(),
                 "-".into(),
                 e.to_string(),
