@@ -382,12 +382,14 @@ async fn show(profiles: &ProfileStore, name: &ProfileName, json: bool) -> Result
 }
 
 fn create(profiles: &ProfileStore, args: CreateArgs) -> Result<(), CommandError> {
-    let output_dir = std::path::absolute(&args.output_dir).map_err(|e| {
-        CommandError::Usage(format!(
-            "cannot resolve output directory {}: {e}",
-            args.output_dir.display()
-        ))
-    })?;
+    // Scheduled runs start elsewhere: store absolute paths.
+    let absolute = |p: &PathBuf| {
+        std::path::absolute(p)
+            .map_err(|e| CommandError::Usage(format!("cannot resolve path {}: {e}", p.display())))
+    };
+    let output_dir = absolute(&args.output_dir)?;
+    let certificate = args.certificate.as_ref().map(absolute).transpose()?;
+    let extra_ca_pem = args.extra_ca_pem.as_ref().map(absolute).transpose()?;
     let mut profile = Profile::new(args.name, &args.tenant, &args.client_id);
     profile.cloud = args.cloud;
     profile.authority_url = args.authority_url;
@@ -397,8 +399,8 @@ fn create(profiles: &ProfileStore, args: CreateArgs) -> Result<(), CommandError>
     profile.extra_user_attributes = args.extra_user_attributes;
     profile.extra_group_attributes = args.extra_group_attributes;
     profile.bom = args.bom;
-    profile.extra_ca_pem = args.extra_ca_pem;
-    if let Some(path) = args.certificate {
+    profile.extra_ca_pem = extra_ca_pem;
+    if let Some(path) = certificate {
         if args.plaintext_secret_file {
             return Err(CommandError::Usage(
                 "--plaintext-secret-file makes no sense with --certificate".into(),

@@ -84,6 +84,11 @@ pub enum InvalidProfile {
     /// A required text field is empty.
     #[error("{0} must not be empty")]
     Empty(&'static str),
+    /// An extra attribute is not a Graph property name.
+    #[error(
+        "extra attribute {0:?} is not a Microsoft Graph property name (letters, digits and '_', starting with a letter, e.g. department or extension_<appid>_costCenter)"
+    )]
+    Attribute(String),
 }
 
 impl Profile {
@@ -127,9 +132,26 @@ impl Profile {
         if self.output_dir.as_os_str().is_empty() {
             return Err(InvalidProfile::Empty("output_dir"));
         }
+        if let Some(bad) = self
+            .extra_user_attributes
+            .iter()
+            .chain(&self.extra_group_attributes)
+            .find(|a| !is_property_name(a))
+        {
+            return Err(InvalidProfile::Attribute(bad.clone()));
+        }
         self.endpoints()?;
         Ok(())
     }
+}
+
+/// Graph property names, including directory extensions (`extension_<appid>_<name>`); keeps
+/// anything that could change the meaning of a `$select` out of the request.
+fn is_property_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.len() <= 256
 }
 
 #[cfg(test)]
@@ -142,6 +164,23 @@ mod tests {
             "contoso.onmicrosoft.com",
             "c1",
         )
+    }
+
+    #[test]
+    fn extra_attributes_must_be_property_names() {
+        let mut p = sample();
+        p.extra_user_attributes = vec![
+            "department".into(),
+            "extension_0123456789abcdef0123456789abcdef_costCenter".into(),
+        ];
+        assert!(p.validate().is_ok());
+        for bad in ["", "1st", "mail,id", "a b", "x&$filter=y"] {
+            p.extra_group_attributes = vec![bad.into()];
+            assert!(
+                matches!(p.validate(), Err(InvalidProfile::Attribute(ref a)) if a == bad),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]
