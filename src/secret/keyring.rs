@@ -1,5 +1,6 @@
 //! The OS keyring behind a small async wrapper: one entry per profile (service
-//! `entra-extract`, user `profile:<name>`), every call on tokio's blocking pool.
+//! `entra-extract`, user `profile:<name>`), every call on its own thread, off the async
+//! runtime, with a timeout.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -126,7 +127,7 @@ impl SecretStore {
     }
 
     /// Which store this is ("Secret Service", "macOS Keychain", ...), for messages.
-    pub fn vendor(&self) -> String {
+    pub fn label(&self) -> String {
         self.label.clone()
     }
 
@@ -198,7 +199,7 @@ impl SecretStore {
             Ok(value) => Ok(value),
             Err(KeyringError::NoEntry) => Err(SecretError::NotFound {
                 profile: profile.clone(),
-                looked_in: format!("the OS keyring ({})", self.vendor()),
+                looked_in: format!("the OS keyring ({})", self.label()),
             }),
             Err(e) => Err(map_error(e)),
         }

@@ -51,7 +51,7 @@ pub async fn set_secret(
         SecretStorage::Keyring => {
             let store = keyring.await?;
             store.save(&profile.name, secret).await?;
-            format!("the OS keyring ({})", store.vendor())
+            format!("the OS keyring ({})", store.label())
         }
         SecretStorage::PlaintextFile => {
             warnings.push(plaintext::save(profiles.dirs(), &profile.name, secret)?);
@@ -106,7 +106,7 @@ pub async fn status(
     match profile.secret_storage {
         SecretStorage::Keyring => match keyring.await {
             Ok(store) => SecretStatus {
-                storage: format!("OS keyring ({})", store.vendor()),
+                storage: format!("OS keyring ({})", store.label()),
                 presence: match store.contains(&profile.name).await {
                     Ok(true) => Presence::Present,
                     Ok(false) => Presence::Absent,
@@ -178,7 +178,7 @@ pub async fn remove(
         match keyring.await {
             Ok(store) => {
                 if store.delete(name).await? {
-                    secret = SecretRemoval::Deleted(format!("the OS keyring ({})", store.vendor()));
+                    secret = SecretRemoval::Deleted(format!("the OS keyring ({})", store.label()));
                 }
             }
             Err(SecretError::KeyringDisabled) => {}
