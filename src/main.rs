@@ -12,6 +12,7 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Sim(args)) => entra_extract::cli::sim::run(args).await,
+        Some(Command::Profile(args)) => entra_extract::cli::profile::run(args).await,
         None => Err(color_eyre::eyre::eyre!(
             "the interactive wizard is not built yet; see `entra-extract --help`"
         )),

@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and one module per subcommand.
 
 pub mod exit;
+pub mod profile;
 pub mod progress;
 pub mod sim;
 
@@ -23,4 +24,6 @@ pub struct Cli {
 pub enum Command {
     /// Serve a simulated Entra tenant (token endpoint + Microsoft Graph v1.0) on loopback.
     Sim(sim::SimArgs),
+    /// Manage saved profiles and their client secrets.
+    Profile(profile::ProfileArgs),
 }

@@ -1,1 +1,332 @@
 //! Client secret storage and resolution: environment, systemd credential, OS keyring.
+//!
+//! The secret is only ever held in [`SecretString`] (redacted in Debug, zeroized on drop, not
+//! serializable). Nothing here prints: warnings are returned for the caller to show.
+
+pub mod keyring;
+pub mod lifecycle;
+pub mod plaintext;
+
+use std::fmt;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::profile::{CredentialKind, Dirs, Profile, ProfileName, SecretStorage};
+
+pub use self::keyring::{SecretStore, StoreChoice};
+
+/// Environment variable that supplies the secret (highest precedence).
+pub const SECRET_ENV: &str = "ENTRA_EXTRACT_CLIENT_SECRET";
+/// Name of the systemd credential (`LoadCredential=entra-extract-client-secret:/path`).
+pub const SYSTEMD_CREDENTIAL: &str = "entra-extract-client-secret";
+/// Keyring service name of every entry.
+pub const KEYRING_SERVICE: &str = "entra-extract";
+
+/// The keyring user name of a profile's entry: `profile:<name>`.
+pub fn keyring_user(name: &ProfileName) -> String {
+    format!("profile:{name}")
+}
+
+/// What to do when no keyring is usable; appended to every keyring error.
+const HEADLESS_OPTIONS: &str = "On a server without a keyring, supply the secret another way: \
+set ENTRA_EXTRACT_CLIENT_SECRET in the job's environment; or use a systemd credential \
+(LoadCredential=entra-extract-client-secret:/path/to/file in the unit); or, on Linux, choose the \
+kernel keyring with ENTRA_EXTRACT_KEYRING_STORE=keyutils (emptied at reboot); or, as a last \
+resort, keep it in an owner-only file (`entra-extract profile create … --plaintext-secret-file`).";
+
+/// Why no secret could be stored, found or read.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    /// No OS keyring could be reached (no D-Bus session, no Secret Service, unsupported OS).
+    #[error("no OS keyring is reachable ({detail}). {HEADLESS_OPTIONS}")]
+    KeyringUnavailable {
+        /// What the keyring library reported.
+        detail: String,
+    },
+    /// The keyring exists but refused access (typically locked).
+    #[error(
+        "the OS keyring refused access ({detail}); it may be locked (log in to the desktop session to unlock it) or closed to this process. {HEADLESS_OPTIONS}"
+    )]
+    KeyringLocked {
+        /// What the keyring library reported.
+        detail: String,
+    },
+    /// The keyring was disabled with `ENTRA_EXTRACT_KEYRING_STORE=none`.
+    #[error("the OS keyring is disabled (ENTRA_EXTRACT_KEYRING_STORE=none). {HEADLESS_OPTIONS}")]
+    KeyringDisabled,
+    /// The keyring answered with an error.
+    #[error("the OS keyring failed: {detail}")]
+    KeyringFailure {
+        /// What the keyring library reported (never secret material).
+        detail: String,
+    },
+    /// No secret for this profile in any source.
+    #[error(
+        "no client secret for profile \"{profile}\": it is not in {looked_in}, and neither ENTRA_EXTRACT_CLIENT_SECRET nor a systemd credential is set. Store it with `entra-extract profile set-secret {profile}`"
+    )]
+    NotFound {
+        /// The profile.
+        profile: ProfileName,
+        /// Where the profile's own storage is.
+        looked_in: String,
+    },
+    /// A source exists but holds an empty value.
+    #[error("the client secret from {source_desc} is empty; put the secret value there")]
+    Empty {
+        /// Which source.
+        source_desc: String,
+    },
+    /// A secret file (systemd credential or plaintext opt-in) could not be read or written.
+    #[error("could not {action} the secret file {}: {source}", path.display())]
+    File {
+        /// What was attempted.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The plaintext secret file is readable by others.
+    #[error(
+        "the secret file {} is readable by other users (mode {mode:o}); run `chmod 600 {}` and rotate the secret if others may have read it",
+        path.display(), path.display()
+    )]
+    FileTooOpen {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The profile authenticates with a certificate, not a secret.
+    #[error("profile \"{profile}\" authenticates with a certificate; it has no client secret")]
+    CertificateProfile {
+        /// The profile.
+        profile: ProfileName,
+    },
+}
+
+impl SecretError {
+    /// True when no keyring could be used at all (as opposed to "no entry").
+    pub fn is_keyring_unreachable(&self) -> bool {
+        matches!(
+            self,
+            SecretError::KeyringUnavailable { .. }
+                | SecretError::KeyringLocked { .. }
+                | SecretError::KeyringDisabled
+        )
+    }
+}
+
+/// Where a resolved secret came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretSource {
+    /// `ENTRA_EXTRACT_CLIENT_SECRET`.
+    Env,
+    /// `$CREDENTIALS_DIRECTORY/entra-extract-client-secret[-<profile>]`.
+    SystemdCredential,
+    /// The OS keyring.
+    Keyring,
+    /// The owner-only plaintext file (explicit opt-in).
+    PlaintextFile,
+}
+
+impl fmt::Display for SecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SecretSource::Env => "environment variable ENTRA_EXTRACT_CLIENT_SECRET",
+            SecretSource::SystemdCredential => "systemd credential",
+            SecretSource::Keyring => "OS keyring",
+            SecretSource::PlaintextFile => "plaintext secret file",
+        })
+    }
+}
+
+/// A secret ready for the token request, and where it came from.
+#[derive(Debug)]
+pub struct ResolvedSecret {
+    /// The client secret.
+    pub secret: SecretString,
+    /// Its source.
+    pub source: SecretSource,
+    /// A warning the caller must show (the plaintext opt-in warns on every use).
+    pub warning: Option<String>,
+}
+
+/// The process-environment inputs of [`resolve`], separated so tests need not mutate the
+/// environment.
+#[derive(Debug, Default)]
+pub struct SecretInputs {
+    /// Value of `ENTRA_EXTRACT_CLIENT_SECRET`, when set and non-empty.
+    pub env_secret: Option<SecretString>,
+    /// `$CREDENTIALS_DIRECTORY`, set by systemd for units with `LoadCredential=`.
+    pub credentials_directory: Option<PathBuf>,
+}
+
+impl SecretInputs {
+    /// Reads the two variables from the process environment.
+    pub fn from_env() -> Self {
+        SecretInputs {
+            env_secret: std::env::var(SECRET_ENV)
+                .ok()
+                .map(trim_line_end)
+                .filter(|s| !s.is_empty())
+                .map(into_secret),
+            credentials_directory: std::env::var_os("CREDENTIALS_DIRECTORY")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+        }
+    }
+
+    /// The systemd credential file that applies to `profile`, if any exists.
+    pub fn systemd_credential(&self, profile: &ProfileName) -> Option<PathBuf> {
+        let dir = self.credentials_directory.as_ref()?;
+        [
+            format!("{SYSTEMD_CREDENTIAL}-{profile}"),
+            SYSTEMD_CREDENTIAL.to_string(),
+        ]
+        .into_iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
+    }
+
+    /// Which override, if any, would win over the profile's own storage.
+    pub fn override_source(&self, profile: &ProfileName) -> Option<SecretSource> {
+        if self.env_secret.is_some() {
+            Some(SecretSource::Env)
+        } else if self.systemd_credential(profile).is_some() {
+            Some(SecretSource::SystemdCredential)
+        } else {
+            None
+        }
+    }
+}
+
+/// Finds the client secret for a run of `profile`: `ENTRA_EXTRACT_CLIENT_SECRET`, then a
+/// systemd credential, then the profile's storage (OS keyring, or the plaintext opt-in).
+pub async fn resolve(profile: &Profile, dirs: &Dirs) -> Result<ResolvedSecret, SecretError> {
+    resolve_from(
+        profile,
+        dirs,
+        SecretInputs::from_env(),
+        SecretStore::open_default(),
+    )
+    .await
+}
+
+/// [`resolve`] with explicit inputs; `keyring` is only awaited when it is needed.
+pub async fn resolve_from(
+    profile: &Profile,
+    dirs: &Dirs,
+    inputs: SecretInputs,
+    keyring: impl Future<Output = Result<SecretStore, SecretError>>,
+) -> Result<ResolvedSecret, SecretError> {
+    if let CredentialKind::Certificate { .. } = profile.credential {
+        return Err(SecretError::CertificateProfile {
+            profile: profile.name.clone(),
+        });
+    }
+    if let Some(secret) = inputs.env_secret {
+        return Ok(ResolvedSecret {
+            secret,
+            source: SecretSource::Env,
+            warning: None,
+        });
+    }
+    if let Some(path) = inputs.systemd_credential(&profile.name) {
+        let secret = read_secret_file(&path, "systemd credential")?;
+        return Ok(ResolvedSecret {
+            secret,
+            source: SecretSource::SystemdCredential,
+            warning: None,
+        });
+    }
+    match profile.secret_storage {
+        SecretStorage::Keyring => {
+            let store = keyring.await?;
+            let secret = store.load(&profile.name).await?;
+            Ok(ResolvedSecret {
+                secret,
+                source: SecretSource::Keyring,
+                warning: None,
+            })
+        }
+        SecretStorage::PlaintextFile => {
+            let (secret, warning) = plaintext::load(dirs, &profile.name)?;
+            Ok(ResolvedSecret {
+                secret,
+                source: SecretSource::PlaintextFile,
+                warning: Some(warning),
+            })
+        }
+    }
+}
+
+/// Checks a new secret before it is stored: refuses an empty value, and returns a warning
+/// when it looks like the secret's ID (a GUID) rather than its value.
+pub fn check_new_secret(secret: &SecretString) -> Result<Option<String>, SecretError> {
+    let value = secret.expose_secret();
+    if value.trim().is_empty() {
+        return Err(SecretError::Empty {
+            source_desc: "the input".into(),
+        });
+    }
+    if uuid::Uuid::try_parse(value.trim()).is_ok() {
+        return Ok(Some(
+            "this value looks like a secret ID (a GUID), not the secret value. The portal shows \
+             the value only once, in the \"Value\" column right after the secret is created; if \
+             it is lost, create a new secret"
+                .to_string(),
+        ));
+    }
+    Ok(None)
+}
+
+/// Reads a secret file, dropping one trailing line ending (editors and `echo` add one).
+pub(crate) fn read_secret_file(path: &Path, what: &str) -> Result<SecretString, SecretError> {
+    let bytes = std::fs::read(path).map_err(|source| SecretError::File {
+        action: "read",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        // Zeroize the rejected bytes too: they are secret material.
+        let mut bytes = e.into_bytes();
+        zeroize::Zeroize::zeroize(&mut bytes);
+        SecretError::File {
+            action: "read",
+            path: path.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"),
+        }
+    })?;
+    let text = trim_line_end(text);
+    if text.is_empty() {
+        return Err(SecretError::Empty {
+            source_desc: format!("{what} {}", path.display()),
+        });
+    }
+    Ok(into_secret(text))
+}
+
+/// Moves `s` into a [`SecretString`] without leaving a copy behind: `SecretString::from`
+/// shrinks the buffer, which would free the old allocation unzeroized when it has spare room.
+pub fn into_secret(mut s: String) -> SecretString {
+    if s.capacity() != s.len() {
+        let mut exact = String::with_capacity(s.len());
+        exact.push_str(&s);
+        zeroize::Zeroize::zeroize(&mut s);
+        s = exact;
+    }
+    SecretString::from(s)
+}
+
+/// Removes trailing `\n`/`\r` in place (no copy of the secret is made).
+pub fn trim_line_end(mut s: String) -> String {
+    let len = s.trim_end_matches(['\n', '\r']).len();
+    s.truncate(len);
+    s
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,422 @@
+//! Profile files: `<config>/profiles/<name>.toml`, `schema_version = 1` first, written
+//! atomically and owner-only.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::dirs::{Dirs, NoHomeDir};
+use super::fsutil;
+use super::model::{InvalidProfile, Profile};
+use super::name::{InvalidName, ProfileName};
+
+/// The profile file format this build writes and reads.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Why a profile could not be read, written or found.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    /// The name is not a valid profile name.
+    #[error(transparent)]
+    InvalidName(#[from] InvalidName),
+    /// No OS directories to store profiles in.
+    #[error(transparent)]
+    NoHome(#[from] NoHomeDir),
+    /// No such profile.
+    #[error("no profile named \"{name}\" (looked for {}); `entra-extract profile list` shows the saved profiles", path.display())]
+    NotFound {
+        /// The requested name.
+        name: ProfileName,
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// The target name of a create or rename is taken.
+    #[error("a profile named \"{name}\" already exists; choose another name or remove it first")]
+    AlreadyExists {
+        /// The taken name.
+        name: ProfileName,
+    },
+    /// The file is not valid TOML or does not match the profile format.
+    #[error("profile file {} is damaged at line {line}: {message}; fix or remove the file", path.display())]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the problem (1 when unknown).
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The file was written by a newer entra-extract.
+    #[error(
+        "profile file {} was written by a newer entra-extract (schema version {found}, this build reads {SCHEMA_VERSION}); upgrade entra-extract",
+        path.display()
+    )]
+    NewerVersion {
+        /// The file.
+        path: PathBuf,
+        /// Its schema version.
+        found: i64,
+    },
+    /// The profile content is invalid.
+    #[error("profile \"{name}\" is invalid: {source}")]
+    Invalid {
+        /// The profile.
+        name: ProfileName,
+        /// What is wrong.
+        source: InvalidProfile,
+    },
+    /// A file system operation failed.
+    #[error("could not {action} {}: {source}", path.display())]
+    Io {
+        /// What was attempted ("read", "write", ...).
+        action: &'static str,
+        /// On which path.
+        path: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
+}
+
+impl ProfileError {
+    /// True when the user's input or files are at fault rather than the machine.
+    pub fn is_config_error(&self) -> bool {
+        !matches!(self, ProfileError::Io { .. })
+    }
+}
+
+/// One entry of [`ProfileStore::list`]: the name and the profile or why it is unreadable.
+pub type ListedProfile = (ProfileName, Result<Profile, ProfileError>);
+
+/// Reads and writes profile files under one [`Dirs`].
+#[derive(Debug, Clone)]
+pub struct ProfileStore {
+    dirs: Dirs,
+}
+
+impl ProfileStore {
+    /// A store rooted at `dirs`.
+    pub fn new(dirs: Dirs) -> Self {
+        ProfileStore { dirs }
+    }
+
+    /// The directories this store uses.
+    pub fn dirs(&self) -> &Dirs {
+        &self.dirs
+    }
+
+    /// `<config>/profiles/<name>.toml`.
+    pub fn path(&self, name: &ProfileName) -> PathBuf {
+        self.dirs.profiles().join(format!("{name}.toml"))
+    }
+
+    /// True when a file for `name` exists.
+    pub fn exists(&self, name: &ProfileName) -> bool {
+        self.path(name).exists()
+    }
+
+    /// Loads one profile. The file name is authoritative for the name, so a copied file
+    /// becomes a new profile.
+    pub fn load(&self, name: &ProfileName) -> Result<Profile, ProfileError> {
+        let path = self.path(name);
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(ProfileError::NotFound {
+                    name: name.clone(),
+                    path,
+                });
+            }
+            Err(source) => {
+                return Err(ProfileError::Io {
+                    action: "read",
+                    path,
+                    source,
+                });
+            }
+        };
+        let mut profile = parse(&path, &text)?;
+        profile.name = name.clone();
+        // Hand-edited files are checked as strictly as those written by `save`.
+        profile.validate().map_err(|source| ProfileError::Invalid {
+            name: name.clone(),
+            source,
+        })?;
+        Ok(profile)
+    }
+
+    /// Writes `profile` (atomically, 0600), replacing any file of the same name.
+    pub fn save(&self, profile: &Profile) -> Result<(), ProfileError> {
+        profile.validate().map_err(|source| ProfileError::Invalid {
+            name: profile.name.clone(),
+            source,
+        })?;
+        let path = self.path(&profile.name);
+        let text = render(profile).map_err(|e| ProfileError::Damaged {
+            path: path.clone(),
+            line: 1,
+            message: format!("cannot be written as TOML: {e}"),
+        })?;
+        fsutil::write_private_atomic(&path, text.as_bytes()).map_err(|source| ProfileError::Io {
+            action: "write",
+            path,
+            source,
+        })
+    }
+
+    /// Writes a new profile, refusing to overwrite an existing one.
+    pub fn create(&self, profile: &Profile) -> Result<(), ProfileError> {
+        if self.exists(&profile.name) {
+            return Err(ProfileError::AlreadyExists {
+                name: profile.name.clone(),
+            });
+        }
+        self.save(profile)
+    }
+
+    /// All profile names, sorted, each with its parsed profile or the reason it is unreadable.
+    pub fn list(&self) -> Result<Vec<ListedProfile>, ProfileError> {
+        let dir = self.dirs.profiles();
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => {
+                return Err(ProfileError::Io {
+                    action: "list",
+                    path: dir,
+                    source,
+                });
+            }
+        };
+        let mut names: Vec<ProfileName> = entries
+            .filter_map(Result::ok)
+            .filter_map(|entry| {
+                let path = entry.path();
+                if path.extension()? != "toml" {
+                    return None;
+                }
+                ProfileName::new(path.file_stem()?.to_str()?).ok()
+            })
+            .collect();
+        names.sort();
+        Ok(names
+            .into_iter()
+            .map(|name| {
+                let loaded = self.load(&name);
+                (name, loaded)
+            })
+            .collect())
+    }
+
+    /// Deletes the profile file; returns whether it existed.
+    pub fn remove_file(&self, name: &ProfileName) -> Result<bool, ProfileError> {
+        let path = self.path(name);
+        fsutil::remove_if_exists(&path).map_err(|source| ProfileError::Io {
+            action: "remove",
+            path,
+            source,
+        })
+    }
+
+    /// Renames the profile file (and the name inside it). Secrets and history are moved by
+    /// [`crate::secret::lifecycle::rename`].
+    pub fn rename_file(
+        &self,
+        old: &ProfileName,
+        new: &ProfileName,
+    ) -> Result<Profile, ProfileError> {
+        let mut profile = self.load(old)?;
+        if self.exists(new) {
+            return Err(ProfileError::AlreadyExists { name: new.clone() });
+        }
+        profile.name = new.clone();
+        self.save(&profile)?;
+        self.remove_file(old)?;
+        Ok(profile)
+    }
+}
+
+/// The file text: the schema version first, then the profile.
+fn render(profile: &Profile) -> Result<String, toml::ser::Error> {
+    let body = toml::to_string(profile)?;
+    Ok(format!("schema_version = {SCHEMA_VERSION}\n{body}"))
+}
+
+fn parse(path: &Path, text: &str) -> Result<Profile, ProfileError> {
+    let damaged = |e: toml::de::Error| ProfileError::Damaged {
+        path: path.to_path_buf(),
+        line: e.span().map(|s| line_of(text, s.start)).unwrap_or(1),
+        message: e.message().to_string(),
+    };
+    let table: toml::Table = toml::from_str(text).map_err(damaged)?;
+    match table.get("schema_version") {
+        Some(toml::Value::Integer(v)) if *v == SCHEMA_VERSION => {}
+        Some(toml::Value::Integer(v)) if *v > SCHEMA_VERSION => {
+            return Err(ProfileError::NewerVersion {
+                path: path.to_path_buf(),
+                found: *v,
+            });
+        }
+        other => {
+            return Err(ProfileError::Damaged {
+                path: path.to_path_buf(),
+                line: 1,
+                message: match other {
+                    None => "missing `schema_version`".to_string(),
+                    Some(v) => format!("unsupported `schema_version` {v}"),
+                },
+            });
+        }
+    }
+    toml::from_str(text).map_err(damaged)
+}
+
+fn line_of(text: &str, byte: usize) -> usize {
+    text.as_bytes()
+        .iter()
+        .take(byte)
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::cloud::Cloud;
+    use crate::profile::model::CredentialKind;
+
+    fn store() -> (tempfile::TempDir, ProfileStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = ProfileStore::new(Dirs::new(dir.path().join("c"), dir.path().join("d")));
+        (dir, s)
+    }
+
+    fn name(s: &str) -> ProfileName {
+        ProfileName::new(s).unwrap()
+    }
+
+    fn full_profile() -> Profile {
+        let mut p = Profile::new(name("contoso"), "00000000-0000-0000-0000-000000000001", "c");
+        p.cloud = Cloud::Custom;
+        p.authority_url = Some("http://127.0.0.1:9000".into());
+        p.graph_url = Some("http://127.0.0.1:9001".into());
+        p.credential = CredentialKind::Certificate {
+            path: PathBuf::from("/etc/cert.pem"),
+        };
+        p.domain_prefix = Some("contoso".into());
+        p.output_dir = PathBuf::from("/tmp/out");
+        p.extra_user_attributes = vec!["department".into(), "jobTitle".into()];
+        p.extra_group_attributes = vec!["mail".into()];
+        p.bom = true;
+        p.secret_storage = crate::profile::SecretStorage::PlaintextFile;
+        p.extra_ca_pem = Some(PathBuf::from("/etc/ca.pem"));
+        p
+    }
+
+    #[test]
+    fn round_trips_every_field_with_version_first() {
+        let (_d, s) = store();
+        let p = full_profile();
+        s.save(&p).unwrap();
+        let text = fs::read_to_string(s.path(&p.name)).unwrap();
+        assert!(text.starts_with("schema_version = 1\n"), "{text}");
+        assert!(text.contains("cloud = \"custom\""), "{text}");
+        assert_eq!(s.load(&p.name).unwrap(), p);
+    }
+
+    #[test]
+    fn syntax_errors_name_file_and_line() {
+        let (_d, s) = store();
+        let n = name("broken");
+        let path = s.path(&n);
+        fsutil::write_private_atomic(
+            &path,
+            b"schema_version = 1\ntenant = \"t\"\nclient_id = [\n",
+        )
+        .unwrap();
+        match s.load(&n) {
+            Err(e @ ProfileError::Damaged { line, .. }) => {
+                assert!(line >= 3, "line {line}");
+                assert!(e.to_string().contains("broken.toml"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn wrong_types_are_damaged_at_their_line() {
+        let (_d, s) = store();
+        let n = name("typed");
+        fsutil::write_private_atomic(
+            &s.path(&n),
+            b"schema_version = 1\nname = \"typed\"\ntenant = \"t\"\nclient_id = \"c\"\noutput_dir = \".\"\nbom = \"yes\"\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            s.load(&n),
+            Err(ProfileError::Damaged { line: 6, .. })
+        ));
+    }
+
+    #[test]
+    fn newer_and_missing_versions_are_refused_clearly() {
+        let (_d, s) = store();
+        let n = name("future");
+        fsutil::write_private_atomic(&s.path(&n), b"schema_version = 2\nwhatever = 1\n").unwrap();
+        let e = s.load(&n).unwrap_err();
+        assert!(matches!(e, ProfileError::NewerVersion { found: 2, .. }));
+        assert!(e.to_string().contains("newer entra-extract"), "{e}");
+        fsutil::write_private_atomic(&s.path(&n), b"tenant = \"t\"\n").unwrap();
+        assert!(matches!(s.load(&n), Err(ProfileError::Damaged { .. })));
+    }
+
+    #[test]
+    fn hand_edited_invalid_endpoints_are_refused_on_load() {
+        let (_d, s) = store();
+        let n = name("edited");
+        fsutil::write_private_atomic(
+            &s.path(&n),
+            b"schema_version = 1\nname = \"edited\"\ncloud = \"custom\"\ntenant = \"t\"\nclient_id = \"c\"\noutput_dir = \".\"\n",
+        )
+        .unwrap();
+        let e = s.load(&n).unwrap_err();
+        assert!(matches!(e, ProfileError::Invalid { .. }), "{e:?}");
+        assert!(e.to_string().contains("authority URL"), "{e}");
+    }
+
+    #[test]
+    fn create_refuses_duplicates_and_list_reports_damaged_files() {
+        let (_d, s) = store();
+        let p = Profile::new(name("a"), "t", "c");
+        s.create(&p).unwrap();
+        assert!(matches!(
+            s.create(&p),
+            Err(ProfileError::AlreadyExists { .. })
+        ));
+        fsutil::write_private_atomic(&s.path(&name("b")), b"nonsense").unwrap();
+        fsutil::write_private_atomic(&s.dirs().profiles().join("not a name.toml"), b"").unwrap();
+        let listed = s.list().unwrap();
+        assert_eq!(listed.len(), 2);
+        assert!(listed[0].1.is_ok());
+        assert!(matches!(listed[1].1, Err(ProfileError::Damaged { .. })));
+    }
+
+    #[test]
+    fn rename_moves_the_file_and_the_name() {
+        let (_d, s) = store();
+        s.create(&Profile::new(name("old"), "t", "c")).unwrap();
+        s.create(&Profile::new(name("taken"), "t", "c")).unwrap();
+        assert!(matches!(
+            s.rename_file(&name("old"), &name("taken")),
+            Err(ProfileError::AlreadyExists { .. })
+        ));
+        let p = s.rename_file(&name("old"), &name("new")).unwrap();
+        assert_eq!(p.name, name("new"));
+        assert!(!s.exists(&name("old")));
+        assert_eq!(s.load(&name("new")).unwrap().name, name("new"));
+        assert!(matches!(
+            s.load(&name("old")),
+            Err(ProfileError::NotFound { .. })
+        ));
+    }
+}

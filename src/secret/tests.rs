@@ -1,0 +1,439 @@
+//! Unit tests of secret storage and resolution against `keyring_core::mock`.
+
+use std::sync::Arc;
+
+use keyring_core::{CredentialStore, Entry, Error as KeyringError, mock};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::lifecycle::{self, Presence, SecretRemoval};
+use super::*;
+use crate::profile::{Profile, ProfileStore};
+
+const VALUE: &str = "Xy8Q~s3cr3t-value-for-tests.0123456789";
+
+fn name(s: &str) -> ProfileName {
+    ProfileName::new(s).unwrap()
+}
+
+fn mock_store() -> (Arc<CredentialStore>, SecretStore) {
+    let store: Arc<CredentialStore> = mock::Store::new().unwrap();
+    (store.clone(), SecretStore::from_store(store))
+}
+
+/// Makes the next keyring call on `profile`'s entry fail with `err`.
+fn fail_next(store: &Arc<CredentialStore>, profile: &str, err: KeyringError) {
+    let entry = Entry::new_in_store(store, KEYRING_SERVICE, &format!("profile:{profile}")).unwrap();
+    let cred: &mock::Cred = entry.as_any().downcast_ref().unwrap();
+    cred.set_error(err);
+}
+
+fn secret(s: &str) -> SecretString {
+    SecretString::from(s.to_string())
+}
+
+fn temp_profiles() -> (tempfile::TempDir, ProfileStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ProfileStore::new(Dirs::new(dir.path().join("c"), dir.path().join("d")));
+    (dir, store)
+}
+
+async fn unreachable_keyring() -> Result<SecretStore, SecretError> {
+    Err(SecretError::KeyringUnavailable {
+        detail: "no D-Bus session".into(),
+    })
+}
+
+#[tokio::test]
+async fn save_load_delete_round_trip() {
+    let (_raw, store) = mock_store();
+    let p = name("contoso");
+    assert!(matches!(
+        store.load(&p).await,
+        Err(SecretError::NotFound { ref profile, .. }) if profile == &p
+    ));
+    store.save(&p, &secret(VALUE)).await.unwrap();
+    assert_eq!(store.load(&p).await.unwrap().expose_secret(), VALUE);
+    assert!(store.contains(&p).await.unwrap());
+    assert!(!store.contains(&name("other")).await.unwrap());
+    store.save(&p, &secret("rotated")).await.unwrap();
+    assert_eq!(store.load(&p).await.unwrap().expose_secret(), "rotated");
+    assert!(store.delete(&p).await.unwrap());
+    assert!(!store.delete(&p).await.unwrap());
+    assert!(matches!(
+        store.load(&p).await,
+        Err(SecretError::NotFound { .. })
+    ));
+}
+
+#[tokio::test]
+async fn store_failures_map_to_typed_errors_with_remedies() {
+    let (raw, store) = mock_store();
+    let p = name("p");
+    store.save(&p, &secret(VALUE)).await.unwrap();
+
+    fail_next(
+        &raw,
+        "p",
+        KeyringError::NoStorageAccess("collection is locked".into()),
+    );
+    let e = store.load(&p).await.unwrap_err();
+    assert!(matches!(e, SecretError::KeyringLocked { .. }), "{e:?}");
+    assert!(e.is_keyring_unreachable());
+    let msg = e.to_string();
+    assert!(msg.contains("locked") && msg.contains(SECRET_ENV), "{msg}");
+    assert!(
+        msg.contains("LoadCredential=entra-extract-client-secret"),
+        "{msg}"
+    );
+
+    fail_next(&raw, "p", KeyringError::NoDefaultStore);
+    let e = store.save(&p, &secret("x")).await.unwrap_err();
+    assert!(matches!(e, SecretError::KeyringUnavailable { .. }), "{e:?}");
+
+    fail_next(
+        &raw,
+        "p",
+        KeyringError::PlatformFailure("dbus said no".into()),
+    );
+    let e = store.delete(&p).await.unwrap_err();
+    assert!(
+        matches!(e, SecretError::KeyringFailure { ref detail } if detail.contains("dbus said no"))
+    );
+
+    fail_next(
+        &raw,
+        "p",
+        KeyringError::BadEncoding(VALUE.as_bytes().to_vec()),
+    );
+    let e = store.load(&p).await.unwrap_err();
+    assert!(!format!("{e} {e:?}").contains(VALUE));
+
+    // The failures changed nothing: the secret is still there.
+    assert_eq!(store.load(&p).await.unwrap().expose_secret(), VALUE);
+}
+
+#[test]
+fn store_choice_parses_known_values_only() {
+    assert_eq!(StoreChoice::parse("").unwrap(), StoreChoice::Platform);
+    assert_eq!(
+        StoreChoice::parse("KEYUTILS").unwrap(),
+        StoreChoice::Keyutils
+    );
+    assert_eq!(
+        StoreChoice::parse("secret-service").unwrap(),
+        StoreChoice::SecretService
+    );
+    assert_eq!(StoreChoice::parse("none").unwrap(), StoreChoice::Disabled);
+    assert!(StoreChoice::parse("wallet").is_err());
+}
+
+#[tokio::test]
+async fn disabled_keyring_is_a_typed_error() {
+    let e = SecretStore::open(StoreChoice::Disabled).await.unwrap_err();
+    assert!(matches!(e, SecretError::KeyringDisabled));
+}
+
+#[tokio::test]
+async fn resolution_order_env_then_systemd_then_keyring() {
+    let (_d, profiles) = temp_profiles();
+    let dirs = profiles.dirs().clone();
+    let profile = Profile::new(name("contoso"), "t", "c");
+    let creds = tempfile::tempdir().unwrap();
+    std::fs::write(creds.path().join(SYSTEMD_CREDENTIAL), "generic\n").unwrap();
+    let (_raw, store) = mock_store();
+    store
+        .save(&profile.name, &secret("from-keyring"))
+        .await
+        .unwrap();
+
+    // Env wins, and the keyring is not even opened.
+    let inputs = SecretInputs {
+        env_secret: Some(secret("from-env")),
+        credentials_directory: Some(creds.path().to_path_buf()),
+    };
+    let r = resolve_from(&profile, &dirs, inputs, async {
+        panic!("keyring must not be opened when the environment supplies the secret")
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        (r.secret.expose_secret(), r.source),
+        ("from-env", SecretSource::Env)
+    );
+
+    // systemd: the generic credential, then the per-profile one takes precedence.
+    let inputs = || SecretInputs {
+        env_secret: None,
+        credentials_directory: Some(creds.path().to_path_buf()),
+    };
+    let r = resolve_from(&profile, &dirs, inputs(), unreachable_keyring())
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.secret.expose_secret(), r.source),
+        ("generic", SecretSource::SystemdCredential)
+    );
+    std::fs::write(
+        creds.path().join(format!("{SYSTEMD_CREDENTIAL}-contoso")),
+        "specific\r\n",
+    )
+    .unwrap();
+    let r = resolve_from(&profile, &dirs, inputs(), unreachable_keyring())
+        .await
+        .unwrap();
+    assert_eq!(r.secret.expose_secret(), "specific");
+
+    // Keyring last.
+    let r = resolve_from(&profile, &dirs, SecretInputs::default(), async {
+        Ok(store.clone())
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        (r.secret.expose_secret(), r.source, r.warning),
+        ("from-keyring", SecretSource::Keyring, None)
+    );
+
+    // No keyring: the error names the headless options.
+    let e = resolve_from(
+        &profile,
+        &dirs,
+        SecretInputs::default(),
+        unreachable_keyring(),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("systemd credential"), "{e}");
+}
+
+#[tokio::test]
+async fn empty_systemd_credential_is_refused() {
+    let (_d, profiles) = temp_profiles();
+    let profile = Profile::new(name("p"), "t", "c");
+    let creds = tempfile::tempdir().unwrap();
+    std::fs::write(creds.path().join(SYSTEMD_CREDENTIAL), "\n").unwrap();
+    let inputs = SecretInputs {
+        env_secret: None,
+        credentials_directory: Some(creds.path().to_path_buf()),
+    };
+    let e = resolve_from(&profile, profiles.dirs(), inputs, unreachable_keyring())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, SecretError::Empty { .. }), "{e:?}");
+}
+
+#[tokio::test]
+async fn plaintext_opt_in_warns_on_every_use_and_refuses_open_files() {
+    let (_d, profiles) = temp_profiles();
+    let mut profile = Profile::new(name("p"), "t", "c");
+    profile.secret_storage = SecretStorage::PlaintextFile;
+    let stored = lifecycle::set_secret(&profiles, &profile, &secret(VALUE), unreachable_keyring())
+        .await
+        .unwrap();
+    assert_eq!(stored.warnings.len(), 1);
+    for _ in 0..2 {
+        let r = resolve_from(
+            &profile,
+            profiles.dirs(),
+            SecretInputs::default(),
+            unreachable_keyring(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.source, SecretSource::PlaintextFile);
+        assert_eq!(r.secret.expose_secret(), VALUE);
+        assert!(r.warning.unwrap().contains("plain text"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let path = plaintext::path(profiles.dirs(), &profile.name);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = resolve_from(
+            &profile,
+            profiles.dirs(),
+            SecretInputs::default(),
+            unreachable_keyring(),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(e, SecretError::FileTooOpen { mode: 0o644, .. }),
+            "{e:?}"
+        );
+    }
+}
+
+#[test]
+fn new_secrets_must_be_non_empty_and_guids_are_warned_about() {
+    assert!(matches!(
+        check_new_secret(&secret("  ")),
+        Err(SecretError::Empty { .. })
+    ));
+    assert_eq!(check_new_secret(&secret(VALUE)).unwrap(), None);
+    let w = check_new_secret(&secret("7c4f5b4e-2f7d-4c43-9d1e-0b7e3c1d2a90"))
+        .unwrap()
+        .unwrap();
+    assert!(w.contains("secret ID"), "{w}");
+}
+
+#[test]
+fn resolved_secret_debug_is_redacted() {
+    let r = ResolvedSecret {
+        secret: secret(VALUE),
+        source: SecretSource::Env,
+        warning: None,
+    };
+    assert!(!format!("{r:?}").contains(VALUE));
+}
+
+#[tokio::test]
+async fn rename_moves_the_keyring_entry_and_remove_deletes_it() {
+    let (_d, profiles) = temp_profiles();
+    let (_raw, store) = mock_store();
+    let profile = Profile::new(name("old"), "t", "c");
+    profiles.create(&profile).unwrap();
+    lifecycle::set_secret(&profiles, &profile, &secret(VALUE), async {
+        Ok(store.clone())
+    })
+    .await
+    .unwrap();
+
+    let renamed = lifecycle::rename(&profiles, &name("old"), &name("new"), async {
+        Ok(store.clone())
+    })
+    .await
+    .unwrap();
+    assert_eq!(renamed.name, name("new"));
+    assert!(!store.contains(&name("old")).await.unwrap());
+    assert_eq!(
+        store.load(&name("new")).await.unwrap().expose_secret(),
+        VALUE
+    );
+
+    let status = lifecycle::status(&profiles, &renamed, &SecretInputs::default(), async {
+        Ok(store.clone())
+    })
+    .await;
+    assert_eq!(status.presence, Presence::Present);
+
+    let removed = lifecycle::remove(&profiles, &name("new"), false, async { Ok(store.clone()) })
+        .await
+        .unwrap();
+    assert!(matches!(removed.secret, SecretRemoval::Deleted(_)));
+    assert!(!store.contains(&name("new")).await.unwrap());
+    assert!(!profiles.exists(&name("new")));
+}
+
+#[tokio::test]
+async fn remove_keeps_everything_when_the_keyring_is_unreachable_unless_forced() {
+    let (_d, profiles) = temp_profiles();
+    profiles.create(&Profile::new(name("p"), "t", "c")).unwrap();
+    let e = lifecycle::remove(&profiles, &name("p"), false, unreachable_keyring())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("no OS keyring"), "{e}");
+    assert!(profiles.exists(&name("p")));
+    let removed = lifecycle::remove(&profiles, &name("p"), true, unreachable_keyring())
+        .await
+        .unwrap();
+    assert!(matches!(removed.secret, SecretRemoval::LeftBehind(_)));
+    assert!(!profiles.exists(&name("p")));
+}
+
+#[tokio::test]
+async fn rename_onto_an_existing_profile_changes_nothing() {
+    let (_d, profiles) = temp_profiles();
+    let (_raw, store) = mock_store();
+    let profile = Profile::new(name("a"), "t", "c");
+    profiles.create(&profile).unwrap();
+    profiles.create(&Profile::new(name("b"), "t", "c")).unwrap();
+    store.save(&name("a"), &secret(VALUE)).await.unwrap();
+    let e = lifecycle::rename(&profiles, &name("a"), &name("b"), async {
+        Ok(store.clone())
+    })
+    .await
+    .unwrap_err();
+    assert!(matches!(
+        e,
+        lifecycle::LifecycleError::Profile(crate::profile::ProfileError::AlreadyExists { .. })
+    ));
+    assert!(store.contains(&name("a")).await.unwrap());
+    assert!(!store.contains(&name("b")).await.unwrap());
+}
+
+#[test]
+fn into_secret_keeps_the_value_whatever_the_capacity() {
+    let mut roomy = String::with_capacity(256);
+    roomy.push_str(VALUE);
+    assert_eq!(into_secret(roomy).expose_secret(), VALUE);
+    assert_eq!(into_secret(VALUE.to_string()).expose_secret(), VALUE);
+    assert_eq!(trim_line_end(format!("{VALUE}\r\n\n")), VALUE);
+}
+
+/// A store whose every call hangs, like a locked keyring waiting for an unseen prompt.
+mod hanging {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use keyring_core::api::{CredentialApi, CredentialStoreApi};
+    use keyring_core::{Credential, Entry, Result};
+
+    #[derive(Debug)]
+    pub struct Store;
+
+    #[derive(Debug)]
+    struct Cred;
+
+    fn hang<T>() -> T {
+        std::thread::sleep(std::time::Duration::from_secs(3600));
+        unreachable!("the test process ends first")
+    }
+
+    impl CredentialApi for Cred {
+        fn set_secret(&self, _: &[u8]) -> Result<()> {
+            hang()
+        }
+        fn get_secret(&self) -> Result<Vec<u8>> {
+            hang()
+        }
+        fn delete_credential(&self) -> Result<()> {
+            hang()
+        }
+        fn get_credential(&self) -> Result<Option<Arc<Credential>>> {
+            hang()
+        }
+        fn get_specifiers(&self) -> Option<(String, String)> {
+            None
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+    }
+
+    impl CredentialStoreApi for Store {
+        fn vendor(&self) -> String {
+            "hanging test store".into()
+        }
+        fn id(&self) -> String {
+            "hanging".into()
+        }
+        fn build(&self, _: &str, _: &str, _: Option<&HashMap<&str, &str>>) -> Result<Entry> {
+            Ok(Entry::new_with_credential(Arc::new(Cred)))
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_keyring_that_never_answers_times_out_with_the_headless_options() {
+    let store: Arc<CredentialStore> = Arc::new(hanging::Store);
+    let store = SecretStore::from_store(store).with_timeout(std::time::Duration::from_millis(200));
+    let started = std::time::Instant::now();
+    let e = store.load(&name("p")).await.unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert!(matches!(e, SecretError::KeyringUnavailable { .. }), "{e:?}");
+    assert!(e.to_string().contains("no answer within"), "{e}");
+}

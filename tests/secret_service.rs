@@ -1,0 +1,156 @@
+//! The real Secret Service on Linux: gnome-keyring-daemon in a private D-Bus session (never
+//! the developer's keyring). Proves that a secret saved by entra-extract is readable by another
+//! Secret Service client (`secret-tool`), follows a rename, and is removed with its profile.
+//!
+//! Needs `dbus-run-session`, `gnome-keyring-daemon` and `secret-tool`; when one is missing the
+//! test fails and names `scripts/install-test-deps.sh`.
+#![cfg(target_os = "linux")]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SECRET: &str = "Ss9~real-secret-service-test.value_0123";
+const OTHER: &str = "written-by-secret-tool~42";
+
+fn require_tools() {
+    let missing: Vec<&str> = ["dbus-run-session", "gnome-keyring-daemon", "secret-tool"]
+        .into_iter()
+        .filter(|tool| {
+            Command::new("sh")
+                .args(["-c", &format!("command -v {tool}")])
+                .output()
+                .map(|o| !o.status.success())
+                .unwrap_or(true)
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "missing {missing:?}: run scripts/install-test-deps.sh (installs dbus, gnome-keyring, libsecret-tools)"
+    );
+}
+
+/// The session script. Each step prints `key=value` lines for the assertions below.
+const SCRIPT: &str = r#"
+set -u
+lookup() { secret-tool lookup service entra-extract username "profile:$1"; }
+printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
+"$BIN" profile create sst --tenant t --client-id c >/dev/null 2>&1; echo "create=$?"
+"$BIN" profile create keep --tenant t --client-id c >/dev/null 2>&1
+"$BIN" profile set-secret sst --stdin < "$SECRET_FILE" >"$ROOT/set.out" 2>&1; echo "set=$?"
+"$BIN" profile set-secret keep --stdin < "$SECRET_FILE" >/dev/null 2>&1; echo "set_keep=$?"
+v=$(lookup sst); echo "lookup_rc=$?"; echo "lookup=$v"
+"$BIN" profile show sst --json >"$ROOT/show.json" 2>&1; echo "show=$?"
+"$BIN" profile rename sst sst2 >/dev/null 2>&1; echo "rename=$?"
+v=$(lookup sst); echo "old_rc=$?"
+v=$(lookup sst2); echo "new=$v"
+printf '%s' "$OTHER" | secret-tool store --label other service entra-extract username profile:sst2; echo "store=$?"
+"$BIN" profile show sst2 --json >"$ROOT/show2.json" 2>&1
+"$BIN" profile remove sst2 >"$ROOT/remove.out" 2>&1; echo "remove=$?"
+v=$(lookup sst2); echo "after_rc=$?"
+v=$(lookup keep); echo "keep=$v"
+"#;
+
+#[test]
+fn secret_service_round_trip_with_secret_tool() {
+    require_tools();
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    let (home, runtime) = (r.join("home"), r.join("run"));
+    for d in [&home, &runtime] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let secret_file = r.join("secret.txt");
+    std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
+    let (config, data) = (r.join("config"), r.join("data"));
+
+    let out = Command::new("dbus-run-session")
+        .args(["--", "sh", "-c", SCRIPT])
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env_remove("ENTRA_EXTRACT_CLIENT_SECRET")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .env("HOME", &home)
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .env("ENTRA_EXTRACT_KEYRING_STORE", "secret-service")
+        .env("ENTRA_EXTRACT_CONFIG_DIR", &config)
+        .env("ENTRA_EXTRACT_DATA_DIR", &data)
+        .env("BIN", env!("CARGO_BIN_EXE_entra-extract"))
+        .env("SECRET_FILE", &secret_file)
+        .env("OTHER", OTHER)
+        .env("ROOT", r)
+        .output()
+        .expect("run dbus-run-session");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let context = format!(
+        "stdout:\n{stdout}\nstderr:\n{}\nset:\n{}\nremove:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        read(&r.join("set.out")),
+        read(&r.join("remove.out")),
+    );
+    let kv: HashMap<&str, &str> = stdout.lines().filter_map(|l| l.split_once('=')).collect();
+    let get = |k: &str| kv.get(k).copied().unwrap_or("<missing>");
+
+    assert_eq!(get("create"), "0", "{context}");
+    assert_eq!(get("set"), "0", "{context}");
+    assert_eq!(get("set_keep"), "0", "{context}");
+    // Another Secret Service client reads exactly what entra-extract stored.
+    assert_eq!(get("lookup_rc"), "0", "{context}");
+    assert_eq!(get("lookup"), SECRET, "{context}");
+    assert!(
+        read(&r.join("set.out")).contains("Secret Service"),
+        "{context}"
+    );
+    let show: serde_json::Value = serde_json::from_str(&read(&r.join("show.json"))).unwrap();
+    assert_eq!(show["secret"]["presence"], "present", "{context}");
+    // Rename moved the entry.
+    assert_eq!(get("rename"), "0", "{context}");
+    assert_ne!(get("old_rc"), "0", "old entry still present\n{context}");
+    assert_eq!(get("new"), SECRET, "{context}");
+    // An entry written by another client under our attributes is the same entry.
+    assert_eq!(get("store"), "0", "{context}");
+    let show2: serde_json::Value = serde_json::from_str(&read(&r.join("show2.json"))).unwrap();
+    assert_eq!(show2["secret"]["presence"], "present", "{context}");
+    // Remove deleted it; the other profile's entry is untouched.
+    assert_eq!(get("remove"), "0", "{context}");
+    assert!(
+        read(&r.join("remove.out")).contains("deleted its secret"),
+        "{context}"
+    );
+    assert_ne!(get("after_rc"), "0", "entry survived remove\n{context}");
+    assert_eq!(get("keep"), SECRET, "{context}");
+
+    // Neither the profile files nor the run history hold the secret.
+    let files = files_under(&[&config, &data]);
+    assert!(!files.is_empty());
+    for f in files {
+        assert!(
+            !read(&f).contains(SECRET),
+            "secret found in {}",
+            f.display()
+        );
+    }
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+fn files_under(roots: &[&Path]) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack: Vec<PathBuf> = roots.iter().map(|p| p.to_path_buf()).collect();
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            files.push(p);
+        }
+    }
+    files
+}
