@@ -25,7 +25,7 @@ pub enum Action {
     /// Leave now (SIGINT outside raw mode, or a second Ctrl-C).
     Quit,
     ProfilesLoaded(Result<Vec<ProfileSummary>, String>),
-    ProfileLoaded(Generation, Result<ProfileDraft, String>),
+    ProfileLoaded(Generation, Result<Box<ProfileDraft>, String>),
     ProfileDeleted(Generation, Result<String, String>),
     Validated(Generation, Result<ValidatedTenant, CredentialProblem>),
     PermissionsChecked(Generation, Result<PermissionReport, String>),

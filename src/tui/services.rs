@@ -39,7 +39,9 @@ pub trait Services: Send + Sync {
     /// Saved profiles with their last run, for the home screen.
     fn list_profiles(&self) -> BoxFuture<'_, Result<Vec<ProfileSummary>, String>>;
 
-    /// A saved profile, including its secret, so the wizard can edit it.
+    /// A saved profile, including its secret, so the wizard can edit it. When the secret is
+    /// not readable (kept in an environment variable, say) return it empty: the wizard then
+    /// asks for it again.
     fn load_profile(&self, name: String) -> BoxFuture<'_, Result<ProfileDraft, String>>;
 
     /// Live check of cloud, tenant, client id and credential: acquire a token and read the
@@ -282,6 +284,9 @@ pub struct ProfileDraft {
     pub output: OutputSettings,
     /// Filled in once live validation succeeded.
     pub tenant: Option<ValidatedTenant>,
+    /// The saved profile this draft was loaded from, when editing; if `name` differs the
+    /// save renames it (the old profile and its stored secret go away).
+    pub replaces: Option<String>,
 }
 
 /// Where a profile's secret can be kept.

@@ -755,6 +755,7 @@ async fn edit_loads_the_profile_into_the_wizard() {
             bom: true,
         },
         tenant: Some(tenant()),
+        replaces: None,
     };
     let mut h = Harness::with(Script {
         profiles: profiles(),

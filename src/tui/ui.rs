@@ -8,6 +8,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::app::{App, NoticeKind, Screen, Step};
 use super::screens::{demo, extract, home, output, permissions, save, setup};
+use super::widgets::hang;
 
 /// Below this size the wizard asks for a bigger terminal instead of drawing garbage.
 pub const MIN_WIDTH: u16 = 40;
@@ -29,11 +30,13 @@ pub fn render(frame: &mut Frame, app: &App) {
         return;
     }
     let notice_height = if app.notice.is_some() { 2 } else { 0 };
+    // The help bar wraps rather than losing keys on narrow terminals.
+    let help_lines = hang(help_text(app), area.width, "", "", t.dim);
     let [header, body, notice, help] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Min(1),
         Constraint::Length(notice_height),
-        Constraint::Length(1),
+        Constraint::Length(help_lines.len().min(2) as u16),
     ])
     .areas(area);
     frame.render_widget(
@@ -73,7 +76,7 @@ pub fn render(frame: &mut Frame, app: &App) {
             },
         );
     }
-    frame.render_widget(Paragraph::new(Line::styled(help_text(app), t.dim)), help);
+    frame.render_widget(Paragraph::new(help_lines), help);
 }
 
 fn context(app: &App) -> String {

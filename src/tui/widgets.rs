@@ -6,6 +6,7 @@ use std::fmt;
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use secrecy::SecretString;
@@ -152,7 +153,7 @@ pub fn field(
     let label_style = if focused { theme.accent } else { theme.dim };
     let line = Line::from(vec![
         Span::styled(marker, theme.accent),
-        Span::styled(format!("{label}: "), label_style),
+        Span::styled(aligned_label(label), label_style),
         Span::raw("["),
         Span::raw(format!("{shown:<inner_width$}")),
         Span::raw("]"),
@@ -168,21 +169,25 @@ pub fn field(
             Severity::Error => theme.error,
             Severity::Warning => theme.warn,
         };
-        let text = vec![
-            Line::from(Span::styled(format!("    {}", m.message), style)),
-            Line::from(Span::raw(format!("    {}", m.remedy))),
-        ];
+        let mut text = hang(&m.message, area.width, "    ", "    ", style);
+        text.extend(hang(&m.remedy, area.width, "    ", "    ", Style::new()));
         let rest = Rect {
             y: area.y + 1,
-            height: area.height.saturating_sub(1).min(4),
+            height: area.height.saturating_sub(1).min(5),
             ..area
         };
-        let para = Paragraph::new(text).wrap(ratatui::widgets::Wrap { trim: false });
-        let rows = (para.line_count(rest.width) as u16).min(rest.height);
-        frame.render_widget(para, rest);
+        let rows = (text.len() as u16).min(rest.height);
+        frame.render_widget(Paragraph::new(text), rest);
         used += rows;
     }
     used
+}
+
+/// `"Graph URL    "` → `"Graph URL:     "`: the colon follows the text, padding follows it.
+fn aligned_label(label: &str) -> String {
+    let width = label.chars().count() + 2;
+    let text = format!("{}:", label.trim_end());
+    format!("{text:<width$}")
 }
 
 /// Spinner frame for the given tick.
@@ -212,5 +217,79 @@ mod tests {
         let mut i = Input::default();
         paste_into(&mut i, "contoso.com\r\n");
         assert_eq!(i.value(), "contoso.com");
+    }
+}
+
+/// Word-wrap `text` to `width` columns with a hanging indent: the first line starts with
+/// `first`, later lines with `rest`. Words longer than a line are split.
+pub fn hang(text: &str, width: u16, first: &str, rest: &str, style: Style) -> Vec<Line<'static>> {
+    let width = width as usize;
+    let mut lines = Vec::new();
+    let mut current = first.to_owned();
+    let mut indent_len = first.chars().count();
+    let mut len = indent_len;
+    for word in text.split_whitespace() {
+        let mut word: String = word.to_owned();
+        loop {
+            let wlen = word.chars().count();
+            let sep = usize::from(len > indent_len);
+            if len + sep + wlen <= width {
+                if sep == 1 {
+                    current.push(' ');
+                }
+                current.push_str(&word);
+                len += sep + wlen;
+                break;
+            }
+            if len > indent_len {
+                lines.push(Line::styled(
+                    std::mem::replace(&mut current, rest.to_owned()),
+                    style,
+                ));
+                indent_len = rest.chars().count();
+                len = indent_len;
+                continue;
+            }
+            // A word longer than a whole line: split it.
+            let room = width.saturating_sub(len).max(1);
+            let head: String = word.chars().take(room).collect();
+            word = word.chars().skip(room).collect();
+            current.push_str(&head);
+            lines.push(Line::styled(
+                std::mem::replace(&mut current, rest.to_owned()),
+                style,
+            ));
+            indent_len = rest.chars().count();
+            len = indent_len;
+            if word.is_empty() {
+                break;
+            }
+        }
+    }
+    if len > indent_len || lines.is_empty() {
+        lines.push(Line::styled(current, style));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod hang_tests {
+    use super::*;
+
+    fn text(lines: &[Line]) -> Vec<String> {
+        lines.iter().map(|l| l.to_string()).collect()
+    }
+
+    #[test]
+    fn wraps_with_a_hanging_indent() {
+        let l = hang("one two three four", 12, "  - ", "    ", Style::new());
+        assert_eq!(text(&l), ["  - one two", "    three", "    four"]);
+    }
+
+    #[test]
+    fn splits_words_longer_than_a_line() {
+        let l = hang("abcdefghij", 6, "", "", Style::new());
+        assert_eq!(text(&l), ["abcdef", "ghij"]);
+        assert_eq!(text(&hang("", 6, "> ", "", Style::new())), ["> "]);
     }
 }

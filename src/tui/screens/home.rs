@@ -8,6 +8,7 @@ use ratatui::widgets::{Paragraph, Row, Table, Wrap};
 
 use crate::tui::action::Action;
 use crate::tui::app::{App, Loadable, Notice, Screen, Step};
+use crate::tui::screens::extract::count;
 use crate::tui::services::{CheckTarget, ExtractionTarget, ProfileDraft, ProfileSummary};
 use crate::tui::widgets::spinner;
 
@@ -76,7 +77,7 @@ pub(crate) fn on_key(app: &mut App, key: KeyEvent) {
                 let generation = app.begin();
                 app.notice = Some(Notice::info(format!("Loading {name}…")));
                 app.spawn(move |s| async move {
-                    Action::ProfileLoaded(generation, s.load_profile(name).await)
+                    Action::ProfileLoaded(generation, s.load_profile(name).await.map(Box::new))
                 });
             }
         }
@@ -110,7 +111,7 @@ pub(crate) fn on_profiles(app: &mut App, result: Result<Vec<ProfileSummary>, Str
     };
 }
 
-pub(crate) fn on_profile_loaded(app: &mut App, result: Result<ProfileDraft, String>) {
+pub(crate) fn on_profile_loaded(app: &mut App, result: Result<Box<ProfileDraft>, String>) {
     match result {
         Ok(draft) => {
             app.form.load(&draft);
@@ -204,8 +205,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 (
                     Row::new(["Profile", "Tenant", "Last run", "Outcome"]),
                     vec![
-                        Constraint::Fill(1),
-                        Constraint::Fill(2),
+                        Constraint::Min(12),
+                        Constraint::Length(36),
                         Constraint::Length(16),
                         Constraint::Length(9),
                     ],
@@ -230,17 +231,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     } else if let Some(p) = app.profiles().get(app.home.selected) {
         detail.push(Line::from(vec![
             Span::styled(p.name.as_str(), t.accent),
-            Span::raw(format!("  {}  ({})", p.tenant, p.cloud.label())),
+            Span::raw(format!(" · {} · {}", p.tenant, p.cloud.label())),
         ]));
         if let Some(r) = &p.last_run {
             detail.push(Line::raw(format!(
                 "Last run {}: {} users, {} groups, {} member and {} owner rows, {} warnings",
                 r.outcome.label(),
-                r.users,
-                r.groups,
-                r.member_edges,
-                r.owner_edges,
-                r.warnings
+                count(r.users),
+                count(r.groups),
+                count(r.member_edges),
+                count(r.owner_edges),
+                count(r.warnings)
             )));
         }
     }

@@ -4,13 +4,14 @@
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 
 use crate::permissions::report::{DIRECTORY_READ_ALL, GrantState, PermissionReport};
 use crate::tui::app::{App, Loadable, Notice, Screen, Step};
 use crate::tui::services::CheckTarget;
-use crate::tui::widgets::spinner;
+use crate::tui::widgets::{hang, spinner};
 
 /// Secrets expiring within this many days get a warning.
 const EXPIRY_WARNING_DAYS: i64 = 30;
@@ -58,7 +59,7 @@ pub(crate) fn on_key(app: &mut App, key: KeyEvent) {
             }
         }
         KeyCode::Up | KeyCode::Char('k') => app.check.scroll = app.check.scroll.saturating_sub(1),
-        KeyCode::Down | KeyCode::Char('j') => app.check.scroll = app.check.scroll.saturating_add(1),
+        KeyCode::Down | KeyCode::Char('j') => app.check.scroll = (app.check.scroll + 1).min(200),
         KeyCode::Esc => {
             app.abandon();
             if from_home {
@@ -106,6 +107,8 @@ pub(crate) fn on_checked(app: &mut App, result: Result<PermissionReport, String>
 /// Draw the permission report.
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
+    let w = area.width;
+    let plain = Style::new();
     let mut lines: Vec<Line> = Vec::new();
     match &app.check.report {
         Loadable::Loading => lines.push(Line::from(vec![
@@ -114,7 +117,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         ])),
         Loadable::Failed(e) => {
             lines.push(Line::styled("The permission check failed.", t.error));
-            lines.push(Line::raw(e.clone()));
+            lines.extend(hang(e, w, "", "", plain));
             lines.push(Line::raw("Press r to try again."));
         }
         Loadable::Ready(report) => {
@@ -136,30 +139,33 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             if report.all_granted() {
                 lines.push(Line::styled("All required permissions are granted.", t.ok));
             } else if can_extract(report) {
-                lines.push(Line::styled(
+                lines.extend(hang(
                     "You can extract now, but members of hidden-membership groups will be listed as warnings.",
+                    w,
+                    "",
+                    "",
                     t.warn,
                 ));
             }
             if !report.remediation.is_empty() {
                 lines.push(Line::raw(""));
-                lines.push(Line::styled(
+                lines.extend(hang(
                     "To grant them (an administrator must consent), then press r to re-check:",
+                    w,
+                    "",
+                    "",
                     t.title,
                 ));
-                lines.extend(
-                    report
-                        .remediation
-                        .iter()
-                        .map(|s| Line::raw(format!("  {s}"))),
-                );
+                for step in &report.remediation {
+                    lines.extend(hang(step, w, "  ", "     ", plain));
+                }
             }
             let mut warnings: Vec<Line> = Vec::new();
             for perm in &report.over_privileged {
-                warnings.push(Line::styled(
-                    format!("  ! {perm} is granted but this tool only reads; remove it (least privilege)."),
-                    t.warn,
-                ));
+                let text = format!(
+                    "{perm} is granted but this tool only reads; remove it (least privilege)."
+                );
+                warnings.extend(hang(&text, w, "  ! ", "    ", t.warn));
             }
             for s in &report.secret_expiry {
                 let hint = s
@@ -167,23 +173,26 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                     .as_deref()
                     .map(|h| format!(" {h}…"))
                     .unwrap_or_default();
-                let text = if s.days_left < 0 {
-                    format!(
-                        "  ! Secret{hint} expired {} days ago ({}).",
+                let (mark, text, style) = if s.days_left < 0 {
+                    let text = format!(
+                        "Secret{hint} expired {} days ago ({}); create a new one.",
                         -s.days_left, s.end_date_time
-                    )
-                } else {
-                    format!(
-                        "  · Secret{hint} expires in {} days ({}).",
+                    );
+                    ("  ! ", text, t.warn)
+                } else if s.days_left < EXPIRY_WARNING_DAYS {
+                    let text = format!(
+                        "Secret{hint} expires in {} days ({}); create a new one soon.",
                         s.days_left, s.end_date_time
-                    )
-                };
-                let style = if s.days_left < EXPIRY_WARNING_DAYS {
-                    t.warn
+                    );
+                    ("  ! ", text, t.warn)
                 } else {
-                    t.dim
+                    let text = format!(
+                        "Secret{hint} expires in {} days ({}).",
+                        s.days_left, s.end_date_time
+                    );
+                    ("  · ", text, t.dim)
                 };
-                warnings.push(Line::styled(text, style));
+                warnings.extend(hang(&text, w, mark, "    ", style));
             }
             if !warnings.is_empty() {
                 lines.push(Line::raw(""));
@@ -192,12 +201,24 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             }
         }
     }
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .scroll((app.check.scroll, 0)),
-        area,
-    );
+    // Keep the last screenful reachable, and say when more is below.
+    let total = lines.len() as u16;
+    let scroll = app.check.scroll.min(total.saturating_sub(area.height));
+    let hidden_below = total > scroll + area.height;
+    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), area);
+    if hidden_below && area.height > 0 {
+        let more = "↓ more";
+        let width = (more.chars().count() as u16).min(area.width);
+        frame.render_widget(
+            Paragraph::new(Line::styled(more, t.key)),
+            Rect {
+                x: area.right().saturating_sub(width),
+                y: area.bottom() - 1,
+                width,
+                height: 1,
+            },
+        );
+    }
 }
 
 /// Key hints for the help bar.

@@ -5,8 +5,9 @@
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 use tui_input::Input;
 
 use crate::tui::action::Action;
@@ -14,7 +15,7 @@ use crate::tui::app::{App, Notice, Screen, Step};
 use crate::tui::screens::setup::error_message;
 use crate::tui::services::{ExtractionTarget, SaveOutcome, SaveProblem, SecretStorage};
 use crate::tui::validate;
-use crate::tui::widgets::{FieldMessage, FieldValue, edit_input, field, paste_into, spinner};
+use crate::tui::widgets::{FieldMessage, FieldValue, edit_input, field, hang, paste_into, spinner};
 
 /// Where the save step is.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -170,6 +171,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         !matches!(v.phase, SavePhase::Saving(_)),
         v.name_message.as_ref(),
     );
+    let plain = Style::new();
     let mut lines: Vec<Line> = vec![Line::raw("")];
     match &v.phase {
         SavePhase::Saving(storage) => lines.push(Line::from(vec![
@@ -178,7 +180,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         ])),
         SavePhase::Problem(p) => {
             lines.push(Line::styled("The profile was not saved.", t.error));
-            lines.push(Line::raw(p.message.clone()));
+            lines.extend(hang(&p.message, area.width, "", "", plain));
             lines.push(Line::raw("Choose another way to keep the secret:"));
         }
         SavePhase::Choosing => {}
@@ -186,19 +188,18 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     if !matches!(v.phase, SavePhase::Saving(_)) {
         for (i, c) in choices(v).into_iter().enumerate() {
             let selected = i == v.selected;
-            lines.push(Line::from(vec![
-                Span::styled(if selected { "> " } else { "  " }, t.accent),
-                Span::styled(
-                    choice_label(c),
-                    if selected { t.selected } else { t.accent },
-                ),
-            ]));
+            let mark = if selected { "(•) " } else { "( ) " };
+            let style = if selected { t.selected } else { plain };
+            lines.extend(hang(&choice_label(c), area.width, mark, "    ", style));
         }
     }
     if v.confirm_plaintext {
         lines.push(Line::raw(""));
-        lines.push(Line::styled(
+        lines.extend(hang(
             "Store the secret in a plain-text file? Anyone who can read your files can use it. y = yes, any other key = no",
+            area.width,
+            "",
+            "",
             t.warn,
         ));
     }
@@ -207,7 +208,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         height: area.height.saturating_sub(used),
         ..area
     };
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), rest);
+    frame.render_widget(Paragraph::new(lines), rest);
 }
 
 /// Key hints for the help bar.

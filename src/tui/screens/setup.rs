@@ -186,6 +186,7 @@ impl Form {
                 bom: self.bom,
             },
             tenant: self.validated.clone(),
+            replaces: self.editing.clone(),
         }
     }
 
