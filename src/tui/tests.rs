@@ -850,3 +850,61 @@ async fn tiny_terminal_asks_for_more_room() {
     let mut h = Harness::with(Script::default()).await;
     snap!("too_small", h.size(30, 8).screen());
 }
+
+/// Every cell of the current frame: (fg, bg).
+fn colours(h: &mut Harness) -> Vec<(ratatui::style::Color, ratatui::style::Color)> {
+    h.screen();
+    h.terminal
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| (c.fg, c.bg))
+        .collect()
+}
+
+#[tokio::test]
+async fn no_color_draws_without_colours_and_no_screen_sets_a_background() {
+    use ratatui::style::Color;
+    for no_color in [true, false] {
+        let mut script = happy();
+        script.reports = [Ok(hidden_missing())].into();
+        let mut h = Harness::new(
+            script,
+            WizardOptions {
+                no_color,
+                ..options()
+            },
+        )
+        .await;
+        let mut seen = Vec::new();
+        h.press(KeyCode::Char('n'))
+            .press(KeyCode::Enter)
+            .typ("bad")
+            .press(KeyCode::Enter);
+        seen.extend(colours(&mut h)); // tenant error
+        for _ in 0..3 {
+            h.press(KeyCode::Backspace);
+        }
+        h.typ(TENANT)
+            .press(KeyCode::Enter)
+            .typ(CLIENT)
+            .press(KeyCode::Enter);
+        h.typ(SECRET).press(KeyCode::Enter);
+        h.settle().await;
+        seen.extend(colours(&mut h)); // permission report with errors and warnings
+        h.fake.set_progress(progress());
+        h.press(KeyCode::Enter)
+            .press(KeyCode::Enter)
+            .press(KeyCode::Enter);
+        h.settle().await;
+        assert_eq!(h.app.screen, Screen::Extracting);
+        seen.extend(colours(&mut h));
+        assert!(
+            seen.iter().all(|(_, bg)| *bg == Color::Reset),
+            "a background colour was set"
+        );
+        let coloured = seen.iter().any(|(fg, _)| *fg != Color::Reset);
+        assert_eq!(coloured, !no_color, "no_color={no_color}");
+    }
+}
