@@ -7,6 +7,7 @@
 
 pub mod action;
 pub mod app;
+pub mod logging;
 mod runner;
 pub mod screens;
 pub mod services;
