@@ -1,1 +1,26 @@
 //! Terminal UI wizard: app state machine, one module per screen, pure render functions.
+//!
+//! Shape (the gitui / television pattern): [`App`] holds all state and changes only in
+//! [`App::update`], fed [`Action`]s — key presses, pastes, redraw ticks and the results of
+//! background [`Services`] calls; [`ui::render`] draws from `&App` alone; [`run_loop`] is
+//! generic over ratatui's `Backend`, so tests drive it with a `TestBackend`.
+
+pub mod action;
+pub mod app;
+pub mod logging;
+mod runner;
+pub mod screens;
+pub mod services;
+pub mod testing;
+pub mod theme;
+pub mod ui;
+pub mod validate;
+pub mod widgets;
+
+#[cfg(test)]
+mod tests;
+
+pub use action::Action;
+pub use app::{App, DemoChoice, Screen, Step, WizardOptions};
+pub use runner::{run, run_loop};
+pub use services::Services;

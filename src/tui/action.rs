@@ -1,0 +1,47 @@
+//! Everything that can change the wizard's state: terminal input, the redraw tick, and the
+//! results of background calls. Results carry the generation of the request that produced
+//! them so that answers to an abandoned attempt are dropped.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::services::{
+    CredentialProblem, ExtractionError, ExtractionHandle, ExtractionSummary, ProfileDraft,
+    ProfileSummary, SaveOutcome, SaveProblem, ValidatedTenant,
+};
+use crate::permissions::report::PermissionReport;
+
+/// Identifies one background request; see [`super::app::App::update`].
+pub type Generation = u64;
+
+/// One input to [`super::app::App::update`].
+#[derive(Debug)]
+pub enum Action {
+    Key(KeyEvent),
+    /// Bracketed paste: the whole pasted text at once.
+    Paste(String),
+    Resize(u16, u16),
+    /// Redraw timer: advances the spinner and samples extraction progress.
+    Tick,
+    /// Leave now (SIGINT outside raw mode, or a second Ctrl-C).
+    Quit,
+    ProfilesLoaded(Result<Vec<ProfileSummary>, String>),
+    ProfileLoaded(Generation, Result<Box<ProfileDraft>, String>),
+    ProfileDeleted(Generation, Result<String, String>),
+    Validated(Generation, Result<ValidatedTenant, CredentialProblem>),
+    PermissionsChecked(Generation, Result<PermissionReport, String>),
+    Saved(Generation, Result<SaveOutcome, SaveProblem>),
+    ExtractionStarted(Generation, Result<ExtractionHandle, String>),
+    ExtractionFinished(Generation, Result<ExtractionSummary, ExtractionError>),
+}
+
+impl Action {
+    /// A plain key press, for tests and scripted input.
+    pub fn key(code: KeyCode) -> Self {
+        Action::Key(KeyEvent::new(code, KeyModifiers::NONE))
+    }
+
+    /// A key press with Ctrl held.
+    pub fn ctrl(c: char) -> Self {
+        Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+    }
+}

@@ -1,0 +1,132 @@
+//! The event loop and the real terminal. The loop is generic over ratatui's `Backend` and
+//! over the source of input actions, so tests run it on a `TestBackend` with scripted keys.
+
+use std::io::{self, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste, Event, EventStream};
+use crossterm::execute;
+use futures::{Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use tokio::sync::mpsc::{self, UnboundedReceiver};
+
+use super::action::Action;
+use super::app::{App, WizardOptions};
+use super::services::Services;
+use super::theme::Theme;
+use super::ui;
+
+/// Redraw and progress-sampling period.
+const TICK: Duration = Duration::from_millis(250);
+
+/// Open the wizard on the real terminal and run it until the user quits.
+///
+/// Restores the terminal on every exit path: normal return, error (guard), panic
+/// (ratatui's hook, plus ours for bracketed paste) and Ctrl-C (handled as a key in raw mode;
+/// a SIGINT from outside is turned into the same action). Install color-eyre's hooks before
+/// calling this so a panic report is printed after the terminal is restored.
+pub async fn run(
+    services: Arc<dyn Services>,
+    mut options: WizardOptions,
+) -> color_eyre::Result<()> {
+    options.no_color |= Theme::no_color_requested();
+    let mut terminal = ratatui::try_init()?;
+    let guard = TerminalGuard::new();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let mut app = App::new(services, options, tx);
+    let events = EventStream::new().filter_map(|e| async move {
+        match e {
+            Ok(ev) => translate(ev),
+            Err(err) => {
+                tracing::warn!(error = %err, "reading terminal input failed");
+                None
+            }
+        }
+    });
+    let result = run_loop(&mut terminal, &mut app, Box::pin(events), rx).await;
+    drop(guard);
+    result
+}
+
+/// Terminal input as an action; `None` for events the wizard ignores (mouse, focus).
+pub fn translate(event: Event) -> Option<Action> {
+    match event {
+        Event::Key(key) => Some(Action::Key(key)),
+        Event::Paste(text) => Some(Action::Paste(text)),
+        Event::Resize(w, h) => Some(Action::Resize(w, h)),
+        _ => None,
+    }
+}
+
+/// Draw, wait for the next input, background result or tick, update; until the app quits.
+/// Background results are applied before input so input never acts on a stale screen.
+/// When `events` ends the wizard behaves as on Ctrl-C (a running extraction is cancelled
+/// and cleaned up first).
+pub async fn run_loop<B, E>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    mut events: E,
+    mut actions: UnboundedReceiver<Action>,
+) -> color_eyre::Result<()>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    E: Stream<Item = Action> + Unpin,
+{
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut input_open = true;
+    let mut sigint = Box::pin(tokio::signal::ctrl_c());
+    loop {
+        terminal.draw(|frame| ui::render(frame, app))?;
+        if app.should_quit {
+            return Ok(());
+        }
+        tokio::select! {
+            biased;
+            Some(action) = actions.recv() => app.update(action),
+            next = events.next(), if input_open => match next {
+                Some(action) => app.update(action),
+                None => {
+                    input_open = false;
+                    app.update(Action::ctrl('c'));
+                }
+            },
+            _ = &mut sigint => {
+                sigint = Box::pin(tokio::signal::ctrl_c());
+                app.update(Action::ctrl('c'));
+            }
+            _ = tick.tick() => app.update(Action::Tick),
+        }
+        while let Ok(action) = actions.try_recv() {
+            app.update(action);
+        }
+    }
+}
+
+/// Enables bracketed paste and undoes everything on drop (and on panic).
+struct TerminalGuard;
+
+impl TerminalGuard {
+    fn new() -> Self {
+        if let Err(e) = execute!(io::stdout(), EnableBracketedPaste) {
+            tracing::warn!(error = %e, "bracketed paste not available");
+        }
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let _ = execute!(io::stdout(), DisableBracketedPaste);
+            previous(info);
+        }));
+        TerminalGuard
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        let _ = execute!(io::stdout(), DisableBracketedPaste);
+        ratatui::restore();
+        let _ = io::stdout().flush();
+    }
+}

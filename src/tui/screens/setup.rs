@@ -1,0 +1,680 @@
+//! Setup steps 1–4: cloud, tenant, client id, credential, then live validation.
+//! Each step checks its format before moving on; live validation errors come back to the
+//! field they concern.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use tui_input::Input;
+
+use crate::graph::cloud::Cloud;
+use crate::tui::action::Action;
+use crate::tui::app::{App, DemoChoice, Screen, Step};
+use crate::tui::services::{
+    CheckTarget, CredentialInput, CredentialProblem, CredentialsInput, Field, OutputSettings,
+    ProfileDraft, ValidatedTenant,
+};
+use crate::tui::validate::{self, FormatError};
+use crate::tui::widgets::{
+    FieldMessage, FieldValue, SecretField, Severity, edit_input, field, paste_into, spinner,
+};
+
+/// The clouds in the order the picker lists them.
+pub const CLOUDS: [Cloud; 5] = [
+    Cloud::Global,
+    Cloud::UsGov,
+    Cloud::UsGovDod,
+    Cloud::China,
+    Cloud::Custom,
+];
+
+/// Which part of the cloud step has the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloudFocus {
+    List,
+    Authority,
+    Graph,
+}
+
+/// Secret or certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    Secret,
+    Certificate,
+}
+
+/// Which output field has the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFocus {
+    Prefix,
+    Directory,
+    Bom,
+}
+
+/// Everything typed into the wizard.
+#[derive(Debug)]
+pub struct Form {
+    pub cloud: Cloud,
+    pub cloud_focus: CloudFocus,
+    pub authority_url: Input,
+    pub graph_url: Input,
+    pub tenant: Input,
+    pub client_id: Input,
+    pub credential_kind: CredentialKind,
+    pub secret: SecretField,
+    pub certificate_path: Input,
+    /// Errors and warnings shown under the field they concern.
+    pub messages: HashMap<Field, FieldMessage>,
+    /// The user saw the "looks like a Secret ID" warning and pressed Enter again.
+    pub secret_id_confirmed: bool,
+    pub validated: Option<ValidatedTenant>,
+    pub domain_prefix: Input,
+    pub output_dir: Input,
+    pub bom: bool,
+    pub output_focus: OutputFocus,
+    pub prefix_message: Option<FieldMessage>,
+    pub dir_message: Option<FieldMessage>,
+    /// Name of the saved profile being edited.
+    pub editing: Option<String>,
+    /// Label of the demo app the form was filled from.
+    pub demo_label: Option<String>,
+}
+
+impl Form {
+    /// An empty form.
+    pub fn new(default_output_dir: &Path) -> Self {
+        Form {
+            cloud: Cloud::Global,
+            cloud_focus: CloudFocus::List,
+            authority_url: Input::default(),
+            graph_url: Input::default(),
+            tenant: Input::default(),
+            client_id: Input::default(),
+            credential_kind: CredentialKind::Secret,
+            secret: SecretField::default(),
+            certificate_path: Input::default(),
+            messages: HashMap::new(),
+            secret_id_confirmed: false,
+            validated: None,
+            domain_prefix: Input::default(),
+            output_dir: Input::new(default_output_dir.display().to_string()),
+            bom: false,
+            output_focus: OutputFocus::Prefix,
+            prefix_message: None,
+            dir_message: None,
+            editing: None,
+            demo_label: None,
+        }
+    }
+
+    /// Clear everything for a new profile.
+    pub fn reset(&mut self, default_output_dir: &Path) {
+        *self = Form::new(default_output_dir);
+    }
+
+    /// Fill the form from a demo app.
+    pub fn prefill_demo(&mut self, choice: &DemoChoice) {
+        use secrecy::ExposeSecret;
+        self.cloud = Cloud::Custom;
+        self.authority_url = Input::new(choice.authority_url.clone());
+        self.graph_url = Input::new(choice.graph_url.clone());
+        self.tenant = Input::new(choice.tenant.clone());
+        self.client_id = Input::new(choice.client_id.clone());
+        self.credential_kind = CredentialKind::Secret;
+        self.secret = SecretField::with_value(choice.secret.expose_secret());
+        self.demo_label = Some(choice.label.clone());
+    }
+
+    /// Fill the form from a saved profile for editing.
+    pub fn load(&mut self, draft: &ProfileDraft) {
+        use secrecy::ExposeSecret;
+        let c = &draft.credentials;
+        *self = Form::new(&draft.output.directory);
+        self.cloud = c.cloud;
+        self.authority_url = Input::new(c.authority_url.clone().unwrap_or_default());
+        self.graph_url = Input::new(c.graph_url.clone().unwrap_or_default());
+        self.tenant = Input::new(c.tenant.clone());
+        self.client_id = Input::new(c.client_id.clone());
+        match &c.credential {
+            CredentialInput::Secret(s) => {
+                self.credential_kind = CredentialKind::Secret;
+                self.secret = SecretField::with_value(s.expose_secret());
+            }
+            CredentialInput::Certificate { path } => {
+                self.credential_kind = CredentialKind::Certificate;
+                self.certificate_path = Input::new(path.display().to_string());
+            }
+        }
+        self.domain_prefix = Input::new(draft.output.domain_prefix.clone());
+        self.bom = draft.output.bom;
+        self.validated = draft.tenant.clone();
+        self.editing = Some(draft.name.clone());
+    }
+
+    /// The credentials as typed (trimmed).
+    pub fn credentials_input(&self) -> CredentialsInput {
+        let custom = self.cloud == Cloud::Custom;
+        let url = |i: &Input| Some(i.value().trim().to_owned()).filter(|v| custom && !v.is_empty());
+        CredentialsInput {
+            cloud: self.cloud,
+            authority_url: url(&self.authority_url),
+            graph_url: url(&self.graph_url),
+            tenant: self.tenant.value().trim().to_owned(),
+            client_id: self.client_id.value().trim().to_owned(),
+            credential: match self.credential_kind {
+                CredentialKind::Secret => CredentialInput::Secret(self.secret.to_secret()),
+                CredentialKind::Certificate => CredentialInput::Certificate {
+                    path: PathBuf::from(self.certificate_path.value().trim()),
+                },
+            },
+        }
+    }
+
+    /// The profile the form describes, under `name`.
+    pub fn draft(&self, name: &str) -> ProfileDraft {
+        ProfileDraft {
+            name: name.to_owned(),
+            credentials: self.credentials_input(),
+            output: OutputSettings {
+                domain_prefix: self.domain_prefix.value().trim().to_owned(),
+                directory: PathBuf::from(self.output_dir.value().trim()),
+                bom: self.bom,
+            },
+            tenant: self.validated.clone(),
+            replaces: self.editing.clone(),
+        }
+    }
+
+    fn set_error(&mut self, field: Field, e: FormatError) {
+        self.messages.insert(field, error_message(e));
+    }
+}
+
+/// A format error as a field message.
+pub fn error_message(e: FormatError) -> FieldMessage {
+    FieldMessage {
+        severity: Severity::Error,
+        message: e.message,
+        remedy: e.remedy,
+    }
+}
+
+pub(crate) fn on_key(app: &mut App, step: Step, key: KeyEvent) {
+    if key.code == KeyCode::Esc {
+        let back = match step {
+            Step::Cloud => {
+                app.go(if app.options.demo_apps.is_empty() {
+                    Screen::Home
+                } else {
+                    Screen::DemoPicker
+                });
+                return;
+            }
+            Step::Tenant => Step::Cloud,
+            Step::ClientId => Step::Tenant,
+            Step::Credential => Step::ClientId,
+            Step::Validating => {
+                app.abandon();
+                Step::Credential
+            }
+            _ => return,
+        };
+        app.go(Screen::Setup(back));
+        return;
+    }
+    match step {
+        Step::Cloud => cloud_key(app, key),
+        Step::Tenant => {
+            if key.code == KeyCode::Enter {
+                match validate::tenant(app.form.tenant.value()) {
+                    Ok(()) => app.go(Screen::Setup(Step::ClientId)),
+                    Err(e) => app.form.set_error(Field::Tenant, e),
+                }
+            } else if edit_input(&mut app.form.tenant, key) {
+                app.form.messages.remove(&Field::Tenant);
+                app.form.validated = None;
+            }
+        }
+        Step::ClientId => {
+            if key.code == KeyCode::Enter {
+                match validate::client_id(app.form.client_id.value()) {
+                    Ok(()) => app.go(Screen::Setup(Step::Credential)),
+                    Err(e) => app.form.set_error(Field::ClientId, e),
+                }
+            } else if edit_input(&mut app.form.client_id, key) {
+                app.form.messages.remove(&Field::ClientId);
+            }
+        }
+        Step::Credential => credential_key(app, key),
+        Step::Validating => {}
+        _ => {}
+    }
+}
+
+fn cloud_key(app: &mut App, key: KeyEvent) {
+    let f = &mut app.form;
+    let custom = f.cloud == Cloud::Custom;
+    match (key.code, f.cloud_focus) {
+        (KeyCode::Enter, _) => {
+            match validate::endpoints(f.cloud, f.authority_url.value(), f.graph_url.value()) {
+                Ok(()) => {
+                    f.messages.remove(&Field::Endpoint);
+                    f.messages.remove(&Field::Cloud);
+                    app.go(Screen::Setup(Step::Tenant));
+                }
+                Err(e) => f.set_error(Field::Endpoint, e),
+            }
+        }
+        (KeyCode::Tab | KeyCode::Down, CloudFocus::Authority) if custom => {
+            f.cloud_focus = CloudFocus::Graph
+        }
+        (KeyCode::Tab, CloudFocus::Graph) | (KeyCode::BackTab, CloudFocus::Authority) => {
+            f.cloud_focus = CloudFocus::List
+        }
+        (KeyCode::Up, CloudFocus::Graph) | (KeyCode::BackTab, CloudFocus::Graph) => {
+            f.cloud_focus = CloudFocus::Authority
+        }
+        (KeyCode::Up, CloudFocus::Authority) => f.cloud_focus = CloudFocus::List,
+        (KeyCode::Tab, CloudFocus::List) if custom => f.cloud_focus = CloudFocus::Authority,
+        (KeyCode::Up | KeyCode::Char('k'), CloudFocus::List) => {
+            let i = CLOUDS.iter().position(|c| *c == f.cloud).unwrap_or(0);
+            f.cloud = CLOUDS[i.saturating_sub(1)];
+            f.messages.remove(&Field::Endpoint);
+            f.validated = None;
+        }
+        (KeyCode::Down | KeyCode::Char('j'), CloudFocus::List) => {
+            let i = CLOUDS.iter().position(|c| *c == f.cloud).unwrap_or(0);
+            if i + 1 < CLOUDS.len() {
+                f.cloud = CLOUDS[i + 1];
+            } else if custom {
+                f.cloud_focus = CloudFocus::Authority;
+            }
+            f.messages.remove(&Field::Endpoint);
+            f.validated = None;
+        }
+        (_, CloudFocus::Authority) if edit_input(&mut f.authority_url, key) => {
+            f.messages.remove(&Field::Endpoint);
+        }
+        (_, CloudFocus::Graph) if edit_input(&mut f.graph_url, key) => {
+            f.messages.remove(&Field::Endpoint);
+        }
+        _ => {}
+    }
+}
+
+fn credential_key(app: &mut App, key: KeyEvent) {
+    let f = &mut app.form;
+    match key.code {
+        KeyCode::Tab | KeyCode::BackTab => {
+            f.credential_kind = match f.credential_kind {
+                CredentialKind::Secret => CredentialKind::Certificate,
+                CredentialKind::Certificate => CredentialKind::Secret,
+            };
+        }
+        KeyCode::Enter => submit_credential(app),
+        _ => match f.credential_kind {
+            CredentialKind::Secret => {
+                if f.secret.handle_key(key) {
+                    f.messages.remove(&Field::Secret);
+                    f.secret_id_confirmed = false;
+                }
+            }
+            CredentialKind::Certificate => {
+                if edit_input(&mut f.certificate_path, key) {
+                    f.messages.remove(&Field::Certificate);
+                }
+            }
+        },
+    }
+}
+
+/// Format checks, then live validation in the background.
+fn submit_credential(app: &mut App) {
+    let f = &mut app.form;
+    f.messages.remove(&Field::None);
+    match f.credential_kind {
+        CredentialKind::Secret => match validate::secret(f.secret.expose()) {
+            Err(e) => return f.set_error(Field::Secret, e),
+            Ok(Some(warning)) if !f.secret_id_confirmed => {
+                f.secret_id_confirmed = true;
+                f.messages.insert(
+                    Field::Secret,
+                    FieldMessage {
+                        severity: Severity::Warning,
+                        message: warning,
+                        remedy: "Press Enter again to try it anyway.".into(),
+                    },
+                );
+                return;
+            }
+            Ok(_) => {
+                f.messages.remove(&Field::Secret);
+            }
+        },
+        CredentialKind::Certificate => {
+            if let Err(e) = validate::certificate_path(f.certificate_path.value()) {
+                return f.set_error(Field::Certificate, e);
+            }
+            f.messages.remove(&Field::Certificate);
+        }
+    }
+    let input = app.credentials_input();
+    let generation = app.begin();
+    app.go(Screen::Setup(Step::Validating));
+    app.spawn(move |s| async move {
+        Action::Validated(generation, s.validate_credentials(input).await)
+    });
+}
+
+pub(crate) fn on_validated(app: &mut App, result: Result<ValidatedTenant, CredentialProblem>) {
+    match result {
+        Ok(tenant) => {
+            tracing::info!(tenant_id = %tenant.tenant_id, "credentials validated");
+            if app.form.domain_prefix.value().trim().is_empty() {
+                app.form.domain_prefix =
+                    Input::new(validate::default_prefix(&tenant.default_domain));
+            }
+            if app.save.name.value().trim().is_empty() {
+                app.save.name = Input::new(app.form.domain_prefix.value().trim().to_owned());
+            }
+            app.form.validated = Some(tenant);
+            let input = app.credentials_input();
+            app.start_check(CheckTarget::Credentials(input));
+        }
+        Err(problem) => {
+            tracing::info!(field = ?problem.field, "credential validation failed");
+            let step = match problem.field {
+                Field::Cloud | Field::Endpoint => Step::Cloud,
+                Field::Tenant => Step::Tenant,
+                Field::ClientId => Step::ClientId,
+                Field::Secret | Field::Certificate | Field::None => Step::Credential,
+            };
+            app.form.messages.insert(
+                problem.field,
+                FieldMessage {
+                    severity: Severity::Error,
+                    message: problem.message,
+                    remedy: problem.remedy,
+                },
+            );
+            app.go(Screen::Setup(step));
+        }
+    }
+}
+
+pub(crate) fn on_paste(app: &mut App, step: Step, text: &str) {
+    let f = &mut app.form;
+    match step {
+        Step::Cloud => match f.cloud_focus {
+            CloudFocus::Authority => paste_into(&mut f.authority_url, text),
+            CloudFocus::Graph => paste_into(&mut f.graph_url, text),
+            CloudFocus::List => {}
+        },
+        Step::Tenant => {
+            paste_into(&mut f.tenant, text.trim());
+            f.messages.remove(&Field::Tenant);
+        }
+        Step::ClientId => {
+            paste_into(&mut f.client_id, text.trim());
+            f.messages.remove(&Field::ClientId);
+        }
+        Step::Credential => match f.credential_kind {
+            CredentialKind::Secret => {
+                f.secret.paste(text);
+                f.messages.remove(&Field::Secret);
+                f.secret_id_confirmed = false;
+            }
+            CredentialKind::Certificate => {
+                paste_into(&mut f.certificate_path, text.trim());
+                f.messages.remove(&Field::Certificate);
+            }
+        },
+        _ => {}
+    }
+}
+
+fn intro(lines: &[&str]) -> Vec<Line<'static>> {
+    lines.iter().map(|l| Line::raw(l.to_string())).collect()
+}
+
+/// Draw intro text, then return the area below it.
+fn draw_intro(frame: &mut Frame, area: Rect, lines: Vec<Line<'static>>) -> Rect {
+    let para = Paragraph::new(lines).wrap(Wrap { trim: false });
+    let h = (para.line_count(area.width) as u16).min(area.height);
+    frame.render_widget(para, Rect { height: h, ..area });
+    Rect {
+        y: area.y + h + 1,
+        height: area.height.saturating_sub(h + 1),
+        ..area
+    }
+}
+
+fn below(area: Rect, used: u16) -> Rect {
+    Rect {
+        y: area.y + used.min(area.height),
+        height: area.height.saturating_sub(used),
+        ..area
+    }
+}
+
+/// Draw setup steps 1–4 and the validation spinner.
+pub fn render(frame: &mut Frame, area: Rect, app: &App, step: Step) {
+    let t = &app.theme;
+    let f = &app.form;
+    match step {
+        Step::Cloud => {
+            let mut rest = draw_intro(
+                frame,
+                area,
+                intro(&["Which Microsoft cloud is the tenant in?"]),
+            );
+            let lines: Vec<Line> = CLOUDS
+                .iter()
+                .map(|c| {
+                    let selected = *c == f.cloud;
+                    let marker = if selected { "(•) " } else { "( ) " };
+                    let style = if selected && f.cloud_focus == CloudFocus::List {
+                        t.selected
+                    } else {
+                        ratatui::style::Style::new()
+                    };
+                    Line::from(vec![
+                        Span::raw("  "),
+                        Span::raw(marker),
+                        Span::styled(c.label(), style),
+                    ])
+                })
+                .collect();
+            let n = lines.len() as u16;
+            frame.render_widget(
+                Paragraph::new(lines),
+                Rect {
+                    height: n.min(rest.height),
+                    ..rest
+                },
+            );
+            rest = below(rest, n + 1);
+            if f.cloud == Cloud::Custom {
+                let used = field(
+                    frame,
+                    rest,
+                    t,
+                    "Authority URL",
+                    FieldValue::Text(&f.authority_url),
+                    f.cloud_focus == CloudFocus::Authority,
+                    None,
+                );
+                rest = below(rest, used);
+                let used = field(
+                    frame,
+                    rest,
+                    t,
+                    "Graph URL    ",
+                    FieldValue::Text(&f.graph_url),
+                    f.cloud_focus == CloudFocus::Graph,
+                    None,
+                );
+                rest = below(rest, used);
+            } else if let Some((auth, graph)) = f.cloud.known_roots() {
+                frame.render_widget(
+                    Paragraph::new(vec![
+                        Line::styled(format!("  Token endpoint: {auth}"), t.dim),
+                        Line::styled(format!("  Graph:          {graph}"), t.dim),
+                    ]),
+                    rest,
+                );
+                rest = below(rest, 2);
+            }
+            let msg = f
+                .messages
+                .get(&Field::Endpoint)
+                .or(f.messages.get(&Field::Cloud));
+            message_block(frame, rest, app, msg);
+        }
+        Step::Tenant => {
+            let rest = draw_intro(
+                frame,
+                area,
+                intro(&[
+                    "Which tenant? The Directory (tenant) ID or a domain name.",
+                    "Portal: Entra ID > App registrations > your app > Overview.",
+                ]),
+            );
+            field(
+                frame,
+                rest,
+                t,
+                "Tenant",
+                FieldValue::Text(&f.tenant),
+                true,
+                f.messages.get(&Field::Tenant),
+            );
+        }
+        Step::ClientId => {
+            let rest = draw_intro(
+                frame,
+                area,
+                intro(&[
+                    "The app registration's Application (client) ID.",
+                    "Portal: Entra ID > App registrations > your app > Overview.",
+                ]),
+            );
+            field(
+                frame,
+                rest,
+                t,
+                "Client id",
+                FieldValue::Text(&f.client_id),
+                true,
+                f.messages.get(&Field::ClientId),
+            );
+        }
+        Step::Credential => {
+            let (secret_mark, cert_mark) = match f.credential_kind {
+                CredentialKind::Secret => ("(•)", "( )"),
+                CredentialKind::Certificate => ("( )", "(•)"),
+            };
+            let mut rest = draw_intro(
+                frame,
+                area,
+                vec![
+                    Line::raw("How does the app sign in? Tab switches."),
+                    Line::raw(format!(
+                        "  {secret_mark} Client secret   {cert_mark} Certificate (PEM with private key)"
+                    )),
+                ],
+            );
+            let used = match f.credential_kind {
+                CredentialKind::Secret => field(
+                    frame,
+                    rest,
+                    t,
+                    "Secret value",
+                    FieldValue::Masked(f.secret.len()),
+                    true,
+                    f.messages.get(&Field::Secret),
+                ),
+                CredentialKind::Certificate => field(
+                    frame,
+                    rest,
+                    t,
+                    "Certificate file",
+                    FieldValue::Text(&f.certificate_path),
+                    true,
+                    f.messages.get(&Field::Certificate),
+                ),
+            };
+            rest = below(rest, used + 1);
+            if f.credential_kind == CredentialKind::Secret
+                && !f.messages.contains_key(&Field::Secret)
+            {
+                frame.render_widget(
+                    Paragraph::new(Line::styled(
+                        "  Paste the Value column of Certificates & secrets, not the Secret ID.",
+                        t.dim,
+                    ))
+                    .wrap(Wrap { trim: false }),
+                    Rect {
+                        height: 2.min(rest.height),
+                        ..rest
+                    },
+                );
+                rest = below(rest, 3);
+            }
+            message_block(frame, rest, app, f.messages.get(&Field::None));
+        }
+        Step::Validating => {
+            let who = f.tenant.value().trim();
+            frame.render_widget(
+                Paragraph::new(vec![
+                    Line::from(vec![
+                        Span::styled(spinner(app.tick), t.accent),
+                        Span::raw(format!(
+                            " Signing in to {who} and reading the organization…"
+                        )),
+                    ]),
+                    Line::raw(""),
+                    Line::styled("Esc stops waiting and goes back to the credential.", t.dim),
+                ])
+                .wrap(Wrap { trim: false }),
+                area,
+            );
+        }
+        _ => {}
+    }
+}
+
+fn message_block(frame: &mut Frame, area: Rect, app: &App, msg: Option<&FieldMessage>) {
+    if let Some(m) = msg {
+        let style = match m.severity {
+            Severity::Error => app.theme.error,
+            Severity::Warning => app.theme.warn,
+        };
+        frame.render_widget(
+            Paragraph::new(vec![
+                Line::styled(m.message.clone(), style),
+                Line::raw(m.remedy.clone()),
+            ])
+            .wrap(Wrap { trim: false }),
+            area,
+        );
+    }
+}
+
+/// Key hints for the help bar.
+pub fn help(app: &App, step: Step) -> &'static str {
+    match step {
+        Step::Cloud if app.form.cloud == Cloud::Custom => {
+            "↑↓ choose · Tab URLs · Enter next · Esc back"
+        }
+        Step::Cloud => "↑↓ choose · Enter next · Esc back",
+        Step::Credential => "Tab secret/certificate · Ctrl-U clear · Enter sign in · Esc back",
+        Step::Validating => "Esc stop waiting · Ctrl-C quit",
+        _ => "Enter next · Esc back · Ctrl-C quit",
+    }
+}

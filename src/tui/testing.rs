@@ -1,0 +1,249 @@
+//! A scripted [`Services`] for tests and for working on screens without a tenant. Answers
+//! come from queues the test fills; calls can be held at a gate to show spinners and to
+//! prove stale answers are dropped; every call is recorded (secrets only by length).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use secrecy::ExposeSecret;
+use tokio::sync::{Semaphore, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use super::services::{
+    CheckTarget, CredentialInput, CredentialProblem, CredentialsInput, ExtractionError,
+    ExtractionHandle, ExtractionSummary, ExtractionTarget, Field, ProfileDraft, ProfileSummary,
+    SaveOutcome, SaveProblem, SecretStorage, Services, ValidatedTenant,
+};
+use crate::extract::progress::ProgressSnapshot;
+use crate::permissions::report::PermissionReport;
+
+type Outcome = Result<ExtractionSummary, ExtractionError>;
+
+/// Scripted answers. Queues pop one answer per call and repeat their last answer.
+#[derive(Default)]
+pub struct Script {
+    pub profiles: Vec<ProfileSummary>,
+    pub drafts: HashMap<String, ProfileDraft>,
+    pub validations: VecDeque<Result<ValidatedTenant, CredentialProblem>>,
+    pub reports: VecDeque<Result<PermissionReport, String>>,
+    pub saves: VecDeque<Result<SaveOutcome, SaveProblem>>,
+    /// When set, `start_extraction` fails with this text.
+    pub start_error: Option<String>,
+    pub ru_budget_per_10s: Option<u64>,
+}
+
+/// The fake services.
+pub struct FakeServices {
+    script: Mutex<Script>,
+    calls: Mutex<Vec<String>>,
+    gate: Semaphore,
+    gated: Mutex<bool>,
+    progress: Arc<Mutex<ProgressSnapshot>>,
+    outcome: Arc<Mutex<Option<oneshot::Sender<Outcome>>>>,
+    cancel: Mutex<Option<CancellationToken>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn pop<T: Clone>(q: &mut VecDeque<T>) -> Option<T> {
+    if q.len() > 1 {
+        q.pop_front()
+    } else {
+        q.front().cloned()
+    }
+}
+
+impl FakeServices {
+    /// Fake answering from `script`.
+    pub fn new(script: Script) -> Arc<Self> {
+        Arc::new(FakeServices {
+            script: Mutex::new(script),
+            calls: Mutex::new(Vec::new()),
+            gate: Semaphore::new(0),
+            gated: Mutex::new(false),
+            progress: Arc::new(Mutex::new(ProgressSnapshot::default())),
+            outcome: Arc::new(Mutex::new(None)),
+            cancel: Mutex::new(None),
+        })
+    }
+
+    /// Change the script (e.g. grant a permission before a re-check).
+    pub fn script(&self) -> MutexGuard<'_, Script> {
+        lock(&self.script)
+    }
+
+    /// Hold validation and permission calls until [`FakeServices::open_gate`].
+    pub fn close_gate(&self) {
+        *lock(&self.gated) = true;
+    }
+
+    /// Let held calls finish.
+    pub fn open_gate(&self) {
+        *lock(&self.gated) = false;
+        self.gate.add_permits(Semaphore::MAX_PERMITS / 2);
+    }
+
+    /// Calls so far, e.g. `validate tenant=contoso.com secret=(12 chars)`.
+    pub fn calls(&self) -> Vec<String> {
+        lock(&self.calls).clone()
+    }
+
+    /// Set the progress the running extraction reports.
+    pub fn set_progress(&self, snapshot: ProgressSnapshot) {
+        *lock(&self.progress) = snapshot;
+    }
+
+    /// End the running extraction with `outcome`; false when none is running.
+    pub fn finish_extraction(&self, outcome: Outcome) -> bool {
+        lock(&self.outcome)
+            .take()
+            .is_some_and(|tx| tx.send(outcome).is_ok())
+    }
+
+    /// True once the wizard cancelled the running extraction.
+    pub fn extraction_cancelled(&self) -> bool {
+        lock(&self.cancel)
+            .as_ref()
+            .is_some_and(|c| c.is_cancelled())
+    }
+
+    fn record(&self, call: String) {
+        lock(&self.calls).push(call);
+    }
+
+    async fn wait_gate(&self) {
+        if *lock(&self.gated) {
+            let _ = self.gate.acquire().await;
+        }
+    }
+}
+
+fn describe(input: &CredentialsInput) -> String {
+    let credential = match &input.credential {
+        CredentialInput::Secret(s) => {
+            format!("secret=({} chars)", s.expose_secret().chars().count())
+        }
+        CredentialInput::Certificate { path } => format!("certificate={}", path.display()),
+    };
+    format!(
+        "cloud={:?} tenant={} client={} {credential}",
+        input.cloud, input.tenant, input.client_id
+    )
+}
+
+impl Services for FakeServices {
+    fn list_profiles(&self) -> BoxFuture<'_, Result<Vec<ProfileSummary>, String>> {
+        self.record("list_profiles".into());
+        let list = self.script().profiles.clone();
+        async move { Ok(list) }.boxed()
+    }
+
+    fn load_profile(&self, name: String) -> BoxFuture<'_, Result<ProfileDraft, String>> {
+        self.record(format!("load_profile {name}"));
+        let draft = self.script().drafts.get(&name).cloned();
+        async move { draft.ok_or_else(|| format!("Profile {name} was not found.")) }.boxed()
+    }
+
+    fn validate_credentials(
+        &self,
+        input: CredentialsInput,
+    ) -> BoxFuture<'_, Result<ValidatedTenant, CredentialProblem>> {
+        self.record(format!("validate {}", describe(&input)));
+        let answer = pop(&mut self.script().validations);
+        async move {
+            self.wait_gate().await;
+            answer.unwrap_or_else(|| {
+                Err(CredentialProblem {
+                    field: Field::None,
+                    message: "The fake has no validation answer.".into(),
+                    remedy: "Script one.".into(),
+                })
+            })
+        }
+        .boxed()
+    }
+
+    fn check_permissions(
+        &self,
+        target: CheckTarget,
+    ) -> BoxFuture<'_, Result<PermissionReport, String>> {
+        self.record(match &target {
+            CheckTarget::Saved(name) => format!("check saved {name}"),
+            CheckTarget::Credentials(c) => format!("check {}", describe(c)),
+        });
+        let answer = pop(&mut self.script().reports);
+        async move {
+            self.wait_gate().await;
+            answer.unwrap_or_else(|| Err("The fake has no permission report.".into()))
+        }
+        .boxed()
+    }
+
+    fn save_profile(
+        &self,
+        draft: ProfileDraft,
+        storage: SecretStorage,
+    ) -> BoxFuture<'_, Result<SaveOutcome, SaveProblem>> {
+        self.record(format!(
+            "save {} storage={storage:?} prefix={} dir={} bom={}",
+            draft.name,
+            draft.output.domain_prefix,
+            draft.output.directory.display(),
+            draft.output.bom
+        ));
+        let answer = pop(&mut self.script().saves).unwrap_or_else(|| {
+            Ok(SaveOutcome {
+                secret_stored_in: storage.label().into(),
+            })
+        });
+        async move { answer }.boxed()
+    }
+
+    fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<(), String>> {
+        self.record(format!("delete {name}"));
+        self.script().profiles.retain(|p| p.name != name);
+        async { Ok(()) }.boxed()
+    }
+
+    fn start_extraction(
+        &self,
+        target: ExtractionTarget,
+    ) -> BoxFuture<'_, Result<ExtractionHandle, String>> {
+        self.record(match &target {
+            ExtractionTarget::Saved(name) => format!("extract saved {name}"),
+            ExtractionTarget::Draft(d) => format!("extract draft {}", describe(&d.credentials)),
+        });
+        let (error, budget) = {
+            let s = self.script();
+            (s.start_error.clone(), s.ru_budget_per_10s)
+        };
+        if let Some(e) = error {
+            return async move { Err(e) }.boxed();
+        }
+        let (tx, rx) = oneshot::channel();
+        *lock(&self.outcome) = Some(tx);
+        let cancel = CancellationToken::new();
+        *lock(&self.cancel) = Some(cancel.clone());
+        // A cancelled fake run "cleans up" and reports Cancelled, like the real one must.
+        let slot = Arc::clone(&self.outcome);
+        let watched = cancel.clone();
+        tokio::spawn(async move {
+            watched.cancelled().await;
+            if let Some(tx) = lock(&slot).take() {
+                let _ = tx.send(Err(ExtractionError::Cancelled));
+            }
+        });
+        let progress = Arc::clone(&self.progress);
+        let handle = ExtractionHandle {
+            progress: Arc::new(move || lock(&progress).clone()),
+            cancel,
+            outcome: rx,
+            ru_budget_per_10s: budget,
+        };
+        async move { Ok(handle) }.boxed()
+    }
+}

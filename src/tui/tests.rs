@@ -1,0 +1,910 @@
+//! Snapshot tests of every screen and state, driven by key events and background results
+//! through `App::update` with the scripted fake services, at 80×24 and 60×20.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use crossterm::event::KeyCode;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tokio::sync::mpsc::{self, UnboundedReceiver};
+
+use super::action::Action;
+use super::app::{App, DemoChoice, Screen, Step, WizardOptions};
+use super::services::*;
+use super::testing::{FakeServices, Script};
+use crate::extract::progress::{Phase, ProgressSnapshot, Warning, WarningKind};
+use crate::graph::cloud::Cloud;
+use crate::permissions::report::{
+    DIRECTORY_READ_ALL, GrantState, MEMBER_READ_HIDDEN, PermissionReport, PermissionStatus,
+    SecretExpiry,
+};
+
+const TENANT: &str = "contoso.onmicrosoft.com";
+const CLIENT: &str = "11111111-2222-3333-4444-555555555555";
+const SECRET: &str = "Abc8Q~secret.value_0123";
+
+struct Harness {
+    app: App,
+    rx: UnboundedReceiver<Action>,
+    fake: Arc<FakeServices>,
+    terminal: Terminal<TestBackend>,
+}
+
+impl Harness {
+    async fn new(script: Script, options: WizardOptions) -> Self {
+        let fake = FakeServices::new(script);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let app = App::new(fake.clone(), options, tx);
+        let mut h = Harness {
+            app,
+            rx,
+            fake,
+            terminal: Terminal::new(TestBackend::new(80, 24)).expect("test terminal"),
+        };
+        h.settle().await;
+        h
+    }
+
+    async fn with(script: Script) -> Self {
+        Self::new(script, options()).await
+    }
+
+    fn size(&mut self, w: u16, h: u16) -> &mut Self {
+        self.terminal.backend_mut().resize(w, h);
+        self.app.update(Action::Resize(w, h));
+        self
+    }
+
+    fn press(&mut self, code: KeyCode) -> &mut Self {
+        self.app.update(Action::key(code));
+        self
+    }
+
+    fn typ(&mut self, text: &str) -> &mut Self {
+        for c in text.chars() {
+            self.press(KeyCode::Char(c));
+        }
+        self
+    }
+
+    /// Let spawned service calls finish and apply their results.
+    async fn settle(&mut self) {
+        for _ in 0..20 {
+            tokio::task::yield_now().await;
+            while let Ok(action) = self.rx.try_recv() {
+                self.app.update(action);
+            }
+        }
+    }
+
+    fn screen(&mut self) -> String {
+        self.terminal
+            .draw(|f| super::ui::render(f, &self.app))
+            .expect("draw");
+        self.terminal.backend().to_string()
+    }
+
+    /// Walk from home through cloud, tenant, client id and secret to the live check.
+    async fn walk_to_validation(&mut self) {
+        self.press(KeyCode::Char('n'))
+            .press(KeyCode::Enter)
+            .typ(TENANT)
+            .press(KeyCode::Enter)
+            .typ(CLIENT)
+            .press(KeyCode::Enter);
+        self.app.update(Action::Paste(format!("{SECRET}\n")));
+        self.press(KeyCode::Enter);
+    }
+
+    /// Through validation and permission check to the output step.
+    async fn walk_to_output(&mut self) {
+        self.walk_to_validation().await;
+        self.settle().await;
+        self.press(KeyCode::Enter);
+    }
+}
+
+fn options() -> WizardOptions {
+    WizardOptions {
+        default_output_dir: PathBuf::from("/data/exports"),
+        ..WizardOptions::default()
+    }
+}
+
+fn tenant() -> ValidatedTenant {
+    ValidatedTenant {
+        tenant_id: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee".into(),
+        default_domain: TENANT.into(),
+        tenant_display_name: "Contoso Ltd".into(),
+    }
+}
+
+fn perm(name: &str, id: &str, state: GrantState) -> PermissionStatus {
+    PermissionStatus {
+        name: name.into(),
+        app_role_id: id.into(),
+        state,
+        evidence: "appRoleAssignments".into(),
+    }
+}
+
+fn granted() -> PermissionReport {
+    PermissionReport {
+        required: vec![
+            perm(
+                "Directory.Read.All",
+                DIRECTORY_READ_ALL,
+                GrantState::Granted,
+            ),
+            perm(
+                "Member.Read.Hidden",
+                MEMBER_READ_HIDDEN,
+                GrantState::Granted,
+            ),
+        ],
+        over_privileged: vec![],
+        secret_expiry: vec![SecretExpiry {
+            hint: Some("Abc".into()),
+            end_date_time: "2027-06-01T00:00:00Z".into(),
+            days_left: 186,
+        }],
+        remediation: vec![],
+    }
+}
+
+fn hidden_missing() -> PermissionReport {
+    PermissionReport {
+        required: vec![
+            perm(
+                "Directory.Read.All",
+                DIRECTORY_READ_ALL,
+                GrantState::Granted,
+            ),
+            perm(
+                "Member.Read.Hidden",
+                MEMBER_READ_HIDDEN,
+                GrantState::Missing,
+            ),
+        ],
+        over_privileged: vec!["Directory.ReadWrite.All".into()],
+        secret_expiry: vec![SecretExpiry {
+            hint: Some("Abc".into()),
+            end_date_time: "2026-12-05T00:00:00Z".into(),
+            days_left: 8,
+        }],
+        remediation: vec![
+            "1. Entra admin center > App registrations > your app > API permissions".into(),
+            "2. Add a permission > Microsoft Graph > Application > Member.Read.Hidden".into(),
+            "3. Grant admin consent for the tenant".into(),
+        ],
+    }
+}
+
+fn nothing_granted() -> PermissionReport {
+    PermissionReport {
+        required: vec![
+            perm(
+                "Directory.Read.All",
+                DIRECTORY_READ_ALL,
+                GrantState::Missing,
+            ),
+            perm(
+                "Member.Read.Hidden",
+                MEMBER_READ_HIDDEN,
+                GrantState::Missing,
+            ),
+        ],
+        over_privileged: vec![],
+        secret_expiry: vec![],
+        remediation: vec!["1. Grant Directory.Read.All and Member.Read.Hidden".into()],
+    }
+}
+
+fn happy() -> Script {
+    Script {
+        validations: [Ok(tenant())].into(),
+        reports: [Ok(granted())].into(),
+        ru_budget_per_10s: Some(5000),
+        ..Script::default()
+    }
+}
+
+fn profiles() -> Vec<ProfileSummary> {
+    vec![
+        ProfileSummary {
+            name: "contoso".into(),
+            tenant: TENANT.into(),
+            cloud: Cloud::Global,
+            last_run: Some(LastRun {
+                when: Utc.with_ymd_and_hms(2026, 11, 20, 14, 3, 0).unwrap(),
+                outcome: RunOutcome::Completed,
+                users: 5000,
+                groups: 812,
+                member_edges: 48211,
+                owner_edges: 1377,
+                warnings: 3,
+            }),
+        },
+        ProfileSummary {
+            name: "fabrikam-gov".into(),
+            tenant: "22222222-3333-4444-5555-666666666666".into(),
+            cloud: Cloud::UsGov,
+            last_run: None,
+        },
+    ]
+}
+
+fn progress() -> ProgressSnapshot {
+    ProgressSnapshot {
+        users_done: 5000,
+        users_total: Some(5000),
+        groups_done: 812,
+        groups_total: Some(812),
+        member_lists_done: 406,
+        member_edges: 24110,
+        owner_lists_done: 390,
+        owner_edges: 702,
+        requests: 1290,
+        retries: 4,
+        throttled: 3,
+        resource_units: 3120,
+        elapsed: Duration::from_secs(83),
+        warnings: vec![
+            Warning {
+                kind: WarningKind::HiddenMembershipUnreadable,
+                group_id: Some("g-1".into()),
+                group_name: Some("Board (hidden)".into()),
+                detail: "Member.Read.Hidden is not granted".into(),
+            },
+            Warning {
+                kind: WarningKind::GroupDeleted,
+                group_id: Some("g-2".into()),
+                group_name: None,
+                detail: "deleted during the run".into(),
+            },
+        ],
+        phase: Phase::Memberships,
+    }
+}
+
+fn summary() -> ExtractionSummary {
+    let dir = PathBuf::from("/data/exports");
+    ExtractionSummary {
+        files: vec![
+            (dir.join("contoso_users.csv"), 5000),
+            (dir.join("contoso_groups.csv"), 812),
+            (dir.join("contoso_groups_members.csv"), 48211),
+            (dir.join("contoso_groups_owners.csv"), 1377),
+        ],
+        duration: Duration::from_secs(133),
+        counts: ExtractionCounts {
+            users: 5000,
+            groups: 812,
+            member_edges: 48211,
+            owner_edges: 1377,
+        },
+        warnings: progress().warnings,
+    }
+}
+
+/// Snapshot with volatile values (temporary directories) filtered out.
+macro_rules! snap {
+    ($name:expr, $screen:expr) => {{
+        let tmp = regex_escape(&std::env::temp_dir().display().to_string());
+        insta::with_settings!({filters => vec![(tmp.as_str(), "[TMP]")]}, {
+            insta::assert_snapshot!($name, $screen);
+        });
+    }};
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if c.is_ascii_alphanumeric() {
+                vec![c]
+            } else {
+                vec!['\\', c]
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn home_empty_and_with_profiles() {
+    let mut h = Harness::with(Script::default()).await;
+    snap!("home_empty", h.screen());
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        ..Script::default()
+    })
+    .await;
+    snap!("home_profiles", h.screen());
+    h.press(KeyCode::Down);
+    snap!("home_profiles_second_selected", h.screen());
+    snap!("home_profiles_60x20", h.size(60, 20).screen());
+}
+
+#[tokio::test]
+async fn home_loading_spinner_before_the_list_arrives() {
+    let fake = FakeServices::new(Script::default());
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let app = App::new(fake, options(), tx);
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal.draw(|f| super::ui::render(f, &app)).unwrap();
+    snap!("home_loading", terminal.backend().to_string());
+}
+
+#[tokio::test]
+async fn home_delete_asks_then_deletes() {
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        ..Script::default()
+    })
+    .await;
+    h.press(KeyCode::Char('d'));
+    snap!("home_confirm_delete", h.screen());
+    h.press(KeyCode::Char('n'));
+    assert!(!h.fake.calls().iter().any(|c| c.starts_with("delete")));
+    h.press(KeyCode::Char('d')).press(KeyCode::Char('y'));
+    h.settle().await;
+    assert!(h.fake.calls().contains(&"delete contoso".to_string()));
+    assert_eq!(h.app.profiles().len(), 1);
+    snap!("home_after_delete", h.screen());
+}
+
+#[tokio::test]
+async fn setup_steps_render_and_reject_bad_formats_on_their_field() {
+    let mut h = Harness::with(happy()).await;
+    h.press(KeyCode::Char('n'));
+    snap!("step1_cloud", h.screen());
+    h.press(KeyCode::Enter);
+    assert_eq!(h.app.screen, Screen::Setup(Step::Tenant));
+    h.typ("contoso").press(KeyCode::Enter);
+    assert_eq!(
+        h.app.screen,
+        Screen::Setup(Step::Tenant),
+        "bad tenant must stay"
+    );
+    snap!("step2_tenant_not_guid_or_domain", h.screen());
+    h.typ(".onmicrosoft.com").press(KeyCode::Enter);
+    h.typ("not-a-guid").press(KeyCode::Enter);
+    assert_eq!(h.app.screen, Screen::Setup(Step::ClientId));
+    snap!("step3_client_id_not_guid", h.screen());
+    snap!("step3_client_id_not_guid_60x20", h.size(60, 20).screen());
+    h.size(80, 24);
+    for _ in 0.."not-a-guid".len() {
+        h.press(KeyCode::Backspace);
+    }
+    h.typ(CLIENT).press(KeyCode::Enter);
+    assert_eq!(h.app.screen, Screen::Setup(Step::Credential));
+    h.press(KeyCode::Enter);
+    snap!("step4_secret_empty", h.screen());
+    h.typ(SECRET);
+    let screen = h.screen();
+    assert!(!screen.contains(SECRET), "the secret must be masked");
+    snap!("step4_secret_masked", screen);
+    assert!(h.fake.calls().iter().all(|c| !c.starts_with("validate")));
+}
+
+#[tokio::test]
+async fn secret_id_is_warned_about_and_can_be_tried_anyway() {
+    let mut h = Harness::with(happy()).await;
+    h.press(KeyCode::Char('n'))
+        .press(KeyCode::Enter)
+        .typ(TENANT)
+        .press(KeyCode::Enter)
+        .typ(CLIENT)
+        .press(KeyCode::Enter)
+        .typ("99999999-8888-7777-6666-555555555555")
+        .press(KeyCode::Enter);
+    assert_eq!(h.app.screen, Screen::Setup(Step::Credential));
+    snap!("step4_secret_looks_like_secret_id", h.screen());
+    h.press(KeyCode::Enter);
+    assert_eq!(h.app.screen, Screen::Setup(Step::Validating));
+}
+
+#[tokio::test]
+async fn certificate_path_must_exist() {
+    let mut h = Harness::with(happy()).await;
+    h.press(KeyCode::Char('n'))
+        .press(KeyCode::Enter)
+        .typ(TENANT)
+        .press(KeyCode::Enter)
+        .typ(CLIENT)
+        .press(KeyCode::Enter)
+        .press(KeyCode::Tab)
+        .typ("/nonexistent/app.pem")
+        .press(KeyCode::Enter);
+    snap!("step4_certificate_missing", h.screen());
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("app.pem");
+    std::fs::write(&pem, "-----BEGIN CERTIFICATE-----").unwrap();
+    for _ in 0.."/nonexistent/app.pem".len() {
+        h.press(KeyCode::Backspace);
+    }
+    h.app.update(Action::Paste(pem.display().to_string()));
+    h.press(KeyCode::Enter);
+    h.settle().await;
+    let calls = h.fake.calls();
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.contains(&format!("certificate={}", pem.display()))),
+        "{calls:?}"
+    );
+}
+
+#[tokio::test]
+async fn custom_cloud_urls_are_checked() {
+    let mut h = Harness::with(happy()).await;
+    h.press(KeyCode::Char('n'));
+    for _ in 0..4 {
+        h.press(KeyCode::Down);
+    }
+    h.press(KeyCode::Tab).typ("http://10.0.0.5/login");
+    h.press(KeyCode::Tab).typ("https://graph.example");
+    h.press(KeyCode::Enter);
+    assert_eq!(h.app.screen, Screen::Setup(Step::Cloud));
+    snap!("step1_custom_cloud_insecure_http", h.screen());
+}
+
+#[tokio::test]
+async fn validation_spinner_then_errors_land_on_their_field() {
+    let mut h = Harness::with(Script {
+        validations: [
+            Err(CredentialProblem::from_aadsts(7000215, "")),
+            Err(CredentialProblem::from_aadsts(90002, "")),
+            Ok(tenant()),
+        ]
+        .into(),
+        reports: [Ok(granted())].into(),
+        ..Script::default()
+    })
+    .await;
+    h.fake.close_gate();
+    h.walk_to_validation().await;
+    assert_eq!(h.app.screen, Screen::Setup(Step::Validating));
+    snap!("step4_validating", h.screen());
+    h.fake.open_gate();
+    h.settle().await;
+    assert_eq!(h.app.screen, Screen::Setup(Step::Credential));
+    snap!("step4_secret_rejected_aadsts7000215", h.screen());
+    h.press(KeyCode::Enter);
+    h.settle().await;
+    assert_eq!(h.app.screen, Screen::Setup(Step::Tenant));
+    snap!("step2_tenant_not_found_aadsts90002", h.screen());
+    let calls = h.fake.calls();
+    assert!(calls.iter().all(|c| !c.contains(SECRET)), "{calls:?}");
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.contains(&format!("secret=({} chars)", SECRET.len())))
+    );
+}
+
+#[tokio::test]
+async fn stale_validation_results_are_dropped() {
+    let mut h = Harness::with(Script {
+        validations: [
+            Err(CredentialProblem::from_aadsts(7000215, "")),
+            Ok(tenant()),
+        ]
+        .into(),
+        reports: [Ok(granted())].into(),
+        ..Script::default()
+    })
+    .await;
+    h.fake.close_gate();
+    h.walk_to_validation().await;
+    h.press(KeyCode::Esc);
+    assert_eq!(h.app.screen, Screen::Setup(Step::Credential));
+    h.press(KeyCode::Enter); // second attempt
+    h.fake.open_gate();
+    h.settle().await;
+    // The first attempt's rejection arrived too, but only the second attempt counts.
+    assert_eq!(h.app.screen, Screen::Setup(Step::Permissions));
+    assert!(h.app.form.messages.is_empty(), "{:?}", h.app.form.messages);
+    assert!(!h.screen().contains("rejected"));
+}
+
+#[tokio::test]
+async fn permission_screens_and_recheck_after_consent() {
+    let mut h = Harness::with(Script {
+        validations: [Ok(tenant())].into(),
+        reports: [Ok(nothing_granted()), Ok(hidden_missing()), Ok(granted())].into(),
+        ..Script::default()
+    })
+    .await;
+    h.fake.close_gate();
+    h.walk_to_validation().await;
+    h.fake.open_gate();
+    h.settle().await;
+    snap!("step5_nothing_granted", h.screen());
+    h.press(KeyCode::Enter);
+    assert_eq!(
+        h.app.screen,
+        Screen::Setup(Step::Permissions),
+        "cannot extract yet"
+    );
+    snap!("step5_nothing_granted_enter_refused", h.screen());
+    h.press(KeyCode::Char('r'));
+    h.settle().await;
+    snap!("step5_hidden_missing_with_warnings", h.screen());
+    snap!("step5_hidden_missing_60x20", h.size(60, 20).screen());
+    h.size(80, 24).press(KeyCode::Char('r'));
+    h.settle().await;
+    snap!("step5_all_granted", h.screen());
+    let checks = h
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| c.starts_with("check"))
+        .count();
+    assert_eq!(checks, 3);
+    h.press(KeyCode::Enter);
+    assert_eq!(h.app.screen, Screen::Setup(Step::Output));
+}
+
+#[tokio::test]
+async fn permission_check_failure_offers_retry() {
+    let mut h = Harness::with(Script {
+        validations: [Ok(tenant())].into(),
+        reports: [Err(
+            "Graph answered 503 Service Unavailable; try again in a minute.".into(),
+        )]
+        .into(),
+        ..Script::default()
+    })
+    .await;
+    h.walk_to_validation().await;
+    h.settle().await;
+    snap!("step5_check_failed", h.screen());
+}
+
+#[tokio::test]
+async fn output_step_defaults_prefix_and_checks_fields() {
+    let mut h = Harness::with(happy()).await;
+    h.walk_to_output().await;
+    assert_eq!(h.app.screen, Screen::Setup(Step::Output));
+    snap!("step6_output_defaults", h.screen());
+    for _ in 0.."contoso".len() {
+        h.press(KeyCode::Backspace);
+    }
+    h.typ("bad/prefix").press(KeyCode::Enter);
+    snap!("step6_output_bad_prefix", h.screen());
+    snap!("step6_output_bad_prefix_60x20", h.size(60, 20).screen());
+}
+
+#[tokio::test]
+async fn save_then_extract_then_summary() {
+    let mut h = Harness::with(happy()).await;
+    h.walk_to_output().await;
+    h.press(KeyCode::Tab)
+        .press(KeyCode::Tab)
+        .press(KeyCode::Char(' ')); // BOM on
+    h.press(KeyCode::Enter);
+    assert_eq!(h.app.screen, Screen::Setup(Step::Save));
+    snap!("step7_save", h.screen());
+    h.fake.set_progress(progress());
+    h.press(KeyCode::Enter);
+    h.settle().await;
+    assert!(h.fake.calls().contains(
+        &"save contoso storage=Keyring prefix=contoso dir=/data/exports bom=true".into()
+    ));
+    assert!(h.fake.calls().contains(&"extract saved contoso".into()));
+    assert_eq!(h.app.screen, Screen::Extracting);
+    snap!("extract_progress", h.screen());
+    snap!("extract_progress_60x20", h.size(60, 20).screen());
+    h.size(80, 24);
+    // Rates come from two samples 2 s apart.
+    let mut later = progress();
+    later.elapsed += Duration::from_secs(2);
+    later.requests += 40;
+    later.resource_units += 100;
+    h.fake.set_progress(later);
+    h.app.update(Action::Tick);
+    let screen = h.screen();
+    assert!(screen.contains("(20.0/s)"), "{screen}");
+    assert!(screen.contains("RU/s 50.0 of 500 budget"), "{screen}");
+    assert!(h.fake.finish_extraction(Ok(summary())));
+    h.settle().await;
+    assert_eq!(h.app.screen, Screen::Finished);
+    snap!("summary", h.screen());
+    h.press(KeyCode::Enter);
+    assert_eq!(h.app.screen, Screen::Home);
+}
+
+#[tokio::test]
+async fn save_without_keyring_offers_alternatives() {
+    let mut script = happy();
+    script.saves = [
+        Err(SaveProblem {
+            message: "No OS keyring is reachable (no D-Bus Secret Service on this machine).".into(),
+            alternatives: vec![
+                SecretStorage::EnvironmentVariable,
+                SecretStorage::SystemdCredential,
+                SecretStorage::PlaintextFile,
+            ],
+        }),
+        Ok(SaveOutcome {
+            secret_stored_in: "environment variable ENTRA_EXTRACT_SECRET_CONTOSO".into(),
+        }),
+    ]
+    .into();
+    let mut h = Harness::with(script).await;
+    h.walk_to_output().await;
+    h.press(KeyCode::Enter).press(KeyCode::Enter);
+    h.settle().await;
+    snap!("step7_no_keyring_alternatives", h.screen());
+    snap!(
+        "step7_no_keyring_alternatives_60x20",
+        h.size(60, 20).screen()
+    );
+    h.size(80, 24);
+    h.press(KeyCode::Down)
+        .press(KeyCode::Down)
+        .press(KeyCode::Enter);
+    snap!("step7_plaintext_confirm", h.screen());
+    h.press(KeyCode::Char('n'));
+    assert!(!h.fake.calls().iter().any(|c| c.contains("PlaintextFile")));
+    h.press(KeyCode::Up)
+        .press(KeyCode::Up)
+        .press(KeyCode::Enter);
+    h.settle().await;
+    assert!(
+        h.fake
+            .calls()
+            .iter()
+            .any(|c| c.contains("storage=EnvironmentVariable"))
+    );
+    assert_eq!(h.app.screen, Screen::Extracting);
+    snap!("extract_starting_with_saved_notice", h.screen());
+}
+
+#[tokio::test]
+async fn continue_without_saving_extracts_the_draft() {
+    let mut h = Harness::with(happy()).await;
+    h.walk_to_output().await;
+    h.press(KeyCode::Enter)
+        .press(KeyCode::Down)
+        .press(KeyCode::Enter);
+    h.settle().await;
+    let calls = h.fake.calls();
+    assert!(!calls.iter().any(|c| c.starts_with("save")), "{calls:?}");
+    assert!(
+        calls.iter().any(|c| c.starts_with("extract draft")),
+        "{calls:?}"
+    );
+}
+
+#[tokio::test]
+async fn cancel_asks_for_confirmation_and_reports_no_partial_files() {
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        ..happy()
+    })
+    .await;
+    h.fake.set_progress(progress());
+    h.press(KeyCode::Enter);
+    h.settle().await;
+    assert_eq!(h.app.screen, Screen::Extracting);
+    h.press(KeyCode::Esc);
+    snap!("extract_confirm_cancel", h.screen());
+    h.press(KeyCode::Char('n'));
+    assert!(!h.fake.extraction_cancelled());
+    h.press(KeyCode::Esc).press(KeyCode::Char('y'));
+    assert!(h.fake.extraction_cancelled());
+    snap!("extract_cancelling", h.screen());
+    h.settle().await;
+    assert_eq!(h.app.screen, Screen::Finished);
+    assert_eq!(h.app.last_error(), Some(&ExtractionError::Cancelled));
+    snap!("summary_cancelled", h.screen());
+}
+
+#[tokio::test]
+async fn ctrl_c_during_extraction_cancels_then_quits() {
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        ..happy()
+    })
+    .await;
+    h.press(KeyCode::Enter);
+    h.settle().await;
+    h.app.update(Action::ctrl('c'));
+    assert!(h.fake.extraction_cancelled());
+    assert!(!h.app.should_quit, "must wait for the clean-up");
+    h.settle().await;
+    assert!(h.app.should_quit);
+}
+
+#[tokio::test]
+async fn failed_start_and_failed_run_are_reported() {
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        start_error: Some(
+            "The secret for contoso is not in the OS keyring; edit the profile and enter it again."
+                .into(),
+        ),
+        ..happy()
+    })
+    .await;
+    h.press(KeyCode::Enter);
+    h.settle().await;
+    assert_eq!(h.app.screen, Screen::Finished);
+    snap!("summary_failed_to_start", h.screen());
+}
+
+#[tokio::test]
+async fn edit_loads_the_profile_into_the_wizard() {
+    let draft = ProfileDraft {
+        name: "contoso".into(),
+        credentials: CredentialsInput {
+            cloud: Cloud::UsGov,
+            authority_url: None,
+            graph_url: None,
+            tenant: TENANT.into(),
+            client_id: CLIENT.into(),
+            credential: CredentialInput::Secret(SECRET.into()),
+        },
+        output: OutputSettings {
+            domain_prefix: "contoso".into(),
+            directory: PathBuf::from("/data/exports"),
+            bom: true,
+        },
+        tenant: Some(tenant()),
+        replaces: None,
+    };
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        drafts: [("contoso".to_string(), draft)].into(),
+        ..happy()
+    })
+    .await;
+    h.press(KeyCode::Char('e'));
+    h.settle().await;
+    assert_eq!(h.app.screen, Screen::Setup(Step::Cloud));
+    snap!("edit_step1_cloud", h.screen());
+    h.press(KeyCode::Enter)
+        .press(KeyCode::Enter)
+        .press(KeyCode::Enter);
+    snap!("edit_step4_secret_kept", h.screen());
+}
+
+#[tokio::test]
+async fn check_from_home_shows_the_report_and_returns_home() {
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        reports: [Ok(hidden_missing())].into(),
+        ..Script::default()
+    })
+    .await;
+    h.press(KeyCode::Char('c'));
+    h.settle().await;
+    assert!(h.fake.calls().contains(&"check saved contoso".into()));
+    snap!("home_check_saved_profile", h.screen());
+    h.press(KeyCode::Enter);
+    assert_eq!(h.app.screen, Screen::Home);
+}
+
+#[tokio::test]
+async fn demo_picker_prefills_the_wizard() {
+    let demo = |label: &str, description: &str, client: &str| DemoChoice {
+        label: label.into(),
+        description: description.into(),
+        tenant: "demo.onmicrosoft.com".into(),
+        client_id: client.into(),
+        secret: "demo-secret-value".into(),
+        authority_url: "http://127.0.0.1:8400".into(),
+        graph_url: "http://127.0.0.1:8400".into(),
+    };
+    let options = WizardOptions {
+        demo_apps: vec![
+            demo(
+                "Reader app",
+                "All permissions granted: the happy path.",
+                CLIENT,
+            ),
+            demo(
+                "No hidden members",
+                "Member.Read.Hidden missing: hidden memberships become warnings.",
+                "22222222-2222-3333-4444-555555555555",
+            ),
+            demo(
+                "No grants",
+                "Nothing consented: the permission check fails.",
+                "33333333-2222-3333-4444-555555555555",
+            ),
+            demo(
+                "Expired secret",
+                "The secret expired: sign-in fails with AADSTS7000222.",
+                "44444444-2222-3333-4444-555555555555",
+            ),
+        ],
+        ..options()
+    };
+    let mut h = Harness::new(happy(), options).await;
+    assert_eq!(h.app.screen, Screen::DemoPicker);
+    snap!("demo_picker", h.screen());
+    h.press(KeyCode::Down).press(KeyCode::Enter);
+    snap!("demo_step1_custom_cloud_prefilled", h.screen());
+    h.press(KeyCode::Enter)
+        .press(KeyCode::Enter)
+        .press(KeyCode::Enter)
+        .press(KeyCode::Enter);
+    h.settle().await;
+    let calls = h.fake.calls();
+    assert!(
+        calls
+            .iter()
+            .any(|c| c
+                .starts_with("validate cloud=Custom tenant=demo.onmicrosoft.com client=22222222")),
+        "{calls:?}"
+    );
+}
+
+#[tokio::test]
+async fn tiny_terminal_asks_for_more_room() {
+    let mut h = Harness::with(Script::default()).await;
+    snap!("too_small", h.size(30, 8).screen());
+}
+
+/// Every cell of the current frame: (fg, bg).
+fn colours(h: &mut Harness) -> Vec<(ratatui::style::Color, ratatui::style::Color)> {
+    h.screen();
+    h.terminal
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| (c.fg, c.bg))
+        .collect()
+}
+
+#[tokio::test]
+async fn no_color_draws_without_colours_and_no_screen_sets_a_background() {
+    use ratatui::style::Color;
+    for no_color in [true, false] {
+        let mut script = happy();
+        script.reports = [Ok(hidden_missing())].into();
+        let mut h = Harness::new(
+            script,
+            WizardOptions {
+                no_color,
+                ..options()
+            },
+        )
+        .await;
+        let mut seen = Vec::new();
+        h.press(KeyCode::Char('n'))
+            .press(KeyCode::Enter)
+            .typ("bad")
+            .press(KeyCode::Enter);
+        seen.extend(colours(&mut h)); // tenant error
+        for _ in 0..3 {
+            h.press(KeyCode::Backspace);
+        }
+        h.typ(TENANT)
+            .press(KeyCode::Enter)
+            .typ(CLIENT)
+            .press(KeyCode::Enter);
+        h.typ(SECRET).press(KeyCode::Enter);
+        h.settle().await;
+        seen.extend(colours(&mut h)); // permission report with errors and warnings
+        h.fake.set_progress(progress());
+        h.press(KeyCode::Enter)
+            .press(KeyCode::Enter)
+            .press(KeyCode::Enter);
+        h.settle().await;
+        assert_eq!(h.app.screen, Screen::Extracting);
+        seen.extend(colours(&mut h));
+        assert!(
+            seen.iter().all(|(_, bg)| *bg == Color::Reset),
+            "a background colour was set"
+        );
+        let coloured = seen.iter().any(|(fg, _)| *fg != Color::Reset);
+        assert_eq!(coloured, !no_color, "no_color={no_color}");
+    }
+}

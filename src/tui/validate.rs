@@ -1,0 +1,309 @@
+//! Format checks that run before any network call, so a typo is caught on its field at once.
+
+use std::path::Path;
+
+use crate::graph::cloud::{Cloud, EndpointError, Endpoints};
+
+/// A field value that cannot be used, with what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message} {remedy}")]
+pub struct FormatError {
+    pub message: String,
+    pub remedy: String,
+}
+
+impl FormatError {
+    fn new(message: impl Into<String>, remedy: impl Into<String>) -> Self {
+        FormatError {
+            message: message.into(),
+            remedy: remedy.into(),
+        }
+    }
+}
+
+/// True for the 8-4-4-4-12 hex form Entra uses for tenant, client and secret ids.
+pub fn is_guid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    let lens = [8, 4, 4, 4, 12];
+    groups.len() == lens.len()
+        && groups
+            .iter()
+            .zip(lens)
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// True for a DNS name with at least two labels, e.g. `contoso.onmicrosoft.com`.
+pub fn is_dns_domain(s: &str) -> bool {
+    let s = s.strip_suffix('.').unwrap_or(s);
+    if s.is_empty() || s.len() > 253 {
+        return false;
+    }
+    let labels: Vec<&str> = s.split('.').collect();
+    if labels.len() < 2 {
+        return false;
+    }
+    let label_ok = |l: &&str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    let tld_ok = labels
+        .last()
+        .is_some_and(|t| t.chars().any(|c| c.is_ascii_alphabetic()));
+    labels.iter().all(label_ok) && tld_ok
+}
+
+/// Tenant: a GUID or a domain name.
+pub fn tenant(raw: &str) -> Result<(), FormatError> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return Err(FormatError::new(
+            "Enter the tenant.",
+            "Use the Directory (tenant) ID from the app's Overview page, or a domain such as contoso.onmicrosoft.com.",
+        ));
+    }
+    if is_guid(t) || is_dns_domain(t) {
+        Ok(())
+    } else {
+        Err(FormatError::new(
+            "This is neither a GUID nor a domain name.",
+            "Use the Directory (tenant) ID (8-4-4-4-12 hex digits) or a domain such as contoso.onmicrosoft.com.",
+        ))
+    }
+}
+
+/// Client id: a GUID.
+pub fn client_id(raw: &str) -> Result<(), FormatError> {
+    let c = raw.trim();
+    if c.is_empty() {
+        return Err(FormatError::new(
+            "Enter the client id.",
+            "Copy the Application (client) ID from the app registration's Overview page.",
+        ));
+    }
+    if is_guid(c) {
+        Ok(())
+    } else {
+        Err(FormatError::new(
+            "The client id must be a GUID.",
+            "Copy the Application (client) ID (8-4-4-4-12 hex digits) from the Overview page.",
+        ))
+    }
+}
+
+/// Secret: must not be empty. `Ok(Some(warning))` when it looks like a Secret ID.
+pub fn secret(value: &str) -> Result<Option<String>, FormatError> {
+    if value.trim().is_empty() {
+        return Err(FormatError::new(
+            "Enter the client secret.",
+            "Paste the Value shown once when the secret was created (Certificates & secrets).",
+        ));
+    }
+    if is_guid(value.trim()) {
+        return Ok(Some(
+            "This looks like a Secret ID (a GUID), not the secret's Value. Paste the Value column; if it is lost, create a new secret."
+                .into(),
+        ));
+    }
+    Ok(None)
+}
+
+/// Certificate: the file exists and is readable.
+pub fn certificate_path(raw: &str) -> Result<(), FormatError> {
+    let p = raw.trim();
+    if p.is_empty() {
+        return Err(FormatError::new(
+            "Enter the certificate path.",
+            "Give a PEM file holding the certificate and its private key.",
+        ));
+    }
+    let path = Path::new(p);
+    if !path.is_file() {
+        return Err(FormatError::new(
+            format!("No file at {p}."),
+            "Check the path; it must be a PEM file with the certificate and private key.",
+        ));
+    }
+    std::fs::File::open(path).map(|_| ()).map_err(|e| {
+        FormatError::new(
+            format!("The file cannot be read: {e}."),
+            "Check its permissions (it must be readable by you).",
+        )
+    })
+}
+
+/// Custom cloud endpoints: absolute https URLs (http only to loopback).
+pub fn endpoints(cloud: Cloud, authority: &str, graph: &str) -> Result<(), FormatError> {
+    let opt = |s: &str| Some(s.trim()).filter(|s| !s.is_empty()).map(str::to_owned);
+    let (a, g) = (opt(authority), opt(graph));
+    Endpoints::resolve(cloud, a.as_deref(), g.as_deref())
+        .map(|_| ())
+        .map_err(|e| {
+            let remedy = match e {
+                EndpointError::MissingCustomUrl => {
+                    "Enter both the authority URL (token endpoint root) and the Graph URL."
+                }
+                _ => "Enter an absolute https URL such as https://login.microsoftonline.com.",
+            };
+            FormatError::new(e.to_string(), remedy)
+        })
+}
+
+/// Default file prefix from the tenant's default domain: its first label, lowercased
+/// (`Contoso.onmicrosoft.com` → `contoso`).
+pub fn default_prefix(default_domain: &str) -> String {
+    let first = default_domain.split('.').next().unwrap_or_default();
+    let cleaned = file_safe(first).to_lowercase();
+    if cleaned.is_empty() {
+        "tenant".into()
+    } else {
+        cleaned
+    }
+}
+
+/// Domain prefix: non-empty and safe in a file name on every OS.
+pub fn domain_prefix(raw: &str) -> Result<(), FormatError> {
+    let p = raw.trim();
+    if p.is_empty() {
+        return Err(FormatError::new(
+            "Enter a file name prefix.",
+            "Files are named <prefix>_users.csv and so on; the tenant's domain is a good choice.",
+        ));
+    }
+    if file_safe(p) != p {
+        return Err(FormatError::new(
+            "The prefix contains characters not allowed in file names.",
+            "Use letters, digits, '.', '-' and '_' only.",
+        ));
+    }
+    Ok(())
+}
+
+/// Output directory: not empty, and if it exists it is a directory.
+pub fn output_directory(raw: &str) -> Result<(), FormatError> {
+    let d = raw.trim();
+    if d.is_empty() {
+        return Err(FormatError::new(
+            "Enter an output directory.",
+            "Use . for the current directory.",
+        ));
+    }
+    let path = Path::new(d);
+    if path.exists() && !path.is_dir() {
+        return Err(FormatError::new(
+            format!("{d} is a file, not a directory."),
+            "Choose a directory; it is created if it does not exist.",
+        ));
+    }
+    Ok(())
+}
+
+/// Profile name: used as a file and keyring key, so keep it simple.
+pub fn profile_name(raw: &str) -> Result<(), FormatError> {
+    let n = raw.trim();
+    if n.is_empty() || n.len() > 64 || file_safe(n) != n {
+        return Err(FormatError::new(
+            "The profile name must be 1 to 64 characters.",
+            "Use letters, digits, '.', '-' and '_' only.",
+        ));
+    }
+    Ok(())
+}
+
+fn file_safe(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guids() {
+        assert!(is_guid("7ab1d382-f21e-4acd-a863-ba3e13f7da61"));
+        assert!(is_guid("7AB1D382-F21E-4ACD-A863-BA3E13F7DA61"));
+        assert!(!is_guid("7ab1d382f21e4acda863ba3e13f7da61"));
+        assert!(!is_guid("7ab1d382-f21e-4acd-a863-ba3e13f7da6g"));
+        assert!(!is_guid("7ab1d382-f21e-4acd-a863-ba3e13f7da611"));
+    }
+
+    #[test]
+    fn domains() {
+        assert!(is_dns_domain("contoso.onmicrosoft.com"));
+        assert!(is_dns_domain("contoso.com."));
+        assert!(is_dns_domain("a-b.example.org"));
+        assert!(!is_dns_domain("contoso"));
+        assert!(!is_dns_domain("-bad.com"));
+        assert!(!is_dns_domain("bad..com"));
+        assert!(!is_dns_domain("contoso.123"));
+        assert!(!is_dns_domain("con toso.com"));
+    }
+
+    #[test]
+    fn tenant_accepts_guid_or_domain_only() {
+        assert!(tenant(" contoso.onmicrosoft.com ").is_ok());
+        assert!(tenant("11111111-2222-3333-4444-555555555555").is_ok());
+        assert!(tenant("").is_err());
+        assert!(tenant("contoso").is_err());
+    }
+
+    #[test]
+    fn client_id_must_be_guid() {
+        assert!(client_id("11111111-2222-3333-4444-555555555555").is_ok());
+        assert!(client_id("my-app").is_err());
+    }
+
+    #[test]
+    fn secret_id_is_warned_about_not_refused() {
+        assert!(secret("").is_err());
+        assert!(secret("   ").is_err());
+        assert_eq!(secret("abc~def.ghi").unwrap(), None);
+        let warning = secret("11111111-2222-3333-4444-555555555555").unwrap();
+        assert!(warning.unwrap().contains("Secret ID"));
+    }
+
+    #[test]
+    fn certificate_must_exist_and_be_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("app.pem");
+        std::fs::write(&file, "pem").unwrap();
+        assert!(certificate_path(file.to_str().unwrap()).is_ok());
+        assert!(certificate_path(dir.path().to_str().unwrap()).is_err());
+        assert!(certificate_path(dir.path().join("nope.pem").to_str().unwrap()).is_err());
+        assert!(certificate_path("").is_err());
+    }
+
+    #[test]
+    fn custom_endpoints_are_checked() {
+        assert!(endpoints(Cloud::Global, "", "").is_ok());
+        assert!(endpoints(Cloud::Custom, "http://127.0.0.1:1", "http://127.0.0.1:1").is_ok());
+        assert!(endpoints(Cloud::Custom, "", "https://graph").is_err());
+        assert!(endpoints(Cloud::Custom, "http://10.1.1.1", "https://g.example").is_err());
+    }
+
+    #[test]
+    fn prefix_defaults_and_checks() {
+        assert_eq!(default_prefix("Contoso.onmicrosoft.com"), "contoso");
+        assert_eq!(default_prefix(""), "tenant");
+        assert!(domain_prefix("contoso").is_ok());
+        assert!(domain_prefix("con/toso").is_err());
+        assert!(domain_prefix("").is_err());
+        assert!(profile_name("prod-tenant_1").is_ok());
+        assert!(profile_name("prod tenant").is_err());
+    }
+
+    #[test]
+    fn output_directory_must_not_be_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, "").unwrap();
+        assert!(output_directory(dir.path().to_str().unwrap()).is_ok());
+        assert!(output_directory(dir.path().join("new").to_str().unwrap()).is_ok());
+        assert!(output_directory(file.to_str().unwrap()).is_err());
+        assert!(output_directory(" ").is_err());
+    }
+}

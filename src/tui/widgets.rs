@@ -1,0 +1,295 @@
+//! Small building blocks shared by the screens: a masked secret field, labelled text fields
+//! with their error line, and the spinner.
+
+use std::fmt;
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use secrecy::SecretString;
+use tui_input::Input;
+use tui_input::backend::crossterm::EventHandler;
+use zeroize::Zeroizing;
+
+use super::theme::Theme;
+
+/// A masked, paste-friendly secret input. Holds the value in zeroizing memory, never shows
+/// it, and its `Debug` is redacted. Editing is append/delete-last only: secrets are pasted.
+#[derive(Default)]
+pub struct SecretField {
+    value: Zeroizing<String>,
+}
+
+impl fmt::Debug for SecretField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretField({} chars)", self.len())
+    }
+}
+
+impl SecretField {
+    /// A field holding `value`.
+    pub fn with_value(value: &str) -> Self {
+        SecretField {
+            value: Zeroizing::new(value.to_owned()),
+        }
+    }
+
+    /// Number of characters, for the mask.
+    pub fn len(&self) -> usize {
+        self.value.chars().count()
+    }
+
+    /// True when nothing was entered.
+    pub fn is_empty(&self) -> bool {
+        self.value.is_empty()
+    }
+
+    /// The value, for format checks only.
+    pub fn expose(&self) -> &str {
+        &self.value
+    }
+
+    /// A copy for the services, trimmed of surrounding whitespace from pasting.
+    pub fn to_secret(&self) -> SecretString {
+        SecretString::from(self.value.trim())
+    }
+
+    /// Apply an editing key; returns true when the value changed.
+    pub fn handle_key(&mut self, key: KeyEvent) -> bool {
+        match key.code {
+            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.value.clear();
+                true
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.value.push(c);
+                true
+            }
+            KeyCode::Backspace => self.value.pop().is_some(),
+            _ => false,
+        }
+    }
+
+    /// Append pasted text without line breaks or surrounding whitespace.
+    pub fn paste(&mut self, text: &str) {
+        self.value
+            .extend(text.trim().chars().filter(|c| !c.is_control()));
+    }
+}
+
+/// Apply an editing key to a text input; returns true when the value changed.
+pub fn edit_input(input: &mut Input, key: KeyEvent) -> bool {
+    input
+        .handle_event(&Event::Key(key))
+        .is_some_and(|changed| changed.value)
+}
+
+/// Insert pasted text at the cursor, dropping line breaks.
+pub fn paste_into(input: &mut Input, text: &str) {
+    for c in text.trim_end_matches(['\r', '\n']).chars() {
+        if !c.is_control() {
+            input.handle(tui_input::InputRequest::InsertChar(c));
+        }
+    }
+}
+
+/// An error or warning shown under a field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldMessage {
+    pub severity: Severity,
+    pub message: String,
+    pub remedy: String,
+}
+
+/// How bad a field message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// What a text field shows: the typed text, or a mask.
+pub enum FieldValue<'a> {
+    Text(&'a Input),
+    Masked(usize),
+}
+
+/// Draws `label: [value]` on one line and its message below; returns the rows used.
+/// Places the cursor when focused.
+pub fn field(
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    label: &str,
+    value: FieldValue<'_>,
+    focused: bool,
+    message: Option<&FieldMessage>,
+) -> u16 {
+    if area.height == 0 {
+        return 0;
+    }
+    let label_width = (label.chars().count() + 2) as u16;
+    let marker = if focused { "> " } else { "  " };
+    let inner_width = area.width.saturating_sub(label_width + 4).max(1) as usize;
+    let (shown, cursor) = match value {
+        FieldValue::Text(input) => {
+            let scroll = input.visual_scroll(inner_width);
+            let shown: String = input
+                .value()
+                .chars()
+                .skip(scroll)
+                .take(inner_width)
+                .collect();
+            (shown, input.visual_cursor().saturating_sub(scroll))
+        }
+        FieldValue::Masked(n) => {
+            let shown: String = "•".repeat(n.min(inner_width));
+            (shown, n.min(inner_width))
+        }
+    };
+    let label_style = if focused { theme.accent } else { theme.dim };
+    let line = Line::from(vec![
+        Span::styled(marker, theme.accent),
+        Span::styled(aligned_label(label), label_style),
+        Span::raw("["),
+        Span::raw(format!("{shown:<inner_width$}")),
+        Span::raw("]"),
+    ]);
+    frame.render_widget(Paragraph::new(line), Rect { height: 1, ..area });
+    if focused {
+        let x = area.x + 2 + label_width + 1 + cursor as u16;
+        frame.set_cursor_position((x.min(area.right().saturating_sub(1)), area.y));
+    }
+    let mut used = 1;
+    if let Some(m) = message {
+        let style = match m.severity {
+            Severity::Error => theme.error,
+            Severity::Warning => theme.warn,
+        };
+        let mut text = hang(&m.message, area.width, "    ", "    ", style);
+        text.extend(hang(&m.remedy, area.width, "    ", "    ", Style::new()));
+        let rest = Rect {
+            y: area.y + 1,
+            height: area.height.saturating_sub(1).min(5),
+            ..area
+        };
+        let rows = (text.len() as u16).min(rest.height);
+        frame.render_widget(Paragraph::new(text), rest);
+        used += rows;
+    }
+    used
+}
+
+/// `"Graph URL    "` → `"Graph URL:     "`: the colon follows the text, padding follows it.
+fn aligned_label(label: &str) -> String {
+    let width = label.chars().count() + 2;
+    let text = format!("{}:", label.trim_end());
+    format!("{text:<width$}")
+}
+
+/// Spinner frame for the given tick.
+pub fn spinner(tick: u64) -> &'static str {
+    const FRAMES: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
+    FRAMES[(tick % FRAMES.len() as u64) as usize]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_field_masks_debug_and_trims_paste() {
+        let mut s = SecretField::default();
+        s.paste("  abc~DEF\n");
+        assert_eq!(s.expose(), "abc~DEF");
+        assert!(s.handle_key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE)));
+        assert_eq!(s.len(), 6);
+        assert!(!format!("{s:?}").contains("abc"));
+        assert!(s.handle_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)));
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn paste_into_input_drops_newlines() {
+        let mut i = Input::default();
+        paste_into(&mut i, "contoso.com\r\n");
+        assert_eq!(i.value(), "contoso.com");
+    }
+}
+
+/// Word-wrap `text` to `width` columns with a hanging indent: the first line starts with
+/// `first`, later lines with `rest`. Words longer than a line are split.
+pub fn hang(text: &str, width: u16, first: &str, rest: &str, style: Style) -> Vec<Line<'static>> {
+    let width = width as usize;
+    let mut lines = Vec::new();
+    let mut current = first.to_owned();
+    let mut indent_len = first.chars().count();
+    let mut len = indent_len;
+    for word in text.split_whitespace() {
+        let mut word: String = word.to_owned();
+        loop {
+            let wlen = word.chars().count();
+            let sep = usize::from(len > indent_len);
+            if len + sep + wlen <= width {
+                if sep == 1 {
+                    current.push(' ');
+                }
+                current.push_str(&word);
+                len += sep + wlen;
+                break;
+            }
+            if len > indent_len {
+                lines.push(Line::styled(
+                    std::mem::replace(&mut current, rest.to_owned()),
+                    style,
+                ));
+                indent_len = rest.chars().count();
+                len = indent_len;
+                continue;
+            }
+            // A word longer than a whole line: split it.
+            let room = width.saturating_sub(len).max(1);
+            let head: String = word.chars().take(room).collect();
+            word = word.chars().skip(room).collect();
+            current.push_str(&head);
+            lines.push(Line::styled(
+                std::mem::replace(&mut current, rest.to_owned()),
+                style,
+            ));
+            indent_len = rest.chars().count();
+            len = indent_len;
+            if word.is_empty() {
+                break;
+            }
+        }
+    }
+    if len > indent_len || lines.is_empty() {
+        lines.push(Line::styled(current, style));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod hang_tests {
+    use super::*;
+
+    fn text(lines: &[Line]) -> Vec<String> {
+        lines.iter().map(|l| l.to_string()).collect()
+    }
+
+    #[test]
+    fn wraps_with_a_hanging_indent() {
+        let l = hang("one two three four", 12, "  - ", "    ", Style::new());
+        assert_eq!(text(&l), ["  - one two", "    three", "    four"]);
+    }
+
+    #[test]
+    fn splits_words_longer_than_a_line() {
+        let l = hang("abcdefghij", 6, "", "", Style::new());
+        assert_eq!(text(&l), ["abcdef", "ghij"]);
+        assert_eq!(text(&hang("", 6, "> ", "", Style::new())), ["> "]);
+    }
+}

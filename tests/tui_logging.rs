@@ -1,0 +1,25 @@
+//! The wizard's logs go to a file, never to the terminal.
+
+use entra_extract::tui::logging::{LOG_FILE_PREFIX, init_file_logging};
+
+#[test]
+fn events_land_in_the_log_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let guard = init_file_logging(&logs).unwrap();
+    tracing::info!(profile = "contoso", "wizard started");
+    drop(guard); // flushes
+    let mut text = String::new();
+    for entry in std::fs::read_dir(&logs).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with(LOG_FILE_PREFIX), "{name}");
+        text.push_str(&std::fs::read_to_string(&path).unwrap());
+    }
+    assert!(text.contains("wizard started"), "{text:?}");
+    assert!(text.contains("profile=\"contoso\""), "{text:?}");
+    assert!(
+        init_file_logging(&logs).is_err(),
+        "a second init must be refused"
+    );
+}

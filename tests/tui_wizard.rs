@@ -1,0 +1,192 @@
+//! End-to-end runs of the wizard's event loop on a `TestBackend`, through the library's
+//! public API, with scripted input and the scripted fake services.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::KeyCode;
+use entra_extract::extract::progress::{Phase, ProgressSnapshot};
+use entra_extract::permissions::report::{
+    DIRECTORY_READ_ALL, GrantState, MEMBER_READ_HIDDEN, PermissionReport, PermissionStatus,
+};
+use entra_extract::tui::services::{
+    ExtractionCounts, ExtractionError, ExtractionSummary, ValidatedTenant,
+};
+use entra_extract::tui::testing::{FakeServices, Script};
+use entra_extract::tui::{Action, App, WizardOptions, run_loop};
+use futures::Stream;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tokio::sync::mpsc;
+
+/// One scripted input, or something the test does between inputs.
+enum Input {
+    Act(Action),
+    Do(Box<dyn FnOnce() + Send>),
+}
+
+fn key(code: KeyCode) -> Input {
+    Input::Act(Action::key(code))
+}
+
+fn text(s: &str) -> Vec<Input> {
+    s.chars().map(|c| key(KeyCode::Char(c))).collect()
+}
+
+/// Yields each input after letting spawned service calls run, so the loop sees their
+/// results first (it prefers results over input).
+fn scripted(inputs: Vec<Input>) -> impl Stream<Item = Action> + Unpin {
+    Box::pin(futures::stream::unfold(
+        VecDeque::from(inputs),
+        |mut queue| async move {
+            loop {
+                for _ in 0..20 {
+                    tokio::task::yield_now().await;
+                }
+                match queue.pop_front()? {
+                    Input::Act(action) => return Some((action, queue)),
+                    Input::Do(f) => f(),
+                }
+            }
+        },
+    ))
+}
+
+fn perm(name: &str, id: &str) -> PermissionStatus {
+    PermissionStatus {
+        name: name.into(),
+        app_role_id: id.into(),
+        state: GrantState::Granted,
+        evidence: "token roles".into(),
+    }
+}
+
+fn script() -> Script {
+    Script {
+        validations: [Ok(ValidatedTenant {
+            tenant_id: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee".into(),
+            default_domain: "fabrikam.onmicrosoft.com".into(),
+            tenant_display_name: "Fabrikam".into(),
+        })]
+        .into(),
+        reports: [Ok(PermissionReport {
+            required: vec![
+                perm("Directory.Read.All", DIRECTORY_READ_ALL),
+                perm("Member.Read.Hidden", MEMBER_READ_HIDDEN),
+            ],
+            over_privileged: vec![],
+            secret_expiry: vec![],
+            remediation: vec![],
+        })]
+        .into(),
+        ..Script::default()
+    }
+}
+
+/// Walks from home to the running extraction.
+fn setup_inputs() -> Vec<Input> {
+    let mut inputs = vec![key(KeyCode::Char('n')), key(KeyCode::Enter)];
+    inputs.extend(text("fabrikam.onmicrosoft.com"));
+    inputs.push(key(KeyCode::Enter));
+    inputs.extend(text("11111111-2222-3333-4444-555555555555"));
+    inputs.push(key(KeyCode::Enter));
+    inputs.push(Input::Act(Action::Paste("Xy7~not.a.real.secret\n".into())));
+    inputs.push(key(KeyCode::Enter)); // validate, then permissions are checked
+    inputs.push(key(KeyCode::Enter)); // permissions → output
+    inputs.push(key(KeyCode::Enter)); // output → save
+    inputs.push(key(KeyCode::Enter)); // save to keyring and extract
+    inputs
+}
+
+async fn run(fake: Arc<FakeServices>, inputs: Vec<Input>) -> (App, String) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let options = WizardOptions {
+        default_output_dir: PathBuf::from("/exports"),
+        ..WizardOptions::default()
+    };
+    let mut app = App::new(fake, options, tx);
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        run_loop(&mut terminal, &mut app, scripted(inputs), rx),
+    )
+    .await
+    .expect("the wizard loop must finish")
+    .expect("the wizard loop must not fail");
+    let screen = terminal.backend().to_string();
+    (app, screen)
+}
+
+#[tokio::test]
+async fn new_profile_to_summary_through_the_event_loop() {
+    let fake = FakeServices::new(script());
+    let mut inputs = setup_inputs();
+    let f = fake.clone();
+    inputs.push(Input::Do(Box::new(move || {
+        f.set_progress(ProgressSnapshot {
+            users_done: 10,
+            users_total: Some(10),
+            phase: Phase::Done,
+            ..ProgressSnapshot::default()
+        });
+        let dir = PathBuf::from("/exports");
+        assert!(f.finish_extraction(Ok(ExtractionSummary {
+            files: vec![(dir.join("fabrikam_users.csv"), 10)],
+            duration: Duration::from_secs(3),
+            counts: ExtractionCounts {
+                users: 10,
+                ..ExtractionCounts::default()
+            },
+            warnings: vec![],
+        })));
+    })));
+    inputs.push(key(KeyCode::Char('q')));
+    let (app, screen) = run(fake.clone(), inputs).await;
+    assert!(app.should_quit);
+    assert!(
+        screen.contains("Extraction of fabrikam complete in 00:00:03"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("/exports/fabrikam_users.csv  (10 rows)"),
+        "{screen}"
+    );
+    let calls = fake.calls();
+    let expected = [
+        "validate cloud=Global tenant=fabrikam.onmicrosoft.com client=11111111-2222-3333-4444-555555555555 secret=(21 chars)",
+        "save fabrikam storage=Keyring prefix=fabrikam dir=/exports bom=false",
+        "extract saved fabrikam",
+    ];
+    for call in expected {
+        assert!(
+            calls.iter().any(|c| c == call),
+            "missing {call:?} in {calls:?}"
+        );
+    }
+    assert!(
+        calls.iter().all(|c| !c.contains("Xy7~")),
+        "a secret leaked: {calls:?}"
+    );
+}
+
+#[tokio::test]
+async fn input_closing_mid_extraction_cancels_cleans_up_and_quits() {
+    let fake = FakeServices::new(script());
+    let (app, screen) = run(fake.clone(), setup_inputs()).await;
+    assert!(fake.extraction_cancelled(), "the run must be cancelled");
+    assert_eq!(app.last_error(), Some(&ExtractionError::Cancelled));
+    assert!(
+        screen.contains("No partial files were left behind."),
+        "{screen}"
+    );
+}
+
+#[tokio::test]
+async fn quitting_from_home() {
+    let fake = FakeServices::new(Script::default());
+    let (app, screen) = run(fake, vec![key(KeyCode::Char('q'))]).await;
+    assert!(app.should_quit);
+    assert!(screen.contains("No saved profiles yet."), "{screen}");
+}
