@@ -348,6 +348,10 @@ impl GraphClient {
         &self.inner.config.retry
     }
 
+    pub(crate) fn pacer_add_debt(&self, units: u32) {
+        self.inner.pacer.add_debt(units);
+    }
+
     pub(crate) fn pacer_throttled(&self, retry_after: Option<Duration>) {
         self.inner.pacer.throttled(retry_after);
     }
