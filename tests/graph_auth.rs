@@ -68,13 +68,13 @@ async fn token_is_cached_while_valid() {
 #[tokio::test]
 async fn token_is_refreshed_before_it_expires() {
     let server = MockServer::start().await;
-    // 2 s lifetime: refreshed once less than a quarter (0.5 s) remains, i.e. after 1.5 s.
-    mount_token(&server, "tok", 2).await;
+    // 4 s lifetime: refreshed once less than a quarter (1 s) remains, i.e. after 3 s.
+    mount_token(&server, "tok", 4).await;
     let client = GraphClient::new(config(&server)).unwrap();
     client.token().await.unwrap();
     client.token().await.unwrap();
     assert_eq!(hits(&server, TOKEN_PATH).await.len(), 1);
-    tokio::time::sleep(Duration::from_millis(1600)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     client.token().await.unwrap();
     assert_eq!(hits(&server, TOKEN_PATH).await.len(), 2);
 }

@@ -144,6 +144,7 @@ impl GraphClient {
                 ru_estimate: pending.iter().map(|p| estimate_ru(&p.request.url)).sum(),
                 ru_from_items: true,
             };
+            let charged = call.ru_estimate;
             let reply = match self.execute(&call).await {
                 Ok(r) => r,
                 Err(e) => return chain(out, fail_all(pending, e)),
@@ -160,6 +161,7 @@ impl GraphClient {
             let mut wait: Option<Duration> = None;
             let mut any_throttled = false;
             let stats = self.stats_counters();
+            let mut reported_units = 0u32;
             for mut p in pending {
                 let Some(item) = by_id.remove(&p.request.id) else {
                     out.push(BatchResponse {
@@ -188,7 +190,9 @@ impl GraphClient {
                     .get("x-ms-resource-unit")
                     .and_then(|v| v.trim().parse::<f64>().ok())
                 {
-                    StatsCounters::add(&stats.resource_units, units.round().max(0.0) as u64);
+                    let units = units.round().max(0.0) as u32;
+                    reported_units = reported_units.saturating_add(units);
+                    StatsCounters::add(&stats.resource_units, u64::from(units));
                 }
                 let body = item.get("body").cloned().unwrap_or(Value::Null);
                 if (200..300).contains(&status) {
@@ -227,6 +231,9 @@ impl GraphClient {
                         result: Err(error),
                     });
                 }
+            }
+            if reported_units > charged {
+                self.pacer_add_debt(reported_units - charged);
             }
             if again.is_empty() {
                 break;

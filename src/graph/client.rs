@@ -93,12 +93,23 @@ pub(crate) struct Call {
 }
 
 impl Call {
+    /// A GET; advanced queries (`$count=true`, `$search`) get `ConsistencyLevel: eventual`,
+    /// without which Graph refuses them.
     pub(crate) fn get(url: Url) -> Self {
         let ru_estimate = estimate_ru(url.as_str());
+        let advanced = url.query_pairs().any(|(k, v)| {
+            let k = k.to_ascii_lowercase();
+            k == "$search" || (k == "$count" && v.eq_ignore_ascii_case("true"))
+        });
+        let headers = if advanced {
+            vec![("ConsistencyLevel".to_string(), "eventual".to_string())]
+        } else {
+            Vec::new()
+        };
         Call {
             method: Method::GET,
             url,
-            headers: Vec::new(),
+            headers,
             body: Body::Empty,
             expect: Expect::Json,
             target: Target::Graph,
@@ -277,10 +288,11 @@ impl GraphClient {
         headers: &[(&str, &str)],
     ) -> Result<Value, GraphError> {
         let mut call = Call::get(self.graph_url(path_and_query)?);
-        call.headers = headers
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        for (k, v) in headers {
+            call.headers
+                .retain(|(name, _)| !name.eq_ignore_ascii_case(k));
+            call.headers.push((k.to_string(), v.to_string()));
+        }
         Ok(self.execute(&call).await?.json)
     }
 
@@ -346,6 +358,10 @@ impl GraphClient {
 
     pub(crate) fn retry_policy(&self) -> &super::retry::RetryPolicy {
         &self.inner.config.retry
+    }
+
+    pub(crate) fn pacer_add_debt(&self, units: u32) {
+        self.inner.pacer.add_debt(units);
     }
 
     pub(crate) fn pacer_throttled(&self, retry_after: Option<Duration>) {
@@ -739,6 +755,21 @@ mod tests {
             u.path(),
             "/v1.0/servicePrincipals(appId='00000003-0000-0000-c000-000000000000')"
         );
+    }
+
+    #[test]
+    fn advanced_queries_ask_for_eventual_consistency() {
+        let c = client("https://graph.example");
+        let has = |p: &str| {
+            Call::get(c.graph_url(p).unwrap())
+                .headers
+                .iter()
+                .any(|(k, v)| k == "ConsistencyLevel" && v == "eventual")
+        };
+        assert!(has("/users?$count=true&$top=1"));
+        assert!(has("/users?$search=\"displayName:ann\""));
+        assert!(!has("/users?$select=id"));
+        assert!(!has("/users?$count=false"));
     }
 
     #[test]

@@ -216,6 +216,12 @@ impl Pacer {
         }
     }
 
+    /// Resource units spent beyond what was charged (batch items report their own cost).
+    pub(crate) fn add_debt(&self, units: u32) {
+        let mut s = self.lock();
+        s.debt = s.debt.saturating_add(units);
+    }
+
     /// After a 429: everyone waits out Retry-After, and the bucket runs slower for a while.
     pub(crate) fn throttled(&self, retry_after: Option<Duration>) {
         let mut s = self.lock();

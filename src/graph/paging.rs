@@ -71,7 +71,15 @@ impl Pager {
             Next::Fetch(u) => u,
         };
         let mut call = Call::get(url.clone());
-        call.headers = self.headers.clone();
+        for (k, v) in &self.headers {
+            if !call
+                .headers
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case(k))
+            {
+                call.headers.push((k.clone(), v.clone()));
+            }
+        }
         let reply = match self.client.execute(&call).await {
             Ok(r) => r,
             Err(e) => return Some(Err(e)),
