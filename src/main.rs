@@ -10,8 +10,14 @@ async fn main() -> std::process::ExitCode {
         return Exit::Failure.into();
     }
     let cli = Cli::parse();
+    // Logs go to a file only; a missing home directory just means no log file.
+    let _log_guard = entra_extract::profile::Dirs::from_env()
+        .ok()
+        .and_then(|d| entra_extract::logging::init(&d.data.join("logs")).ok());
     let result = match cli.command {
         Some(Command::Sim(args)) => entra_extract::cli::sim::run(args).await,
+        Some(Command::Check(args)) => entra_extract::cli::check::run(args).await,
+        Some(Command::Run(args)) => entra_extract::cli::run::run(args).await,
         Some(Command::Profile(args)) => entra_extract::cli::profile::run(args).await,
         None => Err(color_eyre::eyre::eyre!(
             "the interactive wizard is not built yet; see `entra-extract --help`"

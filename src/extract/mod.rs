@@ -11,6 +11,7 @@ pub mod manifest;
 pub mod output;
 pub mod prefix;
 pub mod progress;
+pub mod run;
 pub mod schema;
 pub mod sink;
 

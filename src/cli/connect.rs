@@ -1,0 +1,228 @@
+//! What `check` and `run` share: which tenant and app to use (a saved profile or flags),
+//! where the credential comes from, and how a failure maps to an exit code and a message
+//! that says what to do.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use secrecy::SecretString;
+
+use super::Exit;
+use crate::graph::{
+    Cloud, Credential, CredentialField, Endpoints, GraphClient, GraphConfig, GraphError,
+};
+use crate::profile::{CredentialKind, Dirs, Profile, ProfileName, ProfileStore};
+
+/// Environment variable holding the client secret for headless runs without a profile (or
+/// overriding the profile's keyring entry). Never a flag: argv is visible to other users.
+pub const SECRET_ENV: &str = "ENTRA_EXTRACT_CLIENT_SECRET";
+
+/// Which tenant and app registration to use.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectArgs {
+    /// A saved profile (see `entra-extract profile list`); the flags below override it.
+    #[arg(long, short = 'p', value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Directory (tenant) ID or a verified domain, e.g. contoso.onmicrosoft.com.
+    #[arg(long, value_name = "TENANT")]
+    pub tenant: Option<String>,
+    /// Application (client) ID of the app registration.
+    #[arg(long, value_name = "GUID")]
+    pub client_id: Option<String>,
+    /// Microsoft cloud.
+    #[arg(long, value_enum)]
+    pub cloud: Option<Cloud>,
+    /// Token endpoint root for a custom cloud (https, or http to loopback only).
+    #[arg(long, value_name = "URL")]
+    pub authority_url: Option<String>,
+    /// Microsoft Graph root for a custom cloud (https, or http to loopback only).
+    #[arg(long, value_name = "URL")]
+    pub graph_url: Option<String>,
+    /// Authenticate with this certificate (PEM with certificate and private key) instead of
+    /// a client secret.
+    #[arg(long, value_name = "PEM")]
+    pub certificate: Option<PathBuf>,
+    /// Extra trusted CA certificates (PEM), e.g. for a TLS-inspecting proxy.
+    #[arg(long, value_name = "PEM")]
+    pub extra_ca: Option<PathBuf>,
+}
+
+/// A headless command's failure: the exit code and what to tell the user.
+#[derive(Debug)]
+pub struct Failure {
+    pub exit: Exit,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
+        Failure {
+            exit,
+            message: message.into(),
+        }
+    }
+
+    /// Prints the message to stderr and returns the exit code.
+    pub fn report(self) -> Exit {
+        eprintln!("error: {}", self.message);
+        self.exit
+    }
+}
+
+/// Everything needed to talk to the tenant.
+#[derive(Debug)]
+pub struct Connection {
+    pub client: GraphClient,
+    pub profile: Option<Profile>,
+    pub dirs: Option<Dirs>,
+    pub cloud: Cloud,
+}
+
+impl ConnectArgs {
+    /// Loads the profile (if any), merges the flags, resolves the credential and builds the
+    /// client. Nothing is sent yet.
+    pub async fn connect(&self) -> Result<Connection, Failure> {
+        let bad = |m: String| Failure::new(Exit::BadConfig, m);
+        let (profile, dirs) = match &self.profile {
+            Some(name) => {
+                let name = ProfileName::new(name).map_err(|e| bad(e.to_string()))?;
+                let dirs = Dirs::from_env().map_err(|e| bad(e.to_string()))?;
+                let store = ProfileStore::new(dirs.clone());
+                let profile = store.load(&name).map_err(|e| bad(e.to_string()))?;
+                (Some(profile), Some(dirs))
+            }
+            None => (None, None),
+        };
+        let pick = |flag: &Option<String>, from: Option<&str>| {
+            flag.clone().or_else(|| from.map(str::to_string))
+        };
+        let p = profile.as_ref();
+        let tenant = pick(&self.tenant, p.map(|p| p.tenant.as_str()))
+            .ok_or_else(|| bad("give --tenant (or --profile NAME)".into()))?;
+        let client_id = pick(&self.client_id, p.map(|p| p.client_id.as_str()))
+            .ok_or_else(|| bad("give --client-id (or --profile NAME)".into()))?;
+        crate::graph::tenant(&tenant).map_err(|e| bad(format!("--tenant {tenant:?}: {e}")))?;
+        crate::graph::client_id(&client_id)
+            .map_err(|e| bad(format!("--client-id {client_id:?}: {e}")))?;
+        let cloud = self.cloud.or(p.map(|p| p.cloud)).unwrap_or_default();
+        let authority = pick(&self.authority_url, p.and_then(|p| p.authority_url.as_deref()));
+        let graph = pick(&self.graph_url, p.and_then(|p| p.graph_url.as_deref()));
+        let endpoints = Endpoints::resolve(cloud, authority.as_deref(), graph.as_deref())
+            .map_err(|e| bad(e.to_string()))?;
+
+        let certificate = self.certificate.clone().or_else(|| match p.map(|p| &p.credential) {
+            Some(CredentialKind::Certificate { path }) => Some(path.clone()),
+            _ => None,
+        });
+        let credential = match certificate {
+            Some(pem) => Credential::Certificate {
+                cert_pem: pem.clone(),
+                key_pem: pem,
+            },
+            None => Credential::Secret(self.secret(p, dirs.as_ref()).await?),
+        };
+        let mut config = GraphConfig::new(endpoints, tenant, client_id, credential);
+        config.extra_ca_pem = self
+            .extra_ca
+            .clone()
+            .or_else(|| p.and_then(|p| p.extra_ca_pem.clone()));
+        let client = GraphClient::new(config).map_err(|e| bad(e.to_string()))?;
+        Ok(Connection {
+            client,
+            profile,
+            dirs,
+            cloud,
+        })
+    }
+
+    /// The client secret: the environment first, then (with a profile) the systemd
+    /// credential and the keyring.
+    async fn secret(
+        &self,
+        profile: Option<&Profile>,
+        dirs: Option<&Dirs>,
+    ) -> Result<SecretString, Failure> {
+        match (profile, dirs) {
+            (Some(profile), Some(dirs)) => {
+                let resolved = crate::secret::resolve(profile, dirs)
+                    .await
+                    .map_err(|e| Failure::new(Exit::BadConfig, e.to_string()))?;
+                if let Some(w) = &resolved.warning {
+                    eprintln!("warning: {w}");
+                }
+                tracing::info!(source = %resolved.source, "client secret resolved");
+                Ok(resolved.secret)
+            }
+            _ => std::env::var(SECRET_ENV)
+                .ok()
+                .filter(|s| !s.trim().is_empty())
+                .map(crate::secret::into_secret)
+                .ok_or_else(|| {
+                    Failure::new(
+                        Exit::BadConfig,
+                        format!(
+                            "no client secret: set {SECRET_ENV} in the environment (never pass it as a flag), use --certificate, or save a profile with `entra-extract profile create` and `profile set-secret`"
+                        ),
+                    )
+                }),
+        }
+    }
+}
+
+/// Maps a Graph failure to an exit code and a message naming the input to fix.
+pub fn graph_failure(e: &GraphError) -> Failure {
+    if let Some(auth) = e.auth() {
+        let field = match auth.field() {
+            Some(CredentialField::Tenant) => "tenant",
+            Some(CredentialField::ClientId) => "client id",
+            Some(CredentialField::Secret) => "client secret",
+            Some(CredentialField::Certificate) => "certificate",
+            Some(CredentialField::Scope) => "scope",
+            Some(CredentialField::Endpoint) => "cloud / endpoint",
+            None => "sign-in",
+        };
+        return Failure::new(
+            Exit::AuthFailed,
+            format!(
+                "sign-in failed ({field}): {}\n  fix: {}",
+                auth.description,
+                auth.remedy()
+            ),
+        );
+    }
+    match e {
+        GraphError::Cancelled => Failure::new(Exit::Interrupted, "cancelled"),
+        GraphError::Config(_) => Failure::new(Exit::BadConfig, e.to_string()),
+        e if e.is_access_denied() => Failure::new(
+            Exit::PermissionMissing,
+            format!("{e}\n  fix: run `entra-extract check` for the missing permission and the portal steps"),
+        ),
+        e => Failure::new(Exit::ExtractFailed, e.to_string()),
+    }
+}
+
+/// Cancels `token` on Ctrl-C or SIGTERM, so runs stop cleanly under cron and systemd.
+pub fn cancel_on_signals(token: tokio_util::sync::CancellationToken) {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let mut term = match signal(SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    token.cancel();
+                    return;
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("\ninterrupted: stopping; no output file will be changed");
+        token.cancel();
+    });
+}

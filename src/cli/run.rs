@@ -1,0 +1,270 @@
+//! `entra-extract run`: the whole extraction without a terminal UI, for operators, cron and
+//! systemd. Progress goes to stderr, the summary to stdout (`--json` for machines), and the
+//! exit code says how it ended.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::Utc;
+use clap::Args;
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use super::Exit;
+use super::connect::{ConnectArgs, Connection, Failure, cancel_on_signals, graph_failure};
+use crate::extract::progress::{Progress, WarningKind};
+use crate::extract::run::{ExtractError, ExtractOptions, ExtractSummary, run as extract};
+use crate::extract::{DomainPrefix, FileKind};
+use crate::profile::history::History;
+use crate::profile::{Outcome, RunRecord};
+
+/// Arguments of `entra-extract run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Directory for the CSV files (default: the profile's, else the current directory).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// File-name prefix (default: the profile's, else the tenant's default domain).
+    #[arg(long, value_name = "PREFIX")]
+    pub domain_prefix: Option<String>,
+    /// Start each CSV with a UTF-8 byte-order mark (for Excel).
+    #[arg(long)]
+    pub bom: bool,
+    /// Extra user property to add as a column (repeatable).
+    #[arg(long = "extra-user-attribute", value_name = "NAME")]
+    pub extra_user_attributes: Vec<String>,
+    /// Extra group property to add as a column (repeatable).
+    #[arg(long = "extra-group-attribute", value_name = "NAME")]
+    pub extra_group_attributes: Vec<String>,
+    /// Concurrent member/owner fetchers (each batches 10 groups).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub workers: u16,
+    /// Print the run summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// Machine-readable run summary (`--json`).
+#[derive(Debug, Serialize)]
+pub struct RunReport {
+    pub outcome: Outcome,
+    pub exit_code: u8,
+    pub tenant_id: Option<String>,
+    pub files: Vec<PathBuf>,
+    pub manifest: Option<PathBuf>,
+    pub users: u64,
+    pub groups: u64,
+    pub member_edges: u64,
+    pub owner_edges: u64,
+    pub hidden_groups_unreadable: usize,
+    pub groups_deleted: usize,
+    pub warnings: Vec<String>,
+    pub duration_secs: f64,
+    pub error: Option<String>,
+}
+
+/// Runs the extraction and reports it.
+pub async fn run(args: RunArgs) -> color_eyre::Result<Exit> {
+    let conn = match args.connect.connect().await {
+        Ok(c) => c,
+        Err(f) => return Ok(f.report()),
+    };
+    let options = match options(&args, &conn) {
+        Ok(o) => o,
+        Err(f) => return Ok(f.report()),
+    };
+    cancel_on_signals(conn.client.cancellation().clone());
+
+    let started = Utc::now();
+    let progress = Arc::new(Progress::new());
+    let stop = CancellationToken::new();
+    let display = {
+        let p = progress.clone();
+        super::progress::spawn(Arc::new(move || p.snapshot()), stop.clone(), args.quiet)
+    };
+    let result = extract(&conn.client, options, progress.clone()).await;
+    stop.cancel();
+    let _ = display.await;
+
+    let (exit, report) = outcome(&result, &progress, started);
+    record_history(&conn, &report, started);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_human(&result, &report);
+    }
+    Ok(exit)
+}
+
+fn options(args: &RunArgs, conn: &Connection) -> Result<ExtractOptions, Failure> {
+    let p = conn.profile.as_ref();
+    let output_dir = args
+        .output_dir
+        .clone()
+        .or_else(|| p.map(|p| p.output_dir.clone()))
+        .unwrap_or_else(|| PathBuf::from("."));
+    let prefix = args
+        .domain_prefix
+        .clone()
+        .or_else(|| p.and_then(|p| p.domain_prefix.clone()))
+        .map(|raw| {
+            DomainPrefix::parse(&raw)
+                .map_err(|e| Failure::new(Exit::BadConfig, format!("--domain-prefix {raw:?}: {e}")))
+        })
+        .transpose()?;
+    let merge = |flags: &[String], saved: Option<&Vec<String>>| {
+        let mut all: Vec<String> = saved.cloned().unwrap_or_default();
+        all.extend(flags.iter().cloned());
+        all
+    };
+    Ok(ExtractOptions {
+        output_dir,
+        prefix,
+        bom: args.bom || p.is_some_and(|p| p.bom),
+        extra_user_attributes: merge(
+            &args.extra_user_attributes,
+            p.map(|p| &p.extra_user_attributes),
+        ),
+        extra_group_attributes: merge(
+            &args.extra_group_attributes,
+            p.map(|p| &p.extra_group_attributes),
+        ),
+        workers: usize::from(args.workers),
+        cloud: serde_json::to_value(conn.cloud)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+    })
+}
+
+/// The exit code and the report for a finished (or failed) run.
+fn outcome(
+    result: &Result<ExtractSummary, ExtractError>,
+    progress: &Progress,
+    started: chrono::DateTime<Utc>,
+) -> (Exit, RunReport) {
+    let snap = progress.snapshot();
+    let (exit, error) = match result {
+        Ok(s) if s.warnings.is_empty() => (Exit::Success, None),
+        Ok(_) => (Exit::CompletedWithWarnings, None),
+        Err(e) => {
+            let f = failure(e);
+            (f.exit, Some(f.message))
+        }
+    };
+    let outcome = match exit {
+        Exit::Success => Outcome::Success,
+        Exit::CompletedWithWarnings => Outcome::Warnings,
+        Exit::AuthFailed => Outcome::AuthFailed,
+        Exit::PermissionMissing => Outcome::PermissionMissing,
+        Exit::Interrupted => Outcome::Interrupted,
+        _ => Outcome::Failed,
+    };
+    let count = |k: WarningKind| snap.warnings.iter().filter(|w| w.kind == k).count();
+    let ok = result.as_ref().ok();
+    let report = RunReport {
+        outcome,
+        exit_code: exit.code(),
+        tenant_id: ok.map(|s| s.tenant.tenant_id.clone()),
+        files: ok
+            .map(|s| s.output.files.iter().map(|f| f.path.clone()).collect())
+            .unwrap_or_default(),
+        manifest: ok.map(|s| s.output.manifest_path.clone()),
+        users: file_rows(ok, FileKind::Users).unwrap_or(snap.users_done),
+        groups: file_rows(ok, FileKind::Groups).unwrap_or(snap.groups_done),
+        member_edges: file_rows(ok, FileKind::GroupsMembers).unwrap_or(snap.member_edges),
+        owner_edges: file_rows(ok, FileKind::GroupsOwners).unwrap_or(snap.owner_edges),
+        hidden_groups_unreadable: count(WarningKind::HiddenMembershipUnreadable),
+        groups_deleted: count(WarningKind::GroupDeleted),
+        warnings: snap.warnings.iter().map(|w| w.detail.clone()).collect(),
+        duration_secs: (Utc::now() - started).num_milliseconds() as f64 / 1000.0,
+        error,
+    };
+    (exit, report)
+}
+
+fn file_rows(summary: Option<&ExtractSummary>, kind: FileKind) -> Option<u64> {
+    summary?
+        .output
+        .files
+        .iter()
+        .find(|f| f.kind == kind)
+        .map(|f| f.rows)
+}
+
+/// Maps an extraction error to its exit code and message.
+pub fn failure(e: &ExtractError) -> Failure {
+    match e {
+        ExtractError::Graph(g) => graph_failure(g),
+        ExtractError::PermissionDenied { .. } => Failure::new(Exit::PermissionMissing, e.to_string()),
+        ExtractError::Cancelled => Failure::new(Exit::Interrupted, e.to_string()),
+        ExtractError::Schema(_) | ExtractError::Prefix { .. } => {
+            Failure::new(Exit::BadConfig, e.to_string())
+        }
+        ExtractError::Output(_) | ExtractError::Record(_) | ExtractError::Unexpected { .. } => {
+            Failure::new(Exit::ExtractFailed, format!("{e}; no output file was changed"))
+        }
+    }
+}
+
+fn record_history(conn: &Connection, report: &RunReport, started: chrono::DateTime<Utc>) {
+    let (Some(profile), Some(dirs)) = (&conn.profile, &conn.dirs) else {
+        return;
+    };
+    let record = RunRecord {
+        started,
+        duration_secs: report.duration_secs,
+        outcome: report.outcome,
+        users: report.users,
+        groups: report.groups,
+        member_edges: report.member_edges,
+        owner_edges: report.owner_edges,
+        warnings: report.warnings.len() as u64,
+        output_dir: report
+            .manifest
+            .as_ref()
+            .and_then(|m| m.parent().map(PathBuf::from))
+            .unwrap_or_else(|| profile.output_dir.clone()),
+    };
+    if let Err(e) = History::new(dirs).append(&profile.name, &record) {
+        eprintln!("warning: could not record the run in the history: {e}");
+    }
+}
+
+fn print_human(result: &Result<ExtractSummary, ExtractError>, report: &RunReport) {
+    match result {
+        Ok(s) => {
+            println!(
+                "Extracted {} users, {} groups, {} member and {} owner rows from {} in {:.1}s:",
+                report.users,
+                report.groups,
+                report.member_edges,
+                report.owner_edges,
+                s.tenant.default_domain,
+                report.duration_secs
+            );
+            for f in &report.files {
+                println!("  {}", f.display());
+            }
+            if let Some(m) = &report.manifest {
+                println!("  {}", m.display());
+            }
+            if !report.warnings.is_empty() {
+                println!("{} warning(s):", report.warnings.len());
+                for w in &report.warnings {
+                    println!("  - {w}");
+                }
+            }
+        }
+        Err(_) => {
+            if let Some(e) = &report.error {
+                eprintln!("error: {e}");
+            }
+        }
+    }
+}
