@@ -1268,7 +1268,13 @@ fn app_role_assignments(cx: &Ctx<'_>, q: &QueryOptions, r: ObjRef) -> GraphReply
         out.push('{');
         let mut first = true;
         let created = chrono::DateTime::from_timestamp(a.created, 0)
-            .map(|d| d.format("%Y-%m-%dT%H:%M:%S%.7fZ").to_string())
+            .map(|d| {
+                format!(
+                    "{}.{:07}Z",
+                    d.format("%Y-%m-%dT%H:%M:%S"),
+                    d.timestamp_subsec_nanos() / 100
+                )
+            })
             .unwrap_or_default();
         let fields: [(&str, Value); 9] = [
             ("id", Value::String(a.id.clone())),
