@@ -112,3 +112,25 @@ async fn default_budget_follows_tenant_size() {
     assert_eq!(stats(&h).await["resourceUnitBudget"], 5000.0);
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn latency_model_is_shrunk_by_time_scale() {
+    let h = start(SimConfig {
+        latency: entra_extract::sim::LatencyModel {
+            base: Duration::from_millis(800),
+            per_item: Duration::from_millis(4),
+        },
+        time_scale: 4.0,
+        ..SimConfig::default()
+    })
+    .await;
+    let tok = token(&h, DemoAppKind::Full).await;
+    let t0 = std::time::Instant::now();
+    let r = get(&h, &tok, "/v1.0/users?$top=50&$select=id").await;
+    let elapsed = t0.elapsed();
+    assert_eq!(r.status, StatusCode::OK);
+    // (800 ms + 50 × 4 ms) / 4 = 250 ms; unscaled it would be 1 s.
+    assert!(elapsed >= Duration::from_millis(250), "{elapsed:?}");
+    assert!(elapsed < Duration::from_millis(900), "{elapsed:?}");
+    h.shutdown().await;
+}
