@@ -140,3 +140,20 @@ async fn items_are_throttled_individually_inside_a_200_envelope() {
     }
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_503_fault_can_hit_the_whole_batch() {
+    let h = start(SimConfig {
+        faults: vec!["503=1@at=1;path=/$batch".parse().unwrap()],
+        ..SimConfig::default()
+    })
+    .await;
+    let tok = token(&h, DemoAppKind::Full).await;
+    let body = json!({"requests": [{"id": "1", "method": "GET", "url": "/organization"}]});
+    let (s, _) = batch(&h, &tok, body.clone()).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    let (s, v) = batch(&h, &tok, body).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(by_id(&v, "1")["status"], 200);
+    h.shutdown().await;
+}

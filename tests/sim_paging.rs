@@ -302,3 +302,51 @@ async fn expand_caps_members_at_20_and_outer_page_at_100() {
     );
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn relationship_counts_and_service_principal_filter() {
+    let h = start_small().await;
+    let tok = token(&h, DemoAppKind::Full).await;
+    let t = truth(&h).await;
+    let gid = t["groups"][0]["id"].as_str().unwrap();
+    let members = t["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["groupId"] == gid)
+        .count();
+    let ev = [("ConsistencyLevel", "eventual")];
+    let r = get_with(
+        &h,
+        Some(&tok),
+        &format!("/v1.0/groups/{gid}/members/$count"),
+        &ev,
+    )
+    .await;
+    assert_eq!(r.text, members.to_string());
+    let r = get_with(
+        &h,
+        Some(&tok),
+        &format!("/v1.0/groups/{gid}/owners/$count"),
+        &ev,
+    )
+    .await;
+    assert_eq!(r.text, "1");
+    assert_eq!(
+        get(&h, &tok, &format!("/v1.0/groups/{gid}/members/$count"))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    let app = h.app(DemoAppKind::NoHidden).client_id.clone();
+    let r = get(
+        &h,
+        &tok,
+        &format!("/v1.0/servicePrincipals?$filter=appId eq '{app}'&$select=id,appId,displayName"),
+    )
+    .await;
+    let v = r.json();
+    assert_eq!(v["value"].as_array().unwrap().len(), 1);
+    assert_eq!(v["value"][0]["appId"], app);
+    h.shutdown().await;
+}

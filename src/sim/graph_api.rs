@@ -189,6 +189,8 @@ enum Route {
     Group(String),
     Members(String),
     Owners(String),
+    /// `/groups/{id}/members/$count` (false) or `/owners/$count` (true).
+    RelationCount(String, bool),
     Organization,
     Applications,
     Application(String),
@@ -241,6 +243,12 @@ fn parse_route(path: &str) -> Route {
         [g, id] if eq(g, "groups") => Route::Group(id.to_string()),
         [g, id, m] if eq(g, "groups") && eq(m, "members") => Route::Members(id.to_string()),
         [g, id, o] if eq(g, "groups") && eq(o, "owners") => Route::Owners(id.to_string()),
+        [g, id, m, c] if eq(g, "groups") && eq(m, "members") && eq(c, "$count") => {
+            Route::RelationCount(id.to_string(), false)
+        }
+        [g, id, o, c] if eq(g, "groups") && eq(o, "owners") && eq(c, "$count") => {
+            Route::RelationCount(id.to_string(), true)
+        }
         [o] if eq(o, "organization") => Route::Organization,
         [a] if eq(a, "applications") => Route::Applications,
         [a, id] if eq(a, "applications") => Route::Application(id.to_string()),
@@ -297,7 +305,10 @@ pub fn handle(state: &SimState, call: &GraphCall<'_>) -> GraphReply {
     let q = QueryOptions::parse(call.query);
     let plan = state.faults.plan(RequestShape {
         path: call.path,
-        is_member_or_owner_fetch: matches!(route, Route::Members(_) | Route::Owners(_)),
+        is_member_or_owner_fetch: matches!(
+            route,
+            Route::Members(_) | Route::Owners(_) | Route::RelationCount(..)
+        ),
         has_skiptoken: q.skiptoken.is_some(),
         inner: call.inner,
     });
@@ -337,14 +348,6 @@ fn handle_inner(
     state.app_stats[caller.app_idx]
         .requests
         .fetch_add(1, Ordering::Relaxed);
-    if *route == Route::Batch {
-        // The envelope costs nothing; each item is charged on its own (graph-reference §5).
-        cx.ru = 0;
-        if call.method != "POST" {
-            return cx.bad("$batch requires POST.");
-        }
-        return super::batch::run(state, call, &cx.request_id, &cx.client_request_id);
-    }
     if let Some((status, retry_after)) = plan.status {
         let mut r = match status {
             503 => cx.error(503, "serviceNotAvailable", "The service is temporarily unavailable. Please retry later."),
@@ -355,6 +358,14 @@ fn handle_inner(
             r.headers.push(("Retry-After".into(), format_secs(s)));
         }
         return r;
+    }
+    if *route == Route::Batch {
+        // The envelope costs nothing; each item is charged on its own (graph-reference §5).
+        cx.ru = 0;
+        if call.method != "POST" {
+            return cx.bad("$batch requires POST.");
+        }
+        return super::batch::run(state, call, &cx.request_id, &cx.client_request_id);
     }
     if call.method != "GET" {
         return if has_any(&caller, &["Directory.ReadWrite.All", "Group.ReadWrite.All"]) {
@@ -513,6 +524,27 @@ fn dispatch(
                 return cx.not_found(key);
             }
             relationship(cx, call, q, plan, r, owners, caller)
+        }
+        Route::RelationCount(key, owners) => {
+            let r = match find_group(cx, key) {
+                Ok(r) => r,
+                Err(e) => return e,
+            };
+            if plan.deleted_group {
+                return cx.not_found(key);
+            }
+            let g = &dir.groups[r.idx as usize];
+            let n = if *owners {
+                g.owners.len()
+            } else if g.is_hidden_membership() && !has_any(caller, &["Member.Read.Hidden"]) {
+                match cx.state.config.hidden_members {
+                    HiddenMembers::Forbidden => return cx.denied(),
+                    HiddenMembers::Empty => 0,
+                }
+            } else {
+                g.members.len()
+            };
+            count(cx, call, n)
         }
         Route::Organization => organization(cx),
         Route::Applications => applications(cx, call, q, plan),
