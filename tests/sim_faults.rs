@@ -176,3 +176,16 @@ async fn path_prefix_limits_a_fault() {
     );
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn retry_after_can_be_an_http_date() {
+    let h = with_faults(&["503=date:3@at=1"]).await;
+    let tok = token(&h, DemoAppKind::Full).await;
+    let r = get(&h, &tok, "/v1.0/organization").await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    let when =
+        chrono::DateTime::parse_from_rfc2822(r.header("retry-after").unwrap()).expect("HTTP-date");
+    let ahead = (when.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds();
+    assert!((1..=3).contains(&ahead), "{ahead}");
+    h.shutdown().await;
+}

@@ -350,3 +350,58 @@ async fn relationship_counts_and_service_principal_filter() {
     assert_eq!(v["value"][0]["appId"], app);
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn transitive_members_flatten_nested_groups() {
+    let h = start_small().await;
+    let tok = token(&h, DemoAppKind::Full).await;
+    let t = truth(&h).await;
+    let parent = t["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["displayName"] == "Nested Parent")
+        .unwrap();
+    let direct = |gid: &Value| -> Vec<(String, String)> {
+        t["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["groupId"] == *gid)
+            .map(|e| {
+                (
+                    e["memberId"].as_str().unwrap().to_string(),
+                    e["memberType"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    // Expected: breadth-first closure over the truth's edges.
+    let mut want = BTreeSet::new();
+    let mut queue = vec![parent["id"].clone()];
+    while let Some(g) = queue.pop() {
+        for (id, ty) in direct(&g) {
+            if want.insert(id.clone()) && ty == "group" {
+                queue.push(Value::String(id));
+            }
+        }
+    }
+    assert!(
+        direct(&parent["id"]).iter().any(|(_, ty)| ty == "group"),
+        "fixture has nesting"
+    );
+    let gid = parent["id"].as_str().unwrap();
+    let r = get(&h, &tok, &format!("/v1.0/groups/{gid}/transitiveMembers")).await;
+    assert_eq!(r.header("x-ms-resource-unit"), Some("5"));
+    let (items, _) = page_all(
+        &h,
+        &tok,
+        &format!("/v1.0/groups/{gid}/transitiveMembers?$select=id&$top=3"),
+    )
+    .await;
+    let got: BTreeSet<String> = ids(&items).into_iter().collect();
+    assert_eq!(got.len(), items.len());
+    assert_eq!(got, want);
+    assert!(got.len() > direct(&parent["id"]).len());
+    h.shutdown().await;
+}

@@ -189,6 +189,7 @@ enum Route {
     Group(String),
     Members(String),
     Owners(String),
+    TransitiveMembers(String),
     /// `/groups/{id}/members/$count` (false) or `/owners/$count` (true).
     RelationCount(String, bool),
     Organization,
@@ -243,6 +244,9 @@ fn parse_route(path: &str) -> Route {
         [g, id] if eq(g, "groups") => Route::Group(id.to_string()),
         [g, id, m] if eq(g, "groups") && eq(m, "members") => Route::Members(id.to_string()),
         [g, id, o] if eq(g, "groups") && eq(o, "owners") => Route::Owners(id.to_string()),
+        [g, id, t] if eq(g, "groups") && eq(t, "transitiveMembers") => {
+            Route::TransitiveMembers(id.to_string())
+        }
         [g, id, m, c] if eq(g, "groups") && eq(m, "members") && eq(c, "$count") => {
             Route::RelationCount(id.to_string(), false)
         }
@@ -282,6 +286,7 @@ impl Route {
         match self {
             Route::Users => 2,
             Route::Members(_) => 3,
+            Route::TransitiveMembers(_) => 5,
             Route::Applications | Route::Application(_) | Route::ApplicationByAppId(_) => 2,
             Route::AppRoleAssignments(_) => 2,
             _ => 1,
@@ -307,7 +312,10 @@ pub fn handle(state: &SimState, call: &GraphCall<'_>) -> GraphReply {
         path: call.path,
         is_member_or_owner_fetch: matches!(
             route,
-            Route::Members(_) | Route::Owners(_) | Route::RelationCount(..)
+            Route::Members(_)
+                | Route::Owners(_)
+                | Route::TransitiveMembers(_)
+                | Route::RelationCount(..)
         ),
         has_skiptoken: q.skiptoken.is_some(),
         inner: call.inner,
@@ -354,8 +362,8 @@ fn handle_inner(
             504 => cx.error(504, "gatewayTimeout", "The gateway did not receive a timely response from the upstream server."),
             _ => cx.error(429, "TooManyRequests", "Too many requests. Please retry after the time specified in the Retry-After header."),
         };
-        if let Some(s) = retry_after {
-            r.headers.push(("Retry-After".into(), format_secs(s)));
+        if let Some(ra) = retry_after {
+            r.headers.push(("Retry-After".into(), ra.header_value()));
         }
         return r;
     }
@@ -514,8 +522,12 @@ fn dispatch(
             Ok(r) => single_object(cx, q, r, "groups", caller),
             Err(e) => e,
         },
-        Route::Members(key) | Route::Owners(key) => {
-            let owners = matches!(route, Route::Owners(_));
+        Route::Members(key) | Route::Owners(key) | Route::TransitiveMembers(key) => {
+            let rel = match route {
+                Route::Owners(_) => Rel::Owners,
+                Route::TransitiveMembers(_) => Rel::TransitiveMembers,
+                _ => Rel::Members,
+            };
             let r = match find_group(cx, key) {
                 Ok(r) => r,
                 Err(e) => return e,
@@ -523,7 +535,7 @@ fn dispatch(
             if plan.deleted_group {
                 return cx.not_found(key);
             }
-            relationship(cx, call, q, plan, r, owners, caller)
+            relationship(cx, call, q, plan, r, rel, caller)
         }
         Route::RelationCount(key, owners) => {
             let r = match find_group(cx, key) {
@@ -980,7 +992,49 @@ fn single_object(
     cx.reply(200, out, JSON_CT, 1)
 }
 
-/// `/groups/{id}/members` and `/owners`: directoryObject collections with `@odata.type`,
+/// Which relationship of a group is listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rel {
+    Members,
+    Owners,
+    TransitiveMembers,
+}
+
+impl Rel {
+    fn name(self) -> &'static str {
+        match self {
+            Rel::Members => "members",
+            Rel::Owners => "owners",
+            Rel::TransitiveMembers => "transitiveMembers",
+        }
+    }
+}
+
+/// Every member reachable through nested groups (the nested groups included), each once, in
+/// breadth-first order. Members of nested hidden-membership groups need Member.Read.Hidden.
+fn transitive_members(dir: &Directory, root: ObjRef, can_read_hidden: bool) -> Vec<ObjRef> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    let mut queue = std::collections::VecDeque::from([root]);
+    seen.insert(root);
+    while let Some(g) = queue.pop_front() {
+        let group = &dir.groups[g.idx as usize];
+        if g != root && group.is_hidden_membership() && !can_read_hidden {
+            continue;
+        }
+        for m in &group.members {
+            if seen.insert(*m) {
+                out.push(*m);
+                if m.kind == ObjKind::Group {
+                    queue.push_back(*m);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `/groups/{id}/members`, `/owners` and `/transitiveMembers`: directoryObject collections with `@odata.type`,
 /// limited information for types the caller can't read, and the HiddenMembership rule.
 fn relationship(
     cx: &Ctx<'_>,
@@ -988,7 +1042,7 @@ fn relationship(
     q: &QueryOptions,
     plan: &FaultPlan,
     g: ObjRef,
-    owners: bool,
+    rel: Rel,
     caller: &Caller,
 ) -> GraphReply {
     let dir = &cx.state.dir;
@@ -1007,15 +1061,16 @@ fn relationship(
     if q.wants_count() && !call.consistency_eventual {
         return cx.bad("$count is not currently supported.");
     }
-    let rel = if owners { "owners" } else { "members" };
+    let owners = rel == Rel::Owners;
     let gid = group.id.to_string();
-    let list = fingerprint(&[rel, &gid]);
+    let list = fingerprint(&[rel.name(), &gid]);
     let offset = match page_offset(cx, q, plan, list) {
         Ok(o) => o,
         Err(e) => return e,
     };
     let hidden =
         !owners && group.is_hidden_membership() && !has_any(caller, &["Member.Read.Hidden"]);
+    let transitive;
     let items: &[ObjRef] = if hidden {
         match cx.state.config.hidden_members {
             HiddenMembers::Forbidden => return cx.denied(),
@@ -1023,6 +1078,9 @@ fn relationship(
         }
     } else if owners {
         &group.owners
+    } else if rel == Rel::TransitiveMembers {
+        transitive = transitive_members(dir, g, has_any(caller, &["Member.Read.Hidden"]));
+        &transitive
     } else {
         &group.members
     };
