@@ -405,3 +405,39 @@ async fn transitive_members_flatten_nested_groups() {
     assert!(got.len() > direct(&parent["id"]).len());
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn tampered_skiptokens_are_refused_or_harmless() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let h = start_small().await;
+    let tok = token(&h, DemoAppKind::Full).await;
+    let v = get(&h, &tok, "/v1.0/users?$top=5").await.json();
+    let next = v["@odata.nextLink"].as_str().unwrap();
+    let (prefix, skip) = next.split_once("$skiptoken=").unwrap();
+    let mut raw = b64.decode(skip).unwrap();
+    // Whatever the layout, setting every byte after the first 4 to 0xFF must not crash the
+    // server: it answers 400 or an empty last page.
+    for b in raw.iter_mut().skip(4).take(8) {
+        *b = 0xFF;
+    }
+    let r = get(
+        &h,
+        &tok,
+        &format!("{prefix}$skiptoken={}", b64.encode(&raw)),
+    )
+    .await;
+    assert!(
+        r.status == StatusCode::BAD_REQUEST || r.json()["value"] == serde_json::json!([]),
+        "{}",
+        r.text
+    );
+    let r = get(&h, &tok, &format!("{prefix}$skiptoken=garbage")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // The server is still up.
+    assert_eq!(
+        get(&h, &tok, "/v1.0/organization").await.status,
+        StatusCode::OK
+    );
+    h.shutdown().await;
+}

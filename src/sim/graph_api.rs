@@ -922,7 +922,7 @@ fn list_objects(
         }
     };
     let sel = resolve_select(q);
-    let end = (offset + top).min(n);
+    let end = offset.saturating_add(top).min(n);
     let mut out = String::with_capacity(64 + (end.saturating_sub(offset)) * 600);
     out.push_str("{\"@odata.context\":");
     let ctx = match &sel {
@@ -1085,7 +1085,7 @@ fn relationship(
         &group.members
     };
     let n = items.len();
-    let end = (offset + top).min(n);
+    let end = offset.saturating_add(top).min(n);
     let sel = resolve_select(q);
     let mut out = String::with_capacity(64 + end.saturating_sub(offset) * 600);
     out.push_str("{\"@odata.context\":");
@@ -1298,7 +1298,7 @@ fn applications(
                 .is_none_or(|f| f.matches(&|p, out| write_app_prop(dir, a, p, out)))
         })
         .collect();
-    let end = (offset + top).min(matched.len());
+    let end = offset.saturating_add(top).min(matched.len());
     let mut out = String::new();
     out.push_str("{\"@odata.context\":");
     push_str(&mut out, &cx.context("applications"));
