@@ -302,3 +302,142 @@ async fn expand_caps_members_at_20_and_outer_page_at_100() {
     );
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn relationship_counts_and_service_principal_filter() {
+    let h = start_small().await;
+    let tok = token(&h, DemoAppKind::Full).await;
+    let t = truth(&h).await;
+    let gid = t["groups"][0]["id"].as_str().unwrap();
+    let members = t["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["groupId"] == gid)
+        .count();
+    let ev = [("ConsistencyLevel", "eventual")];
+    let r = get_with(
+        &h,
+        Some(&tok),
+        &format!("/v1.0/groups/{gid}/members/$count"),
+        &ev,
+    )
+    .await;
+    assert_eq!(r.text, members.to_string());
+    let r = get_with(
+        &h,
+        Some(&tok),
+        &format!("/v1.0/groups/{gid}/owners/$count"),
+        &ev,
+    )
+    .await;
+    assert_eq!(r.text, "1");
+    assert_eq!(
+        get(&h, &tok, &format!("/v1.0/groups/{gid}/members/$count"))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    let app = h.app(DemoAppKind::NoHidden).client_id.clone();
+    let r = get(
+        &h,
+        &tok,
+        &format!("/v1.0/servicePrincipals?$filter=appId eq '{app}'&$select=id,appId,displayName"),
+    )
+    .await;
+    let v = r.json();
+    assert_eq!(v["value"].as_array().unwrap().len(), 1);
+    assert_eq!(v["value"][0]["appId"], app);
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn transitive_members_flatten_nested_groups() {
+    let h = start_small().await;
+    let tok = token(&h, DemoAppKind::Full).await;
+    let t = truth(&h).await;
+    let parent = t["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["displayName"] == "Nested Parent")
+        .unwrap();
+    let direct = |gid: &Value| -> Vec<(String, String)> {
+        t["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["groupId"] == *gid)
+            .map(|e| {
+                (
+                    e["memberId"].as_str().unwrap().to_string(),
+                    e["memberType"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    // Expected: breadth-first closure over the truth's edges.
+    let mut want = BTreeSet::new();
+    let mut queue = vec![parent["id"].clone()];
+    while let Some(g) = queue.pop() {
+        for (id, ty) in direct(&g) {
+            if want.insert(id.clone()) && ty == "group" {
+                queue.push(Value::String(id));
+            }
+        }
+    }
+    assert!(
+        direct(&parent["id"]).iter().any(|(_, ty)| ty == "group"),
+        "fixture has nesting"
+    );
+    let gid = parent["id"].as_str().unwrap();
+    let r = get(&h, &tok, &format!("/v1.0/groups/{gid}/transitiveMembers")).await;
+    assert_eq!(r.header("x-ms-resource-unit"), Some("5"));
+    let (items, _) = page_all(
+        &h,
+        &tok,
+        &format!("/v1.0/groups/{gid}/transitiveMembers?$select=id&$top=3"),
+    )
+    .await;
+    let got: BTreeSet<String> = ids(&items).into_iter().collect();
+    assert_eq!(got.len(), items.len());
+    assert_eq!(got, want);
+    assert!(got.len() > direct(&parent["id"]).len());
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn tampered_skiptokens_are_refused_or_harmless() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let h = start_small().await;
+    let tok = token(&h, DemoAppKind::Full).await;
+    let v = get(&h, &tok, "/v1.0/users?$top=5").await.json();
+    let next = v["@odata.nextLink"].as_str().unwrap();
+    let (prefix, skip) = next.split_once("$skiptoken=").unwrap();
+    let mut raw = b64.decode(skip).unwrap();
+    // Whatever the layout, setting every byte after the first 4 to 0xFF must not crash the
+    // server: it answers 400 or an empty last page.
+    for b in raw.iter_mut().skip(4).take(8) {
+        *b = 0xFF;
+    }
+    let r = get(
+        &h,
+        &tok,
+        &format!("{prefix}$skiptoken={}", b64.encode(&raw)),
+    )
+    .await;
+    assert!(
+        r.status == StatusCode::BAD_REQUEST || r.json()["value"] == serde_json::json!([]),
+        "{}",
+        r.text
+    );
+    let r = get(&h, &tok, &format!("{prefix}$skiptoken=garbage")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // The server is still up.
+    assert_eq!(
+        get(&h, &tok, "/v1.0/organization").await.status,
+        StatusCode::OK
+    );
+    h.shutdown().await;
+}

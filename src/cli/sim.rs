@@ -11,7 +11,8 @@ use crate::sim::{FaultSpec, HiddenMembers, LatencyModel, Preset, SimConfig, TlsO
 
 const FAULT_HELP: &str = "\
 Inject a fault (repeatable). Syntax: KIND[=ARG]@TRIGGER[;path=PREFIX]
-  KIND:    503[=RETRY_AFTER_SECS] | 504[=RETRY_AFTER_SECS] | 429[=RETRY_AFTER_SECS]
+  KIND:    503[=RETRY_AFTER] | 504[=RETRY_AFTER] | 429[=RETRY_AFTER]
+           (RETRY_AFTER: seconds like 2.5, or date:SECS for an HTTP-date SECS ahead)
            reset (connection reset mid-body) | slow=MILLIS | malformed (truncated JSON)
            deleted-group (member/owner fetch answers 404)
            token-expiry (all tokens issued so far become invalid)

@@ -117,9 +117,11 @@ impl ParsedJwt {
         self.claims.get(name).and_then(|v| v.as_str())
     }
 
-    /// A numeric claim (seconds).
+    /// A numeric claim (seconds). NumericDate may be fractional (RFC 7519 §2; MSAL Python
+    /// sends `time.time() + 600`), so floats are floored.
     pub fn claim_i64(&self, name: &str) -> Option<i64> {
-        self.claims.get(name).and_then(|v| v.as_i64())
+        let v = self.claims.get(name)?;
+        v.as_i64().or_else(|| v.as_f64().map(|f| f.floor() as i64))
     }
 }
 

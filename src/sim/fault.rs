@@ -4,7 +4,8 @@
 //!
 //! Syntax (also in `entra-extract sim --help` and docs/simulator.md):
 //! `KIND[=ARG]@TRIGGER[;path=PREFIX]`
-//! - KIND: `503[=RETRY_AFTER_SECS]`, `504[=RETRY_AFTER_SECS]`, `429[=RETRY_AFTER_SECS]`,
+//! - KIND: `503[=RETRY_AFTER]`, `504[=RETRY_AFTER]`, `429[=RETRY_AFTER]` where RETRY_AFTER
+//!   is seconds (`2.5`) or `date:SECS` for an HTTP-date that many seconds ahead,
 //!   `reset`, `slow=MILLIS`, `malformed`, `deleted-group`, `token-expiry`,
 //!   `expired-skiptoken`
 //! - TRIGGER: `every=N` (N-th, 2N-th, … eligible request), `at=3,7,9` (those eligible request
@@ -15,15 +16,37 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+/// A `Retry-After` value: Graph sends (possibly fractional) seconds; RFC 9110 also allows an
+/// HTTP-date, which clients must handle too.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RetryAfter {
+    Seconds(f64),
+    /// An HTTP-date this many whole seconds after the response.
+    HttpDate(u64),
+}
+
+impl RetryAfter {
+    /// The header value.
+    pub fn header_value(self) -> String {
+        match self {
+            RetryAfter::Seconds(s) => crate::sim::graph_api::format_secs(s),
+            RetryAfter::HttpDate(secs) => (chrono::Utc::now()
+                + chrono::Duration::seconds(secs as i64))
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string(),
+        }
+    }
+}
+
 /// What goes wrong.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FaultKind {
     /// 503 Service Unavailable, with `Retry-After` when given.
-    ServiceUnavailable { retry_after: Option<f64> },
+    ServiceUnavailable { retry_after: Option<RetryAfter> },
     /// 504 Gateway Timeout, with `Retry-After` when given.
-    GatewayTimeout { retry_after: Option<f64> },
+    GatewayTimeout { retry_after: Option<RetryAfter> },
     /// A forced 429 regardless of the resource-unit budget.
-    TooManyRequests { retry_after: Option<f64> },
+    TooManyRequests { retry_after: Option<RetryAfter> },
     /// The connection is reset after part of the body was sent.
     ConnectionReset,
     /// The response is delayed (by real time; `time_scale` doesn't apply).
@@ -71,11 +94,18 @@ impl FromStr for FaultSpec {
             Some((k, a)) => (k.trim(), Some(a.trim())),
             None => (kind_s.trim(), None),
         };
-        let secs = |a: Option<&str>| -> Result<Option<f64>, String> {
+        let secs = |a: Option<&str>| -> Result<Option<RetryAfter>, String> {
             a.map(|v| {
+                if let Some(d) = v.strip_prefix("date:") {
+                    return d
+                        .parse::<u64>()
+                        .map(RetryAfter::HttpDate)
+                        .map_err(|_| format!("fault '{s}': 'date:{d}' needs whole seconds"));
+                }
                 v.parse::<f64>()
                     .ok()
                     .filter(|x| x.is_finite() && *x >= 0.0)
+                    .map(RetryAfter::Seconds)
                     .ok_or_else(|| format!("fault '{s}': '{v}' is not a number of seconds"))
             })
             .transpose()
@@ -178,7 +208,7 @@ pub struct RequestShape<'a> {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FaultPlan {
     /// Status code and Retry-After to answer with instead of the real response.
-    pub status: Option<(u16, Option<f64>)>,
+    pub status: Option<(u16, Option<RetryAfter>)>,
     pub reset: bool,
     pub slow: Option<Duration>,
     pub malformed: bool,
@@ -293,7 +323,7 @@ mod tests {
         assert_eq!(
             f.kind,
             FaultKind::ServiceUnavailable {
-                retry_after: Some(2.5)
+                retry_after: Some(RetryAfter::Seconds(2.5))
             }
         );
         assert_eq!(f.trigger, Trigger::Every(10));
@@ -306,6 +336,14 @@ mod tests {
             }
         );
         assert_eq!(f.trigger, Trigger::At(vec![1, 3]));
+        let f: FaultSpec = "429=date:3@always".parse().unwrap();
+        assert_eq!(
+            f.kind,
+            FaultKind::TooManyRequests {
+                retry_after: Some(RetryAfter::HttpDate(3))
+            }
+        );
+        assert!(RetryAfter::HttpDate(3).header_value().ends_with(" GMT"));
         assert!("bogus@every=1".parse::<FaultSpec>().is_err());
         assert!("503@every=0".parse::<FaultSpec>().is_err());
         assert!("503".parse::<FaultSpec>().is_err());

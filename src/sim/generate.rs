@@ -976,7 +976,8 @@ pub fn generate(seed: u64, size: SizeSpec, now: i64) -> Generated {
         .collect();
     let wsum: f64 = weights.iter().sum::<f64>().max(1e-9);
     let owner_avg = size.owner_edges as f64 / ng.max(1) as f64;
-    let owner_max = (2.0 * owner_avg).round().max(1.0) as usize;
+    // Synced and distribution groups (about a fifth) get none, so the others carry the rest.
+    let owner_max = (2.0 * owner_avg / 0.8).round().max(1.0) as usize;
     let member_pool: Vec<usize> = first_member_users.clone();
     for (w, gi) in weights.iter().zip(rest) {
         let k = ((w / wsum) * budget as f64).round() as usize;

@@ -189,6 +189,9 @@ enum Route {
     Group(String),
     Members(String),
     Owners(String),
+    TransitiveMembers(String),
+    /// `/groups/{id}/members/$count` (false) or `/owners/$count` (true).
+    RelationCount(String, bool),
     Organization,
     Applications,
     Application(String),
@@ -241,6 +244,15 @@ fn parse_route(path: &str) -> Route {
         [g, id] if eq(g, "groups") => Route::Group(id.to_string()),
         [g, id, m] if eq(g, "groups") && eq(m, "members") => Route::Members(id.to_string()),
         [g, id, o] if eq(g, "groups") && eq(o, "owners") => Route::Owners(id.to_string()),
+        [g, id, t] if eq(g, "groups") && eq(t, "transitiveMembers") => {
+            Route::TransitiveMembers(id.to_string())
+        }
+        [g, id, m, c] if eq(g, "groups") && eq(m, "members") && eq(c, "$count") => {
+            Route::RelationCount(id.to_string(), false)
+        }
+        [g, id, o, c] if eq(g, "groups") && eq(o, "owners") && eq(c, "$count") => {
+            Route::RelationCount(id.to_string(), true)
+        }
         [o] if eq(o, "organization") => Route::Organization,
         [a] if eq(a, "applications") => Route::Applications,
         [a, id] if eq(a, "applications") => Route::Application(id.to_string()),
@@ -274,6 +286,7 @@ impl Route {
         match self {
             Route::Users => 2,
             Route::Members(_) => 3,
+            Route::TransitiveMembers(_) => 5,
             Route::Applications | Route::Application(_) | Route::ApplicationByAppId(_) => 2,
             Route::AppRoleAssignments(_) => 2,
             _ => 1,
@@ -297,7 +310,13 @@ pub fn handle(state: &SimState, call: &GraphCall<'_>) -> GraphReply {
     let q = QueryOptions::parse(call.query);
     let plan = state.faults.plan(RequestShape {
         path: call.path,
-        is_member_or_owner_fetch: matches!(route, Route::Members(_) | Route::Owners(_)),
+        is_member_or_owner_fetch: matches!(
+            route,
+            Route::Members(_)
+                | Route::Owners(_)
+                | Route::TransitiveMembers(_)
+                | Route::RelationCount(..)
+        ),
         has_skiptoken: q.skiptoken.is_some(),
         inner: call.inner,
     });
@@ -337,6 +356,17 @@ fn handle_inner(
     state.app_stats[caller.app_idx]
         .requests
         .fetch_add(1, Ordering::Relaxed);
+    if let Some((status, retry_after)) = plan.status {
+        let mut r = match status {
+            503 => cx.error(503, "serviceNotAvailable", "The service is temporarily unavailable. Please retry later."),
+            504 => cx.error(504, "gatewayTimeout", "The gateway did not receive a timely response from the upstream server."),
+            _ => cx.error(429, "TooManyRequests", "Too many requests. Please retry after the time specified in the Retry-After header."),
+        };
+        if let Some(ra) = retry_after {
+            r.headers.push(("Retry-After".into(), ra.header_value()));
+        }
+        return r;
+    }
     if *route == Route::Batch {
         // The envelope costs nothing; each item is charged on its own (graph-reference §5).
         cx.ru = 0;
@@ -344,17 +374,6 @@ fn handle_inner(
             return cx.bad("$batch requires POST.");
         }
         return super::batch::run(state, call, &cx.request_id, &cx.client_request_id);
-    }
-    if let Some((status, retry_after)) = plan.status {
-        let mut r = match status {
-            503 => cx.error(503, "serviceNotAvailable", "The service is temporarily unavailable. Please retry later."),
-            504 => cx.error(504, "gatewayTimeout", "The gateway did not receive a timely response from the upstream server."),
-            _ => cx.error(429, "TooManyRequests", "Too many requests. Please retry after the time specified in the Retry-After header."),
-        };
-        if let Some(s) = retry_after {
-            r.headers.push(("Retry-After".into(), format_secs(s)));
-        }
-        return r;
     }
     if call.method != "GET" {
         return if has_any(&caller, &["Directory.ReadWrite.All", "Group.ReadWrite.All"]) {
@@ -503,8 +522,12 @@ fn dispatch(
             Ok(r) => single_object(cx, q, r, "groups", caller),
             Err(e) => e,
         },
-        Route::Members(key) | Route::Owners(key) => {
-            let owners = matches!(route, Route::Owners(_));
+        Route::Members(key) | Route::Owners(key) | Route::TransitiveMembers(key) => {
+            let rel = match route {
+                Route::Owners(_) => Rel::Owners,
+                Route::TransitiveMembers(_) => Rel::TransitiveMembers,
+                _ => Rel::Members,
+            };
             let r = match find_group(cx, key) {
                 Ok(r) => r,
                 Err(e) => return e,
@@ -512,7 +535,28 @@ fn dispatch(
             if plan.deleted_group {
                 return cx.not_found(key);
             }
-            relationship(cx, call, q, plan, r, owners, caller)
+            relationship(cx, call, q, plan, r, rel, caller)
+        }
+        Route::RelationCount(key, owners) => {
+            let r = match find_group(cx, key) {
+                Ok(r) => r,
+                Err(e) => return e,
+            };
+            if plan.deleted_group {
+                return cx.not_found(key);
+            }
+            let g = &dir.groups[r.idx as usize];
+            let n = if *owners {
+                g.owners.len()
+            } else if g.is_hidden_membership() && !has_any(caller, &["Member.Read.Hidden"]) {
+                match cx.state.config.hidden_members {
+                    HiddenMembers::Forbidden => return cx.denied(),
+                    HiddenMembers::Empty => 0,
+                }
+            } else {
+                g.members.len()
+            };
+            count(cx, call, n)
         }
         Route::Organization => organization(cx),
         Route::Applications => applications(cx, call, q, plan),
@@ -878,7 +922,7 @@ fn list_objects(
         }
     };
     let sel = resolve_select(q);
-    let end = (offset + top).min(n);
+    let end = offset.saturating_add(top).min(n);
     let mut out = String::with_capacity(64 + (end.saturating_sub(offset)) * 600);
     out.push_str("{\"@odata.context\":");
     let ctx = match &sel {
@@ -948,7 +992,49 @@ fn single_object(
     cx.reply(200, out, JSON_CT, 1)
 }
 
-/// `/groups/{id}/members` and `/owners`: directoryObject collections with `@odata.type`,
+/// Which relationship of a group is listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rel {
+    Members,
+    Owners,
+    TransitiveMembers,
+}
+
+impl Rel {
+    fn name(self) -> &'static str {
+        match self {
+            Rel::Members => "members",
+            Rel::Owners => "owners",
+            Rel::TransitiveMembers => "transitiveMembers",
+        }
+    }
+}
+
+/// Every member reachable through nested groups (the nested groups included), each once, in
+/// breadth-first order. Members of nested hidden-membership groups need Member.Read.Hidden.
+fn transitive_members(dir: &Directory, root: ObjRef, can_read_hidden: bool) -> Vec<ObjRef> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    let mut queue = std::collections::VecDeque::from([root]);
+    seen.insert(root);
+    while let Some(g) = queue.pop_front() {
+        let group = &dir.groups[g.idx as usize];
+        if g != root && group.is_hidden_membership() && !can_read_hidden {
+            continue;
+        }
+        for m in &group.members {
+            if seen.insert(*m) {
+                out.push(*m);
+                if m.kind == ObjKind::Group {
+                    queue.push_back(*m);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `/groups/{id}/members`, `/owners` and `/transitiveMembers`: directoryObject collections with `@odata.type`,
 /// limited information for types the caller can't read, and the HiddenMembership rule.
 fn relationship(
     cx: &Ctx<'_>,
@@ -956,7 +1042,7 @@ fn relationship(
     q: &QueryOptions,
     plan: &FaultPlan,
     g: ObjRef,
-    owners: bool,
+    rel: Rel,
     caller: &Caller,
 ) -> GraphReply {
     let dir = &cx.state.dir;
@@ -975,15 +1061,16 @@ fn relationship(
     if q.wants_count() && !call.consistency_eventual {
         return cx.bad("$count is not currently supported.");
     }
-    let rel = if owners { "owners" } else { "members" };
+    let owners = rel == Rel::Owners;
     let gid = group.id.to_string();
-    let list = fingerprint(&[rel, &gid]);
+    let list = fingerprint(&[rel.name(), &gid]);
     let offset = match page_offset(cx, q, plan, list) {
         Ok(o) => o,
         Err(e) => return e,
     };
     let hidden =
         !owners && group.is_hidden_membership() && !has_any(caller, &["Member.Read.Hidden"]);
+    let transitive;
     let items: &[ObjRef] = if hidden {
         match cx.state.config.hidden_members {
             HiddenMembers::Forbidden => return cx.denied(),
@@ -991,11 +1078,14 @@ fn relationship(
         }
     } else if owners {
         &group.owners
+    } else if rel == Rel::TransitiveMembers {
+        transitive = transitive_members(dir, g, has_any(caller, &["Member.Read.Hidden"]));
+        &transitive
     } else {
         &group.members
     };
     let n = items.len();
-    let end = (offset + top).min(n);
+    let end = offset.saturating_add(top).min(n);
     let sel = resolve_select(q);
     let mut out = String::with_capacity(64 + end.saturating_sub(offset) * 600);
     out.push_str("{\"@odata.context\":");
@@ -1208,7 +1298,7 @@ fn applications(
                 .is_none_or(|f| f.matches(&|p, out| write_app_prop(dir, a, p, out)))
         })
         .collect();
-    let end = (offset + top).min(matched.len());
+    let end = offset.saturating_add(top).min(matched.len());
     let mut out = String::new();
     out.push_str("{\"@odata.context\":");
     push_str(&mut out, &cx.context("applications"));
@@ -1268,7 +1358,13 @@ fn app_role_assignments(cx: &Ctx<'_>, q: &QueryOptions, r: ObjRef) -> GraphReply
         out.push('{');
         let mut first = true;
         let created = chrono::DateTime::from_timestamp(a.created, 0)
-            .map(|d| d.format("%Y-%m-%dT%H:%M:%S%.7fZ").to_string())
+            .map(|d| {
+                format!(
+                    "{}.{:07}Z",
+                    d.format("%Y-%m-%dT%H:%M:%S"),
+                    d.timestamp_subsec_nanos() / 100
+                )
+            })
             .unwrap_or_default();
         let fields: [(&str, Value); 9] = [
             ("id", Value::String(a.id.clone())),

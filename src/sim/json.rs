@@ -9,6 +9,12 @@ use uuid::Uuid;
 /// Appends `s` as a JSON string literal (quotes and escapes included).
 pub fn push_str(out: &mut String, s: &str) {
     out.push('"');
+    // Fast path: most directory strings need no escaping.
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
         let esc: Option<&str> = match b {

@@ -11,7 +11,7 @@ mod config;
 mod crypto;
 mod fault;
 mod generate;
-mod graph_api;
+pub(crate) mod graph_api;
 mod json;
 mod model;
 mod odata;
@@ -24,7 +24,7 @@ pub use apps::{DemoApp, DemoAppKind, DemoCertificate, GRAPH_APP_ID, GRAPH_ROLES,
 pub use config::{
     HiddenMembers, LatencyModel, Preset, SimConfig, SizeSpec, ThrottleConfig, TlsOptions,
 };
-pub use fault::{FaultKind, FaultSpec, Trigger};
+pub use fault::{FaultKind, FaultSpec, RetryAfter, Trigger};
 pub use server::{SimHandle, start};
 
 /// Why the simulator could not start.

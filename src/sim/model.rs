@@ -812,3 +812,36 @@ impl OrgContact {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::config::Preset;
+    use crate::sim::generate::generate;
+
+    #[test]
+    fn limited_information_objects_keep_only_type_and_id() {
+        let g = generate(1, Preset::Small.size(), 0);
+        let r = ObjRef {
+            kind: ObjKind::Device,
+            idx: 0,
+        };
+        let mut out = String::new();
+        g.dir.write_object(r, None, true, true, &mut out);
+        let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+        assert_eq!(v["@odata.type"], "#microsoft.graph.device");
+        assert_eq!(v["id"], g.dir.devices[0].id.to_string());
+        assert!(v["displayName"].is_null() && v.get("displayName").is_some());
+        assert_eq!(v["physicalIds"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn select_is_case_insensitive_and_canonical() {
+        assert_eq!(canonical_prop("DISPLAYNAME"), Some("displayName"));
+        assert_eq!(
+            canonical_prop("onpremisessamaccountname"),
+            Some("onPremisesSamAccountName")
+        );
+        assert_eq!(canonical_prop("nope"), None);
+    }
+}
