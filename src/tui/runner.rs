@@ -125,6 +125,11 @@ impl TerminalGuard {
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
+        // On panic the hooks have already restored the terminal and printed the report;
+        // leaving the alternate screen a second time would move the cursor back over it.
+        if std::thread::panicking() {
+            return;
+        }
         let _ = execute!(io::stdout(), DisableBracketedPaste);
         ratatui::restore();
         let _ = io::stdout().flush();
