@@ -721,6 +721,68 @@ async fn ctrl_c_during_extraction_cancels_then_quits() {
 }
 
 #[tokio::test]
+async fn second_ctrl_c_quits_without_waiting() {
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        ..happy()
+    })
+    .await;
+    h.press(KeyCode::Enter);
+    h.settle().await;
+    h.app.update(Action::ctrl('c'));
+    assert!(!h.app.should_quit);
+    h.app.update(Action::ctrl('c'));
+    assert!(h.app.should_quit);
+}
+
+#[tokio::test]
+async fn long_profile_lists_scroll_to_the_selection() {
+    let many: Vec<ProfileSummary> = (0..30)
+        .map(|i| ProfileSummary {
+            name: format!("tenant-{i:02}"),
+            tenant: format!("t{i}.onmicrosoft.com"),
+            cloud: Cloud::Global,
+            last_run: None,
+        })
+        .collect();
+    let mut h = Harness::with(Script {
+        profiles: many,
+        ..Script::default()
+    })
+    .await;
+    for _ in 0..25 {
+        h.press(KeyCode::Down);
+    }
+    let screen = h.screen();
+    assert!(
+        screen.contains("tenant-25 · t25.onmicrosoft.com"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(" tenant-25 "),
+        "selected row must be visible: {screen}"
+    );
+    assert!(!screen.contains(" tenant-00 "), "{screen}");
+}
+
+#[tokio::test]
+async fn leftover_custom_urls_do_not_block_a_known_cloud() {
+    let mut h = Harness::with(happy()).await;
+    h.press(KeyCode::Char('n'));
+    for _ in 0..4 {
+        h.press(KeyCode::Down);
+    }
+    h.press(KeyCode::Tab)
+        .typ("not a url")
+        .press(KeyCode::BackTab);
+    for _ in 0..4 {
+        h.press(KeyCode::Up);
+    }
+    h.press(KeyCode::Enter);
+    assert_eq!(h.app.screen, Screen::Setup(Step::Tenant));
+}
+
+#[tokio::test]
 async fn failed_start_and_failed_run_are_reported() {
     let mut h = Harness::with(Script {
         profiles: profiles(),

@@ -8,6 +8,7 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use tokio_util::sync::CancellationToken;
@@ -448,8 +449,6 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: false }), confirm);
     }
 }
-
-use ratatui::style::Style;
 
 /// Draw the summary after the run.
 pub fn render_finished(frame: &mut Frame, area: Rect, app: &App) {

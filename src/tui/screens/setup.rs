@@ -261,7 +261,13 @@ fn cloud_key(app: &mut App, key: KeyEvent) {
     let custom = f.cloud == Cloud::Custom;
     match (key.code, f.cloud_focus) {
         (KeyCode::Enter, _) => {
-            match validate::endpoints(f.cloud, f.authority_url.value(), f.graph_url.value()) {
+            // Only the custom cloud uses the typed URLs; leftovers from it must not block.
+            let (authority, graph) = if custom {
+                (f.authority_url.value(), f.graph_url.value())
+            } else {
+                ("", "")
+            };
+            match validate::endpoints(f.cloud, authority, graph) {
                 Ok(()) => {
                     f.messages.remove(&Field::Endpoint);
                     f.messages.remove(&Field::Cloud);
