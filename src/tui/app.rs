@@ -164,6 +164,8 @@ pub struct App {
     pub extraction: Option<ExtractionView>,
     /// What is being extracted (profile name or tenant), for the progress header.
     pub extraction_label: String,
+    /// What the last extraction ran, so a failed or cancelled run can be retried.
+    pub last_target: Option<ExtractionTarget>,
     pub finished: Option<Finished>,
     /// Message for the current screen (cleared when the screen changes).
     pub notice: Option<Notice>,
@@ -202,6 +204,7 @@ impl App {
             save: SaveView::default(),
             extraction: None,
             extraction_label: String::new(),
+            last_target: None,
             finished: None,
             notice: None,
             should_quit: false,
@@ -386,6 +389,7 @@ impl App {
         self.finished = None;
         self.quit_after_cancel = false;
         self.extraction_label = label;
+        self.last_target = Some(target.clone());
         let notice = self.notice.take();
         self.go(Screen::Extracting);
         self.notice = notice;

@@ -608,7 +608,7 @@ async fn save_then_extract_then_summary() {
     h.app.update(Action::Tick);
     let screen = h.screen();
     assert!(screen.contains("(20.0/s)"), "{screen}");
-    assert!(screen.contains("RU/s 50.0 of 500 budget"), "{screen}");
+    assert!(screen.contains("RU/s 50.0 of 500 budget (10%)"), "{screen}");
     assert!(h.fake.finish_extraction(Ok(summary())));
     h.settle().await;
     assert_eq!(h.app.screen, Screen::Finished);
@@ -702,6 +702,17 @@ async fn cancel_asks_for_confirmation_and_reports_no_partial_files() {
     assert_eq!(h.app.screen, Screen::Finished);
     assert_eq!(h.app.last_error(), Some(&ExtractionError::Cancelled));
     snap!("summary_cancelled", h.screen());
+    // A cancelled run can be started again from the summary.
+    h.press(KeyCode::Char('r'));
+    h.settle().await;
+    assert_eq!(h.app.screen, Screen::Extracting);
+    let runs = h
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| *c == "extract saved contoso")
+        .count();
+    assert_eq!(runs, 2);
 }
 
 #[tokio::test]

@@ -215,6 +215,12 @@ pub(crate) fn on_key(app: &mut App, key: KeyEvent) {
                 app.reload_profiles();
             }
             KeyCode::Char('q') => app.should_quit = true,
+            KeyCode::Char('r') if can_retry(app) => {
+                if let Some(target) = app.last_target.clone() {
+                    let label = app.extraction_label.clone();
+                    app.start_extraction(target, label);
+                }
+            }
             _ => {}
         }
         return;
@@ -406,10 +412,18 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         },
     );
     let rate = |r: Option<f64>| r.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into());
-    let budget = view
-        .budget_per_10s
-        .map(|b| format!(" of {} budget", count(b / 10)))
-        .unwrap_or_default();
+    let budget = match (view.budget_per_10s, view.ru_rate) {
+        (Some(b), Some(rate)) if b > 0 => {
+            let per_second = b as f64 / 10.0;
+            format!(
+                " of {} budget ({:.0}%)",
+                count(b / 10),
+                100.0 * rate / per_second
+            )
+        }
+        (Some(b), _) => format!(" of {} budget", count(b / 10)),
+        (None, _) => String::new(),
+    };
     let eta_txt = eta(s).map(clock).unwrap_or_else(|| "–".into());
     let throttle_style = if s.throttled > 0 {
         t.warn
@@ -508,9 +522,15 @@ pub fn render_finished(frame: &mut Frame, area: Rect, app: &App) {
     }
 }
 
+/// A run that produced no files can be started again.
+fn can_retry(app: &App) -> bool {
+    app.last_target.is_some() && app.finished.as_ref().is_some_and(|f| f.result.is_err())
+}
+
 /// Key hints for the help bar.
 pub fn help(app: &App) -> &'static str {
     match (&app.screen, &app.extraction) {
+        (Screen::Finished, _) if can_retry(app) => "r run again · Enter home · q quit",
         (Screen::Finished, _) => "Enter home · q quit",
         (_, Some(v)) if v.cancelling => "Ctrl-C quit now",
         (_, Some(v)) if v.confirm_cancel => "y cancel · any key continue",

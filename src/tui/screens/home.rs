@@ -189,7 +189,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             });
             let (header, widths) = if narrow {
                 (
-                    Row::new(["Profile", "Last run", "Outcome"]),
+                    Row::new(["Profile", "Last run (UTC)", "Outcome"]),
                     vec![
                         Constraint::Fill(1),
                         Constraint::Length(16),
@@ -198,7 +198,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 )
             } else {
                 (
-                    Row::new(["Profile", "Tenant", "Last run", "Outcome"]),
+                    Row::new(["Profile", "Tenant", "Last run (UTC)", "Outcome"]),
                     vec![
                         Constraint::Min(12),
                         Constraint::Length(36),
