@@ -226,7 +226,7 @@ impl App {
     /// Apply one action. Never blocks: anything slow is spawned.
     pub fn update(&mut self, action: Action) {
         match action {
-            Action::Key(key) if key.kind != KeyEventKind::Press => {}
+            Action::Key(key) if key.kind == KeyEventKind::Release => {}
             Action::Key(key)
                 if key.modifiers.contains(KeyModifiers::CONTROL)
                     && key.code == KeyCode::Char('c') =>

@@ -123,7 +123,7 @@ pub fn eta(s: &ProgressSnapshot) -> Option<Duration> {
         return None;
     }
     let left = (total - done) as f64 / done as f64;
-    Some(Duration::from_secs_f64(s.elapsed.as_secs_f64() * left))
+    Duration::try_from_secs_f64(s.elapsed.as_secs_f64() * left).ok()
 }
 
 /// `hh:mm:ss`.
