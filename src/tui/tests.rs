@@ -80,6 +80,15 @@ impl Harness {
         }
     }
 
+    /// Wait for exactly one background result and apply it.
+    async fn apply_next(&mut self) {
+        let action = tokio::time::timeout(Duration::from_secs(10), self.rx.recv())
+            .await
+            .expect("a background result")
+            .expect("the channel is open");
+        self.app.update(action);
+    }
+
     fn screen(&mut self) -> String {
         self.terminal
             .draw(|f| super::ui::render(f, &self.app))
@@ -980,4 +989,93 @@ async fn no_color_draws_without_colours_and_no_screen_sets_a_background() {
         let coloured = seen.iter().any(|(fg, _)| *fg != Color::Reset);
         assert_eq!(coloured, !no_color, "no_color={no_color}");
     }
+}
+
+#[tokio::test]
+async fn remaining_states_render() {
+    // Home: the profile list could not be read.
+    let fake = FakeServices::new(Script::default());
+    let (tx, rx) = mpsc::unbounded_channel();
+    let mut h = Harness {
+        app: App::new(fake.clone(), options(), tx),
+        rx,
+        fake,
+        terminal: Terminal::new(TestBackend::new(80, 24)).unwrap(),
+    };
+    h.settle().await;
+    h.app.update(Action::ProfilesLoaded(Err(
+        "The profile file ~/.config/entra-extract/profiles.toml is not valid TOML (line 3); fix or delete it.".into(),
+    )));
+    snap!("home_profiles_unreadable", h.screen());
+
+    // Credential: a problem not tied to one field, and a certificate problem from sign-in.
+    let mut h = Harness::with(Script {
+        validations: [Err(CredentialProblem {
+            field: Field::None,
+            message: "The token endpoint could not be reached: connection refused.".into(),
+            remedy: "Check the network or proxy (HTTPS_PROXY), then press Enter to try again."
+                .into(),
+        })]
+        .into(),
+        ..Script::default()
+    })
+    .await;
+    h.walk_to_validation().await;
+    h.settle().await;
+    assert_eq!(h.app.screen, Screen::Setup(Step::Credential));
+    snap!("step4_network_problem", h.screen());
+
+    // Permissions: still checking, then an expired secret.
+    let mut expired = granted();
+    expired.secret_expiry[0].days_left = -3;
+    expired.secret_expiry[0].end_date_time = "2026-11-24T00:00:00Z".into();
+    let mut h = Harness::with(Script {
+        validations: [Ok(tenant())].into(),
+        reports: [Ok(expired)].into(),
+        ..Script::default()
+    })
+    .await;
+    h.walk_to_validation().await;
+    h.apply_next().await; // only the validation result: the check is still running
+    assert_eq!(h.app.screen, Screen::Setup(Step::Permissions));
+    snap!("step5_checking", h.screen());
+    h.settle().await;
+    snap!("step5_secret_expired", h.screen());
+
+    // Output with the BOM toggle focused and on; then saving in progress.
+    h.press(KeyCode::Enter)
+        .press(KeyCode::Up)
+        .press(KeyCode::Char(' '));
+    assert!(h.app.form.bom);
+    snap!("step6_bom_focused_on", h.screen());
+    h.press(KeyCode::Enter);
+    h.app.update(Action::key(KeyCode::Enter));
+    assert!(h.app.is_waiting());
+    snap!("step7_saving", h.screen());
+
+    // Extraction before the run reports its handle, and with many warnings.
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        ..happy()
+    })
+    .await;
+    h.press(KeyCode::Enter);
+    snap!("extract_starting", h.screen());
+    let mut busy = progress();
+    busy.warnings = (1..=12)
+        .map(|i| Warning {
+            kind: WarningKind::HiddenMembershipUnreadable,
+            group_id: Some(format!("g-{i}")),
+            group_name: Some(format!("Hidden group {i}")),
+            detail: "Member.Read.Hidden is not granted".into(),
+        })
+        .collect();
+    h.fake.set_progress(busy);
+    h.settle().await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("Hidden group 12"),
+        "newest warning shown: {screen}"
+    );
+    snap!("extract_many_warnings", screen);
 }
