@@ -173,6 +173,8 @@ pub struct App {
     /// Ctrl-C during an extraction: quit once the cancelled run has cleaned up.
     pub quit_after_cancel: bool,
     pending: Option<Generation>,
+    /// The profile-list reload whose answer is awaited (reloads run beside other requests).
+    profiles_generation: Generation,
     last_generation: Generation,
     services: Arc<dyn Services>,
     tx: UnboundedSender<Action>,
@@ -210,6 +212,7 @@ impl App {
             should_quit: false,
             quit_after_cancel: false,
             pending: None,
+            profiles_generation: 0,
             last_generation: 0,
             services,
             tx,
@@ -256,7 +259,11 @@ impl App {
                 }
             }
             Action::Quit => self.should_quit = true,
-            Action::ProfilesLoaded(result) => home::on_profiles(self, result),
+            Action::ProfilesLoaded(generation, result) => {
+                if generation == self.profiles_generation {
+                    home::on_profiles(self, result)
+                }
+            }
             Action::ProfileLoaded(generation, result) => {
                 if self.accept(generation) {
                     home::on_profile_loaded(self, result)
@@ -364,7 +371,12 @@ impl App {
     /// Refresh the home screen's list.
     pub(super) fn reload_profiles(&mut self) {
         self.home.profiles = Loadable::Loading;
-        self.spawn(|s| async move { Action::ProfilesLoaded(s.list_profiles().await) });
+        self.last_generation += 1;
+        let generation = self.last_generation;
+        self.profiles_generation = generation;
+        self.spawn(
+            move |s| async move { Action::ProfilesLoaded(generation, s.list_profiles().await) },
+        );
     }
 
     /// Start checking permissions for `target` and show the permission screen.

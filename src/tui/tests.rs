@@ -992,6 +992,21 @@ async fn no_color_draws_without_colours_and_no_screen_sets_a_background() {
 }
 
 #[tokio::test]
+async fn an_older_profile_list_does_not_overwrite_a_newer_one() {
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        ..Script::default()
+    })
+    .await;
+    h.press(KeyCode::Char('d')).press(KeyCode::Char('y'));
+    h.settle().await;
+    assert_eq!(h.app.profiles().len(), 1);
+    // The initial load (generation 1) answering late must not bring the deleted one back.
+    h.app.update(Action::ProfilesLoaded(1, Ok(profiles())));
+    assert_eq!(h.app.profiles().len(), 1, "a stale list must be dropped");
+}
+
+#[tokio::test]
 async fn remaining_states_render() {
     // Home: the profile list could not be read.
     let fake = FakeServices::new(Script::default());
@@ -1003,7 +1018,7 @@ async fn remaining_states_render() {
         terminal: Terminal::new(TestBackend::new(80, 24)).unwrap(),
     };
     h.settle().await;
-    h.app.update(Action::ProfilesLoaded(Err(
+    h.app.update(Action::ProfilesLoaded(1, Err(
         "The profile file ~/.config/entra-extract/profiles.toml is not valid TOML (line 3); fix or delete it.".into(),
     )));
     snap!("home_profiles_unreadable", h.screen());
