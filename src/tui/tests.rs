@@ -1093,4 +1093,21 @@ async fn remaining_states_render() {
         "newest warning shown: {screen}"
     );
     snap!("extract_many_warnings", screen);
+
+    // The summary lists warnings from the first and scrolls.
+    let mut done = summary();
+    done.warnings = h.app.extraction.as_ref().unwrap().snapshot.warnings.clone();
+    assert!(h.fake.finish_extraction(Ok(done)));
+    h.settle().await;
+    let screen = h.screen();
+    assert!(screen.contains("Hidden group 1 "), "{screen}");
+    assert!(screen.contains("↓ more"), "{screen}");
+    snap!("summary_many_warnings", screen);
+    for _ in 0..20 {
+        h.press(KeyCode::Down);
+    }
+    let screen = h.screen();
+    assert!(screen.contains("Hidden group 12"), "{screen}");
+    assert!(!screen.contains("Hidden group 1 "), "{screen}");
+    assert!(!screen.contains("↓ more"), "{screen}");
 }
