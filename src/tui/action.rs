@@ -24,7 +24,8 @@ pub enum Action {
     Tick,
     /// Leave now (SIGINT outside raw mode, or a second Ctrl-C).
     Quit,
-    ProfilesLoaded(Result<Vec<ProfileSummary>, String>),
+    /// The profile list; only the answer to the latest reload is used.
+    ProfilesLoaded(Generation, Result<Vec<ProfileSummary>, String>),
     ProfileLoaded(Generation, Result<Box<ProfileDraft>, String>),
     ProfileDeleted(Generation, Result<String, String>),
     Validated(Generation, Result<ValidatedTenant, CredentialProblem>),

@@ -164,6 +164,8 @@ pub struct App {
     pub extraction: Option<ExtractionView>,
     /// What is being extracted (profile name or tenant), for the progress header.
     pub extraction_label: String,
+    /// What the last extraction ran, so a failed or cancelled run can be retried.
+    pub last_target: Option<ExtractionTarget>,
     pub finished: Option<Finished>,
     /// Message for the current screen (cleared when the screen changes).
     pub notice: Option<Notice>,
@@ -171,6 +173,8 @@ pub struct App {
     /// Ctrl-C during an extraction: quit once the cancelled run has cleaned up.
     pub quit_after_cancel: bool,
     pending: Option<Generation>,
+    /// The profile-list reload whose answer is awaited (reloads run beside other requests).
+    profiles_generation: Generation,
     last_generation: Generation,
     services: Arc<dyn Services>,
     tx: UnboundedSender<Action>,
@@ -202,11 +206,13 @@ impl App {
             save: SaveView::default(),
             extraction: None,
             extraction_label: String::new(),
+            last_target: None,
             finished: None,
             notice: None,
             should_quit: false,
             quit_after_cancel: false,
             pending: None,
+            profiles_generation: 0,
             last_generation: 0,
             services,
             tx,
@@ -223,7 +229,7 @@ impl App {
     /// Apply one action. Never blocks: anything slow is spawned.
     pub fn update(&mut self, action: Action) {
         match action {
-            Action::Key(key) if key.kind != KeyEventKind::Press => {}
+            Action::Key(key) if key.kind == KeyEventKind::Release => {}
             Action::Key(key)
                 if key.modifiers.contains(KeyModifiers::CONTROL)
                     && key.code == KeyCode::Char('c') =>
@@ -253,7 +259,11 @@ impl App {
                 }
             }
             Action::Quit => self.should_quit = true,
-            Action::ProfilesLoaded(result) => home::on_profiles(self, result),
+            Action::ProfilesLoaded(generation, result) => {
+                if generation == self.profiles_generation {
+                    home::on_profiles(self, result)
+                }
+            }
             Action::ProfileLoaded(generation, result) => {
                 if self.accept(generation) {
                     home::on_profile_loaded(self, result)
@@ -361,7 +371,12 @@ impl App {
     /// Refresh the home screen's list.
     pub(super) fn reload_profiles(&mut self) {
         self.home.profiles = Loadable::Loading;
-        self.spawn(|s| async move { Action::ProfilesLoaded(s.list_profiles().await) });
+        self.last_generation += 1;
+        let generation = self.last_generation;
+        self.profiles_generation = generation;
+        self.spawn(
+            move |s| async move { Action::ProfilesLoaded(generation, s.list_profiles().await) },
+        );
     }
 
     /// Start checking permissions for `target` and show the permission screen.
@@ -386,6 +401,7 @@ impl App {
         self.finished = None;
         self.quit_after_cancel = false;
         self.extraction_label = label;
+        self.last_target = Some(target.clone());
         let notice = self.notice.take();
         self.go(Screen::Extracting);
         self.notice = notice;

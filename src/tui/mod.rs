@@ -4,6 +4,11 @@
 //! [`App::update`], fed [`Action`]s — key presses, pastes, redraw ticks and the results of
 //! background [`Services`] calls; [`ui::render`] draws from `&App` alone; [`run_loop`] is
 //! generic over ratatui's `Backend`, so tests drive it with a `TestBackend`.
+//!
+//! Wiring (in `main.rs`): install color-eyre, then
+//! `let _log = tui::logging::init_file_logging(&log_dir)?;` and
+//! `tui::run(Arc::new(real_services), WizardOptions { .. }).await`. `entra-extract demo`
+//! passes the simulator's app registrations as [`WizardOptions::demo_apps`].
 
 pub mod action;
 pub mod app;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste, Event, EventStream};
 use crossterm::execute;
-use futures::{Stream, StreamExt};
+use futures::{Stream, StreamExt, future};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use tokio::sync::mpsc::{self, UnboundedReceiver};
@@ -36,15 +36,16 @@ pub async fn run(
     let guard = TerminalGuard::new();
     let (tx, rx) = mpsc::unbounded_channel();
     let mut app = App::new(services, options, tx);
-    let events = EventStream::new().filter_map(|e| async move {
-        match e {
-            Ok(ev) => translate(ev),
-            Err(err) => {
-                tracing::warn!(error = %err, "reading terminal input failed");
-                None
+    // A read error means the terminal is gone: end the input (the loop then cancels any
+    // run and quits) instead of spinning on the same error.
+    let events = EventStream::new()
+        .take_while(|e| {
+            if let Err(err) = e {
+                tracing::warn!(error = %err, "terminal input failed; closing the wizard");
             }
-        }
-    });
+            future::ready(e.is_ok())
+        })
+        .filter_map(|e| future::ready(e.ok().and_then(translate)));
     let result = run_loop(&mut terminal, &mut app, Box::pin(events), rx).await;
     drop(guard);
     result
@@ -125,6 +126,11 @@ impl TerminalGuard {
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
+        // On panic the hooks have already restored the terminal and printed the report;
+        // leaving the alternate screen a second time would move the cursor back over it.
+        if std::thread::panicking() {
+            return;
+        }
         let _ = execute!(io::stdout(), DisableBracketedPaste);
         ratatui::restore();
         let _ = io::stdout().flush();

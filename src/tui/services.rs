@@ -197,9 +197,9 @@ impl CredentialProblem {
                 "No application with this client id exists in the tenant (AADSTS700016).",
                 "Copy the Application (client) ID from the app's Overview page, and check that the tenant is the one the app is registered in.",
             ),
-            700027 | 700023 | 50012 => (
+            700027 => (
                 Field::Certificate,
-                "The certificate was rejected.",
+                "The certificate's signature was rejected (AADSTS700027).",
                 "Upload this certificate's public part under Certificates & secrets, or choose the matching PEM file.",
             ),
             7000112 => (

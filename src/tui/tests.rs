@@ -80,6 +80,15 @@ impl Harness {
         }
     }
 
+    /// Wait for exactly one background result and apply it.
+    async fn apply_next(&mut self) {
+        let action = tokio::time::timeout(Duration::from_secs(10), self.rx.recv())
+            .await
+            .expect("a background result")
+            .expect("the channel is open");
+        self.app.update(action);
+    }
+
     fn screen(&mut self) -> String {
         self.terminal
             .draw(|f| super::ui::render(f, &self.app))
@@ -608,7 +617,7 @@ async fn save_then_extract_then_summary() {
     h.app.update(Action::Tick);
     let screen = h.screen();
     assert!(screen.contains("(20.0/s)"), "{screen}");
-    assert!(screen.contains("RU/s 50.0 of 500 budget"), "{screen}");
+    assert!(screen.contains("RU/s 50.0 of 500 budget (10%)"), "{screen}");
     assert!(h.fake.finish_extraction(Ok(summary())));
     h.settle().await;
     assert_eq!(h.app.screen, Screen::Finished);
@@ -702,6 +711,17 @@ async fn cancel_asks_for_confirmation_and_reports_no_partial_files() {
     assert_eq!(h.app.screen, Screen::Finished);
     assert_eq!(h.app.last_error(), Some(&ExtractionError::Cancelled));
     snap!("summary_cancelled", h.screen());
+    // A cancelled run can be started again from the summary.
+    h.press(KeyCode::Char('r'));
+    h.settle().await;
+    assert_eq!(h.app.screen, Screen::Extracting);
+    let runs = h
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| *c == "extract saved contoso")
+        .count();
+    assert_eq!(runs, 2);
 }
 
 #[tokio::test]
@@ -718,6 +738,68 @@ async fn ctrl_c_during_extraction_cancels_then_quits() {
     assert!(!h.app.should_quit, "must wait for the clean-up");
     h.settle().await;
     assert!(h.app.should_quit);
+}
+
+#[tokio::test]
+async fn second_ctrl_c_quits_without_waiting() {
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        ..happy()
+    })
+    .await;
+    h.press(KeyCode::Enter);
+    h.settle().await;
+    h.app.update(Action::ctrl('c'));
+    assert!(!h.app.should_quit);
+    h.app.update(Action::ctrl('c'));
+    assert!(h.app.should_quit);
+}
+
+#[tokio::test]
+async fn long_profile_lists_scroll_to_the_selection() {
+    let many: Vec<ProfileSummary> = (0..30)
+        .map(|i| ProfileSummary {
+            name: format!("tenant-{i:02}"),
+            tenant: format!("t{i}.onmicrosoft.com"),
+            cloud: Cloud::Global,
+            last_run: None,
+        })
+        .collect();
+    let mut h = Harness::with(Script {
+        profiles: many,
+        ..Script::default()
+    })
+    .await;
+    for _ in 0..25 {
+        h.press(KeyCode::Down);
+    }
+    let screen = h.screen();
+    assert!(
+        screen.contains("tenant-25 · t25.onmicrosoft.com"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(" tenant-25 "),
+        "selected row must be visible: {screen}"
+    );
+    assert!(!screen.contains(" tenant-00 "), "{screen}");
+}
+
+#[tokio::test]
+async fn leftover_custom_urls_do_not_block_a_known_cloud() {
+    let mut h = Harness::with(happy()).await;
+    h.press(KeyCode::Char('n'));
+    for _ in 0..4 {
+        h.press(KeyCode::Down);
+    }
+    h.press(KeyCode::Tab)
+        .typ("not a url")
+        .press(KeyCode::BackTab);
+    for _ in 0..4 {
+        h.press(KeyCode::Up);
+    }
+    h.press(KeyCode::Enter);
+    assert_eq!(h.app.screen, Screen::Setup(Step::Tenant));
 }
 
 #[tokio::test]
@@ -907,4 +989,125 @@ async fn no_color_draws_without_colours_and_no_screen_sets_a_background() {
         let coloured = seen.iter().any(|(fg, _)| *fg != Color::Reset);
         assert_eq!(coloured, !no_color, "no_color={no_color}");
     }
+}
+
+#[tokio::test]
+async fn an_older_profile_list_does_not_overwrite_a_newer_one() {
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        ..Script::default()
+    })
+    .await;
+    h.press(KeyCode::Char('d')).press(KeyCode::Char('y'));
+    h.settle().await;
+    assert_eq!(h.app.profiles().len(), 1);
+    // The initial load (generation 1) answering late must not bring the deleted one back.
+    h.app.update(Action::ProfilesLoaded(1, Ok(profiles())));
+    assert_eq!(h.app.profiles().len(), 1, "a stale list must be dropped");
+}
+
+#[tokio::test]
+async fn remaining_states_render() {
+    // Home: the profile list could not be read.
+    let fake = FakeServices::new(Script::default());
+    let (tx, rx) = mpsc::unbounded_channel();
+    let mut h = Harness {
+        app: App::new(fake.clone(), options(), tx),
+        rx,
+        fake,
+        terminal: Terminal::new(TestBackend::new(80, 24)).unwrap(),
+    };
+    h.settle().await;
+    h.app.update(Action::ProfilesLoaded(1, Err(
+        "The profile file ~/.config/entra-extract/profiles.toml is not valid TOML (line 3); fix or delete it.".into(),
+    )));
+    snap!("home_profiles_unreadable", h.screen());
+
+    // Credential: a problem not tied to one field, and a certificate problem from sign-in.
+    let mut h = Harness::with(Script {
+        validations: [Err(CredentialProblem {
+            field: Field::None,
+            message: "The token endpoint could not be reached: connection refused.".into(),
+            remedy: "Check the network or proxy (HTTPS_PROXY), then press Enter to try again."
+                .into(),
+        })]
+        .into(),
+        ..Script::default()
+    })
+    .await;
+    h.walk_to_validation().await;
+    h.settle().await;
+    assert_eq!(h.app.screen, Screen::Setup(Step::Credential));
+    snap!("step4_network_problem", h.screen());
+
+    // Permissions: still checking, then an expired secret.
+    let mut expired = granted();
+    expired.secret_expiry[0].days_left = -3;
+    expired.secret_expiry[0].end_date_time = "2026-11-24T00:00:00Z".into();
+    let mut h = Harness::with(Script {
+        validations: [Ok(tenant())].into(),
+        reports: [Ok(expired)].into(),
+        ..Script::default()
+    })
+    .await;
+    h.walk_to_validation().await;
+    h.apply_next().await; // only the validation result: the check is still running
+    assert_eq!(h.app.screen, Screen::Setup(Step::Permissions));
+    snap!("step5_checking", h.screen());
+    h.settle().await;
+    snap!("step5_secret_expired", h.screen());
+
+    // Output with the BOM toggle focused and on; then saving in progress.
+    h.press(KeyCode::Enter)
+        .press(KeyCode::Up)
+        .press(KeyCode::Char(' '));
+    assert!(h.app.form.bom);
+    snap!("step6_bom_focused_on", h.screen());
+    h.press(KeyCode::Enter);
+    h.app.update(Action::key(KeyCode::Enter));
+    assert!(h.app.is_waiting());
+    snap!("step7_saving", h.screen());
+
+    // Extraction before the run reports its handle, and with many warnings.
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        ..happy()
+    })
+    .await;
+    h.press(KeyCode::Enter);
+    snap!("extract_starting", h.screen());
+    let mut busy = progress();
+    busy.warnings = (1..=12)
+        .map(|i| Warning {
+            kind: WarningKind::HiddenMembershipUnreadable,
+            group_id: Some(format!("g-{i}")),
+            group_name: Some(format!("Hidden group {i}")),
+            detail: "Member.Read.Hidden is not granted".into(),
+        })
+        .collect();
+    h.fake.set_progress(busy);
+    h.settle().await;
+    let screen = h.screen();
+    assert!(
+        screen.contains("Hidden group 12"),
+        "newest warning shown: {screen}"
+    );
+    snap!("extract_many_warnings", screen);
+
+    // The summary lists warnings from the first and scrolls.
+    let mut done = summary();
+    done.warnings = h.app.extraction.as_ref().unwrap().snapshot.warnings.clone();
+    assert!(h.fake.finish_extraction(Ok(done)));
+    h.settle().await;
+    let screen = h.screen();
+    assert!(screen.contains("Hidden group 1 "), "{screen}");
+    assert!(screen.contains("↓ more"), "{screen}");
+    snap!("summary_many_warnings", screen);
+    for _ in 0..20 {
+        h.press(KeyCode::Down);
+    }
+    let screen = h.screen();
+    assert!(screen.contains("Hidden group 12"), "{screen}");
+    assert!(!screen.contains("Hidden group 1 "), "{screen}");
+    assert!(!screen.contains("↓ more"), "{screen}");
 }

@@ -45,7 +45,7 @@ impl Theme {
         }
     }
 
-    /// True when NO_COLOR is set to a non-empty value (https://no-color.org).
+    /// True when NO_COLOR is set to a non-empty value (<https://no-color.org>).
     pub fn no_color_requested() -> bool {
         std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
     }

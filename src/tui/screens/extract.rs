@@ -8,6 +8,7 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use tokio_util::sync::CancellationToken;
@@ -109,6 +110,8 @@ impl ExtractionView {
 pub struct Finished {
     pub label: String,
     pub result: Result<ExtractionSummary, ExtractionError>,
+    /// First warning shown in the summary's list.
+    pub warnings_scroll: usize,
 }
 
 /// Estimated time left, from the share of per-object work done so far. `None` until the
@@ -122,7 +125,7 @@ pub fn eta(s: &ProgressSnapshot) -> Option<Duration> {
         return None;
     }
     let left = (total - done) as f64 / done as f64;
-    Some(Duration::from_secs_f64(s.elapsed.as_secs_f64() * left))
+    Duration::try_from_secs_f64(s.elapsed.as_secs_f64() * left).ok()
 }
 
 /// `hh:mm:ss`.
@@ -194,6 +197,7 @@ fn finish(app: &mut App, result: Result<ExtractionSummary, ExtractionError>) {
     }
     app.extraction = None;
     app.finished = Some(Finished {
+        warnings_scroll: 0,
         label: app.extraction_label.clone(),
         result,
     });
@@ -214,6 +218,23 @@ pub(crate) fn on_key(app: &mut App, key: KeyEvent) {
                 app.reload_profiles();
             }
             KeyCode::Char('q') => app.should_quit = true,
+            KeyCode::Up | KeyCode::Char('k') => {
+                if let Some(f) = &mut app.finished {
+                    f.warnings_scroll = f.warnings_scroll.saturating_sub(1);
+                }
+            }
+            KeyCode::Down | KeyCode::Char('j') => {
+                if let Some(f) = &mut app.finished {
+                    let count = f.result.as_ref().map_or(0, |s| s.warnings.len());
+                    f.warnings_scroll = (f.warnings_scroll + 1).min(count.saturating_sub(1));
+                }
+            }
+            KeyCode::Char('r') if can_retry(app) => {
+                if let Some(target) = app.last_target.clone() {
+                    let label = app.extraction_label.clone();
+                    app.start_extraction(target, label);
+                }
+            }
             _ => {}
         }
         return;
@@ -321,21 +342,47 @@ fn warnings_title(ws: &[Warning]) -> String {
     }
 }
 
-fn warnings_pane(frame: &mut Frame, area: Rect, t: &Theme, ws: &[Warning]) {
+/// Which warnings a pane shows when they do not all fit.
+#[derive(Clone, Copy)]
+enum Window {
+    /// The newest (live progress).
+    Tail,
+    /// From this index on (the summary, scrolled by the user).
+    From(usize),
+}
+
+fn warnings_pane(frame: &mut Frame, area: Rect, t: &Theme, ws: &[Warning], window: Window) {
     let block = Block::new().borders(Borders::TOP).title(Span::styled(
         warnings_title(ws),
         if ws.is_empty() { t.dim } else { t.warn },
     ));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    // Newest last, showing the most recent that fit.
     let fit = inner.height as usize;
-    let skip = ws.len().saturating_sub(fit);
+    let last_start = ws.len().saturating_sub(fit);
+    let skip = match window {
+        Window::Tail => last_start,
+        Window::From(i) => i.min(last_start),
+    };
     let lines: Vec<Line> = ws[skip..]
         .iter()
+        .take(fit)
         .map(|w| Line::styled(warning_line(w), t.warn))
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
+    if matches!(window, Window::From(_)) && skip < last_start && inner.height > 0 {
+        let more = "↓ more";
+        let width = (more.chars().count() as u16).min(inner.width);
+        frame.render_widget(
+            Paragraph::new(Line::styled(more, t.key)),
+            Rect {
+                x: inner.right().saturating_sub(width),
+                y: inner.bottom() - 1,
+                width,
+                height: 1,
+            },
+        );
+    }
 }
 
 /// Draw the progress screen.
@@ -405,10 +452,18 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         },
     );
     let rate = |r: Option<f64>| r.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into());
-    let budget = view
-        .budget_per_10s
-        .map(|b| format!(" of {} budget", count(b / 10)))
-        .unwrap_or_default();
+    let budget = match (view.budget_per_10s, view.ru_rate) {
+        (Some(b), Some(rate)) if b > 0 => {
+            let per_second = b as f64 / 10.0;
+            format!(
+                " of {} budget ({:.0}%)",
+                count(b / 10),
+                100.0 * rate / per_second
+            )
+        }
+        (Some(b), _) => format!(" of {} budget", count(b / 10)),
+        (None, _) => String::new(),
+    };
     let eta_txt = eta(s).map(clock).unwrap_or_else(|| "–".into());
     let throttle_style = if s.throttled > 0 {
         t.warn
@@ -430,7 +485,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         Line::raw(format!("Elapsed {} · ETA {}", clock(s.elapsed), eta_txt)),
     ];
     frame.render_widget(Paragraph::new(stat_lines).wrap(Wrap { trim: false }), stats);
-    warnings_pane(frame, pane, t, &s.warnings);
+    warnings_pane(frame, pane, t, &s.warnings, Window::Tail);
     let confirm_text = if view.cancelling {
         Some(Line::from(vec![
             Span::styled(spinner(app.tick), t.warn),
@@ -448,8 +503,6 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: false }), confirm);
     }
 }
-
-use ratatui::style::Style;
 
 /// Draw the summary after the run.
 pub fn render_finished(frame: &mut Frame, area: Rect, app: &App) {
@@ -505,13 +558,29 @@ pub fn render_finished(frame: &mut Frame, area: Rect, app: &App) {
             height: area.height.saturating_sub(h + 1),
             ..area
         };
-        warnings_pane(frame, pane, t, warnings);
+        warnings_pane(frame, pane, t, warnings, Window::From(done.warnings_scroll));
     }
+}
+
+fn summary_has_warnings(app: &App) -> bool {
+    app.finished
+        .as_ref()
+        .and_then(|f| f.result.as_ref().ok())
+        .is_some_and(|s| !s.warnings.is_empty())
+}
+
+/// A run that produced no files can be started again.
+fn can_retry(app: &App) -> bool {
+    app.last_target.is_some() && app.finished.as_ref().is_some_and(|f| f.result.is_err())
 }
 
 /// Key hints for the help bar.
 pub fn help(app: &App) -> &'static str {
     match (&app.screen, &app.extraction) {
+        (Screen::Finished, _) if can_retry(app) => "r run again · Enter home · q quit",
+        (Screen::Finished, _) if summary_has_warnings(app) => {
+            "↑↓ scroll warnings · Enter home · q quit"
+        }
         (Screen::Finished, _) => "Enter home · q quit",
         (_, Some(v)) if v.cancelling => "Ctrl-C quit now",
         (_, Some(v)) if v.confirm_cancel => "y cancel · any key continue",

@@ -4,7 +4,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Paragraph, Row, Table, TableState, Wrap};
 
 use crate::tui::action::Action;
 use crate::tui::app::{App, Loadable, Notice, Screen, Step};
@@ -172,7 +172,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         }
         Loadable::Ready(list) => {
             let narrow = area.width < 70;
-            let rows = list.iter().enumerate().map(|(i, p)| {
+            let rows = list.iter().map(|p| {
                 let (when, outcome) = match &p.last_run {
                     Some(r) => (
                         r.when.format("%Y-%m-%d %H:%M").to_string(),
@@ -185,16 +185,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 } else {
                     vec![p.name.clone(), p.tenant.clone(), when, outcome]
                 };
-                let row = Row::new(cells);
-                if i == app.home.selected {
-                    row.style(t.selected)
-                } else {
-                    row
-                }
+                Row::new(cells)
             });
             let (header, widths) = if narrow {
                 (
-                    Row::new(["Profile", "Last run", "Outcome"]),
+                    Row::new(["Profile", "Last run (UTC)", "Outcome"]),
                     vec![
                         Constraint::Fill(1),
                         Constraint::Length(16),
@@ -203,7 +198,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 )
             } else {
                 (
-                    Row::new(["Profile", "Tenant", "Last run", "Outcome"]),
+                    Row::new(["Profile", "Tenant", "Last run (UTC)", "Outcome"]),
                     vec![
                         Constraint::Min(12),
                         Constraint::Length(36),
@@ -212,9 +207,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                     ],
                 )
             };
-            frame.render_widget(
-                Table::new(rows, widths).header(header.style(t.title)),
+            // A fresh state each frame: ratatui scrolls so the selected row is visible.
+            let mut state = TableState::default().with_selected(Some(app.home.selected));
+            frame.render_stateful_widget(
+                Table::new(rows, widths)
+                    .header(header.style(t.title))
+                    .row_highlight_style(t.selected),
                 list_area,
+                &mut state,
             );
         }
     }

@@ -223,7 +223,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
 
 /// Key hints for the help bar.
 pub fn help(app: &App) -> &'static str {
-    if app.check.saved_profile.is_some() {
+    if app.is_waiting() {
+        "Esc stop waiting · Ctrl-C quit"
+    } else if app.check.saved_profile.is_some() {
         "r re-check · ↑↓ scroll · Enter/Esc home"
     } else {
         "r re-check · ↑↓ scroll · Enter next · Esc back"

@@ -232,7 +232,10 @@ pub(crate) fn on_key(app: &mut App, step: Step, key: KeyEvent) {
         Step::Tenant => {
             if key.code == KeyCode::Enter {
                 match validate::tenant(app.form.tenant.value()) {
-                    Ok(()) => app.go(Screen::Setup(Step::ClientId)),
+                    Ok(()) => {
+                        app.form.messages.remove(&Field::Tenant);
+                        app.go(Screen::Setup(Step::ClientId));
+                    }
                     Err(e) => app.form.set_error(Field::Tenant, e),
                 }
             } else if edit_input(&mut app.form.tenant, key) {
@@ -243,7 +246,10 @@ pub(crate) fn on_key(app: &mut App, step: Step, key: KeyEvent) {
         Step::ClientId => {
             if key.code == KeyCode::Enter {
                 match validate::client_id(app.form.client_id.value()) {
-                    Ok(()) => app.go(Screen::Setup(Step::Credential)),
+                    Ok(()) => {
+                        app.form.messages.remove(&Field::ClientId);
+                        app.go(Screen::Setup(Step::Credential));
+                    }
                     Err(e) => app.form.set_error(Field::ClientId, e),
                 }
             } else if edit_input(&mut app.form.client_id, key) {
@@ -261,7 +267,13 @@ fn cloud_key(app: &mut App, key: KeyEvent) {
     let custom = f.cloud == Cloud::Custom;
     match (key.code, f.cloud_focus) {
         (KeyCode::Enter, _) => {
-            match validate::endpoints(f.cloud, f.authority_url.value(), f.graph_url.value()) {
+            // Only the custom cloud uses the typed URLs; leftovers from it must not block.
+            let (authority, graph) = if custom {
+                (f.authority_url.value(), f.graph_url.value())
+            } else {
+                ("", "")
+            };
+            match validate::endpoints(f.cloud, authority, graph) {
                 Ok(()) => {
                     f.messages.remove(&Field::Endpoint);
                     f.messages.remove(&Field::Cloud);
@@ -285,6 +297,7 @@ fn cloud_key(app: &mut App, key: KeyEvent) {
             let i = CLOUDS.iter().position(|c| *c == f.cloud).unwrap_or(0);
             f.cloud = CLOUDS[i.saturating_sub(1)];
             f.messages.remove(&Field::Endpoint);
+            f.messages.remove(&Field::Cloud);
             f.validated = None;
         }
         (KeyCode::Down | KeyCode::Char('j'), CloudFocus::List) => {
@@ -295,6 +308,7 @@ fn cloud_key(app: &mut App, key: KeyEvent) {
                 f.cloud_focus = CloudFocus::Authority;
             }
             f.messages.remove(&Field::Endpoint);
+            f.messages.remove(&Field::Cloud);
             f.validated = None;
         }
         (_, CloudFocus::Authority) if edit_input(&mut f.authority_url, key) => {
@@ -363,6 +377,8 @@ fn submit_credential(app: &mut App) {
             f.messages.remove(&Field::Certificate);
         }
     }
+    // Every field passed its format check; answers from the last sign-in are now stale.
+    app.form.messages.clear();
     let input = app.credentials_input();
     let generation = app.begin();
     app.go(Screen::Setup(Step::Validating));
