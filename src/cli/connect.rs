@@ -105,15 +105,21 @@ impl ConnectArgs {
         crate::graph::client_id(&client_id)
             .map_err(|e| bad(format!("--client-id {client_id:?}: {e}")))?;
         let cloud = self.cloud.or(p.map(|p| p.cloud)).unwrap_or_default();
-        let authority = pick(&self.authority_url, p.and_then(|p| p.authority_url.as_deref()));
+        let authority = pick(
+            &self.authority_url,
+            p.and_then(|p| p.authority_url.as_deref()),
+        );
         let graph = pick(&self.graph_url, p.and_then(|p| p.graph_url.as_deref()));
         let endpoints = Endpoints::resolve(cloud, authority.as_deref(), graph.as_deref())
             .map_err(|e| bad(e.to_string()))?;
 
-        let certificate = self.certificate.clone().or_else(|| match p.map(|p| &p.credential) {
-            Some(CredentialKind::Certificate { path }) => Some(path.clone()),
-            _ => None,
-        });
+        let certificate = self
+            .certificate
+            .clone()
+            .or_else(|| match p.map(|p| &p.credential) {
+                Some(CredentialKind::Certificate { path }) => Some(path.clone()),
+                _ => None,
+            });
         let credential = match certificate {
             Some(pem) => Credential::Certificate {
                 cert_pem: pem.clone(),
@@ -195,7 +201,9 @@ pub fn graph_failure(e: &GraphError) -> Failure {
         GraphError::Config(_) => Failure::new(Exit::BadConfig, e.to_string()),
         e if e.is_access_denied() => Failure::new(
             Exit::PermissionMissing,
-            format!("{e}\n  fix: run `entra-extract check` for the missing permission and the portal steps"),
+            format!(
+                "{e}\n  fix: run `entra-extract check` for the missing permission and the portal steps"
+            ),
         ),
         e => Failure::new(Exit::ExtractFailed, e.to_string()),
     }

@@ -201,13 +201,18 @@ fn file_rows(summary: Option<&ExtractSummary>, kind: FileKind) -> Option<u64> {
 pub fn failure(e: &ExtractError) -> Failure {
     match e {
         ExtractError::Graph(g) => graph_failure(g),
-        ExtractError::PermissionDenied { .. } => Failure::new(Exit::PermissionMissing, e.to_string()),
+        ExtractError::PermissionDenied { .. } => {
+            Failure::new(Exit::PermissionMissing, e.to_string())
+        }
         ExtractError::Cancelled => Failure::new(Exit::Interrupted, e.to_string()),
         ExtractError::Schema(_) | ExtractError::Prefix { .. } => {
             Failure::new(Exit::BadConfig, e.to_string())
         }
         ExtractError::Output(_) | ExtractError::Record(_) | ExtractError::Unexpected { .. } => {
-            Failure::new(Exit::ExtractFailed, format!("{e}; no output file was changed"))
+            Failure::new(
+                Exit::ExtractFailed,
+                format!("{e}; no output file was changed"),
+            )
         }
     }
 }

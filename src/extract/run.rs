@@ -213,12 +213,12 @@ async fn run_inner(
     let tenant = tenant_info(client).await?;
     let prefix = match options.prefix.clone() {
         Some(p) => p,
-        None => DomainPrefix::parse(&tenant.default_domain).map_err(|source| {
-            ExtractError::Prefix {
+        None => {
+            DomainPrefix::parse(&tenant.default_domain).map_err(|source| ExtractError::Prefix {
                 domain: tenant.default_domain.clone(),
                 source,
-            }
-        })?,
+            })?
+        }
     };
 
     progress.set_phase(Phase::Counting);
@@ -245,7 +245,15 @@ async fn run_inner(
         tokio::task::spawn_blocking(move || write_all(set, rx, &progress))
     };
 
-    let fetched = fetch_all(client, &schema, can_read_hidden, options.workers, tx, progress).await;
+    let fetched = fetch_all(
+        client,
+        &schema,
+        can_read_hidden,
+        options.workers,
+        tx,
+        progress,
+    )
+    .await;
     let set = writer
         .await
         .map_err(|e| ExtractError::Unexpected {
@@ -345,12 +353,10 @@ fn write_all(
                     .write_page(&group, &items)
                     .map(|n| progress.add_owner_edges(n)),
             },
-            WriteOp::Group { group, counts } => {
-                set.groups().write(&group, counts).map(|()| {
-                    progress.member_list_done();
-                    progress.owner_list_done();
-                })
-            }
+            WriteOp::Group { group, counts } => set.groups().write(&group, counts).map(|()| {
+                progress.member_list_done();
+                progress.owner_list_done();
+            }),
         };
         if let Err(e) = written {
             let _ = set.abort();
@@ -482,10 +488,7 @@ impl GroupWorker {
             .enumerate()
             .flat_map(|(i, g)| {
                 kinds.iter().map(move |k| {
-                    BatchRequest::get(
-                        format!("{i}{}", &k.segment()[..1]),
-                        list_url(g.id(), *k),
-                    )
+                    BatchRequest::get(format!("{i}{}", &k.segment()[..1]), list_url(g.id(), *k))
                 })
             })
             .collect();
@@ -493,13 +496,14 @@ impl GroupWorker {
         for group in groups {
             let mut outcomes = [ListOutcome::Deleted; 2];
             for (slot, kind) in outcomes.iter_mut().zip(kinds) {
-                let first = responses
-                    .next()
-                    .map(|r| r.into_json())
-                    .unwrap_or(Err(GraphError::Decode {
-                        what: "a batch".into(),
-                        message: "fewer responses than requests".into(),
-                    }));
+                let first =
+                    responses
+                        .next()
+                        .map(|r| r.into_json())
+                        .unwrap_or(Err(GraphError::Decode {
+                            what: "a batch".into(),
+                            message: "fewer responses than requests".into(),
+                        }));
                 *slot = self.finish_list(group, kind, first).await?;
             }
             self.finish_group(group, outcomes[0], outcomes[1]).await?;

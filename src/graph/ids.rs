@@ -89,4 +89,3 @@ pub fn client_id(raw: &str) -> Result<(), FormatError> {
         ))
     }
 }
-

@@ -81,10 +81,10 @@ async fn assigned_graph_roles(
     let mut pager = client.pager(&format!("/servicePrincipals/{sp_id}/appRoleAssignments"));
     while let Some(page) = pager.next_page().await {
         for a in page?.items {
-            if str_field(&a, "resourceId").is_some_and(|r| r.eq_ignore_ascii_case(graph_id)) {
-                if let Some(role) = str_field(&a, "appRoleId") {
-                    ids.push(role.to_string());
-                }
+            let on_graph =
+                str_field(&a, "resourceId").is_some_and(|r| r.eq_ignore_ascii_case(graph_id));
+            if let (true, Some(role)) = (on_graph, str_field(&a, "appRoleId")) {
+                ids.push(role.to_string());
             }
         }
     }
