@@ -10,5 +10,6 @@ pub mod logging;
 pub mod permissions;
 pub mod profile;
 pub mod secret;
+pub mod session;
 pub mod sim;
 pub mod tui;

@@ -8,10 +8,9 @@ use clap::Args;
 use secrecy::SecretString;
 
 use super::Exit;
-use crate::graph::{
-    Cloud, Credential, CredentialField, Endpoints, GraphClient, GraphConfig, GraphError,
-};
+use crate::graph::{Cloud, Credential, CredentialField, GraphClient, GraphError};
 use crate::profile::{CredentialKind, Dirs, Profile, ProfileName, ProfileStore};
+use crate::session::AppTarget;
 
 /// Environment variable holding the client secret for headless runs without a profile (or
 /// overriding the profile's keyring entry). Never a flag: argv is visible to other users.
@@ -79,60 +78,78 @@ pub struct Connection {
 }
 
 impl ConnectArgs {
-    /// Loads the profile (if any), merges the flags, resolves the credential and builds the
-    /// client. Nothing is sent yet.
+    /// Loads the profile (if any), merges the flags over it, resolves the credential and
+    /// builds the client. Nothing is sent yet.
     pub async fn connect(&self) -> Result<Connection, Failure> {
         let bad = |m: String| Failure::new(Exit::BadConfig, m);
         let (profile, dirs) = match &self.profile {
             Some(name) => {
                 let name = ProfileName::new(name).map_err(|e| bad(e.to_string()))?;
                 let dirs = Dirs::from_env().map_err(|e| bad(e.to_string()))?;
-                let store = ProfileStore::new(dirs.clone());
-                let profile = store.load(&name).map_err(|e| bad(e.to_string()))?;
+                let profile = ProfileStore::new(dirs.clone())
+                    .load(&name)
+                    .map_err(|e| bad(e.to_string()))?;
                 (Some(profile), Some(dirs))
             }
             None => (None, None),
         };
-        let pick = |flag: &Option<String>, from: Option<&str>| {
-            flag.clone().or_else(|| from.map(str::to_string))
-        };
-        let p = profile.as_ref();
-        let tenant = pick(&self.tenant, p.map(|p| p.tenant.as_str()))
-            .ok_or_else(|| bad("give --tenant (or --profile NAME)".into()))?;
-        let client_id = pick(&self.client_id, p.map(|p| p.client_id.as_str()))
-            .ok_or_else(|| bad("give --client-id (or --profile NAME)".into()))?;
-        crate::graph::tenant(&tenant).map_err(|e| bad(format!("--tenant {tenant:?}: {e}")))?;
-        crate::graph::client_id(&client_id)
-            .map_err(|e| bad(format!("--client-id {client_id:?}: {e}")))?;
-        let cloud = self.cloud.or(p.map(|p| p.cloud)).unwrap_or_default();
-        let authority = pick(
-            &self.authority_url,
-            p.and_then(|p| p.authority_url.as_deref()),
-        );
-        let graph = pick(&self.graph_url, p.and_then(|p| p.graph_url.as_deref()));
-        let endpoints = Endpoints::resolve(cloud, authority.as_deref(), graph.as_deref())
-            .map_err(|e| bad(e.to_string()))?;
-
-        let certificate = self
-            .certificate
-            .clone()
-            .or_else(|| match p.map(|p| &p.credential) {
-                Some(CredentialKind::Certificate { path }) => Some(path.clone()),
-                _ => None,
-            });
-        let credential = match certificate {
-            Some(pem) => Credential::Certificate {
-                cert_pem: pem.clone(),
-                key_pem: pem,
+        let mut target = match (&profile, &dirs) {
+            (Some(profile), Some(dirs)) => {
+                // Flags that replace the credential make the profile's secret irrelevant.
+                let mut p = profile.clone();
+                if let Some(pem) = &self.certificate {
+                    p.credential = CredentialKind::Certificate { path: pem.clone() };
+                }
+                let (target, warning) = AppTarget::from_profile(&p, dirs)
+                    .await
+                    .map_err(|e| bad(e.to_string()))?;
+                if let Some(w) = warning {
+                    eprintln!("warning: {w}");
+                }
+                target
+            }
+            _ => AppTarget {
+                cloud: Cloud::default(),
+                authority_url: None,
+                graph_url: None,
+                tenant: self
+                    .tenant
+                    .clone()
+                    .ok_or_else(|| bad("give --tenant (or --profile NAME)".into()))?,
+                client_id: self
+                    .client_id
+                    .clone()
+                    .ok_or_else(|| bad("give --client-id (or --profile NAME)".into()))?,
+                credential: match &self.certificate {
+                    Some(pem) => Credential::Certificate {
+                        cert_pem: pem.clone(),
+                        key_pem: pem.clone(),
+                    },
+                    None => Credential::Secret(env_secret()?),
+                },
+                extra_ca_pem: None,
             },
-            None => Credential::Secret(self.secret(p, dirs.as_ref()).await?),
         };
-        let mut config = GraphConfig::new(endpoints, tenant, client_id, credential);
-        config.extra_ca_pem = self
-            .extra_ca
-            .clone()
-            .or_else(|| p.and_then(|p| p.extra_ca_pem.clone()));
-        let client = GraphClient::new(config).map_err(|e| bad(e.to_string()))?;
+        if let Some(t) = &self.tenant {
+            target.tenant = t.clone();
+        }
+        if let Some(c) = &self.client_id {
+            target.client_id = c.clone();
+        }
+        if let Some(c) = self.cloud {
+            target.cloud = c;
+        }
+        if self.authority_url.is_some() {
+            target.authority_url = self.authority_url.clone();
+        }
+        if self.graph_url.is_some() {
+            target.graph_url = self.graph_url.clone();
+        }
+        if self.extra_ca.is_some() {
+            target.extra_ca_pem = self.extra_ca.clone();
+        }
+        let cloud = target.cloud;
+        let client = target.client().map_err(|e| bad(e.to_string()))?;
         Ok(Connection {
             client,
             profile,
@@ -140,39 +157,22 @@ impl ConnectArgs {
             cloud,
         })
     }
+}
 
-    /// The client secret: the environment first, then (with a profile) the systemd
-    /// credential and the keyring.
-    async fn secret(
-        &self,
-        profile: Option<&Profile>,
-        dirs: Option<&Dirs>,
-    ) -> Result<SecretString, Failure> {
-        match (profile, dirs) {
-            (Some(profile), Some(dirs)) => {
-                let resolved = crate::secret::resolve(profile, dirs)
-                    .await
-                    .map_err(|e| Failure::new(Exit::BadConfig, e.to_string()))?;
-                if let Some(w) = &resolved.warning {
-                    eprintln!("warning: {w}");
-                }
-                tracing::info!(source = %resolved.source, "client secret resolved");
-                Ok(resolved.secret)
-            }
-            _ => std::env::var(SECRET_ENV)
-                .ok()
-                .filter(|s| !s.trim().is_empty())
-                .map(crate::secret::into_secret)
-                .ok_or_else(|| {
-                    Failure::new(
-                        Exit::BadConfig,
-                        format!(
-                            "no client secret: set {SECRET_ENV} in the environment (never pass it as a flag), use --certificate, or save a profile with `entra-extract profile create` and `profile set-secret`"
-                        ),
-                    )
-                }),
-        }
-    }
+/// The secret from [`SECRET_ENV`] for runs without a profile.
+fn env_secret() -> Result<SecretString, Failure> {
+    std::env::var(SECRET_ENV)
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .map(crate::secret::into_secret)
+        .ok_or_else(|| {
+            Failure::new(
+                Exit::BadConfig,
+                format!(
+                    "no client secret: set {SECRET_ENV} in the environment (never pass it as a flag), use --certificate, or save a profile with `entra-extract profile create` and `profile set-secret`"
+                ),
+            )
+        })
 }
 
 /// Maps a Graph failure to an exit code and a message naming the input to fix.

@@ -135,10 +135,7 @@ fn options(args: &RunArgs, conn: &Connection) -> Result<ExtractOptions, Failure>
             p.map(|p| &p.extra_group_attributes),
         ),
         workers: usize::from(args.workers),
-        cloud: serde_json::to_value(conn.cloud)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default(),
+        cloud: crate::session::cloud_name(conn.cloud),
     })
 }
 

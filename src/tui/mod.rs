@@ -6,13 +6,12 @@
 //! generic over ratatui's `Backend`, so tests drive it with a `TestBackend`.
 //!
 //! Wiring (in `main.rs`): install color-eyre, then
-//! `let _log = tui::logging::init_file_logging(&log_dir)?;` and
+//! `crate::logging::init` and
 //! `tui::run(Arc::new(real_services), WizardOptions { .. }).await`. `entra-extract demo`
 //! passes the simulator's app registrations as [`WizardOptions::demo_apps`].
 
 pub mod action;
 pub mod app;
-pub mod logging;
 mod runner;
 pub mod screens;
 pub mod services;

@@ -1,12 +1,12 @@
-//! The wizard's logs go to a file, never to the terminal.
+//! Logs go to a file in the data directory, never to the terminal.
 
-use entra_extract::tui::logging::{LOG_FILE_PREFIX, init_file_logging};
+use entra_extract::logging::{LOG_FILE_PREFIX, init};
 
 #[test]
 fn events_land_in_the_log_file() {
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
-    let guard = init_file_logging(&logs).unwrap();
+    let guard = init(&logs).unwrap();
     tracing::info!(profile = "contoso", "wizard started");
     drop(guard); // flushes
     let mut text = String::new();
@@ -18,8 +18,5 @@ fn events_land_in_the_log_file() {
     }
     assert!(text.contains("wizard started"), "{text:?}");
     assert!(text.contains("profile=\"contoso\""), "{text:?}");
-    assert!(
-        init_file_logging(&logs).is_err(),
-        "a second init must be refused"
-    );
+    assert!(init(&logs).is_err(), "a second init must be refused");
 }
