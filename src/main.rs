@@ -15,13 +15,12 @@ async fn main() -> std::process::ExitCode {
         .ok()
         .and_then(|d| entra_extract::logging::init(&d.data.join("logs")).ok());
     let result = match cli.command {
+        Some(Command::Demo(args)) => entra_extract::cli::demo::run(args).await,
         Some(Command::Sim(args)) => entra_extract::cli::sim::run(args).await,
         Some(Command::Check(args)) => entra_extract::cli::check::run(args).await,
         Some(Command::Run(args)) => entra_extract::cli::run::run(args).await,
         Some(Command::Profile(args)) => entra_extract::cli::profile::run(args).await,
-        None => Err(color_eyre::eyre::eyre!(
-            "the interactive wizard is not built yet; see `entra-extract --help`"
-        )),
+        None => entra_extract::cli::wizard().await,
     };
     match result {
         Ok(exit) => exit.into(),

@@ -44,11 +44,12 @@ pub enum SessionError {
 
 impl AppTarget {
     /// The target a saved profile describes, with its credential resolved (environment,
-    /// systemd credential, keyring, or the plaintext opt-in). The second value is a warning
+    /// systemd credential, the `keyring` store, or the plaintext opt-in). The second value is a warning
     /// the caller must show (the plaintext opt-in warns on every use).
     pub async fn from_profile(
         profile: &Profile,
         dirs: &Dirs,
+        keyring: crate::secret::StoreChoice,
     ) -> Result<(Self, Option<String>), SessionError> {
         let (credential, warning) = match &profile.credential {
             CredentialKind::Certificate { path } => (
@@ -59,7 +60,7 @@ impl AppTarget {
                 None,
             ),
             CredentialKind::Secret => {
-                let resolved = crate::secret::resolve(profile, dirs).await?;
+                let resolved = crate::secret::resolve_in(profile, dirs, keyring).await?;
                 tracing::info!(source = %resolved.source, "client secret resolved");
                 (Credential::Secret(resolved.secret), resolved.warning)
             }
@@ -105,4 +106,55 @@ pub fn cloud_name(cloud: Cloud) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
+}
+
+/// How an extraction ended, in the run history's terms.
+pub fn run_outcome(
+    result: &Result<crate::extract::run::ExtractSummary, crate::extract::run::ExtractError>,
+) -> crate::profile::Outcome {
+    use crate::extract::run::ExtractError;
+    use crate::profile::Outcome;
+    match result {
+        Ok(s) if s.warnings.is_empty() => Outcome::Success,
+        Ok(_) => Outcome::Warnings,
+        Err(ExtractError::Cancelled) => Outcome::Interrupted,
+        Err(ExtractError::PermissionDenied { .. }) => Outcome::PermissionMissing,
+        Err(ExtractError::Graph(g)) if g.auth().is_some() => Outcome::AuthFailed,
+        Err(ExtractError::Graph(g)) if g.is_access_denied() => Outcome::PermissionMissing,
+        Err(_) => Outcome::Failed,
+    }
+}
+
+/// Appends a run of `profile` to its history: counts from the committed files when the run
+/// succeeded, else from the progress counters at the end. Failure to record is only logged:
+/// the history must never fail a run.
+pub fn record_run(
+    dirs: &Dirs,
+    profile: &Profile,
+    started: chrono::DateTime<chrono::Utc>,
+    result: &Result<crate::extract::run::ExtractSummary, crate::extract::run::ExtractError>,
+    progress: &crate::extract::progress::ProgressSnapshot,
+) {
+    use crate::extract::FileKind;
+    let ok = result.as_ref().ok();
+    let rows = |kind: FileKind, fallback: u64| {
+        ok.and_then(|s| s.output.files.iter().find(|f| f.kind == kind))
+            .map_or(fallback, |f| f.rows)
+    };
+    let record = crate::profile::RunRecord {
+        started,
+        duration_secs: (chrono::Utc::now() - started).num_milliseconds() as f64 / 1000.0,
+        outcome: run_outcome(result),
+        users: rows(FileKind::Users, progress.users_done),
+        groups: rows(FileKind::Groups, progress.groups_done),
+        member_edges: rows(FileKind::GroupsMembers, progress.member_edges),
+        owner_edges: rows(FileKind::GroupsOwners, progress.owner_edges),
+        warnings: progress.warnings.len() as u64,
+        output_dir: ok
+            .and_then(|s| s.output.manifest_path.parent().map(PathBuf::from))
+            .unwrap_or_else(|| profile.output_dir.clone()),
+    };
+    if let Err(e) = crate::profile::history::History::new(dirs).append(&profile.name, &record) {
+        tracing::warn!(error = %e, "could not record the run in the history");
+    }
 }

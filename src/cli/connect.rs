@@ -10,14 +10,13 @@ use secrecy::SecretString;
 use super::Exit;
 use crate::graph::{Cloud, Credential, CredentialField, GraphClient, GraphError};
 use crate::profile::{CredentialKind, Dirs, Profile, ProfileName, ProfileStore};
+use crate::secret::StoreChoice;
 use crate::session::AppTarget;
 
-/// Environment variable holding the client secret for headless runs without a profile (or
-/// overriding the profile's keyring entry). Never a flag: argv is visible to other users.
-pub const SECRET_ENV: &str = "ENTRA_EXTRACT_CLIENT_SECRET";
+pub use crate::secret::SECRET_ENV;
 
 /// Which tenant and app registration to use.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct ConnectArgs {
     /// A saved profile (see `entra-extract profile list`); the flags below override it.
     #[arg(long, short = 'p', value_name = "NAME")]
@@ -100,7 +99,8 @@ impl ConnectArgs {
                 if let Some(pem) = &self.certificate {
                     p.credential = CredentialKind::Certificate { path: pem.clone() };
                 }
-                let (target, warning) = AppTarget::from_profile(&p, dirs)
+                let keyring = StoreChoice::from_env().map_err(|e| bad(e.to_string()))?;
+                let (target, warning) = AppTarget::from_profile(&p, dirs, keyring)
                     .await
                     .map_err(|e| bad(e.to_string()))?;
                 if let Some(w) = warning {

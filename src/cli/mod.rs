@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod connect;
+pub mod demo;
 pub mod exit;
 pub mod profile;
 pub mod progress;
@@ -25,6 +26,8 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Try everything on the built-in simulated tenant (opens the wizard; --headless to extract).
+    Demo(demo::DemoArgs),
     /// Serve a simulated Entra tenant (token endpoint + Microsoft Graph v1.0) on loopback.
     Sim(sim::SimArgs),
     /// Sign in and check that Directory.Read.All and Member.Read.Hidden are granted.
@@ -33,4 +36,18 @@ pub enum Command {
     Run(run::RunArgs),
     /// Manage saved profiles and their client secrets.
     Profile(profile::ProfileArgs),
+}
+
+/// `entra-extract` without a subcommand: the wizard over the user's saved profiles.
+pub async fn wizard() -> color_eyre::Result<Exit> {
+    use color_eyre::eyre::WrapErr;
+    let dirs = crate::profile::Dirs::from_env().wrap_err("cannot find the home directory")?;
+    let keyring = crate::secret::StoreChoice::from_env()?;
+    let services = crate::tui::live::LiveServices::new(dirs, keyring);
+    crate::tui::run(
+        std::sync::Arc::new(services),
+        crate::tui::WizardOptions::default(),
+    )
+    .await?;
+    Ok(Exit::Success)
 }

@@ -15,8 +15,7 @@ use super::connect::{ConnectArgs, Connection, Failure, cancel_on_signals, graph_
 use crate::extract::progress::{Progress, WarningKind};
 use crate::extract::run::{ExtractError, ExtractOptions, ExtractSummary, run as extract};
 use crate::extract::{DomainPrefix, FileKind};
-use crate::profile::history::History;
-use crate::profile::{Outcome, RunRecord};
+use crate::profile::Outcome;
 
 /// Arguments of `entra-extract run`.
 #[derive(Debug, Args)]
@@ -70,11 +69,15 @@ pub struct RunReport {
 
 /// Runs the extraction and reports it.
 pub async fn run(args: RunArgs) -> color_eyre::Result<Exit> {
-    let conn = match args.connect.connect().await {
-        Ok(c) => c,
-        Err(f) => return Ok(f.report()),
-    };
-    let options = match options(&args, &conn) {
+    match args.connect.connect().await {
+        Ok(conn) => run_connected(conn, &args).await,
+        Err(f) => Ok(f.report()),
+    }
+}
+
+/// Runs the extraction over an established connection (the demo brings its own).
+pub async fn run_connected(conn: Connection, args: &RunArgs) -> color_eyre::Result<Exit> {
+    let options = match options(args, &conn) {
         Ok(o) => o,
         Err(f) => return Ok(f.report()),
     };
@@ -92,7 +95,9 @@ pub async fn run(args: RunArgs) -> color_eyre::Result<Exit> {
     let _ = display.await;
 
     let (exit, report) = outcome(&result, &progress, started);
-    record_history(&conn, &report, started);
+    if let (Some(profile), Some(dirs)) = (&conn.profile, &conn.dirs) {
+        crate::session::record_run(dirs, profile, started, &result, &progress.snapshot());
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -154,14 +159,7 @@ fn outcome(
             (f.exit, Some(f.message))
         }
     };
-    let outcome = match exit {
-        Exit::Success => Outcome::Success,
-        Exit::CompletedWithWarnings => Outcome::Warnings,
-        Exit::AuthFailed => Outcome::AuthFailed,
-        Exit::PermissionMissing => Outcome::PermissionMissing,
-        Exit::Interrupted => Outcome::Interrupted,
-        _ => Outcome::Failed,
-    };
+    let outcome = crate::session::run_outcome(result);
     let count = |k: WarningKind| snap.warnings.iter().filter(|w| w.kind == k).count();
     let ok = result.as_ref().ok();
     let report = RunReport {
@@ -211,30 +209,6 @@ pub fn failure(e: &ExtractError) -> Failure {
                 format!("{e}; no output file was changed"),
             )
         }
-    }
-}
-
-fn record_history(conn: &Connection, report: &RunReport, started: chrono::DateTime<Utc>) {
-    let (Some(profile), Some(dirs)) = (&conn.profile, &conn.dirs) else {
-        return;
-    };
-    let record = RunRecord {
-        started,
-        duration_secs: report.duration_secs,
-        outcome: report.outcome,
-        users: report.users,
-        groups: report.groups,
-        member_edges: report.member_edges,
-        owner_edges: report.owner_edges,
-        warnings: report.warnings.len() as u64,
-        output_dir: report
-            .manifest
-            .as_ref()
-            .and_then(|m| m.parent().map(PathBuf::from))
-            .unwrap_or_else(|| profile.output_dir.clone()),
-    };
-    if let Err(e) = History::new(dirs).append(&profile.name, &record) {
-        eprintln!("warning: could not record the run in the history: {e}");
     }
 }
 

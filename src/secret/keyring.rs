@@ -31,6 +31,9 @@ pub enum StoreChoice {
     Keyutils,
     /// No keyring at all: secrets come from the environment, systemd or the plaintext opt-in.
     Disabled,
+    /// A store in this process's memory, forgotten at exit: for `entra-extract demo`, whose
+    /// fake secrets must never land in (or collide with) the user's real keyring.
+    Memory,
 }
 
 impl StoreChoice {
@@ -41,9 +44,10 @@ impl StoreChoice {
             "secret-service" => Ok(StoreChoice::SecretService),
             "keyutils" => Ok(StoreChoice::Keyutils),
             "none" => Ok(StoreChoice::Disabled),
+            "memory" => Ok(StoreChoice::Memory),
             other => Err(SecretError::KeyringUnavailable {
                 detail: format!(
-                    "{STORE_ENV}={other:?} is not one of platform, secret-service, keyutils, none"
+                    "{STORE_ENV}={other:?} is not one of platform, secret-service, keyutils, memory, none"
                 ),
             }),
         }
@@ -294,7 +298,25 @@ fn open_blocking(choice: StoreChoice) -> keyring_core::Result<Opened> {
         StoreChoice::Platform => open_platform(),
         StoreChoice::SecretService => open_secret_service(),
         StoreChoice::Keyutils => open_keyutils(),
+        StoreChoice::Memory => open_memory(),
     }
+}
+
+/// One in-memory store per process, so every open sees the same entries.
+fn open_memory() -> keyring_core::Result<Opened> {
+    static STORE: std::sync::OnceLock<Arc<CredentialStore>> = std::sync::OnceLock::new();
+    let store = match STORE.get() {
+        Some(s) => s.clone(),
+        None => {
+            let fresh: Arc<CredentialStore> = keyring_core::mock::Store::new()?;
+            STORE.get_or_init(|| fresh).clone()
+        }
+    };
+    Ok((
+        store,
+        Backend::Other,
+        "in-memory demo keyring, forgotten on exit",
+    ))
 }
 
 #[cfg(target_os = "macos")]

@@ -206,11 +206,20 @@ impl SecretInputs {
 /// Finds the client secret for a run of `profile`: `ENTRA_EXTRACT_CLIENT_SECRET`, then a
 /// systemd credential, then the profile's storage (OS keyring, or the plaintext opt-in).
 pub async fn resolve(profile: &Profile, dirs: &Dirs) -> Result<ResolvedSecret, SecretError> {
+    resolve_in(profile, dirs, StoreChoice::from_env()?).await
+}
+
+/// [`resolve`] with the keyring store chosen by the caller (the demo uses its own).
+pub async fn resolve_in(
+    profile: &Profile,
+    dirs: &Dirs,
+    keyring: StoreChoice,
+) -> Result<ResolvedSecret, SecretError> {
     resolve_from(
         profile,
         dirs,
         SecretInputs::from_env(),
-        SecretStore::open_default(),
+        SecretStore::open(keyring),
     )
     .await
 }

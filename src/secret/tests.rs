@@ -437,3 +437,24 @@ async fn a_keyring_that_never_answers_times_out_with_the_headless_options() {
     assert!(matches!(e, SecretError::KeyringUnavailable { .. }), "{e:?}");
     assert!(e.to_string().contains("no answer within"), "{e}");
 }
+
+#[tokio::test]
+async fn memory_store_is_shared_within_the_process_and_labelled_as_demo() {
+    let name = ProfileName::new("memory-demo").unwrap();
+    let first = SecretStore::open(StoreChoice::Memory).await.unwrap();
+    first
+        .save(&name, &SecretString::from("s3cr3t-value"))
+        .await
+        .unwrap();
+    let second = SecretStore::open(StoreChoice::Memory).await.unwrap();
+    assert_eq!(
+        second.load(&name).await.unwrap().expose_secret(),
+        "s3cr3t-value"
+    );
+    assert!(
+        second.label().contains("forgotten on exit"),
+        "{}",
+        second.label()
+    );
+    assert_eq!(StoreChoice::parse("memory").unwrap(), StoreChoice::Memory);
+}

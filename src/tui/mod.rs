@@ -12,6 +12,7 @@
 
 pub mod action;
 pub mod app;
+pub mod live;
 mod runner;
 pub mod screens;
 pub mod services;

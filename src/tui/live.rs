@@ -1,0 +1,511 @@
+//! The real [`Services`]: the wizard's calls answered by the Graph client, the permission
+//! check, the profile store and keyring, and the extraction engine.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use secrecy::SecretString;
+use tokio::sync::oneshot;
+
+use super::services::{
+    CheckTarget, CredentialInput, CredentialProblem, CredentialsInput, ExtractionCounts,
+    ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget, Field, LastRun,
+    OutputSettings, ProfileDraft, ProfileSummary, RunOutcome, SaveOutcome, SaveProblem,
+    SecretStorage, Services, ValidatedTenant,
+};
+use crate::extract::progress::Progress;
+use crate::extract::run::{ExtractError, ExtractOptions, run as extract, tenant_info};
+use crate::extract::{DomainPrefix, FileKind};
+use crate::graph::{Credential, CredentialField, GraphClient, GraphError};
+use crate::permissions::report::PermissionReport;
+use crate::profile::{
+    CredentialKind, Dirs, Outcome, Profile, ProfileName, ProfileStore, SecretStorage as Storage,
+};
+use crate::secret::{SecretStore, StoreChoice, lifecycle};
+use crate::session::{AppTarget, SessionError};
+
+/// Services backed by the real program, with profiles under `dirs`.
+pub struct LiveServices {
+    dirs: Dirs,
+    keyring: StoreChoice,
+}
+
+impl LiveServices {
+    /// Profiles and history live under `dirs`; secrets in the `keyring` store.
+    pub fn new(dirs: Dirs, keyring: StoreChoice) -> Self {
+        LiveServices { dirs, keyring }
+    }
+
+    fn store(&self) -> ProfileStore {
+        ProfileStore::new(self.dirs.clone())
+    }
+
+    fn load(&self, name: &str) -> Result<Profile, String> {
+        let name = ProfileName::new(name).map_err(|e| e.to_string())?;
+        self.store().load(&name).map_err(|e| e.to_string())
+    }
+
+    /// A client for a saved profile (its secret resolved) or for the wizard's inputs.
+    async fn client_for_profile(&self, name: &str) -> Result<(GraphClient, Profile), String> {
+        let profile = self.load(name)?;
+        let (target, warning) = AppTarget::from_profile(&profile, &self.dirs, self.keyring)
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(w) = warning {
+            tracing::warn!("{w}");
+        }
+        let client = target.client().map_err(|e| e.to_string())?;
+        Ok((client, profile))
+    }
+}
+
+/// The wizard's credential inputs as a target.
+fn target_of(input: &CredentialsInput) -> AppTarget {
+    AppTarget {
+        cloud: input.cloud,
+        authority_url: input.authority_url.clone(),
+        graph_url: input.graph_url.clone(),
+        tenant: input.tenant.trim().to_string(),
+        client_id: input.client_id.trim().to_string(),
+        credential: match &input.credential {
+            CredentialInput::Secret(s) => Credential::Secret(s.clone()),
+            CredentialInput::Certificate { path } => Credential::Certificate {
+                cert_pem: path.clone(),
+                key_pem: path.clone(),
+            },
+        },
+        extra_ca_pem: None,
+    }
+}
+
+fn problem(
+    field: Field,
+    message: impl Into<String>,
+    remedy: impl Into<String>,
+) -> CredentialProblem {
+    CredentialProblem {
+        field,
+        message: message.into(),
+        remedy: remedy.into(),
+    }
+}
+
+/// Which field a sign-in failure concerns, and what to do.
+fn credential_problem(e: &GraphError, certificate: bool) -> CredentialProblem {
+    if let Some(auth) = e.auth() {
+        let field = match auth.field() {
+            Some(CredentialField::Tenant) => Field::Tenant,
+            Some(CredentialField::ClientId) => Field::ClientId,
+            Some(CredentialField::Secret) => Field::Secret,
+            Some(CredentialField::Certificate) => Field::Certificate,
+            Some(CredentialField::Scope | CredentialField::Endpoint) => Field::Endpoint,
+            None => Field::None,
+        };
+        let code = auth
+            .code()
+            .map(|c| format!(" (AADSTS{c})"))
+            .unwrap_or_default();
+        let first = auth.description.lines().next().unwrap_or_default();
+        return problem(field, format!("{first}{code}"), auth.remedy());
+    }
+    match e {
+        GraphError::Config(m) if certificate => problem(
+            Field::Certificate,
+            m.clone(),
+            "Choose a PEM file with the certificate and its unencrypted private key.",
+        ),
+        GraphError::Network { .. } => problem(
+            Field::Endpoint,
+            e.to_string(),
+            "Check the cloud and URLs, the network and any proxy (HTTPS_PROXY).",
+        ),
+        _ => problem(
+            Field::None,
+            e.to_string(),
+            "Try again; if it repeats, check the logs.",
+        ),
+    }
+}
+
+fn session_problem(e: SessionError, certificate: bool) -> CredentialProblem {
+    match e {
+        SessionError::Tenant { source, .. } => {
+            problem(Field::Tenant, source.message, source.remedy)
+        }
+        SessionError::ClientId { source, .. } => {
+            problem(Field::ClientId, source.message, source.remedy)
+        }
+        SessionError::Endpoint(e) => problem(
+            Field::Endpoint,
+            e.to_string(),
+            "Enter absolute https URLs (http only for 127.0.0.1 or localhost).",
+        ),
+        SessionError::Client(g) => credential_problem(&g, certificate),
+        SessionError::Secret(s) => problem(Field::Secret, s.to_string(), ""),
+    }
+}
+
+fn is_certificate(input: &CredentialsInput) -> bool {
+    matches!(input.credential, CredentialInput::Certificate { .. })
+}
+
+impl Services for LiveServices {
+    fn list_profiles(&self) -> BoxFuture<'_, Result<Vec<ProfileSummary>, String>> {
+        let store = self.store();
+        async move {
+            let rows = tokio::task::spawn_blocking(move || crate::profile::summaries(&store))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+            Ok(rows
+                .into_iter()
+                .map(|row| {
+                    let (tenant, cloud) = match &row.profile {
+                        Ok(p) => (p.tenant.clone(), p.cloud),
+                        Err(e) => (format!("unreadable: {e}"), Default::default()),
+                    };
+                    let last_run = row.last_run.ok().flatten().map(|r| LastRun {
+                        when: r.started,
+                        outcome: match r.outcome {
+                            Outcome::Success | Outcome::Warnings => RunOutcome::Completed,
+                            Outcome::Interrupted => RunOutcome::Cancelled,
+                            _ => RunOutcome::Failed,
+                        },
+                        users: r.users,
+                        groups: r.groups,
+                        member_edges: r.member_edges,
+                        owner_edges: r.owner_edges,
+                        warnings: r.warnings,
+                    });
+                    ProfileSummary {
+                        name: row.name.as_str().to_string(),
+                        tenant,
+                        cloud,
+                        last_run,
+                    }
+                })
+                .collect())
+        }
+        .boxed()
+    }
+
+    fn load_profile(&self, name: String) -> BoxFuture<'_, Result<ProfileDraft, String>> {
+        async move {
+            let profile = self.load(&name)?;
+            let credential = match &profile.credential {
+                CredentialKind::Certificate { path } => {
+                    CredentialInput::Certificate { path: path.clone() }
+                }
+                // An unreadable secret comes back empty: the wizard asks for it again.
+                CredentialKind::Secret => CredentialInput::Secret(
+                    crate::secret::resolve_in(&profile, &self.dirs, self.keyring)
+                        .await
+                        .map(|r| r.secret)
+                        .unwrap_or_else(|_| SecretString::from(String::new())),
+                ),
+            };
+            Ok(ProfileDraft {
+                name: profile.name.as_str().to_string(),
+                credentials: CredentialsInput {
+                    cloud: profile.cloud,
+                    authority_url: profile.authority_url.clone(),
+                    graph_url: profile.graph_url.clone(),
+                    tenant: profile.tenant.clone(),
+                    client_id: profile.client_id.clone(),
+                    credential,
+                },
+                output: OutputSettings {
+                    domain_prefix: profile.domain_prefix.clone().unwrap_or_default(),
+                    directory: profile.output_dir.clone(),
+                    bom: profile.bom,
+                },
+                tenant: None,
+                replaces: Some(name),
+            })
+        }
+        .boxed()
+    }
+
+    fn validate_credentials(
+        &self,
+        input: CredentialsInput,
+    ) -> BoxFuture<'_, Result<ValidatedTenant, CredentialProblem>> {
+        async move {
+            let cert = is_certificate(&input);
+            let client = target_of(&input)
+                .client()
+                .map_err(|e| session_problem(e, cert))?;
+            let token = client
+                .token()
+                .await
+                .map_err(|e| credential_problem(&e, cert))?;
+            match tenant_info(&client).await {
+                Ok(t) => Ok(ValidatedTenant {
+                    tenant_id: t.tenant_id,
+                    default_domain: t.default_domain,
+                    tenant_display_name: t.display_name,
+                }),
+                // Signed in, but the organization is unreadable (no Directory.Read.All yet):
+                // the credentials are right; the permission step says what is missing.
+                Err(e) => {
+                    tracing::info!(error = %e, "organization unreadable after sign-in");
+                    let tid = token.claims().and_then(|c| c.tid.clone());
+                    let tenant = input.tenant.trim().to_string();
+                    Ok(ValidatedTenant {
+                        tenant_id: tid.unwrap_or_else(|| tenant.clone()),
+                        default_domain: tenant,
+                        tenant_display_name: String::new(),
+                    })
+                }
+            }
+        }
+        .boxed()
+    }
+
+    fn check_permissions(
+        &self,
+        target: CheckTarget,
+    ) -> BoxFuture<'_, Result<PermissionReport, String>> {
+        async move {
+            let client = match target {
+                CheckTarget::Saved(name) => self.client_for_profile(&name).await?.0,
+                CheckTarget::Credentials(input) => {
+                    target_of(&input).client().map_err(|e| e.to_string())?
+                }
+            };
+            crate::permissions::check::check(&client)
+                .await
+                .map_err(|e| e.to_string())
+        }
+        .boxed()
+    }
+
+    fn save_profile(
+        &self,
+        draft: ProfileDraft,
+        storage: SecretStorage,
+    ) -> BoxFuture<'_, Result<SaveOutcome, SaveProblem>> {
+        async move { self.save(draft, storage).await }.boxed()
+    }
+
+    fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<(), String>> {
+        async move {
+            let name = ProfileName::new(&name).map_err(|e| e.to_string())?;
+            lifecycle::remove(&self.store(), &name, false, SecretStore::open(self.keyring))
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
+        .boxed()
+    }
+
+    fn start_extraction(
+        &self,
+        target: ExtractionTarget,
+    ) -> BoxFuture<'_, Result<ExtractionHandle, String>> {
+        async move {
+            let (client, profile) = match target {
+                ExtractionTarget::Saved(name) => {
+                    let (client, profile) = self.client_for_profile(&name).await?;
+                    (client, Some(profile))
+                }
+                ExtractionTarget::Draft(draft) => {
+                    let client = target_of(&draft.credentials)
+                        .client()
+                        .map_err(|e| e.to_string())?;
+                    // A draft that was saved under its name records its runs too.
+                    let saved = self.load(&draft.name).ok();
+                    let mut options = options_of(&draft.output)?;
+                    options.cloud = crate::session::cloud_name(draft.credentials.cloud);
+                    return Ok(self.spawn_run(client, options, saved));
+                }
+            };
+            let profile = profile.ok_or("no profile")?;
+            let mut options = ExtractOptions::new(profile.output_dir.clone());
+            options.prefix = profile
+                .domain_prefix
+                .as_deref()
+                .map(DomainPrefix::parse)
+                .transpose()
+                .map_err(|e| e.to_string())?;
+            options.bom = profile.bom;
+            options.extra_user_attributes = profile.extra_user_attributes.clone();
+            options.extra_group_attributes = profile.extra_group_attributes.clone();
+            options.cloud = crate::session::cloud_name(profile.cloud);
+            Ok(self.spawn_run(client, options, Some(profile)))
+        }
+        .boxed()
+    }
+}
+
+fn options_of(output: &OutputSettings) -> Result<ExtractOptions, String> {
+    let mut options = ExtractOptions::new(output.directory.clone());
+    let prefix = output.domain_prefix.trim();
+    options.prefix = (!prefix.is_empty())
+        .then(|| DomainPrefix::parse(prefix))
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    options.bom = output.bom;
+    Ok(options)
+}
+
+impl LiveServices {
+    /// Starts the run in the background and returns the handle the wizard polls.
+    fn spawn_run(
+        &self,
+        client: GraphClient,
+        options: ExtractOptions,
+        profile: Option<Profile>,
+    ) -> ExtractionHandle {
+        let progress = Arc::new(Progress::new());
+        let (tx, rx) = oneshot::channel();
+        let cancel = client.cancellation().clone();
+        let ru_budget = u64::from(client.config().pacing.ru_budget);
+        let dirs = self.dirs.clone();
+        let run_progress = progress.clone();
+        tokio::spawn(async move {
+            let started = chrono::Utc::now();
+            let result = extract(&client, options, run_progress.clone()).await;
+            if let Some(profile) = &profile {
+                crate::session::record_run(
+                    &dirs,
+                    profile,
+                    started,
+                    &result,
+                    &run_progress.snapshot(),
+                );
+            }
+            let _ = tx.send(summary_of(result));
+        });
+        ExtractionHandle {
+            progress: Arc::new(move || progress.snapshot()),
+            cancel,
+            outcome: rx,
+            ru_budget_per_10s: Some(ru_budget),
+        }
+    }
+
+    async fn save(
+        &self,
+        draft: ProfileDraft,
+        storage: SecretStorage,
+    ) -> Result<SaveOutcome, SaveProblem> {
+        let fail = |message: String| SaveProblem {
+            message,
+            alternatives: Vec::new(),
+        };
+        let name = ProfileName::new(&draft.name).map_err(|e| fail(e.to_string()))?;
+        let c = &draft.credentials;
+        let mut profile = Profile::new(name.clone(), c.tenant.trim(), c.client_id.trim());
+        profile.cloud = c.cloud;
+        profile.authority_url = c.authority_url.clone();
+        profile.graph_url = c.graph_url.clone();
+        profile.output_dir = absolute(&draft.output.directory);
+        let prefix = draft.output.domain_prefix.trim();
+        profile.domain_prefix = (!prefix.is_empty()).then(|| prefix.to_string());
+        profile.bom = draft.output.bom;
+        profile.secret_storage = match storage {
+            SecretStorage::PlaintextFile => Storage::PlaintextFile,
+            _ => Storage::Keyring,
+        };
+        let secret = match &c.credential {
+            CredentialInput::Certificate { path } => {
+                profile.credential = CredentialKind::Certificate {
+                    path: absolute(path),
+                };
+                None
+            }
+            CredentialInput::Secret(s) => Some(s.clone()),
+        };
+        profile.validate().map_err(|e| fail(e.to_string()))?;
+        let store = self.store();
+        if let Some(old) = draft.replaces.as_deref().filter(|old| *old != draft.name) {
+            let old = ProfileName::new(old).map_err(|e| fail(e.to_string()))?;
+            lifecycle::rename(&store, &old, &name, SecretStore::open(self.keyring))
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+        }
+        // The secret first: a profile file without a reachable secret is no use.
+        let stored_in = match (secret, storage) {
+            (None, _) => "certificate file (no secret needed)".to_string(),
+            (Some(_), SecretStorage::EnvironmentVariable) => format!(
+                "not stored: set {} before each run",
+                crate::secret::SECRET_ENV
+            ),
+            (Some(_), SecretStorage::SystemdCredential) => {
+                "not stored: pass it with LoadCredential=entra-extract-client-secret:PATH".into()
+            }
+            (Some(secret), _) => {
+                match lifecycle::set_secret(
+                    &store,
+                    &profile,
+                    &secret,
+                    SecretStore::open(self.keyring),
+                )
+                .await
+                {
+                    Ok(stored) => stored.location,
+                    Err(e) if e.is_keyring_unreachable() => {
+                        return Err(SaveProblem {
+                            message: e.to_string(),
+                            alternatives: vec![
+                                SecretStorage::EnvironmentVariable,
+                                SecretStorage::SystemdCredential,
+                                SecretStorage::PlaintextFile,
+                            ],
+                        });
+                    }
+                    Err(e) => return Err(fail(e.to_string())),
+                }
+            }
+        };
+        store.save(&profile).map_err(|e| fail(e.to_string()))?;
+        Ok(SaveOutcome {
+            secret_stored_in: stored_in,
+        })
+    }
+}
+
+fn absolute(p: &std::path::Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+fn summary_of(
+    result: Result<crate::extract::run::ExtractSummary, ExtractError>,
+) -> Result<ExtractionSummary, ExtractionError> {
+    match result {
+        Ok(s) => {
+            let rows = |k: FileKind| {
+                s.output
+                    .files
+                    .iter()
+                    .find(|f| f.kind == k)
+                    .map_or(0, |f| f.rows)
+            };
+            let mut files: Vec<(PathBuf, u64)> = s
+                .output
+                .files
+                .iter()
+                .map(|f| (f.path.clone(), f.rows))
+                .collect();
+            files.push((s.output.manifest_path.clone(), 0));
+            Ok(ExtractionSummary {
+                counts: ExtractionCounts {
+                    users: rows(FileKind::Users),
+                    groups: rows(FileKind::Groups),
+                    member_edges: rows(FileKind::GroupsMembers),
+                    owner_edges: rows(FileKind::GroupsOwners),
+                },
+                files,
+                duration: s.duration,
+                warnings: s.warnings,
+            })
+        }
+        Err(ExtractError::Cancelled) => Err(ExtractionError::Cancelled),
+        Err(e) => Err(ExtractionError::Failed(format!(
+            "{e}. No output file was changed."
+        ))),
+    }
+}
