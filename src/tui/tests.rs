@@ -579,7 +579,7 @@ async fn output_step_defaults_prefix_and_checks_fields() {
     h.walk_to_output().await;
     assert_eq!(h.app.screen, Screen::Setup(Step::Output));
     snap!("step6_output_defaults", h.screen());
-    for _ in 0.."contoso".len() {
+    for _ in 0.."contoso.onmicrosoft.com".len() {
         h.press(KeyCode::Backspace);
     }
     h.typ("bad/prefix").press(KeyCode::Enter);
@@ -601,7 +601,7 @@ async fn save_then_extract_then_summary() {
     h.press(KeyCode::Enter);
     h.settle().await;
     assert!(h.fake.calls().contains(
-        &"save contoso storage=Keyring prefix=contoso dir=/data/exports bom=true".into()
+        &"save contoso storage=Keyring prefix=contoso.onmicrosoft.com dir=/data/exports bom=true".into()
     ));
     assert!(h.fake.calls().contains(&"extract saved contoso".into()));
     assert_eq!(h.app.screen, Screen::Extracting);

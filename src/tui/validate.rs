@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
+use crate::extract::DomainPrefix;
 use crate::graph::cloud::{Cloud, EndpointError, Endpoints};
+use crate::profile::ProfileName;
 
 pub use crate::graph::{FormatError, client_id, is_dns_domain, is_guid, tenant};
 
@@ -64,34 +66,35 @@ pub fn endpoints(cloud: Cloud, authority: &str, graph: &str) -> Result<(), Forma
         })
 }
 
-/// Default file prefix from the tenant's default domain: its first label, lowercased
-/// (`Contoso.onmicrosoft.com` → `contoso`).
+/// Default file prefix: the tenant's default domain, as headless runs use it
+/// (`contoso.onmicrosoft.com` → `contoso.onmicrosoft.com_users.csv`), lowercased.
 pub fn default_prefix(default_domain: &str) -> String {
-    let first = default_domain.split('.').next().unwrap_or_default();
-    let cleaned = file_safe(first).to_lowercase();
-    if cleaned.is_empty() {
-        "tenant".into()
-    } else {
-        cleaned
+    let domain = default_domain.trim().to_lowercase();
+    match DomainPrefix::parse(&domain) {
+        Ok(p) => p.to_string(),
+        Err(_) => "tenant".into(),
     }
 }
 
-/// Domain prefix: non-empty and safe in a file name on every OS.
+/// Default profile name: the domain's first label (`contoso.onmicrosoft.com` → `contoso`).
+pub fn default_profile_name(domain: &str) -> String {
+    let first = domain
+        .trim()
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .to_lowercase();
+    match ProfileName::new(&first) {
+        Ok(n) => n.to_string(),
+        Err(_) => "tenant".into(),
+    }
+}
+
+/// Domain prefix: the same rules as the extraction applies (safe in a file name everywhere).
 pub fn domain_prefix(raw: &str) -> Result<(), FormatError> {
-    let p = raw.trim();
-    if p.is_empty() {
-        return Err(FormatError::new(
-            "Enter a file name prefix.",
-            "Files are named <prefix>_users.csv and so on; the tenant's domain is a good choice.",
-        ));
-    }
-    if file_safe(p) != p {
-        return Err(FormatError::new(
-            "The prefix contains characters not allowed in file names.",
-            "Use letters, digits, '.', '-' and '_' only.",
-        ));
-    }
-    Ok(())
+    DomainPrefix::parse(raw.trim())
+        .map(|_| ())
+        .map_err(|e| FormatError::new(e.to_string(), ""))
 }
 
 /// Output directory: not empty, and if it exists it is a directory.
@@ -113,22 +116,14 @@ pub fn output_directory(raw: &str) -> Result<(), FormatError> {
     Ok(())
 }
 
-/// Profile name: used as a file and keyring key, so keep it simple.
+/// Profile name: used as a file and keyring key, so the profile store's rules apply.
 pub fn profile_name(raw: &str) -> Result<(), FormatError> {
-    let n = raw.trim();
-    if n.is_empty() || n.len() > 64 || file_safe(n) != n {
-        return Err(FormatError::new(
-            "The profile name must be 1 to 64 characters.",
+    ProfileName::new(raw.trim()).map(|_| ()).map_err(|_| {
+        FormatError::new(
+            "The profile name must be 1 to 64 characters and start with a letter or digit.",
             "Use letters, digits, '.', '-' and '_' only.",
-        ));
-    }
-    Ok(())
-}
-
-fn file_safe(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-        .collect()
+        )
+    })
 }
 
 #[cfg(test)]
@@ -200,7 +195,13 @@ mod tests {
 
     #[test]
     fn prefix_defaults_and_checks() {
-        assert_eq!(default_prefix("Contoso.onmicrosoft.com"), "contoso");
+        assert_eq!(
+            default_prefix("Contoso.onmicrosoft.com"),
+            "contoso.onmicrosoft.com"
+        );
+        assert!(profile_name("-leading-dash").is_err());
+        assert_eq!(default_profile_name("Contoso.onmicrosoft.com"), "contoso");
+        assert_eq!(default_profile_name("-.example"), "tenant");
         assert_eq!(default_prefix(""), "tenant");
         assert!(domain_prefix("contoso").is_ok());
         assert!(domain_prefix("con/toso").is_err());

@@ -34,11 +34,9 @@ pub(crate) fn on_key(app: &mut App, key: KeyEvent) {
                 f.output_focus = OutputFocus::Directory;
             } else {
                 if app.save.name.value().trim().is_empty() {
-                    let name = app
-                        .form
-                        .editing
-                        .clone()
-                        .unwrap_or_else(|| app.form.domain_prefix.value().trim().to_owned());
+                    let name = app.form.editing.clone().unwrap_or_else(|| {
+                        validate::default_profile_name(app.form.domain_prefix.value())
+                    });
                     app.save.name = tui_input::Input::new(name);
                 }
                 app.go(Screen::Setup(Step::Save));

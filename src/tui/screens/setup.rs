@@ -396,7 +396,7 @@ pub(crate) fn on_validated(app: &mut App, result: Result<ValidatedTenant, Creden
                     Input::new(validate::default_prefix(&tenant.default_domain));
             }
             if app.save.name.value().trim().is_empty() {
-                app.save.name = Input::new(app.form.domain_prefix.value().trim().to_owned());
+                app.save.name = Input::new(validate::default_profile_name(&tenant.default_domain));
             }
             app.form.validated = Some(tenant);
             let input = app.credentials_input();
