@@ -1,5 +1,5 @@
 //! The wizard on a real terminal (a tmux pane): it opens, takes bracketed paste, and on
-//! Ctrl-C restores the terminal. Skipped when tmux is not installed.
+//! Ctrl-C restores the terminal. Needs tmux (scripts/install-test-deps.sh installs it).
 //!
 //! The test re-runs this test binary inside tmux to execute `child_wizard`, which calls the
 //! public `tui::run` with the scripted fake services.
@@ -147,12 +147,13 @@ impl Drop for Session {
     }
 }
 
-/// Start `test` of this binary in a new 80×24 tmux session; `None` without tmux.
+/// Start `test` of this binary in a new 80×24 tmux session. Without tmux the test fails:
+/// a skipped terminal test would pass off an untested feature as working.
 fn start(test: &str) -> Option<Session> {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        eprintln!("tmux not installed; skipping");
-        return None;
-    }
+    assert!(
+        Command::new("tmux").arg("-V").output().is_ok(),
+        "tmux is not installed: run scripts/install-test-deps.sh"
+    );
     let exe = std::env::current_exe().unwrap();
     let name = format!("ee-tui-{test}-{}", std::process::id());
     let child = format!(
