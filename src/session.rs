@@ -158,3 +158,21 @@ pub fn record_run(
         tracing::warn!(error = %e, "could not record the run in the history");
     }
 }
+
+/// The extraction settings a saved profile stores (output directory, prefix, BOM, extra
+/// attributes, cloud); callers layer their own overrides on top.
+pub fn extract_options(
+    profile: &Profile,
+) -> Result<crate::extract::run::ExtractOptions, crate::extract::PrefixError> {
+    let mut options = crate::extract::run::ExtractOptions::new(profile.output_dir.clone());
+    options.prefix = profile
+        .domain_prefix
+        .as_deref()
+        .map(crate::extract::DomainPrefix::parse)
+        .transpose()?;
+    options.bom = profile.bom;
+    options.extra_user_attributes = profile.extra_user_attributes.clone();
+    options.extra_group_attributes = profile.extra_group_attributes.clone();
+    options.cloud = cloud_name(profile.cloud);
+    Ok(options)
+}

@@ -106,42 +106,34 @@ pub async fn run_connected(conn: Connection, args: &RunArgs) -> color_eyre::Resu
     Ok(exit)
 }
 
+/// The profile's settings (if any) with the flags layered on top.
 fn options(args: &RunArgs, conn: &Connection) -> Result<ExtractOptions, Failure> {
-    let p = conn.profile.as_ref();
-    let output_dir = args
-        .output_dir
-        .clone()
-        .or_else(|| p.map(|p| p.output_dir.clone()))
-        .unwrap_or_else(|| PathBuf::from("."));
-    let prefix = args
-        .domain_prefix
-        .clone()
-        .or_else(|| p.and_then(|p| p.domain_prefix.clone()))
-        .map(|raw| {
-            DomainPrefix::parse(&raw)
-                .map_err(|e| Failure::new(Exit::BadConfig, format!("--domain-prefix {raw:?}: {e}")))
-        })
-        .transpose()?;
-    let merge = |flags: &[String], saved: Option<&Vec<String>>| {
-        let mut all: Vec<String> = saved.cloned().unwrap_or_default();
-        all.extend(flags.iter().cloned());
-        all
+    let bad = |what: &str, e: &dyn std::fmt::Display| {
+        Failure::new(Exit::BadConfig, format!("{what}: {e}"))
     };
-    Ok(ExtractOptions {
-        output_dir,
-        prefix,
-        bom: args.bom || p.is_some_and(|p| p.bom),
-        extra_user_attributes: merge(
-            &args.extra_user_attributes,
-            p.map(|p| &p.extra_user_attributes),
-        ),
-        extra_group_attributes: merge(
-            &args.extra_group_attributes,
-            p.map(|p| &p.extra_group_attributes),
-        ),
-        workers: usize::from(args.workers),
-        cloud: crate::session::cloud_name(conn.cloud),
-    })
+    let mut options = match &conn.profile {
+        Some(p) => crate::session::extract_options(p)
+            .map_err(|e| bad(&format!("profile {}", p.name), &e))?,
+        None => ExtractOptions::new("."),
+    };
+    if let Some(dir) = &args.output_dir {
+        options.output_dir = dir.clone();
+    }
+    if let Some(raw) = &args.domain_prefix {
+        let prefix =
+            DomainPrefix::parse(raw).map_err(|e| bad(&format!("--domain-prefix {raw:?}"), &e))?;
+        options.prefix = Some(prefix);
+    }
+    options.bom |= args.bom;
+    options
+        .extra_user_attributes
+        .extend(args.extra_user_attributes.iter().cloned());
+    options
+        .extra_group_attributes
+        .extend(args.extra_group_attributes.iter().cloned());
+    options.workers = usize::from(args.workers);
+    options.cloud = crate::session::cloud_name(conn.cloud);
+    Ok(options)
 }
 
 /// The exit code and the report for a finished (or failed) run.

@@ -323,17 +323,7 @@ impl Services for LiveServices {
                 }
             };
             let profile = profile.ok_or("no profile")?;
-            let mut options = ExtractOptions::new(profile.output_dir.clone());
-            options.prefix = profile
-                .domain_prefix
-                .as_deref()
-                .map(DomainPrefix::parse)
-                .transpose()
-                .map_err(|e| e.to_string())?;
-            options.bom = profile.bom;
-            options.extra_user_attributes = profile.extra_user_attributes.clone();
-            options.extra_group_attributes = profile.extra_group_attributes.clone();
-            options.cloud = crate::session::cloud_name(profile.cloud);
+            let options = crate::session::extract_options(&profile).map_err(|e| e.to_string())?;
             Ok(self.spawn_run(client, options, Some(profile)))
         }
         .boxed()
