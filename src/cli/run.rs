@@ -200,7 +200,16 @@ fn file_rows(summary: Option<&ExtractSummary>, kind: FileKind) -> Option<u64> {
 /// Maps an extraction error to its exit code and message.
 pub fn failure(e: &ExtractError) -> Failure {
     match e {
-        ExtractError::Graph(g) => graph_failure(g),
+        ExtractError::Graph(g) => {
+            // Say that the previous extraction survived, as for every other failed run.
+            let f = graph_failure(g);
+            match f.exit {
+                Exit::ExtractFailed => {
+                    Failure::new(f.exit, format!("{}; no output file was changed", f.message))
+                }
+                _ => f,
+            }
+        }
         ExtractError::PermissionDenied { .. } => {
             Failure::new(Exit::PermissionMissing, e.to_string())
         }

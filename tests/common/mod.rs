@@ -182,8 +182,20 @@ impl Sim {
     /// `entra-extract <cmd> --cloud custom ... --tenant T --client-id C` for a demo app, with
     /// its secret in the environment and private config/data directories.
     pub fn command(&self, env: &TestEnv, cmd: &str, kind: DemoAppKind) -> Command {
+        let mut c = Command::from_std(self.std_command(env, cmd, kind));
+        c.timeout(CMD_TIMEOUT);
+        c
+    }
+
+    /// [`Sim::command`] as a `std::process::Command`, for tests that spawn and signal it.
+    pub fn std_command(
+        &self,
+        env: &TestEnv,
+        cmd: &str,
+        kind: DemoAppKind,
+    ) -> std::process::Command {
         let app = self.app(kind);
-        let mut c = env.command();
+        let mut c = env.std_command();
         c.arg(cmd)
             .args(["--cloud", "custom", "--authority-url"])
             .arg(self.base())
@@ -256,14 +268,20 @@ impl TestEnv {
 
     /// The binary with only this test's directories and no keyring.
     pub fn command(&self) -> Command {
-        let mut c = Command::cargo_bin("entra-extract").expect("binary");
+        let mut c = Command::from_std(self.std_command());
+        c.timeout(CMD_TIMEOUT);
+        c
+    }
+
+    /// [`TestEnv::command`] as a `std::process::Command`.
+    pub fn std_command(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_entra-extract"));
         c.env("ENTRA_EXTRACT_CONFIG_DIR", self.config_dir())
             .env("ENTRA_EXTRACT_DATA_DIR", self.data_dir())
             .env("ENTRA_EXTRACT_KEYRING_STORE", "none")
             .env_remove("ENTRA_EXTRACT_CLIENT_SECRET")
             .env_remove("CREDENTIALS_DIRECTORY")
-            .env_remove("ENTRA_EXTRACT_LOG")
-            .timeout(CMD_TIMEOUT);
+            .env_remove("ENTRA_EXTRACT_LOG");
         c
     }
 }
@@ -592,18 +610,48 @@ pub fn assert_private_and_clean(dir: &Path) {
     }
 }
 
-/// Name → content of every file in `dir` (for "untouched" checks).
+/// The lock file a run leaves in its output directory (docs/csv.md: it stays, empty).
+pub const LOCK_FILE: &str = ".entra-extract.lock";
+
+/// Name → content of every file in `dir` but the lock file (for "untouched" checks).
 pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     std::fs::read_dir(dir)
         .expect("read dir")
+        .map(|e| e.expect("entry"))
+        .filter(|e| e.file_name() != LOCK_FILE)
         .map(|e| {
-            let e = e.expect("entry");
             (
                 e.file_name().to_string_lossy().into_owned(),
                 std::fs::read(e.path()).expect("read file"),
             )
         })
         .collect()
+}
+
+/// Puts a previous extraction under the names a run with `prefix` would write (distinct
+/// content, owner-only) into `out` and returns its snapshot.
+pub fn seed_previous(out: &Path, prefix: &str) -> BTreeMap<String, Vec<u8>> {
+    std::fs::create_dir_all(out).expect("create output dir");
+    for kind in ["users", "groups", "groups_members", "groups_owners"] {
+        write_private(
+            &csv_path(out, prefix, kind),
+            format!("id\r\nprevious-{kind}\r\n").as_bytes(),
+        );
+    }
+    write_private(
+        &out.join(format!("{prefix}_manifest.json")),
+        b"{\"previous\":true}",
+    );
+    snapshot(out)
+}
+
+fn write_private(path: &Path, body: &[u8]) {
+    std::fs::write(path, body).expect("write file");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
 }
 
 /// The `--json` report printed on stdout.
