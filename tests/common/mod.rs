@@ -194,19 +194,34 @@ impl Sim {
         cmd: &str,
         kind: DemoAppKind,
     ) -> std::process::Command {
-        let app = self.app(kind);
         let mut c = env.std_command();
         c.arg(cmd)
-            .args(["--cloud", "custom", "--authority-url"])
-            .arg(self.base())
-            .arg("--graph-url")
-            .arg(self.base())
-            .arg("--tenant")
-            .arg(self.tenant())
-            .arg("--client-id")
-            .arg(&app.client_id)
-            .env("ENTRA_EXTRACT_CLIENT_SECRET", &app.client_secret);
+            .args(self.connect_flags(kind, &[]))
+            .env("ENTRA_EXTRACT_CLIENT_SECRET", self.app(kind).client_secret);
         c
+    }
+
+    /// `--cloud custom --authority-url B --graph-url B --tenant T --client-id C` for a demo
+    /// app, with some flags replaced (`("--tenant", "x")`).
+    pub fn connect_flags(&self, kind: DemoAppKind, replace: &[(&str, &str)]) -> Vec<String> {
+        let base = self.base();
+        let flags = [
+            ("--cloud", "custom".to_string()),
+            ("--authority-url", base.clone()),
+            ("--graph-url", base),
+            ("--tenant", self.tenant()),
+            ("--client-id", self.app(kind).client_id),
+        ];
+        flags
+            .into_iter()
+            .flat_map(|(flag, value)| {
+                let value = replace
+                    .iter()
+                    .find(|(f, _)| *f == flag)
+                    .map_or(value, |(_, v)| v.to_string());
+                [flag.to_string(), value]
+            })
+            .collect()
     }
 
     /// `run ... -o DIR --json -q`.
