@@ -187,16 +187,17 @@ fn group_deleted_between_listing_and_member_fetch() {
     assert_private_and_clean(&out);
 }
 
-/// A tenant with enough users for several pages, so requests carry `$skiptoken`.
+/// A tenant with two pages of users and a group with two pages of members (All Staff), so
+/// requests carry `$skiptoken`.
 fn paged_config(specs: &[&str]) -> SimConfig {
     common::no_throttle(SimConfig {
         size: Some(SizeSpec {
-            users: 2_200,
+            users: 1_200,
             groups: 30,
             devices: 5,
             service_principals: 3,
             contacts: 3,
-            member_edges: 500,
+            member_edges: 3_000,
             owner_edges: 30,
         }),
         faults: faults(specs),
@@ -244,4 +245,82 @@ fn mixed_faults_at_a_rate_still_equal_truth() {
     ]));
     let (_, stats) = assert_recovers(&sim);
     assert!(injected(&stats) > 0, "{stats}");
+}
+
+#[test]
+fn group_deleted_between_member_and_owner_fetch() {
+    let probe = Sim::small();
+    let (gid, _) = probe.group_where(|g| {
+        let id = g["id"].as_str().unwrap();
+        probe.member_count(id) > 2
+            && probe.truth["owners"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|o| o["groupId"] == id)
+    });
+    drop(probe);
+    // Only the owner list answers 404: the members were read before the group vanished.
+    let sim = sim_with(&[&format!("deleted-group@always;path=/groups/{gid}/owners")]);
+    let env = TestEnv::new();
+    let out = env.out("out");
+    let o = sim.run(&env, DemoAppKind::Full, &out).output().unwrap();
+    assert_exit(&o, 6);
+    let report = json_stdout(&o);
+    assert_eq!(report["groups_deleted"], 1);
+    let warning = report["warnings"][0].as_str().unwrap();
+    assert!(warning.contains("members were read"), "{warning}");
+    assert!(
+        warning.contains("its owners are not in the files"),
+        "{warning}"
+    );
+    let fates = BTreeMap::from([(gid.clone(), GroupFate::OwnersGone)]);
+    Extraction::read(&out, &sim.domain()).assert_eq(&Extraction::expected(&sim.truth, &fates));
+    check_manifest(&out, &sim.domain());
+}
+
+#[test]
+fn group_deleted_while_paging_its_members() {
+    let probe = Sim::start(paged_config(&[]));
+    let (gid, _) = probe.group_where(|g| probe.member_count(g["id"].as_str().unwrap()) > 999);
+    let truth_members = probe.member_count(&gid);
+    drop(probe);
+    // The first member page (in a batch) is read, the second answers 404.
+    let sim = Sim::start(paged_config(&[&format!(
+        "deleted-group@at=2;path=/groups/{gid}/members"
+    )]));
+    let env = TestEnv::new();
+    let out = env.out("out");
+    let o = sim.run(&env, DemoAppKind::Full, &out).output().unwrap();
+    assert_exit(&o, 6);
+    let warning = json_stdout(&o)["warnings"][0].as_str().unwrap().to_string();
+    assert!(
+        warning.contains("only the first 999 of its members are in the files"),
+        "{warning}"
+    );
+
+    let mut actual = Extraction::read(&out, &sim.domain());
+    let expected = Extraction::expected(
+        &sim.truth,
+        &BTreeMap::from([(gid.clone(), GroupFate::Deleted)]),
+    );
+    // The partial member rows are real members of the group; set them aside, then the rest
+    // must equal the truth exactly.
+    let all = Extraction::expected(&sim.truth, &BTreeMap::new());
+    let partial: Vec<Vec<String>> = actual
+        .members
+        .iter()
+        .filter(|r| r[0] == gid)
+        .cloned()
+        .collect();
+    assert_eq!(partial.len(), 999, "of {truth_members}");
+    assert!(partial.iter().all(|r| all.members.binary_search(r).is_ok()));
+    actual.members.retain(|r| r[0] != gid);
+    // Owners were read in the same batch as the first member page.
+    let mut expected = expected;
+    expected.owners = all.owners.clone();
+    let row = expected.groups.get_mut(&gid).unwrap();
+    row[17] = all.groups[&gid][17].clone();
+    actual.assert_eq(&expected);
+    check_manifest(&out, &sim.domain());
 }

@@ -310,6 +310,9 @@ pub enum GroupFate {
     MembersUnreadable,
     /// Deleted during the run: no member or owner rows, both counts empty.
     Deleted,
+    /// Deleted after its members were read: member rows and count kept, no owner rows,
+    /// ownerCount empty.
+    OwnersGone,
 }
 
 /// One extraction as rows: users and groups by id, edges as sorted multisets.
@@ -381,8 +384,12 @@ impl Extraction {
             rows.sort();
             rows
         };
-        let members = edges("members", "member", &|f| f == GroupFate::Readable);
-        let owners = edges("owners", "owner", &|f| f != GroupFate::Deleted);
+        let members = edges("members", "member", &|f| {
+            matches!(f, GroupFate::Readable | GroupFate::OwnersGone)
+        });
+        let owners = edges("owners", "owner", &|f| {
+            matches!(f, GroupFate::Readable | GroupFate::MembersUnreadable)
+        });
         let groups = truth["groups"]
             .as_array()
             .expect("groups")
@@ -401,6 +408,9 @@ impl Extraction {
                         ("false".into(), String::new(), count(&owners).to_string())
                     }
                     GroupFate::Deleted => ("false".into(), String::new(), String::new()),
+                    GroupFate::OwnersGone => {
+                        ("true".into(), count(&members).to_string(), String::new())
+                    }
                 };
                 row.extend([readable, members_n, owners_n]);
                 (id, row)
