@@ -196,3 +196,27 @@ fn wrong_secret_fails_sign_in_without_echoing_it() {
     assert!(all.contains("client secret"), "{all}");
     assert!(!all.contains(wrong), "{all}");
 }
+
+#[test]
+fn certificate_app_passes() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let cert = sim
+        .app(DemoAppKind::Certificate)
+        .certificate
+        .expect("certificate");
+    let pem = env.root.path().join("cert.pem");
+    std::fs::write(&pem, format!("{}\n{}", cert.cert_pem, cert.key_pem)).unwrap();
+    let o = sim
+        .command(&env, "check", DemoAppKind::Certificate)
+        .env_remove("ENTRA_EXTRACT_CLIENT_SECRET")
+        .arg("--certificate")
+        .arg(&pem)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    let r = json_stdout(&o);
+    assert_eq!(states(&r), ["granted", "granted"]);
+    assert_eq!(r["secret_expiry"], serde_json::json!([]), "{r}");
+}

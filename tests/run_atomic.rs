@@ -45,6 +45,18 @@ fn writing(dir: &Path) -> bool {
 #[cfg(unix)]
 #[test]
 fn sigint_mid_run_exits_130_and_leaves_previous_files_untouched() {
+    interrupted_by("-INT");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_mid_run_exits_130_and_leaves_previous_files_untouched() {
+    interrupted_by("-TERM");
+}
+
+/// Interrupts a slow run once it is writing, with `kill SIGNAL`.
+#[cfg(unix)]
+fn interrupted_by(signal: &str) {
     // 150 ms per response: with one worker the run takes several seconds.
     let sim = Sim::start(common::no_throttle(SimConfig {
         latency: LatencyModel {
@@ -76,7 +88,7 @@ fn sigint_mid_run_exits_130_and_leaves_previous_files_untouched() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .expect("kill");
     assert!(status.success());
