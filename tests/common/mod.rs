@@ -390,6 +390,7 @@ impl Extraction {
         let owners = edges("owners", "owner", &|f| {
             matches!(f, GroupFate::Readable | GroupFate::MembersUnreadable)
         });
+        let (member_counts, owner_counts) = (rows_per_group(&members), rows_per_group(&owners));
         let groups = truth["groups"]
             .as_array()
             .expect("groups")
@@ -397,20 +398,26 @@ impl Extraction {
             .map(|g| {
                 let id = prop(g, "id");
                 let mut row: Vec<String> = GROUP_COLUMNS.iter().map(|c| prop(g, c)).collect();
-                let count = |rows: &[Vec<String>]| rows.iter().filter(|r| r[0] == id).count();
+                let count = |per_group: &BTreeMap<&str, usize>| {
+                    per_group.get(id.as_str()).copied().unwrap_or(0)
+                };
                 let (readable, members_n, owners_n) = match fate(&id) {
                     GroupFate::Readable => (
                         "true".into(),
-                        count(&members).to_string(),
-                        count(&owners).to_string(),
+                        count(&member_counts).to_string(),
+                        count(&owner_counts).to_string(),
                     ),
-                    GroupFate::MembersUnreadable => {
-                        ("false".into(), String::new(), count(&owners).to_string())
-                    }
+                    GroupFate::MembersUnreadable => (
+                        "false".into(),
+                        String::new(),
+                        count(&owner_counts).to_string(),
+                    ),
                     GroupFate::Deleted => ("false".into(), String::new(), String::new()),
-                    GroupFate::OwnersGone => {
-                        ("true".into(), count(&members).to_string(), String::new())
-                    }
+                    GroupFate::OwnersGone => (
+                        "true".into(),
+                        count(&member_counts).to_string(),
+                        String::new(),
+                    ),
                 };
                 row.extend([readable, members_n, owners_n]);
                 (id, row)
@@ -523,6 +530,15 @@ fn diff_rows(what: &str, actual: &[Vec<String>], expected: &[Vec<String>]) {
         actual.len(),
         expected.len()
     );
+}
+
+/// Group id (first column) → number of rows.
+fn rows_per_group(rows: &[Vec<String>]) -> BTreeMap<&str, usize> {
+    let mut n: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in rows {
+        *n.entry(r[0].as_str()).or_default() += 1;
+    }
+    n
 }
 
 fn multiset(rows: &[Vec<String>]) -> BTreeMap<&Vec<String>, i64> {
