@@ -112,3 +112,44 @@ fn tenant_m_equals_truth() {
         sim.truth["members"].as_array().unwrap().len() as u64
     );
 }
+
+#[test]
+fn extra_attributes_are_appended_in_order() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let out = env.out("out");
+    let extras = common::Extras {
+        // An array, a nullable string, a date; on groups an array and a nullable string.
+        user: vec![
+            "businessPhones",
+            "mobilePhone",
+            "onPremisesLastSyncDateTime",
+        ],
+        group: vec!["proxyAddresses", "classification"],
+    };
+    let mut c = sim.run(&env, entra_extract::sim::DemoAppKind::Full, &out);
+    for a in &extras.user {
+        c.args(["--extra-user-attribute", a]);
+    }
+    for a in &extras.group {
+        c.args(["--extra-group-attribute", a]);
+    }
+    let o = c.output().unwrap();
+    common::assert_exit(&o, 0);
+    let actual = Extraction::read_with(&out, &sim.domain(), &extras);
+    actual.assert_eq(&Extraction::expected_with(
+        &sim.truth,
+        &BTreeMap::new(),
+        &extras,
+    ));
+    // The extras carry data, so the comparison is not between empty columns.
+    assert!(
+        actual.users.values().any(|r| r[27].contains('+')),
+        "no businessPhones"
+    );
+    assert!(
+        actual.groups.values().any(|r| r[18].contains("SMTP:")),
+        "no proxyAddresses"
+    );
+    check_manifest(&out, &sim.domain());
+}

@@ -315,6 +315,13 @@ pub enum GroupFate {
     OwnersGone,
 }
 
+/// Extra attribute columns (`--extra-user-attribute`, `--extra-group-attribute`), in order.
+#[derive(Debug, Default)]
+pub struct Extras {
+    pub user: Vec<&'static str>,
+    pub group: Vec<&'static str>,
+}
+
 /// One extraction as rows: users and groups by id, edges as sorted multisets.
 #[derive(Debug, Default, PartialEq)]
 pub struct Extraction {
@@ -347,13 +354,26 @@ impl Extraction {
     /// The extraction a correct run must produce, from the truth JSON and each group's fate
     /// (groups not in `fates` are readable).
     pub fn expected(truth: &Value, fates: &BTreeMap<String, GroupFate>) -> Extraction {
+        Extraction::expected_with(truth, fates, &Extras::default())
+    }
+
+    /// [`Extraction::expected`] with extra attribute columns.
+    pub fn expected_with(
+        truth: &Value,
+        fates: &BTreeMap<String, GroupFate>,
+        extras: &Extras,
+    ) -> Extraction {
         let fate = |id: &str| fates.get(id).copied().unwrap_or(GroupFate::Readable);
         let users = truth["users"]
             .as_array()
             .expect("users")
             .iter()
             .map(|u| {
-                let row: Vec<String> = USER_COLUMNS.iter().map(|c| prop(u, c)).collect();
+                let row: Vec<String> = USER_COLUMNS
+                    .iter()
+                    .chain(&extras.user)
+                    .map(|c| prop(u, c))
+                    .collect();
                 (row[0].clone(), row)
             })
             .collect();
@@ -420,6 +440,7 @@ impl Extraction {
                     ),
                 };
                 row.extend([readable, members_n, owners_n]);
+                row.extend(extras.group.iter().map(|c| prop(g, c)));
                 (id, row)
             })
             .collect();
@@ -433,9 +454,16 @@ impl Extraction {
 
     /// Reads the four CSV files `<prefix>_*.csv` in `dir`, checking each header.
     pub fn read(dir: &Path, prefix: &str) -> Extraction {
+        Extraction::read_with(dir, prefix, &Extras::default())
+    }
+
+    /// [`Extraction::read`] with extra attribute columns.
+    pub fn read_with(dir: &Path, prefix: &str, extras: &Extras) -> Extraction {
+        let user_header: Vec<&str> = USER_COLUMNS.iter().chain(&extras.user).copied().collect();
         let group_header: Vec<&str> = GROUP_COLUMNS
             .iter()
             .chain(&GROUP_COMPUTED)
+            .chain(&extras.group)
             .copied()
             .collect();
         let by_id = |rows: Vec<Vec<String>>| {
@@ -450,7 +478,7 @@ impl Extraction {
             rows
         };
         Extraction {
-            users: by_id(read_csv(&csv_path(dir, prefix, "users"), &USER_COLUMNS)),
+            users: by_id(read_csv(&csv_path(dir, prefix, "users"), &user_header)),
             groups: by_id(read_csv(&csv_path(dir, prefix, "groups"), &group_header)),
             members: sorted(read_csv(
                 &csv_path(dir, prefix, "groups_members"),
