@@ -117,3 +117,49 @@ fn output_dir_is_created_private_when_missing() {
     }
     assert_private_and_clean(&out);
 }
+
+#[test]
+fn second_run_into_the_same_directory_is_refused_while_the_first_writes() {
+    let sim = Sim::start(common::no_throttle(SimConfig {
+        latency: LatencyModel {
+            base: Duration::from_millis(150),
+            per_item: Duration::ZERO,
+        },
+        ..SimConfig::default()
+    }));
+    let env = TestEnv::new();
+    let out = env.out("out");
+    let mut first = sim
+        .std_command(&env, "run", DemoAppKind::Full)
+        .arg("-o")
+        .arg(&out)
+        .args(["--workers", "1", "-q", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn run");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !writing(&out) {
+        assert!(Instant::now() < deadline, "the run never started writing");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let second = sim.run(&env, DemoAppKind::Full, &out).output().unwrap();
+    let first = first.wait_with_output().unwrap();
+    assert_exit(&first, 0);
+    assert_ne!(
+        second.status.code(),
+        Some(0),
+        "both runs wrote the same directory"
+    );
+    let report = json_stdout(&second);
+    eprintln!("{report}");
+    assert!(
+        report["error"].as_str().unwrap().contains("another"),
+        "{report}"
+    );
+    common::Extraction::read(&out, &sim.domain()).assert_eq(&common::Extraction::expected(
+        &sim.truth,
+        &Default::default(),
+    ));
+    assert_private_and_clean(&out);
+}

@@ -104,46 +104,53 @@ fn bad_domain_prefix_and_extra_attribute_are_refused() {
     assert!(e.contains("displayName"), "{e}");
 }
 
-/// A path that can't be a directory fails with a message and leaves the path alone.
-fn unusable_output(sim: &Sim, env: &TestEnv, out: &Path) -> String {
-    let o = sim.run(env, DemoAppKind::Full, out).output().unwrap();
-    assert!(
-        matches!(o.status.code(), Some(2 | 5)),
-        "exit {:?}: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let report = common::json_stdout(&o);
-    assert_eq!(report["files"], serde_json::json!([]));
-    report["error"].as_str().unwrap_or_default().to_string()
-}
-
 #[test]
-fn unwritable_output_dir_fails_cleanly() {
+fn output_path_that_is_a_file_is_refused() {
     let sim = Sim::small();
     let env = TestEnv::new();
     let file = env.out("a-file");
     std::fs::write(&file, b"keep").unwrap();
-    let e = unusable_output(&sim, &env, &file);
-    assert!(e.contains("not a directory"), "{e}");
-    assert_eq!(std::fs::read(&file).unwrap(), b"keep");
-
-    let e = unusable_output(&sim, &env, &file.join("sub"));
-    assert!(!e.is_empty());
-    assert_eq!(std::fs::read(&file).unwrap(), b"keep");
-
-    // Read-only directory (meaningless as root, who may write anyway).
-    #[cfg(unix)]
-    if !running_as_root() {
-        use std::os::unix::fs::PermissionsExt;
-        let ro = env.out("read-only");
-        std::fs::create_dir(&ro).unwrap();
-        std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o500)).unwrap();
-        let e = unusable_output(&sim, &env, &ro);
-        assert!(!e.is_empty());
-        assert_eq!(std::fs::read_dir(&ro).unwrap().count(), 0);
-        std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o700)).unwrap();
+    for out in [file.clone(), file.join("sub")] {
+        let before = requests(&sim);
+        let o = sim.run(&env, DemoAppKind::Full, &out).output().unwrap();
+        assert_exit(&o, 2);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(stderr.contains("not a directory"), "{stderr}");
+        assert_eq!(
+            requests(&sim),
+            before,
+            "a request was sent for {}",
+            out.display()
+        );
+        assert_eq!(std::fs::read(&file).unwrap(), b"keep");
     }
+}
+
+/// A read-only output directory fails cleanly (meaningless as root, who may write anyway).
+#[cfg(unix)]
+#[test]
+fn read_only_output_dir_fails_cleanly() {
+    use std::os::unix::fs::PermissionsExt;
+    if running_as_root() {
+        eprintln!("skipped: root may write into a read-only directory");
+        return;
+    }
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let ro = env.out("read-only");
+    std::fs::create_dir(&ro).unwrap();
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o500)).unwrap();
+    let o = sim.run(&env, DemoAppKind::Full, &ro).output().unwrap();
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert_exit(&o, 5);
+    let report = common::json_stdout(&o);
+    assert!(
+        report["error"]
+            .as_str()
+            .unwrap()
+            .contains("no output file was changed")
+    );
+    assert_eq!(std::fs::read_dir(&ro).unwrap().count(), 0);
 }
 
 #[cfg(unix)]

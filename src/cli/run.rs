@@ -2,7 +2,7 @@
 //! systemd. Progress goes to stderr, the summary to stdout (`--json` for machines), and the
 //! exit code says how it ended.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -108,6 +108,16 @@ fn options(args: &RunArgs, conn: &Connection) -> Result<ExtractOptions, Failure>
         .clone()
         .or_else(|| p.map(|p| p.output_dir.clone()))
         .unwrap_or_else(|| PathBuf::from("."));
+    if let Some(blocker) = non_directory_in(&output_dir) {
+        return Err(Failure::new(
+            Exit::BadConfig,
+            format!(
+                "output directory {}: {} exists but is not a directory; choose a directory",
+                output_dir.display(),
+                blocker.display()
+            ),
+        ));
+    }
     let prefix = args
         .domain_prefix
         .clone()
@@ -140,6 +150,16 @@ fn options(args: &RunArgs, conn: &Connection) -> Result<ExtractOptions, Failure>
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default(),
     })
+}
+
+/// The path (`dir` or its nearest existing ancestor) that is a file, so `dir` can never be
+/// created: caught before signing in, as bad configuration.
+fn non_directory_in(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .filter(|a| !a.as_os_str().is_empty())
+        .find(|a| a.exists())
+        .filter(|a| !a.is_dir())
+        .map(Path::to_path_buf)
 }
 
 /// The exit code and the report for a finished (or failed) run.
