@@ -129,7 +129,7 @@ fn second_run_into_the_same_directory_is_refused_while_the_first_writes() {
     }));
     let env = TestEnv::new();
     let out = env.out("out");
-    let mut first = sim
+    let first = sim
         .std_command(&env, "run", DemoAppKind::Full)
         .arg("-o")
         .arg(&out)

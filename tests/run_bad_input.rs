@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::{Sim, TestEnv, assert_exit};
 use entra_extract::sim::DemoAppKind;
 
