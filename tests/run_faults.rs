@@ -110,10 +110,11 @@ fn malformed_json_body() {
 
 #[test]
 fn token_expiry_mid_run_is_survived() {
-    // Every token issued so far is revoked at the user listing (after `/users/$count`) and
-    // again at the first group request: each time the client must get a new token.
+    // Every token issued so far is revoked at the organization read and again at the group
+    // count (concurrent with the user count): each time the client must get a new token.
+    // Both happen before any `$batch` is in flight (see the ignored test below for why).
     let sim = sim_with(&[
-        "token-expiry@at=2;path=/users",
+        "token-expiry@at=1;path=/organization",
         "token-expiry@at=1;path=/groups",
     ]);
     let (_, stats) = assert_recovers(&sim);
@@ -123,6 +124,7 @@ fn token_expiry_mid_run_is_survived() {
 
 /// Known client gap (reported): a `$batch` item answering 401 InvalidAuthenticationToken
 /// inside a 200 envelope is not retried with a fresh token, so the run fails with exit 5.
+/// The same happens at random when tokens are revoked while a batch is in flight.
 #[test]
 #[ignore = "client bug: batch items with 401 InvalidAuthenticationToken are not refreshed and retried (src/graph/batch.rs)"]
 fn token_expiry_inside_a_batch_is_survived() {
@@ -136,17 +138,19 @@ fn token_expiry_inside_a_batch_is_survived() {
 
 #[test]
 fn short_token_lifetime_is_refreshed() {
+    // 5 s tokens: the client refreshes a quarter of the lifetime early (3.75 s), safely
+    // before the simulator's whole-second `exp` (at least 4 s after issue) ends it.
     let sim = Sim::start(common::no_throttle(SimConfig {
-        token_lifetime: Duration::from_secs(2),
+        token_lifetime: Duration::from_secs(5),
         latency: LatencyModel {
-            base: Duration::from_millis(300),
+            base: Duration::from_millis(800),
             per_item: Duration::ZERO,
         },
         ..SimConfig::default()
     }));
     // One worker: the run takes longer than a token lives.
     let (report, stats) = assert_recovers_with(&sim, &["--workers", "1"]);
-    assert!(report["duration_secs"].as_f64().unwrap() > 2.0, "{report}");
+    assert!(report["duration_secs"].as_f64().unwrap() > 4.0, "{report}");
     assert!(stats["tokenRequests"].as_u64().unwrap() >= 2, "{stats}");
 }
 
