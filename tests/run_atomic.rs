@@ -120,9 +120,11 @@ fn output_dir_is_created_private_when_missing() {
 
 #[test]
 fn second_run_into_the_same_directory_is_refused_while_the_first_writes() {
+    // 300 ms per response: the first run writes for about two seconds, the second reaches
+    // the lock well within that.
     let sim = Sim::start(common::no_throttle(SimConfig {
         latency: LatencyModel {
-            base: Duration::from_millis(150),
+            base: Duration::from_millis(300),
             per_item: Duration::ZERO,
         },
         ..SimConfig::default()
