@@ -137,11 +137,29 @@ impl Sim {
         app
     }
 
+    /// The CA certificate (PEM) of a TLS simulator.
+    pub fn ca_pem(&self) -> String {
+        self.handle()
+            .ca_cert_pem()
+            .expect("the simulator serves TLS")
+            .to_string()
+    }
+
     /// `GET /_sim/stats`.
     pub fn stats(&self) -> Value {
         let url = format!("{}/_sim/stats", self.base());
+        let client = match self.handle().ca_cert_pem() {
+            Some(pem) => reqwest::Client::builder().add_root_certificate(
+                reqwest::Certificate::from_pem(pem.as_bytes()).expect("CA PEM"),
+            ),
+            None => reqwest::Client::builder(),
+        }
+        .build()
+        .expect("HTTP client");
         self.rt.as_ref().expect("runtime").block_on(async move {
-            reqwest::get(url)
+            client
+                .get(url)
+                .send()
                 .await
                 .expect("stats request")
                 .json::<Value>()
