@@ -11,7 +11,7 @@ use super::Exit;
 use crate::graph::{Cloud, Credential, CredentialField, GraphClient, GraphError};
 use crate::profile::{CredentialKind, Dirs, Profile, ProfileName, ProfileStore};
 use crate::secret::StoreChoice;
-use crate::session::AppTarget;
+use crate::session::{AppTarget, SessionError};
 
 pub use crate::secret::SECRET_ENV;
 
@@ -149,7 +149,14 @@ impl ConnectArgs {
             target.extra_ca_pem = self.extra_ca.clone();
         }
         let cloud = target.cloud;
-        let client = target.client().map_err(|e| bad(e.to_string()))?;
+        let client = target.client().map_err(|e| match e {
+            // Name the flag (or the profile field it overrides) the user has to fix.
+            SessionError::Tenant { value, source } => bad(format!("--tenant {value:?}: {source}")),
+            SessionError::ClientId { value, source } => {
+                bad(format!("--client-id {value:?}: {source}"))
+            }
+            e => bad(e.to_string()),
+        })?;
         Ok(Connection {
             client,
             profile,

@@ -119,6 +119,13 @@ fn options(args: &RunArgs, conn: &Connection) -> Result<ExtractOptions, Failure>
     if let Some(dir) = &args.output_dir {
         options.output_dir = dir.clone();
     }
+    // Caught before signing in: a directory that cannot hold the files is configuration.
+    crate::extract::output::check_output_dir(&options.output_dir).map_err(|e| {
+        bad(
+            &format!("output directory {}", options.output_dir.display()),
+            &e,
+        )
+    })?;
     if let Some(raw) = &args.domain_prefix {
         let prefix =
             DomainPrefix::parse(raw).map_err(|e| bad(&format!("--domain-prefix {raw:?}"), &e))?;
@@ -187,7 +194,16 @@ fn file_rows(summary: Option<&ExtractSummary>, kind: FileKind) -> Option<u64> {
 /// Maps an extraction error to its exit code and message.
 pub fn failure(e: &ExtractError) -> Failure {
     match e {
-        ExtractError::Graph(g) => graph_failure(g),
+        ExtractError::Graph(g) => {
+            // Say that the previous extraction survived, as for every other failed run.
+            let f = graph_failure(g);
+            match f.exit {
+                Exit::ExtractFailed => {
+                    Failure::new(f.exit, format!("{}; no output file was changed", f.message))
+                }
+                _ => f,
+            }
+        }
         ExtractError::PermissionDenied { .. } => {
             Failure::new(Exit::PermissionMissing, e.to_string())
         }

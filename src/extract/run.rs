@@ -467,8 +467,11 @@ enum ListOutcome {
     Complete(u64),
     /// Hidden membership without Member.Read.Hidden: 403, or an empty answer we can't trust.
     Unreadable,
-    /// 404: the group was deleted after it was listed.
-    Deleted,
+    /// 404: the group was deleted after it was listed; `partial` rows of this list were
+    /// already written (earlier pages, or the members before the owners 404'd).
+    Deleted {
+        partial: u64,
+    },
 }
 
 struct GroupWorker {
@@ -494,7 +497,7 @@ impl GroupWorker {
             .collect();
         let mut responses = self.client.batch(requests).await.into_iter();
         for group in groups {
-            let mut outcomes = [ListOutcome::Deleted; 2];
+            let mut outcomes = [ListOutcome::Deleted { partial: 0 }; 2];
             for (slot, kind) in outcomes.iter_mut().zip(kinds) {
                 let first =
                     responses
@@ -521,12 +524,12 @@ impl GroupWorker {
         let mut total = 0u64;
         let mut next = match first {
             Ok(body) => self.write_page(group, kind, body, &mut total).await?,
-            Err(e) => return self.classify(group, kind, e),
+            Err(e) => return self.classify(group, kind, e, total),
         };
         while let Some(link) = next {
             match self.client.get_json(&link).await {
                 Ok(body) => next = self.write_page(group, kind, body, &mut total).await?,
-                Err(e) => return self.classify(group, kind, e),
+                Err(e) => return self.classify(group, kind, e, total),
             }
         }
         let hidden_unreadable = kind == ListKind::Members
@@ -572,16 +575,18 @@ impl GroupWorker {
         Ok(next)
     }
 
-    /// Maps a list error to an outcome, or to a fatal error.
+    /// Maps a list error to an outcome, or to a fatal error; `written` rows of the list are
+    /// already in the file.
     fn classify(
         &self,
         group: &GroupRecord,
         kind: ListKind,
         e: GraphError,
+        written: u64,
     ) -> Result<ListOutcome, ExtractError> {
         match e {
             GraphError::Cancelled => Err(ExtractError::Cancelled),
-            e if e.status() == Some(404) => Ok(ListOutcome::Deleted),
+            e if e.status() == Some(404) => Ok(ListOutcome::Deleted { partial: written }),
             e if e.is_access_denied()
                 && kind == ListKind::Members
                 && group.is_hidden_membership() =>
@@ -602,8 +607,19 @@ impl GroupWorker {
         owners: ListOutcome,
     ) -> Result<(), ExtractError> {
         let (id, name) = (group.id(), group.display_name());
-        if members == ListOutcome::Deleted || owners == ListOutcome::Deleted {
-            self.progress.warn(Warning::group_deleted(id, name));
+        let gone = |o: ListOutcome| matches!(o, ListOutcome::Deleted { .. });
+        if gone(members) || gone(owners) {
+            let mut warning = Warning::group_deleted(id, name);
+            let nothing_written = |o: ListOutcome| o == ListOutcome::Deleted { partial: 0 };
+            if !(nothing_written(members) && nothing_written(owners)) {
+                // Some rows made it into the files: say which, rather than "none".
+                warning.detail = format!(
+                    "group \"{name}\" was deleted during the extraction; {}; {}",
+                    deleted_list_note("members", members),
+                    deleted_list_note("owners", owners)
+                );
+            }
+            self.progress.warn(warning);
         } else if members == ListOutcome::Unreadable {
             self.progress
                 .warn(Warning::hidden_membership_unreadable(id, name));
@@ -611,11 +627,11 @@ impl GroupWorker {
         let counts = GroupCounts {
             members: match members {
                 ListOutcome::Complete(n) => MemberCount::Known(n),
-                ListOutcome::Unreadable | ListOutcome::Deleted => MemberCount::Unreadable,
+                ListOutcome::Unreadable | ListOutcome::Deleted { .. } => MemberCount::Unreadable,
             },
             owners: match owners {
                 ListOutcome::Complete(n) => Some(n),
-                ListOutcome::Unreadable | ListOutcome::Deleted => None,
+                ListOutcome::Unreadable | ListOutcome::Deleted { .. } => None,
             },
         };
         let op = WriteOp::Group {
@@ -623,6 +639,18 @@ impl GroupWorker {
             counts,
         };
         send(&self.tx, op).await
+    }
+}
+
+/// What the files hold of one list of a group deleted during the run.
+fn deleted_list_note(list: &str, outcome: ListOutcome) -> String {
+    match outcome {
+        ListOutcome::Complete(n) => format!("its {n} {list} were read before it disappeared"),
+        ListOutcome::Deleted { partial: 0 } => format!("its {list} are not in the files"),
+        ListOutcome::Deleted { partial } => {
+            format!("only the first {partial} of its {list} are in the files")
+        }
+        ListOutcome::Unreadable => format!("its {list} could not be read"),
     }
 }
 
@@ -637,6 +665,22 @@ fn list_url(group_id: &str, kind: ListKind) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deleted_list_notes_say_what_is_in_the_files() {
+        assert_eq!(
+            deleted_list_note("members", ListOutcome::Complete(3)),
+            "its 3 members were read before it disappeared"
+        );
+        assert_eq!(
+            deleted_list_note("owners", ListOutcome::Deleted { partial: 0 }),
+            "its owners are not in the files"
+        );
+        assert_eq!(
+            deleted_list_note("members", ListOutcome::Deleted { partial: 999 }),
+            "only the first 999 of its members are in the files"
+        );
+    }
 
     #[test]
     fn list_urls_select_edge_columns_with_full_pages() {

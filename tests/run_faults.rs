@@ -1,0 +1,330 @@
+//! `run` against a misbehaving Graph: throttling, transient 503/504 (with and without
+//! Retry-After), connection resets, malformed JSON, a group deleted mid-run, token expiry
+//! and expired page tokens. Each run either equals the truth or fails cleanly with the
+//! previous files untouched.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::{
+    Extraction, GroupFate, Sim, TestEnv, assert_exit, assert_private_and_clean, check_manifest,
+    json_stdout, snapshot,
+};
+use entra_extract::sim::{DemoAppKind, FaultSpec, LatencyModel, SimConfig, SizeSpec};
+use serde_json::Value;
+
+fn faults(specs: &[&str]) -> Vec<FaultSpec> {
+    specs
+        .iter()
+        .map(|s| s.parse().unwrap_or_else(|e| panic!("{s}: {e}")))
+        .collect()
+}
+
+/// Small tenant (throttling off) with these faults.
+fn sim_with(specs: &[&str]) -> Sim {
+    Sim::start(common::no_throttle(SimConfig {
+        faults: faults(specs),
+        ..SimConfig::default()
+    }))
+}
+
+/// Runs the full app into a fresh directory and asserts the output equals the truth with
+/// every group readable. Returns the report and the simulator's stats.
+fn assert_recovers(sim: &Sim) -> (Value, Value) {
+    assert_recovers_with(sim, &[])
+}
+
+fn assert_recovers_with(sim: &Sim, args: &[&str]) -> (Value, Value) {
+    let env = TestEnv::new();
+    let out = env.out("out");
+    let o = sim
+        .run(&env, DemoAppKind::Full, &out)
+        .args(args)
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    Extraction::read(&out, &sim.domain())
+        .assert_eq(&Extraction::expected(&sim.truth, &BTreeMap::new()));
+    check_manifest(&out, &sim.domain());
+    assert_private_and_clean(&out);
+    let stats = sim.stats();
+    (json_stdout(&o), stats)
+}
+
+fn injected(stats: &Value) -> u64 {
+    stats["faultsInjected"].as_u64().unwrap()
+}
+
+#[test]
+fn throttled_by_a_small_resource_unit_budget() {
+    let mut config = SimConfig::default();
+    config.throttle.enabled = true;
+    config.throttle.budget = Some(60);
+    config.throttle.window = Duration::from_secs(10);
+    // 60 RU per second after scaling: the run needs several windows.
+    config.time_scale = 10.0;
+    let sim = Sim::start(config);
+    let (_, stats) = assert_recovers(&sim);
+    assert!(
+        stats["throttled"].as_u64().unwrap() > 0,
+        "never throttled: {stats}"
+    );
+}
+
+#[test]
+fn forced_429_with_retry_after() {
+    let sim = sim_with(&["429=0.2@every=4"]);
+    let (_, stats) = assert_recovers(&sim);
+    assert!(injected(&stats) >= 3, "{stats}");
+}
+
+#[test]
+fn service_unavailable_with_and_without_retry_after() {
+    let sim = sim_with(&["503=0.3@every=5", "503@at=2,9"]);
+    let (_, stats) = assert_recovers(&sim);
+    assert!(injected(&stats) >= 4, "{stats}");
+}
+
+#[test]
+fn gateway_timeout_with_http_date_and_without_retry_after() {
+    let sim = sim_with(&["504=date:1@at=3", "504@every=6"]);
+    let (_, stats) = assert_recovers(&sim);
+    assert!(injected(&stats) >= 3, "{stats}");
+}
+
+#[test]
+fn connection_reset_mid_body() {
+    let sim = sim_with(&["reset@at=2,4,6"]);
+    let (_, stats) = assert_recovers(&sim);
+    assert_eq!(injected(&stats), 3, "{stats}");
+}
+
+#[test]
+fn malformed_json_body() {
+    let sim = sim_with(&["malformed@at=2,5"]);
+    let (_, stats) = assert_recovers(&sim);
+    assert_eq!(injected(&stats), 2, "{stats}");
+}
+
+#[test]
+fn token_expiry_mid_run_is_survived() {
+    // Every token issued so far is revoked at the organization read and again at the group
+    // count (concurrent with the user count): each time the client must get a new token.
+    // Both happen before any `$batch` is in flight (see the ignored test below for why).
+    let sim = sim_with(&[
+        "token-expiry@at=1;path=/organization",
+        "token-expiry@at=1;path=/groups",
+    ]);
+    let (_, stats) = assert_recovers(&sim);
+    assert_eq!(injected(&stats), 2, "{stats}");
+    assert!(stats["tokenRequests"].as_u64().unwrap() >= 3, "{stats}");
+}
+
+/// Known client gap (reported): a `$batch` item answering 401 InvalidAuthenticationToken
+/// inside a 200 envelope is not retried with a fresh token, so the run fails with exit 5.
+/// The same happens at random when tokens are revoked while a batch is in flight.
+#[test]
+#[ignore = "client bug: batch items with 401 InvalidAuthenticationToken are not refreshed and retried (src/graph/batch.rs)"]
+fn token_expiry_inside_a_batch_is_survived() {
+    let probe = Sim::small();
+    let (gid, _) = probe.group_where(|g| probe.member_count(g["id"].as_str().unwrap()) > 0);
+    drop(probe);
+    let sim = sim_with(&[&format!("token-expiry@at=1;path=/groups/{gid}/members")]);
+    let (_, stats) = assert_recovers(&sim);
+    assert_eq!(injected(&stats), 1, "{stats}");
+}
+
+#[test]
+fn short_token_lifetime_is_refreshed() {
+    // 5 s tokens: the client refreshes a quarter of the lifetime early (3.75 s), safely
+    // before the simulator's whole-second `exp` (at least 4 s after issue) ends it.
+    let sim = Sim::start(common::no_throttle(SimConfig {
+        token_lifetime: Duration::from_secs(5),
+        latency: LatencyModel {
+            base: Duration::from_millis(800),
+            per_item: Duration::ZERO,
+        },
+        ..SimConfig::default()
+    }));
+    // One worker: the run takes longer than a token lives.
+    let (report, stats) = assert_recovers_with(&sim, &["--workers", "1"]);
+    assert!(report["duration_secs"].as_f64().unwrap() > 4.0, "{report}");
+    assert!(stats["tokenRequests"].as_u64().unwrap() >= 2, "{stats}");
+}
+
+#[test]
+fn group_deleted_between_listing_and_member_fetch() {
+    let probe = Sim::small();
+    // A group with members and owners, so the deletion shows in both files.
+    let (gid, gname) = probe.group_where(|g| {
+        let id = g["id"].as_str().unwrap();
+        probe.member_count(id) > 2
+            && probe.truth["owners"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|o| o["groupId"] == id)
+    });
+    drop(probe);
+    let sim = sim_with(&[&format!("deleted-group@always;path=/groups/{gid}/")]);
+    let env = TestEnv::new();
+    let out = env.out("out");
+    let o = sim.run(&env, DemoAppKind::Full, &out).output().unwrap();
+    assert_exit(&o, 6);
+    let report = json_stdout(&o);
+    assert_eq!(report["groups_deleted"], 1);
+    let warnings = report["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].as_str().unwrap().contains(&gname),
+        "{warnings:?}"
+    );
+
+    let fates = BTreeMap::from([(gid.clone(), GroupFate::Deleted)]);
+    Extraction::read(&out, &sim.domain()).assert_eq(&Extraction::expected(&sim.truth, &fates));
+    let manifest = check_manifest(&out, &sim.domain());
+    assert_eq!(manifest["warnings"][0]["kind"], "group_deleted");
+    assert_eq!(manifest["warnings"][0]["group_id"], gid.as_str());
+    assert_eq!(manifest["counts"]["groups_members_unreadable"], 1);
+    assert_private_and_clean(&out);
+}
+
+/// A tenant with two pages of users and a group with two pages of members (All Staff), so
+/// requests carry `$skiptoken`.
+fn paged_config(specs: &[&str]) -> SimConfig {
+    common::no_throttle(SimConfig {
+        size: Some(SizeSpec {
+            users: 1_200,
+            groups: 30,
+            devices: 5,
+            service_principals: 3,
+            contacts: 3,
+            member_edges: 3_000,
+            owner_edges: 30,
+        }),
+        faults: faults(specs),
+        ..SimConfig::default()
+    })
+}
+
+#[test]
+fn expired_skiptoken_recovers_or_fails_cleanly() {
+    let sim = Sim::start(paged_config(&["expired-skiptoken@at=1"]));
+    let env = TestEnv::new();
+    let out = env.out("out");
+    let previous = common::seed_previous(&out, &sim.domain());
+    let o = sim.run(&env, DemoAppKind::Full, &out).output().unwrap();
+    assert_eq!(injected(&sim.stats()), 1, "the fault never fired");
+    match o.status.code() {
+        Some(0) => {
+            Extraction::read(&out, &sim.domain())
+                .assert_eq(&Extraction::expected(&sim.truth, &BTreeMap::new()));
+            check_manifest(&out, &sim.domain());
+        }
+        Some(5) => {
+            let report = json_stdout(&o);
+            assert_eq!(report["outcome"], "failed");
+            assert!(
+                report["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("no output file was changed")
+            );
+            assert_eq!(snapshot(&out), previous, "previous files changed");
+        }
+        _ => assert_exit(&o, 0),
+    }
+    assert_private_and_clean(&out);
+}
+
+#[test]
+fn mixed_faults_at_a_rate_still_equal_truth() {
+    let sim = Sim::start(paged_config(&[
+        "503=0.05@rate=0.05",
+        "429=0.05@rate=0.05",
+        "reset@rate=0.03",
+        "malformed@rate=0.03",
+    ]));
+    let (_, stats) = assert_recovers(&sim);
+    assert!(injected(&stats) > 0, "{stats}");
+}
+
+#[test]
+fn group_deleted_between_member_and_owner_fetch() {
+    let probe = Sim::small();
+    let (gid, _) = probe.group_where(|g| {
+        let id = g["id"].as_str().unwrap();
+        probe.member_count(id) > 2
+            && probe.truth["owners"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|o| o["groupId"] == id)
+    });
+    drop(probe);
+    // Only the owner list answers 404: the members were read before the group vanished.
+    let sim = sim_with(&[&format!("deleted-group@always;path=/groups/{gid}/owners")]);
+    let env = TestEnv::new();
+    let out = env.out("out");
+    let o = sim.run(&env, DemoAppKind::Full, &out).output().unwrap();
+    assert_exit(&o, 6);
+    let report = json_stdout(&o);
+    assert_eq!(report["groups_deleted"], 1);
+    let warning = report["warnings"][0].as_str().unwrap();
+    assert!(warning.contains("members were read"), "{warning}");
+    assert!(
+        warning.contains("its owners are not in the files"),
+        "{warning}"
+    );
+    let fates = BTreeMap::from([(gid.clone(), GroupFate::OwnersGone)]);
+    Extraction::read(&out, &sim.domain()).assert_eq(&Extraction::expected(&sim.truth, &fates));
+    check_manifest(&out, &sim.domain());
+}
+
+#[test]
+fn group_deleted_while_paging_its_members() {
+    let probe = Sim::start(paged_config(&[]));
+    let (gid, _) = probe.group_where(|g| probe.member_count(g["id"].as_str().unwrap()) > 999);
+    let truth_members = probe.member_count(&gid);
+    drop(probe);
+    // The first member page (in a batch) is read, the second answers 404.
+    let sim = Sim::start(paged_config(&[&format!(
+        "deleted-group@at=2;path=/groups/{gid}/members"
+    )]));
+    let env = TestEnv::new();
+    let out = env.out("out");
+    let o = sim.run(&env, DemoAppKind::Full, &out).output().unwrap();
+    assert_exit(&o, 6);
+    let warning = json_stdout(&o)["warnings"][0].as_str().unwrap().to_string();
+    assert!(
+        warning.contains("only the first 999 of its members are in the files"),
+        "{warning}"
+    );
+
+    let mut actual = Extraction::read(&out, &sim.domain());
+    let expected = Extraction::expected(
+        &sim.truth,
+        &BTreeMap::from([(gid.clone(), GroupFate::Deleted)]),
+    );
+    // The partial member rows are real members of the group; set them aside, then the rest
+    // must equal the truth exactly.
+    let all = Extraction::expected(&sim.truth, &BTreeMap::new());
+    let partial: Vec<Vec<String>> = actual
+        .members
+        .iter()
+        .filter(|r| r[0] == gid)
+        .cloned()
+        .collect();
+    assert_eq!(partial.len(), 999, "of {truth_members}");
+    assert!(partial.iter().all(|r| all.members.binary_search(r).is_ok()));
+    actual.members.retain(|r| r[0] != gid);
+    // Owners were read in the same batch as the first member page.
+    let mut expected = expected;
+    expected.owners = all.owners.clone();
+    let row = expected.groups.get_mut(&gid).unwrap();
+    row[17] = all.groups[&gid][17].clone();
+    actual.assert_eq(&expected);
+    check_manifest(&out, &sim.domain());
+}

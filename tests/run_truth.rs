@@ -1,0 +1,209 @@
+//! `run` with the full app against tenants `small` and `m`: the four CSV files equal the
+//! simulator's ground truth row for row, the manifest matches the files, every file is
+//! owner-only and no temporary file is left.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{Extraction, Sim, TestEnv, check_manifest, run_and_compare};
+use entra_extract::sim::{Preset, SimConfig};
+
+#[test]
+fn small_tenant_equals_truth() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let out = env.out("out");
+    let report = run_and_compare(&sim, &env, &out);
+
+    let t = &sim.truth;
+    assert_eq!(report["outcome"], "success");
+    assert_eq!(report["tenant_id"], sim.tenant());
+    assert_eq!(report["users"], t["users"].as_array().unwrap().len() as u64);
+    assert_eq!(
+        report["groups"],
+        t["groups"].as_array().unwrap().len() as u64
+    );
+    assert_eq!(
+        report["member_edges"],
+        t["members"].as_array().unwrap().len() as u64
+    );
+    assert_eq!(
+        report["owner_edges"],
+        t["owners"].as_array().unwrap().len() as u64
+    );
+    assert_eq!(report["warnings"], serde_json::json!([]));
+
+    let manifest = check_manifest(&out, &sim.domain());
+    assert_eq!(manifest["tenant_id"], sim.tenant());
+    assert_eq!(manifest["prefix"], sim.domain());
+    assert_eq!(manifest["cloud"], "custom");
+    assert_eq!(manifest["counts"]["groups_members_unreadable"], 0);
+    // The hidden-membership group was read in full by an app with Member.Read.Hidden.
+    let hidden = sim.hidden_groups();
+    assert!(!hidden.is_empty());
+    for id in &hidden {
+        assert!(
+            sim.member_count(id) > 0,
+            "hidden group {id} has members in the truth"
+        );
+    }
+}
+
+#[test]
+fn small_tenant_with_bom_prefix_and_second_run_replaces_files() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let out = env.out("out");
+    let o = sim
+        .run(&env, entra_extract::sim::DemoAppKind::Full, &out)
+        .args(["--bom", "--domain-prefix", "acme"])
+        .output()
+        .unwrap();
+    common::assert_exit(&o, 0);
+    for kind in ["users", "groups", "groups_members", "groups_owners"] {
+        let bytes = std::fs::read(common::csv_path(&out, "acme", kind)).unwrap();
+        assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "{kind} has no BOM");
+    }
+    Extraction::read(&out, "acme").assert_eq(&Extraction::expected(&sim.truth, &BTreeMap::new()));
+    let manifest = check_manifest(&out, "acme");
+    assert_eq!(manifest["prefix"], "acme");
+    assert!(
+        manifest["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["bom"] == true)
+    );
+
+    // A second run into the same directory replaces the set atomically and cleanly.
+    let o = sim
+        .run(&env, entra_extract::sim::DemoAppKind::Full, &out)
+        .args(["--domain-prefix", "acme"])
+        .output()
+        .unwrap();
+    common::assert_exit(&o, 0);
+    Extraction::read(&out, "acme").assert_eq(&Extraction::expected(&sim.truth, &BTreeMap::new()));
+    let manifest = check_manifest(&out, "acme");
+    assert!(
+        manifest["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["bom"] == false)
+    );
+    common::assert_private_and_clean(&out);
+}
+
+#[test]
+fn tenant_m_equals_truth() {
+    let sim = Sim::start(common::no_throttle(SimConfig {
+        preset: Preset::M,
+        seed: 7,
+        ..SimConfig::default()
+    }));
+    let env = TestEnv::new();
+    let out = env.out("out");
+    let report = run_and_compare(&sim, &env, &out);
+    assert_eq!(report["users"], 10_000);
+    assert_eq!(report["groups"], 2_500);
+    assert_eq!(
+        report["member_edges"],
+        sim.truth["members"].as_array().unwrap().len() as u64
+    );
+}
+
+#[test]
+fn extra_attributes_are_appended_in_order() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let out = env.out("out");
+    let extras = common::Extras {
+        // An array, a nullable string, a date; on groups an array and a nullable string.
+        user: vec![
+            "businessPhones",
+            "mobilePhone",
+            "onPremisesLastSyncDateTime",
+        ],
+        group: vec!["proxyAddresses", "classification"],
+    };
+    let mut c = sim.run(&env, entra_extract::sim::DemoAppKind::Full, &out);
+    for a in &extras.user {
+        c.args(["--extra-user-attribute", a]);
+    }
+    for a in &extras.group {
+        c.args(["--extra-group-attribute", a]);
+    }
+    let o = c.output().unwrap();
+    common::assert_exit(&o, 0);
+    let actual = Extraction::read_with(&out, &sim.domain(), &extras);
+    actual.assert_eq(&Extraction::expected_with(
+        &sim.truth,
+        &BTreeMap::new(),
+        &extras,
+    ));
+    // The extras carry data, so the comparison is not between empty columns.
+    assert!(
+        actual.users.values().any(|r| r[27].contains('+')),
+        "no businessPhones"
+    );
+    assert!(
+        actual.groups.values().any(|r| r[18].contains("SMTP:")),
+        "no proxyAddresses"
+    );
+    check_manifest(&out, &sim.domain());
+}
+
+#[test]
+fn over_https_with_an_extra_ca_equals_truth() {
+    let sim = Sim::start(common::no_throttle(SimConfig {
+        tls: Some(entra_extract::sim::TlsOptions::default()),
+        ..SimConfig::default()
+    }));
+    assert!(sim.base().starts_with("https://"), "{}", sim.base());
+    let env = TestEnv::new();
+    let ca = env.root.path().join("ca.pem");
+    std::fs::write(&ca, sim.ca_pem()).unwrap();
+    let out = env.out("out");
+
+    let o = sim
+        .run(&env, entra_extract::sim::DemoAppKind::Full, &out)
+        .arg("--extra-ca")
+        .arg(&ca)
+        .output()
+        .unwrap();
+    common::assert_exit(&o, 0);
+    Extraction::read(&out, &sim.domain())
+        .assert_eq(&Extraction::expected(&sim.truth, &BTreeMap::new()));
+    check_manifest(&out, &sim.domain());
+}
+
+/// Known client gap (reported): a TLS certificate the client does not trust is treated as a
+/// transient network error and retried 8 times with backoff (about 45 s) before exit 5.
+#[test]
+#[ignore = "client bug: an untrusted certificate (UnknownIssuer) is retried like a network blip (src/graph/client.rs network_step)"]
+fn untrusted_certificate_fails_fast() {
+    let sim = Sim::start(common::no_throttle(SimConfig {
+        tls: Some(entra_extract::sim::TlsOptions::default()),
+        ..SimConfig::default()
+    }));
+    let env = TestEnv::new();
+    let out = env.out("out");
+    let started = std::time::Instant::now();
+    let o = sim
+        .run(&env, entra_extract::sim::DemoAppKind::Full, &out)
+        .output()
+        .unwrap();
+    assert_ne!(o.status.code(), Some(0));
+    let report = common::json_stdout(&o);
+    assert!(
+        report["error"].as_str().unwrap().contains("certificate"),
+        "{report}"
+    );
+    assert!(!out.join(format!("{}_users.csv", sim.domain())).exists());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+}
