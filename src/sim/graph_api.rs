@@ -48,7 +48,7 @@ pub struct GraphReply {
     pub plan: Box<FaultPlan>,
 }
 
-const JSON_CT: &str = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
+pub(super) const JSON_CT: &str = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
 const TEXT_CT: &str = "text/plain";
 
 /// Roles that allow reading each area (any one suffices), per the Graph permission docs.
@@ -89,7 +89,7 @@ const READ_CONTACTS: &[&str] = &[
     "Directory.ReadWrite.All",
 ];
 
-fn has_any(caller: &Caller, roles: &[&str]) -> bool {
+pub(super) fn has_any(caller: &Caller, roles: &[&str]) -> bool {
     caller.roles.iter().any(|r| roles.contains(&r.as_str()))
 }
 
@@ -106,15 +106,21 @@ fn can_read_kind(caller: &Caller, kind: ObjKind) -> bool {
 }
 
 /// A reply under construction.
-struct Ctx<'a> {
-    state: &'a SimState,
+pub(super) struct Ctx<'a> {
+    pub(super) state: &'a SimState,
     request_id: String,
     client_request_id: String,
     ru: u32,
 }
 
 impl Ctx<'_> {
-    fn reply(&self, status: u16, body: String, ct: &'static str, items: usize) -> GraphReply {
+    pub(super) fn reply(
+        &self,
+        status: u16,
+        body: String,
+        ct: &'static str,
+        items: usize,
+    ) -> GraphReply {
         GraphReply {
             status,
             headers: vec![
@@ -136,7 +142,7 @@ impl Ctx<'_> {
 
     /// `{"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}`
     /// with the date in Graph's zone-less form (graph-reference §8).
-    fn error(&self, status: u16, code: &str, message: &str) -> GraphReply {
+    pub(super) fn error(&self, status: u16, code: &str, message: &str) -> GraphReply {
         let date = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string();
         let body = serde_json::json!({
             "error": {
@@ -169,11 +175,11 @@ impl Ctx<'_> {
         )
     }
 
-    fn bad(&self, message: &str) -> GraphReply {
+    pub(super) fn bad(&self, message: &str) -> GraphReply {
         self.error(400, "Request_BadRequest", message)
     }
 
-    fn context(&self, what: &str) -> String {
+    pub(super) fn context(&self, what: &str) -> String {
         format!("{}/v1.0/$metadata#{what}", self.state.base_url)
     }
 }
@@ -186,6 +192,7 @@ enum Route {
     User(String),
     Groups,
     GroupsCount,
+    GroupsDelta,
     Group(String),
     Members(String),
     Owners(String),
@@ -241,6 +248,7 @@ fn parse_route(path: &str) -> Route {
         [u, id] if eq(u, "users") => Route::User(id.to_string()),
         [g] if eq(g, "groups") => Route::Groups,
         [g, c] if eq(g, "groups") && eq(c, "$count") => Route::GroupsCount,
+        [g, d] if eq(g, "groups") && eq(d, "delta") => Route::GroupsDelta,
         [g, id] if eq(g, "groups") => Route::Group(id.to_string()),
         [g, id, m] if eq(g, "groups") && eq(m, "members") => Route::Members(id.to_string()),
         [g, id, o] if eq(g, "groups") && eq(o, "owners") => Route::Owners(id.to_string()),
@@ -474,6 +482,7 @@ fn dispatch(
         }
         Route::Groups
         | Route::GroupsCount
+        | Route::GroupsDelta
         | Route::Group(_)
         | Route::Members(_)
         | Route::Owners(_)
@@ -495,6 +504,7 @@ fn dispatch(
         Route::Organization if !has_any(caller, READ_ORG) => cx.denied(),
         Route::Users => list_objects(cx, call, q, plan, caller, ObjKind::User),
         Route::Groups => list_objects(cx, call, q, plan, caller, ObjKind::Group),
+        Route::GroupsDelta => super::delta::groups_delta(cx, call, q, plan, caller),
         Route::UsersCount => count(cx, call, dir.users.len()),
         Route::GroupsCount => count(cx, call, dir.groups.len()),
         Route::User(key) => {
@@ -647,7 +657,7 @@ fn count(cx: &Ctx<'_>, call: &GraphCall<'_>, n: usize) -> GraphReply {
 }
 
 /// Resolved `$select`: canonical names of known properties, and the raw text for the context.
-fn resolve_select(q: &QueryOptions) -> Option<(Vec<&'static str>, String)> {
+pub(super) fn resolve_select(q: &QueryOptions) -> Option<(Vec<&'static str>, String)> {
     q.select.as_ref().map(|s| {
         (
             s.iter().filter_map(|p| canonical_prop(p)).collect(),
@@ -670,7 +680,7 @@ fn page_size(cx: &Ctx<'_>, q: &QueryOptions, cap: usize) -> Result<usize, GraphR
 }
 
 /// Decodes `$skiptoken` for a list, or answers 400.
-fn page_offset(
+pub(super) fn page_offset(
     cx: &Ctx<'_>,
     q: &QueryOptions,
     plan: &FaultPlan,
@@ -692,7 +702,7 @@ fn page_offset(
     }
 }
 
-fn next_link(
+pub(super) fn next_link(
     cx: &Ctx<'_>,
     call: &GraphCall<'_>,
     q: &QueryOptions,

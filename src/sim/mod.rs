@@ -9,6 +9,7 @@ mod apps;
 mod batch;
 mod config;
 mod crypto;
+mod delta;
 mod fault;
 mod generate;
 pub(crate) mod graph_api;
