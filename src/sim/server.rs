@@ -405,6 +405,15 @@ async fn route(State(state): State<Arc<SimState>>, req: Request) -> Response {
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
             r
         }
+        (_, [_, "oauth2", "v2.0", "token"]) => json_response(
+            405,
+            serde_json::json!({
+                "error": "invalid_request",
+                "error_description": "AADSTS900561: The endpoint only accepts POST requests. Received a GET request.",
+                "error_codes": [900561],
+            })
+            .to_string(),
+        ),
         ("GET", [tenant, "v2.0", ".well-known", "openid-configuration"]) => {
             match openid_configuration(&state, tenant) {
                 Some(v) => json_response(200, v.to_string()),
