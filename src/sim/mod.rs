@@ -37,6 +37,8 @@ pub enum SimError {
     Io(String, #[source] std::io::Error),
     #[error("key or certificate generation failed: {0}")]
     Crypto(String),
+    #[error("invalid simulator configuration: {0}")]
+    Config(String),
     #[error("internal simulator error: {0}")]
     Internal(String),
 }

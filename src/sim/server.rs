@@ -15,13 +15,13 @@ use sha1::Digest as _;
 use uuid::Uuid;
 
 use super::SimError;
-use super::apps::{DemoApp, DemoAppKind, DemoCertificate, GRAPH_ROLES};
+use super::apps::{DemoApp, DemoAppKind, DemoCertificate, GRAPH_ROLES, graph_role};
 use super::config::SimConfig;
 use super::crypto::SigningKey;
 use super::fault::FaultEngine;
 use super::generate::generate;
 use super::graph_api::{GraphCall, handle};
-use super::model::{Directory, KeyCredential};
+use super::model::{AppRoleAssignment, Directory, KeyCredential};
 use super::throttle::{Throttle, budget_for_users};
 use super::token::{jwks, openid_configuration, token_request};
 use super::truth::write_truth;
@@ -228,6 +228,37 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         .await
         .map_err(|e| SimError::Internal(e.to_string()))?;
     let mut dir = generated.dir;
+    for (kind, roles) in &config.grants {
+        let Some(app) = generated.apps.iter().find(|a| a.kind == *kind) else {
+            continue;
+        };
+        let graph_sp = dir.service_principals[generated.graph_sp_idx].id;
+        let mut assignments = Vec::new();
+        for value in roles {
+            let role = graph_role(value).ok_or_else(|| {
+                SimError::Config(format!(
+                    "unknown Graph app role '{value}' for the {} app; known: {}",
+                    kind.slug(),
+                    GRAPH_ROLES
+                        .iter()
+                        .map(|r| r.value)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?;
+            assignments.push(AppRoleAssignment {
+                id: base64::Engine::encode(
+                    &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                    Uuid::new_v4().as_bytes(),
+                ),
+                app_role_id: role.id,
+                resource_id: graph_sp,
+                resource_display_name: "Microsoft Graph".to_string(),
+                created: now,
+            });
+        }
+        dir.service_principals[app.sp_idx].app_role_assignments = assignments;
+    }
     let signing = SigningKey::generate().map_err(SimError::Crypto)?;
 
     let mut demo_apps = Vec::new();
