@@ -41,6 +41,11 @@ async fn resource_unit_costs_follow_the_documented_rules() {
         total += want.parse::<u64>().unwrap();
     }
     let s = stats(&h).await;
+    assert_eq!(
+        s["apps"],
+        h.stats_json()["apps"],
+        "in-process stats match /_sim/stats"
+    );
     let full = s["apps"]
         .as_array()
         .unwrap()

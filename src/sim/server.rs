@@ -138,6 +138,10 @@ impl SimHandle {
         write_truth(&self.state.dir, &mut s);
         s
     }
+    /// The same counters as `GET /_sim/stats`, for benchmarks running in-process.
+    pub fn stats_json(&self) -> serde_json::Value {
+        stats_json(&self.state)
+    }
     /// Stops the server and waits for it.
     pub async fn shutdown(mut self) {
         self.server
