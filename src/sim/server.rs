@@ -23,7 +23,7 @@ use super::generate::generate;
 use super::graph_api::{GraphCall, handle};
 use super::model::{AppRoleAssignment, Directory, KeyCredential};
 use super::throttle::{Throttle, budget_for_users};
-use super::token::{jwks, openid_configuration, token_request};
+use super::token::{TokenCache, jwks, openid_configuration, token_request};
 use super::truth::write_truth;
 
 /// Counters for `/_sim/stats`.
@@ -70,6 +70,8 @@ pub struct SimState {
     pub stats: Stats,
     pub throttle: Throttle,
     pub faults: FaultEngine,
+    /// Bearer tokens that already passed validation.
+    pub token_cache: TokenCache,
 }
 
 impl SimState {
@@ -342,6 +344,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         stats: Stats::default(),
         throttle,
         faults,
+        token_cache: TokenCache::default(),
         config,
     });
 
