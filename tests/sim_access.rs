@@ -315,3 +315,70 @@ async fn not_found_bad_ids_unknown_segments_and_me() {
     assert_eq!(v["id"], guest["id"]);
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn narrower_grants_give_limited_information_members() {
+    let h = start(SimConfig {
+        grants: vec![(
+            DemoAppKind::NoGrants,
+            vec!["GroupMember.Read.All".into(), "User.Read.All".into()],
+        )],
+        ..SimConfig::default()
+    })
+    .await;
+    let tok = token(&h, DemoAppKind::NoGrants).await;
+    let t = truth(&h).await;
+    let mixed = t["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["displayName"] == "Devices & Service Principals")
+        .unwrap();
+    let gid = mixed["id"].as_str().unwrap();
+    let r = get(
+        &h,
+        &tok,
+        &format!("/v1.0/groups/{gid}/members?$select=id,displayName"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let v = r.json();
+    let items = v["value"].as_array().unwrap();
+    for m in items {
+        let ty = m["@odata.type"].as_str().unwrap();
+        assert!(m["id"].is_string());
+        if ty == "#microsoft.graph.user" {
+            assert!(
+                m["displayName"].is_string(),
+                "users readable with User.Read.All: {m}"
+            );
+        } else {
+            assert!(
+                m.get("displayName").is_some_and(Value::is_null),
+                "limited information for {ty}: {m}"
+            );
+        }
+    }
+    assert!(
+        items
+            .iter()
+            .any(|m| m["@odata.type"] == "#microsoft.graph.device")
+    );
+    // The role set is what the token says, and Graph still refuses what it doesn't cover.
+    assert_eq!(
+        get(&h, &tok, "/v1.0/servicePrincipals").await.status,
+        StatusCode::FORBIDDEN
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn unknown_role_in_grants_is_a_config_error() {
+    let err = entra_extract::sim::start(SimConfig {
+        grants: vec![(DemoAppKind::Full, vec!["Everything.All".into()])],
+        ..SimConfig::default()
+    })
+    .await
+    .expect_err("unknown role");
+    assert!(err.to_string().contains("Everything.All"), "{err}");
+}

@@ -102,3 +102,13 @@ fn help_documents_the_fault_syntax() {
     assert!(help.contains("KIND[=ARG]@TRIGGER"), "{help}");
     assert!(help.contains("deleted-group"));
 }
+
+#[test]
+fn grant_option_is_validated() {
+    let out = Command::new(env!("CARGO_BIN_EXE_entra-extract"))
+        .args(["sim", "--grant", "nobody=User.Read.All"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown demo app 'nobody'"));
+}

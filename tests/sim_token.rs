@@ -344,3 +344,21 @@ async fn short_lived_tokens_expire_at_graph() {
     );
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn token_endpoint_only_accepts_post() {
+    let h = start_small().await;
+    let r = client()
+        .get(format!(
+            "{}/{}/oauth2/v2.0/token",
+            h.base_url(),
+            h.tenant_id()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error_codes"], serde_json::json!([900561]));
+    h.shutdown().await;
+}

@@ -7,7 +7,9 @@ use clap::Args;
 use color_eyre::eyre::{WrapErr, bail};
 
 use super::Exit;
-use crate::sim::{FaultSpec, HiddenMembers, LatencyModel, Preset, SimConfig, TlsOptions};
+use crate::sim::{
+    DemoAppKind, FaultSpec, HiddenMembers, LatencyModel, Preset, SimConfig, TlsOptions,
+};
 
 const FAULT_HELP: &str = "\
 Inject a fault (repeatable). Syntax: KIND[=ARG]@TRIGGER[;path=PREFIX]
@@ -68,9 +70,27 @@ pub struct SimArgs {
     /// Inject a fault (repeatable); see --help for the syntax.
     #[arg(long = "fault", value_name = "SPEC", value_parser = clap::value_parser!(FaultSpec))]
     pub faults: Vec<FaultSpec>,
+    /// Replace a demo app's Graph app roles, e.g. `no-grants=GroupMember.Read.All,User.Read.All`
+    /// (an empty list after `=` grants nothing). Repeatable.
+    #[arg(long = "grant", value_name = "APP=ROLES", value_parser = parse_grant)]
+    pub grants: Vec<(DemoAppKind, Vec<String>)>,
     /// Write the ground truth (what a correct extraction contains) as JSON and keep serving.
     #[arg(long)]
     pub truth_out: Option<PathBuf>,
+}
+
+/// Parses `APP=ROLE,ROLE`.
+fn parse_grant(s: &str) -> Result<(DemoAppKind, Vec<String>), String> {
+    let (app, roles) = s
+        .split_once('=')
+        .ok_or_else(|| format!("'{s}': expected APP=ROLE,ROLE (e.g. no-grants=User.Read.All)"))?;
+    let kind: DemoAppKind = app.trim().parse()?;
+    let roles = roles
+        .split(',')
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
+        .collect();
+    Ok((kind, roles))
 }
 
 impl SimArgs {
@@ -95,6 +115,7 @@ impl SimArgs {
             hidden_members: self.hidden_members,
             faults: self.faults.clone(),
             cert_app_out: self.cert_app_out.clone(),
+            grants: self.grants.clone(),
             ..SimConfig::default()
         };
         c.throttle.enabled = !self.no_throttle;

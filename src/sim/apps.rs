@@ -33,7 +33,8 @@ const fn role(
 }
 
 /// Graph's app roles. GUIDs from graph-reference §2 (Directory.Read.All, Member.Read.Hidden)
-/// and public permission dumps (ReadWrite, Group*, User.Read.All, Application.Read.All).
+/// and public permission dumps (ReadWrite, Group*, User.Read.All, Application.Read.All,
+/// Device.Read.All, OrgContact.Read.All, Organization.Read.All).
 pub const GRAPH_ROLES: &[GraphRole] = &[
     role(
         "Directory.Read.All",
@@ -76,6 +77,24 @@ pub const GRAPH_ROLES: &[GraphRole] = &[
         0xdf021288_bdef_4463_88db_98f22de89214,
         "Read all users' full profiles",
         "Allows the app to read user profiles without a signed in user.",
+    ),
+    role(
+        "Device.Read.All",
+        0x7438b122_aefc_4978_80ed_43db9fcc7715,
+        "Read all devices",
+        "Allows the app to read your organization's devices' configuration information without a signed-in user.",
+    ),
+    role(
+        "OrgContact.Read.All",
+        0xe1a88a34_94c4_4418_be12_c87b00e26bea,
+        "Read organizational contacts",
+        "Allows the app to read all organizational contacts without a signed-in user.",
+    ),
+    role(
+        "Organization.Read.All",
+        0x498476ce_e0fe_48b0_b801_37ba7e2685c6,
+        "Read organization information",
+        "Allows the app to read the organization and related resources, without a signed-in user.",
     ),
     role(
         "Application.Read.All",
@@ -156,6 +175,19 @@ impl DemoAppKind {
             DemoAppKind::Certificate => None,
             _ => Some(365),
         }
+    }
+}
+
+impl std::str::FromStr for DemoAppKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        DemoAppKind::ALL
+            .into_iter()
+            .find(|k| k.slug().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                let all: Vec<&str> = DemoAppKind::ALL.iter().map(|k| k.slug()).collect();
+                format!("unknown demo app '{s}': use one of {}", all.join(", "))
+            })
     }
 }
 

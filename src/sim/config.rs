@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use super::apps::DemoAppKind;
 use super::fault::FaultSpec;
 
 /// Predefined tenant sizes.
@@ -158,6 +159,9 @@ pub struct SimConfig {
     pub faults: Vec<FaultSpec>,
     /// Write the certificate app's certificate and key (PEM) here on start.
     pub cert_app_out: Option<PathBuf>,
+    /// Replace the Graph app roles granted to a demo app (role values such as
+    /// "GroupMember.Read.All"), e.g. to show limited-information members.
+    pub grants: Vec<(DemoAppKind, Vec<String>)>,
 }
 
 impl Default for SimConfig {
@@ -175,6 +179,7 @@ impl Default for SimConfig {
             hidden_members: HiddenMembers::default(),
             faults: Vec::new(),
             cert_app_out: None,
+            grants: Vec::new(),
         }
     }
 }

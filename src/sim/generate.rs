@@ -847,6 +847,9 @@ pub fn generate(seed: u64, size: SizeSpec, now: i64) -> Generated {
         }
         groups.push(g);
     }
+    if let Some(g) = groups.get_mut(4) {
+        g.membership_rule = Some("(user.department -eq \"Sales\")".to_string());
+    }
     if let Some(g) = groups.get_mut(10) {
         let op = cx.on_prem("GG-Finance", "GG-Finance", None, "Groups", false);
         g.on_prem = Some(op);
@@ -862,8 +865,8 @@ pub fn generate(seed: u64, size: SizeSpec, now: i64) -> Generated {
             x.owners = o;
         }
     };
-    let first_member_users: Vec<usize> = (0..nu).filter(|&i| !users[i].guest).collect();
-    let owner = |k: usize| user_ref(first_member_users.get(k).copied().unwrap_or(0));
+    let member_users: Vec<usize> = (0..nu).filter(|&i| !users[i].guest).collect();
+    let owner = |k: usize| user_ref(member_users.get(k).copied().unwrap_or(0));
     if nu > 0 {
         let staff: Vec<ObjRef> = (0..all_staff).map(user_ref).collect();
         set(&mut groups, 0, staff, vec![owner(0)]);
@@ -978,7 +981,7 @@ pub fn generate(seed: u64, size: SizeSpec, now: i64) -> Generated {
     let owner_avg = size.owner_edges as f64 / ng.max(1) as f64;
     // Synced and distribution groups (about a fifth) get none, so the others carry the rest.
     let owner_max = (2.0 * owner_avg / 0.8).round().max(1.0) as usize;
-    let member_pool: Vec<usize> = first_member_users.clone();
+    let member_pool: Vec<usize> = member_users.clone();
     for (w, gi) in weights.iter().zip(rest) {
         let k = ((w / wsum) * budget as f64).round() as usize;
         let kind = groups[gi].kind;
@@ -1110,6 +1113,23 @@ mod tests {
         for g in &d.groups {
             let set: std::collections::HashSet<_> = g.members.iter().collect();
             assert_eq!(set.len(), g.members.len(), "{}", g.display_name);
+        }
+    }
+
+    #[test]
+    fn degenerate_sizes_do_not_panic() {
+        for (users, groups) in [(0, 0), (1, 1), (3, 13), (0, 30)] {
+            let size = SizeSpec {
+                users,
+                groups,
+                devices: 0,
+                service_principals: 0,
+                contacts: 0,
+                member_edges: 5,
+                owner_edges: 0,
+            };
+            let g = generate(9, size, 0);
+            assert_eq!((g.dir.users.len(), g.dir.groups.len()), (users, groups));
         }
     }
 

@@ -7,13 +7,12 @@
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
-use serde_json::Value;
 use uuid::Uuid;
 
 use super::config::HiddenMembers;
 use super::fault::{FaultPlan, RequestShape};
-use super::json::{push_bool, push_date, push_key, push_str, push_uuid};
-use super::model::{Application, Directory, ObjKind, ObjRef, all_props, canonical_prop};
+use super::json::{push_key, push_str};
+use super::model::{Directory, ObjKind, ObjRef, all_props, canonical_prop};
 use super::odata::{
     Clause, DEFAULT_TOP, Literal, MAX_TOP, PageToken, QueryOptions, fingerprint, parse_filter,
 };
@@ -48,7 +47,7 @@ pub struct GraphReply {
     pub plan: Box<FaultPlan>,
 }
 
-const JSON_CT: &str = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
+pub(super) const JSON_CT: &str = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
 const TEXT_CT: &str = "text/plain";
 
 /// Roles that allow reading each area (any one suffices), per the Graph permission docs.
@@ -89,7 +88,7 @@ const READ_CONTACTS: &[&str] = &[
     "Directory.ReadWrite.All",
 ];
 
-fn has_any(caller: &Caller, roles: &[&str]) -> bool {
+pub(super) fn has_any(caller: &Caller, roles: &[&str]) -> bool {
     caller.roles.iter().any(|r| roles.contains(&r.as_str()))
 }
 
@@ -106,15 +105,21 @@ fn can_read_kind(caller: &Caller, kind: ObjKind) -> bool {
 }
 
 /// A reply under construction.
-struct Ctx<'a> {
-    state: &'a SimState,
+pub(super) struct Ctx<'a> {
+    pub(super) state: &'a SimState,
     request_id: String,
     client_request_id: String,
     ru: u32,
 }
 
 impl Ctx<'_> {
-    fn reply(&self, status: u16, body: String, ct: &'static str, items: usize) -> GraphReply {
+    pub(super) fn reply(
+        &self,
+        status: u16,
+        body: String,
+        ct: &'static str,
+        items: usize,
+    ) -> GraphReply {
         GraphReply {
             status,
             headers: vec![
@@ -136,7 +141,7 @@ impl Ctx<'_> {
 
     /// `{"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}`
     /// with the date in Graph's zone-less form (graph-reference §8).
-    fn error(&self, status: u16, code: &str, message: &str) -> GraphReply {
+    pub(super) fn error(&self, status: u16, code: &str, message: &str) -> GraphReply {
         let date = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string();
         let body = serde_json::json!({
             "error": {
@@ -169,11 +174,11 @@ impl Ctx<'_> {
         )
     }
 
-    fn bad(&self, message: &str) -> GraphReply {
+    pub(super) fn bad(&self, message: &str) -> GraphReply {
         self.error(400, "Request_BadRequest", message)
     }
 
-    fn context(&self, what: &str) -> String {
+    pub(super) fn context(&self, what: &str) -> String {
         format!("{}/v1.0/$metadata#{what}", self.state.base_url)
     }
 }
@@ -186,6 +191,7 @@ enum Route {
     User(String),
     Groups,
     GroupsCount,
+    GroupsDelta,
     Group(String),
     Members(String),
     Owners(String),
@@ -241,6 +247,7 @@ fn parse_route(path: &str) -> Route {
         [u, id] if eq(u, "users") => Route::User(id.to_string()),
         [g] if eq(g, "groups") => Route::Groups,
         [g, c] if eq(g, "groups") && eq(c, "$count") => Route::GroupsCount,
+        [g, d] if eq(g, "groups") && eq(d, "delta") => Route::GroupsDelta,
         [g, id] if eq(g, "groups") => Route::Group(id.to_string()),
         [g, id, m] if eq(g, "groups") && eq(m, "members") => Route::Members(id.to_string()),
         [g, id, o] if eq(g, "groups") && eq(o, "owners") => Route::Owners(id.to_string()),
@@ -474,6 +481,7 @@ fn dispatch(
         }
         Route::Groups
         | Route::GroupsCount
+        | Route::GroupsDelta
         | Route::Group(_)
         | Route::Members(_)
         | Route::Owners(_)
@@ -495,6 +503,7 @@ fn dispatch(
         Route::Organization if !has_any(caller, READ_ORG) => cx.denied(),
         Route::Users => list_objects(cx, call, q, plan, caller, ObjKind::User),
         Route::Groups => list_objects(cx, call, q, plan, caller, ObjKind::Group),
+        Route::GroupsDelta => super::delta::groups_delta(cx, call, q, plan, caller),
         Route::UsersCount => count(cx, call, dir.users.len()),
         Route::GroupsCount => count(cx, call, dir.groups.len()),
         Route::User(key) => {
@@ -558,11 +567,11 @@ fn dispatch(
             };
             count(cx, call, n)
         }
-        Route::Organization => organization(cx),
-        Route::Applications => applications(cx, call, q, plan),
+        Route::Organization => super::tenant_routes::organization(cx),
+        Route::Applications => super::tenant_routes::applications(cx, call, q, plan),
         Route::Application(id) => match Uuid::parse_str(id) {
             Ok(uid) => match dir.applications.iter().position(|a| a.id == uid) {
-                Some(i) => single_application(cx, q, i),
+                Some(i) => super::tenant_routes::single_application(cx, q, i),
                 None => cx.not_found(id),
             },
             Err(_) => cx.bad(&format!("Invalid object identifier '{id}'.")),
@@ -573,7 +582,7 @@ fn dispatch(
                 .iter()
                 .position(|a| a.app_id.to_string().eq_ignore_ascii_case(app_id))
             {
-                Some(i) => single_application(cx, q, i),
+                Some(i) => super::tenant_routes::single_application(cx, q, i),
                 None => cx.not_found(app_id),
             }
         }
@@ -592,7 +601,7 @@ fn dispatch(
                 SpKey::AppId(id) => (Route::ServicePrincipalByAppId(id.clone()), id),
             };
             match find_sp(cx, &route2, id) {
-                Ok(r) => app_role_assignments(cx, q, r),
+                Ok(r) => super::tenant_routes::app_role_assignments(cx, q, r),
                 Err(e) => e,
             }
         }
@@ -647,7 +656,7 @@ fn count(cx: &Ctx<'_>, call: &GraphCall<'_>, n: usize) -> GraphReply {
 }
 
 /// Resolved `$select`: canonical names of known properties, and the raw text for the context.
-fn resolve_select(q: &QueryOptions) -> Option<(Vec<&'static str>, String)> {
+pub(super) fn resolve_select(q: &QueryOptions) -> Option<(Vec<&'static str>, String)> {
     q.select.as_ref().map(|s| {
         (
             s.iter().filter_map(|p| canonical_prop(p)).collect(),
@@ -657,7 +666,7 @@ fn resolve_select(q: &QueryOptions) -> Option<(Vec<&'static str>, String)> {
 }
 
 /// Parses `$top` with Graph's limits (1..=999, else 400).
-fn page_size(cx: &Ctx<'_>, q: &QueryOptions, cap: usize) -> Result<usize, GraphReply> {
+pub(super) fn page_size(cx: &Ctx<'_>, q: &QueryOptions, cap: usize) -> Result<usize, GraphReply> {
     match &q.top {
         None => Ok(DEFAULT_TOP.min(cap)),
         Some(t) => match t.trim().parse::<usize>() {
@@ -670,7 +679,7 @@ fn page_size(cx: &Ctx<'_>, q: &QueryOptions, cap: usize) -> Result<usize, GraphR
 }
 
 /// Decodes `$skiptoken` for a list, or answers 400.
-fn page_offset(
+pub(super) fn page_offset(
     cx: &Ctx<'_>,
     q: &QueryOptions,
     plan: &FaultPlan,
@@ -692,7 +701,7 @@ fn page_offset(
     }
 }
 
-fn next_link(
+pub(super) fn next_link(
     cx: &Ctx<'_>,
     call: &GraphCall<'_>,
     q: &QueryOptions,
@@ -714,12 +723,12 @@ fn next_link(
 }
 
 /// A compiled `$filter` over one object type.
-struct Filter {
+pub(super) struct Filter {
     clauses: Vec<(&'static str, Clause)>,
 }
 
 impl Filter {
-    fn compile(
+    pub(super) fn compile(
         cx: &Ctx<'_>,
         q: &QueryOptions,
         props: &[&'static str],
@@ -743,7 +752,7 @@ impl Filter {
     }
 
     /// True if the object matches, reading each property through `write`.
-    fn matches(&self, write: &dyn Fn(&str, &mut String) -> bool) -> bool {
+    pub(super) fn matches(&self, write: &dyn Fn(&str, &mut String) -> bool) -> bool {
         let mut scratch = String::new();
         self.clauses.iter().all(|(prop, clause)| {
             scratch.clear();
@@ -1117,283 +1126,6 @@ fn relationship(
     }
     out.push_str("]}");
     cx.reply(200, out, JSON_CT, end.saturating_sub(offset))
-}
-
-fn organization(cx: &Ctx<'_>) -> GraphReply {
-    let dir = &cx.state.dir;
-    let mut out = String::new();
-    out.push_str("{\"@odata.context\":");
-    push_str(&mut out, &cx.context("organization"));
-    out.push_str(",\"value\":[{\"id\":");
-    push_uuid(&mut out, &dir.tenant_id);
-    out.push_str(",\"deletedDateTime\":null,\"businessPhones\":[],\"city\":null,\"country\":null,\"countryLetterCode\":\"US\",\"createdDateTime\":");
-    push_date(&mut out, dir.created);
-    out.push_str(",\"displayName\":");
-    push_str(&mut out, &dir.display_name);
-    out.push_str(",\"onPremisesSyncEnabled\":true,\"preferredLanguage\":\"en\",\"tenantType\":\"AAD\",\"assignedPlans\":[],\"provisionedPlans\":[],\"technicalNotificationMails\":[],\"verifiedDomains\":[");
-    for (i, d) in dir.domains.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str("{\"capabilities\":\"Email, OfficeCommunicationsOnline\",\"isDefault\":");
-        push_bool(&mut out, d.is_default);
-        out.push_str(",\"isInitial\":");
-        push_bool(&mut out, d.is_initial);
-        out.push_str(",\"name\":");
-        push_str(&mut out, &d.name);
-        out.push_str(",\"type\":\"Managed\"}");
-    }
-    out.push_str("]}]}");
-    cx.reply(200, out, JSON_CT, 1)
-}
-
-/// Application properties the simulator returns.
-const APP_PROPS: &[&str] = &[
-    "id",
-    "deletedDateTime",
-    "appId",
-    "createdDateTime",
-    "displayName",
-    "publisherDomain",
-    "signInAudience",
-    "tags",
-    "keyCredentials",
-    "passwordCredentials",
-    "requiredResourceAccess",
-];
-
-fn write_app_prop(dir: &Directory, app: &Application, p: &str, out: &mut String) -> bool {
-    match p {
-        "id" => push_uuid(out, &app.id),
-        "deletedDateTime" => out.push_str("null"),
-        "appId" => push_uuid(out, &app.app_id),
-        "createdDateTime" => push_date(out, app.created),
-        "displayName" => push_str(out, &app.display_name),
-        "publisherDomain" => push_str(out, dir.default_domain()),
-        "signInAudience" => push_str(out, "AzureADMyOrg"),
-        "tags" => out.push_str("[]"),
-        "passwordCredentials" => {
-            out.push('[');
-            for (i, c) in app.password_credentials.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str("{\"customKeyIdentifier\":null,\"displayName\":");
-                push_str(out, &c.display_name);
-                out.push_str(",\"endDateTime\":");
-                push_date(out, c.end);
-                out.push_str(",\"hint\":");
-                push_str(out, &c.secret.chars().take(3).collect::<String>());
-                out.push_str(",\"keyId\":");
-                push_uuid(out, &c.key_id);
-                out.push_str(",\"secretText\":null,\"startDateTime\":");
-                push_date(out, c.start);
-                out.push('}');
-            }
-            out.push(']');
-        }
-        "keyCredentials" => {
-            out.push('[');
-            for (i, c) in app.key_credentials.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str("{\"customKeyIdentifier\":");
-                push_str(out, &hex::encode_upper(&c.thumbprint_sha1));
-                out.push_str(",\"displayName\":");
-                push_str(out, &c.display_name);
-                out.push_str(",\"endDateTime\":");
-                push_date(out, c.end);
-                out.push_str(",\"key\":null,\"keyId\":");
-                push_uuid(out, &c.key_id);
-                out.push_str(",\"startDateTime\":");
-                push_date(out, c.start);
-                out.push_str(",\"type\":\"AsymmetricX509Cert\",\"usage\":\"Verify\"}");
-            }
-            out.push(']');
-        }
-        "requiredResourceAccess" => {
-            let roles: Vec<Uuid> = dir
-                .service_principals
-                .iter()
-                .find(|s| s.app_id == app.app_id)
-                .map(|s| {
-                    s.app_role_assignments
-                        .iter()
-                        .map(|a| a.app_role_id)
-                        .collect()
-                })
-                .unwrap_or_default();
-            out.push_str(
-                "[{\"resourceAppId\":\"00000003-0000-0000-c000-000000000000\",\"resourceAccess\":[",
-            );
-            for (i, r) in roles.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str("{\"id\":");
-                push_uuid(out, r);
-                out.push_str(",\"type\":\"Role\"}");
-            }
-            out.push_str("]}]");
-        }
-        _ => return false,
-    }
-    true
-}
-
-fn write_application(
-    dir: &Directory,
-    app: &Application,
-    select: Option<&[String]>,
-    out: &mut String,
-) {
-    out.push('{');
-    let mut first = true;
-    let props: Vec<&str> = match select {
-        Some(s) => s
-            .iter()
-            .filter_map(|p| {
-                APP_PROPS
-                    .iter()
-                    .find(|a| a.eq_ignore_ascii_case(p))
-                    .copied()
-            })
-            .collect(),
-        None => APP_PROPS.to_vec(),
-    };
-    for p in props {
-        push_key(out, &mut first, p);
-        write_app_prop(dir, app, p, out);
-    }
-    out.push('}');
-}
-
-fn applications(
-    cx: &Ctx<'_>,
-    call: &GraphCall<'_>,
-    q: &QueryOptions,
-    plan: &FaultPlan,
-) -> GraphReply {
-    let dir = &cx.state.dir;
-    let top = match page_size(cx, q, MAX_TOP) {
-        Ok(t) => t,
-        Err(e) => return e,
-    };
-    let filter = match Filter::compile(cx, q, APP_PROPS, "application") {
-        Ok(f) => f,
-        Err(e) => return e,
-    };
-    let list = fingerprint(&["applications", q.filter.as_deref().unwrap_or("")]);
-    let offset = match page_offset(cx, q, plan, list) {
-        Ok(o) => o,
-        Err(e) => return e,
-    };
-    let matched: Vec<&Application> = dir
-        .applications
-        .iter()
-        .filter(|a| {
-            filter
-                .as_ref()
-                .is_none_or(|f| f.matches(&|p, out| write_app_prop(dir, a, p, out)))
-        })
-        .collect();
-    let end = offset.saturating_add(top).min(matched.len());
-    let mut out = String::new();
-    out.push_str("{\"@odata.context\":");
-    push_str(&mut out, &cx.context("applications"));
-    if end < matched.len() {
-        out.push_str(",\"@odata.nextLink\":");
-        push_str(&mut out, &next_link(cx, call, q, list, end));
-    }
-    out.push_str(",\"value\":[");
-    for (k, a) in matched[offset.min(end)..end].iter().enumerate() {
-        if k > 0 {
-            out.push(',');
-        }
-        write_application(dir, a, q.select.as_deref(), &mut out);
-    }
-    out.push_str("]}");
-    cx.reply(200, out, JSON_CT, end.saturating_sub(offset))
-}
-
-fn single_application(cx: &Ctx<'_>, q: &QueryOptions, i: usize) -> GraphReply {
-    let dir = &cx.state.dir;
-    let mut obj = String::new();
-    write_application(dir, &dir.applications[i], q.select.as_deref(), &mut obj);
-    let mut out = String::new();
-    out.push_str("{\"@odata.context\":");
-    push_str(&mut out, &cx.context("applications/$entity"));
-    if obj.len() > 2 {
-        out.push(',');
-        out.push_str(&obj[1..]);
-    } else {
-        out.push('}');
-    }
-    cx.reply(200, out, JSON_CT, 1)
-}
-
-fn app_role_assignments(cx: &Ctx<'_>, q: &QueryOptions, r: ObjRef) -> GraphReply {
-    let dir = &cx.state.dir;
-    let sp = &dir.service_principals[r.idx as usize];
-    let mut out = String::new();
-    out.push_str("{\"@odata.context\":");
-    push_str(
-        &mut out,
-        &cx.context(&format!(
-            "servicePrincipals('{}')/appRoleAssignments",
-            sp.id
-        )),
-    );
-    out.push_str(",\"value\":[");
-    let wanted = |p: &str| {
-        q.select
-            .as_ref()
-            .is_none_or(|s| s.iter().any(|x| x.eq_ignore_ascii_case(p)))
-    };
-    for (i, a) in sp.app_role_assignments.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push('{');
-        let mut first = true;
-        let created = chrono::DateTime::from_timestamp(a.created, 0)
-            .map(|d| {
-                format!(
-                    "{}.{:07}Z",
-                    d.format("%Y-%m-%dT%H:%M:%S"),
-                    d.timestamp_subsec_nanos() / 100
-                )
-            })
-            .unwrap_or_default();
-        let fields: [(&str, Value); 9] = [
-            ("id", Value::String(a.id.clone())),
-            ("deletedDateTime", Value::Null),
-            ("appRoleId", Value::String(a.app_role_id.to_string())),
-            // appRoleAssignment dates carry 7 fractional digits (graph-reference §10).
-            ("createdDateTime", Value::String(created)),
-            (
-                "principalDisplayName",
-                Value::String(sp.display_name.clone()),
-            ),
-            ("principalId", Value::String(sp.id.to_string())),
-            ("principalType", Value::String("ServicePrincipal".into())),
-            (
-                "resourceDisplayName",
-                Value::String(a.resource_display_name.clone()),
-            ),
-            ("resourceId", Value::String(a.resource_id.to_string())),
-        ];
-        for (k, v) in fields {
-            if wanted(k) {
-                push_key(&mut out, &mut first, k);
-                out.push_str(&v.to_string());
-            }
-        }
-        out.push('}');
-    }
-    out.push_str("]}");
-    cx.reply(200, out, JSON_CT, sp.app_role_assignments.len())
 }
 
 #[cfg(test)]

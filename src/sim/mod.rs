@@ -9,6 +9,7 @@ mod apps;
 mod batch;
 mod config;
 mod crypto;
+mod delta;
 mod fault;
 mod generate;
 pub(crate) mod graph_api;
@@ -16,6 +17,7 @@ mod json;
 mod model;
 mod odata;
 mod server;
+mod tenant_routes;
 mod throttle;
 mod token;
 mod truth;
@@ -36,6 +38,8 @@ pub enum SimError {
     Io(String, #[source] std::io::Error),
     #[error("key or certificate generation failed: {0}")]
     Crypto(String),
+    #[error("invalid simulator configuration: {0}")]
+    Config(String),
     #[error("internal simulator error: {0}")]
     Internal(String),
 }

@@ -15,15 +15,15 @@ use sha1::Digest as _;
 use uuid::Uuid;
 
 use super::SimError;
-use super::apps::{DemoApp, DemoAppKind, DemoCertificate, GRAPH_ROLES};
+use super::apps::{DemoApp, DemoAppKind, DemoCertificate, GRAPH_ROLES, graph_role};
 use super::config::SimConfig;
 use super::crypto::SigningKey;
 use super::fault::FaultEngine;
 use super::generate::generate;
 use super::graph_api::{GraphCall, handle};
-use super::model::{Directory, KeyCredential};
+use super::model::{AppRoleAssignment, Directory, KeyCredential};
 use super::throttle::{Throttle, budget_for_users};
-use super::token::{jwks, openid_configuration, token_request};
+use super::token::{TokenCache, jwks, openid_configuration, token_request};
 use super::truth::write_truth;
 
 /// Counters for `/_sim/stats`.
@@ -70,6 +70,8 @@ pub struct SimState {
     pub stats: Stats,
     pub throttle: Throttle,
     pub faults: FaultEngine,
+    /// Bearer tokens that already passed validation.
+    pub token_cache: TokenCache,
 }
 
 impl SimState {
@@ -137,6 +139,10 @@ impl SimHandle {
         let mut s = String::new();
         write_truth(&self.state.dir, &mut s);
         s
+    }
+    /// The same counters as `GET /_sim/stats`, for benchmarks running in-process.
+    pub fn stats_json(&self) -> serde_json::Value {
+        stats_json(&self.state)
     }
     /// Stops the server and waits for it.
     pub async fn shutdown(mut self) {
@@ -228,6 +234,37 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         .await
         .map_err(|e| SimError::Internal(e.to_string()))?;
     let mut dir = generated.dir;
+    for (kind, roles) in &config.grants {
+        let Some(app) = generated.apps.iter().find(|a| a.kind == *kind) else {
+            continue;
+        };
+        let graph_sp = dir.service_principals[generated.graph_sp_idx].id;
+        let mut assignments = Vec::new();
+        for value in roles {
+            let role = graph_role(value).ok_or_else(|| {
+                SimError::Config(format!(
+                    "unknown Graph app role '{value}' for the {} app; known: {}",
+                    kind.slug(),
+                    GRAPH_ROLES
+                        .iter()
+                        .map(|r| r.value)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?;
+            assignments.push(AppRoleAssignment {
+                id: base64::Engine::encode(
+                    &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                    Uuid::new_v4().as_bytes(),
+                ),
+                app_role_id: role.id,
+                resource_id: graph_sp,
+                resource_display_name: "Microsoft Graph".to_string(),
+                created: now,
+            });
+        }
+        dir.service_principals[app.sp_idx].app_role_assignments = assignments;
+    }
     let signing = SigningKey::generate().map_err(SimError::Crypto)?;
 
     let mut demo_apps = Vec::new();
@@ -307,6 +344,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         stats: Stats::default(),
         throttle,
         faults,
+        token_cache: TokenCache::default(),
         config,
     });
 
@@ -405,6 +443,15 @@ async fn route(State(state): State<Arc<SimState>>, req: Request) -> Response {
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
             r
         }
+        (_, [_, "oauth2", "v2.0", "token"]) => json_response(
+            405,
+            serde_json::json!({
+                "error": "invalid_request",
+                "error_description": "AADSTS900561: The endpoint only accepts POST requests. Received a GET request.",
+                "error_codes": [900561],
+            })
+            .to_string(),
+        ),
         ("GET", [tenant, "v2.0", ".well-known", "openid-configuration"]) => {
             match openid_configuration(&state, tenant) {
                 Some(v) => json_response(200, v.to_string()),

@@ -4,7 +4,9 @@
 //! `error_description` ending in "\r\nTrace ID: …\r\nCorrelation ID: …\r\nTimestamp: …",
 //! `error_codes`, `timestamp` with a space, `trace_id`, `correlation_id`, `error_uri`.
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, RwLock};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -530,7 +532,54 @@ impl TokenProblem {
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub app_idx: usize,
-    pub roles: Vec<String>,
+    pub roles: Arc<[String]>,
+}
+
+/// A token that passed full validation, kept so repeated use skips the RSA check and
+/// JSON parsing; expiry and the token-expiry fault are still checked on every use.
+#[derive(Debug, Clone)]
+struct CachedToken {
+    caller: Caller,
+    exp: i64,
+    iat_ms: i64,
+}
+
+const CACHE_SHARDS: usize = 16;
+const CACHE_SHARD_CAP: usize = 256;
+
+/// Validated bearer tokens, sharded read-mostly maps (clients reuse one token for thousands
+/// of requests, so lookups almost never write).
+#[derive(Debug, Default)]
+pub struct TokenCache {
+    shards: [RwLock<HashMap<Box<str>, CachedToken>>; CACHE_SHARDS],
+}
+
+impl TokenCache {
+    fn shard(&self, token: &str) -> &RwLock<HashMap<Box<str>, CachedToken>> {
+        let h = token.bytes().rev().take(16).fold(0usize, |h, b| {
+            h.wrapping_mul(31).wrapping_add(usize::from(b))
+        });
+        &self.shards[h % CACHE_SHARDS]
+    }
+
+    fn get(&self, token: &str) -> Option<CachedToken> {
+        let shard = match self.shard(token).read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        shard.get(token).cloned()
+    }
+
+    fn insert(&self, token: &str, entry: CachedToken) {
+        let mut shard = match self.shard(token).write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if shard.len() >= CACHE_SHARD_CAP {
+            shard.clear();
+        }
+        shard.insert(token.into(), entry);
+    }
 }
 
 /// Validates `Authorization: Bearer …` for Graph.
@@ -546,6 +595,14 @@ pub fn validate_bearer(
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or(TokenProblem::Empty)?;
+    let now = now_secs();
+    let valid_after_ms = state.tokens_valid_after_ms.load(Ordering::Relaxed);
+    if let Some(hit) = state.token_cache.get(token) {
+        if hit.exp <= now || hit.iat_ms < valid_after_ms {
+            return Err(TokenProblem::Expired);
+        }
+        return Ok(hit.caller);
+    }
     let jwt = ParsedJwt::parse(token).ok_or(TokenProblem::Malformed)?;
     if !jwt.verify_rs256(&state.signing.public_der) {
         return Err(TokenProblem::BadSignature);
@@ -558,20 +615,19 @@ pub fn validate_bearer(
     if jwt.claim_str("tid") != Some(state.tenant_id_str.as_str()) {
         return Err(TokenProblem::WrongTenant);
     }
-    let now = now_secs();
     let exp = jwt.claim_i64("exp").ok_or(TokenProblem::Malformed)?;
     if exp <= now {
         return Err(TokenProblem::Expired);
     }
     let iat_ms = jwt.claim_i64("xms_sim_iat_ms").unwrap_or(0);
-    if iat_ms < state.tokens_valid_after_ms.load(Ordering::Relaxed) {
+    if iat_ms < valid_after_ms {
         return Err(TokenProblem::Expired);
     }
     let appid = jwt.claim_str("appid").and_then(|a| Uuid::parse_str(a).ok());
     let app_idx = appid
         .and_then(|id| state.apps.iter().position(|a| a.app_id == id))
         .ok_or(TokenProblem::BadSignature)?;
-    let roles = jwt
+    let roles: Vec<String> = jwt
         .claims
         .get("roles")
         .and_then(|r| r.as_array())
@@ -581,5 +637,17 @@ pub fn validate_bearer(
                 .collect()
         })
         .unwrap_or_default();
-    Ok(Caller { app_idx, roles })
+    let caller = Caller {
+        app_idx,
+        roles: roles.into(),
+    };
+    state.token_cache.insert(
+        token,
+        CachedToken {
+            caller: caller.clone(),
+            exp,
+            iat_ms,
+        },
+    );
+    Ok(caller)
 }

@@ -1,0 +1,70 @@
+"""Starts `entra-extract sim --tls` for the fidelity tests and parses its banner.
+
+ENTRA_EXTRACT_BIN overrides the binary (default target/debug/entra-extract, which
+`cargo build` produces).
+"""
+
+import base64
+import json
+import os
+import queue
+import subprocess
+import tempfile
+import threading
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.environ.get("ENTRA_EXTRACT_BIN", os.path.join(ROOT, "target", "debug", "entra-extract"))
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+
+
+def claims(token):
+    """The (unverified) claims of a JWT."""
+    payload = token.split(".")[1]
+    payload += "=" * (-len(payload) % 4)
+    return json.loads(base64.urlsafe_b64decode(payload))
+
+
+class Simulator:
+    """A running TLS simulator: base URL, tenant, domain, demo apps, CA and cert-app files."""
+
+    def __init__(self):
+        # requests lets these variables override a Session's `verify` (psf/requests#3829),
+        # which would hide the simulator's CA from MSAL; machines here set them globally.
+        for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+            os.environ.pop(var, None)
+        self.tmp = tempfile.TemporaryDirectory()
+        self.ca = os.path.join(self.tmp.name, "sim-ca.pem")
+        self.cert_app = os.path.join(self.tmp.name, "cert-app.pem")
+        self.proc = subprocess.Popen(
+            [BIN, "sim", "--tls", "--cert-out", self.ca, "--cert-app-out", self.cert_app],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        lines = queue.Queue()
+
+        def pump():
+            for line in self.proc.stdout:
+                lines.put(line)
+
+        threading.Thread(target=pump, daemon=True).start()
+        self.apps = {}
+        while True:
+            line = lines.get(timeout=60).strip()
+            if line.startswith("base URL"):
+                self.base = line.split(": ", 1)[1].strip()
+            elif line.startswith("tenant id:"):
+                self.tenant = line.split(":", 1)[1].strip()
+            elif line.startswith("default domain:"):
+                self.domain = line.split(":", 1)[1].strip()
+            elif " client id " in line:
+                parts = line.split()
+                secret = parts[5] if parts[4] == "secret" else None
+                self.apps[parts[0]] = {"client_id": parts[3], "secret": secret}
+            elif line.startswith("Serving until Ctrl-C"):
+                break
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        self.proc.stdout.close()
+        self.tmp.cleanup()
