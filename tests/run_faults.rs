@@ -112,7 +112,7 @@ fn malformed_json_body() {
 fn token_expiry_mid_run_is_survived() {
     // Every token issued so far is revoked at the organization read and again at the group
     // count (concurrent with the user count): each time the client must get a new token.
-    // Both happen before any `$batch` is in flight (see the ignored test below for why).
+    // Both happen before any `$batch` is in flight; the next test covers a batch.
     let sim = sim_with(&[
         "token-expiry@at=1;path=/organization",
         "token-expiry@at=1;path=/groups",
@@ -122,11 +122,9 @@ fn token_expiry_mid_run_is_survived() {
     assert!(stats["tokenRequests"].as_u64().unwrap() >= 3, "{stats}");
 }
 
-/// Known client gap (reported): a `$batch` item answering 401 InvalidAuthenticationToken
-/// inside a 200 envelope is not retried with a fresh token, so the run fails with exit 5.
-/// The same happens at random when tokens are revoked while a batch is in flight.
+/// A token revoked while a batch is in flight: the items answering 401
+/// InvalidAuthenticationToken inside the 200 envelope are retried with a fresh token.
 #[test]
-#[ignore = "client bug: batch items with 401 InvalidAuthenticationToken are not refreshed and retried (src/graph/batch.rs)"]
 fn token_expiry_inside_a_batch_is_survived() {
     let probe = Sim::small();
     let (gid, _) = probe.group_where(|g| probe.member_count(g["id"].as_str().unwrap()) > 0);

@@ -175,6 +175,11 @@ impl TokenCache {
         Ok(token)
     }
 
+    /// The cached token, if any (without fetching).
+    pub(crate) async fn current(&self) -> Option<AccessToken> {
+        self.slot.lock().await.clone()
+    }
+
     /// Forgets `used` after Graph rejected it (unless a newer token already replaced it).
     pub(crate) async fn invalidate(&self, used: &AccessToken) {
         let mut slot = self.slot.lock().await;

@@ -67,6 +67,8 @@ impl BatchResponse {
 struct Pending {
     request: BatchRequest,
     last_error: Option<GraphError>,
+    /// Already retried once with a fresh token after a 401 (never loop on a bad token).
+    refreshed: bool,
 }
 
 impl GraphClient {
@@ -113,6 +115,7 @@ impl GraphClient {
             .map(|request| Pending {
                 request,
                 last_error: None,
+                refreshed: false,
             })
             .collect();
         let mut out = Vec::new();
@@ -160,6 +163,7 @@ impl GraphClient {
             let mut again = Vec::new();
             let mut wait: Option<Duration> = None;
             let mut any_throttled = false;
+            let mut token_rejected = false;
             let stats = self.stats_counters();
             let mut reported_units = 0u32;
             for mut p in pending {
@@ -212,6 +216,19 @@ impl GraphClient {
                     &body_bytes,
                     headers.get("request-id").map(String::as_str),
                 );
+                // A token can expire or be revoked while a batch is in flight: like single
+                // requests, an item refused with InvalidAuthenticationToken is retried once
+                // with a fresh token.
+                if status == 401
+                    && error.code() == Some("InvalidAuthenticationToken")
+                    && !p.refreshed
+                {
+                    p.refreshed = true;
+                    token_rejected = true;
+                    p.last_error = Some(error);
+                    again.push(p);
+                    continue;
+                }
                 if matches!(status, 429 | 502 | 503 | 504) {
                     let ra = headers
                         .get("retry-after")
@@ -237,6 +254,9 @@ impl GraphClient {
             }
             if again.is_empty() {
                 break;
+            }
+            if token_rejected {
+                self.forget_token().await;
             }
             if any_throttled {
                 self.pacer_throttled(wait);

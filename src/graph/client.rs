@@ -226,6 +226,14 @@ impl GraphClient {
             .snapshot(self.inner.tokens.fetches(), self.inner.pacer.slowdown())
     }
 
+    /// Drops the cached token after Graph refused it inside a batch, where the envelope's
+    /// token is not at hand; the next request fetches a fresh one.
+    pub(crate) async fn forget_token(&self) {
+        if let Some(t) = self.inner.tokens.current().await {
+            self.inner.tokens.invalidate(&t).await;
+        }
+    }
+
     /// A valid access token, from the cache or fetched (one fetch shared by all callers).
     pub async fn token(&self) -> Result<AccessToken, GraphError> {
         let cancel = &self.inner.config.cancel;
@@ -616,7 +624,17 @@ fn network_step(host: &str, error: reqwest::Error, during: &str) -> Step {
             error.without_url()
         )));
     }
-    let mut message = format!("{during}: {}", error_chain(&error.without_url()));
+    let error = error.without_url();
+    // An untrusted certificate will not fix itself: fail at once with the way out.
+    if let Some(problem) = certificate_problem(&error) {
+        return Step::Fatal(GraphError::Network {
+            host: host.to_string(),
+            message: format!(
+                "{during}: the server's TLS certificate is not trusted ({problem}); if a proxy inspects TLS, pass its CA certificate with --extra-ca (or the profile's extra_ca_pem)"
+            ),
+        });
+    }
+    let mut message = format!("{during}: {}", error_chain(&error));
     if message.len() > 400 {
         message.truncate(400);
     }
@@ -629,6 +647,26 @@ fn network_step(host: &str, error: reqwest::Error, during: &str) -> Step {
         throttled: false,
         malformed: false,
     }
+}
+
+/// The rustls certificate error somewhere in `e`'s source chain, if that is what failed.
+/// tokio-rustls wraps it in nested `io::Error`s, whose `source()` skips the wrapped error,
+/// so those are opened with `get_ref`.
+fn certificate_problem(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut current = Some(e);
+    while let Some(mut err) = current {
+        while let Some(inner) = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            err = inner;
+        }
+        if let Some(tls @ rustls::Error::InvalidCertificate(_)) = err.downcast_ref() {
+            return Some(tls.to_string());
+        }
+        current = err.source();
+    }
+    None
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
