@@ -168,12 +168,19 @@ fn expired_secret_app_fails_sign_in() {
             "{stderr}"
         );
         assert!(stderr.contains("7000222"), "{stderr}");
-        // No partial report on stdout that a script could mistake for a result.
-        assert!(
-            o.stdout.is_empty(),
-            "{}",
-            String::from_utf8_lossy(&o.stdout)
-        );
+        if json {
+            // A script gets the failure as JSON, never a permission report.
+            let r = json_stdout(&o);
+            assert_eq!(r["exit_code"], 3, "{r}");
+            assert!(r["error"].as_str().unwrap().contains("7000222"), "{r}");
+            assert!(r.get("required").is_none(), "{r}");
+        } else {
+            assert!(
+                o.stdout.is_empty(),
+                "{}",
+                String::from_utf8_lossy(&o.stdout)
+            );
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 use clap::Args;
 
 use super::Exit;
-use super::connect::{ConnectArgs, graph_failure};
+use super::connect::{ConnectArgs, Failure, graph_failure};
 use crate::permissions::check::check;
 use crate::permissions::report::{GrantState, PermissionReport};
 
@@ -22,12 +22,12 @@ pub struct CheckArgs {
 pub async fn run(args: CheckArgs) -> color_eyre::Result<Exit> {
     let conn = match args.connect.connect().await {
         Ok(c) => c,
-        Err(f) => return Ok(f.report()),
+        Err(f) => return Ok(fail(f, args.json)),
     };
     super::connect::cancel_on_signals(conn.client.cancellation().clone());
     let report = match check(&conn.client).await {
         Ok(r) => r,
-        Err(e) => return Ok(graph_failure(&e).report()),
+        Err(e) => return Ok(fail(graph_failure(&e), args.json)),
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -39,6 +39,16 @@ pub async fn run(args: CheckArgs) -> color_eyre::Result<Exit> {
     } else {
         Exit::PermissionMissing
     })
+}
+
+/// Reports a failure on stderr and, with `--json`, as `{"exit_code", "error"}` on stdout, so a
+/// script always gets JSON (and never a permission report it could mistake for a result).
+fn fail(f: Failure, json: bool) -> Exit {
+    if json {
+        let body = serde_json::json!({"exit_code": f.exit.code(), "error": f.message});
+        println!("{body:#}");
+    }
+    f.report()
 }
 
 /// The human-readable report.
