@@ -31,6 +31,9 @@ pub struct Evidence {
     pub graph_app_roles: Vec<(String, String)>,
     /// The application's `passwordCredentials`, when readable.
     pub password_credentials: Option<Vec<Value>>,
+    /// Live probe: could the app list users right now? `Some(false)` = Graph answered 403,
+    /// which no stale token or replication delay can excuse.
+    pub users_readable: Option<bool>,
 }
 
 /// Builds the report. `app_label` names the app in the remediation steps.
@@ -84,6 +87,17 @@ fn status_of(evidence: &Evidence, name: &str, id: &str) -> PermissionStatus {
             "not in the token's roles and not assigned to the service principal".to_string(),
         ),
         (false, None) => (GrantState::Missing, "not in the token's roles".to_string()),
+    };
+    let (state, evidence_text) = match (id, evidence.users_readable) {
+        (DIRECTORY_READ_ALL, Some(false)) => (
+            GrantState::Missing,
+            format!("Graph refused to list users (403); {evidence_text}"),
+        ),
+        (DIRECTORY_READ_ALL, Some(true)) if state == GrantState::Granted => (
+            state,
+            format!("{evidence_text}; users listed in a live probe"),
+        ),
+        _ => (state, evidence_text),
     };
     PermissionStatus {
         name: name.to_string(),
@@ -230,6 +244,23 @@ mod tests {
         let r = analyze(&ev, "app", now());
         assert_eq!(r.required[1].state, GrantState::Missing);
         assert!(r.required[1].evidence.contains("re-check shortly"));
+    }
+
+    #[test]
+    fn a_refused_live_probe_overrides_a_role_in_the_token() {
+        let mut ev = Evidence {
+            token_roles: vec!["Directory.Read.All".into(), "Member.Read.Hidden".into()],
+            users_readable: Some(false),
+            ..Default::default()
+        };
+        let r = analyze(&ev, "app", now());
+        assert_eq!(r.required[0].state, GrantState::Missing);
+        assert!(r.required[0].evidence.contains("refused to list users"));
+        assert!(r.remediation[2].contains("select Directory.Read.All,"));
+        ev.users_readable = Some(true);
+        let r = analyze(&ev, "app", now());
+        assert_eq!(r.required[0].state, GrantState::Granted);
+        assert!(r.required[0].evidence.contains("live probe"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! Gathers the evidence for a [`PermissionReport`] from Graph. Each source may fail on its
-//! own (an app without Directory.Read.All cannot read its own assignments); the analysis
-//! works with whatever was learned.
+//! Gathers the evidence for a [`PermissionReport`] from Graph: the token's roles, the service
+//! principal's app role assignments, the application's secrets and a live probe (list one
+//! user). Each source may fail on its own (an app without Directory.Read.All cannot read its
+//! own assignments); the analysis works with whatever was learned.
 
 use serde_json::Value;
 
@@ -15,11 +16,21 @@ pub async fn check(client: &GraphClient) -> Result<PermissionReport, GraphError>
     let client_id = client.config().client_id.clone();
     let token_roles = token.claims().map(|c| c.roles.clone()).unwrap_or_default();
 
-    let (assigned, graph_roles, application) = tokio::join!(
+    let (assigned, graph_roles, application, probe) = tokio::join!(
         assigned_graph_roles(client, &client_id),
         graph_app_roles(client),
         application(client, &client_id),
+        client.get_json("/users?$top=1&$select=id"),
     );
+    let users_readable = match probe {
+        Ok(_) => Some(true),
+        Err(GraphError::Cancelled) => return Err(GraphError::Cancelled),
+        Err(e) if e.is_access_denied() => Some(false),
+        Err(e) => {
+            tracing::info!(error = %e, "users probe inconclusive");
+            None
+        }
+    };
     let assigned_role_ids = tolerate(assigned)?;
     let graph_app_roles = tolerate(graph_roles)?.unwrap_or_default();
     let application = tolerate(application)?.flatten();
@@ -40,6 +51,7 @@ pub async fn check(client: &GraphClient) -> Result<PermissionReport, GraphError>
         assigned_role_ids,
         graph_app_roles,
         password_credentials,
+        users_readable,
     };
     Ok(analyze(&evidence, &app_label, chrono::Utc::now()))
 }
