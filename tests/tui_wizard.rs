@@ -133,7 +133,7 @@ async fn new_profile_to_summary_through_the_event_loop() {
         });
         let dir = PathBuf::from("/exports");
         assert!(f.finish_extraction(Ok(ExtractionSummary {
-            files: vec![(dir.join("fabrikam_users.csv"), 10)],
+            files: vec![(dir.join("fabrikam_users.csv"), Some(10))],
             duration: Duration::from_secs(3),
             counts: ExtractionCounts {
                 users: 10,

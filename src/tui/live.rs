@@ -484,13 +484,13 @@ fn summary_of(
                     .find(|f| f.kind == k)
                     .map_or(0, |f| f.rows)
             };
-            let mut files: Vec<(PathBuf, u64)> = s
+            let mut files: Vec<(PathBuf, Option<u64>)> = s
                 .output
                 .files
                 .iter()
-                .map(|f| (f.path.clone(), f.rows))
+                .map(|f| (f.path.clone(), Some(f.rows)))
                 .collect();
-            files.push((s.output.manifest_path.clone(), 0));
+            files.push((s.output.manifest_path.clone(), None));
             Ok(ExtractionSummary {
                 counts: ExtractionCounts {
                     users: rows(FileKind::Users),

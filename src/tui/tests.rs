@@ -135,8 +135,12 @@ fn perm(name: &str, id: &str, state: GrantState) -> PermissionStatus {
     PermissionStatus {
         name: name.into(),
         app_role_id: id.into(),
+        evidence: match state {
+            GrantState::Granted => "in the token's roles and assigned to the service principal",
+            _ => "not in the token's roles and not assigned to the service principal",
+        }
+        .into(),
         state,
-        evidence: "appRoleAssignments".into(),
     }
 }
 
@@ -283,10 +287,11 @@ fn summary() -> ExtractionSummary {
     let dir = PathBuf::from("/data/exports");
     ExtractionSummary {
         files: vec![
-            (dir.join("contoso_users.csv"), 5000),
-            (dir.join("contoso_groups.csv"), 812),
-            (dir.join("contoso_groups_members.csv"), 48211),
-            (dir.join("contoso_groups_owners.csv"), 1377),
+            (dir.join("contoso_users.csv"), Some(5000)),
+            (dir.join("contoso_groups.csv"), Some(812)),
+            (dir.join("contoso_groups_members.csv"), Some(48211)),
+            (dir.join("contoso_groups_owners.csv"), Some(1377)),
+            (dir.join("contoso_manifest.json"), None),
         ],
         duration: Duration::from_secs(133),
         counts: ExtractionCounts {

@@ -532,11 +532,10 @@ pub fn render_finished(frame: &mut Frame, area: Rect, app: &App) {
             lines.push(Line::raw(""));
             lines.push(Line::styled("Files:", t.title));
             for (path, rows) in &s.files {
-                lines.push(Line::raw(format!(
-                    "  {}  ({} rows)",
-                    path.display(),
-                    count(*rows)
-                )));
+                lines.push(Line::raw(match rows {
+                    Some(rows) => format!("  {}  ({} rows)", path.display(), count(*rows)),
+                    None => format!("  {}", path.display()),
+                }));
             }
             warnings = &s.warnings;
         }
