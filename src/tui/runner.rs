@@ -63,8 +63,8 @@ pub fn translate(event: Event) -> Option<Action> {
 
 /// Draw, wait for the next input, background result or tick, update; until the app quits.
 /// Background results are applied before input so input never acts on a stale screen.
-/// When `events` ends the wizard behaves as on Ctrl-C (a running extraction is cancelled
-/// and cleaned up first).
+/// When `events` ends, or a SIGINT arrives, the wizard stops without asking (a running
+/// extraction is cancelled and cleaned up first).
 pub async fn run_loop<B, E>(
     terminal: &mut Terminal<B>,
     app: &mut App,
@@ -92,12 +92,12 @@ where
                 Some(action) => app.update(action),
                 None => {
                     input_open = false;
-                    app.update(Action::ctrl('c'));
+                    app.update(Action::Interrupt);
                 }
             },
             _ = &mut sigint => {
                 sigint = Box::pin(tokio::signal::ctrl_c());
-                app.update(Action::ctrl('c'));
+                app.update(Action::Interrupt);
             }
             _ = tick.tick() => app.update(Action::Tick),
         }

@@ -730,7 +730,7 @@ async fn cancel_asks_for_confirmation_and_reports_no_partial_files() {
 }
 
 #[tokio::test]
-async fn ctrl_c_during_extraction_cancels_then_quits() {
+async fn ctrl_c_during_extraction_asks_then_cancels_then_quits() {
     let mut h = Harness::with(Script {
         profiles: profiles(),
         ..happy()
@@ -739,6 +739,17 @@ async fn ctrl_c_during_extraction_cancels_then_quits() {
     h.press(KeyCode::Enter);
     h.settle().await;
     h.app.update(Action::ctrl('c'));
+    assert!(
+        !h.fake.extraction_cancelled(),
+        "a stray Ctrl-C must only ask"
+    );
+    let screen = h.screen();
+    assert!(
+        screen.contains("Cancel the extraction and quit?"),
+        "{screen}"
+    );
+    snap!("extract_confirm_ctrl_c", screen);
+    h.press(KeyCode::Char('y'));
     assert!(h.fake.extraction_cancelled());
     assert!(!h.app.should_quit, "must wait for the clean-up");
     h.settle().await;
@@ -746,7 +757,7 @@ async fn ctrl_c_during_extraction_cancels_then_quits() {
 }
 
 #[tokio::test]
-async fn second_ctrl_c_quits_without_waiting() {
+async fn ctrl_c_then_another_key_keeps_extracting() {
     let mut h = Harness::with(Script {
         profiles: profiles(),
         ..happy()
@@ -755,8 +766,50 @@ async fn second_ctrl_c_quits_without_waiting() {
     h.press(KeyCode::Enter);
     h.settle().await;
     h.app.update(Action::ctrl('c'));
+    h.press(KeyCode::Char('n'));
+    assert!(!h.fake.extraction_cancelled());
+    assert!(!h.app.should_quit);
+    // Esc's question afterwards is the plain cancel, not cancel-and-quit.
+    h.press(KeyCode::Esc);
+    h.press(KeyCode::Char('y'));
+    assert!(h.fake.extraction_cancelled());
+    h.settle().await;
+    assert!(
+        !h.app.should_quit,
+        "Esc then y cancels but stays in the wizard"
+    );
+}
+
+#[tokio::test]
+async fn repeated_ctrl_c_confirms_then_quits_without_waiting() {
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        ..happy()
+    })
+    .await;
+    h.press(KeyCode::Enter);
+    h.settle().await;
+    h.app.update(Action::ctrl('c'));
+    h.app.update(Action::ctrl('c'));
+    assert!(h.fake.extraction_cancelled(), "the second Ctrl-C confirms");
     assert!(!h.app.should_quit);
     h.app.update(Action::ctrl('c'));
+    assert!(h.app.should_quit);
+}
+
+#[tokio::test]
+async fn interrupt_cancels_without_asking() {
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        ..happy()
+    })
+    .await;
+    h.press(KeyCode::Enter);
+    h.settle().await;
+    h.app.update(Action::Interrupt);
+    assert!(h.fake.extraction_cancelled());
+    assert!(!h.app.should_quit, "must wait for the clean-up");
+    h.settle().await;
     assert!(h.app.should_quit);
 }
 

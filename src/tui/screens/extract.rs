@@ -39,6 +39,8 @@ pub struct ExtractionView {
     pub ru_rate: Option<f64>,
     /// Asking "cancel the extraction?".
     pub confirm_cancel: bool,
+    /// The question came from Ctrl-C: confirming also quits the wizard.
+    pub quit_when_confirmed: bool,
     /// Cancel requested; waiting for the clean-up.
     pub cancelling: bool,
 }
@@ -65,6 +67,7 @@ impl ExtractionView {
             request_rate: None,
             ru_rate: None,
             confirm_cancel: false,
+            quit_when_confirmed: false,
             cancelling: false,
         };
         view.sample();
@@ -247,9 +250,11 @@ pub(crate) fn on_key(app: &mut App, key: KeyEvent) {
     }
     if view.confirm_cancel {
         if matches!(key.code, KeyCode::Char('y' | 'Y')) {
+            app.quit_after_cancel |= view.quit_when_confirmed;
             view.request_cancel();
         } else {
             view.confirm_cancel = false;
+            view.quit_when_confirmed = false;
         }
         return;
     }
@@ -491,6 +496,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             Span::styled(spinner(app.tick), t.warn),
             Span::styled(" Cancelling; removing partial files…", t.warn),
         ]))
+    } else if view.confirm_cancel && view.quit_when_confirmed {
+        Some(Line::styled(
+            "Cancel the extraction and quit? No partial files are left behind. y or Ctrl-C = cancel and quit, any other key = continue",
+            t.warn,
+        ))
     } else if view.confirm_cancel {
         Some(Line::styled(
             "Cancel the extraction? No partial files are left behind. y = cancel, any other key = continue",
@@ -582,6 +592,9 @@ pub fn help(app: &App) -> &'static str {
         }
         (Screen::Finished, _) => "Enter home · q quit",
         (_, Some(v)) if v.cancelling => "Ctrl-C quit now",
+        (_, Some(v)) if v.confirm_cancel && v.quit_when_confirmed => {
+            "y cancel and quit · any key continue"
+        }
         (_, Some(v)) if v.confirm_cancel => "y cancel · any key continue",
         (_, Some(_)) => "Esc cancel · Ctrl-C cancel and quit",
         (_, None) => "Ctrl-C quit",
