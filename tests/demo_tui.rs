@@ -662,6 +662,12 @@ fn missing_member_read_hidden_shows_the_portal_steps_at_100x30() {
         steps.contains("You can extract now, but members of hidden-membership groups"),
         "{s}"
     );
+    for n in ["1. ", "2. ", "3. "] {
+        assert!(
+            s.lines().any(|l| l.trim_start().starts_with(n)),
+            "the portal steps are numbered:\n{s}"
+        );
+    }
     pane.keys(&["Enter"]);
     pane.wait_for(&["Step 6 of 7: Output"]);
     pane.keys(&["Enter"]);

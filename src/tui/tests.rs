@@ -189,9 +189,9 @@ fn hidden_missing() -> PermissionReport {
             days_left: 8,
         }],
         remediation: vec![
-            "1. Entra admin center > App registrations > your app > API permissions".into(),
-            "2. Add a permission > Microsoft Graph > Application > Member.Read.Hidden".into(),
-            "3. Grant admin consent for the tenant".into(),
+            "Entra admin center > App registrations > your app > API permissions".into(),
+            "Add a permission > Microsoft Graph > Application > Member.Read.Hidden".into(),
+            "Grant admin consent for the tenant".into(),
         ],
     }
 }
@@ -212,7 +212,7 @@ fn nothing_granted() -> PermissionReport {
         ],
         over_privileged: vec![],
         secret_expiry: vec![],
-        remediation: vec!["1. Grant Directory.Read.All and Member.Read.Hidden".into()],
+        remediation: vec!["Grant Directory.Read.All and Member.Read.Hidden".into()],
     }
 }
 

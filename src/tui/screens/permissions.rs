@@ -165,8 +165,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                     "",
                     t.title,
                 ));
-                for step in &report.remediation {
-                    lines.extend(hang(step, w, "  ", "     ", plain));
+                // The report's steps are unnumbered; number them like `check` does.
+                for (i, step) in report.remediation.iter().enumerate() {
+                    let number = format!("  {}. ", i + 1);
+                    let indent = " ".repeat(number.len());
+                    lines.extend(hang(step, w, &number, &indent, plain));
                 }
             }
             let mut warnings: Vec<Line> = Vec::new();
