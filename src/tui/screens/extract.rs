@@ -14,6 +14,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use tokio_util::sync::CancellationToken;
 
 use crate::extract::progress::{Phase, ProgressSnapshot, Warning, WarningKind};
+use crate::extract::run::PAGE_SIZE;
 use crate::tui::action::{Action, Generation};
 use crate::tui::app::{App, Screen};
 use crate::tui::services::{ExtractionError, ExtractionHandle, ExtractionSummary, ProgressSource};
@@ -117,17 +118,22 @@ pub struct Finished {
     pub warnings_scroll: usize,
 }
 
-/// Estimated time left, from the share of per-object work done so far. `None` until the
-/// totals are known and some work is done.
+/// Estimated time left, from the share of requests done so far. Users and groups are listed
+/// [`PAGE_SIZE`] to a request while every group needs its own member and owner requests, so
+/// counting objects instead would call a run nearly done once the users are in. `None` until
+/// the totals are known and some work is done.
 pub fn eta(s: &ProgressSnapshot) -> Option<Duration> {
-    let users = s.users_total?;
-    let groups = s.groups_total?;
-    let total = users + 3 * groups;
-    let done = (s.users_done + s.groups_done + s.member_lists_done + s.owner_lists_done).min(total);
-    if done == 0 || total == 0 {
+    let page = f64::from(PAGE_SIZE);
+    let groups = s.groups_total? as f64;
+    let total = s.users_total? as f64 / page + groups / page + 2.0 * groups;
+    let done = (s.users_done as f64 / page
+        + s.groups_done as f64 / page
+        + (s.member_lists_done + s.owner_lists_done) as f64)
+        .min(total);
+    if done <= 0.0 || total <= 0.0 {
         return None;
     }
-    let left = (total - done) as f64 / done as f64;
+    let left = (total - done) / done;
     Duration::try_from_secs_f64(s.elapsed.as_secs_f64() * left).ok()
 }
 
@@ -606,23 +612,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn eta_from_share_of_work_done() {
+    fn eta_from_share_of_requests_done() {
         let mut s = ProgressSnapshot {
-            users_total: Some(100),
-            groups_total: Some(100),
-            users_done: 100,
-            groups_done: 100,
-            elapsed: Duration::from_secs(60),
+            // 10 user pages + 1 group page + 999 of 1,998 member/owner lists: 1,010 of 2,009.
+            users_total: Some(9990),
+            groups_total: Some(999),
+            users_done: 9990,
+            groups_done: 999,
+            member_lists_done: 499,
+            owner_lists_done: 500,
+            elapsed: Duration::from_secs(1010),
             ..Default::default()
         };
-        // 200 of 400 units done in 60 s → 60 s left.
-        assert_eq!(eta(&s), Some(Duration::from_secs(60)));
+        let secs = |s: &ProgressSnapshot| eta(s).map(|d| d.as_secs_f64().round() as u64);
+        assert_eq!(secs(&s), Some(999));
         s.groups_total = None;
         assert_eq!(eta(&s), None);
-        s.groups_total = Some(100);
+        s.groups_total = Some(999);
         s.users_done = 0;
         s.groups_done = 0;
+        s.member_lists_done = 0;
+        s.owner_lists_done = 0;
         assert_eq!(eta(&s), None);
+    }
+
+    #[test]
+    fn users_done_alone_leaves_most_of_the_run() {
+        // Seen in the demo: all 10,000 users read in the first second, no group lists yet.
+        let s = ProgressSnapshot {
+            users_total: Some(10_000),
+            groups_total: Some(2_500),
+            users_done: 10_000,
+            elapsed: Duration::from_secs(1),
+            ..Default::default()
+        };
+        let left = eta(&s).expect("an estimate");
+        assert!(left > Duration::from_secs(100), "{left:?}");
     }
 
     #[test]
