@@ -769,3 +769,63 @@ fn ctrl_c_during_extraction_asks_then_leaves_no_files() {
         "a cancelled run leaves no files"
     );
 }
+
+/// The process whose parent is `parent` (the demo under the pane's shell), from /proc.
+#[cfg(target_os = "linux")]
+fn child_of(parent: u32) -> Option<u32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+        // "pid (comm) state ppid ...": comm may hold spaces, so split after the last ')'.
+        let ppid: u32 = stat
+            .rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()?;
+        (ppid == parent).then_some(pid)
+    })
+}
+
+/// A SIGINT from outside (nobody at the keyboard to answer) cancels the run without asking,
+/// removes its partial files and restores the terminal.
+#[cfg(target_os = "linux")]
+#[test]
+fn sigint_from_outside_cancels_without_asking() {
+    let pane = Pane::start("sigint", 80, 24, &["--scenario", "m"]);
+    let out = pane.out_dir();
+    pane.wait_for(&["Choose an app registration"]);
+    pane.keys(&["Enter"]);
+    for step in ["Step 1 of 7", "Step 2 of 7", "Step 3 of 7", "Step 4 of 7"] {
+        pane.wait_for(&[step]);
+        pane.keys(&["Enter"]);
+    }
+    pane.wait_for(&["Step 5 of 7", "All required permissions"]);
+    pane.keys(&["Enter"]);
+    pane.wait_for(&["Step 6 of 7"]);
+    pane.keys(&["Enter"]);
+    pane.wait_for(&["Step 7 of 7"]);
+    pane.keys(&["Enter"]);
+    let start = Instant::now();
+    while !files_in(&out).iter().any(|n| n.ends_with(".tmp")) {
+        assert!(start.elapsed() < TIMEOUT, "no partial files appeared");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let shell: u32 = pane
+        .flag("#{pane_pid}")
+        .parse()
+        .expect("tmux reports the pane's pid");
+    let demo = child_of(shell).expect("the demo runs under the pane's shell");
+    let status = Command::new("kill")
+        .args(["-INT", &demo.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    pane.assert_exited_and_restored();
+    assert_eq!(
+        files_in(&out),
+        Vec::<String>::new(),
+        "an interrupted run leaves no files"
+    );
+}
