@@ -25,7 +25,7 @@ const TICK: Duration = Duration::from_millis(250);
 ///
 /// Restores the terminal on every exit path: normal return, error (guard), panic
 /// (ratatui's hook, plus ours for bracketed paste) and Ctrl-C (handled as a key in raw mode;
-/// a SIGINT from outside is turned into the same action). Install color-eyre's hooks before
+/// a SIGINT from outside becomes [`Action::Interrupt`]). Install color-eyre's hooks before
 /// calling this so a panic report is printed after the terminal is restored.
 pub async fn run(
     services: Arc<dyn Services>,
