@@ -7,6 +7,8 @@
 # Needs: tmux, python3, chromium (Debian: apt-get install tmux chromium fonts-dejavu-core).
 # Usage: scripts/screenshots.sh            (builds the debug binary)
 #        BIN=target/release/entra-extract scripts/screenshots.sh
+# The demo writes its CSV files to /tmp/entra-extract-demo (shown on the summary picture);
+# the script empties that directory before and removes it after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
