@@ -133,7 +133,7 @@ async fn new_profile_to_summary_through_the_event_loop() {
         });
         let dir = PathBuf::from("/exports");
         assert!(f.finish_extraction(Ok(ExtractionSummary {
-            files: vec![(dir.join("fabrikam_users.csv"), 10)],
+            files: vec![(dir.join("fabrikam_users.csv"), Some(10))],
             duration: Duration::from_secs(3),
             counts: ExtractionCounts {
                 users: 10,
@@ -156,7 +156,7 @@ async fn new_profile_to_summary_through_the_event_loop() {
     let calls = fake.calls();
     let expected = [
         "validate cloud=Global tenant=fabrikam.onmicrosoft.com client=11111111-2222-3333-4444-555555555555 secret=(21 chars)",
-        "save fabrikam storage=Keyring prefix=fabrikam dir=/exports bom=false",
+        "save fabrikam storage=Keyring prefix=fabrikam.onmicrosoft.com dir=/exports bom=false",
         "extract saved fabrikam",
     ];
     for call in expected {

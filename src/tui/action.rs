@@ -24,6 +24,9 @@ pub enum Action {
     Tick,
     /// Leave now (SIGINT outside raw mode, or a second Ctrl-C).
     Quit,
+    /// Stop without asking: a SIGINT from outside or the terminal's input ended, so nobody
+    /// can answer a question. A running extraction is cancelled and cleaned up first.
+    Interrupt,
     /// The profile list; only the answer to the latest reload is used.
     ProfilesLoaded(Generation, Result<Vec<ProfileSummary>, String>),
     ProfileLoaded(Generation, Result<Box<ProfileDraft>, String>),

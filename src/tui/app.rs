@@ -234,7 +234,7 @@ impl App {
                 if key.modifiers.contains(KeyModifiers::CONTROL)
                     && key.code == KeyCode::Char('c') =>
             {
-                self.on_interrupt()
+                self.on_ctrl_c()
             }
             Action::Key(key) => match self.screen {
                 Screen::Home => home::on_key(self, key),
@@ -259,6 +259,7 @@ impl App {
                 }
             }
             Action::Quit => self.should_quit = true,
+            Action::Interrupt => self.on_interrupt(),
             Action::ProfilesLoaded(generation, result) => {
                 if generation == self.profiles_generation {
                     home::on_profiles(self, result)
@@ -303,8 +304,25 @@ impl App {
         }
     }
 
-    /// Ctrl-C: quit, but let a running extraction cancel and clean up first. A second
-    /// Ctrl-C quits at once.
+    /// Ctrl-C key: quit; during an extraction ask first, because one stray Ctrl-C must not
+    /// throw away a long run. Pressing it again (or y) confirms: the run is cancelled and
+    /// cleaned up, then the wizard quits. Once cancelling, a further Ctrl-C quits at once.
+    fn on_ctrl_c(&mut self) {
+        if self.screen == Screen::Extracting
+            && !self.quit_after_cancel
+            && let Some(view) = &mut self.extraction
+            && !view.confirm_cancel
+            && !view.cancelling
+        {
+            view.confirm_cancel = true;
+            view.quit_when_confirmed = true;
+            return;
+        }
+        self.on_interrupt();
+    }
+
+    /// Quit, but let a running extraction cancel and clean up first. A second interrupt
+    /// quits at once.
     fn on_interrupt(&mut self) {
         let running = self.screen == Screen::Extracting;
         if running && !self.quit_after_cancel {

@@ -103,12 +103,11 @@ fn credential_problem(e: &GraphError, certificate: bool) -> CredentialProblem {
             Some(CredentialField::Scope | CredentialField::Endpoint) => Field::Endpoint,
             None => Field::None,
         };
-        let code = auth
-            .code()
-            .map(|c| format!(" (AADSTS{c})"))
-            .unwrap_or_default();
-        let first = auth.description.lines().next().unwrap_or_default();
-        return problem(field, format!("{first}{code}"), auth.remedy());
+        return problem(
+            field,
+            short_description(&auth.description, auth.code()),
+            sentence(&auth.remedy()),
+        );
     }
     match e {
         GraphError::Config(m) if certificate => problem(
@@ -127,6 +126,43 @@ fn credential_problem(e: &GraphError, certificate: bool) -> CredentialProblem {
             "Try again; if it repeats, check the logs.",
         ),
     }
+}
+
+/// The first sentence of an Entra error description, without its leading `AADSTSnnn:` and
+/// with the code once at the end. Entra's full text (links, advice) runs to five lines at
+/// 80 columns and would push the remedy out of the field's message area.
+fn short_description(description: &str, code: Option<u32>) -> String {
+    let first = description.lines().next().unwrap_or_default().trim();
+    let text = match first.split_once(": ") {
+        Some((head, rest)) if head.starts_with("AADSTS") => rest,
+        _ => first,
+    };
+    let text = match text.find(". ") {
+        Some(end) => &text[..=end],
+        None => text,
+    };
+    let text = if text.is_empty() {
+        "Sign-in failed."
+    } else {
+        text
+    };
+    match code {
+        Some(c) => format!("{text} (AADSTS{c})"),
+        None => text.to_string(),
+    }
+}
+
+/// `remedy` as a sentence: capitalised, ending with a full stop.
+fn sentence(remedy: &str) -> String {
+    let mut chars = remedy.trim().chars();
+    let Some(first) = chars.next() else {
+        return String::new();
+    };
+    let mut out: String = first.to_uppercase().chain(chars).collect();
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
 }
 
 fn session_problem(e: SessionError, certificate: bool) -> CredentialProblem {
@@ -474,13 +510,13 @@ fn summary_of(
                     .find(|f| f.kind == k)
                     .map_or(0, |f| f.rows)
             };
-            let mut files: Vec<(PathBuf, u64)> = s
+            let mut files: Vec<(PathBuf, Option<u64>)> = s
                 .output
                 .files
                 .iter()
-                .map(|f| (f.path.clone(), f.rows))
+                .map(|f| (f.path.clone(), Some(f.rows)))
                 .collect();
-            files.push((s.output.manifest_path.clone(), 0));
+            files.push((s.output.manifest_path.clone(), None));
             Ok(ExtractionSummary {
                 counts: ExtractionCounts {
                     users: rows(FileKind::Users),
@@ -497,5 +533,33 @@ fn summary_of(
         Err(e) => Err(ExtractionError::Failed(format!(
             "{e}. No output file was changed."
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entra_description_shortened_to_its_first_sentence_with_the_code_once() {
+        let d = "AADSTS7000222: The provided client secret keys for app 'abc' are expired. \
+                 Visit the Azure portal to create new keys: https://aka.ms/NewClientSecret.\r\n\
+                 Trace ID: 1";
+        assert_eq!(
+            short_description(d, Some(7000222)),
+            "The provided client secret keys for app 'abc' are expired. (AADSTS7000222)"
+        );
+        assert_eq!(short_description("Bad request", None), "Bad request");
+        assert_eq!(short_description("", Some(1)), "Sign-in failed. (AADSTS1)");
+    }
+
+    #[test]
+    fn remedy_becomes_a_sentence() {
+        assert_eq!(
+            sentence("the client secret has expired: create a new one"),
+            "The client secret has expired: create a new one."
+        );
+        assert_eq!(sentence("Wait."), "Wait.");
+        assert_eq!(sentence("  "), "");
     }
 }

@@ -25,7 +25,7 @@ const TICK: Duration = Duration::from_millis(250);
 ///
 /// Restores the terminal on every exit path: normal return, error (guard), panic
 /// (ratatui's hook, plus ours for bracketed paste) and Ctrl-C (handled as a key in raw mode;
-/// a SIGINT from outside is turned into the same action). Install color-eyre's hooks before
+/// a SIGINT from outside becomes [`Action::Interrupt`]). Install color-eyre's hooks before
 /// calling this so a panic report is printed after the terminal is restored.
 pub async fn run(
     services: Arc<dyn Services>,
@@ -63,8 +63,8 @@ pub fn translate(event: Event) -> Option<Action> {
 
 /// Draw, wait for the next input, background result or tick, update; until the app quits.
 /// Background results are applied before input so input never acts on a stale screen.
-/// When `events` ends the wizard behaves as on Ctrl-C (a running extraction is cancelled
-/// and cleaned up first).
+/// When `events` ends, or a SIGINT arrives, the wizard stops without asking (a running
+/// extraction is cancelled and cleaned up first).
 pub async fn run_loop<B, E>(
     terminal: &mut Terminal<B>,
     app: &mut App,
@@ -92,12 +92,12 @@ where
                 Some(action) => app.update(action),
                 None => {
                     input_open = false;
-                    app.update(Action::ctrl('c'));
+                    app.update(Action::Interrupt);
                 }
             },
             _ = &mut sigint => {
                 sigint = Box::pin(tokio::signal::ctrl_c());
-                app.update(Action::ctrl('c'));
+                app.update(Action::Interrupt);
             }
             _ = tick.tick() => app.update(Action::Tick),
         }

@@ -379,8 +379,8 @@ pub struct ExtractionCounts {
 /// What a finished extraction wrote.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExtractionSummary {
-    /// Each file written and its data rows.
-    pub files: Vec<(PathBuf, u64)>,
+    /// Each file written and its data rows (`None` for the manifest, which has no rows).
+    pub files: Vec<(PathBuf, Option<u64>)>,
     pub duration: Duration,
     pub counts: ExtractionCounts,
     pub warnings: Vec<Warning>,

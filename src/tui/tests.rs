@@ -135,8 +135,12 @@ fn perm(name: &str, id: &str, state: GrantState) -> PermissionStatus {
     PermissionStatus {
         name: name.into(),
         app_role_id: id.into(),
+        evidence: match state {
+            GrantState::Granted => "in the token's roles and assigned to the service principal",
+            _ => "not in the token's roles and not assigned to the service principal",
+        }
+        .into(),
         state,
-        evidence: "appRoleAssignments".into(),
     }
 }
 
@@ -185,9 +189,9 @@ fn hidden_missing() -> PermissionReport {
             days_left: 8,
         }],
         remediation: vec![
-            "1. Entra admin center > App registrations > your app > API permissions".into(),
-            "2. Add a permission > Microsoft Graph > Application > Member.Read.Hidden".into(),
-            "3. Grant admin consent for the tenant".into(),
+            "Entra admin center > App registrations > your app > API permissions".into(),
+            "Add a permission > Microsoft Graph > Application > Member.Read.Hidden".into(),
+            "Grant admin consent for the tenant".into(),
         ],
     }
 }
@@ -208,7 +212,7 @@ fn nothing_granted() -> PermissionReport {
         ],
         over_privileged: vec![],
         secret_expiry: vec![],
-        remediation: vec!["1. Grant Directory.Read.All and Member.Read.Hidden".into()],
+        remediation: vec!["Grant Directory.Read.All and Member.Read.Hidden".into()],
     }
 }
 
@@ -283,10 +287,11 @@ fn summary() -> ExtractionSummary {
     let dir = PathBuf::from("/data/exports");
     ExtractionSummary {
         files: vec![
-            (dir.join("contoso_users.csv"), 5000),
-            (dir.join("contoso_groups.csv"), 812),
-            (dir.join("contoso_groups_members.csv"), 48211),
-            (dir.join("contoso_groups_owners.csv"), 1377),
+            (dir.join("contoso_users.csv"), Some(5000)),
+            (dir.join("contoso_groups.csv"), Some(812)),
+            (dir.join("contoso_groups_members.csv"), Some(48211)),
+            (dir.join("contoso_groups_owners.csv"), Some(1377)),
+            (dir.join("contoso_manifest.json"), None),
         ],
         duration: Duration::from_secs(133),
         counts: ExtractionCounts {
@@ -725,7 +730,7 @@ async fn cancel_asks_for_confirmation_and_reports_no_partial_files() {
 }
 
 #[tokio::test]
-async fn ctrl_c_during_extraction_cancels_then_quits() {
+async fn ctrl_c_during_extraction_asks_then_cancels_then_quits() {
     let mut h = Harness::with(Script {
         profiles: profiles(),
         ..happy()
@@ -734,6 +739,17 @@ async fn ctrl_c_during_extraction_cancels_then_quits() {
     h.press(KeyCode::Enter);
     h.settle().await;
     h.app.update(Action::ctrl('c'));
+    assert!(
+        !h.fake.extraction_cancelled(),
+        "a stray Ctrl-C must only ask"
+    );
+    let screen = h.screen();
+    assert!(
+        screen.contains("Cancel the extraction and quit?"),
+        "{screen}"
+    );
+    snap!("extract_confirm_ctrl_c", screen);
+    h.press(KeyCode::Char('y'));
     assert!(h.fake.extraction_cancelled());
     assert!(!h.app.should_quit, "must wait for the clean-up");
     h.settle().await;
@@ -741,7 +757,7 @@ async fn ctrl_c_during_extraction_cancels_then_quits() {
 }
 
 #[tokio::test]
-async fn second_ctrl_c_quits_without_waiting() {
+async fn ctrl_c_then_another_key_keeps_extracting() {
     let mut h = Harness::with(Script {
         profiles: profiles(),
         ..happy()
@@ -750,8 +766,50 @@ async fn second_ctrl_c_quits_without_waiting() {
     h.press(KeyCode::Enter);
     h.settle().await;
     h.app.update(Action::ctrl('c'));
+    h.press(KeyCode::Char('n'));
+    assert!(!h.fake.extraction_cancelled());
+    assert!(!h.app.should_quit);
+    // Esc's question afterwards is the plain cancel, not cancel-and-quit.
+    h.press(KeyCode::Esc);
+    h.press(KeyCode::Char('y'));
+    assert!(h.fake.extraction_cancelled());
+    h.settle().await;
+    assert!(
+        !h.app.should_quit,
+        "Esc then y cancels but stays in the wizard"
+    );
+}
+
+#[tokio::test]
+async fn repeated_ctrl_c_confirms_then_quits_without_waiting() {
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        ..happy()
+    })
+    .await;
+    h.press(KeyCode::Enter);
+    h.settle().await;
+    h.app.update(Action::ctrl('c'));
+    h.app.update(Action::ctrl('c'));
+    assert!(h.fake.extraction_cancelled(), "the second Ctrl-C confirms");
     assert!(!h.app.should_quit);
     h.app.update(Action::ctrl('c'));
+    assert!(h.app.should_quit);
+}
+
+#[tokio::test]
+async fn interrupt_cancels_without_asking() {
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        ..happy()
+    })
+    .await;
+    h.press(KeyCode::Enter);
+    h.settle().await;
+    h.app.update(Action::Interrupt);
+    assert!(h.fake.extraction_cancelled());
+    assert!(!h.app.should_quit, "must wait for the clean-up");
+    h.settle().await;
     assert!(h.app.should_quit);
 }
 

@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::tui::app::{App, Screen, Step};
+use crate::tui::widgets::hang;
 
 /// Index of the "enter my own app" entry after the demo apps.
 fn own_app_index(app: &App) -> usize {
@@ -55,7 +56,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             Span::styled(marker, t.accent),
             Span::styled(label.to_string(), style),
         ]));
-        lines.push(Line::styled(format!("    {description}"), t.dim));
+        // Hanging indent: a long description wraps under itself, not under the marker.
+        lines.extend(hang(description, area.width, "    ", "    ", t.dim));
     }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
 }

@@ -14,6 +14,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use tokio_util::sync::CancellationToken;
 
 use crate::extract::progress::{Phase, ProgressSnapshot, Warning, WarningKind};
+use crate::extract::run::PAGE_SIZE;
 use crate::tui::action::{Action, Generation};
 use crate::tui::app::{App, Screen};
 use crate::tui::services::{ExtractionError, ExtractionHandle, ExtractionSummary, ProgressSource};
@@ -39,6 +40,8 @@ pub struct ExtractionView {
     pub ru_rate: Option<f64>,
     /// Asking "cancel the extraction?".
     pub confirm_cancel: bool,
+    /// The question came from Ctrl-C: confirming also quits the wizard.
+    pub quit_when_confirmed: bool,
     /// Cancel requested; waiting for the clean-up.
     pub cancelling: bool,
 }
@@ -65,6 +68,7 @@ impl ExtractionView {
             request_rate: None,
             ru_rate: None,
             confirm_cancel: false,
+            quit_when_confirmed: false,
             cancelling: false,
         };
         view.sample();
@@ -114,17 +118,22 @@ pub struct Finished {
     pub warnings_scroll: usize,
 }
 
-/// Estimated time left, from the share of per-object work done so far. `None` until the
-/// totals are known and some work is done.
+/// Estimated time left, from the share of requests done so far. Users and groups are listed
+/// [`PAGE_SIZE`] to a request while every group needs its own member and owner requests, so
+/// counting objects instead would call a run nearly done once the users are in. `None` until
+/// the totals are known and some work is done.
 pub fn eta(s: &ProgressSnapshot) -> Option<Duration> {
-    let users = s.users_total?;
-    let groups = s.groups_total?;
-    let total = users + 3 * groups;
-    let done = (s.users_done + s.groups_done + s.member_lists_done + s.owner_lists_done).min(total);
-    if done == 0 || total == 0 {
+    let page = f64::from(PAGE_SIZE);
+    let groups = s.groups_total? as f64;
+    let total = s.users_total? as f64 / page + groups / page + 2.0 * groups;
+    let done = (s.users_done as f64 / page
+        + s.groups_done as f64 / page
+        + (s.member_lists_done + s.owner_lists_done) as f64)
+        .min(total);
+    if done <= 0.0 || total <= 0.0 {
         return None;
     }
-    let left = (total - done) as f64 / done as f64;
+    let left = (total - done) / done;
     Duration::try_from_secs_f64(s.elapsed.as_secs_f64() * left).ok()
 }
 
@@ -247,9 +256,11 @@ pub(crate) fn on_key(app: &mut App, key: KeyEvent) {
     }
     if view.confirm_cancel {
         if matches!(key.code, KeyCode::Char('y' | 'Y')) {
+            app.quit_after_cancel |= view.quit_when_confirmed;
             view.request_cancel();
         } else {
             view.confirm_cancel = false;
+            view.quit_when_confirmed = false;
         }
         return;
     }
@@ -491,6 +502,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             Span::styled(spinner(app.tick), t.warn),
             Span::styled(" Cancelling; removing partial files…", t.warn),
         ]))
+    } else if view.confirm_cancel && view.quit_when_confirmed {
+        Some(Line::styled(
+            "Cancel the extraction and quit? No partial files are left behind. y or Ctrl-C = cancel and quit, any other key = continue",
+            t.warn,
+        ))
     } else if view.confirm_cancel {
         Some(Line::styled(
             "Cancel the extraction? No partial files are left behind. y = cancel, any other key = continue",
@@ -532,11 +548,10 @@ pub fn render_finished(frame: &mut Frame, area: Rect, app: &App) {
             lines.push(Line::raw(""));
             lines.push(Line::styled("Files:", t.title));
             for (path, rows) in &s.files {
-                lines.push(Line::raw(format!(
-                    "  {}  ({} rows)",
-                    path.display(),
-                    count(*rows)
-                )));
+                lines.push(Line::raw(match rows {
+                    Some(rows) => format!("  {}  ({} rows)", path.display(), count(*rows)),
+                    None => format!("  {}", path.display()),
+                }));
             }
             warnings = &s.warnings;
         }
@@ -583,6 +598,9 @@ pub fn help(app: &App) -> &'static str {
         }
         (Screen::Finished, _) => "Enter home · q quit",
         (_, Some(v)) if v.cancelling => "Ctrl-C quit now",
+        (_, Some(v)) if v.confirm_cancel && v.quit_when_confirmed => {
+            "y cancel and quit · any key continue"
+        }
         (_, Some(v)) if v.confirm_cancel => "y cancel · any key continue",
         (_, Some(_)) => "Esc cancel · Ctrl-C cancel and quit",
         (_, None) => "Ctrl-C quit",
@@ -594,23 +612,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn eta_from_share_of_work_done() {
+    fn eta_from_share_of_requests_done() {
         let mut s = ProgressSnapshot {
-            users_total: Some(100),
-            groups_total: Some(100),
-            users_done: 100,
-            groups_done: 100,
-            elapsed: Duration::from_secs(60),
+            // 10 user pages + 1 group page + 999 of 1,998 member/owner lists: 1,010 of 2,009.
+            users_total: Some(9990),
+            groups_total: Some(999),
+            users_done: 9990,
+            groups_done: 999,
+            member_lists_done: 499,
+            owner_lists_done: 500,
+            elapsed: Duration::from_secs(1010),
             ..Default::default()
         };
-        // 200 of 400 units done in 60 s → 60 s left.
-        assert_eq!(eta(&s), Some(Duration::from_secs(60)));
+        let secs = |s: &ProgressSnapshot| eta(s).map(|d| d.as_secs_f64().round() as u64);
+        assert_eq!(secs(&s), Some(999));
         s.groups_total = None;
         assert_eq!(eta(&s), None);
-        s.groups_total = Some(100);
+        s.groups_total = Some(999);
         s.users_done = 0;
         s.groups_done = 0;
+        s.member_lists_done = 0;
+        s.owner_lists_done = 0;
         assert_eq!(eta(&s), None);
+    }
+
+    #[test]
+    fn users_done_alone_leaves_most_of_the_run() {
+        // Seen in the demo: all 10,000 users read in the first second, no group lists yet.
+        let s = ProgressSnapshot {
+            users_total: Some(10_000),
+            groups_total: Some(2_500),
+            users_done: 10_000,
+            elapsed: Duration::from_secs(1),
+            ..Default::default()
+        };
+        let left = eta(&s).expect("an estimate");
+        assert!(left > Duration::from_secs(100), "{left:?}");
     }
 
     #[test]

@@ -131,10 +131,19 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                     GrantState::Missing => ("✗", "MISSING", t.error),
                     GrantState::Unknown => ("?", "unknown", t.warn),
                 };
-                lines.push(Line::from(vec![
-                    Span::styled(format!("  {mark} {:<20} {word:<8}", p.name), style),
-                    Span::styled(format!(" {}", p.evidence), t.dim),
-                ]));
+                // The evidence wraps under its own column: it can say what to do next
+                // (e.g. re-check shortly), so it must never be cut at the screen edge.
+                let head = format!("  {mark} {:<20} {word:<8} ", p.name);
+                let indent = " ".repeat(head.chars().count());
+                let mut evidence = hang(&p.evidence, w, &indent, &indent, t.dim);
+                if let Some(first) = evidence.first_mut() {
+                    let text: String = first.spans.iter().map(|s| s.content.as_ref()).collect();
+                    *first = Line::from(vec![
+                        Span::styled(head, style),
+                        Span::styled(text.trim_start().to_owned(), t.dim),
+                    ]);
+                }
+                lines.extend(evidence);
             }
             if report.all_granted() {
                 lines.push(Line::styled("All required permissions are granted.", t.ok));
@@ -156,8 +165,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                     "",
                     t.title,
                 ));
-                for step in &report.remediation {
-                    lines.extend(hang(step, w, "  ", "     ", plain));
+                // The report's steps are unnumbered; number them like `check` does.
+                for (i, step) in report.remediation.iter().enumerate() {
+                    let number = format!("  {}. ", i + 1);
+                    let indent = " ".repeat(number.len());
+                    lines.extend(hang(step, w, &number, &indent, plain));
                 }
             }
             let mut warnings: Vec<Line> = Vec::new();
