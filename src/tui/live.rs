@@ -18,7 +18,7 @@ use super::services::{
 use crate::extract::progress::Progress;
 use crate::extract::run::{ExtractError, ExtractOptions, run as extract, tenant_info};
 use crate::extract::{DomainPrefix, FileKind};
-use crate::graph::{Credential, CredentialField, GraphClient, GraphError};
+use crate::graph::{Credential, GraphClient, GraphError};
 use crate::permissions::report::PermissionReport;
 use crate::profile::{
     CredentialKind, Dirs, Outcome, Profile, ProfileName, ProfileStore, SecretStorage as Storage,
@@ -95,19 +95,7 @@ fn problem(
 /// Which field a sign-in failure concerns, and what to do.
 fn credential_problem(e: &GraphError, certificate: bool) -> CredentialProblem {
     if let Some(auth) = e.auth() {
-        let field = match auth.field() {
-            Some(CredentialField::Tenant) => Field::Tenant,
-            Some(CredentialField::ClientId) => Field::ClientId,
-            Some(CredentialField::Secret) => Field::Secret,
-            Some(CredentialField::Certificate) => Field::Certificate,
-            Some(CredentialField::Scope | CredentialField::Endpoint) => Field::Endpoint,
-            None => Field::None,
-        };
-        return problem(
-            field,
-            short_description(&auth.description, auth.code()),
-            sentence(&auth.remedy()),
-        );
+        return CredentialProblem::from(auth);
     }
     match e {
         GraphError::Config(m) if certificate => problem(
@@ -126,43 +114,6 @@ fn credential_problem(e: &GraphError, certificate: bool) -> CredentialProblem {
             "Try again; if it repeats, check the logs.",
         ),
     }
-}
-
-/// The first sentence of an Entra error description, without its leading `AADSTSnnn:` and
-/// with the code once at the end. Entra's full text (links, advice) runs to five lines at
-/// 80 columns and would push the remedy out of the field's message area.
-fn short_description(description: &str, code: Option<u32>) -> String {
-    let first = description.lines().next().unwrap_or_default().trim();
-    let text = match first.split_once(": ") {
-        Some((head, rest)) if head.starts_with("AADSTS") => rest,
-        _ => first,
-    };
-    let text = match text.find(". ") {
-        Some(end) => &text[..=end],
-        None => text,
-    };
-    let text = if text.is_empty() {
-        "Sign-in failed."
-    } else {
-        text
-    };
-    match code {
-        Some(c) => format!("{text} (AADSTS{c})"),
-        None => text.to_string(),
-    }
-}
-
-/// `remedy` as a sentence: capitalised, ending with a full stop.
-fn sentence(remedy: &str) -> String {
-    let mut chars = remedy.trim().chars();
-    let Some(first) = chars.next() else {
-        return String::new();
-    };
-    let mut out: String = first.to_uppercase().chain(chars).collect();
-    if !out.ends_with(['.', '!', '?']) {
-        out.push('.');
-    }
-    out
 }
 
 fn session_problem(e: SessionError, certificate: bool) -> CredentialProblem {
@@ -533,33 +484,5 @@ fn summary_of(
         Err(e) => Err(ExtractionError::Failed(format!(
             "{e}. No output file was changed."
         ))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn entra_description_shortened_to_its_first_sentence_with_the_code_once() {
-        let d = "AADSTS7000222: The provided client secret keys for app 'abc' are expired. \
-                 Visit the Azure portal to create new keys: https://aka.ms/NewClientSecret.\r\n\
-                 Trace ID: 1";
-        assert_eq!(
-            short_description(d, Some(7000222)),
-            "The provided client secret keys for app 'abc' are expired. (AADSTS7000222)"
-        );
-        assert_eq!(short_description("Bad request", None), "Bad request");
-        assert_eq!(short_description("", Some(1)), "Sign-in failed. (AADSTS1)");
-    }
-
-    #[test]
-    fn remedy_becomes_a_sentence() {
-        assert_eq!(
-            sentence("the client secret has expired: create a new one"),
-            "The client secret has expired: create a new one."
-        );
-        assert_eq!(sentence("Wait."), "Wait.");
-        assert_eq!(sentence("  "), "");
     }
 }

@@ -32,6 +32,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::extract::progress::{ProgressSnapshot, Warning};
 use crate::graph::cloud::Cloud;
+use crate::graph::{AuthError, CredentialField};
 use crate::permissions::report::PermissionReport;
 
 /// What the wizard needs from the rest of the program. Object safe: held as `Arc<dyn Services>`.
@@ -171,90 +172,61 @@ pub struct CredentialProblem {
     pub remedy: String,
 }
 
-impl CredentialProblem {
-    /// Map an AADSTS error code from the token endpoint to the field and remedy the wizard
-    /// shows. `description` is used only for codes this table does not know; callers must
-    /// strip trace and correlation lines first if they do not want them on screen.
-    pub fn from_aadsts(code: u32, description: &str) -> Self {
-        let (field, message, remedy) = match code {
-            7000215 => (
-                Field::Secret,
-                "The client secret was rejected (AADSTS7000215).",
-                "Paste the secret's Value, not its Secret ID; if it was lost, create a new secret under Certificates & secrets.",
-            ),
-            7000222 => (
-                Field::Secret,
-                "The client secret has expired (AADSTS7000222).",
-                "Create a new secret in the portal: App registrations > your app > Certificates & secrets > New client secret.",
-            ),
-            7000218 => (
-                Field::Secret,
-                "No client secret or certificate was sent (AADSTS7000218).",
-                "Enter the secret's Value or choose a certificate.",
-            ),
-            700016 => (
-                Field::ClientId,
-                "No application with this client id exists in the tenant (AADSTS700016).",
-                "Copy the Application (client) ID from the app's Overview page, and check that the tenant is the one the app is registered in.",
-            ),
-            700027 => (
-                Field::Certificate,
-                "The certificate's signature was rejected (AADSTS700027).",
-                "Upload this certificate's public part under Certificates & secrets, or choose the matching PEM file.",
-            ),
-            7000112 => (
-                Field::ClientId,
-                "The application is disabled (AADSTS7000112).",
-                "Ask an administrator to enable the app's service principal (Enterprise applications > Properties > Enabled for users to sign in).",
-            ),
-            90002 | 90023 => (
-                Field::Tenant,
-                "The tenant was not found (AADSTS90002).",
-                "Check the tenant id or domain; the Directory (tenant) ID is on the app registration's Overview page.",
-            ),
-            900023 => (
-                Field::Tenant,
-                "The tenant is not a valid GUID or domain name (AADSTS900023).",
-                "Enter the Directory (tenant) ID GUID or a verified domain such as contoso.onmicrosoft.com.",
-            ),
-            50059 | 90019 => (
-                Field::Tenant,
-                "No tenant information was found in the request.",
-                "Enter the Directory (tenant) ID instead of a domain.",
-            ),
-            90038 => (
-                Field::Cloud,
-                "The tenant lives in a different national cloud (AADSTS90038).",
-                "Choose the cloud the tenant belongs to (e.g. US Government or China).",
-            ),
-            70011 => (
-                Field::Endpoint,
-                "The scope was refused (AADSTS70011).",
-                "Check the Graph URL: it must be the Graph root of the tenant's cloud.",
-            ),
-            90055 => (
-                Field::None,
-                "The tenant's token endpoint is throttling requests (AADSTS90055).",
-                "Wait a minute and try again.",
-            ),
-            _ => {
-                return CredentialProblem {
-                    field: Field::None,
-                    message: format!("Sign-in failed (AADSTS{code}): {}", first_line(description)),
-                    remedy: "Look the code up at https://login.microsoftonline.com/error and fix the app registration.".into(),
-                };
-            }
+impl From<&AuthError> for CredentialProblem {
+    /// The token endpoint's refusal on the field it concerns, with the Graph client's remedy
+    /// for its AADSTS code: one mapping, shared with the headless commands.
+    fn from(auth: &AuthError) -> Self {
+        let field = match auth.field() {
+            Some(CredentialField::Tenant) => Field::Tenant,
+            Some(CredentialField::ClientId) => Field::ClientId,
+            Some(CredentialField::Secret) => Field::Secret,
+            Some(CredentialField::Certificate) => Field::Certificate,
+            Some(CredentialField::Scope | CredentialField::Endpoint) => Field::Endpoint,
+            None => Field::None,
         };
         CredentialProblem {
             field,
-            message: message.into(),
-            remedy: remedy.into(),
+            message: short_description(&auth.description, auth.code()),
+            remedy: sentence(&auth.remedy()),
         }
     }
 }
 
-fn first_line(s: &str) -> &str {
-    s.lines().next().unwrap_or("").trim()
+/// The first sentence of an Entra error description, without its leading `AADSTSnnn:` and
+/// with the code once at the end. Entra's full text (links, advice) runs to five lines at
+/// 80 columns and would push the remedy out of the field's message area.
+fn short_description(description: &str, code: Option<u32>) -> String {
+    let first = description.lines().next().unwrap_or_default().trim();
+    let text = match first.split_once(": ") {
+        Some((head, rest)) if head.starts_with("AADSTS") => rest,
+        _ => first,
+    };
+    let text = match text.find(". ") {
+        Some(end) => &text[..=end],
+        None => text,
+    };
+    let text = if text.is_empty() {
+        "Sign-in failed."
+    } else {
+        text
+    };
+    match code {
+        Some(c) => format!("{text} (AADSTS{c})"),
+        None => text.to_string(),
+    }
+}
+
+/// `remedy` as a sentence: capitalised, ending with a full stop.
+fn sentence(remedy: &str) -> String {
+    let mut chars = remedy.trim().chars();
+    let Some(first) = chars.next() else {
+        return String::new();
+    };
+    let mut out: String = first.to_uppercase().chain(chars).collect();
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
 }
 
 /// Which credentials a permission check uses.
@@ -399,40 +371,53 @@ pub enum ExtractionError {
 mod tests {
     use super::*;
 
-    #[test]
-    fn aadsts_codes_land_on_their_field() {
-        assert_eq!(
-            CredentialProblem::from_aadsts(7000215, "").field,
-            Field::Secret
-        );
-        assert_eq!(
-            CredentialProblem::from_aadsts(7000222, "").field,
-            Field::Secret
-        );
-        assert_eq!(
-            CredentialProblem::from_aadsts(700016, "").field,
-            Field::ClientId
-        );
-        assert_eq!(
-            CredentialProblem::from_aadsts(90002, "").field,
-            Field::Tenant
-        );
-        assert_eq!(
-            CredentialProblem::from_aadsts(90038, "").field,
-            Field::Cloud
-        );
-        let secret = CredentialProblem::from_aadsts(7000215, "");
-        assert!(secret.remedy.contains("Value"), "{}", secret.remedy);
+    fn refusal(status: u16, error: &str, code: u32, description: &str) -> AuthError {
+        let body = serde_json::json!({
+            "error": error,
+            "error_description": format!("AADSTS{code}: {description}\r\nTrace ID: t\r\nCorrelation ID: c\r\nTimestamp: 2026-11-27 00:00:00Z"),
+            "error_codes": [code],
+        });
+        AuthError::from_body(status, body.to_string().as_bytes())
     }
 
     #[test]
-    fn unknown_code_keeps_first_line_of_description_only() {
-        let p = CredentialProblem::from_aadsts(
-            12345,
-            "AADSTS12345: Something odd.\r\nTrace ID: abc\r\nCorrelation ID: def",
+    fn aadsts_refusals_land_on_their_field_with_the_clients_remedy() {
+        for (status, error, code, field) in [
+            (401, "invalid_client", 7000215, Field::Secret),
+            (401, "invalid_client", 7000222, Field::Secret),
+            (400, "unauthorized_client", 700016, Field::ClientId),
+            (400, "invalid_tenant", 90002, Field::Tenant),
+            (400, "invalid_request", 900023, Field::Tenant),
+        ] {
+            let auth = refusal(status, error, code, "Something is wrong. More text here.");
+            let p = CredentialProblem::from(&auth);
+            assert_eq!(p.field, field, "{code}");
+            assert_eq!(p.message, format!("Something is wrong. (AADSTS{code})"));
+            assert_eq!(p.remedy, sentence(&auth.remedy()));
+            assert!(!p.remedy.is_empty());
+        }
+    }
+
+    #[test]
+    fn entra_description_shortened_to_its_first_sentence_with_the_code_once() {
+        let d = "AADSTS7000222: The provided client secret keys for app 'abc' are expired. \
+                 Visit the Azure portal to create new keys: https://aka.ms/NewClientSecret.\r\n\
+                 Trace ID: 1";
+        assert_eq!(
+            short_description(d, Some(7000222)),
+            "The provided client secret keys for app 'abc' are expired. (AADSTS7000222)"
         );
-        assert_eq!(p.field, Field::None);
-        assert!(p.message.contains("Something odd."));
-        assert!(!p.message.contains("Trace ID"));
+        assert_eq!(short_description("Bad request", None), "Bad request");
+        assert_eq!(short_description("", Some(1)), "Sign-in failed. (AADSTS1)");
+    }
+
+    #[test]
+    fn remedy_becomes_a_sentence() {
+        assert_eq!(
+            sentence("the client secret has expired: create a new one"),
+            "The client secret has expired: create a new one."
+        );
+        assert_eq!(sentence("Wait."), "Wait.");
+        assert_eq!(sentence("  "), "");
     }
 }

@@ -116,6 +116,19 @@ impl Harness {
     }
 }
 
+/// A token endpoint refusal as Entra words it, mapped the way the live services map it.
+fn refused(status: u16, error: &str, code: u32, description: &str) -> CredentialProblem {
+    let body = serde_json::json!({
+        "error": error,
+        "error_description": format!("AADSTS{code}: {description}\r\nTrace ID: t\r\nCorrelation ID: c\r\nTimestamp: 2026-11-27 00:00:00Z"),
+        "error_codes": [code],
+    });
+    CredentialProblem::from(&crate::graph::AuthError::from_body(
+        status,
+        body.to_string().as_bytes(),
+    ))
+}
+
 fn options() -> WizardOptions {
     WizardOptions {
         default_output_dir: PathBuf::from("/data/exports"),
@@ -469,8 +482,8 @@ async fn custom_cloud_urls_are_checked() {
 async fn validation_spinner_then_errors_land_on_their_field() {
     let mut h = Harness::with(Script {
         validations: [
-            Err(CredentialProblem::from_aadsts(7000215, "")),
-            Err(CredentialProblem::from_aadsts(90002, "")),
+            Err(refused(401, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.")),
+            Err(refused(400, "invalid_tenant", 90002, "Tenant 'contoso.example' not found. Check to make sure you have the correct tenant ID.")),
             Ok(tenant()),
         ]
         .into(),
@@ -503,7 +516,7 @@ async fn validation_spinner_then_errors_land_on_their_field() {
 async fn stale_validation_results_are_dropped() {
     let mut h = Harness::with(Script {
         validations: [
-            Err(CredentialProblem::from_aadsts(7000215, "")),
+            Err(refused(401, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.")),
             Ok(tenant()),
         ]
         .into(),
