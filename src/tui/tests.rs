@@ -635,7 +635,10 @@ async fn save_then_extract_then_summary() {
     h.app.update(Action::Tick);
     let screen = h.screen();
     assert!(screen.contains("(20.0/s)"), "{screen}");
-    assert!(screen.contains("RU/s 50.0 of 500 budget (10%)"), "{screen}");
+    assert!(
+        screen.contains("RU/s 50.0 · 500 of 5,000 per 10 s (10%)"),
+        "{screen}"
+    );
     assert!(h.fake.finish_extraction(Ok(summary())));
     h.settle().await;
     assert_eq!(h.app.screen, Screen::Finished);

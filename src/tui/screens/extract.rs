@@ -21,8 +21,9 @@ use crate::tui::services::{ExtractionError, ExtractionHandle, ExtractionSummary,
 use crate::tui::theme::Theme;
 use crate::tui::widgets::spinner;
 
-/// Rates are averaged over this window of progress samples.
-const RATE_WINDOW: Duration = Duration::from_secs(5);
+/// Rates are averaged over this window of progress samples: Graph's own resource-unit
+/// accounting window, so "used in the window" compares directly with the budget.
+const RATE_WINDOW: Duration = Duration::from_secs(10);
 
 /// A running extraction as the progress screen sees it.
 pub struct ExtractionView {
@@ -38,6 +39,8 @@ pub struct ExtractionView {
     pub request_rate: Option<f64>,
     /// Resource units per second over the last few seconds.
     pub ru_rate: Option<f64>,
+    /// Resource units spent within the last [`RATE_WINDOW`], to set against the budget.
+    pub ru_in_window: Option<u64>,
     /// Asking "cancel the extraction?".
     pub confirm_cancel: bool,
     /// The question came from Ctrl-C: confirming also quits the wizard.
@@ -67,6 +70,7 @@ impl ExtractionView {
             samples: VecDeque::new(),
             request_rate: None,
             ru_rate: None,
+            ru_in_window: None,
             confirm_cancel: false,
             quit_when_confirmed: false,
             cancelling: false,
@@ -99,6 +103,14 @@ impl ExtractionView {
             self.request_rate = Some(last.1.saturating_sub(first.1) as f64 / dt);
             self.ru_rate = Some(last.2.saturating_sub(first.2) as f64 / dt);
         }
+        // Until a whole window has passed, everything spent so far counts; after that the
+        // recent rate over a full window (the view may have started mid-run).
+        self.ru_in_window = if s.elapsed <= RATE_WINDOW {
+            Some(last.2)
+        } else {
+            self.ru_rate
+                .map(|r| (r * RATE_WINDOW.as_secs_f64()).round() as u64)
+        };
     }
 
     /// Ask the extraction to stop; it removes its partial files before finishing.
@@ -463,16 +475,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         },
     );
     let rate = |r: Option<f64>| r.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into());
-    let budget = match (view.budget_per_10s, view.ru_rate) {
-        (Some(b), Some(rate)) if b > 0 => {
-            let per_second = b as f64 / 10.0;
-            format!(
-                " of {} budget ({:.0}%)",
-                count(b / 10),
-                100.0 * rate / per_second
-            )
-        }
-        (Some(b), _) => format!(" of {} budget", count(b / 10)),
+    let budget = match (view.budget_per_10s, view.ru_in_window) {
+        (Some(b), Some(used)) if b > 0 => format!(
+            " · {} of {} per 10 s ({:.0}%)",
+            count(used),
+            count(b),
+            100.0 * used as f64 / b as f64
+        ),
+        (Some(b), _) => format!(" · budget {} per 10 s", count(b)),
         (None, _) => String::new(),
     };
     let eta_txt = eta(s).map(clock).unwrap_or_else(|| "–".into());
