@@ -15,10 +15,10 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-# Python venv with MSAL and azure-identity for the fidelity tests (tests/fidelity/). Lives
+# Python venv with MSAL, azure-identity and msgraph-sdk for the fidelity tests (tests/fidelity/). Lives
 # under target/ so git ignores it; recreated when missing or incomplete.
 venv=target/fidelity-venv
-if ! "$venv/bin/python" -c 'import msal, azure.identity' >/dev/null 2>&1; then
+if ! "$venv/bin/python" -c 'import msal, azure.identity, msgraph, msgraph_core.requests.batch_request_content' >/dev/null 2>&1; then
   if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
     echo "installing Debian package: python3-venv" >&2
     export DEBIAN_FRONTEND=noninteractive
