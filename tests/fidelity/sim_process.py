@@ -27,7 +27,8 @@ def claims(token):
 class Simulator:
     """A running TLS simulator: base URL, tenant, domain, demo apps, CA and cert-app files."""
 
-    def __init__(self):
+    def __init__(self, *extra_args):
+        """extra_args go to `entra-extract sim` as they are (e.g. "--fault", "429=1@at=2")."""
         # requests lets these variables override a Session's `verify` (psf/requests#3829),
         # which would hide the simulator's CA from MSAL; machines here set them globally.
         for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
@@ -36,7 +37,7 @@ class Simulator:
         self.ca = os.path.join(self.tmp.name, "sim-ca.pem")
         self.cert_app = os.path.join(self.tmp.name, "cert-app.pem")
         self.proc = subprocess.Popen(
-            [BIN, "sim", "--tls", "--cert-out", self.ca, "--cert-app-out", self.cert_app],
+            [BIN, "sim", "--tls", "--cert-out", self.ca, "--cert-app-out", self.cert_app, *extra_args],
             stdout=subprocess.PIPE,
             text=True,
         )
