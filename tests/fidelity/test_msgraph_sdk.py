@@ -319,14 +319,23 @@ class GraphSdkAgainstSimulator(GraphSdkCase):
             body = content.response_body(rid, DirectoryObjectCollectionResponse)
             self.assertEqual({m.id for m in body.value}, {m["memberId"] for m in self.members[gid]})
 
-    def test_users_count_with_consistency_level(self):
+    def test_counts_with_consistency_level(self):
+        """`/users/$count` (text/plain, read as int) and `$count=true` (`@odata.count`)."""
+
         async def run():
             async with self.graph() as client:
                 config = RequestConfiguration()
                 config.headers.add("ConsistencyLevel", "eventual")
-                return await client.users.count.get(config)
+                users = await client.users.count.get(config)
+                config = query(GroupsRequestBuilder, select=["id"], top=1, count=True)
+                config.headers.add("ConsistencyLevel", "eventual")
+                groups = await client.groups.get(config)
+                return users, groups
 
-        self.assertEqual(asyncio.run(run()), len(self.truth["users"]))
+        users, groups = asyncio.run(run())
+        self.assertEqual(users, len(self.truth["users"]))
+        self.assertEqual(groups.odata_count, len(self.truth["groups"]))
+        self.assertEqual(len(groups.value), 1)
 
     def test_no_grants_is_authorization_request_denied(self):
         async def run():
