@@ -81,6 +81,14 @@ impl AppTarget {
 
     /// Validates the identifiers and endpoints and builds the client. Nothing is sent yet.
     pub fn client(self) -> Result<GraphClient, SessionError> {
+        self.client_with(|_| {})
+    }
+
+    /// [`AppTarget::client`] with the connection settings adjusted first (pacing, timeouts).
+    pub fn client_with(
+        self,
+        adjust: impl FnOnce(&mut GraphConfig),
+    ) -> Result<GraphClient, SessionError> {
         crate::graph::tenant(&self.tenant).map_err(|source| SessionError::Tenant {
             value: self.tenant.clone(),
             source,
@@ -96,6 +104,7 @@ impl AppTarget {
         )?;
         let mut config = GraphConfig::new(endpoints, self.tenant, self.client_id, self.credential);
         config.extra_ca_pem = self.extra_ca_pem;
+        adjust(&mut config);
         Ok(GraphClient::new(config)?)
     }
 }

@@ -1,4 +1,4 @@
-//! `run` with the full app against tenants `small` and `m`: the four CSV files equal the
+//! `run` with the full app against tenants `small`, `m` and `l`: the four CSV files equal the
 //! simulator's ground truth row for row, the manifest matches the files, every file is
 //! owner-only and no temporary file is left.
 
@@ -111,6 +111,35 @@ fn tenant_m_equals_truth() {
         report["member_edges"],
         sim.truth["members"].as_array().unwrap().len() as u64
     );
+}
+
+/// The largest preset, L (100,000 users, 25,000 groups, about 1,000,000 member rows), equals
+/// the truth too. Client pacing (`--ru-budget 0`) and simulated throttling are off, so the run
+/// takes seconds instead of the minutes Graph's budget imposes; pacing has its own tests.
+#[test]
+fn tenant_l_equals_truth() {
+    let sim = Sim::start(common::no_throttle(SimConfig {
+        preset: Preset::L,
+        ..SimConfig::default()
+    }));
+    let env = TestEnv::new();
+    let out = env.out("out");
+    let o = sim
+        .run(&env, entra_extract::sim::DemoAppKind::Full, &out)
+        .args(["--ru-budget", "0", "--workers", "8"])
+        .output()
+        .unwrap();
+    common::assert_exit(&o, 0);
+    let report = common::json_stdout(&o);
+    assert_eq!(report["users"], 100_000);
+    assert_eq!(report["groups"], 25_000);
+    let members = sim.truth["members"].as_array().unwrap().len() as u64;
+    assert!(members > 900_000, "{members}");
+    assert_eq!(report["member_edges"], members);
+    Extraction::read(&out, &sim.domain())
+        .assert_eq(&Extraction::expected(&sim.truth, &BTreeMap::new()));
+    check_manifest(&out, &sim.domain());
+    common::assert_private_and_clean(&out);
 }
 
 #[test]

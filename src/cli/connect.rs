@@ -43,6 +43,11 @@ pub struct ConnectArgs {
     /// Extra trusted CA certificates (PEM), e.g. for a TLS-inspecting proxy.
     #[arg(long, value_name = "PEM")]
     pub extra_ca: Option<PathBuf>,
+    /// Graph resource units this app may spend per 10 seconds (default 8000, Graph's budget
+    /// for large tenants; small tenants get 3500, medium 5000). Lower it to leave room for
+    /// other apps; 0 turns pacing off (429s are still honoured).
+    #[arg(long, value_name = "RU")]
+    pub ru_budget: Option<u32>,
 }
 
 /// A headless command's failure: the exit code and what to tell the user.
@@ -149,14 +154,23 @@ impl ConnectArgs {
             target.extra_ca_pem = self.extra_ca.clone();
         }
         let cloud = target.cloud;
-        let client = target.client().map_err(|e| match e {
-            // Name the flag (or the profile field it overrides) the user has to fix.
-            SessionError::Tenant { value, source } => bad(format!("--tenant {value:?}: {source}")),
-            SessionError::ClientId { value, source } => {
-                bad(format!("--client-id {value:?}: {source}"))
-            }
-            e => bad(e.to_string()),
-        })?;
+        let ru_budget = self.ru_budget;
+        let client = target
+            .client_with(|c| {
+                if let Some(b) = ru_budget {
+                    c.pacing.ru_budget = b;
+                }
+            })
+            .map_err(|e| match e {
+                // Name the flag (or the profile field it overrides) the user has to fix.
+                SessionError::Tenant { value, source } => {
+                    bad(format!("--tenant {value:?}: {source}"))
+                }
+                SessionError::ClientId { value, source } => {
+                    bad(format!("--client-id {value:?}: {source}"))
+                }
+                e => bad(e.to_string()),
+            })?;
         Ok(Connection {
             client,
             profile,

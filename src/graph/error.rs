@@ -22,7 +22,7 @@ pub enum GraphError {
     },
     /// Graph kept answering 429 until the retry policy gave up.
     #[error(
-        "Microsoft Graph kept throttling this app (HTTP 429) after {attempts} attempts; wait a few minutes, or lower the request budget, and run again"
+        "Microsoft Graph kept throttling this app (HTTP 429) after {attempts} attempts; wait a few minutes, or lower the request budget (--ru-budget), and run again"
     )]
     Throttled {
         attempts: u32,
