@@ -293,10 +293,12 @@ impl Services for LiveServices {
         target: ExtractionTarget,
     ) -> BoxFuture<'_, Result<ExtractionHandle, String>> {
         async move {
-            let (client, profile) = match target {
+            match target {
                 ExtractionTarget::Saved(name) => {
                     let (client, profile) = self.client_for_profile(&name).await?;
-                    (client, Some(profile))
+                    let options =
+                        crate::session::extract_options(&profile).map_err(|e| e.to_string())?;
+                    Ok(self.spawn_run(client, options, Some(profile)))
                 }
                 ExtractionTarget::Draft(draft) => {
                     let client = target_of(&draft.credentials)
@@ -306,12 +308,9 @@ impl Services for LiveServices {
                     let saved = self.load(&draft.name).ok();
                     let mut options = options_of(&draft.output)?;
                     options.cloud = crate::session::cloud_name(draft.credentials.cloud);
-                    return Ok(self.spawn_run(client, options, saved));
+                    Ok(self.spawn_run(client, options, saved))
                 }
-            };
-            let profile = profile.ok_or("no profile")?;
-            let options = crate::session::extract_options(&profile).map_err(|e| e.to_string())?;
-            Ok(self.spawn_run(client, options, Some(profile)))
+            }
         }
         .boxed()
     }
