@@ -34,6 +34,18 @@ struct Harness {
 }
 
 impl Harness {
+    /// Home with the saved profiles, Enter pressed: the first profile is extracting.
+    async fn extracting_saved_profile() -> Self {
+        let mut h = Harness::with(Script {
+            profiles: profiles(),
+            ..happy()
+        })
+        .await;
+        h.press(KeyCode::Enter);
+        h.settle().await;
+        h
+    }
+
     async fn new(script: Script, options: WizardOptions) -> Self {
         let fake = FakeServices::new(script);
         let (tx, rx) = mpsc::unbounded_channel();
@@ -747,13 +759,7 @@ async fn cancel_asks_for_confirmation_and_reports_no_partial_files() {
 
 #[tokio::test]
 async fn ctrl_c_during_extraction_asks_then_cancels_then_quits() {
-    let mut h = Harness::with(Script {
-        profiles: profiles(),
-        ..happy()
-    })
-    .await;
-    h.press(KeyCode::Enter);
-    h.settle().await;
+    let mut h = Harness::extracting_saved_profile().await;
     h.app.update(Action::ctrl('c'));
     assert!(
         !h.fake.extraction_cancelled(),
@@ -774,13 +780,7 @@ async fn ctrl_c_during_extraction_asks_then_cancels_then_quits() {
 
 #[tokio::test]
 async fn ctrl_c_then_another_key_keeps_extracting() {
-    let mut h = Harness::with(Script {
-        profiles: profiles(),
-        ..happy()
-    })
-    .await;
-    h.press(KeyCode::Enter);
-    h.settle().await;
+    let mut h = Harness::extracting_saved_profile().await;
     h.app.update(Action::ctrl('c'));
     h.press(KeyCode::Char('n'));
     assert!(!h.fake.extraction_cancelled());
@@ -798,13 +798,7 @@ async fn ctrl_c_then_another_key_keeps_extracting() {
 
 #[tokio::test]
 async fn repeated_ctrl_c_confirms_then_quits_without_waiting() {
-    let mut h = Harness::with(Script {
-        profiles: profiles(),
-        ..happy()
-    })
-    .await;
-    h.press(KeyCode::Enter);
-    h.settle().await;
+    let mut h = Harness::extracting_saved_profile().await;
     h.app.update(Action::ctrl('c'));
     h.app.update(Action::ctrl('c'));
     assert!(h.fake.extraction_cancelled(), "the second Ctrl-C confirms");
@@ -815,13 +809,7 @@ async fn repeated_ctrl_c_confirms_then_quits_without_waiting() {
 
 #[tokio::test]
 async fn interrupt_cancels_without_asking() {
-    let mut h = Harness::with(Script {
-        profiles: profiles(),
-        ..happy()
-    })
-    .await;
-    h.press(KeyCode::Enter);
-    h.settle().await;
+    let mut h = Harness::extracting_saved_profile().await;
     h.app.update(Action::Interrupt);
     assert!(h.fake.extraction_cancelled());
     assert!(!h.app.should_quit, "must wait for the clean-up");
