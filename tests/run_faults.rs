@@ -154,18 +154,7 @@ fn short_token_lifetime_is_refreshed() {
 
 #[test]
 fn group_deleted_between_listing_and_member_fetch() {
-    let probe = Sim::small();
-    // A group with members and owners, so the deletion shows in both files.
-    let (gid, gname) = probe.group_where(|g| {
-        let id = g["id"].as_str().unwrap();
-        probe.member_count(id) > 2
-            && probe.truth["owners"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|o| o["groupId"] == id)
-    });
-    drop(probe);
+    let (gid, gname) = group_with_members_and_owners();
     let sim = sim_with(&[&format!("deleted-group@always;path=/groups/{gid}/")]);
     let env = TestEnv::new();
     let out = env.out("out");
@@ -251,17 +240,7 @@ fn mixed_faults_at_a_rate_still_equal_truth() {
 
 #[test]
 fn group_deleted_between_member_and_owner_fetch() {
-    let probe = Sim::small();
-    let (gid, _) = probe.group_where(|g| {
-        let id = g["id"].as_str().unwrap();
-        probe.member_count(id) > 2
-            && probe.truth["owners"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|o| o["groupId"] == id)
-    });
-    drop(probe);
+    let (gid, _) = group_with_members_and_owners();
     // Only the owner list answers 404: the members were read before the group vanished.
     let sim = sim_with(&[&format!("deleted-group@always;path=/groups/{gid}/owners")]);
     let env = TestEnv::new();
@@ -325,4 +304,19 @@ fn group_deleted_while_paging_its_members() {
     row[17] = all.groups[&gid][17].clone();
     actual.assert_eq(&expected);
     check_manifest(&out, &sim.domain());
+}
+
+/// (id, name) of a small-tenant group with members and owners, so a deletion shows in both
+/// files.
+fn group_with_members_and_owners() -> (String, String) {
+    let probe = Sim::small();
+    probe.group_where(|g| {
+        let id = g["id"].as_str().unwrap();
+        probe.member_count(id) > 2
+            && probe.truth["owners"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|o| o["groupId"] == id)
+    })
 }
