@@ -33,6 +33,29 @@ fn failed_run_leaves_previous_files_untouched() {
 }
 
 /// True once a run has created its temporary files in `dir`.
+/// Starts a slow `run` into `out` and returns once it is writing its temporary files.
+fn start_writing(sim: &Sim, env: &TestEnv, out: &Path) -> std::process::Child {
+    let mut child = sim
+        .std_command(env, "run", DemoAppKind::Full)
+        .arg("-o")
+        .arg(out)
+        .args(["--workers", "1", "-q", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn run");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !writing(out) {
+        assert!(Instant::now() < deadline, "the run never started writing");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it started writing"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
 fn writing(dir: &Path) -> bool {
     std::fs::read_dir(dir)
         .map(|d| {
@@ -68,25 +91,7 @@ fn interrupted_by(signal: &str) {
     let env = TestEnv::new();
     let out = env.out("out");
     let previous = seed_previous(&out, &sim.domain());
-    let mut child = sim
-        .std_command(&env, "run", DemoAppKind::Full)
-        .arg("-o")
-        .arg(&out)
-        .args(["--workers", "1", "-q", "--json"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn run");
-
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !writing(&out) {
-        assert!(Instant::now() < deadline, "the run never started writing");
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the run ended before it was interrupted"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let child = start_writing(&sim, &env, &out);
     let status = std::process::Command::new("kill")
         .args([signal, &child.id().to_string()])
         .status()
@@ -131,20 +136,7 @@ fn second_run_into_the_same_directory_is_refused_while_the_first_writes() {
     }));
     let env = TestEnv::new();
     let out = env.out("out");
-    let first = sim
-        .std_command(&env, "run", DemoAppKind::Full)
-        .arg("-o")
-        .arg(&out)
-        .args(["--workers", "1", "-q", "--json"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn run");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !writing(&out) {
-        assert!(Instant::now() < deadline, "the run never started writing");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let first = start_writing(&sim, &env, &out);
     let second = sim.run(&env, DemoAppKind::Full, &out).output().unwrap();
     let first = first.wait_with_output().unwrap();
     assert_exit(&first, 0);
