@@ -933,20 +933,13 @@ fn list_objects(
     let sel = resolve_select(q);
     let end = offset.saturating_add(top).min(n);
     let mut out = String::with_capacity(64 + (end.saturating_sub(offset)) * 600);
-    out.push_str("{\"@odata.context\":");
     let ctx = match &sel {
         Some((_, raw)) => format!("{set}({raw})"),
         None => set.to_string(),
     };
-    push_str(&mut out, &cx.context(&ctx));
-    if q.wants_count() && offset == 0 {
-        let _ = write!(out, ",\"@odata.count\":{n}");
-    }
-    if end < n {
-        out.push_str(",\"@odata.nextLink\":");
-        push_str(&mut out, &next_link(cx, call, q, list, end));
-    }
-    out.push_str(",\"value\":[");
+    let count = (q.wants_count() && offset == 0).then_some(n);
+    let next = (end < n).then(|| next_link(cx, call, q, list, end));
+    open_page(&mut out, cx, &ctx, count, next);
     for i in offset.min(end)..end {
         if i > offset {
             out.push(',');
@@ -989,16 +982,43 @@ fn single_object(
         Some((_, raw)) => format!("{set}({raw})/$entity"),
         None => format!("{set}/$entity"),
     };
+    cx.reply(200, entity_body(cx, &ctx, &obj), JSON_CT, 1)
+}
+
+/// A single entity's body: `@odata.context` followed by the object's own properties
+/// (`obj` is a serialised JSON object).
+pub(super) fn entity_body(cx: &Ctx<'_>, ctx: &str, obj: &str) -> String {
     let mut out = String::with_capacity(obj.len() + 100);
     out.push_str("{\"@odata.context\":");
-    push_str(&mut out, &cx.context(&ctx));
+    push_str(&mut out, &cx.context(ctx));
     if obj.len() > 2 {
         out.push(',');
         out.push_str(&obj[1..]);
     } else {
         out.push('}');
     }
-    cx.reply(200, out, JSON_CT, 1)
+    out
+}
+
+/// Opens a collection page: `@odata.context`, `@odata.count` (first page, when asked for),
+/// `@odata.nextLink` (when more follow) and the start of the `value` array.
+pub(super) fn open_page(
+    out: &mut String,
+    cx: &Ctx<'_>,
+    ctx: &str,
+    count: Option<usize>,
+    next_link: Option<String>,
+) {
+    out.push_str("{\"@odata.context\":");
+    push_str(out, &cx.context(ctx));
+    if let Some(n) = count {
+        let _ = write!(out, ",\"@odata.count\":{n}");
+    }
+    if let Some(link) = next_link {
+        out.push_str(",\"@odata.nextLink\":");
+        push_str(out, &link);
+    }
+    out.push_str(",\"value\":[");
 }
 
 /// Which relationship of a group is listed.
@@ -1097,20 +1117,13 @@ fn relationship(
     let end = offset.saturating_add(top).min(n);
     let sel = resolve_select(q);
     let mut out = String::with_capacity(64 + end.saturating_sub(offset) * 600);
-    out.push_str("{\"@odata.context\":");
     let ctx = match &sel {
         Some((_, raw)) => format!("directoryObjects({raw})"),
         None => "directoryObjects".to_string(),
     };
-    push_str(&mut out, &cx.context(&ctx));
-    if q.wants_count() && offset == 0 {
-        let _ = write!(out, ",\"@odata.count\":{n}");
-    }
-    if end < n {
-        out.push_str(",\"@odata.nextLink\":");
-        push_str(&mut out, &next_link(cx, call, q, list, end));
-    }
-    out.push_str(",\"value\":[");
+    let count = (q.wants_count() && offset == 0).then_some(n);
+    let next = (end < n).then(|| next_link(cx, call, q, list, end));
+    open_page(&mut out, cx, &ctx, count, next);
     for (k, r) in items[offset.min(end)..end].iter().enumerate() {
         if k > 0 {
             out.push(',');

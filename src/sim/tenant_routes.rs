@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use super::fault::FaultPlan;
 use super::graph_api::{
-    Ctx, Filter, GraphCall, GraphReply, JSON_CT, next_link, page_offset, page_size,
+    Ctx, Filter, GraphCall, GraphReply, JSON_CT, entity_body, next_link, open_page, page_offset,
+    page_size,
 };
 use super::json::{push_bool, push_date, push_key, push_str, push_uuid};
 use super::model::{Application, Directory, ObjRef};
@@ -193,13 +194,8 @@ pub(super) fn applications(
         .collect();
     let end = offset.saturating_add(top).min(matched.len());
     let mut out = String::new();
-    out.push_str("{\"@odata.context\":");
-    push_str(&mut out, &cx.context("applications"));
-    if end < matched.len() {
-        out.push_str(",\"@odata.nextLink\":");
-        push_str(&mut out, &next_link(cx, call, q, list, end));
-    }
-    out.push_str(",\"value\":[");
+    let next = (end < matched.len()).then(|| next_link(cx, call, q, list, end));
+    open_page(&mut out, cx, "applications", None, next);
     for (k, a) in matched[offset.min(end)..end].iter().enumerate() {
         if k > 0 {
             out.push(',');
@@ -214,16 +210,12 @@ pub(super) fn single_application(cx: &Ctx<'_>, q: &QueryOptions, i: usize) -> Gr
     let dir = &cx.state.dir;
     let mut obj = String::new();
     write_application(dir, &dir.applications[i], q.select.as_deref(), &mut obj);
-    let mut out = String::new();
-    out.push_str("{\"@odata.context\":");
-    push_str(&mut out, &cx.context("applications/$entity"));
-    if obj.len() > 2 {
-        out.push(',');
-        out.push_str(&obj[1..]);
-    } else {
-        out.push('}');
-    }
-    cx.reply(200, out, JSON_CT, 1)
+    cx.reply(
+        200,
+        entity_body(cx, "applications/$entity", &obj),
+        JSON_CT,
+        1,
+    )
 }
 
 pub(super) fn app_role_assignments(cx: &Ctx<'_>, q: &QueryOptions, r: ObjRef) -> GraphReply {
