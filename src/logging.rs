@@ -31,7 +31,8 @@ pub enum LogInitError {
 /// Starts file logging into `dir` (rotated daily, 14 files kept). Keep the returned guard
 /// alive until exit so buffered lines are flushed.
 pub fn init(dir: &Path) -> Result<WorkerGuard, LogInitError> {
-    std::fs::create_dir_all(dir).map_err(|source| LogInitError::Dir {
+    // Logs name tenants, apps and paths: owner-only, like every file the program writes.
+    crate::profile::fsutil::create_private_dir(dir).map_err(|source| LogInitError::Dir {
         dir: dir.display().to_string(),
         source,
     })?;
@@ -42,6 +43,7 @@ pub fn init(dir: &Path) -> Result<WorkerGuard, LogInitError> {
         .max_log_files(14)
         .build(dir)
         .map_err(|e| LogInitError::Appender(e.to_string()))?;
+    restrict_existing(dir);
     let (writer, guard) = tracing_appender::non_blocking(appender);
     let filter = EnvFilter::try_from_env(LOG_ENV).unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
@@ -51,4 +53,31 @@ pub fn init(dir: &Path) -> Result<WorkerGuard, LogInitError> {
         .try_init()
         .map_err(|_| LogInitError::AlreadySet)?;
     Ok(guard)
+}
+
+/// Makes the log directory 0700 and its files 0600: the appender creates files with the
+/// process umask, and earlier versions left them world-readable.
+fn restrict_existing(dir: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let set = |p: &Path, mode: u32| {
+            let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode));
+        };
+        set(dir, 0o700);
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_file()) {
+                set(&entry.path(), 0o600);
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+/// Sets the process umask to 0077, so every file and directory the program creates, by
+/// its own code or by a library (the log appender), is owner-only.
+pub fn private_umask() {
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
 }

@@ -9,6 +9,7 @@ async fn main() -> std::process::ExitCode {
         eprintln!("error: {e}");
         return Exit::Failure.into();
     }
+    entra_extract::logging::private_umask();
     let cli = Cli::parse();
     // Logs go to a file only; a missing home directory just means no log file.
     let _log_guard = entra_extract::profile::Dirs::from_env()
@@ -23,7 +24,8 @@ async fn main() -> std::process::ExitCode {
         None => entra_extract::cli::wizard().await,
     };
     match result {
-        Ok(exit) => exit.into(),
+        // A closed or full stdout is settled here, after the work is done.
+        Ok(exit) => entra_extract::cli::stdout::settle(exit).into(),
         Err(report) => {
             eprintln!("Error: {report:?}");
             Exit::Failure.into()

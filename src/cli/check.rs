@@ -30,9 +30,9 @@ pub async fn run(args: CheckArgs) -> color_eyre::Result<Exit> {
         Err(e) => return Ok(fail(graph_failure(&e), args.json)),
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", render(&report));
+        crate::out!("{}", render(&report));
     }
     Ok(if report.all_granted() {
         Exit::Success
@@ -46,7 +46,7 @@ pub async fn run(args: CheckArgs) -> color_eyre::Result<Exit> {
 fn fail(f: Failure, json: bool) -> Exit {
     if json {
         let body = serde_json::json!({"exit_code": f.exit.code(), "error": f.message});
-        println!("{body:#}");
+        crate::outln!("{body:#}");
     }
     f.report()
 }

@@ -8,6 +8,7 @@ pub mod profile;
 pub mod progress;
 pub mod run;
 pub mod sim;
+pub mod stdout;
 
 use clap::{Parser, Subcommand};
 

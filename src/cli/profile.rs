@@ -207,11 +207,11 @@ fn list(profiles: &ProfileStore, json: bool) -> Result<(), CommandError> {
                 }
             })
             .collect();
-        println!("{}", serde_json::Value::Array(rows));
+        crate::outln!("{}", serde_json::Value::Array(rows));
         return Ok(());
     }
     if listed.is_empty() {
-        println!(
+        crate::outln!(
             "No saved profiles in {}. Create one with `entra-extract profile create` or the wizard.",
             profiles.dirs().profiles().display()
         );
@@ -253,7 +253,7 @@ fn print_table(rows: &[[String; 4]]) {
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();
     for r in rows {
-        println!(
+        crate::outln!(
             "{:w0$}  {:w1$}  {:w2$}  {}",
             r[0],
             r[1],
@@ -317,14 +317,14 @@ async fn show(profiles: &ProfileStore, name: &ProfileName, json: bool) -> Result
             );
             obj.insert("last_run".into(), json!(last_run));
         }
-        println!("{value}");
+        crate::outln!("{value}");
         return Ok(());
     }
     let endpoints = profile
         .endpoints()
         .map(|e| (e.authority.to_string(), e.graph.to_string()))
         .unwrap_or_else(|e| (format!("invalid: {e}"), String::new()));
-    let line = |k: &str, v: &str| println!("{k:<24}{v}");
+    let line = |k: &str, v: &str| crate::outln!("{k:<24}{v}");
     line("Profile", profile.name.as_str());
     line("File", &profiles.path(name).display().to_string());
     line("Cloud", profile.cloud.label());
@@ -412,7 +412,7 @@ fn create(profiles: &ProfileStore, args: CreateArgs) -> Result<(), CommandError>
         profile.secret_storage = SecretStorage::PlaintextFile;
     }
     profiles.create(&profile)?;
-    println!(
+    crate::outln!(
         "Created profile {} in {}.",
         profile.name,
         profiles.path(&profile.name).display()
@@ -426,7 +426,7 @@ fn create(profiles: &ProfileStore, args: CreateArgs) -> Result<(), CommandError>
         ));
     }
     if profile.credential == CredentialKind::Secret {
-        println!(
+        crate::outln!(
             "Next: store its client secret with `entra-extract profile set-secret {}`.",
             profile.name
         );
@@ -450,7 +450,7 @@ async fn remove(
     } else {
         ""
     };
-    println!("Removed profile {name} ({secret}{history}).");
+    crate::outln!("Removed profile {name} ({secret}{history}).");
     if let SecretRemoval::LeftBehind(why) = &removed.secret {
         warn(&format!(
             "the keyring could not be reached, so a stored secret may remain under service \
@@ -468,7 +468,9 @@ async fn rename(
     new: &ProfileName,
 ) -> Result<(), CommandError> {
     lifecycle::rename(profiles, old, new, SecretStore::open_default()).await?;
-    println!("Renamed profile {old} to {new}; its stored secret and run history moved with it.");
+    crate::outln!(
+        "Renamed profile {old} to {new}; its stored secret and run history moved with it."
+    );
     Ok(())
 }
 
@@ -491,7 +493,7 @@ async fn set_secret(
     for w in &stored.warnings {
         warn(w);
     }
-    println!(
+    crate::outln!(
         "Stored the client secret of profile {name} in {}.",
         stored.location
     );

@@ -67,19 +67,67 @@ pub struct RunReport {
     pub error: Option<String>,
 }
 
+impl RunReport {
+    /// The report of a run refused before it started (bad configuration): the same shape as
+    /// every other report, so a script reading `--json` always gets one.
+    fn refused(f: &Failure) -> Self {
+        RunReport {
+            outcome: outcome_of(f.exit),
+            exit_code: f.exit.code(),
+            tenant_id: None,
+            files: Vec::new(),
+            manifest: None,
+            users: 0,
+            groups: 0,
+            member_edges: 0,
+            owner_edges: 0,
+            hidden_groups_unreadable: 0,
+            groups_deleted: 0,
+            warnings: Vec::new(),
+            duration_secs: 0.0,
+            error: Some(f.message.clone()),
+        }
+    }
+}
+
+/// The outcome word of `--json` and the run history for an exit code: one contract.
+pub fn outcome_of(exit: Exit) -> Outcome {
+    match exit {
+        Exit::Success => Outcome::Success,
+        Exit::CompletedWithWarnings => Outcome::Warnings,
+        Exit::BadConfig => Outcome::BadConfig,
+        Exit::AuthFailed => Outcome::AuthFailed,
+        Exit::PermissionMissing => Outcome::PermissionMissing,
+        Exit::Interrupted => Outcome::Interrupted,
+        Exit::Failure | Exit::ExtractFailed => Outcome::Failed,
+    }
+}
+
 /// Runs the extraction and reports it.
 pub async fn run(args: RunArgs) -> color_eyre::Result<Exit> {
     match args.connect.connect().await {
         Ok(conn) => run_connected(conn, &args).await,
-        Err(f) => Ok(f.report()),
+        Err(f) => Ok(refuse(f, args.json)),
     }
+}
+
+/// Reports a run refused before it started: stderr, and with `--json` a report on stdout.
+fn refuse(f: Failure, json: bool) -> Exit {
+    if json {
+        let report = RunReport::refused(&f);
+        match serde_json::to_string_pretty(&report) {
+            Ok(text) => crate::outln!("{text}"),
+            Err(e) => tracing::error!(%e, "cannot serialise the report"),
+        }
+    }
+    f.report()
 }
 
 /// Runs the extraction over an established connection (the demo brings its own).
 pub async fn run_connected(conn: Connection, args: &RunArgs) -> color_eyre::Result<Exit> {
     let options = match options(args, &conn) {
         Ok(o) => o,
-        Err(f) => return Ok(f.report()),
+        Err(f) => return Ok(refuse(f, args.json)),
     };
     cancel_on_signals(conn.client.cancellation().clone());
 
@@ -99,7 +147,7 @@ pub async fn run_connected(conn: Connection, args: &RunArgs) -> color_eyre::Resu
         crate::session::record_run(dirs, profile, started, &result, &progress.snapshot());
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_human(&result, &report);
     }
@@ -158,7 +206,7 @@ fn outcome(
             (f.exit, Some(f.message))
         }
     };
-    let outcome = crate::session::run_outcome(result);
+    let outcome = outcome_of(exit);
     let count = |k: WarningKind| snap.warnings.iter().filter(|w| w.kind == k).count();
     let ok = result.as_ref().ok();
     let report = RunReport {
@@ -211,19 +259,22 @@ pub fn failure(e: &ExtractError) -> Failure {
         ExtractError::Schema(_) | ExtractError::Prefix { .. } => {
             Failure::new(Exit::BadConfig, e.to_string())
         }
-        ExtractError::Output(_) | ExtractError::Record(_) | ExtractError::Unexpected { .. } => {
-            Failure::new(
-                Exit::ExtractFailed,
-                format!("{e}; no output file was changed"),
-            )
-        }
+        // The directory could not be claimed (missing rights, another run holds it):
+        // checked before any request, so it is configuration.
+        ExtractError::Output(o) if o.is_setup() => Failure::new(Exit::BadConfig, e.to_string()),
+        // Writing or committing failed (disk full, I/O error): exit 1, as documented.
+        ExtractError::Output(_) => Failure::new(Exit::Failure, e.to_string()),
+        ExtractError::Record(_) | ExtractError::Unexpected { .. } => Failure::new(
+            Exit::ExtractFailed,
+            format!("{e}; no output file was changed"),
+        ),
     }
 }
 
 fn print_human(result: &Result<ExtractSummary, ExtractError>, report: &RunReport) {
     match result {
         Ok(s) => {
-            println!(
+            crate::outln!(
                 "Extracted {} users, {} groups, {} member and {} owner rows from {} in {:.1}s:",
                 report.users,
                 report.groups,
@@ -233,15 +284,15 @@ fn print_human(result: &Result<ExtractSummary, ExtractError>, report: &RunReport
                 report.duration_secs
             );
             for f in &report.files {
-                println!("  {}", f.display());
+                crate::outln!("  {}", f.display());
             }
             if let Some(m) = &report.manifest {
-                println!("  {}", m.display());
+                crate::outln!("  {}", m.display());
             }
             if !report.warnings.is_empty() {
-                println!("{} warning(s):", report.warnings.len());
+                crate::outln!("{} warning(s):", report.warnings.len());
                 for w in &report.warnings {
-                    println!("  - {w}");
+                    crate::outln!("  - {w}");
                 }
             }
         }

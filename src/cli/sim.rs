@@ -135,23 +135,23 @@ pub async fn run(args: SimArgs) -> color_eyre::Result<Exit> {
             .wrap_err_with(|| format!("could not write the ground truth to {}", path.display()))?;
     }
     let base = handle.base_url();
-    println!("Simulated Entra tenant (fake data and fake secrets, for tests and demos)");
-    println!("  base URL (authority and Graph root): {base}");
-    println!(
+    crate::outln!("Simulated Entra tenant (fake data and fake secrets, for tests and demos)");
+    crate::outln!("  base URL (authority and Graph root): {base}");
+    crate::outln!(
         "  token endpoint:  {base}/{}/oauth2/v2.0/token",
         handle.tenant_id()
     );
-    println!("  Graph:           {base}/v1.0/users");
-    println!("  tenant id:       {}", handle.tenant_id());
-    println!("  default domain:  {}", handle.default_domain());
+    crate::outln!("  Graph:           {base}/v1.0/users");
+    crate::outln!("  tenant id:       {}", handle.tenant_id());
+    crate::outln!("  default domain:  {}", handle.default_domain());
     if let Some(p) = &args.cert_out {
-        println!("  CA certificate:  {}", p.display());
+        crate::outln!("  CA certificate:  {}", p.display());
     }
     if let Some(p) = &args.truth_out {
-        println!("  ground truth:    {}", p.display());
+        crate::outln!("  ground truth:    {}", p.display());
     }
-    println!("  admin:           {base}/_sim/truth  {base}/_sim/stats");
-    println!("Demo apps:");
+    crate::outln!("  admin:           {base}/_sim/truth  {base}/_sim/stats");
+    crate::outln!("Demo apps:");
     for app in handle.apps() {
         let credential = match &app.certificate {
             Some(_) => match &args.cert_app_out {
@@ -160,14 +160,14 @@ pub async fn run(args: SimArgs) -> color_eyre::Result<Exit> {
             },
             None => format!("secret {}", app.client_secret),
         };
-        println!(
+        crate::outln!(
             "  {:<16} client id {}  {}",
             app.kind.slug(),
             app.client_id,
             credential
         );
     }
-    println!("Serving until Ctrl-C.");
+    crate::outln!("Serving until Ctrl-C.");
     tokio::signal::ctrl_c()
         .await
         .wrap_err("could not wait for Ctrl-C")?;

@@ -106,6 +106,20 @@ pub enum OutputError {
 }
 
 impl OutputError {
+    /// Whether the directory itself is unusable (not a directory, cannot be created or
+    /// written, held by another run, a file name blocked), as opposed to a write or commit
+    /// that failed half-way (disk full, I/O error).
+    pub fn is_setup(&self) -> bool {
+        matches!(
+            self,
+            OutputError::NotADirectory { .. }
+                | OutputError::CreateDir { .. }
+                | OutputError::NotWritable { .. }
+                | OutputError::Busy { .. }
+                | OutputError::PathBlocked { .. }
+        )
+    }
+
     pub(crate) fn write(path: &Path, source: io::Error) -> Self {
         OutputError::Write {
             path: path.to_owned(),
@@ -161,6 +175,50 @@ pub struct OutputSet {
     _lock: File,
 }
 
+/// An output directory whose lock this process holds, with the temporary files of killed
+/// runs removed. Claimed before the first request, so a run that cannot write there never
+/// signs in; held until the set built on it is committed or dropped.
+#[derive(Debug)]
+pub struct ClaimedDir {
+    dir: PathBuf,
+    stale_removed: Vec<PathBuf>,
+    lock: File,
+}
+
+impl ClaimedDir {
+    /// Creates `dir` if needed (owner-only) and takes its lock.
+    pub fn claim(dir: &Path) -> Result<Self, OutputError> {
+        prepare_dir(dir)?;
+        Self::lock(dir)
+    }
+
+    /// Takes the lock of `dir` if it exists; `None` when it does not exist yet (nothing to
+    /// claim, and nothing is created before the sign-in succeeded).
+    pub fn claim_existing(dir: &Path) -> Result<Option<Self>, OutputError> {
+        match std::fs::metadata(dir) {
+            Ok(meta) if meta.is_dir() => Self::lock(dir).map(Some),
+            Ok(_) => Err(OutputError::NotADirectory {
+                dir: dir.to_owned(),
+            }),
+            Err(_) => Ok(None),
+        }
+    }
+
+    fn lock(dir: &Path) -> Result<Self, OutputError> {
+        let lock = take_lock(dir)?;
+        Ok(ClaimedDir {
+            dir: dir.to_owned(),
+            stale_removed: remove_stale_temps(dir),
+            lock,
+        })
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+}
+
 impl OutputSet {
     /// Creates `dir` if needed, takes its lock, removes stale temporary files of killed runs,
     /// and opens the four temporary CSV files with their headers written.
@@ -170,9 +228,22 @@ impl OutputSet {
         schema: &Schema,
         options: OutputOptions,
     ) -> Result<Self, OutputError> {
-        prepare_dir(dir)?;
-        let lock = take_lock(dir)?;
-        let stale_removed = remove_stale_temps(dir);
+        Self::create_in(ClaimedDir::claim(dir)?, prefix, schema, options)
+    }
+
+    /// [`create`](Self::create) in a directory claimed earlier.
+    pub fn create_in(
+        claimed: ClaimedDir,
+        prefix: &DomainPrefix,
+        schema: &Schema,
+        options: OutputOptions,
+    ) -> Result<Self, OutputError> {
+        let ClaimedDir {
+            dir,
+            stale_removed,
+            lock,
+        } = claimed;
+        let dir = dir.as_path();
         for path in FileKind::ALL
             .iter()
             .map(|k| dir.join(prefix.file_name(k.suffix())))
@@ -352,7 +423,7 @@ pub fn check_output_dir(dir: &Path) -> Result<(), OutputError> {
             });
         }
         Err(_) => {
-            let Some(ancestor) = dir.ancestors().skip(1).find(|a| a.exists()) else {
+            let Some(ancestor) = existing_ancestor(dir) else {
                 return Err(OutputError::CreateDir {
                     dir: dir.to_owned(),
                     source: io::Error::new(io::ErrorKind::NotFound, "no existing parent"),
@@ -389,6 +460,21 @@ pub fn check_output_dir(dir: &Path) -> Result<(), OutputError> {
         path: probe,
         source,
     })
+}
+
+/// The nearest ancestor of `dir` that exists. A relative path's last ancestor is the empty
+/// path, which stands for the current directory (`newdir` lies in `.`).
+fn existing_ancestor(dir: &Path) -> Option<&Path> {
+    dir.ancestors()
+        .skip(1)
+        .map(|a| {
+            if a.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                a
+            }
+        })
+        .find(|a| a.exists())
 }
 
 /// Finishes the four CSV files and writes the manifest's temporary file (the last path in

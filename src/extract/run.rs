@@ -23,7 +23,7 @@ use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinSet;
 
 use super::manifest::RunDetails;
-use super::output::{CommittedOutput, OutputError, OutputOptions, OutputSet};
+use super::output::{ClaimedDir, CommittedOutput, OutputError, OutputOptions, OutputSet};
 use super::prefix::{DomainPrefix, PrefixError};
 use super::progress::{Phase, Progress, RequestStats, Warning};
 use super::schema::{
@@ -203,6 +203,12 @@ async fn run_inner(
         &options.extra_user_attributes,
         &options.extra_group_attributes,
     )?);
+    // Before the first request: a directory held by another run, or one that cannot be
+    // written, is found before signing in. A missing one is created only after sign-in.
+    let claimed = {
+        let dir = options.output_dir.clone();
+        blocking(move || ClaimedDir::claim_existing(&dir)).await?
+    };
     let token = client.token().await.map_err(|e| match e {
         GraphError::Cancelled => ExtractError::Cancelled,
         e => ExtractError::Graph(e),
@@ -237,7 +243,14 @@ async fn run_inner(
     let set = {
         let (dir, prefix, schema) = (options.output_dir.clone(), prefix.clone(), schema.clone());
         let bom = options.bom;
-        blocking(move || OutputSet::create(&dir, &prefix, &schema, OutputOptions { bom })).await?
+        blocking(move || {
+            let claimed = match claimed {
+                Some(c) => c,
+                None => ClaimedDir::claim(&dir)?,
+            };
+            OutputSet::create_in(claimed, &prefix, &schema, OutputOptions { bom })
+        })
+        .await?
     };
     let (tx, rx) = mpsc::channel(WRITE_QUEUE);
     let writer = {

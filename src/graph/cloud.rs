@@ -85,6 +85,14 @@ pub enum EndpointError {
     BadScheme { which: &'static str, url: String },
     #[error("the custom cloud needs both an authority URL and a Graph URL")]
     MissingCustomUrl,
+    #[error(
+        "Graph URL {url:?} names the API version {version:?}; entra-extract reads Graph v1.0 and adds it itself: give the root, e.g. {root:?}"
+    )]
+    GraphVersion {
+        url: String,
+        version: String,
+        root: String,
+    },
 }
 
 impl Endpoints {
@@ -105,7 +113,7 @@ impl Endpoints {
             .or(graph_default)
             .ok_or(EndpointError::MissingCustomUrl)?;
         let authority = parse_root("authority", authority)?;
-        let graph = parse_root("Graph", graph)?;
+        let graph = graph_root(parse_root("Graph", graph)?)?;
         let scope = format!("{}/.default", graph.as_str().trim_end_matches('/'));
         Ok(Endpoints {
             authority,
@@ -113,6 +121,35 @@ impl Endpoints {
             scope,
         })
     }
+}
+
+/// The Graph root without an API version: `https://graph.microsoft.com/v1.0` (the form
+/// Graph Explorer shows) is taken as `https://graph.microsoft.com`, since the client appends
+/// `/v1.0` itself and the token scope is the bare root. Another version (`/beta`) is
+/// refused with the root to use instead.
+fn graph_root(mut url: Url) -> Result<Url, EndpointError> {
+    let path = url.path().trim_end_matches('/').to_string();
+    let Some((parent, last)) = path.rsplit_once('/') else {
+        return Ok(url);
+    };
+    let is_version = last.eq_ignore_ascii_case("beta")
+        || (last.len() > 1
+            && last[..1].eq_ignore_ascii_case("v")
+            && last[1..].chars().all(|c| c.is_ascii_digit() || c == '.'));
+    if !is_version {
+        return Ok(url);
+    }
+    let original = url.to_string();
+    url.set_path(if parent.is_empty() { "/" } else { parent });
+    url.set_query(None);
+    if last == "v1.0" {
+        return Ok(url);
+    }
+    Err(EndpointError::GraphVersion {
+        url: original,
+        version: last.to_string(),
+        root: url.as_str().trim_end_matches('/').to_string(),
+    })
 }
 
 /// True for hosts that never leave this machine.
@@ -185,6 +222,36 @@ mod tests {
         assert!(matches!(err, Err(EndpointError::InsecureHttp { .. })));
         let err = Endpoints::resolve(Cloud::Custom, Some("ftp://x"), Some("https://g"));
         assert!(matches!(err, Err(EndpointError::BadScheme { .. })));
+    }
+
+    #[test]
+    fn a_graph_url_with_v1_0_is_taken_as_its_root_and_other_versions_are_refused() {
+        for given in [
+            "https://graph.microsoft.com/v1.0",
+            "https://graph.microsoft.com/v1.0/",
+            "https://graph.microsoft.com",
+        ] {
+            let e = Endpoints::resolve(Cloud::Global, None, Some(given)).unwrap();
+            assert_eq!(e.graph.as_str(), "https://graph.microsoft.com/", "{given}");
+            assert_eq!(e.scope, "https://graph.microsoft.com/.default", "{given}");
+        }
+        let e = Endpoints::resolve(
+            Cloud::Global,
+            None,
+            Some("https://proxy.example/graph/v1.0"),
+        )
+        .unwrap();
+        assert_eq!(e.graph.as_str(), "https://proxy.example/graph");
+        let err = Endpoints::resolve(
+            Cloud::Global,
+            None,
+            Some("https://graph.microsoft.com/beta"),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("\"https://graph.microsoft.com\""),
+            "{err}"
+        );
     }
 
     #[test]

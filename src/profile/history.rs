@@ -27,6 +27,8 @@ pub enum Outcome {
     Warnings,
     /// Graph or I/O failure; previous files untouched.
     Failed,
+    /// Refused before it started: bad arguments, profile, secret or output directory.
+    BadConfig,
     /// The token endpoint refused the credential.
     AuthFailed,
     /// A required permission is missing.
@@ -42,6 +44,7 @@ impl Outcome {
             Outcome::Success => "success",
             Outcome::Warnings => "warnings",
             Outcome::Failed => "failed",
+            Outcome::BadConfig => "bad configuration",
             Outcome::AuthFailed => "auth failed",
             Outcome::PermissionMissing => "permission missing",
             Outcome::Interrupted => "interrupted",

@@ -328,9 +328,7 @@ pub fn handle(state: &SimState, call: &GraphCall<'_>) -> GraphReply {
         inner: call.inner,
     });
     if plan.expire_tokens {
-        state
-            .tokens_valid_after_ms
-            .store(chrono::Utc::now().timestamp_millis() + 1, Ordering::Relaxed);
+        state.token_generation.fetch_add(1, Ordering::SeqCst);
     }
     let mut reply = handle_inner(&mut cx, call, &route, &q, &plan);
     reply.plan = Box::new(plan);

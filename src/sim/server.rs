@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -65,8 +65,10 @@ pub struct SimState {
     pub signing: SigningKey,
     pub base_url: String,
     pub tenant_id_str: String,
-    /// Tokens issued (ms) before this are rejected as expired (token-expiry fault).
-    pub tokens_valid_after_ms: AtomicI64,
+    /// Token generation: each token carries the generation it was issued in, and the
+    /// token-expiry fault bumps it, revoking every token issued so far (a counter, not a
+    /// clock, so a refresh within the same millisecond still gets a valid token).
+    pub token_generation: AtomicU64,
     pub stats: Stats,
     pub throttle: Throttle,
     pub faults: FaultEngine,
@@ -340,7 +342,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         dir,
         signing,
         base_url,
-        tokens_valid_after_ms: AtomicI64::new(0),
+        token_generation: AtomicU64::new(0),
         stats: Stats::default(),
         throttle,
         faults,

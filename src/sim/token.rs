@@ -440,7 +440,7 @@ fn issue(state: &SimState, app_idx: usize, audience: &str, appidacr: &str, now: 
         "uti": URL_SAFE_NO_PAD.encode(&Uuid::new_v4().as_bytes()[..12]),
         "ver": "1.0",
         "xms_tcdt": state.dir.created,
-        "xms_sim_iat_ms": chrono::Utc::now().timestamp_millis(),
+        "xms_sim_gen": state.token_generation.load(Ordering::SeqCst),
     });
     let roles = state.roles_of(app_idx);
     if !roles.is_empty() {
@@ -541,7 +541,7 @@ pub struct Caller {
 struct CachedToken {
     caller: Caller,
     exp: i64,
-    iat_ms: i64,
+    generation: u64,
 }
 
 const CACHE_SHARDS: usize = 16;
@@ -596,9 +596,9 @@ pub fn validate_bearer(
         .filter(|t| !t.is_empty())
         .ok_or(TokenProblem::Empty)?;
     let now = now_secs();
-    let valid_after_ms = state.tokens_valid_after_ms.load(Ordering::Relaxed);
+    let current_generation = state.token_generation.load(Ordering::SeqCst);
     if let Some(hit) = state.token_cache.get(token) {
-        if hit.exp <= now || hit.iat_ms < valid_after_ms {
+        if hit.exp <= now || hit.generation < current_generation {
             return Err(TokenProblem::Expired);
         }
         return Ok(hit.caller);
@@ -619,8 +619,11 @@ pub fn validate_bearer(
     if exp <= now {
         return Err(TokenProblem::Expired);
     }
-    let iat_ms = jwt.claim_i64("xms_sim_iat_ms").unwrap_or(0);
-    if iat_ms < valid_after_ms {
+    let generation = jwt
+        .claim_i64("xms_sim_gen")
+        .and_then(|g| u64::try_from(g).ok())
+        .unwrap_or(0);
+    if generation < current_generation {
         return Err(TokenProblem::Expired);
     }
     let appid = jwt.claim_str("appid").and_then(|a| Uuid::parse_str(a).ok());
@@ -646,7 +649,7 @@ pub fn validate_bearer(
         CachedToken {
             caller: caller.clone(),
             exp,
-            iat_ms,
+            generation,
         },
     );
     Ok(caller)

@@ -205,6 +205,21 @@ impl Sim {
         c
     }
 
+    /// [`Sim::command`] with some connection flags replaced (`("--tenant", "x")`).
+    pub fn command_replacing(
+        &self,
+        env: &TestEnv,
+        cmd: &str,
+        kind: DemoAppKind,
+        replace: &[(&str, &str)],
+    ) -> Command {
+        let mut c = env.command();
+        c.arg(cmd)
+            .args(self.connect_flags(kind, replace))
+            .env("ENTRA_EXTRACT_CLIENT_SECRET", self.app(kind).client_secret);
+        c
+    }
+
     /// [`Sim::command`] as a `std::process::Command`, for tests that spawn and signal it.
     pub fn std_command(
         &self,

@@ -1,0 +1,200 @@
+//! What a new user meets in the first minutes, tried the way they try it: from an empty
+//! directory with a fresh home, output directories given as plain relative paths, stdout
+//! piped into a reader that goes away or redirected to a full disk, and the files the
+//! program leaves in its data directory.
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+
+use common::{Sim, TestEnv, assert_exit, assert_private_and_clean, check_manifest};
+use entra_extract::sim::DemoAppKind;
+
+/// `run -o DIR` started in `cwd` (DIR as the user typed it).
+fn run_in(sim: &Sim, env: &TestEnv, cwd: &Path, dir: &str) -> std::process::Output {
+    sim.command(env, "run", DemoAppKind::Full)
+        .current_dir(cwd)
+        .args(["-o", dir, "-q", "--json"])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_bare_relative_output_directory_is_created_in_the_current_directory() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let cwd = env.out("empty");
+    std::fs::create_dir(&cwd).unwrap();
+    for dir in ["newdir", "a/b/c", "./dotted"] {
+        let o = run_in(&sim, &env, &cwd, dir);
+        assert_exit(&o, 0);
+        let out = cwd.join(dir);
+        check_manifest(&out, &sim.domain());
+        assert_private_and_clean(&out);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{dir}: {mode:o}");
+        }
+    }
+}
+
+#[test]
+fn demo_headless_runs_from_an_empty_directory() {
+    let env = TestEnv::new();
+    let cwd = env.out("empty");
+    std::fs::create_dir(&cwd).unwrap();
+    let o = env
+        .command()
+        .current_dir(&cwd)
+        .env("HOME", env.root.path())
+        .args(["demo", "--headless"])
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    let out = cwd.join("entra-extract-demo");
+    let names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().any(|n| n.ends_with("_users.csv")), "{names:?}");
+}
+
+/// Spawns `cmd` with stdout a pipe whose reader is already gone (`cmd | true`).
+fn with_closed_stdout(mut cmd: std::process::Command) -> std::process::Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    child.wait_with_output().unwrap()
+}
+
+fn no_panic(o: &std::process::Output) {
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_closed_stdout_keeps_the_runs_exit_code_and_its_files() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let out = env.out("out");
+    let mut cmd = sim.std_command(&env, "run", DemoAppKind::Full);
+    cmd.arg("-o").arg(&out).args(["--json", "-q"]);
+    let o = with_closed_stdout(cmd);
+    no_panic(&o);
+    assert_exit(&o, 0);
+    check_manifest(&out, &sim.domain());
+    assert_private_and_clean(&out);
+
+    let mut list = env.std_command();
+    list.args(["profile", "list"]);
+    let o = with_closed_stdout(list);
+    no_panic(&o);
+    assert_exit(&o, 0);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_stdout_is_an_io_error_after_the_files_are_committed() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let out = env.out("out");
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let o = sim
+        .std_command(&env, "run", DemoAppKind::Full)
+        .arg("-o")
+        .arg(&out)
+        .args(["--json", "-q"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    no_panic(&o);
+    assert_exit(&o, 1);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("standard output could not be written"),
+        "{stderr}"
+    );
+    check_manifest(&out, &sim.domain());
+}
+
+#[cfg(unix)]
+#[test]
+fn logs_are_owner_only_and_so_are_their_folders() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    // A log folder an earlier version left world-readable is tightened too.
+    let logs = env.data_dir().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let old = logs.join("entra-extract.2026-01-01.log");
+    std::fs::write(&old, "old\n").unwrap();
+    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let fresh = TestEnv::new();
+    for env in [&env, &fresh] {
+        let o = env
+            .command()
+            .args(["profile", "list"])
+            .env("ENTRA_EXTRACT_LOG", "debug")
+            .output()
+            .unwrap();
+        assert_exit(&o, 0);
+        let logs = env.data_dir().join("logs");
+        if std::ptr::eq(env, &fresh) {
+            assert_eq!(mode(&env.data_dir()), 0o700, "a new data dir");
+        }
+        assert_eq!(mode(&logs), 0o700, "logs dir");
+        let files: Vec<_> = std::fs::read_dir(&logs)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert!(!files.is_empty());
+        for f in files {
+            assert_eq!(mode(&f), 0o600, "{}", f.display());
+        }
+    }
+}
+
+#[test]
+fn a_graph_url_copied_from_graph_explorer_with_v1_0_works() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let out = env.out("out");
+    let graph = format!("{}/v1.0", sim.base());
+    let o = sim
+        .command_replacing(&env, "run", DemoAppKind::Full, &[("--graph-url", &graph)])
+        .arg("-o")
+        .arg(&out)
+        .args(["--json", "-q"])
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    common::Extraction::read(&out, &sim.domain()).assert_eq(&common::Extraction::expected(
+        &sim.truth,
+        &Default::default(),
+    ));
+
+    let beta = format!("{}/beta", sim.base());
+    let o = sim
+        .command_replacing(&env, "check", DemoAppKind::Full, &[("--graph-url", &beta)])
+        .output()
+        .unwrap();
+    assert_exit(&o, 2);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("v1.0") && stderr.contains(&sim.base()),
+        "{stderr}"
+    );
+}
