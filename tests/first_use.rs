@@ -198,3 +198,55 @@ fn a_graph_url_copied_from_graph_explorer_with_v1_0_works() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_misspelt_extra_attribute_is_a_warning_in_the_summary_the_manifest_and_the_exit_code() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let out = env.out("out");
+    let o = sim
+        .run(&env, DemoAppKind::Full, &out)
+        .args(["--extra-user-attribute", "fooBarBaz"])
+        .args(["--extra-user-attribute", "mobilePhone"])
+        .args(["--extra-group-attribute", "classificaton"])
+        .output()
+        .unwrap();
+    assert_exit(&o, 6);
+    let report = common::json_stdout(&o);
+    let warnings: Vec<String> = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings[0].contains("`fooBarBaz`") || warnings[1].contains("`fooBarBaz`"));
+    assert!(warnings.iter().any(|w| w.contains("`classificaton`")));
+    assert!(
+        !warnings.iter().any(|w| w.contains("mobilePhone")),
+        "{warnings:?}"
+    );
+    let manifest = check_manifest(&out, &sim.domain());
+    let kinds: Vec<&str> = manifest["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["attribute_not_returned"; 2]);
+
+    // The human summary says it too.
+    let o = sim
+        .command(&env, "run", DemoAppKind::Full)
+        .arg("-o")
+        .arg(&out)
+        .args(["-q", "--extra-user-attribute", "fooBarBaz"])
+        .output()
+        .unwrap();
+    assert_exit(&o, 6);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("`fooBarBaz` came back from none"),
+        "{stdout}"
+    );
+}

@@ -152,3 +152,68 @@ fn unwritable_output_dir_is_refused_before_sign_in() {
         assert!(!out.exists());
     }
 }
+
+#[test]
+fn a_negative_ru_budget_says_what_is_expected() {
+    let sim = Sim::small();
+    for cmd in ["run", "check"] {
+        for value in ["-1", "lots"] {
+            let e = refused(&sim, cmd, &["--ru-budget", value]);
+            assert!(
+                e.contains("--ru-budget") && e.contains("not a resource-unit budget"),
+                "{cmd} {value}: {e}"
+            );
+            assert!(!e.contains("unexpected argument"), "{e}");
+        }
+    }
+}
+
+/// A hand-edited profile with a bad client id or tenant: the message names the profile's
+/// file and key, not a flag the user never typed; a flag that overrides it is named as such.
+#[test]
+fn a_bad_identifier_in_a_profile_names_the_profile_file_and_key() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let profiles = env.config_dir().join("profiles");
+    std::fs::create_dir_all(&profiles).unwrap();
+    let base = sim.base();
+    let write = |tenant: &str, client_id: &str| {
+        std::fs::write(
+            profiles.join("acme.toml"),
+            format!(
+                "schema_version = 1\nname = \"acme\"\ncloud = \"custom\"\nauthority_url = \"{base}\"\ngraph_url = \"{base}\"\ntenant = \"{tenant}\"\nclient_id = \"{client_id}\"\noutput_dir = \"{}\"\n",
+                env.out("out").display()
+            ),
+        )
+        .unwrap();
+    };
+    let run = |extra: &[&str]| {
+        let before = requests(&sim);
+        let o = env
+            .command()
+            .args(["run", "--profile", "acme", "-q"])
+            .args(extra)
+            .env(
+                "ENTRA_EXTRACT_CLIENT_SECRET",
+                sim.app(DemoAppKind::Full).client_secret,
+            )
+            .output()
+            .unwrap();
+        assert_exit(&o, 2);
+        assert_eq!(requests(&sim), before);
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    write(&sim.tenant(), "nope");
+    let e = run(&[]);
+    assert!(
+        e.contains("`client_id` of profile \"acme\"") && e.contains("acme.toml"),
+        "{e}"
+    );
+    assert!(!e.contains("--client-id"), "{e}");
+    write("not a tenant!", &sim.app(DemoAppKind::Full).client_id);
+    let e = run(&[]);
+    assert!(e.contains("`tenant` of profile \"acme\""), "{e}");
+    write(&sim.tenant(), "nope");
+    let e = run(&["--client-id", "also-bad"]);
+    assert!(e.contains("--client-id \"also-bad\""), "{e}");
+}

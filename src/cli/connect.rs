@@ -46,7 +46,7 @@ pub struct ConnectArgs {
     /// Graph resource units this app may spend per 10 seconds (default 8000, Graph's budget
     /// for large tenants; small tenants get 3500, medium 5000). Lower it to leave room for
     /// other apps; 0 turns pacing off (429s are still honoured).
-    #[arg(long, value_name = "RU")]
+    #[arg(long, value_name = "RU", allow_hyphen_values = true, value_parser = parse_ru_budget)]
     pub ru_budget: Option<u32>,
 }
 
@@ -161,15 +161,28 @@ impl ConnectArgs {
                     c.pacing.ru_budget = b;
                 }
             })
-            .map_err(|e| match e {
-                // Name the flag (or the profile field it overrides) the user has to fix.
-                SessionError::Tenant { value, source } => {
-                    bad(format!("--tenant {value:?}: {source}"))
+            .map_err(|e| {
+                // Name where the bad value came from: the flag, or the profile's file (a
+                // loaded profile was checked already; this covers values set elsewhere).
+                let origin = |flag: &str, given: bool, key: &str| match (&profile, &dirs, given) {
+                    (Some(p), Some(d), false) => format!(
+                        "`{key}` of profile \"{}\" ({})",
+                        p.name,
+                        ProfileStore::new(d.clone()).path(&p.name).display()
+                    ),
+                    _ => flag.to_string(),
+                };
+                match e {
+                    SessionError::Tenant { value, source } => bad(format!(
+                        "{} {value:?}: {source}",
+                        origin("--tenant", self.tenant.is_some(), "tenant")
+                    )),
+                    SessionError::ClientId { value, source } => bad(format!(
+                        "{} {value:?}: {source}",
+                        origin("--client-id", self.client_id.is_some(), "client_id")
+                    )),
+                    e => bad(e.to_string()),
                 }
-                SessionError::ClientId { value, source } => {
-                    bad(format!("--client-id {value:?}: {source}"))
-                }
-                e => bad(e.to_string()),
             })?;
         Ok(Connection {
             client,
@@ -178,6 +191,16 @@ impl ConnectArgs {
             cloud,
         })
     }
+}
+
+/// `--ru-budget`: a whole number of resource units, 0 for no pacing. Negative and other
+/// values get a message that says what is expected (clap alone would call `-1` a flag).
+fn parse_ru_budget(raw: &str) -> Result<u32, String> {
+    raw.trim().parse::<u32>().map_err(|_| {
+        format!(
+            "{raw:?} is not a resource-unit budget: give a whole number of resource units per 10 seconds, from 0 (no pacing) up, e.g. 8000 (Graph's budget for large tenants) or 4000 to leave half to other apps"
+        )
+    })
 }
 
 /// The secret from [`SECRET_ENV`] for runs without a profile.

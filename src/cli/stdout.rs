@@ -48,12 +48,17 @@ macro_rules! out {
 /// Either way a line on stderr says what happened.
 pub fn settle(exit: Exit) -> Exit {
     let failed = *FAILED.lock().unwrap_or_else(|p| p.into_inner());
-    settle_with(exit, failed)
+    let (settled, note) = settle_with(exit, failed);
+    if let Some(note) = note {
+        let _ = writeln!(io::stderr(), "{note}");
+    }
+    settled
 }
 
-fn settle_with(exit: Exit, failed: Option<io::ErrorKind>) -> Exit {
+/// The settled exit code and the line for stderr.
+fn settle_with(exit: Exit, failed: Option<io::ErrorKind>) -> (Exit, Option<String>) {
     let Some(kind) = failed else {
-        return exit;
+        return (exit, None);
     };
     let done = matches!(exit, Exit::Success | Exit::CompletedWithWarnings);
     let settled = match kind {
@@ -62,8 +67,7 @@ fn settle_with(exit: Exit, failed: Option<io::ErrorKind>) -> Exit {
         _ => exit,
     };
     let error = io::Error::from(kind);
-    let _ = writeln!(
-        io::stderr(),
+    let note = format!(
         "{}: standard output could not be written ({error}); the command itself ended with exit code {}{}",
         if kind == io::ErrorKind::BrokenPipe {
             "note"
@@ -77,7 +81,7 @@ fn settle_with(exit: Exit, failed: Option<io::ErrorKind>) -> Exit {
             format!(", reported as {} (I/O error)", settled.code())
         }
     );
-    settled
+    (settled, Some(note))
 }
 
 #[cfg(test)]
@@ -87,20 +91,20 @@ mod tests {
     #[test]
     fn a_closed_pipe_keeps_the_exit_code_and_a_full_disk_fails_a_success() {
         use io::ErrorKind::{BrokenPipe, StorageFull};
-        assert_eq!(settle_with(Exit::Success, None), Exit::Success);
-        assert_eq!(settle_with(Exit::Success, Some(BrokenPipe)), Exit::Success);
+        let code = |exit, failed| settle_with(exit, failed).0;
+        assert_eq!(settle_with(Exit::Success, None), (Exit::Success, None));
+        assert_eq!(code(Exit::Success, Some(BrokenPipe)), Exit::Success);
         assert_eq!(
-            settle_with(Exit::CompletedWithWarnings, Some(BrokenPipe)),
+            code(Exit::CompletedWithWarnings, Some(BrokenPipe)),
             Exit::CompletedWithWarnings
         );
-        assert_eq!(settle_with(Exit::Success, Some(StorageFull)), Exit::Failure);
+        assert_eq!(code(Exit::Success, Some(StorageFull)), Exit::Failure);
         assert_eq!(
-            settle_with(Exit::CompletedWithWarnings, Some(StorageFull)),
+            code(Exit::CompletedWithWarnings, Some(StorageFull)),
             Exit::Failure
         );
-        assert_eq!(
-            settle_with(Exit::AuthFailed, Some(StorageFull)),
-            Exit::AuthFailed
-        );
+        assert_eq!(code(Exit::AuthFailed, Some(StorageFull)), Exit::AuthFailed);
+        let note = settle_with(Exit::Success, Some(StorageFull)).1.unwrap();
+        assert!(note.contains("reported as 1"), "{note}");
     }
 }

@@ -79,6 +79,18 @@ impl Warning {
         }
     }
 
+    /// The extra `noun` (user or group) attribute `name` was in no object Graph returned.
+    pub fn attribute_not_returned(noun: &str, name: &str, objects: u64) -> Self {
+        Self {
+            kind: WarningKind::AttributeNotReturned,
+            group_id: None,
+            group_name: None,
+            detail: format!(
+                "extra {noun} attribute `{name}` came back from none of the {objects} {noun}s, so its column is empty: Graph leaves out property names it does not know; check the spelling (e.g. `employeeType`, or `extension_<app id>_<name>` for directory extensions)"
+            ),
+        }
+    }
+
     /// The group disappeared between listing and fetching its members or owners.
     pub fn group_deleted(group_id: &str, group_name: &str) -> Self {
         Self {
@@ -100,6 +112,9 @@ pub enum WarningKind {
     HiddenMembershipUnreadable,
     /// The group was deleted between listing and member/owner fetch.
     GroupDeleted,
+    /// An extra attribute came back from no object: Graph leaves out names it does not
+    /// know, so this is almost always a misspelt attribute and its column is empty.
+    AttributeNotReturned,
     /// Anything else worth a line in the summary.
     Other,
 }

@@ -396,12 +396,15 @@ async fn fetch_all(
     {
         let (client, tx, select) = (client.clone(), tx.clone(), schema.user_select());
         let progress = progress.clone();
+        let mut presence = AttributePresence::new(schema.user_extras());
         tasks.spawn(async move {
             let mut pager = client.pager(&format!("/users?$select={select}&$top={PAGE_SIZE}"));
             while let Some(page) = pager.next_page().await {
                 let page = page.map_err(|e| ExtractError::from_graph(e, "users"))?;
+                presence.observe(&page.items);
                 send(&tx, WriteOp::Users(page.items)).await?;
             }
+            presence.warn(&progress, "user");
             progress.set_phase(Phase::Memberships);
             Ok(())
         });
@@ -410,9 +413,11 @@ async fn fetch_all(
         let (client, schema, progress) = (client.clone(), schema.clone(), progress.clone());
         tasks.spawn(async move {
             let select = schema.group_select();
+            let mut presence = AttributePresence::new(schema.group_extras());
             let mut pager = client.pager(&format!("/groups?$select={select}&$top={PAGE_SIZE}"));
             while let Some(page) = pager.next_page().await {
                 let page = page.map_err(|e| ExtractError::from_graph(e, "groups"))?;
+                presence.observe(&page.items);
                 for group in &page.items {
                     let record = Arc::new(GroupRecord::from_value(&schema, group)?);
                     progress.add_groups(1);
@@ -421,6 +426,7 @@ async fn fetch_all(
                     }
                 }
             }
+            presence.warn(&progress, "group");
             Ok(())
         });
     }
@@ -464,6 +470,48 @@ async fn fetch_all(
         }
     }
     Ok(())
+}
+
+/// Which extra attributes appeared in at least one object of a listing. Graph leaves out a
+/// `$select` name it does not know (and returns known but unset ones as `null`), so a name
+/// that appears nowhere is almost always misspelt: its empty column earns a warning.
+struct AttributePresence {
+    names: Vec<String>,
+    seen: Vec<bool>,
+    objects: u64,
+}
+
+impl AttributePresence {
+    fn new(names: &[String]) -> Self {
+        AttributePresence {
+            names: names.to_vec(),
+            seen: vec![false; names.len()],
+            objects: 0,
+        }
+    }
+
+    fn observe(&mut self, items: &[Value]) {
+        self.objects += items.len() as u64;
+        for (name, seen) in self.names.iter().zip(self.seen.iter_mut()) {
+            *seen = *seen || items.iter().any(|o| has_key(o, name));
+        }
+    }
+
+    fn warn(&self, progress: &Progress, noun: &str) {
+        if self.objects == 0 {
+            return;
+        }
+        for (name, _) in self.names.iter().zip(&self.seen).filter(|(_, s)| !**s) {
+            progress.warn(Warning::attribute_not_returned(noun, name, self.objects));
+        }
+    }
+}
+
+/// Graph compares property names case-insensitively; so does the CSV column lookup.
+fn has_key(object: &Value, name: &str) -> bool {
+    object
+        .as_object()
+        .is_some_and(|o| o.keys().any(|k| k.eq_ignore_ascii_case(name)))
 }
 
 async fn send(tx: &mpsc::Sender<WriteOp>, op: WriteOp) -> Result<(), ExtractError> {

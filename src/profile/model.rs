@@ -84,6 +84,7 @@ pub enum InvalidProfile {
     /// A required text field is empty.
     #[error("{0} must not be empty")]
     Empty(&'static str),
+
     /// An extra attribute is not a Graph property name.
     #[error(
         "extra attribute {0:?} is not a Microsoft Graph property name (letters, digits and '_', starting with a letter, e.g. department or extension_<appid>_costCenter)"
@@ -92,6 +93,25 @@ pub enum InvalidProfile {
 }
 
 impl Profile {
+    /// Every key of a profile file but `schema_version` (kept beside the struct; a test
+    /// checks it against what `save` writes).
+    pub const KEYS: [&'static str; 14] = [
+        "name",
+        "cloud",
+        "authority_url",
+        "graph_url",
+        "tenant",
+        "client_id",
+        "credential",
+        "domain_prefix",
+        "output_dir",
+        "extra_user_attributes",
+        "extra_group_attributes",
+        "bom",
+        "secret_storage",
+        "extra_ca_pem",
+    ];
+
     /// A profile with defaults for everything but the identifying fields.
     pub fn new(name: ProfileName, tenant: &str, client_id: &str) -> Self {
         Profile {
@@ -162,7 +182,7 @@ mod tests {
         Profile::new(
             ProfileName::new("contoso").unwrap(),
             "contoso.onmicrosoft.com",
-            "c1",
+            "11111111-2222-3333-4444-555555555555",
         )
     }
 
@@ -189,6 +209,7 @@ mod tests {
         let mut p = sample();
         p.tenant = " ".into();
         assert!(matches!(p.validate(), Err(InvalidProfile::Empty("tenant"))));
+
         let mut p = sample();
         p.cloud = Cloud::Custom;
         assert!(matches!(

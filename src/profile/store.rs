@@ -46,6 +46,19 @@ pub enum ProfileError {
         /// What is wrong.
         message: String,
     },
+    /// The file has a key no profile has (often a misspelt one): refused rather than
+    /// ignored, so a setting never silently falls back to its default.
+    #[error("profile file {} has an unknown key `{key}` at line {line}; a profile's keys are {expected}; correct or remove it", path.display())]
+    UnknownKey {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the key (1 when not found).
+        line: usize,
+        /// The key as written.
+        key: String,
+        /// The keys a profile may have.
+        expected: String,
+    },
     /// The file was written by a newer entra-extract.
     #[error(
         "profile file {} was written by a newer entra-extract (schema version {found}, this build reads {SCHEMA_VERSION}); upgrade entra-extract",
@@ -58,10 +71,12 @@ pub enum ProfileError {
         found: i64,
     },
     /// The profile content is invalid.
-    #[error("profile \"{name}\" is invalid: {source}")]
+    #[error("profile \"{name}\" ({}) is invalid: {source}; edit the file or recreate the profile", .path.display())]
     Invalid {
         /// The profile.
         name: ProfileName,
+        /// Its file.
+        path: PathBuf,
         /// What is wrong.
         source: InvalidProfile,
     },
@@ -139,6 +154,7 @@ impl ProfileStore {
         // Hand-edited files are checked as strictly as those written by `save`.
         profile.validate().map_err(|source| ProfileError::Invalid {
             name: name.clone(),
+            path: path.clone(),
             source,
         })?;
         Ok(profile)
@@ -146,11 +162,12 @@ impl ProfileStore {
 
     /// Writes `profile` (atomically, 0600), replacing any file of the same name.
     pub fn save(&self, profile: &Profile) -> Result<(), ProfileError> {
+        let path = self.path(&profile.name);
         profile.validate().map_err(|source| ProfileError::Invalid {
             name: profile.name.clone(),
+            path: path.clone(),
             source,
         })?;
-        let path = self.path(&profile.name);
         let text = render(profile).map_err(|e| ProfileError::Damaged {
             path: path.clone(),
             line: 1,
@@ -267,7 +284,29 @@ fn parse(path: &Path, text: &str) -> Result<Profile, ProfileError> {
             });
         }
     }
-    toml::from_str(text).map_err(damaged)
+    let profile: Profile = toml::from_str(text).map_err(damaged)?;
+    // A key no profile has (often a misspelt one) is refused, not ignored: otherwise the
+    // setting silently falls back to its default.
+    if let Some(key) = table
+        .keys()
+        .find(|k| k.as_str() != "schema_version" && !Profile::KEYS.contains(&k.as_str()))
+    {
+        let line = text
+            .lines()
+            .position(|l| {
+                l.trim_start()
+                    .strip_prefix(key.as_str())
+                    .is_some_and(|rest| rest.trim_start().starts_with('='))
+            })
+            .map_or(1, |i| i + 1);
+        return Err(ProfileError::UnknownKey {
+            path: path.to_path_buf(),
+            line,
+            key: key.clone(),
+            expected: Profile::KEYS.join(", "),
+        });
+    }
+    Ok(profile)
 }
 
 fn line_of(text: &str, byte: usize) -> usize {
@@ -341,6 +380,42 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_with_its_file_and_line() {
+        let (_d, s) = store();
+        let n = name("typo");
+        let path = s.path(&n);
+        fsutil::write_private_atomic(
+            &path,
+            b"schema_version = 1\nname = \"typo\"\ntenant = \"t\"\nclient_id = \"c\"\noutput_dir = \"/o\"\nextra_user_atributes = [\"x\"]\n",
+        )
+        .unwrap();
+        let e = s.load(&n).unwrap_err();
+        assert!(
+            matches!(&e, ProfileError::UnknownKey { line: 6, key, .. } if key == "extra_user_atributes"),
+            "{e:?}"
+        );
+        let text = e.to_string();
+        assert!(
+            text.contains("typo.toml") && text.contains("extra_user_attributes"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn every_key_a_profile_writes_is_known() {
+        let text = render(&full_profile()).unwrap();
+        let table: toml::Table = toml::from_str(&text).unwrap();
+        for key in table.keys().filter(|k| k.as_str() != "schema_version") {
+            assert!(Profile::KEYS.contains(&key.as_str()), "{key}");
+        }
+        assert_eq!(
+            table.len() - 1,
+            Profile::KEYS.len(),
+            "full_profile sets every key"
+        );
     }
 
     #[test]

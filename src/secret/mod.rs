@@ -29,32 +29,56 @@ pub fn keyring_user(name: &ProfileName) -> String {
     format!("profile:{name}")
 }
 
-/// What to do when no keyring is usable; appended to every keyring error.
-const HEADLESS_OPTIONS: &str = "On a server without a keyring, supply the secret another way: \
-set ENTRA_EXTRACT_CLIENT_SECRET in the job's environment; or use a systemd credential \
-(LoadCredential=entra-extract-client-secret:/path/to/file in the unit); or, on Linux, choose the \
-kernel keyring with ENTRA_EXTRACT_KEYRING_STORE=keyutils (emptied at reboot); or, as a last \
-resort, keep it in an owner-only file (`entra-extract profile create … --plaintext-secret-file`).";
+/// What to do when no keyring is usable; appended to every keyring error. The kernel
+/// keyring is offered only to someone who has not already chosen it.
+fn headless_options() -> String {
+    headless_options_for(
+        std::env::var(keyring::STORE_ENV).is_ok_and(|v| v.trim().eq_ignore_ascii_case("keyutils")),
+    )
+}
+
+fn headless_options_for(keyutils_chosen: bool) -> String {
+    let keyring_hint = if keyutils_chosen {
+        "the kernel keyring is already chosen (ENTRA_EXTRACT_KEYRING_STORE=keyutils): it is \
+per login session, so a job under sudo, su, cron or systemd sees another one (`keyctl show @s` \
+shows this process's), and it is emptied at reboot; unset the variable to use the Secret \
+Service instead"
+    } else {
+        "on Linux, choose the kernel keyring with ENTRA_EXTRACT_KEYRING_STORE=keyutils (emptied \
+at reboot)"
+    };
+    format!(
+        "On a server without a keyring, supply the secret another way: set \
+ENTRA_EXTRACT_CLIENT_SECRET in the job's environment; or use a systemd credential \
+(LoadCredential=entra-extract-client-secret:/path/to/file in the unit); or, {keyring_hint}; or, \
+as a last resort, keep it in an owner-only file (`entra-extract profile create … \
+--plaintext-secret-file`)."
+    )
+}
 
 /// Why no secret could be stored, found or read.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
     /// No OS keyring could be reached (no D-Bus session, no Secret Service, unsupported OS).
-    #[error("no OS keyring is reachable ({detail}). {HEADLESS_OPTIONS}")]
+    #[error("no OS keyring is reachable ({detail}). {}", headless_options())]
     KeyringUnavailable {
         /// What the keyring library reported.
         detail: String,
     },
     /// The keyring exists but refused access (typically locked).
     #[error(
-        "the OS keyring refused access ({detail}); it may be locked (log in to the desktop session to unlock it) or closed to this process. {HEADLESS_OPTIONS}"
+        "the OS keyring refused access ({detail}); it may be locked (log in to the desktop session to unlock it) or closed to this process. {}",
+        headless_options()
     )]
     KeyringLocked {
         /// What the keyring library reported.
         detail: String,
     },
     /// The keyring was disabled with `ENTRA_EXTRACT_KEYRING_STORE=none`.
-    #[error("the OS keyring is disabled (ENTRA_EXTRACT_KEYRING_STORE=none). {HEADLESS_OPTIONS}")]
+    #[error(
+        "the OS keyring is disabled (ENTRA_EXTRACT_KEYRING_STORE=none). {}",
+        headless_options()
+    )]
     KeyringDisabled,
     /// The keyring answered with an error.
     #[error("the OS keyring failed: {detail}")]

@@ -458,3 +458,19 @@ async fn memory_store_is_shared_within_the_process_and_labelled_as_demo() {
     );
     assert_eq!(StoreChoice::parse("memory").unwrap(), StoreChoice::Memory);
 }
+
+#[test]
+fn the_kernel_keyring_is_offered_only_to_someone_who_has_not_chosen_it() {
+    let offered = headless_options_for(false);
+    assert!(
+        offered.contains("choose the kernel keyring with ENTRA_EXTRACT_KEYRING_STORE=keyutils"),
+        "{offered}"
+    );
+    let chosen = headless_options_for(true);
+    assert!(!chosen.contains("choose the kernel keyring"), "{chosen}");
+    assert!(
+        chosen.contains("already chosen") && chosen.contains("keyctl show @s"),
+        "{chosen}"
+    );
+    assert!(chosen.contains("ENTRA_EXTRACT_CLIENT_SECRET"), "{chosen}");
+}

@@ -330,6 +330,7 @@ fn warning_line(w: &Warning) -> String {
     let what = match w.kind {
         WarningKind::HiddenMembershipUnreadable => "hidden members unreadable",
         WarningKind::GroupDeleted => "group deleted",
+        WarningKind::AttributeNotReturned => "attribute not returned",
         WarningKind::Other => "note",
     };
     match (&w.group_name, &w.group_id) {
