@@ -129,12 +129,50 @@ async fn persistent_429_ends_in_throttled() {
         .mount(&server)
         .await;
     let client = GraphClient::new(config(&server)).unwrap();
+    let started = Instant::now();
     let err = client.get_json("/users").await.unwrap_err();
+    // Throttling is waited out without a count (max_attempts is 4 for transient failures)
+    // until the run's throttle deadline (1 s here).
+    let GraphError::Throttled {
+        attempts, deadline, ..
+    } = err
+    else {
+        panic!("{err:?}");
+    };
+    assert!(attempts > 10, "{attempts}");
+    assert_eq!(deadline, Duration::from_secs(1));
     assert!(
-        matches!(err, GraphError::Throttled { attempts: 4, .. }),
-        "{err:?}"
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
     );
-    assert_eq!(client.stats().throttled, 4);
+    assert_eq!(client.stats().throttled, u64::from(attempts));
+    let message = GraphError::Throttled {
+        attempts,
+        retry_after: None,
+        deadline,
+    }
+    .to_string();
+    assert!(message.contains("--throttle-deadline"), "{message}");
+}
+
+#[tokio::test]
+async fn retries_say_which_attempt_they_are() {
+    let server = MockServer::start().await;
+    mount_token(&server, "tok", 3599).await;
+    users_fail_then_ok(&server, throttled("0"), 2).await;
+    let client = GraphClient::new(config(&server)).unwrap();
+    client.get_json("/users").await.unwrap();
+    let attempts: Vec<Option<String>> = hits(&server, "/v1.0/users")
+        .await
+        .iter()
+        .map(|r| {
+            r.headers
+                .get("retry-attempt")
+                .map(|v| v.to_str().unwrap().to_string())
+        })
+        .collect();
+    assert_eq!(attempts, [None, Some("1".into()), Some("2".into())]);
 }
 
 #[tokio::test]
@@ -264,7 +302,9 @@ async fn cancellation_stops_a_long_retry_wait() {
     let server = MockServer::start().await;
     mount_token(&server, "tok", 3599).await;
     users_fail_then_ok(&server, throttled("15"), 1).await;
-    let client = GraphClient::new(config(&server)).unwrap();
+    let mut cfg = config(&server);
+    cfg.retry.throttle_deadline = Duration::from_secs(60);
+    let client = GraphClient::new(cfg).unwrap();
     let cancel = client.cancellation().clone();
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -286,7 +326,7 @@ async fn retry_after_beyond_the_budget_gives_up_without_waiting() {
     let started = Instant::now();
     let err = client.get_json("/users").await.unwrap_err();
     assert!(
-        matches!(err, GraphError::Throttled { attempts: 1, retry_after: Some(d) } if d == Duration::from_secs(120)),
+        matches!(err, GraphError::Throttled { attempts: 1, retry_after: Some(d), .. } if d == Duration::from_secs(120)),
         "{err:?}"
     );
     assert!(started.elapsed() < Duration::from_secs(10));

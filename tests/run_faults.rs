@@ -320,3 +320,41 @@ fn group_with_members_and_owners() -> (String, String) {
                 .any(|o| o["groupId"] == id)
     })
 }
+
+/// A storm of consecutive 429s, longer than any count of attempts would allow (the old cap
+/// was 8): throttled requests wait as long as Graph asks, and the run completes.
+#[test]
+fn a_429_storm_is_waited_out() {
+    let storm: Vec<String> = (1..=15).map(|n| n.to_string()).collect();
+    let sim = sim_with(&[&format!("429=0.2@at={};path=/users", storm.join(","))]);
+    let (report, stats) = assert_recovers(&sim);
+    assert_eq!(injected(&stats), 15);
+    assert_eq!(report["outcome"], "success");
+}
+
+/// ...within the run's throttle deadline: past it the run fails (exit 5) and says how to
+/// allow more time, and the wait never outlasts the deadline by much.
+#[test]
+fn throttling_past_the_deadline_fails_the_run_with_the_remedy() {
+    let sim = sim_with(&["429=0.5@always;path=/users"]);
+    let env = TestEnv::new();
+    let out = env.out("out");
+    let started = std::time::Instant::now();
+    let o = sim
+        .run(&env, DemoAppKind::Full, &out)
+        .args(["--throttle-deadline", "2s"])
+        .output()
+        .unwrap();
+    assert_exit(&o, 5);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    let error = json_stdout(&o)["error"].as_str().unwrap().to_string();
+    assert!(
+        error.contains("throttle deadline of 2s") && error.contains("--throttle-deadline"),
+        "{error}"
+    );
+    assert!(injected(&sim.stats()) > 3);
+}

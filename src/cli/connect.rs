@@ -48,6 +48,11 @@ pub struct ConnectArgs {
     /// other apps; 0 turns pacing off (429s are still honoured).
     #[arg(long, value_name = "RU", allow_hyphen_values = true, value_parser = parse_ru_budget)]
     pub ru_budget: Option<u32>,
+    /// How long into the run throttled requests may keep waiting for Graph (e.g. 90s, 30m,
+    /// 2h; default 1h). A 429 is retried for as long as Graph's Retry-After asks, never by
+    /// a count of attempts, until a wait would end past this; then the run fails (exit 5).
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true, value_parser = parse_duration)]
+    pub throttle_deadline: Option<std::time::Duration>,
 }
 
 /// A headless command's failure: the exit code and what to tell the user.
@@ -154,11 +159,14 @@ impl ConnectArgs {
             target.extra_ca_pem = self.extra_ca.clone();
         }
         let cloud = target.cloud;
-        let ru_budget = self.ru_budget;
+        let (ru_budget, throttle_deadline) = (self.ru_budget, self.throttle_deadline);
         let client = target
             .client_with(|c| {
                 if let Some(b) = ru_budget {
                     c.pacing.ru_budget = b;
+                }
+                if let Some(d) = throttle_deadline {
+                    c.retry.throttle_deadline = d;
                 }
             })
             .map_err(|e| {
@@ -201,6 +209,40 @@ fn parse_ru_budget(raw: &str) -> Result<u32, String> {
             "{raw:?} is not a resource-unit budget: give a whole number of resource units per 10 seconds, from 0 (no pacing) up, e.g. 8000 (Graph's budget for large tenants) or 4000 to leave half to other apps"
         )
     })
+}
+
+/// A duration as people write it: `90s`, `30m`, `2h`, `1h30m`, or plain seconds (`600`).
+fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
+    let bad = || {
+        format!(
+            "{raw:?} is not a duration: give a number with a unit, e.g. 90s, 30m, 2h or 1h30m (plain numbers are seconds)"
+        )
+    };
+    let text = raw.trim().to_ascii_lowercase();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(std::time::Duration::from_secs(secs));
+    }
+    let (mut total, mut number) = (0u64, String::new());
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return Err(bad()),
+        };
+        let n: u64 = number.parse().map_err(|_| bad())?;
+        total = total.saturating_add(n.saturating_mul(unit));
+        number.clear();
+    }
+    if !number.is_empty() || text.is_empty() {
+        return Err(bad());
+    }
+    Ok(std::time::Duration::from_secs(total))
 }
 
 /// The secret from [`SECRET_ENV`] for runs without a profile.
@@ -277,4 +319,22 @@ pub fn cancel_on_signals(token: tokio_util::sync::CancellationToken) {
         eprintln!("\ninterrupted: stopping; no output file will be changed");
         token.cancel();
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_are_read_with_units_or_as_seconds() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration(" 2H "), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("600"), Ok(Duration::from_secs(600)));
+        for bad in ["", "-1", "5x", "m", "1.5h", "10 m"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+    }
 }

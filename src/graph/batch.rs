@@ -7,12 +7,12 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio::time::Instant;
+use std::future::Future;
 
 use super::client::{Body, Call, Expect, GraphClient, Target, encode_relative};
 use super::error::GraphError;
 use super::pacing::estimate_ru;
-use super::retry::parse_retry_after;
+use super::retry::{Attempt, Attempts, Cause, Retryable, parse_retry_after, retry};
 use super::stats::StatsCounters;
 
 /// Graph's limit of requests per batch.
@@ -107,210 +107,222 @@ impl GraphClient {
     }
 
     async fn batch_chunk(&self, chunk: Vec<BatchRequest>) -> Vec<BatchResponse> {
-        let policy = self.retry_policy().clone();
-        let cancel = self.cancellation().clone();
-        let started = Instant::now();
-        let mut pending: Vec<Pending> = chunk
-            .into_iter()
-            .map(|request| Pending {
-                request,
-                last_error: None,
-                refreshed: false,
-            })
-            .collect();
-        let mut out = Vec::new();
-        let mut round = 0u32;
-        while !pending.is_empty() {
-            round += 1;
-            let envelope = json!({
-                "requests": pending.iter().map(|p| {
-                    let url = encode_relative(&p.request.url);
-                    let mut item = json!({"id": p.request.id, "method": "GET", "url": url});
-                    if !p.request.headers.is_empty() {
-                        item["headers"] = json!(p.request.headers);
-                    }
-                    item
-                }).collect::<Vec<_>>()
-            });
-            let url = match self.graph_url("/$batch") {
-                Ok(u) => u,
-                Err(e) => return fail_all(pending, e),
-            };
-            let call = Call {
-                method: Method::POST,
-                url,
-                headers: Vec::new(),
-                body: Body::Json(envelope),
-                expect: Expect::Json,
-                target: Target::Graph,
-                items: pending.len() as u64,
-                ru_estimate: pending.iter().map(|p| estimate_ru(&p.request.url)).sum(),
-                ru_from_items: true,
-            };
-            let charged = call.ru_estimate;
-            let reply = match self.execute(&call).await {
-                Ok(r) => r,
-                Err(e) => return chain(out, fail_all(pending, e)),
-            };
-            let mut by_id: HashMap<String, Value> = HashMap::new();
-            if let Some(items) = reply.json.get("responses").and_then(Value::as_array) {
-                for item in items {
-                    if let Some(id) = item.get("id").and_then(Value::as_str) {
-                        by_id.insert(id.to_string(), item.clone());
-                    }
-                }
-            }
-            let mut again = Vec::new();
-            let mut wait: Option<Duration> = None;
-            let mut any_throttled = false;
-            let mut token_rejected = false;
-            let stats = self.stats_counters();
-            let mut reported_units = 0u32;
-            for mut p in pending {
-                let Some(item) = by_id.remove(&p.request.id) else {
-                    out.push(BatchResponse {
-                        id: p.request.id,
-                        result: Err(GraphError::Decode {
-                            what: "POST /$batch".into(),
-                            message: "the batch response has no answer for this item".into(),
-                        }),
-                    });
-                    continue;
-                };
-                let status = item.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
-                let headers: BTreeMap<String, String> = item
-                    .get("headers")
-                    .and_then(Value::as_object)
-                    .map(|h| {
-                        h.iter()
-                            .map(|(k, v)| {
-                                let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
-                                (k.to_ascii_lowercase(), v)
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                if let Some(units) = headers
-                    .get("x-ms-resource-unit")
-                    .and_then(|v| v.trim().parse::<f64>().ok())
-                {
-                    let units = units.round().max(0.0) as u32;
-                    reported_units = reported_units.saturating_add(units);
-                    StatsCounters::add(&stats.resource_units, u64::from(units));
-                }
-                let body = item.get("body").cloned().unwrap_or(Value::Null);
-                if (200..300).contains(&status) {
-                    out.push(BatchResponse {
-                        id: p.request.id,
-                        result: Ok(BatchItem {
-                            status,
-                            headers,
-                            body,
-                        }),
-                    });
-                    continue;
-                }
-                let body_bytes = serde_json::to_vec(&body).unwrap_or_default();
-                let error = GraphError::from_graph_body(
-                    status,
-                    &body_bytes,
-                    headers.get("request-id").map(String::as_str),
-                );
-                // A token can expire or be revoked while a batch is in flight: like single
-                // requests, an item refused with InvalidAuthenticationToken is retried once
-                // with a fresh token.
-                if status == 401
-                    && error.code() == Some("InvalidAuthenticationToken")
-                    && !p.refreshed
-                {
-                    p.refreshed = true;
-                    token_rejected = true;
-                    p.last_error = Some(error);
-                    again.push(p);
-                    continue;
-                }
-                if matches!(status, 429 | 502 | 503 | 504) {
-                    let ra = headers
-                        .get("retry-after")
-                        .and_then(|v| parse_retry_after(v, SystemTime::now()));
-                    if status == 429 {
-                        any_throttled = true;
-                        StatsCounters::add(&stats.throttled, 1);
-                    }
-                    if let Some(ra) = ra {
-                        wait = Some(wait.map_or(ra, |w| w.max(ra)));
-                    }
-                    p.last_error = Some(error);
-                    again.push(p);
-                } else {
-                    out.push(BatchResponse {
-                        id: p.request.id,
-                        result: Err(error),
-                    });
-                }
-            }
-            if reported_units > charged {
-                self.pacer_add_debt(reported_units - charged);
-            }
-            if again.is_empty() {
-                break;
-            }
-            if token_rejected {
-                self.forget_token().await;
-            }
-            if any_throttled {
-                self.pacer_throttled(wait);
-            }
-            let Some(delay) = policy.delay_before_next(round, wait, started.elapsed()) else {
-                out.extend(again.into_iter().map(|p| {
-                    let last = p
-                        .last_error
-                        .unwrap_or_else(|| GraphError::Config("no error recorded".into()));
-                    let result = if last.status() == Some(429) {
-                        GraphError::Throttled {
-                            attempts: round,
-                            retry_after: wait,
-                        }
-                    } else {
+        let mut round = BatchRound {
+            client: self,
+            pending: chunk
+                .into_iter()
+                .map(|request| Pending {
+                    request,
+                    last_error: None,
+                    refreshed: false,
+                })
+                .collect(),
+            out: Vec::new(),
+        };
+        let result = retry(&self.retry_context(), &mut round).await;
+        let BatchRound {
+            pending, mut out, ..
+        } = round;
+        if let Err(e) = result {
+            // What the loop gave up with stands for every item still pending; an item that
+            // was only failing transiently reports its own last error.
+            out.extend(pending.into_iter().map(|p| {
+                let result = match (&e, p.last_error) {
+                    (GraphError::RetriesExhausted { attempts, .. }, Some(last)) => {
                         GraphError::RetriesExhausted {
-                            attempts: round,
+                            attempts: *attempts,
                             last: Box::new(last),
                         }
-                    };
-                    BatchResponse {
-                        id: p.request.id,
-                        result: Err(result),
                     }
-                }));
-                break;
-            };
-            StatsCounters::add(&stats.retries, again.len() as u64);
-            tracing::warn!(
-                items = again.len(),
-                delay_ms = delay.as_millis() as u64,
-                "re-batching throttled items"
-            );
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                _ = cancel.cancelled() => return chain(out, fail_all(again, GraphError::Cancelled)),
-            }
-            pending = again;
+                    (e, _) => e.clone(),
+                };
+                BatchResponse {
+                    id: p.request.id,
+                    result: Err(result),
+                }
+            }));
         }
         out
     }
 }
 
-fn fail_all(pending: Vec<Pending>, error: GraphError) -> Vec<BatchResponse> {
-    pending
-        .into_iter()
-        .map(|p| BatchResponse {
-            id: p.request.id,
-            result: Err(error.clone()),
-        })
-        .collect()
+/// The items of one batch still to be answered, as the retry loop sees them: each attempt
+/// sends those pending in one envelope; answered items move to `out`.
+struct BatchRound<'a> {
+    client: &'a GraphClient,
+    pending: Vec<Pending>,
+    out: Vec<BatchResponse>,
 }
 
-fn chain(mut a: Vec<BatchResponse>, b: Vec<BatchResponse>) -> Vec<BatchResponse> {
-    a.extend(b);
-    a
+impl Attempts for BatchRound<'_> {
+    type Output = ();
+    fn attempt(&mut self, _n: u32) -> impl Future<Output = Attempt<()>> + Send {
+        self.send_pending()
+    }
+}
+
+impl BatchRound<'_> {
+    async fn send_pending(&mut self) -> Attempt<()> {
+        let client = self.client;
+        let envelope = json!({
+            "requests": self.pending.iter().map(|p| {
+                let url = encode_relative(&p.request.url);
+                let mut item = json!({"id": p.request.id, "method": "GET", "url": url});
+                if !p.request.headers.is_empty() {
+                    item["headers"] = json!(p.request.headers);
+                }
+                item
+            }).collect::<Vec<_>>()
+        });
+        let url = match client.graph_url("/$batch") {
+            Ok(u) => u,
+            Err(e) => return Attempt::Fatal(e),
+        };
+        let call = Call {
+            method: Method::POST,
+            url,
+            headers: Vec::new(),
+            body: Body::Json(envelope),
+            expect: Expect::Json,
+            target: Target::Graph,
+            items: self.pending.len() as u64,
+            ru_estimate: self
+                .pending
+                .iter()
+                .map(|p| estimate_ru(&p.request.url))
+                .sum(),
+            ru_from_items: true,
+        };
+        let charged = call.ru_estimate;
+        // The envelope has its own retries (network, 5xx) inside `execute`.
+        let reply = match client.execute(&call).await {
+            Ok(r) => r,
+            Err(e) => return Attempt::Fatal(e),
+        };
+        let mut by_id: HashMap<String, Value> = HashMap::new();
+        if let Some(items) = reply.json.get("responses").and_then(Value::as_array) {
+            for item in items {
+                if let Some(id) = item.get("id").and_then(Value::as_str) {
+                    by_id.insert(id.to_string(), item.clone());
+                }
+            }
+        }
+        let mut again = Vec::new();
+        let mut wait: Option<Duration> = None;
+        let mut cause: Option<Cause> = None;
+        let mut token_rejected = false;
+        let stats = client.stats_counters();
+        let mut reported_units = 0u32;
+        for mut p in std::mem::take(&mut self.pending) {
+            let Some(item) = by_id.remove(&p.request.id) else {
+                self.out.push(BatchResponse {
+                    id: p.request.id,
+                    result: Err(GraphError::Decode {
+                        what: "POST /$batch".into(),
+                        message: "the batch response has no answer for this item".into(),
+                    }),
+                });
+                continue;
+            };
+            let status = item.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
+            let headers: BTreeMap<String, String> = item
+                .get("headers")
+                .and_then(Value::as_object)
+                .map(|h| {
+                    h.iter()
+                        .map(|(k, v)| {
+                            let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                            (k.to_ascii_lowercase(), v)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if let Some(units) = headers
+                .get("x-ms-resource-unit")
+                .and_then(|v| v.trim().parse::<f64>().ok())
+            {
+                let units = units.round().max(0.0) as u32;
+                reported_units = reported_units.saturating_add(units);
+                StatsCounters::add(&stats.resource_units, u64::from(units));
+            }
+            let body = item.get("body").cloned().unwrap_or(Value::Null);
+            if (200..300).contains(&status) {
+                self.out.push(BatchResponse {
+                    id: p.request.id,
+                    result: Ok(BatchItem {
+                        status,
+                        headers,
+                        body,
+                    }),
+                });
+                continue;
+            }
+            let body_bytes = serde_json::to_vec(&body).unwrap_or_default();
+            let error = GraphError::from_graph_body(
+                status,
+                &body_bytes,
+                headers.get("request-id").map(String::as_str),
+            );
+            // Which kind of retry the item needs; throttling wins for the round.
+            let item_cause = match status {
+                // A token can expire or be revoked while a batch is in flight: like single
+                // requests, an item refused with InvalidAuthenticationToken is retried once
+                // (its own flag) with a fresh token.
+                401 if error.code() == Some("InvalidAuthenticationToken") && !p.refreshed => {
+                    p.refreshed = true;
+                    token_rejected = true;
+                    Some(Cause::Transient)
+                }
+                429 => {
+                    StatsCounters::add(&stats.throttled, 1);
+                    Some(Cause::Throttled)
+                }
+                502..=504 => Some(Cause::Transient),
+                _ => None,
+            };
+            let Some(item_cause) = item_cause else {
+                self.out.push(BatchResponse {
+                    id: p.request.id,
+                    result: Err(error),
+                });
+                continue;
+            };
+            if let Some(ra) = headers
+                .get("retry-after")
+                .and_then(|v| parse_retry_after(v, SystemTime::now()))
+            {
+                wait = Some(wait.map_or(ra, |w| w.max(ra)));
+            }
+            cause = Some(match (cause, item_cause) {
+                (Some(Cause::Throttled), _) | (_, Cause::Throttled) => Cause::Throttled,
+                _ => item_cause,
+            });
+            p.last_error = Some(error);
+            again.push(p);
+        }
+        if reported_units > charged {
+            client.pacer_add_debt(reported_units - charged);
+        }
+        let Some(cause) = cause else {
+            return Attempt::Done(());
+        };
+        if token_rejected {
+            client.forget_token().await;
+        }
+        if cause == Cause::Throttled {
+            client.pacer_throttled(wait);
+        }
+        let error = again
+            .iter()
+            .find_map(|p| p.last_error.clone())
+            .unwrap_or_else(|| GraphError::Config("no error recorded".into()));
+        let items = again.len() as u64;
+        self.pending = again;
+        Attempt::Retry(Retryable {
+            error,
+            cause,
+            retry_after: wait,
+            items,
+        })
+    }
 }

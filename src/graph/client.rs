@@ -20,7 +20,7 @@ use super::config::GraphConfig;
 use super::credential::LoadedCredential;
 use super::error::{AuthError, GraphError};
 use super::pacing::{Pacer, estimate_ru};
-use super::retry::parse_retry_after;
+use super::retry::{Attempt, Attempts, Cause, RetryContext, Retryable, parse_retry_after, retry};
 use super::stats::{RequestStats, StatsCounters};
 
 /// A Microsoft Graph client for one tenant. Cheap to clone; clones share the token cache,
@@ -50,6 +50,8 @@ struct Inner {
     tokens: TokenCache,
     pacer: Pacer,
     stats: StatsCounters,
+    /// When the client was made: the start of the run's throttle deadline.
+    created: Instant,
 }
 
 /// Who a request goes to; decides authentication and how errors are read.
@@ -130,19 +132,6 @@ pub(crate) struct Reply {
     pub(crate) raw: Vec<u8>,
 }
 
-enum Step {
-    Done(Reply),
-    Fatal(GraphError),
-    Retry {
-        error: GraphError,
-        retry_after: Option<Duration>,
-        throttled: bool,
-        malformed: bool,
-    },
-    /// Graph rejected the token: refresh it and try again at once (only once per call).
-    RefreshToken(GraphError),
-}
-
 impl GraphClient {
     /// Builds the HTTP client and loads the credential (certificate files are read here).
     pub fn new(config: GraphConfig) -> Result<Self, GraphError> {
@@ -204,6 +193,7 @@ impl GraphClient {
                 tokens: TokenCache::new(),
                 pacer,
                 stats: StatsCounters::default(),
+                created: Instant::now(),
                 config,
             }),
         })
@@ -364,10 +354,6 @@ impl GraphClient {
         &self.inner.stats
     }
 
-    pub(crate) fn retry_policy(&self) -> &super::retry::RetryPolicy {
-        &self.inner.config.retry
-    }
-
     pub(crate) fn pacer_add_debt(&self, units: u32) {
         self.inner.pacer.add_debt(units);
     }
@@ -376,7 +362,7 @@ impl GraphClient {
         self.inner.pacer.throttled(retry_after);
     }
 
-    /// Sends `call` under the retry policy. The only place in the crate that sleeps for Graph.
+    /// Sends `call` under the retry policy (the loop in [`retry`](super::retry) does the waiting).
     pub(crate) async fn execute(&self, call: &Call) -> Result<Reply, GraphError> {
         let span = tracing::debug_span!(
             "graph_request",
@@ -387,76 +373,36 @@ impl GraphClient {
     }
 
     async fn execute_inner(&self, call: &Call) -> Result<Reply, GraphError> {
-        let policy = &self.inner.config.retry;
-        let cancel = &self.inner.config.cancel;
-        let started = Instant::now();
-        let mut attempts = 0u32;
-        let mut malformed = 0u32;
-        let mut refreshed = false;
-        loop {
-            if cancel.is_cancelled() {
-                return Err(GraphError::Cancelled);
-            }
-            attempts += 1;
-            match self.attempt(call, attempts).await {
-                Step::Done(reply) => return Ok(reply),
-                Step::Fatal(e) => return Err(e),
-                Step::RefreshToken(e) => {
-                    if refreshed {
-                        return Err(e);
-                    }
-                    refreshed = true;
-                    StatsCounters::add(&self.inner.stats.retries, call.items.max(1));
-                    tracing::info!("access token rejected by Graph; fetching a new one");
-                }
-                Step::Retry {
-                    error,
-                    retry_after,
-                    throttled,
-                    malformed: bad_body,
-                } => {
-                    if bad_body {
-                        malformed += 1;
-                        if malformed > policy.malformed_body_retries {
-                            return Err(error);
-                        }
-                    }
-                    let Some(delay) =
-                        policy.delay_before_next(attempts, retry_after, started.elapsed())
-                    else {
-                        tracing::warn!(attempts, %error, "giving up");
-                        return Err(if throttled {
-                            GraphError::Throttled {
-                                attempts,
-                                retry_after,
-                            }
-                        } else {
-                            GraphError::RetriesExhausted {
-                                attempts,
-                                last: Box::new(error),
-                            }
-                        });
-                    };
-                    if call.target == Target::Graph {
-                        StatsCounters::add(&self.inner.stats.retries, call.items.max(1));
-                    }
-                    tracing::warn!(attempt = attempts, delay_ms = delay.as_millis() as u64, %error, "retrying");
-                    tokio::select! {
-                        _ = tokio::time::sleep(delay) => {}
-                        _ = cancel.cancelled() => return Err(GraphError::Cancelled),
-                    }
-                }
-            }
+        retry(
+            &self.retry_context(),
+            &mut SingleCall { client: self, call },
+        )
+        .await
+    }
+
+    /// What [`retry`] needs from this client: its policy, cancellation, counters and start.
+    pub(crate) fn retry_context(&self) -> RetryContext<'_> {
+        RetryContext {
+            policy: &self.inner.config.retry,
+            cancel: &self.inner.config.cancel,
+            stats: &self.inner.stats,
+            run_started: self.inner.created,
         }
     }
 
-    async fn attempt(&self, call: &Call, attempt: u32) -> Step {
+    /// One HTTP exchange of `call`, classified for the retry loop.
+    async fn attempt(&self, call: &Call, attempt: u32) -> Attempt<Reply> {
         let inner = &self.inner;
         let cancel = &inner.config.cancel;
+        // Graph requests a retry of this call resends (none for the token endpoint).
+        let retried = match call.target {
+            Target::Graph => call.items.max(1),
+            Target::TokenEndpoint => 0,
+        };
         let token = match call.target {
             Target::Graph => match self.token_boxed().await {
                 Ok(t) => Some(t),
-                Err(e) => return Step::Fatal(e),
+                Err(e) => return Attempt::Fatal(e),
             },
             Target::TokenEndpoint => None,
         };
@@ -467,7 +413,7 @@ impl GraphClient {
         };
         let permit = match inner.pacer.admit(ru, cancel).await {
             Ok(p) => p,
-            Err(e) => return Step::Fatal(e),
+            Err(e) => return Attempt::Fatal(e),
         };
         StatsCounters::add(&inner.stats.requests, call.items);
 
@@ -475,6 +421,10 @@ impl GraphClient {
             .http
             .request(call.method.clone(), call.url.clone())
             .header("client-request-id", uuid::Uuid::new_v4().to_string());
+        if attempt > 1 {
+            // As the Graph SDKs' retry handler does: which retry this is.
+            rb = rb.header("Retry-Attempt", (attempt - 1).to_string());
+        }
         for (k, v) in &call.headers {
             rb = rb.header(k.as_str(), v.as_str());
         }
@@ -491,22 +441,22 @@ impl GraphClient {
         let host = call.url.host_str().unwrap_or("?").to_string();
         let sent = tokio::select! {
             r = rb.send() => r,
-            _ = cancel.cancelled() => return Step::Fatal(GraphError::Cancelled),
+            _ = cancel.cancelled() => return Attempt::Fatal(GraphError::Cancelled),
         };
         let response = match sent {
             Ok(r) => r,
-            Err(e) => return network_step(&host, e, "sending the request"),
+            Err(e) => return network_step(&host, e, "sending the request", retried),
         };
         let status = response.status();
         let headers = response.headers().clone();
         let body = tokio::select! {
             b = response.bytes() => b,
-            _ = cancel.cancelled() => return Step::Fatal(GraphError::Cancelled),
+            _ = cancel.cancelled() => return Attempt::Fatal(GraphError::Cancelled),
         };
         drop(permit);
         let body = match body {
             Ok(b) => b.to_vec(),
-            Err(e) => return network_step(&host, e, "reading the response (cut off)"),
+            Err(e) => return network_step(&host, e, "reading the response (cut off)", retried),
         };
 
         let resource_units = header_str(&headers, "x-ms-resource-unit")
@@ -543,15 +493,18 @@ impl GraphClient {
         let retry_after = header_str(&headers, "retry-after")
             .and_then(|v| parse_retry_after(v, SystemTime::now()));
 
+        let again = |error, cause, retry_after| {
+            Attempt::Retry(Retryable {
+                error,
+                cause,
+                retry_after,
+                items: retried,
+            })
+        };
         if status.is_success() {
             return match decode_success(call, body) {
-                Ok(reply) => Step::Done(reply),
-                Err(error) => Step::Retry {
-                    error,
-                    retry_after: None,
-                    throttled: false,
-                    malformed: true,
-                },
+                Ok(reply) => Attempt::Done(reply),
+                Err(error) => again(error, Cause::MalformedBody, None),
             };
         }
         match status {
@@ -560,34 +513,38 @@ impl GraphClient {
                     StatsCounters::add(&inner.stats.throttled, call.items.max(1));
                     inner.pacer.throttled(retry_after);
                 }
-                Step::Retry {
-                    error: error_of(&body),
-                    retry_after,
-                    throttled: true,
-                    malformed: false,
-                }
+                again(error_of(&body), Cause::Throttled, retry_after)
             }
             StatusCode::BAD_GATEWAY
             | StatusCode::SERVICE_UNAVAILABLE
-            | StatusCode::GATEWAY_TIMEOUT => Step::Retry {
-                error: error_of(&body),
-                retry_after,
-                throttled: false,
-                malformed: false,
-            },
+            | StatusCode::GATEWAY_TIMEOUT => again(error_of(&body), Cause::Transient, retry_after),
             StatusCode::UNAUTHORIZED if call.target == Target::Graph => {
                 let error = error_of(&body);
                 if error.code() == Some("InvalidAuthenticationToken")
                     && let Some(t) = &token
                 {
                     inner.tokens.invalidate(t).await;
-                    Step::RefreshToken(error)
+                    tracing::info!("access token rejected by Graph; fetching a new one");
+                    again(error, Cause::TokenRejected, None)
                 } else {
-                    Step::Fatal(error)
+                    Attempt::Fatal(error)
                 }
             }
-            _ => Step::Fatal(error_of(&body)),
+            _ => Attempt::Fatal(error_of(&body)),
         }
+    }
+}
+
+/// A single request as the retry loop sees it.
+struct SingleCall<'a> {
+    client: &'a GraphClient,
+    call: &'a Call,
+}
+
+impl Attempts for SingleCall<'_> {
+    type Output = Reply;
+    fn attempt(&mut self, n: u32) -> impl Future<Output = Attempt<Reply>> + Send {
+        self.client.attempt(self.call, n)
     }
 }
 
@@ -617,9 +574,9 @@ fn decode_success(call: &Call, body: Vec<u8>) -> Result<Reply, GraphError> {
     Ok(reply)
 }
 
-fn network_step(host: &str, error: reqwest::Error, during: &str) -> Step {
+fn network_step<T>(host: &str, error: reqwest::Error, during: &str, items: u64) -> Attempt<T> {
     if error.is_builder() {
-        return Step::Fatal(GraphError::Config(format!(
+        return Attempt::Fatal(GraphError::Config(format!(
             "could not build the request: {}",
             error.without_url()
         )));
@@ -627,7 +584,7 @@ fn network_step(host: &str, error: reqwest::Error, during: &str) -> Step {
     let error = error.without_url();
     // An untrusted certificate will not fix itself: fail at once with the way out.
     if let Some(problem) = certificate_problem(&error) {
-        return Step::Fatal(GraphError::Network {
+        return Attempt::Fatal(GraphError::Network {
             host: host.to_string(),
             message: format!(
                 "{during}: the server's TLS certificate is not trusted ({problem}); if a proxy inspects TLS, pass its CA certificate with --extra-ca (or the profile's extra_ca_pem)"
@@ -638,15 +595,15 @@ fn network_step(host: &str, error: reqwest::Error, during: &str) -> Step {
     if message.len() > 400 {
         message.truncate(400);
     }
-    Step::Retry {
+    Attempt::Retry(Retryable {
         error: GraphError::Network {
             host: host.to_string(),
             message,
         },
+        cause: Cause::Transient,
         retry_after: None,
-        throttled: false,
-        malformed: false,
-    }
+        items,
+    })
 }
 
 /// The rustls certificate error somewhere in `e`'s source chain, if that is what failed.

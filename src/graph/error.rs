@@ -20,13 +20,16 @@ pub enum GraphError {
         message: String,
         request_id: Option<String>,
     },
-    /// Graph kept answering 429 until the retry policy gave up.
+    /// Graph kept answering 429 until waiting longer would pass the run's throttle deadline.
     #[error(
-        "Microsoft Graph kept throttling this app (HTTP 429) after {attempts} attempts; wait a few minutes, or lower the request budget (--ru-budget), and run again"
+        "Microsoft Graph kept throttling this app (HTTP 429, {attempts} attempts); waiting {} more would pass the run's throttle deadline of {}; wait a few minutes, lower the request budget (--ru-budget) or allow more time (--throttle-deadline), and run again",
+        super::retry::human(.retry_after.unwrap_or_default()), super::retry::human(*.deadline)
     )]
     Throttled {
         attempts: u32,
         retry_after: Option<Duration>,
+        /// The run's throttle deadline ([`RetryPolicy::throttle_deadline`](super::RetryPolicy)).
+        deadline: Duration,
     },
     /// A transient failure repeated until the retry policy gave up.
     #[error("gave up after {attempts} attempts; last error: {last}")]

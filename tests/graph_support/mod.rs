@@ -57,6 +57,8 @@ pub fn config_for(authority: &str, graph: &str) -> GraphConfig {
         base_delay: Duration::from_millis(10),
         max_delay: Duration::from_millis(40),
         malformed_body_retries: 2,
+        // Throttled requests wait as long as Graph asks, up to one second into the run.
+        throttle_deadline: Duration::from_secs(1),
     };
     cfg.request_timeout = Duration::from_secs(5);
     cfg
