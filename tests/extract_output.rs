@@ -34,6 +34,7 @@ fn run_details(warnings: Vec<Warning>) -> RunDetails {
         started_at: Utc.with_ymd_and_hms(2026, 11, 27, 2, 0, 0).unwrap(),
         finished_at: Some(Utc.with_ymd_and_hms(2026, 11, 27, 2, 5, 0).unwrap()),
         warnings,
+        notes: Vec::new(),
     }
 }
 

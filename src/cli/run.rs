@@ -63,6 +63,8 @@ pub struct RunReport {
     pub hidden_groups_unreadable: usize,
     pub groups_deleted: usize,
     pub warnings: Vec<String>,
+    /// What happened without making the files incomplete (as in the manifest).
+    pub notes: Vec<String>,
     pub duration_secs: f64,
     pub error: Option<String>,
 }
@@ -84,6 +86,7 @@ impl RunReport {
             hidden_groups_unreadable: 0,
             groups_deleted: 0,
             warnings: Vec::new(),
+            notes: Vec::new(),
             duration_secs: 0.0,
             error: Some(f.message.clone()),
         }
@@ -224,6 +227,7 @@ fn outcome(
         hidden_groups_unreadable: count(WarningKind::HiddenMembershipUnreadable),
         groups_deleted: count(WarningKind::GroupDeleted),
         warnings: snap.warnings.iter().map(|w| w.detail.clone()).collect(),
+        notes: progress.notes(),
         duration_secs: (Utc::now() - started).num_milliseconds() as f64 / 1000.0,
         error,
     };

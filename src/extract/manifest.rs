@@ -45,6 +45,10 @@ pub struct Manifest {
     pub files: Vec<ManifestFile>,
     /// Everything the user must know that did not stop the run.
     pub warnings: Vec<Warning>,
+    /// What happened on the way without making the files incomplete (e.g. a listing
+    /// restarted from its first page after Graph expired its page token).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Totals of one extraction.
@@ -90,6 +94,8 @@ pub struct RunDetails {
     /// `None` means "now", at commit.
     pub finished_at: Option<DateTime<Utc>>,
     pub warnings: Vec<Warning>,
+    /// See [`Manifest::notes`].
+    pub notes: Vec<String>,
 }
 
 /// A file whose content no longer matches its manifest entry.

@@ -523,6 +523,7 @@ fn finish_and_write_manifest(
         counts,
         files,
         warnings: run.warnings,
+        notes: run.notes,
     };
     let Some(path) = temps.paths.last() else {
         return Err(OutputError::write(

@@ -192,6 +192,7 @@ pub struct Progress {
     resource_units: AtomicU64,
     phase: AtomicU8,
     warnings: Mutex<Vec<Warning>>,
+    notes: Mutex<Vec<String>>,
     stats_source: Mutex<Option<StatsSource>>,
 }
 
@@ -229,6 +230,7 @@ impl Progress {
             resource_units: AtomicU64::new(0),
             phase: AtomicU8::new(Phase::Starting as u8),
             warnings: Mutex::new(Vec::new()),
+            notes: Mutex::new(Vec::new()),
             stats_source: Mutex::new(None),
         }
     }
@@ -334,6 +336,17 @@ impl Progress {
     /// Records a warning.
     pub fn warn(&self, warning: Warning) {
         lock(&self.warnings).push(warning);
+    }
+
+    /// Records something worth knowing that did not make the files incomplete (a listing
+    /// restarted after its page token expired): it goes into the manifest's `notes`.
+    pub fn note(&self, note: String) {
+        lock(&self.notes).push(note);
+    }
+
+    /// All notes so far, in the order they were recorded.
+    pub fn notes(&self) -> Vec<String> {
+        lock(&self.notes).clone()
     }
 
     /// All warnings so far, in the order they were recorded.

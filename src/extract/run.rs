@@ -29,12 +29,14 @@ use super::progress::{Phase, Progress, RequestStats, Warning};
 use super::schema::{
     EDGE_SELECT, GroupCounts, GroupRecord, MemberCount, RecordError, Schema, SchemaError,
 };
-use crate::graph::{BatchRequest, GraphClient, GraphError};
+use crate::graph::{BatchRequest, GraphClient, GraphError, Pager};
 
 /// Groups whose first member and owner pages share one `$batch` (2 requests each, ≤ 20).
 pub const GROUPS_PER_BATCH: usize = 10;
 /// Page size for every collection (Graph's maximum for directory objects).
 pub const PAGE_SIZE: u32 = 999;
+/// How often one listing may start over after Graph expired its page token.
+const LISTING_RESTARTS: u32 = 3;
 /// Pages buffered between the fetchers and the writer: bounds memory, applies backpressure.
 const WRITE_QUEUE: usize = 64;
 
@@ -288,6 +290,7 @@ async fn run_inner(
         started_at,
         finished_at: None,
         warnings: warnings.clone(),
+        notes: progress.notes(),
     };
     let output = blocking(move || set.commit(details)).await?;
     Ok(ExtractSummary {
@@ -398,12 +401,15 @@ async fn fetch_all(
         let progress = progress.clone();
         let mut presence = AttributePresence::new(schema.user_extras());
         tasks.spawn(async move {
-            let mut pager = client.pager(&format!("/users?$select={select}&$top={PAGE_SIZE}"));
+            let mut pager = client
+                .pager(&format!("/users?$select={select}&$top={PAGE_SIZE}"))
+                .restart_on_expired_page_token(LISTING_RESTARTS);
             while let Some(page) = pager.next_page().await {
                 let page = page.map_err(|e| ExtractError::from_graph(e, "users"))?;
                 presence.observe(&page.items);
                 send(&tx, WriteOp::Users(page.items)).await?;
             }
+            note_restarts(&progress, &pager, "the user listing");
             presence.warn(&progress, "user");
             progress.set_phase(Phase::Memberships);
             Ok(())
@@ -414,7 +420,9 @@ async fn fetch_all(
         tasks.spawn(async move {
             let select = schema.group_select();
             let mut presence = AttributePresence::new(schema.group_extras());
-            let mut pager = client.pager(&format!("/groups?$select={select}&$top={PAGE_SIZE}"));
+            let mut pager = client
+                .pager(&format!("/groups?$select={select}&$top={PAGE_SIZE}"))
+                .restart_on_expired_page_token(LISTING_RESTARTS);
             while let Some(page) = pager.next_page().await {
                 let page = page.map_err(|e| ExtractError::from_graph(e, "groups"))?;
                 presence.observe(&page.items);
@@ -426,6 +434,7 @@ async fn fetch_all(
                     }
                 }
             }
+            note_restarts(&progress, &pager, "the group listing");
             presence.warn(&progress, "group");
             Ok(())
         });
@@ -470,6 +479,17 @@ async fn fetch_all(
         }
     }
     Ok(())
+}
+
+/// Says in the manifest that `what` was read again from its first page (and deduplicated
+/// by id) after Graph expired its page token.
+fn note_restarts(progress: &Progress, pager: &Pager, what: &str) {
+    let n = pager.restarts();
+    if n > 0 {
+        progress.note(format!(
+            "{what} restarted from its first page {n} time(s) after Graph expired its page token (400 Directory_ExpiredPageToken); objects read twice were written once"
+        ));
+    }
 }
 
 /// Which extra attributes appeared in at least one object of a listing. Graph leaves out a
@@ -575,7 +595,7 @@ impl GroupWorker {
         Ok(())
     }
 
-    /// Writes the first page and follows `@odata.nextLink` to the end of the list.
+    /// Writes the first page (from the batch) and the rest of the list through a pager.
     async fn finish_list(
         &self,
         group: &Arc<GroupRecord>,
@@ -583,16 +603,31 @@ impl GroupWorker {
         first: Result<Value, GraphError>,
     ) -> Result<ListOutcome, ExtractError> {
         let mut total = 0u64;
-        let mut next = match first {
-            Ok(body) => self.write_page(group, kind, body, &mut total).await?,
+        let body = match first {
+            Ok(body) => body,
             Err(e) => return self.classify(group, kind, e, total),
         };
-        while let Some(link) = next {
-            match self.client.get_json(&link).await {
-                Ok(body) => next = self.write_page(group, kind, body, &mut total).await?,
+        let mut pager = self
+            .client
+            .pager_from(&list_url(group.id(), kind), body)
+            .restart_on_expired_page_token(LISTING_RESTARTS);
+        while let Some(page) = pager.next_page().await {
+            let items = match page {
+                Ok(page) => page.items,
                 Err(e) => return self.classify(group, kind, e, total),
+            };
+            total += items.len() as u64;
+            if !items.is_empty() {
+                let op = WriteOp::Edges {
+                    kind,
+                    group: group.clone(),
+                    items,
+                };
+                send(&self.tx, op).await?;
             }
         }
+        let what = format!("the {} of group {}", kind.segment(), group.id());
+        note_restarts(&self.progress, &pager, &what);
         let hidden_unreadable = kind == ListKind::Members
             && total == 0
             && group.is_hidden_membership()
@@ -602,38 +637,6 @@ impl GroupWorker {
         } else {
             ListOutcome::Complete(total)
         })
-    }
-
-    async fn write_page(
-        &self,
-        group: &Arc<GroupRecord>,
-        kind: ListKind,
-        mut body: Value,
-        total: &mut u64,
-    ) -> Result<Option<String>, ExtractError> {
-        let next = body
-            .get("@odata.nextLink")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        let items = match body.get_mut("value").map(Value::take) {
-            Some(Value::Array(items)) => items,
-            _ => {
-                return Err(ExtractError::Unexpected {
-                    what: format!("the {} of group {}", kind.segment(), group.id()),
-                    detail: "no `value` array".into(),
-                });
-            }
-        };
-        *total += items.len() as u64;
-        if !items.is_empty() {
-            let op = WriteOp::Edges {
-                kind,
-                group: group.clone(),
-                items,
-            };
-            send(&self.tx, op).await?;
-        }
-        Ok(next)
     }
 
     /// Maps a list error to an outcome, or to a fatal error; `written` rows of the list are
