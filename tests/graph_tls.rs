@@ -53,8 +53,8 @@ async fn extra_ca_is_trusted_and_required() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, GraphError::Network { message, .. }
-            if message.contains("not trusted") && message.contains("--extra-ca")),
+        matches!(&err, GraphError::UntrustedCertificate { .. }
+            if err.to_string().contains("not trusted") && err.to_string().contains("--extra-ca")),
         "{err:?}"
     );
 

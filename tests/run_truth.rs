@@ -185,8 +185,23 @@ fn extra_attributes_are_appended_in_order() {
 
 #[test]
 fn over_https_with_an_extra_ca_equals_truth() {
+    over_https_with_an_extra_ca(false);
+}
+
+/// An endpoint whose own certificate is self-signed with `CA:TRUE` (a plain `openssl req
+/// -x509`), given with `--extra-ca`: trusted as the server's certificate too, as Microsoft's
+/// Python SDK trusts it (WebPKI alone refuses it with CaUsedAsEndEntity).
+#[test]
+fn a_self_signed_endpoint_certificate_given_with_extra_ca_is_trusted() {
+    over_https_with_an_extra_ca(true);
+}
+
+fn over_https_with_an_extra_ca(self_signed: bool) {
     let sim = Sim::start(common::no_throttle(SimConfig {
-        tls: Some(entra_extract::sim::TlsOptions::default()),
+        tls: Some(entra_extract::sim::TlsOptions {
+            cert_out: None,
+            self_signed,
+        }),
         ..SimConfig::default()
     }));
     assert!(sim.base().starts_with("https://"), "{}", sim.base());
@@ -207,8 +222,8 @@ fn over_https_with_an_extra_ca_equals_truth() {
     check_manifest(&out, &sim.domain());
 }
 
-/// A TLS certificate the client does not trust is not a network blip: the run fails at once,
-/// saying how to trust a TLS-inspecting proxy's CA.
+/// A TLS certificate the client does not trust is not a network blip: the run fails at once
+/// as a configuration problem (exit 2), saying how to trust a TLS-inspecting proxy's CA.
 #[test]
 fn untrusted_certificate_fails_fast() {
     let sim = Sim::start(common::no_throttle(SimConfig {
@@ -221,11 +236,15 @@ fn untrusted_certificate_fails_fast() {
         .run(&env, entra_extract::sim::DemoAppKind::Full, &out)
         .output()
         .unwrap();
-    assert_ne!(o.status.code(), Some(0));
+    common::assert_exit(&o, 2);
     let report = common::json_stdout(&o);
+    assert_eq!(report["outcome"], "bad_config");
     let error = report["error"].as_str().unwrap();
     // Reported as a trust problem with its remedy, not as retries running out.
-    assert!(error.contains("TLS certificate is not trusted"), "{report}");
+    assert!(
+        error.contains("TLS certificate of 127.0.0.1 is not trusted"),
+        "{report}"
+    );
     assert!(error.contains("--extra-ca"), "{report}");
     assert!(!error.contains("gave up after"), "{report}");
     assert!(!out.join(format!("{}_users.csv", sim.domain())).exists());

@@ -22,6 +22,7 @@ async fn https_with_the_written_ca_certificate() {
     let h = sim_support::start(SimConfig {
         tls: Some(TlsOptions {
             cert_out: Some(ca_path.clone()),
+            self_signed: false,
         }),
         ..SimConfig::default()
     })

@@ -284,7 +284,9 @@ pub fn graph_failure(e: &GraphError) -> Failure {
     }
     match e {
         GraphError::Cancelled => Failure::new(Exit::Interrupted, "cancelled"),
-        GraphError::Config(_) => Failure::new(Exit::BadConfig, e.to_string()),
+        GraphError::Config(_) | GraphError::UntrustedCertificate { .. } => {
+            Failure::new(Exit::BadConfig, e.to_string())
+        }
         e if e.is_access_denied() => Failure::new(
             Exit::PermissionMissing,
             format!(

@@ -43,6 +43,10 @@ pub struct SimArgs {
     /// Where to write the CA certificate (PEM) clients must trust in --tls mode.
     #[arg(long, requires = "tls")]
     pub cert_out: Option<PathBuf>,
+    /// In --tls mode, serve one self-signed certificate marked CA:TRUE (as `openssl req
+    /// -x509` makes) instead of a leaf signed by a separate CA.
+    #[arg(long, requires = "tls")]
+    pub tls_self_signed: bool,
     /// Write the certificate demo app's certificate and private key (PEM) here.
     #[arg(long)]
     pub cert_app_out: Option<PathBuf>,
@@ -105,6 +109,7 @@ impl SimArgs {
             port: self.port,
             tls: self.tls.then(|| TlsOptions {
                 cert_out: self.cert_out.clone(),
+                self_signed: self.tls_self_signed,
             }),
             token_lifetime: Duration::from_secs(self.token_lifetime.max(1)),
             latency: LatencyModel {

@@ -160,7 +160,7 @@ impl GraphClient {
                     path.display()
                 ))
             })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            let certs = super::tls::certificates_from_pem(&pem).map_err(|e| {
                 GraphError::Config(format!(
                     "the extra CA file {} is not a PEM certificate bundle: {e}",
                     path.display()
@@ -172,7 +172,13 @@ impl GraphClient {
                     path.display()
                 )));
             }
-            builder = builder.tls_certs_merge(certs);
+            let tls = super::tls::client_config(certs).map_err(|e| {
+                GraphError::Config(format!(
+                    "cannot use the certificates of {}: {e}",
+                    path.display()
+                ))
+            })?;
+            builder = builder.use_preconfigured_tls(tls);
         }
         let http = builder
             .build()
@@ -584,11 +590,9 @@ fn network_step<T>(host: &str, error: reqwest::Error, during: &str, items: u64) 
     let error = error.without_url();
     // An untrusted certificate will not fix itself: fail at once with the way out.
     if let Some(problem) = certificate_problem(&error) {
-        return Attempt::Fatal(GraphError::Network {
+        return Attempt::Fatal(GraphError::UntrustedCertificate {
             host: host.to_string(),
-            message: format!(
-                "{during}: the server's TLS certificate is not trusted ({problem}); if a proxy inspects TLS, pass its CA certificate with --extra-ca (or the profile's extra_ca_pem)"
-            ),
+            problem,
         });
     }
     let mut message = format!("{during}: {}", error_chain(&error));

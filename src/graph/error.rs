@@ -42,6 +42,12 @@ pub enum GraphError {
         "network error talking to {host}: {message} (check the connection, proxy (HTTPS_PROXY) and any TLS inspection CA)"
     )]
     Network { host: String, message: String },
+    /// The server's TLS certificate is not trusted: configuration, not a network blip (it
+    /// will not fix itself), so it is never retried.
+    #[error(
+        "the TLS certificate of {host} is not trusted ({problem}); if a proxy inspects TLS, or the endpoint has its own certificate, pass that CA or certificate (PEM) with --extra-ca (or the profile's extra_ca_pem)"
+    )]
+    UntrustedCertificate { host: String, problem: String },
     /// A response arrived but could not be understood.
     #[error("could not read the response of {what}: {message}")]
     Decode { what: String, message: String },

@@ -31,6 +31,7 @@ mod pacing;
 mod paging;
 mod retry;
 mod stats;
+mod tls;
 
 pub use auth::{AccessToken, TokenClaims, TokenDecodeError};
 pub use batch::{BatchItem, BatchRequest, BatchResponse, MAX_BATCH};

@@ -107,6 +107,9 @@ impl FromStr for HiddenMembers {
 pub struct TlsOptions {
     /// Where to write the self-signed certificate (PEM) clients must trust.
     pub cert_out: Option<PathBuf>,
+    /// Serve one self-signed certificate marked `CA:TRUE` (what `openssl req -x509` makes)
+    /// instead of a leaf signed by a separate CA.
+    pub self_signed: bool,
 }
 
 /// Simulated network latency: `base + per_item × items returned`, divided by `time_scale`.

@@ -198,6 +198,23 @@ fn demo_app_certificate(name: &str) -> Result<(DemoCertificate, KeyCredential), 
     ))
 }
 
+/// One self-signed certificate for 127.0.0.1/localhost with `CA:TRUE`, as
+/// `openssl req -x509 -newkey rsa:2048 -subj /CN=127.0.0.1 -addext subjectAltName=…` makes:
+/// (the certificate, again as the one to trust, and its key).
+fn self_signed_material() -> Result<(String, String, String), SimError> {
+    let err = |e: rcgen::Error| SimError::Crypto(e.to_string());
+    let key = rcgen::KeyPair::generate().map_err(err)?;
+    let mut params =
+        rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .map_err(err)?;
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "127.0.0.1");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let cert = params.self_signed(&key).map_err(err)?;
+    Ok((cert.pem(), cert.pem(), key.serialize_pem()))
+}
+
 /// A CA and a server certificate for 127.0.0.1/localhost signed by it.
 fn tls_material() -> Result<(String, String, String), SimError> {
     let err = |e: rcgen::Error| SimError::Crypto(e.to_string());
@@ -354,7 +371,11 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     let handle: axum_server::Handle<SocketAddr> = axum_server::Handle::new();
     let mut ca_cert_pem = None;
     let task = if let Some(tls) = &state.config.tls {
-        let (ca, cert, key) = tls_material()?;
+        let (ca, cert, key) = if tls.self_signed {
+            self_signed_material()?
+        } else {
+            tls_material()?
+        };
         if let Some(path) = &tls.cert_out {
             std::fs::write(path, &ca).map_err(|e| SimError::Io(path.display().to_string(), e))?;
         }
