@@ -833,3 +833,70 @@ fn sigint_from_outside_cancels_without_asking() {
         "an interrupted run leaves no files"
     );
 }
+
+/// On a machine without a keyring (an SSH jump host): the save step says so and offers the
+/// alternatives; choosing the environment variable records that choice in the profile, the
+/// extraction right after uses the secret just typed, and the notice reads as a sentence.
+#[test]
+fn without_a_keyring_the_environment_choice_is_recorded_and_the_run_uses_the_typed_secret() {
+    let truth = Truth::load();
+    let pane = Pane::start("nokeyring", 80, 24, &["--no-keyring"]);
+    let out = pane.out_dir();
+    let domain = truth.str("defaultDomain").to_owned();
+    let (_, secret) = truth.apps["full"].clone();
+
+    pick_and_sign_in(&pane, 0, "Fully consented", &truth, "full");
+    pane.wait_for(&["Step 5 of 7: Permissions", "All required permissions"]);
+    pane.keys(&["Enter"]);
+    pane.wait_for(&["Step 6 of 7: Output"]);
+    pane.keys(&["Enter"]);
+    pane.wait_for(&["Step 7 of 7: Save", "Profile name: [contoso"]);
+    pane.keys(&["Enter"]);
+
+    let s = pane.wait_for(&[
+        "The profile was not saved.",
+        "Save with: Environment variable",
+    ]);
+    assert!(s.contains("no D-Bus Secret Service"), "{s}");
+    assert!(
+        line_with(&s, "Save with: Environment variable").starts_with("(•)"),
+        "{s}"
+    );
+    pane.keys(&["Enter"]);
+
+    let s = pane.wait_for(&["Extraction of contoso complete"]);
+    let flat = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains(
+            "Profile contoso saved; the secret is not stored: set ENTRA_EXTRACT_CLIENT_SECRET before each later run."
+        ),
+        "{s}"
+    );
+    assert!(!flat.contains("stored in not stored"), "{s}");
+    Output::read(&out, &domain).assert_matches(&truth, &[]);
+
+    // The profile records the storage the user chose.
+    let profile = find_file(&pane.root.path().join("tmp"), "contoso.toml")
+        .expect("the demo saved the profile");
+    let text = std::fs::read_to_string(&profile).unwrap();
+    assert!(text.contains("secret_storage = \"environment\""), "{text}");
+    assert_not_in_files(pane.root.path(), &secret);
+
+    pane.keys(&["q"]);
+    pane.assert_exited_and_restored();
+}
+
+/// The first file named `name` under `dir`, searched depth-first.
+fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if let Some(found) = find_file(&path, name) {
+                return Some(found);
+            }
+        } else if path.file_name().is_some_and(|n| n == name) {
+            return Some(path);
+        }
+    }
+    None
+}

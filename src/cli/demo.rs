@@ -36,6 +36,10 @@ pub struct DemoArgs {
     /// With --headless: print the run summary as JSON.
     #[arg(long, requires = "headless")]
     pub json: bool,
+    /// Behave as on a machine without an OS keyring (an SSH jump host): the save step says
+    /// so and offers the other ways to supply the secret.
+    #[arg(long)]
+    pub no_keyring: bool,
 }
 
 /// Runs the demo.
@@ -96,7 +100,12 @@ async fn wizard(sim: &crate::sim::SimHandle, args: &DemoArgs) -> color_eyre::Res
         .tempdir()
         .wrap_err("could not create the demo's temporary profile directory")?;
     let dirs = Dirs::new(home.path().join("config"), home.path().join("data"));
-    let services = crate::tui::live::LiveServices::new(dirs, StoreChoice::Memory);
+    let keyring = if args.no_keyring {
+        StoreChoice::Unreachable
+    } else {
+        StoreChoice::Memory
+    };
+    let services = crate::tui::live::LiveServices::new(dirs, keyring);
     let options = WizardOptions {
         demo_apps: sim.apps().iter().filter_map(|a| choice(sim, a)).collect(),
         default_output_dir: args.output_dir.clone(),

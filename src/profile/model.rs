@@ -71,8 +71,21 @@ pub enum SecretStorage {
     /// The OS keyring (Keychain, Credential Manager, Secret Service).
     #[default]
     Keyring,
+    /// Not stored: `ENTRA_EXTRACT_CLIENT_SECRET` supplies it for each run.
+    Environment,
+    /// Not stored: a systemd credential (`LoadCredential=entra-extract-client-secret:…`)
+    /// supplies it for each run.
+    SystemdCredential,
     /// An owner-only plain text file: an explicit opt-in, warned about on every use.
     PlaintextFile,
+}
+
+impl SecretStorage {
+    /// Whether the secret is kept somewhere by the program (keyring or file), as opposed to
+    /// being supplied by the environment of each run.
+    pub fn is_stored(self) -> bool {
+        matches!(self, SecretStorage::Keyring | SecretStorage::PlaintextFile)
+    }
 }
 
 /// Why a profile's content was refused.

@@ -34,6 +34,9 @@ pub enum StoreChoice {
     /// A store in this process's memory, forgotten at exit: for `entra-extract demo`, whose
     /// fake secrets must never land in (or collide with) the user's real keyring.
     Memory,
+    /// No keyring reachable, as on a server without a Secret Service: for `demo
+    /// --no-keyring`, to try the paths such a machine takes.
+    Unreachable,
 }
 
 impl StoreChoice {
@@ -96,6 +99,11 @@ impl SecretStore {
     pub async fn open(choice: StoreChoice) -> Result<Self, SecretError> {
         if choice == StoreChoice::Disabled {
             return Err(SecretError::KeyringDisabled);
+        }
+        if choice == StoreChoice::Unreachable {
+            return Err(SecretError::KeyringUnavailable {
+                detail: "no D-Bus Secret Service on this machine (demo --no-keyring)".into(),
+            });
         }
         let opened = run_blocking(KEYRING_TIMEOUT, move || open_blocking(choice)).await?;
         match opened.map_err(map_error) {
@@ -299,6 +307,7 @@ fn open_blocking(choice: StoreChoice) -> keyring_core::Result<Opened> {
         StoreChoice::SecretService => open_secret_service(),
         StoreChoice::Keyutils => open_keyutils(),
         StoreChoice::Memory => open_memory(),
+        StoreChoice::Unreachable => Err(KeyringError::NoDefaultStore),
     }
 }
 

@@ -60,6 +60,12 @@ pub async fn set_secret(
                 plaintext::path(profiles.dirs(), &profile.name).display()
             )
         }
+        storage @ (SecretStorage::Environment | SecretStorage::SystemdCredential) => {
+            return Err(SecretError::NotStorable {
+                profile: profile.name.clone(),
+                storage,
+            });
+        }
     };
     Ok(StoredSecret { location, warnings })
 }
@@ -119,6 +125,19 @@ pub async fn status(
                 presence: Presence::Unknown(e.to_string()),
                 overridden_by,
             },
+        },
+        SecretStorage::Environment => SecretStatus {
+            storage: format!("not stored: {} at run time", super::SECRET_ENV),
+            presence: Presence::NotApplicable,
+            overridden_by,
+        },
+        SecretStorage::SystemdCredential => SecretStatus {
+            storage: format!(
+                "not stored: systemd credential {} at run time",
+                super::SYSTEMD_CREDENTIAL
+            ),
+            presence: Presence::NotApplicable,
+            overridden_by,
         },
         SecretStorage::PlaintextFile => {
             let path = plaintext::path(profiles.dirs(), &profile.name);

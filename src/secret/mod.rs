@@ -56,6 +56,16 @@ as a last resort, keep it in an owner-only file (`entra-extract profile create â
     )
 }
 
+/// How a secret the program does not keep reaches a run.
+fn supply_hint(storage: SecretStorage) -> String {
+    match storage {
+        SecretStorage::SystemdCredential => format!(
+            "pass it as a systemd credential (LoadCredential={SYSTEMD_CREDENTIAL}:/path/to/file in the unit), or set {SECRET_ENV}"
+        ),
+        _ => format!("set {SECRET_ENV} in the environment of each run"),
+    }
+}
+
 /// Why no secret could be stored, found or read.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
@@ -95,6 +105,23 @@ pub enum SecretError {
         profile: ProfileName,
         /// Where the profile's own storage is.
         looked_in: String,
+    },
+    /// The profile keeps no secret (environment or systemd credential) and the run's
+    /// environment supplied none.
+    #[error("profile \"{profile}\" keeps no secret: {}", supply_hint(*.storage))]
+    NotSupplied {
+        /// The profile.
+        profile: ProfileName,
+        /// How the secret was meant to arrive.
+        storage: SecretStorage,
+    },
+    /// The profile's storage is not one the program writes to.
+    #[error("profile \"{profile}\" keeps no secret ({}); to store one, recreate it with the keyring or the plaintext opt-in", supply_hint(*.storage))]
+    NotStorable {
+        /// The profile.
+        profile: ProfileName,
+        /// How the secret is meant to arrive.
+        storage: SecretStorage,
     },
     /// A source exists but holds an empty value.
     #[error("the client secret from {source_desc} is empty; put the secret value there")]
@@ -291,6 +318,12 @@ pub async fn resolve_from(
                 secret,
                 source: SecretSource::PlaintextFile,
                 warning: Some(warning),
+            })
+        }
+        storage @ (SecretStorage::Environment | SecretStorage::SystemdCredential) => {
+            Err(SecretError::NotSupplied {
+                profile: profile.name.clone(),
+                storage,
             })
         }
     }

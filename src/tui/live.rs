@@ -20,9 +20,7 @@ use crate::extract::run::{ExtractError, ExtractOptions, run as extract, tenant_i
 use crate::extract::{DomainPrefix, FileKind};
 use crate::graph::{Credential, GraphClient, GraphError};
 use crate::permissions::report::PermissionReport;
-use crate::profile::{
-    CredentialKind, Dirs, Outcome, Profile, ProfileName, ProfileStore, SecretStorage as Storage,
-};
+use crate::profile::{CredentialKind, Dirs, Outcome, Profile, ProfileName, ProfileStore};
 use crate::secret::{SecretStore, StoreChoice, lifecycle};
 use crate::session::{AppTarget, SessionError};
 
@@ -382,10 +380,8 @@ impl LiveServices {
         let prefix = draft.output.domain_prefix.trim();
         profile.domain_prefix = (!prefix.is_empty()).then(|| prefix.to_string());
         profile.bom = draft.output.bom;
-        profile.secret_storage = match storage {
-            SecretStorage::PlaintextFile => Storage::PlaintextFile,
-            _ => Storage::Keyring,
-        };
+        // What the user chose, recorded as such: a later run knows where to look.
+        profile.secret_storage = storage;
         let secret = match &c.credential {
             CredentialInput::Certificate { path } => {
                 profile.credential = CredentialKind::Certificate {
@@ -405,14 +401,15 @@ impl LiveServices {
         }
         // The secret first: a profile file without a reachable secret is no use.
         let stored_in = match (secret, storage) {
-            (None, _) => "certificate file (no secret needed)".to_string(),
-            (Some(_), SecretStorage::EnvironmentVariable) => format!(
-                "not stored: set {} before each run",
+            (None, _) => "it signs in with its certificate file, no secret needed".to_string(),
+            (Some(_), SecretStorage::Environment) => format!(
+                "the secret is not stored: set {} before each later run",
                 crate::secret::SECRET_ENV
             ),
-            (Some(_), SecretStorage::SystemdCredential) => {
-                "not stored: pass it with LoadCredential=entra-extract-client-secret:PATH".into()
-            }
+            (Some(_), SecretStorage::SystemdCredential) => format!(
+                "the secret is not stored: pass it to later runs with LoadCredential={}:PATH",
+                crate::secret::SYSTEMD_CREDENTIAL
+            ),
             (Some(secret), _) => {
                 match lifecycle::set_secret(
                     &store,
@@ -422,12 +419,12 @@ impl LiveServices {
                 )
                 .await
                 {
-                    Ok(stored) => stored.location,
+                    Ok(stored) => format!("secret stored in {}", stored.location),
                     Err(e) if e.is_keyring_unreachable() => {
                         return Err(SaveProblem {
                             message: e.to_string(),
                             alternatives: vec![
-                                SecretStorage::EnvironmentVariable,
+                                SecretStorage::Environment,
                                 SecretStorage::SystemdCredential,
                                 SecretStorage::PlaintextFile,
                             ],

@@ -261,33 +261,22 @@ pub struct ProfileDraft {
     pub replaces: Option<String>,
 }
 
-/// Where a profile's secret can be kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SecretStorage {
-    /// The OS keyring (Keychain, Windows Credential Manager, Secret Service, keyutils).
-    Keyring,
-    /// Not stored: read from an environment variable at run time.
-    EnvironmentVariable,
-    /// Not stored: read from a systemd credential (`$CREDENTIALS_DIRECTORY`) at run time.
-    SystemdCredential,
-    /// Stored in a plain-text file readable only by the user, after explicit opt-in.
-    PlaintextFile,
-}
+/// Where a profile's secret is kept: the library's own type, with the words the save
+/// screen shows for it.
+pub use crate::profile::SecretStorage;
 
-impl SecretStorage {
-    /// One line for the save screen.
-    pub fn label(self) -> &'static str {
-        match self {
-            SecretStorage::Keyring => "OS keyring",
-            SecretStorage::EnvironmentVariable => {
-                "Environment variable (the secret is not saved; set it before each run)"
-            }
-            SecretStorage::SystemdCredential => {
-                "systemd credential (the secret is not saved; pass it with LoadCredential=)"
-            }
-            SecretStorage::PlaintextFile => {
-                "Plain-text file readable only by you (explicit opt-in, not recommended)"
-            }
+/// One line for the save screen.
+pub fn storage_label(storage: SecretStorage) -> &'static str {
+    match storage {
+        SecretStorage::Keyring => "OS keyring",
+        SecretStorage::Environment => {
+            "Environment variable (the secret is not saved; set it before each run)"
+        }
+        SecretStorage::SystemdCredential => {
+            "systemd credential (the secret is not saved; pass it with LoadCredential=)"
+        }
+        SecretStorage::PlaintextFile => {
+            "Plain-text file readable only by you (explicit opt-in, not recommended)"
         }
     }
 }
@@ -295,7 +284,8 @@ impl SecretStorage {
 /// A successful save.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SaveOutcome {
-    /// Where the secret went, in words (e.g. "OS keyring", "environment variable X").
+    /// Where the secret went, as the end of a sentence ("secret stored in the OS keyring
+    /// (Secret Service)", "the secret is not stored: set … before each later run").
     pub secret_stored_in: String,
 }
 

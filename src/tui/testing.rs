@@ -197,7 +197,10 @@ impl Services for FakeServices {
         ));
         let answer = pop(&mut self.script().saves).unwrap_or_else(|| {
             Ok(SaveOutcome {
-                secret_stored_in: storage.label().into(),
+                secret_stored_in: format!(
+                    "secret stored in {}",
+                    crate::tui::services::storage_label(storage)
+                ),
             })
         });
         async move { answer }.boxed()

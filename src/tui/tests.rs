@@ -633,7 +633,15 @@ async fn save_then_extract_then_summary() {
     assert!(h.fake.calls().contains(
         &"save contoso storage=Keyring prefix=contoso.onmicrosoft.com dir=/data/exports bom=true".into()
     ));
-    assert!(h.fake.calls().contains(&"extract saved contoso".into()));
+    // The run right after saving uses the secret just typed, whatever the storage.
+    assert!(
+        h.fake
+            .calls()
+            .iter()
+            .any(|c| c.starts_with("extract draft") && c.contains("secret=(")),
+        "{:?}",
+        h.fake.calls()
+    );
     assert_eq!(h.app.screen, Screen::Extracting);
     snap!("extract_progress", h.screen());
     snap!("extract_progress_60x20", h.size(60, 20).screen());
@@ -666,13 +674,15 @@ async fn save_without_keyring_offers_alternatives() {
         Err(SaveProblem {
             message: "No OS keyring is reachable (no D-Bus Secret Service on this machine).".into(),
             alternatives: vec![
-                SecretStorage::EnvironmentVariable,
+                SecretStorage::Environment,
                 SecretStorage::SystemdCredential,
                 SecretStorage::PlaintextFile,
             ],
         }),
         Ok(SaveOutcome {
-            secret_stored_in: "environment variable ENTRA_EXTRACT_SECRET_CONTOSO".into(),
+            secret_stored_in:
+                "the secret is not stored: set ENTRA_EXTRACT_CLIENT_SECRET before each later run"
+                    .into(),
         }),
     ]
     .into();
@@ -700,7 +710,7 @@ async fn save_without_keyring_offers_alternatives() {
         h.fake
             .calls()
             .iter()
-            .any(|c| c.contains("storage=EnvironmentVariable"))
+            .any(|c| c.contains("storage=Environment"))
     );
     assert_eq!(h.app.screen, Screen::Extracting);
     snap!("extract_starting_with_saved_notice", h.screen());

@@ -13,7 +13,9 @@ use tui_input::Input;
 use crate::tui::action::Action;
 use crate::tui::app::{App, Notice, Screen, Step};
 use crate::tui::screens::setup::error_message;
-use crate::tui::services::{ExtractionTarget, SaveOutcome, SaveProblem, SecretStorage};
+use crate::tui::services::{
+    ExtractionTarget, SaveOutcome, SaveProblem, SecretStorage, storage_label,
+};
 use crate::tui::validate;
 use crate::tui::widgets::{FieldMessage, FieldValue, edit_input, field, hang, paste_into, spinner};
 
@@ -65,7 +67,7 @@ fn choice_label(c: SaveChoice) -> String {
         SaveChoice::Save(SecretStorage::Keyring) => {
             "Save the profile (secret to the OS keyring) and extract".into()
         }
-        SaveChoice::Save(s) => format!("Save with: {}", s.label()),
+        SaveChoice::Save(s) => format!("Save with: {}", storage_label(s)),
         SaveChoice::ExtractWithoutSaving => "Continue without saving: extract once".into(),
     }
 }
@@ -138,11 +140,13 @@ pub(crate) fn on_saved(app: &mut App, result: Result<SaveOutcome, SaveProblem>) 
             let name = app.save.name.value().trim().to_owned();
             tracing::info!(profile = %name, "profile saved");
             app.notice = Some(Notice::info(format!(
-                "Profile {name} saved; secret stored in {}.",
+                "Profile {name} saved; {}.",
                 outcome.secret_stored_in
             )));
             app.save.phase = SavePhase::Choosing;
-            app.start_extraction(ExtractionTarget::Saved(name.clone()), name);
+            // This run uses the secret just typed, wherever it was (or was not) stored.
+            let draft = app.draft();
+            app.start_extraction(ExtractionTarget::Draft(Box::new(draft)), name);
         }
         Err(problem) => {
             tracing::warn!("saving the profile failed");
@@ -176,7 +180,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     match &v.phase {
         SavePhase::Saving(storage) => lines.push(Line::from(vec![
             Span::styled(spinner(app.tick), t.accent),
-            Span::raw(format!(" Saving the profile ({})…", storage.label())),
+            Span::raw(format!(
+                " Saving the profile ({})…",
+                storage_label(*storage)
+            )),
         ])),
         SavePhase::Problem(p) => {
             lines.push(Line::styled("The profile was not saved.", t.error));
