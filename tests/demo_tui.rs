@@ -212,7 +212,7 @@ impl Truth {
         let file = dir.path().join("truth.json");
         let mut child = SimChild(
             Command::new(BIN)
-                .args(["sim", "--truth-out"])
+                .args(["sim", "--scenario", "demo", "--truth-out"])
                 .arg(&file)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
@@ -553,6 +553,13 @@ fn fully_consented_walkthrough_matches_the_truth_and_reruns() {
     assert!(s.contains("(•) Save the profile"), "{s}");
     pane.keys(&["Enter"]);
 
+    // The demo tenant sits behind realistic latency: the live progress can be read, with
+    // some users in and the run not yet complete.
+    let s = pane.wait_until("the progress screen mid-run", |s| {
+        s.contains("Elapsed") && s.contains("ETA") && !s.contains("complete")
+    });
+    assert!(line_with(&s, "Users").contains('/'), "{s}");
+
     // Extraction, then the summary with the truth's counts.
     let users = truth.ids("users").len();
     let groups = truth.ids("groups").len();
@@ -600,7 +607,11 @@ fn fully_consented_walkthrough_matches_the_truth_and_reruns() {
         .join(" ");
     assert!(
         details.contains(&format!(
-            "{users} users, {groups} groups, {members} member and {owners} owner rows"
+            "{} users, {} groups, {} member and {} owner rows",
+            grouped(users),
+            grouped(groups),
+            grouped(members),
+            grouped(owners)
         )),
         "{s}"
     );

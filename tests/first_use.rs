@@ -250,3 +250,42 @@ fn a_misspelt_extra_attribute_is_a_warning_in_the_summary_the_manifest_and_the_e
         "{stdout}"
     );
 }
+
+#[test]
+fn shell_completions_and_the_man_page_come_from_the_command_definitions() {
+    let env = TestEnv::new();
+    let dir = env.out("completions");
+    std::fs::create_dir(&dir).unwrap();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let o = env.command().args(["completions", shell]).output().unwrap();
+        assert_exit(&o, 0);
+        let script = String::from_utf8(o.stdout).unwrap();
+        assert!(
+            script.contains("throttle-deadline") && script.contains("profile"),
+            "{shell}: {script}"
+        );
+        if shell == "bash" {
+            let path = dir.join("entra-extract.bash");
+            std::fs::write(&path, &script).unwrap();
+            let check = std::process::Command::new("bash")
+                .arg("-n")
+                .arg(&path)
+                .output()
+                .unwrap();
+            assert!(check.status.success(), "{check:?}");
+        }
+    }
+    let o = env.command().arg("man").output().unwrap();
+    assert_exit(&o, 0);
+    let page = String::from_utf8(o.stdout).unwrap();
+    assert!(page.contains(".TH entra-extract 1"), "{page}");
+    for sub in ["demo", "check", "run", "profile", "completions"] {
+        assert!(page.contains(sub), "{sub} missing from the man page");
+    }
+    let o = env
+        .command()
+        .args(["completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_exit(&o, 2);
+}

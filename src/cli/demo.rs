@@ -24,9 +24,18 @@ use crate::tui::{DemoChoice, WizardOptions};
 /// Arguments of `entra-extract demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Size of the simulated tenant: small (demo-sized), m (10,000 users) or l (100,000).
-    #[arg(long, default_value = "small")]
+    /// Size of the simulated tenant: demo (2,500 users), small (150), m (10,000) or l
+    /// (100,000).
+    #[arg(long, default_value = "demo")]
     pub scenario: Preset,
+    /// Simulated network latency per request, in milliseconds (default: 120 for the wizard,
+    /// so its live progress can be watched for a few seconds; 0 with --headless).
+    #[arg(long, value_name = "MS")]
+    pub latency_ms: Option<u64>,
+    /// Extra simulated latency per object returned, in microseconds (default: 800 for the
+    /// wizard, 0 with --headless).
+    #[arg(long, value_name = "US")]
+    pub per_item_us: Option<u64>,
     /// Where the CSV files go.
     #[arg(long, short = 'o', default_value = "entra-extract-demo")]
     pub output_dir: PathBuf,
@@ -44,8 +53,15 @@ pub struct DemoArgs {
 
 /// Runs the demo.
 pub async fn run(args: DemoArgs) -> color_eyre::Result<Exit> {
+    // The wizard runs behind realistic latency (the benchmark profile: 120 ms a request
+    // plus 0.8 ms an object) so its per-object progress is visible; headless stays quick.
+    let (base_ms, item_us) = if args.headless { (0, 0) } else { (120, 800) };
     let sim = crate::sim::start(SimConfig {
         preset: args.scenario,
+        latency: crate::sim::LatencyModel {
+            base: std::time::Duration::from_millis(args.latency_ms.unwrap_or(base_ms)),
+            per_item: std::time::Duration::from_micros(args.per_item_us.unwrap_or(item_us)),
+        },
         ..SimConfig::default()
     })
     .await

@@ -37,6 +37,31 @@ pub enum Command {
     Run(run::RunArgs),
     /// Manage saved profiles and their client secrets.
     Profile(profile::ProfileArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
+    Completions {
+        /// The shell, e.g. `bash`: `entra-extract completions bash > ~/.local/share/bash-completion/completions/entra-extract`.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout: `entra-extract man > entra-extract.1`.
+    Man,
+}
+
+/// Writes `shell`'s completion script for the whole command line to stdout.
+pub fn completions(shell: clap_complete::Shell) -> Exit {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "entra-extract", &mut script);
+    crate::out!("{}", String::from_utf8_lossy(&script));
+    Exit::Success
+}
+
+/// Writes the man page, generated from the same definitions as `--help`, to stdout.
+pub fn man() -> color_eyre::Result<Exit> {
+    let command = <Cli as clap::CommandFactory>::command();
+    let mut page = Vec::new();
+    clap_mangen::Man::new(command).render(&mut page)?;
+    crate::out!("{}", String::from_utf8_lossy(&page));
+    Ok(Exit::Success)
 }
 
 /// `entra-extract` without a subcommand: the wizard over the user's saved profiles.

@@ -10,9 +10,12 @@ use super::fault::FaultSpec;
 /// Predefined tenant sizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Preset {
-    /// Demo-sized (~150 users) with every kind of object and edge case.
+    /// Test-sized (~150 users) with every kind of object and edge case.
     #[default]
     Small,
+    /// 2,500 users, 500 groups: what `entra-extract demo` shows, big enough that its
+    /// live progress can be watched behind realistic latency.
+    Demo,
     /// 10,000 users, 2,500 groups.
     M,
     /// 100,000 users, 25,000 groups, ~1,000,000 member edges, ~40,000 owner edges.
@@ -24,9 +27,12 @@ impl FromStr for Preset {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_lowercase().as_str() {
             "small" | "s" => Ok(Preset::Small),
+            "demo" => Ok(Preset::Demo),
             "m" | "medium" => Ok(Preset::M),
             "l" | "large" => Ok(Preset::L),
-            other => Err(format!("unknown scenario '{other}': use small, m or l")),
+            other => Err(format!(
+                "unknown scenario '{other}': use small, demo, m or l"
+            )),
         }
     }
 }
@@ -43,6 +49,15 @@ impl Preset {
                 contacts: 6,
                 member_edges: 900,
                 owner_edges: 50,
+            },
+            Preset::Demo => SizeSpec {
+                users: 2_500,
+                groups: 500,
+                devices: 100,
+                service_principals: 20,
+                contacts: 30,
+                member_edges: 12_000,
+                owner_edges: 700,
             },
             Preset::M => SizeSpec {
                 users: 10_000,
