@@ -56,9 +56,9 @@ pub fn plain_line(s: &ProgressSnapshot) -> String {
         s.owner_lists_done,
         total(s.groups_total),
         s.owner_edges,
-        s.requests,
-        s.retries,
-        s.throttled,
+        s.stats.requests,
+        s.stats.retries,
+        s.stats.throttled,
         s.warnings.len(),
     )
 }
@@ -104,9 +104,9 @@ async fn bars(source: SnapshotFn, stop: CancellationToken) {
         status.set_message(format!(
             "{:?} · {} requests · {} retries · {} throttled · {} warnings",
             s.phase,
-            s.requests,
-            s.retries,
-            s.throttled,
+            s.stats.requests,
+            s.stats.retries,
+            s.stats.throttled,
             s.warnings.len()
         ));
         status.tick();

@@ -10,6 +10,9 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use super::run::PAGE_SIZE;
+pub use crate::graph::RequestStats;
+
 /// A point-in-time copy of the extraction's progress, cheap to take and to render.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ProgressSnapshot {
@@ -25,12 +28,8 @@ pub struct ProgressSnapshot {
     /// Groups whose owner list is complete, and owner rows written.
     pub owner_lists_done: u64,
     pub owner_edges: u64,
-    /// HTTP requests sent (batch items count individually), retries, and 429 answers.
-    pub requests: u64,
-    pub retries: u64,
-    pub throttled: u64,
-    /// Graph resource units spent, from `x-ms-resource-unit`.
-    pub resource_units: u64,
+    /// What the Graph client counted: requests, retries, 429s, resource units.
+    pub stats: RequestStats,
     /// Time since the extraction started.
     pub elapsed: Duration,
     /// Warnings so far (unreadable hidden memberships, groups deleted mid-run, ...).
@@ -139,31 +138,6 @@ impl Phase {
     }
 }
 
-/// Request statistics as the Graph client counts them, folded into [`Progress`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RequestStats {
-    /// HTTP requests sent (batch items count individually).
-    pub requests: u64,
-    pub retries: u64,
-    /// 429 answers.
-    pub throttled: u64,
-    /// Sum of `x-ms-resource-unit`.
-    pub resource_units: u64,
-}
-
-impl std::ops::Add for RequestStats {
-    type Output = RequestStats;
-
-    fn add(self, o: RequestStats) -> RequestStats {
-        RequestStats {
-            requests: self.requests.saturating_add(o.requests),
-            retries: self.retries.saturating_add(o.retries),
-            throttled: self.throttled.saturating_add(o.throttled),
-            resource_units: self.resource_units.saturating_add(o.resource_units),
-        }
-    }
-}
-
 /// A function that reads the Graph client's own running totals.
 type StatsSource = Box<dyn Fn() -> RequestStats + Send + Sync>;
 
@@ -186,10 +160,6 @@ pub struct Progress {
     member_edges: AtomicU64,
     owner_lists_done: AtomicU64,
     owner_edges: AtomicU64,
-    requests: AtomicU64,
-    retries: AtomicU64,
-    throttled: AtomicU64,
-    resource_units: AtomicU64,
     phase: AtomicU8,
     warnings: Mutex<Vec<Warning>>,
     notes: Mutex<Vec<String>>,
@@ -224,10 +194,6 @@ impl Progress {
             member_edges: AtomicU64::new(0),
             owner_lists_done: AtomicU64::new(0),
             owner_edges: AtomicU64::new(0),
-            requests: AtomicU64::new(0),
-            retries: AtomicU64::new(0),
-            throttled: AtomicU64::new(0),
-            resource_units: AtomicU64::new(0),
             phase: AtomicU8::new(Phase::Starting as u8),
             warnings: Mutex::new(Vec::new()),
             notes: Mutex::new(Vec::new()),
@@ -300,18 +266,9 @@ impl Progress {
         self.owner_lists_done.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Adds request statistics counted by the caller (deltas).
-    pub fn add_request_stats(&self, stats: RequestStats) {
-        self.requests.fetch_add(stats.requests, Ordering::Relaxed);
-        self.retries.fetch_add(stats.retries, Ordering::Relaxed);
-        self.throttled.fetch_add(stats.throttled, Ordering::Relaxed);
-        self.resource_units
-            .fetch_add(stats.resource_units, Ordering::Relaxed);
-    }
-
-    /// Lets every snapshot read the Graph client's own running totals through `source`
-    /// (added to anything given to [`Progress::add_request_stats`]). `source` must be cheap
-    /// and must not call back into this `Progress`.
+    /// Lets every snapshot read the Graph client's running totals through `source` (the
+    /// client counts; this model only reads). `source` must be cheap and must not call back
+    /// into this `Progress`.
     pub fn set_request_stats_source<F>(&self, source: F)
     where
         F: Fn() -> RequestStats + Send + Sync + 'static,
@@ -319,18 +276,12 @@ impl Progress {
         *lock(&self.stats_source) = Some(Box::new(source));
     }
 
-    /// Request statistics so far: added deltas plus the source's totals.
+    /// The client's request statistics so far (zero before a source is set).
     pub fn request_stats(&self) -> RequestStats {
-        let own = RequestStats {
-            requests: self.requests.load(Ordering::Relaxed),
-            retries: self.retries.load(Ordering::Relaxed),
-            throttled: self.throttled.load(Ordering::Relaxed),
-            resource_units: self.resource_units.load(Ordering::Relaxed),
-        };
-        match lock(&self.stats_source).as_ref() {
-            Some(source) => own + source(),
-            None => own,
-        }
+        lock(&self.stats_source)
+            .as_ref()
+            .map(|source| source())
+            .unwrap_or_default()
     }
 
     /// Records a warning.
@@ -366,10 +317,7 @@ impl Progress {
             member_edges: self.member_edges.load(Ordering::Relaxed),
             owner_lists_done: self.owner_lists_done.load(Ordering::Relaxed),
             owner_edges: self.owner_edges.load(Ordering::Relaxed),
-            requests: stats.requests,
-            retries: stats.retries,
-            throttled: stats.throttled,
-            resource_units: stats.resource_units,
+            stats,
             elapsed: self.elapsed(),
             warnings: self.warnings(),
             phase: self.phase(),
@@ -381,6 +329,25 @@ impl ProgressSnapshot {
     /// Warnings of one kind.
     pub fn warning_count(&self, kind: WarningKind) -> usize {
         self.warnings.iter().filter(|w| w.kind == kind).count()
+    }
+
+    /// Estimated time left, from the share of requests done so far. Users and groups are
+    /// listed [`PAGE_SIZE`] to a request while every group needs its own member and owner
+    /// requests, so counting objects instead would call a run nearly done once the users
+    /// are in. `None` until the totals are known and some work is done.
+    pub fn eta(&self) -> Option<Duration> {
+        let page = f64::from(PAGE_SIZE);
+        let groups = self.groups_total? as f64;
+        let total = self.users_total? as f64 / page + groups / page + 2.0 * groups;
+        let done = (self.users_done as f64 / page
+            + self.groups_done as f64 / page
+            + (self.member_lists_done + self.owner_lists_done) as f64)
+            .min(total);
+        if done <= 0.0 || total <= 0.0 {
+            return None;
+        }
+        let left = (total - done) / done;
+        Duration::try_from_secs_f64(self.elapsed.as_secs_f64() * left).ok()
     }
 }
 
@@ -420,12 +387,6 @@ mod tests {
                         p.add_users(1);
                         p.add_member_edges(3);
                         p.member_list_done();
-                        p.add_request_stats(RequestStats {
-                            requests: 1,
-                            retries: 0,
-                            throttled: 0,
-                            resource_units: 2,
-                        });
                     }
                 })
             })
@@ -439,31 +400,26 @@ mod tests {
         assert_eq!(s.groups_total, None);
         assert_eq!(s.member_edges, 12_000);
         assert_eq!(s.member_lists_done, 4000);
-        assert_eq!(s.requests, 4000);
-        assert_eq!(s.resource_units, 8000);
         assert_eq!(s.owner_edges, 0);
     }
 
     #[test]
-    fn request_source_is_folded_into_snapshots() {
+    fn snapshots_read_the_clients_counters_live() {
         let progress = Progress::new();
+        assert_eq!(progress.snapshot().stats, RequestStats::default());
         let client_requests = Arc::new(AtomicU64::new(0));
         let seen = Arc::clone(&client_requests);
         progress.set_request_stats_source(move || RequestStats {
             requests: seen.load(Ordering::Relaxed),
             retries: 1,
             throttled: 2,
-            resource_units: 0,
-        });
-        progress.add_request_stats(RequestStats {
-            requests: 5,
-            ..Default::default()
+            ..RequestStats::default()
         });
         client_requests.store(10, Ordering::Relaxed);
-        let s = progress.snapshot();
-        assert_eq!((s.requests, s.retries, s.throttled), (15, 1, 2));
+        let s = progress.snapshot().stats;
+        assert_eq!((s.requests, s.retries, s.throttled), (10, 1, 2));
         client_requests.store(20, Ordering::Relaxed);
-        assert_eq!(progress.snapshot().requests, 25);
+        assert_eq!(progress.snapshot().stats.requests, 20);
     }
 
     #[test]

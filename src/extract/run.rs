@@ -25,7 +25,7 @@ use tokio::task::JoinSet;
 use super::manifest::RunDetails;
 use super::output::{ClaimedDir, CommittedOutput, OutputError, OutputOptions, OutputSet};
 use super::prefix::{DomainPrefix, PrefixError};
-use super::progress::{Phase, Progress, RequestStats, Warning};
+use super::progress::{Phase, Progress, Warning};
 use super::schema::{
     EDGE_SELECT, GroupCounts, GroupRecord, MemberCount, RecordError, Schema, SchemaError,
 };
@@ -177,15 +177,7 @@ pub async fn run(
 ) -> Result<ExtractSummary, ExtractError> {
     let started_at = Utc::now();
     let stats_client = client.clone();
-    progress.set_request_stats_source(move || {
-        let s = stats_client.stats();
-        RequestStats {
-            requests: s.requests,
-            retries: s.retries,
-            throttled: s.throttled,
-            resource_units: s.resource_units,
-        }
-    });
+    progress.set_request_stats_source(move || stats_client.stats());
     let result = run_inner(client, options, &progress, started_at).await;
     progress.set_phase(match &result {
         Ok(_) => Phase::Done,

@@ -16,6 +16,7 @@ use super::app::{App, DemoChoice, Screen, Step, WizardOptions};
 use super::services::*;
 use super::testing::{FakeServices, Script};
 use crate::extract::progress::{Phase, ProgressSnapshot, Warning, WarningKind};
+use crate::graph::RequestStats;
 use crate::graph::cloud::Cloud;
 use crate::permissions::report::{
     DIRECTORY_READ_ALL, GrantState, MEMBER_READ_HIDDEN, PermissionReport, PermissionStatus,
@@ -285,10 +286,13 @@ fn progress() -> ProgressSnapshot {
         member_edges: 24110,
         owner_lists_done: 390,
         owner_edges: 702,
-        requests: 1290,
-        retries: 4,
-        throttled: 3,
-        resource_units: 3120,
+        stats: RequestStats {
+            requests: 1290,
+            retries: 4,
+            throttled: 3,
+            resource_units: 3120,
+            ..RequestStats::default()
+        },
         elapsed: Duration::from_secs(83),
         warnings: vec![
             Warning {
@@ -649,8 +653,8 @@ async fn save_then_extract_then_summary() {
     // Rates come from two samples 2 s apart.
     let mut later = progress();
     later.elapsed += Duration::from_secs(2);
-    later.requests += 40;
-    later.resource_units += 100;
+    later.stats.requests += 40;
+    later.stats.resource_units += 100;
     h.fake.set_progress(later);
     h.app.update(Action::Tick);
     let screen = h.screen();

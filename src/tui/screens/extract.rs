@@ -14,7 +14,6 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use tokio_util::sync::CancellationToken;
 
 use crate::extract::progress::{Phase, ProgressSnapshot, Warning, WarningKind};
-use crate::extract::run::PAGE_SIZE;
 use crate::tui::action::{Action, Generation};
 use crate::tui::app::{App, Screen};
 use crate::tui::services::{ExtractionError, ExtractionHandle, ExtractionSummary, ProgressSource};
@@ -87,7 +86,7 @@ impl ExtractionView {
             self.samples.clear(); // a new clock: start the window again
         }
         self.samples
-            .push_back((s.elapsed, s.requests, s.resource_units));
+            .push_back((s.elapsed, s.stats.requests, s.stats.resource_units));
         while self
             .samples
             .front()
@@ -128,25 +127,6 @@ pub struct Finished {
     pub result: Result<ExtractionSummary, ExtractionError>,
     /// First warning shown in the summary's list.
     pub warnings_scroll: usize,
-}
-
-/// Estimated time left, from the share of requests done so far. Users and groups are listed
-/// [`PAGE_SIZE`] to a request while every group needs its own member and owner requests, so
-/// counting objects instead would call a run nearly done once the users are in. `None` until
-/// the totals are known and some work is done.
-pub fn eta(s: &ProgressSnapshot) -> Option<Duration> {
-    let page = f64::from(PAGE_SIZE);
-    let groups = s.groups_total? as f64;
-    let total = s.users_total? as f64 / page + groups / page + 2.0 * groups;
-    let done = (s.users_done as f64 / page
-        + s.groups_done as f64 / page
-        + (s.member_lists_done + s.owner_lists_done) as f64)
-        .min(total);
-    if done <= 0.0 || total <= 0.0 {
-        return None;
-    }
-    let left = (total - done) / done;
-    Duration::try_from_secs_f64(s.elapsed.as_secs_f64() * left).ok()
 }
 
 /// `hh:mm:ss`.
@@ -486,8 +466,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         (Some(b), _) => format!(" · budget {} per 10 s", count(b)),
         (None, _) => String::new(),
     };
-    let eta_txt = eta(s).map(clock).unwrap_or_else(|| "–".into());
-    let throttle_style = if s.throttled > 0 {
+    let eta_txt = s.eta().map(clock).unwrap_or_else(|| "–".into());
+    let throttle_style = if s.stats.throttled > 0 {
         t.warn
     } else {
         Style::new()
@@ -495,14 +475,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let stat_lines = vec![
         Line::raw(format!(
             "Requests {} ({}/s) · RU/s {}{}",
-            count(s.requests),
+            count(s.stats.requests),
             rate(view.request_rate),
             rate(view.ru_rate),
             budget
         )),
         Line::from(vec![
-            Span::styled(format!("Throttled {}", count(s.throttled)), throttle_style),
-            Span::raw(format!(" · retries {}", count(s.retries))),
+            Span::styled(
+                format!("Throttled {}", count(s.stats.throttled)),
+                throttle_style,
+            ),
+            Span::raw(format!(" · retries {}", count(s.stats.retries))),
         ]),
         Line::raw(format!("Elapsed {} · ETA {}", clock(s.elapsed), eta_txt)),
     ];
@@ -635,16 +618,16 @@ mod tests {
             elapsed: Duration::from_secs(1010),
             ..Default::default()
         };
-        let secs = |s: &ProgressSnapshot| eta(s).map(|d| d.as_secs_f64().round() as u64);
+        let secs = |s: &ProgressSnapshot| s.eta().map(|d| d.as_secs_f64().round() as u64);
         assert_eq!(secs(&s), Some(999));
         s.groups_total = None;
-        assert_eq!(eta(&s), None);
+        assert_eq!(s.eta(), None);
         s.groups_total = Some(999);
         s.users_done = 0;
         s.groups_done = 0;
         s.member_lists_done = 0;
         s.owner_lists_done = 0;
-        assert_eq!(eta(&s), None);
+        assert_eq!(s.eta(), None);
     }
 
     #[test]
@@ -657,7 +640,7 @@ mod tests {
             elapsed: Duration::from_secs(1),
             ..Default::default()
         };
-        let left = eta(&s).expect("an estimate");
+        let left = s.eta().expect("an estimate");
         assert!(left > Duration::from_secs(100), "{left:?}");
     }
 
@@ -687,8 +670,8 @@ mod tests {
         {
             let mut s = cell.lock().unwrap();
             s.elapsed = Duration::from_secs(2);
-            s.requests = 20;
-            s.resource_units = 60;
+            s.stats.requests = 20;
+            s.stats.resource_units = 60;
         }
         view.sample();
         assert_eq!(view.request_rate, Some(10.0));
