@@ -69,7 +69,7 @@ pub async fn wizard() -> color_eyre::Result<Exit> {
     use color_eyre::eyre::WrapErr;
     let dirs = crate::profile::Dirs::from_env().wrap_err("cannot find the home directory")?;
     let keyring = crate::secret::StoreChoice::from_env()?;
-    let services = crate::tui::live::LiveServices::new(dirs, keyring);
+    let services = crate::session::wizard::LiveServices::new(dirs, keyring);
     crate::tui::run(
         std::sync::Arc::new(services),
         crate::tui::WizardOptions::default(),

@@ -12,7 +12,6 @@
 
 pub mod action;
 pub mod app;
-pub mod live;
 mod runner;
 pub mod screens;
 pub mod services;

@@ -1,5 +1,7 @@
 //! The real [`Services`]: the wizard's calls answered by the Graph client, the permission
-//! check, the profile store and keyring, and the extraction engine.
+//! check, the profile store and keyring, and the extraction engine. It lives beside the
+//! headless commands' wiring, not in `tui/`, so the wizard depends on its service trait and
+//! the progress model only.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,12 +11,7 @@ use futures::future::BoxFuture;
 use secrecy::SecretString;
 use tokio::sync::oneshot;
 
-use super::services::{
-    CheckTarget, CredentialInput, CredentialProblem, CredentialsInput, ExtractionCounts,
-    ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget, Field, LastRun,
-    OutputSettings, ProfileDraft, ProfileSummary, RunOutcome, SaveOutcome, SaveProblem,
-    SecretStorage, Services, ValidatedTenant,
-};
+use super::{AppTarget, SessionError};
 use crate::extract::progress::Progress;
 use crate::extract::run::{ExtractError, ExtractOptions, run as extract, tenant_info};
 use crate::extract::{DomainPrefix, FileKind};
@@ -22,7 +19,12 @@ use crate::graph::{Credential, GraphClient, GraphError};
 use crate::permissions::report::PermissionReport;
 use crate::profile::{CredentialKind, Dirs, Outcome, Profile, ProfileName, ProfileStore};
 use crate::secret::{SecretStore, StoreChoice, lifecycle};
-use crate::session::{AppTarget, SessionError};
+use crate::tui::services::{
+    CheckTarget, CredentialInput, CredentialProblem, CredentialsInput, ExtractionCounts,
+    ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget, Field, LastRun,
+    OutputSettings, ProfileDraft, ProfileSummary, RunOutcome, SaveOutcome, SaveProblem,
+    SecretStorage, Services, ValidatedTenant,
+};
 
 /// Services backed by the real program, with profiles under `dirs`.
 pub struct LiveServices {

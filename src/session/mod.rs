@@ -2,6 +2,8 @@
 //! registration's identifiers and endpoints and resolves a saved profile's credential, shared
 //! by the headless commands and the wizard.
 
+pub mod wizard;
+
 use std::path::PathBuf;
 
 use crate::graph::{Cloud, Credential, Endpoints, GraphClient, GraphConfig};
