@@ -42,6 +42,19 @@ impl Env {
         self.cmd().arg("profile").args(args).assert()
     }
 
+    /// `profile create NAME` of a fixed tenant and app, which must succeed.
+    fn create(&self, name: &str) {
+        self.profile(&[
+            "create",
+            name,
+            "--tenant",
+            "contoso.example",
+            "--client-id",
+            "11111111-2222-3333-4444-555555555555",
+        ])
+        .success();
+    }
+
     fn history(&self) -> History {
         History::new(&Dirs::new(&self.config, &self.data))
     }
@@ -92,9 +105,16 @@ fn create_list_show_rename_remove() {
     ])
     .success()
     .stdout(predicate::str::contains("profile set-secret contoso"));
-    env.profile(&["create", "contoso", "--tenant", "x", "--client-id", "y"])
-        .code(2)
-        .stderr(predicate::str::contains("already exists"));
+    env.profile(&[
+        "create",
+        "contoso",
+        "--tenant",
+        "contoso.example",
+        "--client-id",
+        "11111111-2222-3333-4444-555555555555",
+    ])
+    .code(2)
+    .stderr(predicate::str::contains("already exists"));
 
     let name = ProfileName::new("contoso").unwrap();
     env.history().append(&name, &record()).unwrap();
@@ -150,16 +170,23 @@ fn create_list_show_rename_remove() {
 #[test]
 fn bad_names_and_custom_cloud_without_urls_are_config_errors() {
     let env = Env::new();
-    env.profile(&["create", "../etc", "--tenant", "t", "--client-id", "c"])
-        .code(2)
-        .stderr(predicate::str::contains("not a valid profile name"));
+    env.profile(&[
+        "create",
+        "../etc",
+        "--tenant",
+        "contoso.example",
+        "--client-id",
+        "11111111-2222-3333-4444-555555555555",
+    ])
+    .code(2)
+    .stderr(predicate::str::contains("not a valid profile name"));
     env.profile(&[
         "create",
         "c",
         "--tenant",
-        "t",
+        "contoso.example",
         "--client-id",
-        "c",
+        "11111111-2222-3333-4444-555555555555",
         "--cloud",
         "custom",
     ])
@@ -169,9 +196,9 @@ fn bad_names_and_custom_cloud_without_urls_are_config_errors() {
         "create",
         "c",
         "--tenant",
-        "t",
+        "contoso.example",
         "--client-id",
-        "c",
+        "11111111-2222-3333-4444-555555555555",
         "--cloud",
         "custom",
         "--authority-url",
@@ -190,7 +217,7 @@ fn damaged_and_newer_files_give_clear_errors() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
         dir.join("broken.toml"),
-        "schema_version = 1\nname = \"broken\"\ntenant = \"t\"\nclient_id = \n",
+        "schema_version = 1\nname = \"broken\"\ntenant = \"contoso.example\"\nclient_id = \n",
     )
     .unwrap();
     std::fs::write(
@@ -206,8 +233,7 @@ fn damaged_and_newer_files_give_clear_errors() {
             .and(predicate::str::contains("written by a newer entra-extract")),
     );
     // One bad file does not hide the others.
-    env.profile(&["create", "good", "--tenant", "t", "--client-id", "c"])
-        .success();
+    env.create("good");
     let a = env.profile(&["list", "--json"]).success();
     let v = stdout_json(&a);
     let names: Vec<_> = v
@@ -226,8 +252,7 @@ fn damaged_and_newer_files_give_clear_errors() {
 #[test]
 fn set_secret_never_takes_the_secret_as_an_argument() {
     let env = Env::new();
-    env.profile(&["create", "p", "--tenant", "t", "--client-id", "c"])
-        .success();
+    env.create("p");
     env.profile(&["set-secret", "p", "--secret", SECRET])
         .code(2);
     env.profile(&["set-secret", "p", SECRET]).code(2);
@@ -243,8 +268,7 @@ fn set_secret_never_takes_the_secret_as_an_argument() {
 #[test]
 fn set_secret_without_a_keyring_explains_the_headless_options() {
     let env = Env::new();
-    env.profile(&["create", "p", "--tenant", "t", "--client-id", "c"])
-        .success();
+    env.create("p");
     env.cmd()
         .args(["profile", "set-secret", "p", "--stdin"])
         .write_stdin(SECRET)
@@ -267,9 +291,9 @@ fn plaintext_opt_in_is_owner_only_loud_and_validated() {
         "create",
         "p",
         "--tenant",
-        "t",
+        "contoso.example",
         "--client-id",
-        "c",
+        "11111111-2222-3333-4444-555555555555",
         "--plaintext-secret-file",
     ])
     .success()
@@ -313,15 +337,14 @@ fn plaintext_opt_in_is_owner_only_loud_and_validated() {
 #[test]
 fn the_secret_appears_in_no_profile_file_history_or_output() {
     let env = Env::new();
-    env.profile(&["create", "k", "--tenant", "t", "--client-id", "c"])
-        .success();
+    env.create("k");
     env.profile(&[
         "create",
         "pt",
         "--tenant",
-        "t",
+        "contoso.example",
         "--client-id",
-        "c",
+        "11111111-2222-3333-4444-555555555555",
         "--plaintext-secret-file",
     ])
     .success();

@@ -35,9 +35,9 @@ fn typed_secret_is_not_echoed_and_is_stored() {
             "create",
             "p",
             "--tenant",
-            "t",
+            "contoso.example",
             "--client-id",
-            "c",
+            "11111111-2222-3333-4444-555555555555",
         ])
         .arg("--plaintext-secret-file")
         .output()

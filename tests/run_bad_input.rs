@@ -203,17 +203,19 @@ fn a_bad_identifier_in_a_profile_names_the_profile_file_and_key() {
         assert_eq!(requests(&sim), before);
         String::from_utf8_lossy(&o.stderr).into_owned()
     };
+    // The file is checked when it is read: its path, line and key are named.
     write(&sim.tenant(), "nope");
     let e = run(&[]);
     assert!(
-        e.contains("`client_id` of profile \"acme\"") && e.contains("acme.toml"),
+        e.contains("acme.toml") && e.contains("line 7") && e.contains("`client_id`"),
         "{e}"
     );
     assert!(!e.contains("--client-id"), "{e}");
     write("not a tenant!", &sim.app(DemoAppKind::Full).client_id);
     let e = run(&[]);
-    assert!(e.contains("`tenant` of profile \"acme\""), "{e}");
-    write(&sim.tenant(), "nope");
+    assert!(e.contains("line 6") && e.contains("`tenant`"), "{e}");
+    // A flag over a good profile is named as the flag.
+    write(&sim.tenant(), &sim.app(DemoAppKind::Full).client_id);
     let e = run(&["--client-id", "also-bad"]);
     assert!(e.contains("--client-id \"also-bad\""), "{e}");
 }

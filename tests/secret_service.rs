@@ -35,8 +35,8 @@ const SCRIPT: &str = r#"
 set -u
 lookup() { secret-tool lookup service entra-extract username "profile:$1"; }
 printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
-"$BIN" profile create sst --tenant t --client-id c >/dev/null 2>&1; echo "create=$?"
-"$BIN" profile create keep --tenant t --client-id c >/dev/null 2>&1
+"$BIN" profile create sst --tenant contoso.example --client-id 11111111-2222-3333-4444-555555555555 >/dev/null 2>&1; echo "create=$?"
+"$BIN" profile create keep --tenant contoso.example --client-id 11111111-2222-3333-4444-555555555555 >/dev/null 2>&1
 "$BIN" profile set-secret sst --stdin < "$SECRET_FILE" >"$ROOT/set.out" 2>&1; echo "set=$?"
 "$BIN" profile set-secret keep --stdin < "$SECRET_FILE" >/dev/null 2>&1; echo "set_keep=$?"
 v=$(lookup sst); echo "lookup_rc=$?"; echo "lookup=$v"

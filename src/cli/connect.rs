@@ -8,10 +8,12 @@ use clap::Args;
 use secrecy::SecretString;
 
 use super::Exit;
-use crate::graph::{Cloud, Credential, CredentialField, GraphClient, GraphError};
+use crate::graph::{
+    ClientId, Cloud, Credential, CredentialField, GraphClient, GraphError, TenantRef,
+};
 use crate::profile::{CredentialKind, Dirs, Profile, ProfileName, ProfileStore};
 use crate::secret::StoreChoice;
-use crate::session::{AppTarget, SessionError};
+use crate::session::AppTarget;
 
 pub use crate::secret::SECRET_ENV;
 
@@ -91,6 +93,18 @@ impl ConnectArgs {
     /// builds the client. Nothing is sent yet.
     pub async fn connect(&self) -> Result<Connection, Failure> {
         let bad = |m: String| Failure::new(Exit::BadConfig, m);
+        // The identifiers given as flags, parsed here once; a profile's were parsed when
+        // its file was read (a bad one is reported with the file, line and key).
+        let tenant = self
+            .tenant
+            .as_deref()
+            .map(|raw| TenantRef::parse(raw).map_err(|e| bad(format!("--tenant {raw:?}: {e}"))))
+            .transpose()?;
+        let client_id = self
+            .client_id
+            .as_deref()
+            .map(|raw| ClientId::parse(raw).map_err(|e| bad(format!("--client-id {raw:?}: {e}"))))
+            .transpose()?;
         let (profile, dirs) = match &self.profile {
             Some(name) => {
                 let name = ProfileName::new(name).map_err(|e| bad(e.to_string()))?;
@@ -122,12 +136,10 @@ impl ConnectArgs {
                 cloud: Cloud::default(),
                 authority_url: None,
                 graph_url: None,
-                tenant: self
-                    .tenant
+                tenant: tenant
                     .clone()
                     .ok_or_else(|| bad("give --tenant (or --profile NAME)".into()))?,
-                client_id: self
-                    .client_id
+                client_id: client_id
                     .clone()
                     .ok_or_else(|| bad("give --client-id (or --profile NAME)".into()))?,
                 credential: match &self.certificate {
@@ -140,11 +152,11 @@ impl ConnectArgs {
                 extra_ca_pem: None,
             },
         };
-        if let Some(t) = &self.tenant {
-            target.tenant = t.clone();
+        if let Some(t) = tenant {
+            target.tenant = t;
         }
-        if let Some(c) = &self.client_id {
-            target.client_id = c.clone();
+        if let Some(c) = client_id {
+            target.client_id = c;
         }
         if let Some(c) = self.cloud {
             target.cloud = c;
@@ -169,29 +181,7 @@ impl ConnectArgs {
                     c.retry.throttle_deadline = d;
                 }
             })
-            .map_err(|e| {
-                // Name where the bad value came from: the flag, or the profile's file (a
-                // loaded profile was checked already; this covers values set elsewhere).
-                let origin = |flag: &str, given: bool, key: &str| match (&profile, &dirs, given) {
-                    (Some(p), Some(d), false) => format!(
-                        "`{key}` of profile \"{}\" ({})",
-                        p.name,
-                        ProfileStore::new(d.clone()).path(&p.name).display()
-                    ),
-                    _ => flag.to_string(),
-                };
-                match e {
-                    SessionError::Tenant { value, source } => bad(format!(
-                        "{} {value:?}: {source}",
-                        origin("--tenant", self.tenant.is_some(), "tenant")
-                    )),
-                    SessionError::ClientId { value, source } => bad(format!(
-                        "{} {value:?}: {source}",
-                        origin("--client-id", self.client_id.is_some(), "client_id")
-                    )),
-                    e => bad(e.to_string()),
-                }
-            })?;
+            .map_err(|e| bad(e.to_string()))?;
         Ok(Connection {
             client,
             profile,

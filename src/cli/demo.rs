@@ -143,8 +143,8 @@ async fn headless(sim: &crate::sim::SimHandle, args: &DemoArgs) -> color_eyre::R
         cloud: Cloud::Custom,
         authority_url: Some(sim.base_url().to_string()),
         graph_url: Some(sim.base_url().to_string()),
-        tenant: sim.tenant_id().to_string(),
-        client_id: app.client_id.clone(),
+        tenant: crate::graph::TenantRef::parse(sim.tenant_id())?,
+        client_id: crate::graph::ClientId::parse(&app.client_id)?,
         credential: crate::graph::Credential::Secret(crate::secret::into_secret(
             app.client_secret.clone(),
         )),

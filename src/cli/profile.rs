@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::Exit;
 use crate::graph::cloud::Cloud;
+use crate::graph::{ClientId, TenantRef};
 use crate::profile::history::{History, RunRecord};
 use crate::profile::{
     CredentialKind, Dirs, Profile, ProfileError, ProfileName, ProfileStore, SecretStorage,
@@ -76,10 +77,10 @@ pub struct CreateArgs {
     pub name: ProfileName,
     /// Tenant id (GUID) or verified domain.
     #[arg(long)]
-    pub tenant: String,
+    pub tenant: TenantRef,
     /// Application (client) id of the app registration.
     #[arg(long)]
-    pub client_id: String,
+    pub client_id: ClientId,
     /// Microsoft cloud.
     #[arg(long, value_enum, default_value_t = Cloud::Global)]
     pub cloud: Cloud,
@@ -232,7 +233,7 @@ fn list(profiles: &ProfileStore, json: bool) -> Result<(), CommandError> {
         match &row.profile {
             Ok(p) => table.push([
                 row.name.to_string(),
-                p.tenant.clone(),
+                p.tenant.to_string(),
                 cloud_name(p.cloud),
                 last,
             ]),
@@ -390,7 +391,7 @@ fn create(profiles: &ProfileStore, args: CreateArgs) -> Result<(), CommandError>
     let output_dir = absolute(&args.output_dir)?;
     let certificate = args.certificate.as_ref().map(absolute).transpose()?;
     let extra_ca_pem = args.extra_ca_pem.as_ref().map(absolute).transpose()?;
-    let mut profile = Profile::new(args.name, &args.tenant, &args.client_id);
+    let mut profile = Profile::new(args.name, args.tenant, args.client_id);
     profile.cloud = args.cloud;
     profile.authority_url = args.authority_url;
     profile.graph_url = args.graph_url;

@@ -277,7 +277,7 @@ async fn run_inner(
     let warnings = progress.warnings();
     let details = RunDetails {
         tenant_id: tenant.tenant_id.clone(),
-        client_id: client.config().client_id.clone(),
+        client_id: client.config().client_id.to_string(),
         cloud: options.cloud.clone(),
         started_at,
         finished_at: None,

@@ -135,16 +135,6 @@ pub(crate) struct Reply {
 impl GraphClient {
     /// Builds the HTTP client and loads the credential (certificate files are read here).
     pub fn new(config: GraphConfig) -> Result<Self, GraphError> {
-        if config.tenant.is_empty() {
-            return Err(GraphError::Config(
-                "the tenant is empty: enter the Directory (tenant) ID or domain".into(),
-            ));
-        }
-        if config.client_id.is_empty() {
-            return Err(GraphError::Config(
-                "the client id is empty: enter the Application (client) ID".into(),
-            ));
-        }
         let credential = LoadedCredential::load(&config.credential)?;
         let mut builder = reqwest::Client::builder()
             .user_agent(config.user_agent.clone())
@@ -721,8 +711,8 @@ mod tests {
             Endpoints::resolve(Cloud::Custom, Some("https://login.example"), Some(graph)).unwrap();
         GraphClient::new(GraphConfig::new(
             endpoints,
-            "contoso.example",
-            "client",
+            "contoso.example".parse().unwrap(),
+            "11111111-2222-3333-4444-555555555555".parse().unwrap(),
             Credential::Secret(SecretString::from("secret-value")),
         ))
         .unwrap()
@@ -815,31 +805,22 @@ mod tests {
     }
 
     #[test]
-    fn tenant_is_encoded_into_the_token_url() {
+    fn tenant_is_part_of_the_token_url_and_only_checked_ones_get_there() {
         let endpoints = Endpoints::resolve(Cloud::Global, None, None).unwrap();
         let cfg = GraphConfig::new(
             endpoints,
-            "a b/../x",
-            "c",
-            Credential::Secret(SecretString::from("s")),
+            "contoso.onmicrosoft.com".parse().unwrap(),
+            "11111111-2222-3333-4444-555555555555".parse().unwrap(),
+            Credential::Secret(SecretString::from("hunter2-secret")),
         );
         assert_eq!(
             cfg.token_url(),
-            "https://login.microsoftonline.com/a%20b%2F..%2Fx/oauth2/v2.0/token"
+            "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token"
         );
-    }
-
-    #[test]
-    fn empty_inputs_are_config_errors_and_debug_hides_secret() {
-        let endpoints = Endpoints::resolve(Cloud::Global, None, None).unwrap();
-        let cfg = GraphConfig::new(
-            endpoints,
-            " ",
-            "c",
-            Credential::Secret(SecretString::from("hunter2-secret")),
-        );
+        // A path-like tenant never becomes a TenantRef, so it never reaches the URL.
+        assert!("a b/../x".parse::<crate::graph::TenantRef>().is_err());
+        assert!(" ".parse::<crate::graph::TenantRef>().is_err());
         assert!(!format!("{cfg:?}").contains("hunter2"));
-        assert!(matches!(GraphClient::new(cfg), Err(GraphError::Config(_))));
         let c = client("https://graph.example");
         assert!(!format!("{c:?}").contains("secret-value"));
     }

@@ -7,6 +7,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::cloud::Endpoints;
 use super::credential::Credential;
+use super::ids::{ClientId, TenantRef};
 use super::pacing::PacingPolicy;
 use super::retry::RetryPolicy;
 
@@ -16,9 +17,9 @@ pub struct GraphConfig {
     /// Authority and Graph roots (already validated: https, or http to loopback only).
     pub endpoints: Endpoints,
     /// Directory (tenant) ID or a verified domain.
-    pub tenant: String,
+    pub tenant: TenantRef,
     /// Application (client) ID.
-    pub client_id: String,
+    pub client_id: ClientId,
     /// Client secret or certificate.
     pub credential: Credential,
     /// Extra trusted root(s), PEM, for corporate TLS inspection; added to the built-in roots.
@@ -41,14 +42,14 @@ impl GraphConfig {
     /// Settings with the defaults for everything but the identity of the tenant and app.
     pub fn new(
         endpoints: Endpoints,
-        tenant: impl Into<String>,
-        client_id: impl Into<String>,
+        tenant: TenantRef,
+        client_id: ClientId,
         credential: Credential,
     ) -> Self {
         GraphConfig {
             endpoints,
-            tenant: tenant.into().trim().to_string(),
-            client_id: client_id.into().trim().to_string(),
+            tenant,
+            client_id,
             credential,
             extra_ca_pem: None,
             max_in_flight: 8,

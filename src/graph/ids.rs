@@ -89,3 +89,89 @@ pub fn client_id(raw: &str) -> Result<(), FormatError> {
         ))
     }
 }
+
+/// Defines a trimmed, checked identifier: parsed once at the edge (flag, profile file,
+/// wizard field), then trusted everywhere after.
+macro_rules! identifier {
+    ($(#[$doc:meta])* $name:ident, $check:path) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Trims `raw` and checks its form.
+            pub fn parse(raw: &str) -> Result<Self, FormatError> {
+                $check(raw)?;
+                Ok(Self(raw.trim().to_string()))
+            }
+
+            /// The identifier as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = FormatError;
+            fn from_str(s: &str) -> Result<Self, FormatError> {
+                Self::parse(s)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = FormatError;
+            fn try_from(s: String) -> Result<Self, FormatError> {
+                Self::parse(&s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+    };
+}
+
+identifier!(
+    /// The Directory (tenant) ID or a verified domain, as the token URL takes it.
+    TenantRef,
+    tenant
+);
+identifier!(
+    /// The Application (client) ID of an app registration.
+    ClientId,
+    client_id
+);
+
+#[cfg(test)]
+mod identifier_tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_trimmed_checked_and_round_trip_through_serde() {
+        let t = TenantRef::parse(" contoso.onmicrosoft.com ").unwrap();
+        assert_eq!(t.as_str(), "contoso.onmicrosoft.com");
+        assert!(TenantRef::parse("a b/../x").is_err());
+        assert!(ClientId::parse("nope").is_err());
+        let c: ClientId = "11111111-2222-3333-4444-555555555555".parse().unwrap();
+        let json = serde_json::to_string(&c).unwrap();
+        assert_eq!(json, "\"11111111-2222-3333-4444-555555555555\"");
+        assert_eq!(serde_json::from_str::<ClientId>(&json).unwrap(), c);
+        assert!(serde_json::from_str::<ClientId>("\"c\"").is_err());
+    }
+}

@@ -40,7 +40,7 @@ pub use cloud::{Cloud, EndpointError, Endpoints};
 pub use config::GraphConfig;
 pub use credential::{CLIENT_ASSERTION_TYPE, Credential};
 pub use error::{AuthError, CredentialField, GraphError};
-pub use ids::{FormatError, client_id, is_dns_domain, is_guid, tenant};
+pub use ids::{ClientId, FormatError, TenantRef, client_id, is_dns_domain, is_guid, tenant};
 pub use pacing::{PacingPolicy, estimate_ru};
 pub use paging::{Page, Pager};
 pub use retry::{RetryPolicy, parse_retry_after};

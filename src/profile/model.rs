@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::name::ProfileName;
 use crate::graph::cloud::{Cloud, EndpointError, Endpoints};
+use crate::graph::{ClientId, TenantRef};
 
 /// Everything needed to extract a tenant again, except the client secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,10 +22,10 @@ pub struct Profile {
     /// Microsoft Graph root override (required for [`Cloud::Custom`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub graph_url: Option<String>,
-    /// Tenant id (GUID) or a verified domain.
-    pub tenant: String,
-    /// Application (client) id of the app registration.
-    pub client_id: String,
+    /// Tenant id (GUID) or a verified domain; checked when the file is read.
+    pub tenant: TenantRef,
+    /// Application (client) id of the app registration; checked when the file is read.
+    pub client_id: ClientId,
     /// How the app authenticates.
     #[serde(default)]
     pub credential: CredentialKind,
@@ -126,14 +127,14 @@ impl Profile {
     ];
 
     /// A profile with defaults for everything but the identifying fields.
-    pub fn new(name: ProfileName, tenant: &str, client_id: &str) -> Self {
+    pub fn new(name: ProfileName, tenant: TenantRef, client_id: ClientId) -> Self {
         Profile {
             name,
             cloud: Cloud::Global,
             authority_url: None,
             graph_url: None,
-            tenant: tenant.to_string(),
-            client_id: client_id.to_string(),
+            tenant,
+            client_id,
             credential: CredentialKind::Secret,
             domain_prefix: None,
             output_dir: PathBuf::from("."),
@@ -156,12 +157,6 @@ impl Profile {
 
     /// Checks what can be checked without contacting anything.
     pub fn validate(&self) -> Result<(), InvalidProfile> {
-        if self.tenant.trim().is_empty() {
-            return Err(InvalidProfile::Empty("tenant"));
-        }
-        if self.client_id.trim().is_empty() {
-            return Err(InvalidProfile::Empty("client_id"));
-        }
         if self.output_dir.as_os_str().is_empty() {
             return Err(InvalidProfile::Empty("output_dir"));
         }
@@ -194,8 +189,8 @@ mod tests {
     fn sample() -> Profile {
         Profile::new(
             ProfileName::new("contoso").unwrap(),
-            "contoso.onmicrosoft.com",
-            "11111111-2222-3333-4444-555555555555",
+            "contoso.onmicrosoft.com".parse().unwrap(),
+            "11111111-2222-3333-4444-555555555555".parse().unwrap(),
         )
     }
 
@@ -217,11 +212,8 @@ mod tests {
     }
 
     #[test]
-    fn validate_refuses_empty_ids_and_bad_endpoints() {
+    fn validate_refuses_bad_endpoints() {
         assert!(sample().validate().is_ok());
-        let mut p = sample();
-        p.tenant = " ".into();
-        assert!(matches!(p.validate(), Err(InvalidProfile::Empty("tenant"))));
 
         let mut p = sample();
         p.cloud = Cloud::Custom;

@@ -259,10 +259,23 @@ fn render(profile: &Profile) -> Result<String, toml::ser::Error> {
 }
 
 fn parse(path: &Path, text: &str) -> Result<Profile, ProfileError> {
-    let damaged = |e: toml::de::Error| ProfileError::Damaged {
-        path: path.to_path_buf(),
-        line: e.span().map(|s| line_of(text, s.start)).unwrap_or(1),
-        message: e.message().to_string(),
+    let damaged = |e: toml::de::Error| {
+        let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
+        // Name the key of that line too: a value's own message ("must be a GUID") does not.
+        let key = text
+            .lines()
+            .nth(line - 1)
+            .and_then(|l| l.split_once('='))
+            .map(|(k, _)| k.trim())
+            .filter(|k| !k.is_empty() && !k.starts_with('['));
+        ProfileError::Damaged {
+            path: path.to_path_buf(),
+            line,
+            message: match key {
+                Some(k) => format!("`{k}`: {}", e.message()),
+                None => e.message().to_string(),
+            },
+        }
     };
     let table: toml::Table = toml::from_str(text).map_err(damaged)?;
     match table.get("schema_version") {
@@ -335,7 +348,11 @@ mod tests {
     }
 
     fn full_profile() -> Profile {
-        let mut p = Profile::new(name("contoso"), "00000000-0000-0000-0000-000000000001", "c");
+        let mut p = Profile::new(
+            name("contoso"),
+            "00000000-0000-0000-0000-000000000001".parse().unwrap(),
+            "11111111-2222-3333-4444-555555555555".parse().unwrap(),
+        );
         p.cloud = Cloud::Custom;
         p.authority_url = Some("http://127.0.0.1:9000".into());
         p.graph_url = Some("http://127.0.0.1:9001".into());
@@ -389,7 +406,7 @@ mod tests {
         let path = s.path(&n);
         fsutil::write_private_atomic(
             &path,
-            b"schema_version = 1\nname = \"typo\"\ntenant = \"t\"\nclient_id = \"c\"\noutput_dir = \"/o\"\nextra_user_atributes = [\"x\"]\n",
+            b"schema_version = 1\nname = \"typo\"\ntenant = \"contoso.example\"\nclient_id = \"11111111-2222-3333-4444-555555555555\"\noutput_dir = \"/o\"\nextra_user_atributes = [\"x\"]\n",
         )
         .unwrap();
         let e = s.load(&n).unwrap_err();
@@ -424,7 +441,7 @@ mod tests {
         let n = name("typed");
         fsutil::write_private_atomic(
             &s.path(&n),
-            b"schema_version = 1\nname = \"typed\"\ntenant = \"t\"\nclient_id = \"c\"\noutput_dir = \".\"\nbom = \"yes\"\n",
+            b"schema_version = 1\nname = \"typed\"\ntenant = \"contoso.example\"\nclient_id = \"11111111-2222-3333-4444-555555555555\"\noutput_dir = \".\"\nbom = \"yes\"\n",
         )
         .unwrap();
         assert!(matches!(
@@ -451,7 +468,7 @@ mod tests {
         let n = name("edited");
         fsutil::write_private_atomic(
             &s.path(&n),
-            b"schema_version = 1\nname = \"edited\"\ncloud = \"custom\"\ntenant = \"t\"\nclient_id = \"c\"\noutput_dir = \".\"\n",
+            b"schema_version = 1\nname = \"edited\"\ncloud = \"custom\"\ntenant = \"contoso.example\"\nclient_id = \"11111111-2222-3333-4444-555555555555\"\noutput_dir = \".\"\n",
         )
         .unwrap();
         let e = s.load(&n).unwrap_err();
@@ -462,7 +479,11 @@ mod tests {
     #[test]
     fn create_refuses_duplicates_and_list_reports_damaged_files() {
         let (_d, s) = store();
-        let p = Profile::new(name("a"), "t", "c");
+        let p = Profile::new(
+            name("a"),
+            "contoso.example".parse().unwrap(),
+            "11111111-2222-3333-4444-555555555555".parse().unwrap(),
+        );
         s.create(&p).unwrap();
         assert!(matches!(
             s.create(&p),
@@ -479,8 +500,18 @@ mod tests {
     #[test]
     fn rename_moves_the_file_and_the_name() {
         let (_d, s) = store();
-        s.create(&Profile::new(name("old"), "t", "c")).unwrap();
-        s.create(&Profile::new(name("taken"), "t", "c")).unwrap();
+        s.create(&Profile::new(
+            name("old"),
+            "contoso.example".parse().unwrap(),
+            "11111111-2222-3333-4444-555555555555".parse().unwrap(),
+        ))
+        .unwrap();
+        s.create(&Profile::new(
+            name("taken"),
+            "contoso.example".parse().unwrap(),
+            "11111111-2222-3333-4444-555555555555".parse().unwrap(),
+        ))
+        .unwrap();
         assert!(matches!(
             s.rename_file(&name("old"), &name("taken")),
             Err(ProfileError::AlreadyExists { .. })

@@ -137,7 +137,7 @@ async fn disabled_keyring_is_a_typed_error() {
 async fn resolution_order_env_then_systemd_then_keyring() {
     let (_d, profiles) = temp_profiles();
     let dirs = profiles.dirs().clone();
-    let profile = Profile::new(name("contoso"), "t", "c");
+    let profile = sample("contoso");
     let creds = tempfile::tempdir().unwrap();
     std::fs::write(creds.path().join(SYSTEMD_CREDENTIAL), "generic\n").unwrap();
     let (_raw, store) = mock_store();
@@ -209,7 +209,7 @@ async fn resolution_order_env_then_systemd_then_keyring() {
 #[tokio::test]
 async fn empty_systemd_credential_is_refused() {
     let (_d, profiles) = temp_profiles();
-    let profile = Profile::new(name("p"), "t", "c");
+    let profile = sample("p");
     let creds = tempfile::tempdir().unwrap();
     std::fs::write(creds.path().join(SYSTEMD_CREDENTIAL), "\n").unwrap();
     let inputs = SecretInputs {
@@ -225,7 +225,7 @@ async fn empty_systemd_credential_is_refused() {
 #[tokio::test]
 async fn plaintext_opt_in_warns_on_every_use_and_refuses_open_files() {
     let (_d, profiles) = temp_profiles();
-    let mut profile = Profile::new(name("p"), "t", "c");
+    let mut profile = sample("p");
     profile.secret_storage = SecretStorage::PlaintextFile;
     let stored = lifecycle::set_secret(&profiles, &profile, &secret(VALUE), unreachable_keyring())
         .await
@@ -291,7 +291,7 @@ fn resolved_secret_debug_is_redacted() {
 async fn rename_moves_the_keyring_entry_and_remove_deletes_it() {
     let (_d, profiles) = temp_profiles();
     let (_raw, store) = mock_store();
-    let profile = Profile::new(name("old"), "t", "c");
+    let profile = sample("old");
     profiles.create(&profile).unwrap();
     lifecycle::set_secret(&profiles, &profile, &secret(VALUE), async {
         Ok(store.clone())
@@ -328,7 +328,7 @@ async fn rename_moves_the_keyring_entry_and_remove_deletes_it() {
 #[tokio::test]
 async fn remove_keeps_everything_when_the_keyring_is_unreachable_unless_forced() {
     let (_d, profiles) = temp_profiles();
-    profiles.create(&Profile::new(name("p"), "t", "c")).unwrap();
+    profiles.create(&sample("p")).unwrap();
     let e = lifecycle::remove(&profiles, &name("p"), false, unreachable_keyring())
         .await
         .unwrap_err();
@@ -345,9 +345,9 @@ async fn remove_keeps_everything_when_the_keyring_is_unreachable_unless_forced()
 async fn rename_onto_an_existing_profile_changes_nothing() {
     let (_d, profiles) = temp_profiles();
     let (_raw, store) = mock_store();
-    let profile = Profile::new(name("a"), "t", "c");
+    let profile = sample("a");
     profiles.create(&profile).unwrap();
-    profiles.create(&Profile::new(name("b"), "t", "c")).unwrap();
+    profiles.create(&sample("b")).unwrap();
     store.save(&name("a"), &secret(VALUE)).await.unwrap();
     let e = lifecycle::rename(&profiles, &name("a"), &name("b"), async {
         Ok(store.clone())
@@ -473,4 +473,13 @@ fn the_kernel_keyring_is_offered_only_to_someone_who_has_not_chosen_it() {
         "{chosen}"
     );
     assert!(chosen.contains("ENTRA_EXTRACT_CLIENT_SECRET"), "{chosen}");
+}
+
+/// A secret profile `n` of a fixed tenant and app.
+fn sample(n: &str) -> Profile {
+    Profile::new(
+        name(n),
+        "contoso.example".parse().unwrap(),
+        "11111111-2222-3333-4444-555555555555".parse().unwrap(),
+    )
 }

@@ -6,7 +6,7 @@ pub mod wizard;
 
 use std::path::PathBuf;
 
-use crate::graph::{Cloud, Credential, Endpoints, GraphClient, GraphConfig};
+use crate::graph::{ClientId, Cloud, Credential, Endpoints, GraphClient, GraphConfig, TenantRef};
 use crate::profile::{CredentialKind, Dirs, Profile};
 
 /// An app registration on a cloud, as the user gave it.
@@ -15,8 +15,8 @@ pub struct AppTarget {
     pub cloud: Cloud,
     pub authority_url: Option<String>,
     pub graph_url: Option<String>,
-    pub tenant: String,
-    pub client_id: String,
+    pub tenant: TenantRef,
+    pub client_id: ClientId,
     pub credential: Credential,
     pub extra_ca_pem: Option<PathBuf>,
 }
@@ -24,18 +24,6 @@ pub struct AppTarget {
 /// Why no client could be built; nothing was sent.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
-    #[error("tenant {value:?}: {source}")]
-    Tenant {
-        value: String,
-        #[source]
-        source: crate::graph::FormatError,
-    },
-    #[error("client id {value:?}: {source}")]
-    ClientId {
-        value: String,
-        #[source]
-        source: crate::graph::FormatError,
-    },
     #[error(transparent)]
     Endpoint(#[from] crate::graph::EndpointError),
     #[error(transparent)]
@@ -91,14 +79,6 @@ impl AppTarget {
         self,
         adjust: impl FnOnce(&mut GraphConfig),
     ) -> Result<GraphClient, SessionError> {
-        crate::graph::tenant(&self.tenant).map_err(|source| SessionError::Tenant {
-            value: self.tenant.clone(),
-            source,
-        })?;
-        crate::graph::client_id(&self.client_id).map_err(|source| SessionError::ClientId {
-            value: self.client_id.clone(),
-            source,
-        })?;
         let endpoints = Endpoints::resolve(
             self.cloud,
             self.authority_url.as_deref(),

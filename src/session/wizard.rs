@@ -15,7 +15,7 @@ use super::{AppTarget, SessionError};
 use crate::extract::progress::Progress;
 use crate::extract::run::{ExtractError, ExtractOptions, run as extract, tenant_info};
 use crate::extract::{DomainPrefix, FileKind};
-use crate::graph::{Credential, GraphClient, GraphError};
+use crate::graph::{ClientId, Credential, GraphClient, GraphError, TenantRef};
 use crate::permissions::report::PermissionReport;
 use crate::profile::{CredentialKind, Dirs, Outcome, Profile, ProfileName, ProfileStore};
 use crate::secret::{SecretStore, StoreChoice, lifecycle};
@@ -61,14 +61,19 @@ impl LiveServices {
     }
 }
 
-/// The wizard's credential inputs as a target.
-fn target_of(input: &CredentialsInput) -> AppTarget {
-    AppTarget {
+/// The wizard's credential inputs as a target: the identifiers are parsed here, once, and
+/// a bad one is reported on its field.
+fn target_of(input: &CredentialsInput) -> Result<AppTarget, CredentialProblem> {
+    let tenant =
+        TenantRef::parse(&input.tenant).map_err(|e| problem(Field::Tenant, e.message, e.remedy))?;
+    let client_id = ClientId::parse(&input.client_id)
+        .map_err(|e| problem(Field::ClientId, e.message, e.remedy))?;
+    Ok(AppTarget {
         cloud: input.cloud,
         authority_url: input.authority_url.clone(),
         graph_url: input.graph_url.clone(),
-        tenant: input.tenant.trim().to_string(),
-        client_id: input.client_id.trim().to_string(),
+        tenant,
+        client_id,
         credential: match &input.credential {
             CredentialInput::Secret(s) => Credential::Secret(s.clone()),
             CredentialInput::Certificate { path } => Credential::Certificate {
@@ -77,7 +82,7 @@ fn target_of(input: &CredentialsInput) -> AppTarget {
             },
         },
         extra_ca_pem: None,
-    }
+    })
 }
 
 fn problem(
@@ -118,12 +123,6 @@ fn credential_problem(e: &GraphError, certificate: bool) -> CredentialProblem {
 
 fn session_problem(e: SessionError, certificate: bool) -> CredentialProblem {
     match e {
-        SessionError::Tenant { source, .. } => {
-            problem(Field::Tenant, source.message, source.remedy)
-        }
-        SessionError::ClientId { source, .. } => {
-            problem(Field::ClientId, source.message, source.remedy)
-        }
         SessionError::Endpoint(e) => problem(
             Field::Endpoint,
             e.to_string(),
@@ -150,7 +149,7 @@ impl Services for LiveServices {
                 .into_iter()
                 .map(|row| {
                     let (tenant, cloud) = match &row.profile {
-                        Ok(p) => (p.tenant.clone(), p.cloud),
+                        Ok(p) => (p.tenant.to_string(), p.cloud),
                         Err(e) => (format!("unreadable: {e}"), Default::default()),
                     };
                     let last_run = row.last_run.ok().flatten().map(|r| LastRun {
@@ -199,8 +198,8 @@ impl Services for LiveServices {
                     cloud: profile.cloud,
                     authority_url: profile.authority_url.clone(),
                     graph_url: profile.graph_url.clone(),
-                    tenant: profile.tenant.clone(),
-                    client_id: profile.client_id.clone(),
+                    tenant: profile.tenant.to_string(),
+                    client_id: profile.client_id.to_string(),
                     credential,
                 },
                 output: OutputSettings {
@@ -221,7 +220,7 @@ impl Services for LiveServices {
     ) -> BoxFuture<'_, Result<ValidatedTenant, CredentialProblem>> {
         async move {
             let cert = is_certificate(&input);
-            let client = target_of(&input)
+            let client = target_of(&input)?
                 .client()
                 .map_err(|e| session_problem(e, cert))?;
             let token = client
@@ -258,9 +257,10 @@ impl Services for LiveServices {
         async move {
             let client = match target {
                 CheckTarget::Saved(name) => self.client_for_profile(&name).await?.0,
-                CheckTarget::Credentials(input) => {
-                    target_of(&input).client().map_err(|e| e.to_string())?
-                }
+                CheckTarget::Credentials(input) => target_of(&input)
+                    .map_err(|p| p.message)?
+                    .client()
+                    .map_err(|e| e.to_string())?,
             };
             crate::permissions::check::check(&client)
                 .await
@@ -302,6 +302,7 @@ impl Services for LiveServices {
                 }
                 ExtractionTarget::Draft(draft) => {
                     let client = target_of(&draft.credentials)
+                        .map_err(|p| p.message)?
                         .client()
                         .map_err(|e| e.to_string())?;
                     // A draft that was saved under its name records its runs too.
@@ -374,7 +375,9 @@ impl LiveServices {
         };
         let name = ProfileName::new(&draft.name).map_err(|e| fail(e.to_string()))?;
         let c = &draft.credentials;
-        let mut profile = Profile::new(name.clone(), c.tenant.trim(), c.client_id.trim());
+        let tenant = TenantRef::parse(&c.tenant).map_err(|e| fail(e.to_string()))?;
+        let client_id = ClientId::parse(&c.client_id).map_err(|e| fail(e.to_string()))?;
+        let mut profile = Profile::new(name.clone(), tenant, client_id);
         profile.cloud = c.cloud;
         profile.authority_url = c.authority_url.clone();
         profile.graph_url = c.graph_url.clone();

@@ -47,8 +47,8 @@ pub fn config_for(authority: &str, graph: &str) -> GraphConfig {
     let endpoints = Endpoints::resolve(Cloud::Custom, Some(authority), Some(graph)).unwrap();
     let mut cfg = GraphConfig::new(
         endpoints,
-        TENANT,
-        CLIENT_ID,
+        TENANT.parse().unwrap(),
+        CLIENT_ID.parse().unwrap(),
         Credential::Secret(SecretString::from(SECRET)),
     );
     cfg.retry = RetryPolicy {
