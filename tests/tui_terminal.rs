@@ -52,7 +52,7 @@ impl Services for PanickingProgress {
     fn validate_credentials(
         &self,
         input: CredentialsInput,
-    ) -> BoxFuture<'_, Result<ValidatedTenant, CredentialProblem>> {
+    ) -> BoxFuture<'_, Result<TenantInfo, CredentialProblem>> {
         self.0.validate_credentials(input)
     }
     fn check_permissions(

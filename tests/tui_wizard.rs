@@ -12,7 +12,7 @@ use entra_extract::permissions::report::{
     DIRECTORY_READ_ALL, GrantState, MEMBER_READ_HIDDEN, PermissionReport, PermissionStatus,
 };
 use entra_extract::tui::services::{
-    ExtractionCounts, ExtractionError, ExtractionSummary, ValidatedTenant,
+    ExtractionCounts, ExtractionError, ExtractionSummary, TenantInfo,
 };
 use entra_extract::tui::testing::{FakeServices, Script};
 use entra_extract::tui::{Action, App, WizardOptions, run_loop};
@@ -65,10 +65,10 @@ fn perm(name: &str, id: &str) -> PermissionStatus {
 
 fn script() -> Script {
     Script {
-        validations: [Ok(ValidatedTenant {
+        validations: [Ok(TenantInfo {
             tenant_id: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee".into(),
             default_domain: "fabrikam.onmicrosoft.com".into(),
-            tenant_display_name: "Fabrikam".into(),
+            display_name: "Fabrikam".into(),
         })]
         .into(),
         reports: [Ok(PermissionReport {

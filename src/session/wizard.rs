@@ -23,7 +23,7 @@ use crate::tui::services::{
     CheckTarget, CredentialInput, CredentialProblem, CredentialsInput, ExtractionCounts,
     ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget, Field, LastRun,
     OutputSettings, ProfileDraft, ProfileSummary, RunOutcome, SaveOutcome, SaveProblem,
-    SecretStorage, Services, ValidatedTenant,
+    SecretStorage, Services, TenantInfo,
 };
 
 /// Services backed by the real program, with profiles under `dirs`.
@@ -217,7 +217,7 @@ impl Services for LiveServices {
     fn validate_credentials(
         &self,
         input: CredentialsInput,
-    ) -> BoxFuture<'_, Result<ValidatedTenant, CredentialProblem>> {
+    ) -> BoxFuture<'_, Result<TenantInfo, CredentialProblem>> {
         async move {
             let cert = is_certificate(&input);
             let client = target_of(&input)?
@@ -228,21 +228,17 @@ impl Services for LiveServices {
                 .await
                 .map_err(|e| credential_problem(&e, cert))?;
             match tenant_info(&client).await {
-                Ok(t) => Ok(ValidatedTenant {
-                    tenant_id: t.tenant_id,
-                    default_domain: t.default_domain,
-                    tenant_display_name: t.display_name,
-                }),
+                Ok(t) => Ok(t),
                 // Signed in, but the organization is unreadable (no Directory.Read.All yet):
                 // the credentials are right; the permission step says what is missing.
                 Err(e) => {
                     tracing::info!(error = %e, "organization unreadable after sign-in");
                     let tid = token.claims().and_then(|c| c.tid.clone());
                     let tenant = input.tenant.trim().to_string();
-                    Ok(ValidatedTenant {
+                    Ok(TenantInfo {
                         tenant_id: tid.unwrap_or_else(|| tenant.clone()),
                         default_domain: tenant,
-                        tenant_display_name: String::new(),
+                        display_name: String::new(),
                     })
                 }
             }

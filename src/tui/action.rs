@@ -6,7 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::services::{
     CredentialProblem, ExtractionError, ExtractionHandle, ExtractionSummary, ProfileDraft,
-    ProfileSummary, SaveOutcome, SaveProblem, ValidatedTenant,
+    ProfileSummary, SaveOutcome, SaveProblem, TenantInfo,
 };
 use crate::permissions::report::PermissionReport;
 
@@ -31,7 +31,7 @@ pub enum Action {
     ProfilesLoaded(Generation, Result<Vec<ProfileSummary>, String>),
     ProfileLoaded(Generation, Result<Box<ProfileDraft>, String>),
     ProfileDeleted(Generation, Result<String, String>),
-    Validated(Generation, Result<ValidatedTenant, CredentialProblem>),
+    Validated(Generation, Result<TenantInfo, CredentialProblem>),
     PermissionsChecked(Generation, Result<PermissionReport, String>),
     Saved(Generation, Result<SaveOutcome, SaveProblem>),
     ExtractionStarted(Generation, Result<ExtractionHandle, String>),

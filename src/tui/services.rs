@@ -50,7 +50,7 @@ pub trait Services: Send + Sync {
     fn validate_credentials(
         &self,
         input: CredentialsInput,
-    ) -> BoxFuture<'_, Result<ValidatedTenant, CredentialProblem>>;
+    ) -> BoxFuture<'_, Result<TenantInfo, CredentialProblem>>;
 
     /// Which required permissions are granted. Re-checking after consent is the same call.
     fn check_permissions(
@@ -140,14 +140,9 @@ pub enum CredentialInput {
     Certificate { path: PathBuf },
 }
 
-/// What the live validation learned about the tenant.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ValidatedTenant {
-    pub tenant_id: String,
-    /// e.g. `contoso.onmicrosoft.com`; the output file prefix defaults from it.
-    pub default_domain: String,
-    pub tenant_display_name: String,
-}
+/// What the live validation learned about the tenant (the engine's own type: the output
+/// file prefix defaults from its `default_domain`).
+pub use crate::extract::run::TenantInfo;
 
 /// The input field a problem concerns, so the wizard shows the error on that field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -255,7 +250,7 @@ pub struct ProfileDraft {
     pub credentials: CredentialsInput,
     pub output: OutputSettings,
     /// Filled in once live validation succeeded.
-    pub tenant: Option<ValidatedTenant>,
+    pub tenant: Option<TenantInfo>,
     /// The saved profile this draft was loaded from, when editing; if `name` differs the
     /// save renames it (the old profile and its stored secret go away).
     pub replaces: Option<String>,

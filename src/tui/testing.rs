@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::services::{
     CheckTarget, CredentialInput, CredentialProblem, CredentialsInput, ExtractionError,
     ExtractionHandle, ExtractionSummary, ExtractionTarget, Field, ProfileDraft, ProfileSummary,
-    SaveOutcome, SaveProblem, SecretStorage, Services, ValidatedTenant,
+    SaveOutcome, SaveProblem, SecretStorage, Services, TenantInfo,
 };
 use crate::extract::progress::ProgressSnapshot;
 use crate::permissions::report::PermissionReport;
@@ -26,7 +26,7 @@ type Outcome = Result<ExtractionSummary, ExtractionError>;
 pub struct Script {
     pub profiles: Vec<ProfileSummary>,
     pub drafts: HashMap<String, ProfileDraft>,
-    pub validations: VecDeque<Result<ValidatedTenant, CredentialProblem>>,
+    pub validations: VecDeque<Result<TenantInfo, CredentialProblem>>,
     pub reports: VecDeque<Result<PermissionReport, String>>,
     pub saves: VecDeque<Result<SaveOutcome, SaveProblem>>,
     /// When set, `start_extraction` fails with this text.
@@ -151,7 +151,7 @@ impl Services for FakeServices {
     fn validate_credentials(
         &self,
         input: CredentialsInput,
-    ) -> BoxFuture<'_, Result<ValidatedTenant, CredentialProblem>> {
+    ) -> BoxFuture<'_, Result<TenantInfo, CredentialProblem>> {
         self.record(format!("validate {}", describe(&input)));
         let answer = pop(&mut self.script().validations);
         async move {

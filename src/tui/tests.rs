@@ -149,11 +149,11 @@ fn options() -> WizardOptions {
     }
 }
 
-fn tenant() -> ValidatedTenant {
-    ValidatedTenant {
+fn tenant() -> TenantInfo {
+    TenantInfo {
         tenant_id: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee".into(),
         default_domain: TENANT.into(),
-        tenant_display_name: "Contoso Ltd".into(),
+        display_name: "Contoso Ltd".into(),
     }
 }
 

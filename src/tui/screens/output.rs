@@ -85,7 +85,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         intro.push(Line::styled(
             format!(
                 "Tenant: {} ({}, default domain {})",
-                v.tenant_display_name, v.tenant_id, v.default_domain
+                v.display_name, v.tenant_id, v.default_domain
             ),
             t.dim,
         ));

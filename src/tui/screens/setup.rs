@@ -17,7 +17,7 @@ use crate::tui::action::Action;
 use crate::tui::app::{App, DemoChoice, Screen, Step};
 use crate::tui::services::{
     CheckTarget, CredentialInput, CredentialProblem, CredentialsInput, Field, OutputSettings,
-    ProfileDraft, ValidatedTenant,
+    ProfileDraft, TenantInfo,
 };
 use crate::tui::validate::{self, FormatError};
 use crate::tui::widgets::{
@@ -72,7 +72,7 @@ pub struct Form {
     pub messages: HashMap<Field, FieldMessage>,
     /// The user saw the "looks like a Secret ID" warning and pressed Enter again.
     pub secret_id_confirmed: bool,
-    pub validated: Option<ValidatedTenant>,
+    pub validated: Option<TenantInfo>,
     pub domain_prefix: Input,
     pub output_dir: Input,
     pub bom: bool,
@@ -387,7 +387,7 @@ fn submit_credential(app: &mut App) {
     });
 }
 
-pub(crate) fn on_validated(app: &mut App, result: Result<ValidatedTenant, CredentialProblem>) {
+pub(crate) fn on_validated(app: &mut App, result: Result<TenantInfo, CredentialProblem>) {
     match result {
         Ok(tenant) => {
             tracing::info!(tenant_id = %tenant.tenant_id, "credentials validated");
