@@ -472,4 +472,43 @@ mod tests {
         assert_eq!(s.warning_count(WarningKind::HiddenMembershipUnreadable), 3);
         assert_eq!(s.warning_count(WarningKind::Other), 0);
     }
+
+    #[test]
+    fn eta_from_share_of_requests_done() {
+        let mut s = ProgressSnapshot {
+            // 10 user pages + 1 group page + 999 of 1,998 member/owner lists: 1,010 of 2,009.
+            users_total: Some(9990),
+            groups_total: Some(999),
+            users_done: 9990,
+            groups_done: 999,
+            member_lists_done: 499,
+            owner_lists_done: 500,
+            elapsed: Duration::from_secs(1010),
+            ..Default::default()
+        };
+        let secs = |s: &ProgressSnapshot| s.eta().map(|d| d.as_secs_f64().round() as u64);
+        assert_eq!(secs(&s), Some(999));
+        s.groups_total = None;
+        assert_eq!(s.eta(), None);
+        s.groups_total = Some(999);
+        s.users_done = 0;
+        s.groups_done = 0;
+        s.member_lists_done = 0;
+        s.owner_lists_done = 0;
+        assert_eq!(s.eta(), None);
+    }
+
+    #[test]
+    fn users_done_alone_leaves_most_of_the_run() {
+        // Seen in the demo: all 10,000 users read in the first second, no group lists yet.
+        let s = ProgressSnapshot {
+            users_total: Some(10_000),
+            groups_total: Some(2_500),
+            users_done: 10_000,
+            elapsed: Duration::from_secs(1),
+            ..Default::default()
+        };
+        let left = s.eta().expect("an estimate");
+        assert!(left > Duration::from_secs(100), "{left:?}");
+    }
 }

@@ -8,8 +8,8 @@ use ratatui::widgets::{Paragraph, Row, Table, TableState, Wrap};
 
 use crate::tui::action::Action;
 use crate::tui::app::{App, Loadable, Notice, Screen, Step};
-use crate::tui::screens::extract::count;
 use crate::tui::services::{CheckTarget, ExtractionTarget, ProfileDraft, ProfileSummary};
+use crate::tui::widgets::count;
 use crate::tui::widgets::spinner;
 
 /// Home screen state.
