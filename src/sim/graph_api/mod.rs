@@ -17,7 +17,7 @@ mod relationships;
 mod routes;
 
 use super::fault::FaultPlan;
-use super::server::SimState;
+use super::state::SimState;
 
 pub(super) use access::has_any;
 pub(super) use collections::{entity_body, open_page};

@@ -13,7 +13,7 @@ use super::{Ctx, GraphCall, GraphReply};
 use crate::sim::batch;
 use crate::sim::fault::{FaultPlan, RequestShape};
 use crate::sim::odata::QueryOptions;
-use crate::sim::server::SimState;
+use crate::sim::state::SimState;
 use crate::sim::throttle::{Charge, cost};
 use crate::sim::token::validate_bearer;
 
