@@ -8,7 +8,7 @@
 use serde_json::{Map, Value, json};
 
 use super::graph_api::{GraphCall, GraphReply, handle};
-use super::server::SimState;
+use super::state::SimState;
 
 const MAX_BATCH: usize = 20;
 

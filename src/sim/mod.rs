@@ -17,6 +17,7 @@ mod json;
 mod model;
 mod odata;
 mod server;
+mod state;
 mod tenant_routes;
 mod throttle;
 mod token;

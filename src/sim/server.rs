@@ -1,5 +1,5 @@
-//! The HTTP(S) server: state shared by all routes, start/shutdown, admin routes
-//! (`/_sim/truth`, `/_sim/stats`), latency and transport-level faults.
+//! The HTTP(S) server: start/shutdown, TLS material, admin routes (`/_sim/truth`,
+//! `/_sim/stats`), latency and transport-level faults.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,74 +21,11 @@ use super::crypto::SigningKey;
 use super::fault::FaultEngine;
 use super::generate::generate;
 use super::graph_api::{GraphCall, handle};
-use super::model::{AppRoleAssignment, Directory, KeyCredential};
+use super::model::{AppRoleAssignment, KeyCredential};
+use super::state::{AppRecord, AppStats, SimState, Stats};
 use super::throttle::{Throttle, budget_for_users};
 use super::token::{TokenCache, jwks, openid_configuration, token_request};
 use super::truth::write_truth;
-
-/// Counters for `/_sim/stats`.
-#[derive(Debug, Default)]
-pub struct Stats {
-    pub http_requests: AtomicU64,
-    pub graph_requests: AtomicU64,
-    pub token_requests: AtomicU64,
-    pub throttled: AtomicU64,
-}
-
-/// Per-app counters.
-#[derive(Debug, Default)]
-pub struct AppStats {
-    pub requests: AtomicU64,
-    pub ru_spent: AtomicU64,
-    pub throttled: AtomicU64,
-}
-
-/// A demo app as the server sees it.
-#[derive(Debug, Clone)]
-pub struct AppRecord {
-    pub kind: DemoAppKind,
-    pub display_name: String,
-    pub app_id: Uuid,
-    pub application_idx: usize,
-    pub sp_idx: usize,
-}
-
-/// Everything the routes share. Read-only after start except for atomics and per-app
-/// throttle buckets, so there's no global lock on the hot path.
-#[derive(Debug)]
-pub struct SimState {
-    pub config: SimConfig,
-    pub dir: Directory,
-    pub apps: Vec<AppRecord>,
-    pub app_stats: Vec<AppStats>,
-    pub graph_sp_idx: usize,
-    pub signing: SigningKey,
-    pub base_url: String,
-    pub tenant_id_str: String,
-    /// Token generation: each token carries the generation it was issued in, and the
-    /// token-expiry fault bumps it, revoking every token issued so far (a counter, not a
-    /// clock, so a refresh within the same millisecond still gets a valid token).
-    pub token_generation: AtomicU64,
-    pub stats: Stats,
-    pub throttle: Throttle,
-    pub faults: FaultEngine,
-    /// Bearer tokens that already passed validation.
-    pub token_cache: TokenCache,
-}
-
-impl SimState {
-    /// The Graph app-role values granted to an app (from its appRoleAssignments).
-    pub fn roles_of(&self, app_idx: usize) -> Vec<&'static str> {
-        let sp = &self.dir.service_principals[self.apps[app_idx].sp_idx];
-        let graph_sp = self.dir.service_principals[self.graph_sp_idx].id;
-        sp.app_role_assignments
-            .iter()
-            .filter(|a| a.resource_id == graph_sp)
-            .filter_map(|a| GRAPH_ROLES.iter().find(|r| r.id == a.app_role_id))
-            .map(|r| r.value)
-            .collect()
-    }
-}
 
 /// A running simulated tenant. Drop or `shutdown` to stop it.
 pub struct SimHandle {

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::apps::GRAPH_APP_ID;
 use super::crypto::ParsedJwt;
-use super::server::SimState;
+use super::state::SimState;
 
 /// An HTTP answer from the token endpoint.
 #[derive(Debug)]

@@ -1,0 +1,263 @@
+//! Who is in and who owns each group: fixed lists for the hand-made groups, long-tailed
+//! random ones for the generated groups.
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use super::Ctx;
+use super::groups::HAND_MADE_GROUPS;
+use crate::sim::model::{Directory, Group, GroupKind, ObjKind, ObjRef, User};
+
+/// Fills the hand-made groups (by index, see `groups::SPECIAL`); returns the member edges used.
+pub(super) fn hand_made(dir: &mut Directory, member_edges: usize) -> usize {
+    let Directory {
+        users,
+        groups,
+        devices,
+        service_principals: sps,
+        contacts,
+        ..
+    } = dir;
+    let nu = users.len();
+    if nu == 0 {
+        return 0;
+    }
+    let ng = groups.len();
+    let all_staff = nu.min(30_000).min(member_edges.max(120));
+    let member_users = member_users(users);
+    let owner = |k: usize| user_ref(member_users.get(k).copied().unwrap_or(0));
+    let staff: Vec<ObjRef> = (0..all_staff).map(user_ref).collect();
+    set(groups, 0, staff, vec![owner(0)]);
+    let hidden: Vec<ObjRef> = (0..nu.min(8)).map(|i| user_ref((i * 7) % nu)).collect();
+    set(groups, 1, dedup(hidden), vec![owner(1)]);
+    set(groups, 2, Vec::new(), Vec::new());
+    set(
+        groups,
+        3,
+        (0..nu.min(3)).map(user_ref).collect(),
+        Vec::new(),
+    );
+    let sales: Vec<ObjRef> = (0..nu)
+        .filter(|&i| users[i].department.as_deref() == Some("Sales"))
+        .map(user_ref)
+        .collect();
+    set(groups, 4, sales, vec![owner(2)]);
+    let mut parent: Vec<ObjRef> = (0..nu.min(4)).map(|i| user_ref(nu - 1 - i)).collect();
+    if ng > 6 {
+        parent.push(ObjRef {
+            kind: ObjKind::Group,
+            idx: 6,
+        });
+    }
+    if ng > 11 {
+        parent.push(ObjRef {
+            kind: ObjKind::Group,
+            idx: 11,
+        });
+    }
+    set(groups, 5, dedup(parent), vec![owner(0), owner(3)]);
+    set(
+        groups,
+        6,
+        (0..nu.min(5))
+            .map(|i| user_ref(i + nu / 2))
+            .collect::<Vec<_>>(),
+        vec![owner(4)],
+    );
+    let mut mixed: Vec<ObjRef> = Vec::new();
+    mixed.extend((0..devices.len().min(3)).map(|i| ObjRef {
+        kind: ObjKind::Device,
+        idx: i as u32,
+    }));
+    mixed.extend((1..sps.len().min(3)).map(|i| ObjRef {
+        kind: ObjKind::ServicePrincipal,
+        idx: i as u32,
+    }));
+    mixed.extend((0..contacts.len().min(2)).map(|i| ObjRef {
+        kind: ObjKind::OrgContact,
+        idx: i as u32,
+    }));
+    mixed.push(user_ref(1 % nu));
+    let sp_owner = ObjRef {
+        kind: ObjKind::ServicePrincipal,
+        idx: 1.min(sps.len() as u32 - 1),
+    };
+    set(groups, 7, mixed, vec![owner(0), sp_owner]);
+    let mut dl: Vec<ObjRef> = (0..contacts.len())
+        .map(|i| ObjRef {
+            kind: ObjKind::OrgContact,
+            idx: i as u32,
+        })
+        .collect();
+    dl.extend((0..nu.min(10)).map(|i| user_ref(i * 3 % nu)));
+    set(groups, 8, dedup(dl), Vec::new());
+    set(
+        groups,
+        9,
+        (0..nu.min(6))
+            .map(|i| user_ref(i * 5 % nu))
+            .collect::<Vec<_>>(),
+        vec![owner(5)],
+    );
+    set(
+        groups,
+        10,
+        (0..nu.min(12))
+            .map(|i| user_ref(i * 11 % nu))
+            .collect::<Vec<_>>(),
+        Vec::new(),
+    );
+    set(
+        groups,
+        11,
+        (0..nu.min(9))
+            .map(|i| user_ref(i * 13 % nu))
+            .collect::<Vec<_>>(),
+        vec![owner(1), owner(2)],
+    );
+    for g in groups.iter_mut().take(HAND_MADE_GROUPS) {
+        g.members = dedup(std::mem::take(&mut g.members));
+    }
+    groups
+        .iter()
+        .take(HAND_MADE_GROUPS)
+        .map(|g| g.members.len())
+        .sum::<usize>()
+}
+
+fn set(groups: &mut [Group], i: usize, members: Vec<ObjRef>, owners: Vec<ObjRef>) {
+    if let Some(x) = groups.get_mut(i) {
+        x.members = members;
+        x.owners = owners;
+    }
+}
+
+/// Indices of the users that aren't guests (owners are drawn from them).
+fn member_users(users: &[User]) -> Vec<usize> {
+    (0..users.len()).filter(|&i| !users[i].guest).collect()
+}
+
+/// Long-tailed sizes for the generated groups: Lomax weights scaled to `budget` member edges,
+/// and about `owner_edges` owners in all.
+pub(super) fn long_tail(cx: &mut Ctx, dir: &mut Directory, budget: usize, owner_edges: usize) {
+    let ng = dir.groups.len();
+    let rest = HAND_MADE_GROUPS.min(ng)..ng;
+    let weights: Vec<f64> = rest
+        .clone()
+        .map(|_| {
+            let u: f64 = cx.rng.random_range(0.0..1.0);
+            (1.0 - u).powf(-1.0 / 1.2) - 1.0
+        })
+        .collect();
+    let wsum: f64 = weights.iter().sum::<f64>().max(1e-9);
+    let owner_avg = owner_edges as f64 / ng.max(1) as f64;
+    // Synced and distribution groups (about a fifth) get none, so the others carry the rest.
+    let owner_max = (2.0 * owner_avg / 0.8).round().max(1.0) as usize;
+    let member_pool = member_users(&dir.users);
+    for (w, gi) in weights.iter().zip(rest) {
+        let k = ((w / wsum) * budget as f64).round() as usize;
+        let members = generated_members(cx, dir, gi, k);
+        let owners = generated_owners(cx, dir, gi, owner_max, &member_pool);
+        dir.groups[gi].members = members;
+        dir.groups[gi].owners = owners;
+    }
+}
+
+/// `k` users, and now and then a few devices, contacts or one nested group.
+fn generated_members(cx: &mut Ctx, dir: &Directory, gi: usize, k: usize) -> Vec<ObjRef> {
+    let Directory {
+        users,
+        groups,
+        devices,
+        contacts,
+        ..
+    } = dir;
+    let (nu, ng) = (users.len(), groups.len());
+    let kind = groups[gi].kind;
+    let mut members: Vec<ObjRef> = spread(&mut cx.rng, nu, k).map(user_ref).collect();
+    if kind == GroupKind::Security && !devices.is_empty() && cx.rng.random_range(0..100) < 5 {
+        let d = cx.rng.random_range(1..=devices.len().min(5));
+        members.extend(spread(&mut cx.rng, devices.len(), d).map(|i| ObjRef {
+            kind: ObjKind::Device,
+            idx: i as u32,
+        }));
+    }
+    if kind == GroupKind::Distribution && !contacts.is_empty() && cx.rng.random_range(0..100) < 30 {
+        let c = cx.rng.random_range(1..=contacts.len().min(3));
+        members.extend(spread(&mut cx.rng, contacts.len(), c).map(|i| ObjRef {
+            kind: ObjKind::OrgContact,
+            idx: i as u32,
+        }));
+    }
+    if gi + 1 < ng && cx.rng.random_range(0..100) < 4 {
+        // Nesting only points "forward", so the membership graph has no cycles.
+        let child = cx.rng.random_range(gi + 1..ng);
+        members.push(ObjRef {
+            kind: ObjKind::Group,
+            idx: child as u32,
+        });
+    }
+    members
+}
+
+/// Up to `owner_max` member users (none for synced and distribution groups), rarely a
+/// service principal too.
+fn generated_owners(
+    cx: &mut Ctx,
+    dir: &Directory,
+    gi: usize,
+    owner_max: usize,
+    member_pool: &[usize],
+) -> Vec<ObjRef> {
+    let group = &dir.groups[gi];
+    let sps = &dir.service_principals;
+    let synced = group.on_prem.is_some();
+    let n_owners = if synced || group.kind == GroupKind::Distribution {
+        0
+    } else {
+        cx.rng.random_range(0..=owner_max)
+    };
+    let mut owners: Vec<ObjRef> = spread(&mut cx.rng, member_pool.len(), n_owners)
+        .map(|i| user_ref(member_pool[i]))
+        .collect();
+    if n_owners > 0 && sps.len() > 1 && cx.rng.random_range(0..100) < 1 {
+        owners.push(ObjRef {
+            kind: ObjKind::ServicePrincipal,
+            idx: cx.rng.random_range(1..sps.len()) as u32,
+        });
+    }
+    owners
+}
+
+/// Picks `k` distinct indices out of `0..n` cheaply: a random start and a stride coprime to `n`.
+fn spread(rng: &mut ChaCha8Rng, n: usize, k: usize) -> impl Iterator<Item = usize> + use<> {
+    let k = k.min(n);
+    let start = if n > 0 { rng.random_range(0..n) } else { 0 };
+    let mut stride = if n > 1 { rng.random_range(1..n) } else { 1 };
+    while n > 1 && gcd(stride, n) != 1 {
+        stride += 1;
+        if stride >= n {
+            stride = 1;
+        }
+    }
+    (0..k).map(move |i| (start + i * stride) % n.max(1))
+}
+
+fn gcd(mut a: usize, mut b: usize) -> usize {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+fn user_ref(i: usize) -> ObjRef {
+    ObjRef {
+        kind: ObjKind::User,
+        idx: i as u32,
+    }
+}
+
+fn dedup(v: Vec<ObjRef>) -> Vec<ObjRef> {
+    let mut seen = std::collections::HashSet::with_capacity(v.len());
+    v.into_iter().filter(|r| seen.insert(*r)).collect()
+}

@@ -1,0 +1,271 @@
+//! Deterministic tenant generator: the same seed and size always give the same directory
+//! (ids, names, memberships, secrets). Only credential dates depend on the start time.
+//!
+//! Each phase draws from one random stream in a fixed order, so the phases run in that order.
+
+mod demo_apps;
+mod groups;
+mod memberships;
+mod names;
+mod objects;
+mod users;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use uuid::Uuid;
+
+use super::apps::DemoAppKind;
+use super::config::SizeSpec;
+use super::model::{Directory, Domain, OnPrem};
+
+/// 2019-01-01T00:00:00Z: objects are created after this, so dates don't depend on "now".
+const EPOCH_2019: i64 = 1_546_300_800;
+const SIX_YEARS: i64 = 6 * 365 * 86_400;
+
+/// Microsoft Graph's service principal comes first.
+const GRAPH_SP_IDX: usize = 0;
+
+/// One demo app as generated (the certificate credential is attached at start).
+#[derive(Debug, Clone)]
+pub struct GeneratedApp {
+    pub kind: DemoAppKind,
+    pub display_name: String,
+    pub app_id: Uuid,
+    pub secret: Option<String>,
+    /// Index into `Directory::applications`.
+    pub application_idx: usize,
+    /// Index into `Directory::service_principals`.
+    pub sp_idx: usize,
+}
+
+/// A generated tenant.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    pub dir: Directory,
+    pub apps: Vec<GeneratedApp>,
+    /// Index of Microsoft Graph's service principal.
+    pub graph_sp_idx: usize,
+}
+
+fn uuid(rng: &mut ChaCha8Rng) -> Uuid {
+    uuid::Builder::from_random_bytes(rng.random()).into_uuid()
+}
+
+/// The random stream and the tenant-wide names every phase draws on.
+struct Ctx {
+    rng: ChaCha8Rng,
+    tenant_id: Uuid,
+    domain: String,
+    initial_domain: String,
+    sid_prefix: String,
+    next_rid: u64,
+}
+
+impl Ctx {
+    /// The tenant id and the on-premises domain SID are the stream's first draws.
+    fn new(seed: u64) -> Ctx {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let tenant_id = uuid(&mut rng);
+        let sid_prefix = format!(
+            "S-1-5-21-{}-{}-{}",
+            rng.random_range(1_000_000_000u64..4_000_000_000),
+            rng.random_range(1_000_000_000u64..4_000_000_000),
+            rng.random_range(1_000_000_000u64..4_000_000_000)
+        );
+        Ctx {
+            rng,
+            tenant_id,
+            domain: "contoso.example".to_string(),
+            initial_domain: "contososim.onmicrosoft.com".to_string(),
+            sid_prefix,
+            next_rid: 1100,
+        }
+    }
+
+    fn created(&mut self) -> i64 {
+        EPOCH_2019 + self.rng.random_range(0..SIX_YEARS)
+    }
+
+    fn sid(&mut self) -> String {
+        self.next_rid += 1;
+        format!("{}-{}", self.sid_prefix, self.next_rid)
+    }
+
+    fn on_prem(&mut self, sam: &str, cn: &str, upn: Option<&str>, ou: &str, user: bool) -> OnPrem {
+        let immutable = if user {
+            let bytes: [u8; 16] = self.rng.random();
+            Some(base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                bytes,
+            ))
+        } else {
+            None
+        };
+        // RFC 4514: commas (and a few others) inside an RDN value are escaped.
+        let cn_escaped = cn
+            .replace('\\', "\\\\")
+            .replace(',', "\\,")
+            .replace('"', "\\\"")
+            .replace('\n', " ");
+        OnPrem {
+            sam_account_name: sam.to_string(),
+            user_principal_name: upn.map(str::to_string),
+            domain_name: "corp.contoso.example".to_string(),
+            distinguished_name: format!(
+                "CN={cn_escaped},OU={ou},OU=Corp,DC=corp,DC=contoso,DC=example"
+            ),
+            immutable_id: immutable,
+            security_identifier: self.sid(),
+            last_sync: EPOCH_2019 + SIX_YEARS + self.rng.random_range(0..86_400 * 30),
+        }
+    }
+}
+
+/// Generates a tenant. `now` only affects credential start/end dates.
+pub fn generate(seed: u64, size: SizeSpec, now: i64) -> Generated {
+    let mut cx = Ctx::new(seed);
+    let users = users::users(&mut cx, size.users);
+    let devices = objects::devices(&mut cx, size.devices);
+    let contacts = objects::contacts(&mut cx, size.contacts);
+    let mut sps = objects::service_principals(&mut cx, size.service_principals);
+    let (applications, apps) = demo_apps::demo_apps(&mut cx, now, &mut sps);
+    let groups = groups::groups(&mut cx, size.groups);
+    let mut dir = Directory {
+        tenant_id: cx.tenant_id,
+        display_name: "Contoso (simulated)".to_string(),
+        domains: domains(&cx),
+        created: EPOCH_2019,
+        users,
+        groups,
+        devices,
+        service_principals: sps,
+        contacts,
+        applications,
+        index: Default::default(),
+    };
+    let used_edges = memberships::hand_made(&mut dir, size.member_edges);
+    let budget = size.member_edges.saturating_sub(used_edges);
+    memberships::long_tail(&mut cx, &mut dir, budget, size.owner_edges);
+    dir.rebuild_index();
+    Generated {
+        dir,
+        apps,
+        graph_sp_idx: GRAPH_SP_IDX,
+    }
+}
+
+fn domains(cx: &Ctx) -> Vec<Domain> {
+    vec![
+        Domain {
+            name: cx.domain.clone(),
+            is_default: true,
+            is_initial: false,
+        },
+        Domain {
+            name: cx.initial_domain.clone(),
+            is_default: false,
+            is_initial: true,
+        },
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::config::Preset;
+    use crate::sim::model::ObjKind;
+
+    #[test]
+    fn same_seed_same_tenant_other_seed_other_tenant() {
+        let a = generate(42, Preset::Small.size(), 0);
+        let b = generate(42, Preset::Small.size(), 1_000);
+        let c = generate(43, Preset::Small.size(), 0);
+        assert_eq!(a.dir.tenant_id, b.dir.tenant_id);
+        assert_eq!(a.dir.users[20].display_name, b.dir.users[20].display_name);
+        assert_eq!(a.dir.groups[20].members, b.dir.groups[20].members);
+        assert_eq!(a.apps[0].secret, b.apps[0].secret);
+        assert_ne!(a.dir.tenant_id, c.dir.tenant_id);
+    }
+
+    #[test]
+    fn small_preset_has_every_edge_case() {
+        let g = generate(1, Preset::Small.size(), 0);
+        let d = &g.dir;
+        assert_eq!(d.users.len(), 150);
+        assert!(
+            d.users
+                .iter()
+                .any(|u| u.guest && u.user_principal_name.contains("#EXT#"))
+        );
+        assert!(d.users.iter().any(|u| !u.account_enabled));
+        assert!(d.users.iter().any(|u| u.on_prem.is_some()));
+        assert!(d.users.iter().any(|u| u.display_name.contains('\n')));
+        assert!(d.users.iter().any(|u| u.display_name.contains(',')));
+        assert!(d.users.iter().any(|u| u.display_name.contains('"')));
+        assert!(
+            d.groups
+                .iter()
+                .any(|g| g.is_hidden_membership() && !g.members.is_empty())
+        );
+        assert!(d.groups.iter().any(|g| g.members.len() > 100));
+        assert!(d.groups.iter().any(|g| g.members.is_empty()));
+        assert!(d.groups.iter().any(|g| g.owners.is_empty()));
+        for kind in [
+            ObjKind::Group,
+            ObjKind::Device,
+            ObjKind::ServicePrincipal,
+            ObjKind::OrgContact,
+        ] {
+            assert!(
+                d.groups
+                    .iter()
+                    .any(|g| g.members.iter().any(|m| m.kind == kind)),
+                "{kind:?}"
+            );
+        }
+        // Members are distinct within a group.
+        for g in &d.groups {
+            let set: std::collections::HashSet<_> = g.members.iter().collect();
+            assert_eq!(set.len(), g.members.len(), "{}", g.display_name);
+        }
+    }
+
+    #[test]
+    fn degenerate_sizes_do_not_panic() {
+        for (users, groups) in [(0, 0), (1, 1), (3, 13), (0, 30)] {
+            let size = SizeSpec {
+                users,
+                groups,
+                devices: 0,
+                service_principals: 0,
+                contacts: 0,
+                member_edges: 5,
+                owner_edges: 0,
+            };
+            let g = generate(9, size, 0);
+            assert_eq!((g.dir.users.len(), g.dir.groups.len()), (users, groups));
+        }
+    }
+
+    #[test]
+    fn medium_preset_hits_its_edge_budget_with_a_long_tail() {
+        let g = generate(1, Preset::M.size(), 0);
+        let edges: usize = g.dir.groups.iter().map(|g| g.members.len()).sum();
+        let owners: usize = g.dir.groups.iter().map(|g| g.owners.len()).sum();
+        assert!((80_000..130_000).contains(&edges), "{edges}");
+        assert!((2_500..6_000).contains(&owners), "{owners}");
+        let max = g
+            .dir
+            .groups
+            .iter()
+            .map(|g| g.members.len())
+            .max()
+            .unwrap_or(0);
+        let median = {
+            let mut s: Vec<usize> = g.dir.groups.iter().map(|g| g.members.len()).collect();
+            s.sort_unstable();
+            s[s.len() / 2]
+        };
+        assert!(max > 20 * median.max(1), "max {max} median {median}");
+    }
+}

@@ -1,0 +1,120 @@
+//! Word lists the generator draws names and attributes from.
+
+/// (display, ascii) first names; a few carry diacritics or non-Latin scripts on purpose.
+pub(super) const FIRST: &[(&str, &str)] = &[
+    ("Adele", "adele"),
+    ("Alex", "alex"),
+    ("Allan", "allan"),
+    ("Diego", "diego"),
+    ("Grady", "grady"),
+    ("Henrietta", "henrietta"),
+    ("Isaiah", "isaiah"),
+    ("Johanna", "johanna"),
+    ("Joni", "joni"),
+    ("Lee", "lee"),
+    ("Lidia", "lidia"),
+    ("Lynne", "lynne"),
+    ("Megan", "megan"),
+    ("Miriam", "miriam"),
+    ("Nestor", "nestor"),
+    ("Patti", "patti"),
+    ("Pradeep", "pradeep"),
+    ("Zoë", "zoe"),
+    ("José", "jose"),
+    ("Łukasz", "lukasz"),
+    ("Søren", "soren"),
+    ("Aoife", "aoife"),
+    ("Chidi", "chidi"),
+    ("Mei", "mei"),
+    ("Olumide", "olumide"),
+    ("Ingrid", "ingrid"),
+    ("Rafael", "rafael"),
+    ("Yuki", "yuki"),
+    ("Fatima", "fatima"),
+    ("Noah", "noah"),
+];
+
+pub(super) const LAST: &[(&str, &str)] = &[
+    ("Vance", "vance"),
+    ("Wilber", "wilber"),
+    ("Deyoung", "deyoung"),
+    ("Zárate", "zarate"),
+    ("Archie", "archie"),
+    ("Cane", "cane"),
+    ("Henderson", "henderson"),
+    ("Lauer", "lauer"),
+    ("Sherman", "sherman"),
+    ("Gu", "gu"),
+    ("Holloway", "holloway"),
+    ("Robbins", "robbins"),
+    ("Bowen", "bowen"),
+    ("Graham", "graham"),
+    ("Wilke", "wilke"),
+    ("Fernandez", "fernandez"),
+    ("Gupta", "gupta"),
+    ("Müller", "mueller"),
+    ("Ñúñez", "nunez"),
+    ("O'Connor", "oconnor"),
+    ("Kowalski", "kowalski"),
+    ("Nakamura", "nakamura"),
+    ("Okafor", "okafor"),
+    ("Lindqvist", "lindqvist"),
+    ("Haddad", "haddad"),
+    ("Chen", "chen"),
+    ("Dubois", "dubois"),
+    ("Rossi", "rossi"),
+];
+
+pub(super) const DEPARTMENTS: &[&str] = &[
+    "Sales",
+    "Finance",
+    "Engineering",
+    "Research & Development",
+    "Legal, Risk and Compliance",
+    "Human Resources",
+    "Marketing",
+    "Operations",
+    "IT",
+    "Customer Success",
+];
+
+pub(super) const TITLES: &[&str] = &[
+    "Account Manager",
+    "Analyst",
+    "Software Engineer",
+    "Senior Software Engineer",
+    "Director",
+    "VP, Sales",
+    "Consultant",
+    "Support Engineer",
+    "Product Manager",
+    "Accountant",
+];
+
+pub(super) const PLACES: &[(&str, &str, &str)] = &[
+    ("Seattle", "United States", "US"),
+    ("London", "United Kingdom", "GB"),
+    ("Zürich", "Switzerland", "CH"),
+    ("Paris", "France", "FR"),
+    ("São Paulo", "Brazil", "BR"),
+    ("Tokyo", "Japan", "JP"),
+    ("Lagos", "Nigeria", "NG"),
+    ("Kraków", "Poland", "PL"),
+];
+
+pub(super) const LANGS: &[&str] = &[
+    "en-US", "en-GB", "de-CH", "fr-FR", "pt-BR", "ja-JP", "pl-PL",
+];
+
+pub(super) const SAAS: &[&str] = &[
+    "Salesforce",
+    "ServiceNow",
+    "Zoom",
+    "Workday",
+    "GitHub Enterprise",
+    "Slack",
+    "Atlassian Cloud",
+    "Box",
+    "Dropbox Business",
+    "DocuSign",
+];

@@ -1,0 +1,257 @@
+//! Rendering directory objects: collection pages, single entities, and `$expand` of a
+//! group's members and owners.
+
+use std::fmt::Write as _;
+
+use super::access::{can_read_kind, has_any};
+use super::query::{Filter, next_link, page_offset, page_size, resolve_select};
+use super::{Ctx, GraphCall, GraphReply, JSON_CT};
+use crate::sim::fault::FaultPlan;
+use crate::sim::json::{push_key, push_str};
+use crate::sim::model::{ObjKind, ObjRef, all_props};
+use crate::sim::odata::{MAX_TOP, QueryOptions, fingerprint};
+use crate::sim::token::Caller;
+
+/// Which relationships `$expand` asks for.
+#[derive(Default, Clone, Copy)]
+struct Expand {
+    members: bool,
+    owners: bool,
+}
+
+fn parse_expand(cx: &Ctx<'_>, q: &QueryOptions, kind: ObjKind) -> Result<Expand, GraphReply> {
+    let mut e = Expand::default();
+    let Some(raw) = &q.expand else { return Ok(e) };
+    for part in raw.split(',') {
+        let p = part.trim();
+        if p.contains('(') {
+            return Err(cx.bad(
+                "Nested query options in $expand are not supported for directory relationships.",
+            ));
+        }
+        match (kind, p.to_ascii_lowercase().as_str()) {
+            (ObjKind::Group, "members") => e.members = true,
+            (ObjKind::Group, "owners") => e.owners = true,
+            _ => {
+                return Err(cx.bad(&format!(
+                    "Could not find a property named '{p}' on type 'microsoft.graph.{}'.",
+                    kind.truth_name()
+                )));
+            }
+        }
+    }
+    Ok(e)
+}
+
+/// `$expand` on directory relationships returns at most 20 items, no nextLink
+/// (graph-reference §4).
+const EXPAND_CAP: usize = 20;
+/// With `$expand`, the outer page is capped at 100 even with `$top=999` (observed).
+const EXPAND_OUTER_CAP: usize = 100;
+
+fn write_expanded(
+    cx: &Ctx<'_>,
+    g: ObjRef,
+    e: Expand,
+    caller: &Caller,
+    out: &mut String,
+    first: &mut bool,
+) {
+    let dir = &cx.state.dir;
+    let group = &dir.groups[g.idx as usize];
+    for (on, name, list) in [
+        (e.members, "members", &group.members),
+        (e.owners, "owners", &group.owners),
+    ] {
+        if !on {
+            continue;
+        }
+        push_key(out, first, name);
+        out.push('[');
+        let hidden = name == "members"
+            && group.is_hidden_membership()
+            && !has_any(caller, &["Member.Read.Hidden"]);
+        if !hidden {
+            for (i, r) in list.iter().take(EXPAND_CAP).enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                dir.write_object(*r, None, true, !can_read_kind(caller, r.kind), out);
+            }
+        }
+        out.push(']');
+    }
+}
+
+fn write_one(
+    cx: &Ctx<'_>,
+    r: ObjRef,
+    select: Option<&[&'static str]>,
+    expand: Expand,
+    caller: &Caller,
+    out: &mut String,
+) {
+    let dir = &cx.state.dir;
+    if !expand.members && !expand.owners {
+        dir.write_object(r, select, false, false, out);
+        return;
+    }
+    dir.write_object(r, select, false, false, out);
+    out.pop(); // reopen the object to append the expanded relationships
+    let mut first = out.ends_with('{');
+    write_expanded(cx, r, expand, caller, out, &mut first);
+    out.push('}');
+}
+
+pub(super) fn list_objects(
+    cx: &Ctx<'_>,
+    call: &GraphCall<'_>,
+    q: &QueryOptions,
+    plan: &FaultPlan,
+    caller: &Caller,
+    kind: ObjKind,
+) -> GraphReply {
+    let dir = &cx.state.dir;
+    let (set, total) = match kind {
+        ObjKind::User => ("users", dir.users.len()),
+        ObjKind::Group => ("groups", dir.groups.len()),
+        ObjKind::Device => ("devices", dir.devices.len()),
+        ObjKind::ServicePrincipal => ("servicePrincipals", dir.service_principals.len()),
+        ObjKind::OrgContact => ("contacts", dir.contacts.len()),
+    };
+    let expand = match parse_expand(cx, q, kind) {
+        Ok(e) => e,
+        Err(e) => return e,
+    };
+    let cap = if expand.members || expand.owners {
+        EXPAND_OUTER_CAP
+    } else {
+        MAX_TOP
+    };
+    let top = match page_size(cx, q, cap) {
+        Ok(t) => t,
+        Err(e) => return e,
+    };
+    if q.wants_count() && !call.consistency_eventual {
+        return cx.bad("$count is not currently supported.");
+    }
+    let filter = match Filter::compile(cx, q, all_props(kind), kind.truth_name()) {
+        Ok(f) => f,
+        Err(e) => return e,
+    };
+    let list = fingerprint(&[set, q.filter.as_deref().unwrap_or("")]);
+    let offset = match page_offset(cx, q, plan, list) {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
+    let refs: Vec<ObjRef> = match &filter {
+        None => Vec::new(),
+        Some(f) => (0..total)
+            .map(|i| ObjRef {
+                kind,
+                idx: i as u32,
+            })
+            .filter(|r| f.matches(&|p, out| dir.write_prop(*r, p, out)))
+            .collect(),
+    };
+    let n = if filter.is_some() { refs.len() } else { total };
+    let at = |i: usize| {
+        if filter.is_some() {
+            refs[i]
+        } else {
+            ObjRef {
+                kind,
+                idx: i as u32,
+            }
+        }
+    };
+    let sel = resolve_select(q);
+    let end = offset.saturating_add(top).min(n);
+    let mut out = String::with_capacity(64 + (end.saturating_sub(offset)) * 600);
+    let ctx = match &sel {
+        Some((_, raw)) => format!("{set}({raw})"),
+        None => set.to_string(),
+    };
+    let count = (q.wants_count() && offset == 0).then_some(n);
+    let next = (end < n).then(|| next_link(cx, call, q, list, end));
+    open_page(&mut out, cx, &ctx, count, next);
+    for i in offset.min(end)..end {
+        if i > offset {
+            out.push(',');
+        }
+        write_one(
+            cx,
+            at(i),
+            sel.as_ref().map(|s| s.0.as_slice()),
+            expand,
+            caller,
+            &mut out,
+        );
+    }
+    out.push_str("]}");
+    cx.reply(200, out, JSON_CT, end.saturating_sub(offset))
+}
+
+pub(super) fn single_object(
+    cx: &Ctx<'_>,
+    q: &QueryOptions,
+    r: ObjRef,
+    set: &str,
+    caller: &Caller,
+) -> GraphReply {
+    let expand = match parse_expand(cx, q, r.kind) {
+        Ok(e) => e,
+        Err(e) => return e,
+    };
+    let sel = resolve_select(q);
+    let mut obj = String::new();
+    write_one(
+        cx,
+        r,
+        sel.as_ref().map(|s| s.0.as_slice()),
+        expand,
+        caller,
+        &mut obj,
+    );
+    let ctx = match &sel {
+        Some((_, raw)) => format!("{set}({raw})/$entity"),
+        None => format!("{set}/$entity"),
+    };
+    cx.reply(200, entity_body(cx, &ctx, &obj), JSON_CT, 1)
+}
+
+/// A single entity's body: `@odata.context` followed by the object's own properties
+/// (`obj` is a serialised JSON object).
+pub(in crate::sim) fn entity_body(cx: &Ctx<'_>, ctx: &str, obj: &str) -> String {
+    let mut out = String::with_capacity(obj.len() + 100);
+    out.push_str("{\"@odata.context\":");
+    push_str(&mut out, &cx.context(ctx));
+    if obj.len() > 2 {
+        out.push(',');
+        out.push_str(&obj[1..]);
+    } else {
+        out.push('}');
+    }
+    out
+}
+
+/// Opens a collection page: `@odata.context`, `@odata.count` (first page, when asked for),
+/// `@odata.nextLink` (when more follow) and the start of the `value` array.
+pub(in crate::sim) fn open_page(
+    out: &mut String,
+    cx: &Ctx<'_>,
+    ctx: &str,
+    count: Option<usize>,
+    next_link: Option<String>,
+) {
+    out.push_str("{\"@odata.context\":");
+    push_str(out, &cx.context(ctx));
+    if let Some(n) = count {
+        let _ = write!(out, ",\"@odata.count\":{n}");
+    }
+    if let Some(link) = next_link {
+        out.push_str(",\"@odata.nextLink\":");
+        push_str(out, &link);
+    }
+    out.push_str(",\"value\":[");
+}

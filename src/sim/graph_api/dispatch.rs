@@ -1,0 +1,204 @@
+//! From a `Route` to the handler that answers it, after the permission check for its area.
+
+use uuid::Uuid;
+
+use super::access::{READ_APPS, READ_GROUPS, READ_ORG, READ_USERS, has_any};
+use super::collections::{list_objects, single_object};
+use super::relationships::{Rel, relationship};
+use super::routes::{Route, SpKey};
+use super::{Ctx, GraphCall, GraphReply, TEXT_CT};
+use crate::sim::config::HiddenMembers;
+use crate::sim::fault::FaultPlan;
+use crate::sim::model::{ObjKind, ObjRef};
+use crate::sim::odata::QueryOptions;
+use crate::sim::token::Caller;
+use crate::sim::{delta, tenant_routes};
+
+pub(super) fn dispatch(
+    cx: &Ctx<'_>,
+    call: &GraphCall<'_>,
+    route: &Route,
+    q: &QueryOptions,
+    plan: &FaultPlan,
+    caller: &Caller,
+) -> GraphReply {
+    let dir = &cx.state.dir;
+    match route {
+        Route::Users | Route::UsersCount | Route::User(_) if !has_any(caller, READ_USERS) => {
+            cx.denied()
+        }
+        Route::Groups
+        | Route::GroupsCount
+        | Route::GroupsDelta
+        | Route::Group(_)
+        | Route::Members(_)
+        | Route::Owners(_)
+            if !has_any(caller, READ_GROUPS) =>
+        {
+            cx.denied()
+        }
+        Route::Applications
+        | Route::Application(_)
+        | Route::ApplicationByAppId(_)
+        | Route::ServicePrincipals
+        | Route::ServicePrincipal(_)
+        | Route::ServicePrincipalByAppId(_)
+        | Route::AppRoleAssignments(_)
+            if !has_any(caller, READ_APPS) =>
+        {
+            cx.denied()
+        }
+        Route::Organization if !has_any(caller, READ_ORG) => cx.denied(),
+        Route::Users => list_objects(cx, call, q, plan, caller, ObjKind::User),
+        Route::Groups => list_objects(cx, call, q, plan, caller, ObjKind::Group),
+        Route::GroupsDelta => delta::groups_delta(cx, call, q, plan, caller),
+        Route::UsersCount => count(cx, call, dir.users.len()),
+        Route::GroupsCount => count(cx, call, dir.groups.len()),
+        Route::User(key) => {
+            let found = match Uuid::parse_str(key) {
+                Ok(id) => dir
+                    .index
+                    .get(&id)
+                    .copied()
+                    .filter(|r| r.kind == ObjKind::User),
+                Err(_) => dir
+                    .users
+                    .iter()
+                    .position(|u| u.user_principal_name.eq_ignore_ascii_case(key))
+                    .map(|i| ObjRef {
+                        kind: ObjKind::User,
+                        idx: i as u32,
+                    }),
+            };
+            match found {
+                Some(r) => single_object(cx, q, r, "users", caller),
+                None => cx.not_found(key),
+            }
+        }
+        Route::Group(key) => match find_group(cx, key) {
+            Ok(r) => single_object(cx, q, r, "groups", caller),
+            Err(e) => e,
+        },
+        Route::Members(key) | Route::Owners(key) | Route::TransitiveMembers(key) => {
+            let rel = match route {
+                Route::Owners(_) => Rel::Owners,
+                Route::TransitiveMembers(_) => Rel::TransitiveMembers,
+                _ => Rel::Members,
+            };
+            let r = match find_group(cx, key) {
+                Ok(r) => r,
+                Err(e) => return e,
+            };
+            if plan.deleted_group {
+                return cx.not_found(key);
+            }
+            relationship(cx, call, q, plan, r, rel, caller)
+        }
+        Route::RelationCount(key, owners) => {
+            let r = match find_group(cx, key) {
+                Ok(r) => r,
+                Err(e) => return e,
+            };
+            if plan.deleted_group {
+                return cx.not_found(key);
+            }
+            let g = &dir.groups[r.idx as usize];
+            let n = if *owners {
+                g.owners.len()
+            } else if g.is_hidden_membership() && !has_any(caller, &["Member.Read.Hidden"]) {
+                match cx.state.config.hidden_members {
+                    HiddenMembers::Forbidden => return cx.denied(),
+                    HiddenMembers::Empty => 0,
+                }
+            } else {
+                g.members.len()
+            };
+            count(cx, call, n)
+        }
+        Route::Organization => tenant_routes::organization(cx),
+        Route::Applications => tenant_routes::applications(cx, call, q, plan),
+        Route::Application(id) => match Uuid::parse_str(id) {
+            Ok(uid) => match dir.applications.iter().position(|a| a.id == uid) {
+                Some(i) => tenant_routes::single_application(cx, q, i),
+                None => cx.not_found(id),
+            },
+            Err(_) => cx.bad(&format!("Invalid object identifier '{id}'.")),
+        },
+        Route::ApplicationByAppId(app_id) => {
+            match dir
+                .applications
+                .iter()
+                .position(|a| a.app_id.to_string().eq_ignore_ascii_case(app_id))
+            {
+                Some(i) => tenant_routes::single_application(cx, q, i),
+                None => cx.not_found(app_id),
+            }
+        }
+        Route::ServicePrincipals => {
+            list_objects(cx, call, q, plan, caller, ObjKind::ServicePrincipal)
+        }
+        Route::ServicePrincipal(id) | Route::ServicePrincipalByAppId(id) => {
+            match find_sp(cx, route, id) {
+                Ok(r) => single_object(cx, q, r, "servicePrincipals", caller),
+                Err(e) => e,
+            }
+        }
+        Route::AppRoleAssignments(key) => {
+            let (route2, id) = match key {
+                SpKey::Id(id) => (Route::ServicePrincipal(id.clone()), id),
+                SpKey::AppId(id) => (Route::ServicePrincipalByAppId(id.clone()), id),
+            };
+            match find_sp(cx, &route2, id) {
+                Ok(r) => tenant_routes::app_role_assignments(cx, q, r),
+                Err(e) => e,
+            }
+        }
+        Route::Me => cx.bad("/me request is only valid with delegated authentication flow."),
+        Route::Batch => cx.bad("Nested $batch is not supported."),
+        Route::Unknown(seg) => cx.error(
+            400,
+            "BadRequest",
+            &format!("Resource not found for the segment '{seg}'."),
+        ),
+    }
+}
+
+fn find_group(cx: &Ctx<'_>, key: &str) -> Result<ObjRef, GraphReply> {
+    let id =
+        Uuid::parse_str(key).map_err(|_| cx.bad(&format!("Invalid object identifier '{key}'.")))?;
+    cx.state
+        .dir
+        .index
+        .get(&id)
+        .copied()
+        .filter(|r| r.kind == ObjKind::Group)
+        .ok_or_else(|| cx.not_found(key))
+}
+
+fn find_sp(cx: &Ctx<'_>, route: &Route, key: &str) -> Result<ObjRef, GraphReply> {
+    let dir = &cx.state.dir;
+    let idx = match route {
+        Route::ServicePrincipalByAppId(_) => dir
+            .service_principals
+            .iter()
+            .position(|s| s.app_id.to_string().eq_ignore_ascii_case(key)),
+        _ => {
+            let id = Uuid::parse_str(key)
+                .map_err(|_| cx.bad(&format!("Invalid object identifier '{key}'.")))?;
+            dir.service_principals.iter().position(|s| s.id == id)
+        }
+    };
+    idx.map(|i| ObjRef {
+        kind: ObjKind::ServicePrincipal,
+        idx: i as u32,
+    })
+    .ok_or_else(|| cx.not_found(key))
+}
+
+/// `$count` requires `ConsistencyLevel: eventual` (advanced query).
+fn count(cx: &Ctx<'_>, call: &GraphCall<'_>, n: usize) -> GraphReply {
+    if !call.consistency_eventual {
+        return cx.bad("$count is not currently supported.");
+    }
+    cx.reply(200, n.to_string(), TEXT_CT, 0)
+}

@@ -1,0 +1,193 @@
+//! What every Graph request goes through before its route runs: fault plan, bearer
+//! validation, injected statuses, `$batch`, method and query checks, resource-unit charging
+//! and throttling.
+
+use std::sync::atomic::Ordering;
+
+use uuid::Uuid;
+
+use super::access::has_any;
+use super::dispatch::dispatch;
+use super::routes::{Route, parse_route};
+use super::{Ctx, GraphCall, GraphReply};
+use crate::sim::batch;
+use crate::sim::fault::{FaultPlan, RequestShape};
+use crate::sim::odata::QueryOptions;
+use crate::sim::state::SimState;
+use crate::sim::throttle::{Charge, cost};
+use crate::sim::token::validate_bearer;
+
+/// Handles one Graph request (top-level or a `$batch` item).
+pub fn handle(state: &SimState, call: &GraphCall<'_>) -> GraphReply {
+    state.stats.graph_requests.fetch_add(1, Ordering::Relaxed);
+    let mut cx = Ctx {
+        state,
+        request_id: Uuid::new_v4().to_string(),
+        client_request_id: call
+            .client_request_id
+            .clone()
+            .unwrap_or_else(|| Uuid::new_v4().to_string()),
+        ru: 1,
+    };
+    let route = parse_route(call.path);
+    let q = QueryOptions::parse(call.query);
+    let plan = state.faults.plan(RequestShape {
+        path: call.path,
+        is_member_or_owner_fetch: matches!(
+            route,
+            Route::Members(_)
+                | Route::Owners(_)
+                | Route::TransitiveMembers(_)
+                | Route::RelationCount(..)
+        ),
+        has_skiptoken: q.skiptoken.is_some(),
+        inner: call.inner,
+    });
+    if plan.expire_tokens {
+        state.token_generation.fetch_add(1, Ordering::SeqCst);
+    }
+    let mut reply = handle_inner(&mut cx, call, &route, &q, &plan);
+    reply.plan = Box::new(plan);
+    reply
+}
+
+fn www_authenticate() -> (String, String) {
+    (
+        "WWW-Authenticate".into(),
+        "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\"".into(),
+    )
+}
+
+fn handle_inner(
+    cx: &mut Ctx<'_>,
+    call: &GraphCall<'_>,
+    route: &Route,
+    q: &QueryOptions,
+    plan: &FaultPlan,
+) -> GraphReply {
+    let state = cx.state;
+    let caller = match validate_bearer(state, call.authorization) {
+        Ok(c) => c,
+        Err(p) => {
+            let mut r = cx.error(401, "InvalidAuthenticationToken", p.message());
+            r.headers.push(www_authenticate());
+            return r;
+        }
+    };
+    state.app_stats[caller.app_idx]
+        .requests
+        .fetch_add(1, Ordering::Relaxed);
+    if let Some((status, retry_after)) = plan.status {
+        let mut r = match status {
+            503 => cx.error(503, "serviceNotAvailable", "The service is temporarily unavailable. Please retry later."),
+            504 => cx.error(504, "gatewayTimeout", "The gateway did not receive a timely response from the upstream server."),
+            _ => cx.error(429, "TooManyRequests", "Too many requests. Please retry after the time specified in the Retry-After header."),
+        };
+        if let Some(ra) = retry_after {
+            r.headers.push(("Retry-After".into(), ra.header_value()));
+        }
+        return r;
+    }
+    if *route == Route::Batch {
+        // The envelope costs nothing; each item is charged on its own (graph-reference §5).
+        cx.ru = 0;
+        if call.method != "POST" {
+            return cx.bad("$batch requires POST.");
+        }
+        return batch::run(state, call, &cx.request_id, &cx.client_request_id);
+    }
+    if call.method != "GET" {
+        return if has_any(&caller, &["Directory.ReadWrite.All", "Group.ReadWrite.All"]) {
+            cx.error(501, "NotImplemented", "The simulated tenant is read-only.")
+        } else {
+            cx.denied()
+        };
+    }
+    if q.skip {
+        return cx.bad("'$skip' is not supported by the service.");
+    }
+    if q.search.is_some() || q.orderby.is_some() {
+        return cx.error(
+            400,
+            "Request_UnsupportedQuery",
+            "The simulated tenant does not support $search or $orderby.",
+        );
+    }
+    // Resource units: charge before doing the work.
+    let small_top = q
+        .top
+        .as_deref()
+        .and_then(|t| t.parse::<usize>().ok())
+        .is_some_and(|t| t < 20);
+    cx.ru = cost(
+        route.base_cost(),
+        q.select.is_some(),
+        q.expand.is_some(),
+        small_top,
+    );
+    let app = &state.app_stats[caller.app_idx];
+    match state.throttle.charge(caller.app_idx, cx.ru) {
+        Charge::Admitted { used } => {
+            app.ru_spent.fetch_add(u64::from(cx.ru), Ordering::Relaxed);
+            let mut r = dispatch(cx, call, route, q, plan, &caller);
+            if used > 0.8 {
+                r.headers.push((
+                    "x-ms-throttle-limit-percentage".into(),
+                    format!("{used:.2}"),
+                ));
+            }
+            r
+        }
+        Charge::Throttled { retry_after } => {
+            app.throttled.fetch_add(1, Ordering::Relaxed);
+            state.stats.throttled.fetch_add(1, Ordering::Relaxed);
+            let size = match state.dir.users.len() {
+                n if n < 50 => "small",
+                n if n <= 500 => "medium",
+                _ => "large",
+            };
+            let mut r = cx.error(
+                429,
+                "TooManyRequests",
+                &format!("Too many requests. Please retry after the time specified in the Retry-After header. Request throttled under category:throttle.aad.ags.appId.{size}"),
+            );
+            r.headers
+                .push(("Retry-After".into(), format_secs(retry_after)));
+            r.headers.push((
+                "x-ms-throttle-scope".into(),
+                format!(
+                    "Tenant_Application/ReadWrite/{}/{}",
+                    state.apps[caller.app_idx].app_id, state.dir.tenant_id
+                ),
+            ));
+            r.headers.push((
+                "x-ms-throttle-information".into(),
+                "ResourceUnitLimitExceeded".into(),
+            ));
+            r
+        }
+    }
+}
+
+/// Retry-After in seconds, fractional like Graph's ("2.128").
+pub fn format_secs(s: f64) -> String {
+    let t = format!("{s:.3}");
+    let t = t.trim_end_matches('0').trim_end_matches('.');
+    if t.is_empty() {
+        "0".into()
+    } else {
+        t.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_fractional_seconds() {
+        assert_eq!(format_secs(2.128), "2.128");
+        assert_eq!(format_secs(3.0), "3");
+        assert_eq!(format_secs(0.0004), "0");
+    }
+}
