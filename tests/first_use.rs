@@ -208,6 +208,11 @@ fn a_misspelt_extra_attribute_is_a_warning_in_the_summary_the_manifest_and_the_e
         .run(&env, DemoAppKind::Full, &out)
         .args(["--extra-user-attribute", "fooBarBaz"])
         .args(["--extra-user-attribute", "mobilePhone"])
+        // Graph leaves out unset directory extensions, so their absence is no typo.
+        .args([
+            "--extra-user-attribute",
+            "extension_0123456789abcdef0123456789abcdef_costCenter",
+        ])
         .args(["--extra-group-attribute", "classificaton"])
         .output()
         .unwrap();

@@ -266,8 +266,11 @@ pub fn failure(e: &ExtractError) -> Failure {
         // The directory could not be claimed (missing rights, another run holds it):
         // checked before any request, so it is configuration.
         ExtractError::Output(o) if o.is_setup() => Failure::new(Exit::BadConfig, e.to_string()),
-        // Writing or committing failed (disk full, I/O error): exit 1, as documented.
-        ExtractError::Output(_) => Failure::new(Exit::Failure, e.to_string()),
+        // Writing or committing failed (disk full, I/O error), or the run itself broke:
+        // exit 1, as documented.
+        ExtractError::Output(_) | ExtractError::Internal { .. } => {
+            Failure::new(Exit::Failure, e.to_string())
+        }
         ExtractError::Record(_) | ExtractError::Unexpected { .. } => Failure::new(
             Exit::ExtractFailed,
             format!("{e}; no output file was changed"),

@@ -117,6 +117,11 @@ pub enum ExtractError {
     },
     #[error("unexpected answer from {what}: {detail}")]
     Unexpected { what: String, detail: String },
+    /// A task of the run itself failed (panicked or stopped): a bug, not Graph's doing.
+    #[error(
+        "internal error in {what}: {detail}; no output file was changed (please report it with the log file)"
+    )]
+    Internal { what: String, detail: String },
     #[error("cancelled; no output file was changed")]
     Cancelled,
 }
@@ -263,7 +268,7 @@ async fn run_inner(
     .await;
     let set = writer
         .await
-        .map_err(|e| ExtractError::Unexpected {
+        .map_err(|e| ExtractError::Internal {
             what: "the CSV writer".into(),
             detail: e.to_string(),
         })?
@@ -300,7 +305,7 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, ExtractError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| ExtractError::Unexpected {
+        .map_err(|e| ExtractError::Internal {
             what: "a file operation".into(),
             detail: e.to_string(),
         })?
@@ -460,7 +465,7 @@ async fn fetch_all(
 
     while let Some(joined) = tasks.join_next().await {
         let outcome = joined.unwrap_or_else(|e| {
-            Err(ExtractError::Unexpected {
+            Err(ExtractError::Internal {
                 what: "an extraction task".into(),
                 detail: e.to_string(),
             })
@@ -513,7 +518,13 @@ impl AttributePresence {
         if self.objects == 0 {
             return;
         }
-        for (name, _) in self.names.iter().zip(&self.seen).filter(|(_, s)| !**s) {
+        // Directory extensions are left out where they are unset, so absence proves nothing.
+        let missing = self.names.iter().zip(&self.seen).filter(|(n, s)| {
+            !**s && !n
+                .get(..10)
+                .is_some_and(|p| p.eq_ignore_ascii_case("extension_"))
+        });
+        for (name, _) in missing {
             progress.warn(Warning::attribute_not_returned(noun, name, self.objects));
         }
     }
@@ -528,7 +539,7 @@ fn has_key(object: &Value, name: &str) -> bool {
 
 async fn send(tx: &mpsc::Sender<WriteOp>, op: WriteOp) -> Result<(), ExtractError> {
     // The writer only hangs up after a write error, which it reports itself.
-    tx.send(op).await.map_err(|_| ExtractError::Unexpected {
+    tx.send(op).await.map_err(|_| ExtractError::Internal {
         what: "the CSV writer".into(),
         detail: "stopped early".into(),
     })

@@ -144,7 +144,11 @@ impl RetryPolicy {
             }
             Cause::Throttled => {
                 tally.throttled += 1;
-                let delay = retry_after.unwrap_or_else(|| self.backoff(tally.throttled));
+                // A zero (or past-date) Retry-After gets backoff, so an hour of 429s never
+                // turns into a busy loop.
+                let delay = retry_after
+                    .filter(|d| !d.is_zero())
+                    .unwrap_or_else(|| self.backoff(tally.throttled));
                 (run_elapsed.saturating_add(delay) <= self.throttle_deadline).then_some(delay)
             }
             Cause::Transient | Cause::MalformedBody => {
@@ -306,6 +310,19 @@ mod tests {
             wait(&p, &mut t, Cause::Throttled, Some(p.throttle_deadline * 2)),
             None
         );
+        // Retry-After: 0 is backed off, never a busy loop.
+        let mut t = Tally::default();
+        for _ in 0..5 {
+            let d = wait(&p, &mut t, Cause::Throttled, Some(Duration::ZERO)).unwrap();
+            assert!(d <= p.exponential_step(t.throttled), "{d:?}");
+        }
+        let mut zeros = 0;
+        for _ in 0..50 {
+            zeros += usize::from(
+                wait(&p, &mut t, Cause::Throttled, Some(Duration::ZERO)) == Some(Duration::ZERO),
+            );
+        }
+        assert!(zeros < 5, "jittered backoff is almost never zero: {zeros}");
     }
 
     #[test]

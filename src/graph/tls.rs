@@ -58,16 +58,35 @@ impl ServerCertVerifier for ExtraTrust {
             Ok(ok) => return Ok(ok),
             Err(e) => e,
         };
-        if !self
+        // Only the refusal this exists for: a trusted certificate marked CA:TRUE presented as
+        // the server's own. Anything else (expired, revoked, wrong usage) stands.
+        let ca_as_leaf = format!("{refused:?}").contains("CaUsedAsEndEntity");
+        let pinned = self
             .pinned
             .iter()
-            .any(|p| p.as_ref() == end_entity.as_ref())
-        {
+            .any(|p| p.as_ref() == end_entity.as_ref());
+        if !(ca_as_leaf && pinned) {
             return Err(refused);
         }
-        // Exactly a certificate the user trusted: still for this host only.
+        // Exactly a certificate the user trusted: still for this host only, and only while
+        // it is valid (WebPKI stopped before checking either).
         let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
         rustls::client::verify_server_name(&parsed, server_name)?;
+        let bad = || rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding);
+        let (_, cert) =
+            x509_parser::parse_x509_certificate(end_entity.as_ref()).map_err(|_| bad())?;
+        let at =
+            x509_parser::time::ASN1Time::from_timestamp(now.as_secs() as i64).map_err(|_| bad())?;
+        let validity = cert.validity();
+        if !validity.is_valid_at(at) {
+            return Err(rustls::Error::InvalidCertificate(
+                if at < validity.not_before {
+                    rustls::CertificateError::NotValidYet
+                } else {
+                    rustls::CertificateError::Expired
+                },
+            ));
+        }
         Ok(ServerCertVerified::assertion())
     }
 
@@ -100,4 +119,66 @@ pub(crate) fn certificates_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'st
     CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A self-signed `CA:TRUE` certificate for localhost, valid from `from` to `to` days
+    /// around now (what `openssl req -x509` makes, with chosen dates).
+    fn self_signed(from: i64, to: i64) -> CertificateDer<'static> {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let day = |days: i64| {
+            let now = rcgen::date_time_ymd(2026, 6, 1);
+            let span = std::time::Duration::from_secs(days.unsigned_abs() * 86_400);
+            if days < 0 { now - span } else { now + span }
+        };
+        params.not_before = day(from);
+        params.not_after = day(to);
+        params.self_signed(&key).unwrap().der().clone()
+    }
+
+    fn verify(
+        cert: &CertificateDer<'static>,
+        host: &str,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let trust = ExtraTrust {
+            platform: rustls_platform_verifier::Verifier::new_with_extra_roots(
+                vec![cert.clone()],
+                provider,
+            )
+            .unwrap(),
+            pinned: vec![cert.clone()],
+        };
+        // 2026-06-01 plus one day: inside [from, to] when from < 1 < to.
+        let now = UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_780_358_400));
+        trust.verify_server_cert(
+            cert,
+            &[],
+            &ServerName::try_from(host.to_string()).unwrap(),
+            &[],
+            now,
+        )
+    }
+
+    #[test]
+    fn a_pinned_ca_certificate_is_the_servers_own_only_for_its_host_and_while_valid() {
+        let valid = self_signed(-10, 10);
+        assert!(verify(&valid, "localhost").is_ok());
+        assert!(verify(&valid, "graph.example").is_err(), "another host");
+        let expired = self_signed(-10, -2);
+        assert!(
+            matches!(
+                verify(&expired, "localhost"),
+                Err(rustls::Error::InvalidCertificate(_))
+            ),
+            "an expired pinned certificate is refused: {:?}",
+            verify(&expired, "localhost")
+        );
+    }
 }
