@@ -1,5 +1,6 @@
 //! End-to-end runs of the wizard's event loop on a `TestBackend`, through the library's
-//! public API, with scripted input and the scripted fake services.
+//! public API, with scripted input and the scripted fake services; and the live services'
+//! save path where the fakes cannot reach (a profile renamed on a machine without a keyring).
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -189,4 +190,68 @@ async fn quitting_from_home() {
     let (app, screen) = run(fake, vec![key(KeyCode::Char('q'))]).await;
     assert!(app.should_quit);
     assert!(screen.contains("No saved profiles yet."), "{screen}");
+}
+
+/// The wizard's live services, editing a saved profile on a machine without a keyring:
+/// renaming it and saving fails on the keyring and offers alternatives; saving again with
+/// one of them completes the rename instead of failing on the profile that already moved.
+#[tokio::test]
+async fn renaming_a_profile_then_choosing_another_storage_after_the_keyring_fails_saves_it() {
+    use entra_extract::graph::Cloud;
+    use entra_extract::profile::{Dirs, Profile, ProfileName, ProfileStore, SecretStorage};
+    use entra_extract::secret::StoreChoice;
+    use entra_extract::session::wizard::LiveServices;
+    use entra_extract::tui::services::{
+        CredentialInput, CredentialsInput, OutputSettings, ProfileDraft, Services,
+    };
+
+    let root = tempfile::tempdir().unwrap();
+    let dirs = Dirs::new(root.path().join("config"), root.path().join("data"));
+    let store = ProfileStore::new(dirs.clone());
+    let tenant = "contoso.onmicrosoft.com";
+    let client = "11111111-2222-3333-4444-555555555555";
+    let old = ProfileName::new("old").unwrap();
+    let mut saved = Profile::new(
+        old.clone(),
+        tenant.parse().unwrap(),
+        client.parse().unwrap(),
+    );
+    saved.secret_storage = SecretStorage::Environment;
+    store.create(&saved).unwrap();
+
+    let services = LiveServices::new(dirs, StoreChoice::Unreachable);
+    let draft = || ProfileDraft {
+        name: "new".into(),
+        credentials: CredentialsInput {
+            cloud: Cloud::Global,
+            authority_url: None,
+            graph_url: None,
+            tenant: tenant.into(),
+            client_id: client.into(),
+            credential: CredentialInput::Secret("Xy7~not.a.real.secret".to_string().into()),
+        },
+        output: OutputSettings {
+            domain_prefix: String::new(),
+            directory: root.path().join("out"),
+            bom: false,
+        },
+        tenant: None,
+        replaces: Some("old".into()),
+    };
+    let problem = services
+        .save_profile(draft(), SecretStorage::Keyring)
+        .await
+        .expect_err("no keyring here");
+    assert!(problem.alternatives.contains(&SecretStorage::Environment));
+    let saved = services
+        .save_profile(draft(), SecretStorage::Environment)
+        .await
+        .expect("saving with another storage completes the rename");
+    assert!(saved.secret_stored_in.contains("not stored"), "{saved:?}");
+    let new = ProfileName::new("new").unwrap();
+    assert!(!store.exists(&old));
+    assert_eq!(
+        store.load(&new).unwrap().secret_storage,
+        SecretStorage::Environment
+    );
 }

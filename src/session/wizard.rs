@@ -396,9 +396,14 @@ impl LiveServices {
         let store = self.store();
         if let Some(old) = draft.replaces.as_deref().filter(|old| *old != draft.name) {
             let old = ProfileName::new(old).map_err(|e| fail(e.to_string()))?;
-            lifecycle::rename(&store, &old, &name, SecretStore::open(self.keyring))
-                .await
-                .map_err(|e| fail(e.to_string()))?;
+            // Renamed by an earlier attempt whose secret could not be stored (the user then
+            // picks another storage and saves again): the rename is done, go on.
+            let renamed_before = !store.exists(&old) && store.exists(&name);
+            if !renamed_before {
+                lifecycle::rename(&store, &old, &name, SecretStore::open(self.keyring))
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
+            }
         }
         // The secret first: a profile file without a reachable secret is no use.
         let stored_in = match (secret, storage) {
