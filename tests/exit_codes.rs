@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{Sim, TestEnv, json_stdout};
-use entra_extract::sim::{DemoAppKind, HiddenMembers, LatencyModel, SimConfig};
+use entra_extract::sim::{DemoAppKind, HiddenMembers, SimConfig};
 
 /// Requests the simulator has answered (token endpoint and Graph).
 fn requests(sim: &Sim) -> u64 {
@@ -185,13 +185,7 @@ fn row_1_a_full_disk_is_an_io_error_and_leaves_nothing_behind() {
 #[cfg(unix)]
 #[test]
 fn row_130_interrupted() {
-    let sim = Sim::start(common::no_throttle(SimConfig {
-        latency: LatencyModel {
-            base: Duration::from_millis(200),
-            per_item: Duration::ZERO,
-        },
-        ..SimConfig::default()
-    }));
+    let sim = common::slow_sim(200);
     let env = TestEnv::new();
     let out = env.out("out");
     let child = sim

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use common::{
     Sim, TestEnv, assert_exit, assert_private_and_clean, json_stdout, seed_previous, snapshot,
 };
-use entra_extract::sim::{DemoAppKind, LatencyModel, SimConfig};
+use entra_extract::sim::{DemoAppKind, SimConfig};
 
 #[test]
 fn failed_run_leaves_previous_files_untouched() {
@@ -81,13 +81,7 @@ fn sigterm_mid_run_exits_130_and_leaves_previous_files_untouched() {
 #[cfg(unix)]
 fn interrupted_by(signal: &str) {
     // 150 ms per response: with one worker the run takes several seconds.
-    let sim = Sim::start(common::no_throttle(SimConfig {
-        latency: LatencyModel {
-            base: Duration::from_millis(150),
-            per_item: Duration::ZERO,
-        },
-        ..SimConfig::default()
-    }));
+    let sim = common::slow_sim(150);
     let env = TestEnv::new();
     let out = env.out("out");
     let previous = seed_previous(&out, &sim.domain());
@@ -127,13 +121,7 @@ fn output_dir_is_created_private_when_missing() {
 fn second_run_into_the_same_directory_is_refused_while_the_first_writes() {
     // 300 ms per response: the first run writes for about two seconds, the second reaches
     // the lock well within that.
-    let sim = Sim::start(common::no_throttle(SimConfig {
-        latency: LatencyModel {
-            base: Duration::from_millis(300),
-            per_item: Duration::ZERO,
-        },
-        ..SimConfig::default()
-    }));
+    let sim = common::slow_sim(300);
     let env = TestEnv::new();
     let out = env.out("out");
     let first = start_writing(&sim, &env, &out);

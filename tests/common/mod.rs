@@ -279,6 +279,18 @@ pub fn no_throttle(mut config: SimConfig) -> SimConfig {
     config
 }
 
+/// Tenant `small`, throttling off, every response `millis` late: runs that last long enough
+/// to be interrupted or overlapped.
+pub fn slow_sim(millis: u64) -> Sim {
+    Sim::start(no_throttle(SimConfig {
+        latency: entra_extract::sim::LatencyModel {
+            base: Duration::from_millis(millis),
+            per_item: Duration::ZERO,
+        },
+        ..SimConfig::default()
+    }))
+}
+
 fn edges_of(truth: &Value, list: &str, group_id: &str) -> usize {
     truth[list]
         .as_array()
