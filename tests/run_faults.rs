@@ -39,11 +39,7 @@ fn assert_recovers(sim: &Sim) -> (Value, Value) {
 fn assert_recovers_with(sim: &Sim, args: &[&str]) -> (Value, Value) {
     let env = TestEnv::new();
     let out = env.out("out");
-    let o = sim
-        .run(&env, DemoAppKind::Full, &out)
-        .args(args)
-        .output()
-        .unwrap();
+    let o = run_args(sim, &env, &out, args);
     assert_exit(&o, 0);
     Extraction::read(&out, &sim.domain())
         .assert_eq(&Extraction::expected(&sim.truth, &BTreeMap::new()));
@@ -51,6 +47,22 @@ fn assert_recovers_with(sim: &Sim, args: &[&str]) -> (Value, Value) {
     assert_private_and_clean(&out);
     let stats = sim.stats();
     (json_stdout(&o), stats)
+}
+
+/// Faults aimed at the per-group plan's requests (`/groups/{id}/members`, `$batch`).
+const PER_GROUP: &[&str] = &["--plan", "per-group"];
+
+/// `run` with the full app and extra arguments.
+fn run_args(
+    sim: &Sim,
+    env: &TestEnv,
+    out: &std::path::Path,
+    args: &[&str],
+) -> std::process::Output {
+    sim.run(env, DemoAppKind::Full, out)
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn injected(stats: &Value) -> u64 {
@@ -130,7 +142,8 @@ fn token_expiry_inside_a_batch_is_survived() {
     let (gid, _) = probe.group_where(|g| probe.member_count(g["id"].as_str().unwrap()) > 0);
     drop(probe);
     let sim = sim_with(&[&format!("token-expiry@at=1;path=/groups/{gid}/members")]);
-    let (_, stats) = assert_recovers(&sim);
+    // The per-group plan reads first member pages inside `$batch`.
+    let (_, stats) = assert_recovers_with(&sim, PER_GROUP);
     assert_eq!(injected(&stats), 1, "{stats}");
 }
 
@@ -154,28 +167,32 @@ fn short_token_lifetime_is_refreshed() {
 
 #[test]
 fn group_deleted_between_listing_and_member_fetch() {
+    // Per-group plan: its member fetch answers 404. Fast plan: groups/delta leaves it out,
+    // and the per-group reading it falls back to answers 404.
     let (gid, gname) = group_with_members_and_owners();
-    let sim = sim_with(&[&format!("deleted-group@always;path=/groups/{gid}/")]);
-    let env = TestEnv::new();
-    let out = env.out("out");
-    let o = sim.run(&env, DemoAppKind::Full, &out).output().unwrap();
-    assert_exit(&o, 6);
-    let report = json_stdout(&o);
-    assert_eq!(report["groups_deleted"], 1);
-    let warnings = report["warnings"].as_array().unwrap();
-    assert_eq!(warnings.len(), 1, "{warnings:?}");
-    assert!(
-        warnings[0].as_str().unwrap().contains(&gname),
-        "{warnings:?}"
-    );
+    for args in [PER_GROUP, &[][..]] {
+        let sim = sim_with(&[&format!("deleted-group@always;path=/groups/{gid}/")]);
+        let env = TestEnv::new();
+        let out = env.out("out");
+        let o = run_args(&sim, &env, &out, args);
+        assert_exit(&o, 6);
+        let report = json_stdout(&o);
+        assert_eq!(report["groups_deleted"], 1, "{args:?}");
+        let warnings = report["warnings"].as_array().unwrap();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].as_str().unwrap().contains(&gname),
+            "{warnings:?}"
+        );
 
-    let fates = BTreeMap::from([(gid.clone(), GroupFate::Deleted)]);
-    Extraction::read(&out, &sim.domain()).assert_eq(&Extraction::expected(&sim.truth, &fates));
-    let manifest = check_manifest(&out, &sim.domain());
-    assert_eq!(manifest["warnings"][0]["kind"], "group_deleted");
-    assert_eq!(manifest["warnings"][0]["group_id"], gid.as_str());
-    assert_eq!(manifest["counts"]["groups_members_unreadable"], 1);
-    assert_private_and_clean(&out);
+        let fates = BTreeMap::from([(gid.clone(), GroupFate::Deleted)]);
+        Extraction::read(&out, &sim.domain()).assert_eq(&Extraction::expected(&sim.truth, &fates));
+        let manifest = check_manifest(&out, &sim.domain());
+        assert_eq!(manifest["warnings"][0]["kind"], "group_deleted");
+        assert_eq!(manifest["warnings"][0]["group_id"], gid.as_str());
+        assert_eq!(manifest["counts"]["groups_members_unreadable"], 1);
+        assert_private_and_clean(&out);
+    }
 }
 
 /// A tenant with two pages of users and a group with two pages of members (All Staff), so
@@ -200,18 +217,29 @@ fn paged_config(specs: &[&str]) -> SimConfig {
 /// first page; objects read twice are written once, and the manifest says so.
 #[test]
 fn an_expired_page_token_restarts_the_listing_and_the_manifest_says_so() {
-    // The users' second page, then the second page of a member list.
-    for (spec, listing) in [
-        ("expired-skiptoken@at=1;path=/users", "the user listing"),
+    // Per-group plan: the users' second page, then the second page of a member list. Fast
+    // plan: the second page of the groups/delta chain that holds "All Staff".
+    for (spec, listing, args) in [
+        (
+            "expired-skiptoken@at=1;path=/users",
+            "the user listing",
+            PER_GROUP,
+        ),
         (
             "expired-skiptoken@at=1;path=/groups/",
             "the members of group",
+            PER_GROUP,
+        ),
+        (
+            "expired-skiptoken@at=1;path=/groups/delta",
+            "a groups/delta chain",
+            &[],
         ),
     ] {
         let sim = Sim::start(paged_config(&[spec]));
         let env = TestEnv::new();
         let out = env.out("out");
-        let o = sim.run(&env, DemoAppKind::Full, &out).output().unwrap();
+        let o = run_args(&sim, &env, &out, args);
         assert_exit(&o, 0);
         Extraction::read(&out, &sim.domain())
             .assert_eq(&Extraction::expected(&sim.truth, &BTreeMap::new()));
@@ -235,17 +263,25 @@ fn an_expired_page_token_restarts_the_listing_and_the_manifest_says_so() {
 /// the run fails cleanly with the previous files untouched.
 #[test]
 fn a_page_token_that_keeps_expiring_fails_cleanly_after_a_few_restarts() {
-    let sim = Sim::start(paged_config(&["expired-skiptoken@always;path=/users"]));
-    let env = TestEnv::new();
-    let out = env.out("out");
-    let previous = common::seed_previous(&out, &sim.domain());
-    let o = sim.run(&env, DemoAppKind::Full, &out).output().unwrap();
-    assert_exit(&o, 5);
-    assert_eq!(injected(&sim.stats()), 4, "first try and three restarts");
-    let error = json_stdout(&o)["error"].as_str().unwrap().to_string();
-    assert!(error.contains("Directory_ExpiredPageToken"), "{error}");
-    assert_eq!(snapshot(&out), previous, "previous files changed");
-    assert_private_and_clean(&out);
+    for (path, args) in [("/users", PER_GROUP), ("/groups/delta", &[][..])] {
+        let sim = Sim::start(paged_config(&[&format!(
+            "expired-skiptoken@always;path={path}"
+        )]));
+        let env = TestEnv::new();
+        let out = env.out("out");
+        let previous = common::seed_previous(&out, &sim.domain());
+        let o = run_args(&sim, &env, &out, args);
+        assert_exit(&o, 5);
+        assert_eq!(
+            injected(&sim.stats()),
+            4,
+            "{path}: first try and three restarts"
+        );
+        let error = json_stdout(&o)["error"].as_str().unwrap().to_string();
+        assert!(error.contains("Directory_ExpiredPageToken"), "{error}");
+        assert_eq!(snapshot(&out), previous, "previous files changed");
+        assert_private_and_clean(&out);
+    }
 }
 
 #[test]
@@ -267,7 +303,7 @@ fn group_deleted_between_member_and_owner_fetch() {
     let sim = sim_with(&[&format!("deleted-group@always;path=/groups/{gid}/owners")]);
     let env = TestEnv::new();
     let out = env.out("out");
-    let o = sim.run(&env, DemoAppKind::Full, &out).output().unwrap();
+    let o = run_args(&sim, &env, &out, PER_GROUP);
     assert_exit(&o, 6);
     let report = json_stdout(&o);
     assert_eq!(report["groups_deleted"], 1);
@@ -294,7 +330,7 @@ fn group_deleted_while_paging_its_members() {
     )]));
     let env = TestEnv::new();
     let out = env.out("out");
-    let o = sim.run(&env, DemoAppKind::Full, &out).output().unwrap();
+    let o = run_args(&sim, &env, &out, PER_GROUP);
     assert_exit(&o, 6);
     let warning = json_stdout(&o)["warnings"][0].as_str().unwrap().to_string();
     assert!(

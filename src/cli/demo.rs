@@ -165,6 +165,7 @@ async fn headless(sim: &crate::sim::SimHandle, args: &DemoArgs) -> color_eyre::R
         extra_user_attributes: Vec::new(),
         extra_group_attributes: Vec::new(),
         workers: 4,
+        plan: Default::default(),
         json: args.json,
         quiet: false,
     };

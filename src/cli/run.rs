@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::Exit;
 use super::connect::{ConnectArgs, Connection, Failure, cancel_on_signals, graph_failure};
 use crate::extract::progress::{Progress, WarningKind};
-use crate::extract::run::{ExtractError, ExtractOptions, ExtractSummary, run as extract};
+use crate::extract::run::{ExtractError, ExtractOptions, ExtractSummary, Plan, run as extract};
 use crate::extract::{DomainPrefix, FileKind};
 use crate::profile::Outcome;
 
@@ -37,9 +37,14 @@ pub struct RunArgs {
     /// Extra group property to add as a column (repeatable).
     #[arg(long = "extra-group-attribute", value_name = "NAME")]
     pub extra_group_attributes: Vec<String>,
-    /// Concurrent member/owner fetchers (each batches 10 groups).
+    /// Concurrent member/owner fetchers of the per-group plan (each batches 10 groups).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub workers: u16,
+    /// Request plan: `fast` (parallel chains, groups/delta; the default) or `per-group`
+    /// (each group's members and owners on their own; slower, for diagnosis). Both write
+    /// the same rows.
+    #[arg(long, default_value = "fast", value_name = "PLAN")]
+    pub plan: Plan,
     /// Print the run summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -190,6 +195,7 @@ fn options(args: &RunArgs, conn: &Connection) -> Result<ExtractOptions, Failure>
         .extra_group_attributes
         .extend(args.extra_group_attributes.iter().cloned());
     options.workers = usize::from(args.workers);
+    options.plan = args.plan;
     options.cloud = crate::session::cloud_name(conn.cloud);
     Ok(options)
 }

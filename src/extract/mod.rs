@@ -7,8 +7,10 @@
 //! - [`manifest`] — `<domain>_manifest.json`.
 //! - [`progress`] — counters the front ends read.
 
+mod fast;
 pub mod manifest;
 pub mod output;
+mod per_group;
 pub mod prefix;
 pub mod progress;
 pub mod run;

@@ -293,8 +293,14 @@ impl GraphClient {
     /// Number of objects in a collection (`users`, `groups`, `groups/{id}/members`) via
     /// `/$count` with `ConsistencyLevel: eventual`.
     pub async fn count(&self, collection: &str) -> Result<u64, GraphError> {
-        let path = format!("/{}/$count", collection.trim_matches('/'));
-        let mut call = Call::get(self.graph_url(&path)?);
+        self.count_query(&format!("/{}/$count", collection.trim_matches('/')))
+            .await
+    }
+
+    /// A `/$count` path with its query (e.g.
+    /// `/users/$count?$filter=startswith(userPrincipalName,'a')`), as an advanced query.
+    pub async fn count_query(&self, path: &str) -> Result<u64, GraphError> {
+        let mut call = Call::get(self.graph_url(path)?);
         call.headers = vec![
             ("ConsistencyLevel".into(), "eventual".into()),
             ("Accept".into(), "text/plain".into()),
@@ -307,12 +313,21 @@ impl GraphClient {
             .trim()
             .parse()
             .map_err(|_| GraphError::Decode {
-                what: path.clone(),
+                what: path.to_string(),
                 message: format!(
                     "expected a number, got {:?}",
                     reply.text.chars().take(40).collect::<String>()
                 ),
             })
+    }
+
+    /// POST a JSON body to a Graph action that only reads (`/directoryObjects/getByIds`), with
+    /// the same retry policy as a GET: repeating it changes nothing.
+    pub async fn post_json(&self, path_and_query: &str, body: Value) -> Result<Value, GraphError> {
+        let mut call = Call::get(self.graph_url(path_and_query)?);
+        call.method = Method::POST;
+        call.body = Body::Json(body);
+        Ok(self.execute(&call).await?.json)
     }
 
     /// Absolute URL for a Graph path, or a checked absolute link (only to the Graph root).

@@ -24,7 +24,8 @@ pub struct GraphConfig {
     pub credential: Credential,
     /// Extra trusted root(s), PEM, for corporate TLS inspection; added to the built-in roots.
     pub extra_ca_pem: Option<PathBuf>,
-    /// Most requests on the wire at once.
+    /// Most requests on the wire at once. Graph documents no concurrency limit for the
+    /// directory; 32 keeps a large extraction latency-bound without looking like a flood.
     pub max_in_flight: usize,
     /// User-Agent header.
     pub user_agent: String,
@@ -52,7 +53,7 @@ impl GraphConfig {
             client_id,
             credential,
             extra_ca_pem: None,
-            max_in_flight: 8,
+            max_in_flight: 32,
             user_agent: format!("entra-extract/{}", env!("CARGO_PKG_VERSION")),
             retry: RetryPolicy::default(),
             pacing: PacingPolicy::default(),

@@ -42,6 +42,6 @@ pub use credential::{CLIENT_ASSERTION_TYPE, Credential};
 pub use error::{AuthError, CredentialField, GraphError};
 pub use ids::{ClientId, FormatError, TenantRef, client_id, is_dns_domain, is_guid, tenant};
 pub use pacing::{PacingPolicy, estimate_ru};
-pub use paging::{Page, Pager};
+pub use paging::{EXPIRED_PAGE_TOKEN, Page, Pager};
 pub use retry::{RetryPolicy, parse_retry_after};
 pub use stats::RequestStats;

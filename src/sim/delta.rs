@@ -12,13 +12,15 @@ use super::graph_api::{
 };
 use super::json::{push_key, push_str, push_uuid};
 use super::model::{GROUP_PROPS, ObjKind, ObjRef};
-use super::odata::{PageToken, QueryOptions, fingerprint};
+use super::odata::{PageToken, QueryOptions, fingerprint, parse_id_disjunction};
 use super::token::Caller;
 
 /// Groups per delta page.
 const GROUPS_PER_PAGE: usize = 100;
 /// Member and owner references per delta page (≈500 observed, graph-reference §7).
 const REFS_PER_PAGE: usize = 500;
+/// "There is a limit of 50 filtered objects" [GDC api/group-delta.md].
+const MAX_FILTERED_IDS: usize = 50;
 
 /// Handles `GET /groups/delta`.
 pub(super) fn groups_delta(
@@ -29,13 +31,43 @@ pub(super) fn groups_delta(
     caller: &Caller,
 ) -> GraphReply {
     let dir = &cx.state.dir;
-    if q.top.is_some() || q.orderby.is_some() || q.filter.is_some() || q.wants_count() {
+    if q.top.is_some() || q.orderby.is_some() || q.wants_count() {
         return cx.error(
             400,
             "Request_UnsupportedQuery",
-            "Unsupported query option for delta: only $select, $expand=members and $deltatoken/$skiptoken are supported by the simulated tenant.",
+            "Unsupported query option for delta: only $select, $filter=id eq, $expand=members and $deltatoken/$skiptoken are supported by the simulated tenant.",
         );
     }
+    // `$filter=id eq '…' or id eq '…'` tracks only those groups (≤ 50); unknown ids are
+    // simply absent, in directory order like the unfiltered listing.
+    let only: Option<Vec<usize>> = match q.filter.as_deref().map(parse_id_disjunction) {
+        None => None,
+        Some(Err(m)) => return cx.error(400, "Request_UnsupportedQuery", &m),
+        Some(Ok(ids)) if ids.len() > MAX_FILTERED_IDS => {
+            return cx.error(
+                400,
+                "Request_UnsupportedQuery",
+                &format!(
+                    "The number of filtered objects ({}) exceeds the limit of {MAX_FILTERED_IDS}.",
+                    ids.len()
+                ),
+            );
+        }
+        Some(Ok(ids)) => {
+            let mut idx: Vec<usize> = ids
+                .iter()
+                .filter_map(|id| uuid::Uuid::parse_str(id).ok())
+                .filter_map(|id| dir.index.get(&id))
+                .filter(|r| r.kind == ObjKind::Group)
+                .map(|r| r.idx as usize)
+                .collect();
+            idx.sort_unstable();
+            idx.dedup();
+            Some(idx)
+        }
+    };
+    let group_at = |i: usize| only.as_ref().map_or(i, |o| o[i]);
+    let groups_listed = only.as_ref().map_or(dir.groups.len(), Vec::len);
     let delta_list = fingerprint(&["groups/delta-token"]);
     if let Some((_, tok)) = q
         .pairs
@@ -71,6 +103,7 @@ pub(super) fn groups_delta(
     };
     let list = fingerprint(&[
         "groups/delta",
+        q.filter.as_deref().unwrap_or(""),
         q.select
             .as_ref()
             .map(|s| s.join(","))
@@ -91,15 +124,20 @@ pub(super) fn groups_delta(
     let mut refs_on_page = 0;
     let mut items = 0;
     let mut next: Option<u64> = None;
-    while gi < dir.groups.len() {
+    while gi < groups_listed {
         if groups_on_page == GROUPS_PER_PAGE || refs_on_page >= REFS_PER_PAGE {
             next = Some((gi as u64) << 32);
             break;
         }
-        let group = &dir.groups[gi];
+        let group = &dir.groups[group_at(gi)];
+        if cx.state.faults.deletes_group(&group.id.to_string()) {
+            gi += 1;
+            member_off = 0;
+            continue;
+        }
         let r = ObjRef {
             kind: ObjKind::Group,
-            idx: gi as u32,
+            idx: group_at(gi) as u32,
         };
         if groups_on_page > 0 {
             value.push(',');
@@ -122,6 +160,7 @@ pub(super) fn groups_delta(
             push_key(&mut value, &mut first, "members@delta");
             write_refs(cx, &members[start..end], &mut value);
             refs_on_page += end - start;
+            items += end - start;
             if end < members.len() {
                 split_at = Some(end);
             }
@@ -130,6 +169,7 @@ pub(super) fn groups_delta(
             push_key(&mut value, &mut first, "owners@delta");
             write_refs(cx, &group.owners, &mut value);
             refs_on_page += group.owners.len();
+            items += group.owners.len();
         }
         value.push('}');
         groups_on_page += 1;

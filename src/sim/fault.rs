@@ -240,6 +240,21 @@ impl FaultEngine {
     }
 
     /// Decides which faults hit this request (advancing their counters).
+    /// Whether a `deleted-group@always` fault names this group (its path prefix covers
+    /// `/groups/{id}/`): the group is gone for good, so `groups/delta` leaves it out too.
+    /// Asking does not count as a request.
+    pub fn deletes_group(&self, group_id: &str) -> bool {
+        let path = format!("/groups/{group_id}/").to_ascii_lowercase();
+        self.faults.iter().any(|(spec, _)| {
+            spec.kind == FaultKind::DeletedGroup
+                && spec.trigger == Trigger::Always
+                && spec
+                    .path_prefix
+                    .as_ref()
+                    .is_some_and(|p| path.starts_with(&p.to_ascii_lowercase()))
+        })
+    }
+
     pub fn plan(&self, req: RequestShape<'_>) -> FaultPlan {
         let mut plan = FaultPlan::default();
         for (i, (spec, counter)) in self.faults.iter().enumerate() {

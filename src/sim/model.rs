@@ -333,6 +333,17 @@ impl Directory {
         }
     }
 
+    /// How many objects of a kind the directory holds.
+    pub fn len_of(&self, kind: ObjKind) -> usize {
+        match kind {
+            ObjKind::User => self.users.len(),
+            ObjKind::Group => self.groups.len(),
+            ObjKind::Device => self.devices.len(),
+            ObjKind::ServicePrincipal => self.service_principals.len(),
+            ObjKind::OrgContact => self.contacts.len(),
+        }
+    }
+
     /// Display name of any member-capable object.
     pub fn display_name_of(&self, r: ObjRef) -> &str {
         match r.kind {

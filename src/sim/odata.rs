@@ -228,7 +228,28 @@ pub fn parse_filter(f: &str) -> Result<Vec<Clause>, String> {
     Ok(out)
 }
 
+/// Parses the one `$filter` `groups/delta` accepts: `id eq '…'` clauses joined by `or`
+/// [GDC api/group-delta.md: "a limit of 50 filtered objects"].
+pub fn parse_id_disjunction(f: &str) -> Result<Vec<String>, String> {
+    split_keyword(f, " or ")
+        .into_iter()
+        .map(|part| match parse_filter(part.trim())?.as_slice() {
+            [Clause::Eq(p, Literal::Str(id))] if p.eq_ignore_ascii_case("id") => Ok(id.clone()),
+            _ => Err(format!(
+                "Unsupported filter for delta: '{}'. Only 'id eq' clauses joined by 'or' are supported.",
+                part.trim()
+            )),
+        })
+        .collect()
+}
+
 fn split_and(f: &str) -> Vec<&str> {
+    split_keyword(f, " and ")
+}
+
+/// Splits at a keyword (with its surrounding spaces) outside string literals.
+fn split_keyword<'a>(f: &'a str, keyword: &str) -> Vec<&'a str> {
+    let n = keyword.len();
     let mut parts = Vec::new();
     let bytes = f.as_bytes();
     let mut in_str = false;
@@ -237,10 +258,10 @@ fn split_and(f: &str) -> Vec<&str> {
     while i < bytes.len() {
         if bytes[i] == b'\'' {
             in_str = !in_str;
-        } else if !in_str && f[i..].len() >= 5 && f[i..i + 5].eq_ignore_ascii_case(" and ") {
+        } else if !in_str && f[i..].len() >= n && f[i..i + n].eq_ignore_ascii_case(keyword) {
             parts.push(&f[start..i]);
-            start = i + 5;
-            i += 5;
+            start = i + n;
+            i += n;
             continue;
         }
         i += 1;
@@ -293,6 +314,13 @@ mod tests {
             Clause::Eq("accountEnabled".into(), Literal::Bool(false))
         );
         assert!(parse_filter("id gt 'x'").is_err());
+        let ids = parse_id_disjunction("id eq 'a' or ID eq 'b''c'").unwrap();
+        assert_eq!(ids, vec!["a".to_string(), "b'c".to_string()]);
+        assert!(parse_id_disjunction("id eq 'a' or displayName eq 'x'").is_err());
+        assert_eq!(
+            parse_id_disjunction("id eq 'x or y'").unwrap(),
+            vec!["x or y"]
+        );
         let c = parse_filter("id in ('1','2')").unwrap();
         assert_eq!(c[0], Clause::In("id".into(), vec!["1".into(), "2".into()]));
     }

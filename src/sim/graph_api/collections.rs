@@ -112,12 +112,13 @@ pub(super) fn list_objects(
     kind: ObjKind,
 ) -> GraphReply {
     let dir = &cx.state.dir;
-    let (set, total) = match kind {
-        ObjKind::User => ("users", dir.users.len()),
-        ObjKind::Group => ("groups", dir.groups.len()),
-        ObjKind::Device => ("devices", dir.devices.len()),
-        ObjKind::ServicePrincipal => ("servicePrincipals", dir.service_principals.len()),
-        ObjKind::OrgContact => ("contacts", dir.contacts.len()),
+    let total = dir.len_of(kind);
+    let set = match kind {
+        ObjKind::User => "users",
+        ObjKind::Group => "groups",
+        ObjKind::Device => "devices",
+        ObjKind::ServicePrincipal => "servicePrincipals",
+        ObjKind::OrgContact => "contacts",
     };
     let expand = match parse_expand(cx, q, kind) {
         Ok(e) => e,
@@ -135,8 +136,8 @@ pub(super) fn list_objects(
     if q.wants_count() && !call.consistency_eventual {
         return cx.bad("$count is not currently supported.");
     }
-    let filter = match Filter::compile(cx, q, all_props(kind), kind.truth_name()) {
-        Ok(f) => f,
+    let refs = match matching(cx, q, kind) {
+        Ok(r) => r,
         Err(e) => return e,
     };
     let list = fingerprint(&[set, q.filter.as_deref().unwrap_or("")]);
@@ -144,26 +145,13 @@ pub(super) fn list_objects(
         Ok(o) => o,
         Err(e) => return e,
     };
-    let refs: Vec<ObjRef> = match &filter {
-        None => Vec::new(),
-        Some(f) => (0..total)
-            .map(|i| ObjRef {
-                kind,
-                idx: i as u32,
-            })
-            .filter(|r| f.matches(&|p, out| dir.write_prop(*r, p, out)))
-            .collect(),
-    };
-    let n = if filter.is_some() { refs.len() } else { total };
-    let at = |i: usize| {
-        if filter.is_some() {
-            refs[i]
-        } else {
-            ObjRef {
-                kind,
-                idx: i as u32,
-            }
-        }
+    let n = refs.as_ref().map_or(total, Vec::len);
+    let at = |i: usize| match &refs {
+        Some(r) => r[i],
+        None => ObjRef {
+            kind,
+            idx: i as u32,
+        },
     };
     let sel = resolve_select(q);
     let end = offset.saturating_add(top).min(n);
@@ -190,6 +178,27 @@ pub(super) fn list_objects(
     }
     out.push_str("]}");
     cx.reply(200, out, JSON_CT, end.saturating_sub(offset))
+}
+
+/// The objects of `kind` that `$filter` selects, in directory order; `None` without a filter.
+pub(super) fn matching(
+    cx: &Ctx<'_>,
+    q: &QueryOptions,
+    kind: ObjKind,
+) -> Result<Option<Vec<ObjRef>>, GraphReply> {
+    let dir = &cx.state.dir;
+    let Some(f) = Filter::compile(cx, q, all_props(kind), kind.truth_name())? else {
+        return Ok(None);
+    };
+    Ok(Some(
+        (0..dir.len_of(kind))
+            .map(|i| ObjRef {
+                kind,
+                idx: i as u32,
+            })
+            .filter(|r| f.matches(&|p, out| dir.write_prop(*r, p, out)))
+            .collect(),
+    ))
 }
 
 pub(super) fn single_object(

@@ -3,10 +3,11 @@
 use uuid::Uuid;
 
 use super::access::{READ_APPS, READ_GROUPS, READ_ORG, READ_USERS, has_any};
-use super::collections::{list_objects, single_object};
-use super::relationships::{Rel, relationship};
+use super::collections::{list_objects, matching, open_page, single_object};
+use super::query::resolve_select;
+use super::relationships::{Rel, related, relationship, write_typed_objects};
 use super::routes::{Route, SpKey};
-use super::{Ctx, GraphCall, GraphReply, TEXT_CT};
+use super::{Ctx, GraphCall, GraphReply, JSON_CT, TEXT_CT};
 use crate::sim::config::HiddenMembers;
 use crate::sim::fault::FaultPlan;
 use crate::sim::model::{ObjKind, ObjRef};
@@ -32,6 +33,8 @@ pub(super) fn dispatch(
         | Route::GroupsDelta
         | Route::Group(_)
         | Route::Members(_)
+        | Route::MembersCast(..)
+        | Route::MembersCastCount(..)
         | Route::Owners(_)
             if !has_any(caller, READ_GROUPS) =>
         {
@@ -49,11 +52,16 @@ pub(super) fn dispatch(
             cx.denied()
         }
         Route::Organization if !has_any(caller, READ_ORG) => cx.denied(),
+        // getByIds documents Directory.Read.All as its only application permission.
+        Route::GetByIds if !has_any(caller, &["Directory.Read.All", "Directory.ReadWrite.All"]) => {
+            cx.denied()
+        }
+        Route::GetByIds => get_by_ids(cx, call, q, caller),
         Route::Users => list_objects(cx, call, q, plan, caller, ObjKind::User),
         Route::Groups => list_objects(cx, call, q, plan, caller, ObjKind::Group),
         Route::GroupsDelta => delta::groups_delta(cx, call, q, plan, caller),
-        Route::UsersCount => count(cx, call, dir.users.len()),
-        Route::GroupsCount => count(cx, call, dir.groups.len()),
+        Route::UsersCount => count_matching(cx, call, q, ObjKind::User),
+        Route::GroupsCount => count_matching(cx, call, q, ObjKind::Group),
         Route::User(key) => {
             let found = match Uuid::parse_str(key) {
                 Ok(id) => dir
@@ -79,11 +87,18 @@ pub(super) fn dispatch(
             Ok(r) => single_object(cx, q, r, "groups", caller),
             Err(e) => e,
         },
-        Route::Members(key) | Route::Owners(key) | Route::TransitiveMembers(key) => {
+        Route::Members(key)
+        | Route::MembersCast(key, _)
+        | Route::Owners(key)
+        | Route::TransitiveMembers(key) => {
             let rel = match route {
                 Route::Owners(_) => Rel::Owners,
                 Route::TransitiveMembers(_) => Rel::TransitiveMembers,
                 _ => Rel::Members,
+            };
+            let cast = match route {
+                Route::MembersCast(_, k) => Some(*k),
+                _ => None,
             };
             let r = match find_group(cx, key) {
                 Ok(r) => r,
@@ -92,7 +107,20 @@ pub(super) fn dispatch(
             if plan.deleted_group {
                 return cx.not_found(key);
             }
-            relationship(cx, call, q, plan, r, rel, caller)
+            relationship(cx, call, q, plan, r, rel, cast, caller)
+        }
+        Route::MembersCastCount(key, kind) => {
+            let r = match find_group(cx, key) {
+                Ok(r) => r,
+                Err(e) => return e,
+            };
+            if plan.deleted_group {
+                return cx.not_found(key);
+            }
+            match related(cx, call, q, r, Rel::Members, Some(*kind), caller) {
+                Ok(items) => count(cx, call, items.len()),
+                Err(e) => e,
+            }
         }
         Route::RelationCount(key, owners) => {
             let r = match find_group(cx, key) {
@@ -193,6 +221,78 @@ fn find_sp(cx: &Ctx<'_>, route: &Route, key: &str) -> Result<ObjRef, GraphReply>
         idx: i as u32,
     })
     .ok_or_else(|| cx.not_found(key))
+}
+
+/// `/users/$count` and `/groups/$count`, with an optional `$filter` (advanced query).
+fn count_matching(
+    cx: &Ctx<'_>,
+    call: &GraphCall<'_>,
+    q: &QueryOptions,
+    kind: ObjKind,
+) -> GraphReply {
+    match matching(cx, q, kind) {
+        Ok(refs) => count(
+            cx,
+            call,
+            refs.map_or_else(|| cx.state.dir.len_of(kind), |r| r.len()),
+        ),
+        Err(e) => e,
+    }
+}
+
+/// Most ids one getByIds call takes [GDC api/directoryobject-getbyids.md].
+const MAX_GET_BY_IDS: usize = 1000;
+
+/// `POST /directoryObjects/getByIds` with `{"ids": […], "types": […]}`: the objects found, in
+/// the order asked, each with `@odata.type` and its type's default properties (or `$select`);
+/// unknown ids and other types are left out.
+fn get_by_ids(cx: &Ctx<'_>, call: &GraphCall<'_>, q: &QueryOptions, caller: &Caller) -> GraphReply {
+    let body: serde_json::Value = match serde_json::from_slice(call.body) {
+        Ok(v) => v,
+        Err(_) => return cx.bad("Invalid JSON in the request body."),
+    };
+    let strings = |key: &str| -> Option<Vec<String>> {
+        body.get(key)?
+            .as_array()?
+            .iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    let Some(ids) = strings("ids") else {
+        return cx.bad("The request body must contain 'ids', a collection of strings.");
+    };
+    if ids.len() > MAX_GET_BY_IDS {
+        return cx.bad(&format!(
+            "Too many ids ({}): at most {MAX_GET_BY_IDS} are allowed.",
+            ids.len()
+        ));
+    }
+    let types = strings("types").unwrap_or_default();
+    let wanted = |k: ObjKind| {
+        types.is_empty()
+            || types.iter().any(|t| {
+                t.eq_ignore_ascii_case(k.truth_name()) || t.eq_ignore_ascii_case("directoryObject")
+            })
+    };
+    let dir = &cx.state.dir;
+    let found: Vec<ObjRef> = ids
+        .iter()
+        .filter_map(|id| Uuid::parse_str(id).ok())
+        .filter_map(|id| dir.index.get(&id).copied())
+        .filter(|r| wanted(r.kind))
+        .collect();
+    let sel = resolve_select(q);
+    let mut out = String::with_capacity(64 + found.len() * 300);
+    open_page(&mut out, cx, "directoryObjects", None, None);
+    write_typed_objects(
+        cx,
+        &found,
+        sel.as_ref().map(|s| s.0.as_slice()),
+        caller,
+        &mut out,
+    );
+    out.push_str("]}");
+    cx.reply(200, out, JSON_CT, found.len())
 }
 
 /// `$count` requires `ConsistencyLevel: eventual` (advanced query).

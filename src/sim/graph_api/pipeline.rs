@@ -36,6 +36,8 @@ pub fn handle(state: &SimState, call: &GraphCall<'_>) -> GraphReply {
         is_member_or_owner_fetch: matches!(
             route,
             Route::Members(_)
+                | Route::MembersCast(..)
+                | Route::MembersCastCount(..)
                 | Route::Owners(_)
                 | Route::TransitiveMembers(_)
                 | Route::RelationCount(..)
@@ -96,7 +98,9 @@ fn handle_inner(
         }
         return batch::run(state, call, &cx.request_id, &cx.client_request_id);
     }
-    if call.method != "GET" {
+    // getByIds is a read that POSTs its list of ids.
+    let read_by_post = *route == Route::GetByIds && call.method == "POST";
+    if call.method != "GET" && !read_by_post {
         return if has_any(&caller, &["Directory.ReadWrite.All", "Group.ReadWrite.All"]) {
             cx.error(501, "NotImplemented", "The simulated tenant is read-only.")
         } else {

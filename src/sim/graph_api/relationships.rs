@@ -2,11 +2,11 @@
 
 use super::access::{can_read_kind, has_any};
 use super::collections::open_page;
-use super::query::{next_link, page_offset, page_size, resolve_select};
+use super::query::{Filter, next_link, page_offset, page_size, resolve_select};
 use super::{Ctx, GraphCall, GraphReply, JSON_CT};
 use crate::sim::config::HiddenMembers;
 use crate::sim::fault::FaultPlan;
-use crate::sim::model::{Directory, ObjKind, ObjRef};
+use crate::sim::model::{Directory, ObjKind, ObjRef, all_props};
 use crate::sim::odata::{MAX_TOP, QueryOptions, fingerprint};
 use crate::sim::token::Caller;
 
@@ -52,8 +52,68 @@ fn transitive_members(dir: &Directory, root: ObjRef, can_read_hidden: bool) -> V
     out
 }
 
-/// `/groups/{id}/members`, `/owners` and `/transitiveMembers`: directoryObject collections with `@odata.type`,
-/// limited information for types the caller can't read, and the HiddenMembership rule.
+/// The objects a relationship of group `g` lists for this caller: the HiddenMembership rule,
+/// then an OData cast (`/members/microsoft.graph.user`) and a `$filter`, which on members
+/// need `ConsistencyLevel: eventual` [GDC api/group-list-members.md; aad-advanced-queries.md].
+pub(super) fn related(
+    cx: &Ctx<'_>,
+    call: &GraphCall<'_>,
+    q: &QueryOptions,
+    g: ObjRef,
+    rel: Rel,
+    cast: Option<ObjKind>,
+    caller: &Caller,
+) -> Result<Vec<ObjRef>, GraphReply> {
+    let dir = &cx.state.dir;
+    let group = &dir.groups[g.idx as usize];
+    if q.expand.is_some() || (q.filter.is_some() && rel != Rel::Members) {
+        return Err(cx.error(
+            400,
+            "Request_UnsupportedQuery",
+            "The simulated tenant supports $filter only on members, and no $expand on members/owners.",
+        ));
+    }
+    if (q.filter.is_some() || cast.is_some()) && !call.consistency_eventual {
+        return Err(cx.error(
+            400,
+            "Request_UnsupportedQuery",
+            "Unsupported Query. $filter and OData casts on members need the ConsistencyLevel: eventual header.",
+        ));
+    }
+    let kind = cast.unwrap_or(ObjKind::User);
+    let filter = Filter::compile(cx, q, all_props(kind), kind.truth_name())?;
+    let hidden = rel != Rel::Owners
+        && group.is_hidden_membership()
+        && !has_any(caller, &["Member.Read.Hidden"]);
+    let items: Vec<ObjRef> = if hidden {
+        match cx.state.config.hidden_members {
+            HiddenMembers::Forbidden => return Err(cx.denied()),
+            HiddenMembers::Empty => Vec::new(),
+        }
+    } else {
+        match rel {
+            Rel::Owners => group.owners.clone(),
+            Rel::TransitiveMembers => {
+                transitive_members(dir, g, has_any(caller, &["Member.Read.Hidden"]))
+            }
+            Rel::Members => group.members.clone(),
+        }
+    };
+    Ok(items
+        .into_iter()
+        .filter(|r| cast.is_none_or(|k| r.kind == k))
+        .filter(|r| {
+            filter
+                .as_ref()
+                .is_none_or(|f| f.matches(&|p, out| dir.write_prop(*r, p, out)))
+        })
+        .collect())
+}
+
+/// `/groups/{id}/members`, `/owners` and `/transitiveMembers` (optionally cast to one type):
+/// directoryObject collections with `@odata.type`, limited information for types the caller
+/// can't read, and the HiddenMembership rule.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn relationship(
     cx: &Ctx<'_>,
     call: &GraphCall<'_>,
@@ -61,6 +121,7 @@ pub(super) fn relationship(
     plan: &FaultPlan,
     g: ObjRef,
     rel: Rel,
+    cast: Option<ObjKind>,
     caller: &Caller,
 ) -> GraphReply {
     let dir = &cx.state.dir;
@@ -69,63 +130,65 @@ pub(super) fn relationship(
         Ok(t) => t,
         Err(e) => return e,
     };
-    if q.filter.is_some() || q.expand.is_some() {
-        return cx.error(
-            400,
-            "Request_UnsupportedQuery",
-            "The simulated tenant does not support $filter or $expand on members/owners.",
-        );
-    }
     if q.wants_count() && !call.consistency_eventual {
         return cx.bad("$count is not currently supported.");
     }
-    let owners = rel == Rel::Owners;
     let gid = group.id.to_string();
-    let list = fingerprint(&[rel.name(), &gid]);
+    let cast_name = cast.map_or("", ObjKind::truth_name);
+    let list = fingerprint(&[
+        rel.name(),
+        &gid,
+        cast_name,
+        q.filter.as_deref().unwrap_or(""),
+    ]);
     let offset = match page_offset(cx, q, plan, list) {
         Ok(o) => o,
         Err(e) => return e,
     };
-    let hidden =
-        !owners && group.is_hidden_membership() && !has_any(caller, &["Member.Read.Hidden"]);
-    let transitive;
-    let items: &[ObjRef] = if hidden {
-        match cx.state.config.hidden_members {
-            HiddenMembers::Forbidden => return cx.denied(),
-            HiddenMembers::Empty => &[],
-        }
-    } else if owners {
-        &group.owners
-    } else if rel == Rel::TransitiveMembers {
-        transitive = transitive_members(dir, g, has_any(caller, &["Member.Read.Hidden"]));
-        &transitive
-    } else {
-        &group.members
+    let items = match related(cx, call, q, g, rel, cast, caller) {
+        Ok(items) => items,
+        Err(e) => return e,
     };
     let n = items.len();
     let end = offset.saturating_add(top).min(n);
     let sel = resolve_select(q);
     let mut out = String::with_capacity(64 + end.saturating_sub(offset) * 600);
-    let ctx = match &sel {
-        Some((_, raw)) => format!("directoryObjects({raw})"),
+    let set = match cast {
+        Some(k) => format!("{}s", k.truth_name()),
         None => "directoryObjects".to_string(),
+    };
+    let ctx = match &sel {
+        Some((_, raw)) => format!("{set}({raw})"),
+        None => set,
     };
     let count = (q.wants_count() && offset == 0).then_some(n);
     let next = (end < n).then(|| next_link(cx, call, q, list, end));
     open_page(&mut out, cx, &ctx, count, next);
-    for (k, r) in items[offset.min(end)..end].iter().enumerate() {
+    write_typed_objects(
+        cx,
+        &items[offset.min(end)..end],
+        sel.as_ref().map(|s| s.0.as_slice()),
+        caller,
+        &mut out,
+    );
+    out.push_str("]}");
+    cx.reply(200, out, JSON_CT, end.saturating_sub(offset))
+}
+
+/// Writes directory objects, comma-separated, each with `@odata.type`; types the caller
+/// can't read come with limited information.
+pub(super) fn write_typed_objects(
+    cx: &Ctx<'_>,
+    items: &[ObjRef],
+    select: Option<&[&'static str]>,
+    caller: &Caller,
+    out: &mut String,
+) {
+    for (k, r) in items.iter().enumerate() {
         if k > 0 {
             out.push(',');
         }
         let limited = !can_read_kind(caller, r.kind);
-        dir.write_object(
-            *r,
-            sel.as_ref().map(|s| s.0.as_slice()),
-            true,
-            limited,
-            &mut out,
-        );
+        cx.state.dir.write_object(*r, select, true, limited, out);
     }
-    out.push_str("]}");
-    cx.reply(200, out, JSON_CT, end.saturating_sub(offset))
 }

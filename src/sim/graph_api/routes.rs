@@ -1,5 +1,7 @@
 //! Parsing a Graph path into the `Route` it names.
 
+use crate::sim::model::ObjKind;
+
 /// Which route a path names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Route {
@@ -15,6 +17,12 @@ pub(super) enum Route {
     TransitiveMembers(String),
     /// `/groups/{id}/members/$count` (false) or `/owners/$count` (true).
     RelationCount(String, bool),
+    /// `/groups/{id}/members/microsoft.graph.{type}`: the members of one type (an OData cast).
+    MembersCast(String, ObjKind),
+    /// `/groups/{id}/members/microsoft.graph.{type}/$count`.
+    MembersCastCount(String, ObjKind),
+    /// `POST /directoryObjects/getByIds`.
+    GetByIds,
     Organization,
     Applications,
     Application(String),
@@ -43,6 +51,23 @@ fn key_in_parens<'a>(seg: &'a str, name: &str) -> Option<&'a str> {
         return None;
     }
     Some(v.trim().trim_matches('\''))
+}
+
+/// The type an OData cast segment names (`microsoft.graph.user`, case-insensitive).
+fn cast_kind(seg: &str) -> Option<ObjKind> {
+    let name = seg
+        .get(..16)
+        .filter(|p| p.eq_ignore_ascii_case("microsoft.graph."))?;
+    let rest = &seg[name.len()..];
+    [
+        ObjKind::User,
+        ObjKind::Group,
+        ObjKind::Device,
+        ObjKind::ServicePrincipal,
+        ObjKind::OrgContact,
+    ]
+    .into_iter()
+    .find(|k| k.truth_name().eq_ignore_ascii_case(rest))
 }
 
 pub(super) fn parse_route(path: &str) -> Route {
@@ -77,6 +102,15 @@ pub(super) fn parse_route(path: &str) -> Route {
         [g, id, o, c] if eq(g, "groups") && eq(o, "owners") && eq(c, "$count") => {
             Route::RelationCount(id.to_string(), true)
         }
+        [g, id, m, t] if eq(g, "groups") && eq(m, "members") && cast_kind(t).is_some() => {
+            Route::MembersCast(id.to_string(), cast_kind(t).unwrap_or(ObjKind::User))
+        }
+        [g, id, m, t, c]
+            if eq(g, "groups") && eq(m, "members") && eq(c, "$count") && cast_kind(t).is_some() =>
+        {
+            Route::MembersCastCount(id.to_string(), cast_kind(t).unwrap_or(ObjKind::User))
+        }
+        [d, f] if eq(d, "directoryObjects") && eq(f, "getByIds") => Route::GetByIds,
         [o] if eq(o, "organization") => Route::Organization,
         [a] if eq(a, "applications") => Route::Applications,
         [a, id] if eq(a, "applications") => Route::Application(id.to_string()),
@@ -109,7 +143,7 @@ impl Route {
     pub(super) fn base_cost(&self) -> u32 {
         match self {
             Route::Users => 2,
-            Route::Members(_) => 3,
+            Route::Members(_) | Route::MembersCast(..) => 3,
             Route::TransitiveMembers(_) => 5,
             Route::Applications | Route::Application(_) | Route::ApplicationByAppId(_) => 2,
             Route::AppRoleAssignments(_) => 2,
@@ -138,6 +172,19 @@ mod tests {
             parse_route("/servicePrincipals(appId='x')/appRoleAssignments"),
             Route::AppRoleAssignments(SpKey::AppId("x".into()))
         );
+        assert_eq!(
+            parse_route("/groups/g/members/Microsoft.Graph.User"),
+            Route::MembersCast("g".into(), ObjKind::User)
+        );
+        assert_eq!(
+            parse_route("/groups/g/members/microsoft.graph.orgContact/$count"),
+            Route::MembersCastCount("g".into(), ObjKind::OrgContact)
+        );
+        assert_eq!(
+            parse_route("/groups/g/members/microsoft.graph.nope"),
+            Route::Unknown("microsoft.graph.nope".into())
+        );
+        assert_eq!(parse_route("/directoryObjects/getByIds"), Route::GetByIds);
         assert_eq!(parse_route("/nope"), Route::Unknown("nope".into()));
     }
 }

@@ -1,0 +1,610 @@
+//! The fast request plan (the default): the same rows as the per-group plan, from far fewer
+//! requests, resource units and sequential round trips (BENCHMARKS.md has the figures).
+//!
+//! - Users and groups are read in parallel chains split by the first characters of
+//!   `userPrincipalName` and `mailNickname` ([`partition`]), deduplicated by id and checked
+//!   against `/$count`; whatever the split missed is read again in one chain.
+//! - Members and owners come from `groups/delta` filtered by 50 ids a chain ([`delta`]),
+//!   1 RU a page instead of 3 RU per group; the rows' names are joined from the users and
+//!   groups just read, and other objects are looked up with getByIds ([`names`]).
+//! - A group whose membership is hidden, that delta did not return, or that turned out
+//!   large is read on its own with the per-group plan's worker; a huge one in parallel
+//!   chains by member type and UPN prefix, checked against its `/members/$count`.
+
+mod delta;
+mod names;
+mod partition;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+
+use self::delta::{ChainEnd, IDS_PER_CHAIN, Lists};
+use self::names::{Names, Ref};
+use self::partition::{NICKNAME_FIRST, Partition, UPN_FIRST};
+use super::per_group::{GROUPS_PER_BATCH, GroupWorker, ListOutcome};
+use super::progress::{Phase, Progress};
+use super::run::{
+    AttributePresence, ExtractError, LISTING_RESTARTS, ListKind, PAGE_SIZE, WriteOp, note_restarts,
+    send,
+};
+use super::schema::{EDGE_SELECT, GroupCounts, GroupRecord, MemberCount, Schema};
+use crate::graph::{GraphClient, GraphError};
+
+/// A group with more members than this is read in parallel chains rather than one.
+const HUGE_GROUP: u64 = 20_000;
+/// Member types besides users that a huge group's split reads by type cast.
+const OTHER_MEMBER_TYPES: [&str; 4] = ["group", "device", "servicePrincipal", "orgContact"];
+/// Pages in flight from the listing chains to their reader.
+const PAGE_QUEUE: usize = 64;
+
+/// What the plan needs from the run.
+pub(super) struct FastRun<'a> {
+    pub client: &'a GraphClient,
+    pub schema: &'a Arc<Schema>,
+    pub can_read_hidden: bool,
+    pub users_total: Option<u64>,
+    pub groups_total: Option<u64>,
+    pub tx: mpsc::Sender<WriteOp>,
+    pub progress: &'a Arc<Progress>,
+}
+
+/// Lists users and groups and fetches every group's members and owners.
+pub(super) async fn fetch_all(run: FastRun<'_>) -> Result<(), ExtractError> {
+    let FastRun {
+        client,
+        schema,
+        can_read_hidden,
+        users_total,
+        groups_total,
+        tx,
+        progress,
+    } = run;
+    progress.set_phase(Phase::Users);
+    let names = Arc::new(Names::default());
+    let (users_read, users_done) = watch::channel(false);
+    let users = async {
+        list_users(client, schema, users_total, &names, &tx, progress).await?;
+        let _ = users_read.send(true);
+        Ok::<_, ExtractError>(())
+    };
+    let memberships = async {
+        let groups = list_groups(client, schema, groups_total, &names, progress).await?;
+        let worker = Arc::new(GroupWorker {
+            client: client.clone(),
+            tx: tx.clone(),
+            progress: progress.clone(),
+            can_read_hidden,
+        });
+        read_memberships(worker, groups, names.clone(), users_done).await
+    };
+    tokio::try_join!(users, memberships)?;
+    Ok(())
+}
+
+async fn list_users(
+    client: &GraphClient,
+    schema: &Schema,
+    total: Option<u64>,
+    names: &Names,
+    tx: &mpsc::Sender<WriteOp>,
+    progress: &Arc<Progress>,
+) -> Result<(), ExtractError> {
+    let split = Partition {
+        path: "/users".into(),
+        property: "userPrincipalName",
+        alphabet: UPN_FIRST,
+    };
+    let query = format!("$select={}&$top={PAGE_SIZE}", schema.user_select());
+    let mut presence = AttributePresence::new(schema.user_extras());
+    let mut pages = Listing::start(client, &split, total, &query, "users", progress).await?;
+    while let Some(users) = pages.next().await? {
+        presence.observe(&users);
+        names.learn(&users);
+        send(tx, WriteOp::Users(users)).await?;
+    }
+    presence.warn(progress, "user");
+    progress.set_phase(Phase::Memberships);
+    Ok(())
+}
+
+async fn list_groups(
+    client: &GraphClient,
+    schema: &Schema,
+    total: Option<u64>,
+    names: &Names,
+    progress: &Arc<Progress>,
+) -> Result<Vec<Arc<GroupRecord>>, ExtractError> {
+    let split = Partition {
+        path: "/groups".into(),
+        property: "mailNickname",
+        alphabet: NICKNAME_FIRST,
+    };
+    let query = format!("$select={}&$top={PAGE_SIZE}", schema.group_select());
+    let mut presence = AttributePresence::new(schema.group_extras());
+    let mut records = Vec::new();
+    let mut pages = Listing::start(client, &split, total, &query, "groups", progress).await?;
+    while let Some(groups) = pages.next().await? {
+        presence.observe(&groups);
+        names.learn(&groups);
+        for g in &groups {
+            records.push(Arc::new(GroupRecord::from_value(schema, g)?));
+            progress.add_groups(1);
+        }
+    }
+    presence.warn(progress, "group");
+    Ok(records)
+}
+
+/// Ids already returned, so an object read by two chains is written once.
+#[derive(Default)]
+struct Seen(HashSet<String>);
+
+impl Seen {
+    fn keep_new(&mut self, items: Vec<Value>) -> Vec<Value> {
+        items
+            .into_iter()
+            .filter(|o| {
+                o.get("id")
+                    .and_then(Value::as_str)
+                    .is_none_or(|id| self.0.insert(id.to_string()))
+            })
+            .collect()
+    }
+
+    fn len(&self) -> u64 {
+        self.0.len() as u64
+    }
+}
+
+/// Pages of one collection read in parallel chains, each object once; when the chains
+/// together returned fewer objects than the collection's count, the rest come from one
+/// more chain over the whole collection (and the manifest says so).
+struct Listing<'a> {
+    client: &'a GraphClient,
+    progress: &'a Arc<Progress>,
+    what: &'a str,
+    whole: String,
+    total: Option<u64>,
+    split: bool,
+    seen: Seen,
+    chains: Chains,
+    filled_in: bool,
+}
+
+impl<'a> Listing<'a> {
+    async fn start(
+        client: &'a GraphClient,
+        partition: &Partition,
+        total: Option<u64>,
+        query: &str,
+        what: &'a str,
+        progress: &'a Arc<Progress>,
+    ) -> Result<Listing<'a>, ExtractError> {
+        let whole = format!("{}?{query}", partition.path);
+        let prefixes = match total {
+            Some(t) => match partition.plan(client, t).await {
+                Ok(p) => p,
+                Err(GraphError::Cancelled) => return Err(ExtractError::Cancelled),
+                Err(e) => {
+                    // Only a cheaper way to read it failed: read it in one chain instead.
+                    tracing::warn!(error = %e, what, "cannot split the listing by prefix");
+                    None
+                }
+            },
+            None => None,
+        };
+        let split = prefixes.is_some();
+        let urls = match prefixes {
+            Some(p) => partition.chains(&p, query),
+            None => vec![whole.clone()],
+        };
+        Ok(Listing {
+            client,
+            progress,
+            what,
+            whole,
+            total,
+            split,
+            seen: Seen::default(),
+            chains: Chains::spawn(client, urls, progress, what),
+            filled_in: false,
+        })
+    }
+
+    /// The next page's objects not returned before; `None` when the listing is complete.
+    async fn next(&mut self) -> Result<Option<Vec<Value>>, ExtractError> {
+        loop {
+            match self.chains.next().await {
+                Some(Ok(items)) => {
+                    let fresh = self.seen.keep_new(items);
+                    if !fresh.is_empty() {
+                        return Ok(Some(fresh));
+                    }
+                }
+                Some(Err(e)) => return Err(ExtractError::from_graph(e, self.what)),
+                None => {
+                    let short = self.total.is_some_and(|t| self.seen.len() < t);
+                    if !self.split || self.filled_in || !short {
+                        return Ok(None);
+                    }
+                    self.progress.note(format!(
+                        "the {} read by prefix returned {} of {} objects; the rest were read in one more listing",
+                        self.what,
+                        self.seen.len(),
+                        self.total.unwrap_or_default()
+                    ));
+                    self.filled_in = true;
+                    self.chains = Chains::spawn(
+                        self.client,
+                        vec![self.whole.clone()],
+                        self.progress,
+                        self.what,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Listing chains running as tasks, their pages arriving through one channel.
+struct Chains {
+    pages: mpsc::Receiver<Result<Vec<Value>, GraphError>>,
+    _tasks: JoinSet<()>,
+}
+
+impl Chains {
+    /// Starts one task per first URL; `what` names the listing in the manifest's notes.
+    fn spawn(
+        client: &GraphClient,
+        urls: Vec<String>,
+        progress: &Arc<Progress>,
+        what: &str,
+    ) -> Chains {
+        let (tx, pages) = mpsc::channel(PAGE_QUEUE);
+        let mut tasks = JoinSet::new();
+        for url in urls {
+            let (client, tx, progress) = (client.clone(), tx.clone(), progress.clone());
+            let what = format!("a part of the {what} listing");
+            tasks.spawn(async move {
+                let cast = cast_type(&url);
+                let mut pager = client
+                    .pager(&url)
+                    .restart_on_expired_page_token(LISTING_RESTARTS);
+                while let Some(page) = pager.next_page().await {
+                    let failed = page.is_err();
+                    let page = page.map(|p| typed(p.items, cast.as_deref()));
+                    if tx.send(page).await.is_err() || failed {
+                        return;
+                    }
+                }
+                note_restarts(&progress, &pager, &what);
+            });
+        }
+        Chains {
+            pages,
+            _tasks: tasks,
+        }
+    }
+
+    async fn next(&mut self) -> Option<Result<Vec<Value>, GraphError>> {
+        self.pages.recv().await
+    }
+}
+
+/// The `@odata.type` an OData cast in `url` implies (`…/members/microsoft.graph.user?…`).
+fn cast_type(url: &str) -> Option<String> {
+    let path = url.split('?').next()?;
+    let last = path.rsplit('/').next()?;
+    last.starts_with("microsoft.graph.")
+        .then(|| format!("#{last}"))
+}
+
+/// Items of a cast collection may leave out the type their collection implies; the CSV's
+/// `memberType` needs it, as the uncast listing would have given it.
+fn typed(mut items: Vec<Value>, cast: Option<&str>) -> Vec<Value> {
+    if let Some(t) = cast {
+        for item in &mut items {
+            if let Some(o) = item.as_object_mut() {
+                o.entry("@odata.type")
+                    .or_insert_with(|| Value::String(t.to_string()));
+            }
+        }
+    }
+    items
+}
+
+/// Work for one slot of the membership phase.
+enum Job {
+    /// A `groups/delta` chain over up to 50 groups.
+    Chain(Vec<Arc<GroupRecord>>),
+    /// Up to ten groups read with the per-group plan.
+    PerGroup(Vec<Arc<GroupRecord>>),
+    /// A group with many members.
+    Large(Arc<GroupRecord>),
+}
+
+async fn read_memberships(
+    worker: Arc<GroupWorker>,
+    groups: Vec<Arc<GroupRecord>>,
+    names: Arc<Names>,
+    users_done: watch::Receiver<bool>,
+) -> Result<(), ExtractError> {
+    let slots = Arc::new(Semaphore::new(worker.client.config().max_in_flight.max(1)));
+    let (hidden, plain): (Vec<_>, Vec<_>) =
+        groups.into_iter().partition(|g| g.is_hidden_membership());
+    let mut jobs: Vec<Job> = plain
+        .chunks(IDS_PER_CHAIN)
+        .map(|c| Job::Chain(c.to_vec()))
+        .collect();
+    jobs.extend(
+        hidden
+            .chunks(GROUPS_PER_BATCH)
+            .map(|c| Job::PerGroup(c.to_vec())),
+    );
+    let mut tasks: JoinSet<Result<Vec<Job>, ExtractError>> = JoinSet::new();
+    let spawn = |tasks: &mut JoinSet<_>, job: Job| {
+        let (worker, names, slots) = (worker.clone(), names.clone(), slots.clone());
+        let users_done = users_done.clone();
+        tasks.spawn(async move {
+            let _slot = slots
+                .acquire_owned()
+                .await
+                .map_err(|_| ExtractError::Cancelled)?;
+            run_job(&worker, &names, users_done, job).await
+        });
+    };
+    for job in jobs {
+        spawn(&mut tasks, job);
+    }
+    while let Some(joined) = tasks.join_next().await {
+        let next = match joined {
+            Ok(Ok(next)) => next,
+            Ok(Err(e)) => {
+                tasks.shutdown().await;
+                return Err(e);
+            }
+            Err(e) => {
+                tasks.shutdown().await;
+                return Err(ExtractError::Internal {
+                    what: "a membership task".into(),
+                    detail: e.to_string(),
+                });
+            }
+        };
+        for job in next {
+            spawn(&mut tasks, job);
+        }
+    }
+    Ok(())
+}
+
+/// Runs one job; returns the jobs it leaves behind.
+async fn run_job(
+    worker: &GroupWorker,
+    names: &Names,
+    mut users_done: watch::Receiver<bool>,
+    job: Job,
+) -> Result<Vec<Job>, ExtractError> {
+    match job {
+        Job::PerGroup(groups) => worker.fetch_lists(&groups).await.map(|()| Vec::new()),
+        Job::Large(group) => read_large(worker, &group).await.map(|()| Vec::new()),
+        Job::Chain(groups) => {
+            let end = delta::read_chain(&worker.client, groups)
+                .await
+                .map_err(|e| ExtractError::from_graph(e, "the group memberships (groups/delta)"))?;
+            match end {
+                ChainEnd::Split {
+                    large,
+                    rest,
+                    restarts,
+                } => {
+                    note_chain_restarts(&worker.progress, restarts);
+                    let mut next = vec![Job::Large(large)];
+                    if !rest.is_empty() {
+                        next.push(Job::Chain(rest));
+                    }
+                    Ok(next)
+                }
+                ChainEnd::Complete {
+                    lists,
+                    missing,
+                    restarts,
+                } => {
+                    note_chain_restarts(&worker.progress, restarts);
+                    // Names of members come from the user listing: wait until it is done.
+                    if users_done.wait_for(|done| *done).await.is_err() {
+                        return Err(ExtractError::Cancelled);
+                    }
+                    for (group, lists) in lists {
+                        write_lists(worker, names, &group, lists).await?;
+                    }
+                    Ok(missing
+                        .chunks(GROUPS_PER_BATCH)
+                        .map(|c| Job::PerGroup(c.to_vec()))
+                        .collect())
+                }
+            }
+        }
+    }
+}
+
+fn note_chain_restarts(progress: &Progress, restarts: u32) {
+    if restarts > 0 {
+        progress.note(format!(
+            "a groups/delta chain restarted from its first page {restarts} time(s) after Graph expired its page token (400 Directory_ExpiredPageToken)"
+        ));
+    }
+}
+
+/// Writes one group's members and owners from its delta references, then its row.
+async fn write_lists(
+    worker: &GroupWorker,
+    names: &Names,
+    group: &Arc<GroupRecord>,
+    lists: Lists,
+) -> Result<(), ExtractError> {
+    let mut counts = [0u64; 2];
+    for (slot, (kind, refs)) in counts.iter_mut().zip([
+        (ListKind::Members, lists.members),
+        (ListKind::Owners, lists.owners),
+    ]) {
+        let refs = dedup(refs);
+        let (items, unresolved) = names
+            .resolve(&worker.client, &refs)
+            .await
+            .map_err(|e| ExtractError::from_graph(e, "directory objects (getByIds)"))?;
+        if unresolved > 0 {
+            worker.progress.note(format!(
+                "{unresolved} {} of group {} could not be looked up (deleted during the run?); their rows carry only the id and type",
+                kind.segment(),
+                group.id()
+            ));
+        }
+        *slot = items.len() as u64;
+        if !items.is_empty() {
+            let op = WriteOp::Edges {
+                kind,
+                group: group.clone(),
+                items,
+            };
+            send(&worker.tx, op).await?;
+        }
+    }
+    let op = WriteOp::Group {
+        group: group.clone(),
+        counts: GroupCounts {
+            members: MemberCount::Known(counts[0]),
+            owners: Some(counts[1]),
+        },
+    };
+    send(&worker.tx, op).await
+}
+
+/// A reference repeated across delta pages counts once.
+fn dedup(refs: Vec<Ref>) -> Vec<Ref> {
+    let mut seen = HashSet::with_capacity(refs.len());
+    refs.into_iter()
+        .filter(|r| seen.insert(r.id.clone()))
+        .collect()
+}
+
+/// A group too large for a delta chain: per-group pages of 999, or, above [`HUGE_GROUP`],
+/// parallel chains by member type and UPN prefix whose `$count`s must add up to the
+/// group's.
+async fn read_large(worker: &GroupWorker, group: &Arc<GroupRecord>) -> Result<(), ExtractError> {
+    let client = &worker.client;
+    let members_path = format!("/groups/{}/members", group.id());
+    let plan = match huge_plan(client, &members_path).await {
+        Ok(plan) => plan,
+        Err(GraphError::Cancelled) => return Err(ExtractError::Cancelled),
+        Err(e) => {
+            tracing::warn!(error = %e, group = group.id(), "cannot split the member list");
+            None
+        }
+    };
+    let Some((total, urls)) = plan else {
+        return worker.fetch_lists(std::slice::from_ref(group)).await;
+    };
+    let mut seen = Seen::default();
+    let chains = Chains::spawn(client, urls, &worker.progress, "members");
+    let mut failed = copy_members(worker, group, chains, &mut seen).await?;
+    if failed.is_none() && seen.len() < total {
+        // The parts came to less than the whole (the group changed meanwhile): read the
+        // whole list once more, keeping only members not written yet.
+        worker.progress.note(format!(
+            "the members of group {} read in parallel parts came to {} of {total}; the rest were read in one more listing",
+            group.id(),
+            seen.len()
+        ));
+        let whole = vec![format!(
+            "{members_path}?$select={EDGE_SELECT}&$top={PAGE_SIZE}"
+        )];
+        let chains = Chains::spawn(client, whole, &worker.progress, "members");
+        failed = copy_members(worker, group, chains, &mut seen).await?;
+    }
+    let members = failed.unwrap_or(ListOutcome::Complete(seen.len()));
+    let owners_url = super::per_group::list_url(group.id(), ListKind::Owners);
+    let first = client.get_json(&owners_url).await;
+    let owners = worker.finish_list(group, ListKind::Owners, first).await?;
+    worker.finish_group(group, members, owners).await
+}
+
+/// Writes the members the chains return that were not written before; the outcome of a
+/// list that failed part-way (e.g. the group was deleted), `None` when all chains ended.
+async fn copy_members(
+    worker: &GroupWorker,
+    group: &Arc<GroupRecord>,
+    mut chains: Chains,
+    seen: &mut Seen,
+) -> Result<Option<ListOutcome>, ExtractError> {
+    while let Some(page) = chains.next().await {
+        let items = match page {
+            Ok(items) => seen.keep_new(items),
+            Err(e) => {
+                return worker
+                    .classify(group, ListKind::Members, e, seen.len())
+                    .map(Some);
+            }
+        };
+        if !items.is_empty() {
+            let op = WriteOp::Edges {
+                kind: ListKind::Members,
+                group: group.clone(),
+                items,
+            };
+            send(&worker.tx, op).await?;
+        }
+    }
+    Ok(None)
+}
+
+/// For a group above [`HUGE_GROUP`] members: its member count and the first URLs of chains
+/// that together list every member once (users by UPN prefix, other types by cast), or
+/// `None` when the group is smaller or the parts' counts do not add up.
+async fn huge_plan(
+    client: &GraphClient,
+    members_path: &str,
+) -> Result<Option<(u64, Vec<String>)>, GraphError> {
+    let total = client
+        .count_query(&format!("{members_path}/$count"))
+        .await?;
+    if total <= HUGE_GROUP {
+        return Ok(None);
+    }
+    let users = Partition {
+        path: format!("{members_path}/microsoft.graph.user"),
+        property: "userPrincipalName",
+        alphabet: UPN_FIRST,
+    };
+    let user_total = client
+        .count_query(&format!("{}/$count", users.path))
+        .await?;
+    let mut other_total = 0;
+    let mut others = Vec::new();
+    for t in OTHER_MEMBER_TYPES {
+        let path = format!("{members_path}/microsoft.graph.{t}");
+        let n = client.count_query(&format!("{path}/$count")).await?;
+        other_total += n;
+        if n > 0 {
+            others.push(format!(
+                "{path}?$select={EDGE_SELECT}&$top={PAGE_SIZE}&$count=true"
+            ));
+        }
+    }
+    if user_total + other_total != total {
+        return Ok(None);
+    }
+    let Some(prefixes) = users.plan(client, user_total).await? else {
+        return Ok(None);
+    };
+    let mut urls = users.chains(
+        &prefixes,
+        &format!("$select={EDGE_SELECT}&$top={PAGE_SIZE}&$count=true"),
+    );
+    urls.extend(others);
+    Ok(Some((total, urls)))
+}

@@ -1,0 +1,133 @@
+//! The names a members or owners row needs, for edges that arrive as bare references.
+//!
+//! `groups/delta` returns only `@odata.type` and `id` of each member and owner [GDC
+//! api/group-delta.md], so the rows are completed from the users and groups this run already
+//! listed, and the few other objects (devices, service principals, contacts, objects created
+//! since) through `POST /directoryObjects/getByIds`, at most 1,000 ids a call [GDC
+//! api/directoryobject-getbyids.md].
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde_json::{Map, Value, json};
+
+use crate::extract::schema::EDGE_SELECT;
+use crate::graph::{GraphClient, GraphError};
+
+/// Most ids one getByIds call takes.
+const GET_BY_IDS_MAX: usize = 1000;
+
+/// One member or owner reference from a delta page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Ref {
+    pub odata_type: Option<String>,
+    pub id: String,
+}
+
+/// id → the object's name columns (`displayName`, `userPrincipalName` when it has one).
+#[derive(Default)]
+pub(super) struct Names {
+    known: Mutex<HashMap<String, Map<String, Value>>>,
+}
+
+impl Names {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Map<String, Value>>> {
+        // A poisoned map only means another task panicked mid-insert; entries stay valid.
+        self.known.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Remembers the name columns of listed objects (users or groups).
+    pub(super) fn learn(&self, objects: &[Value]) {
+        let mut known = self.lock();
+        for o in objects {
+            let Some(id) = o.get("id").and_then(Value::as_str) else {
+                continue;
+            };
+            let mut names = Map::new();
+            for key in ["displayName", "userPrincipalName"] {
+                if let Some(v) = o.get(key) {
+                    names.insert(key.to_string(), v.clone());
+                }
+            }
+            known.insert(id.to_string(), names);
+        }
+    }
+
+    /// The objects the CSV rows need, as `/groups/{id}/members?$select=id,displayName,
+    /// userPrincipalName` would have returned them; ids nobody listed are looked up first.
+    /// An id Graph no longer knows (deleted meanwhile) keeps its type and id, without names.
+    pub(super) async fn resolve(
+        &self,
+        client: &GraphClient,
+        refs: &[Ref],
+    ) -> Result<(Vec<Value>, u64), GraphError> {
+        let unknown: Vec<&str> = {
+            let known = self.lock();
+            let mut ids: Vec<&str> = refs
+                .iter()
+                .map(|r| r.id.as_str())
+                .filter(|id| !known.contains_key(*id))
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        for chunk in unknown.chunks(GET_BY_IDS_MAX) {
+            let body = client
+                .post_json(
+                    &format!("/directoryObjects/getByIds?$select={EDGE_SELECT}"),
+                    json!({ "ids": chunk }),
+                )
+                .await?;
+            let found = body
+                .get("value")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            self.learn(&found);
+        }
+        let known = self.lock();
+        let mut unresolved = 0;
+        let objects = refs
+            .iter()
+            .map(|r| {
+                let mut o = Map::new();
+                if let Some(t) = &r.odata_type {
+                    o.insert("@odata.type".into(), Value::String(t.clone()));
+                }
+                o.insert("id".into(), Value::String(r.id.clone()));
+                match known.get(&r.id) {
+                    Some(names) => o.extend(names.clone()),
+                    None => unresolved += 1,
+                }
+                Value::Object(o)
+            })
+            .collect();
+        Ok((objects, unresolved))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learned_names_are_kept_by_id_with_only_the_name_columns() {
+        let names = Names::default();
+        names.learn(&[
+            json!({"id": "u1", "displayName": "Ann", "userPrincipalName": "ann@x", "jobTitle": "CEO"}),
+            json!({"id": "g1", "displayName": "Team"}),
+            json!({"displayName": "no id"}),
+        ]);
+        let known = names.lock();
+        assert_eq!(known.len(), 2);
+        assert_eq!(
+            Value::Object(known["u1"].clone()),
+            json!({"displayName": "Ann", "userPrincipalName": "ann@x"})
+        );
+        assert_eq!(
+            Value::Object(known["g1"].clone()),
+            json!({"displayName": "Team"})
+        );
+    }
+}
