@@ -145,7 +145,7 @@ async fn new_profile_to_summary_through_the_event_loop() {
     })));
     inputs.push(key(KeyCode::Char('q')));
     let (app, screen) = run(fake.clone(), inputs).await;
-    assert!(app.should_quit);
+    assert!(app.should_quit());
     assert!(
         screen.contains("Extraction of fabrikam complete in 00:00:03"),
         "{screen}"
@@ -188,7 +188,7 @@ async fn input_closing_mid_extraction_cancels_cleans_up_and_quits() {
 async fn quitting_from_home() {
     let fake = FakeServices::new(Script::default());
     let (app, screen) = run(fake, vec![key(KeyCode::Char('q'))]).await;
-    assert!(app.should_quit);
+    assert!(app.should_quit());
     assert!(screen.contains("No saved profiles yet."), "{screen}");
 }
 

@@ -39,6 +39,28 @@ pub enum Action {
 }
 
 impl Action {
+    /// The foreground request this answers, for the results the wizard waits on one at a
+    /// time. `None` for input, for the profile list (reloads run beside other requests) and
+    /// for a finished extraction (checked against the run on screen).
+    pub fn awaited_generation(&self) -> Option<Generation> {
+        match self {
+            Action::ProfileLoaded(g, _)
+            | Action::ProfileDeleted(g, _)
+            | Action::Validated(g, _)
+            | Action::PermissionsChecked(g, _)
+            | Action::Saved(g, _)
+            | Action::ExtractionStarted(g, _) => Some(*g),
+            Action::Key(_)
+            | Action::Paste(_)
+            | Action::Resize(..)
+            | Action::Tick
+            | Action::Quit
+            | Action::Interrupt
+            | Action::ProfilesLoaded(..)
+            | Action::ExtractionFinished(..) => None,
+        }
+    }
+
     /// A plain key press, for tests and scripted input.
     pub fn key(code: KeyCode) -> Self {
         Action::Key(KeyEvent::new(code, KeyModifiers::NONE))

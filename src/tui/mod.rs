@@ -1,9 +1,11 @@
 //! Terminal UI wizard: app state machine, one module per screen, pure render functions.
 //!
-//! Shape (the gitui / television pattern): [`App`] holds all state and changes only in
-//! [`App::update`], fed [`Action`]s — key presses, pastes, redraw ticks and the results of
-//! background [`Services`] calls; [`ui::render`] draws from `&App` alone; [`run_loop`] is
-//! generic over ratatui's `Backend`, so tests drive it with a `TestBackend`.
+//! Shape (the gitui / television pattern): [`App`] holds the screen showing — a
+//! [`screens::Screen`] carrying that screen's own state — and the [`app::Context`] the
+//! screens share. State changes only in [`App::update`], fed [`Action`]s (key presses,
+//! pastes, redraw ticks and the results of background [`Services`] calls), which hands each
+//! to the showing screen's [`screens::Component`]; [`ui::render`] draws from `&App` alone;
+//! [`run_loop`] is generic over ratatui's `Backend`, so tests drive it with a `TestBackend`.
 //!
 //! Wiring (in `main.rs`): install color-eyre, then
 //! `crate::logging::init` and
@@ -25,6 +27,8 @@ pub mod widgets;
 mod tests;
 
 pub use action::Action;
-pub use app::{App, DemoChoice, Screen, Step, WizardOptions};
+pub use app::{App, DemoChoice, WizardOptions};
 pub use runner::{run, run_loop};
+pub use screens::setup::Step;
+pub use screens::{Screen, ScreenKind};
 pub use services::Services;

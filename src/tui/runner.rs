@@ -82,7 +82,7 @@ where
     let mut sigint = Box::pin(tokio::signal::ctrl_c());
     loop {
         terminal.draw(|frame| ui::render(frame, app))?;
-        if app.should_quit {
+        if app.should_quit() {
             return Ok(());
         }
         tokio::select! {

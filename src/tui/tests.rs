@@ -12,7 +12,9 @@ use ratatui::backend::TestBackend;
 use tokio::sync::mpsc::{self, UnboundedReceiver};
 
 use super::action::Action;
-use super::app::{App, DemoChoice, Screen, Step, WizardOptions};
+use super::app::{App, DemoChoice, WizardOptions};
+use super::screens::setup::{Form, Step};
+use super::screens::{Screen, ScreenKind};
 use super::services::*;
 use super::testing::{FakeServices, Script};
 use crate::extract::progress::{Phase, ProgressSnapshot, Warning, WarningKind};
@@ -100,6 +102,22 @@ impl Harness {
             .expect("a background result")
             .expect("the channel is open");
         self.app.update(action);
+    }
+
+    /// What the setup screen showing has typed so far.
+    fn form(&self) -> &Form {
+        match self.app.current() {
+            Screen::Setup(setup) => &setup.form,
+            _ => panic!("not on a setup step: {:?}", self.app.screen()),
+        }
+    }
+
+    /// The running extraction on the progress screen.
+    fn extraction(&self) -> &super::screens::extract::ExtractionView {
+        match self.app.current() {
+            Screen::Extracting(e) => e.view.as_ref().expect("the run has started"),
+            _ => panic!("not extracting: {:?}", self.app.screen()),
+        }
     }
 
     fn screen(&mut self) -> String {
@@ -404,17 +422,17 @@ async fn setup_steps_render_and_reject_bad_formats_on_their_field() {
     h.press(KeyCode::Char('n'));
     snap!("step1_cloud", h.screen());
     h.press(KeyCode::Enter);
-    assert_eq!(h.app.screen, Screen::Setup(Step::Tenant));
+    assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Tenant));
     h.typ("contoso").press(KeyCode::Enter);
     assert_eq!(
-        h.app.screen,
-        Screen::Setup(Step::Tenant),
+        h.app.screen(),
+        ScreenKind::Setup(Step::Tenant),
         "bad tenant must stay"
     );
     snap!("step2_tenant_not_guid_or_domain", h.screen());
     h.typ(".onmicrosoft.com").press(KeyCode::Enter);
     h.typ("not-a-guid").press(KeyCode::Enter);
-    assert_eq!(h.app.screen, Screen::Setup(Step::ClientId));
+    assert_eq!(h.app.screen(), ScreenKind::Setup(Step::ClientId));
     snap!("step3_client_id_not_guid", h.screen());
     snap!("step3_client_id_not_guid_60x20", h.size(60, 20).screen());
     h.size(80, 24);
@@ -422,7 +440,7 @@ async fn setup_steps_render_and_reject_bad_formats_on_their_field() {
         h.press(KeyCode::Backspace);
     }
     h.typ(CLIENT).press(KeyCode::Enter);
-    assert_eq!(h.app.screen, Screen::Setup(Step::Credential));
+    assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Credential));
     h.press(KeyCode::Enter);
     snap!("step4_secret_empty", h.screen());
     h.typ(SECRET);
@@ -443,10 +461,10 @@ async fn secret_id_is_warned_about_and_can_be_tried_anyway() {
         .press(KeyCode::Enter)
         .typ("99999999-8888-7777-6666-555555555555")
         .press(KeyCode::Enter);
-    assert_eq!(h.app.screen, Screen::Setup(Step::Credential));
+    assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Credential));
     snap!("step4_secret_looks_like_secret_id", h.screen());
     h.press(KeyCode::Enter);
-    assert_eq!(h.app.screen, Screen::Setup(Step::Validating));
+    assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Validating));
 }
 
 #[tokio::test]
@@ -490,7 +508,7 @@ async fn custom_cloud_urls_are_checked() {
     h.press(KeyCode::Tab).typ("http://10.0.0.5/login");
     h.press(KeyCode::Tab).typ("https://graph.example");
     h.press(KeyCode::Enter);
-    assert_eq!(h.app.screen, Screen::Setup(Step::Cloud));
+    assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Cloud));
     snap!("step1_custom_cloud_insecure_http", h.screen());
 }
 
@@ -509,15 +527,15 @@ async fn validation_spinner_then_errors_land_on_their_field() {
     .await;
     h.fake.close_gate();
     h.walk_to_validation().await;
-    assert_eq!(h.app.screen, Screen::Setup(Step::Validating));
+    assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Validating));
     snap!("step4_validating", h.screen());
     h.fake.open_gate();
     h.settle().await;
-    assert_eq!(h.app.screen, Screen::Setup(Step::Credential));
+    assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Credential));
     snap!("step4_secret_rejected_aadsts7000215", h.screen());
     h.press(KeyCode::Enter);
     h.settle().await;
-    assert_eq!(h.app.screen, Screen::Setup(Step::Tenant));
+    assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Tenant));
     snap!("step2_tenant_not_found_aadsts90002", h.screen());
     let calls = h.fake.calls();
     assert!(calls.iter().all(|c| !c.contains(SECRET)), "{calls:?}");
@@ -543,13 +561,13 @@ async fn stale_validation_results_are_dropped() {
     h.fake.close_gate();
     h.walk_to_validation().await;
     h.press(KeyCode::Esc);
-    assert_eq!(h.app.screen, Screen::Setup(Step::Credential));
+    assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Credential));
     h.press(KeyCode::Enter); // second attempt
     h.fake.open_gate();
     h.settle().await;
     // The first attempt's rejection arrived too, but only the second attempt counts.
-    assert_eq!(h.app.screen, Screen::Setup(Step::Permissions));
-    assert!(h.app.form.messages.is_empty(), "{:?}", h.app.form.messages);
+    assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Permissions));
+    assert!(h.form().messages.is_empty(), "{:?}", h.form().messages);
     assert!(!h.screen().contains("rejected"));
 }
 
@@ -568,8 +586,8 @@ async fn permission_screens_and_recheck_after_consent() {
     snap!("step5_nothing_granted", h.screen());
     h.press(KeyCode::Enter);
     assert_eq!(
-        h.app.screen,
-        Screen::Setup(Step::Permissions),
+        h.app.screen(),
+        ScreenKind::Setup(Step::Permissions),
         "cannot extract yet"
     );
     snap!("step5_nothing_granted_enter_refused", h.screen());
@@ -588,7 +606,7 @@ async fn permission_screens_and_recheck_after_consent() {
         .count();
     assert_eq!(checks, 3);
     h.press(KeyCode::Enter);
-    assert_eq!(h.app.screen, Screen::Setup(Step::Output));
+    assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Output));
 }
 
 #[tokio::test]
@@ -611,7 +629,7 @@ async fn permission_check_failure_offers_retry() {
 async fn output_step_defaults_prefix_and_checks_fields() {
     let mut h = Harness::with(happy()).await;
     h.walk_to_output().await;
-    assert_eq!(h.app.screen, Screen::Setup(Step::Output));
+    assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Output));
     snap!("step6_output_defaults", h.screen());
     for _ in 0.."contoso.onmicrosoft.com".len() {
         h.press(KeyCode::Backspace);
@@ -629,7 +647,7 @@ async fn save_then_extract_then_summary() {
         .press(KeyCode::Tab)
         .press(KeyCode::Char(' ')); // BOM on
     h.press(KeyCode::Enter);
-    assert_eq!(h.app.screen, Screen::Setup(Step::Save));
+    assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Save));
     snap!("step7_save", h.screen());
     h.fake.set_progress(progress());
     h.press(KeyCode::Enter);
@@ -646,7 +664,7 @@ async fn save_then_extract_then_summary() {
         "{:?}",
         h.fake.calls()
     );
-    assert_eq!(h.app.screen, Screen::Extracting);
+    assert_eq!(h.app.screen(), ScreenKind::Extracting);
     snap!("extract_progress", h.screen());
     snap!("extract_progress_60x20", h.size(60, 20).screen());
     h.size(80, 24);
@@ -665,10 +683,10 @@ async fn save_then_extract_then_summary() {
     );
     assert!(h.fake.finish_extraction(Ok(summary())));
     h.settle().await;
-    assert_eq!(h.app.screen, Screen::Finished);
+    assert_eq!(h.app.screen(), ScreenKind::Finished);
     snap!("summary", h.screen());
     h.press(KeyCode::Enter);
-    assert_eq!(h.app.screen, Screen::Home);
+    assert_eq!(h.app.screen(), ScreenKind::Home);
 }
 
 #[tokio::test]
@@ -716,7 +734,7 @@ async fn save_without_keyring_offers_alternatives() {
             .iter()
             .any(|c| c.contains("storage=Environment"))
     );
-    assert_eq!(h.app.screen, Screen::Extracting);
+    assert_eq!(h.app.screen(), ScreenKind::Extracting);
     snap!("extract_starting_with_saved_notice", h.screen());
 }
 
@@ -746,7 +764,7 @@ async fn cancel_asks_for_confirmation_and_reports_no_partial_files() {
     h.fake.set_progress(progress());
     h.press(KeyCode::Enter);
     h.settle().await;
-    assert_eq!(h.app.screen, Screen::Extracting);
+    assert_eq!(h.app.screen(), ScreenKind::Extracting);
     h.press(KeyCode::Esc);
     snap!("extract_confirm_cancel", h.screen());
     h.press(KeyCode::Char('n'));
@@ -755,13 +773,13 @@ async fn cancel_asks_for_confirmation_and_reports_no_partial_files() {
     assert!(h.fake.extraction_cancelled());
     snap!("extract_cancelling", h.screen());
     h.settle().await;
-    assert_eq!(h.app.screen, Screen::Finished);
+    assert_eq!(h.app.screen(), ScreenKind::Finished);
     assert_eq!(h.app.last_error(), Some(&ExtractionError::Cancelled));
     snap!("summary_cancelled", h.screen());
     // A cancelled run can be started again from the summary.
     h.press(KeyCode::Char('r'));
     h.settle().await;
-    assert_eq!(h.app.screen, Screen::Extracting);
+    assert_eq!(h.app.screen(), ScreenKind::Extracting);
     let runs = h
         .fake
         .calls()
@@ -787,9 +805,9 @@ async fn ctrl_c_during_extraction_asks_then_cancels_then_quits() {
     snap!("extract_confirm_ctrl_c", screen);
     h.press(KeyCode::Char('y'));
     assert!(h.fake.extraction_cancelled());
-    assert!(!h.app.should_quit, "must wait for the clean-up");
+    assert!(!h.app.should_quit(), "must wait for the clean-up");
     h.settle().await;
-    assert!(h.app.should_quit);
+    assert!(h.app.should_quit());
 }
 
 #[tokio::test]
@@ -798,14 +816,14 @@ async fn ctrl_c_then_another_key_keeps_extracting() {
     h.app.update(Action::ctrl('c'));
     h.press(KeyCode::Char('n'));
     assert!(!h.fake.extraction_cancelled());
-    assert!(!h.app.should_quit);
+    assert!(!h.app.should_quit());
     // Esc's question afterwards is the plain cancel, not cancel-and-quit.
     h.press(KeyCode::Esc);
     h.press(KeyCode::Char('y'));
     assert!(h.fake.extraction_cancelled());
     h.settle().await;
     assert!(
-        !h.app.should_quit,
+        !h.app.should_quit(),
         "Esc then y cancels but stays in the wizard"
     );
 }
@@ -816,9 +834,9 @@ async fn repeated_ctrl_c_confirms_then_quits_without_waiting() {
     h.app.update(Action::ctrl('c'));
     h.app.update(Action::ctrl('c'));
     assert!(h.fake.extraction_cancelled(), "the second Ctrl-C confirms");
-    assert!(!h.app.should_quit);
+    assert!(!h.app.should_quit());
     h.app.update(Action::ctrl('c'));
-    assert!(h.app.should_quit);
+    assert!(h.app.should_quit());
 }
 
 #[tokio::test]
@@ -826,9 +844,9 @@ async fn interrupt_cancels_without_asking() {
     let mut h = Harness::extracting_saved_profile().await;
     h.app.update(Action::Interrupt);
     assert!(h.fake.extraction_cancelled());
-    assert!(!h.app.should_quit, "must wait for the clean-up");
+    assert!(!h.app.should_quit(), "must wait for the clean-up");
     h.settle().await;
-    assert!(h.app.should_quit);
+    assert!(h.app.should_quit());
 }
 
 #[tokio::test]
@@ -875,7 +893,7 @@ async fn leftover_custom_urls_do_not_block_a_known_cloud() {
         h.press(KeyCode::Up);
     }
     h.press(KeyCode::Enter);
-    assert_eq!(h.app.screen, Screen::Setup(Step::Tenant));
+    assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Tenant));
 }
 
 #[tokio::test]
@@ -891,7 +909,7 @@ async fn failed_start_and_failed_run_are_reported() {
     .await;
     h.press(KeyCode::Enter);
     h.settle().await;
-    assert_eq!(h.app.screen, Screen::Finished);
+    assert_eq!(h.app.screen(), ScreenKind::Finished);
     snap!("summary_failed_to_start", h.screen());
 }
 
@@ -923,7 +941,7 @@ async fn edit_loads_the_profile_into_the_wizard() {
     .await;
     h.press(KeyCode::Char('e'));
     h.settle().await;
-    assert_eq!(h.app.screen, Screen::Setup(Step::Cloud));
+    assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Cloud));
     snap!("edit_step1_cloud", h.screen());
     h.press(KeyCode::Enter)
         .press(KeyCode::Enter)
@@ -944,7 +962,7 @@ async fn check_from_home_shows_the_report_and_returns_home() {
     assert!(h.fake.calls().contains(&"check saved contoso".into()));
     snap!("home_check_saved_profile", h.screen());
     h.press(KeyCode::Enter);
-    assert_eq!(h.app.screen, Screen::Home);
+    assert_eq!(h.app.screen(), ScreenKind::Home);
 }
 
 #[tokio::test]
@@ -984,7 +1002,7 @@ async fn demo_picker_prefills_the_wizard() {
         ..options()
     };
     let mut h = Harness::new(happy(), options).await;
-    assert_eq!(h.app.screen, Screen::DemoPicker);
+    assert_eq!(h.app.screen(), ScreenKind::DemoPicker);
     snap!("demo_picker", h.screen());
     h.press(KeyCode::Down).press(KeyCode::Enter);
     snap!("demo_step1_custom_cloud_prefilled", h.screen());
@@ -1056,7 +1074,7 @@ async fn no_color_draws_without_colours_and_no_screen_sets_a_background() {
             .press(KeyCode::Enter)
             .press(KeyCode::Enter);
         h.settle().await;
-        assert_eq!(h.app.screen, Screen::Extracting);
+        assert_eq!(h.app.screen(), ScreenKind::Extracting);
         seen.extend(colours(&mut h));
         assert!(
             seen.iter().all(|(_, bg)| *bg == Color::Reset),
@@ -1113,7 +1131,7 @@ async fn remaining_states_render() {
     .await;
     h.walk_to_validation().await;
     h.settle().await;
-    assert_eq!(h.app.screen, Screen::Setup(Step::Credential));
+    assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Credential));
     snap!("step4_network_problem", h.screen());
 
     // Permissions: still checking, then an expired secret.
@@ -1128,7 +1146,7 @@ async fn remaining_states_render() {
     .await;
     h.walk_to_validation().await;
     h.apply_next().await; // only the validation result: the check is still running
-    assert_eq!(h.app.screen, Screen::Setup(Step::Permissions));
+    assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Permissions));
     snap!("step5_checking", h.screen());
     h.settle().await;
     snap!("step5_secret_expired", h.screen());
@@ -1137,7 +1155,7 @@ async fn remaining_states_render() {
     h.press(KeyCode::Enter)
         .press(KeyCode::Up)
         .press(KeyCode::Char(' '));
-    assert!(h.app.form.bom);
+    assert!(h.form().bom);
     snap!("step6_bom_focused_on", h.screen());
     h.press(KeyCode::Enter);
     h.app.update(Action::key(KeyCode::Enter));
@@ -1172,7 +1190,7 @@ async fn remaining_states_render() {
 
     // The summary lists warnings from the first and scrolls.
     let mut done = summary();
-    done.warnings = h.app.extraction.as_ref().unwrap().snapshot.warnings.clone();
+    done.warnings = h.extraction().snapshot.warnings.clone();
     assert!(h.fake.finish_extraction(Ok(done)));
     h.settle().await;
     let screen = h.screen();

@@ -1,13 +1,12 @@
-//! The frame around every screen: header, body, notice line and help bar. Pure: draws
-//! from `&App` only.
+//! The frame around every screen: header, body, notice line and help bar; the screen showing
+//! draws its body and names its header and keys. Pure: draws from `&App` only.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::app::{App, NoticeKind, Screen, Step};
-use super::screens::{demo, extract, home, output, permissions, save, setup};
+use super::app::{App, NoticeKind};
 use super::widgets::hang;
 
 /// Below this size the wizard asks for a bigger terminal instead of drawing garbage.
@@ -17,7 +16,9 @@ pub const MIN_HEIGHT: u16 = 12;
 /// Draw the whole wizard.
 pub fn render(frame: &mut Frame, app: &App) {
     let area = frame.area();
-    let t = &app.theme;
+    let cx = app.context();
+    let screen = app.current().component();
+    let t = &cx.theme;
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         frame.render_widget(
             Paragraph::new(format!(
@@ -29,9 +30,9 @@ pub fn render(frame: &mut Frame, app: &App) {
         );
         return;
     }
-    let notice_height = if app.notice.is_some() { 2 } else { 0 };
+    let notice_height = if cx.notice.is_some() { 2 } else { 0 };
     // The help bar wraps rather than losing keys on narrow terminals.
-    let help_lines = hang(help_text(app), area.width, "", "", t.dim);
+    let help_lines = hang(screen.help(cx), area.width, "", "", t.dim);
     let [header, body, notice, help] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Min(1),
@@ -43,7 +44,7 @@ pub fn render(frame: &mut Frame, app: &App) {
         Paragraph::new(Line::from(vec![
             Span::styled("entra-extract", t.title),
             Span::raw(" · "),
-            Span::styled(context(app), t.accent),
+            Span::styled(screen.title(cx), t.accent),
         ])),
         header,
     );
@@ -52,17 +53,8 @@ pub fn render(frame: &mut Frame, app: &App) {
         width: body.width.saturating_sub(2),
         ..body
     };
-    match app.screen {
-        Screen::Home => home::render(frame, body, app),
-        Screen::DemoPicker => demo::render(frame, body, app),
-        Screen::Setup(Step::Permissions) => permissions::render(frame, body, app),
-        Screen::Setup(Step::Output) => output::render(frame, body, app),
-        Screen::Setup(Step::Save) => save::render(frame, body, app),
-        Screen::Setup(step) => setup::render(frame, body, app, step),
-        Screen::Extracting => extract::render(frame, body, app),
-        Screen::Finished => extract::render_finished(frame, body, app),
-    }
-    if let Some(n) = &app.notice {
+    screen.render(frame, body, cx);
+    if let Some(n) = &cx.notice {
         let style = match n.kind {
             NoticeKind::Info => t.accent,
             NoticeKind::Error => t.error,
@@ -77,42 +69,4 @@ pub fn render(frame: &mut Frame, app: &App) {
         );
     }
     frame.render_widget(Paragraph::new(help_lines), help);
-}
-
-fn context(app: &App) -> String {
-    match app.screen {
-        Screen::Home => "Saved profiles".into(),
-        Screen::DemoPicker => "Demo".into(),
-        Screen::Setup(Step::Permissions) if app.check.saved_profile.is_some() => format!(
-            "Check {}",
-            app.check.saved_profile.as_deref().unwrap_or_default()
-        ),
-        Screen::Setup(step) => {
-            let what = match (&app.form.editing, &app.form.demo_label) {
-                (Some(name), _) => format!("Edit {name}"),
-                (None, Some(demo)) => format!("Demo: {demo}"),
-                (None, None) => "New profile".into(),
-            };
-            format!(
-                "{what} · Step {} of {}: {}",
-                step.number(),
-                Step::COUNT,
-                step.title()
-            )
-        }
-        Screen::Extracting => "Extracting".into(),
-        Screen::Finished => "Summary".into(),
-    }
-}
-
-fn help_text(app: &App) -> &'static str {
-    match app.screen {
-        Screen::Home => home::help(app),
-        Screen::DemoPicker => demo::help(),
-        Screen::Setup(Step::Permissions) => permissions::help(app),
-        Screen::Setup(Step::Output) => output::help(app),
-        Screen::Setup(Step::Save) => save::help(app),
-        Screen::Setup(step) => setup::help(app, step),
-        Screen::Extracting | Screen::Finished => extract::help(app),
-    }
 }

@@ -7,49 +7,74 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use crate::tui::app::{App, Screen, Step};
+use super::home::Home;
+use super::setup::{Form, Setup};
+use super::{Component, Screen, ScreenKind};
+use crate::tui::app::Context;
 use crate::tui::widgets::hang;
 
-/// Index of the "enter my own app" entry after the demo apps.
-fn own_app_index(app: &App) -> usize {
-    app.options.demo_apps.len()
-}
+/// The picker. Its selection is [`Context::demo_selected`], kept while the user visits the
+/// wizard and comes back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DemoPicker;
 
-pub(crate) fn on_key(app: &mut App, key: KeyEvent) {
-    let last = own_app_index(app);
-    match key.code {
-        KeyCode::Up | KeyCode::Char('k') => app.demo_selected = app.demo_selected.saturating_sub(1),
-        KeyCode::Down | KeyCode::Char('j') => app.demo_selected = (app.demo_selected + 1).min(last),
-        KeyCode::Enter => {
-            app.form.reset(&app.options.default_output_dir);
-            app.save = Default::default();
-            if let Some(choice) = app.options.demo_apps.get(app.demo_selected).cloned() {
-                app.form.prefill_demo(&choice);
+impl Component for DemoPicker {
+    fn kind(&self) -> ScreenKind {
+        ScreenKind::DemoPicker
+    }
+
+    fn title(&self, _cx: &Context) -> String {
+        "Demo".into()
+    }
+
+    fn on_key(&mut self, cx: &mut Context, key: KeyEvent) {
+        // The last entry, after the demo apps, is "enter my own app".
+        let last = cx.options.demo_apps.len();
+        match key.code {
+            KeyCode::Up | KeyCode::Char('k') => {
+                cx.demo_selected = cx.demo_selected.saturating_sub(1)
             }
-            app.go(Screen::Setup(Step::Cloud));
+            KeyCode::Down | KeyCode::Char('j') => {
+                cx.demo_selected = (cx.demo_selected + 1).min(last)
+            }
+            KeyCode::Enter => {
+                let mut form = Form::new(&cx.options.default_output_dir);
+                if let Some(choice) = cx.options.demo_apps.get(cx.demo_selected) {
+                    form.prefill_demo(choice);
+                }
+                cx.go(Screen::Setup(Setup::new(form)));
+            }
+            KeyCode::Esc => cx.go(Screen::Home(Home::default())),
+            KeyCode::Char('q') => cx.should_quit = true,
+            _ => {}
         }
-        KeyCode::Esc => app.go(Screen::Home),
-        KeyCode::Char('q') => app.should_quit = true,
-        _ => {}
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, cx: &Context) {
+        render(frame, area, cx)
+    }
+
+    fn help(&self, _cx: &Context) -> &'static str {
+        "↑↓ select · Enter use · Esc home · q quit"
     }
 }
 
 /// Draw the picker.
-pub fn render(frame: &mut Frame, area: Rect, app: &App) {
-    let t = &app.theme;
+fn render(frame: &mut Frame, area: Rect, cx: &Context) {
+    let t = &cx.theme;
     let mut lines = vec![
         Line::raw("Demo mode: a simulated tenant on this machine. Choose an app registration;"),
         Line::raw("the wizard is filled in with it and you can follow every step."),
         Line::raw(""),
     ];
-    let entries = app
+    let entries = cx
         .options
         .demo_apps
         .iter()
         .map(|d| (d.label.as_str(), d.description.as_str()))
         .chain([("Enter my own app registration", "Start with an empty form.")]);
     for (i, (label, description)) in entries.enumerate() {
-        let selected = i == app.demo_selected;
+        let selected = i == cx.demo_selected;
         let marker = if selected { "> " } else { "  " };
         let style = if selected { t.selected } else { t.accent };
         lines.push(Line::from(vec![
@@ -60,9 +85,4 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         lines.extend(hang(description, area.width, "    ", "    ", t.dim));
     }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
-}
-
-/// Key hints for the help bar.
-pub fn help() -> &'static str {
-    "↑↓ select · Enter use · Esc home · q quit"
 }

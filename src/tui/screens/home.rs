@@ -6,142 +6,188 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, TableState, Wrap};
 
+use super::demo::DemoPicker;
+use super::permissions::SavedCheck;
+use super::setup::{Form, Setup};
+use super::{Component, Screen, ScreenKind, extract};
 use crate::tui::action::Action;
-use crate::tui::app::{App, Loadable, Notice, Screen, Step};
-use crate::tui::services::{CheckTarget, ExtractionTarget, ProfileDraft, ProfileSummary};
+use crate::tui::app::{Context, Loadable, Notice};
+use crate::tui::services::{ExtractionTarget, ProfileSummary};
 use crate::tui::widgets::count;
 use crate::tui::widgets::spinner;
 
-/// Home screen state.
+/// The saved profiles and the one selected. Shared by all screens: any of them may reload
+/// the list, and the selection outlives a visit to another screen.
 #[derive(Debug, Clone, PartialEq)]
-pub struct HomeState {
-    pub profiles: Loadable<Vec<ProfileSummary>>,
+pub struct SavedProfiles {
+    pub list: Loadable<Vec<ProfileSummary>>,
     pub selected: usize,
+}
+
+impl Default for SavedProfiles {
+    fn default() -> Self {
+        SavedProfiles {
+            list: Loadable::Loading,
+            selected: 0,
+        }
+    }
+}
+
+impl SavedProfiles {
+    /// The profiles, once loaded.
+    pub fn ready(&self) -> &[ProfileSummary] {
+        match &self.list {
+            Loadable::Ready(p) => p,
+            _ => &[],
+        }
+    }
+
+    /// The profile under the cursor.
+    pub fn selected(&self) -> Option<&ProfileSummary> {
+        self.ready().get(self.selected)
+    }
+
+    fn selected_name(&self) -> Option<String> {
+        self.selected().map(|p| p.name.clone())
+    }
+
+    /// A reloaded list; the cursor stays on the list.
+    pub(crate) fn set(&mut self, result: Result<Vec<ProfileSummary>, String>) {
+        self.list = match result {
+            Ok(list) => {
+                self.selected = self.selected.min(list.len().saturating_sub(1));
+                Loadable::Ready(list)
+            }
+            Err(e) => Loadable::Failed(e),
+        };
+    }
+}
+
+/// Home screen state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Home {
     /// Waiting for y/n before deleting the selected profile.
     pub confirm_delete: bool,
 }
 
-impl Default for HomeState {
-    fn default() -> Self {
-        HomeState {
-            profiles: Loadable::Loading,
-            selected: 0,
-            confirm_delete: false,
+impl Home {
+    /// A new profile: the demo picker first in demo mode.
+    fn new_profile(cx: &mut Context) {
+        if cx.options.demo_apps.is_empty() {
+            cx.go(Screen::Setup(Setup::new(Form::new(
+                &cx.options.default_output_dir,
+            ))));
+        } else {
+            cx.go(Screen::DemoPicker(DemoPicker));
         }
     }
 }
 
-fn selected_name(app: &App) -> Option<String> {
-    app.profiles()
-        .get(app.home.selected)
-        .map(|p| p.name.clone())
-}
+impl Component for Home {
+    fn kind(&self) -> ScreenKind {
+        ScreenKind::Home
+    }
 
-pub(crate) fn on_key(app: &mut App, key: KeyEvent) {
-    if app.is_waiting() {
-        if key.code == KeyCode::Esc {
-            app.abandon();
-            app.notice = None;
-        }
-        return;
+    fn title(&self, _cx: &Context) -> String {
+        "Saved profiles".into()
     }
-    if app.home.confirm_delete {
-        app.home.confirm_delete = false;
-        if let (KeyCode::Char('y' | 'Y'), Some(name)) = (key.code, selected_name(app)) {
-            let generation = app.begin();
-            app.notice = Some(Notice::info(format!("Deleting {name}…")));
-            app.spawn(move |s| async move {
-                let result = s.delete_profile(name.clone()).await.map(|()| name);
-                Action::ProfileDeleted(generation, result)
-            });
-        }
-        return;
-    }
-    let count = app.profiles().len();
-    match key.code {
-        KeyCode::Up | KeyCode::Char('k') => app.home.selected = app.home.selected.saturating_sub(1),
-        KeyCode::Down | KeyCode::Char('j') if app.home.selected + 1 < count => {
-            app.home.selected += 1;
-        }
-        KeyCode::Char('n') => {
-            app.form.reset(&app.options.default_output_dir);
-            app.save = Default::default();
-            if app.options.demo_apps.is_empty() {
-                app.go(Screen::Setup(Step::Cloud));
-            } else {
-                app.go(Screen::DemoPicker);
+
+    fn on_key(&mut self, cx: &mut Context, key: KeyEvent) {
+        if cx.is_waiting() {
+            if key.code == KeyCode::Esc {
+                cx.abandon();
+                cx.notice = None;
             }
+            return;
         }
-        KeyCode::Char('e') => {
-            if let Some(name) = selected_name(app) {
-                let generation = app.begin();
-                app.notice = Some(Notice::info(format!("Loading {name}…")));
-                app.spawn(move |s| async move {
-                    Action::ProfileLoaded(generation, s.load_profile(name).await.map(Box::new))
+        let selected = cx.profiles.selected_name();
+        if self.confirm_delete {
+            self.confirm_delete = false;
+            if let (KeyCode::Char('y' | 'Y'), Some(name)) = (key.code, selected) {
+                let generation = cx.begin();
+                cx.notice = Some(Notice::info(format!("Deleting {name}…")));
+                cx.spawn(move |s| async move {
+                    let result = s.delete_profile(name.clone()).await.map(|()| name);
+                    Action::ProfileDeleted(generation, result)
                 });
             }
+            return;
         }
-        KeyCode::Char('c') => {
-            if let Some(name) = selected_name(app) {
-                app.start_check(CheckTarget::Saved(name));
+        let count = cx.profiles.ready().len();
+        let cursor = &mut cx.profiles.selected;
+        match key.code {
+            KeyCode::Up | KeyCode::Char('k') => *cursor = cursor.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') if *cursor + 1 < count => *cursor += 1,
+            KeyCode::Char('n') => Home::new_profile(cx),
+            KeyCode::Char('e') => {
+                if let Some(name) = selected {
+                    let generation = cx.begin();
+                    cx.notice = Some(Notice::info(format!("Loading {name}…")));
+                    cx.spawn(move |s| async move {
+                        Action::ProfileLoaded(generation, s.load_profile(name).await.map(Box::new))
+                    });
+                }
             }
-        }
-        KeyCode::Char('r') | KeyCode::Enter => {
-            if let Some(name) = selected_name(app) {
-                app.start_extraction(ExtractionTarget::Saved(name.clone()), name);
-            } else if key.code == KeyCode::Enter {
-                on_key(app, KeyEvent::from(KeyCode::Char('n')));
+            KeyCode::Char('c') => {
+                if let Some(name) = selected {
+                    SavedCheck::start(cx, name);
+                }
             }
+            KeyCode::Char('r') | KeyCode::Enter => match selected {
+                Some(name) => extract::start(cx, ExtractionTarget::Saved(name.clone()), name),
+                None if key.code == KeyCode::Enter => Home::new_profile(cx),
+                None => {}
+            },
+            KeyCode::Char('d') | KeyCode::Delete if selected.is_some() => {
+                self.confirm_delete = true;
+            }
+            KeyCode::Char('q') | KeyCode::Esc => cx.should_quit = true,
+            _ => {}
         }
-        KeyCode::Char('d') | KeyCode::Delete if selected_name(app).is_some() => {
-            app.home.confirm_delete = true;
-        }
-        KeyCode::Char('q') | KeyCode::Esc => app.should_quit = true,
-        _ => {}
     }
-}
 
-pub(crate) fn on_profiles(app: &mut App, result: Result<Vec<ProfileSummary>, String>) {
-    app.home.profiles = match result {
-        Ok(list) => {
-            app.home.selected = app.home.selected.min(list.len().saturating_sub(1));
-            Loadable::Ready(list)
+    fn on_result(&mut self, cx: &mut Context, result: Action) {
+        match result {
+            Action::ProfileLoaded(_, Ok(draft)) => {
+                cx.go(Screen::Setup(Setup::edit(&draft)));
+            }
+            Action::ProfileDeleted(_, Ok(name)) => {
+                cx.notice = Some(Notice::info(format!("Deleted profile {name}.")));
+                cx.reload_profiles();
+            }
+            Action::ProfileLoaded(_, Err(e)) | Action::ProfileDeleted(_, Err(e)) => {
+                cx.notice = Some(Notice::error(e))
+            }
+            _ => {}
         }
-        Err(e) => Loadable::Failed(e),
-    };
-}
-
-pub(crate) fn on_profile_loaded(app: &mut App, result: Result<Box<ProfileDraft>, String>) {
-    match result {
-        Ok(draft) => {
-            app.form.load(&draft);
-            app.save = Default::default();
-            app.save.name = tui_input::Input::new(draft.name.clone());
-            app.go(Screen::Setup(Step::Cloud));
-        }
-        Err(e) => app.notice = Some(Notice::error(e)),
     }
-}
 
-pub(crate) fn on_deleted(app: &mut App, result: Result<String, String>) {
-    match result {
-        Ok(name) => {
-            app.notice = Some(Notice::info(format!("Deleted profile {name}.")));
-            app.reload_profiles();
+    fn render(&self, frame: &mut Frame, area: Rect, cx: &Context) {
+        render(self, frame, area, cx)
+    }
+
+    fn help(&self, cx: &Context) -> &'static str {
+        if self.confirm_delete {
+            "y delete · any key keep"
+        } else if cx.is_waiting() {
+            "Esc stop waiting · Ctrl-C quit"
+        } else if cx.profiles.ready().is_empty() {
+            "n new · q quit"
+        } else {
+            "↑↓ select · Enter run · n new · e edit · c check · d delete · q quit"
         }
-        Err(e) => app.notice = Some(Notice::error(e)),
     }
 }
 
 /// Draw the home screen.
-pub fn render(frame: &mut Frame, area: Rect, app: &App) {
-    let t = &app.theme;
+fn render(home: &Home, frame: &mut Frame, area: Rect, cx: &Context) {
+    let t = &cx.theme;
     let [list_area, detail_area] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(4)]).areas(area);
-    match &app.home.profiles {
+    match &cx.profiles.list {
         Loadable::Loading => {
             frame.render_widget(
-                Paragraph::new(format!("{} Loading saved profiles…", spinner(app.tick))),
+                Paragraph::new(format!("{} Loading saved profiles…", spinner(cx.tick))),
                 list_area,
             );
         }
@@ -208,7 +254,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 )
             };
             // A fresh state each frame: ratatui scrolls so the selected row is visible.
-            let mut state = TableState::default().with_selected(Some(app.home.selected));
+            let mut state = TableState::default().with_selected(Some(cx.profiles.selected));
             frame.render_stateful_widget(
                 Table::new(rows, widths)
                     .header(header.style(t.title))
@@ -219,8 +265,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         }
     }
     let mut detail = Vec::new();
-    if app.home.confirm_delete {
-        if let Some(name) = selected_name(app) {
+    if home.confirm_delete {
+        if let Some(name) = cx.profiles.selected_name() {
             detail.push(Line::styled(
                 format!(
                     "Delete profile {name} and its stored secret? y = delete, any other key = keep"
@@ -228,7 +274,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 t.warn,
             ));
         }
-    } else if let Some(p) = app.profiles().get(app.home.selected) {
+    } else if let Some(p) = cx.profiles.selected() {
         detail.push(Line::from(vec![
             Span::styled(p.name.as_str(), t.accent),
             Span::raw(format!(" · {} · {}", p.tenant, p.cloud.label())),
@@ -249,17 +295,4 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         Paragraph::new(detail).wrap(Wrap { trim: false }),
         detail_area,
     );
-}
-
-/// Key hints for the help bar.
-pub fn help(app: &App) -> &'static str {
-    if app.home.confirm_delete {
-        "y delete · any key keep"
-    } else if app.is_waiting() {
-        "Esc stop waiting · Ctrl-C quit"
-    } else if app.profiles().is_empty() {
-        "n new · q quit"
-    } else {
-        "↑↓ select · Enter run · n new · e edit · c check · d delete · q quit"
-    }
 }

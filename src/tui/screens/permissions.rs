@@ -8,8 +8,12 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use super::home::Home;
+use super::setup::{OutputFocus, Setup, SetupStep, Step};
+use super::{Component, Screen, ScreenKind};
 use crate::permissions::report::{DIRECTORY_READ_ALL, GrantState, PermissionReport};
-use crate::tui::app::{App, Loadable, Notice, Screen, Step};
+use crate::tui::action::Action;
+use crate::tui::app::{Context, Loadable, Notice};
 use crate::tui::services::CheckTarget;
 use crate::tui::widgets::{hang, spinner};
 
@@ -18,13 +22,14 @@ const EXPIRY_WARNING_DAYS: i64 = 30;
 
 const RECHECKING: &str = "Checking again…";
 
-/// State of the permission screen.
+const WAITING_HELP: &str = "Esc stop waiting · Ctrl-C quit";
+
+/// A permission report, its re-check and its scrolling: shared by setup step 5 and the
+/// check of a saved profile from home.
 #[derive(Debug, Clone)]
 pub struct PermissionView {
     /// What is being checked, for re-checks.
     pub target: Option<CheckTarget>,
-    /// Set when checking a saved profile from home (Enter then goes back home).
-    pub saved_profile: Option<String>,
     pub report: Loadable<PermissionReport>,
     /// First line shown, for long reports on short terminals.
     pub scroll: u16,
@@ -34,7 +39,6 @@ impl Default for PermissionView {
     fn default() -> Self {
         PermissionView {
             target: None,
-            saved_profile: None,
             report: Loadable::Loading,
             scroll: 0,
         }
@@ -49,70 +53,160 @@ pub fn can_extract(report: &PermissionReport) -> bool {
         .any(|p| p.app_role_id == DIRECTORY_READ_ALL && p.state == GrantState::Granted)
 }
 
-pub(crate) fn on_key(app: &mut App, key: KeyEvent) {
-    let from_home = app.check.saved_profile.is_some();
-    match key.code {
-        KeyCode::Char('r') if !app.is_waiting() => {
-            if let Some(target) = app.check.target.clone() {
-                app.start_check(target);
-                app.notice = Some(Notice::info(RECHECKING));
+impl PermissionView {
+    /// Start checking `target` in the background.
+    pub(crate) fn start(&mut self, cx: &mut Context, target: CheckTarget) {
+        let generation = cx.begin();
+        self.report = Loadable::Loading;
+        self.target = Some(target.clone());
+        cx.spawn(move |s| async move {
+            Action::PermissionsChecked(generation, s.check_permissions(target).await)
+        });
+    }
+
+    /// Re-check and scroll; other keys are the owner's.
+    fn on_key(&mut self, cx: &mut Context, key: KeyEvent) {
+        match key.code {
+            KeyCode::Char('r') if !cx.is_waiting() => {
+                if let Some(target) = self.target.clone() {
+                    self.start(cx, target);
+                    cx.notice = Some(Notice::info(RECHECKING));
+                }
             }
+            KeyCode::Up | KeyCode::Char('k') => self.scroll = self.scroll.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => self.scroll = (self.scroll + 1).min(200),
+            _ => {}
         }
-        KeyCode::Up | KeyCode::Char('k') => app.check.scroll = app.check.scroll.saturating_sub(1),
-        KeyCode::Down | KeyCode::Char('j') => app.check.scroll = (app.check.scroll + 1).min(200),
-        KeyCode::Esc => {
-            app.abandon();
-            if from_home {
-                app.go(Screen::Home);
-            } else {
-                app.go(Screen::Setup(Step::Credential));
-            }
+    }
+
+    fn on_result(&mut self, cx: &mut Context, result: Action) {
+        let Action::PermissionsChecked(_, result) = result else {
+            return;
+        };
+        self.scroll = 0;
+        let all_granted = matches!(&result, Ok(r) if r.all_granted());
+        let rechecking = cx.notice.as_ref().is_some_and(|n| n.text == RECHECKING);
+        if all_granted || rechecking {
+            cx.notice = None;
         }
-        KeyCode::Enter if from_home => {
-            app.abandon();
-            app.go(Screen::Home);
-        }
-        KeyCode::Enter => match &app.check.report {
-            Loadable::Ready(report) if can_extract(report) => {
-                app.form.output_focus = crate::tui::screens::setup::OutputFocus::Prefix;
-                app.go(Screen::Setup(Step::Output));
-            }
-            Loadable::Ready(_) => {
-                app.notice = Some(Notice::error(
-                    "Directory.Read.All is required to extract. Grant it (steps above), then press r.",
-                ))
-            }
-            Loadable::Failed(_) => {
-                app.notice = Some(Notice::error("The check failed; press r to try again."))
-            }
-            Loadable::Loading => {}
-        },
-        _ => {}
+        self.report = match result {
+            Ok(r) => Loadable::Ready(r),
+            Err(e) => Loadable::Failed(e),
+        };
     }
 }
 
-pub(crate) fn on_checked(app: &mut App, result: Result<PermissionReport, String>) {
-    app.check.scroll = 0;
-    let all_granted = matches!(&result, Ok(r) if r.all_granted());
-    let rechecking = app.notice.as_ref().is_some_and(|n| n.text == RECHECKING);
-    if all_granted || rechecking {
-        app.notice = None;
+/// Setup step 5.
+pub struct PermissionsStep;
+
+impl SetupStep for PermissionsStep {
+    fn title(&self) -> &'static str {
+        "Permissions"
     }
-    app.check.report = match result {
-        Ok(r) => Loadable::Ready(r),
-        Err(e) => Loadable::Failed(e),
-    };
+
+    fn on_key(&self, setup: &mut Setup, cx: &mut Context, key: KeyEvent) {
+        match key.code {
+            KeyCode::Esc => {
+                cx.abandon();
+                setup.go(cx, Step::Credential);
+            }
+            KeyCode::Enter => match &setup.check.report {
+                Loadable::Ready(report) if can_extract(report) => {
+                    setup.form.output_focus = OutputFocus::Prefix;
+                    setup.go(cx, Step::Output);
+                }
+                Loadable::Ready(_) => {
+                    cx.notice = Some(Notice::error(
+                        "Directory.Read.All is required to extract. Grant it (steps above), then press r.",
+                    ))
+                }
+                Loadable::Failed(_) => {
+                    cx.notice = Some(Notice::error("The check failed; press r to try again."))
+                }
+                Loadable::Loading => {}
+            },
+            _ => setup.check.on_key(cx, key),
+        }
+    }
+
+    fn on_result(&self, setup: &mut Setup, cx: &mut Context, result: Action) {
+        setup.check.on_result(cx, result)
+    }
+
+    fn render(&self, setup: &Setup, frame: &mut Frame, area: Rect, cx: &Context) {
+        render(&setup.check, frame, area, cx)
+    }
+
+    fn help(&self, _setup: &Setup, cx: &Context) -> &'static str {
+        if cx.is_waiting() {
+            WAITING_HELP
+        } else {
+            "r re-check · ↑↓ scroll · Enter next · Esc back"
+        }
+    }
+}
+
+/// The check of a saved profile, from home.
+#[derive(Debug, Clone)]
+pub struct SavedCheck {
+    pub name: String,
+    pub view: PermissionView,
+}
+
+impl SavedCheck {
+    /// Check the saved profile `name` and show its report.
+    pub(crate) fn start(cx: &mut Context, name: String) {
+        let mut view = PermissionView::default();
+        view.start(cx, CheckTarget::Saved(name.clone()));
+        cx.go(Screen::Check(SavedCheck { name, view }));
+    }
+}
+
+impl Component for SavedCheck {
+    fn kind(&self) -> ScreenKind {
+        ScreenKind::Check
+    }
+
+    fn title(&self, _cx: &Context) -> String {
+        format!("Check {}", self.name)
+    }
+
+    fn on_key(&mut self, cx: &mut Context, key: KeyEvent) {
+        match key.code {
+            KeyCode::Esc | KeyCode::Enter => {
+                cx.abandon();
+                cx.go(Screen::Home(Home::default()));
+            }
+            _ => self.view.on_key(cx, key),
+        }
+    }
+
+    fn on_result(&mut self, cx: &mut Context, result: Action) {
+        self.view.on_result(cx, result)
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, cx: &Context) {
+        render(&self.view, frame, area, cx)
+    }
+
+    fn help(&self, cx: &Context) -> &'static str {
+        if cx.is_waiting() {
+            WAITING_HELP
+        } else {
+            "r re-check · ↑↓ scroll · Enter/Esc home"
+        }
+    }
 }
 
 /// Draw the permission report.
-pub fn render(frame: &mut Frame, area: Rect, app: &App) {
-    let t = &app.theme;
+fn render(view: &PermissionView, frame: &mut Frame, area: Rect, cx: &Context) {
+    let t = &cx.theme;
     let w = area.width;
     let plain = Style::new();
     let mut lines: Vec<Line> = Vec::new();
-    match &app.check.report {
+    match &view.report {
         Loadable::Loading => lines.push(Line::from(vec![
-            Span::styled(spinner(app.tick), t.accent),
+            Span::styled(spinner(cx.tick), t.accent),
             Span::raw(" Checking the app's Microsoft Graph permissions…"),
         ])),
         Loadable::Failed(e) => {
@@ -215,7 +309,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     }
     // Keep the last screenful reachable, and say when more is below.
     let total = lines.len() as u16;
-    let scroll = app.check.scroll.min(total.saturating_sub(area.height));
+    let scroll = view.scroll.min(total.saturating_sub(area.height));
     let hidden_below = total > scroll + area.height;
     frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), area);
     if hidden_below && area.height > 0 {
@@ -230,16 +324,5 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 height: 1,
             },
         );
-    }
-}
-
-/// Key hints for the help bar.
-pub fn help(app: &App) -> &'static str {
-    if app.is_waiting() {
-        "Esc stop waiting · Ctrl-C quit"
-    } else if app.check.saved_profile.is_some() {
-        "r re-check · ↑↓ scroll · Enter/Esc home"
-    } else {
-        "r re-check · ↑↓ scroll · Enter next · Esc back"
     }
 }

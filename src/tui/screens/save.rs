@@ -10,9 +10,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use tui_input::Input;
 
+use super::extract;
+use super::setup::{Setup, SetupStep, Step, error_message};
 use crate::tui::action::Action;
-use crate::tui::app::{App, Notice, Screen, Step};
-use crate::tui::screens::setup::error_message;
+use crate::tui::app::{Context, Notice};
 use crate::tui::services::{
     ExtractionTarget, SaveOutcome, SaveProblem, SecretStorage, storage_label,
 };
@@ -72,100 +73,125 @@ fn choice_label(c: SaveChoice) -> String {
     }
 }
 
-pub(crate) fn on_key(app: &mut App, key: KeyEvent) {
-    if let SavePhase::Saving(_) = app.save.phase {
-        if key.code == KeyCode::Esc {
-            app.abandon();
-            app.save.phase = SavePhase::Choosing;
-        }
-        return;
+/// Setup step 7.
+pub struct SaveStep;
+
+impl SetupStep for SaveStep {
+    fn title(&self) -> &'static str {
+        "Save"
     }
-    if app.save.confirm_plaintext {
-        app.save.confirm_plaintext = false;
-        if matches!(key.code, KeyCode::Char('y' | 'Y')) {
-            save(app, SecretStorage::PlaintextFile);
+
+    fn on_key(&self, setup: &mut Setup, cx: &mut Context, key: KeyEvent) {
+        let v = &mut setup.save;
+        if let SavePhase::Saving(_) = v.phase {
+            if key.code == KeyCode::Esc {
+                cx.abandon();
+                v.phase = SavePhase::Choosing;
+            }
+            return;
         }
-        return;
-    }
-    let list = choices(&app.save);
-    match key.code {
-        KeyCode::Esc => app.go(Screen::Setup(Step::Output)),
-        KeyCode::Up => app.save.selected = app.save.selected.saturating_sub(1),
-        KeyCode::Down | KeyCode::Tab => {
-            app.save.selected = (app.save.selected + 1).min(list.len() - 1)
+        if v.confirm_plaintext {
+            v.confirm_plaintext = false;
+            if matches!(key.code, KeyCode::Char('y' | 'Y')) {
+                save(setup, cx, SecretStorage::PlaintextFile);
+            }
+            return;
         }
-        KeyCode::Enter => match list.get(app.save.selected).copied() {
-            Some(SaveChoice::Save(SecretStorage::PlaintextFile)) => {
-                if name_ok(app) {
-                    app.save.confirm_plaintext = true;
+        let list = choices(v);
+        match key.code {
+            KeyCode::Esc => setup.go(cx, Step::Output),
+            KeyCode::Up => v.selected = v.selected.saturating_sub(1),
+            KeyCode::Down | KeyCode::Tab => v.selected = (v.selected + 1).min(list.len() - 1),
+            KeyCode::Enter => match list.get(v.selected).copied() {
+                Some(SaveChoice::Save(SecretStorage::PlaintextFile)) => {
+                    if name_ok(v) {
+                        v.confirm_plaintext = true;
+                    }
+                }
+                Some(SaveChoice::Save(storage)) => save(setup, cx, storage),
+                Some(SaveChoice::ExtractWithoutSaving) | None => {
+                    let draft = setup.draft();
+                    let label = draft.credentials.tenant.clone();
+                    extract::start(cx, ExtractionTarget::Draft(Box::new(draft)), label);
+                }
+            },
+            _ => {
+                if edit_input(&mut v.name, key) {
+                    v.name_message = None;
                 }
             }
-            Some(SaveChoice::Save(storage)) => save(app, storage),
-            Some(SaveChoice::ExtractWithoutSaving) | None => {
-                let draft = app.draft();
-                let label = draft.credentials.tenant.clone();
-                app.start_extraction(ExtractionTarget::Draft(Box::new(draft)), label);
-            }
-        },
-        _ => {
-            if edit_input(&mut app.save.name, key) {
-                app.save.name_message = None;
-            }
+        }
+    }
+
+    fn on_paste(&self, setup: &mut Setup, text: &str) {
+        if setup.save.phase == SavePhase::Choosing {
+            paste_into(&mut setup.save.name, text.trim());
+        }
+    }
+
+    fn on_result(&self, setup: &mut Setup, cx: &mut Context, result: Action) {
+        if let Action::Saved(_, result) = result {
+            on_saved(setup, cx, result);
+        }
+    }
+
+    fn render(&self, setup: &Setup, frame: &mut Frame, area: Rect, cx: &Context) {
+        render(&setup.save, frame, area, cx)
+    }
+
+    fn help(&self, setup: &Setup, _cx: &Context) -> &'static str {
+        match setup.save.phase {
+            SavePhase::Saving(_) => "Esc stop waiting · Ctrl-C quit",
+            _ if setup.save.confirm_plaintext => "y store in plain text · any key no",
+            _ => "type a name · ↑↓ choose · Enter go · Esc back",
         }
     }
 }
 
-fn name_ok(app: &mut App) -> bool {
-    app.save.name_message = validate::profile_name(app.save.name.value())
+fn name_ok(v: &mut SaveView) -> bool {
+    v.name_message = validate::profile_name(v.name.value())
         .err()
         .map(error_message);
-    app.save.name_message.is_none()
+    v.name_message.is_none()
 }
 
-fn save(app: &mut App, storage: SecretStorage) {
-    if !name_ok(app) {
+fn save(setup: &mut Setup, cx: &mut Context, storage: SecretStorage) {
+    if !name_ok(&mut setup.save) {
         return;
     }
-    let draft = app.draft();
-    let generation = app.begin();
-    app.save.phase = SavePhase::Saving(storage);
-    app.spawn(
+    let draft = setup.draft();
+    let generation = cx.begin();
+    setup.save.phase = SavePhase::Saving(storage);
+    cx.spawn(
         move |s| async move { Action::Saved(generation, s.save_profile(draft, storage).await) },
     );
 }
 
-pub(crate) fn on_saved(app: &mut App, result: Result<SaveOutcome, SaveProblem>) {
+fn on_saved(setup: &mut Setup, cx: &mut Context, result: Result<SaveOutcome, SaveProblem>) {
     match result {
         Ok(outcome) => {
-            let name = app.save.name.value().trim().to_owned();
+            let name = setup.save.name.value().trim().to_owned();
             tracing::info!(profile = %name, "profile saved");
-            app.notice = Some(Notice::info(format!(
+            cx.notice = Some(Notice::info(format!(
                 "Profile {name} saved; {}.",
                 outcome.secret_stored_in
             )));
-            app.save.phase = SavePhase::Choosing;
+            setup.save.phase = SavePhase::Choosing;
             // This run uses the secret just typed, wherever it was (or was not) stored.
-            let draft = app.draft();
-            app.start_extraction(ExtractionTarget::Draft(Box::new(draft)), name);
+            let draft = setup.draft();
+            extract::start(cx, ExtractionTarget::Draft(Box::new(draft)), name);
         }
         Err(problem) => {
             tracing::warn!("saving the profile failed");
-            app.save.phase = SavePhase::Problem(problem);
-            app.save.selected = 0;
+            setup.save.phase = SavePhase::Problem(problem);
+            setup.save.selected = 0;
         }
-    }
-}
-
-pub(crate) fn on_paste(app: &mut App, text: &str) {
-    if app.save.phase == SavePhase::Choosing {
-        paste_into(&mut app.save.name, text.trim());
     }
 }
 
 /// Draw the save step.
-pub fn render(frame: &mut Frame, area: Rect, app: &App) {
-    let t = &app.theme;
-    let v = &app.save;
+fn render(v: &SaveView, frame: &mut Frame, area: Rect, cx: &Context) {
+    let t = &cx.theme;
     let used = field(
         frame,
         area,
@@ -179,7 +205,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let mut lines: Vec<Line> = vec![Line::raw("")];
     match &v.phase {
         SavePhase::Saving(storage) => lines.push(Line::from(vec![
-            Span::styled(spinner(app.tick), t.accent),
+            Span::styled(spinner(cx.tick), t.accent),
             Span::raw(format!(
                 " Saving the profile ({})…",
                 storage_label(*storage)
@@ -216,13 +242,4 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         ..area
     };
     frame.render_widget(Paragraph::new(lines), rest);
-}
-
-/// Key hints for the help bar.
-pub fn help(app: &App) -> &'static str {
-    match app.save.phase {
-        SavePhase::Saving(_) => "Esc stop waiting · Ctrl-C quit",
-        _ if app.save.confirm_plaintext => "y store in plain text · any key no",
-        _ => "type a name · ↑↓ choose · Enter go · Esc back",
-    }
 }

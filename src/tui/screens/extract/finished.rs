@@ -9,86 +9,83 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::warnings::{Window, warnings_pane};
 use crate::extract::progress::Warning;
-use crate::tui::action::Generation;
-use crate::tui::app::{App, Screen};
-use crate::tui::services::{ExtractionError, ExtractionSummary};
+use crate::tui::app::Context;
+use crate::tui::screens::home::Home;
+use crate::tui::screens::{Component, Screen, ScreenKind};
+use crate::tui::services::{ExtractionError, ExtractionSummary, ExtractionTarget};
 use crate::tui::widgets::{clock, count};
 
 /// How an extraction ended, for the summary screen.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Finished {
     pub label: String,
+    /// What the run extracted, to run it again.
+    pub target: ExtractionTarget,
     pub result: Result<ExtractionSummary, ExtractionError>,
     /// First warning shown in the summary's list.
     pub warnings_scroll: usize,
 }
 
-pub(crate) fn on_finished(
-    app: &mut App,
-    generation: Generation,
-    result: Result<ExtractionSummary, ExtractionError>,
-) {
-    if app.extraction.as_ref().map(|v| v.generation) != Some(generation) {
-        return;
+impl Finished {
+    fn has_warnings(&self) -> bool {
+        self.result.as_ref().is_ok_and(|s| !s.warnings.is_empty())
     }
-    finish(app, result);
-}
 
-pub(super) fn finish(app: &mut App, result: Result<ExtractionSummary, ExtractionError>) {
-    match &result {
-        Ok(s) => tracing::info!(rows = s.counts.users, "extraction finished"),
-        Err(e) => tracing::info!(error = %e, "extraction ended without files"),
-    }
-    app.extraction = None;
-    app.finished = Some(Finished {
-        warnings_scroll: 0,
-        label: app.extraction_label.clone(),
-        result,
-    });
-    let notice = app.notice.take();
-    app.go(Screen::Finished);
-    app.notice = notice;
-    app.reload_profiles();
-    if app.quit_after_cancel {
-        app.should_quit = true;
+    /// A run that produced no files can be started again.
+    fn can_retry(&self) -> bool {
+        self.result.is_err()
     }
 }
 
-/// Keys on the summary: home, quit, scroll the warnings, run a failed extraction again.
-pub(super) fn on_key(app: &mut App, key: KeyEvent) {
-    match key.code {
-        KeyCode::Enter | KeyCode::Esc | KeyCode::Char('h') => {
-            app.go(Screen::Home);
-            app.reload_profiles();
-        }
-        KeyCode::Char('q') => app.should_quit = true,
-        KeyCode::Up | KeyCode::Char('k') => {
-            if let Some(f) = &mut app.finished {
-                f.warnings_scroll = f.warnings_scroll.saturating_sub(1);
+impl Component for Finished {
+    fn kind(&self) -> ScreenKind {
+        ScreenKind::Finished
+    }
+
+    fn title(&self, _cx: &Context) -> String {
+        "Summary".into()
+    }
+
+    /// Home, quit, scroll the warnings, run a failed extraction again.
+    fn on_key(&mut self, cx: &mut Context, key: KeyEvent) {
+        match key.code {
+            KeyCode::Enter | KeyCode::Esc | KeyCode::Char('h') => {
+                cx.go(Screen::Home(Home::default()));
+                cx.reload_profiles();
             }
-        }
-        KeyCode::Down | KeyCode::Char('j') => {
-            if let Some(f) = &mut app.finished {
-                let count = f.result.as_ref().map_or(0, |s| s.warnings.len());
-                f.warnings_scroll = (f.warnings_scroll + 1).min(count.saturating_sub(1));
+            KeyCode::Char('q') => cx.should_quit = true,
+            KeyCode::Up | KeyCode::Char('k') => {
+                self.warnings_scroll = self.warnings_scroll.saturating_sub(1);
             }
-        }
-        KeyCode::Char('r') if can_retry(app) => {
-            if let Some(target) = app.last_target.clone() {
-                let label = app.extraction_label.clone();
-                app.start_extraction(target, label);
+            KeyCode::Down | KeyCode::Char('j') => {
+                let count = self.result.as_ref().map_or(0, |s| s.warnings.len());
+                self.warnings_scroll = (self.warnings_scroll + 1).min(count.saturating_sub(1));
             }
+            KeyCode::Char('r') if self.can_retry() => {
+                super::start(cx, self.target.clone(), self.label.clone());
+            }
+            _ => {}
         }
-        _ => {}
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, cx: &Context) {
+        render(self, frame, area, cx)
+    }
+
+    fn help(&self, _cx: &Context) -> &'static str {
+        if self.can_retry() {
+            "r run again · Enter home · q quit"
+        } else if self.has_warnings() {
+            "↑↓ scroll warnings · Enter home · q quit"
+        } else {
+            "Enter home · q quit"
+        }
     }
 }
 
 /// Draw the summary after the run.
-pub fn render_finished(frame: &mut Frame, area: Rect, app: &App) {
-    let t = &app.theme;
-    let Some(done) = &app.finished else {
-        return;
-    };
+fn render(done: &Finished, frame: &mut Frame, area: Rect, cx: &Context) {
+    let t = &cx.theme;
     let mut lines: Vec<Line> = Vec::new();
     let mut warnings: &[Warning] = &[];
     match &done.result {
@@ -138,16 +135,4 @@ pub fn render_finished(frame: &mut Frame, area: Rect, app: &App) {
         };
         warnings_pane(frame, pane, t, warnings, Window::From(done.warnings_scroll));
     }
-}
-
-pub(super) fn summary_has_warnings(app: &App) -> bool {
-    app.finished
-        .as_ref()
-        .and_then(|f| f.result.as_ref().ok())
-        .is_some_and(|s| !s.warnings.is_empty())
-}
-
-/// A run that produced no files can be started again.
-pub(super) fn can_retry(app: &App) -> bool {
-    app.last_target.is_some() && app.finished.as_ref().is_some_and(|f| f.result.is_err())
 }

@@ -6,39 +6,20 @@ pub mod progress;
 pub mod rates;
 mod warnings;
 
-use crossterm::event::KeyEvent;
+pub use finished::Finished;
+pub use progress::{Extracting, ExtractionView};
 
-pub(crate) use finished::on_finished;
-pub use finished::{Finished, render_finished};
-pub(crate) use progress::on_started;
-pub use progress::{ExtractionView, render};
+use super::Screen;
+use crate::tui::action::Action;
+use crate::tui::app::Context;
+use crate::tui::services::ExtractionTarget;
 
-use crate::tui::app::{App, Screen};
-use finished::{can_retry, summary_has_warnings};
-
-/// Keys on the progress screen or the summary.
-pub(crate) fn on_key(app: &mut App, key: KeyEvent) {
-    if app.screen == Screen::Finished {
-        finished::on_key(app, key);
-    } else {
-        progress::on_key(app, key);
-    }
-}
-
-/// Key hints for the help bar.
-pub fn help(app: &App) -> &'static str {
-    match (&app.screen, &app.extraction) {
-        (Screen::Finished, _) if can_retry(app) => "r run again · Enter home · q quit",
-        (Screen::Finished, _) if summary_has_warnings(app) => {
-            "↑↓ scroll warnings · Enter home · q quit"
-        }
-        (Screen::Finished, _) => "Enter home · q quit",
-        (_, Some(v)) if v.cancelling => "Ctrl-C quit now",
-        (_, Some(v)) if v.confirm_cancel && v.quit_when_confirmed => {
-            "y cancel and quit · any key continue"
-        }
-        (_, Some(v)) if v.confirm_cancel => "y cancel · any key continue",
-        (_, Some(_)) => "Esc cancel · Ctrl-C cancel and quit",
-        (_, None) => "Ctrl-C quit",
-    }
+/// Start extracting `target` and show the progress screen, headed `label` (a profile name
+/// or a tenant). The notice (e.g. "profile saved") stays.
+pub(crate) fn start(cx: &mut Context, target: ExtractionTarget, label: String) {
+    let generation = cx.begin();
+    cx.go_with_notice(Screen::Extracting(Extracting::new(label, target.clone())));
+    cx.spawn(move |s| async move {
+        Action::ExtractionStarted(generation, s.start_extraction(target).await)
+    });
 }

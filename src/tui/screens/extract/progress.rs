@@ -11,13 +11,16 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use tokio_util::sync::CancellationToken;
 
-use super::finished::finish;
+use super::finished::Finished;
 use super::rates::Rates;
 use super::warnings::{Window, warnings_pane};
 use crate::extract::progress::{Phase, ProgressSnapshot};
 use crate::tui::action::{Action, Generation};
-use crate::tui::app::App;
-use crate::tui::services::{ExtractionError, ExtractionHandle, ProgressSource};
+use crate::tui::app::Context;
+use crate::tui::screens::{Component, Screen, ScreenKind};
+use crate::tui::services::{
+    ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget, ProgressSource,
+};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{clock, count, spinner};
 
@@ -81,58 +84,178 @@ impl ExtractionView {
     }
 }
 
-pub(crate) fn on_started(
-    app: &mut App,
-    generation: Generation,
-    result: Result<ExtractionHandle, String>,
-) {
-    match result {
-        Ok(handle) => {
-            tracing::info!("extraction started");
-            let mut view = ExtractionView::new(generation, &handle);
-            if app.quit_after_cancel {
-                view.request_cancel();
-            }
-            app.extraction = Some(view);
-            let tx = app.sender();
-            let outcome = handle.outcome;
-            tokio::spawn(async move {
-                let result = outcome.await.unwrap_or_else(|_| {
-                    Err(ExtractionError::Failed(
-                        "The extraction stopped without reporting a result; see the log file."
-                            .into(),
-                    ))
-                });
-                let _ = tx.send(Action::ExtractionFinished(generation, result));
-            });
+/// The progress screen's state.
+#[derive(Debug)]
+pub struct Extracting {
+    /// What is being extracted (profile name or tenant), for the header.
+    pub label: String,
+    /// What this run extracts, so a failed or cancelled run can be retried.
+    pub target: ExtractionTarget,
+    /// The run, once it has started.
+    pub view: Option<ExtractionView>,
+    /// Ctrl-C or an interrupt: quit once the cancelled run has cleaned up.
+    quit_after_cancel: bool,
+}
+
+impl Extracting {
+    pub(super) fn new(label: String, target: ExtractionTarget) -> Self {
+        Extracting {
+            label,
+            target,
+            view: None,
+            quit_after_cancel: false,
         }
-        Err(e) => {
-            tracing::warn!("extraction did not start");
-            finish(app, Err(ExtractionError::Failed(e)));
+    }
+
+    fn on_started(
+        &mut self,
+        cx: &mut Context,
+        generation: Generation,
+        result: Result<ExtractionHandle, String>,
+    ) {
+        match result {
+            Ok(handle) => {
+                tracing::info!("extraction started");
+                let mut view = ExtractionView::new(generation, &handle);
+                if self.quit_after_cancel {
+                    view.request_cancel();
+                }
+                self.view = Some(view);
+                let tx = cx.sender();
+                let outcome = handle.outcome;
+                tokio::spawn(async move {
+                    let result = outcome.await.unwrap_or_else(|_| {
+                        Err(ExtractionError::Failed(
+                            "The extraction stopped without reporting a result; see the log file."
+                                .into(),
+                        ))
+                    });
+                    let _ = tx.send(Action::ExtractionFinished(generation, result));
+                });
+            }
+            Err(e) => {
+                tracing::warn!("extraction did not start");
+                self.finish(cx, Err(ExtractionError::Failed(e)));
+            }
+        }
+    }
+
+    /// Show the summary (keeping the notice) and refresh the profiles' last runs.
+    fn finish(&mut self, cx: &mut Context, result: Result<ExtractionSummary, ExtractionError>) {
+        match &result {
+            Ok(s) => tracing::info!(rows = s.counts.users, "extraction finished"),
+            Err(e) => tracing::info!(error = %e, "extraction ended without files"),
+        }
+        self.view = None;
+        cx.go_with_notice(Screen::Finished(Finished {
+            label: self.label.clone(),
+            target: self.target.clone(),
+            result,
+            warnings_scroll: 0,
+        }));
+        cx.reload_profiles();
+        if self.quit_after_cancel {
+            cx.should_quit = true;
         }
     }
 }
 
-/// Keys while the extraction runs: cancel, with confirmation.
-pub(super) fn on_key(app: &mut App, key: KeyEvent) {
-    let Some(view) = &mut app.extraction else {
-        return;
-    };
-    if view.cancelling {
-        return;
+impl Component for Extracting {
+    fn kind(&self) -> ScreenKind {
+        ScreenKind::Extracting
     }
-    if view.confirm_cancel {
-        if matches!(key.code, KeyCode::Char('y' | 'Y')) {
-            app.quit_after_cancel |= view.quit_when_confirmed;
-            view.request_cancel();
-        } else {
-            view.confirm_cancel = false;
-            view.quit_when_confirmed = false;
+
+    fn title(&self, _cx: &Context) -> String {
+        "Extracting".into()
+    }
+
+    /// Cancel, with confirmation.
+    fn on_key(&mut self, _cx: &mut Context, key: KeyEvent) {
+        let Some(view) = &mut self.view else {
+            return;
+        };
+        if view.cancelling {
+            return;
         }
-        return;
+        if view.confirm_cancel {
+            if matches!(key.code, KeyCode::Char('y' | 'Y')) {
+                self.quit_after_cancel |= view.quit_when_confirmed;
+                view.request_cancel();
+            } else {
+                view.confirm_cancel = false;
+                view.quit_when_confirmed = false;
+            }
+            return;
+        }
+        if matches!(key.code, KeyCode::Esc | KeyCode::Char('c' | 'q')) {
+            view.confirm_cancel = true;
+        }
     }
-    if matches!(key.code, KeyCode::Esc | KeyCode::Char('c' | 'q')) {
-        view.confirm_cancel = true;
+
+    fn on_result(&mut self, cx: &mut Context, result: Action) {
+        match result {
+            Action::ExtractionStarted(generation, result) => {
+                self.on_started(cx, generation, result)
+            }
+            Action::ExtractionFinished(generation, result)
+                if self.view.as_ref().map(|v| v.generation) == Some(generation) =>
+            {
+                self.finish(cx, result)
+            }
+            _ => {}
+        }
+    }
+
+    fn on_tick(&mut self) {
+        if let Some(view) = &mut self.view {
+            view.sample();
+        }
+    }
+
+    /// One stray Ctrl-C must not throw away a long run: ask first. Pressing it again (or y)
+    /// confirms: the run is cancelled and cleaned up, then the wizard quits. Once
+    /// cancelling, a further Ctrl-C quits at once.
+    fn on_ctrl_c(&mut self, cx: &mut Context) {
+        if !self.quit_after_cancel
+            && let Some(view) = &mut self.view
+            && !view.confirm_cancel
+            && !view.cancelling
+        {
+            view.confirm_cancel = true;
+            view.quit_when_confirmed = true;
+            return;
+        }
+        self.on_interrupt(cx);
+    }
+
+    /// Let the run cancel and clean up first; a second interrupt quits at once.
+    fn on_interrupt(&mut self, cx: &mut Context) {
+        if self.quit_after_cancel {
+            cx.should_quit = true;
+            return;
+        }
+        self.quit_after_cancel = true;
+        match &mut self.view {
+            Some(view) => view.request_cancel(),
+            None if cx.is_waiting() => {} // cancelled as soon as it starts
+            None => cx.should_quit = true,
+        }
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, cx: &Context) {
+        render(self, frame, area, cx)
+    }
+
+    fn help(&self, _cx: &Context) -> &'static str {
+        match &self.view {
+            Some(v) if v.cancelling => "Ctrl-C quit now",
+            Some(v) if v.confirm_cancel && v.quit_when_confirmed => {
+                "y cancel and quit · any key continue"
+            }
+            Some(v) if v.confirm_cancel => "y cancel · any key continue",
+            Some(_) => "Esc cancel · Ctrl-C cancel and quit",
+            None => "Ctrl-C quit",
+        }
     }
 }
 
@@ -182,12 +305,12 @@ fn bar_line(
 }
 
 /// Draw the progress screen.
-pub fn render(frame: &mut Frame, area: Rect, app: &App) {
-    let t = &app.theme;
-    let Some(view) = &app.extraction else {
+fn render(screen: &Extracting, frame: &mut Frame, area: Rect, cx: &Context) {
+    let t = &cx.theme;
+    let Some(view) = &screen.view else {
         frame.render_widget(
             Paragraph::new(Line::from(vec![
-                Span::styled(spinner(app.tick), t.accent),
+                Span::styled(spinner(cx.tick), t.accent),
                 Span::raw(" Starting the extraction…"),
             ])),
             area,
@@ -209,12 +332,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     .areas(area);
     frame.render_widget(
         Paragraph::new(Line::from(vec![
-            Span::styled(spinner(app.tick), t.accent),
-            Span::raw(format!(
-                " {} · {}",
-                app.extraction_label,
-                phase_label(s.phase)
-            )),
+            Span::styled(spinner(cx.tick), t.accent),
+            Span::raw(format!(" {} · {}", screen.label, phase_label(s.phase))),
         ])),
         top,
     );
@@ -285,7 +404,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     warnings_pane(frame, pane, t, &s.warnings, Window::Tail);
     let confirm_text = if view.cancelling {
         Some(Line::from(vec![
-            Span::styled(spinner(app.tick), t.warn),
+            Span::styled(spinner(cx.tick), t.warn),
             Span::styled(" Cancelling; removing partial files…", t.warn),
         ]))
     } else if view.confirm_cancel && view.quit_when_confirmed {

@@ -103,11 +103,6 @@ impl Form {
         }
     }
 
-    /// Clear everything for a new profile.
-    pub fn reset(&mut self, default_output_dir: &Path) {
-        *self = Form::new(default_output_dir);
-    }
-
     /// Fill the form from a demo app.
     pub fn prefill_demo(&mut self, choice: &DemoChoice) {
         use secrecy::ExposeSecret;
@@ -121,30 +116,31 @@ impl Form {
         self.demo_label = Some(choice.label.clone());
     }
 
-    /// Fill the form from a saved profile for editing.
-    pub fn load(&mut self, draft: &ProfileDraft) {
+    /// A form filled from a saved profile, for editing it.
+    pub fn from_draft(draft: &ProfileDraft) -> Self {
         use secrecy::ExposeSecret;
         let c = &draft.credentials;
-        *self = Form::new(&draft.output.directory);
-        self.cloud = c.cloud;
-        self.authority_url = Input::new(c.authority_url.clone().unwrap_or_default());
-        self.graph_url = Input::new(c.graph_url.clone().unwrap_or_default());
-        self.tenant = Input::new(c.tenant.clone());
-        self.client_id = Input::new(c.client_id.clone());
+        let mut form = Form::new(&draft.output.directory);
+        form.cloud = c.cloud;
+        form.authority_url = Input::new(c.authority_url.clone().unwrap_or_default());
+        form.graph_url = Input::new(c.graph_url.clone().unwrap_or_default());
+        form.tenant = Input::new(c.tenant.clone());
+        form.client_id = Input::new(c.client_id.clone());
         match &c.credential {
             CredentialInput::Secret(s) => {
-                self.credential_kind = CredentialKind::Secret;
-                self.secret = SecretField::with_value(s.expose_secret());
+                form.credential_kind = CredentialKind::Secret;
+                form.secret = SecretField::with_value(s.expose_secret());
             }
             CredentialInput::Certificate { path } => {
-                self.credential_kind = CredentialKind::Certificate;
-                self.certificate_path = Input::new(path.display().to_string());
+                form.credential_kind = CredentialKind::Certificate;
+                form.certificate_path = Input::new(path.display().to_string());
             }
         }
-        self.domain_prefix = Input::new(draft.output.domain_prefix.clone());
-        self.bom = draft.output.bom;
-        self.validated = draft.tenant.clone();
-        self.editing = Some(draft.name.clone());
+        form.domain_prefix = Input::new(draft.output.domain_prefix.clone());
+        form.bom = draft.output.bom;
+        form.validated = draft.tenant.clone();
+        form.editing = Some(draft.name.clone());
+        form
     }
 
     /// The credentials as typed (trimmed).
