@@ -16,9 +16,10 @@ pub enum Preset {
     /// 2,500 users, 500 groups: what `entra-extract demo` shows, big enough that its
     /// live progress can be watched behind realistic latency.
     Demo,
-    /// 10,000 users, 2,500 groups.
+    /// 10,000 users, 2,500 groups, ~100,000 member edges: `l` scaled down by 10.
     M,
-    /// 100,000 users, 25,000 groups, ~1,000,000 member edges, ~40,000 owner edges.
+    /// 100,000 users, 25,000 groups, ~1,000,000 member edges, ~40,000 owner edges; an
+    /// all-staff group of every user and five groups of 5,000–50,000 members.
     L,
 }
 
@@ -91,6 +92,32 @@ pub struct SizeSpec {
     pub contacts: usize,
     pub member_edges: usize,
     pub owner_edges: usize,
+}
+
+/// Tenants of this many users or more get big groups besides All Staff, as real ones do.
+const BIG_GROUPS_FROM_USERS: usize = 10_000;
+
+/// Sizes of the big groups as shares of the users: 50,000 down to 5,000 members in `l`.
+const BIG_GROUP_SHARES: [f64; 5] = [0.5, 0.3, 0.2, 0.1, 0.05];
+
+impl SizeSpec {
+    /// Member counts of the generated groups that are big (5–50 % of the users), beside the
+    /// long tail; none below 10,000 users, so `small` and `demo` keep their shape.
+    pub fn big_group_sizes(&self) -> Vec<usize> {
+        if self.users < BIG_GROUPS_FROM_USERS {
+            return Vec::new();
+        }
+        BIG_GROUP_SHARES
+            .iter()
+            .map(|share| (self.users as f64 * share).round() as usize)
+            .collect()
+    }
+
+    /// The most members a long-tail group gets when there are big groups (4 % of the users,
+    /// so the big ones stay a handful); no cap otherwise.
+    pub fn tail_group_cap(&self) -> Option<usize> {
+        (!self.big_group_sizes().is_empty()).then_some(self.users / 25)
+    }
 }
 
 /// What `/groups/{id}/members` of a HiddenMembership group returns to an app without
