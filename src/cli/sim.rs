@@ -8,7 +8,8 @@ use color_eyre::eyre::{WrapErr, bail};
 
 use super::Exit;
 use crate::sim::{
-    DemoAppKind, FaultSpec, HiddenMembers, LatencyModel, Preset, SimConfig, TlsOptions,
+    DemoAppKind, FaultSpec, HiddenMembers, LatencyModel, LatencyProfile, Preset, SimConfig,
+    TlsOptions,
 };
 
 const FAULT_HELP: &str = "\
@@ -53,12 +54,23 @@ pub struct SimArgs {
     /// Lifetime of issued access tokens, in seconds.
     #[arg(long, default_value_t = 3599)]
     pub token_lifetime: u64,
-    /// Simulated base latency per Graph response, in milliseconds.
-    #[arg(long, default_value_t = 0)]
-    pub latency_ms: u64,
-    /// Simulated extra latency per returned object, in microseconds.
-    #[arg(long, default_value_t = 0)]
-    pub per_item_us: u64,
+    /// Latency, concurrency and throttling preset: `bench` = 120 ms a response + 0.8 ms a
+    /// returned object, 32 requests in flight per app, the documented RU budget (throttling
+    /// on). The flags below override its parts.
+    #[arg(long, default_value = "none", value_parser = clap::value_parser!(LatencyProfile))]
+    pub latency_profile: LatencyProfile,
+    /// Simulated base latency per Graph response, in milliseconds [default: 0, 120 under
+    /// --latency-profile bench].
+    #[arg(long)]
+    pub latency_ms: Option<u64>,
+    /// Simulated extra latency per returned object, in microseconds [default: 0, 800 under
+    /// --latency-profile bench].
+    #[arg(long)]
+    pub per_item_us: Option<u64>,
+    /// Graph requests one app may have in flight; more queue in arrival order (token
+    /// requests are not limited) [default: no limit, 32 under --latency-profile bench].
+    #[arg(long)]
+    pub max_in_flight: Option<usize>,
     /// Speed-up of the simulated clock: latency and the throttling window shrink together.
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
@@ -103,6 +115,7 @@ impl SimArgs {
         if !(self.time_scale.is_finite() && self.time_scale > 0.0) {
             bail!("--time-scale must be a positive number");
         }
+        let base = self.latency_profile.apply(SimConfig::default());
         let mut c = SimConfig {
             preset: self.scenario,
             seed: self.seed,
@@ -113,15 +126,20 @@ impl SimArgs {
             }),
             token_lifetime: Duration::from_secs(self.token_lifetime.max(1)),
             latency: LatencyModel {
-                base: Duration::from_millis(self.latency_ms),
-                per_item: Duration::from_micros(self.per_item_us),
+                base: self
+                    .latency_ms
+                    .map_or(base.latency.base, Duration::from_millis),
+                per_item: self
+                    .per_item_us
+                    .map_or(base.latency.per_item, Duration::from_micros),
             },
+            max_in_flight: self.max_in_flight.or(base.max_in_flight),
             time_scale: self.time_scale,
             hidden_members: self.hidden_members,
             faults: self.faults.clone(),
             cert_app_out: self.cert_app_out.clone(),
             grants: self.grants.clone(),
-            ..SimConfig::default()
+            ..base
         };
         c.throttle.enabled = !self.no_throttle;
         c.throttle.budget = self.ru_budget;
@@ -132,7 +150,7 @@ impl SimArgs {
 /// Runs the simulator until Ctrl-C.
 pub async fn run(args: SimArgs) -> color_eyre::Result<Exit> {
     let config = args.to_config()?;
-    let handle = crate::sim::start(config)
+    let handle = crate::sim::start(config.clone())
         .await
         .wrap_err("could not start the simulated tenant")?;
     if let Some(path) = &args.truth_out {
@@ -156,6 +174,16 @@ pub async fn run(args: SimArgs) -> color_eyre::Result<Exit> {
         crate::outln!("  ground truth:    {}", p.display());
     }
     crate::outln!("  admin:           {base}/_sim/truth  {base}/_sim/stats");
+    crate::outln!(
+        "  latency:         {} ms + {} µs per object, in flight per app: {}, throttling {}",
+        config.latency.base.as_millis(),
+        config.latency.per_item.as_micros(),
+        config
+            .max_in_flight
+            .filter(|&n| n > 0)
+            .map_or("no limit".to_string(), |n| n.to_string()),
+        if config.throttle.enabled { "on" } else { "off" }
+    );
     crate::outln!("Demo apps:");
     for app in handle.apps() {
         let credential = match &app.certificate {
@@ -178,4 +206,59 @@ pub async fn run(args: SimArgs) -> color_eyre::Result<Exit> {
         .wrap_err("could not wait for Ctrl-C")?;
     handle.shutdown().await;
     Ok(Exit::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        sim: SimArgs,
+    }
+
+    fn config(args: &[&str]) -> SimConfig {
+        let cli = Cli::try_parse_from(std::iter::once("sim").chain(args.iter().copied()))
+            .expect("arguments parse");
+        cli.sim.to_config().expect("a configuration")
+    }
+
+    #[test]
+    fn bench_profile_sets_latency_in_flight_limit_and_throttling() {
+        let c = config(&["--latency-profile", "bench", "--no-throttle"]);
+        assert_eq!(c.latency.base, Duration::from_millis(120));
+        assert_eq!(c.latency.per_item, Duration::from_micros(800));
+        assert_eq!(c.max_in_flight, Some(32));
+        assert!(!c.throttle.enabled, "--no-throttle still wins");
+        assert!(config(&["--latency-profile", "bench"]).throttle.enabled);
+    }
+
+    #[test]
+    fn flags_override_the_profile_and_the_default_is_no_latency_no_limit() {
+        let c = config(&[
+            "--latency-profile",
+            "bench",
+            "--max-in-flight",
+            "4",
+            "--latency-ms",
+            "5",
+        ]);
+        assert_eq!(
+            (c.latency.base, c.latency.per_item, c.max_in_flight),
+            (
+                Duration::from_millis(5),
+                Duration::from_micros(800),
+                Some(4)
+            )
+        );
+        let d = config(&[]);
+        assert_eq!(
+            (d.latency, d.max_in_flight),
+            (LatencyModel::default(), None)
+        );
+        assert!(Cli::try_parse_from(["sim", "--latency-profile", "fast"]).is_err());
+    }
 }

@@ -16,9 +16,10 @@ pub enum Preset {
     /// 2,500 users, 500 groups: what `entra-extract demo` shows, big enough that its
     /// live progress can be watched behind realistic latency.
     Demo,
-    /// 10,000 users, 2,500 groups.
+    /// 10,000 users, 2,500 groups, ~100,000 member edges: `l` scaled down by 10.
     M,
-    /// 100,000 users, 25,000 groups, ~1,000,000 member edges, ~40,000 owner edges.
+    /// 100,000 users, 25,000 groups, ~1,000,000 member edges, ~40,000 owner edges; an
+    /// all-staff group of every user and five groups of 5,000–50,000 members.
     L,
 }
 
@@ -91,6 +92,32 @@ pub struct SizeSpec {
     pub contacts: usize,
     pub member_edges: usize,
     pub owner_edges: usize,
+}
+
+/// Tenants of this many users or more get big groups besides All Staff, as real ones do.
+const BIG_GROUPS_FROM_USERS: usize = 10_000;
+
+/// Sizes of the big groups as shares of the users: 50,000 down to 5,000 members in `l`.
+const BIG_GROUP_SHARES: [f64; 5] = [0.5, 0.3, 0.2, 0.1, 0.05];
+
+impl SizeSpec {
+    /// Member counts of the generated groups that are big (5–50 % of the users), beside the
+    /// long tail; none below 10,000 users, so `small` and `demo` keep their shape.
+    pub fn big_group_sizes(&self) -> Vec<usize> {
+        if self.users < BIG_GROUPS_FROM_USERS {
+            return Vec::new();
+        }
+        BIG_GROUP_SHARES
+            .iter()
+            .map(|share| (self.users as f64 * share).round() as usize)
+            .collect()
+    }
+
+    /// The most members a long-tail group gets when there are big groups (4 % of the users,
+    /// so the big ones stay a handful); no cap otherwise.
+    pub fn tail_group_cap(&self) -> Option<usize> {
+        (!self.big_group_sizes().is_empty()).then_some(self.users / 25)
+    }
 }
 
 /// What `/groups/{id}/members` of a HiddenMembership group returns to an app without
@@ -180,6 +207,10 @@ pub struct SimConfig {
     /// Replace the Graph app roles granted to a demo app (role values such as
     /// "GroupMember.Read.All"), e.g. to show limited-information members.
     pub grants: Vec<(DemoAppKind, Vec<String>)>,
+    /// Graph requests one app may have in flight; the rest queue in arrival order (token
+    /// requests are not limited). `None` = no limit. Graph documents none for the identity
+    /// service, so this is an assumption of the benchmark profile.
+    pub max_in_flight: Option<usize>,
 }
 
 impl Default for SimConfig {
@@ -198,11 +229,73 @@ impl Default for SimConfig {
             faults: Vec::new(),
             cert_app_out: None,
             grants: Vec::new(),
+            max_in_flight: None,
         }
     }
 }
 
+/// Named sets of latency, concurrency and throttling settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LatencyProfile {
+    /// No latency, no in-flight limit (what tests use).
+    #[default]
+    None,
+    /// What benchmarks assume: 120 ms a response plus 0.8 ms a returned object, 32 requests
+    /// in flight per app, the documented resource-unit budget.
+    Bench,
+}
+
+impl FromStr for LatencyProfile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "none" | "off" => Ok(LatencyProfile::None),
+            "bench" | "benchmark" => Ok(LatencyProfile::Bench),
+            other => Err(format!(
+                "unknown latency profile '{other}': use bench or none"
+            )),
+        }
+    }
+}
+
+impl LatencyProfile {
+    /// The latency model of this profile.
+    pub fn latency(self) -> LatencyModel {
+        match self {
+            LatencyProfile::None => LatencyModel::default(),
+            LatencyProfile::Bench => LatencyModel {
+                base: Duration::from_millis(120),
+                per_item: Duration::from_micros(800),
+            },
+        }
+    }
+
+    /// Requests in flight per app.
+    pub fn max_in_flight(self) -> Option<usize> {
+        match self {
+            LatencyProfile::None => None,
+            LatencyProfile::Bench => Some(32),
+        }
+    }
+
+    /// This profile's latency, in-flight limit and throttling applied to `config`.
+    pub fn apply(self, mut config: SimConfig) -> SimConfig {
+        config.latency = self.latency();
+        config.max_in_flight = self.max_in_flight();
+        if self == LatencyProfile::Bench {
+            config.throttle = ThrottleConfig::default();
+        }
+        config
+    }
+}
+
 impl SimConfig {
+    /// The speed-up of the simulated clock (1 when the configured one is unusable).
+    pub fn time_scale(&self) -> f64 {
+        let f = self.time_scale;
+        if f.is_finite() && f > 0.0 { f } else { 1.0 }
+    }
+
     /// The counts that will be generated.
     pub fn size_spec(&self) -> SizeSpec {
         self.size.unwrap_or_else(|| self.preset.size())

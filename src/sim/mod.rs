@@ -18,6 +18,7 @@ mod model;
 mod odata;
 mod server;
 mod state;
+mod stats;
 mod tenant_routes;
 mod throttle;
 mod token;
@@ -25,7 +26,8 @@ mod truth;
 
 pub use apps::{DemoApp, DemoAppKind, DemoCertificate, GRAPH_APP_ID, GRAPH_ROLES, GraphRole};
 pub use config::{
-    HiddenMembers, LatencyModel, Preset, SimConfig, SizeSpec, ThrottleConfig, TlsOptions,
+    HiddenMembers, LatencyModel, LatencyProfile, Preset, SimConfig, SizeSpec, ThrottleConfig,
+    TlsOptions,
 };
 pub use fault::{FaultKind, FaultSpec, RetryAfter, Trigger};
 pub use server::{SimHandle, start};

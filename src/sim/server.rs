@@ -22,9 +22,10 @@ use super::fault::FaultEngine;
 use super::generate::generate;
 use super::graph_api::{GraphCall, handle};
 use super::model::{AppRoleAssignment, KeyCredential};
-use super::state::{AppRecord, AppStats, SimState, Stats};
-use super::throttle::{Throttle, budget_for_users};
-use super::token::{TokenCache, jwks, openid_configuration, token_request};
+use super::state::{AppRecord, AppStats, SimState};
+use super::stats::{RequestKind, Stats, batch_429s, stats_json};
+use super::throttle::{InFlightLimit, Throttle, budget_for_users};
+use super::token::{TokenCache, jwks, openid_configuration, token_request, validate_bearer};
 use super::truth::write_truth;
 
 /// A running simulated tenant. Drop or `shutdown` to stop it.
@@ -272,11 +273,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     };
     let base_url = format!("{scheme}://127.0.0.1:{port}");
 
-    let time_scale = if config.time_scale.is_finite() && config.time_scale > 0.0 {
-        config.time_scale
-    } else {
-        1.0
-    };
+    let time_scale = config.time_scale();
     let budget = config
         .throttle
         .budget
@@ -288,6 +285,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         apps.len(),
     );
     let faults = FaultEngine::new(config.seed, &config.faults);
+    let in_flight = InFlightLimit::new(config.max_in_flight, apps.len());
     let state = Arc::new(SimState {
         tenant_id_str: dir.tenant_id.to_string(),
         app_stats: apps.iter().map(|_| AppStats::default()).collect(),
@@ -299,6 +297,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         token_generation: AtomicU64::new(0),
         stats: Stats::default(),
         throttle,
+        in_flight,
         faults,
         token_cache: TokenCache::default(),
         config,
@@ -468,18 +467,24 @@ async fn graph(
         body,
         inner: false,
     };
+    count_kinds(state, path, body);
+    // The in-flight limit is per app, so the caller is known before its request queues
+    // (validation is cached; `handle` checks the token again as always).
+    let app = validate_bearer(state, call.authorization)
+        .ok()
+        .map(|c| c.app_idx);
+    let _slot = state
+        .in_flight
+        .acquire(app, || state.stats.queued.enter())
+        .await;
+    let _serving = state.stats.in_flight.enter();
     let reply = handle(state, &call);
     let cfg = &state.config;
-    let scale = if cfg.time_scale.is_finite() && cfg.time_scale > 0.0 {
-        cfg.time_scale
-    } else {
-        1.0
-    };
     let latency = cfg.latency.base + cfg.latency.per_item * reply.items as u32;
     let mut delay = if latency.is_zero() {
         Duration::ZERO
     } else {
-        latency.div_f64(scale)
+        latency.div_f64(cfg.time_scale())
     };
     if let Some(s) = reply.plan.slow {
         delay += s;
@@ -487,6 +492,12 @@ async fn graph(
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
+    let inner_429s = if call_is_batch(path) {
+        batch_429s(&reply.body)
+    } else {
+        0
+    };
+    state.stats.answered(reply.items, reply.status, inner_429s);
     let mut body = reply.body;
     if reply.plan.malformed {
         // Cut the JSON mid-way: still 200 with a consistent Content-Length.
@@ -528,29 +539,18 @@ async fn graph(
     resp
 }
 
-fn stats_json(state: &SimState) -> serde_json::Value {
-    let apps: Vec<serde_json::Value> = state
-        .apps
-        .iter()
-        .zip(&state.app_stats)
-        .map(|(a, s)| {
-            serde_json::json!({
-                "kind": a.kind.slug(),
-                "displayName": a.display_name,
-                "clientId": a.app_id.to_string(),
-                "requests": s.requests.load(Ordering::Relaxed),
-                "resourceUnits": s.ru_spent.load(Ordering::Relaxed),
-                "throttled": s.throttled.load(Ordering::Relaxed),
-            })
-        })
-        .collect();
-    serde_json::json!({
-        "httpRequests": state.stats.http_requests.load(Ordering::Relaxed),
-        "graphRequests": state.stats.graph_requests.load(Ordering::Relaxed),
-        "tokenRequests": state.stats.token_requests.load(Ordering::Relaxed),
-        "throttled": state.stats.throttled.load(Ordering::Relaxed),
-        "faultsInjected": state.faults.injected.load(Ordering::Relaxed),
-        "resourceUnitBudget": state.throttle.capacity(),
-        "apps": apps,
-    })
+fn call_is_batch(path: &str) -> bool {
+    RequestKind::of_path(path) == RequestKind::Batch
+}
+
+/// Counts a top-level Graph request by kind, and each item of a `$batch` by its own kind.
+fn count_kinds(state: &SimState, path: &str, body: &[u8]) {
+    let kind = RequestKind::of_path(path);
+    state.stats.count(kind);
+    if kind == RequestKind::Batch {
+        for item in RequestKind::batch_item_paths(body) {
+            state.stats.count(RequestKind::BatchItem);
+            state.stats.count(RequestKind::of_path(&item));
+        }
+    }
 }

@@ -10,17 +10,9 @@ use super::config::SimConfig;
 use super::crypto::SigningKey;
 use super::fault::FaultEngine;
 use super::model::Directory;
-use super::throttle::Throttle;
+use super::stats::Stats;
+use super::throttle::{InFlightLimit, Throttle};
 use super::token::TokenCache;
-
-/// Counters for `/_sim/stats`.
-#[derive(Debug, Default)]
-pub struct Stats {
-    pub http_requests: AtomicU64,
-    pub graph_requests: AtomicU64,
-    pub token_requests: AtomicU64,
-    pub throttled: AtomicU64,
-}
 
 /// Per-app counters.
 #[derive(Debug, Default)]
@@ -58,6 +50,7 @@ pub struct SimState {
     pub token_generation: AtomicU64,
     pub stats: Stats,
     pub throttle: Throttle,
+    pub in_flight: InFlightLimit,
     pub faults: FaultEngine,
     /// Bearer tokens that already passed validation.
     pub token_cache: TokenCache,

@@ -1,7 +1,11 @@
-//! Identity resource-unit throttling: a token bucket per app+tenant (graph-reference §6).
+//! Identity resource-unit throttling: a token bucket per app+tenant (graph-reference §6),
+//! and the optional per-app limit of requests in flight (an assumption: Graph documents none
+//! for the identity service, graph-request-plans.md §5).
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// Result of charging a request against the budget.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -119,6 +123,42 @@ impl Throttle {
     }
 }
 
+/// At most N Graph requests of one app in flight; the rest wait in arrival order (tokio's
+/// semaphore is fair), and the wait is part of the response time the client sees.
+#[derive(Debug)]
+pub struct InFlightLimit {
+    /// One semaphore per app; `None` = no limit.
+    slots: Option<Vec<Semaphore>>,
+}
+
+impl InFlightLimit {
+    /// `limit` slots for each of `apps` apps (`None` or 0: unlimited).
+    pub fn new(limit: Option<usize>, apps: usize) -> InFlightLimit {
+        InFlightLimit {
+            slots: limit
+                .filter(|&n| n > 0)
+                .map(|n| (0..apps).map(|_| Semaphore::new(n)).collect()),
+        }
+    }
+
+    /// Waits for a slot of `app` (requests of no known app, which are refused anyway, and
+    /// unlimited servers take none), holding what `waiting` returns while it waits. The slot
+    /// frees when the permit drops.
+    pub async fn acquire<G>(
+        &self,
+        app: Option<usize>,
+        waiting: impl FnOnce() -> G,
+    ) -> Option<SemaphorePermit<'_>> {
+        let sem = self.slots.as_ref()?.get(app?)?;
+        // With requests already waiting no permit is free, so this can't jump the queue.
+        if let Ok(permit) = sem.try_acquire() {
+            return Some(permit);
+        }
+        let _waiting = waiting();
+        sem.acquire().await.ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +184,30 @@ mod tests {
         }
         let off = Throttle::new(false, 1, Duration::from_secs(100), 1);
         assert!(matches!(off.charge(0, 50), Charge::Admitted { .. }));
+    }
+
+    #[tokio::test]
+    async fn in_flight_limit_queues_beyond_its_slots_and_frees_them_on_drop() {
+        let waits = std::sync::atomic::AtomicUsize::new(0);
+        let waiting = || waits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let limit = InFlightLimit::new(Some(2), 1);
+        let a = limit.acquire(Some(0), waiting).await;
+        let b = limit.acquire(Some(0), waiting).await;
+        assert!(a.is_some() && b.is_some());
+        let third =
+            tokio::time::timeout(Duration::from_millis(50), limit.acquire(Some(0), waiting)).await;
+        assert!(third.is_err(), "a third request must wait for a slot");
+        drop(a);
+        let third =
+            tokio::time::timeout(Duration::from_secs(5), limit.acquire(Some(0), waiting)).await;
+        assert!(matches!(third, Ok(Some(_))));
+        assert_eq!(
+            waits.load(std::sync::atomic::Ordering::Relaxed),
+            1,
+            "only the third waited"
+        );
+        let open = InFlightLimit::new(None, 1);
+        assert!(open.acquire(Some(0), waiting).await.is_none());
+        assert!(limit.acquire(None, waiting).await.is_none());
     }
 }

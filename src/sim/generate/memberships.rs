@@ -23,7 +23,8 @@ pub(super) fn hand_made(dir: &mut Directory, member_edges: usize) -> usize {
         return 0;
     }
     let ng = groups.len();
-    let all_staff = nu.min(30_000).min(member_edges.max(120));
+    // Every user, as in real tenants (bounded by the edge budget for odd custom sizes).
+    let all_staff = nu.min(member_edges.max(120));
     let member_users = member_users(users);
     let owner = |k: usize| user_ref(member_users.get(k).copied().unwrap_or(0));
     let staff: Vec<ObjRef> = (0..all_staff).map(user_ref).collect();
@@ -137,9 +138,17 @@ fn member_users(users: &[User]) -> Vec<usize> {
     (0..users.len()).filter(|&i| !users[i].guest).collect()
 }
 
-/// Long-tailed sizes for the generated groups: Lomax weights scaled to `budget` member edges,
-/// and about `owner_edges` owners in all.
-pub(super) fn long_tail(cx: &mut Ctx, dir: &mut Directory, budget: usize, owner_edges: usize) {
+/// Sizes for the generated groups: the `big` ones (spread over the list), the rest
+/// long-tailed (Lomax weights scaled to what is left of `budget` member edges, at most
+/// `cap` each); about `owner_edges` owners in all.
+pub(super) fn long_tail(
+    cx: &mut Ctx,
+    dir: &mut Directory,
+    budget: usize,
+    big: &[usize],
+    cap: Option<usize>,
+    owner_edges: usize,
+) {
     let ng = dir.groups.len();
     let rest = HAND_MADE_GROUPS.min(ng)..ng;
     let weights: Vec<f64> = rest
@@ -149,18 +158,87 @@ pub(super) fn long_tail(cx: &mut Ctx, dir: &mut Directory, budget: usize, owner_
             (1.0 - u).powf(-1.0 / 1.2) - 1.0
         })
         .collect();
-    let wsum: f64 = weights.iter().sum::<f64>().max(1e-9);
+    let big_at = big_positions(weights.len(), big.len());
+    let tail_weights: Vec<f64> = weights
+        .iter()
+        .enumerate()
+        .map(|(i, w)| if big_at.contains(&i) { 0.0 } else { *w })
+        .collect();
+    let tail = tail_sizes(&tail_weights, budget.saturating_sub(big.iter().sum()), cap);
     let owner_avg = owner_edges as f64 / ng.max(1) as f64;
     // Synced and distribution groups (about a fifth) get none, so the others carry the rest.
     let owner_max = (2.0 * owner_avg / 0.8).round().max(1.0) as usize;
     let member_pool = member_users(&dir.users);
-    for (w, gi) in weights.iter().zip(rest) {
-        let k = ((w / wsum) * budget as f64).round() as usize;
+    for (i, gi) in rest.enumerate() {
+        let k = match big_at.iter().position(|&p| p == i) {
+            Some(b) => big[b],
+            None => tail[i],
+        };
         let members = generated_members(cx, dir, gi, k);
         let owners = generated_owners(cx, dir, gi, owner_max, &member_pool);
         dir.groups[gi].members = members;
         dir.groups[gi].owners = owners;
     }
+}
+
+/// `budget` shared out in proportion to `weights`, no share above `cap`: what a capped
+/// share gives up goes to the others, in proportion again.
+fn tail_sizes(weights: &[f64], budget: usize, cap: Option<usize>) -> Vec<usize> {
+    let cap = cap.map_or(f64::INFINITY, |c| c as f64);
+    let mut capped = vec![false; weights.len()];
+    let mut left = budget as f64;
+    // Each round caps at least one more share or ends; a few rounds settle it in practice.
+    for _ in 0..weights.len().min(64) {
+        let wsum: f64 = weights
+            .iter()
+            .zip(&capped)
+            .filter(|(_, c)| !**c)
+            .map(|(w, _)| w)
+            .sum();
+        if wsum <= 0.0 {
+            break;
+        }
+        let mut newly = false;
+        for (w, c) in weights.iter().zip(capped.iter_mut()) {
+            if !*c && w / wsum * left > cap {
+                *c = true;
+                newly = true;
+            }
+        }
+        if !newly {
+            break;
+        }
+        left = budget as f64 - cap * capped.iter().filter(|c| **c).count() as f64;
+        left = left.max(0.0);
+    }
+    let wsum: f64 = weights
+        .iter()
+        .zip(&capped)
+        .filter(|(_, c)| !**c)
+        .map(|(w, _)| w)
+        .sum::<f64>()
+        .max(1e-9);
+    weights
+        .iter()
+        .zip(&capped)
+        .map(|(w, c)| {
+            if *c {
+                cap as usize
+            } else {
+                ((w / wsum) * left).round() as usize
+            }
+        })
+        .collect()
+}
+
+/// Where among `n` generated groups the `big` ones sit: evenly spread, so they are not all
+/// on the first page of `/groups`.
+fn big_positions(n: usize, big: usize) -> Vec<usize> {
+    if big == 0 || n == 0 {
+        return Vec::new();
+    }
+    let big = big.min(n);
+    (0..big).map(|b| b * n / big).collect()
 }
 
 /// `k` users, and now and then a few devices, contacts or one nested group.
@@ -260,4 +338,17 @@ fn user_ref(i: usize) -> ObjRef {
 fn dedup(v: Vec<ObjRef>) -> Vec<ObjRef> {
     let mut seen = std::collections::HashSet::with_capacity(v.len());
     v.into_iter().filter(|r| seen.insert(*r)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_sizes_share_the_budget_in_proportion_and_respect_the_cap() {
+        assert_eq!(tail_sizes(&[1.0, 1.0, 2.0], 400, None), vec![100, 100, 200]);
+        let capped = tail_sizes(&[1.0, 1.0, 8.0], 400, Some(150));
+        assert_eq!(capped, vec![125, 125, 150]);
+        assert_eq!(tail_sizes(&[0.0, 1.0], 10, Some(100)), vec![0, 10]);
+    }
 }

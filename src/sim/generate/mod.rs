@@ -145,7 +145,14 @@ pub fn generate(seed: u64, size: SizeSpec, now: i64) -> Generated {
     };
     let used_edges = memberships::hand_made(&mut dir, size.member_edges);
     let budget = size.member_edges.saturating_sub(used_edges);
-    memberships::long_tail(&mut cx, &mut dir, budget, size.owner_edges);
+    memberships::long_tail(
+        &mut cx,
+        &mut dir,
+        budget,
+        &size.big_group_sizes(),
+        size.tail_group_cap(),
+        size.owner_edges,
+    );
     dir.rebuild_index();
     Generated {
         dir,
@@ -247,25 +254,68 @@ mod tests {
         }
     }
 
-    #[test]
-    fn medium_preset_hits_its_edge_budget_with_a_long_tail() {
-        let g = generate(1, Preset::M.size(), 0);
-        let edges: usize = g.dir.groups.iter().map(|g| g.members.len()).sum();
-        let owners: usize = g.dir.groups.iter().map(|g| g.owners.len()).sum();
-        assert!((80_000..130_000).contains(&edges), "{edges}");
-        assert!((2_500..6_000).contains(&owners), "{owners}");
-        let max = g
-            .dir
-            .groups
+    /// Member counts of all groups, largest first.
+    fn sizes_desc(g: &Generated) -> Vec<usize> {
+        let mut s: Vec<usize> = g.dir.groups.iter().map(|g| g.members.len()).collect();
+        s.sort_unstable_by(|a, b| b.cmp(a));
+        s
+    }
+
+    /// What m and l share, `scale` being l's size over this preset's: All Staff holds every
+    /// user, five groups hold 5–50 % of the users, the long tail fills the edge budget.
+    fn assert_realistic_shape(preset: Preset, scale: usize) {
+        let g = generate(1, preset.size(), 0);
+        let users = g.dir.users.len();
+        assert_eq!(users, 100_000 / scale);
+        assert_eq!(g.dir.groups[0].display_name, "All Staff");
+        assert_eq!(
+            g.dir.groups[0].members.len(),
+            users,
+            "All Staff is every user"
+        );
+        let sizes = sizes_desc(&g);
+        assert_eq!(sizes[0], users);
+        let big: Vec<usize> = sizes[1..]
             .iter()
-            .map(|g| g.members.len())
-            .max()
-            .unwrap_or(0);
-        let median = {
-            let mut s: Vec<usize> = g.dir.groups.iter().map(|g| g.members.len()).collect();
-            s.sort_unstable();
-            s[s.len() / 2]
-        };
-        assert!(max > 20 * median.max(1), "max {max} median {median}");
+            .copied()
+            .filter(|&n| n >= 5_000 / scale)
+            .collect();
+        assert!(
+            (4..=6).contains(&big.len()) && big[0] <= 50_000 / scale,
+            "big groups {big:?}"
+        );
+        let edges: usize = sizes.iter().sum();
+        let owners: usize = g.dir.groups.iter().map(|g| g.owners.len()).sum();
+        let (e, o) = (1_000_000 / scale, 40_000 / scale);
+        assert!(
+            edges.abs_diff(e) * 20 < e,
+            "{edges} member edges, want ~{e}"
+        );
+        assert!(
+            owners.abs_diff(o) * 5 < o,
+            "{owners} owner edges, want ~{o}"
+        );
+        let median = sizes[sizes.len() / 2];
+        assert!(
+            sizes[6] > 20 * median.max(1),
+            "a long tail: 7th {} median {median}",
+            sizes[6]
+        );
+    }
+
+    #[test]
+    fn medium_preset_is_large_scaled_down_by_ten() {
+        assert_realistic_shape(Preset::M, 10);
+    }
+
+    #[test]
+    fn large_preset_has_all_staff_big_groups_and_a_long_tail() {
+        assert_realistic_shape(Preset::L, 1);
+    }
+
+    #[test]
+    fn small_and_demo_have_no_big_groups() {
+        assert!(Preset::Small.size().big_group_sizes().is_empty());
+        assert!(Preset::Demo.size().big_group_sizes().is_empty());
     }
 }
