@@ -300,6 +300,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         in_flight,
         faults,
         token_cache: TokenCache::default(),
+        lists: Default::default(),
         config,
     });
 

@@ -1,7 +1,9 @@
 //! The state every route shares: the directory, the demo apps, signing key, throttle, faults
 //! and counters.
 
+use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 
 use uuid::Uuid;
 
@@ -9,7 +11,7 @@ use super::apps::{DemoAppKind, GRAPH_ROLES};
 use super::config::SimConfig;
 use super::crypto::SigningKey;
 use super::fault::FaultEngine;
-use super::model::Directory;
+use super::model::{Directory, ObjRef};
 use super::stats::Stats;
 use super::throttle::{InFlightLimit, Throttle};
 use super::token::TokenCache;
@@ -54,6 +56,34 @@ pub struct SimState {
     pub faults: FaultEngine,
     /// Bearer tokens that already passed validation.
     pub token_cache: TokenCache,
+    pub lists: ListCache,
+}
+
+/// Object lists a `$filter` or a cast selects, by a fingerprint of what selected them. The
+/// tenant never changes, so each page and `$count` of a filtered listing need not scan
+/// 100,000 users again: without this the simulator's CPU, not the modelled latency, would
+/// set the pace of a benchmark.
+#[derive(Debug, Default)]
+pub struct ListCache(Mutex<HashMap<u64, Arc<Vec<ObjRef>>>>);
+
+/// Entries kept before the cache starts over (a tenant-L benchmark needs a few thousand).
+const LIST_CACHE_MAX: usize = 20_000;
+
+impl ListCache {
+    /// The list for `key`, computed by `make` the first time.
+    pub fn get_or_make(&self, key: u64, make: impl FnOnce() -> Vec<ObjRef>) -> Arc<Vec<ObjRef>> {
+        let lock = || self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = lock().get(&key) {
+            return found.clone();
+        }
+        let made = Arc::new(make());
+        let mut map = lock();
+        if map.len() >= LIST_CACHE_MAX {
+            map.clear();
+        }
+        map.insert(key, made.clone());
+        made
+    }
 }
 
 impl SimState {

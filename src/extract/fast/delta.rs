@@ -22,7 +22,8 @@ use crate::graph::{GraphClient, GraphError, Page};
 
 /// "There is a limit of 50 filtered objects" [GDC api/group-delta.md].
 pub(super) const IDS_PER_CHAIN: usize = 50;
-/// A group that has shown this many member references in a chain is read on its own.
+/// A group that has shown this many member references in a chain (about ten pages) is
+/// read on its own.
 const LARGE_GROUP: usize = 5_000;
 /// How often one chain may start over after Graph expired its page token.
 const CHAIN_RESTARTS: u32 = 3;

@@ -34,12 +34,14 @@ use super::run::{
 use super::schema::{EDGE_SELECT, GroupCounts, GroupRecord, MemberCount, Schema};
 use crate::graph::{GraphClient, GraphError};
 
-/// A group with more members than this is read in parallel chains rather than one.
+/// A group with more members than this is read in parallel chains rather than one (20
+/// pages of 999 take about 18 s at 0.8 ms an item; splitting costs ~50 `$count`s).
 const HUGE_GROUP: u64 = 20_000;
 /// Member types besides users that a huge group's split reads by type cast.
 const OTHER_MEMBER_TYPES: [&str; 4] = ["group", "device", "servicePrincipal", "orgContact"];
-/// Pages in flight from the listing chains to their reader.
-const PAGE_QUEUE: usize = 64;
+/// Pages in flight from the listing chains to their reader: a page of users is a few MB
+/// parsed, so few, to keep memory flat however many chains run.
+const PAGE_QUEUE: usize = 4;
 
 /// What the plan needs from the run.
 pub(super) struct FastRun<'a> {
@@ -107,6 +109,7 @@ async fn list_users(
         send(tx, WriteOp::Users(users)).await?;
     }
     presence.warn(progress, "user");
+    tracing::info!(elapsed = ?progress.elapsed(), "users listed");
     progress.set_phase(Phase::Memberships);
     Ok(())
 }
@@ -136,6 +139,7 @@ async fn list_groups(
         }
     }
     presence.warn(progress, "group");
+    tracing::info!(groups = records.len(), elapsed = ?progress.elapsed(), "groups listed");
     Ok(records)
 }
 
@@ -317,7 +321,7 @@ fn typed(mut items: Vec<Value>, cast: Option<&str>) -> Vec<Value> {
     items
 }
 
-/// Work for one slot of the membership phase.
+/// Work for the membership phase.
 enum Job {
     /// A `groups/delta` chain over up to 50 groups.
     Chain(Vec<Arc<GroupRecord>>),
@@ -346,19 +350,27 @@ async fn read_memberships(
             .map(|c| Job::PerGroup(c.to_vec())),
     );
     let mut tasks: JoinSet<Result<Vec<Job>, ExtractError>> = JoinSet::new();
-    let spawn = |tasks: &mut JoinSet<_>, job: Job| {
+    // The initial chains take turns for the slots (bounding the references held in
+    // memory); the few jobs a chain leaves behind (a large group, the rest of its chain)
+    // start at once, or they would queue behind every chain and finish last.
+    let spawn = |tasks: &mut JoinSet<_>, job: Job, queued: bool| {
         let (worker, names, slots) = (worker.clone(), names.clone(), slots.clone());
         let users_done = users_done.clone();
         tasks.spawn(async move {
-            let _slot = slots
-                .acquire_owned()
-                .await
-                .map_err(|_| ExtractError::Cancelled)?;
+            let _slot = match queued {
+                true => Some(
+                    slots
+                        .acquire_owned()
+                        .await
+                        .map_err(|_| ExtractError::Cancelled)?,
+                ),
+                false => None,
+            };
             run_job(&worker, &names, users_done, job).await
         });
     };
     for job in jobs {
-        spawn(&mut tasks, job);
+        spawn(&mut tasks, job, true);
     }
     while let Some(joined) = tasks.join_next().await {
         let next = match joined {
@@ -376,7 +388,7 @@ async fn read_memberships(
             }
         };
         for job in next {
-            spawn(&mut tasks, job);
+            spawn(&mut tasks, job, false);
         }
     }
     Ok(())
@@ -403,6 +415,7 @@ async fn run_job(
                     restarts,
                 } => {
                     note_chain_restarts(&worker.progress, restarts);
+                    tracing::info!(group = large.id(), at = ?worker.progress.elapsed(), "large group left its delta chain");
                     let mut next = vec![Job::Large(large)];
                     if !rest.is_empty() {
                         next.push(Job::Chain(rest));
@@ -506,9 +519,18 @@ async fn read_large(worker: &GroupWorker, group: &Arc<GroupRecord>) -> Result<()
             None
         }
     };
+    let started = std::time::Instant::now();
     let Some((total, urls)) = plan else {
-        return worker.fetch_lists(std::slice::from_ref(group)).await;
+        worker.fetch_lists(std::slice::from_ref(group)).await?;
+        tracing::info!(group = group.id(), took = ?started.elapsed(), "large group read per group");
+        return Ok(());
     };
+    tracing::info!(
+        group = group.id(),
+        total,
+        chains = urls.len(),
+        "huge group split"
+    );
     let mut seen = Seen::default();
     let chains = Chains::spawn(client, urls, &worker.progress, "members");
     let mut failed = copy_members(worker, group, chains, &mut seen).await?;
@@ -530,7 +552,9 @@ async fn read_large(worker: &GroupWorker, group: &Arc<GroupRecord>) -> Result<()
     let owners_url = super::per_group::list_url(group.id(), ListKind::Owners);
     let first = client.get_json(&owners_url).await;
     let owners = worker.finish_list(group, ListKind::Owners, first).await?;
-    worker.finish_group(group, members, owners).await
+    worker.finish_group(group, members, owners).await?;
+    tracing::info!(group = group.id(), total, took = ?started.elapsed(), at = ?worker.progress.elapsed(), "huge group read");
+    Ok(())
 }
 
 /// Writes the members the chains return that were not written before; the outcome of a

@@ -2,6 +2,7 @@
 //! group's members and owners.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use super::access::{can_read_kind, has_any};
 use super::query::{Filter, next_link, page_offset, page_size, resolve_select};
@@ -145,7 +146,7 @@ pub(super) fn list_objects(
         Ok(o) => o,
         Err(e) => return e,
     };
-    let n = refs.as_ref().map_or(total, Vec::len);
+    let n = refs.as_ref().map_or(total, |r| r.len());
     let at = |i: usize| match &refs {
         Some(r) => r[i],
         None => ObjRef {
@@ -185,20 +186,25 @@ pub(super) fn matching(
     cx: &Ctx<'_>,
     q: &QueryOptions,
     kind: ObjKind,
-) -> Result<Option<Vec<ObjRef>>, GraphReply> {
+) -> Result<Option<Arc<Vec<ObjRef>>>, GraphReply> {
     let dir = &cx.state.dir;
     let Some(f) = Filter::compile(cx, q, all_props(kind), kind.truth_name())? else {
         return Ok(None);
     };
-    Ok(Some(
+    let key = fingerprint(&[
+        "matching",
+        kind.truth_name(),
+        q.filter.as_deref().unwrap_or(""),
+    ]);
+    Ok(Some(cx.state.lists.get_or_make(key, || {
         (0..dir.len_of(kind))
             .map(|i| ObjRef {
                 kind,
                 idx: i as u32,
             })
             .filter(|r| f.matches(&|p, out| dir.write_prop(*r, p, out)))
-            .collect(),
-    ))
+            .collect()
+    })))
 }
 
 pub(super) fn single_object(

@@ -1,5 +1,7 @@
 //! A group's `/members`, `/owners` and `/transitiveMembers`.
 
+use std::sync::Arc;
+
 use super::access::{can_read_kind, has_any};
 use super::collections::open_page;
 use super::query::{Filter, next_link, page_offset, page_size, resolve_select};
@@ -63,7 +65,7 @@ pub(super) fn related(
     rel: Rel,
     cast: Option<ObjKind>,
     caller: &Caller,
-) -> Result<Vec<ObjRef>, GraphReply> {
+) -> Result<Arc<Vec<ObjRef>>, GraphReply> {
     let dir = &cx.state.dir;
     let group = &dir.groups[g.idx as usize];
     if q.expand.is_some() || (q.filter.is_some() && rel != Rel::Members) {
@@ -85,29 +87,37 @@ pub(super) fn related(
     let hidden = rel != Rel::Owners
         && group.is_hidden_membership()
         && !has_any(caller, &["Member.Read.Hidden"]);
-    let items: Vec<ObjRef> = if hidden {
-        match cx.state.config.hidden_members {
-            HiddenMembers::Forbidden => return Err(cx.denied()),
-            HiddenMembers::Empty => Vec::new(),
-        }
-    } else {
-        match rel {
+    if hidden && cx.state.config.hidden_members == HiddenMembers::Forbidden {
+        return Err(cx.denied());
+    }
+    let gid = group.id.to_string();
+    let key = fingerprint(&[
+        "related",
+        &gid,
+        rel.name(),
+        cast.map_or("", ObjKind::truth_name),
+        q.filter.as_deref().unwrap_or(""),
+        if hidden { "hidden" } else { "" },
+    ]);
+    Ok(cx.state.lists.get_or_make(key, || {
+        let items: Vec<ObjRef> = match rel {
+            _ if hidden => Vec::new(),
             Rel::Owners => group.owners.clone(),
             Rel::TransitiveMembers => {
                 transitive_members(dir, g, has_any(caller, &["Member.Read.Hidden"]))
             }
             Rel::Members => group.members.clone(),
-        }
-    };
-    Ok(items
-        .into_iter()
-        .filter(|r| cast.is_none_or(|k| r.kind == k))
-        .filter(|r| {
-            filter
-                .as_ref()
-                .is_none_or(|f| f.matches(&|p, out| dir.write_prop(*r, p, out)))
-        })
-        .collect())
+        };
+        items
+            .into_iter()
+            .filter(|r| cast.is_none_or(|k| r.kind == k))
+            .filter(|r| {
+                filter
+                    .as_ref()
+                    .is_none_or(|f| f.matches(&|p, out| dir.write_prop(*r, p, out)))
+            })
+            .collect()
+    }))
 }
 
 /// `/groups/{id}/members`, `/owners` and `/transitiveMembers` (optionally cast to one type):
