@@ -432,6 +432,14 @@ async fn run_job(
                     if users_done.wait_for(|done| *done).await.is_err() {
                         return Err(ExtractError::Cancelled);
                     }
+                    let refs: Vec<&Ref> = lists
+                        .iter()
+                        .flat_map(|(_, l)| l.members.iter().chain(&l.owners))
+                        .collect();
+                    names
+                        .look_up(&worker.client, &refs)
+                        .await
+                        .map_err(|e| ExtractError::from_graph(e, "directory objects (getByIds)"))?;
                     for (group, lists) in lists {
                         write_lists(worker, names, &group, lists).await?;
                     }
@@ -466,10 +474,7 @@ async fn write_lists(
         (ListKind::Owners, lists.owners),
     ]) {
         let refs = dedup(refs);
-        let (items, unresolved) = names
-            .resolve(&worker.client, &refs)
-            .await
-            .map_err(|e| ExtractError::from_graph(e, "directory objects (getByIds)"))?;
+        let (items, unresolved) = names.objects(&refs);
         if unresolved > 0 {
             worker.progress.note(format!(
                 "{unresolved} {} of group {} could not be looked up (deleted during the run?); their rows carry only the id and type",

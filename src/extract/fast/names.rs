@@ -61,14 +61,13 @@ impl Names {
         }
     }
 
-    /// The objects the CSV rows need, as `/groups/{id}/members?$select=id,displayName,
-    /// userPrincipalName` would have returned them; ids nobody listed are looked up first.
-    /// An id Graph no longer knows (deleted meanwhile) keeps its type and id, without names.
-    pub(super) async fn resolve(
+    /// Looks up, with getByIds, the ids among `refs` that nobody listed (devices, service
+    /// principals, contacts, objects created since): one round for a whole chain.
+    pub(super) async fn look_up(
         &self,
         client: &GraphClient,
-        refs: &[Ref],
-    ) -> Result<(Vec<Value>, u64), GraphError> {
+        refs: &[&Ref],
+    ) -> Result<(), GraphError> {
         let unknown: Vec<&str> = {
             let known = self.lock();
             let mut ids: Vec<&str> = refs
@@ -94,6 +93,14 @@ impl Names {
                 .unwrap_or_default();
             self.learn(&found);
         }
+        Ok(())
+    }
+
+    /// The objects the CSV rows need, as `/groups/{id}/members?$select=id,displayName,
+    /// userPrincipalName` would have returned them, with how many ids are unknown (looked up
+    /// by [`look_up`](Self::look_up) and not found: deleted meanwhile); those keep their type
+    /// and id, without names.
+    pub(super) fn objects(&self, refs: &[Ref]) -> (Vec<Value>, u64) {
         let known = self.lock();
         let mut unresolved = 0;
         let objects = refs
@@ -121,7 +128,7 @@ impl Names {
                 Value::Object(o)
             })
             .collect();
-        Ok((objects, unresolved))
+        (objects, unresolved)
     }
 }
 
