@@ -301,6 +301,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         faults,
         token_cache: TokenCache::default(),
         lists: Default::default(),
+        columns: Default::default(),
         config,
     });
 
@@ -490,6 +491,7 @@ async fn graph(
     if let Some(s) = reply.plan.slow {
         delay += s;
     }
+    state.stats.held(delay);
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }

@@ -11,7 +11,7 @@ use super::apps::{DemoAppKind, GRAPH_ROLES};
 use super::config::SimConfig;
 use super::crypto::SigningKey;
 use super::fault::FaultEngine;
-use super::model::{Directory, ObjRef};
+use super::model::{Directory, ObjKind, ObjRef};
 use super::stats::Stats;
 use super::throttle::{InFlightLimit, Throttle};
 use super::token::TokenCache;
@@ -57,6 +57,7 @@ pub struct SimState {
     /// Bearer tokens that already passed validation.
     pub token_cache: TokenCache,
     pub lists: ListCache,
+    pub columns: Columns,
 }
 
 /// Object lists a `$filter` or a cast selects, by a fingerprint of what selected them. The
@@ -83,6 +84,67 @@ impl ListCache {
         }
         map.insert(key, made.clone());
         made
+    }
+}
+
+/// One property of every object of a type, rendered as JSON once and stored contiguously:
+/// a filter's scan then reads one buffer instead of 100,000 scattered strings.
+#[derive(Debug, Default)]
+pub struct Column {
+    text: String,
+    /// Object `i`'s value is `text[bounds[i]..bounds[i + 1]]`.
+    bounds: Vec<u32>,
+    /// Whether object `i`'s type has the property at all.
+    present: Vec<bool>,
+}
+
+impl Column {
+    fn build(dir: &Directory, kind: ObjKind, prop: &str) -> Column {
+        let n = dir.len_of(kind);
+        let mut col = Column {
+            text: String::new(),
+            bounds: Vec::with_capacity(n + 1),
+            present: Vec::with_capacity(n),
+        };
+        col.bounds.push(0);
+        for idx in 0..n {
+            let r = ObjRef {
+                kind,
+                idx: idx as u32,
+            };
+            let before = col.text.len();
+            let has = dir.write_prop(r, prop, &mut col.text);
+            if !has {
+                col.text.truncate(before);
+            }
+            col.present.push(has);
+            col.bounds
+                .push(u32::try_from(col.text.len()).unwrap_or(u32::MAX));
+        }
+        col
+    }
+
+    /// The JSON value of object `idx`, if its type has the property.
+    pub fn get(&self, idx: u32) -> Option<&str> {
+        let i = idx as usize;
+        if !*self.present.get(i)? {
+            return None;
+        }
+        self.text
+            .get(self.bounds[i] as usize..self.bounds[i + 1] as usize)
+    }
+}
+
+/// [`Column`]s by object type and property, built on first use (the tenant never changes).
+#[derive(Debug, Default)]
+pub struct Columns(Mutex<HashMap<(ObjKind, String), Arc<Column>>>);
+
+impl Columns {
+    pub fn of(&self, dir: &Directory, kind: ObjKind, prop: &str) -> Arc<Column> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry((kind, prop.to_string()))
+            .or_insert_with(|| Arc::new(Column::build(dir, kind, prop)))
+            .clone()
     }
 }
 

@@ -122,6 +122,9 @@ pub struct Stats {
     pub in_flight: Gauge,
     /// Graph requests waiting for a slot.
     pub queued: Gauge,
+    /// Modelled latency served, summed over requests, in µs: the time requests held a
+    /// slot, so ÷ the in-flight limit it is the plan's own lower bound on wall time.
+    slot_micros: AtomicU64,
 }
 
 /// A count of requests in some state now, and the most there ever were at once.
@@ -145,6 +148,10 @@ impl Gauge {
 
     fn peak(&self) -> u64 {
         self.peak.load(Ordering::Relaxed)
+    }
+
+    fn now(&self) -> u64 {
+        self.now.load(Ordering::Relaxed)
     }
 }
 
@@ -171,6 +178,12 @@ impl Stats {
             .fetch_add(items as u64, Ordering::Relaxed);
         let n = usize::from(status == 429) + batch_429s;
         self.responses_429.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Adds the modelled latency one request was held for.
+    pub fn held(&self, latency: std::time::Duration) {
+        let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        self.slot_micros.fetch_add(us, Ordering::Relaxed);
     }
 
     fn requests_by_kind(&self) -> Value {
@@ -233,6 +246,9 @@ pub fn stats_json(state: &SimState) -> Value {
         "requestsByKind": s.requests_by_kind(),
         "itemsReturned": load(&s.items_returned),
         "responses429": load(&s.responses_429),
+        "inFlight": s.in_flight.now(),
+        "queued": s.queued.now(),
+        "slotSeconds": load(&s.slot_micros) as f64 / 1e6,
         "peakInFlight": s.in_flight.peak(),
         "peakQueued": s.queued.peak(),
         "maxInFlight": cfg.max_in_flight,
@@ -303,6 +319,6 @@ mod tests {
         drop(a);
         let c = g.enter();
         drop((b, c));
-        assert_eq!((g.now.load(Ordering::Relaxed), g.peak()), (0, 2));
+        assert_eq!((g.now(), g.peak()), (0, 2));
     }
 }

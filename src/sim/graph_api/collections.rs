@@ -197,12 +197,13 @@ pub(super) fn matching(
         q.filter.as_deref().unwrap_or(""),
     ]);
     Ok(Some(cx.state.lists.get_or_make(key, || {
+        let mut scan = f.scan(cx.state);
         (0..dir.len_of(kind))
             .map(|i| ObjRef {
                 kind,
                 idx: i as u32,
             })
-            .filter(|r| f.matches(&|p, out| dir.write_prop(*r, p, out)))
+            .filter(|r| scan.matches(*r))
             .collect()
     })))
 }

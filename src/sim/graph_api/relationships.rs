@@ -108,14 +108,11 @@ pub(super) fn related(
             }
             Rel::Members => group.members.clone(),
         };
+        let mut scan = filter.as_ref().map(|f| f.scan(cx.state));
         items
             .into_iter()
             .filter(|r| cast.is_none_or(|k| r.kind == k))
-            .filter(|r| {
-                filter
-                    .as_ref()
-                    .is_none_or(|f| f.matches(&|p, out| dir.write_prop(*r, p, out)))
-            })
+            .filter(|r| scan.as_mut().is_none_or(|s| s.matches(*r)))
             .collect()
     }))
 }
