@@ -121,7 +121,8 @@ impl Filter {
 
     /// A scan of directory objects against this filter. A benchmark's `$count`s scan
     /// 100,000 users per filter, so the properties are read from cached columns
-    /// ([`Columns`]) rather than from each object's own allocations.
+    /// ([`Columns`](crate::sim::state::Columns)) rather than from each object's own
+    /// allocations.
     pub(in crate::sim) fn scan<'a>(&'a self, state: &'a SimState) -> FilterScan<'a> {
         FilterScan {
             filter: self,
