@@ -123,6 +123,12 @@ pub(super) enum ListOutcome {
     },
 }
 
+/// The lists a group's batch asks for, in this order.
+const LIST_KINDS: [ListKind; 2] = [ListKind::Members, ListKind::Owners];
+
+/// The answers to a group's first members page and first owners page.
+pub(super) type FirstPages = [Result<Value, GraphError>; 2];
+
 pub(super) struct GroupWorker {
     pub(super) client: GraphClient,
     pub(super) tx: mpsc::Sender<WriteOp>,
@@ -137,33 +143,47 @@ impl GroupWorker {
         &self,
         groups: &[Arc<GroupRecord>],
     ) -> Result<(), ExtractError> {
-        let kinds = [ListKind::Members, ListKind::Owners];
+        for (group, first) in groups.iter().zip(self.first_pages(groups).await) {
+            self.finish_lists(group, first).await?;
+        }
+        Ok(())
+    }
+
+    /// The first page of the members and of the owners of each group, in one batch.
+    pub(super) async fn first_pages(&self, groups: &[Arc<GroupRecord>]) -> Vec<FirstPages> {
         let requests = groups
             .iter()
             .enumerate()
             .flat_map(|(i, g)| {
-                kinds.iter().map(move |k| {
+                LIST_KINDS.iter().map(move |k| {
                     BatchRequest::get(format!("{i}{}", &k.segment()[..1]), list_url(g.id(), *k))
                 })
             })
             .collect();
         let mut responses = self.client.batch(requests).await.into_iter();
-        for group in groups {
-            let mut outcomes = [ListOutcome::Deleted { partial: 0 }; 2];
-            for (slot, kind) in outcomes.iter_mut().zip(kinds) {
-                let first =
-                    responses
-                        .next()
-                        .map(|r| r.into_json())
-                        .unwrap_or(Err(GraphError::Decode {
-                            what: "a batch".into(),
-                            message: "fewer responses than requests".into(),
-                        }));
-                *slot = self.finish_list(group, kind, first).await?;
-            }
-            self.finish_group(group, outcomes[0], outcomes[1]).await?;
+        let mut next = || {
+            responses
+                .next()
+                .map(|r| r.into_json())
+                .unwrap_or(Err(GraphError::Decode {
+                    what: "a batch".into(),
+                    message: "fewer responses than requests".into(),
+                }))
+        };
+        groups.iter().map(|_| [next(), next()]).collect()
+    }
+
+    /// Writes a group's members and owners from their first pages on, then its row.
+    pub(super) async fn finish_lists(
+        &self,
+        group: &Arc<GroupRecord>,
+        first: FirstPages,
+    ) -> Result<(), ExtractError> {
+        let mut outcomes = [ListOutcome::Deleted { partial: 0 }; 2];
+        for ((slot, kind), first) in outcomes.iter_mut().zip(LIST_KINDS).zip(first) {
+            *slot = self.finish_list(group, kind, first).await?;
         }
-        Ok(())
+        self.finish_group(group, outcomes[0], outcomes[1]).await
     }
 
     /// Writes the first page (from the batch) and the rest of the list through a pager.

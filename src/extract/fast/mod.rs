@@ -7,9 +7,10 @@
 //! - Members and owners come from `groups/delta` filtered by 50 ids a chain ([`delta`]),
 //!   1 RU a page instead of 3 RU per group; the rows' names are joined from the users and
 //!   groups just read, and other objects are looked up with getByIds ([`names`]).
-//! - A group whose membership is hidden, that delta did not return, or that turned out
-//!   large is read on its own with the per-group plan's worker; a huge one in parallel
-//!   chains by member type and UPN prefix, checked against its `/members/$count`.
+//! - A group whose membership is hidden, or that turned out large, is read on its own: in
+//!   parallel chains by member type and UPN prefix (the prefixes chosen from how the listed
+//!   users' names start), checked against its `/members/$count`, or, when small, with the
+//!   per-group plan's worker; so is a group that delta did not return.
 
 mod delta;
 mod names;
@@ -18,13 +19,14 @@ mod partition;
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use futures::future::try_join_all;
 use serde_json::Value;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
 use self::delta::{ChainEnd, IDS_PER_CHAIN, Lists};
 use self::names::{Names, Ref};
-use self::partition::{NICKNAME_FIRST, Partition, UPN_FIRST};
+use self::partition::{Histogram, NICKNAME_FIRST, Partition, UPN_FIRST};
 use super::per_group::{GROUPS_PER_BATCH, GroupWorker, ListOutcome};
 use super::progress::{Phase, Progress};
 use super::run::{
@@ -34,10 +36,10 @@ use super::run::{
 use super::schema::{EDGE_SELECT, GroupCounts, GroupRecord, MemberCount, Schema};
 use crate::graph::{GraphClient, GraphError};
 
-/// A group with more members than this is read in parallel chains rather than one (20
-/// pages of 999 take about 18 s at 0.8 ms an item; splitting costs ~50 `$count`s).
-const HUGE_GROUP: u64 = 20_000;
-/// Member types besides users that a huge group's split reads by type cast.
+/// Members one part of a large group's split is expected to hold: two pages of 999, about
+/// 2 s at 0.8 ms an item, so that no group's members hold up the end of the run.
+const PART_MEMBERS: u64 = 2_000;
+/// Member types besides users that a large group's split reads by type cast.
 const OTHER_MEMBER_TYPES: [&str; 4] = ["group", "device", "servicePrincipal", "orgContact"];
 /// Pages in flight from the listing chains to their reader: a page of users is a few MB
 /// parsed, so few, to keep memory flat however many chains run.
@@ -73,17 +75,17 @@ pub(super) async fn fetch_all(run: FastRun<'_>) -> Result<(), ExtractError> {
         let _ = users_read.send(true);
         Ok::<_, ExtractError>(())
     };
-    let memberships = async {
-        let groups = list_groups(client, schema, groups_total, &names, progress).await?;
-        let worker = Arc::new(GroupWorker {
-            client: client.clone(),
-            tx: tx.clone(),
-            progress: progress.clone(),
-            can_read_hidden,
-        });
-        read_memberships(worker, groups, names.clone(), users_done).await
-    };
-    tokio::try_join!(users, memberships)?;
+    // Groups go to their delta chains while the listing goes on, so that no slot idles.
+    let (listed, groups) = mpsc::channel(IDS_PER_CHAIN);
+    let listing = list_groups(client, schema, groups_total, &names, listed, progress);
+    let worker = Arc::new(GroupWorker {
+        client: client.clone(),
+        tx: tx.clone(),
+        progress: progress.clone(),
+        can_read_hidden,
+    });
+    let memberships = read_memberships(worker, groups, names.clone(), users_done);
+    tokio::try_join!(users, listing, memberships)?;
     Ok(())
 }
 
@@ -119,8 +121,9 @@ async fn list_groups(
     schema: &Schema,
     total: Option<u64>,
     names: &Names,
+    listed: mpsc::Sender<Arc<GroupRecord>>,
     progress: &Arc<Progress>,
-) -> Result<Vec<Arc<GroupRecord>>, ExtractError> {
+) -> Result<(), ExtractError> {
     let split = Partition {
         path: "/groups".into(),
         property: "mailNickname",
@@ -128,19 +131,24 @@ async fn list_groups(
     };
     let query = format!("$select={}&$top={PAGE_SIZE}", schema.group_select());
     let mut presence = AttributePresence::new(schema.group_extras());
-    let mut records = Vec::new();
+    let mut count = 0u64;
     let mut pages = Listing::start(client, &split, total, &query, "groups", progress).await?;
     while let Some(groups) = pages.next().await? {
         presence.observe(&groups);
         names.learn(&groups);
         for g in &groups {
-            records.push(Arc::new(GroupRecord::from_value(schema, g)?));
+            let record = Arc::new(GroupRecord::from_value(schema, g)?);
             progress.add_groups(1);
+            count += 1;
+            if listed.send(record).await.is_err() {
+                // The membership phase ended early: its error is the one to report.
+                return Ok(());
+            }
         }
     }
     presence.warn(progress, "group");
-    tracing::info!(groups = records.len(), elapsed = ?progress.elapsed(), "groups listed");
-    Ok(records)
+    tracing::info!(groups = count, elapsed = ?progress.elapsed(), "groups listed");
+    Ok(())
 }
 
 /// Ids already returned, so an object read by two chains is written once.
@@ -331,24 +339,15 @@ enum Job {
     Large(Arc<GroupRecord>),
 }
 
+/// Reads the members and owners of the groups arriving from the listing: 50 a delta chain,
+/// those with hidden membership 10 a per-group job.
 async fn read_memberships(
     worker: Arc<GroupWorker>,
-    groups: Vec<Arc<GroupRecord>>,
+    mut groups: mpsc::Receiver<Arc<GroupRecord>>,
     names: Arc<Names>,
     users_done: watch::Receiver<bool>,
 ) -> Result<(), ExtractError> {
     let slots = Arc::new(Semaphore::new(worker.client.config().max_in_flight.max(1)));
-    let (hidden, plain): (Vec<_>, Vec<_>) =
-        groups.into_iter().partition(|g| g.is_hidden_membership());
-    let mut jobs: Vec<Job> = plain
-        .chunks(IDS_PER_CHAIN)
-        .map(|c| Job::Chain(c.to_vec()))
-        .collect();
-    jobs.extend(
-        hidden
-            .chunks(GROUPS_PER_BATCH)
-            .map(|c| Job::PerGroup(c.to_vec())),
-    );
     let mut tasks: JoinSet<Result<Vec<Job>, ExtractError>> = JoinSet::new();
     // The initial chains take turns for the slots (bounding the references held in
     // memory); the few jobs a chain leaves behind (a large group, the rest of its chain)
@@ -369,29 +368,66 @@ async fn read_memberships(
             run_job(&worker, &names, users_done, job).await
         });
     };
-    for job in jobs {
-        spawn(&mut tasks, job, true);
-    }
-    while let Some(joined) = tasks.join_next().await {
-        let next = match joined {
-            Ok(Ok(next)) => next,
-            Ok(Err(e)) => {
-                tasks.shutdown().await;
-                return Err(e);
-            }
-            Err(e) => {
-                tasks.shutdown().await;
-                return Err(ExtractError::Internal {
-                    what: "a membership task".into(),
-                    detail: e.to_string(),
-                });
-            }
+    let (mut plain, mut hidden) = (Vec::new(), Vec::new());
+    let mut listing = true;
+    loop {
+        let event = tokio::select! {
+            group = groups.recv(), if listing => Ok(group),
+            joined = tasks.join_next() => Err(joined),
         };
-        for job in next {
-            spawn(&mut tasks, job, false);
+        let group = match event {
+            Ok(group) => group,
+            Err(Some(joined)) => {
+                for job in finished(joined, &mut tasks).await? {
+                    spawn(&mut tasks, job, false);
+                }
+                continue;
+            }
+            Err(None) if listing => groups.recv().await,
+            Err(None) => return Ok(()),
+        };
+        match group {
+            // Hidden membership is read per group: delta's handling of it is undocumented.
+            Some(g) if g.is_hidden_membership() => {
+                hidden.push(g);
+                if hidden.len() == GROUPS_PER_BATCH {
+                    spawn(&mut tasks, Job::PerGroup(std::mem::take(&mut hidden)), true);
+                }
+            }
+            Some(g) => {
+                plain.push(g);
+                if plain.len() == IDS_PER_CHAIN {
+                    spawn(&mut tasks, Job::Chain(std::mem::take(&mut plain)), true);
+                }
+            }
+            None => {
+                listing = false;
+                if !plain.is_empty() {
+                    spawn(&mut tasks, Job::Chain(std::mem::take(&mut plain)), true);
+                }
+                if !hidden.is_empty() {
+                    spawn(&mut tasks, Job::PerGroup(std::mem::take(&mut hidden)), true);
+                }
+            }
         }
     }
-    Ok(())
+}
+
+/// The jobs a finished task left behind; on its failure, every other task is stopped.
+async fn finished(
+    joined: Result<Result<Vec<Job>, ExtractError>, tokio::task::JoinError>,
+    tasks: &mut JoinSet<Result<Vec<Job>, ExtractError>>,
+) -> Result<Vec<Job>, ExtractError> {
+    let failure = match joined {
+        Ok(Ok(next)) => return Ok(next),
+        Ok(Err(e)) => e,
+        Err(e) => ExtractError::Internal {
+            what: "a membership task".into(),
+            detail: e.to_string(),
+        },
+    };
+    tasks.shutdown().await;
+    Err(failure)
 }
 
 /// Runs one job; returns the jobs it leaves behind.
@@ -402,12 +438,36 @@ async fn run_job(
     job: Job,
 ) -> Result<Vec<Job>, ExtractError> {
     match job {
-        Job::PerGroup(groups) => worker.fetch_lists(&groups).await.map(|()| Vec::new()),
-        Job::Large(group) => read_large(worker, &group).await.map(|()| Vec::new()),
+        Job::PerGroup(groups) => {
+            // A list longer than a page would be one long chain: read it in parts instead.
+            let mut large = Vec::new();
+            for (group, first) in groups.iter().zip(worker.first_pages(&groups).await) {
+                let long = first[0]
+                    .as_ref()
+                    .is_ok_and(|page| page.get("@odata.nextLink").is_some());
+                match long {
+                    true => large.push(Job::Large(group.clone())),
+                    false => worker.finish_lists(group, first).await?,
+                }
+            }
+            Ok(large)
+        }
+        Job::Large(group) => {
+            // The split follows how the listed users' principal names start.
+            if users_done.wait_for(|done| *done).await.is_err() {
+                return Err(ExtractError::Cancelled);
+            }
+            read_large(worker, names, &group).await.map(|()| Vec::new())
+        }
         Job::Chain(groups) => {
+            let (started, n) = (std::time::Instant::now(), groups.len());
             let end = delta::read_chain(&worker.client, groups)
                 .await
                 .map_err(|e| ExtractError::from_graph(e, "the group memberships (groups/delta)"))?;
+            if started.elapsed() > std::time::Duration::from_secs(5) {
+                // What holds up the end of a run, for BENCHMARKS.md's analyses.
+                tracing::info!(groups = n, took = ?started.elapsed(), at = ?worker.progress.elapsed(), "slow delta chain");
+            }
             match end {
                 ChainEnd::Split {
                     large,
@@ -510,13 +570,16 @@ fn dedup(refs: Vec<Ref>) -> Vec<Ref> {
         .collect()
 }
 
-/// A group too large for a delta chain: per-group pages of 999, or, above [`HUGE_GROUP`],
-/// parallel chains by member type and UPN prefix whose `$count`s must add up to the
-/// group's.
-async fn read_large(worker: &GroupWorker, group: &Arc<GroupRecord>) -> Result<(), ExtractError> {
+/// A group too large for a delta chain: parallel chains by member type and UPN prefix whose
+/// `$count`s must add up to the group's (or per-group pages of 999 when they do not).
+async fn read_large(
+    worker: &GroupWorker,
+    names: &Names,
+    group: &Arc<GroupRecord>,
+) -> Result<(), ExtractError> {
     let client = &worker.client;
     let members_path = format!("/groups/{}/members", group.id());
-    let plan = match huge_plan(client, &members_path).await {
+    let plan = match split_plan(client, &members_path, names.upn_histogram()).await {
         Ok(plan) => plan,
         Err(GraphError::Cancelled) => return Err(ExtractError::Cancelled),
         Err(e) => {
@@ -534,7 +597,7 @@ async fn read_large(worker: &GroupWorker, group: &Arc<GroupRecord>) -> Result<()
         group = group.id(),
         total,
         chains = urls.len(),
-        "huge group split"
+        "large group split"
     );
     let mut seen = Seen::default();
     let chains = Chains::spawn(client, urls, &worker.progress, "members");
@@ -558,7 +621,7 @@ async fn read_large(worker: &GroupWorker, group: &Arc<GroupRecord>) -> Result<()
     let first = client.get_json(&owners_url).await;
     let owners = worker.finish_list(group, ListKind::Owners, first).await?;
     worker.finish_group(group, members, owners).await?;
-    tracing::info!(group = group.id(), total, took = ?started.elapsed(), at = ?worker.progress.elapsed(), "huge group read");
+    tracing::info!(group = group.id(), total, took = ?started.elapsed(), at = ?worker.progress.elapsed(), "large group read");
     Ok(())
 }
 
@@ -591,49 +654,39 @@ async fn copy_members(
     Ok(None)
 }
 
-/// For a group above [`HUGE_GROUP`] members: its member count and the first URLs of chains
-/// that together list every member once (users by UPN prefix, other types by cast), or
-/// `None` when the group is smaller or the parts' counts do not add up.
-async fn huge_plan(
+/// For a group above twice [`PART_MEMBERS`] members: its member count and the first URLs of
+/// chains that together list every member once (users by the UPN prefixes `upns` foresees,
+/// other types by cast), or `None` when the group is smaller or the casts' counts do not add
+/// up to the group's.
+async fn split_plan(
     client: &GraphClient,
     members_path: &str,
+    upns: &Histogram,
 ) -> Result<Option<(u64, Vec<String>)>, GraphError> {
-    let total = client
-        .count_query(&format!("{members_path}/$count"))
-        .await?;
-    if total <= HUGE_GROUP {
+    let cast_path = |t: &str| format!("{members_path}/microsoft.graph.{t}");
+    let casts = std::iter::once("user").chain(OTHER_MEMBER_TYPES);
+    let (total, parts) = futures::future::try_join(
+        client.count_query(&format!("{members_path}/$count")),
+        try_join_all(casts.map(|t| {
+            let path = format!("{}/$count", cast_path(t));
+            async move { client.count_query(&path).await }
+        })),
+    )
+    .await?;
+    if total <= 2 * PART_MEMBERS || parts.iter().sum::<u64>() != total {
         return Ok(None);
     }
+    let query = format!("$select={EDGE_SELECT}&$top={PAGE_SIZE}&$count=true");
     let users = Partition {
-        path: format!("{members_path}/microsoft.graph.user"),
+        path: cast_path("user"),
         property: "userPrincipalName",
         alphabet: UPN_FIRST,
     };
-    let user_total = client
-        .count_query(&format!("{}/$count", users.path))
-        .await?;
-    let mut other_total = 0;
-    let mut others = Vec::new();
-    for t in OTHER_MEMBER_TYPES {
-        let path = format!("{members_path}/microsoft.graph.{t}");
-        let n = client.count_query(&format!("{path}/$count")).await?;
-        other_total += n;
-        if n > 0 {
-            others.push(format!(
-                "{path}?$select={EDGE_SELECT}&$top={PAGE_SIZE}&$count=true"
-            ));
+    let mut urls = users.chains(&upns.prefixes(parts[0], PART_MEMBERS), &query);
+    for (t, n) in OTHER_MEMBER_TYPES.iter().zip(&parts[1..]) {
+        if *n > 0 {
+            urls.push(format!("{}?{query}", cast_path(t)));
         }
     }
-    if user_total + other_total != total {
-        return Ok(None);
-    }
-    let Some(prefixes) = users.plan(client, user_total).await? else {
-        return Ok(None);
-    };
-    let mut urls = users.chains(
-        &prefixes,
-        &format!("$select={EDGE_SELECT}&$top={PAGE_SIZE}&$count=true"),
-    );
-    urls.extend(others);
     Ok(Some((total, urls)))
 }

@@ -7,10 +7,11 @@
 //! api/directoryobject-getbyids.md].
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use serde_json::{Map, Value, json};
 
+use super::partition::Histogram;
 use crate::extract::schema::EDGE_SELECT;
 use crate::graph::{GraphClient, GraphError};
 
@@ -35,6 +36,7 @@ struct NameColumns {
 #[derive(Default)]
 pub(super) struct Names {
     known: Mutex<HashMap<String, NameColumns>>,
+    upns: OnceLock<Histogram>,
 }
 
 impl Names {
@@ -59,6 +61,19 @@ impl Names {
                 },
             );
         }
+    }
+
+    /// How the user principal names start, from the users learnt so far: computed on the
+    /// first call, so make it once the users are listed.
+    pub(super) fn upn_histogram(&self) -> &Histogram {
+        self.upns.get_or_init(|| {
+            let known = self.lock();
+            Histogram::of(
+                known
+                    .values()
+                    .filter_map(|n| n.user_principal_name.as_deref()),
+            )
+        })
     }
 
     /// Looks up, with getByIds, the ids among `refs` that nobody listed (devices, service

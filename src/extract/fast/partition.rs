@@ -8,6 +8,8 @@
 //! which is why the plan is kept only when the prefixes' counts add up to the whole, and
 //! the caller deduplicates by id and compares what it read with the total.
 
+use std::collections::BTreeMap;
+
 use futures::future::try_join_all;
 
 use crate::graph::{GraphClient, GraphError};
@@ -117,9 +119,93 @@ impl Partition {
     }
 }
 
+/// How the values of a property (the user principal names already listed) start: the count
+/// of each lower-cased prefix up to [`MAX_PREFIX`] characters. A subset of those objects (a
+/// large group's user members) is then split without probing a `$count` per prefix; the
+/// caller checks that the parts add up to the subset's `$count` and reads again what the
+/// sample did not foresee.
+#[derive(Debug, Default)]
+pub(super) struct Histogram {
+    counts: BTreeMap<String, u64>,
+    total: u64,
+}
+
+impl Histogram {
+    pub(super) fn of<'a>(values: impl IntoIterator<Item = &'a str>) -> Histogram {
+        let mut h = Histogram::default();
+        for v in values {
+            h.total += 1;
+            let mut prefix = String::new();
+            for c in v.chars().flat_map(char::to_lowercase).take(MAX_PREFIX) {
+                prefix.push(c);
+                *h.counts.entry(prefix.clone()).or_default() += 1;
+            }
+        }
+        h
+    }
+
+    /// Disjoint prefixes that cover every sampled value, each expected to hold at most `max`
+    /// of `n` objects drawn like the sample (split further while a prefix is heavier and
+    /// shorter than [`MAX_PREFIX`]).
+    pub(super) fn prefixes(&self, n: u64, max: u64) -> Vec<String> {
+        let scale = n as f64 / self.total.max(1) as f64;
+        let mut leaves = Vec::new();
+        let mut level: Vec<(&str, u64)> = self.children("");
+        while let Some((p, count)) = level.pop() {
+            let children = self.children(p);
+            if count as f64 * scale > max as f64 && !children.is_empty() {
+                level.extend(children);
+            } else {
+                leaves.push(p.to_string());
+            }
+        }
+        leaves.sort_unstable();
+        leaves
+    }
+
+    /// The sampled prefixes one character longer than `prefix` that start with it.
+    fn children(&self, prefix: &str) -> Vec<(&str, u64)> {
+        let len = prefix.chars().count() + 1;
+        self.counts
+            .range::<str, _>((
+                std::ops::Bound::Excluded(prefix),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .filter(|(k, _)| k.chars().count() == len)
+            .map(|(k, n)| (k.as_str(), *n))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_histogram_splits_heavy_prefixes_and_covers_every_value() {
+        let mut upns: Vec<String> = (0..300).map(|i| format!("ann{i}@x")).collect();
+        upns.extend((0..40).map(|i| format!("Bob{i}@x")));
+        upns.extend(["c@x".to_string(), "'q@x".to_string()]);
+        let h = Histogram::of(upns.iter().map(String::as_str));
+        // All of them at 100 a part: "a" (300) splits down to "ann" (no deeper level).
+        assert_eq!(h.prefixes(342, 100), ["'", "ann", "b", "c"]);
+        // A group holding a tenth of them: nothing is heavy.
+        assert_eq!(h.prefixes(34, 100), ["'", "a", "b", "c"]);
+        // Every value starts with exactly one prefix.
+        let prefixes = h.prefixes(342, 10);
+        for u in &upns {
+            let lower = u.to_lowercase();
+            assert_eq!(
+                prefixes
+                    .iter()
+                    .filter(|p| lower.starts_with(p.as_str()))
+                    .count(),
+                1,
+                "{u} in {prefixes:?}"
+            );
+        }
+    }
 
     #[test]
     fn chains_filter_by_prefix_and_double_quotes() {
