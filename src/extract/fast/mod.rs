@@ -337,6 +337,8 @@ enum Job {
     PerGroup(Vec<Arc<GroupRecord>>),
     /// A group with many members.
     Large(Arc<GroupRecord>),
+    /// A chain's lists, read before the users were: written once they are.
+    Write(Vec<(Arc<GroupRecord>, Lists)>),
 }
 
 /// Reads the members and owners of the groups arriving from the listing: 50 a delta chain,
@@ -430,6 +432,13 @@ async fn finished(
     Err(failure)
 }
 
+async fn wait_for_users(users_done: &mut watch::Receiver<bool>) -> Result<(), ExtractError> {
+    match users_done.wait_for(|done| *done).await {
+        Ok(_) => Ok(()),
+        Err(_) => Err(ExtractError::Cancelled),
+    }
+}
+
 /// Runs one job; returns the jobs it leaves behind.
 async fn run_job(
     worker: &GroupWorker,
@@ -454,10 +463,12 @@ async fn run_job(
         }
         Job::Large(group) => {
             // The split follows how the listed users' principal names start.
-            if users_done.wait_for(|done| *done).await.is_err() {
-                return Err(ExtractError::Cancelled);
-            }
+            wait_for_users(&mut users_done).await?;
             read_large(worker, names, &group).await.map(|()| Vec::new())
+        }
+        Job::Write(lists) => {
+            wait_for_users(&mut users_done).await?;
+            write_chain(worker, names, lists).await.map(|()| Vec::new())
         }
         Job::Chain(groups) => {
             let (started, n) = (std::time::Instant::now(), groups.len());
@@ -488,29 +499,43 @@ async fn run_job(
                     restarts,
                 } => {
                     note_chain_restarts(&worker.progress, restarts);
-                    // Names of members come from the user listing: wait until it is done.
-                    if users_done.wait_for(|done| *done).await.is_err() {
-                        return Err(ExtractError::Cancelled);
-                    }
-                    let refs: Vec<&Ref> = lists
-                        .iter()
-                        .flat_map(|(_, l)| l.members.iter().chain(&l.owners))
-                        .collect();
-                    names
-                        .look_up(&worker.client, &refs)
-                        .await
-                        .map_err(|e| ExtractError::from_graph(e, "directory objects (getByIds)"))?;
-                    for (group, lists) in lists {
-                        write_lists(worker, names, &group, lists).await?;
-                    }
-                    Ok(missing
+                    let mut next: Vec<Job> = missing
                         .chunks(GROUPS_PER_BATCH)
                         .map(|c| Job::PerGroup(c.to_vec()))
-                        .collect())
+                        .collect();
+                    // The rows' names come from the user listing. Until it is done, the
+                    // chain's lists wait without holding a chain's turn, which the next
+                    // chain takes.
+                    let users_listed = *users_done.borrow();
+                    match users_listed {
+                        true => write_chain(worker, names, lists).await?,
+                        false => next.push(Job::Write(lists)),
+                    }
+                    Ok(next)
                 }
             }
         }
     }
+}
+
+/// Looks up the names nobody listed, then writes each group's members, owners and row.
+async fn write_chain(
+    worker: &GroupWorker,
+    names: &Names,
+    lists: Vec<(Arc<GroupRecord>, Lists)>,
+) -> Result<(), ExtractError> {
+    let refs: Vec<&Ref> = lists
+        .iter()
+        .flat_map(|(_, l)| l.members.iter().chain(&l.owners))
+        .collect();
+    names
+        .look_up(&worker.client, &refs)
+        .await
+        .map_err(|e| ExtractError::from_graph(e, "directory objects (getByIds)"))?;
+    for (group, lists) in lists {
+        write_lists(worker, names, &group, lists).await?;
+    }
+    Ok(())
 }
 
 fn note_chain_restarts(progress: &Progress, restarts: u32) {
