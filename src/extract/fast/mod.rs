@@ -44,6 +44,10 @@ const OTHER_MEMBER_TYPES: [&str; 4] = ["group", "device", "servicePrincipal", "o
 /// Pages in flight from the listing chains to their reader: a page of users is a few MB
 /// parsed, so few, to keep memory flat however many chains run.
 const PAGE_QUEUE: usize = 4;
+/// Pages one listing's chains may be requesting or holding at once, however many chains it
+/// has: this bounds its memory (~2.5 MB a parsed page of users; tenant L's users split
+/// into ~40 chains), and still fills a third of the in-flight slots.
+const PAGES_IN_HAND: usize = 12;
 
 /// What the plan needs from the run.
 pub(super) struct FastRun<'a> {
@@ -277,16 +281,25 @@ impl Chains {
         what: &str,
     ) -> Chains {
         let (tx, pages) = mpsc::channel(PAGE_QUEUE);
+        let in_hand = Arc::new(Semaphore::new(PAGES_IN_HAND));
         let mut tasks = JoinSet::new();
         for url in urls {
             let (client, tx, progress) = (client.clone(), tx.clone(), progress.clone());
+            let in_hand = in_hand.clone();
             let what = format!("a part of the {what} listing");
             tasks.spawn(async move {
                 let cast = cast_type(&url);
                 let mut pager = client
                     .pager(&url)
                     .restart_on_expired_page_token(LISTING_RESTARTS);
-                while let Some(page) = pager.next_page().await {
+                loop {
+                    // Held from the request until the page is handed over.
+                    let Ok(_turn) = in_hand.acquire().await else {
+                        return;
+                    };
+                    let Some(page) = pager.next_page().await else {
+                        break;
+                    };
                     let failed = page.is_err();
                     let page = page.map(|p| typed(p.items, cast.as_deref()));
                     if tx.send(page).await.is_err() || failed {
