@@ -67,7 +67,8 @@ impl BatchResponse {
 struct Pending {
     request: BatchRequest,
     last_error: Option<GraphError>,
-    /// Already retried once with a fresh token after a 401 (never loop on a bad token).
+    /// Retried with a fresh token after its last answer, a 401 (never loop on a bad token;
+    /// cleared by any other answer).
     refreshed: bool,
 }
 
@@ -280,6 +281,10 @@ impl BatchRound<'_> {
                 502..=504 => Some(Cause::Transient),
                 _ => None,
             };
+            if status != 401 {
+                // Past the token: a later 401 is a new revocation, worth one more refresh.
+                p.refreshed = false;
+            }
             let Some(item_cause) = item_cause else {
                 self.out.push(BatchResponse {
                     id: p.request.id,

@@ -137,8 +137,14 @@ impl RetryPolicy {
         request_elapsed: Duration,
         run_elapsed: Duration,
     ) -> Option<Duration> {
+        if cause != Cause::TokenRejected {
+            // Graph got past the token this time: a later rejection is a new revocation (a
+            // long retry can outlive a token), not the fresh token being refused.
+            tally.token_refreshes = 0;
+        }
         match cause {
             Cause::TokenRejected => {
+                // A fresh token refused at once would loop: only one refresh in a row.
                 tally.token_refreshes += 1;
                 (tally.token_refreshes <= 1).then_some(Duration::ZERO)
             }
@@ -354,6 +360,16 @@ mod tests {
     fn a_refused_token_is_retried_once_and_a_bad_body_a_few_times() {
         let p = RetryPolicy::default();
         let mut t = Tally::default();
+        assert_eq!(
+            wait(&p, &mut t, Cause::TokenRejected, None),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(wait(&p, &mut t, Cause::TokenRejected, None), None);
+        // A refusal after the new token got through once (a long retry outliving it) is a
+        // new revocation: one more refresh.
+        let mut t = Tally::default();
+        assert!(wait(&p, &mut t, Cause::TokenRejected, None).is_some());
+        assert!(wait(&p, &mut t, Cause::Transient, None).is_some());
         assert_eq!(
             wait(&p, &mut t, Cause::TokenRejected, None),
             Some(Duration::ZERO)
