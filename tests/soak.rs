@@ -55,7 +55,9 @@ fn the_fast_plan_survives_every_fault_at_once_and_reports_the_deleted_groups() {
         format!("deleted-group@always;path=/groups/{plain}/"),
         format!("deleted-group@always;path=/groups/{hidden}/"),
         "expired-skiptoken@at=2;path=/groups/delta".into(),
-        "malformed@at=5;path=/groups/delta".into(),
+        // The first delta page (no skiptoken, so never the expired one: a cut-off 400
+        // body could not say that its page token expired).
+        "malformed@at=1;path=/groups/delta".into(),
         "503@at=9,10;path=/groups/delta".into(),
     ];
     let sim = m_with(parse(&specs));

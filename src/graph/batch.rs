@@ -12,7 +12,9 @@ use std::future::Future;
 use super::client::{Body, Call, Expect, GraphClient, Target, encode_relative};
 use super::error::GraphError;
 use super::pacing::estimate_ru;
-use super::retry::{Attempt, Attempts, Cause, Retryable, parse_retry_after, retry};
+use super::retry::{
+    Attempt, Attempts, Cause, Retryable, TOKEN_REFRESHES, parse_retry_after, retry,
+};
 use super::stats::StatsCounters;
 
 /// Graph's limit of requests per batch.
@@ -67,9 +69,9 @@ impl BatchResponse {
 struct Pending {
     request: BatchRequest,
     last_error: Option<GraphError>,
-    /// Retried with a fresh token after its last answer, a 401 (never loop on a bad token;
+    /// Refreshes of the token in a row after 401s (a few, never a loop on a bad token;
     /// cleared by any other answer).
-    refreshed: bool,
+    refreshes: u32,
 }
 
 impl GraphClient {
@@ -115,7 +117,7 @@ impl GraphClient {
                 .map(|request| Pending {
                     request,
                     last_error: None,
-                    refreshed: false,
+                    refreshes: 0,
                 })
                 .collect(),
             out: Vec::new(),
@@ -267,10 +269,12 @@ impl BatchRound<'_> {
             // Which kind of retry the item needs; throttling wins for the round.
             let item_cause = match status {
                 // A token can expire or be revoked while a batch is in flight: like single
-                // requests, an item refused with InvalidAuthenticationToken is retried once
-                // (its own flag) with a fresh token.
-                401 if error.code() == Some("InvalidAuthenticationToken") && !p.refreshed => {
-                    p.refreshed = true;
+                // requests, an item refused with InvalidAuthenticationToken is retried with a
+                // fresh token, a few times in a row at most (its own count).
+                401 if error.code() == Some("InvalidAuthenticationToken")
+                    && p.refreshes < TOKEN_REFRESHES =>
+                {
+                    p.refreshes += 1;
                     token_rejected = true;
                     Some(Cause::Transient)
                 }
@@ -282,8 +286,8 @@ impl BatchRound<'_> {
                 _ => None,
             };
             if status != 401 {
-                // Past the token: a later 401 is a new revocation, worth one more refresh.
-                p.refreshed = false;
+                // Past the token: a later 401 is a new revocation.
+                p.refreshes = 0;
             }
             let Some(item_cause) = item_cause else {
                 self.out.push(BatchResponse {

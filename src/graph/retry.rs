@@ -97,6 +97,11 @@ pub(crate) trait Attempts {
     fn attempt(&mut self, n: u32) -> impl Future<Output = Attempt<Self::Output>> + Send;
 }
 
+/// Refreshes in a row one request (or `$batch` item) may make after Graph refused its token.
+/// More than one: the token another request fetched after an earlier revocation, and handed
+/// to this one, may already have been revoked again (a burst of revocations).
+pub(crate) const TOKEN_REFRESHES: u32 = 3;
+
 /// Counts of what went wrong so far for one logical request.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Tally {
@@ -144,9 +149,9 @@ impl RetryPolicy {
         }
         match cause {
             Cause::TokenRejected => {
-                // A fresh token refused at once would loop: only one refresh in a row.
+                // A token refused again and again would loop: a few refreshes in a row.
                 tally.token_refreshes += 1;
-                (tally.token_refreshes <= 1).then_some(Duration::ZERO)
+                (tally.token_refreshes <= TOKEN_REFRESHES).then_some(Duration::ZERO)
             }
             Cause::Throttled => {
                 tally.throttled += 1;
@@ -357,23 +362,26 @@ mod tests {
     }
 
     #[test]
-    fn a_refused_token_is_retried_once_and_a_bad_body_a_few_times() {
+    fn a_refused_token_and_a_bad_body_are_retried_a_few_times() {
         let p = RetryPolicy::default();
         let mut t = Tally::default();
-        assert_eq!(
-            wait(&p, &mut t, Cause::TokenRejected, None),
-            Some(Duration::ZERO)
-        );
+        for _ in 0..TOKEN_REFRESHES {
+            assert_eq!(
+                wait(&p, &mut t, Cause::TokenRejected, None),
+                Some(Duration::ZERO)
+            );
+        }
         assert_eq!(wait(&p, &mut t, Cause::TokenRejected, None), None);
-        // A refusal after the new token got through once (a long retry outliving it) is a
-        // new revocation: one more refresh.
+        // A refusal after a token got through (a long retry outliving it) starts the count
+        // again.
         let mut t = Tally::default();
-        assert!(wait(&p, &mut t, Cause::TokenRejected, None).is_some());
+        for _ in 0..TOKEN_REFRESHES {
+            assert!(wait(&p, &mut t, Cause::TokenRejected, None).is_some());
+        }
         assert!(wait(&p, &mut t, Cause::Transient, None).is_some());
-        assert_eq!(
-            wait(&p, &mut t, Cause::TokenRejected, None),
-            Some(Duration::ZERO)
-        );
+        for _ in 0..TOKEN_REFRESHES {
+            assert!(wait(&p, &mut t, Cause::TokenRejected, None).is_some());
+        }
         assert_eq!(wait(&p, &mut t, Cause::TokenRejected, None), None);
         let mut t = Tally::default();
         for _ in 0..p.malformed_body_retries {

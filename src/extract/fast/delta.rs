@@ -6,7 +6,7 @@
 //! A large group's members arrive over several pages, the group repeated with each chunk
 //! [GDC concepts/delta-query-groups.md]: they are merged by group id. Such a group would
 //! hold its chain for as long as its members take, so when one group of a chain has shown
-//! more than [`LARGE_GROUP`] references the chain stops; that group is read on its own
+//! more than [`large_group`] references the chain stops; that group is read on its own
 //! (its `members` split into parallel chains) and the chain's other groups start a
 //! new chain, because the documentation does not promise that the groups read so far were
 //! complete.
@@ -22,11 +22,15 @@ use crate::graph::{GraphClient, GraphError, Page};
 
 /// "There is a limit of 50 filtered objects" [GDC api/group-delta.md].
 pub(super) const IDS_PER_CHAIN: usize = 50;
-/// A group that has shown this many member references in a chain (about ten pages) is
-/// read on its own, in parallel parts: a page of delta returns about 500 references, so
-/// the chain would take ~0.5 s per 500 members, one page after the other. Lower, the
-/// references read before the switch (read again by the parts) cost more than they save.
-const LARGE_GROUP: usize = 5_000;
+/// A group that has shown more member references than this in a chain is read on its own,
+/// in parallel parts: a page of delta returns about 500 references, so the chain would take
+/// ~0.5 s per 500 members, one page after the other. The references read before the switch
+/// are read again by the parts, so the threshold grows with the tenant, whose run is longer
+/// and can hide a longer chain: a twentieth of its users, between 2,000 and 5,000 (four to
+/// ten pages; on tenant l, 2,000 cost more in references read twice than it saved).
+pub(super) fn large_group(users: Option<u64>) -> usize {
+    users.map_or(5_000, |n| (n / 20).clamp(2_000, 5_000) as usize)
+}
 /// How often one chain may start over after Graph expired its page token.
 const CHAIN_RESTARTS: u32 = 3;
 
@@ -70,10 +74,11 @@ pub(super) fn chain_url(groups: &[Arc<GroupRecord>]) -> String {
 pub(super) async fn read_chain(
     client: &GraphClient,
     groups: Vec<Arc<GroupRecord>>,
+    large: usize,
 ) -> Result<ChainEnd, GraphError> {
     let mut restarts = 0;
     loop {
-        match read_once(client, &groups).await {
+        match read_once(client, &groups, large).await {
             Err(e)
                 if restarts < CHAIN_RESTARTS
                     && e.status() == Some(400)
@@ -125,7 +130,11 @@ enum Read {
     Large(String),
 }
 
-async fn read_once(client: &GraphClient, groups: &[Arc<GroupRecord>]) -> Result<Read, GraphError> {
+async fn read_once(
+    client: &GraphClient,
+    groups: &[Arc<GroupRecord>],
+    large: usize,
+) -> Result<Read, GraphError> {
     let mut pager = client.pager(&chain_url(groups));
     let mut lists: HashMap<String, Lists> = HashMap::with_capacity(groups.len());
     while let Some(page) = pager.next_page().await {
@@ -141,7 +150,7 @@ async fn read_once(client: &GraphClient, groups: &[Arc<GroupRecord>]) -> Result<
             let entry = lists.entry(id.to_string()).or_default();
             entry.members.extend(refs(group, "members@delta"));
             entry.owners.extend(refs(group, "owners@delta"));
-            if entry.members.len() > LARGE_GROUP {
+            if entry.members.len() > large {
                 return Ok(Read::Large(id.to_string()));
             }
         }
@@ -177,6 +186,15 @@ fn refs<'a>(group: &'a Value, key: &str) -> impl Iterator<Item = Ref> + 'a {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_large_group_threshold_grows_with_the_tenant_within_bounds() {
+        assert_eq!(large_group(Some(10_000)), 2_000);
+        assert_eq!(large_group(Some(60_000)), 3_000);
+        assert_eq!(large_group(Some(100_000)), 5_000);
+        assert_eq!(large_group(Some(1_000_000)), 5_000);
+        assert_eq!(large_group(None), 5_000);
+    }
 
     #[test]
     fn references_skip_removed_entries_and_keep_types() {

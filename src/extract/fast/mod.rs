@@ -36,9 +36,9 @@ use super::run::{
 use super::schema::{EDGE_SELECT, GroupCounts, GroupRecord, MemberCount, Schema};
 use crate::graph::{GraphClient, GraphError};
 
-/// Members one part of a large group's split is expected to hold: two pages of 999, about
-/// 2 s at 0.8 ms an item, so that no group's members hold up the end of the run.
-const PART_MEMBERS: u64 = 2_000;
+/// Members one part of a large group's split is expected to hold: a page of 999, about
+/// 0.9 s at 0.8 ms an item, so that no group's members hold up the end of the run.
+const PART_MEMBERS: u64 = 1_000;
 /// Member types besides users that a large group's split reads by type cast.
 const OTHER_MEMBER_TYPES: [&str; 4] = ["group", "device", "servicePrincipal", "orgContact"];
 /// Pages in flight from the listing chains to their reader: a page of users is a few MB
@@ -88,7 +88,8 @@ pub(super) async fn fetch_all(run: FastRun<'_>) -> Result<(), ExtractError> {
         progress: progress.clone(),
         can_read_hidden,
     });
-    let memberships = read_memberships(worker, groups, names.clone(), users_done);
+    let large = delta::large_group(users_total);
+    let memberships = read_memberships(worker, groups, names.clone(), users_done, large);
     tokio::try_join!(users, listing, memberships)?;
     Ok(())
 }
@@ -361,6 +362,7 @@ async fn read_memberships(
     mut groups: mpsc::Receiver<Arc<GroupRecord>>,
     names: Arc<Names>,
     users_done: watch::Receiver<bool>,
+    large: usize,
 ) -> Result<(), ExtractError> {
     let slots = Arc::new(Semaphore::new(worker.client.config().max_in_flight.max(1)));
     let mut tasks: JoinSet<Result<Vec<Job>, ExtractError>> = JoinSet::new();
@@ -380,7 +382,7 @@ async fn read_memberships(
                 ),
                 false => None,
             };
-            run_job(&worker, &names, users_done, job).await
+            run_job(&worker, &names, users_done, large, job).await
         });
     };
     let (mut plain, mut hidden) = (Vec::new(), Vec::new());
@@ -457,6 +459,7 @@ async fn run_job(
     worker: &GroupWorker,
     names: &Names,
     mut users_done: watch::Receiver<bool>,
+    large: usize,
     job: Job,
 ) -> Result<Vec<Job>, ExtractError> {
     match job {
@@ -485,7 +488,7 @@ async fn run_job(
         }
         Job::Chain(groups) => {
             let (started, n) = (std::time::Instant::now(), groups.len());
-            let end = delta::read_chain(&worker.client, groups)
+            let end = delta::read_chain(&worker.client, groups, large)
                 .await
                 .map_err(|e| ExtractError::from_graph(e, "the group memberships (groups/delta)"))?;
             if started.elapsed() > std::time::Duration::from_secs(5) {
@@ -692,7 +695,7 @@ async fn copy_members(
     Ok(None)
 }
 
-/// For a group above twice [`PART_MEMBERS`] members: its member count and the first URLs of
+/// For a group above [`PART_MEMBERS`] members: its member count and the first URLs of
 /// chains that together list every member once (users by the UPN prefixes `upns` foresees,
 /// other types by cast), or `None` when the group is smaller or the casts' counts do not add
 /// up to the group's.
@@ -711,7 +714,7 @@ async fn split_plan(
         })),
     )
     .await?;
-    if total <= 2 * PART_MEMBERS || parts.iter().sum::<u64>() != total {
+    if total <= PART_MEMBERS || parts.iter().sum::<u64>() != total {
         return Ok(None);
     }
     let query = format!("$select={EDGE_SELECT}&$top={PAGE_SIZE}&$count=true");
