@@ -12,9 +12,7 @@ use std::future::Future;
 use super::client::{Body, Call, Expect, GraphClient, Target, encode_relative};
 use super::error::GraphError;
 use super::pacing::estimate_ru;
-use super::retry::{
-    Attempt, Attempts, Cause, Retryable, TOKEN_REFRESHES, parse_retry_after, retry,
-};
+use super::retry::{Attempt, Attempts, Cause, Retryable, TokenRefreshes, parse_retry_after, retry};
 use super::stats::StatsCounters;
 
 /// Graph's limit of requests per batch.
@@ -69,9 +67,8 @@ impl BatchResponse {
 struct Pending {
     request: BatchRequest,
     last_error: Option<GraphError>,
-    /// Refreshes of the token in a row after 401s (a few, never a loop on a bad token;
-    /// cleared by any other answer).
-    refreshes: u32,
+    /// Refreshes of the token in a row after 401s, as for single requests.
+    refreshes: TokenRefreshes,
 }
 
 impl GraphClient {
@@ -117,7 +114,7 @@ impl GraphClient {
                 .map(|request| Pending {
                     request,
                     last_error: None,
-                    refreshes: 0,
+                    refreshes: TokenRefreshes::default(),
                 })
                 .collect(),
             out: Vec::new(),
@@ -272,9 +269,8 @@ impl BatchRound<'_> {
                 // requests, an item refused with InvalidAuthenticationToken is retried with a
                 // fresh token, a few times in a row at most (its own count).
                 401 if error.code() == Some("InvalidAuthenticationToken")
-                    && p.refreshes < TOKEN_REFRESHES =>
+                    && p.refreshes.refused() =>
                 {
-                    p.refreshes += 1;
                     token_rejected = true;
                     Some(Cause::Transient)
                 }
@@ -286,8 +282,7 @@ impl BatchRound<'_> {
                 _ => None,
             };
             if status != 401 {
-                // Past the token: a later 401 is a new revocation.
-                p.refreshes = 0;
+                p.refreshes.got_through();
             }
             let Some(item_cause) = item_cause else {
                 self.out.push(BatchResponse {

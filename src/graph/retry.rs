@@ -100,7 +100,26 @@ pub(crate) trait Attempts {
 /// Refreshes in a row one request (or `$batch` item) may make after Graph refused its token.
 /// More than one: the token another request fetched after an earlier revocation, and handed
 /// to this one, may already have been revoked again (a burst of revocations).
-pub(crate) const TOKEN_REFRESHES: u32 = 3;
+const TOKEN_REFRESHES: u32 = 3;
+
+/// Refreshes of the token in a row after Graph refused it, for one request or `$batch` item:
+/// a few, never a loop on a token refused every time.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct TokenRefreshes(u32);
+
+impl TokenRefreshes {
+    /// Counts a refusal; whether one more refresh is allowed.
+    pub(crate) fn refused(&mut self) -> bool {
+        self.0 += 1;
+        self.0 <= TOKEN_REFRESHES
+    }
+
+    /// Graph got past the token this time: a later refusal is a new revocation (a long
+    /// retry can outlive a token), not the fresh token being refused.
+    pub(crate) fn got_through(&mut self) {
+        self.0 = 0;
+    }
+}
 
 /// Counts of what went wrong so far for one logical request.
 #[derive(Debug, Default, Clone, Copy)]
@@ -109,7 +128,7 @@ pub(crate) struct Tally {
     transient: u32,
     malformed: u32,
     throttled: u32,
-    token_refreshes: u32,
+    token_refreshes: TokenRefreshes,
 }
 
 impl RetryPolicy {
@@ -143,16 +162,10 @@ impl RetryPolicy {
         run_elapsed: Duration,
     ) -> Option<Duration> {
         if cause != Cause::TokenRejected {
-            // Graph got past the token this time: a later rejection is a new revocation (a
-            // long retry can outlive a token), not the fresh token being refused.
-            tally.token_refreshes = 0;
+            tally.token_refreshes.got_through();
         }
         match cause {
-            Cause::TokenRejected => {
-                // A token refused again and again would loop: a few refreshes in a row.
-                tally.token_refreshes += 1;
-                (tally.token_refreshes <= TOKEN_REFRESHES).then_some(Duration::ZERO)
-            }
+            Cause::TokenRejected => tally.token_refreshes.refused().then_some(Duration::ZERO),
             Cause::Throttled => {
                 tally.throttled += 1;
                 // A zero (or past-date) Retry-After gets backoff, so an hour of 429s never
