@@ -211,6 +211,8 @@ pub struct SimConfig {
     /// requests are not limited). `None` = no limit. Graph documents none for the identity
     /// service, so this is an assumption of the benchmark profile.
     pub max_in_flight: Option<usize>,
+    /// How long a delta token stays usable: seven days for directory objects [DQ].
+    pub delta_token_ttl: Duration,
 }
 
 impl Default for SimConfig {
@@ -230,6 +232,7 @@ impl Default for SimConfig {
             cert_app_out: None,
             grants: Vec::new(),
             max_in_flight: None,
+            delta_token_ttl: Duration::from_secs(7 * 86_400),
         }
     }
 }

@@ -10,6 +10,7 @@ mod batch;
 mod config;
 mod crypto;
 mod delta;
+mod evolve;
 mod fault;
 mod generate;
 pub(crate) mod graph_api;

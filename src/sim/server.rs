@@ -1,9 +1,10 @@
 //! The HTTP(S) server: start/shutdown, TLS material, admin routes (`/_sim/truth`,
-//! `/_sim/stats`), latency and transport-level faults.
+//! `/_sim/stats`, `/_sim/evolve`, `/_sim/changes`, `/_sim/expire-delta-tokens`), latency and
+//! transport-level faults.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -18,11 +19,12 @@ use super::SimError;
 use super::apps::{DemoApp, DemoAppKind, DemoCertificate, GRAPH_ROLES, graph_role};
 use super::config::SimConfig;
 use super::crypto::SigningKey;
+use super::evolve::{Applied, evolve};
 use super::fault::FaultEngine;
 use super::generate::generate;
 use super::graph_api::{GraphCall, handle};
 use super::model::{AppRoleAssignment, KeyCredential};
-use super::state::{AppRecord, AppStats, SimState};
+use super::state::{AppRecord, AppStats, SimState, Tenant};
 use super::stats::{RequestKind, Stats, batch_429s, stats_json};
 use super::throttle::{InFlightLimit, Throttle, budget_for_users};
 use super::token::{TokenCache, jwks, openid_configuration, token_request, validate_bearer};
@@ -56,7 +58,7 @@ impl SimHandle {
     }
     /// The verified domain marked default (also accepted as tenant in token URLs).
     pub fn default_domain(&self) -> &str {
-        self.state.dir.default_domain()
+        &self.state.default_domain
     }
     /// All demo app registrations.
     pub fn apps(&self) -> &[DemoApp] {
@@ -77,8 +79,17 @@ impl SimHandle {
     /// Ground truth JSON (what a correct extraction contains).
     pub fn truth_json(&self) -> String {
         let mut s = String::new();
-        write_truth(&self.state.dir, &mut s);
+        write_truth(&self.state.snapshot().dir, &mut s);
         s
+    }
+    /// Applies `changes` changes drawn from `seed` (as `POST /_sim/evolve`); returns the
+    /// same JSON.
+    pub fn evolve(&self, changes: usize, seed: u64) -> serde_json::Value {
+        serde_json::from_str(&evolve_json(&self.state, changes, seed)).unwrap_or_default()
+    }
+    /// Expires every delta token issued so far (as `POST /_sim/expire-delta-tokens`).
+    pub fn expire_delta_tokens(&self) {
+        expire_delta_tokens(&self.state);
     }
     /// The same counters as `GET /_sim/stats`, for benchmarks running in-process.
     pub fn stats_json(&self) -> serde_json::Value {
@@ -291,7 +302,8 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         app_stats: apps.iter().map(|_| AppStats::default()).collect(),
         apps,
         graph_sp_idx: generated.graph_sp_idx,
-        dir,
+        default_domain: dir.default_domain().to_string(),
+        tenant: Tenant::new(dir),
         signing,
         base_url,
         token_generation: AtomicU64::new(0),
@@ -300,8 +312,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         in_flight,
         faults,
         token_cache: TokenCache::default(),
-        lists: Default::default(),
-        columns: Default::default(),
+        delta_expired_before_ms: AtomicI64::new(0),
         config,
     });
 
@@ -360,6 +371,36 @@ fn json_response(status: u16, body: String) -> Response {
     r
 }
 
+/// Applies `changes` changes drawn from `seed`; answers the new version and the changes.
+fn evolve_json(state: &SimState, changes: usize, seed: u64) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let (version, rows) = state.tenant.update(|snap| {
+        let (next, rows) = evolve(snap, changes, seed, now);
+        let v = next.version;
+        (next, (v, rows))
+    });
+    changes_json(version, &rows.iter().collect::<Vec<_>>())
+}
+
+fn changes_json(version: u64, rows: &[&Applied]) -> String {
+    let mut s = format!("{{\"version\":{version},\"changes\":[");
+    for (i, c) in rows.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        c.write_json(&mut s);
+    }
+    s.push_str("]}");
+    s
+}
+
+/// Every delta token issued so far stops working (as if seven days had passed).
+fn expire_delta_tokens(state: &SimState) {
+    state
+        .delta_expired_before_ms
+        .store(chrono::Utc::now().timestamp_millis() + 1, Ordering::Relaxed);
+}
+
 /// The one entry point: admin routes, token endpoint, discovery, Graph.
 async fn route(State(state): State<Arc<SimState>>, req: Request) -> Response {
     state.stats.http_requests.fetch_add(1, Ordering::Relaxed);
@@ -383,7 +424,7 @@ async fn route(State(state): State<Arc<SimState>>, req: Request) -> Response {
             let st = state.clone();
             let body = tokio::task::spawn_blocking(move || {
                 let mut s = String::new();
-                write_truth(&st.dir, &mut s);
+                write_truth(&st.snapshot().dir, &mut s);
                 s
             })
             .await
@@ -391,6 +432,40 @@ async fn route(State(state): State<Arc<SimState>>, req: Request) -> Response {
             json_response(200, body)
         }
         ("GET", ["_sim", "stats"]) => json_response(200, stats_json(&state).to_string()),
+        ("POST", ["_sim", "evolve"]) => {
+            let arg = |name: &str| {
+                url::form_urlencoded::parse(query.as_bytes())
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.parse::<u64>())
+            };
+            let (changes, seed) = match (arg("changes"), arg("seed")) {
+                (Some(Ok(c)), Some(Ok(s))) if c <= 1_000_000 => (c as usize, s),
+                _ => {
+                    return json_response(
+                        400,
+                        serde_json::json!({"error": "POST /_sim/evolve?changes=N&seed=S: N (at most 1,000,000) and S are whole numbers"}).to_string(),
+                    );
+                }
+            };
+            let st = state.clone();
+            let body = tokio::task::spawn_blocking(move || evolve_json(&st, changes, seed))
+                .await
+                .unwrap_or_default();
+            json_response(200, body)
+        }
+        ("GET", ["_sim", "changes"]) => {
+            let since = url::form_urlencoded::parse(query.as_bytes())
+                .find(|(k, _)| k == "since")
+                .and_then(|(_, v)| v.parse::<u64>().ok())
+                .unwrap_or(0);
+            let snap = state.snapshot();
+            let rows: Vec<_> = snap.history.iter().filter(|c| c.version > since).collect();
+            json_response(200, changes_json(snap.version, &rows))
+        }
+        ("POST", ["_sim", "expire-delta-tokens"]) => {
+            expire_delta_tokens(&state);
+            json_response(200, "{}".to_string())
+        }
         ("POST", [tenant, "oauth2", "v2.0", "token"]) => {
             let reply = token_request(
                 &state,

@@ -2,14 +2,15 @@
 //! and counters.
 
 use std::collections::HashMap;
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicI64, AtomicU64};
+use std::sync::{Arc, Mutex, RwLock};
 
 use uuid::Uuid;
 
 use super::apps::{DemoAppKind, GRAPH_ROLES};
 use super::config::SimConfig;
 use super::crypto::SigningKey;
+use super::evolve::Applied;
 use super::fault::FaultEngine;
 use super::model::{Directory, ObjKind, ObjRef};
 use super::stats::Stats;
@@ -34,18 +35,18 @@ pub struct AppRecord {
     pub sp_idx: usize,
 }
 
-/// Everything the routes share. Read-only after start except for atomics and per-app
-/// throttle buckets, so there's no global lock on the hot path.
+/// Everything the routes share. Read-only after start except for atomics, per-app throttle
+/// buckets and the tenant snapshot (swapped whole), so there's no global lock on the hot path.
 #[derive(Debug)]
 pub struct SimState {
     pub config: SimConfig,
-    pub dir: Directory,
     pub apps: Vec<AppRecord>,
     pub app_stats: Vec<AppStats>,
     pub graph_sp_idx: usize,
     pub signing: SigningKey,
     pub base_url: String,
     pub tenant_id_str: String,
+    pub default_domain: String,
     /// Token generation: each token carries the generation it was issued in, and the
     /// token-expiry fault bumps it, revoking every token issued so far (a counter, not a
     /// clock, so a refresh within the same millisecond still gets a valid token).
@@ -56,12 +57,71 @@ pub struct SimState {
     pub faults: FaultEngine,
     /// Bearer tokens that already passed validation.
     pub token_cache: TokenCache,
-    pub lists: ListCache,
-    pub columns: Columns,
+    /// The directory as it is now; `evolve` replaces it.
+    pub tenant: Tenant,
+    /// Delta tokens issued before this instant (Unix ms) are expired (`POST
+    /// /_sim/expire-delta-tokens`); 0 until then.
+    pub delta_expired_before_ms: AtomicI64,
 }
 
-/// Object lists a `$filter` or a cast selects, by a fingerprint of what selected them. The
-/// tenant never changes, so each page and `$count` of a filtered listing need not scan
+/// One version of the directory and the caches built over it. A request takes the current
+/// one when it starts, so a change applied meanwhile never shows it a half-changed tenant.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// 0 at start, +1 for each `evolve`.
+    pub version: u64,
+    pub dir: Directory,
+    pub lists: ListCache,
+    pub columns: Columns,
+    /// Every change applied since start, oldest first: delta queries answer from it.
+    pub history: Vec<Applied>,
+}
+
+impl Snapshot {
+    pub fn new(dir: Directory) -> Snapshot {
+        Snapshot {
+            version: 0,
+            dir,
+            lists: ListCache::default(),
+            columns: Columns::default(),
+            history: Vec::new(),
+        }
+    }
+}
+
+/// The current [`Snapshot`], swapped whole by `evolve` (one writer at a time).
+#[derive(Debug)]
+pub struct Tenant {
+    current: RwLock<Arc<Snapshot>>,
+    writer: Mutex<()>,
+}
+
+impl Tenant {
+    pub fn new(dir: Directory) -> Tenant {
+        Tenant {
+            current: RwLock::new(Arc::new(Snapshot::new(dir))),
+            writer: Mutex::new(()),
+        }
+    }
+
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Builds the next snapshot from the current one and makes it current.
+    pub fn update<T>(&self, next: impl FnOnce(&Snapshot) -> (Snapshot, T)) -> T {
+        let _one_writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let (snap, out) = next(&self.snapshot());
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snap);
+        out
+    }
+}
+
+/// Object lists a `$filter` or a cast selects, by a fingerprint of what selected them. A
+/// snapshot never changes, so each page and `$count` of a filtered listing need not scan
 /// 100,000 users again: without this the simulator's CPU, not the modelled latency, would
 /// set the pace of a benchmark.
 #[derive(Debug, Default)]
@@ -135,7 +195,7 @@ impl Column {
     }
 }
 
-/// [`Column`]s by object type and property, built on first use (the tenant never changes).
+/// [`Column`]s by object type and property, built on first use (a snapshot never changes).
 #[derive(Debug, Default)]
 pub struct Columns(Mutex<HashMap<(ObjKind, String), Arc<Column>>>);
 
@@ -149,10 +209,16 @@ impl Columns {
 }
 
 impl SimState {
+    /// The directory as it is now.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.tenant.snapshot()
+    }
+
     /// The Graph app-role values granted to an app (from its appRoleAssignments).
     pub fn roles_of(&self, app_idx: usize) -> Vec<&'static str> {
-        let sp = &self.dir.service_principals[self.apps[app_idx].sp_idx];
-        let graph_sp = self.dir.service_principals[self.graph_sp_idx].id;
+        let snap = self.snapshot();
+        let sp = &snap.dir.service_principals[self.apps[app_idx].sp_idx];
+        let graph_sp = snap.dir.service_principals[self.graph_sp_idx].id;
         sp.app_role_assignments
             .iter()
             .filter(|a| a.resource_id == graph_sp)

@@ -14,7 +14,7 @@ use super::model::{Application, Directory, ObjRef};
 use super::odata::{MAX_TOP, QueryOptions, fingerprint};
 
 pub(super) fn organization(cx: &Ctx<'_>) -> GraphReply {
-    let dir = &cx.state.dir;
+    let dir = cx.dir();
     let mut out = String::new();
     out.push_str("{\"@odata.context\":");
     push_str(&mut out, &cx.context("organization"));
@@ -169,7 +169,7 @@ pub(super) fn applications(
     q: &QueryOptions,
     plan: &FaultPlan,
 ) -> GraphReply {
-    let dir = &cx.state.dir;
+    let dir = cx.dir();
     let top = match page_size(cx, q, MAX_TOP) {
         Ok(t) => t,
         Err(e) => return e,
@@ -207,7 +207,7 @@ pub(super) fn applications(
 }
 
 pub(super) fn single_application(cx: &Ctx<'_>, q: &QueryOptions, i: usize) -> GraphReply {
-    let dir = &cx.state.dir;
+    let dir = cx.dir();
     let mut obj = String::new();
     write_application(dir, &dir.applications[i], q.select.as_deref(), &mut obj);
     cx.reply(
@@ -219,7 +219,7 @@ pub(super) fn single_application(cx: &Ctx<'_>, q: &QueryOptions, i: usize) -> Gr
 }
 
 pub(super) fn app_role_assignments(cx: &Ctx<'_>, q: &QueryOptions, r: ObjRef) -> GraphReply {
-    let dir = &cx.state.dir;
+    let dir = cx.dir();
     let sp = &dir.service_principals[r.idx as usize];
     let mut out = String::new();
     out.push_str("{\"@odata.context\":");

@@ -69,7 +69,7 @@ enum TenantMatch {
 
 fn match_tenant(state: &SimState, seg: &str) -> TenantMatch {
     if let Ok(id) = Uuid::parse_str(seg) {
-        return if id == state.dir.tenant_id {
+        return if id.to_string() == state.tenant_id_str {
             TenantMatch::Ours
         } else {
             TenantMatch::Unknown
@@ -85,6 +85,7 @@ fn match_tenant(state: &SimState, seg: &str) -> TenantMatch {
         return TenantMatch::Malformed;
     }
     if state
+        .snapshot()
         .dir
         .domains
         .iter()
@@ -199,7 +200,7 @@ pub fn token_request(
             700016,
             &format!(
                 "Application with identifier '{client_id}' was not found in the directory '{}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.",
-                state.dir.display_name
+                state.snapshot().dir.display_name
             ),
             corr,
         );
@@ -220,7 +221,8 @@ pub fn token_request(
         }
     };
     let app = &state.apps[app_idx];
-    let application = &state.dir.applications[app.application_idx];
+    let snap = state.snapshot();
+    let application = &snap.dir.applications[app.application_idx];
     let now = now_secs();
     let appidacr;
     if let Some(assertion) = form.get("client_assertion") {
@@ -331,7 +333,8 @@ fn check_assertion(
     now: i64,
 ) -> Result<(), (u32, String)> {
     let app = &state.apps[app_idx];
-    let application = &state.dir.applications[app.application_idx];
+    let snap = state.snapshot();
+    let application = &snap.dir.applications[app.application_idx];
     let bad = |code: u32, m: &str| Err((code, m.to_string()));
     let Some(jwt) = ParsedJwt::parse(assertion) else {
         return bad(
@@ -405,8 +408,8 @@ fn check_assertion(
 
 fn aud_matches(state: &SimState, tenant_seg: &str, aud: &str) -> bool {
     let aud = aud.trim_end_matches('/');
-    let tid = state.dir.tenant_id.to_string();
-    [tenant_seg, tid.as_str(), state.dir.default_domain()]
+    let tid = state.tenant_id_str.as_str();
+    [tenant_seg, tid, state.default_domain.as_str()]
         .iter()
         .any(|t| {
             aud.eq_ignore_ascii_case(&format!("{}/{t}/oauth2/v2.0/token", state.base_url))
@@ -418,8 +421,9 @@ fn aud_matches(state: &SimState, tenant_seg: &str, aud: &str) -> bool {
 /// Mints a v1.0-style app-only access token (graph-reference §2).
 fn issue(state: &SimState, app_idx: usize, audience: &str, appidacr: &str, now: i64) -> String {
     let app = &state.apps[app_idx];
-    let sp = &state.dir.service_principals[app.sp_idx];
-    let tid = state.dir.tenant_id.to_string();
+    let snap = state.snapshot();
+    let sp = &snap.dir.service_principals[app.sp_idx];
+    let tid = state.tenant_id_str.clone();
     let issuer = format!("https://sts.windows.net/{tid}/");
     let lifetime = state.config.token_lifetime.as_secs() as i64;
     let mut claims = json!({
@@ -439,7 +443,7 @@ fn issue(state: &SimState, app_idx: usize, audience: &str, appidacr: &str, now: 
         "tid": tid,
         "uti": URL_SAFE_NO_PAD.encode(&Uuid::new_v4().as_bytes()[..12]),
         "ver": "1.0",
-        "xms_tcdt": state.dir.created,
+        "xms_tcdt": snap.dir.created,
         "xms_sim_gen": state.token_generation.load(Ordering::SeqCst),
     });
     let roles = state.roles_of(app_idx);
@@ -461,7 +465,7 @@ pub fn openid_configuration(state: &SimState, tenant_seg: &str) -> Option<Value>
         return None;
     }
     let b = &state.base_url;
-    let tid = state.dir.tenant_id;
+    let tid = &state.tenant_id_str;
     Some(json!({
         "token_endpoint": format!("{b}/{tid}/oauth2/v2.0/token"),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
@@ -498,7 +502,7 @@ pub fn jwks(state: &SimState) -> Value {
             "x5t": state.signing.kid,
             "n": state.signing.n_b64,
             "e": state.signing.e_b64,
-            "issuer": format!("{}/{}/v2.0", state.base_url, state.dir.tenant_id),
+            "issuer": format!("{}/{}/v2.0", state.base_url, state.tenant_id_str),
         }]
     })
 }

@@ -9,7 +9,7 @@ use super::{Ctx, uuid};
 use crate::sim::model::{Group, GroupKind};
 
 /// The edge cases, in an order `memberships` relies on (it fills them by index).
-const SPECIAL: [(GroupKind, &str, Option<&str>); 12] = [
+pub(super) const SPECIAL: [(GroupKind, &str, Option<&str>); 12] = [
     (
         GroupKind::Security,
         "All Staff",
@@ -122,7 +122,7 @@ pub(super) fn groups(cx: &mut Ctx, count: usize) -> Vec<Group> {
 }
 
 /// The `n`th group: a weighted kind, a topic name; a fifth of security groups are synced.
-fn generated_group(cx: &mut Ctx, n: usize) -> Group {
+pub(super) fn generated_group(cx: &mut Ctx, n: usize) -> Group {
     let mut roll = cx.rng.random_range(0..100);
     let mut kind = GroupKind::Security;
     for (k, w) in KINDS {

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::apps::DemoAppKind;
 use super::config::SizeSpec;
-use super::model::{Directory, Domain, OnPrem};
+use super::model::{Directory, Domain, Group, OnPrem, User};
 
 /// 2019-01-01T00:00:00Z: objects are created after this, so dates don't depend on "now".
 const EPOCH_2019: i64 = 1_546_300_800;
@@ -158,6 +158,29 @@ pub fn generate(seed: u64, size: SizeSpec, now: i64) -> Generated {
         dir,
         apps,
         graph_sp_idx: GRAPH_SP_IDX,
+    }
+}
+
+/// The hand-made groups come first in every tenant; an evolving tenant leaves them alone.
+pub const SPECIAL_GROUPS: usize = groups::SPECIAL.len();
+
+/// Objects an evolving tenant gains: the same generators on a stream of their own, numbered
+/// from the caller's `n` so UPNs and names stay unique.
+pub struct Newcomers(Ctx);
+
+impl Newcomers {
+    pub fn new(seed: u64) -> Newcomers {
+        Newcomers(Ctx::new(seed))
+    }
+    pub fn user(&mut self, n: usize) -> User {
+        users::generated_user(&mut self.0, n)
+    }
+    pub fn group(&mut self, n: usize) -> Group {
+        groups::generated_group(&mut self.0, n)
+    }
+    /// The stream itself, for the choices the caller makes.
+    pub fn rng(&mut self) -> &mut ChaCha8Rng {
+        &mut self.0.rng
     }
 }
 

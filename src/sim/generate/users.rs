@@ -156,7 +156,7 @@ fn edge_case_user(cx: &mut Ctx, i: usize, seed: UserSeed<'_>, guest: bool, synce
 }
 
 /// The `n`th user: about 8% guests, 40% synced from on-premises, 5% disabled.
-fn generated_user(cx: &mut Ctx, n: usize) -> User {
+pub(super) fn generated_user(cx: &mut Ctx, n: usize) -> User {
     let (fd, fa) = *FIRST.choose(&mut cx.rng).unwrap_or(&FIRST[0]);
     let (ld, la) = *LAST.choose(&mut cx.rng).unwrap_or(&LAST[0]);
     let display = format!("{fd} {ld}");

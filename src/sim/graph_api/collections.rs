@@ -58,7 +58,7 @@ fn write_expanded(
     out: &mut String,
     first: &mut bool,
 ) {
-    let dir = &cx.state.dir;
+    let dir = cx.dir();
     let group = &dir.groups[g.idx as usize];
     for (on, name, list) in [
         (e.members, "members", &group.members),
@@ -92,7 +92,7 @@ fn write_one(
     caller: &Caller,
     out: &mut String,
 ) {
-    let dir = &cx.state.dir;
+    let dir = cx.dir();
     if !expand.members && !expand.owners {
         dir.write_object(r, select, false, false, out);
         return;
@@ -112,7 +112,7 @@ pub(super) fn list_objects(
     caller: &Caller,
     kind: ObjKind,
 ) -> GraphReply {
-    let dir = &cx.state.dir;
+    let dir = cx.dir();
     let total = dir.len_of(kind);
     let set = match kind {
         ObjKind::User => "users",
@@ -187,7 +187,7 @@ pub(super) fn matching(
     q: &QueryOptions,
     kind: ObjKind,
 ) -> Result<Option<Arc<Vec<ObjRef>>>, GraphReply> {
-    let dir = &cx.state.dir;
+    let dir = cx.dir();
     let Some(f) = Filter::compile(cx, q, all_props(kind), kind.truth_name())? else {
         return Ok(None);
     };
@@ -196,8 +196,8 @@ pub(super) fn matching(
         kind.truth_name(),
         q.filter.as_deref().unwrap_or(""),
     ]);
-    Ok(Some(cx.state.lists.get_or_make(key, || {
-        let mut scan = f.scan(cx.state);
+    Ok(Some(cx.snap.lists.get_or_make(key, || {
+        let mut scan = f.scan(&cx.snap);
         (0..dir.len_of(kind))
             .map(|i| ObjRef {
                 kind,

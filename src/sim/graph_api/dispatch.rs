@@ -23,9 +23,11 @@ pub(super) fn dispatch(
     plan: &FaultPlan,
     caller: &Caller,
 ) -> GraphReply {
-    let dir = &cx.state.dir;
+    let dir = cx.dir();
     match route {
-        Route::Users | Route::UsersCount | Route::User(_) if !has_any(caller, READ_USERS) => {
+        Route::Users | Route::UsersCount | Route::UsersDelta | Route::User(_)
+            if !has_any(caller, READ_USERS) =>
+        {
             cx.denied()
         }
         Route::Groups
@@ -60,6 +62,7 @@ pub(super) fn dispatch(
         Route::Users => list_objects(cx, call, q, plan, caller, ObjKind::User),
         Route::Groups => list_objects(cx, call, q, plan, caller, ObjKind::Group),
         Route::GroupsDelta => delta::groups_delta(cx, call, q, plan, caller),
+        Route::UsersDelta => delta::users_delta(cx, call, q, plan),
         Route::UsersCount => count_matching(cx, call, q, ObjKind::User),
         Route::GroupsCount => count_matching(cx, call, q, ObjKind::Group),
         Route::User(key) => {
@@ -194,8 +197,7 @@ pub(super) fn dispatch(
 fn find_group(cx: &Ctx<'_>, key: &str) -> Result<ObjRef, GraphReply> {
     let id =
         Uuid::parse_str(key).map_err(|_| cx.bad(&format!("Invalid object identifier '{key}'.")))?;
-    cx.state
-        .dir
+    cx.dir()
         .index
         .get(&id)
         .copied()
@@ -204,7 +206,7 @@ fn find_group(cx: &Ctx<'_>, key: &str) -> Result<ObjRef, GraphReply> {
 }
 
 fn find_sp(cx: &Ctx<'_>, route: &Route, key: &str) -> Result<ObjRef, GraphReply> {
-    let dir = &cx.state.dir;
+    let dir = cx.dir();
     let idx = match route {
         Route::ServicePrincipalByAppId(_) => dir
             .service_principals
@@ -234,7 +236,7 @@ fn count_matching(
         Ok(refs) => count(
             cx,
             call,
-            refs.map_or_else(|| cx.state.dir.len_of(kind), |r| r.len()),
+            refs.map_or_else(|| cx.dir().len_of(kind), |r| r.len()),
         ),
         Err(e) => e,
     }
@@ -274,7 +276,7 @@ fn get_by_ids(cx: &Ctx<'_>, call: &GraphCall<'_>, q: &QueryOptions, caller: &Cal
                 t.eq_ignore_ascii_case(k.truth_name()) || t.eq_ignore_ascii_case("directoryObject")
             })
     };
-    let dir = &cx.state.dir;
+    let dir = cx.dir();
     let found: Vec<ObjRef> = ids
         .iter()
         .filter_map(|id| Uuid::parse_str(id).ok())

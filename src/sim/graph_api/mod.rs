@@ -17,7 +17,10 @@ mod relationships;
 mod routes;
 
 use super::fault::FaultPlan;
-use super::state::SimState;
+use std::sync::Arc;
+
+use super::model::Directory;
+use super::state::{SimState, Snapshot};
 
 pub(super) use access::has_any;
 pub(super) use collections::{entity_body, open_page};
@@ -57,12 +60,18 @@ const TEXT_CT: &str = "text/plain";
 /// A reply under construction.
 pub(super) struct Ctx<'a> {
     pub(super) state: &'a SimState,
+    /// The directory this request reads, fixed when it started.
+    pub(super) snap: Arc<Snapshot>,
     request_id: String,
     client_request_id: String,
     ru: u32,
 }
 
 impl Ctx<'_> {
+    pub(super) fn dir(&self) -> &Directory {
+        &self.snap.dir
+    }
+
     pub(super) fn reply(
         &self,
         status: u16,

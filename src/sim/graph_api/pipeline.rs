@@ -22,6 +22,7 @@ pub fn handle(state: &SimState, call: &GraphCall<'_>) -> GraphReply {
     state.stats.graph_requests.fetch_add(1, Ordering::Relaxed);
     let mut cx = Ctx {
         state,
+        snap: state.snapshot(),
         request_id: Uuid::new_v4().to_string(),
         client_request_id: call
             .client_request_id
@@ -145,7 +146,7 @@ fn handle_inner(
         Charge::Throttled { retry_after } => {
             app.throttled.fetch_add(1, Ordering::Relaxed);
             state.stats.throttled.fetch_add(1, Ordering::Relaxed);
-            let size = match state.dir.users.len() {
+            let size = match cx.dir().users.len() {
                 n if n < 50 => "small",
                 n if n <= 500 => "medium",
                 _ => "large",
@@ -161,7 +162,7 @@ fn handle_inner(
                 "x-ms-throttle-scope".into(),
                 format!(
                     "Tenant_Application/ReadWrite/{}/{}",
-                    state.apps[caller.app_idx].app_id, state.dir.tenant_id
+                    state.apps[caller.app_idx].app_id, state.tenant_id_str
                 ),
             ));
             r.headers.push((

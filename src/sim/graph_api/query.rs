@@ -8,7 +8,7 @@ use crate::sim::model::{ObjKind, ObjRef, canonical_prop};
 use crate::sim::odata::{
     Clause, DEFAULT_TOP, Literal, MAX_TOP, PageToken, QueryOptions, parse_filter,
 };
-use crate::sim::state::{Column, SimState};
+use crate::sim::state::{Column, Snapshot};
 
 /// Resolved `$select`: canonical names of known properties, and the raw text for the context.
 pub(in crate::sim) fn resolve_select(q: &QueryOptions) -> Option<(Vec<&'static str>, String)> {
@@ -123,10 +123,10 @@ impl Filter {
     /// 100,000 users per filter, so the properties are read from cached columns
     /// ([`Columns`](crate::sim::state::Columns)) rather than from each object's own
     /// allocations.
-    pub(in crate::sim) fn scan<'a>(&'a self, state: &'a SimState) -> FilterScan<'a> {
+    pub(in crate::sim) fn scan<'a>(&'a self, snap: &'a Snapshot) -> FilterScan<'a> {
         FilterScan {
             filter: self,
-            state,
+            snap,
             columns: Vec::new(),
         }
     }
@@ -135,7 +135,7 @@ impl Filter {
 /// See [`Filter::scan`].
 pub(in crate::sim) struct FilterScan<'a> {
     filter: &'a Filter,
-    state: &'a SimState,
+    snap: &'a Snapshot,
     /// The filter's columns, per object type met so far.
     columns: Vec<(ObjKind, Vec<Arc<Column>>)>,
 }
@@ -149,7 +149,7 @@ impl FilterScan<'_> {
                     .filter
                     .clauses
                     .iter()
-                    .map(|(p, _)| self.state.columns.of(&self.state.dir, r.kind, p))
+                    .map(|(p, _)| self.snap.columns.of(&self.snap.dir, r.kind, p))
                     .collect();
                 self.columns.push((r.kind, cols));
                 self.columns.len() - 1

@@ -66,7 +66,7 @@ pub(super) fn related(
     cast: Option<ObjKind>,
     caller: &Caller,
 ) -> Result<Arc<Vec<ObjRef>>, GraphReply> {
-    let dir = &cx.state.dir;
+    let dir = cx.dir();
     let group = &dir.groups[g.idx as usize];
     if q.expand.is_some() || (q.filter.is_some() && rel != Rel::Members) {
         return Err(cx.error(
@@ -99,7 +99,7 @@ pub(super) fn related(
         q.filter.as_deref().unwrap_or(""),
         if hidden { "hidden" } else { "" },
     ]);
-    Ok(cx.state.lists.get_or_make(key, || {
+    Ok(cx.snap.lists.get_or_make(key, || {
         let items: Vec<ObjRef> = match rel {
             _ if hidden => Vec::new(),
             Rel::Owners => group.owners.clone(),
@@ -108,7 +108,7 @@ pub(super) fn related(
             }
             Rel::Members => group.members.clone(),
         };
-        let mut scan = filter.as_ref().map(|f| f.scan(cx.state));
+        let mut scan = filter.as_ref().map(|f| f.scan(&cx.snap));
         items
             .into_iter()
             .filter(|r| cast.is_none_or(|k| r.kind == k))
@@ -131,7 +131,7 @@ pub(super) fn relationship(
     cast: Option<ObjKind>,
     caller: &Caller,
 ) -> GraphReply {
-    let dir = &cx.state.dir;
+    let dir = cx.dir();
     let group = &dir.groups[g.idx as usize];
     let top = match page_size(cx, q, MAX_TOP) {
         Ok(t) => t,
@@ -196,6 +196,6 @@ pub(super) fn write_typed_objects(
             out.push(',');
         }
         let limited = !can_read_kind(caller, r.kind);
-        cx.state.dir.write_object(*r, select, true, limited, out);
+        cx.dir().write_object(*r, select, true, limited, out);
     }
 }

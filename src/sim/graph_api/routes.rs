@@ -11,6 +11,7 @@ pub(super) enum Route {
     Groups,
     GroupsCount,
     GroupsDelta,
+    UsersDelta,
     Group(String),
     Members(String),
     Owners(String),
@@ -86,6 +87,7 @@ pub(super) fn parse_route(path: &str) -> Route {
     match s.as_slice() {
         [u] if eq(u, "users") => Route::Users,
         [u, c] if eq(u, "users") && eq(c, "$count") => Route::UsersCount,
+        [u, d] if eq(u, "users") && eq(d, "delta") => Route::UsersDelta,
         [u, id] if eq(u, "users") => Route::User(id.to_string()),
         [g] if eq(g, "groups") => Route::Groups,
         [g, c] if eq(g, "groups") && eq(c, "$count") => Route::GroupsCount,
