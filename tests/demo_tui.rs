@@ -627,10 +627,12 @@ fn fully_consented_walkthrough_matches_the_truth_and_reruns() {
                 .iter()
                 .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
                 .collect();
+            // A saved profile's runs also report what changed.
+            v.push(format!("{domain}_changes.csv"));
             v.sort();
             v
         },
-        "exactly the four CSV files and the manifest, no temporary files"
+        "the four CSV files, the changes report and the manifest, no temporary files"
     );
 
     pane.keys(&["q"]);

@@ -28,6 +28,8 @@ fn schema() -> Schema {
 
 fn run_details(warnings: Vec<Warning>) -> RunDetails {
     RunDetails {
+        run: None,
+        changes: None,
         tenant_id: "11111111-2222-3333-4444-555555555555".into(),
         client_id: "66666666-7777-8888-9999-000000000000".into(),
         cloud: "global".into(),
@@ -273,7 +275,14 @@ fn every_file_is_owner_only_from_creation() {
 #[test]
 fn bom_option_prefixes_every_csv() {
     let tmp = tempfile::tempdir().unwrap();
-    let committed = commit_tenant(tmp.path(), "v1", OutputOptions { bom: true });
+    let committed = commit_tenant(
+        tmp.path(),
+        "v1",
+        OutputOptions {
+            bom: true,
+            changes: false,
+        },
+    );
     for file in &committed.files {
         let bytes = std::fs::read(&file.path).unwrap();
         assert!(

@@ -8,31 +8,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{Extraction, Sim, TestEnv, assert_exit, check_manifest, json_stdout};
+use common::{Extraction, Sim, TestEnv, assert_exit, check_manifest, create_profile, json_stdout};
 use entra_extract::sim::DemoAppKind;
 use serde_json::Value;
-
-/// `profile create NAME` for the full app of `sim`, writing into `out`.
-fn create_profile(sim: &Sim, env: &TestEnv, name: &str, out: &Path, extra: &[&str]) {
-    let app = sim.app(DemoAppKind::Full);
-    let o = env
-        .command()
-        .args(["profile", "create", name, "--cloud", "custom"])
-        .arg("--authority-url")
-        .arg(sim.base())
-        .arg("--graph-url")
-        .arg(sim.base())
-        .arg("--tenant")
-        .arg(sim.tenant())
-        .arg("--client-id")
-        .arg(&app.client_id)
-        .arg("--output-dir")
-        .arg(out)
-        .args(extra)
-        .output()
-        .unwrap();
-    assert_exit(&o, 0);
-}
 
 fn last_run(env: &TestEnv, name: &str) -> Value {
     let o = env

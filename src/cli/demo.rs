@@ -166,6 +166,7 @@ async fn headless(sim: &crate::sim::SimHandle, args: &DemoArgs) -> color_eyre::R
         extra_group_attributes: Vec::new(),
         workers: 4,
         plan: Default::default(),
+        full: false,
         json: args.json,
         quiet: false,
     };

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Exit;
 use super::connect::{ConnectArgs, Connection, Failure, cancel_on_signals, graph_failure};
+use crate::extract::manifest::{ChangeCounts, RunMode};
 use crate::extract::progress::{Progress, WarningKind};
 use crate::extract::run::{ExtractError, ExtractOptions, ExtractSummary, Plan, run as extract};
 use crate::extract::{DomainPrefix, FileKind};
@@ -45,6 +46,10 @@ pub struct RunArgs {
     /// the same rows.
     #[arg(long, default_value = "fast", value_name = "PLAN")]
     pub plan: Plan,
+    /// With --profile: read everything, even if only the changes since the profile's
+    /// previous run could be read.
+    #[arg(long)]
+    pub full: bool,
     /// Print the run summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -70,6 +75,12 @@ pub struct RunReport {
     pub warnings: Vec<String>,
     /// What happened without making the files incomplete (as in the manifest).
     pub notes: Vec<String>,
+    /// A profile's run: `full` or `incremental` (only the changes were read).
+    pub mode: Option<RunMode>,
+    /// Why a profile's run was full.
+    pub full_reason: Option<String>,
+    /// A profile's run: what changed since its previous run (as `<domain>_changes.csv`).
+    pub changes: Option<ChangeCounts>,
     pub duration_secs: f64,
     pub error: Option<String>,
 }
@@ -92,6 +103,9 @@ impl RunReport {
             groups_deleted: 0,
             warnings: Vec::new(),
             notes: Vec::new(),
+            mode: None,
+            full_reason: None,
+            changes: None,
             duration_secs: 0.0,
             error: Some(f.message.clone()),
         }
@@ -197,6 +211,17 @@ fn options(args: &RunArgs, conn: &Connection) -> Result<ExtractOptions, Failure>
     options.workers = usize::from(args.workers);
     options.plan = args.plan;
     options.cloud = crate::session::cloud_name(conn.cloud);
+    if let (Some(p), Some(dirs)) = (&conn.profile, &conn.dirs) {
+        options.state = Some(crate::extract::incremental::StateOptions {
+            dir: dirs.state(&p.name),
+            full: args.full,
+        });
+    } else if args.full {
+        return Err(Failure::new(
+            Exit::BadConfig,
+            "--full needs --profile: only a profile's runs read just the changes",
+        ));
+    }
     Ok(options)
 }
 
@@ -218,6 +243,7 @@ fn outcome(
     let outcome = outcome_of(exit);
     let count = |k: WarningKind| snap.warnings.iter().filter(|w| w.kind == k).count();
     let ok = result.as_ref().ok();
+    let run_info = ok.and_then(|s| s.output.manifest.run.as_ref());
     let report = RunReport {
         outcome,
         exit_code: exit.code(),
@@ -234,6 +260,9 @@ fn outcome(
         groups_deleted: count(WarningKind::GroupDeleted),
         warnings: snap.warnings.iter().map(|w| w.detail.clone()).collect(),
         notes: progress.notes(),
+        mode: run_info.map(|r| r.mode),
+        full_reason: run_info.and_then(|r| r.full_reason.clone()),
+        changes: ok.and_then(|s| s.output.manifest.changes),
         duration_secs: (Utc::now() - started).num_milliseconds() as f64 / 1000.0,
         error,
     };
@@ -284,6 +313,21 @@ pub fn failure(e: &ExtractError) -> Failure {
     }
 }
 
+/// "3 joiners, 1 leaver, ..." for humans (the TUI says the same).
+pub fn change_summary(c: &ChangeCounts) -> String {
+    let n = |v: u64, one: &str, many: &str| format!("{v} {}", if v == 1 { one } else { many });
+    [
+        n(c.users_added, "joiner", "joiners"),
+        n(c.users_removed, "leaver", "leavers"),
+        n(c.users_updated + c.groups_updated, "update", "updates"),
+        n(c.groups_added, "group created", "groups created"),
+        n(c.groups_removed, "group deleted", "groups deleted"),
+        format!("members +{} -{}", c.members_added, c.members_removed),
+        format!("owners +{} -{}", c.owners_added, c.owners_removed),
+    ]
+    .join(", ")
+}
+
 fn print_human(result: &Result<ExtractSummary, ExtractError>, report: &RunReport) {
     match result {
         Ok(s) => {
@@ -301,6 +345,17 @@ fn print_human(result: &Result<ExtractSummary, ExtractError>, report: &RunReport
             }
             if let Some(m) = &report.manifest {
                 crate::outln!("  {}", m.display());
+            }
+            match (report.mode, &report.changes) {
+                (Some(RunMode::Incremental), Some(c)) => crate::outln!(
+                    "Read only the changes since the previous run: {}.",
+                    change_summary(c)
+                ),
+                (Some(RunMode::Full), _) => crate::outln!(
+                    "Read everything: {}.",
+                    report.full_reason.as_deref().unwrap_or("full run")
+                ),
+                _ => {}
             }
             if !report.warnings.is_empty() {
                 crate::outln!("{} warning(s):", report.warnings.len());

@@ -49,6 +49,12 @@ pub struct Manifest {
     /// restarted from its first page after Graph expired its page token).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// For a profile's run: full or incremental, and why not incremental.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunInfo>,
+    /// For a profile's run: what changed since the previous one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<ChangeCounts>,
 }
 
 /// Totals of one extraction.
@@ -96,6 +102,47 @@ pub struct RunDetails {
     pub warnings: Vec<Warning>,
     /// See [`Manifest::notes`].
     pub notes: Vec<String>,
+    /// See [`Manifest::run`].
+    pub run: Option<RunInfo>,
+    /// See [`Manifest::changes`].
+    pub changes: Option<ChangeCounts>,
+}
+
+/// How a profile's run read the tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunMode {
+    /// Everything read again.
+    Full,
+    /// Only the changes since the previous run, read with delta queries and merged into
+    /// that run's files.
+    Incremental,
+}
+
+/// The mode of a profile's run and, for a full one, why it wasn't incremental.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub mode: RunMode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_reason: Option<String>,
+}
+
+/// What changed since the previous run: the rows of `<domain>_changes.csv` by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeCounts {
+    /// `false` when there was no previous run to compare with (the changes file is then
+    /// header-only).
+    pub baseline: bool,
+    pub users_added: u64,
+    pub users_removed: u64,
+    pub users_updated: u64,
+    pub groups_added: u64,
+    pub groups_removed: u64,
+    pub groups_updated: u64,
+    pub members_added: u64,
+    pub members_removed: u64,
+    pub owners_added: u64,
+    pub owners_removed: u64,
 }
 
 /// A file whose content no longer matches its manifest entry.

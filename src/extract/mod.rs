@@ -6,8 +6,10 @@
 //! - [`output`] — the atomic set of four CSV files and the manifest.
 //! - [`manifest`] — `<domain>_manifest.json`.
 //! - [`progress`] — counters the front ends read.
+//! - [`incremental`] — a profile's reruns from delta links and the previous run's files.
 
 mod fast;
+pub mod incremental;
 pub mod manifest;
 pub mod output;
 mod per_group;

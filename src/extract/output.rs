@@ -20,7 +20,7 @@ use super::manifest::{
     MANIFEST_FORMAT, Manifest, ManifestCounts, ManifestFile, RunDetails, TOOL_NAME,
 };
 use super::prefix::DomainPrefix;
-use super::schema::{MEMBER_COLUMNS, OWNER_COLUMNS, Schema};
+use super::schema::{CHANGE_COLUMNS, MEMBER_COLUMNS, OWNER_COLUMNS, Schema};
 use super::sink::{CsvSink, EdgeSink, GroupSink, UserSink};
 
 /// Start of every temporary file name; with [`TEMP_SUFFIX`] this marks files the next run
@@ -33,7 +33,8 @@ pub const LOCK_FILE: &str = ".entra-extract.lock";
 /// Suffix of the manifest file name.
 pub const MANIFEST_SUFFIX: &str = "_manifest.json";
 
-/// The four CSV files of an extraction.
+/// The CSV files of an extraction: the four of every run, and the changes report of a
+/// profile's runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FileKind {
@@ -41,10 +42,13 @@ pub enum FileKind {
     Groups,
     GroupsMembers,
     GroupsOwners,
+    /// What changed since the previous run of the profile (`<domain>_changes.csv`).
+    Changes,
 }
 
 impl FileKind {
-    /// All kinds, in the order files are listed in the manifest.
+    /// The four files of every extraction, in the order the manifest lists them (the
+    /// changes report, when written, comes after them).
     pub const ALL: [FileKind; 4] = [
         FileKind::Users,
         FileKind::Groups,
@@ -64,6 +68,7 @@ impl FileKind {
             FileKind::Groups => "_groups.csv",
             FileKind::GroupsMembers => "_groups_members.csv",
             FileKind::GroupsOwners => "_groups_owners.csv",
+            FileKind::Changes => "_changes.csv",
         }
     }
 }
@@ -73,6 +78,8 @@ impl FileKind {
 pub struct OutputOptions {
     /// Start each CSV file with a UTF-8 byte order mark (for Excel).
     pub bom: bool,
+    /// Also write `<domain>_changes.csv` ([`OutputSet::changes`]).
+    pub changes: bool,
 }
 
 /// Why the output could not be prepared, written or committed. Each message says what to do.
@@ -167,6 +174,7 @@ pub struct OutputSet {
     groups: GroupSink,
     members: EdgeSink,
     owners: EdgeSink,
+    changes: Option<CsvSink>,
     temps: TempFiles,
     dir: PathBuf,
     prefix: DomainPrefix,
@@ -273,6 +281,11 @@ impl OutputSet {
         let groups = GroupSink::new(open(FileKind::Groups, &schema.group_columns())?);
         let members = EdgeSink::new(open(FileKind::GroupsMembers, MEMBER_COLUMNS)?);
         let owners = EdgeSink::new(open(FileKind::GroupsOwners, OWNER_COLUMNS)?);
+        let changes = if options.changes {
+            Some(open(FileKind::Changes, CHANGE_COLUMNS)?)
+        } else {
+            None
+        };
         temps
             .paths
             .push(temp_path(prefix.file_name(MANIFEST_SUFFIX)));
@@ -282,6 +295,7 @@ impl OutputSet {
             groups,
             members,
             owners,
+            changes,
             temps,
             dir: dir.to_owned(),
             prefix: prefix.clone(),
@@ -311,6 +325,11 @@ impl OutputSet {
         &mut self.owners
     }
 
+    /// The changes report, when the options asked for one.
+    pub fn changes(&mut self) -> Option<&mut CsvSink> {
+        self.changes.as_mut()
+    }
+
     /// The output directory.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -335,12 +354,17 @@ impl OutputSet {
     /// the previous extraction, manifest last. On error the temporary files are removed.
     pub fn commit(self, run: RunDetails) -> Result<CommittedOutput, OutputError> {
         let manifest_path = self.manifest_path();
-        let finals: Vec<PathBuf> = FileKind::ALL.iter().map(|k| self.final_path(*k)).collect();
+        let kinds: Vec<FileKind> = FileKind::ALL
+            .into_iter()
+            .chain(self.changes.as_ref().map(|_| FileKind::Changes))
+            .collect();
+        let finals: Vec<PathBuf> = kinds.iter().map(|k| self.final_path(*k)).collect();
         let Self {
             users,
             groups,
             members,
             owners,
+            changes,
             mut temps,
             dir,
             prefix,
@@ -348,15 +372,25 @@ impl OutputSet {
             ..
         } = self;
         let unreadable = groups.unreadable_members();
-        let sinks = [
+        let sinks: Vec<CsvSink> = [
             users.into_csv(),
             groups.into_csv(),
             members.into_csv(),
             owners.into_csv(),
-        ];
+        ]
+        .into_iter()
+        .chain(changes)
+        .collect();
         // The sinks are consumed in here, so their files are closed before `temps` can
         // remove anything on the error path.
-        let manifest = finish_and_write_manifest(sinks, &temps, &prefix, bom, run, unreadable)?;
+        let manifest = finish_and_write_manifest(
+            kinds.into_iter().zip(sinks),
+            &temps,
+            &prefix,
+            bom,
+            run,
+            unreadable,
+        )?;
 
         let mut replaced = Vec::new();
         let moves = temps
@@ -403,10 +437,11 @@ impl OutputSet {
             groups,
             members,
             owners,
+            changes,
             mut temps,
             ..
         } = self;
-        drop((users, groups, members, owners));
+        drop((users, groups, members, owners, changes));
         temps.remove_all()
     }
 }
@@ -480,15 +515,15 @@ fn existing_ancestor(dir: &Path) -> Option<&Path> {
 /// Finishes the four CSV files and writes the manifest's temporary file (the last path in
 /// `temps`).
 fn finish_and_write_manifest(
-    sinks: [CsvSink; 4],
+    sinks: impl Iterator<Item = (FileKind, CsvSink)>,
     temps: &TempFiles,
     prefix: &DomainPrefix,
     bom: bool,
     run: RunDetails,
     groups_members_unreadable: u64,
 ) -> Result<Manifest, OutputError> {
-    let mut files = Vec::with_capacity(4);
-    for (kind, sink) in FileKind::ALL.into_iter().zip(sinks) {
+    let mut files = Vec::with_capacity(5);
+    for (kind, sink) in sinks {
         let columns = sink.columns().to_vec();
         let done = sink.finish()?;
         files.push(ManifestFile {
@@ -524,6 +559,8 @@ fn finish_and_write_manifest(
         files,
         warnings: run.warnings,
         notes: run.notes,
+        run: run.run,
+        changes: run.changes,
     };
     let Some(path) = temps.paths.last() else {
         return Err(OutputError::write(

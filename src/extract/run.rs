@@ -22,7 +22,8 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use super::manifest::RunDetails;
+use super::incremental::{self, Fallback, Identity, RerunError, StateDir, StateOptions};
+use super::manifest::{ChangeCounts, RunDetails, RunInfo, RunMode};
 use super::output::{ClaimedDir, CommittedOutput, OutputError, OutputOptions, OutputSet};
 use super::prefix::{DomainPrefix, PrefixError};
 use super::progress::{Phase, Progress, Warning};
@@ -58,6 +59,9 @@ pub struct ExtractOptions {
     pub plan: Plan,
     /// Cloud name for the manifest (e.g. `global`).
     pub cloud: String,
+    /// A profile's state between runs: with it, a run reads only the changes when it can
+    /// and writes `<domain>_changes.csv`.
+    pub state: Option<StateOptions>,
 }
 
 impl ExtractOptions {
@@ -72,6 +76,7 @@ impl ExtractOptions {
             workers: 4,
             plan: Plan::default(),
             cloud: "global".into(),
+            state: None,
         }
     }
 }
@@ -254,6 +259,72 @@ async fn run_inner(
         }
     };
 
+    let mut full_reason = None;
+    let mut state = None;
+    if let Some(st) = &options.state {
+        let identity = Identity {
+            tenant_id: tenant.tenant_id.clone(),
+            client_id: client.config().client_id.to_string(),
+            graph_root: client.config().endpoints.graph.to_string(),
+            prefix: prefix.as_str().to_string(),
+            user_columns: schema
+                .user_columns()
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
+            group_columns: schema
+                .group_columns()
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
+            can_read_hidden,
+        };
+        let dir = StateDir(st.dir.clone());
+        let attempt = if st.full {
+            Err(Fallback::Asked)
+        } else {
+            dir.load().and_then(
+                |(saved, files)| match identity.differs_from(&saved.identity) {
+                    Some(why) => Err(Fallback::Settings(why)),
+                    None => Ok((saved, files)),
+                },
+            )
+        };
+        match attempt {
+            Ok((saved, files)) => {
+                let links = (saved.users_delta_link, saved.groups_delta_link);
+                match incremental::rerun(client, &schema, links, files, can_read_hidden, progress)
+                    .await
+                {
+                    Ok(rerun) => {
+                        return write_incremental(
+                            client,
+                            &options,
+                            &schema,
+                            claimed,
+                            tenant,
+                            prefix,
+                            identity,
+                            dir,
+                            rerun,
+                            can_read_hidden,
+                            progress,
+                            started_at,
+                        )
+                        .await;
+                    }
+                    Err(RerunError::Fallback(f)) => full_reason = Some(f),
+                    Err(RerunError::Extract(e)) => return Err(e),
+                }
+            }
+            Err(f) => full_reason = Some(f),
+        }
+        tracing::info!(reason = %full_reason.as_ref().map(ToString::to_string).unwrap_or_default(), "full run");
+        // Taken before reading, so what changes meanwhile is replayed next time.
+        let links = incremental::latest_links(client, &schema).await?;
+        state = Some((dir, identity, links));
+    }
+
     progress.set_phase(Phase::Counting);
     let (users_total, groups_total) = tokio::join!(client.count("users"), client.count("groups"));
     for r in [&users_total, &groups_total] {
@@ -273,12 +344,13 @@ async fn run_inner(
     let set = {
         let (dir, prefix, schema) = (options.output_dir.clone(), prefix.clone(), schema.clone());
         let bom = options.bom;
+        let changes = state.is_some();
         blocking(move || {
             let claimed = match claimed {
                 Some(c) => c,
                 None => ClaimedDir::claim(&dir)?,
             };
-            OutputSet::create_in(claimed, &prefix, &schema, OutputOptions { bom })
+            OutputSet::create_in(claimed, &prefix, &schema, OutputOptions { bom, changes })
         })
         .await?
     };
@@ -340,8 +412,16 @@ async fn run_inner(
         finished_at: None,
         warnings: warnings.clone(),
         notes: progress.notes(),
+        run: state.as_ref().map(|_| RunInfo {
+            mode: RunMode::Full,
+            full_reason: full_reason.as_ref().map(ToString::to_string),
+        }),
+        changes: state.as_ref().map(|_| ChangeCounts::default()),
     };
     let output = blocking(move || set.commit(details)).await?;
+    if let Some((dir, identity, links)) = state {
+        save_state(dir, identity, links, &output).await;
+    }
     Ok(ExtractSummary {
         tenant,
         prefix,
@@ -349,6 +429,113 @@ async fn run_inner(
         warnings,
         duration: (Utc::now() - started_at).to_std().unwrap_or_default(),
     })
+}
+
+/// Writes the files of an incremental run from the merged tables, commits them with the
+/// changes report, and saves the state the next run starts from.
+#[allow(clippy::too_many_arguments)]
+async fn write_incremental(
+    client: &GraphClient,
+    options: &ExtractOptions,
+    schema: &Arc<Schema>,
+    claimed: Option<ClaimedDir>,
+    tenant: TenantInfo,
+    prefix: DomainPrefix,
+    identity: Identity,
+    dir: StateDir,
+    rerun: incremental::Rerun,
+    can_read_hidden: bool,
+    progress: &Arc<Progress>,
+    started_at: DateTime<Utc>,
+) -> Result<ExtractSummary, ExtractError> {
+    progress.set_totals(
+        Some(rerun.tables.users.len() as u64),
+        Some(rerun.tables.groups.len() as u64),
+    );
+    progress.set_phase(Phase::Finishing);
+    let details = RunDetails {
+        tenant_id: tenant.tenant_id.clone(),
+        client_id: client.config().client_id.to_string(),
+        cloud: options.cloud.clone(),
+        started_at,
+        finished_at: None,
+        warnings: Vec::new(),
+        notes: progress.notes(),
+        run: Some(RunInfo {
+            mode: RunMode::Incremental,
+            full_reason: None,
+        }),
+        changes: Some(rerun.counts),
+    };
+    let output = {
+        let (out_dir, prefix, schema) =
+            (options.output_dir.clone(), prefix.clone(), schema.clone());
+        let bom = options.bom;
+        let progress = progress.clone();
+        let tables = rerun.tables;
+        let changes = rerun.changes;
+        tokio::task::spawn_blocking(move || -> Result<CommittedOutput, ExtractError> {
+            let claimed = match claimed {
+                Some(c) => c,
+                None => ClaimedDir::claim(&out_dir)?,
+            };
+            let mut set = OutputSet::create_in(
+                claimed,
+                &prefix,
+                &schema,
+                OutputOptions { bom, changes: true },
+            )?;
+            let written = tables
+                .write(&schema, &mut set, can_read_hidden, &progress)
+                .map_err(ExtractError::from)
+                .and_then(|()| {
+                    let sink = set.changes().ok_or_else(|| ExtractError::Internal {
+                        what: "the changes report".into(),
+                        detail: "no file".into(),
+                    })?;
+                    changes
+                        .iter()
+                        .try_for_each(|c| sink.write_row(&c.cells()))
+                        .map_err(ExtractError::Output)
+                });
+            if let Err(e) = written {
+                let _ = set.abort();
+                return Err(e);
+            }
+            Ok(set.commit(details)?)
+        })
+        .await
+        .map_err(|e| ExtractError::Internal {
+            what: "writing the files".into(),
+            detail: e.to_string(),
+        })??
+    };
+    save_state(dir, identity, rerun.links, &output).await;
+    Ok(ExtractSummary {
+        tenant,
+        prefix,
+        output,
+        warnings: Vec::new(),
+        duration: (Utc::now() - started_at).to_std().unwrap_or_default(),
+    })
+}
+
+/// Saves the state for the next run. The files are committed already, so a failure only
+/// costs the next run its head start: it is logged, not fatal (the previous state, whose
+/// snapshot no longer matches, then makes the next run a full one).
+async fn save_state(
+    dir: StateDir,
+    identity: Identity,
+    links: (String, String),
+    output: &CommittedOutput,
+) {
+    let output = output.clone();
+    let saved = tokio::task::spawn_blocking(move || dir.save(identity, links, &output)).await;
+    match saved {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "could not save the state for the next run"),
+        Err(e) => tracing::warn!(error = %e, "could not save the state for the next run"),
+    }
 }
 
 /// Runs blocking file work off the async workers.

@@ -89,6 +89,21 @@ pub const OWNER_COLUMNS: &[&str] = &[
     "ownerUserPrincipalName",
 ];
 
+/// Columns of `<domain>_changes.csv`: one row per change since the previous run. `object`
+/// is user, group, member or owner; `change` added, removed or updated; `id`, `type` and
+/// `displayName` are the user or group (for an edge, the member or owner); `attributes`
+/// names the columns whose values changed, `|`-separated.
+pub const CHANGE_COLUMNS: &[&str] = &[
+    "object",
+    "change",
+    "id",
+    "type",
+    "displayName",
+    "groupId",
+    "groupDisplayName",
+    "attributes",
+];
+
 /// Properties `$select`ed on `/groups/{id}/members` and `/owners`: enough for an edge row
 /// (`@odata.type` is always returned).
 pub const EDGE_SELECT: &str = "id,displayName,userPrincipalName";

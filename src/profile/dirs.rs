@@ -60,6 +60,12 @@ impl Dirs {
     pub fn history(&self) -> PathBuf {
         self.data.join("history")
     }
+
+    /// `<data>/state/<profile>`: what the profile's next run starts from (delta links and
+    /// the previous run's files).
+    pub fn state(&self, profile: &crate::profile::ProfileName) -> PathBuf {
+        self.data.join("state").join(profile.as_str())
+    }
 }
 
 fn non_empty_env(key: &str) -> Option<PathBuf> {

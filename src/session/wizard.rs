@@ -332,6 +332,13 @@ impl LiveServices {
         options: ExtractOptions,
         profile: Option<Profile>,
     ) -> ExtractionHandle {
+        let mut options = options;
+        if let Some(p) = &profile {
+            options.state = Some(crate::extract::incremental::StateOptions {
+                dir: self.dirs.state(&p.name),
+                full: false,
+            });
+        }
         let progress = Arc::new(Progress::new());
         let (tx, rx) = oneshot::channel();
         let cancel = client.cancellation().clone();

@@ -168,6 +168,19 @@ impl Sim {
         })
     }
 
+    /// Applies `changes` seeded changes to the tenant (`POST /_sim/evolve`), refreshes
+    /// [`Sim::truth`] and returns the changes applied.
+    pub fn evolve(&mut self, changes: usize, seed: u64) -> Value {
+        let applied = self.handle().evolve(changes, seed);
+        self.truth = serde_json::from_str(&self.handle().truth_json()).expect("truth is JSON");
+        applied
+    }
+
+    /// Expires every delta token issued so far.
+    pub fn expire_delta_tokens(&self) {
+        self.handle().expire_delta_tokens();
+    }
+
     /// Group ids with HiddenMembership visibility.
     pub fn hidden_groups(&self) -> BTreeSet<String> {
         self.truth["hiddenMembershipGroups"]
@@ -667,7 +680,9 @@ pub fn check_manifest(dir: &Path, prefix: &str) -> Value {
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     let manifest: Value = serde_json::from_str(&text).expect("manifest JSON");
     let files = manifest["files"].as_array().expect("files");
-    let kinds: BTreeSet<&str> = files.iter().filter_map(|f| f["kind"].as_str()).collect();
+    let mut kinds: BTreeSet<&str> = files.iter().filter_map(|f| f["kind"].as_str()).collect();
+    // A profile's runs also write the changes report.
+    assert_eq!(kinds.remove("changes"), manifest.get("changes").is_some());
     assert_eq!(
         kinds,
         BTreeSet::from(["users", "groups", "groups_members", "groups_owners"])
@@ -692,6 +707,7 @@ pub fn check_manifest(dir: &Path, prefix: &str) -> Value {
             .count() as u64;
         assert_eq!(f["rows"], rows, "{name}: rows");
         let counts_key = match kind {
+            "changes" => continue,
             "users" => "users",
             "groups" => "groups",
             "groups_members" => "member_edges",
@@ -788,6 +804,28 @@ pub fn assert_exit(out: &std::process::Output, code: i32) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// `profile create NAME` for the full app of `sim`, writing into `out`.
+pub fn create_profile(sim: &Sim, env: &TestEnv, name: &str, out: &Path, extra: &[&str]) {
+    let app = sim.app(DemoAppKind::Full);
+    let o = env
+        .command()
+        .args(["profile", "create", name, "--cloud", "custom"])
+        .arg("--authority-url")
+        .arg(sim.base())
+        .arg("--graph-url")
+        .arg(sim.base())
+        .arg("--tenant")
+        .arg(sim.tenant())
+        .arg("--client-id")
+        .arg(&app.client_id)
+        .arg("--output-dir")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
 }
 
 /// Runs a full extraction with `kind` into `out` and asserts exit 0 and output = truth.

@@ -1,0 +1,523 @@
+//! Incremental reruns of a profile: read only what changed since the previous complete run
+//! (`users/delta` and `groups/delta` from the links saved then [GDC
+//! concepts/delta-query-overview.md]), merge it into that run's files, and write the
+//! complete four files again plus `<domain>_changes.csv`.
+//!
+//! A full run of a profile first takes `$deltatoken=latest` links for both collections, so
+//! whatever changes while it reads is replayed by the next run (merging is idempotent);
+//! after the commit it saves the links and the files as the next run's starting point
+//! ([`state`]). The unfiltered delta functions are used, not the fast plan's filtered
+//! chains, because a chain filtered by ids never sees groups created later.
+//!
+//! Anything that makes the saved state untrustworthy — no state, other settings, a snapshot
+//! whose hash changed, a delta token Graph no longer accepts — means a full run, and the
+//! reason is kept in the manifest ([`Fallback`]).
+
+pub mod state;
+mod tables;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use super::manifest::ChangeCounts;
+use super::progress::{Phase, Progress};
+use super::run::ExtractError;
+use super::schema::Schema;
+use crate::graph::GraphClient;
+pub use state::{Fallback, Identity, StateDir};
+pub use tables::Tables;
+use tables::{Loaded, Other, WriteError, attribute_cell, ref_type};
+
+/// Where a profile keeps its state between runs, and whether this run must read everything.
+#[derive(Debug, Clone)]
+pub struct StateOptions {
+    pub dir: PathBuf,
+    /// `--full`: read everything even if the state could be used.
+    pub full: bool,
+}
+
+/// Most ids one getByIds call takes [GDC api/directoryobject-getbyids.md].
+const IDS_PER_LOOKUP: usize = 1_000;
+
+fn users_delta(schema: &Schema) -> String {
+    format!("/users/delta?$select={}", schema.user_select())
+}
+
+fn groups_delta(schema: &Schema) -> String {
+    format!(
+        "/groups/delta?$select={},members,owners",
+        schema.group_select()
+    )
+}
+
+/// Delta links for "now", taken before a full read (`$deltatoken=latest` returns no objects,
+/// only the link [GDC concepts/delta-query-overview.md]).
+pub(super) async fn latest_links(
+    client: &GraphClient,
+    schema: &Schema,
+) -> Result<(String, String), ExtractError> {
+    let mut links = Vec::new();
+    for (start, what) in [
+        (users_delta(schema), "users"),
+        (groups_delta(schema), "groups"),
+    ] {
+        let body = client
+            .get_json(&format!("{start}&$deltatoken=latest"))
+            .await
+            .map_err(|e| ExtractError::from_graph(e, &format!("the {what} delta link")))?;
+        let link = body
+            .get("@odata.deltaLink")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ExtractError::Unexpected {
+                what: format!("{what}/delta?$deltatoken=latest"),
+                detail: "no @odata.deltaLink".into(),
+            })?;
+        links.push(link.to_string());
+    }
+    let groups = links.pop().unwrap_or_default();
+    Ok((links.pop().unwrap_or_default(), groups))
+}
+
+/// Why an incremental run stopped.
+pub(super) enum RerunError {
+    /// Read everything instead.
+    Fallback(Fallback),
+    Extract(ExtractError),
+}
+
+impl From<ExtractError> for RerunError {
+    fn from(e: ExtractError) -> Self {
+        RerunError::Extract(e)
+    }
+}
+
+/// One row of `<domain>_changes.csv`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ChangeRow {
+    pub object: &'static str,
+    pub change: &'static str,
+    pub group_id: String,
+    pub id: String,
+    pub kind: String,
+    pub display_name: String,
+    pub group_name: String,
+    pub attributes: Vec<String>,
+}
+
+impl ChangeRow {
+    /// The cells in [`CHANGE_COLUMNS`](super::schema::CHANGE_COLUMNS) order.
+    pub fn cells(&self) -> [String; 8] {
+        [
+            self.object.to_string(),
+            self.change.to_string(),
+            self.id.clone(),
+            self.kind.clone(),
+            self.display_name.clone(),
+            self.group_id.clone(),
+            self.group_name.clone(),
+            attribute_cell(&self.attributes),
+        ]
+    }
+}
+
+/// The merged tables, what changed, and the links the next run starts from.
+pub(super) struct Rerun {
+    pub tables: Tables,
+    pub changes: Vec<ChangeRow>,
+    pub counts: ChangeCounts,
+    pub links: (String, String),
+}
+
+/// Reads the changes since `links` and merges them into the previous run's files.
+pub(super) async fn rerun(
+    client: &GraphClient,
+    schema: &Schema,
+    links: (String, String),
+    files: [Vec<u8>; 4],
+    can_read_hidden: bool,
+    progress: &Progress,
+) -> Result<Rerun, RerunError> {
+    let tables = {
+        let schema = schema.clone();
+        tokio::task::spawn_blocking(move || {
+            let [users, groups, members, owners] = &files;
+            Tables::load(
+                &schema,
+                &Loaded {
+                    users,
+                    groups,
+                    members,
+                    owners,
+                },
+            )
+        })
+        .await
+        .map_err(|e| ExtractError::Internal {
+            what: "reading the previous run's files".into(),
+            detail: e.to_string(),
+        })?
+        .map_err(RerunError::Fallback)?
+    };
+    progress.set_phase(Phase::Users);
+    let (users, users_link) = follow(client, &links.0, "users").await?;
+    progress.set_phase(Phase::Groups);
+    let (groups, groups_link) = follow(client, &links.1, "groups").await?;
+    progress.set_phase(Phase::Memberships);
+    let mut m = Merge::new(tables, can_read_hidden);
+    m.users(&users)?;
+    m.groups(&groups)?;
+    m.drop_dangling_edges();
+    m.refresh_others(client).await?;
+    let (changes, counts) = m.changes();
+    Ok(Rerun {
+        tables: m.t,
+        changes,
+        counts,
+        links: (users_link, groups_link),
+    })
+}
+
+/// Follows a delta link to its next deltaLink; a token Graph refuses means a resync.
+async fn follow(
+    client: &GraphClient,
+    link: &str,
+    what: &str,
+) -> Result<(Vec<Value>, String), RerunError> {
+    let mut pager = client.pager(link);
+    let mut items = Vec::new();
+    let mut next = None;
+    while let Some(page) = pager.next_page().await {
+        let page = page.map_err(|e| match e {
+            // 410 Gone (sync reset) or a 400 such as syncStateNotFound: "the application must
+            // restart with a full synchronization" [GDC concepts/delta-query-overview.md].
+            e if matches!(e.status(), Some(400 | 410)) => RerunError::Fallback(Fallback::Expired(
+                format!(
+                    "{what}: {} {}",
+                    e.status().unwrap_or_default(),
+                    e.code().unwrap_or("")
+                )
+                .trim()
+                .to_string(),
+            )),
+            e => RerunError::Extract(ExtractError::from_graph(e, &format!("the {what} changes"))),
+        })?;
+        items.extend(page.items);
+        if page.delta_link.is_some() {
+            next = page.delta_link;
+        }
+    }
+    let next = next.ok_or_else(|| ExtractError::Unexpected {
+        what: format!("{what}/delta"),
+        detail: "the last page has no @odata.deltaLink".into(),
+    })?;
+    Ok((items, next))
+}
+
+/// The tables being merged, and how each touched object and edge list looked before.
+struct Merge {
+    t: Tables,
+    can_read_hidden: bool,
+    users_before: HashMap<String, Option<Vec<String>>>,
+    groups_before: HashMap<String, Option<Vec<String>>>,
+    members_before: HashMap<String, HashSet<String>>,
+    owners_before: HashMap<String, HashSet<String>>,
+}
+
+fn id_of(o: &Value, what: &str) -> Result<String, ExtractError> {
+    o.get("id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| ExtractError::Unexpected {
+            what: format!("{what}/delta"),
+            detail: "an object without an id".into(),
+        })
+}
+
+impl Merge {
+    fn new(t: Tables, can_read_hidden: bool) -> Merge {
+        Merge {
+            t,
+            can_read_hidden,
+            users_before: HashMap::new(),
+            groups_before: HashMap::new(),
+            members_before: HashMap::new(),
+            owners_before: HashMap::new(),
+        }
+    }
+
+    fn touch_group(&mut self, gid: &str) {
+        let t = &self.t;
+        self.groups_before
+            .entry(gid.to_string())
+            .or_insert_with(|| t.groups.get(gid).cloned());
+        self.members_before
+            .entry(gid.to_string())
+            .or_insert_with(|| t.members.get(gid).cloned().unwrap_or_default());
+        self.owners_before
+            .entry(gid.to_string())
+            .or_insert_with(|| t.owners.get(gid).cloned().unwrap_or_default());
+    }
+
+    /// Users: `@removed` (reason `changed` or `deleted`, both gone from `/users`), new ones
+    /// whole, changed ones with at least their changed properties [DQ].
+    fn users(&mut self, items: &[Value]) -> Result<(), ExtractError> {
+        for u in items {
+            let id = id_of(u, "users")?;
+            let t = &self.t;
+            self.users_before
+                .entry(id.clone())
+                .or_insert_with(|| t.users.get(&id).cloned());
+            if u.get("@removed").is_some() {
+                self.t.users.remove(&id);
+                continue;
+            }
+            let Some(obj) = u.as_object() else { continue };
+            let columns = self.t.user_columns().to_vec();
+            Tables::merge_props(&columns, self.t.users.entry(id).or_default(), obj);
+        }
+        Ok(())
+    }
+
+    /// Groups: properties as for users, then `members@delta` / `owners@delta`: additions,
+    /// and removals marked `@removed`; a group may come back on a later page [DQG].
+    fn groups(&mut self, items: &[Value]) -> Result<(), ExtractError> {
+        let columns = self.t.group_columns().to_vec();
+        for g in items {
+            let gid = id_of(g, "groups")?;
+            self.touch_group(&gid);
+            if g.get("@removed").is_some() {
+                self.t.groups.remove(&gid);
+                self.t.members.remove(&gid);
+                self.t.owners.remove(&gid);
+                continue;
+            }
+            let Some(obj) = g.as_object() else { continue };
+            let cells = self.t.groups.entry(gid.clone()).or_default();
+            Tables::merge_props(&columns, cells, obj);
+            let hidden = !self.can_read_hidden && self.t.is_hidden(&self.t.groups[&gid]);
+            for (key, owners) in [("members@delta", false), ("owners@delta", true)] {
+                let refs = obj.get(key).and_then(Value::as_array);
+                for r in refs.into_iter().flatten() {
+                    let id = id_of(r, "groups")?;
+                    let edges = if owners {
+                        &mut self.t.owners
+                    } else {
+                        &mut self.t.members
+                    };
+                    let set = edges.entry(gid.clone()).or_default();
+                    if r.get("@removed").is_some() {
+                        set.remove(&id);
+                        continue;
+                    }
+                    set.insert(id.clone());
+                    let kind = ref_type(r);
+                    if kind != "user" && kind != "group" {
+                        self.t.others.entry(id).or_insert(Other {
+                            kind,
+                            display_name: String::new(),
+                            upn: String::new(),
+                        });
+                    }
+                }
+            }
+            // A full run reads no members of a hidden group without Member.Read.Hidden.
+            if hidden {
+                self.t.members.remove(&gid);
+            }
+        }
+        Ok(())
+    }
+
+    /// Edges to users and groups that are gone (Graph reports those removals too; a full
+    /// run could not list them either way).
+    fn drop_dangling_edges(&mut self) {
+        let dangling = |t: &Tables, edges: &tables::Edges| -> Vec<String> {
+            edges
+                .iter()
+                .filter(|(_, ids)| ids.iter().any(|id| t.describe(id).is_none()))
+                .map(|(gid, _)| gid.clone())
+                .collect()
+        };
+        let mut groups = dangling(&self.t, &self.t.members);
+        groups.extend(dangling(&self.t, &self.t.owners));
+        for gid in groups {
+            self.touch_group(&gid);
+            let t = &mut self.t;
+            let (users, groups, others) = (&t.users, &t.groups, &t.others);
+            let alive = |id: &String| {
+                users.contains_key(id) || groups.contains_key(id) || others.contains_key(id)
+            };
+            for edges in [&mut t.members, &mut t.owners] {
+                if let Some(set) = edges.get_mut(&gid) {
+                    set.retain(|id| alive(id));
+                }
+            }
+        }
+    }
+
+    /// Names of members that are neither users nor groups, read again with getByIds (delta
+    /// doesn't track devices, service principals or contacts), as a full run reads them.
+    async fn refresh_others(&mut self, client: &GraphClient) -> Result<(), ExtractError> {
+        let used: HashSet<&String> = self
+            .t
+            .members
+            .values()
+            .chain(self.t.owners.values())
+            .flatten()
+            .filter(|id| self.t.others.contains_key(*id))
+            .collect();
+        let mut ids: Vec<String> = used.into_iter().cloned().collect();
+        ids.sort_unstable();
+        self.t.others.retain(|id, _| ids.binary_search(id).is_ok());
+        for chunk in ids.chunks(IDS_PER_LOOKUP) {
+            let body = client
+                .post_json(
+                    "/directoryObjects/getByIds?$select=id,displayName,userPrincipalName",
+                    json!({ "ids": chunk }),
+                )
+                .await
+                .map_err(|e| ExtractError::from_graph(e, "members by id (getByIds)"))?;
+            for o in body
+                .get("value")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let Some(id) = o.get("id").and_then(Value::as_str) else {
+                    continue;
+                };
+                if let Some(other) = self.t.others.get_mut(id) {
+                    other.kind = ref_type(o);
+                    other.display_name =
+                        super::schema::render_cell(o.get("displayName")).into_owned();
+                    other.upn = super::schema::render_cell(o.get("userPrincipalName")).into_owned();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What changed, comparing each touched object and edge list with how it was before.
+    fn changes(&self) -> (Vec<ChangeRow>, ChangeCounts) {
+        let t = &self.t;
+        let mut rows = Vec::new();
+        let mut counts = ChangeCounts {
+            baseline: true,
+            ..ChangeCounts::default()
+        };
+        let name_col = |cols: &[String]| cols.iter().position(|c| c == "displayName").unwrap_or(0);
+        let (un, gn) = (name_col(t.user_columns()), name_col(t.group_columns()));
+        for (object, before, now, cols, n) in [
+            ("user", &self.users_before, &t.users, t.user_columns(), un),
+            (
+                "group",
+                &self.groups_before,
+                &t.groups,
+                t.group_columns(),
+                gn,
+            ),
+        ] {
+            for (id, was) in before {
+                let (change, cells, attributes) = match (was, now.get(id)) {
+                    (None, Some(c)) => ("added", c, Vec::new()),
+                    (Some(c), None) => ("removed", c, Vec::new()),
+                    (Some(a), Some(b)) => {
+                        let changed = Tables::changed_columns(cols, a, b);
+                        if changed.is_empty() {
+                            continue;
+                        }
+                        ("updated", b, changed)
+                    }
+                    (None, None) => continue,
+                };
+                let slot = match (object, change) {
+                    ("user", "added") => &mut counts.users_added,
+                    ("user", "removed") => &mut counts.users_removed,
+                    ("user", _) => &mut counts.users_updated,
+                    (_, "added") => &mut counts.groups_added,
+                    (_, "removed") => &mut counts.groups_removed,
+                    _ => &mut counts.groups_updated,
+                };
+                *slot += 1;
+                rows.push(ChangeRow {
+                    object,
+                    change,
+                    group_id: String::new(),
+                    id: id.clone(),
+                    kind: object.to_string(),
+                    display_name: cells[n].clone(),
+                    group_name: String::new(),
+                    attributes,
+                });
+            }
+        }
+        // A member or owner that is gone is named from how it was.
+        let describe = |id: &str| -> (String, String) {
+            if let Some((kind, name, _)) = t.describe(id) {
+                return (kind, name.to_string());
+            }
+            if let Some(Some(u)) = self.users_before.get(id) {
+                return ("user".into(), u[un].clone());
+            }
+            if let Some(Some(g)) = self.groups_before.get(id) {
+                return ("group".into(), g[gn].clone());
+            }
+            ("directoryObject".into(), String::new())
+        };
+        let empty = HashSet::new();
+        for (object, before, now) in [
+            ("member", &self.members_before, &t.members),
+            ("owner", &self.owners_before, &t.owners),
+        ] {
+            for (gid, was) in before {
+                let group_name = t
+                    .groups
+                    .get(gid)
+                    .or_else(|| self.groups_before.get(gid).and_then(Option::as_ref))
+                    .map(|g| g[gn].clone())
+                    .unwrap_or_default();
+                let readable = t
+                    .groups
+                    .get(gid)
+                    .is_none_or(|g| self.can_read_hidden || !t.is_hidden(g));
+                let is = now.get(gid).filter(|_| readable).unwrap_or(&empty);
+                for (change, a, b) in [("removed", was, is), ("added", is, was)] {
+                    for id in a.difference(b) {
+                        let (kind, name) = describe(id);
+                        let slot = match (object, change) {
+                            ("member", "added") => &mut counts.members_added,
+                            ("member", _) => &mut counts.members_removed,
+                            (_, "added") => &mut counts.owners_added,
+                            _ => &mut counts.owners_removed,
+                        };
+                        *slot += 1;
+                        rows.push(ChangeRow {
+                            object,
+                            change,
+                            group_id: gid.clone(),
+                            id: id.clone(),
+                            kind,
+                            display_name: name,
+                            group_name: group_name.clone(),
+                            attributes: Vec::new(),
+                        });
+                    }
+                }
+            }
+        }
+        rows.sort();
+        (rows, counts)
+    }
+}
+
+impl From<WriteError> for ExtractError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Output(e) => ExtractError::Output(e),
+            WriteError::Record(e) => ExtractError::Record(e),
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! What a profile keeps between runs, in `<data>/state/<profile>/` (owner-only, never in
+//! the output directory, never a secret): the delta links of `users/delta` and
+//! `groups/delta` taken just before the last complete run, and that run's four files as a
+//! snapshot (hard links to the committed files where the file system allows, else copies),
+//! with their SHA-256 so a snapshot that changed since is never trusted.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::extract::output::{CommittedOutput, FileKind};
+
+/// Layout version of `state.json`; another value means a full run.
+pub const STATE_FORMAT: u32 = 1;
+const STATE_FILE: &str = "state.json";
+
+/// Why a run of a profile reads everything instead of only the changes. Each says why in
+/// words the manifest, the summary and the history show.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Fallback {
+    #[error("a full run was asked for (--full)")]
+    Asked,
+    #[error("no previous complete run of this profile to start from")]
+    NoState,
+    #[error("the saved state can't be used: {0}")]
+    Unusable(String),
+    #[error("the settings changed since the previous run: {0}")]
+    Settings(String),
+    #[error("the saved snapshot of the previous run can't be trusted: {0}")]
+    Snapshot(String),
+    #[error("Microsoft Graph no longer accepts the saved delta token ({0}): a resync is required")]
+    Expired(String),
+}
+
+/// One snapshot file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotFile {
+    pub kind: FileKind,
+    pub sha256: String,
+}
+
+/// `state.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedState {
+    pub format: u32,
+    /// What the run read and how: a state saved under other settings is not used.
+    pub identity: Identity,
+    pub users_delta_link: String,
+    pub groups_delta_link: String,
+    pub files: Vec<SnapshotFile>,
+    pub saved_at: DateTime<Utc>,
+}
+
+/// The settings a saved state belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub graph_root: String,
+    pub prefix: String,
+    pub user_columns: Vec<String>,
+    pub group_columns: Vec<String>,
+    pub can_read_hidden: bool,
+}
+
+impl Identity {
+    /// Why `self` (now) differs from `saved`, if it does.
+    pub fn differs_from(&self, saved: &Identity) -> Option<String> {
+        let checks = [
+            (self.tenant_id != saved.tenant_id, "another tenant"),
+            (
+                self.client_id != saved.client_id,
+                "another app registration",
+            ),
+            (
+                self.graph_root != saved.graph_root,
+                "another Graph endpoint",
+            ),
+            (self.prefix != saved.prefix, "another file-name prefix"),
+            (
+                self.user_columns != saved.user_columns,
+                "other user columns (extra attributes)",
+            ),
+            (
+                self.group_columns != saved.group_columns,
+                "other group columns (extra attributes)",
+            ),
+            (
+                self.can_read_hidden != saved.can_read_hidden,
+                "Member.Read.Hidden granted or removed",
+            ),
+        ];
+        checks
+            .iter()
+            .find(|(differs, _)| *differs)
+            .map(|(_, why)| why.to_string())
+    }
+}
+
+/// A profile's state directory.
+#[derive(Debug, Clone)]
+pub struct StateDir(pub PathBuf);
+
+impl StateDir {
+    fn snapshot_path(&self, kind: FileKind) -> PathBuf {
+        self.0.join(format!("snapshot{}", kind.suffix()))
+    }
+
+    /// The saved state and the bytes of its snapshot files (users, groups, members, owners),
+    /// each checked against its hash.
+    pub fn load(&self) -> Result<(SavedState, [Vec<u8>; 4]), Fallback> {
+        let path = self.0.join(STATE_FILE);
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(Fallback::NoState),
+            Err(e) => return Err(Fallback::Unusable(format!("{}: {e}", path.display()))),
+        };
+        let state: SavedState = serde_json::from_str(&text)
+            .map_err(|e| Fallback::Unusable(format!("{}: {e}", path.display())))?;
+        if state.format != STATE_FORMAT {
+            return Err(Fallback::Unusable(format!(
+                "it was written in format {} (this version reads {STATE_FORMAT})",
+                state.format
+            )));
+        }
+        let mut out: [Vec<u8>; 4] = Default::default();
+        for (slot, kind) in out.iter_mut().zip(FileKind::ALL) {
+            let want = state
+                .files
+                .iter()
+                .find(|f| f.kind == kind)
+                .ok_or_else(|| Fallback::Snapshot(format!("no {kind:?} file recorded")))?;
+            let path = self.snapshot_path(kind);
+            let bytes = fs::read(&path)
+                .map_err(|e| Fallback::Snapshot(format!("{}: {e}", path.display())))?;
+            if hex::encode(Sha256::digest(&bytes)) != want.sha256 {
+                return Err(Fallback::Snapshot(format!(
+                    "{} changed since the run that wrote it",
+                    path.display()
+                )));
+            }
+            *slot = bytes;
+        }
+        Ok((state, out))
+    }
+
+    /// Keeps the committed files as the snapshot, then writes `state.json` (last, so a
+    /// crash in between leaves hashes that don't match and the next run reads everything).
+    pub fn save(
+        &self,
+        identity: Identity,
+        links: (String, String),
+        output: &CommittedOutput,
+    ) -> io::Result<()> {
+        create_private_dir(&self.0)?;
+        let mut files = Vec::new();
+        for f in output
+            .files
+            .iter()
+            .filter(|f| FileKind::ALL.contains(&f.kind))
+        {
+            let target = self.snapshot_path(f.kind);
+            let temp = self.0.join(format!(".{}.tmp", f.kind.suffix()));
+            let _ = fs::remove_file(&temp);
+            // A hard link costs nothing and keeps this run's bytes even after the next run
+            // renames new files over the output; a copy where links aren't possible.
+            if fs::hard_link(&f.path, &temp).is_err() {
+                fs::copy(&f.path, &temp)?;
+                set_private(&temp)?;
+            }
+            fs::rename(&temp, &target)?;
+            files.push(SnapshotFile {
+                kind: f.kind,
+                sha256: f.sha256.clone(),
+            });
+        }
+        let state = SavedState {
+            format: STATE_FORMAT,
+            identity,
+            users_delta_link: links.0,
+            groups_delta_link: links.1,
+            files,
+            saved_at: Utc::now(),
+        };
+        let temp = self.0.join(".state.json.tmp");
+        {
+            let mut out = private_file(&temp)?;
+            serde_json::to_writer_pretty(&mut out, &state)?;
+            out.write_all(b"\n")?;
+            out.sync_all()?;
+        }
+        fs::rename(&temp, self.0.join(STATE_FILE))
+    }
+
+    /// Forgets the state (the next run is full).
+    pub fn clear(&self) -> io::Result<()> {
+        match fs::remove_file(self.0.join(STATE_FILE)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    fs::create_dir_all(dir)?;
+    set_private_dir(dir)
+}
+
+#[cfg(unix)]
+fn set_private_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+}
+
+#[cfg(not(unix))]
+fn set_private_dir(_dir: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn set_private(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn set_private(_path: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+fn private_file(path: &Path) -> io::Result<fs::File> {
+    let mut o = fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path)
+}

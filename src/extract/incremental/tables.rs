@@ -1,0 +1,333 @@
+//! The previous run's four files as tables, the delta answers merged into them, and the
+//! rows of the next run (and of its changes report) written from them.
+//!
+//! Cells are kept exactly as the CSV holds them. A CSV column is a Graph property of the
+//! same name and a cell is [`render_cell`] of its value, so merging a changed property is
+//! rendering it into its column; rendering a string gives the same string back, so the
+//! tables are written again through the same sinks a full run uses, row for row.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Map, Value, json};
+
+use crate::extract::output::OutputError;
+use crate::extract::output::OutputSet;
+use crate::extract::progress::Progress;
+use crate::extract::schema::{
+    GROUP_COMPUTED_COLUMNS, GroupCounts, GroupRecord, MEMBER_COLUMNS, MULTI_VALUE_SEPARATOR,
+    MemberCount, OWNER_COLUMNS, RecordError, Schema, member_type, render_cell,
+};
+
+use super::state::Fallback;
+
+/// A member or owner that is neither a user nor a group (device, service principal,
+/// contact...): its type and the names its rows show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Other {
+    pub kind: String,
+    pub display_name: String,
+    pub upn: String,
+}
+
+/// Edges by group id: the member (or owner) ids.
+pub type Edges = HashMap<String, HashSet<String>>;
+
+/// The state of the tenant as the files describe it.
+#[derive(Debug, Default)]
+pub struct Tables {
+    user_cols: Vec<String>,
+    group_cols: Vec<String>,
+    pub users: HashMap<String, Vec<String>>,
+    pub groups: HashMap<String, Vec<String>>,
+    pub members: Edges,
+    pub owners: Edges,
+    /// Members and owners that are neither users nor groups.
+    pub others: HashMap<String, Other>,
+}
+
+/// One file of the previous run: its bytes (already checked against the saved hash).
+pub struct Loaded<'a> {
+    pub users: &'a [u8],
+    pub groups: &'a [u8],
+    pub members: &'a [u8],
+    pub owners: &'a [u8],
+}
+
+fn reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
+    let bytes = bytes
+        .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+        .unwrap_or(bytes);
+    csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(bytes)
+}
+
+fn header(r: &mut csv::Reader<&[u8]>, what: &str) -> Result<Vec<String>, Fallback> {
+    r.headers()
+        .map(|h| h.iter().map(str::to_string).collect())
+        .map_err(|e| Fallback::Snapshot(format!("the saved {what} file cannot be read: {e}")))
+}
+
+impl Tables {
+    /// Reads the previous run's files; their headers must be this run's columns.
+    pub fn load(schema: &Schema, files: &Loaded<'_>) -> Result<Tables, Fallback> {
+        let mut t = Tables {
+            user_cols: schema
+                .user_columns()
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
+            group_cols: schema
+                .group_columns()
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
+            ..Tables::default()
+        };
+        for (bytes, what, want, map) in [
+            (files.users, "users", t.user_cols.clone(), &mut t.users),
+            (files.groups, "groups", t.group_cols.clone(), &mut t.groups),
+        ] {
+            let mut r = reader(bytes);
+            if header(&mut r, what)? != want {
+                return Err(Fallback::Settings(format!(
+                    "the {what} columns differ from the previous run's"
+                )));
+            }
+            for row in r.records() {
+                let row = row.map_err(|e| {
+                    Fallback::Snapshot(format!("the saved {what} file cannot be read: {e}"))
+                })?;
+                let cells: Vec<String> = row.iter().map(str::to_string).collect();
+                map.insert(cells[0].clone(), cells);
+            }
+        }
+        let readable = t.group_col("membersReadable");
+        if t.groups
+            .values()
+            .any(|g| g[readable] == "false" && !t.is_hidden(g))
+        {
+            return Err(Fallback::Snapshot(
+                "the previous run could not read every member list".into(),
+            ));
+        }
+        for (bytes, what, want, edges) in [
+            (files.members, "members", MEMBER_COLUMNS, &mut t.members),
+            (files.owners, "owners", OWNER_COLUMNS, &mut t.owners),
+        ] {
+            let mut r = reader(bytes);
+            if header(&mut r, what)? != want {
+                return Err(Fallback::Snapshot(format!(
+                    "the saved {what} file has other columns"
+                )));
+            }
+            for row in r.records() {
+                let row = row.map_err(|e| {
+                    Fallback::Snapshot(format!("the saved {what} file cannot be read: {e}"))
+                })?;
+                let (gid, id, kind) = (&row[0], &row[2], &row[3]);
+                edges
+                    .entry(gid.to_string())
+                    .or_default()
+                    .insert(id.to_string());
+                if kind != "user" && kind != "group" {
+                    t.others.insert(
+                        id.to_string(),
+                        Other {
+                            kind: kind.to_string(),
+                            display_name: row[4].to_string(),
+                            upn: row[5].to_string(),
+                        },
+                    );
+                }
+            }
+        }
+        Ok(t)
+    }
+
+    fn user_col(&self, name: &str) -> usize {
+        self.user_cols.iter().position(|c| c == name).unwrap_or(0)
+    }
+
+    fn group_col(&self, name: &str) -> usize {
+        self.group_cols.iter().position(|c| c == name).unwrap_or(0)
+    }
+
+    pub fn is_hidden(&self, cells: &[String]) -> bool {
+        cells[self.group_col("visibility")].eq_ignore_ascii_case("HiddenMembership")
+    }
+
+    pub fn user_columns(&self) -> &[String] {
+        &self.user_cols
+    }
+
+    pub fn group_columns(&self) -> &[String] {
+        &self.group_cols
+    }
+
+    /// Type, display name and UPN of a member or owner as its row shows them; `None` for
+    /// a user or group no longer in the tenant.
+    pub fn describe(&self, id: &str) -> Option<(String, &str, &str)> {
+        if let Some(u) = self.users.get(id) {
+            let (n, p) = (
+                self.user_col("displayName"),
+                self.user_col("userPrincipalName"),
+            );
+            return Some(("user".into(), &u[n], &u[p]));
+        }
+        if let Some(g) = self.groups.get(id) {
+            return Some(("group".into(), &g[self.group_col("displayName")], ""));
+        }
+        self.others
+            .get(id)
+            .map(|o| (o.kind.clone(), o.display_name.as_str(), o.upn.as_str()))
+    }
+
+    /// Renders the properties an object in a delta answer carries into `cells` (its row,
+    /// or a new one); returns the columns whose cells changed.
+    pub fn merge_props(columns: &[String], cells: &mut Vec<String>, object: &Map<String, Value>) {
+        if cells.len() != columns.len() {
+            *cells = vec![String::new(); columns.len()];
+        }
+        for (key, value) in object {
+            if key.contains('@') {
+                continue;
+            }
+            let Some(i) = columns
+                .iter()
+                .position(|c| c.eq_ignore_ascii_case(key))
+                .filter(|i| !GROUP_COMPUTED_COLUMNS.contains(&columns[*i].as_str()))
+            else {
+                continue;
+            };
+            cells[i] = render_cell(Some(value)).into_owned();
+        }
+    }
+
+    /// The columns (other than computed ones) whose cells differ.
+    pub fn changed_columns(columns: &[String], a: &[String], b: &[String]) -> Vec<String> {
+        columns
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| {
+                !GROUP_COMPUTED_COLUMNS.contains(&c.as_str()) && a.get(*i) != b.get(*i)
+            })
+            .map(|(_, c)| c.clone())
+            .collect()
+    }
+
+    /// Writes every row into `set`, in id order; `can_read_hidden` decides what a hidden
+    /// group's row says.
+    pub fn write(
+        &self,
+        schema: &Schema,
+        set: &mut OutputSet,
+        can_read_hidden: bool,
+        progress: &Progress,
+    ) -> Result<(), WriteError> {
+        let mut ids: Vec<&String> = self.users.keys().collect();
+        ids.sort_unstable();
+        for id in ids {
+            set.users()
+                .write(&object(&self.user_cols, &self.users[id]))?;
+            progress.add_users(1);
+        }
+        let mut gids: Vec<&String> = self.groups.keys().collect();
+        gids.sort_unstable();
+        let empty = HashSet::new();
+        for gid in gids {
+            let cells = &self.groups[gid];
+            let record = GroupRecord::from_value(schema, &object(&self.group_cols, cells))?;
+            let readable = can_read_hidden || !self.is_hidden(cells);
+            let members = if readable {
+                self.members.get(gid).unwrap_or(&empty)
+            } else {
+                &empty
+            };
+            let owners = self.owners.get(gid).unwrap_or(&empty);
+            for (list, edges) in [(members, true), (owners, false)] {
+                let mut ids: Vec<&String> = list.iter().collect();
+                ids.sort_unstable();
+                for id in ids {
+                    let Some((kind, name, upn)) = self.describe(id) else {
+                        continue;
+                    };
+                    let o = json!({
+                        "@odata.type": format!("#microsoft.graph.{kind}"),
+                        "id": id,
+                        "displayName": name,
+                        "userPrincipalName": upn,
+                    });
+                    if edges {
+                        set.members()
+                            .write_edge(record.id(), record.display_name(), &o)?;
+                    } else {
+                        set.owners()
+                            .write_edge(record.id(), record.display_name(), &o)?;
+                    }
+                }
+                if edges {
+                    progress.add_member_edges(list.len() as u64);
+                } else {
+                    progress.add_owner_edges(list.len() as u64);
+                }
+            }
+            let counts = GroupCounts {
+                members: if readable {
+                    MemberCount::Known(
+                        members
+                            .iter()
+                            .filter(|m| self.describe(m).is_some())
+                            .count() as u64,
+                    )
+                } else {
+                    MemberCount::Unreadable
+                },
+                owners: Some(owners.iter().filter(|m| self.describe(m).is_some()).count() as u64),
+            };
+            set.groups().write(&record, counts)?;
+            progress.member_list_done();
+            progress.owner_list_done();
+        }
+        Ok(())
+    }
+}
+
+/// A row as the Graph object it was rendered from (every cell a string renders to itself).
+fn object(columns: &[String], cells: &[String]) -> Value {
+    Value::Object(
+        columns
+            .iter()
+            .zip(cells)
+            .filter(|(c, _)| !GROUP_COMPUTED_COLUMNS.contains(&c.as_str()))
+            .map(|(c, v)| {
+                let v = if v.is_empty() {
+                    Value::Null
+                } else {
+                    Value::String(v.clone())
+                };
+                (c.clone(), v)
+            })
+            .collect(),
+    )
+}
+
+/// A row of the tables could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error(transparent)]
+    Record(#[from] RecordError),
+}
+
+/// Joins changed column names for the `attributes` cell.
+pub fn attribute_cell(names: &[String]) -> String {
+    names.join(MULTI_VALUE_SEPARATOR)
+}
+
+/// The member type a delta reference names (`#microsoft.graph.user` → `user`).
+pub fn ref_type(r: &Value) -> String {
+    member_type(r).to_string()
+}

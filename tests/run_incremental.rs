@@ -1,0 +1,275 @@
+//! Reruns of a profile read only the changes: `run --profile X` after the tenant changed
+//! (`/_sim/evolve`) writes the same files a full extraction of the changed tenant would,
+//! and `<domain>_changes.csv` lists exactly the changes the simulator applied. A run falls
+//! back to a full one, saying why, when asked (`--full`), when Graph expired the delta
+//! token, and when the previous run's files changed; a failed incremental run leaves the
+//! previous files and the saved state as they were.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use common::{
+    Extraction, Sim, TestEnv, assert_exit, check_manifest, create_profile, csv_path, json_stdout,
+    no_throttle, read_csv, snapshot,
+};
+use entra_extract::extract::schema::{CHANGE_COLUMNS, GROUP_COLUMNS, USER_COLUMNS};
+use entra_extract::sim::{DemoAppKind, FaultKind, FaultSpec, Preset, SimConfig, Trigger};
+use serde_json::Value;
+
+const PROFILE: &str = "contoso";
+
+/// `run --profile contoso --json` with the secret in the environment.
+fn run_profile(sim: &Sim, env: &TestEnv, extra: &[&str]) -> std::process::Output {
+    env.command()
+        .args(["run", "--profile", PROFILE, "--json", "-q"])
+        .args(extra)
+        .env(
+            "ENTRA_EXTRACT_CLIENT_SECRET",
+            sim.app(DemoAppKind::Full).client_secret,
+        )
+        .output()
+        .unwrap()
+}
+
+/// Runs the profile; asserts success, files = truth, and the mode the manifest states.
+fn run_ok(sim: &Sim, env: &TestEnv, out: &Path, extra: &[&str]) -> Value {
+    let o = run_profile(sim, env, extra);
+    assert_exit(&o, 0);
+    let report = json_stdout(&o);
+    Extraction::read(out, &sim.domain())
+        .assert_eq(&Extraction::expected(&sim.truth, &BTreeMap::new()));
+    let manifest = check_manifest(out, &sim.domain());
+    assert_eq!(report["mode"], manifest["run"]["mode"]);
+    manifest
+}
+
+/// The changes file as comparable rows: (object, change, id, groupId, attributes).
+type Row = (String, String, String, String, BTreeSet<String>);
+
+fn changes_file(out: &Path, prefix: &str) -> BTreeSet<Row> {
+    read_csv(&csv_path(out, prefix, "changes"), CHANGE_COLUMNS)
+        .into_iter()
+        .map(|r| {
+            let attrs = r[7]
+                .split('|')
+                .filter(|a| !a.is_empty())
+                .map(str::to_string)
+                .collect();
+            (
+                r[0].clone(),
+                r[1].clone(),
+                r[2].clone(),
+                r[5].clone(),
+                attrs,
+            )
+        })
+        .collect()
+}
+
+/// The simulator's changes as the changes file must show them: attributes limited to the
+/// CSV's columns (an update of nothing the files hold is no change of the files).
+fn expected_changes(applied: &[Value]) -> BTreeSet<Row> {
+    applied
+        .iter()
+        .filter_map(|c| {
+            let object = c["object"].as_str().unwrap().to_string();
+            let columns: &[&str] = match object.as_str() {
+                "user" => USER_COLUMNS,
+                _ => GROUP_COLUMNS,
+            };
+            let attrs: BTreeSet<String> = c["attributes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_string())
+                .filter(|a| columns.contains(&a.as_str()))
+                .collect();
+            if c["change"] == "updated" && attrs.is_empty() {
+                return None;
+            }
+            Some((
+                object,
+                c["change"].as_str().unwrap().to_string(),
+                c["id"].as_str().unwrap().to_string(),
+                c["groupId"].as_str().unwrap_or("").to_string(),
+                attrs,
+            ))
+        })
+        .collect()
+}
+
+fn evolve_and_rerun(sim: &mut Sim, env: &TestEnv, out: &Path, rounds: u64, changes: usize) {
+    for round in 1..=rounds {
+        let applied = sim.evolve(changes, 100 + round);
+        let applied = applied["changes"].as_array().unwrap().clone();
+        assert!(!applied.is_empty());
+        let manifest = run_ok(sim, env, out, &[]);
+        assert_eq!(
+            manifest["run"]["mode"], "incremental",
+            "round {round}: {manifest}"
+        );
+        let want = expected_changes(&applied);
+        assert_eq!(changes_file(out, &sim.domain()), want, "round {round}");
+        let c = &manifest["changes"];
+        assert_eq!(c["baseline"], true);
+        let n = |o: &str, ch: &str| want.iter().filter(|r| r.0 == o && r.1 == ch).count() as u64;
+        assert_eq!(c["users_added"], n("user", "added"));
+        assert_eq!(c["users_removed"], n("user", "removed"));
+        assert_eq!(c["members_added"], n("member", "added"));
+        assert_eq!(c["members_removed"], n("member", "removed"));
+        assert_eq!(c["owners_removed"], n("owner", "removed"));
+    }
+}
+
+fn first_full_run(sim: &Sim, env: &TestEnv, out: &Path) {
+    let manifest = run_ok(sim, env, out, &[]);
+    assert_eq!(manifest["run"]["mode"], "full");
+    assert!(
+        manifest["run"]["full_reason"]
+            .as_str()
+            .unwrap()
+            .contains("no previous complete run"),
+        "{manifest}"
+    );
+    assert_eq!(manifest["changes"]["baseline"], false);
+    assert!(changes_file(out, &sim.domain()).is_empty());
+}
+
+#[test]
+fn reruns_read_only_the_changes_and_equal_a_full_extraction() {
+    let mut sim = Sim::small();
+    let env = TestEnv::new();
+    let out = env.out("out");
+    create_profile(&sim, &env, PROFILE, &out, &[]);
+    first_full_run(&sim, &env, &out);
+    let state = env.data_dir().join("state").join(PROFILE);
+    assert!(state.join("state.json").is_file());
+    common::assert_private_and_clean(&state);
+
+    let before = sim.stats()["graphRequests"].as_u64().unwrap();
+    evolve_and_rerun(&mut sim, &env, &out, 3, 25);
+    let per_rerun = (sim.stats()["graphRequests"].as_u64().unwrap() - before) / 3;
+    assert!(
+        per_rerun < 12,
+        "an incremental rerun takes a handful of requests, not {per_rerun}"
+    );
+
+    // --full reads everything and says so; the next rerun is incremental again.
+    sim.evolve(10, 7);
+    let manifest = run_ok(&sim, &env, &out, &["--full"]);
+    assert_eq!(manifest["run"]["mode"], "full");
+    assert!(
+        manifest["run"]["full_reason"]
+            .as_str()
+            .unwrap()
+            .contains("--full")
+    );
+    evolve_and_rerun(&mut sim, &env, &out, 1, 10);
+}
+
+#[test]
+fn reruns_of_m_over_several_rounds() {
+    let mut sim = Sim::start(no_throttle(SimConfig {
+        preset: Preset::M,
+        seed: 4,
+        ..SimConfig::default()
+    }));
+    let env = TestEnv::new();
+    let out = env.out("out");
+    create_profile(&sim, &env, PROFILE, &out, &[]);
+    first_full_run(&sim, &env, &out);
+    evolve_and_rerun(&mut sim, &env, &out, 3, 100);
+}
+
+#[test]
+fn an_expired_token_or_changed_files_mean_a_full_run_with_the_reason() {
+    let mut sim = Sim::small();
+    let env = TestEnv::new();
+    let out = env.out("out");
+    create_profile(&sim, &env, PROFILE, &out, &[]);
+    first_full_run(&sim, &env, &out);
+
+    sim.evolve(20, 1);
+    sim.expire_delta_tokens();
+    let manifest = run_ok(&sim, &env, &out, &[]);
+    assert_eq!(manifest["run"]["mode"], "full");
+    let reason = manifest["run"]["full_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("resync") && reason.contains("syncStateNotFound"),
+        "{reason}"
+    );
+
+    // Someone edits the users file in place: its snapshot no longer matches.
+    sim.evolve(20, 2);
+    let users = csv_path(&out, &sim.domain(), "users");
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&users)
+        .unwrap();
+    std::io::Write::write_all(&mut f, b"x").unwrap();
+    drop(f);
+    let manifest = run_ok(&sim, &env, &out, &[]);
+    assert_eq!(manifest["run"]["mode"], "full");
+    assert!(
+        manifest["run"]["full_reason"]
+            .as_str()
+            .unwrap()
+            .contains("changed since the run that wrote it"),
+        "{manifest}"
+    );
+    evolve_and_rerun(&mut sim, &env, &out, 1, 20);
+
+    // Another column set is another extraction.
+    let run = run_profile(&sim, &env, &["--extra-user-attribute", "mobilePhone"]);
+    assert_exit(&run, 0);
+    let manifest = check_manifest(&out, &sim.domain());
+    assert_eq!(manifest["run"]["mode"], "full");
+    let reason = manifest["run"]["full_reason"].as_str().unwrap();
+    assert!(reason.contains("user columns"), "{reason}");
+}
+
+#[test]
+fn a_failed_incremental_run_leaves_the_files_and_the_state_alone() {
+    // groups/delta: the first request (the full run's `latest` link) works, the next ones
+    // answer a cut-off body until request 30.
+    let mut config = no_throttle(SimConfig::default());
+    config.faults.push(FaultSpec {
+        kind: FaultKind::MalformedJson,
+        trigger: Trigger::At((2..=30).collect()),
+        path_prefix: Some("/groups/delta".into()),
+    });
+    let mut sim = Sim::start(config);
+    let env = TestEnv::new();
+    let out = env.out("out");
+    create_profile(&sim, &env, PROFILE, &out, &[]);
+    let full = run_profile(&sim, &env, &["--plan", "per-group"]);
+    assert_exit(&full, 0);
+    let files = snapshot(&out);
+    let state = env.data_dir().join("state").join(PROFILE);
+    let saved = snapshot(&state);
+
+    sim.evolve(20, 3);
+    let failed = run_profile(&sim, &env, &[]);
+    assert_ne!(
+        failed.status.code(),
+        Some(0),
+        "the incremental run must fail"
+    );
+    assert_eq!(snapshot(&out), files, "the previous files are untouched");
+    assert_eq!(snapshot(&state), saved, "the saved state is untouched");
+
+    // Once Graph answers again, the rerun picks up from the same state.
+    for _ in 0..30 {
+        let o = run_profile(&sim, &env, &[]);
+        if o.status.success() {
+            let manifest = check_manifest(&out, &sim.domain());
+            assert_eq!(manifest["run"]["mode"], "incremental");
+            Extraction::read(&out, &sim.domain())
+                .assert_eq(&Extraction::expected(&sim.truth, &BTreeMap::new()));
+            return;
+        }
+    }
+    panic!("the rerun never succeeded");
+}
