@@ -73,6 +73,8 @@ fn record() -> RunRecord {
         owner_edges: 10,
         warnings: 2,
         output_dir: PathBuf::from("/srv/out"),
+        mode: None,
+        changes: None,
     }
 }
 

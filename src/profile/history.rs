@@ -73,6 +73,12 @@ pub struct RunRecord {
     pub warnings: u64,
     /// Where the files went.
     pub output_dir: PathBuf,
+    /// Full or incremental (absent in records written before incremental reruns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<crate::extract::manifest::RunMode>,
+    /// What changed since the previous run, when the run completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<crate::extract::manifest::ChangeCounts>,
 }
 
 /// Why the history could not be read or written.
@@ -195,6 +201,8 @@ mod tests {
             owner_edges: 4,
             warnings: 0,
             output_dir: PathBuf::from("/out"),
+            mode: None,
+            changes: None,
         }
     }
 

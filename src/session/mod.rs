@@ -144,6 +144,8 @@ pub fn record_run(
         output_dir: ok
             .and_then(|s| s.output.manifest_path.parent().map(PathBuf::from))
             .unwrap_or_else(|| profile.output_dir.clone()),
+        mode: ok.and_then(|s| s.output.manifest.run.as_ref().map(|r| r.mode)),
+        changes: ok.and_then(|s| s.output.manifest.changes),
     };
     if let Err(e) = crate::profile::history::History::new(dirs).append(&profile.name, &record) {
         tracing::warn!(error = %e, "could not record the run in the history");
