@@ -405,18 +405,13 @@ async fn run_inner(
     progress.set_phase(Phase::Finishing);
     let warnings = progress.warnings();
     let details = RunDetails {
-        tenant_id: tenant.tenant_id.clone(),
-        client_id: client.config().client_id.to_string(),
-        cloud: options.cloud.clone(),
-        started_at,
-        finished_at: None,
         warnings: warnings.clone(),
-        notes: progress.notes(),
         run: state.as_ref().map(|_| RunInfo {
             mode: RunMode::Full,
             full_reason: full_reason.as_ref().map(ToString::to_string),
         }),
         changes: state.as_ref().map(|_| ChangeCounts::default()),
+        ..run_details(client, &options, &tenant, started_at, progress)
     };
     let output = blocking(move || set.commit(details)).await?;
     if let Some((dir, identity, links)) = state {
@@ -454,18 +449,12 @@ async fn write_incremental(
     );
     progress.set_phase(Phase::Finishing);
     let details = RunDetails {
-        tenant_id: tenant.tenant_id.clone(),
-        client_id: client.config().client_id.to_string(),
-        cloud: options.cloud.clone(),
-        started_at,
-        finished_at: None,
-        warnings: Vec::new(),
-        notes: progress.notes(),
         run: Some(RunInfo {
             mode: RunMode::Incremental,
             full_reason: None,
         }),
         changes: Some(rerun.counts),
+        ..run_details(client, options, &tenant, started_at, progress)
     };
     let output = {
         let (out_dir, prefix, schema) =
@@ -518,6 +507,27 @@ async fn write_incremental(
         warnings: Vec::new(),
         duration: (Utc::now() - started_at).to_std().unwrap_or_default(),
     })
+}
+
+/// What every manifest says about the run; callers add warnings, mode and changes.
+fn run_details(
+    client: &GraphClient,
+    options: &ExtractOptions,
+    tenant: &TenantInfo,
+    started_at: DateTime<Utc>,
+    progress: &Progress,
+) -> RunDetails {
+    RunDetails {
+        tenant_id: tenant.tenant_id.clone(),
+        client_id: client.config().client_id.to_string(),
+        cloud: options.cloud.clone(),
+        started_at,
+        finished_at: None,
+        warnings: Vec::new(),
+        notes: progress.notes(),
+        run: None,
+        changes: None,
+    }
 }
 
 /// Saves the state for the next run. The files are committed already, so a failure only
