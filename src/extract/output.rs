@@ -659,7 +659,7 @@ fn remove_stale_temps(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Creates a new file readable and writable by its owner only, from the first byte.
-fn create_private(path: &Path) -> io::Result<File> {
+pub(crate) fn create_private(path: &Path) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::extract::output::{CommittedOutput, FileKind};
+use crate::extract::output::{CommittedOutput, FileKind, create_private};
 
 /// Layout version of `state.json`; another value means a full run.
 pub const STATE_FORMAT: u32 = 1;
@@ -187,8 +187,9 @@ impl StateDir {
             saved_at: Utc::now(),
         };
         let temp = self.0.join(".state.json.tmp");
+        let _ = fs::remove_file(&temp);
         {
-            let mut out = private_file(&temp)?;
+            let mut out = create_private(&temp)?;
             serde_json::to_writer_pretty(&mut out, &state)?;
             out.write_all(b"\n")?;
             out.sync_all()?;
@@ -230,15 +231,4 @@ fn set_private(path: &Path) -> io::Result<()> {
 #[cfg(not(unix))]
 fn set_private(_path: &Path) -> io::Result<()> {
     Ok(())
-}
-
-fn private_file(path: &Path) -> io::Result<fs::File> {
-    let mut o = fs::OpenOptions::new();
-    o.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
-    }
-    o.open(path)
 }
