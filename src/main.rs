@@ -21,6 +21,7 @@ async fn main() -> std::process::ExitCode {
         Some(Command::Check(args)) => entra_extract::cli::check::run(args).await,
         Some(Command::Run(args)) => entra_extract::cli::run::run(args).await,
         Some(Command::Profile(args)) => entra_extract::cli::profile::run(args).await,
+        Some(Command::Schedule(args)) => Ok(entra_extract::cli::schedule::run(args)),
         Some(Command::Completions { shell }) => Ok(entra_extract::cli::completions(shell)),
         Some(Command::Man) => entra_extract::cli::man(),
         None => entra_extract::cli::wizard().await,

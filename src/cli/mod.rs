@@ -7,6 +7,7 @@ pub mod exit;
 pub mod profile;
 pub mod progress;
 pub mod run;
+pub mod schedule;
 pub mod sim;
 pub mod stdout;
 
@@ -37,6 +38,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Manage saved profiles and their client secrets.
     Profile(profile::ProfileArgs),
+    /// Rerun saved profiles by themselves (systemd user timer, or a crontab line).
+    Schedule(schedule::ScheduleArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
     Completions {
         /// The shell, e.g. `bash`: `entra-extract completions bash > ~/.local/share/bash-completion/completions/entra-extract`.

@@ -441,6 +441,15 @@ async fn remove(
     force: bool,
 ) -> Result<(), CommandError> {
     let removed = lifecycle::remove(profiles, name, force, SecretStore::open_default()).await?;
+    // Its timer would only fail from now on.
+    match crate::schedule::systemd::remove(name) {
+        Ok(true) => crate::outln!("Disabled and deleted its systemd timer."),
+        Ok(false) => {}
+        Err(e) => warn(&format!(
+            "its systemd timer could not be removed ({e}); delete {} yourself",
+            crate::schedule::systemd::timer_name(name)
+        )),
+    }
     let secret = match &removed.secret {
         SecretRemoval::Deleted(place) => format!("deleted its secret from {place}"),
         SecretRemoval::NoneStored => "no stored secret".to_string(),
@@ -468,6 +477,9 @@ async fn rename(
     old: &ProfileName,
     new: &ProfileName,
 ) -> Result<(), CommandError> {
+    if let Some(why) = crate::schedule::rename_blocker(profiles, old, new) {
+        return Err(CommandError::Usage(why));
+    }
     lifecycle::rename(profiles, old, new, SecretStore::open_default()).await?;
     crate::outln!(
         "Renamed profile {old} to {new}; its stored secret and run history moved with it."

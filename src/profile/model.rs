@@ -49,6 +49,10 @@ pub struct Profile {
     /// Extra CA certificates (PEM) to trust, e.g. behind a TLS-inspecting proxy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra_ca_pem: Option<PathBuf>,
+    /// When the profile reruns by itself (`entra-extract schedule add`); the timer or
+    /// crontab line is what actually runs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<crate::schedule::Schedule>,
 }
 
 /// How the app registration proves its identity.
@@ -109,7 +113,7 @@ pub enum InvalidProfile {
 impl Profile {
     /// Every key of a profile file but `schema_version` (kept beside the struct; a test
     /// checks it against what `save` writes).
-    pub const KEYS: [&'static str; 14] = [
+    pub const KEYS: [&'static str; 15] = [
         "name",
         "cloud",
         "authority_url",
@@ -124,6 +128,7 @@ impl Profile {
         "bom",
         "secret_storage",
         "extra_ca_pem",
+        "schedule",
     ];
 
     /// A profile with defaults for everything but the identifying fields.
@@ -143,6 +148,7 @@ impl Profile {
             bom: false,
             secret_storage: SecretStorage::Keyring,
             extra_ca_pem: None,
+            schedule: None,
         }
     }
 

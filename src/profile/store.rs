@@ -366,6 +366,7 @@ mod tests {
         p.bom = true;
         p.secret_storage = crate::profile::SecretStorage::PlaintextFile;
         p.extra_ca_pem = Some(PathBuf::from("/etc/ca.pem"));
+        p.schedule = Some("weekly mon 06:30".parse().unwrap());
         p
     }
 

@@ -75,7 +75,7 @@ pub fn rename(dirs: &Dirs, old: &ProfileName, new: &ProfileName) -> Result<(), S
 }
 
 #[cfg(unix)]
-fn check_owner_only(path: &std::path::Path) -> Result<(), SecretError> {
+pub(crate) fn check_owner_only(path: &std::path::Path) -> Result<(), SecretError> {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path)
         .map_err(|source| SecretError::File {
@@ -95,7 +95,7 @@ fn check_owner_only(path: &std::path::Path) -> Result<(), SecretError> {
 }
 
 #[cfg(not(unix))]
-fn check_owner_only(_path: &std::path::Path) -> Result<(), SecretError> {
+pub(crate) fn check_owner_only(_path: &std::path::Path) -> Result<(), SecretError> {
     // The file lives in the user's profile directory, whose ACL is owner-only by default.
     Ok(())
 }

@@ -278,8 +278,11 @@ impl Services for LiveServices {
             let name = ProfileName::new(&name).map_err(|e| e.to_string())?;
             lifecycle::remove(&self.store(), &name, false, SecretStore::open(self.keyring))
                 .await
+                .map_err(|e| e.to_string())?;
+            // Its timer would only fail from now on.
+            crate::schedule::systemd::remove(&name)
                 .map(|_| ())
-                .map_err(|e| e.to_string())
+                .map_err(|e| format!("profile removed, but not its timer: {e}"))
         }
         .boxed()
     }
@@ -407,6 +410,9 @@ impl LiveServices {
             // picks another storage and saves again): the rename is done, go on.
             let renamed_before = !store.exists(&old) && store.exists(&name);
             if !renamed_before {
+                if let Some(why) = crate::schedule::rename_blocker(&store, &old, &name) {
+                    return Err(fail(why));
+                }
                 lifecycle::rename(&store, &old, &name, SecretStore::open(self.keyring))
                     .await
                     .map_err(|e| fail(e.to_string()))?;
@@ -447,6 +453,8 @@ impl LiveServices {
                 }
             }
         };
+        // Editing a profile keeps its schedule (its timer is still installed).
+        profile.schedule = store.load(&name).ok().and_then(|p| p.schedule);
         store.save(&profile).map_err(|e| fail(e.to_string()))?;
         Ok(SaveOutcome {
             secret_stored_in: stored_in,

@@ -1,0 +1,463 @@
+//! Schedules: when a saved profile reruns by itself (the connector's "collection frequency"),
+//! and the two ways to install one — a systemd user timer, or a crontab line where systemd
+//! is absent.
+
+pub mod cron;
+pub mod systemd;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use chrono::Weekday;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::profile::ProfileName;
+
+/// What a scheduled run executes: `<exe> run --profile <name> --quiet`, with the
+/// directory overrides of the process that installed it, so the timer's run sees the same
+/// profiles and state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// The profile to rerun.
+    pub profile: ProfileName,
+    /// When.
+    pub schedule: Schedule,
+    /// Absolute path of the entra-extract binary.
+    pub exe: PathBuf,
+    /// `ENTRA_EXTRACT_*` variables to pass on (directory and keyring overrides; never a
+    /// secret).
+    pub environment: Vec<(String, String)>,
+    /// The owner-only file systemd hands to the run as the client-secret credential.
+    pub credential_file: Option<PathBuf>,
+}
+
+/// The variables a scheduled run inherits from the process that scheduled it: where the
+/// profiles, state and keyring are. The secret variable is deliberately not among them.
+pub const INHERITED_ENV: [&str; 3] = [
+    crate::profile::dirs::CONFIG_DIR_ENV,
+    crate::profile::dirs::DATA_DIR_ENV,
+    crate::secret::keyring::STORE_ENV,
+];
+
+impl Job {
+    /// The job for `profile`, run by this very binary, with [`INHERITED_ENV`] as now set.
+    pub fn for_current_exe(
+        profile: ProfileName,
+        schedule: Schedule,
+        credential_file: Option<PathBuf>,
+    ) -> std::io::Result<Self> {
+        let exe = std::env::current_exe()?;
+        let environment = INHERITED_ENV
+            .iter()
+            .filter_map(|k| {
+                let v = std::env::var(k).ok().filter(|v| !v.is_empty())?;
+                Some((k.to_string(), v))
+            })
+            .collect();
+        Ok(Job {
+            profile,
+            schedule,
+            exe,
+            environment,
+            credential_file,
+        })
+    }
+
+    /// The arguments after the binary.
+    pub fn args(&self) -> [String; 4] {
+        [
+            "run".into(),
+            "--profile".into(),
+            self.profile.to_string(),
+            "--quiet".into(),
+        ]
+    }
+}
+
+/// Where a schedule goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A systemd user timer (installed and enabled).
+    Systemd,
+    /// A crontab line (printed for the user to add).
+    Cron,
+}
+
+impl Backend {
+    /// systemd where a user manager answers, else cron.
+    pub fn detect() -> Self {
+        if systemd::user_manager_available() {
+            Backend::Systemd
+        } else {
+            Backend::Cron
+        }
+    }
+}
+
+/// Why a profile cannot be scheduled as asked.
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    /// The profile's secret comes from each run's environment, which a timer does not have.
+    #[error(
+        "profile {profile} has no stored secret ({storage}), and a timer's run has no environment to take it from; \
+         pass --credential-file PATH (an owner-only file holding the secret, handed to the run as a systemd credential), \
+         or store the secret in the OS keyring (`entra-extract profile set-secret {profile}` after switching the profile's secret_storage to \"keyring\")"
+    )]
+    NeedsCredentialFile {
+        /// The profile.
+        profile: ProfileName,
+        /// Its storage, for people.
+        storage: &'static str,
+    },
+    /// cron has no credentials mechanism.
+    #[error(
+        "cron cannot hand a credential file to profile {profile}'s runs; use a systemd user timer, or store the secret in the OS keyring (`entra-extract profile set-secret {profile}`)"
+    )]
+    CronNeedsStoredSecret {
+        /// The profile.
+        profile: ProfileName,
+    },
+    /// A certificate profile is not supported by headless runs yet.
+    #[error("profile {0} authenticates with a certificate, which headless runs do not support yet")]
+    Certificate(ProfileName),
+    /// The credential file is missing or readable by others.
+    #[error(transparent)]
+    CredentialFile(#[from] crate::secret::SecretError),
+    /// The program's own path is unknown.
+    #[error("cannot find the path of this program: {0}")]
+    Exe(std::io::Error),
+    /// A path cannot be written into a unit.
+    #[error(transparent)]
+    Unrepresentable(#[from] systemd::Unrepresentable),
+    /// Installing or removing the units failed.
+    #[error(transparent)]
+    Systemd(#[from] systemd::SystemdError),
+}
+
+impl ScheduleError {
+    /// Whether this is the user's input to fix (exit code 2), not a failure of the system.
+    pub fn is_config_error(&self) -> bool {
+        !matches!(self, ScheduleError::Exe(_) | ScheduleError::Systemd(_))
+    }
+}
+
+/// The job that reruns `profile` with this binary, after checking that such a run can
+/// find the secret: a stored one (keyring, plaintext opt-in) or `credential_file` (systemd
+/// only; made absolute and checked owner-only).
+pub fn job_for(
+    profile: &crate::profile::Profile,
+    schedule: Schedule,
+    credential_file: Option<PathBuf>,
+    backend: Backend,
+) -> Result<Job, ScheduleError> {
+    use crate::profile::{CredentialKind, SecretStorage};
+    if let CredentialKind::Certificate { .. } = profile.credential {
+        return Err(ScheduleError::Certificate(profile.name.clone()));
+    }
+    let stored = profile.secret_storage.is_stored();
+    let credential_file = match (backend, credential_file) {
+        (Backend::Cron, Some(_)) => {
+            return Err(ScheduleError::CronNeedsStoredSecret {
+                profile: profile.name.clone(),
+            });
+        }
+        (Backend::Cron, None) if !stored => {
+            return Err(ScheduleError::CronNeedsStoredSecret {
+                profile: profile.name.clone(),
+            });
+        }
+        (Backend::Systemd, None) if !stored => {
+            return Err(ScheduleError::NeedsCredentialFile {
+                profile: profile.name.clone(),
+                storage: match profile.secret_storage {
+                    SecretStorage::Environment => "it takes ENTRA_EXTRACT_CLIENT_SECRET",
+                    _ => "it takes a systemd credential",
+                },
+            });
+        }
+        (_, None) => None,
+        (Backend::Systemd, Some(path)) => Some(checked_credential_file(&path)?),
+    };
+    Job::for_current_exe(profile.name.clone(), schedule, credential_file)
+        .map_err(ScheduleError::Exe)
+}
+
+/// Why `old` cannot be renamed to `new` while scheduled: its timer runs it by name.
+pub fn rename_blocker(
+    store: &crate::profile::ProfileStore,
+    old: &ProfileName,
+    new: &ProfileName,
+) -> Option<String> {
+    let scheduled = store.load(old).is_ok_and(|p| p.schedule.is_some()) || systemd::status(old).0;
+    scheduled.then(|| {
+        format!(
+            "profile {old} has a schedule, whose timer runs it by name; remove it first (`entra-extract schedule remove --profile {old}`), rename, then add it again for {new}"
+        )
+    })
+}
+
+fn checked_credential_file(path: &std::path::Path) -> Result<PathBuf, crate::secret::SecretError> {
+    let absolute =
+        std::path::absolute(path).map_err(|source| crate::secret::SecretError::File {
+            action: "resolve",
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if !absolute.is_file() {
+        return Err(crate::secret::SecretError::File {
+            action: "read",
+            path: absolute,
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        });
+    }
+    crate::secret::plaintext::check_owner_only(&absolute)?;
+    Ok(absolute)
+}
+
+/// How often a profile reruns. Written as `hourly`, `daily 02:00` or `weekly mon 02:00`
+/// (the profile file, the CLI and the wizard share this one syntax).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schedule {
+    /// At the start of every hour.
+    Hourly,
+    /// Every day at a local time.
+    Daily {
+        /// Local time of day.
+        at: TimeOfDay,
+    },
+    /// Once a week, on a day at a local time.
+    Weekly {
+        /// Day of the week.
+        on: Weekday,
+        /// Local time of day.
+        at: TimeOfDay,
+    },
+}
+
+/// A local time of day, minute precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeOfDay {
+    hour: u8,
+    minute: u8,
+}
+
+/// The time a daily or weekly schedule uses when none is given: quiet hours.
+pub const DEFAULT_TIME: TimeOfDay = TimeOfDay { hour: 2, minute: 0 };
+
+/// Why a schedule was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{input:?} is not a schedule: {reason}; write `hourly`, `daily 02:00` or `weekly mon 02:00` (24-hour local time)"
+)]
+pub struct InvalidSchedule {
+    input: String,
+    reason: String,
+}
+
+impl TimeOfDay {
+    /// Hour (0–23) and minute (0–59).
+    pub fn new(hour: u8, minute: u8) -> Option<Self> {
+        (hour < 24 && minute < 60).then_some(TimeOfDay { hour, minute })
+    }
+
+    /// Hour of the day, 0–23.
+    pub fn hour(self) -> u8 {
+        self.hour
+    }
+
+    /// Minute of the hour, 0–59.
+    pub fn minute(self) -> u8 {
+        self.minute
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        let (h, m) = text.split_once(':')?;
+        let digits = |s: &str| (1..=2).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(h) || m.len() != 2 || !digits(m) {
+            return None;
+        }
+        TimeOfDay::new(h.parse().ok()?, m.parse().ok()?)
+    }
+}
+
+impl fmt::Display for TimeOfDay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}:{:02}", self.hour, self.minute)
+    }
+}
+
+impl Schedule {
+    /// For people: "hourly", "daily at 02:00", "weekly on Monday at 02:00".
+    pub fn describe(&self) -> String {
+        match self {
+            Schedule::Hourly => "hourly".into(),
+            Schedule::Daily { at } => format!("daily at {at}"),
+            Schedule::Weekly { on, at } => format!("weekly on {} at {at}", day_name(*on)),
+        }
+    }
+
+    /// How far systemd may shift each run at random, so a fleet of timers does not hit
+    /// Graph (and the tenant's shared resource-unit budget) in the same second.
+    pub fn randomized_delay(&self) -> &'static str {
+        match self {
+            Schedule::Hourly => "5min",
+            _ => "15min",
+        }
+    }
+}
+
+impl fmt::Display for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Schedule::Hourly => f.write_str("hourly"),
+            Schedule::Daily { at } => write!(f, "daily {at}"),
+            Schedule::Weekly { on, at } => {
+                write!(f, "weekly {} {at}", day_name(*on)[..3].to_lowercase())
+            }
+        }
+    }
+}
+
+impl FromStr for Schedule {
+    type Err = InvalidSchedule;
+
+    /// Accepts the canonical form and the spoken one: `daily at 2:30`, `weekly on Friday at 18:00`.
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        let refuse = |reason: &str| InvalidSchedule {
+            input: input.to_string(),
+            reason: reason.to_string(),
+        };
+        let lower = input.to_lowercase();
+        let words: Vec<&str> = lower
+            .split_whitespace()
+            .filter(|w| !matches!(*w, "at" | "on" | "every"))
+            .collect();
+        let time = |w: Option<&&str>| match w {
+            None => Ok(DEFAULT_TIME),
+            Some(w) => TimeOfDay::parse(w)
+                .ok_or_else(|| refuse(&format!("{w:?} is not a time between 00:00 and 23:59"))),
+        };
+        match words.as_slice() {
+            [] => Err(refuse("it is empty")),
+            ["hourly"] => Ok(Schedule::Hourly),
+            ["daily", rest @ ..] if rest.len() <= 1 => Ok(Schedule::Daily {
+                at: time(rest.first())?,
+            }),
+            ["weekly", day, rest @ ..] if rest.len() <= 1 => Ok(Schedule::Weekly {
+                on: day
+                    .parse::<Weekday>()
+                    .map_err(|_| refuse(&format!("{day:?} is not a day of the week")))?,
+                at: time(rest.first())?,
+            }),
+            ["weekly"] => Err(refuse("a weekly schedule needs a day, e.g. `weekly mon`")),
+            [first, ..] if matches!(*first, "hourly" | "daily" | "weekly") => {
+                Err(refuse("there are words too many"))
+            }
+            [first, ..] => Err(refuse(&format!(
+                "it starts with {first:?}, not hourly, daily or weekly"
+            ))),
+        }
+    }
+}
+
+fn day_name(day: Weekday) -> &'static str {
+    match day {
+        Weekday::Mon => "Monday",
+        Weekday::Tue => "Tuesday",
+        Weekday::Wed => "Wednesday",
+        Weekday::Thu => "Thursday",
+        Weekday::Fri => "Friday",
+        Weekday::Sat => "Saturday",
+        Weekday::Sun => "Sunday",
+    }
+}
+
+impl Serialize for Schedule {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Schedule {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(h: u8, m: u8) -> TimeOfDay {
+        TimeOfDay::new(h, m).unwrap()
+    }
+
+    #[test]
+    fn canonical_and_spoken_forms_parse_to_the_same_schedule() {
+        for (text, want) in [
+            ("hourly", Schedule::Hourly),
+            ("daily", Schedule::Daily { at: DEFAULT_TIME }),
+            ("daily 02:00", Schedule::Daily { at: at(2, 0) }),
+            ("Daily at 7:05", Schedule::Daily { at: at(7, 5) }),
+            (
+                "weekly mon 06:30",
+                Schedule::Weekly {
+                    on: Weekday::Mon,
+                    at: at(6, 30),
+                },
+            ),
+            (
+                "weekly on Friday at 18:00",
+                Schedule::Weekly {
+                    on: Weekday::Fri,
+                    at: at(18, 0),
+                },
+            ),
+        ] {
+            assert_eq!(text.parse::<Schedule>(), Ok(want), "{text}");
+            // Display is canonical and parses back.
+            assert_eq!(want.to_string().parse::<Schedule>(), Ok(want));
+        }
+        assert_eq!(
+            Schedule::Weekly {
+                on: Weekday::Sun,
+                at: at(23, 59)
+            }
+            .to_string(),
+            "weekly sun 23:59"
+        );
+    }
+
+    #[test]
+    fn bad_schedules_say_what_is_wrong() {
+        for (text, reason) in [
+            ("", "it is empty"),
+            ("daily 24:00", "\"24:00\" is not a time"),
+            ("daily 2:5", "\"2:5\" is not a time"),
+            ("weekly", "needs a day"),
+            ("weekly someday", "\"someday\" is not a day"),
+            ("daily 02:00 03:00", "words too many"),
+            ("monthly", "not hourly, daily or weekly"),
+        ] {
+            let e = text.parse::<Schedule>().unwrap_err().to_string();
+            assert!(
+                e.contains(reason) && e.contains("daily 02:00"),
+                "{text}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn descriptions_read_as_sentences() {
+        assert_eq!(
+            "weekly tue 09:15".parse::<Schedule>().unwrap().describe(),
+            "weekly on Tuesday at 09:15"
+        );
+        assert_eq!(
+            "daily".parse::<Schedule>().unwrap().describe(),
+            "daily at 02:00"
+        );
+    }
+}

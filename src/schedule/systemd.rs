@@ -1,0 +1,341 @@
+//! A schedule as a systemd **user** timer and its oneshot service: no root, runs missed while
+//! the machine was off are caught up (`Persistent=true`), and a fleet of timers is spread
+//! by a randomized delay.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::{Job, Schedule};
+use crate::profile::ProfileName;
+
+/// Where user units live: `$XDG_CONFIG_HOME/systemd/user` (`~/.config/systemd/user`).
+pub fn unit_dir() -> Option<PathBuf> {
+    directories::BaseDirs::new().map(|b| b.config_dir().join("systemd").join("user"))
+}
+
+/// `entra-extract-<profile>`: profile names only hold characters unit names allow.
+pub fn unit_base(profile: &ProfileName) -> String {
+    format!("entra-extract-{profile}")
+}
+
+/// `entra-extract-<profile>.service`.
+pub fn service_name(profile: &ProfileName) -> String {
+    format!("{}.service", unit_base(profile))
+}
+
+/// `entra-extract-<profile>.timer`.
+pub fn timer_name(profile: &ProfileName) -> String {
+    format!("{}.timer", unit_base(profile))
+}
+
+/// A path or value that cannot be put in a unit file.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} {value:?} cannot go into a systemd unit: {why}")]
+pub struct Unrepresentable {
+    what: &'static str,
+    value: String,
+    why: &'static str,
+}
+
+/// The service and timer files of `job`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Units {
+    /// `entra-extract-<profile>.service`.
+    pub service: String,
+    /// `entra-extract-<profile>.timer`.
+    pub timer: String,
+}
+
+/// The systemd calendar expression of a schedule.
+pub fn on_calendar(schedule: &Schedule) -> String {
+    match schedule {
+        Schedule::Hourly => "*-*-* *:00:00".into(),
+        Schedule::Daily { at } => format!("*-*-* {at}:00"),
+        Schedule::Weekly { on, at } => format!("{on} *-*-* {at}:00"),
+    }
+}
+
+/// Renders both units. The service carries no secret: a keyring profile reads the keyring
+/// of the user's session, a systemd-credential profile gets the file through
+/// `LoadCredential=`, which systemd hands over in a private directory.
+pub fn render(job: &Job) -> Result<Units, Unrepresentable> {
+    let exe = text("the program path", &job.exe)?;
+    let mut exec = vec![quote(exe, true)];
+    exec.extend(job.args().iter().map(|a| quote(a, true)));
+    let mut service = format!(
+        "# Written by `entra-extract schedule add`; `entra-extract schedule remove --profile {p}` removes it.\n\
+         [Unit]\n\
+         Description=entra-extract: rerun profile {p}\n\
+         \n\
+         [Service]\n\
+         Type=oneshot\n\
+         ExecStart={exec}\n",
+        p = job.profile,
+        exec = exec.join(" "),
+    );
+    for (key, value) in &job.environment {
+        check_line("an environment value", value)?;
+        service.push_str(&format!(
+            "Environment={}\n",
+            quote(&format!("{key}={value}"), false)
+        ));
+    }
+    if let Some(file) = &job.credential_file {
+        let path = text("the credential file", file)?;
+        service.push_str(&format!(
+            "LoadCredential={}:{}\n",
+            crate::secret::SYSTEMD_CREDENTIAL,
+            path.replace('%', "%%")
+        ));
+    }
+    // A run that hangs must not block the next ones forever; a full run of a very large
+    // tenant takes minutes, not hours.
+    service.push_str("TimeoutStartSec=4h\nNice=10\n");
+
+    let timer = format!(
+        "# Written by `entra-extract schedule add`; `entra-extract schedule remove --profile {p}` removes it.\n\
+         [Unit]\n\
+         Description=entra-extract: rerun profile {p} {when}\n\
+         \n\
+         [Timer]\n\
+         OnCalendar={calendar}\n\
+         Persistent=true\n\
+         RandomizedDelaySec={delay}\n\
+         Unit={service}\n\
+         \n\
+         [Install]\n\
+         WantedBy=timers.target\n",
+        p = job.profile,
+        when = job.schedule.describe(),
+        calendar = on_calendar(&job.schedule),
+        delay = job.schedule.randomized_delay(),
+        service = service_name(&job.profile),
+    );
+    Ok(Units { service, timer })
+}
+
+fn text<'a>(what: &'static str, path: &'a Path) -> Result<&'a str, Unrepresentable> {
+    let s = path.to_str().ok_or_else(|| Unrepresentable {
+        what,
+        value: path.display().to_string(),
+        why: "it is not valid UTF-8",
+    })?;
+    check_line(what, s)?;
+    Ok(s)
+}
+
+fn check_line(what: &'static str, s: &str) -> Result<(), Unrepresentable> {
+    if s.chars().any(char::is_control) {
+        return Err(Unrepresentable {
+            what,
+            value: s.to_string(),
+            why: "it contains a control character",
+        });
+    }
+    Ok(())
+}
+
+/// A double-quoted unit-file word: `\` and `"` escaped, `%` doubled (specifiers), and in
+/// command lines `$` doubled (variable expansion).
+fn quote(word: &str, command_line: bool) -> String {
+    let mut out = String::with_capacity(word.len() + 2);
+    out.push('"');
+    for c in word.chars() {
+        match c {
+            '\\' | '"' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '%' => out.push_str("%%"),
+            '$' if command_line => out.push_str("$$"),
+            _ => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Why the units could not be installed or removed.
+#[derive(Debug, thiserror::Error)]
+pub enum SystemdError {
+    /// No home directory to put user units in.
+    #[error("cannot find the home directory for ~/.config/systemd/user")]
+    NoUnitDir,
+    /// Writing or deleting a unit file failed.
+    #[error("cannot {action} {}: {source}", path.display())]
+    File {
+        /// What was being done.
+        action: &'static str,
+        /// The unit file.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// `systemctl --user …` failed.
+    #[error("`systemctl --user {args}` failed: {output}")]
+    Systemctl {
+        /// The arguments.
+        args: String,
+        /// What it printed (or why it could not start).
+        output: String,
+    },
+}
+
+/// Whether a systemd user manager answers (`systemctl --user show-environment`); where it
+/// does not (containers, macOS, WSL without systemd), schedules are crontab lines.
+pub fn user_manager_available() -> bool {
+    Command::new("systemctl")
+        .args(["--user", "show-environment"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Writes the units (owner-only, atomically), reloads the user manager and enables the
+/// timer now. Returns the paths written.
+pub fn install(job: &Job, units: &Units) -> Result<[PathBuf; 2], SystemdError> {
+    let dir = unit_dir().ok_or(SystemdError::NoUnitDir)?;
+    let service = dir.join(service_name(&job.profile));
+    let timer = dir.join(timer_name(&job.profile));
+    for (path, content) in [(&service, &units.service), (&timer, &units.timer)] {
+        crate::profile::fsutil::write_private_atomic(path, content.as_bytes()).map_err(
+            |source| SystemdError::File {
+                action: "write",
+                path: path.clone(),
+                source,
+            },
+        )?;
+    }
+    systemctl(&["daemon-reload"])?;
+    systemctl(&["enable", "--now", &timer_name(&job.profile)])?;
+    Ok([service, timer])
+}
+
+/// Stops and disables the timer and deletes both units. Returns whether any unit file existed.
+pub fn remove(profile: &ProfileName) -> Result<bool, SystemdError> {
+    let dir = unit_dir().ok_or(SystemdError::NoUnitDir)?;
+    let files = [
+        dir.join(timer_name(profile)),
+        dir.join(service_name(profile)),
+    ];
+    if !files.iter().any(|f| f.exists()) {
+        return Ok(false);
+    }
+    // A timer the manager never loaded cannot be disabled; deleting its file is enough.
+    let _ = systemctl(&["disable", "--now", &timer_name(profile)]);
+    for path in &files {
+        crate::profile::fsutil::remove_if_exists(path).map_err(|source| SystemdError::File {
+            action: "delete",
+            path: path.clone(),
+            source,
+        })?;
+    }
+    systemctl(&["daemon-reload"])?;
+    Ok(true)
+}
+
+/// Whether the profile's timer unit file exists, and what `systemctl --user is-active`
+/// says about it (`active`, `inactive`, …; `None` when systemctl does not answer).
+pub fn status(profile: &ProfileName) -> (bool, Option<String>) {
+    let installed = unit_dir().is_some_and(|d| d.join(timer_name(profile)).exists());
+    let state = Command::new("systemctl")
+        .args(["--user", "is-active", &timer_name(profile)])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|s| !s.is_empty());
+    (installed, state)
+}
+
+fn systemctl(args: &[&str]) -> Result<(), SystemdError> {
+    let fail = |output: String| SystemdError::Systemctl {
+        args: args.join(" "),
+        output,
+    };
+    let out = Command::new("systemctl")
+        .arg("--user")
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| fail(e.to_string()))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        let mut text = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        if text.is_empty() {
+            text = format!("exit status {}", out.status);
+        }
+        Err(fail(text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(schedule: &str, credential_file: Option<&str>) -> Job {
+        Job {
+            profile: ProfileName::new("contoso").unwrap(),
+            schedule: schedule.parse().unwrap(),
+            exe: PathBuf::from("/opt/entra extract/bin/entra-extract"),
+            environment: vec![(
+                "ENTRA_EXTRACT_CONFIG_DIR".into(),
+                "/home/a \"b\"/100%".into(),
+            )],
+            credential_file: credential_file.map(PathBuf::from),
+        }
+    }
+
+    #[test]
+    fn calendar_expressions() {
+        for (schedule, want) in [
+            ("hourly", "*-*-* *:00:00"),
+            ("daily 02:30", "*-*-* 02:30:00"),
+            ("weekly fri 18:05", "Fri *-*-* 18:05:00"),
+        ] {
+            assert_eq!(on_calendar(&schedule.parse().unwrap()), want);
+        }
+    }
+
+    #[test]
+    fn service_quotes_what_systemd_would_otherwise_interpret() {
+        let units = render(&job("daily 02:00", Some("/etc/entra/secret%1"))).unwrap();
+        assert!(
+            units.service.contains(
+                "ExecStart=\"/opt/entra extract/bin/entra-extract\" \"run\" \"--profile\" \"contoso\" \"--quiet\"\n"
+            ),
+            "{}",
+            units.service
+        );
+        assert!(
+            units
+                .service
+                .contains("Environment=\"ENTRA_EXTRACT_CONFIG_DIR=/home/a \\\"b\\\"/100%%\"\n"),
+            "{}",
+            units.service
+        );
+        assert!(
+            units
+                .service
+                .contains("LoadCredential=entra-extract-client-secret:/etc/entra/secret%%1\n")
+        );
+        assert!(units.timer.contains("Persistent=true\n"));
+        assert!(units.timer.contains("Unit=entra-extract-contoso.service\n"));
+        assert!(
+            units
+                .timer
+                .contains("Description=entra-extract: rerun profile contoso daily at 02:00\n")
+        );
+        assert_eq!(quote("a$b", true), "\"a$$b\"");
+    }
+
+    #[test]
+    fn control_characters_are_refused_not_written() {
+        let mut j = job("hourly", None);
+        j.exe = PathBuf::from("/bin/x\nExecStartPre=/bin/evil");
+        let e = render(&j).unwrap_err().to_string();
+        assert!(e.contains("control character"), "{e}");
+    }
+}
