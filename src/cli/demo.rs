@@ -159,6 +159,8 @@ async fn headless(sim: &crate::sim::SimHandle, args: &DemoArgs) -> color_eyre::R
     };
     let run_args = RunArgs {
         connect: ConnectArgs::default(),
+        all: false,
+        jobs: 2,
         output_dir: Some(args.output_dir.clone()),
         domain_prefix: None,
         bom: false,

@@ -19,10 +19,17 @@ use crate::extract::{DomainPrefix, FileKind};
 use crate::profile::Outcome;
 
 /// Arguments of `entra-extract run`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
+    /// Rerun every saved profile (a few at a time): one summary per profile (one JSON
+    /// object per line with --json), exit code = the worst.
+    #[arg(long, conflicts_with_all = ["profile", "tenant", "client_id", "output_dir", "domain_prefix", "certificate"])]
+    pub all: bool,
+    /// With --all: how many profiles run at the same time.
+    #[arg(long, default_value_t = 2, requires = "all", value_parser = clap::value_parser!(u16).range(1..=8))]
+    pub jobs: u16,
     /// Directory for the CSV files (default: the profile's, else the current directory).
     #[arg(long, short = 'o', value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
@@ -61,6 +68,9 @@ pub struct RunArgs {
 /// Machine-readable run summary (`--json`).
 #[derive(Debug, Serialize)]
 pub struct RunReport {
+    /// The profile run (`--profile`, `--all`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
     pub outcome: Outcome,
     pub exit_code: u8,
     pub tenant_id: Option<String>,
@@ -90,6 +100,7 @@ impl RunReport {
     /// every other report, so a script reading `--json` always gets one.
     fn refused(f: &Failure) -> Self {
         RunReport {
+            profile: None,
             outcome: outcome_of(f.exit),
             exit_code: f.exit.code(),
             tenant_id: None,
@@ -127,6 +138,9 @@ pub fn outcome_of(exit: Exit) -> Outcome {
 
 /// Runs the extraction and reports it.
 pub async fn run(args: RunArgs) -> color_eyre::Result<Exit> {
+    if args.all {
+        return run_all(args).await;
+    }
     match args.connect.connect().await {
         Ok(conn) => run_connected(conn, &args).await,
         Err(f) => Ok(refuse(f, args.json)),
@@ -147,10 +161,23 @@ fn refuse(f: Failure, json: bool) -> Exit {
 
 /// Runs the extraction over an established connection (the demo brings its own).
 pub async fn run_connected(conn: Connection, args: &RunArgs) -> color_eyre::Result<Exit> {
-    let options = match options(args, &conn) {
-        Ok(o) => o,
+    let (exit, report, result) = match execute(conn, args).await {
+        Ok(done) => done,
         Err(f) => return Ok(refuse(f, args.json)),
     };
+    if args.json {
+        crate::outln!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_human(&result, &report);
+    }
+    Ok(exit)
+}
+
+type Executed = (Exit, RunReport, Result<ExtractSummary, ExtractError>);
+
+/// The extraction itself, recorded in the profile's history; the caller reports it.
+async fn execute(conn: Connection, args: &RunArgs) -> Result<Executed, Failure> {
+    let options = options(args, &conn)?;
     cancel_on_signals(conn.client.cancellation().clone());
 
     let started = Utc::now();
@@ -164,16 +191,115 @@ pub async fn run_connected(conn: Connection, args: &RunArgs) -> color_eyre::Resu
     stop.cancel();
     let _ = display.await;
 
-    let (exit, report) = outcome(&result, &progress, started);
+    let (exit, mut report) = outcome(&result, &progress, started);
     if let (Some(profile), Some(dirs)) = (&conn.profile, &conn.dirs) {
         crate::session::record_run(dirs, profile, started, &result, &progress.snapshot());
+        report.profile = Some(profile.name.to_string());
     }
-    if args.json {
-        crate::outln!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print_human(&result, &report);
+    Ok((exit, report, result))
+}
+
+/// `run --all`: every saved profile, `--jobs` at a time, each reported as it ends (in name
+/// order); an unreadable profile file is reported, not skipped.
+async fn run_all(args: RunArgs) -> color_eyre::Result<Exit> {
+    use futures::StreamExt;
+    let dirs = match crate::profile::Dirs::from_env() {
+        Ok(d) => d,
+        Err(e) => {
+            return Ok(refuse(
+                Failure::new(Exit::BadConfig, e.to_string()),
+                args.json,
+            ));
+        }
+    };
+    let names = match crate::profile::ProfileStore::new(dirs).list() {
+        Ok(listed) => listed.into_iter().map(|(name, _)| name).collect::<Vec<_>>(),
+        Err(e) => {
+            return Ok(refuse(
+                Failure::new(Exit::BadConfig, e.to_string()),
+                args.json,
+            ));
+        }
+    };
+    if names.is_empty() {
+        return Ok(refuse(
+            Failure::new(
+                Exit::BadConfig,
+                "there are no saved profiles to run; create one with `entra-extract profile create` or the wizard",
+            ),
+            args.json,
+        ));
     }
-    Ok(exit)
+    let runs = futures::stream::iter(names)
+        .map(|name| {
+            let mut one = args.clone();
+            one.all = false;
+            one.quiet = true;
+            one.connect.profile = Some(name.to_string());
+            async move {
+                let done = match one.connect.connect().await {
+                    Ok(conn) => execute(conn, &one).await,
+                    Err(f) => Err(f),
+                };
+                let (exit, mut report) = match done {
+                    Ok((exit, report, _)) => (exit, report),
+                    Err(f) => (f.exit, RunReport::refused(&f)),
+                };
+                report.profile = Some(name.to_string());
+                (exit, report)
+            }
+        })
+        .buffered(usize::from(args.jobs));
+    futures::pin_mut!(runs);
+    let mut worst = Exit::Success;
+    while let Some((exit, report)) = runs.next().await {
+        if args.json {
+            crate::outln!("{}", serde_json::to_string(&report)?);
+        } else {
+            crate::outln!("{}", one_line(&report));
+        }
+        worst = worse(worst, exit);
+    }
+    Ok(worst)
+}
+
+/// The worse of two outcomes: a failure over warnings over success; between failures the
+/// higher code (interrupted is the highest).
+pub fn worse(a: Exit, b: Exit) -> Exit {
+    let rank = |e: Exit| match e {
+        Exit::Success => 0,
+        Exit::CompletedWithWarnings => 1,
+        other => 10 + u16::from(other.code()),
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
+
+/// A profile's run in one line: `contoso: success, incremental (3 joiners, …), 12.0s`.
+fn one_line(report: &RunReport) -> String {
+    let name = report.profile.as_deref().unwrap_or("?");
+    if let Some(e) = &report.error {
+        return format!(
+            "{name}: {} (exit {}): {e}",
+            report.outcome.label(),
+            report.exit_code
+        );
+    }
+    let what = match (report.mode, &report.changes) {
+        (Some(RunMode::Incremental), Some(c)) => format!("incremental ({})", change_summary(c)),
+        _ => "full".to_string(),
+    };
+    format!(
+        "{name}: {}, {} users, {} groups, {what}, {:.1}s{}",
+        report.outcome.label(),
+        report.users,
+        report.groups,
+        report.duration_secs,
+        if report.warnings.is_empty() {
+            String::new()
+        } else {
+            format!(", {} warning(s)", report.warnings.len())
+        }
+    )
 }
 
 /// The profile's settings (if any) with the flags layered on top.
@@ -245,6 +371,7 @@ fn outcome(
     let ok = result.as_ref().ok();
     let run_info = ok.and_then(|s| s.output.manifest.run.as_ref());
     let report = RunReport {
+        profile: None,
         outcome,
         exit_code: exit.code(),
         tenant_id: ok.map(|s| s.tenant.tenant_id.clone()),

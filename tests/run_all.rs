@@ -1,0 +1,123 @@
+//! `run --all` reruns every saved profile: one JSON summary per profile and line, each
+//! profile's files equal to its tenant, reruns incremental, a broken profile reported
+//! (not skipped) and the exit code the worst of them.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{Extraction, Sim, TestEnv, assert_exit, create_profile};
+use entra_extract::sim::DemoAppKind;
+use serde_json::Value;
+
+fn run_all(sim: &Sim, env: &TestEnv, extra: &[&str]) -> std::process::Output {
+    env.command()
+        .args(["run", "--all"])
+        .args(extra)
+        .env(
+            "ENTRA_EXTRACT_CLIENT_SECRET",
+            sim.app(DemoAppKind::Full).client_secret,
+        )
+        .output()
+        .unwrap()
+}
+
+fn lines(o: &std::process::Output) -> Vec<Value> {
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+#[test]
+fn every_profile_runs_and_the_exit_code_is_the_worst() {
+    let mut sim = Sim::small();
+    let env = TestEnv::new();
+    for name in ["alpha", "beta"] {
+        create_profile(&sim, &env, name, &env.out(name), &[]);
+    }
+    // An app the tenant does not know: its sign-in fails, the others still run.
+    let o = env
+        .command()
+        .args(["profile", "create", "broken", "--cloud", "custom"])
+        .args(["--authority-url", &sim.base(), "--graph-url", &sim.base()])
+        .args(["--tenant", &sim.tenant()])
+        .args(["--client-id", "00000000-1111-2222-3333-444444444444"])
+        .arg("--output-dir")
+        .arg(env.out("broken"))
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+
+    for (round, mode) in [(0, "full"), (1, "incremental")] {
+        if round > 0 {
+            sim.evolve(15, 3);
+        }
+        let o = run_all(&sim, &env, &["--json"]);
+        assert_exit(&o, 3);
+        let reports = lines(&o);
+        let names: Vec<_> = reports.iter().map(|r| r["profile"].clone()).collect();
+        assert_eq!(names, ["alpha", "beta", "broken"]);
+        for r in &reports[..2] {
+            assert_eq!(r["outcome"], "success", "{r}");
+            assert_eq!(r["mode"], mode, "{r}");
+            let out = env.out(r["profile"].as_str().unwrap());
+            Extraction::read(&out, &sim.domain())
+                .assert_eq(&Extraction::expected(&sim.truth, &BTreeMap::new()));
+        }
+        assert_eq!(reports[2]["exit_code"], 3, "{}", reports[2]);
+        assert!(
+            reports[2]["error"]
+                .as_str()
+                .unwrap()
+                .contains("00000000-1111")
+        );
+        assert!(!env.out("broken").join("manifest.json").exists());
+    }
+
+    // For people: one line per profile, in name order.
+    let o = run_all(&sim, &env, &["--jobs", "1"]);
+    assert_exit(&o, 3);
+    let text = String::from_utf8_lossy(&o.stdout);
+    // (An error's "fix:" continues on an indented line.)
+    let starts: Vec<_> = text
+        .lines()
+        .filter(|l| !l.starts_with(' '))
+        .map(|l| l.split(':').next().unwrap())
+        .collect();
+    assert_eq!(starts, ["alpha", "beta", "broken"], "{text}");
+    assert!(text.lines().next().unwrap().contains("success"), "{text}");
+    assert!(text.contains("\n  fix: the app was not found"), "{text}");
+}
+
+#[test]
+fn run_all_refuses_what_does_not_apply_to_every_profile() {
+    let env = TestEnv::new();
+    let o = env
+        .command()
+        .args(["run", "--all", "--json"])
+        .output()
+        .unwrap();
+    assert_exit(&o, 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no saved profiles"));
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["exit_code"], 2);
+
+    for extra in [
+        &["--profile", "x"][..],
+        &["-o", "/tmp/x"],
+        &["--tenant", "contoso.example"],
+    ] {
+        let o = env
+            .command()
+            .args(["run", "--all"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_exit(&o, 2);
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("cannot be used with"),
+            "{extra:?}"
+        );
+    }
+}
