@@ -237,6 +237,7 @@ async fn renaming_a_profile_then_choosing_another_storage_after_the_keyring_fail
         },
         tenant: None,
         replaces: Some("old".into()),
+        schedule: None,
     };
     let problem = services
         .save_profile(draft(), SecretStorage::Keyring)

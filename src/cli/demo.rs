@@ -121,7 +121,7 @@ async fn wizard(sim: &crate::sim::SimHandle, args: &DemoArgs) -> color_eyre::Res
     } else {
         StoreChoice::Memory
     };
-    let services = crate::session::wizard::LiveServices::new(dirs, keyring);
+    let services = crate::session::wizard::LiveServices::new(dirs, keyring).without_schedules();
     let options = WizardOptions {
         demo_apps: sim.apps().iter().filter_map(|a| choice(sim, a)).collect(),
         default_output_dir: args.output_dir.clone(),

@@ -255,6 +255,13 @@ pub struct InvalidSchedule {
     reason: String,
 }
 
+impl InvalidSchedule {
+    /// What is wrong, without the input and the syntax (the wizard shows those itself).
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
 impl TimeOfDay {
     /// Hour (0–23) and minute (0–59).
     pub fn new(hour: u8, minute: u8) -> Option<Self> {

@@ -30,12 +30,25 @@ use crate::tui::services::{
 pub struct LiveServices {
     dirs: Dirs,
     keyring: StoreChoice,
+    /// Whether saving installs the profile's schedule (not for the demo's temporary
+    /// profiles: a timer would outlive them).
+    schedules: bool,
 }
 
 impl LiveServices {
     /// Profiles and history live under `dirs`; secrets in the `keyring` store.
     pub fn new(dirs: Dirs, keyring: StoreChoice) -> Self {
-        LiveServices { dirs, keyring }
+        LiveServices {
+            dirs,
+            keyring,
+            schedules: true,
+        }
+    }
+
+    /// Services whose saved profiles are temporary: schedules are refused, not installed.
+    pub fn without_schedules(mut self) -> Self {
+        self.schedules = false;
+        self
     }
 
     fn store(&self) -> ProfileStore {
@@ -209,6 +222,7 @@ impl Services for LiveServices {
                 },
                 tenant: None,
                 replaces: Some(name),
+                schedule: profile.schedule,
             })
         }
         .boxed()
@@ -404,6 +418,17 @@ impl LiveServices {
         };
         profile.validate().map_err(|e| fail(e.to_string()))?;
         let store = self.store();
+        // What the wizard does not show is kept from the profile being edited.
+        let previous = draft
+            .replaces
+            .as_deref()
+            .and_then(|old| ProfileName::new(old).ok())
+            .and_then(|old| store.load(&old).ok());
+        if let Some(p) = &previous {
+            profile.extra_user_attributes = p.extra_user_attributes.clone();
+            profile.extra_group_attributes = p.extra_group_attributes.clone();
+            profile.extra_ca_pem = p.extra_ca_pem.clone();
+        }
         if let Some(old) = draft.replaces.as_deref().filter(|old| *old != draft.name) {
             let old = ProfileName::new(old).map_err(|e| fail(e.to_string()))?;
             // Renamed by an earlier attempt whose secret could not be stored (the user then
@@ -453,12 +478,81 @@ impl LiveServices {
                 }
             }
         };
-        // Editing a profile keeps its schedule (its timer is still installed).
-        profile.schedule = store.load(&name).ok().and_then(|p| p.schedule);
         store.save(&profile).map_err(|e| fail(e.to_string()))?;
+        let had_schedule = previous.is_some_and(|p| p.schedule.is_some());
+        let schedule = match draft.schedule {
+            Some(_) if !self.schedules => Some(
+                "The demo installs no schedule: its profiles are deleted when it ends (`entra-extract schedule add` schedules a real profile)."
+                    .to_string(),
+            ),
+            wanted => apply_schedule(&store, &mut profile, wanted, had_schedule),
+        };
         Ok(SaveOutcome {
             secret_stored_in: stored_in,
+            schedule,
         })
+    }
+}
+
+/// Installs (or, when the user cleared it, removes) the saved profile's schedule. The profile
+/// is saved either way: a schedule that cannot be installed is reported, not fatal.
+fn apply_schedule(
+    store: &ProfileStore,
+    profile: &mut Profile,
+    wanted: Option<crate::schedule::Schedule>,
+    had_schedule: bool,
+) -> Option<String> {
+    use crate::schedule::{self, Backend, systemd};
+    let Some(when) = wanted else {
+        if !had_schedule && !systemd::status(&profile.name).0 {
+            return None;
+        }
+        return Some(match systemd::remove(&profile.name) {
+            Ok(true) => "It no longer reruns by itself: its timer is removed.".into(),
+            Ok(false) => {
+                "It no longer reruns by itself; delete its crontab line if you added one.".into()
+            }
+            Err(e) => format!("Its timer could not be removed: {e}."),
+        });
+    };
+    let backend = Backend::detect();
+    let job = match schedule::job_for(profile, when, None, backend) {
+        Ok(job) => job,
+        Err(e) => return Some(format!("The schedule was not installed: {e}.")),
+    };
+    let installed = match backend {
+        Backend::Systemd => systemd::render(&job)
+            .map_err(schedule::ScheduleError::from)
+            .and_then(|units| Ok(systemd::install(&job, &units)?))
+            .map(|_| {
+                format!(
+                    "It reruns {} (systemd user timer {}).",
+                    when.describe(),
+                    systemd::timer_name(&profile.name)
+                )
+            }),
+        Backend::Cron => {
+            let log = store
+                .dirs()
+                .data
+                .join("logs")
+                .join(format!("schedule-{}.log", profile.name));
+            Ok(format!(
+                "To rerun it {}, add this line to your crontab (crontab -e): {}",
+                when.describe(),
+                schedule::cron::line(&job, &log)
+            ))
+        }
+    };
+    match installed {
+        Ok(text) => {
+            profile.schedule = Some(when);
+            match store.save(profile) {
+                Ok(()) => Some(text),
+                Err(e) => Some(format!("{text} (not recorded in the profile: {e})")),
+            }
+        }
+        Err(e) => Some(format!("The schedule was not installed: {e}.")),
     }
 }
 

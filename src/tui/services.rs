@@ -254,7 +254,12 @@ pub struct ProfileDraft {
     /// The saved profile this draft was loaded from, when editing; if `name` differs the
     /// save renames it (the old profile and its stored secret go away).
     pub replaces: Option<String>,
+    /// When the saved profile reruns by itself (none: it does not).
+    pub schedule: Option<Schedule>,
 }
+
+/// A rerun schedule: the library's own type (`hourly`, `daily 02:00`, `weekly mon 02:00`).
+pub use crate::schedule::Schedule;
 
 /// Where a profile's secret is kept: the library's own type, with the words the save
 /// screen shows for it.
@@ -282,6 +287,9 @@ pub struct SaveOutcome {
     /// Where the secret went, as the end of a sentence ("secret stored in the OS keyring
     /// (Secret Service)", "the secret is not stored: set … before each later run").
     pub secret_stored_in: String,
+    /// What became of the schedule, as a sentence ("Reruns daily at 02:00 …", or why it
+    /// was not installed); none when the profile has no schedule.
+    pub schedule: Option<String>,
 }
 
 /// Why saving failed, and which other storages the user may choose.

@@ -189,18 +189,23 @@ impl Services for FakeServices {
         storage: SecretStorage,
     ) -> BoxFuture<'_, Result<SaveOutcome, SaveProblem>> {
         self.record(format!(
-            "save {} storage={storage:?} prefix={} dir={} bom={}",
+            "save {} storage={storage:?} prefix={} dir={} bom={} schedule={}",
             draft.name,
             draft.output.domain_prefix,
             draft.output.directory.display(),
-            draft.output.bom
+            draft.output.bom,
+            draft.schedule.map_or("none".into(), |s| s.to_string())
         ));
+        let schedule = draft
+            .schedule
+            .map(|s| format!("Reruns {} (systemd user timer).", s.describe()));
         let answer = pop(&mut self.script().saves).unwrap_or_else(|| {
             Ok(SaveOutcome {
                 secret_stored_in: format!(
                     "secret stored in {}",
                     crate::tui::services::storage_label(storage)
                 ),
+                schedule,
             })
         });
         async move { answer }.boxed()

@@ -649,12 +649,26 @@ async fn save_then_extract_then_summary() {
     h.press(KeyCode::Enter);
     assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Save));
     snap!("step7_save", h.screen());
+    // Tab goes to the schedule; a bad one is refused at the field, nothing is saved.
+    h.press(KeyCode::Tab).typ("monthly").press(KeyCode::Enter);
+    h.settle().await;
+    assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Save));
+    assert!(!h.fake.calls().iter().any(|c| c.starts_with("save ")));
+    snap!("step7_bad_schedule", h.screen());
+    for _ in 0.."monthly".len() {
+        h.press(KeyCode::Backspace);
+    }
+    h.typ("Daily at 6:30");
     h.fake.set_progress(progress());
     h.press(KeyCode::Enter);
     h.settle().await;
-    assert!(h.fake.calls().contains(
-        &"save contoso storage=Keyring prefix=contoso.onmicrosoft.com dir=/data/exports bom=true".into()
-    ));
+    assert!(
+        h.fake.calls().contains(
+            &"save contoso storage=Keyring prefix=contoso.onmicrosoft.com dir=/data/exports bom=true schedule=daily 06:30".into()
+        ),
+        "{:?}",
+        h.fake.calls()
+    );
     // The run right after saving uses the secret just typed, whatever the storage.
     assert!(
         h.fake
@@ -665,6 +679,8 @@ async fn save_then_extract_then_summary() {
         h.fake.calls()
     );
     assert_eq!(h.app.screen(), ScreenKind::Extracting);
+    let screen = h.screen();
+    assert!(screen.contains("Reruns daily at 06:30"), "{screen}");
     snap!("extract_progress", h.screen());
     snap!("extract_progress_60x20", h.size(60, 20).screen());
     h.size(80, 24);
@@ -705,6 +721,7 @@ async fn save_without_keyring_offers_alternatives() {
             secret_stored_in:
                 "the secret is not stored: set ENTRA_EXTRACT_CLIENT_SECRET before each later run"
                     .into(),
+            schedule: None,
         }),
     ]
     .into();
@@ -932,6 +949,7 @@ async fn edit_loads_the_profile_into_the_wizard() {
         },
         tenant: Some(tenant()),
         replaces: None,
+        schedule: None,
     };
     let mut h = Harness::with(Script {
         profiles: profiles(),

@@ -126,6 +126,21 @@ pub fn profile_name(raw: &str) -> Result<(), FormatError> {
     })
 }
 
+/// Rerun schedule: empty or `none` for no schedule, else `hourly`, `daily HH:MM` or
+/// `weekly DAY HH:MM`.
+pub fn schedule(raw: &str) -> Result<Option<crate::schedule::Schedule>, FormatError> {
+    let s = raw.trim();
+    if s.is_empty() || s.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    s.parse().map(Some).map_err(|e: crate::schedule::InvalidSchedule| {
+        FormatError::new(
+            format!("{s:?} is not a schedule ({}).", e.reason()),
+            "Write hourly, daily 02:00 or weekly mon 02:00 (24-hour local time), or leave it empty.",
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -37,11 +37,23 @@ pub enum SaveChoice {
     ExtractWithoutSaving,
 }
 
+/// Which text field keys go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SaveFocus {
+    #[default]
+    Name,
+    Schedule,
+}
+
 /// State of the save step.
 #[derive(Debug, Clone, Default)]
 pub struct SaveView {
     pub name: Input,
     pub name_message: Option<FieldMessage>,
+    /// When the profile reruns by itself: empty for never.
+    pub schedule: Input,
+    pub schedule_message: Option<FieldMessage>,
+    pub focus: SaveFocus,
     pub phase: SavePhase,
     pub selected: usize,
     /// Asking "store the secret in plain text?" before doing it.
@@ -101,7 +113,13 @@ impl SetupStep for SaveStep {
         match key.code {
             KeyCode::Esc => setup.go(cx, Step::Output),
             KeyCode::Up => v.selected = v.selected.saturating_sub(1),
-            KeyCode::Down | KeyCode::Tab => v.selected = (v.selected + 1).min(list.len() - 1),
+            KeyCode::Down => v.selected = (v.selected + 1).min(list.len() - 1),
+            KeyCode::Tab | KeyCode::BackTab => {
+                v.focus = match v.focus {
+                    SaveFocus::Name => SaveFocus::Schedule,
+                    SaveFocus::Schedule => SaveFocus::Name,
+                }
+            }
             KeyCode::Enter => match list.get(v.selected).copied() {
                 Some(SaveChoice::Save(SecretStorage::PlaintextFile)) => {
                     if name_ok(v) {
@@ -116,8 +134,12 @@ impl SetupStep for SaveStep {
                 }
             },
             _ => {
-                if edit_input(&mut v.name, key) {
-                    v.name_message = None;
+                let (input, message) = match v.focus {
+                    SaveFocus::Name => (&mut v.name, &mut v.name_message),
+                    SaveFocus::Schedule => (&mut v.schedule, &mut v.schedule_message),
+                };
+                if edit_input(input, key) {
+                    *message = None;
                 }
             }
         }
@@ -125,7 +147,12 @@ impl SetupStep for SaveStep {
 
     fn on_paste(&self, setup: &mut Setup, text: &str) {
         if setup.save.phase == SavePhase::Choosing {
-            paste_into(&mut setup.save.name, text.trim());
+            let v = &mut setup.save;
+            let input = match v.focus {
+                SaveFocus::Name => &mut v.name,
+                SaveFocus::Schedule => &mut v.schedule,
+            };
+            paste_into(input, text.trim());
         }
     }
 
@@ -143,16 +170,29 @@ impl SetupStep for SaveStep {
         match setup.save.phase {
             SavePhase::Saving(_) => "Esc stop waiting · Ctrl-C quit",
             _ if setup.save.confirm_plaintext => "y store in plain text · any key no",
-            _ => "type a name · ↑↓ choose · Enter go · Esc back",
+            _ => "type · Tab name/schedule · ↑↓ choose · Enter go · Esc back",
         }
     }
+}
+
+/// The schedule field: `None` for no schedule.
+pub(crate) fn parse_schedule(
+    raw: &str,
+) -> Result<Option<crate::tui::services::Schedule>, validate::FormatError> {
+    validate::schedule(raw)
 }
 
 fn name_ok(v: &mut SaveView) -> bool {
     v.name_message = validate::profile_name(v.name.value())
         .err()
         .map(error_message);
-    v.name_message.is_none()
+    v.schedule_message = parse_schedule(v.schedule.value()).err().map(error_message);
+    if v.name_message.is_some() {
+        v.focus = SaveFocus::Name;
+    } else if v.schedule_message.is_some() {
+        v.focus = SaveFocus::Schedule;
+    }
+    v.name_message.is_none() && v.schedule_message.is_none()
 }
 
 fn save(setup: &mut Setup, cx: &mut Context, storage: SecretStorage) {
@@ -172,8 +212,12 @@ fn on_saved(setup: &mut Setup, cx: &mut Context, result: Result<SaveOutcome, Sav
         Ok(outcome) => {
             let name = setup.save.name.value().trim().to_owned();
             tracing::info!(profile = %name, "profile saved");
+            let schedule = outcome
+                .schedule
+                .map(|s| format!(" {s}"))
+                .unwrap_or_default();
             cx.notice = Some(Notice::info(format!(
-                "Profile {name} saved; {}.",
+                "Profile {name} saved; {}.{schedule}",
                 outcome.secret_stored_in
             )));
             setup.save.phase = SavePhase::Choosing;
@@ -192,17 +236,37 @@ fn on_saved(setup: &mut Setup, cx: &mut Context, result: Result<SaveOutcome, Sav
 /// Draw the save step.
 fn render(v: &SaveView, frame: &mut Frame, area: Rect, cx: &Context) {
     let t = &cx.theme;
-    let used = field(
+    let editable = !matches!(v.phase, SavePhase::Saving(_));
+    let mut used = field(
         frame,
         area,
         t,
         "Profile name",
         FieldValue::Text(&v.name),
-        !matches!(v.phase, SavePhase::Saving(_)),
+        editable && v.focus == SaveFocus::Name,
         v.name_message.as_ref(),
     );
+    used += field(
+        frame,
+        below(area, used),
+        t,
+        "Rerun (optional)",
+        FieldValue::Text(&v.schedule),
+        editable && v.focus == SaveFocus::Schedule,
+        v.schedule_message.as_ref(),
+    );
     let plain = Style::new();
-    let mut lines: Vec<Line> = vec![Line::raw("")];
+    let mut lines: Vec<Line> = Vec::new();
+    if v.schedule_message.is_none() {
+        lines.extend(hang(
+            "Rerun: empty for never, or hourly, daily 02:00, weekly mon 02:00 (a systemd user timer; a crontab line where systemd is absent).",
+            area.width,
+            "  ",
+            "  ",
+            t.dim,
+        ));
+    }
+    lines.push(Line::raw(""));
     match &v.phase {
         SavePhase::Saving(storage) => lines.push(Line::from(vec![
             Span::styled(spinner(cx.tick), t.accent),
@@ -236,10 +300,14 @@ fn render(v: &SaveView, frame: &mut Frame, area: Rect, cx: &Context) {
             t.warn,
         ));
     }
-    let rest = Rect {
+    frame.render_widget(Paragraph::new(lines), below(area, used));
+}
+
+/// What is left of `area` under its first `used` rows.
+fn below(area: Rect, used: u16) -> Rect {
+    Rect {
         y: area.y + used.min(area.height),
         height: area.height.saturating_sub(used),
         ..area
-    };
-    frame.render_widget(Paragraph::new(lines), rest);
+    }
 }

@@ -174,6 +174,7 @@ impl Form {
             },
             tenant: self.validated.clone(),
             replaces: self.editing.clone(),
+            schedule: None,
         }
     }
 

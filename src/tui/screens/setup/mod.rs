@@ -120,6 +120,7 @@ impl Setup {
     pub fn edit(draft: &ProfileDraft) -> Self {
         let mut setup = Setup::new(Form::from_draft(draft));
         setup.save.name = Input::new(draft.name.clone());
+        setup.save.schedule = Input::new(draft.schedule.map(|s| s.to_string()).unwrap_or_default());
         setup
     }
 
@@ -131,7 +132,12 @@ impl Setup {
 
     /// The profile the form describes, under the name typed on the save step.
     pub(crate) fn draft(&self) -> ProfileDraft {
-        self.form.draft(self.save.name.value().trim())
+        let mut draft = self.form.draft(self.save.name.value().trim());
+        // Checked by the save step before it saves; a draft for a one-off run has none.
+        draft.schedule = super::save::parse_schedule(self.save.schedule.value())
+            .ok()
+            .flatten();
+        draft
     }
 }
 

@@ -1,0 +1,175 @@
+//! The wizard's save step with a schedule, through the live services the wizard calls (the
+//! screen's side is in the TUI tests): saving installs the profile's systemd user timer,
+//! saving it again with the field cleared removes it, and what the wizard does not show
+//! (extra attributes) survives the edit.
+//!
+//! The live services read HOME and PATH, so each save runs in a child process (this test
+//! binary again) with a fresh HOME and a stand-in `systemctl` that logs its arguments.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const CHILD_ENV: &str = "ENTRA_EXTRACT_SCHEDULE_CHILD";
+
+#[test]
+#[ignore = "only run as a child of the_save_step_installs_and_removes_the_timer"]
+fn child_save() {
+    use entra_extract::graph::Cloud;
+    use entra_extract::profile::Dirs;
+    use entra_extract::secret::StoreChoice;
+    use entra_extract::session::wizard::LiveServices;
+    use entra_extract::tui::services::{
+        CredentialInput, CredentialsInput, OutputSettings, ProfileDraft, SecretStorage, Services,
+    };
+    let Some(root) = std::env::var_os(CHILD_ENV).map(PathBuf::from) else {
+        return;
+    };
+    let schedule = std::env::var("SCHEDULE").unwrap();
+    let services = LiveServices::new(
+        Dirs::new(root.join("config"), root.join("data")),
+        StoreChoice::Memory,
+    );
+    let draft = ProfileDraft {
+        name: "contoso".into(),
+        credentials: CredentialsInput {
+            cloud: Cloud::Global,
+            authority_url: None,
+            graph_url: None,
+            tenant: "contoso.onmicrosoft.com".into(),
+            client_id: "11111111-2222-3333-4444-555555555555".into(),
+            credential: CredentialInput::Secret("Xy7~not.a.real.secret".to_string().into()),
+        },
+        output: OutputSettings {
+            domain_prefix: String::new(),
+            directory: root.join("out"),
+            bom: false,
+        },
+        tenant: None,
+        replaces: Some("contoso".into()),
+        schedule: (!schedule.is_empty()).then(|| schedule.parse().unwrap()),
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let outcome = runtime
+        .block_on(services.save_profile(draft, SecretStorage::Keyring))
+        .expect("saved");
+    println!("SCHEDULE: {}", outcome.schedule.unwrap_or_default());
+}
+
+struct Host {
+    root: tempfile::TempDir,
+}
+
+impl Host {
+    fn new() -> Host {
+        let root = tempfile::tempdir().unwrap();
+        let bin = root.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::create_dir_all(root.path().join("home")).unwrap();
+        let script = format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\nexit 0\n",
+            root.path().join("systemctl.log").display()
+        );
+        let path = bin.join("systemctl");
+        std::fs::write(&path, script).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Host { root }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.root.path().join(rel)
+    }
+
+    /// Saves the profile in a child process with `schedule` in the wizard's field.
+    fn save(&self, schedule: &str) -> String {
+        let path = format!(
+            "{}:{}",
+            self.path("bin").display(),
+            std::env::var("PATH").unwrap()
+        );
+        let o = Command::new(std::env::current_exe().unwrap())
+            .args(["--ignored", "--exact", "child_save", "--nocapture"])
+            .env(CHILD_ENV, self.root.path())
+            .env("SCHEDULE", schedule)
+            .env("HOME", self.path("home"))
+            .env("PATH", path)
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("ENTRA_EXTRACT_CONFIG_DIR")
+            .env_remove("ENTRA_EXTRACT_DATA_DIR")
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(
+            o.status.success(),
+            "{out}\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        out.lines()
+            .find_map(|l| l.strip_prefix("SCHEDULE: "))
+            .unwrap_or_else(|| panic!("{out}"))
+            .to_string()
+    }
+
+    fn unit(&self, ext: &str) -> PathBuf {
+        self.path(&format!(
+            "home/.config/systemd/user/entra-extract-contoso.{ext}"
+        ))
+    }
+
+    fn profile(&self) -> String {
+        std::fs::read_to_string(self.path("config/profiles/contoso.toml")).unwrap()
+    }
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn the_save_step_installs_and_removes_the_timer() {
+    let host = Host::new();
+    // The profile being edited has a column the wizard does not show.
+    std::fs::create_dir_all(host.path("config/profiles")).unwrap();
+    std::fs::write(
+        host.path("config/profiles/contoso.toml"),
+        "schema_version = 1\nname = \"contoso\"\ntenant = \"contoso.onmicrosoft.com\"\n\
+         client_id = \"11111111-2222-3333-4444-555555555555\"\noutput_dir = \"/o\"\n\
+         extra_user_attributes = [\"department\"]\n",
+    )
+    .unwrap();
+
+    let said = host.save("weekly mon 06:30");
+    assert_eq!(
+        said,
+        "It reruns weekly on Monday at 06:30 (systemd user timer entra-extract-contoso.timer)."
+    );
+    let timer = read(&host.unit("timer"));
+    assert!(timer.contains("OnCalendar=Mon *-*-* 06:30:00\n"), "{timer}");
+    let service = read(&host.unit("service"));
+    assert!(
+        service.contains("\"run\" \"--profile\" \"contoso\" \"--quiet\""),
+        "{service}"
+    );
+    assert!(!service.contains("not.a.real.secret"));
+    let log = read(&host.path("systemctl.log"));
+    assert!(
+        log.contains("--user enable --now entra-extract-contoso.timer"),
+        "{log}"
+    );
+    let profile = host.profile();
+    assert!(
+        profile.contains("schedule = \"weekly mon 06:30\"")
+            && profile.contains("extra_user_attributes = [\"department\"]"),
+        "{profile}"
+    );
+
+    // Saved again with the field cleared: no timer, no schedule.
+    let said = host.save("");
+    assert!(said.contains("no longer reruns"), "{said}");
+    assert!(!host.unit("timer").exists() && !host.unit("service").exists());
+    assert!(
+        read(&host.path("systemctl.log"))
+            .contains("--user disable --now entra-extract-contoso.timer")
+    );
+    assert!(!host.profile().contains("schedule"), "{}", host.profile());
+}
