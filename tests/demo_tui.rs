@@ -574,6 +574,7 @@ fn fully_consented_walkthrough_matches_the_truth_and_reruns() {
     );
     let s = pane.wait_for(&["Extraction of contoso complete", &counts]);
     assert!(s.contains("Profile contoso saved"), "{s}");
+    assert!(s.contains("Read everything: "), "the first run has no baseline:\n{s}");
     assert!(
         s.contains(&format!("{domain}_users.csv  ({} rows)", grouped(users))),
         "{s}"
@@ -617,8 +618,13 @@ fn fully_consented_walkthrough_matches_the_truth_and_reruns() {
     );
     pane.keys(&["Enter"]);
 
-    // The rerun: a second summary and the files written again.
-    pane.wait_for(&["Extraction of contoso complete", &counts]);
+    // The rerun: a second summary and the files written again, complete, although only
+    // the changes (none) were read: the previous files live on in the profile's state.
+    let s = pane.wait_for(&["Extraction of contoso complete", &counts]);
+    assert!(
+        s.contains("Read only the changes since the previous run: 0 joiners, 0 leavers"),
+        "{s}"
+    );
     Output::read(&out, &domain).assert_matches(&truth, &[]);
     assert_eq!(
         files_in(&out),

@@ -141,6 +141,7 @@ async fn new_profile_to_summary_through_the_event_loop() {
                 ..ExtractionCounts::default()
             },
             warnings: vec![],
+            changes: None,
         })));
     })));
     inputs.push(key(KeyCode::Char('q')));

@@ -285,7 +285,7 @@ fn one_line(report: &RunReport) -> String {
         );
     }
     let what = match (report.mode, &report.changes) {
-        (Some(RunMode::Incremental), Some(c)) => format!("incremental ({})", change_summary(c)),
+        (Some(RunMode::Incremental), Some(c)) => format!("incremental ({})", c.summary()),
         _ => "full".to_string(),
     };
     format!(
@@ -440,21 +440,6 @@ pub fn failure(e: &ExtractError) -> Failure {
     }
 }
 
-/// "3 joiners, 1 leaver, ..." for humans (the TUI says the same).
-pub fn change_summary(c: &ChangeCounts) -> String {
-    let n = |v: u64, one: &str, many: &str| format!("{v} {}", if v == 1 { one } else { many });
-    [
-        n(c.users_added, "joiner", "joiners"),
-        n(c.users_removed, "leaver", "leavers"),
-        n(c.users_updated + c.groups_updated, "update", "updates"),
-        n(c.groups_added, "group created", "groups created"),
-        n(c.groups_removed, "group deleted", "groups deleted"),
-        format!("members +{} -{}", c.members_added, c.members_removed),
-        format!("owners +{} -{}", c.owners_added, c.owners_removed),
-    ]
-    .join(", ")
-}
-
 fn print_human(result: &Result<ExtractSummary, ExtractError>, report: &RunReport) {
     match result {
         Ok(s) => {
@@ -476,7 +461,7 @@ fn print_human(result: &Result<ExtractSummary, ExtractError>, report: &RunReport
             match (report.mode, &report.changes) {
                 (Some(RunMode::Incremental), Some(c)) => crate::outln!(
                     "Read only the changes since the previous run: {}.",
-                    change_summary(c)
+                    c.summary()
                 ),
                 (Some(RunMode::Full), _) => crate::outln!(
                     "Read everything: {}.",

@@ -203,3 +203,20 @@ fn hash_file(path: &Path) -> io::Result<(String, u64)> {
     }
     Ok((hex::encode(hasher.finalize()), total))
 }
+impl ChangeCounts {
+    /// "3 joiners, 1 leaver, ..." for people (the CLI and the wizard's summary).
+    pub fn summary(&self) -> String {
+        let c = self;
+        let n = |v: u64, one: &str, many: &str| format!("{v} {}", if v == 1 { one } else { many });
+        [
+            n(c.users_added, "joiner", "joiners"),
+            n(c.users_removed, "leaver", "leavers"),
+            n(c.users_updated + c.groups_updated, "update", "updates"),
+            n(c.groups_added, "group created", "groups created"),
+            n(c.groups_removed, "group deleted", "groups deleted"),
+            format!("members +{} -{}", c.members_added, c.members_removed),
+            format!("owners +{} -{}", c.owners_added, c.owners_removed),
+        ]
+        .join(", ")
+    }
+}

@@ -349,6 +349,9 @@ pub struct ExtractionSummary {
     pub duration: Duration,
     pub counts: ExtractionCounts,
     pub warnings: Vec<Warning>,
+    /// For a saved profile's run: what it read ("Read only the changes since the previous
+    /// run: 3 joiners, …" or "Read everything: <why>").
+    pub changes: Option<String>,
 }
 
 /// Why an extraction produced no files.

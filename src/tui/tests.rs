@@ -348,6 +348,10 @@ fn summary() -> ExtractionSummary {
             owner_edges: 1377,
         },
         warnings: progress().warnings,
+        changes: Some(
+            "Read only the changes since the previous run: 2 joiners, 1 leaver, 4 updates, 0 groups created, 0 groups deleted, members +7 -3, owners +0 -0."
+                .into(),
+        ),
     }
 }
 

@@ -105,6 +105,9 @@ fn render(done: &Finished, frame: &mut Frame, area: Rect, cx: &Context) {
                 count(s.counts.member_edges),
                 count(s.counts.owner_edges)
             )));
+            if let Some(changes) = &s.changes {
+                lines.push(Line::raw(changes.clone()));
+            }
             lines.push(Line::raw(""));
             lines.push(Line::styled("Files:", t.title));
             for (path, rows) in &s.files {
