@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for pair in dbus-run-session:dbus gnome-keyring-daemon:gnome-keyring secret-tool:libsecret-tools tmux:tmux script:bsdutils python3:python3 systemd-analyze:systemd; do
+for pair in dbus-run-session:dbus dbus-send:dbus gnome-keyring-daemon:gnome-keyring secret-tool:libsecret-tools tmux:tmux script:bsdutils python3:python3 systemd-analyze:systemd; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need_apt+=("${pair#*:}")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

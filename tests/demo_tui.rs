@@ -574,7 +574,10 @@ fn fully_consented_walkthrough_matches_the_truth_and_reruns() {
     );
     let s = pane.wait_for(&["Extraction of contoso complete", &counts]);
     assert!(s.contains("Profile contoso saved"), "{s}");
-    assert!(s.contains("Read everything: "), "the first run has no baseline:\n{s}");
+    assert!(
+        s.contains("Read everything: "),
+        "the first run has no baseline:\n{s}"
+    );
     assert!(
         s.contains(&format!("{domain}_users.csv  ({} rows)", grouped(users))),
         "{s}"

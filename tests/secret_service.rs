@@ -56,37 +56,10 @@ fn secret_service_round_trip_with_secret_tool() {
     require_tools();
     let root = tempfile::tempdir().unwrap();
     let r = root.path();
-    let (home, runtime) = (r.join("home"), r.join("run"));
-    for d in [&home, &runtime] {
-        std::fs::create_dir_all(d).unwrap();
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
-    }
     let secret_file = r.join("secret.txt");
     std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
     let (config, data) = (r.join("config"), r.join("data"));
-
-    let out = Command::new("dbus-run-session")
-        .args(["--", "sh", "-c", SCRIPT])
-        .env_remove("DBUS_SESSION_BUS_ADDRESS")
-        .env_remove("ENTRA_EXTRACT_CLIENT_SECRET")
-        .env_remove("CREDENTIALS_DIRECTORY")
-        .env("HOME", &home)
-        .env("XDG_DATA_HOME", home.join(".local/share"))
-        .env("XDG_CONFIG_HOME", home.join(".config"))
-        .env("XDG_RUNTIME_DIR", &runtime)
-        .env("ENTRA_EXTRACT_KEYRING_STORE", "secret-service")
-        .env("ENTRA_EXTRACT_CONFIG_DIR", &config)
-        .env("ENTRA_EXTRACT_DATA_DIR", &data)
-        .env("BIN", env!("CARGO_BIN_EXE_entra-extract"))
-        .env("SECRET_FILE", &secret_file)
-        .env("OTHER", OTHER)
-        .env("ROOT", r)
-        .output()
-        .expect("run dbus-run-session");
+    let out = dbus_session(r, SCRIPT, &secret_file);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let context = format!(
         "stdout:\n{stdout}\nstderr:\n{}\nset:\n{}\nremove:\n{}",
@@ -153,4 +126,77 @@ fn files_under(roots: &[&Path]) -> Vec<PathBuf> {
         }
     }
     files
+}
+
+/// Runs `script` in a private D-Bus session with its own HOME, runtime, config and data
+/// directories under `r`, the Secret Service chosen, and `$BIN`, `$SECRET_FILE`, `$ROOT` set.
+fn dbus_session(r: &Path, script: &str, secret_file: &Path) -> std::process::Output {
+    let (home, runtime) = (r.join("home"), r.join("run"));
+    for d in [&home, &runtime] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let (config, data) = (r.join("config"), r.join("data"));
+    Command::new("dbus-run-session")
+        .args(["--", "sh", "-c", script])
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env_remove("ENTRA_EXTRACT_CLIENT_SECRET")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .env("HOME", &home)
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .env("ENTRA_EXTRACT_KEYRING_STORE", "secret-service")
+        .env("ENTRA_EXTRACT_CONFIG_DIR", &config)
+        .env("ENTRA_EXTRACT_DATA_DIR", &data)
+        .env("BIN", env!("CARGO_BIN_EXE_entra-extract"))
+        .env("SECRET_FILE", secret_file)
+        .env("OTHER", OTHER)
+        .env("ROOT", r)
+        .output()
+        .expect("run dbus-run-session")
+}
+
+/// The 2 a.m. case: a scheduled run finds the keyring locked (nobody is logged in to unlock
+/// it). The run must not wait for a prompt no one sees: it fails at once with exit code 2,
+/// says the keyring may be locked and how else to supply the secret, and `--json` still
+/// prints a report.
+const LOCKED: &str = r#"
+set -u
+printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
+"$BIN" profile create night --tenant contoso.example --client-id 11111111-2222-3333-4444-555555555555 --output-dir "$ROOT/out" >/dev/null 2>&1; echo "create=$?"
+"$BIN" profile set-secret night --stdin < "$SECRET_FILE" >/dev/null 2>&1; echo "set=$?"
+dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets \
+  org.freedesktop.Secret.Service.Lock array:objpath:/org/freedesktop/secrets/collection/login >/dev/null 2>&1; echo "lock=$?"
+timeout 120 "$BIN" run --profile night --json >"$ROOT/run.json" 2>"$ROOT/run.err"; echo "run=$?"
+"#;
+
+#[test]
+fn a_locked_keyring_fails_the_run_at_once_with_exit_code_2() {
+    require_tools();
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    let secret_file = r.join("secret.txt");
+    std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
+    let out = dbus_session(r, LOCKED, &secret_file);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let err = read(&r.join("run.err"));
+    let context = format!("stdout:\n{stdout}\nrun stderr:\n{err}");
+    let kv: HashMap<&str, &str> = stdout.lines().filter_map(|l| l.split_once('=')).collect();
+    for step in ["create", "set", "lock"] {
+        assert_eq!(kv.get(step).copied(), Some("0"), "{step}\n{context}");
+    }
+    // 124 would be the timeout: the run hung on the locked keyring.
+    assert_eq!(kv.get("run").copied(), Some("2"), "{context}");
+    assert!(
+        err.contains("may be locked") && err.contains("ENTRA_EXTRACT_CLIENT_SECRET"),
+        "{context}"
+    );
+    let report: serde_json::Value = serde_json::from_str(&read(&r.join("run.json"))).unwrap();
+    assert_eq!(report["exit_code"], 2, "{report}");
+    assert!(!r.join("out").join("manifest.json").exists());
 }

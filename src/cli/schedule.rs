@@ -164,7 +164,7 @@ fn add(
                 && job.credential_file.is_none()
             {
                 eprintln!(
-                    "note: each run reads the secret from your OS keyring; if the keyring is locked when the timer fires (e.g. no one is logged in), the run fails with exit code 2 after 30 s instead of waiting. Pass --credential-file to hand it the secret as a systemd credential instead."
+                    "note: each run reads the secret from your OS keyring; if the keyring is locked when the timer fires (e.g. no one is logged in), the run fails with exit code 2 (within 30 s) instead of waiting. Pass --credential-file to hand it the secret as a systemd credential instead."
                 );
             }
         }
