@@ -193,7 +193,13 @@ fn add(
 fn list(profiles: &ProfileStore, json: bool) -> Result<(), CommandError> {
     let mut rows = Vec::new();
     for (name, profile) in profiles.list()? {
-        let Ok(profile) = profile else { continue };
+        let profile = match profile {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("warning: profile {name} is not listed: {e}");
+                continue;
+            }
+        };
         let (timer, state) = systemd::status(&name);
         if profile.schedule.is_none() && !timer {
             continue;

@@ -19,6 +19,7 @@ mod tables;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
+use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 
 use super::manifest::ChangeCounts;
@@ -40,6 +41,8 @@ pub struct StateOptions {
 
 /// Most ids one getByIds call takes [GDC api/directoryobject-getbyids.md].
 const IDS_PER_LOOKUP: usize = 1_000;
+/// getByIds lookups of one rerun in flight at once.
+const LOOKUPS_IN_FLIGHT: usize = 8;
 
 fn users_delta(schema: &Schema) -> String {
     format!("/users/delta?$select={}", schema.user_select())
@@ -139,7 +142,9 @@ pub(super) async fn rerun(
     can_read_hidden: bool,
     progress: &Progress,
 ) -> Result<Rerun, RerunError> {
-    let tables = {
+    // The previous files are parsed while both delta chains are read: three independent
+    // waits, taken at once.
+    let load = {
         let schema = schema.clone();
         tokio::task::spawn_blocking(move || {
             let [users, groups, members, owners] = &files;
@@ -153,17 +158,20 @@ pub(super) async fn rerun(
                 },
             )
         })
-        .await
+    };
+    progress.set_phase(Phase::Users);
+    let (loaded, users, groups) = tokio::join!(
+        load,
+        follow(client, &links.0, "users"),
+        follow(client, &links.1, "groups")
+    );
+    let tables = loaded
         .map_err(|e| ExtractError::Internal {
             what: "reading the previous run's files".into(),
             detail: e.to_string(),
         })?
-        .map_err(RerunError::Fallback)?
-    };
-    progress.set_phase(Phase::Users);
-    let (users, users_link) = follow(client, &links.0, "users").await?;
-    progress.set_phase(Phase::Groups);
-    let (groups, groups_link) = follow(client, &links.1, "groups").await?;
+        .map_err(RerunError::Fallback)?;
+    let ((users, users_link), (groups, groups_link)) = (users?, groups?);
     progress.set_phase(Phase::Memberships);
     let mut m = Merge::new(tables, can_read_hidden);
     m.users(&users)?;
@@ -372,14 +380,27 @@ impl Merge {
         let mut ids: Vec<String> = used.into_iter().cloned().collect();
         ids.sort_unstable();
         self.t.others.retain(|id, _| ids.binary_search(id).is_ok());
-        for chunk in ids.chunks(IDS_PER_LOOKUP) {
-            let body = client
-                .post_json(
-                    "/directoryObjects/getByIds?$select=id,displayName,userPrincipalName",
-                    json!({ "ids": chunk }),
-                )
-                .await
-                .map_err(|e| ExtractError::from_graph(e, "members by id (getByIds)"))?;
+        // Independent lookups, several in flight (the client's pacing still applies).
+        let lookups: Vec<_> = ids
+            .chunks(IDS_PER_LOOKUP)
+            .map(|chunk| {
+                let body = json!({ "ids": chunk });
+                async move {
+                    client
+                        .post_json(
+                            "/directoryObjects/getByIds?$select=id,displayName,userPrincipalName",
+                            body,
+                        )
+                        .await
+                        .map_err(|e| ExtractError::from_graph(e, "members by id (getByIds)"))
+                }
+            })
+            .collect();
+        let bodies: Vec<Value> = futures::stream::iter(lookups)
+            .buffered(LOOKUPS_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        for body in bodies {
             for o in body
                 .get("value")
                 .and_then(Value::as_array)
