@@ -74,10 +74,10 @@ impl RequestKind {
         let s: Vec<&str> = segs.iter().map(String::as_str).collect();
         match s.as_slice() {
             [.., "$count"] => RequestKind::Count,
+            ["users" | "groups", "delta" | "delta()"] => RequestKind::Delta,
             ["users"] => RequestKind::UsersList,
             ["users", _] => RequestKind::User,
             ["groups"] => RequestKind::GroupsList,
-            ["groups", "delta"] => RequestKind::Delta,
             ["groups", _] => RequestKind::Group,
             ["groups", _, "members", ..] => RequestKind::Members,
             ["groups", _, "owners", ..] => RequestKind::Owners,

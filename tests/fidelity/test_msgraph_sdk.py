@@ -400,5 +400,73 @@ class GraphSdkRetriesAgainstSimulator(GraphSdkCase):
         self.assertEqual(after["graphRequests"] - before["graphRequests"], pages + 1)
 
 
+
+class UsersDeltaAfterTheTenantChanged(GraphSdkCase):
+    """The SDK's `users.delta` (`GET /users/delta()`): an initial sync to the deltaLink, the
+    tenant changes (`POST /_sim/evolve`), and following the deltaLink returns what changed —
+    new and changed users (possibly with only some properties) and `@removed` entries
+    (in the model's additional_data) — so that merging them gives the new truth."""
+
+    PROPS = ["id", "displayName", "userPrincipalName", "accountEnabled"]
+
+    def evolve(self, changes, seed):
+        req = urllib.request.Request(
+            f"{self.sim.base}/_sim/evolve?changes={changes}&seed={seed}", method="POST")
+        with urllib.request.urlopen(req, context=self.ssl) as r:
+            return json.load(r)["changes"]
+
+    def current_truth(self):
+        with urllib.request.urlopen(self.sim.base + "/_sim/truth", context=self.ssl) as r:
+            return json.load(r)
+
+    def test_following_the_delta_link_gives_the_changes(self):
+        from msgraph.generated.users.delta.delta_request_builder import DeltaRequestBuilder
+
+        async def follow(builder, response):
+            items = list(response.value or [])
+            while response.odata_next_link:
+                response = await builder.with_url(response.odata_next_link).get()
+                items += response.value or []
+            self.assertIsNotNone(response.odata_delta_link, "a chain ends with a deltaLink")
+            return items, response.odata_delta_link
+
+        async def run():
+            async with self.graph() as client:
+                builder = client.users.delta
+                first = await builder.get(query(DeltaRequestBuilder, select=self.PROPS))
+                initial, link = await follow(builder, first)
+                applied = self.evolve(40, 5)
+                changed, _ = await follow(builder, await builder.with_url(link).get())
+                return initial, applied, changed
+
+        initial, applied, changed = asyncio.run(run())
+        local = {u.id: {"displayName": u.display_name, "userPrincipalName": u.user_principal_name,
+                        "accountEnabled": u.account_enabled} for u in initial}
+        want = lambda truth: {u["id"]: {k: u[k] for k in self.PROPS if k != "id"}
+                              for u in truth["users"]}
+        self.assertEqual(local, want(self.truth), "the initial sync is every user")
+
+        removed = 0
+        for u in changed:
+            if "@removed" in (u.additional_data or {}):
+                self.assertIn(u.additional_data["@removed"]["reason"], ("changed", "deleted"))
+                local.pop(u.id, None)
+                removed += 1
+                continue
+            have = local.setdefault(u.id, {})
+            for key, value in (("displayName", u.display_name),
+                               ("userPrincipalName", u.user_principal_name),
+                               ("accountEnabled", u.account_enabled)):
+                if value is not None:
+                    have[key] = value
+        self.assertEqual(local, want(self.current_truth()), "merged changes = the new truth")
+        left = {c["id"] for c in applied if c["object"] == "user" and c["change"] == "removed"}
+        self.assertTrue(left, "the seed removes users")
+        self.assertEqual(removed, len(left), "one @removed entry for each leaver")
+        user_ids = {c["id"] for c in applied if c["object"] == "user"}
+        self.assertLessEqual({u.id for u in changed}, user_ids | set(local),
+                             "only users the tenant knows come back")
+
+
 if __name__ == "__main__":
     unittest.main()

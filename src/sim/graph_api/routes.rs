@@ -83,7 +83,11 @@ pub(super) fn parse_route(path: &str) -> Route {
         })
         .collect();
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
-    let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+    let eq = |a: &str, b: &str| {
+        // A function may be called with its parentheses (`delta()`, as Microsoft's SDKs
+        // do) or without (as the docs' HTTP examples do); Graph answers both.
+        a.eq_ignore_ascii_case(b) || (b == "delta" && a.eq_ignore_ascii_case("delta()"))
+    };
     match s.as_slice() {
         [u] if eq(u, "users") => Route::Users,
         [u, c] if eq(u, "users") && eq(c, "$count") => Route::UsersCount,
@@ -162,6 +166,10 @@ mod tests {
     fn routes_parse_case_insensitively() {
         assert_eq!(parse_route("/Users"), Route::Users);
         assert_eq!(parse_route("/users/$count"), Route::UsersCount);
+        // The SDKs call functions with parentheses.
+        assert_eq!(parse_route("/users/delta()"), Route::UsersDelta);
+        assert_eq!(parse_route("/groups/Delta()"), Route::GroupsDelta);
+        assert_eq!(parse_route("/groups/delta"), Route::GroupsDelta);
         assert_eq!(
             parse_route("/groups/abc/members"),
             Route::Members("abc".into())
