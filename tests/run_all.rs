@@ -10,16 +10,20 @@ use common::{Extraction, Sim, TestEnv, assert_exit, create_profile};
 use entra_extract::sim::DemoAppKind;
 use serde_json::Value;
 
+/// `run --all EXTRA…` with the full app's secret in the environment.
+fn run_all_command(sim: &Sim, env: &TestEnv, extra: &[&str]) -> std::process::Command {
+    let mut c = env.std_command();
+    c.args(["run", "--all"]).args(extra).env(
+        "ENTRA_EXTRACT_CLIENT_SECRET",
+        sim.app(DemoAppKind::Full).client_secret,
+    );
+    c
+}
+
 fn run_all(sim: &Sim, env: &TestEnv, extra: &[&str]) -> std::process::Output {
-    env.command()
-        .args(["run", "--all"])
-        .args(extra)
-        .env(
-            "ENTRA_EXTRACT_CLIENT_SECRET",
-            sim.app(DemoAppKind::Full).client_secret,
-        )
-        .output()
-        .unwrap()
+    let mut c = assert_cmd::Command::from_std(run_all_command(sim, env, extra));
+    c.timeout(common::CMD_TIMEOUT);
+    c.output().unwrap()
 }
 
 fn lines(o: &std::process::Output) -> Vec<Value> {
@@ -120,4 +124,55 @@ fn run_all_refuses_what_does_not_apply_to_every_profile() {
             "{extra:?}"
         );
     }
+}
+
+/// Ctrl-C (or SIGTERM) during `run --all` stops the running profile, starts no other, and
+/// still reports each: the one interrupted and those never started.
+#[cfg(unix)]
+#[test]
+fn an_interrupt_stops_the_rest() {
+    let sim = common::slow_sim(150);
+    let env = TestEnv::new();
+    for name in ["alpha", "beta"] {
+        create_profile(&sim, &env, name, &env.out(name), &[]);
+    }
+    let child = run_all_command(&sim, &env, &["--json", "--jobs", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // alpha's run has claimed its output directory: it is reading.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !env.out("alpha").exists() {
+        assert!(std::time::Instant::now() < deadline, "alpha never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let o = child.wait_with_output().unwrap();
+    assert_exit(&o, 130);
+    let reports = lines(&o);
+    assert_eq!(reports.len(), 2, "{reports:?}");
+    assert_eq!(reports[0]["profile"], "alpha");
+    assert_eq!(reports[0]["outcome"], "interrupted", "{}", reports[0]);
+    assert_eq!(reports[1]["profile"], "beta");
+    assert_eq!(reports[1]["exit_code"], 130, "{}", reports[1]);
+    assert!(
+        reports[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not started"),
+        "{}",
+        reports[1]
+    );
+    assert!(!env.out("beta").exists(), "beta must not have started");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("every profile signs in with that one secret"),
+        "{stderr}"
+    );
 }

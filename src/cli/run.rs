@@ -230,22 +230,41 @@ async fn run_all(args: RunArgs) -> color_eyre::Result<Exit> {
             args.json,
         ));
     }
+    if std::env::var_os(crate::secret::SECRET_ENV).is_some_and(|v| !v.is_empty()) {
+        eprintln!(
+            "warning: {} is set, so every profile signs in with that one secret; unset it to use each profile's own",
+            crate::secret::SECRET_ENV
+        );
+    }
+    // After Ctrl-C or SIGTERM no further profile starts.
+    let interrupted = std::sync::atomic::AtomicBool::new(false);
     let runs = futures::stream::iter(names)
         .map(|name| {
             let mut one = args.clone();
             one.all = false;
             one.quiet = true;
             one.connect.profile = Some(name.to_string());
+            let interrupted = &interrupted;
             async move {
-                let done = match one.connect.connect().await {
-                    Ok(conn) => execute(conn, &one).await,
-                    Err(f) => Err(f),
+                let done = if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+                    Err(Failure::new(
+                        Exit::Interrupted,
+                        "not started: the run was interrupted",
+                    ))
+                } else {
+                    match one.connect.connect().await {
+                        Ok(conn) => execute(conn, &one).await,
+                        Err(f) => Err(f),
+                    }
                 };
                 let (exit, mut report) = match done {
                     Ok((exit, report, _)) => (exit, report),
                     Err(f) => (f.exit, RunReport::refused(&f)),
                 };
                 report.profile = Some(name.to_string());
+                if exit == Exit::Interrupted {
+                    interrupted.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
                 (exit, report)
             }
         })
