@@ -298,7 +298,9 @@ fn without_a_user_manager_the_crontab_line_is_printed() {
     let sim = Sim::small();
     let host = Host::new(1);
     let out = host.env.out("out");
-    create_profile(&sim, &host.env, PROFILE, &out, &[]);
+    // cron cannot hand over a credential: the secret must be stored where a later process
+    // finds it (here the plaintext opt-in; this test machine's keyring store is "none").
+    create_profile(&sim, &host.env, PROFILE, &out, &["--plaintext-secret-file"]);
     let o = host.schedule(&["add", "--profile", PROFILE, "weekly", "fri", "18:05"]);
     assert_exit(&o, 0);
     let text = stdout(&o);
@@ -351,7 +353,13 @@ fn unusable_schedules_are_refused_with_the_fix() {
     );
     assert!(env_profile.contains("\"environment\""), "{env_profile}");
 
-    let cases: [(&[&str], Option<&str>, &str); 5] = [
+    let cases: [(&[&str], Option<&str>, &str); 6] = [
+        // This machine's keyring store is "none": a timer's run could never read it.
+        (
+            &["add", "--profile", PROFILE, "daily"],
+            None,
+            "a scheduled run cannot read",
+        ),
         (
             &["add", "--profile", PROFILE, "monthly"],
             None,
@@ -398,7 +406,19 @@ fn a_scheduled_profile_is_not_renamed_under_its_timer_and_removing_it_removes_th
     let sim = Sim::small();
     let host = Host::new(0);
     create_profile(&sim, &host.env, PROFILE, &host.env.out("out"), &[]);
-    assert_exit(&host.schedule(&["add", "--profile", PROFILE, "hourly"]), 0);
+    let secret = host.env.root.path().join("client-secret");
+    write_mode(&secret, "s3cret", 0o600);
+    assert_exit(
+        &host.schedule(&[
+            "add",
+            "--profile",
+            PROFILE,
+            "hourly",
+            "--credential-file",
+            secret.to_str().unwrap(),
+        ]),
+        0,
+    );
     assert!(host.unit("timer").exists());
 
     let o = host

@@ -96,6 +96,7 @@ impl Host {
             .env_remove("XDG_CONFIG_HOME")
             .env_remove("ENTRA_EXTRACT_CONFIG_DIR")
             .env_remove("ENTRA_EXTRACT_DATA_DIR")
+            .env_remove("ENTRA_EXTRACT_KEYRING_STORE")
             .output()
             .unwrap();
         let out = String::from_utf8_lossy(&o.stdout).into_owned();
@@ -162,6 +163,16 @@ fn the_save_step_installs_and_removes_the_timer() {
             && profile.contains("extra_user_attributes = [\"department\"]"),
         "{profile}"
     );
+
+    // Saved again unchanged: the installed timer is left as it is (it may hand the run a
+    // credential file the wizard does not know about).
+    let said = host.save("weekly mon 06:30");
+    assert_eq!(said, "It still reruns weekly on Monday at 06:30.");
+    assert_eq!(
+        read(&host.path("systemctl.log")).matches("enable").count(),
+        1
+    );
+    assert_eq!(read(&host.unit("service")), service);
 
     // Saved again with the field cleared: no timer, no schedule.
     let said = host.save("");

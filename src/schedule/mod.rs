@@ -52,6 +52,14 @@ impl Job {
             .iter()
             .filter_map(|k| {
                 let v = std::env::var(k).ok().filter(|v| !v.is_empty())?;
+                // A relative directory would be relative to wherever the timer starts.
+                let v = if *k == crate::secret::keyring::STORE_ENV {
+                    v
+                } else {
+                    std::path::absolute(&v)
+                        .map(|p| p.to_string_lossy().into_owned())
+                        .unwrap_or(v)
+                };
                 Some((k.to_string(), v))
             })
             .collect();
@@ -118,6 +126,16 @@ pub enum ScheduleError {
         /// The profile.
         profile: ProfileName,
     },
+    /// The keyring this process uses is not one a later run can read.
+    #[error(
+        "profile {profile}'s secret would be read from the keyring store {store:?} (ENTRA_EXTRACT_KEYRING_STORE), which a scheduled run cannot read; pass --credential-file PATH, or unset ENTRA_EXTRACT_KEYRING_STORE to use the OS keyring"
+    )]
+    KeyringNotShared {
+        /// The profile.
+        profile: ProfileName,
+        /// The store choice.
+        store: String,
+    },
     /// A certificate profile is not supported by headless runs yet.
     #[error("profile {0} authenticates with a certificate, which headless runs do not support yet")]
     Certificate(ProfileName),
@@ -176,7 +194,17 @@ pub fn job_for(
                 },
             });
         }
-        (_, None) => None,
+        (_, None) => {
+            if let Some(store) =
+                per_process_keyring().filter(|_| profile.secret_storage == SecretStorage::Keyring)
+            {
+                return Err(ScheduleError::KeyringNotShared {
+                    profile: profile.name.clone(),
+                    store,
+                });
+            }
+            None
+        }
         (Backend::Systemd, Some(path)) => Some(checked_credential_file(&path)?),
     };
     Job::for_current_exe(profile.name.clone(), schedule, credential_file)
@@ -197,10 +225,20 @@ pub fn rename_blocker(
     })
 }
 
+/// The keyring choice of this process (`ENTRA_EXTRACT_KEYRING_STORE`) when a scheduled
+/// run could never read the secret from it: `memory` and `none` hold nothing across
+/// processes, `keyutils` is per login session (and emptied at reboot).
+fn per_process_keyring() -> Option<String> {
+    let v = std::env::var(crate::secret::keyring::STORE_ENV).ok()?;
+    let v = v.trim().to_ascii_lowercase();
+    matches!(v.as_str(), "memory" | "none" | "keyutils").then_some(v)
+}
+
 fn checked_credential_file(path: &std::path::Path) -> Result<PathBuf, crate::secret::SecretError> {
+    // Canonical: systemd ignores a LoadCredential= source path with `..` in it.
     let absolute =
-        std::path::absolute(path).map_err(|source| crate::secret::SecretError::File {
-            action: "resolve",
+        std::fs::canonicalize(path).map_err(|source| crate::secret::SecretError::File {
+            action: "read",
             path: path.to_path_buf(),
             source,
         })?;

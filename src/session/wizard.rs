@@ -420,10 +420,18 @@ impl LiveServices {
         profile.validate().map_err(|e| fail(e.to_string()))?;
         let store = self.store();
         // What the wizard does not show is kept from the profile being edited.
+        // (Renamed by an earlier attempt of this save: it is under the new name already.)
         let previous = draft
             .replaces
             .as_deref()
             .and_then(|old| ProfileName::new(old).ok())
+            .map(|old| {
+                if store.exists(&old) {
+                    old
+                } else {
+                    name.clone()
+                }
+            })
             .and_then(|old| store.load(&old).ok());
         if let Some(p) = &previous {
             profile.extra_user_attributes = p.extra_user_attributes.clone();
@@ -480,7 +488,7 @@ impl LiveServices {
             }
         };
         store.save(&profile).map_err(|e| fail(e.to_string()))?;
-        let had_schedule = previous.is_some_and(|p| p.schedule.is_some());
+        let had_schedule = previous.and_then(|p| p.schedule);
         let schedule = match draft.schedule {
             Some(_) if !self.schedules => Some(
                 "The demo installs no schedule: its profiles are deleted when it ends (`entra-extract schedule add` schedules a real profile)."
@@ -501,11 +509,29 @@ fn apply_schedule(
     store: &ProfileStore,
     profile: &mut Profile,
     wanted: Option<crate::schedule::Schedule>,
-    had_schedule: bool,
+    had_schedule: Option<crate::schedule::Schedule>,
 ) -> Option<String> {
     use crate::schedule::{self, Backend, systemd};
+    let installed = systemd::status(&profile.name).0;
+    // Unchanged and in place: left as it is (it may hand the run a credential file, which
+    // the wizard does not know).
+    if wanted.is_some() && wanted == had_schedule && installed {
+        profile.schedule = wanted;
+        return match store.save(profile) {
+            Ok(()) => wanted.map(|w| format!("It still reruns {}.", w.describe())),
+            Err(e) => Some(format!("Its schedule is not recorded in the profile: {e}.")),
+        };
+    }
+    // What a failure leaves in place is what the profile keeps saying.
+    let keep_previous = |profile: &mut Profile, why: String| {
+        if had_schedule.is_some() && installed {
+            profile.schedule = had_schedule;
+            let _ = store.save(profile);
+        }
+        Some(format!("The schedule was not installed: {why}."))
+    };
     let Some(when) = wanted else {
-        if !had_schedule && !systemd::status(&profile.name).0 {
+        if had_schedule.is_none() && !installed {
             return None;
         }
         return Some(match systemd::remove(&profile.name) {
@@ -519,7 +545,7 @@ fn apply_schedule(
     let backend = Backend::detect();
     let job = match schedule::job_for(profile, when, None, backend) {
         Ok(job) => job,
-        Err(e) => return Some(format!("The schedule was not installed: {e}.")),
+        Err(e) => return keep_previous(profile, e.to_string()),
     };
     let installed = match backend {
         Backend::Systemd => systemd::render(&job)
@@ -553,7 +579,7 @@ fn apply_schedule(
                 Err(e) => Some(format!("{text} (not recorded in the profile: {e})")),
             }
         }
-        Err(e) => Some(format!("The schedule was not installed: {e}.")),
+        Err(e) => keep_previous(profile, e.to_string()),
     }
 }
 

@@ -159,19 +159,23 @@ pub(super) async fn rerun(
             )
         })
     };
-    progress.set_phase(Phase::Users);
-    let (loaded, users, groups) = tokio::join!(
+    let load = async {
+        load.await
+            .map_err(|e| ExtractError::Internal {
+                what: "reading the previous run's files".into(),
+                detail: e.to_string(),
+            })?
+            .map_err(RerunError::Fallback)
+    };
+    // Users and groups are read together: the phase shows the later one.
+    progress.set_phase(Phase::Groups);
+    // The first failure (a resync asked for, unusable files) ends the others: a full run
+    // follows and needs none of them.
+    let (tables, (users, users_link), (groups, groups_link)) = tokio::try_join!(
         load,
         follow(client, &links.0, "users"),
         follow(client, &links.1, "groups")
-    );
-    let tables = loaded
-        .map_err(|e| ExtractError::Internal {
-            what: "reading the previous run's files".into(),
-            detail: e.to_string(),
-        })?
-        .map_err(RerunError::Fallback)?;
-    let ((users, users_link), (groups, groups_link)) = (users?, groups?);
+    )?;
     progress.set_phase(Phase::Memberships);
     let mut m = Merge::new(tables, can_read_hidden);
     m.users(&users)?;
