@@ -161,7 +161,7 @@ fn refuse(f: Failure, json: bool) -> Exit {
 
 /// Runs the extraction over an established connection (the demo brings its own).
 pub async fn run_connected(conn: Connection, args: &RunArgs) -> color_eyre::Result<Exit> {
-    let (exit, report, result) = match execute(conn, args).await {
+    let (exit, report, result) = match execute(conn, args, None).await {
         Ok(done) => done,
         Err(f) => return Ok(refuse(f, args.json)),
     };
@@ -176,9 +176,27 @@ pub async fn run_connected(conn: Connection, args: &RunArgs) -> color_eyre::Resu
 type Executed = (Exit, RunReport, Result<ExtractSummary, ExtractError>);
 
 /// The extraction itself, recorded in the profile's history; the caller reports it.
-async fn execute(conn: Connection, args: &RunArgs) -> Result<Executed, Failure> {
+/// Cancelled by Ctrl-C/SIGTERM, or, under `run --all`, by the `parent` that listens for them.
+async fn execute(
+    conn: Connection,
+    args: &RunArgs,
+    parent: Option<&CancellationToken>,
+) -> Result<Executed, Failure> {
     let options = options(args, &conn)?;
-    cancel_on_signals(conn.client.cancellation().clone());
+    let token = conn.client.cancellation().clone();
+    match parent {
+        None => cancel_on_signals(token),
+        Some(parent) if parent.is_cancelled() => return Err(not_started()),
+        Some(parent) => {
+            let parent = parent.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = parent.cancelled() => token.cancel(),
+                    _ = token.cancelled() => {}
+                }
+            });
+        }
+    }
 
     let started = Utc::now();
     let progress = Arc::new(Progress::new());
@@ -199,8 +217,8 @@ async fn execute(conn: Connection, args: &RunArgs) -> Result<Executed, Failure> 
     Ok((exit, report, result))
 }
 
-/// `run --all`: every saved profile, `--jobs` at a time, each reported as it ends (in name
-/// order); an unreadable profile file is reported, not skipped.
+/// `run --all`: every saved profile (started in name order), `--jobs` at a time, each
+/// reported as it ends; an unreadable profile file is reported, not skipped.
 async fn run_all(args: RunArgs) -> color_eyre::Result<Exit> {
     use futures::StreamExt;
     let dirs = match crate::profile::Dirs::from_env() {
@@ -236,24 +254,23 @@ async fn run_all(args: RunArgs) -> color_eyre::Result<Exit> {
             crate::secret::SECRET_ENV
         );
     }
-    // After Ctrl-C or SIGTERM no further profile starts.
-    let interrupted = std::sync::atomic::AtomicBool::new(false);
+    // One listener for Ctrl-C and SIGTERM: it stops the running profiles, and no further
+    // one starts.
+    let stop_all = CancellationToken::new();
+    cancel_on_signals(stop_all.clone());
     let runs = futures::stream::iter(names)
         .map(|name| {
             let mut one = args.clone();
             one.all = false;
             one.quiet = true;
             one.connect.profile = Some(name.to_string());
-            let interrupted = &interrupted;
+            let stop_all = &stop_all;
             async move {
-                let done = if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
-                    Err(Failure::new(
-                        Exit::Interrupted,
-                        "not started: the run was interrupted",
-                    ))
+                let done = if stop_all.is_cancelled() {
+                    Err(not_started())
                 } else {
                     match one.connect.connect().await {
-                        Ok(conn) => execute(conn, &one).await,
+                        Ok(conn) => execute(conn, &one, Some(stop_all)).await,
                         Err(f) => Err(f),
                     }
                 };
@@ -262,13 +279,11 @@ async fn run_all(args: RunArgs) -> color_eyre::Result<Exit> {
                     Err(f) => (f.exit, RunReport::refused(&f)),
                 };
                 report.profile = Some(name.to_string());
-                if exit == Exit::Interrupted {
-                    interrupted.store(true, std::sync::atomic::Ordering::SeqCst);
-                }
                 (exit, report)
             }
         })
-        .buffered(usize::from(args.jobs));
+        // Reported as each ends: a slow tenant does not hold back the others' slots.
+        .buffer_unordered(usize::from(args.jobs));
     futures::pin_mut!(runs);
     let mut worst = Exit::Success;
     while let Some((exit, report)) = runs.next().await {
@@ -280,6 +295,10 @@ async fn run_all(args: RunArgs) -> color_eyre::Result<Exit> {
         worst = worse(worst, exit);
     }
     Ok(worst)
+}
+
+fn not_started() -> Failure {
+    Failure::new(Exit::Interrupted, "not started: the run was interrupted")
 }
 
 /// The worse of two outcomes: a failure over warnings over success; between failures the
