@@ -496,16 +496,11 @@ fn print_human(result: &Result<ExtractSummary, ExtractError>, report: &RunReport
             if let Some(m) = &report.manifest {
                 crate::outln!("  {}", m.display());
             }
-            match (report.mode, &report.changes) {
-                (Some(RunMode::Incremental), Some(c)) => crate::outln!(
-                    "Read only the changes since the previous run: {}.",
-                    c.summary()
-                ),
-                (Some(RunMode::Full), _) => crate::outln!(
-                    "Read everything: {}.",
-                    report.full_reason.as_deref().unwrap_or("full run")
-                ),
-                _ => {}
+            if let Some(mode) = report.mode {
+                crate::outln!(
+                    "{}",
+                    mode.describe(report.full_reason.as_deref(), report.changes.as_ref())
+                );
             }
             if !report.warnings.is_empty() {
                 crate::outln!("{} warning(s):", report.warnings.len());

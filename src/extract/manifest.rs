@@ -119,6 +119,23 @@ pub enum RunMode {
     Incremental,
 }
 
+impl RunMode {
+    /// What a profile's run read, for people (the CLI's summary and the wizard's): "Read
+    /// only the changes since the previous run: 3 joiners, …." or "Read everything: <why>.".
+    pub fn describe(self, full_reason: Option<&str>, changes: Option<&ChangeCounts>) -> String {
+        match (self, changes) {
+            (RunMode::Incremental, Some(c)) => format!(
+                "Read only the changes since the previous run: {}.",
+                c.summary()
+            ),
+            (RunMode::Incremental, None) => "Read only the changes since the previous run.".into(),
+            (RunMode::Full, _) => {
+                format!("Read everything: {}.", full_reason.unwrap_or("full run"))
+            }
+        }
+    }
+}
+
 /// The mode of a profile's run and, for a full one, why it wasn't incremental.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunInfo {

@@ -12,7 +12,6 @@ use secrecy::SecretString;
 use tokio::sync::oneshot;
 
 use super::{AppTarget, SessionError};
-use crate::extract::manifest::RunMode;
 use crate::extract::progress::Progress;
 use crate::extract::run::{ExtractError, ExtractOptions, run as extract, tenant_info};
 use crate::extract::{DomainPrefix, FileKind};
@@ -616,16 +615,10 @@ fn summary_of(
                 files,
                 duration: s.duration,
                 changes: s.output.manifest.run.as_ref().map(|run| {
-                    match (run.mode, s.output.manifest.changes) {
-                        (RunMode::Incremental, Some(c)) => format!(
-                            "Read only the changes since the previous run: {}.",
-                            c.summary()
-                        ),
-                        _ => format!(
-                            "Read everything: {}.",
-                            run.full_reason.as_deref().unwrap_or("full run")
-                        ),
-                    }
+                    run.mode.describe(
+                        run.full_reason.as_deref(),
+                        s.output.manifest.changes.as_ref(),
+                    )
                 }),
                 warnings: s.warnings,
             })
