@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::Exit;
 use crate::profile::{Dirs, ProfileName, ProfileStore};
-use crate::schedule::{self, Backend, Schedule, ScheduleError, cron, systemd};
+use crate::schedule::{self, Backend, Installed, Schedule, ScheduleError, cron, systemd};
 
 /// Arguments of `entra-extract schedule`.
 #[derive(Debug, Args)]
@@ -134,10 +134,10 @@ fn add(
         Backend::detect()
     };
     let job = schedule::job_for(&profile, when, credential_file, backend)?;
-    match backend {
-        Backend::Systemd => {
-            let units = systemd::render(&job).map_err(ScheduleError::from)?;
-            if print {
+    if print {
+        match backend {
+            Backend::Systemd => {
+                let units = systemd::render(&job).map_err(ScheduleError::from)?;
                 crate::outln!(
                     "# {}\n{}\n# {}\n{}",
                     systemd::service_name(name),
@@ -145,11 +145,19 @@ fn add(
                     systemd::timer_name(name),
                     units.timer
                 );
-                return Ok(());
             }
-            let files = systemd::install(&job, &units).map_err(ScheduleError::from)?;
-            profile.schedule = Some(when);
-            profiles.save(&profile)?;
+            Backend::Cron => crate::outln!(
+                "{}",
+                cron::line(&job, &cron::log_path(profiles.dirs(), name))
+            ),
+        }
+        return Ok(());
+    }
+    let installed = schedule::install(&job, backend, profiles.dirs())?;
+    profile.schedule = Some(when);
+    profiles.save(&profile)?;
+    match installed {
+        Installed::Timer(files) => {
             crate::outln!(
                 "Profile {name} now reruns {} (systemd user timer {}; runs missed while the machine was off start at the next boot).\n\
                  Wrote {} and {}.\n\
@@ -168,21 +176,14 @@ fn add(
                 );
             }
         }
-        Backend::Cron => {
-            let log = profiles
-                .dirs()
-                .data
-                .join("logs")
-                .join(format!("schedule-{name}.log"));
-            let line = cron::line(&job, &log);
-            if print {
-                crate::outln!("{line}");
-                return Ok(());
-            }
-            profile.schedule = Some(when);
-            profiles.save(&profile)?;
+        Installed::CrontabLine(line) => {
+            let lead = if force_cron {
+                "Add"
+            } else {
+                "No systemd user manager answers here, so add"
+            };
             crate::outln!(
-                "No systemd user manager answers here, so add this line to your crontab (`crontab -e`) to rerun profile {name} {}:\n\n{line}\n",
+                "{lead} this line to your crontab (`crontab -e`) to rerun profile {name} {}:\n\n{line}\n",
                 when.describe()
             );
         }

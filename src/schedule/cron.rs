@@ -38,6 +38,13 @@ pub fn line(job: &Job, log: &std::path::Path) -> String {
     format!("{} {}", fields(&job.schedule), words.join(" ")).replace('%', "\\%")
 }
 
+/// Where a crontab line appends the run's output: `<data>/logs/schedule-<profile>.log`.
+pub fn log_path(dirs: &crate::profile::Dirs, profile: &ProfileName) -> std::path::PathBuf {
+    dirs.data
+        .join("logs")
+        .join(format!("schedule-{profile}.log"))
+}
+
 fn sh_quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', r"'\''"))
 }

@@ -211,6 +211,29 @@ pub fn job_for(
         .map_err(ScheduleError::Exe)
 }
 
+/// What [`install`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Installed {
+    /// The service and timer unit files written, the timer enabled and started.
+    Timer([PathBuf; 2]),
+    /// The crontab line for the user to add (cron is never edited behind their back).
+    CrontabLine(String),
+}
+
+/// Installs `job` the `backend`'s way. The caller records the schedule in the profile.
+pub fn install(
+    job: &Job,
+    backend: Backend,
+    dirs: &crate::profile::Dirs,
+) -> Result<Installed, ScheduleError> {
+    Ok(match backend {
+        Backend::Systemd => Installed::Timer(systemd::install(job, &systemd::render(job)?)?),
+        Backend::Cron => {
+            Installed::CrontabLine(cron::line(job, &cron::log_path(dirs, &job.profile)))
+        }
+    })
+}
+
 /// Why `old` cannot be renamed to `new` while scheduled: its timer runs it by name.
 pub fn rename_blocker(
     store: &crate::profile::ProfileStore,

@@ -546,30 +546,17 @@ fn apply_schedule(
         Ok(job) => job,
         Err(e) => return keep_previous(profile, e.to_string()),
     };
-    let installed = match backend {
-        Backend::Systemd => systemd::render(&job)
-            .map_err(schedule::ScheduleError::from)
-            .and_then(|units| Ok(systemd::install(&job, &units)?))
-            .map(|_| {
-                format!(
-                    "It reruns {} (systemd user timer {}).",
-                    when.describe(),
-                    systemd::timer_name(&profile.name)
-                )
-            }),
-        Backend::Cron => {
-            let log = store
-                .dirs()
-                .data
-                .join("logs")
-                .join(format!("schedule-{}.log", profile.name));
-            Ok(format!(
-                "To rerun it {}, add this line to your crontab (crontab -e): {}",
-                when.describe(),
-                schedule::cron::line(&job, &log)
-            ))
-        }
-    };
+    let installed = schedule::install(&job, backend, store.dirs()).map(|done| match done {
+        schedule::Installed::Timer(_) => format!(
+            "It reruns {} (systemd user timer {}).",
+            when.describe(),
+            systemd::timer_name(&profile.name)
+        ),
+        schedule::Installed::CrontabLine(line) => format!(
+            "To rerun it {}, add this line to your crontab (crontab -e): {line}",
+            when.describe()
+        ),
+    });
     match installed {
         Ok(text) => {
             profile.schedule = Some(when);
