@@ -121,13 +121,8 @@ fn evolve_and_rerun(sim: &mut Sim, env: &TestEnv, out: &Path, rounds: u64, chang
         assert_eq!(c["members_removed"], n("member", "removed"));
         assert_eq!(c["owners_removed"], n("owner", "removed"));
         // The run history says the same.
-        let list = env
-            .command()
-            .args(["profile", "list", "--json"])
-            .output()
-            .unwrap();
-        assert_exit(&list, 0);
-        let last = &json_stdout(&list)[0]["last_run"];
+        let list = common::profile_list(env.command());
+        let last = &list[0]["last_run"];
         assert_eq!(last["mode"], "incremental", "{last}");
         assert_eq!(&last["changes"], c, "{last}");
     }

@@ -8,18 +8,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{Extraction, Sim, TestEnv, assert_exit, check_manifest, create_profile, json_stdout};
+use common::{Extraction, Sim, TestEnv, assert_exit, check_manifest, create_profile};
 use entra_extract::sim::DemoAppKind;
 use serde_json::Value;
 
 fn last_run(env: &TestEnv, name: &str) -> Value {
-    let o = env
-        .command()
-        .args(["profile", "list", "--json"])
-        .output()
-        .unwrap();
-    assert_exit(&o, 0);
-    let list = json_stdout(&o);
+    let list = common::profile_list(env.command());
     list.as_array()
         .unwrap()
         .iter()

@@ -198,14 +198,7 @@ fn run_as_systemd(host: &Host, service: &Service) -> std::process::Output {
 }
 
 fn last_run(host: &Host) -> Value {
-    let o = host
-        .command()
-        .args(["profile", "list", "--json"])
-        .output()
-        .unwrap();
-    assert_exit(&o, 0);
-    let rows: Value = serde_json::from_str(&stdout(&o)).unwrap();
-    rows[0]["last_run"].clone()
+    common::profile_list(host.command())[0]["last_run"].clone()
 }
 
 #[test]

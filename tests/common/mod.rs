@@ -785,6 +785,16 @@ fn write_private(path: &Path, body: &[u8]) {
 }
 
 /// The `--json` report printed on stdout.
+/// `profile list --json` run by `command` (the binary with a test's directories): the rows.
+pub fn profile_list(mut command: Command) -> Value {
+    let o = command
+        .args(["profile", "list", "--json"])
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    json_stdout(&o)
+}
+
 pub fn json_stdout(out: &std::process::Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
