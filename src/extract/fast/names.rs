@@ -9,14 +9,11 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::partition::Histogram;
 use crate::extract::schema::EDGE_SELECT;
 use crate::graph::{GraphClient, GraphError};
-
-/// Most ids one getByIds call takes.
-const GET_BY_IDS_MAX: usize = 1000;
 
 /// One member or owner reference from a delta page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,20 +91,9 @@ impl Names {
             ids.dedup();
             ids
         };
-        for chunk in unknown.chunks(GET_BY_IDS_MAX) {
-            let body = client
-                .post_json(
-                    &format!("/directoryObjects/getByIds?$select={EDGE_SELECT}"),
-                    json!({ "ids": chunk }),
-                )
-                .await?;
-            let found = body
-                .get("value")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            self.learn(&found);
-        }
+        // One call after the other: many chains look up at the same time.
+        let found = client.get_by_ids(&unknown, EDGE_SELECT, 1).await?;
+        self.learn(&found);
         Ok(())
     }
 
@@ -150,6 +136,7 @@ impl Names {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn learned_names_are_kept_by_id_with_only_the_name_columns() {

@@ -19,8 +19,7 @@ mod tables;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
-use futures::{StreamExt, TryStreamExt};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::manifest::ChangeCounts;
 use super::progress::{Phase, Progress};
@@ -39,8 +38,6 @@ pub struct StateOptions {
     pub full: bool,
 }
 
-/// Most ids one getByIds call takes [GDC api/directoryobject-getbyids.md].
-const IDS_PER_LOOKUP: usize = 1_000;
 /// getByIds lookups of one rerun in flight at once.
 const LOOKUPS_IN_FLIGHT: usize = 8;
 
@@ -385,41 +382,19 @@ impl Merge {
         ids.sort_unstable();
         self.t.others.retain(|id, _| ids.binary_search(id).is_ok());
         // Independent lookups, several in flight (the client's pacing still applies).
-        let lookups: Vec<_> = ids
-            .chunks(IDS_PER_LOOKUP)
-            .map(|chunk| {
-                let body = json!({ "ids": chunk });
-                async move {
-                    client
-                        .post_json(
-                            "/directoryObjects/getByIds?$select=id,displayName,userPrincipalName",
-                            body,
-                        )
-                        .await
-                        .map_err(|e| ExtractError::from_graph(e, "members by id (getByIds)"))
-                }
-            })
-            .collect();
-        let bodies: Vec<Value> = futures::stream::iter(lookups)
-            .buffered(LOOKUPS_IN_FLIGHT)
-            .try_collect()
-            .await?;
-        for body in bodies {
-            for o in body
-                .get("value")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let Some(id) = o.get("id").and_then(Value::as_str) else {
-                    continue;
-                };
-                if let Some(other) = self.t.others.get_mut(id) {
-                    other.kind = ref_type(o);
-                    other.display_name =
-                        super::schema::render_cell(o.get("displayName")).into_owned();
-                    other.upn = super::schema::render_cell(o.get("userPrincipalName")).into_owned();
-                }
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let found = client
+            .get_by_ids(&ids, super::schema::EDGE_SELECT, LOOKUPS_IN_FLIGHT)
+            .await
+            .map_err(|e| ExtractError::from_graph(e, "members by id (getByIds)"))?;
+        for o in &found {
+            let Some(id) = o.get("id").and_then(Value::as_str) else {
+                continue;
+            };
+            if let Some(other) = self.t.others.get_mut(id) {
+                other.kind = ref_type(o);
+                other.display_name = super::schema::render_cell(o.get("displayName")).into_owned();
+                other.upn = super::schema::render_cell(o.get("userPrincipalName")).into_owned();
             }
         }
         Ok(())
