@@ -9,6 +9,7 @@ pub mod graph;
 pub mod logging;
 pub mod permissions;
 pub mod profile;
+pub mod registration;
 pub mod schedule;
 pub mod secret;
 pub mod session;

@@ -18,6 +18,7 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Some(Command::Demo(args)) => entra_extract::cli::demo::run(args).await,
         Some(Command::Sim(args)) => entra_extract::cli::sim::run(args).await,
+        Some(Command::App(args)) => entra_extract::cli::app::run(args).await,
         Some(Command::Check(args)) => entra_extract::cli::check::run(args).await,
         Some(Command::Run(args)) => entra_extract::cli::run::run(args).await,
         Some(Command::Profile(args)) => entra_extract::cli::profile::run(args).await,

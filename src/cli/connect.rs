@@ -202,7 +202,7 @@ fn parse_ru_budget(raw: &str) -> Result<u32, String> {
 }
 
 /// A duration as people write it: `90s`, `30m`, `2h`, `1h30m`, or plain seconds (`600`).
-fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
+pub(crate) fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
     let bad = || {
         format!(
             "{raw:?} is not a duration: give a number with a unit, e.g. 90s, 30m, 2h or 1h30m (plain numbers are seconds)"

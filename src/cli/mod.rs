@@ -1,5 +1,6 @@
 //! Command-line interface: argument definitions and one module per subcommand.
 
+pub mod app;
 pub mod check;
 pub mod connect;
 pub mod demo;
@@ -36,6 +37,9 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Extract users, groups, members and owners into four CSV files (headless).
     Run(run::RunArgs),
+    /// Create the app registration itself (administrator sign-in with a device code), or
+    /// print the equivalent Azure CLI / PowerShell script.
+    App(app::AppArgs),
     /// Manage saved profiles and their client secrets.
     Profile(profile::ProfileArgs),
     /// Rerun saved profiles by themselves (systemd user timer, or a crontab line).

@@ -43,6 +43,20 @@ pub struct TokenDecodeError(String);
 impl TokenClaims {
     /// Reads the payload of a JWT without any validation.
     pub fn decode_unverified(token: &str) -> Result<Self, TokenDecodeError> {
+        decode_payload(token)
+    }
+
+    /// True when `role` (e.g. `Directory.Read.All`) was granted.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r.eq_ignore_ascii_case(role))
+    }
+}
+
+/// The payload of a JWT as `T`, without any validation.
+pub(crate) fn decode_payload<T: serde::de::DeserializeOwned>(
+    token: &str,
+) -> Result<T, TokenDecodeError> {
+    {
         let mut parts = token.trim().split('.');
         let payload = match (parts.next(), parts.next(), parts.next()) {
             (Some(_), Some(p), Some(_)) => p,
@@ -53,11 +67,6 @@ impl TokenClaims {
             .or_else(|_| URL_SAFE.decode(payload))
             .map_err(|_| TokenDecodeError("payload is not base64url".into()))?;
         serde_json::from_slice(&bytes).map_err(|e| TokenDecodeError(format!("payload: {e}")))
-    }
-
-    /// True when `role` (e.g. `Directory.Read.All`) was granted.
-    pub fn has_role(&self, role: &str) -> bool {
-        self.roles.iter().any(|r| r.eq_ignore_ascii_case(role))
     }
 }
 

@@ -192,6 +192,7 @@ impl BatchRound<'_> {
                 .map(|p| estimate_ru(&p.request.url))
                 .sum(),
             ru_from_items: true,
+            repeatable: true,
         };
         let charged = call.ru_estimate;
         // The envelope has its own retries (network, 5xx) inside `execute`.

@@ -95,6 +95,10 @@ pub(crate) struct Call {
     pub(crate) ru_estimate: u32,
     /// Resource units are reported per batch item, not on the envelope.
     pub(crate) ru_from_items: bool,
+    /// False for a write that must not happen twice (creating an app, adding a secret): only
+    /// answers that say the request was not processed (429, 503) are retried, never a lost
+    /// connection or a gateway timeout whose outcome is unknown.
+    pub(crate) repeatable: bool,
 }
 
 impl Call {
@@ -121,6 +125,32 @@ impl Call {
             items: 1,
             ru_estimate,
             ru_from_items: false,
+            repeatable: true,
+        }
+    }
+}
+
+/// A URL-encoded form body; kept secret because a form may carry a credential.
+pub(crate) fn form_body(pairs: &[(&str, &str)]) -> SecretString {
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    form.extend_pairs(pairs);
+    SecretString::from(form.finish())
+}
+
+impl Call {
+    /// A form POST to the Entra token (or device code) endpoint; the form may hold a secret.
+    pub(crate) fn token_endpoint(url: Url, form: SecretString) -> Self {
+        Call {
+            method: Method::POST,
+            url,
+            headers: vec![("Accept".into(), "application/json".into())],
+            body: Body::Form(form),
+            expect: Expect::Raw,
+            target: Target::TokenEndpoint,
+            items: 0,
+            ru_estimate: 0,
+            ru_from_items: false,
+            repeatable: true,
         }
     }
 }
@@ -241,34 +271,35 @@ impl GraphClient {
     }
 
     async fn fetch_token(&self) -> Result<AccessToken, GraphError> {
+        if let LoadedCredential::Delegated(grant) = &self.inner.credential {
+            return self.refresh_delegated(grant).await;
+        }
         let cfg = &self.inner.config;
         let fields = self
             .inner
             .credential
             .form_fields(&cfg.client_id, self.inner.token_url.as_str())?;
-        let form = {
-            let mut form = url::form_urlencoded::Serializer::new(String::new());
-            form.append_pair("client_id", &cfg.client_id)
-                .append_pair("scope", &cfg.endpoints.scope)
-                .append_pair("grant_type", "client_credentials");
-            for (name, value) in &fields {
-                form.append_pair(name, value.expose_secret());
-            }
-            SecretString::from(form.finish())
-        };
-        let call = Call {
-            method: Method::POST,
-            url: self.inner.token_url.clone(),
-            headers: vec![("Accept".into(), "application/json".into())],
-            body: Body::Form(form),
-            expect: Expect::Raw,
-            target: Target::TokenEndpoint,
-            items: 0,
-            ru_estimate: 0,
-            ru_from_items: false,
-        };
-        let reply = self.execute(&call).await?;
+        let mut pairs = vec![
+            ("client_id", cfg.client_id.as_str()),
+            ("scope", cfg.endpoints.scope.as_str()),
+            ("grant_type", "client_credentials"),
+        ];
+        pairs.extend(fields.iter().map(|(n, v)| (*n, v.expose_secret())));
+        let form = form_body(&pairs);
+        let reply = self
+            .execute(&Call::token_endpoint(self.inner.token_url.clone(), form))
+            .await?;
         AccessToken::from_response(&reply.raw, Instant::now())
+    }
+
+    /// The credential this client signs in with.
+    pub(crate) fn credential(&self) -> &LoadedCredential {
+        &self.inner.credential
+    }
+
+    /// The token endpoint this client signs in at.
+    pub(crate) fn token_url(&self) -> &Url {
+        &self.inner.token_url
     }
 
     /// GET a Graph path relative to `/v1.0` (e.g. `/users?$select=id`) and return its JSON.
@@ -331,6 +362,23 @@ impl GraphClient {
         call.method = Method::POST;
         call.body = Body::Json(body);
         Ok(self.execute(&call).await?.json)
+    }
+
+    /// POST a JSON body that creates something (an application, a secret): sent once, retried
+    /// only when Graph says it did not process it (429, 503). The created object's JSON.
+    pub async fn create(&self, path: &str, body: Value) -> Result<Value, GraphError> {
+        let mut call = Call::get(self.graph_url(path)?);
+        call.method = Method::POST;
+        call.body = Body::Json(body);
+        call.repeatable = false;
+        Ok(self.execute(&call).await?.json)
+    }
+
+    /// DELETE a Graph object (repeating it is harmless: the second answers 404).
+    pub async fn delete(&self, path: &str) -> Result<(), GraphError> {
+        let mut call = Call::get(self.graph_url(path)?);
+        call.method = Method::DELETE;
+        self.execute(&call).await.map(|_| ())
     }
 
     /// `POST /directoryObjects/getByIds` for any number of ids: calls of at most 1,000 ids
@@ -487,7 +535,9 @@ impl GraphClient {
         };
         let response = match sent {
             Ok(r) => r,
-            Err(e) => return network_step(&host, e, "sending the request", retried),
+            Err(e) => {
+                return once_only(call, network_step(&host, e, "sending the request", retried));
+            }
         };
         let status = response.status();
         let headers = response.headers().clone();
@@ -498,7 +548,12 @@ impl GraphClient {
         drop(permit);
         let body = match body {
             Ok(b) => b.to_vec(),
-            Err(e) => return network_step(&host, e, "reading the response (cut off)", retried),
+            Err(e) => {
+                return once_only(
+                    call,
+                    network_step(&host, e, "reading the response (cut off)", retried),
+                );
+            }
         };
 
         let resource_units = header_str(&headers, "x-ms-resource-unit")
@@ -557,9 +612,12 @@ impl GraphClient {
                 }
                 again(error_of(&body), Cause::Throttled, retry_after)
             }
-            StatusCode::BAD_GATEWAY
-            | StatusCode::SERVICE_UNAVAILABLE
-            | StatusCode::GATEWAY_TIMEOUT => again(error_of(&body), Cause::Transient, retry_after),
+            StatusCode::SERVICE_UNAVAILABLE => {
+                again(error_of(&body), Cause::Transient, retry_after)
+            }
+            StatusCode::BAD_GATEWAY | StatusCode::GATEWAY_TIMEOUT => {
+                once_only(call, again(error_of(&body), Cause::Transient, retry_after))
+            }
             StatusCode::UNAUTHORIZED if call.target == Target::Graph => {
                 let error = error_of(&body);
                 if error.code() == Some("InvalidAuthenticationToken")
@@ -574,6 +632,18 @@ impl GraphClient {
             }
             _ => Attempt::Fatal(error_of(&body)),
         }
+    }
+}
+
+/// A write that must not happen twice is not retried after a failure that leaves its outcome
+/// unknown (the request may have been carried out): the caller reads back what exists.
+fn once_only<T>(call: &Call, step: Attempt<T>) -> Attempt<T> {
+    match step {
+        Attempt::Retry(r) if !call.repeatable => Attempt::Fatal(GraphError::OutcomeUnknown {
+            what: format!("{} {}", call.method, call.url.path()),
+            last: Box::new(r.error),
+        }),
+        other => other,
     }
 }
 

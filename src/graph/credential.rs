@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -26,6 +27,10 @@ pub enum Credential {
     /// A certificate uploaded to the app registration and its RSA private key (PEM). Both may
     /// name the same file when it holds the certificate and the key.
     Certificate { cert_pem: PathBuf, key_pem: PathBuf },
+    /// An administrator signed in with the device code flow ([`GraphClient::start_admin_sign_in`](super::GraphClient::start_admin_sign_in)):
+    /// delegated tokens for the few writes made on their behalf, refreshed with the
+    /// refresh token the sign-in returned.
+    Delegated(Arc<DelegatedGrant>),
 }
 
 impl fmt::Debug for Credential {
@@ -37,7 +42,23 @@ impl fmt::Debug for Credential {
                 .field("cert_pem", cert_pem)
                 .field("key_pem", key_pem)
                 .finish(),
+            Credential::Delegated(_) => f.write_str("Credential::Delegated([REDACTED])"),
         }
+    }
+}
+
+/// The tokens of an administrator's delegated sign-in: the first access token (handed out
+/// once) and the refresh token, which Entra rotates on every use.
+#[derive(Default)]
+pub struct DelegatedGrant {
+    pub(crate) first: std::sync::Mutex<Option<super::auth::AccessToken>>,
+    pub(crate) refresh: std::sync::Mutex<Option<SecretString>>,
+}
+
+impl DelegatedGrant {
+    /// A grant with no tokens yet: the device code flow fills it.
+    pub fn new() -> Arc<Self> {
+        Arc::new(DelegatedGrant::default())
     }
 }
 
@@ -45,6 +66,7 @@ impl fmt::Debug for Credential {
 pub(crate) enum LoadedCredential {
     Secret(SecretString),
     Certificate(CertificateSigner),
+    Delegated(Arc<DelegatedGrant>),
 }
 
 impl LoadedCredential {
@@ -69,6 +91,7 @@ impl LoadedCredential {
                 CertificateSigner::from_pem(&cert_text, &key_text)
                     .map(LoadedCredential::Certificate)
             }
+            Credential::Delegated(grant) => Ok(LoadedCredential::Delegated(grant.clone())),
         }
     }
 
@@ -90,6 +113,9 @@ impl LoadedCredential {
                     ("client_assertion", jwt),
                 ])
             }
+            LoadedCredential::Delegated(_) => Err(GraphError::Config(
+                "a delegated sign-in has no client credential to send".into(),
+            )),
         }
     }
 }

@@ -60,6 +60,12 @@ pub enum GraphError {
         "refused to follow a paging link to {origin}: it is not the configured Graph root {expected}"
     )]
     ForeignNextLink { origin: String, expected: String },
+    /// A write that must not be repeated failed in a way that leaves unknown whether it was
+    /// carried out (connection lost, gateway timeout).
+    #[error(
+        "{what} may or may not have been carried out ({last}); it was not repeated so nothing is created twice"
+    )]
+    OutcomeUnknown { what: String, last: Box<GraphError> },
     /// The run was cancelled (Ctrl-C) while waiting or retrying.
     #[error("cancelled")]
     Cancelled,

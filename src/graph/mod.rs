@@ -19,6 +19,7 @@
 //! # Ok(()) }
 //! ```
 
+mod admin_sign_in;
 mod auth;
 mod batch;
 mod client;
@@ -33,15 +34,18 @@ mod retry;
 mod stats;
 mod tls;
 
+pub use admin_sign_in::{
+    ADMIN_SCOPES, AdminSignInError, DEFAULT_ADMIN_CLIENT_ID, DeviceCodePrompt, SignedInAdmin,
+};
 pub use auth::{AccessToken, TokenClaims, TokenDecodeError};
 pub use batch::{BatchItem, BatchRequest, BatchResponse, MAX_BATCH};
 pub use client::GraphClient;
 pub use cloud::{Cloud, EndpointError, Endpoints};
 pub use config::GraphConfig;
-pub use credential::{CLIENT_ASSERTION_TYPE, Credential};
+pub use credential::{CLIENT_ASSERTION_TYPE, Credential, DelegatedGrant};
 pub use error::{AuthError, CredentialField, GraphError};
 pub use ids::{ClientId, FormatError, TenantRef, client_id, is_dns_domain, is_guid, tenant};
 pub use pacing::{PacingPolicy, estimate_ru};
 pub use paging::{EXPIRED_PAGE_TOKEN, Page, Pager};
-pub use retry::{RetryPolicy, parse_retry_after};
+pub use retry::{RetryPolicy, human as human_duration, parse_retry_after};
 pub use stats::RequestStats;

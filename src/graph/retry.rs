@@ -275,7 +275,7 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 }
 
 /// A duration for messages: `1h 30m`, `45s`, `1.5s`.
-pub(crate) fn human(d: Duration) -> String {
+pub fn human(d: Duration) -> String {
     let secs = d.as_secs();
     match secs {
         0..=9 if d.subsec_millis() > 0 => format!("{:.1}s", d.as_secs_f64()),

@@ -53,6 +53,10 @@ pub struct Profile {
     /// crontab line is what actually runs it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<crate::schedule::Schedule>,
+    /// keyId of the stored client secret, when entra-extract added it (`app create`,
+    /// `profile rotate-secret`): rotation then removes exactly that secret and no other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_key_id: Option<String>,
 }
 
 /// How the app registration proves its identity.
@@ -113,7 +117,7 @@ pub enum InvalidProfile {
 impl Profile {
     /// Every key of a profile file but `schema_version` (kept beside the struct; a test
     /// checks it against what `save` writes).
-    pub const KEYS: [&'static str; 15] = [
+    pub const KEYS: [&'static str; 16] = [
         "name",
         "cloud",
         "authority_url",
@@ -129,6 +133,7 @@ impl Profile {
         "secret_storage",
         "extra_ca_pem",
         "schedule",
+        "secret_key_id",
     ];
 
     /// A profile with defaults for everything but the identifying fields.
@@ -149,6 +154,7 @@ impl Profile {
             secret_storage: SecretStorage::Keyring,
             extra_ca_pem: None,
             schedule: None,
+            secret_key_id: None,
         }
     }
 

@@ -367,6 +367,7 @@ mod tests {
         p.secret_storage = crate::profile::SecretStorage::PlaintextFile;
         p.extra_ca_pem = Some(PathBuf::from("/etc/ca.pem"));
         p.schedule = Some("weekly mon 06:30".parse().unwrap());
+        p.secret_key_id = Some("3f2c0d1e-5a6b-4c7d-8e9f-0a1b2c3d4e5f".into());
         p
     }
 

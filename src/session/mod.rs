@@ -2,6 +2,7 @@
 //! registration's identifiers and endpoints and resolves a saved profile's credential, shared
 //! by the headless commands and the wizard.
 
+pub mod admin;
 pub mod wizard;
 
 use std::path::PathBuf;
