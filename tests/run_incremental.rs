@@ -244,6 +244,7 @@ fn a_failed_incremental_run_leaves_the_files_and_the_state_alone() {
         kind: FaultKind::MalformedJson,
         trigger: Trigger::At((2..=30).collect()),
         path_prefix: Some("/groups/delta".into()),
+        method: None,
     });
     let mut sim = Sim::start(config);
     let env = TestEnv::new();

@@ -9,15 +9,6 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use sim_support::*;
 
-fn claims(token: &str) -> Value {
-    use base64::Engine as _;
-    let payload = token.split('.').nth(1).expect("JWT payload");
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .expect("base64url");
-    serde_json::from_slice(&raw).expect("claims JSON")
-}
-
 /// Checks the documented AADSTS error shape and returns the body.
 fn assert_aad_error(status: StatusCode, v: &Value, want_status: u16, error: &str, code: u64) {
     assert_eq!(status.as_u16(), want_status, "{v}");

@@ -8,13 +8,13 @@ use color_eyre::eyre::{WrapErr, bail};
 
 use super::Exit;
 use crate::sim::{
-    DemoAppKind, FaultSpec, HiddenMembers, LatencyModel, LatencyProfile, Preset, SimConfig,
-    TlsOptions,
+    DemoAppKind, DeviceApproval, FaultSpec, HiddenMembers, LatencyModel, LatencyProfile, Preset,
+    SimConfig, TlsOptions,
 };
 
 const FAULT_HELP: &str = "\
-Inject a fault (repeatable). Syntax: KIND[=ARG]@TRIGGER[;path=PREFIX]
-  KIND:    503[=RETRY_AFTER] | 504[=RETRY_AFTER] | 429[=RETRY_AFTER]
+Inject a fault (repeatable). Syntax: KIND[=ARG]@TRIGGER[;path=PREFIX][;method=METHOD]
+  KIND:    500 | 503[=RETRY_AFTER] | 504[=RETRY_AFTER] | 429[=RETRY_AFTER]
            (RETRY_AFTER: seconds like 2.5, or date:SECS for an HTTP-date SECS ahead)
            reset (connection reset mid-body) | slow=MILLIS | malformed (truncated JSON)
            deleted-group (member/owner fetch answers 404)
@@ -23,6 +23,8 @@ Inject a fault (repeatable). Syntax: KIND[=ARG]@TRIGGER[;path=PREFIX]
   TRIGGER: every=N | at=N,M,... | rate=P (0..1, deterministic from --seed) | always
            counted over the requests the fault can apply to (1-based)
   path=PREFIX limits it to Graph paths (after /v1.0) starting with PREFIX
+           (* matches within one segment: /applications/*/removePassword)
+  method=METHOD limits it to requests of that method (POST, DELETE, ...)
 Examples: 503=2.5@every=10   reset@at=3   deleted-group@at=2   429=1@rate=0.05;path=/groups";
 
 /// Arguments of `entra-extract sim`.
@@ -93,6 +95,20 @@ pub struct SimArgs {
     /// Write the ground truth (what a correct extraction contains) as JSON and keep serving.
     #[arg(long)]
     pub truth_out: Option<PathBuf>,
+    /// Answer every device code sign-in as this person (global-admin, app-admin, user) or
+    /// decline it; without it sign-ins wait for POST /_sim/device/approve or /decline.
+    #[arg(long, value_name = "WHO", value_parser = clap::value_parser!(DeviceApproval))]
+    pub device_approve: Option<DeviceApproval>,
+    /// How long a device sign-in code stays valid, in seconds.
+    #[arg(long, default_value_t = 900)]
+    pub device_code_lifetime_secs: u64,
+    /// Polling interval a device code response asks for, in seconds (at least 1).
+    #[arg(long, default_value_t = 5)]
+    pub device_poll_interval_secs: u64,
+    /// How long a newly added client secret is refused (AADSTS7000215) before it has
+    /// replicated, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub replication_delay_ms: u64,
 }
 
 /// Parses `APP=ROLE,ROLE`.
@@ -139,6 +155,10 @@ impl SimArgs {
             faults: self.faults.clone(),
             cert_app_out: self.cert_app_out.clone(),
             grants: self.grants.clone(),
+            device_approval: self.device_approve,
+            device_code_lifetime: Duration::from_secs(self.device_code_lifetime_secs),
+            device_poll_interval: Duration::from_secs(self.device_poll_interval_secs.max(1)),
+            replication_delay: Duration::from_millis(self.replication_delay_ms),
             ..base
         };
         c.throttle.enabled = !self.no_throttle;
@@ -200,6 +220,14 @@ pub async fn run(args: SimArgs) -> color_eyre::Result<Exit> {
             credential
         );
     }
+    crate::outln!(
+        "  device sign-in:  {}",
+        match config.device_approval {
+            Some(DeviceApproval::Approve(who)) => format!("approved at once as {}", who.slug()),
+            Some(DeviceApproval::Decline) => "declined at once".to_string(),
+            None => format!("waits for {base}/_sim/device/approve?user_code=CODE&as=global-admin"),
+        }
+    );
     crate::outln!("Serving until Ctrl-C.");
     tokio::signal::ctrl_c()
         .await

@@ -213,6 +213,71 @@ pub struct SimConfig {
     pub max_in_flight: Option<usize>,
     /// How long a delta token stays usable: seven days for directory objects [DQ].
     pub delta_token_ttl: Duration,
+    /// Who answers a device code sign-in without a test driving `/_sim/device/approve`:
+    /// `None` leaves every sign-in pending until a test approves or declines it.
+    pub device_approval: Option<DeviceApproval>,
+    /// How long a device code stays valid (`expires_in`; Entra: 15 minutes).
+    pub device_code_lifetime: Duration,
+    /// Polling interval a device code response asks for (`interval`; Entra: 5 s).
+    pub device_poll_interval: Duration,
+    /// How long a newly added client secret is refused (AADSTS7000215) before it has
+    /// "replicated": Entra documents a delay without a figure, so this is an assumption.
+    pub replication_delay: Duration,
+}
+
+/// A simulated person who can sign in with a device code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SimAdmin {
+    /// Global Administrator: may create apps and grant consent to application permissions.
+    GlobalAdmin,
+    /// Application Administrator: may create apps and secrets, not grant application
+    /// permissions on Microsoft Graph (that needs Privileged Role Administrator).
+    AppAdmin,
+    /// A member without a directory role, in a tenant where users may not register apps.
+    User,
+}
+
+impl SimAdmin {
+    pub const ALL: [SimAdmin; 3] = [SimAdmin::GlobalAdmin, SimAdmin::AppAdmin, SimAdmin::User];
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            SimAdmin::GlobalAdmin => "global-admin",
+            SimAdmin::AppAdmin => "app-admin",
+            SimAdmin::User => "user",
+        }
+    }
+}
+
+impl std::str::FromStr for SimAdmin {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        SimAdmin::ALL
+            .into_iter()
+            .find(|a| a.slug().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown person '{s}': use global-admin, app-admin or user"))
+    }
+}
+
+/// How device code sign-ins end when nobody drives them through the admin endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceApproval {
+    /// This person enters the code and approves.
+    Approve(SimAdmin),
+    /// The person declines on the sign-in page.
+    Decline,
+}
+
+impl std::str::FromStr for DeviceApproval {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("decline") {
+            return Ok(DeviceApproval::Decline);
+        }
+        s.parse()
+            .map(DeviceApproval::Approve)
+            .map_err(|_| format!("'{s}': use global-admin, app-admin, user or decline"))
+    }
 }
 
 impl Default for SimConfig {
@@ -233,6 +298,10 @@ impl Default for SimConfig {
             grants: Vec::new(),
             max_in_flight: None,
             delta_token_ttl: Duration::from_secs(7 * 86_400),
+            device_approval: None,
+            device_code_lifetime: Duration::from_secs(900),
+            device_poll_interval: Duration::from_secs(5),
+            replication_delay: Duration::ZERO,
         }
     }
 }

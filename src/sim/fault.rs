@@ -3,14 +3,16 @@
 //! "the 3rd member fetch" means the same thing on every run.
 //!
 //! Syntax (also in `entra-extract sim --help` and docs/simulator.md):
-//! `KIND[=ARG]@TRIGGER[;path=PREFIX]`
-//! - KIND: `503[=RETRY_AFTER]`, `504[=RETRY_AFTER]`, `429[=RETRY_AFTER]` where RETRY_AFTER
+//! `KIND[=ARG]@TRIGGER[;path=PREFIX][;method=METHOD]`
+//! - KIND: `500`, `503[=RETRY_AFTER]`, `504[=RETRY_AFTER]`, `429[=RETRY_AFTER]` where RETRY_AFTER
 //!   is seconds (`2.5`) or `date:SECS` for an HTTP-date that many seconds ahead,
 //!   `reset`, `slow=MILLIS`, `malformed`, `deleted-group`, `token-expiry`,
 //!   `expired-skiptoken`
 //! - TRIGGER: `every=N` (N-th, 2N-th, … eligible request), `at=3,7,9` (those eligible request
 //!   numbers, 1-based), `rate=0.05` (pseudo-random from the seed), `always`
-//! - `path=PREFIX` limits the fault to Graph paths (after `/v1.0`) starting with PREFIX.
+//! - `path=PREFIX` limits the fault to Graph paths (after `/v1.0`) starting with PREFIX, where
+//!   `*` stands for one path segment or part of one (`/applications/*/removePassword`);
+//!   `method=POST` to requests of that method.
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,6 +43,8 @@ impl RetryAfter {
 /// What goes wrong.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FaultKind {
+    /// 500 Internal Server Error (`generalException`).
+    InternalError,
     /// 503 Service Unavailable, with `Retry-After` when given.
     ServiceUnavailable { retry_after: Option<RetryAfter> },
     /// 504 Gateway Timeout, with `Retry-After` when given.
@@ -75,8 +79,11 @@ pub enum Trigger {
 pub struct FaultSpec {
     pub kind: FaultKind,
     pub trigger: Trigger,
-    /// Only Graph paths (after `/v1.0`) starting with this, case-insensitive.
+    /// Only Graph paths (after `/v1.0`) starting with this, case-insensitive; `*` matches
+    /// within one segment.
     pub path_prefix: Option<String>,
+    /// Only requests of this method (upper case).
+    pub method: Option<String>,
 }
 
 impl FromStr for FaultSpec {
@@ -111,6 +118,7 @@ impl FromStr for FaultSpec {
             .transpose()
         };
         let kind = match kname.to_ascii_lowercase().as_str() {
+            "500" => FaultKind::InternalError,
             "503" => FaultKind::ServiceUnavailable {
                 retry_after: secs(arg)?,
             },
@@ -135,7 +143,7 @@ impl FromStr for FaultSpec {
             "expired-skiptoken" => FaultKind::ExpiredSkiptoken,
             other => {
                 return Err(format!(
-                    "fault '{s}': unknown kind '{other}' (503, 504, 429, reset, slow, malformed, deleted-group, token-expiry, expired-skiptoken)"
+                    "fault '{s}': unknown kind '{other}' (500, 503, 504, 429, reset, slow, malformed, deleted-group, token-expiry, expired-skiptoken)"
                 ));
             }
         };
@@ -173,13 +181,15 @@ impl FromStr for FaultSpec {
             }
         };
         let mut path_prefix = None;
+        let mut method = None;
         if let Some(o) = opts {
             for kv in o.split(';') {
                 match kv.split_once('=') {
                     Some(("path", p)) => path_prefix = Some(p.trim().to_string()),
+                    Some(("method", m)) => method = Some(m.trim().to_ascii_uppercase()),
                     _ => {
                         return Err(format!(
-                            "fault '{s}': unknown option '{kv}' (only path=PREFIX)"
+                            "fault '{s}': unknown option '{kv}' (path=PREFIX or method=METHOD)"
                         ));
                     }
                 }
@@ -189,6 +199,7 @@ impl FromStr for FaultSpec {
             kind,
             trigger,
             path_prefix,
+            method,
         })
     }
 }
@@ -198,6 +209,8 @@ impl FromStr for FaultSpec {
 pub struct RequestShape<'a> {
     /// Graph path after `/v1.0`.
     pub path: &'a str,
+    /// HTTP method, upper case.
+    pub method: &'a str,
     pub is_member_or_owner_fetch: bool,
     pub has_skiptoken: bool,
     /// Inside a `$batch`: transport faults (reset, slow, malformed) don't apply.
@@ -258,11 +271,13 @@ impl FaultEngine {
     pub fn plan(&self, req: RequestShape<'_>) -> FaultPlan {
         let mut plan = FaultPlan::default();
         for (i, (spec, counter)) in self.faults.iter().enumerate() {
-            if let Some(p) = &spec.path_prefix {
-                let path = req.path.to_ascii_lowercase();
-                if !path.starts_with(&p.to_ascii_lowercase()) {
-                    continue;
-                }
+            if let Some(p) = &spec.path_prefix
+                && !prefix_matches(&p.to_ascii_lowercase(), &req.path.to_ascii_lowercase())
+            {
+                continue;
+            }
+            if spec.method.as_deref().is_some_and(|m| m != req.method) {
+                continue;
             }
             let eligible = match spec.kind {
                 FaultKind::DeletedGroup => req.is_member_or_owner_fetch,
@@ -287,6 +302,9 @@ impl FaultEngine {
             }
             self.injected.fetch_add(1, Ordering::Relaxed);
             match spec.kind {
+                FaultKind::InternalError => {
+                    plan.status.get_or_insert((500, None));
+                }
                 FaultKind::ServiceUnavailable { retry_after } => {
                     plan.status.get_or_insert((503, retry_after));
                 }
@@ -308,6 +326,20 @@ impl FaultEngine {
     }
 }
 
+/// Whether `path` starts with `pattern`, where `*` matches any run of characters but `/`.
+fn prefix_matches(pattern: &str, path: &str) -> bool {
+    match pattern.split_once('*') {
+        None => path.starts_with(pattern),
+        Some((head, rest)) => {
+            let Some(tail) = path.strip_prefix(head) else {
+                return false;
+            };
+            let seg_end = tail.find('/').unwrap_or(tail.len());
+            (0..=seg_end).any(|i| prefix_matches(rest, &tail[i..]))
+        }
+    }
+}
+
 /// A deterministic number in [0, 1) from (seed, fault, request number): SplitMix64.
 fn unit(seed: u64, fault: u64, n: u64) -> f64 {
     let mut z = seed
@@ -326,10 +358,42 @@ mod tests {
     fn shape(path: &str) -> RequestShape<'_> {
         RequestShape {
             path,
+            method: "GET",
             is_member_or_owner_fetch: path.ends_with("/members"),
             has_skiptoken: false,
             inner: false,
         }
+    }
+
+    #[test]
+    fn a_method_and_a_wildcard_path_narrow_a_fault() {
+        let engine = FaultEngine::new(
+            1,
+            &["500@always;path=/applications/*/removePassword;method=POST"
+                .parse::<FaultSpec>()
+                .unwrap()],
+        );
+        let at = |path: &str, method: &str| {
+            engine
+                .plan(RequestShape {
+                    method,
+                    ..shape(path)
+                })
+                .status
+        };
+        assert_eq!(
+            at("/applications/ab-12/removePassword", "POST"),
+            Some((500, None))
+        );
+        assert_eq!(at("/Applications(appId='x')/removePassword", "POST"), None);
+        assert_eq!(at("/applications/ab-12/removePassword", "GET"), None);
+        assert_eq!(at("/applications/ab-12/addPassword", "POST"), None);
+        assert_eq!(
+            at("/applications/a/b/removePassword", "POST"),
+            None,
+            "* stays in one segment"
+        );
+        assert!(prefix_matches("/a*(x)", "/applications(x)/p"));
     }
 
     #[test]

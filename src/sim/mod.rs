@@ -10,6 +10,7 @@ mod batch;
 mod config;
 mod crypto;
 mod delta;
+mod device;
 mod evolve;
 mod fault;
 mod generate;
@@ -27,8 +28,8 @@ mod truth;
 
 pub use apps::{DemoApp, DemoAppKind, DemoCertificate, GRAPH_APP_ID, GRAPH_ROLES, GraphRole};
 pub use config::{
-    HiddenMembers, LatencyModel, LatencyProfile, Preset, SimConfig, SizeSpec, ThrottleConfig,
-    TlsOptions,
+    DeviceApproval, HiddenMembers, LatencyModel, LatencyProfile, Preset, SimAdmin, SimConfig,
+    SizeSpec, ThrottleConfig, TlsOptions,
 };
 pub use fault::{FaultKind, FaultSpec, RetryAfter, Trigger};
 pub use server::{SimHandle, start};

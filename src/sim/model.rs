@@ -248,6 +248,10 @@ pub struct Application {
     pub created: i64,
     pub password_credentials: Vec<PasswordCredential>,
     pub key_credentials: Vec<KeyCredential>,
+    /// `requiredResourceAccess` as created through Graph; `None` for the demo apps, whose
+    /// list is derived from their grants.
+    pub required_resource_access: Option<serde_json::Value>,
+    pub sign_in_audience: String,
 }
 
 /// A domain of the tenant.

@@ -2,9 +2,10 @@
 //! `/_sim/stats`, `/_sim/evolve`, `/_sim/changes`, `/_sim/expire-delta-tokens`), latency and
 //! transport-level faults.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -19,12 +20,13 @@ use super::SimError;
 use super::apps::{DemoApp, DemoAppKind, DemoCertificate, GRAPH_ROLES, graph_role};
 use super::config::SimConfig;
 use super::crypto::SigningKey;
+use super::device::{self, DeviceFlows};
 use super::evolve::{Applied, evolve};
 use super::fault::FaultEngine;
 use super::generate::generate;
 use super::graph_api::{GraphCall, handle};
 use super::model::{AppRoleAssignment, KeyCredential};
-use super::state::{AppRecord, AppStats, SimState, Tenant};
+use super::state::{AppRecord, AppStats, SimState, Tenant, app_slots};
 use super::stats::{RequestKind, Stats, batch_429s, stats_json};
 use super::throttle::{InFlightLimit, Throttle, budget_for_users};
 use super::token::{TokenCache, jwks, openid_configuration, token_request, validate_bearer};
@@ -293,13 +295,15 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         config.throttle.enabled,
         budget,
         config.throttle.window.div_f64(time_scale),
-        apps.len(),
+        app_slots(apps.len()),
     );
     let faults = FaultEngine::new(config.seed, &config.faults);
-    let in_flight = InFlightLimit::new(config.max_in_flight, apps.len());
+    let in_flight = InFlightLimit::new(config.max_in_flight, app_slots(apps.len()));
     let state = Arc::new(SimState {
         tenant_id_str: dir.tenant_id.to_string(),
-        app_stats: apps.iter().map(|_| AppStats::default()).collect(),
+        app_stats: (0..app_slots(apps.len()))
+            .map(|_| AppStats::default())
+            .collect(),
         apps,
         graph_sp_idx: generated.graph_sp_idx,
         default_domain: dir.default_domain().to_string(),
@@ -313,6 +317,9 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         faults,
         token_cache: TokenCache::default(),
         delta_expired_before_ms: AtomicI64::new(0),
+        devices: DeviceFlows::default(),
+        created_apps: Mutex::new(Vec::new()),
+        secret_ready: Mutex::new(HashMap::new()),
         config,
     });
 
@@ -479,6 +486,47 @@ async fn route(State(state): State<Arc<SimState>>, req: Request) -> Response {
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
             r
         }
+        ("POST", [tenant, "oauth2", "v2.0", "devicecode"]) => {
+            state.stats.token_requests.fetch_add(1, Ordering::Relaxed);
+            let correlation = header_str(&parts.headers, "client-request-id")
+                .map(str::to_string)
+                .unwrap_or_else(|| Uuid::new_v4().to_string());
+            let reply = device::device_authorization(&state, tenant, &correlation, &body);
+            json_response(reply.status, reply.body.to_string())
+        }
+        ("GET", ["devicelogin"]) => {
+            let mut r = Response::new(Body::from(
+                "<!doctype html><title>Simulated sign-in</title><p>This is the simulated tenant: nobody signs in here. Tests approve a code with POST /_sim/device/approve?user_code=CODE&amp;as=global-admin, or start the simulator with --device-approve.</p>",
+            ));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            r
+        }
+        ("GET", ["_sim", "device", "pending"]) => {
+            json_response(200, device::pending_json(&state).to_string())
+        }
+        ("POST", ["_sim", "device", action @ ("approve" | "decline")]) => {
+            let param = |name: &str| {
+                url::form_urlencoded::parse(query.as_bytes())
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.into_owned())
+            };
+            let who = match (*action, param("as")) {
+                ("decline", _) => Ok(None),
+                (_, None) => Ok(Some(super::config::SimAdmin::GlobalAdmin)),
+                (_, Some(w)) => w.parse().map(Some),
+            };
+            let answered = who.and_then(|who| {
+                device::answer(&state, &param("user_code").unwrap_or_default(), who)
+            });
+            match answered {
+                Ok(()) => json_response(200, "{}".to_string()),
+                Err(e) => json_response(400, serde_json::json!({ "error": e }).to_string()),
+            }
+        }
+        ("GET", ["_sim", "apps"]) => json_response(200, super::graph_api::apps_json(&state).to_string()),
         (_, [_, "oauth2", "v2.0", "token"]) => json_response(
             405,
             serde_json::json!({

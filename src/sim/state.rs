@@ -4,12 +4,14 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
 
 use uuid::Uuid;
 
 use super::apps::{DemoAppKind, GRAPH_ROLES};
 use super::config::SimConfig;
 use super::crypto::SigningKey;
+use super::device::DeviceFlows;
 use super::evolve::Applied;
 use super::fault::FaultEngine;
 use super::model::{Directory, ObjKind, ObjRef};
@@ -62,6 +64,22 @@ pub struct SimState {
     /// Delta tokens issued before this instant (Unix ms) are expired (`POST
     /// /_sim/expire-delta-tokens`); 0 until then.
     pub delta_expired_before_ms: AtomicI64,
+    /// Device code sign-ins and refresh tokens.
+    pub devices: DeviceFlows,
+    /// appIds of the applications created through Graph, by counter slot (after the demo
+    /// apps and the public clients' slot); a deleted app keeps its slot.
+    pub created_apps: Mutex<Vec<Uuid>>,
+    /// keyId of a new client secret → when it has replicated and may sign in.
+    pub secret_ready: Mutex<HashMap<Uuid, Instant>>,
+}
+
+/// Applications one simulator run may create through Graph (each needs counters and a
+/// throttle bucket, sized at start).
+pub const MAX_CREATED_APPS: usize = 64;
+
+/// Counter slots for `demo` demo apps: theirs, one for delegated sign-ins, the created apps'.
+pub fn app_slots(demo: usize) -> usize {
+    demo + 1 + MAX_CREATED_APPS
 }
 
 /// One version of the directory and the caches built over it. A request takes the current
@@ -214,10 +232,27 @@ impl SimState {
         self.tenant.snapshot()
     }
 
-    /// The Graph app-role values granted to an app (from its appRoleAssignments).
-    pub fn roles_of(&self, app_idx: usize) -> Vec<&'static str> {
-        let snap = self.snapshot();
-        let sp = &snap.dir.service_principals[self.apps[app_idx].sp_idx];
+    /// The counter slot every delegated (public client) caller shares.
+    pub fn public_client_slot(&self) -> usize {
+        self.apps.len()
+    }
+
+    /// The counter slot of an application created through Graph.
+    pub fn created_slot(&self, app_id: Uuid) -> Option<usize> {
+        let created = self.created_apps.lock().unwrap_or_else(|e| e.into_inner());
+        let pos = created.iter().position(|a| *a == app_id)?;
+        Some(self.public_client_slot() + 1 + pos)
+    }
+
+    /// Whether a client secret may sign in yet (see [`SimConfig::replication_delay`]).
+    pub fn replicated(&self, key_id: Uuid) -> bool {
+        let ready = self.secret_ready.lock().unwrap_or_else(|e| e.into_inner());
+        ready.get(&key_id).is_none_or(|at| *at <= Instant::now())
+    }
+
+    /// The Graph app-role values granted to a service principal (its appRoleAssignments).
+    pub fn roles_of(&self, snap: &Snapshot, sp_idx: usize) -> Vec<&'static str> {
+        let sp = &snap.dir.service_principals[sp_idx];
         let graph_sp = snap.dir.service_principals[self.graph_sp_idx].id;
         sp.app_role_assignments
             .iter()

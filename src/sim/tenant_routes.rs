@@ -64,7 +64,7 @@ fn write_app_prop(dir: &Directory, app: &Application, p: &str, out: &mut String)
         "createdDateTime" => push_date(out, app.created),
         "displayName" => push_str(out, &app.display_name),
         "publisherDomain" => push_str(out, dir.default_domain()),
-        "signInAudience" => push_str(out, "AzureADMyOrg"),
+        "signInAudience" => push_str(out, &app.sign_in_audience),
         "tags" => out.push_str("[]"),
         "passwordCredentials" => {
             out.push('[');
@@ -106,6 +106,14 @@ fn write_app_prop(dir: &Directory, app: &Application, p: &str, out: &mut String)
             }
             out.push(']');
         }
+        "requiredResourceAccess" if app.required_resource_access.is_some() => {
+            out.push_str(
+                &app.required_resource_access
+                    .as_ref()
+                    .map(Value::to_string)
+                    .unwrap_or_default(),
+            );
+        }
         "requiredResourceAccess" => {
             let roles: Vec<Uuid> = dir
                 .service_principals
@@ -136,7 +144,7 @@ fn write_app_prop(dir: &Directory, app: &Application, p: &str, out: &mut String)
     true
 }
 
-fn write_application(
+pub(in crate::sim) fn write_application(
     dir: &Directory,
     app: &Application,
     select: Option<&[String]>,

@@ -14,8 +14,11 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::apps::GRAPH_APP_ID;
+use super::config::SimAdmin;
 use super::crypto::ParsedJwt;
-use super::state::SimState;
+use super::device;
+use super::model::Application;
+use super::state::{SimState, Snapshot};
 
 /// An HTTP answer from the token endpoint.
 #[derive(Debug)]
@@ -29,12 +32,12 @@ pub const GRAPH_RESOURCE: &str = "https://graph.microsoft.com";
 
 const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-fn now_secs() -> i64 {
+pub(super) fn now_secs() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
 /// Builds an AADSTS error body.
-fn aad_error(
+pub(super) fn aad_error(
     state: &SimState,
     status: u16,
     error: &str,
@@ -61,13 +64,13 @@ fn aad_error(
 }
 
 /// How the `{tenant}` path segment resolved.
-enum TenantMatch {
+pub(super) enum TenantMatch {
     Ours,
     Unknown,
     Malformed,
 }
 
-fn match_tenant(state: &SimState, seg: &str) -> TenantMatch {
+pub(super) fn match_tenant(state: &SimState, seg: &str) -> TenantMatch {
     if let Ok(id) = Uuid::parse_str(seg) {
         return if id.to_string() == state.tenant_id_str {
             TenantMatch::Ours
@@ -173,15 +176,20 @@ pub fn token_request(
     let Some(grant) = form.get("grant_type") else {
         return missing("grant_type");
     };
-    if grant != "client_credentials" {
-        return aad_error(
-            state,
-            400,
-            "unsupported_grant_type",
-            70003,
-            &format!("The app requested an unsupported grant type '{grant}'."),
-            corr,
-        );
+    match grant.as_str() {
+        "client_credentials" => {}
+        "urn:ietf:params:oauth:grant-type:device_code" => return device::poll(state, &form, corr),
+        "refresh_token" => return device::refresh(state, &form, corr),
+        _ => {
+            return aad_error(
+                state,
+                400,
+                "unsupported_grant_type",
+                70003,
+                &format!("The app requested an unsupported grant type '{grant}'."),
+                corr,
+            );
+        }
     }
     let Some(client_id) = form.get("client_id").filter(|c| !c.is_empty()) else {
         return missing("client_id");
@@ -189,10 +197,11 @@ pub fn token_request(
     let Some(scope) = form.get("scope") else {
         return missing("scope");
     };
-    let app_idx = Uuid::parse_str(client_id)
+    let snap = state.snapshot();
+    let client = Uuid::parse_str(client_id)
         .ok()
-        .and_then(|id| state.apps.iter().position(|a| a.app_id == id));
-    let Some(app_idx) = app_idx else {
+        .and_then(|id| find_client(state, &snap, id));
+    let Some(client) = client else {
         return aad_error(
             state,
             400,
@@ -200,7 +209,7 @@ pub fn token_request(
             700016,
             &format!(
                 "Application with identifier '{client_id}' was not found in the directory '{}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.",
-                state.snapshot().dir.display_name
+                snap.dir.display_name
             ),
             corr,
         );
@@ -220,9 +229,7 @@ pub fn token_request(
             );
         }
     };
-    let app = &state.apps[app_idx];
-    let snap = state.snapshot();
-    let application = &snap.dir.applications[app.application_idx];
+    let application = &snap.dir.applications[client.application_idx];
     let now = now_secs();
     let appidacr;
     if let Some(assertion) = form.get("client_assertion") {
@@ -236,7 +243,7 @@ pub fn token_request(
                 corr,
             );
         }
-        if let Err((code, msg)) = check_assertion(state, app_idx, tenant_seg, assertion, now) {
+        if let Err((code, msg)) = check_assertion(state, application, tenant_seg, assertion, now) {
             return aad_error(state, 401, "invalid_client", code, &msg, corr);
         }
         appidacr = "2";
@@ -256,18 +263,6 @@ pub fn token_request(
             .iter()
             .find(|c| constant_time_eq(c.secret.as_bytes(), secret.as_bytes()));
         match matching {
-            None => {
-                return aad_error(
-                    state,
-                    401,
-                    "invalid_client",
-                    7000215,
-                    &format!(
-                        "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
-                    ),
-                    corr,
-                );
-            }
             Some(c) if c.end <= now => {
                 return aad_error(
                     state,
@@ -280,11 +275,37 @@ pub fn token_request(
                     corr,
                 );
             }
-            Some(_) => {}
+            Some(c) if state.replicated(c.key_id) => {}
+            // No such secret, or a new one that has not replicated yet: both read as wrong.
+            _ => {
+                return aad_error(
+                    state,
+                    401,
+                    "invalid_client",
+                    7000215,
+                    &format!(
+                        "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
+                    ),
+                    corr,
+                );
+            }
         }
         appidacr = "1";
     }
-    let token = issue(state, app_idx, &audience, appidacr, now);
+    let Some(sp_idx) = client.sp_idx else {
+        return aad_error(
+            state,
+            400,
+            "invalid_client",
+            7000229,
+            &format!(
+                "The client application {client_id} is missing service principal in the tenant {}.",
+                state.tenant_id_str
+            ),
+            corr,
+        );
+    };
+    let token = issue(state, &snap, &client, sp_idx, &audience, appidacr, now);
     let lifetime = state.config.token_lifetime.as_secs();
     TokenReply {
         status: 200,
@@ -327,14 +348,11 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// client id, not expired.
 fn check_assertion(
     state: &SimState,
-    app_idx: usize,
+    application: &Application,
     tenant_seg: &str,
     assertion: &str,
     now: i64,
 ) -> Result<(), (u32, String)> {
-    let app = &state.apps[app_idx];
-    let snap = state.snapshot();
-    let application = &snap.dir.applications[app.application_idx];
     let bad = |code: u32, m: &str| Err((code, m.to_string()));
     let Some(jwt) = ParsedJwt::parse(assertion) else {
         return bad(
@@ -360,14 +378,14 @@ fn check_assertion(
             &format!(
                 "The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '{}', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '{}'.]",
                 x5t.map(hex::encode_upper).unwrap_or_default(),
-                app.app_id
+                application.app_id
             ),
         );
     };
     if !jwt.verify_rs256(&cred.public_key_pkcs1) {
         return bad(700027, "Client assertion failed signature validation.");
     }
-    let app_id = app.app_id.to_string();
+    let app_id = application.app_id.to_string();
     if jwt.claim_str("iss") != Some(&app_id) || jwt.claim_str("sub") != Some(&app_id) {
         return bad(
             700023,
@@ -418,11 +436,43 @@ fn aud_matches(state: &SimState, tenant_seg: &str, aud: &str) -> bool {
         || aud.eq_ignore_ascii_case(&state.base_url)
 }
 
+/// An app that may use the client credentials grant: a demo app or one created through Graph.
+struct ClientApp {
+    application_idx: usize,
+    /// Its service principal, if it has one yet.
+    sp_idx: Option<usize>,
+}
+
+fn find_client(state: &SimState, snap: &Snapshot, app_id: Uuid) -> Option<ClientApp> {
+    if let Some(demo) = state.apps.iter().find(|a| a.app_id == app_id) {
+        return Some(ClientApp {
+            application_idx: demo.application_idx,
+            sp_idx: Some(demo.sp_idx),
+        });
+    }
+    state.created_slot(app_id)?;
+    let dir = &snap.dir;
+    Some(ClientApp {
+        application_idx: dir.applications.iter().position(|a| a.app_id == app_id)?,
+        sp_idx: dir
+            .service_principals
+            .iter()
+            .position(|s| s.app_id == app_id),
+    })
+}
+
 /// Mints a v1.0-style app-only access token (graph-reference §2).
-fn issue(state: &SimState, app_idx: usize, audience: &str, appidacr: &str, now: i64) -> String {
-    let app = &state.apps[app_idx];
-    let snap = state.snapshot();
-    let sp = &snap.dir.service_principals[app.sp_idx];
+fn issue(
+    state: &SimState,
+    snap: &Snapshot,
+    client: &ClientApp,
+    sp_idx: usize,
+    audience: &str,
+    appidacr: &str,
+    now: i64,
+) -> String {
+    let sp = &snap.dir.service_principals[sp_idx];
+    let application = &snap.dir.applications[client.application_idx];
     let tid = state.tenant_id_str.clone();
     let issuer = format!("https://sts.windows.net/{tid}/");
     let lifetime = state.config.token_lifetime.as_secs() as i64;
@@ -433,8 +483,8 @@ fn issue(state: &SimState, app_idx: usize, audience: &str, appidacr: &str, now: 
         "nbf": now,
         "exp": now + lifetime,
         "aio": URL_SAFE_NO_PAD.encode(Uuid::new_v4().as_bytes()),
-        "app_displayname": app.display_name,
-        "appid": app.app_id.to_string(),
+        "app_displayname": application.display_name,
+        "appid": application.app_id.to_string(),
         "appidacr": appidacr,
         "idp": issuer,
         "idtyp": "app",
@@ -446,7 +496,7 @@ fn issue(state: &SimState, app_idx: usize, audience: &str, appidacr: &str, now: 
         "xms_tcdt": snap.dir.created,
         "xms_sim_gen": state.token_generation.load(Ordering::SeqCst),
     });
-    let roles = state.roles_of(app_idx);
+    let roles = state.roles_of(snap, sp_idx);
     if !roles.is_empty() {
         claims["roles"] = json!(roles);
     }
@@ -532,11 +582,15 @@ impl TokenProblem {
     }
 }
 
-/// A validated caller: which demo app, holding which roles (as the token says).
+/// A validated caller: which app (its counter slot and appId), holding which roles or, for
+/// a delegated token, which scopes (as the token says), and who signed in.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub app_idx: usize,
+    pub app_id: Uuid,
     pub roles: Arc<[String]>,
+    /// The person behind a delegated token; `None` for app-only tokens.
+    pub person: Option<SimAdmin>,
 }
 
 /// A token that passed full validation, kept so repeated use skips the RSA check and
@@ -630,23 +684,44 @@ pub fn validate_bearer(
     if generation < current_generation {
         return Err(TokenProblem::Expired);
     }
-    let appid = jwt.claim_str("appid").and_then(|a| Uuid::parse_str(a).ok());
-    let app_idx = appid
-        .and_then(|id| state.apps.iter().position(|a| a.app_id == id))
+    let app_id = jwt
+        .claim_str("appid")
+        .and_then(|a| Uuid::parse_str(a).ok())
         .ok_or(TokenProblem::BadSignature)?;
-    let roles: Vec<String> = jwt
-        .claims
-        .get("roles")
-        .and_then(|r| r.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    let caller = Caller {
-        app_idx,
-        roles: roles.into(),
+    let strings = |claim: &str| -> Vec<String> {
+        jwt.claims
+            .get(claim)
+            .and_then(|r| r.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let caller = if jwt.claim_str("idtyp") == Some("user") && device::is_public_client(app_id) {
+        let wids = strings("wids");
+        let wids: Vec<&str> = wids.iter().map(String::as_str).collect();
+        let scp = jwt.claim_str("scp").unwrap_or_default();
+        Caller {
+            app_idx: state.public_client_slot(),
+            app_id,
+            roles: scp.split_whitespace().map(str::to_string).collect(),
+            person: Some(device::person_of_wids(&wids)),
+        }
+    } else {
+        let app_idx = state
+            .apps
+            .iter()
+            .position(|a| a.app_id == app_id)
+            .or_else(|| state.created_slot(app_id))
+            .ok_or(TokenProblem::BadSignature)?;
+        Caller {
+            app_idx,
+            app_id,
+            roles: strings("roles").into(),
+            person: None,
+        }
     };
     state.token_cache.insert(
         token,

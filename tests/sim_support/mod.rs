@@ -105,7 +105,12 @@ pub async fn get_with(
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let r = req.send().await.expect("GET");
+    send(req).await
+}
+
+/// Sends a request and keeps status, headers and body.
+pub async fn send(req: reqwest::RequestBuilder) -> Reply {
+    let r = req.send().await.expect("request");
     let status = r.status();
     let headers = r.headers().clone();
     let text = r.text().await.expect("body");
@@ -114,6 +119,16 @@ pub async fn get_with(
         headers,
         text,
     }
+}
+
+/// The claims of a JWT (not verified).
+pub fn claims(token: &str) -> Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).expect("JWT payload");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    serde_json::from_slice(&raw).expect("claims JSON")
 }
 
 pub async fn get(h: &SimHandle, token: &str, url: &str) -> Reply {

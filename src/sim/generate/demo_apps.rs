@@ -45,6 +45,8 @@ pub(super) fn demo_apps(
             created,
             password_credentials,
             key_credentials: Vec::new(),
+            required_resource_access: None,
+            sign_in_audience: "AzureADMyOrg".to_string(),
         });
         let assignments = grants(cx, kind, graph_sp_id, created);
         sps.push(ServicePrincipal {

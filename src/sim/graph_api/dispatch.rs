@@ -184,6 +184,11 @@ pub(super) fn dispatch(
                 Err(e) => e,
             }
         }
+        Route::AddPassword(_) | Route::RemovePassword(_) => cx.error(
+            405,
+            "Request_BadRequest",
+            "addPassword and removePassword are actions: they take POST with a delegated token.",
+        ),
         Route::Me => cx.bad("/me request is only valid with delegated authentication flow."),
         Route::Batch => cx.bad("Nested $batch is not supported."),
         Route::Unknown(seg) => cx.error(

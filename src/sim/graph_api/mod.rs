@@ -15,6 +15,7 @@ mod pipeline;
 mod query;
 mod relationships;
 mod routes;
+mod writes;
 
 use super::fault::FaultPlan;
 use std::sync::Arc;
@@ -26,6 +27,7 @@ pub(super) use access::has_any;
 pub(super) use collections::{entity_body, open_page};
 pub use pipeline::{format_secs, handle};
 pub(super) use query::{Filter, next_link, page_offset, page_size, resolve_select};
+pub use writes::apps_json;
 
 /// A Graph request, transport-independent.
 #[derive(Debug, Clone)]

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::access::has_any;
 use super::dispatch::dispatch;
 use super::routes::{Route, parse_route};
+use super::writes;
 use super::{Ctx, GraphCall, GraphReply};
 use crate::sim::batch;
 use crate::sim::fault::{FaultPlan, RequestShape};
@@ -34,6 +35,7 @@ pub fn handle(state: &SimState, call: &GraphCall<'_>) -> GraphReply {
     let q = QueryOptions::parse(call.query);
     let plan = state.faults.plan(RequestShape {
         path: call.path,
+        method: call.method,
         is_member_or_owner_fetch: matches!(
             route,
             Route::Members(_)
@@ -82,6 +84,7 @@ fn handle_inner(
         .fetch_add(1, Ordering::Relaxed);
     if let Some((status, retry_after)) = plan.status {
         let mut r = match status {
+            500 => cx.error(500, "generalException", "General exception while processing"),
             503 => cx.error(503, "serviceNotAvailable", "The service is temporarily unavailable. Please retry later."),
             504 => cx.error(504, "gatewayTimeout", "The gateway did not receive a timely response from the upstream server."),
             _ => cx.error(429, "TooManyRequests", "Too many requests. Please retry after the time specified in the Retry-After header."),
@@ -101,7 +104,8 @@ fn handle_inner(
     }
     // getByIds is a read that POSTs its list of ids.
     let read_by_post = *route == Route::GetByIds && call.method == "POST";
-    if call.method != "GET" && !read_by_post {
+    let delegated_write = caller.person.is_some() && writes::is_write(route, call.method);
+    if call.method != "GET" && !read_by_post && !delegated_write {
         return if has_any(&caller, &["Directory.ReadWrite.All", "Group.ReadWrite.All"]) {
             cx.error(501, "NotImplemented", "The simulated tenant is read-only.")
         } else {
@@ -134,7 +138,11 @@ fn handle_inner(
     match state.throttle.charge(caller.app_idx, cx.ru) {
         Charge::Admitted { used } => {
             app.ru_spent.fetch_add(u64::from(cx.ru), Ordering::Relaxed);
-            let mut r = dispatch(cx, call, route, q, plan, &caller);
+            let mut r = if delegated_write {
+                writes::write(cx, call, route, &caller)
+            } else {
+                dispatch(cx, call, route, q, plan, &caller)
+            };
             if used > 0.8 {
                 r.headers.push((
                     "x-ms-throttle-limit-percentage".into(),
@@ -162,7 +170,7 @@ fn handle_inner(
                 "x-ms-throttle-scope".into(),
                 format!(
                     "Tenant_Application/ReadWrite/{}/{}",
-                    state.apps[caller.app_idx].app_id, state.tenant_id_str
+                    caller.app_id, state.tenant_id_str
                 ),
             ));
             r.headers.push((

@@ -32,11 +32,16 @@ pub(super) enum Route {
     ServicePrincipal(String),
     ServicePrincipalByAppId(String),
     AppRoleAssignments(SpKey),
+    /// `POST /applications/{id}/addPassword` (or `applications(appId='…')/addPassword`).
+    AddPassword(SpKey),
+    /// `POST /applications/{id}/removePassword`.
+    RemovePassword(SpKey),
     Batch,
     Me,
     Unknown(String),
 }
 
+/// An application or service principal named by its object id or its appId.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum SpKey {
     Id(String),
@@ -125,6 +130,12 @@ pub(super) fn parse_route(path: &str) -> Route {
         [sp, id, a] if eq(sp, "servicePrincipals") && eq(a, "appRoleAssignments") => {
             Route::AppRoleAssignments(SpKey::Id(id.to_string()))
         }
+        [a, id, p] if eq(a, "applications") && eq(p, "addPassword") => {
+            Route::AddPassword(SpKey::Id(id.to_string()))
+        }
+        [a, id, p] if eq(a, "applications") && eq(p, "removePassword") => {
+            Route::RemovePassword(SpKey::Id(id.to_string()))
+        }
         [b] if eq(b, "$batch") => Route::Batch,
         [m] if eq(m, "me") => Route::Me,
         [one] => {
@@ -140,6 +151,13 @@ pub(super) fn parse_route(path: &str) -> Route {
             Some(k) => Route::AppRoleAssignments(SpKey::AppId(k.to_string())),
             None => Route::Unknown(a.to_string()),
         },
+        [one, p] if eq(p, "addPassword") || eq(p, "removePassword") => {
+            match key_in_parens(one, "applications") {
+                Some(k) if eq(p, "addPassword") => Route::AddPassword(SpKey::AppId(k.to_string())),
+                Some(k) => Route::RemovePassword(SpKey::AppId(k.to_string())),
+                None => Route::Unknown(p.to_string()),
+            }
+        }
         segs => Route::Unknown(segs.last().map(|s| s.to_string()).unwrap_or_default()),
     }
 }
@@ -195,6 +213,14 @@ mod tests {
             Route::Unknown("microsoft.graph.nope".into())
         );
         assert_eq!(parse_route("/directoryObjects/getByIds"), Route::GetByIds);
+        assert_eq!(
+            parse_route("/applications/a1/addPassword"),
+            Route::AddPassword(SpKey::Id("a1".into()))
+        );
+        assert_eq!(
+            parse_route("/applications(appId='x')/removePassword"),
+            Route::RemovePassword(SpKey::AppId("x".into()))
+        );
         assert_eq!(parse_route("/nope"), Route::Unknown("nope".into()));
     }
 }
