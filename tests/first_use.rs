@@ -8,7 +8,9 @@ mod common;
 use std::path::Path;
 use std::process::Stdio;
 
-use common::{Sim, TestEnv, assert_exit, assert_private_and_clean, check_manifest};
+use common::{
+    Sim, TestEnv, assert_bash_parses, assert_exit, assert_private_and_clean, check_manifest,
+};
 use entra_extract::sim::DemoAppKind;
 
 /// `run -o DIR` started in `cwd` (DIR as the user typed it).
@@ -270,14 +272,7 @@ fn shell_completions_and_the_man_page_come_from_the_command_definitions() {
             "{shell}: {script}"
         );
         if shell == "bash" {
-            let path = dir.join("entra-extract.bash");
-            std::fs::write(&path, &script).unwrap();
-            let check = std::process::Command::new("bash")
-                .arg("-n")
-                .arg(&path)
-                .output()
-                .unwrap();
-            assert!(check.status.success(), "{check:?}");
+            assert_bash_parses(&dir.join("entra-extract.bash"), &script);
         }
     }
     let o = env.command().arg("man").output().unwrap();

@@ -6,29 +6,13 @@
 //! test fails and names `scripts/install-test-deps.sh`.
 #![cfg(target_os = "linux")]
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const SECRET: &str = "Ss9~real-secret-service-test.value_0123";
 const OTHER: &str = "written-by-secret-tool~42";
-
-fn require_tools() {
-    let missing: Vec<&str> = ["dbus-run-session", "gnome-keyring-daemon", "secret-tool"]
-        .into_iter()
-        .filter(|tool| {
-            Command::new("sh")
-                .args(["-c", &format!("command -v {tool}")])
-                .output()
-                .map(|o| !o.status.success())
-                .unwrap_or(true)
-        })
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "missing {missing:?}: run scripts/install-test-deps.sh (installs dbus, gnome-keyring, libsecret-tools)"
-    );
-}
 
 /// The session script. Each step prints `key=value` lines for the assertions below.
 const SCRIPT: &str = r#"
@@ -53,7 +37,7 @@ v=$(lookup keep); echo "keep=$v"
 
 #[test]
 fn secret_service_round_trip_with_secret_tool() {
-    require_tools();
+    common::require_secret_service_tools();
     let root = tempfile::tempdir().unwrap();
     let r = root.path();
     let secret_file = r.join("secret.txt");
@@ -131,34 +115,14 @@ fn files_under(roots: &[&Path]) -> Vec<PathBuf> {
 /// Runs `script` in a private D-Bus session with its own HOME, runtime, config and data
 /// directories under `r`, the Secret Service chosen, and `$BIN`, `$SECRET_FILE`, `$ROOT` set.
 fn dbus_session(r: &Path, script: &str, secret_file: &Path) -> std::process::Output {
-    let (home, runtime) = (r.join("home"), r.join("run"));
-    for d in [&home, &runtime] {
-        std::fs::create_dir_all(d).unwrap();
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
-    }
-    let (config, data) = (r.join("config"), r.join("data"));
-    Command::new("dbus-run-session")
-        .args(["--", "sh", "-c", script])
-        .env_remove("DBUS_SESSION_BUS_ADDRESS")
-        .env_remove("ENTRA_EXTRACT_CLIENT_SECRET")
-        .env_remove("CREDENTIALS_DIRECTORY")
-        .env("HOME", &home)
-        .env("XDG_DATA_HOME", home.join(".local/share"))
-        .env("XDG_CONFIG_HOME", home.join(".config"))
-        .env("XDG_RUNTIME_DIR", &runtime)
-        .env("ENTRA_EXTRACT_KEYRING_STORE", "secret-service")
-        .env("ENTRA_EXTRACT_CONFIG_DIR", &config)
-        .env("ENTRA_EXTRACT_DATA_DIR", &data)
-        .env("BIN", env!("CARGO_BIN_EXE_entra-extract"))
-        .env("SECRET_FILE", secret_file)
-        .env("OTHER", OTHER)
-        .env("ROOT", r)
-        .output()
-        .expect("run dbus-run-session")
+    common::dbus_session(
+        r,
+        script,
+        &[
+            ("SECRET_FILE", secret_file.as_os_str()),
+            ("OTHER", OTHER.as_ref()),
+        ],
+    )
 }
 
 /// The 2 a.m. case: a scheduled run finds the keyring locked (nobody is logged in to unlock
@@ -177,7 +141,7 @@ timeout 120 "$BIN" run --profile night --json >"$ROOT/run.json" 2>"$ROOT/run.err
 
 #[test]
 fn a_locked_keyring_fails_the_run_at_once_with_exit_code_2() {
-    require_tools();
+    common::require_secret_service_tools();
     let root = tempfile::tempdir().unwrap();
     let r = root.path();
     let secret_file = r.join("secret.txt");

@@ -200,9 +200,10 @@ async fn create(args: CreateAppArgs) -> Result<Exit, Failure> {
     } else {
         SecretStorage::Keyring
     };
-    // The secret can only be stored if the keyring answers: find out before creating it.
+    // The secret can only be stored if the keyring takes one: find out (by storing and
+    // deleting a placeholder under the new profile's name) before creating anything.
     let keyring = match secret_storage {
-        SecretStorage::Keyring => Some(SecretStore::open_default().await.map_err(|e| {
+        SecretStorage::Keyring => Some(writable_keyring(&name).await.map_err(|e| {
             bad(format!(
                 "{e}\n  nothing was created: the new secret would have nowhere to go"
             ))
@@ -298,6 +299,20 @@ async fn create(args: CreateAppArgs) -> Result<Exit, Failure> {
         "Profile {name} is ready: `entra-extract run --profile {name}` (or open `entra-extract` and choose it)."
     );
     Ok(Exit::Success)
+}
+
+/// The default keyring, once it has taken and given up a placeholder secret for `name` (a
+/// store that opens may still refuse writes, e.g. a kernel keyring of another session).
+async fn writable_keyring(name: &ProfileName) -> Result<SecretStore, crate::secret::SecretError> {
+    let store = SecretStore::open_default().await?;
+    store
+        .save(
+            name,
+            &secrecy::SecretString::from("entra-extract keyring probe"),
+        )
+        .await?;
+    store.delete(name).await?;
+    Ok(store)
 }
 
 /// Reports what exists after a failure and removes it or says how.

@@ -62,9 +62,12 @@ impl std::fmt::Debug for DeviceCodePrompt {
 /// The administrator who approved the sign-in, from the delegated token's claims.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct SignedInAdmin {
-    /// User principal name (or the preferred username of a v2.0 token).
-    #[serde(alias = "preferred_username", alias = "unique_name")]
+    /// User principal name. (Not serde aliases: a token carries several of these claims at
+    /// once, and aliases of one field would make decoding fail as duplicates.)
     pub upn: Option<String>,
+    /// The v2.0 token's name for it.
+    pub preferred_username: Option<String>,
+    pub unique_name: Option<String>,
     /// Display name.
     pub name: Option<String>,
     /// The tenant they signed in to.
@@ -82,6 +85,8 @@ impl SignedInAdmin {
     pub fn label(&self) -> String {
         self.upn
             .clone()
+            .or_else(|| self.preferred_username.clone())
+            .or_else(|| self.unique_name.clone())
             .or_else(|| self.name.clone())
             .unwrap_or_else(|| "the administrator".to_string())
     }

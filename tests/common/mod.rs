@@ -147,7 +147,12 @@ impl Sim {
 
     /// `GET /_sim/stats`.
     pub fn stats(&self) -> Value {
-        let url = format!("{}/_sim/stats", self.base());
+        self.request("GET", "/_sim/stats", None)
+    }
+
+    /// A JSON request to the simulator (an admin route, or Graph with `bearer`).
+    pub fn request(&self, method: &str, path: &str, bearer: Option<&str>) -> Value {
+        let url = format!("{}{path}", self.base());
         let client = match self.handle().ca_cert_pem() {
             Some(pem) => reqwest::Client::builder().add_root_certificate(
                 reqwest::Certificate::from_pem(pem.as_bytes()).expect("CA PEM"),
@@ -156,16 +161,62 @@ impl Sim {
         }
         .build()
         .expect("HTTP client");
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let bearer = bearer.map(str::to_string);
         self.rt.as_ref().expect("runtime").block_on(async move {
-            client
-                .get(url)
+            let mut req = client.request(method, url);
+            if let Some(t) = bearer {
+                req = req.bearer_auth(t);
+            }
+            let text = req
                 .send()
                 .await
-                .expect("stats request")
-                .json::<Value>()
+                .expect("simulator request")
+                .text()
                 .await
-                .expect("stats JSON")
+                .expect("body");
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
         })
+    }
+
+    /// A Graph GET as a demo app.
+    pub fn graph_get(&self, kind: DemoAppKind, path: &str) -> Value {
+        let app = self.app(kind);
+        let url = format!("{}/{}/oauth2/v2.0/token", self.base(), self.tenant());
+        let token = self.rt.as_ref().expect("runtime").block_on(async move {
+            let v: Value = reqwest::Client::new()
+                .post(url)
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", app.client_id.as_str()),
+                    ("client_secret", app.client_secret.as_str()),
+                    ("scope", "https://graph.microsoft.com/.default"),
+                ])
+                .send()
+                .await
+                .expect("token request")
+                .json()
+                .await
+                .expect("token JSON");
+            v["access_token"].as_str().expect("a token").to_string()
+        });
+        self.request("GET", &format!("/v1.0{path}"), Some(&token))
+    }
+
+    /// Flags that point the `app` commands' administrator sign-in at this simulator.
+    pub fn admin_flags(&self) -> Vec<String> {
+        [
+            "--tenant",
+            &self.tenant(),
+            "--cloud",
+            "custom",
+            "--authority-url",
+            &self.base(),
+            "--graph-url",
+            &self.base(),
+        ]
+        .map(str::to_string)
+        .to_vec()
     }
 
     /// Applies `changes` seeded changes to the tenant (`POST /_sim/evolve`), refreshes
@@ -848,4 +899,75 @@ pub fn run_and_compare(sim: &Sim, env: &TestEnv, out: &Path) -> Value {
     check_manifest(out, &sim.domain());
     assert_private_and_clean(out);
     report
+}
+
+/// Fails, naming the install script, unless the Secret Service test tools are installed.
+pub fn require_secret_service_tools() {
+    let missing: Vec<&str> = ["dbus-run-session", "gnome-keyring-daemon", "secret-tool"]
+        .into_iter()
+        .filter(|tool| {
+            std::process::Command::new("sh")
+                .args(["-c", &format!("command -v {tool}")])
+                .output()
+                .map(|o| !o.status.success())
+                .unwrap_or(true)
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "missing {missing:?}: run scripts/install-test-deps.sh (installs dbus, gnome-keyring, libsecret-tools)"
+    );
+}
+
+/// Runs `script` with `sh` in a private D-Bus session (so a gnome-keyring-daemon it starts is
+/// never the developer's keyring), with a fresh HOME under `r`, this test's config and data
+/// directories, `BIN` (the binary) and `ROOT` (= `r`) set, plus `env`.
+pub fn dbus_session(
+    r: &Path,
+    script: &str,
+    env: &[(&str, &std::ffi::OsStr)],
+) -> std::process::Output {
+    let (home, runtime) = (r.join("home"), r.join("run"));
+    for d in [&home, &runtime] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let mut c = std::process::Command::new("dbus-run-session");
+    c.args(["--", "sh", "-c", script])
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env_remove("ENTRA_EXTRACT_CLIENT_SECRET")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .env("HOME", &home)
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .env("ENTRA_EXTRACT_KEYRING_STORE", "secret-service")
+        .env("ENTRA_EXTRACT_CONFIG_DIR", r.join("config"))
+        .env("ENTRA_EXTRACT_DATA_DIR", r.join("data"))
+        .env("BIN", env!("CARGO_BIN_EXE_entra-extract"))
+        .env("ROOT", r);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("run dbus-run-session")
+}
+
+/// Writes `script` to `path` and asserts that `bash -n` accepts it.
+pub fn assert_bash_parses(path: &Path, script: &str) {
+    std::fs::write(path, script).unwrap();
+    let check = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "bash -n {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&check.stderr)
+    );
 }
