@@ -70,6 +70,9 @@ printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
 "$BIN" app create --profile acme {flags} --output-dir "$ROOT/out" --secret-expiry 90 >"$ROOT/create.out" 2>"$ROOT/create.err"; echo "create=$?"
 "$BIN" run --profile acme --json >"$ROOT/run.json" 2>"$ROOT/run.err"; echo "run=$?"
 v=$(secret-tool lookup service entra-extract username profile:acme); echo "lookup=$?"; echo "secret=$v"
+"$BIN" profile rotate-secret acme >"$ROOT/rotate.out" 2>"$ROOT/rotate.err"; echo "rotate=$?"
+v=$(secret-tool lookup service entra-extract username profile:acme); echo "rotated=$v"
+"$BIN" run --profile acme --json >"$ROOT/run2.json" 2>"$ROOT/run2.err"; echo "run2=$?"
 "#
     );
     let out = dbus_session(r, &script, &[]);
@@ -85,6 +88,17 @@ v=$(secret-tool lookup service entra-extract username profile:acme); echo "looku
         stdout.lines().filter_map(|l| l.split_once('=')).collect();
     assert_eq!(kv.get("create"), Some(&"0"), "{context}");
     assert_eq!(kv.get("run"), Some(&"0"), "{context}");
+    // Rotation replaces the keyring's secret, and the profile keeps working.
+    let context = format!(
+        "{context}\nrotate:\n{}{}",
+        read("rotate.out"),
+        read("rotate.err")
+    );
+    assert_eq!(kv.get("rotate"), Some(&"0"), "{context}");
+    assert_eq!(kv.get("run2"), Some(&"0"), "{context}");
+    let rotated = kv.get("rotated").copied().unwrap_or_default();
+    assert_eq!(rotated.len(), 40, "{context}");
+    assert_ne!(Some(&rotated), kv.get("secret"), "{context}");
     let err = read("create.err");
     assert!(err.contains("enter the code"), "{context}");
     assert!(
@@ -104,8 +118,16 @@ v=$(secret-tool lookup service entra-extract username profile:acme); echo "looku
     let secret = kv.get("secret").copied().unwrap_or_default();
     assert_eq!(secret.len(), 40, "{context}");
     assert_eq!(&secret[4..6], "Q~");
-    for f in ["create.out", "create.err", "run.json", "run.err"] {
+    for f in [
+        "create.out",
+        "create.err",
+        "run.json",
+        "run.err",
+        "rotate.out",
+        "rotate.err",
+    ] {
         assert!(!read(f).contains(secret), "the secret leaked into {f}");
+        assert!(!read(f).contains(rotated), "the new secret leaked into {f}");
     }
     let files = walk(r);
     assert!(
@@ -119,7 +141,8 @@ v=$(secret-tool lookup service entra-extract username profile:acme); echo "looku
             let bytes = std::fs::read(&entry).unwrap_or_default();
             let hay = String::from_utf8_lossy(&bytes);
             assert!(
-                entry.starts_with(r.join("home")) || !hay.contains(secret),
+                entry.starts_with(r.join("home"))
+                    || !(hay.contains(secret) || hay.contains(rotated)),
                 "the secret is in {}",
                 entry.display()
             );
@@ -145,15 +168,24 @@ v=$(secret-tool lookup service entra-extract username profile:acme); echo "looku
         .map(|a| a["type"].as_str().unwrap())
         .collect();
     assert_eq!(types, ["Role", "Role"]);
-    // The secret's lifetime is the one asked for: 90 days.
-    let end = app["secretEnds"][0].as_i64().unwrap();
-    let days = (end - chrono::Utc::now().timestamp()) as f64 / 86_400.0;
-    assert!((89.9..90.1).contains(&days), "{days} days");
+    // After the rotation, one secret with rotate-secret's default lifetime.
+    assert_secret_days(app, 180.0);
 
     let domain = sim.domain();
     let got = Extraction::read(&r.join("out"), &domain);
     got.assert_eq(&Extraction::expected(&sim.truth, &Default::default()));
     assert_private_and_clean(&r.join("out"));
+}
+
+/// The created app's only secret ends `days` from now.
+fn assert_secret_days(app: &Value, days: f64) {
+    let ends = app["secretEnds"].as_array().unwrap();
+    assert_eq!(ends.len(), 1, "{app}");
+    let left = (ends[0].as_i64().unwrap() - chrono::Utc::now().timestamp()) as f64 / 86_400.0;
+    assert!(
+        (days - 0.1..days + 0.1).contains(&left),
+        "{left} days, not {days}"
+    );
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -325,5 +357,145 @@ fn printed_scripts_name_the_permissions_of_the_tenants_microsoft_graph_and_parse
     assert!(
         created_apps(&sim).is_empty(),
         "--print-script changes nothing"
+    );
+}
+
+/// A profile for a demo app, its secret in an owner-only file.
+fn demo_profile(sim: &Sim, env: &TestEnv, kind: DemoAppKind) {
+    let out = env
+        .command()
+        .args(["profile", "create", "acme", "--plaintext-secret-file"])
+        .args(sim.connect_flags(kind, &[]))
+        .args(["--output-dir"])
+        .arg(env.out("out"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    let mut set = env.command();
+    set.args(["profile", "set-secret", "acme", "--stdin"])
+        .write_stdin(format!("{}\n", sim.app(kind).client_secret));
+    let out = set.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+}
+
+fn rotate(env: &TestEnv, extra: &[&str]) -> std::process::Output {
+    env.command()
+        .args(["profile", "rotate-secret", "acme"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn run_profile(env: &TestEnv) -> std::process::Output {
+    env.command()
+        .args(["run", "--profile", "acme"])
+        .output()
+        .unwrap()
+}
+
+/// keyIds of a demo app's secrets, read through Graph.
+fn demo_key_ids(sim: &Sim, kind: DemoAppKind) -> Vec<String> {
+    let app = sim.graph_get(
+        DemoAppKind::Full,
+        &format!(
+            "/applications(appId='{}')?$select=passwordCredentials",
+            sim.app(kind).client_id
+        ),
+    );
+    app["passwordCredentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["keyId"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn profile_toml(env: &TestEnv) -> String {
+    std::fs::read_to_string(env.config_dir().join("profiles/acme.toml")).unwrap()
+}
+
+#[test]
+fn rotating_a_created_profiles_secret_replaces_it_and_removes_the_old_one() {
+    let sim = sim_with(Some(DeviceApproval::Approve(SimAdmin::GlobalAdmin)), |_| {});
+    let env = TestEnv::new();
+    let out = create(&sim, &env, &["--secret-expiry", "90"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    assert_secret_days(&created_apps(&sim)[0], 90.0);
+    let before = created_apps(&sim)[0]["keyIds"].clone();
+    let secret_file = env.config_dir().join("secrets/acme");
+    let old_secret = std::fs::read_to_string(&secret_file).unwrap();
+
+    let out = rotate(&env, &["--secret-expiry", "365"]);
+    let (stdout, err) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_secret_days(&created_apps(&sim)[0], 365.0);
+    let after = created_apps(&sim)[0]["keyIds"].clone();
+    assert_eq!(after.as_array().unwrap().len(), 1, "{err}");
+    assert_ne!(
+        after, before,
+        "the old secret is gone, a new one took its place"
+    );
+    let new_key = after[0].as_str().unwrap();
+    assert!(stdout.contains(new_key), "{stdout}");
+    assert!(
+        profile_toml(&env).contains(new_key),
+        "its keyId is recorded"
+    );
+    let new_secret = std::fs::read_to_string(&secret_file).unwrap();
+    assert_ne!(new_secret, old_secret);
+    assert!(!stdout.contains(new_secret.trim()) && !err.contains(new_secret.trim()));
+    assert_eq!(run_profile(&env).status.code(), Some(0));
+}
+
+#[test]
+fn a_new_secret_that_never_signs_in_is_removed_and_the_old_one_kept() {
+    let sim = sim_with(Some(DeviceApproval::Approve(SimAdmin::GlobalAdmin)), |c| {
+        c.replication_delay = Duration::from_secs(600)
+    });
+    let env = TestEnv::new();
+    demo_profile(&sim, &env, DemoAppKind::Full);
+    let before = demo_key_ids(&sim, DemoAppKind::Full);
+    let out = rotate(&env, &["--replication-timeout", "2s"]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("old secret"), "{err}");
+    assert_eq!(
+        demo_key_ids(&sim, DemoAppKind::Full),
+        before,
+        "the new secret was removed again: {err}"
+    );
+    assert_eq!(
+        run_profile(&env).status.code(),
+        Some(0),
+        "the old one still works"
+    );
+}
+
+#[test]
+fn when_removing_the_old_secret_fails_the_profile_already_uses_the_new_one() {
+    let sim = sim_with(Some(DeviceApproval::Approve(SimAdmin::GlobalAdmin)), |c| {
+        c.faults = vec![
+            "500@always;path=/applications/*/removePassword;method=POST"
+                .parse()
+                .unwrap(),
+        ]
+    });
+    let env = TestEnv::new();
+    demo_profile(&sim, &env, DemoAppKind::Full);
+    let before = demo_key_ids(&sim, DemoAppKind::Full);
+    let out = rotate(&env, &[]);
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    assert!(err.contains("removing the old secret"), "{err}");
+    let after = demo_key_ids(&sim, DemoAppKind::Full);
+    assert_eq!(after.len(), before.len() + 1, "both secrets exist: {err}");
+    let new_key = after.iter().find(|k| !before.contains(k)).unwrap();
+    assert!(profile_toml(&env).contains(new_key.as_str()));
+    let stored = std::fs::read_to_string(env.config_dir().join("secrets/acme")).unwrap();
+    assert_ne!(stored.trim(), sim.app(DemoAppKind::Full).client_secret);
+    assert_eq!(
+        run_profile(&env).status.code(),
+        Some(0),
+        "the new one works"
     );
 }

@@ -149,6 +149,22 @@ fn status(line: &str) {
     eprintln!("{line}");
 }
 
+/// Says "waiting for Entra to replicate the new secret" when the wait starts and every 10 s.
+#[derive(Debug, Default)]
+pub struct WaitNotice {
+    last_shown: Option<u64>,
+}
+
+impl WaitNotice {
+    pub fn show(&mut self, waited: Duration) {
+        let secs = waited.as_secs();
+        if self.last_shown.is_none_or(|l| secs >= l + 10) {
+            status(&format!("{WAITING} ({secs}s) …"));
+            self.last_shown = Some(secs);
+        }
+    }
+}
+
 /// Signs the administrator in: shows Entra's instruction, waits for the approval.
 pub async fn sign_in_admin(
     admin: &AdminTarget,
@@ -270,15 +286,9 @@ async fn create(args: CreateAppArgs) -> Result<Exit, Failure> {
     let config = admin
         .app_config(app_id, registration.secret, cancel.clone())
         .map_err(|e| bad(e.to_string()))?;
-    let mut last_shown: Option<u64> = None;
-    let signed_in = replication::wait_for_sign_in(config, args.replication_timeout, |waited| {
-        let secs = waited.as_secs();
-        if last_shown.is_none_or(|l| secs >= l + 10) {
-            status(&format!("{WAITING} ({secs}s) …"));
-            last_shown = Some(secs);
-        }
-    })
-    .await;
+    let mut notice = WaitNotice::default();
+    let signed_in =
+        replication::wait_for_sign_in(config, args.replication_timeout, |w| notice.show(w)).await;
     let app = match signed_in {
         Ok(c) => c,
         Err(e) => {

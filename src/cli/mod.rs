@@ -7,6 +7,7 @@ pub mod demo;
 pub mod exit;
 pub mod profile;
 pub mod progress;
+pub mod rotate;
 pub mod run;
 pub mod schedule;
 pub mod sim;

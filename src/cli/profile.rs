@@ -60,7 +60,10 @@ pub enum ProfileCommand {
         /// New name.
         new: ProfileName,
     },
-    /// Set or rotate the client secret: typed without echo, or read from stdin.
+    /// Replace the client secret without downtime: an administrator signs in (device code),
+    /// a new secret is added, proven to sign in and stored, then the old one is removed.
+    RotateSecret(Box<super::rotate::RotateArgs>),
+    /// Set the client secret: typed without echo, or read from stdin.
     SetSecret {
         /// Profile name.
         name: ProfileName,
@@ -125,6 +128,7 @@ pub async fn run(args: ProfileArgs) -> color_eyre::Result<Exit> {
     };
     let profiles = ProfileStore::new(dirs);
     let result = match args.command {
+        ProfileCommand::RotateSecret(a) => return Ok(super::rotate::run(&profiles, *a).await),
         ProfileCommand::List { json } => list(&profiles, json),
         ProfileCommand::Show { name, json } => show(&profiles, &name, json).await,
         ProfileCommand::Create(args) => create(&profiles, *args),

@@ -89,21 +89,35 @@ pub struct CurrentSecret<'a> {
     pub value: &'a SecretString,
 }
 
-/// Rotates the secret of the app `app_id`. `app_config` builds the app's own sign-in settings
-/// for a secret; `store` keeps the new secret (and its keyId) for the profile. The caller's
+/// What to rotate, and how.
+pub struct Rotation<'a> {
+    /// Signed in as an administrator who may manage the app's secrets.
+    pub admin: &'a GraphClient,
+    /// appId (client id) of the app registration.
+    pub app_id: &'a str,
+    pub current: CurrentSecret<'a>,
+    pub lifetime: SecretLifetime,
+    /// How long to wait for Entra to accept the new secret.
+    pub replication_timeout: Duration,
+}
+
+/// Rotates the secret of `r.app_id`. `app_config` builds the app's own sign-in settings for a
+/// secret; `store` keeps the new secret (and its keyId) for the profile. The caller's
 /// `on_step` sees each step start, `on_wait` the time spent waiting for replication.
-#[allow(clippy::too_many_arguments)]
 pub async fn rotate(
-    admin: &GraphClient,
-    app_id: &str,
-    current: CurrentSecret<'_>,
-    lifetime: SecretLifetime,
-    app_config: impl Fn(SecretString) -> GraphConfig,
+    r: Rotation<'_>,
+    app_config: impl Fn(SecretString) -> Result<GraphConfig, String>,
     store: impl AsyncFnOnce(&SecretString, &str) -> Result<(), String>,
-    replication_timeout: Duration,
     mut on_step: impl FnMut(RotateStep),
     on_wait: impl FnMut(Duration),
 ) -> Result<Rotated, RotateError> {
+    let Rotation {
+        admin,
+        app_id,
+        current,
+        lifetime,
+        replication_timeout,
+    } = r;
     let failed = |step, error: &dyn std::fmt::Display| RotateError::Failed {
         step,
         error: error.to_string(),
@@ -143,13 +157,11 @@ pub async fn rotate(
     };
 
     on_step(RotateStep::WaitForSignIn);
-    if let Err(e) = replication::wait_for_sign_in(
-        app_config(added.secret.clone()),
-        replication_timeout,
-        on_wait,
-    )
-    .await
-    {
+    let config = match app_config(added.secret.clone()) {
+        Ok(c) => c,
+        Err(e) => return Err(undo(RotateStep::WaitForSignIn, e).await),
+    };
+    if let Err(e) = replication::wait_for_sign_in(config, replication_timeout, on_wait).await {
         let text = match &e {
             ReplicationError::StillRefused { .. } => format!("{e}; the old secret is kept"),
             ReplicationError::Graph(_) => e.to_string(),
