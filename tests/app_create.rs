@@ -499,3 +499,34 @@ fn when_removing_the_old_secret_fails_the_profile_already_uses_the_new_one() {
         "the new one works"
     );
 }
+
+/// The promise: a secret close to expiry is noticed by a headless run and rotated
+/// without downtime — the run before and the run after both work.
+#[test]
+fn a_run_warns_of_a_secret_close_to_expiry_and_rotation_clears_it() {
+    let sim = sim_with(Some(DeviceApproval::Approve(SimAdmin::GlobalAdmin)), |_| {});
+    let env = TestEnv::new();
+    demo_profile(&sim, &env, DemoAppKind::NoHidden);
+    let before = run_profile(&env);
+    let (_, err) = text(&before);
+    assert_eq!(
+        before.status.code(),
+        Some(6),
+        "hidden memberships unreadable: {err} {}",
+        text(&before).0
+    );
+    assert!(
+        err.contains("expires on") && err.contains("entra-extract profile rotate-secret acme"),
+        "{err}"
+    );
+    let out = rotate(&env, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    let after = run_profile(&env);
+    let (stdout, err) = text(&after);
+    assert!(!err.contains("expires on"), "{err}");
+    // This rerun is incremental, and its files still lack the hidden group's members: it
+    // says so and exits 6 like the full run did, rather than passing them off as complete.
+    assert!(stdout.contains("Read only the changes"), "{stdout}");
+    assert!(stdout.contains("hidden-membership group"), "{stdout}");
+    assert_eq!(after.status.code(), Some(6), "{err}");
+}

@@ -227,3 +227,37 @@ fn certificate_app_passes() {
     assert_eq!(states(&r), ["granted", "granted"]);
     assert_eq!(r["secret_expiry"], serde_json::json!([]), "{r}");
 }
+
+/// `run` says when the secret in use ends: a field in `--json`, and within 30 days a warning
+/// naming the fix, without changing the exit code.
+#[test]
+fn run_reports_the_secret_in_use_and_warns_when_it_ends_within_30_days() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let run = |kind: DemoAppKind| {
+        let o = sim.run(&env, kind, &env.out(kind.slug())).output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        (o.status.code(), json_stdout(&o), stderr)
+    };
+    let (code, report, stderr) = run(DemoAppKind::Full);
+    assert_eq!(code, Some(0), "{stderr}");
+    let days = report["secret_expiry"]["days_left"].as_i64().unwrap();
+    assert!((363..=365).contains(&days), "{report}");
+    assert!(!stderr.contains("client secret"), "{stderr}");
+
+    // The no-hidden app's secret ends in 20 days; its run exits as it always did (6: hidden
+    // memberships unreadable).
+    let (code, report, stderr) = run(DemoAppKind::NoHidden);
+    assert_eq!(code, Some(6), "{stderr}");
+    let days = report["secret_expiry"]["days_left"].as_i64().unwrap();
+    assert!((18..=20).contains(&days), "{report}");
+    assert!(
+        stderr.contains("warning: the client secret expires on")
+            && stderr.contains("Certificates & secrets"),
+        "{stderr}"
+    );
+
+    // A certificate has no secret to expire.
+    let (_, report, _) = run(DemoAppKind::Certificate);
+    assert!(report["secret_expiry"].is_null(), "{report}");
+}

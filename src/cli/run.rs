@@ -16,6 +16,8 @@ use crate::extract::manifest::{ChangeCounts, RunMode};
 use crate::extract::progress::{Progress, WarningKind};
 use crate::extract::run::{ExtractError, ExtractOptions, ExtractSummary, Plan, run as extract};
 use crate::extract::{DomainPrefix, FileKind};
+use crate::permissions::check::own_secret_expiry;
+use crate::permissions::report::SecretExpiry;
 use crate::profile::Outcome;
 
 /// Arguments of `entra-extract run`.
@@ -91,6 +93,9 @@ pub struct RunReport {
     pub full_reason: Option<String>,
     /// A profile's run: what changed since its previous run (as `<domain>_changes.csv`).
     pub changes: Option<ChangeCounts>,
+    /// When the client secret in use ends (`null` for a certificate, or when Graph does not
+    /// say); a run within 30 days of it also warns on stderr, with the same exit code.
+    pub secret_expiry: Option<SecretExpiry>,
     pub duration_secs: f64,
     pub error: Option<String>,
 }
@@ -117,6 +122,7 @@ impl RunReport {
             mode: None,
             full_reason: None,
             changes: None,
+            secret_expiry: None,
             duration_secs: 0.0,
             error: Some(f.message.clone()),
         }
@@ -210,11 +216,36 @@ async fn execute(
     let _ = display.await;
 
     let (exit, mut report) = outcome(&result, &progress, started);
+    // One more request after a run that signed in: when the secret in use ends. (Not
+    // beside the extraction: a run refused before signing in sends nothing.)
+    if result.is_ok() {
+        report.secret_expiry = own_secret_expiry(&conn.client).await.ok().flatten();
+    }
+    if let Some(s) = report.secret_expiry.as_ref().filter(|s| s.is_soon()) {
+        eprintln!("warning: {}", expiry_warning(s, conn.profile.as_ref()));
+    }
     if let (Some(profile), Some(dirs)) = (&conn.profile, &conn.dirs) {
         crate::session::record_run(dirs, profile, started, &result, &progress.snapshot());
         report.profile = Some(profile.name.to_string());
     }
     Ok((exit, report, result))
+}
+
+/// What to say about a secret that expired or ends within 30 days.
+fn expiry_warning(s: &SecretExpiry, profile: Option<&crate::profile::Profile>) -> String {
+    let when = if s.days_left < 0 {
+        format!("expired on {} ({} days ago)", s.end_date_time, -s.days_left)
+    } else {
+        format!("expires on {} (in {} days)", s.end_date_time, s.days_left)
+    };
+    let fix = match profile {
+        Some(p) => format!(
+            "rotate it without downtime: `entra-extract profile rotate-secret {}`",
+            p.name
+        ),
+        None => "create a new one under Certificates & secrets".to_string(),
+    };
+    format!("the client secret {when}; {fix}")
 }
 
 /// `run --all`: every saved profile (started in name order), `--jobs` at a time, each
@@ -428,6 +459,7 @@ fn outcome(
         mode: run_info.map(|r| r.mode),
         full_reason: run_info.and_then(|r| r.full_reason.clone()),
         changes: ok.and_then(|s| s.output.manifest.changes),
+        secret_expiry: None,
         duration_secs: (Utc::now() - started).num_milliseconds() as f64 / 1000.0,
         error,
     };

@@ -491,6 +491,11 @@ async fn write_incremental(
                 let _ = set.abort();
                 return Err(e);
             }
+            // Writing found what the files still lack (hidden memberships unreadable).
+            let details = RunDetails {
+                warnings: progress.warnings(),
+                ..details
+            };
             Ok(set.commit(details)?)
         })
         .await
@@ -504,7 +509,7 @@ async fn write_incremental(
         tenant,
         prefix,
         output,
-        warnings: Vec::new(),
+        warnings: progress.warnings(),
         duration: (Utc::now() - started_at).to_std().unwrap_or_default(),
     })
 }

@@ -292,6 +292,15 @@ impl GraphClient {
         AccessToken::from_response(&reply.raw, Instant::now())
     }
 
+    /// The first three characters of the client secret this client signs in with (what Graph
+    /// shows of it as `hint`); `None` for other credentials.
+    pub fn secret_hint(&self) -> Option<String> {
+        match &self.inner.credential {
+            LoadedCredential::Secret(s) => Some(s.expose_secret().chars().take(3).collect()),
+            _ => None,
+        }
+    }
+
     /// The credential this client signs in with.
     pub(crate) fn credential(&self) -> &LoadedCredential {
         &self.inner.credential

@@ -132,9 +132,14 @@ fn is_write_role(value: &str) -> bool {
 }
 
 fn secret_expiry(evidence: &Evidence, now: DateTime<Utc>) -> Vec<SecretExpiry> {
-    let Some(creds) = &evidence.password_credentials else {
-        return Vec::new();
-    };
+    match &evidence.password_credentials {
+        Some(creds) => secret_expiries(creds, now),
+        None => Vec::new(),
+    }
+}
+
+/// Each of `passwordCredentials`' end, soonest first.
+pub fn secret_expiries(creds: &[Value], now: DateTime<Utc>) -> Vec<SecretExpiry> {
     let mut out: Vec<SecretExpiry> = creds
         .iter()
         .filter_map(|c| {
@@ -151,12 +156,17 @@ fn secret_expiry(evidence: &Evidence, now: DateTime<Utc>) -> Vec<SecretExpiry> {
     out
 }
 
+impl SecretExpiry {
+    /// Expired, or ends within [`EXPIRY_WARNING_DAYS`].
+    pub fn is_soon(&self) -> bool {
+        self.days_left < EXPIRY_WARNING_DAYS
+    }
+}
+
 impl PermissionReport {
     /// Secrets that expired or expire within [`EXPIRY_WARNING_DAYS`].
     pub fn expiring_secrets(&self) -> impl Iterator<Item = &SecretExpiry> {
-        self.secret_expiry
-            .iter()
-            .filter(|s| s.days_left < EXPIRY_WARNING_DAYS)
+        self.secret_expiry.iter().filter(|s| s.is_soon())
     }
 }
 

@@ -139,3 +139,26 @@ async fn application(client: &GraphClient, client_id: &str) -> Result<Option<Val
 fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
+
+/// When the client secret `client` signs in with ends, found among the application's secrets
+/// by the hint Graph keeps (its first three characters): the soonest end if several share it.
+/// `None` for certificate clients, or when Graph does not say (the app cannot read
+/// applications, or no secret matches); only cancellation is an error.
+pub async fn own_secret_expiry(
+    client: &GraphClient,
+) -> Result<Option<super::report::SecretExpiry>, GraphError> {
+    let Some(hint) = client.secret_hint() else {
+        return Ok(None);
+    };
+    let client_id = client.config().client_id.clone();
+    let app = tolerate(application(client, &client_id).await)?.flatten();
+    let creds = app
+        .as_ref()
+        .and_then(|a| a.get("passwordCredentials"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    Ok(super::analysis::secret_expiries(&creds, chrono::Utc::now())
+        .into_iter()
+        .find(|s| s.hint.as_deref() == Some(hint.as_str())))
+}

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::extract::output::OutputError;
 use crate::extract::output::OutputSet;
-use crate::extract::progress::Progress;
+use crate::extract::progress::{Progress, Warning};
 use crate::extract::schema::{
     GROUP_COMPUTED_COLUMNS, GroupCounts, GroupRecord, MEMBER_COLUMNS, MULTI_VALUE_SEPARATOR,
     MemberCount, OWNER_COLUMNS, RecordError, Schema, member_type, render_cell,
@@ -240,6 +240,13 @@ impl Tables {
             let cells = &self.groups[gid];
             let record = GroupRecord::from_value(schema, &object(&self.group_cols, cells))?;
             let readable = can_read_hidden || !self.is_hidden(cells);
+            if !readable {
+                // Still unreadable: the files lack these members, as the full run said.
+                progress.warn(Warning::hidden_membership_unreadable(
+                    record.id(),
+                    record.display_name(),
+                ));
+            }
             let members = if readable {
                 self.members.get(gid).unwrap_or(&empty)
             } else {
