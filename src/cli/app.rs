@@ -13,15 +13,18 @@ use tokio_util::sync::CancellationToken;
 use super::Exit;
 use super::connect::{Failure, cancel_on_signals, graph_failure};
 use crate::graph::{
-    AdminSignInError, ClientId, Cloud, DEFAULT_ADMIN_CLIENT_ID, GraphClient, TenantRef,
+    AdminSignInError, ClientId, Cloud, DEFAULT_ADMIN_CLIENT_ID, DeviceCodePrompt, GraphClient,
+    TenantRef,
 };
-use crate::permissions::check::check;
 use crate::profile::{Dirs, ProfileName, ProfileStore, SecretStorage};
-use crate::registration::replication::{self, WAITING};
+use crate::registration::replication::WAITING;
 use crate::registration::script::{ScriptKind, ScriptPlan, render};
 use crate::registration::{self as reg, Blueprint, Created, DEFAULT_DISPLAY_NAME, SecretLifetime};
-use crate::secret::SecretStore;
-use crate::session::admin::{AdminTarget, NewProfile, save_profile};
+use crate::secret::StoreChoice;
+use crate::session::admin::{AdminTarget, NewProfile};
+use crate::session::new_app::{
+    NewAppError, NewAppEvent, NewAppRequest, create_new_app, writable_keyring,
+};
 
 /// Arguments of `entra-extract app`.
 #[derive(Debug, Args)]
@@ -175,11 +178,7 @@ pub async fn sign_in_admin(
         .start_admin_sign_in()
         .await
         .map_err(|e| graph_failure(&e))?;
-    status(&format!(
-        "\n{}\n(The code is valid for {}; waiting for the approval …)\n",
-        prompt.message,
-        crate::graph::human_duration(prompt.expires_in)
-    ));
+    show_prompt(&prompt);
     match client.finish_admin_sign_in(&prompt).await {
         Ok(who) => {
             status(&format!("Signed in as {}.", who.label()));
@@ -216,91 +215,76 @@ async fn create(args: CreateAppArgs) -> Result<Exit, Failure> {
     } else {
         SecretStorage::Keyring
     };
-    // The secret can only be stored if the keyring takes one: find out (by storing and
-    // deleting a placeholder under the new profile's name) before creating anything.
     let keyring = match secret_storage {
-        SecretStorage::Keyring => Some(writable_keyring(&name).await.map_err(|e| {
-            bad(format!(
-                "{e}\n  nothing was created: the new secret would have nowhere to go"
-            ))
-        })?),
+        SecretStorage::Keyring => {
+            let choice = StoreChoice::from_env().map_err(|e| bad(e.to_string()))?;
+            Some(writable_keyring(choice, &name).await.map_err(|e| {
+                bad(format!(
+                    "{e}\n  nothing was created: the new secret would have nowhere to go"
+                ))
+            })?)
+        }
         _ => None,
+    };
+    let request = NewAppRequest {
+        admin,
+        profile: NewProfile {
+            name: name.clone(),
+            output_dir,
+            secret_storage,
+        },
+        blueprint: Blueprint {
+            display_name: args.name.trim().to_string(),
+            secret_lifetime: args.secret_expiry,
+        },
+        replication_timeout: args.replication_timeout,
     };
     let cancel = CancellationToken::new();
     cancel_on_signals(cancel.clone());
-    let client = sign_in_admin(&admin, cancel.clone()).await?;
-
-    let blueprint = Blueprint {
-        display_name: args.name.trim().to_string(),
-        secret_lifetime: args.secret_expiry,
-    };
-    let registration = match reg::create(&client, &blueprint, |s| {
-        status(&format!("{} …", s.describe()))
-    })
-    .await
-    {
-        Ok(r) => r,
-        Err(failure) => {
-            let exit = if failure.error.is_access_denied() {
-                Exit::PermissionMissing
-            } else {
-                graph_failure(&failure.error).exit
-            };
-            eprintln!("error: {failure}");
-            return Ok(clean_up(
-                &client,
-                &failure.created,
-                &args.admin,
-                args.on_failure,
-                exit,
-            )
-            .await);
+    let mut notice = WaitNotice::default();
+    let created = create_new_app(&request, &profiles, keyring, cancel, |event| match event {
+        NewAppEvent::SignIn(prompt) => show_prompt(prompt),
+        NewAppEvent::SignedIn(who) => status(&format!("Signed in as {}.", who.label())),
+        NewAppEvent::Step(step) => status(&format!("{} …", step.describe())),
+        NewAppEvent::Storing => status("Storing the secret …"),
+        NewAppEvent::Waiting(w) => notice.show(w),
+        NewAppEvent::Checking => {
+            status("Signed in with the new secret; checking the permissions …")
         }
-    };
-    let new = NewProfile {
-        name: name.clone(),
-        output_dir,
-        secret_storage,
-    };
-    status("Storing the secret …");
-    let stored = match save_profile(&profiles, &admin, &new, &registration, keyring).await {
-        Ok(location) => location,
+    })
+    .await;
+    let done = match created {
+        Ok(done) => done,
         Err(e) => {
-            eprintln!("error: storing the new secret failed: {e}");
-            return Ok(clean_up(
-                &client,
-                &registration.created,
-                &args.admin,
-                args.on_failure,
-                Exit::Failure,
-            )
-            .await);
+            let exit = match &e {
+                NewAppError::SignIn(AdminSignInError::Graph(g)) | NewAppError::Check(g) => {
+                    graph_failure(g).exit
+                }
+                NewAppError::SignIn(_) => Exit::AuthFailed,
+                _ if e.is_access_denied() => Exit::PermissionMissing,
+                NewAppError::Create { failure, .. } => graph_failure(&failure.error).exit,
+                _ => Exit::Failure,
+            };
+            eprintln!("error: {e}");
+            return Ok(match e.leftovers() {
+                Some((created, client)) => {
+                    clean_up(client, created, &args.admin, args.on_failure, exit).await
+                }
+                None => exit,
+            });
         }
     };
     status(&format!(
-        "Created app registration {:?} (client id {}); its secret (valid until {}) is in {stored}.",
-        blueprint.display_name, registration.app_id, registration.secret_end
+        "Created app registration {:?} (client id {}); its secret (valid until {}) is in {}.",
+        request.blueprint.display_name, done.app_id, done.secret_end, done.stored
     ));
-
-    let app_id = ClientId::parse(&registration.app_id).map_err(|e| bad(e.to_string()))?;
-    let config = admin
-        .app_config(app_id, registration.secret, cancel.clone())
-        .map_err(|e| bad(e.to_string()))?;
-    let mut notice = WaitNotice::default();
-    let signed_in =
-        replication::wait_for_sign_in(config, args.replication_timeout, |w| notice.show(w)).await;
-    let app = match signed_in {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            eprintln!(
-                "The profile {name} is saved with its secret; run `entra-extract check --profile {name}` later."
-            );
-            return Ok(Exit::AuthFailed);
-        }
+    let Some(report) = done.report else {
+        eprintln!("error: {}", done.unchecked.unwrap_or_default());
+        eprintln!(
+            "The profile {name} is saved with its secret; run `entra-extract check --profile {name}` later."
+        );
+        return Ok(Exit::AuthFailed);
     };
-    status("Signed in with the new secret; checking the permissions …");
-    let report = check(&app).await.map_err(|e| graph_failure(&e))?;
     crate::out!("{}", super::check::render(&report));
     if !report.all_granted() {
         return Ok(Exit::PermissionMissing);
@@ -311,18 +295,13 @@ async fn create(args: CreateAppArgs) -> Result<Exit, Failure> {
     Ok(Exit::Success)
 }
 
-/// The default keyring, once it has taken and given up a placeholder secret for `name` (a
-/// store that opens may still refuse writes, e.g. a kernel keyring of another session).
-async fn writable_keyring(name: &ProfileName) -> Result<SecretStore, crate::secret::SecretError> {
-    let store = SecretStore::open_default().await?;
-    store
-        .save(
-            name,
-            &secrecy::SecretString::from("entra-extract keyring probe"),
-        )
-        .await?;
-    store.delete(name).await?;
-    Ok(store)
+/// Entra's sign-in instruction, and how long the code lasts.
+fn show_prompt(prompt: &DeviceCodePrompt) {
+    status(&format!(
+        "\n{}\n(The code is valid for {}; waiting for the approval …)\n",
+        prompt.message,
+        crate::graph::human_duration(prompt.expires_in)
+    ));
 }
 
 /// Reports what exists after a failure and removes it or says how.

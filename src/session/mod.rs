@@ -3,6 +3,7 @@
 //! by the headless commands and the wizard.
 
 pub mod admin;
+pub mod new_app;
 pub mod wizard;
 
 use std::path::PathBuf;
