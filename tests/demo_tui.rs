@@ -922,3 +922,36 @@ fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
     }
     None
 }
+
+/// "I don't have an app registration yet", in a real terminal: from the demo picker the
+/// simulated Global Administrator signs in with a code, the program creates the registration,
+/// its consent and its secret (into the demo's keyring; nobody types or sees it), and the new
+/// profile's extraction equals the truth.
+#[test]
+fn creating_an_app_registration_needs_no_typed_secret_and_extracts_the_truth() {
+    let truth = Truth::load();
+    let pane = Pane::start("newapp", 80, 24, &[]);
+    let out = pane.out_dir();
+    let domain = truth.str("defaultDomain").to_owned();
+    pane.wait_for(&["Demo mode", "press a to create"]);
+    pane.keys(&["a"]);
+    let s = pane.wait_for(&["Create an app registration", "Profile name: [demo-created"]);
+    assert!(
+        s.contains(truth.str("tenantId")),
+        "the demo tenant is filled in: {s}"
+    );
+    pane.keys(&["Enter"]);
+    // The code is shown, the simulated administrator approves, every step is listed.
+    let s = pane.wait_for(&["Profile demo-created is ready"]);
+    assert!(s.contains("Create an app registration"), "{s}");
+    pane.keys(&["Enter"]);
+    let users = truth.ids("users").len();
+    let s = pane.wait_for(&["Extraction of demo-created complete"]);
+    assert!(s.contains(&format!("{} users", grouped(users))), "{s}");
+    Output::read(&out, &domain).assert_matches(&truth, &[]);
+    pane.keys(&["Enter"]);
+    let s = pane.wait_for(&["Saved profiles", "demo-created"]);
+    assert!(line_with(&s, "demo-created ").ends_with("completed"), "{s}");
+    pane.keys(&["q"]);
+    pane.assert_exited_and_restored();
+}

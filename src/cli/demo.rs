@@ -62,6 +62,12 @@ pub async fn run(args: DemoArgs) -> color_eyre::Result<Exit> {
             base: std::time::Duration::from_millis(args.latency_ms.unwrap_or(base_ms)),
             per_item: std::time::Duration::from_micros(args.per_item_us.unwrap_or(item_us)),
         },
+        // "Create an app registration": the simulated Global Administrator approves each
+        // sign-in at once, and the wizard polls every second.
+        device_approval: Some(crate::sim::DeviceApproval::Approve(
+            crate::sim::SimAdmin::GlobalAdmin,
+        )),
+        device_poll_interval: std::time::Duration::from_secs(1),
         ..SimConfig::default()
     })
     .await

@@ -11,19 +11,23 @@ use futures::future::BoxFuture;
 use secrecy::SecretString;
 use tokio::sync::oneshot;
 
+use super::admin::{AdminTarget, NewProfile};
+use super::new_app::{NewAppError, NewAppEvent, NewAppRequest, create_new_app, writable_keyring};
 use super::{AppTarget, SessionError};
 use crate::extract::progress::Progress;
 use crate::extract::run::{ExtractError, ExtractOptions, run as extract, tenant_info};
 use crate::extract::{DomainPrefix, FileKind};
+use crate::graph::DEFAULT_ADMIN_CLIENT_ID;
 use crate::graph::{ClientId, Credential, GraphClient, GraphError, TenantRef};
-use crate::permissions::report::PermissionReport;
+use crate::permissions::report::{GrantState, PermissionReport};
 use crate::profile::{CredentialKind, Dirs, Outcome, Profile, ProfileName, ProfileStore};
+use crate::registration::{Blueprint, Created, DEFAULT_DISPLAY_NAME, SecretLifetime, replication};
 use crate::secret::{SecretStore, StoreChoice, lifecycle};
 use crate::tui::services::{
     CheckTarget, CredentialInput, CredentialProblem, CredentialsInput, ExtractionCounts,
     ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget, Field, LastRun,
-    OutputSettings, ProfileDraft, ProfileSummary, RunOutcome, SaveOutcome, SaveProblem,
-    SecretStorage, Services, TenantInfo,
+    NewAppFailure, NewAppInput, NewAppUpdate, NewAppUpdates, OutputSettings, ProfileDraft,
+    ProfileSummary, RunOutcome, SaveOutcome, SaveProblem, SecretStorage, Services, TenantInfo,
 };
 
 /// Services backed by the real program, with profiles under `dirs`.
@@ -33,6 +37,9 @@ pub struct LiveServices {
     /// Whether saving installs the profile's schedule (not for the demo's temporary
     /// profiles: a timer would outlive them).
     schedules: bool,
+    /// What the last failed app registration left, with the administrator's client that can
+    /// delete it.
+    leftovers: std::sync::Mutex<Option<(GraphClient, Created)>>,
 }
 
 impl LiveServices {
@@ -42,6 +49,7 @@ impl LiveServices {
             dirs,
             keyring,
             schedules: true,
+            leftovers: std::sync::Mutex::new(None),
         }
     }
 
@@ -328,6 +336,145 @@ impl Services for LiveServices {
         }
         .boxed()
     }
+
+    fn create_app(
+        &self,
+        input: NewAppInput,
+        updates: NewAppUpdates,
+    ) -> BoxFuture<'_, Result<String, NewAppFailure>> {
+        async move {
+            let nothing = |m: String| NewAppFailure::nothing(m);
+            let name = ProfileName::new(&input.profile).map_err(|e| nothing(e.to_string()))?;
+            let tenant = TenantRef::parse(&input.tenant).map_err(|e| nothing(e.to_string()))?;
+            let profiles = self.store();
+            if profiles.exists(&name) {
+                return Err(nothing(format!(
+                    "A profile named {name} exists already: choose another name."
+                )));
+            }
+            let output_dir = std::path::absolute(&input.output_dir)
+                .map_err(|e| nothing(format!("Cannot resolve the output directory: {e}")))?;
+            let keyring = writable_keyring(self.keyring, &name).await.map_err(|e| {
+                nothing(format!(
+                    "{e} Nothing was created: the new secret would have nowhere to go. In a terminal, `entra-extract app create --plaintext-secret-file` keeps it in an owner-only file instead."
+                ))
+            })?;
+            let request = NewAppRequest {
+                admin: AdminTarget {
+                    cloud: input.cloud,
+                    authority_url: input.authority_url,
+                    graph_url: input.graph_url,
+                    tenant,
+                    admin_client_id: ClientId::parse(DEFAULT_ADMIN_CLIENT_ID)
+                        .map_err(|e| nothing(e.to_string()))?,
+                    extra_ca_pem: None,
+                },
+                profile: NewProfile {
+                    name: name.clone(),
+                    output_dir,
+                    secret_storage: SecretStorage::Keyring,
+                },
+                blueprint: Blueprint {
+                    display_name: DEFAULT_DISPLAY_NAME.to_string(),
+                    secret_lifetime: SecretLifetime::default(),
+                },
+                replication_timeout: replication::DEFAULT_TIMEOUT,
+            };
+            let line = |l: String| updates(NewAppUpdate::Line(l));
+            let mut last_wait: Option<u64> = None;
+            let created = create_new_app(
+                &request,
+                &profiles,
+                Some(keyring),
+                tokio_util::sync::CancellationToken::new(),
+                |event| match event {
+                    NewAppEvent::SignIn(p) => updates(NewAppUpdate::SignIn {
+                        url: p.verification_uri.clone(),
+                        code: p.user_code.clone(),
+                        expires: p.expires_in,
+                    }),
+                    NewAppEvent::SignedIn(who) => line(format!("Signed in as {}.", who.label())),
+                    NewAppEvent::Step(step) => line(format!("{}…", step.describe())),
+                    NewAppEvent::Storing => line("Storing the secret in the keyring…".into()),
+                    NewAppEvent::Waiting(w) => {
+                        let secs = w.as_secs();
+                        if last_wait.is_none_or(|l| secs >= l + 10) {
+                            line(format!("{} ({secs}s)…", replication::WAITING));
+                            last_wait = Some(secs);
+                        }
+                    }
+                    NewAppEvent::Checking => line("Checking the permissions…".into()),
+                },
+            )
+            .await;
+            match created {
+                Ok(done) => match done.report {
+                    Some(r) if r.all_granted() => Ok(name.to_string()),
+                    Some(r) => {
+                        let missing: Vec<&str> = r
+                            .required
+                            .iter()
+                            .filter(|p| p.state != GrantState::Granted)
+                            .map(|p| p.name.as_str())
+                            .collect();
+                        Err(nothing(format!(
+                            "Profile {name} is saved, but not granted yet: {}. Check it again from the home screen (c).",
+                            missing.join(", ")
+                        )))
+                    }
+                    None => Err(nothing(format!(
+                        "Profile {name} is saved with its secret, but {} Check it again later from the home screen.",
+                        done.unchecked.unwrap_or_default()
+                    ))),
+                },
+                Err(e) => {
+                    let message = e.to_string();
+                    match e.leftovers().map(|(c, _)| c.lines()) {
+                        Some(created) if !created.is_empty() => {
+                            if let NewAppError::Create { failure, admin } = e {
+                                *lock(&self.leftovers) = Some((*admin, failure.created));
+                            } else if let NewAppError::Store { created, admin, .. } = e {
+                                *lock(&self.leftovers) = Some((*admin, created));
+                            }
+                            Err(NewAppFailure {
+                                message,
+                                created,
+                                removable: true,
+                            })
+                        }
+                        _ => Err(nothing(message)),
+                    }
+                }
+            }
+        }
+        .boxed()
+    }
+
+    fn remove_created_app(&self) -> BoxFuture<'_, Result<String, String>> {
+        async move {
+            let Some((admin, created)) = lock(&self.leftovers).take() else {
+                return Err("Nothing to delete.".to_string());
+            };
+            let app_id = created.app_id.clone().unwrap_or_default();
+            match crate::registration::remove(&admin, &created).await {
+                Ok(()) => Ok(format!(
+                    "Deleted the app registration {app_id} and everything it came with."
+                )),
+                Err(e) => {
+                    let message = format!(
+                        "Deleting the app registration {app_id} failed: {e}. Delete it in the portal (App registrations > {app_id} > Delete) or with `entra-extract app delete --app-id {app_id} --tenant …`."
+                    );
+                    *lock(&self.leftovers) = Some((admin, created));
+                    Err(message)
+                }
+            }
+        }
+        .boxed()
+    }
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn options_of(output: &OutputSettings) -> Result<ExtractOptions, String> {

@@ -116,11 +116,12 @@ struct Flow {
     device_code: String,
     user_code: String,
     client_id: Uuid,
-    scopes: Vec<String>,
-    audience: String,
+    scopes: Scopes,
     expires: Instant,
     interval: Duration,
-    last_poll: Instant,
+    /// The first poll may come at once (MSAL polls before it first sleeps); later ones
+    /// must keep the interval.
+    last_poll: Option<Instant>,
     status: Status,
 }
 
@@ -129,8 +130,7 @@ struct Flow {
 struct Grant {
     who: SimAdmin,
     client_id: Uuid,
-    scopes: Vec<String>,
-    audience: String,
+    scopes: Scopes,
 }
 
 /// Device code sign-ins in progress and refresh tokens issued.
@@ -149,20 +149,35 @@ fn public_client(id: &str) -> Option<(Uuid, &'static str)> {
     PUBLIC_CLIENTS.iter().find(|(c, _)| *c == id).copied()
 }
 
-/// Normalises a delegated scope list to (audience, permission names); `Err` names the first
-/// scope that is not valid.
-fn resolve_delegated(state: &SimState, scope: &str) -> Result<(String, Vec<String>), String> {
+/// A delegated scope list resolved: the token audience, the permission names (`scp`), and
+/// the scopes as the token response's `scope` names them (with the resource prefix when they
+/// were asked with one, as Entra answers; MSAL files the token under them).
+#[derive(Debug, Clone)]
+struct Scopes {
+    audience: String,
+    names: Vec<String>,
+    granted: Vec<String>,
+}
+
+/// Resolves a delegated scope list; `Err` names the first scope that is not valid.
+fn resolve_delegated(state: &SimState, scope: &str) -> Result<Scopes, String> {
     let graph_guid = super::apps::GRAPH_APP_ID.to_string();
     let mut audience: Option<String> = None;
     let mut names: Vec<String> = Vec::new();
+    let mut granted: Vec<String> = Vec::new();
     for s in scope.split_whitespace() {
         if OIDC_SCOPES.contains(&s) {
             names.push(s.to_string());
+            granted.push(s.to_string());
             continue;
         }
-        let (resource, name) = match s.rsplit_once('/') {
-            Some((r, n)) => (r.trim_end_matches('/'), n),
-            None => (GRAPH_RESOURCE, s),
+        let (resource, name, prefix) = match s.rsplit_once('/') {
+            Some((r, n)) => (
+                r.trim_end_matches('/'),
+                n,
+                format!("{}/", r.trim_end_matches('/')),
+            ),
+            None => (GRAPH_RESOURCE, s, String::new()),
         };
         let aud = if resource.eq_ignore_ascii_case(GRAPH_RESOURCE) || resource == graph_guid {
             GRAPH_RESOURCE.to_string()
@@ -175,22 +190,51 @@ fn resolve_delegated(state: &SimState, scope: &str) -> Result<(String, Vec<Strin
             return Err(s.to_string());
         }
         audience = Some(aud);
-        if name == ".default" {
-            names.extend(DEFAULT_SCOPES.iter().map(|d| d.to_string()));
+        let found: Vec<&str> = if name == ".default" {
+            DEFAULT_SCOPES.to_vec()
         } else if let Some(known) = DELEGATED_SCOPES
             .iter()
             .find(|k| k.eq_ignore_ascii_case(name))
         {
-            names.push(known.to_string());
+            vec![*known]
         } else {
             return Err(s.to_string());
+        };
+        for n in found {
+            if !names.iter().any(|x| x == n) {
+                names.push(n.to_string());
+                granted.push(format!("{prefix}{n}"));
+            }
         }
     }
     let Some(audience) = audience else {
         return Err(scope.to_string());
     };
-    names.dedup();
-    Ok((audience, names))
+    Ok(Scopes {
+        audience,
+        names,
+        granted,
+    })
+}
+
+/// [`resolve_delegated`], or the token endpoint's `invalid_scope` refusal.
+fn scopes_or_refusal(
+    state: &SimState,
+    scope: &str,
+    correlation: &str,
+) -> Result<Scopes, TokenReply> {
+    resolve_delegated(state, scope).map_err(|bad| {
+        aad_error(
+            state,
+            400,
+            "invalid_scope",
+            70011,
+            &format!(
+                "The provided value for the input parameter 'scope' is not valid. The scope '{bad}' is not valid."
+            ),
+            correlation,
+        )
+    })
 }
 
 /// Entra's user codes: nine characters from an alphabet without look-alikes.
@@ -250,20 +294,9 @@ pub fn device_authorization(
         );
     };
     let scope = form.get("scope").map(String::as_str).unwrap_or("");
-    let (audience, scopes) = match resolve_delegated(state, scope) {
-        Ok(r) => r,
-        Err(bad) => {
-            return aad_error(
-                state,
-                400,
-                "invalid_scope",
-                70011,
-                &format!(
-                    "The provided value for the input parameter 'scope' is not valid. The scope '{bad}' is not valid."
-                ),
-                correlation,
-            );
-        }
+    let scopes = match scopes_or_refusal(state, scope, correlation) {
+        Ok(s) => s,
+        Err(refused) => return refused,
     };
     let cfg = &state.config;
     let code = user_code();
@@ -281,10 +314,9 @@ pub fn device_authorization(
         user_code: code.clone(),
         client_id,
         scopes,
-        audience,
         expires: now + cfg.device_code_lifetime,
         interval,
-        last_poll: now,
+        last_poll: None,
         status,
     });
     TokenReply {
@@ -338,8 +370,10 @@ pub fn poll(state: &SimState, form: &HashMap<String, String>, correlation: &str)
         );
     }
     // RFC 8628 §3.5: polling faster than the interval earns slow_down and 5 s more.
-    let too_soon = now + Duration::from_millis(100) < flow.last_poll + flow.interval;
-    flow.last_poll = now;
+    let too_soon = flow
+        .last_poll
+        .is_some_and(|last| now + Duration::from_millis(100) < last + flow.interval);
+    flow.last_poll = Some(now);
     if too_soon && flow.status != Status::Redeemed {
         flow.interval += Duration::from_secs(5);
         return err(
@@ -370,7 +404,6 @@ pub fn poll(state: &SimState, form: &HashMap<String, String>, correlation: &str)
                 who,
                 client_id: flow.client_id,
                 scopes: flow.scopes.clone(),
-                audience: flow.audience.clone(),
             };
             drop(flows);
             issue(state, &grant, form)
@@ -384,7 +417,16 @@ pub fn refresh(state: &SimState, form: &HashMap<String, String>, correlation: &s
     let grant = lock(&state.devices.refresh).remove(&presented);
     let client = form.get("client_id").and_then(|c| Uuid::parse_str(c).ok());
     match grant {
-        Some(g) if Some(g.client_id) == client => issue(state, &g, form),
+        Some(mut g) if Some(g.client_id) == client => {
+            // A refresh may ask for other scopes (or another resource) the consent covers.
+            if let Some(scope) = form.get("scope").filter(|s| !s.trim().is_empty()) {
+                match scopes_or_refusal(state, scope, correlation) {
+                    Ok(s) => g.scopes = s,
+                    Err(refused) => return refused,
+                }
+            }
+            issue(state, &g, form)
+        }
         _ => aad_error(
             state,
             400,
@@ -409,13 +451,14 @@ fn issue(state: &SimState, grant: &Grant, form: &HashMap<String, String>) -> Tok
         .map_or("public client", |(_, n)| *n);
     let permissions: Vec<&str> = grant
         .scopes
+        .names
         .iter()
         .map(String::as_str)
         .filter(|s| !OIDC_SCOPES.contains(s))
         .collect();
     let issuer = format!("https://sts.windows.net/{tid}/");
     let claims = json!({
-        "aud": grant.audience,
+        "aud": grant.scopes.audience,
         "iss": issuer,
         "iat": now,
         "nbf": now,
@@ -440,13 +483,8 @@ fn issue(state: &SimState, grant: &Grant, form: &HashMap<String, String>) -> Tok
     });
     let header =
         json!({"typ": "JWT", "alg": "RS256", "x5t": state.signing.kid, "kid": state.signing.kid});
-    let mut scope_out: Vec<&str> = permissions.clone();
-    let has = |s: &str| grant.scopes.iter().any(|g| g == s);
-    for oidc in OIDC_SCOPES {
-        if has(oidc) {
-            scope_out.push(oidc);
-        }
-    }
+    let has = |s: &str| grant.scopes.names.iter().any(|g| g == s);
+    let scope_out = &grant.scopes.granted;
     let mut body = json!({
         "token_type": "Bearer",
         "scope": scope_out.join(" "),
@@ -494,7 +532,7 @@ pub fn pending_json(state: &SimState) -> Value {
             json!({
                 "userCode": f.user_code,
                 "clientId": f.client_id.to_string(),
-                "scopes": f.scopes,
+                "scopes": f.scopes.names,
                 "expiresInSeconds": (f.expires - now).as_secs(),
             })
         })

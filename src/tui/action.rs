@@ -5,8 +5,8 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::services::{
-    CredentialProblem, ExtractionError, ExtractionHandle, ExtractionSummary, ProfileDraft,
-    ProfileSummary, SaveOutcome, SaveProblem, TenantInfo,
+    CredentialProblem, ExtractionError, ExtractionHandle, ExtractionSummary, NewAppFailure,
+    NewAppUpdate, ProfileDraft, ProfileSummary, SaveOutcome, SaveProblem, TenantInfo,
 };
 use crate::permissions::report::PermissionReport;
 
@@ -36,6 +36,12 @@ pub enum Action {
     Saved(Generation, Result<SaveOutcome, SaveProblem>),
     ExtractionStarted(Generation, Result<ExtractionHandle, String>),
     ExtractionFinished(Generation, Result<ExtractionSummary, ExtractionError>),
+    /// A creation's progress; the screen checks the generation itself (it arrives while
+    /// the creation is still awaited).
+    NewAppProgress(Generation, NewAppUpdate),
+    /// A creation ended: the new profile's name, or what went wrong.
+    NewAppCreated(Generation, Result<String, NewAppFailure>),
+    NewAppRemoved(Generation, Result<String, String>),
 }
 
 impl Action {
@@ -49,7 +55,9 @@ impl Action {
             | Action::Validated(g, _)
             | Action::PermissionsChecked(g, _)
             | Action::Saved(g, _)
-            | Action::ExtractionStarted(g, _) => Some(*g),
+            | Action::ExtractionStarted(g, _)
+            | Action::NewAppCreated(g, _)
+            | Action::NewAppRemoved(g, _) => Some(*g),
             Action::Key(_)
             | Action::Paste(_)
             | Action::Resize(..)
@@ -57,7 +65,8 @@ impl Action {
             | Action::Quit
             | Action::Interrupt
             | Action::ProfilesLoaded(..)
-            | Action::ExtractionFinished(..) => None,
+            | Action::ExtractionFinished(..)
+            | Action::NewAppProgress(..) => None,
         }
     }
 

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures::FutureExt;
 use futures::future::BoxFuture;
 use secrecy::SecretString;
 use tokio::sync::oneshot;
@@ -73,6 +74,78 @@ pub trait Services: Send + Sync {
         &self,
         target: ExtractionTarget,
     ) -> BoxFuture<'_, Result<ExtractionHandle, String>>;
+
+    /// Create an app registration (an administrator signs in with a device code) and save it
+    /// as a new profile with its secret in the keyring. `updates` receives the sign-in code
+    /// and each step as it happens; the answer is the profile's name.
+    fn create_app(
+        &self,
+        input: NewAppInput,
+        updates: NewAppUpdates,
+    ) -> BoxFuture<'_, Result<String, NewAppFailure>> {
+        let _ = (input, updates);
+        async {
+            Err(NewAppFailure::nothing(
+                "Creating an app registration is not available here.",
+            ))
+        }
+        .boxed()
+    }
+
+    /// Delete what the last failed [`Services::create_app`] left behind.
+    fn remove_created_app(&self) -> BoxFuture<'_, Result<String, String>> {
+        async { Err("Nothing to delete.".to_string()) }.boxed()
+    }
+}
+
+/// An app registration to create, saved as a new profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAppInput {
+    pub profile: String,
+    /// Tenant GUID or domain name.
+    pub tenant: String,
+    pub cloud: Cloud,
+    pub authority_url: Option<String>,
+    pub graph_url: Option<String>,
+    pub output_dir: PathBuf,
+}
+
+/// What a creation shows while it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewAppUpdate {
+    /// The administrator opens `url` and enters `code`.
+    SignIn {
+        url: String,
+        code: String,
+        expires: Duration,
+    },
+    /// A step starts, or something to say ("waiting for Entra to replicate …").
+    Line(String),
+}
+
+/// Where [`Services::create_app`] sends its [`NewAppUpdate`]s.
+pub type NewAppUpdates = Arc<dyn Fn(NewAppUpdate) + Send + Sync>;
+
+/// Why no ready profile came of a creation, and what it left behind.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct NewAppFailure {
+    pub message: String,
+    /// What exists ("the app registration …", "its service principal", …).
+    pub created: Vec<String>,
+    /// [`Services::remove_created_app`] can delete it.
+    pub removable: bool,
+}
+
+impl NewAppFailure {
+    /// A failure before anything was created.
+    pub fn nothing(message: impl Into<String>) -> Self {
+        NewAppFailure {
+            message: message.into(),
+            created: Vec::new(),
+            removable: false,
+        }
+    }
 }
 
 /// One saved profile as the home screen lists it.

@@ -13,8 +13,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::services::{
     CheckTarget, CredentialInput, CredentialProblem, CredentialsInput, ExtractionError,
-    ExtractionHandle, ExtractionSummary, ExtractionTarget, Field, ProfileDraft, ProfileSummary,
-    SaveOutcome, SaveProblem, SecretStorage, Services, TenantInfo,
+    ExtractionHandle, ExtractionSummary, ExtractionTarget, Field, NewAppFailure, NewAppInput,
+    NewAppUpdate, NewAppUpdates, ProfileDraft, ProfileSummary, SaveOutcome, SaveProblem,
+    SecretStorage, Services, TenantInfo,
 };
 use crate::extract::progress::ProgressSnapshot;
 use crate::permissions::report::PermissionReport;
@@ -31,6 +32,9 @@ pub struct Script {
     pub saves: VecDeque<Result<SaveOutcome, SaveProblem>>,
     /// When set, `start_extraction` fails with this text.
     pub start_error: Option<String>,
+    /// `create_app`: the updates it sends, then its answer.
+    pub new_apps: VecDeque<(Vec<NewAppUpdate>, Result<String, NewAppFailure>)>,
+    pub removals: VecDeque<Result<String, String>>,
     pub ru_budget_per_10s: Option<u64>,
 }
 
@@ -215,6 +219,39 @@ impl Services for FakeServices {
         self.record(format!("delete {name}"));
         self.script().profiles.retain(|p| p.name != name);
         async { Ok(()) }.boxed()
+    }
+
+    fn create_app(
+        &self,
+        input: NewAppInput,
+        updates: NewAppUpdates,
+    ) -> BoxFuture<'_, Result<String, NewAppFailure>> {
+        self.record(format!(
+            "create_app profile={} tenant={} cloud={:?} dir={}",
+            input.profile,
+            input.tenant,
+            input.cloud,
+            input.output_dir.display()
+        ));
+        let answer = pop(&mut self.script().new_apps);
+        async move {
+            let Some((sent, result)) = answer else {
+                return Err(NewAppFailure::nothing("The fake has no create_app answer."));
+            };
+            for u in sent {
+                updates(u);
+            }
+            self.wait_gate().await;
+            result
+        }
+        .boxed()
+    }
+
+    fn remove_created_app(&self) -> BoxFuture<'_, Result<String, String>> {
+        self.record("remove_created_app".into());
+        let answer = pop(&mut self.script().removals);
+        async move { answer.unwrap_or_else(|| Err("The fake has no removal answer.".into())) }
+            .boxed()
     }
 
     fn start_extraction(

@@ -1227,3 +1227,142 @@ async fn remaining_states_render() {
     assert!(!screen.contains("Hidden group 1 "), "{screen}");
     assert!(!screen.contains("↓ more"), "{screen}");
 }
+
+fn sign_in_code() -> NewAppUpdate {
+    NewAppUpdate::SignIn {
+        url: "https://microsoft.com/devicelogin".into(),
+        code: "GDKJ4JQKZ".into(),
+        expires: Duration::from_secs(900),
+    }
+}
+
+#[tokio::test]
+async fn creating_an_app_registration_from_home_to_extraction() {
+    let mut h = Harness::with(Script {
+        new_apps: [(
+            vec![
+                sign_in_code(),
+                NewAppUpdate::Line("Signed in as admin@contoso.com.".into()),
+                NewAppUpdate::Line("Creating the app registration…".into()),
+            ],
+            Ok("contoso-new".into()),
+        )]
+        .into(),
+        ..happy()
+    })
+    .await;
+    h.press(KeyCode::Char('a'));
+    assert_eq!(h.app.screen(), ScreenKind::NewApp);
+    snap!("new_app_form", h.screen());
+    // A bad tenant is refused on its field before anything is sent.
+    h.typ("not a tenant").press(KeyCode::Enter);
+    assert!(h.fake.calls().iter().all(|c| !c.starts_with("create_app")));
+    snap!("new_app_bad_tenant", h.screen());
+    for _ in 0.."not a tenant".len() {
+        h.press(KeyCode::Backspace);
+    }
+    h.typ(TENANT).press(KeyCode::Tab);
+    for _ in 0.."entra-extract".len() {
+        h.press(KeyCode::Backspace);
+    }
+    h.typ("contoso-new");
+    h.fake.close_gate();
+    h.press(KeyCode::Enter);
+    h.settle().await;
+    // The code shows while the administrator signs in; Ctrl-C does not abandon it.
+    snap!("new_app_signing_in", h.screen());
+    h.app.update(Action::ctrl('c'));
+    assert!(
+        !h.app.should_quit(),
+        "a half-done creation is not abandoned"
+    );
+    h.fake.open_gate();
+    h.settle().await;
+    assert!(
+        h.fake
+            .calls()
+            .contains(&"create_app profile=contoso-new tenant=contoso.onmicrosoft.com cloud=Global dir=/data/exports".to_string()),
+        "{:?}",
+        h.fake.calls()
+    );
+    snap!("new_app_ready", h.screen());
+    h.press(KeyCode::Enter);
+    h.settle().await;
+    assert_eq!(h.app.screen(), ScreenKind::Extracting);
+    assert!(
+        h.fake
+            .calls()
+            .iter()
+            .any(|c| c == "extract saved contoso-new"),
+        "{:?}",
+        h.fake.calls()
+    );
+}
+
+#[tokio::test]
+async fn a_failed_creation_lists_what_exists_and_deletes_it_on_request() {
+    let failure = NewAppFailure {
+        message: "Granting admin consent for Directory.Read.All failed: access denied".into(),
+        created: vec![
+            "the app registration 1234 (object id 5678)".into(),
+            "its service principal (object id 9abc)".into(),
+        ],
+        removable: true,
+    };
+    let mut h = Harness::with(Script {
+        new_apps: [(vec![sign_in_code()], Err(failure))].into(),
+        removals: [Ok(
+            "Deleted the app registration 1234 and everything it came with.".into(),
+        )]
+        .into(),
+        ..happy()
+    })
+    .await;
+    h.press(KeyCode::Char('a'))
+        .typ(TENANT)
+        .press(KeyCode::Enter);
+    h.settle().await;
+    snap!("new_app_failed", h.screen());
+    h.press(KeyCode::Char('d'));
+    h.settle().await;
+    assert!(h.fake.calls().contains(&"remove_created_app".to_string()));
+    let screen = h.screen();
+    assert!(
+        screen.contains("Deleted the app registration 1234"),
+        "{screen}"
+    );
+}
+
+#[tokio::test]
+async fn the_demo_offers_creating_an_app_registration_on_its_simulated_tenant() {
+    let demo = DemoChoice {
+        label: "Reader app".into(),
+        description: "All permissions granted.".into(),
+        tenant: "demo.onmicrosoft.com".into(),
+        client_id: CLIENT.into(),
+        secret: "demo-secret-value".into(),
+        authority_url: "http://127.0.0.1:8400".into(),
+        graph_url: "http://127.0.0.1:8400".into(),
+    };
+    let mut h = Harness::new(
+        Script {
+            new_apps: [(vec![], Ok("demo-created".into()))].into(),
+            ..happy()
+        },
+        WizardOptions {
+            demo_apps: vec![demo],
+            ..options()
+        },
+    )
+    .await;
+    h.press(KeyCode::Char('a'));
+    assert_eq!(h.app.screen(), ScreenKind::NewApp);
+    h.press(KeyCode::Enter);
+    h.settle().await;
+    assert!(
+        h.fake.calls().iter().any(|c| c
+            == "create_app profile=demo-created tenant=demo.onmicrosoft.com cloud=Custom dir=/data/exports"),
+        "{:?}",
+        h.fake.calls()
+    );
+}

@@ -69,3 +69,29 @@ class Simulator:
         self.proc.wait(timeout=10)
         self.proc.stdout.close()
         self.tmp.cleanup()
+
+
+@__import__("contextlib").asynccontextmanager
+async def graph_service_client(credential, scopes, base, ssl_context):
+    """A msgraph-sdk GraphServiceClient on `base` + /v1.0, authenticated by `credential`. Our
+    own transport: the SDK wraps it in an AsyncGraphTransport that has no aclose(), so closing
+    the client alone would leave its pooled connections open."""
+    import httpx
+    from kiota_authentication_azure.azure_identity_authentication_provider import (
+        AzureIdentityAuthenticationProvider,
+    )
+    from msgraph import GraphRequestAdapter, GraphServiceClient
+    from msgraph_core import GraphClientFactory
+
+    auth = AzureIdentityAuthenticationProvider(credential, scopes=scopes)
+    transport = httpx.AsyncHTTPTransport(verify=ssl_context, http2=True)
+    http = GraphClientFactory.create_with_default_middleware(
+        client=httpx.AsyncClient(transport=transport, timeout=30)
+    )
+    adapter = GraphRequestAdapter(auth, http)
+    adapter.base_url = base + "/v1.0"
+    try:
+        yield GraphServiceClient(request_adapter=adapter)
+    finally:
+        await http.aclose()
+        await transport.aclose()

@@ -15,20 +15,14 @@ target/fidelity-venv/bin/python -m unittest discover -s tests/fidelity -v
 
 import asyncio
 import collections
-import contextlib
 import json
 import ssl
 import unittest
 import urllib.request
 import warnings
 
-import httpx
 from azure.identity import ClientSecretCredential
 from kiota_abstractions.base_request_configuration import RequestConfiguration
-from kiota_authentication_azure.azure_identity_authentication_provider import (
-    AzureIdentityAuthenticationProvider,
-)
-from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph.generated.groups.groups_request_builder import GroupsRequestBuilder
 from msgraph.generated.groups.item.members.members_request_builder import MembersRequestBuilder
 from msgraph.generated.groups.item.owners.owners_request_builder import OwnersRequestBuilder
@@ -40,13 +34,12 @@ from msgraph.generated.models.org_contact import OrgContact
 from msgraph.generated.models.service_principal import ServicePrincipal
 from msgraph.generated.models.user import User
 from msgraph.generated.users.users_request_builder import UsersRequestBuilder
-from msgraph_core import GraphClientFactory
 from msgraph_core.requests.batch_request_content import BatchRequestContent
 from msgraph_core.requests.batch_request_content_collection import BatchRequestContentCollection
 from msgraph_core.requests.batch_request_item import BatchRequestItem
 from msgraph_core.tasks.page_iterator import PageIterator
 
-from sim_process import GRAPH_SCOPE, Simulator
+from sim_process import GRAPH_SCOPE, Simulator, graph_service_client
 
 # The SDK's model class for each `memberType` of the truth (= `@odata.type` without its prefix).
 MODEL_FOR_TYPE = {
@@ -128,23 +121,9 @@ class GraphSdkCase(unittest.TestCase):
             )
         return self.credentials[slug]
 
-    @contextlib.asynccontextmanager
-    async def graph(self, slug="full"):
+    def graph(self, slug="full"):
         """A GraphServiceClient for a demo app, pointed at the simulator's Graph root."""
-        auth = AzureIdentityAuthenticationProvider(self.credential(slug), scopes=[GRAPH_SCOPE])
-        # Our own transport: the SDK wraps it in an AsyncGraphTransport that has no aclose(),
-        # so closing the client alone would leave its pooled connections open.
-        transport = httpx.AsyncHTTPTransport(verify=self.ssl, http2=True)
-        http = GraphClientFactory.create_with_default_middleware(
-            client=httpx.AsyncClient(transport=transport, timeout=30)
-        )
-        adapter = GraphRequestAdapter(auth, http)
-        adapter.base_url = self.sim.base + "/v1.0"
-        try:
-            yield GraphServiceClient(request_adapter=adapter)
-        finally:
-            await http.aclose()
-            await transport.aclose()
+        return graph_service_client(self.credential(slug), [GRAPH_SCOPE], self.sim.base, self.ssl)
 
     def assert_no_duplicates(self, ids, what):
         dupes = [i for i, n in collections.Counter(ids).items() if n > 1]

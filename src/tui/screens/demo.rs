@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::home::Home;
+use super::new_app::NewApp;
 use super::setup::{Form, Setup};
 use super::{Component, Screen, ScreenKind};
 use crate::tui::app::Context;
@@ -44,6 +45,12 @@ impl Component for DemoPicker {
                 }
                 cx.go(Screen::Setup(Setup::new(form)));
             }
+            KeyCode::Char('a') => {
+                if let Some(demo) = cx.options.demo_apps.first() {
+                    let screen = NewApp::for_demo(&cx.options.default_output_dir, demo);
+                    cx.go(Screen::NewApp(screen));
+                }
+            }
             KeyCode::Esc => cx.go(Screen::Home(Home::default())),
             KeyCode::Char('q') => cx.should_quit = true,
             _ => {}
@@ -55,7 +62,7 @@ impl Component for DemoPicker {
     }
 
     fn help(&self, _cx: &Context) -> &'static str {
-        "↑↓ select · Enter use · Esc home · q quit"
+        "↑↓ select · Enter use · a create a new app registration · Esc home · q quit"
     }
 }
 
@@ -65,6 +72,7 @@ fn render(frame: &mut Frame, area: Rect, cx: &Context) {
     let mut lines = vec![
         Line::raw("Demo mode: a simulated tenant on this machine. Choose an app registration;"),
         Line::raw("the wizard is filled in with it and you can follow every step."),
+        Line::raw("Or press a to create a new app registration, as an administrator would."),
         Line::raw(""),
     ];
     let entries = cx

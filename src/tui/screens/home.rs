@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Table, TableState, Wrap};
 
 use super::demo::DemoPicker;
+use super::new_app::NewApp;
 use super::permissions::SavedCheck;
 use super::setup::{Form, Setup};
 use super::{Component, Screen, ScreenKind, extract};
@@ -119,6 +120,9 @@ impl Component for Home {
             KeyCode::Up | KeyCode::Char('k') => *cursor = cursor.saturating_sub(1),
             KeyCode::Down | KeyCode::Char('j') if *cursor + 1 < count => *cursor += 1,
             KeyCode::Char('n') => Home::new_profile(cx),
+            KeyCode::Char('a') => {
+                cx.go(Screen::NewApp(NewApp::new(&cx.options.default_output_dir)))
+            }
             KeyCode::Char('e') => {
                 if let Some(name) = selected {
                     let generation = cx.begin();
@@ -172,9 +176,9 @@ impl Component for Home {
         } else if cx.is_waiting() {
             "Esc stop waiting · Ctrl-C quit"
         } else if cx.profiles.ready().is_empty() {
-            "n new · q quit"
+            "n new · a create an app registration · q quit"
         } else {
-            "↑↓ select · Enter run · n new · e edit · c check · d delete · q quit"
+            "↑↓ · Enter run · n new · a create app · e edit · c check · d delete · q quit"
         }
     }
 }
@@ -209,7 +213,12 @@ fn render(home: &Home, frame: &mut Frame, area: Rect, cx: &Context) {
                     Line::from(vec![
                         Span::raw("Press "),
                         Span::styled("n", t.key),
-                        Span::raw(" to set up an app registration and extract a tenant."),
+                        Span::raw(" to set up an app registration you have and extract a tenant,"),
+                    ]),
+                    Line::from(vec![
+                        Span::raw("or "),
+                        Span::styled("a", t.key),
+                        Span::raw(" if you don't have one yet: an administrator signs in and it is created for you."),
                     ]),
                 ])
                 .wrap(Wrap { trim: false }),

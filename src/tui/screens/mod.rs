@@ -6,6 +6,7 @@
 pub mod demo;
 pub mod extract;
 pub mod home;
+pub mod new_app;
 pub mod output;
 pub mod permissions;
 pub mod save;
@@ -56,6 +57,8 @@ pub enum ScreenKind {
     Setup(Step),
     /// The permission check of a saved profile, from home.
     Check,
+    /// Creating an app registration with an administrator's sign-in.
+    NewApp,
     Extracting,
     Finished,
 }
@@ -96,6 +99,8 @@ screens! {
     Setup(setup::Setup),
     /// Checking a saved profile's permissions.
     Check(permissions::SavedCheck),
+    /// Creating an app registration (an administrator signs in).
+    NewApp(new_app::NewApp),
     /// An extraction running.
     Extracting(extract::Extracting),
     /// How the last extraction ended.

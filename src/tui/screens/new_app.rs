@@ -1,0 +1,377 @@
+//! "I don't have an app registration yet": an administrator signs in with a device code and
+//! the program creates the registration, its consent and its secret (straight into the
+//! keyring) as a new profile, then offers to extract. A failure lists what exists and offers
+//! to delete it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use tui_input::Input;
+
+use super::home::Home;
+use super::setup::error_message;
+use super::{Component, Screen, ScreenKind, extract};
+use crate::graph::cloud::Cloud;
+use crate::tui::action::{Action, Generation};
+use crate::tui::app::{Context, DemoChoice, Notice};
+use crate::tui::services::{ExtractionTarget, NewAppFailure, NewAppInput, NewAppUpdate};
+use crate::tui::validate;
+use crate::tui::widgets::{
+    FieldMessage, FieldValue, clock, edit_input, field, hang, paste_into, spinner,
+};
+
+/// Which field keys go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NewAppFocus {
+    #[default]
+    Tenant,
+    Profile,
+}
+
+/// Where the creation is.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum NewAppPhase {
+    #[default]
+    Form,
+    /// Signing in and creating; the sign-in code once Entra gave it, then each step.
+    Working {
+        sign_in: Option<(String, String, std::time::Duration)>,
+        lines: Vec<String>,
+    },
+    /// It failed; what exists is listed.
+    Failed(NewAppFailure),
+    /// Deleting what the failure left.
+    Removing(NewAppFailure),
+    /// The profile is saved and its permissions are granted.
+    Ready(String),
+}
+
+/// The screen's state.
+#[derive(Debug, Clone, Default)]
+pub struct NewApp {
+    pub tenant: Input,
+    pub profile: Input,
+    pub focus: NewAppFocus,
+    pub message: Option<(NewAppFocus, FieldMessage)>,
+    pub phase: NewAppPhase,
+    pub cloud: Cloud,
+    pub authority_url: Option<String>,
+    pub graph_url: Option<String>,
+    pub output_dir: PathBuf,
+    /// The creation whose progress this screen shows.
+    generation: Option<Generation>,
+}
+
+impl NewApp {
+    pub fn new(output_dir: &std::path::Path) -> Self {
+        NewApp {
+            profile: Input::new("entra-extract".into()),
+            output_dir: output_dir.to_path_buf(),
+            ..NewApp::default()
+        }
+    }
+
+    /// The demo's simulated tenant, whose administrator approves every sign-in.
+    pub fn for_demo(output_dir: &std::path::Path, demo: &DemoChoice) -> Self {
+        NewApp {
+            tenant: Input::new(demo.tenant.clone()),
+            profile: Input::new("demo-created".into()),
+            focus: NewAppFocus::Profile,
+            cloud: Cloud::Custom,
+            authority_url: Some(demo.authority_url.clone()),
+            graph_url: Some(demo.graph_url.clone()),
+            ..NewApp::new(output_dir)
+        }
+    }
+
+    fn input(&mut self) -> &mut Input {
+        match self.focus {
+            NewAppFocus::Tenant => &mut self.tenant,
+            NewAppFocus::Profile => &mut self.profile,
+        }
+    }
+
+    fn start(&mut self, cx: &mut Context) {
+        let checks = [
+            (
+                NewAppFocus::Tenant,
+                crate::graph::tenant(self.tenant.value()),
+            ),
+            (
+                NewAppFocus::Profile,
+                validate::profile_name(self.profile.value()),
+            ),
+        ];
+        for (focus, check) in checks {
+            if let Err(e) = check {
+                self.focus = focus;
+                self.message = Some((focus, error_message(e)));
+                return;
+            }
+        }
+        self.message = None;
+        let input = NewAppInput {
+            profile: self.profile.value().trim().to_string(),
+            tenant: self.tenant.value().trim().to_string(),
+            cloud: self.cloud,
+            authority_url: self.authority_url.clone(),
+            graph_url: self.graph_url.clone(),
+            output_dir: self.output_dir.clone(),
+        };
+        let generation = cx.begin();
+        self.generation = Some(generation);
+        self.phase = NewAppPhase::Working {
+            sign_in: None,
+            lines: Vec::new(),
+        };
+        let tx = cx.sender();
+        let updates = Arc::new(move |u| {
+            let _ = tx.send(Action::NewAppProgress(generation, u));
+        });
+        cx.spawn(move |s| async move {
+            Action::NewAppCreated(generation, s.create_app(input, updates).await)
+        });
+    }
+}
+
+impl Component for NewApp {
+    fn kind(&self) -> ScreenKind {
+        ScreenKind::NewApp
+    }
+
+    fn title(&self, _cx: &Context) -> String {
+        "Create an app registration".into()
+    }
+
+    fn help(&self, _cx: &Context) -> &'static str {
+        match &self.phase {
+            NewAppPhase::Form => "Tab next field · Enter sign in and create · Esc back",
+            NewAppPhase::Working { .. } | NewAppPhase::Removing(_) => {
+                "working: it reports what it created when it ends"
+            }
+            NewAppPhase::Failed(f) if f.removable => "d delete what was created · k keep it",
+            NewAppPhase::Failed(_) => "Enter try again · Esc back",
+            NewAppPhase::Ready(_) => "Enter extract now · Esc home",
+        }
+    }
+
+    fn on_key(&mut self, cx: &mut Context, key: KeyEvent) {
+        if self.phase == NewAppPhase::Form {
+            match key.code {
+                KeyCode::Esc => cx.go(Screen::Home(Home::default())),
+                KeyCode::Tab | KeyCode::Down | KeyCode::Up | KeyCode::BackTab => {
+                    self.focus = match self.focus {
+                        NewAppFocus::Tenant => NewAppFocus::Profile,
+                        NewAppFocus::Profile => NewAppFocus::Tenant,
+                    };
+                }
+                KeyCode::Enter => self.start(cx),
+                _ => {
+                    if edit_input(self.input(), key) {
+                        self.message = None;
+                    }
+                }
+            }
+            return;
+        }
+        match (&self.phase, key.code) {
+            (NewAppPhase::Failed(f), KeyCode::Char('d')) if f.removable => {
+                let failure = f.clone();
+                let generation = cx.begin();
+                self.phase = NewAppPhase::Removing(failure);
+                cx.spawn(move |s| async move {
+                    Action::NewAppRemoved(generation, s.remove_created_app().await)
+                });
+            }
+            (NewAppPhase::Failed(f), KeyCode::Char('k') | KeyCode::Esc) if f.removable => {
+                cx.notice = Some(Notice::info(
+                    "Kept. `entra-extract app delete --app-id …` deletes it later (the id is in the list above).",
+                ));
+                self.phase = NewAppPhase::Form;
+            }
+            (NewAppPhase::Failed(_), KeyCode::Enter) => self.phase = NewAppPhase::Form,
+            (NewAppPhase::Failed(_), KeyCode::Esc) => cx.go(Screen::Home(Home::default())),
+            (NewAppPhase::Ready(name), KeyCode::Enter) => {
+                let name = name.clone();
+                extract::start(cx, ExtractionTarget::Saved(name.clone()), name);
+            }
+            (NewAppPhase::Ready(_), KeyCode::Esc) => {
+                cx.reload_profiles();
+                cx.go(Screen::Home(Home::default()));
+            }
+            _ => {}
+        }
+    }
+
+    fn on_paste(&mut self, _cx: &mut Context, text: &str) {
+        if self.phase == NewAppPhase::Form {
+            paste_into(self.input(), text);
+        }
+    }
+
+    fn on_result(&mut self, cx: &mut Context, result: Action) {
+        match result {
+            Action::NewAppProgress(g, update) if Some(g) == self.generation => {
+                if let NewAppPhase::Working { sign_in, lines } = &mut self.phase {
+                    match update {
+                        NewAppUpdate::SignIn { url, code, expires } => {
+                            *sign_in = Some((url, code, expires))
+                        }
+                        NewAppUpdate::Line(l) => lines.push(l),
+                    }
+                }
+            }
+            Action::NewAppCreated(_, Ok(name)) => {
+                cx.notice = None;
+                cx.reload_profiles();
+                self.phase = NewAppPhase::Ready(name);
+            }
+            Action::NewAppCreated(_, Err(failure)) => {
+                cx.notice = None;
+                self.phase = NewAppPhase::Failed(failure);
+            }
+            Action::NewAppRemoved(_, result) => {
+                cx.notice = Some(match result {
+                    Ok(m) => Notice::info(m),
+                    Err(e) => Notice::error(e),
+                });
+                self.phase = NewAppPhase::Form;
+            }
+            _ => {}
+        }
+    }
+
+    /// A creation half done must report what it made: Ctrl-C waits for it.
+    fn on_ctrl_c(&mut self, cx: &mut Context) {
+        if matches!(
+            self.phase,
+            NewAppPhase::Working { .. } | NewAppPhase::Removing(_)
+        ) {
+            cx.notice = Some(Notice::info(
+                "Still working: wait until it ends (it then says what it created), then quit.",
+            ));
+        } else {
+            cx.should_quit = true;
+        }
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, cx: &Context) {
+        render(self, frame, area, cx)
+    }
+}
+
+/// Draw the screen.
+fn render(s: &NewApp, frame: &mut Frame, area: Rect, cx: &Context) {
+    let t = &cx.theme;
+    let mut lines: Vec<Line> = Vec::new();
+    match &s.phase {
+        NewAppPhase::Form => {
+            lines.extend(hang(
+                "An administrator of the tenant signs in with a code (no password is typed here). \
+                 The program then creates the app registration with Directory.Read.All and \
+                 Member.Read.Hidden, grants admin consent, and stores a new client secret in \
+                 the OS keyring: you never see or copy it.",
+                area.width,
+                "",
+                "",
+                t.dim,
+            ));
+            lines.push(Line::raw(""));
+            frame.render_widget(Paragraph::new(lines.clone()), area);
+            let mut y = area.y + lines.len() as u16;
+            for (focus, label, input) in [
+                (NewAppFocus::Tenant, "Tenant      ", &s.tenant),
+                (NewAppFocus::Profile, "Profile name", &s.profile),
+            ] {
+                let message = s
+                    .message
+                    .as_ref()
+                    .filter(|(f, _)| *f == focus)
+                    .map(|(_, m)| m);
+                let rect = Rect {
+                    y,
+                    height: area.bottom().saturating_sub(y),
+                    ..area
+                };
+                y += field(
+                    frame,
+                    rect,
+                    t,
+                    label,
+                    FieldValue::Text(input),
+                    s.focus == focus,
+                    message,
+                );
+            }
+            return;
+        }
+        NewAppPhase::Working {
+            sign_in,
+            lines: steps,
+        } => {
+            match sign_in {
+                None => lines.push(Line::raw(format!(
+                    "{} Asking Entra for a sign-in code…",
+                    spinner(cx.tick)
+                ))),
+                Some((url, code, expires)) => {
+                    lines.push(Line::raw("An administrator of the tenant opens"));
+                    lines.push(Line::styled(format!("    {url}"), t.accent));
+                    lines.push(Line::from(vec![
+                        Span::raw("and enters the code  "),
+                        Span::styled(code.clone(), t.title),
+                        Span::raw(format!("  (valid for {}).", clock(*expires))),
+                    ]));
+                    lines.push(Line::raw(""));
+                }
+            }
+            for l in steps {
+                lines.push(Line::raw(format!("  {l}")));
+            }
+            if sign_in.is_some() {
+                lines.push(Line::raw(format!("{} …", spinner(cx.tick))));
+            }
+        }
+        NewAppPhase::Failed(f) | NewAppPhase::Removing(f) => {
+            lines.extend(hang(&f.message, area.width, "", "", t.error));
+            if f.created.is_empty() {
+                lines.push(Line::raw("Nothing was created."));
+            } else {
+                lines.push(Line::raw(""));
+                lines.push(Line::raw("These were created before the failure:"));
+                for c in &f.created {
+                    lines.extend(hang(c, area.width, "  - ", "    ", t.dim));
+                }
+            }
+            if matches!(s.phase, NewAppPhase::Removing(_)) {
+                lines.push(Line::raw(format!("{} Deleting them…", spinner(cx.tick))));
+            } else if f.removable {
+                lines.push(Line::raw(""));
+                lines.push(Line::from(vec![
+                    Span::styled("d", t.key),
+                    Span::raw(" delete them now · "),
+                    Span::styled("k", t.key),
+                    Span::raw(" keep them"),
+                ]));
+            }
+        }
+        NewAppPhase::Ready(name) => {
+            lines.push(Line::styled(
+                format!("Profile {name} is ready: both permissions are granted and its secret is in the keyring."),
+                t.ok,
+            ));
+            lines.push(Line::raw(""));
+            lines.push(Line::from(vec![
+                Span::raw("Press "),
+                Span::styled("Enter", t.key),
+                Span::raw(" to extract the tenant now."),
+            ]));
+        }
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}
