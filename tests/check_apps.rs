@@ -261,3 +261,46 @@ fn run_reports_the_secret_in_use_and_warns_when_it_ends_within_30_days() {
     let (_, report, _) = run(DemoAppKind::Certificate);
     assert!(report["secret_expiry"].is_null(), "{report}");
 }
+
+/// A missing permission comes with the commands that grant it: the Azure CLI one parses
+/// in bash, both name exactly the missing app role on the tenant's app.
+#[test]
+fn check_offers_commands_that_grant_exactly_the_missing_permission() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let report = check_json(&sim, &env, DemoAppKind::NoHidden, 4);
+    let commands = report["grant_commands"].as_array().unwrap();
+    let tools: Vec<&str> = commands
+        .iter()
+        .map(|c| c["tool"].as_str().unwrap())
+        .collect();
+    assert_eq!(tools, ["Azure CLI", "Microsoft Graph PowerShell"]);
+    let client = sim.app(DemoAppKind::NoHidden).client_id;
+    for c in commands {
+        let command = c["command"].as_str().unwrap();
+        assert!(command.contains(MEMBER_READ_HIDDEN), "{command}");
+        assert!(
+            !command.contains(DIRECTORY_READ_ALL),
+            "only the missing one: {command}"
+        );
+        assert!(
+            command.contains(&client) && command.contains(&sim.tenant()),
+            "{command}"
+        );
+    }
+    common::assert_bash_parses(
+        &env.out("grant.sh"),
+        commands[0]["command"].as_str().unwrap(),
+    );
+    let human = sim
+        .command(&env, "check", DemoAppKind::NoHidden)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains("Or run one of these as an administrator"),
+        "{text}"
+    );
+    let full = check_json(&sim, &env, DemoAppKind::Full, 0);
+    assert_eq!(full["grant_commands"], serde_json::json!([]));
+}

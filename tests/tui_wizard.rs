@@ -80,6 +80,7 @@ fn script() -> Script {
             over_privileged: vec![],
             secret_expiry: vec![],
             remediation: vec![],
+            grant_commands: vec![],
         })]
         .into(),
         ..Script::default()

@@ -68,6 +68,12 @@ pub fn render(report: &PermissionReport) -> String {
             out += &format!("  {}. {step}\n", i + 1);
         }
     }
+    if !report.grant_commands.is_empty() {
+        out += "\nOr run one of these as an administrator:\n";
+        for c in &report.grant_commands {
+            out += &format!("  {}:\n    {}\n", c.tool, c.command);
+        }
+    }
     if !report.over_privileged.is_empty() {
         out += &format!(
             "\nwarning: the app also holds write permissions it does not need: {}. Remove them under API permissions (least privilege).\n",

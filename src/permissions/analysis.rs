@@ -51,6 +51,7 @@ pub fn analyze(evidence: &Evidence, app_label: &str, now: DateTime<Utc>) -> Perm
         over_privileged: over_privileged(evidence),
         secret_expiry: secret_expiry(evidence, now),
         remediation: remediation(&missing, app_label),
+        grant_commands: Vec::new(),
         required,
     }
 }
@@ -168,6 +169,49 @@ impl PermissionReport {
     pub fn expiring_secrets(&self) -> impl Iterator<Item = &SecretExpiry> {
         self.secret_expiry.iter().filter(|s| s.is_soon())
     }
+}
+
+/// Commands that add the missing application permissions to the app and grant admin
+/// consent: Azure CLI (one line), then Microsoft Graph PowerShell (one line). `tenant` and
+/// `client_id` are validated identifiers (GUIDs or DNS names), so they need no quoting.
+pub fn grant_commands(
+    tenant: &str,
+    client_id: &str,
+    missing: &[&PermissionStatus],
+) -> Vec<super::report::GrantCommand> {
+    if missing.is_empty() {
+        return Vec::new();
+    }
+    let graph = super::report::MICROSOFT_GRAPH_APP_ID;
+    let roles: Vec<String> = missing
+        .iter()
+        .map(|p| format!("{}=Role", p.app_role_id))
+        .collect();
+    let az = format!(
+        "az login --tenant {tenant} --allow-no-subscriptions && az ad app permission add --id {client_id} --api {graph} --api-permissions {} && az ad app permission admin-consent --id {client_id}",
+        roles.join(" ")
+    );
+    let assignments: Vec<String> = missing
+        .iter()
+        .map(|p| {
+            format!(
+                "New-MgServicePrincipalAppRoleAssignment -ServicePrincipalId $sp.Id -PrincipalId $sp.Id -ResourceId $graph.Id -AppRoleId {}",
+                p.app_role_id
+            )
+        })
+        .collect();
+    let ps = format!(
+        "Connect-MgGraph -TenantId {tenant} -Scopes Application.Read.All,AppRoleAssignment.ReadWrite.All; $sp = Get-MgServicePrincipal -Filter \"appId eq '{client_id}'\"; $graph = Get-MgServicePrincipal -Filter \"appId eq '{graph}'\"; {}",
+        assignments.join("; ")
+    );
+    let command = |tool: &str, command: String| super::report::GrantCommand {
+        tool: tool.to_string(),
+        command,
+    };
+    vec![
+        command("Azure CLI", az),
+        command("Microsoft Graph PowerShell", ps),
+    ]
 }
 
 /// The exact portal steps that grant the missing permissions.

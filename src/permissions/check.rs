@@ -53,7 +53,15 @@ pub async fn check(client: &GraphClient) -> Result<PermissionReport, GraphError>
         password_credentials,
         users_readable,
     };
-    Ok(analyze(&evidence, &app_label, chrono::Utc::now()))
+    let mut report = analyze(&evidence, &app_label, chrono::Utc::now());
+    let missing: Vec<_> = report
+        .required
+        .iter()
+        .filter(|p| p.state != super::report::GrantState::Granted)
+        .collect();
+    report.grant_commands =
+        super::analysis::grant_commands(&client.config().tenant.to_string(), &client_id, &missing);
+    Ok(report)
 }
 
 /// Keeps going when one source is unreadable (403, 404, ...); stops on cancellation.

@@ -20,6 +20,17 @@ pub struct PermissionReport {
     pub secret_expiry: Vec<SecretExpiry>,
     /// Numbered portal steps that fix every missing permission; empty when nothing is missing.
     pub remediation: Vec<String>,
+    /// The same as commands (Azure CLI, then Microsoft Graph PowerShell), for administrators
+    /// who prefer them; empty when nothing is missing.
+    pub grant_commands: Vec<GrantCommand>,
+}
+
+/// A command line that grants the missing permissions, and the tool it is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GrantCommand {
+    /// "Azure CLI" or "Microsoft Graph PowerShell".
+    pub tool: String,
+    pub command: String,
 }
 
 impl PermissionReport {

@@ -21,8 +21,8 @@ use crate::extract::progress::{Phase, ProgressSnapshot, Warning, WarningKind};
 use crate::graph::RequestStats;
 use crate::graph::cloud::Cloud;
 use crate::permissions::report::{
-    DIRECTORY_READ_ALL, GrantState, MEMBER_READ_HIDDEN, PermissionReport, PermissionStatus,
-    SecretExpiry,
+    DIRECTORY_READ_ALL, GrantCommand, GrantState, MEMBER_READ_HIDDEN, PermissionReport,
+    PermissionStatus, SecretExpiry,
 };
 
 const TENANT: &str = "contoso.onmicrosoft.com";
@@ -209,6 +209,7 @@ fn granted() -> PermissionReport {
             days_left: 186,
         }],
         remediation: vec![],
+        grant_commands: vec![],
     }
 }
 
@@ -237,6 +238,12 @@ fn hidden_missing() -> PermissionReport {
             "Add a permission > Microsoft Graph > Application > Member.Read.Hidden".into(),
             "Grant admin consent for the tenant".into(),
         ],
+        grant_commands: vec![GrantCommand {
+            tool: "Azure CLI".into(),
+            command: format!(
+                "az ad app permission add --id {CLIENT} --api 00000003-0000-0000-c000-000000000000 --api-permissions {MEMBER_READ_HIDDEN}=Role && az ad app permission admin-consent --id {CLIENT}"
+            ),
+        }],
     }
 }
 
@@ -257,6 +264,7 @@ fn nothing_granted() -> PermissionReport {
         over_privileged: vec![],
         secret_expiry: vec![],
         remediation: vec!["Grant Directory.Read.All and Member.Read.Hidden".into()],
+        grant_commands: vec![],
     }
 }
 

@@ -17,9 +17,6 @@ use crate::tui::app::{Context, Loadable, Notice};
 use crate::tui::services::CheckTarget;
 use crate::tui::widgets::{hang, spinner};
 
-/// Secrets expiring within this many days get a warning.
-const EXPIRY_WARNING_DAYS: i64 = 30;
-
 const RECHECKING: &str = "Checking again…";
 
 const WAITING_HELP: &str = "Esc stop waiting · Ctrl-C quit";
@@ -265,6 +262,13 @@ fn render(view: &PermissionView, frame: &mut Frame, area: Rect, cx: &Context) {
                     let indent = " ".repeat(number.len());
                     lines.extend(hang(step, w, &number, &indent, plain));
                 }
+                if !report.grant_commands.is_empty() {
+                    lines.push(Line::raw("Or run one of these as an administrator:"));
+                    for c in &report.grant_commands {
+                        lines.push(Line::raw(format!("  {}:", c.tool)));
+                        lines.extend(hang(&c.command, w, "    ", "    ", t.dim));
+                    }
+                }
             }
             let mut warnings: Vec<Line> = Vec::new();
             for perm in &report.over_privileged {
@@ -285,7 +289,7 @@ fn render(view: &PermissionView, frame: &mut Frame, area: Rect, cx: &Context) {
                         -s.days_left, s.end_date_time
                     );
                     ("  ! ", text, t.warn)
-                } else if s.days_left < EXPIRY_WARNING_DAYS {
+                } else if s.is_soon() {
                     let text = format!(
                         "Secret{hint} expires in {} days ({}); create a new one soon.",
                         s.days_left, s.end_date_time
