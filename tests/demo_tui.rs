@@ -705,6 +705,25 @@ fn missing_member_read_hidden_shows_the_portal_steps_at_100x30() {
     assert!(s.contains("hidden members unreadable"), "{s}");
     Output::read(&pane.out_dir(), truth.str("defaultDomain")).assert_matches(&truth, &hidden);
 
+    // This app's secret ends in 20 days: the saved profile's check offers to rotate it, the
+    // simulated administrator signs in, and the profile then uses a new secret.
+    pane.keys(&["Enter"]);
+    pane.wait_for(&["Saved profiles", "contoso"]);
+    pane.keys(&["c"]);
+    pane.wait_for(&["s rotate the secret now"]);
+    pane.keys(&["s"]);
+    let s = pane.wait_for(&["now uses a new secret", "The old secret was"]);
+    assert!(s.contains("Rotate the secret of contoso"), "{s}");
+    pane.keys(&["Enter"]);
+    pane.wait_for(&["Saved profiles"]);
+    pane.keys(&["c"]);
+    let s = pane.wait_for(&["Check contoso", "Member.Read.Hidden"]);
+    assert!(
+        !s.contains("s rotate the secret now"),
+        "the new secret is far from expiry: {s}"
+    );
+    pane.keys(&["Enter"]);
+    pane.wait_for(&["Saved profiles"]);
     pane.keys(&["q"]);
     pane.assert_exited_and_restored();
 }

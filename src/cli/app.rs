@@ -17,7 +17,7 @@ use crate::graph::{
     TenantRef,
 };
 use crate::profile::{Dirs, ProfileName, ProfileStore, SecretStorage};
-use crate::registration::replication::WAITING;
+use crate::registration::replication::WaitNotice;
 use crate::registration::script::{ScriptKind, ScriptPlan, render};
 use crate::registration::{self as reg, Blueprint, Created, DEFAULT_DISPLAY_NAME, SecretLifetime};
 use crate::secret::StoreChoice;
@@ -152,22 +152,6 @@ fn status(line: &str) {
     eprintln!("{line}");
 }
 
-/// Says "waiting for Entra to replicate the new secret" when the wait starts and every 10 s.
-#[derive(Debug, Default)]
-pub struct WaitNotice {
-    last_shown: Option<u64>,
-}
-
-impl WaitNotice {
-    pub fn show(&mut self, waited: Duration) {
-        let secs = waited.as_secs();
-        if self.last_shown.is_none_or(|l| secs >= l + 10) {
-            status(&format!("{WAITING} ({secs}s) …"));
-            self.last_shown = Some(secs);
-        }
-    }
-}
-
 /// Signs the administrator in: shows Entra's instruction, waits for the approval.
 pub async fn sign_in_admin(
     admin: &AdminTarget,
@@ -247,7 +231,7 @@ async fn create(args: CreateAppArgs) -> Result<Exit, Failure> {
         NewAppEvent::SignedIn(who) => status(&format!("Signed in as {}.", who.label())),
         NewAppEvent::Step(step) => status(&format!("{} …", step.describe())),
         NewAppEvent::Storing => status("Storing the secret …"),
-        NewAppEvent::Waiting(w) => notice.show(w),
+        NewAppEvent::Waiting(w) => notice.due(w).iter().for_each(|l| status(l)),
         NewAppEvent::Checking => {
             status("Signed in with the new secret; checking the permissions …")
         }
@@ -296,7 +280,7 @@ async fn create(args: CreateAppArgs) -> Result<Exit, Failure> {
 }
 
 /// Entra's sign-in instruction, and how long the code lasts.
-fn show_prompt(prompt: &DeviceCodePrompt) {
+pub fn show_prompt(prompt: &DeviceCodePrompt) {
     status(&format!(
         "\n{}\n(The code is valid for {}; waiting for the approval …)\n",
         prompt.message,

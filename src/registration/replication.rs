@@ -18,6 +18,24 @@ const PAUSE: Duration = Duration::from_secs(2);
 /// What the caller shows while waiting.
 pub const WAITING: &str = "waiting for Entra to replicate the new secret";
 
+/// When to say [`WAITING`]: as the wait starts and every 10 s after, not on every retry.
+#[derive(Debug, Default)]
+pub struct WaitNotice {
+    last_shown: Option<u64>,
+}
+
+impl WaitNotice {
+    /// The line to show after waiting `waited`, when one is due.
+    pub fn due(&mut self, waited: Duration) -> Option<String> {
+        let secs = waited.as_secs();
+        if self.last_shown.is_some_and(|l| secs < l + 10) {
+            return None;
+        }
+        self.last_shown = Some(secs);
+        Some(format!("{WAITING} ({secs}s) …"))
+    }
+}
+
 /// Why the new secret did not sign in.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplicationError {
@@ -63,5 +81,25 @@ pub async fn wait_for_sign_in(
             }
             Err(e) => return Err(e.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod notice_tests {
+    use super::*;
+
+    #[test]
+    fn the_wait_is_shown_at_once_then_every_ten_seconds() {
+        let mut n = WaitNotice::default();
+        let shown: Vec<u64> = [0, 2, 4, 10, 12, 19, 20, 31]
+            .into_iter()
+            .filter(|s| n.due(Duration::from_secs(*s)).is_some())
+            .collect();
+        assert_eq!(shown, [0, 10, 20, 31]);
+        assert!(
+            WaitNotice::default()
+                .due(Duration::from_secs(3))
+                .is_some_and(|l| l.starts_with(WAITING) && l.contains("(3s)"))
+        );
     }
 }

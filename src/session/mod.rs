@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod new_app;
+pub mod rotate;
 pub mod wizard;
 
 use std::path::PathBuf;

@@ -13,6 +13,7 @@ use tokio::sync::oneshot;
 
 use super::admin::{AdminTarget, NewProfile};
 use super::new_app::{NewAppError, NewAppEvent, NewAppRequest, create_new_app, writable_keyring};
+use super::rotate::{RotateEvent, RotateRequest, old_secret_warning, rotate_profile_secret};
 use super::{AppTarget, SessionError};
 use crate::extract::progress::Progress;
 use crate::extract::run::{ExtractError, ExtractOptions, run as extract, tenant_info};
@@ -380,30 +381,19 @@ impl Services for LiveServices {
                 },
                 replication_timeout: replication::DEFAULT_TIMEOUT,
             };
-            let line = |l: String| updates(NewAppUpdate::Line(l));
-            let mut last_wait: Option<u64> = None;
+            let mut relay = Relay::new(&updates);
             let created = create_new_app(
                 &request,
                 &profiles,
                 Some(keyring),
                 tokio_util::sync::CancellationToken::new(),
                 |event| match event {
-                    NewAppEvent::SignIn(p) => updates(NewAppUpdate::SignIn {
-                        url: p.verification_uri.clone(),
-                        code: p.user_code.clone(),
-                        expires: p.expires_in,
-                    }),
-                    NewAppEvent::SignedIn(who) => line(format!("Signed in as {}.", who.label())),
-                    NewAppEvent::Step(step) => line(format!("{}…", step.describe())),
-                    NewAppEvent::Storing => line("Storing the secret in the keyring…".into()),
-                    NewAppEvent::Waiting(w) => {
-                        let secs = w.as_secs();
-                        if last_wait.is_none_or(|l| secs >= l + 10) {
-                            line(format!("{} ({secs}s)…", replication::WAITING));
-                            last_wait = Some(secs);
-                        }
-                    }
-                    NewAppEvent::Checking => line("Checking the permissions…".into()),
+                    NewAppEvent::SignIn(p) => relay.sign_in(p),
+                    NewAppEvent::SignedIn(who) => relay.signed_in(who),
+                    NewAppEvent::Step(step) => relay.line(format!("{}…", step.describe())),
+                    NewAppEvent::Storing => relay.line("Storing the secret in the keyring…".into()),
+                    NewAppEvent::Waiting(w) => relay.waiting(w),
+                    NewAppEvent::Checking => relay.line("Checking the permissions…".into()),
                 },
             )
             .await;
@@ -450,6 +440,48 @@ impl Services for LiveServices {
         .boxed()
     }
 
+    fn rotate_secret(
+        &self,
+        profile: String,
+        updates: NewAppUpdates,
+    ) -> BoxFuture<'_, Result<String, String>> {
+        async move {
+            let name = ProfileName::new(&profile).map_err(|e| e.to_string())?;
+            let request = RotateRequest {
+                name: name.clone(),
+                lifetime: SecretLifetime::default(),
+                admin_client_id: ClientId::parse(DEFAULT_ADMIN_CLIENT_ID)
+                    .map_err(|e| e.to_string())?,
+                replication_timeout: replication::DEFAULT_TIMEOUT,
+            };
+            let mut relay = Relay::new(&updates);
+            let rotated = rotate_profile_secret(
+                &self.store(),
+                self.keyring,
+                &request,
+                tokio_util::sync::CancellationToken::new(),
+                |event| match event {
+                    RotateEvent::SignIn(p) => relay.sign_in(p),
+                    RotateEvent::SignedIn(who) => relay.signed_in(who),
+                    RotateEvent::Step(step) => relay.line(format!("{}…", step.describe())),
+                    RotateEvent::Waiting(w) => relay.waiting(w),
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            let mut message = format!(
+                "Profile {name} now uses a new secret (valid until {}).",
+                rotated.new_end
+            );
+            match old_secret_warning(&rotated.old) {
+                None => message.push_str(" The old secret was removed."),
+                Some(w) => message.push_str(&format!(" But {w}.")),
+            }
+            Ok(message)
+        }
+        .boxed()
+    }
+
     fn remove_created_app(&self) -> BoxFuture<'_, Result<String, String>> {
         async move {
             let Some((admin, created)) = lock(&self.leftovers).take() else {
@@ -470,6 +502,43 @@ impl Services for LiveServices {
             }
         }
         .boxed()
+    }
+}
+
+/// An administrator task's events as the wizard's [`NewAppUpdate`]s.
+struct Relay<'a> {
+    updates: &'a NewAppUpdates,
+    notice: replication::WaitNotice,
+}
+
+impl<'a> Relay<'a> {
+    fn new(updates: &'a NewAppUpdates) -> Self {
+        Relay {
+            updates,
+            notice: replication::WaitNotice::default(),
+        }
+    }
+
+    fn line(&self, l: String) {
+        (self.updates)(NewAppUpdate::Line(l));
+    }
+
+    fn sign_in(&self, p: &crate::graph::DeviceCodePrompt) {
+        (self.updates)(NewAppUpdate::SignIn {
+            url: p.verification_uri.clone(),
+            code: p.user_code.clone(),
+            expires: p.expires_in,
+        });
+    }
+
+    fn signed_in(&self, who: &crate::graph::SignedInAdmin) {
+        self.line(format!("Signed in as {}.", who.label()));
+    }
+
+    fn waiting(&mut self, w: std::time::Duration) {
+        if let Some(l) = self.notice.due(w) {
+            self.line(l);
+        }
     }
 }
 

@@ -42,6 +42,8 @@ pub enum Action {
     /// A creation ended: the new profile's name, or what went wrong.
     NewAppCreated(Generation, Result<String, NewAppFailure>),
     NewAppRemoved(Generation, Result<String, String>),
+    /// A secret rotation ended: what became of the old secret, or why nothing changed.
+    SecretRotated(Generation, Result<String, String>),
 }
 
 impl Action {
@@ -57,7 +59,8 @@ impl Action {
             | Action::Saved(g, _)
             | Action::ExtractionStarted(g, _)
             | Action::NewAppCreated(g, _)
-            | Action::NewAppRemoved(g, _) => Some(*g),
+            | Action::NewAppRemoved(g, _)
+            | Action::SecretRotated(g, _) => Some(*g),
             Action::Key(_)
             | Action::Paste(_)
             | Action::Resize(..)

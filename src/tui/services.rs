@@ -92,6 +92,18 @@ pub trait Services: Send + Sync {
         .boxed()
     }
 
+    /// Replace a saved profile's client secret (an administrator signs in): add a new one,
+    /// prove it, store it, remove the old one. `updates` as for [`Services::create_app`];
+    /// the answer says what became of the old secret.
+    fn rotate_secret(
+        &self,
+        profile: String,
+        updates: NewAppUpdates,
+    ) -> BoxFuture<'_, Result<String, String>> {
+        let _ = (profile, updates);
+        async { Err("Rotating a secret is not available here.".to_string()) }.boxed()
+    }
+
     /// Delete what the last failed [`Services::create_app`] left behind.
     fn remove_created_app(&self) -> BoxFuture<'_, Result<String, String>> {
         async { Err("Nothing to delete.".to_string()) }.boxed()

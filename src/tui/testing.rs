@@ -35,6 +35,7 @@ pub struct Script {
     /// `create_app`: the updates it sends, then its answer.
     pub new_apps: VecDeque<(Vec<NewAppUpdate>, Result<String, NewAppFailure>)>,
     pub removals: VecDeque<Result<String, String>>,
+    pub rotations: VecDeque<Result<String, String>>,
     pub ru_budget_per_10s: Option<u64>,
 }
 
@@ -243,6 +244,20 @@ impl Services for FakeServices {
             }
             self.wait_gate().await;
             result
+        }
+        .boxed()
+    }
+
+    fn rotate_secret(
+        &self,
+        profile: String,
+        updates: NewAppUpdates,
+    ) -> BoxFuture<'_, Result<String, String>> {
+        self.record(format!("rotate_secret {profile}"));
+        let answer = pop(&mut self.script().rotations);
+        async move {
+            updates(NewAppUpdate::Line("Adding a new client secret…".into()));
+            answer.unwrap_or_else(|| Err("The fake has no rotation answer.".into()))
         }
         .boxed()
     }

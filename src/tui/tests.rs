@@ -1374,3 +1374,48 @@ async fn the_demo_offers_creating_an_app_registration_on_its_simulated_tenant() 
         h.fake.calls()
     );
 }
+
+#[tokio::test]
+async fn a_secret_close_to_expiry_is_rotated_from_the_saved_check() {
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        // hidden_missing's secret ends in 8 days; granted's in 186.
+        reports: [Ok(hidden_missing())].into(),
+        rotations: [Ok("Profile contoso now uses a new secret (valid until 2027-06-01T00:00:00Z). The old secret was removed.".into())].into(),
+        ..Script::default()
+    })
+    .await;
+    h.press(KeyCode::Char('c'));
+    h.settle().await;
+    let screen = h.screen();
+    assert!(screen.contains("s rotate the secret now"), "{screen}");
+    h.press(KeyCode::Char('s'));
+    assert_eq!(h.app.screen(), ScreenKind::NewApp);
+    h.settle().await;
+    assert!(
+        h.fake
+            .calls()
+            .contains(&"rotate_secret contoso".to_string())
+    );
+    snap!("rotated_from_saved_check", h.screen());
+    h.press(KeyCode::Enter);
+    assert_eq!(h.app.screen(), ScreenKind::Home);
+
+    // A secret far from expiry offers no rotation.
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        reports: [Ok(granted())].into(),
+        ..Script::default()
+    })
+    .await;
+    h.press(KeyCode::Char('c'));
+    h.settle().await;
+    h.press(KeyCode::Char('s'));
+    assert_eq!(h.app.screen(), ScreenKind::Check);
+    assert!(
+        !h.fake
+            .calls()
+            .iter()
+            .any(|c| c.starts_with("rotate_secret"))
+    );
+}

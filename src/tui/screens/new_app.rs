@@ -49,6 +49,8 @@ pub enum NewAppPhase {
     Removing(NewAppFailure),
     /// The profile is saved and its permissions are granted.
     Ready(String),
+    /// A rotation ended: what the screen says, and whether it failed.
+    Rotated(String, bool),
 }
 
 /// The screen's state.
@@ -65,6 +67,8 @@ pub struct NewApp {
     pub output_dir: PathBuf,
     /// The creation whose progress this screen shows.
     generation: Option<Generation>,
+    /// Rotating this saved profile's secret instead of creating a registration.
+    pub rotating: Option<String>,
 }
 
 impl NewApp {
@@ -87,6 +91,31 @@ impl NewApp {
             graph_url: Some(demo.graph_url.clone()),
             ..NewApp::new(output_dir)
         }
+    }
+
+    /// Rotate saved profile `name`'s secret: the administrator's sign-in starts at once.
+    pub(crate) fn rotate(cx: &mut Context, name: String) {
+        let mut screen = NewApp {
+            rotating: Some(name.clone()),
+            ..NewApp::default()
+        };
+        let generation = screen.begin_work(cx);
+        let updates = progress_sender(cx, generation);
+        cx.spawn(move |s| async move {
+            Action::SecretRotated(generation, s.rotate_secret(name, updates).await)
+        });
+        cx.go(Screen::NewApp(screen));
+    }
+
+    /// Waits for a background task's progress and answer.
+    fn begin_work(&mut self, cx: &mut Context) -> Generation {
+        let generation = cx.begin();
+        self.generation = Some(generation);
+        self.phase = NewAppPhase::Working {
+            sign_in: None,
+            lines: Vec::new(),
+        };
+        generation
     }
 
     fn input(&mut self) -> &mut Input {
@@ -123,20 +152,20 @@ impl NewApp {
             graph_url: self.graph_url.clone(),
             output_dir: self.output_dir.clone(),
         };
-        let generation = cx.begin();
-        self.generation = Some(generation);
-        self.phase = NewAppPhase::Working {
-            sign_in: None,
-            lines: Vec::new(),
-        };
-        let tx = cx.sender();
-        let updates = Arc::new(move |u| {
-            let _ = tx.send(Action::NewAppProgress(generation, u));
-        });
+        let generation = self.begin_work(cx);
+        let updates = progress_sender(cx, generation);
         cx.spawn(move |s| async move {
             Action::NewAppCreated(generation, s.create_app(input, updates).await)
         });
     }
+}
+
+/// Where a task's [`NewAppUpdate`]s go: back to this screen, tagged with its generation.
+fn progress_sender(cx: &Context, generation: Generation) -> crate::tui::services::NewAppUpdates {
+    let tx = cx.sender();
+    Arc::new(move |u| {
+        let _ = tx.send(Action::NewAppProgress(generation, u));
+    })
 }
 
 impl Component for NewApp {
@@ -145,7 +174,10 @@ impl Component for NewApp {
     }
 
     fn title(&self, _cx: &Context) -> String {
-        "Create an app registration".into()
+        match &self.rotating {
+            Some(name) => format!("Rotate the secret of {name}"),
+            None => "Create an app registration".into(),
+        }
     }
 
     fn help(&self, _cx: &Context) -> &'static str {
@@ -157,6 +189,7 @@ impl Component for NewApp {
             NewAppPhase::Failed(f) if f.removable => "d delete what was created · k keep it",
             NewAppPhase::Failed(_) => "Enter try again · Esc back",
             NewAppPhase::Ready(_) => "Enter extract now · Esc home",
+            NewAppPhase::Rotated(..) => "Enter/Esc home",
         }
     }
 
@@ -200,6 +233,10 @@ impl Component for NewApp {
                 let name = name.clone();
                 extract::start(cx, ExtractionTarget::Saved(name.clone()), name);
             }
+            (NewAppPhase::Rotated(..), KeyCode::Enter | KeyCode::Esc) => {
+                cx.reload_profiles();
+                cx.go(Screen::Home(Home::default()));
+            }
             (NewAppPhase::Ready(_), KeyCode::Esc) => {
                 cx.reload_profiles();
                 cx.go(Screen::Home(Home::default()));
@@ -234,6 +271,13 @@ impl Component for NewApp {
             Action::NewAppCreated(_, Err(failure)) => {
                 cx.notice = None;
                 self.phase = NewAppPhase::Failed(failure);
+            }
+            Action::SecretRotated(_, result) => {
+                cx.notice = None;
+                self.phase = match result {
+                    Ok(m) => NewAppPhase::Rotated(m, false),
+                    Err(e) => NewAppPhase::Rotated(e, true),
+                };
             }
             Action::NewAppRemoved(_, result) => {
                 cx.notice = Some(match result {
@@ -359,6 +403,10 @@ fn render(s: &NewApp, frame: &mut Frame, area: Rect, cx: &Context) {
                     Span::raw(" keep them"),
                 ]));
             }
+        }
+        NewAppPhase::Rotated(message, failed) => {
+            let style = if *failed { t.error } else { t.ok };
+            lines.extend(hang(message, area.width, "", "", style));
         }
         NewAppPhase::Ready(name) => {
             lines.push(Line::styled(

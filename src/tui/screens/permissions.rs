@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::home::Home;
+use super::new_app::NewApp;
 use super::setup::{OutputFocus, Setup, SetupStep, Step};
 use super::{Component, Screen, ScreenKind};
 use crate::permissions::report::{DIRECTORY_READ_ALL, GrantState, PermissionReport};
@@ -159,6 +160,13 @@ impl SavedCheck {
     }
 }
 
+impl SavedCheck {
+    /// A secret of the app expired or ends within 30 days.
+    fn secret_expires_soon(&self) -> bool {
+        matches!(&self.view.report, Loadable::Ready(r) if r.expiring_secrets().next().is_some())
+    }
+}
+
 impl Component for SavedCheck {
     fn kind(&self) -> ScreenKind {
         ScreenKind::Check
@@ -173,6 +181,9 @@ impl Component for SavedCheck {
             KeyCode::Esc | KeyCode::Enter => {
                 cx.abandon();
                 cx.go(Screen::Home(Home::default()));
+            }
+            KeyCode::Char('s') if self.secret_expires_soon() && !cx.is_waiting() => {
+                NewApp::rotate(cx, self.name.clone());
             }
             _ => self.view.on_key(cx, key),
         }
@@ -189,6 +200,8 @@ impl Component for SavedCheck {
     fn help(&self, cx: &Context) -> &'static str {
         if cx.is_waiting() {
             WAITING_HELP
+        } else if self.secret_expires_soon() {
+            "s rotate the secret now · r re-check · ↑↓ scroll · Enter/Esc home"
         } else {
             "r re-check · ↑↓ scroll · Enter/Esc home"
         }
