@@ -530,3 +530,24 @@ fn a_run_warns_of_a_secret_close_to_expiry_and_rotation_clears_it() {
     assert!(stdout.contains("hidden-membership group"), "{stdout}");
     assert_eq!(after.status.code(), Some(6), "{err}");
 }
+
+/// Without a usable keyring nothing is asked of the administrator, nothing is created, and
+/// the advice fits a secret the program would create (not one supplied by the environment).
+#[test]
+fn without_a_keyring_nothing_is_created_and_the_advice_fits() {
+    let sim = sim_with(Some(DeviceApproval::Approve(SimAdmin::GlobalAdmin)), |_| {});
+    let env = TestEnv::new();
+    let out = env
+        .command()
+        .args(["app", "create", "--profile", "acme"])
+        .args(sim.admin_flags())
+        .output()
+        .unwrap();
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("nothing was created"), "{err}");
+    assert!(err.contains("--plaintext-secret-file"), "{err}");
+    assert!(!err.contains("ENTRA_EXTRACT_CLIENT_SECRET"), "{err}");
+    assert_eq!(sim.stats()["tokenRequests"], 0, "no sign-in was started");
+    assert!(created_apps(&sim).is_empty());
+}

@@ -204,7 +204,11 @@ async fn create(args: CreateAppArgs) -> Result<Exit, Failure> {
             let choice = StoreChoice::from_env().map_err(|e| bad(e.to_string()))?;
             Some(writable_keyring(choice, &name).await.map_err(|e| {
                 bad(format!(
-                    "{e}\n  nothing was created: the new secret would have nowhere to go"
+                    "{}\n  nothing was created: the new secret would have nowhere to go. A created \
+                     secret cannot come from the environment: on Linux choose the kernel keyring \
+                     (ENTRA_EXTRACT_KEYRING_STORE=keyutils, emptied at reboot), or, as a last \
+                     resort, add --plaintext-secret-file (an owner-only file)",
+                    keyring_problem(&e)
                 ))
             })?)
         }
@@ -277,6 +281,16 @@ async fn create(args: CreateAppArgs) -> Result<Exit, Failure> {
         "Profile {name} is ready: `entra-extract run --profile {name}` (or open `entra-extract` and choose it)."
     );
     Ok(Exit::Success)
+}
+
+/// A keyring error without the advice on supplying an existing secret (which does not apply
+/// to one the program creates).
+fn keyring_problem(e: &crate::secret::SecretError) -> String {
+    let text = e.to_string();
+    match text.split_once(". On a server without a keyring") {
+        Some((problem, _)) => format!("{problem}."),
+        None => text,
+    }
 }
 
 /// Entra's sign-in instruction, and how long the code lasts.
