@@ -27,6 +27,11 @@ struct Host {
 
 impl Host {
     fn new(show_env_exit: i32) -> Host {
+        Host::with_systemctl(show_env_exit, "*is-active*) echo active;;")
+    }
+
+    /// A fake `systemctl` with `cases` (shell `case` arms) before its default of exit 0.
+    fn with_systemctl(show_env_exit: i32, cases: &str) -> Host {
         let env = TestEnv::new();
         let home = env.root.path().join("home");
         let bin = env.root.path().join("bin");
@@ -34,7 +39,7 @@ impl Host {
         std::fs::create_dir_all(&bin).unwrap();
         let log = env.root.path().join("systemctl.log");
         let script = format!(
-            "#!/bin/sh\necho \"$*\" >> '{}'\ncase \"$*\" in *show-environment*) exit {show_env_exit};; *is-active*) echo active;; esac\nexit 0\n",
+            "#!/bin/sh\necho \"$*\" >> '{}'\ncase \"$*\" in *show-environment*) exit {show_env_exit};; {cases} esac\nexit 0\n",
             log.display()
         );
         write_mode(&bin.join("systemctl"), &script, 0o755);
@@ -439,4 +444,43 @@ fn a_scheduled_profile_is_not_renamed_under_its_timer_and_removing_it_removes_th
         host.systemctl_log()
             .contains("--user disable --now entra-extract-contoso.timer")
     );
+}
+
+/// A timer systemd still runs is never left firing without its unit file: when `systemctl
+/// disable` fails and the timer is active, nothing is deleted and the command says why; when
+/// it fails because the timer is not loaded, removing the files is enough.
+#[test]
+fn a_failing_disable_of_an_active_timer_removes_nothing() {
+    let add = |host: &Host| {
+        let sim = Sim::small();
+        create_profile(&sim, &host.env, PROFILE, &host.env.out("out"), &[]);
+        let secret = host.env.root.path().join("client-secret");
+        write_mode(&secret, "s3cret", 0o600);
+        assert_exit(
+            &host.schedule(&[
+                "add",
+                "--profile",
+                PROFILE,
+                "hourly",
+                "--credential-file",
+                secret.to_str().unwrap(),
+            ]),
+            0,
+        );
+    };
+    let fails = "*disable*) echo 'Failed to disable unit: Access denied' >&2; exit 1;;";
+    let host = Host::with_systemctl(0, &format!("{fails} *is-active*) echo active;;"));
+    add(&host);
+    let o = host.schedule(&["remove", "--profile", PROFILE]);
+    assert_ne!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Access denied"), "{}", stderr(&o));
+    assert!(host.unit("timer").exists() && host.unit("service").exists());
+    let toml = std::fs::read_to_string(host.profile_toml()).unwrap();
+    assert!(toml.contains("schedule"), "still scheduled: {toml}");
+
+    let host = Host::with_systemctl(0, &format!("{fails} *is-active*) echo inactive; exit 3;;"));
+    add(&host);
+    let o = host.schedule(&["remove", "--profile", PROFILE]);
+    assert_exit(&o, 0);
+    assert!(!host.unit("timer").exists() && !host.unit("service").exists());
 }

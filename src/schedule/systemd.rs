@@ -222,8 +222,16 @@ pub fn remove(profile: &ProfileName) -> Result<bool, SystemdError> {
     if !files.iter().any(|f| f.exists()) {
         return Ok(false);
     }
-    // A timer the manager never loaded cannot be disabled; deleting its file is enough.
-    let _ = systemctl(&["disable", "--now", &timer_name(profile)]);
+    // A timer the manager never loaded cannot be disabled, and deleting its file is enough;
+    // one it runs must not be left firing without its file: then nothing is deleted.
+    if let Err(e) = systemctl(&["disable", "--now", &timer_name(profile)])
+        && matches!(
+            status(profile).1.as_deref(),
+            Some("active" | "activating" | "reloading") | None
+        )
+    {
+        return Err(e);
+    }
     for path in &files {
         crate::profile::fsutil::remove_if_exists(path).map_err(|source| SystemdError::File {
             action: "delete",
