@@ -161,10 +161,17 @@ fn reruns_read_only_the_changes_and_equal_a_full_extraction() {
         "an incremental rerun takes a handful of requests, not {per_rerun}"
     );
 
-    // --full reads everything and says so; the next rerun is incremental again.
-    sim.evolve(10, 7);
+    // --full reads everything and says so, and still reports what changed since the
+    // previous run; the next rerun is incremental again.
+    let applied = sim.evolve(10, 7)["changes"].as_array().unwrap().clone();
     let manifest = run_ok(&sim, &env, &out, &["--full"]);
     assert_eq!(manifest["run"]["mode"], "full");
+    assert_eq!(
+        changes_file(&out, &sim.domain()),
+        expected_changes(&applied),
+        "a full rerun diffs against the previous files"
+    );
+    assert_eq!(manifest["changes"]["baseline"], true, "{manifest}");
     assert!(
         manifest["run"]["full_reason"]
             .as_str()
@@ -196,10 +203,14 @@ fn an_expired_token_or_changed_files_mean_a_full_run_with_the_reason() {
     create_profile(&sim, &env, PROFILE, &out, &[]);
     first_full_run(&sim, &env, &out);
 
-    sim.evolve(20, 1);
+    let applied = sim.evolve(20, 1)["changes"].as_array().unwrap().clone();
     sim.expire_delta_tokens();
     let manifest = run_ok(&sim, &env, &out, &[]);
     assert_eq!(manifest["run"]["mode"], "full");
+    assert_eq!(
+        changes_file(&out, &sim.domain()),
+        expected_changes(&applied)
+    );
     let reason = manifest["run"]["full_reason"].as_str().unwrap();
     assert!(
         reason.contains("resync") && reason.contains("syncStateNotFound"),
@@ -233,6 +244,9 @@ fn an_expired_token_or_changed_files_mean_a_full_run_with_the_reason() {
     assert_eq!(manifest["run"]["mode"], "full");
     let reason = manifest["run"]["full_reason"].as_str().unwrap();
     assert!(reason.contains("user columns"), "{reason}");
+    // Different columns are no baseline: the changes report stays empty and says so.
+    assert_eq!(manifest["changes"]["baseline"], false, "{manifest}");
+    assert!(changes_file(&out, &sim.domain()).is_empty());
 }
 
 #[test]

@@ -305,6 +305,23 @@ impl OutputSet {
         })
     }
 
+    /// The four files' bytes as written so far (flushed, not committed): a full run compares
+    /// them with the previous run's to report what changed.
+    pub fn staged(&mut self) -> Result<[Vec<u8>; 4], OutputError> {
+        let mut out: [Vec<u8>; 4] = Default::default();
+        let sinks = [
+            self.users.csv_mut(),
+            self.groups.csv_mut(),
+            self.members.csv_mut(),
+            self.owners.csv_mut(),
+        ];
+        for ((slot, sink), path) in out.iter_mut().zip(sinks).zip(&self.temps.paths) {
+            sink.flush()?;
+            *slot = std::fs::read(path).map_err(|e| OutputError::write(path, e))?;
+        }
+        Ok(out)
+    }
+
     /// The users file.
     pub fn users(&mut self) -> &mut UserSink {
         &mut self.users

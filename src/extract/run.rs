@@ -261,6 +261,8 @@ async fn run_inner(
 
     let mut full_reason = None;
     let mut state = None;
+    // The previous run's files, when a full run can still say what changed since them.
+    let mut baseline = None;
     if let Some(st) = &options.state {
         let identity = Identity {
             tenant_id: tenant.tenant_id.clone(),
@@ -322,6 +324,12 @@ async fn run_inner(
         tracing::info!(reason = %full_reason.as_ref().map(ToString::to_string).unwrap_or_default(), "full run");
         // Taken before reading, so what changes meanwhile is replayed next time.
         let links = incremental::latest_links(client, &schema).await?;
+        // A trusted snapshot taken with the same settings (`--full`, an expired delta token)
+        // still is a baseline for the changes report.
+        baseline = match dir.load() {
+            Ok((saved, files)) if identity.differs_from(&saved.identity).is_none() => Some(files),
+            _ => None,
+        };
         state = Some((dir, identity, links));
     }
 
@@ -403,6 +411,10 @@ async fn run_inner(
     }
 
     progress.set_phase(Phase::Finishing);
+    let (set, changes) = match baseline {
+        Some(before) => report_changes(set, &schema, before, can_read_hidden, progress).await?,
+        None => (set, state.as_ref().map(|_| ChangeCounts::default())),
+    };
     let warnings = progress.warnings();
     let details = RunDetails {
         warnings: warnings.clone(),
@@ -410,7 +422,7 @@ async fn run_inner(
             mode: RunMode::Full,
             full_reason: full_reason.as_ref().map(ToString::to_string),
         }),
-        changes: state.as_ref().map(|_| ChangeCounts::default()),
+        changes,
         ..run_details(client, &options, &tenant, started_at, progress)
     };
     let output = blocking(move || set.commit(details)).await?;
@@ -424,6 +436,43 @@ async fn run_inner(
         warnings,
         duration: (Utc::now() - started_at).to_std().unwrap_or_default(),
     })
+}
+
+/// A full run's changes report against the previous run's files: the rows go into the set's
+/// changes file. Files that cannot be compared leave it header-only, with a note.
+async fn report_changes(
+    mut set: OutputSet,
+    schema: &Arc<Schema>,
+    before: [Vec<u8>; 4],
+    can_read_hidden: bool,
+    progress: &Arc<Progress>,
+) -> Result<(OutputSet, Option<ChangeCounts>), ExtractError> {
+    let schema = schema.clone();
+    let progress = progress.clone();
+    tokio::task::spawn_blocking(move || {
+        let after = set.staged().map_err(ExtractError::Output)?;
+        match incremental::diff(&schema, &before, &after, can_read_hidden) {
+            Ok((rows, counts)) => {
+                if let Some(sink) = set.changes() {
+                    for row in &rows {
+                        sink.write_row(&row.cells()).map_err(ExtractError::Output)?;
+                    }
+                }
+                Ok((set, Some(counts)))
+            }
+            Err(why) => {
+                progress.note(format!(
+                    "no changes report: the previous run's files could not be compared ({why})"
+                ));
+                Ok((set, Some(ChangeCounts::default())))
+            }
+        }
+    })
+    .await
+    .map_err(|e| ExtractError::Internal {
+        what: "comparing with the previous run".into(),
+        detail: e.to_string(),
+    })?
 }
 
 /// Writes the files of an incremental run from the merged tables, commits them with the

@@ -131,6 +131,13 @@ impl CsvSink {
         self.rows
     }
 
+    /// Writes what is buffered to the file (not fsynced), so it can be read back.
+    pub fn flush(&mut self) -> Result<(), OutputError> {
+        self.writer
+            .flush()
+            .map_err(|e| OutputError::write(&self.path, e))
+    }
+
     /// The header.
     pub fn columns(&self) -> &[String] {
         &self.columns
@@ -173,6 +180,11 @@ pub struct UserSink {
 }
 
 impl UserSink {
+    /// The file underneath, to flush it.
+    pub(super) fn csv_mut(&mut self) -> &mut CsvSink {
+        &mut self.csv
+    }
+
     pub(super) fn new(csv: CsvSink, schema: Schema) -> Self {
         Self { csv, schema }
     }
@@ -202,6 +214,11 @@ pub struct GroupSink {
 }
 
 impl GroupSink {
+    /// The file underneath, to flush it.
+    pub(super) fn csv_mut(&mut self) -> &mut CsvSink {
+        &mut self.csv
+    }
+
     pub(super) fn new(csv: CsvSink) -> Self {
         Self {
             csv,
@@ -242,6 +259,11 @@ pub struct EdgeSink {
 }
 
 impl EdgeSink {
+    /// The file underneath, to flush it.
+    pub(super) fn csv_mut(&mut self) -> &mut CsvSink {
+        &mut self.csv
+    }
+
     pub(super) fn new(csv: CsvSink) -> Self {
         Self { csv }
     }

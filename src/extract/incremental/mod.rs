@@ -188,6 +188,47 @@ pub(super) async fn rerun(
     })
 }
 
+/// What changed between the previous run's files and a full run's (`--full`, or a run that
+/// could not be incremental but had a trusted previous snapshot with the same settings).
+pub(super) fn diff(
+    schema: &Schema,
+    before: &[Vec<u8>; 4],
+    after: &[Vec<u8>; 4],
+    can_read_hidden: bool,
+) -> Result<(Vec<ChangeRow>, ChangeCounts), Fallback> {
+    let load = |f: &[Vec<u8>; 4]| {
+        Tables::load(
+            schema,
+            &Loaded {
+                users: &f[0],
+                groups: &f[1],
+                members: &f[2],
+                owners: &f[3],
+            },
+        )
+    };
+    let old = load(before)?;
+    let mut m = Merge::new(load(after)?, can_read_hidden);
+    let ids = |a: &HashMap<String, Vec<String>>,
+               b: &HashMap<String, Vec<String>>|
+     -> HashSet<String> { a.keys().chain(b.keys()).cloned().collect() };
+    for id in ids(&old.users, &m.t.users) {
+        let was = old.users.get(&id).cloned();
+        m.users_before.insert(id, was);
+    }
+    for gid in ids(&old.groups, &m.t.groups) {
+        m.groups_before
+            .insert(gid.clone(), old.groups.get(&gid).cloned());
+        m.members_before.insert(
+            gid.clone(),
+            old.members.get(&gid).cloned().unwrap_or_default(),
+        );
+        let owners = old.owners.get(&gid).cloned().unwrap_or_default();
+        m.owners_before.insert(gid, owners);
+    }
+    Ok(m.changes())
+}
+
 /// Follows a delta link to its next deltaLink; a token Graph refuses means a resync.
 async fn follow(
     client: &GraphClient,
