@@ -207,7 +207,8 @@ async fn device_code_sign_in_waits_slows_down_and_issues_delegated_tokens() {
     let (_, v) = poll(&h, device).await;
     assert_eq!(v["error"], "invalid_grant", "{v}");
 
-    // The refresh token is rotated: the new one works, the old one no longer does.
+    // A refresh hands out a new refresh token; the old one is not revoked (as Entra), but
+    // one presented by another client is refused and stays usable.
     let old = tokens["refresh_token"].as_str().unwrap();
     let refresh = |rt: String| {
         let h = &h;
@@ -228,7 +229,23 @@ async fn device_code_sign_in_waits_slows_down_and_issues_delegated_tokens() {
     let (s, renewed) = refresh(old.to_string()).await;
     assert_eq!(s, StatusCode::OK, "{renewed}");
     assert_ne!(renewed["refresh_token"], tokens["refresh_token"]);
+    let (s, v) = post_form(
+        &h,
+        "/oauth2/v2.0/token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "04b07795-8ddb-461a-bbee-02f9e1bf7b46"),
+            ("refresh_token", old),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
     let (s, v) = refresh(old.to_string()).await;
+    assert_eq!(s, StatusCode::OK, "the old refresh token still works: {v}");
+    let (s, v) = refresh("not-a-refresh-token".into()).await;
     assert_eq!(
         (s, v["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_grant"))

@@ -270,15 +270,18 @@ pub fn device_authorization(
         );
     }
     let form: HashMap<String, String> = url::form_urlencoded::parse(body).into_owned().collect();
-    let Some(client) = form.get("client_id").filter(|c| !c.is_empty()) else {
-        return aad_error(
+    let missing = |p: &str| {
+        aad_error(
             state,
             400,
             "invalid_request",
             900144,
-            "The request body must contain the following parameter: 'client_id'.",
+            &format!("The request body must contain the following parameter: '{p}'."),
             correlation,
-        );
+        )
+    };
+    let Some(client) = form.get("client_id").filter(|c| !c.is_empty()) else {
+        return missing("client_id");
     };
     let Some((client_id, _)) = public_client(client) else {
         return aad_error(
@@ -293,7 +296,13 @@ pub fn device_authorization(
             correlation,
         );
     };
-    let scope = form.get("scope").map(String::as_str).unwrap_or("");
+    let Some(scope) = form
+        .get("scope")
+        .map(String::as_str)
+        .filter(|s| !s.trim().is_empty())
+    else {
+        return missing("scope");
+    };
     let scopes = match scopes_or_refusal(state, scope, correlation) {
         Ok(s) => s,
         Err(refused) => return refused,
@@ -309,7 +318,11 @@ pub fn device_authorization(
     };
     let interval = cfg.device_poll_interval.max(Duration::from_secs(1));
     let device_code = opaque_token();
-    lock(&state.devices.flows).push(Flow {
+    let mut flows = lock(&state.devices.flows);
+    // Expired codes are answered from nowhere: keep only those still valid (or just expired,
+    // so a late poll still learns `expired_token`).
+    flows.retain(|f| now < f.expires + Duration::from_secs(60));
+    flows.push(Flow {
         device_code: device_code.clone(),
         user_code: code.clone(),
         client_id,
@@ -414,7 +427,9 @@ pub fn poll(state: &SimState, form: &HashMap<String, String>, correlation: &str)
 /// The token endpoint's `refresh_token` grant; Entra rotates the refresh token.
 pub fn refresh(state: &SimState, form: &HashMap<String, String>, correlation: &str) -> TokenReply {
     let presented = form.get("refresh_token").cloned().unwrap_or_default();
-    let grant = lock(&state.devices.refresh).remove(&presented);
+    // Entra does not revoke a refresh token when it is used [ED refresh-tokens.md]: it
+    // stays valid beside the new one.
+    let grant = lock(&state.devices.refresh).get(&presented).cloned();
     let client = form.get("client_id").and_then(|c| Uuid::parse_str(c).ok());
     match grant {
         Some(mut g) if Some(g.client_id) == client => {
@@ -432,7 +447,7 @@ pub fn refresh(state: &SimState, form: &HashMap<String, String>, correlation: &s
             400,
             "invalid_grant",
             70000,
-            "The provided value for the 'refresh_token' is not valid: it is unknown, already used or issued to another client.",
+            "The provided value for the 'refresh_token' is not valid: it is unknown or was issued to another client.",
             correlation,
         ),
     }
@@ -551,6 +566,9 @@ pub fn answer(state: &SimState, user_code: &str, who: Option<SimAdmin>) -> Resul
         return Err(format!(
             "the sign-in with code '{user_code}' is not pending"
         ));
+    }
+    if Instant::now() >= flow.expires {
+        return Err(format!("the sign-in code '{user_code}' has expired"));
     }
     flow.status = match who {
         Some(w) => Status::Approved(w),

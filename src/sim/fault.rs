@@ -335,7 +335,12 @@ fn prefix_matches(pattern: &str, path: &str) -> bool {
                 return false;
             };
             let seg_end = tail.find('/').unwrap_or(tail.len());
-            (0..=seg_end).any(|i| prefix_matches(rest, &tail[i..]))
+            // Character boundaries only: a path may hold any UTF-8.
+            tail[..seg_end]
+                .char_indices()
+                .map(|(i, _)| i)
+                .chain([seg_end])
+                .any(|i| prefix_matches(rest, &tail[i..]))
         }
     }
 }
@@ -394,6 +399,11 @@ mod tests {
             "* stays in one segment"
         );
         assert!(prefix_matches("/a*(x)", "/applications(x)/p"));
+        assert!(
+            !prefix_matches("/a/*/z", "/a/é€/y"),
+            "no panic inside a character"
+        );
+        assert!(prefix_matches("/a/*/z", "/a/é€/z"));
     }
 
     #[test]

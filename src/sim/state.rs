@@ -129,6 +129,18 @@ impl Tenant {
             .clone()
     }
 
+    /// Like [`Tenant::update`], but `next` may refuse (`Err`): the current snapshot stays.
+    pub fn try_update<T>(&self, next: impl FnOnce(&Snapshot) -> Result<(Snapshot, T), T>) -> T {
+        let _one_writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        match next(&self.snapshot()) {
+            Ok((snap, out)) => {
+                *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snap);
+                out
+            }
+            Err(out) => out,
+        }
+    }
+
     /// Builds the next snapshot from the current one and makes it current.
     pub fn update<T>(&self, next: impl FnOnce(&Snapshot) -> (Snapshot, T)) -> T {
         let _one_writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
@@ -246,8 +258,11 @@ impl SimState {
 
     /// Whether a client secret may sign in yet (see [`SimConfig::replication_delay`]).
     pub fn replicated(&self, key_id: Uuid) -> bool {
-        let ready = self.secret_ready.lock().unwrap_or_else(|e| e.into_inner());
-        ready.get(&key_id).is_none_or(|at| *at <= Instant::now())
+        let mut ready = self.secret_ready.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        // Secrets that have replicated need no entry any more.
+        ready.retain(|_, at| *at > now);
+        !ready.contains_key(&key_id)
     }
 
     /// The Graph app-role values granted to a service principal (its appRoleAssignments).

@@ -101,23 +101,14 @@ fn mutate(
     state: &SimState,
     change: impl FnOnce(&mut Directory) -> Result<GraphReply, GraphReply>,
 ) -> GraphReply {
-    state.tenant.update(|snap| {
+    state.tenant.try_update(|snap| {
         let mut dir = snap.dir.clone();
-        match change(&mut dir) {
-            Ok(reply) => {
-                dir.rebuild_index();
-                let mut next = Snapshot::new(dir);
-                next.version = snap.version;
-                next.history = snap.history.clone();
-                (next, reply)
-            }
-            Err(reply) => {
-                let mut same = Snapshot::new(snap.dir.clone());
-                same.version = snap.version;
-                same.history = snap.history.clone();
-                (same, reply)
-            }
-        }
+        let reply = change(&mut dir)?;
+        dir.rebuild_index();
+        let mut next = Snapshot::new(dir);
+        next.version = snap.version;
+        next.history = snap.history.clone();
+        Ok((next, reply))
     })
 }
 
@@ -202,7 +193,9 @@ fn create_application(cx: &Ctx<'_>, body: &Value) -> GraphReply {
             return cx.error(
                 400,
                 "Directory_QuotaExceeded",
-                "The directory object quota limit for the Principal has been exceeded.",
+                &format!(
+                    "The simulated tenant creates at most {MAX_CREATED_APPS} applications per run (a limit of the simulator, not of Entra); restart it."
+                ),
             );
         }
         created.push(app_id);
