@@ -202,7 +202,7 @@ async fn create(args: CreateAppArgs) -> Result<Exit, Failure> {
     let keyring = match secret_storage {
         SecretStorage::Keyring => {
             let choice = StoreChoice::from_env().map_err(|e| bad(e.to_string()))?;
-            Some(writable_keyring(choice, &name).await.map_err(|e| {
+            Some(writable_keyring(choice).await.map_err(|e| {
                 bad(format!(
                     "{}\n  nothing was created: the new secret would have nowhere to go. A created \
                      secret cannot come from the environment: on Linux choose the kernel keyring \
@@ -328,6 +328,9 @@ async fn clean_up(
         }
     };
     let app_id = created.app_id.clone().unwrap_or_default();
+    // Ctrl-C may have stopped the step that failed; the deletion must still run.
+    let detached = client.detached();
+    let client = detached.as_ref().unwrap_or(client);
     if remove {
         match reg::remove(client, created).await {
             Ok(()) => {

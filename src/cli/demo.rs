@@ -127,13 +127,18 @@ async fn wizard(sim: &crate::sim::SimHandle, args: &DemoArgs) -> color_eyre::Res
     } else {
         StoreChoice::Memory
     };
-    let services = crate::session::wizard::LiveServices::new(dirs, keyring).without_schedules();
+    let services =
+        Arc::new(crate::session::wizard::LiveServices::new(dirs, keyring).without_schedules());
     let options = WizardOptions {
         demo_apps: sim.apps().iter().filter_map(|a| choice(sim, a)).collect(),
         default_output_dir: args.output_dir.clone(),
         ..WizardOptions::default()
     };
-    crate::tui::run(Arc::new(services), options).await?;
+    let ran = crate::tui::run(services.clone(), options).await;
+    for line in services.leftover_report() {
+        eprintln!("warning: {line}");
+    }
+    ran?;
     Ok(Exit::Success)
 }
 

@@ -77,11 +77,11 @@ pub async fn wizard() -> color_eyre::Result<Exit> {
     use color_eyre::eyre::WrapErr;
     let dirs = crate::profile::Dirs::from_env().wrap_err("cannot find the home directory")?;
     let keyring = crate::secret::StoreChoice::from_env()?;
-    let services = crate::session::wizard::LiveServices::new(dirs, keyring);
-    crate::tui::run(
-        std::sync::Arc::new(services),
-        crate::tui::WizardOptions::default(),
-    )
-    .await?;
+    let services = std::sync::Arc::new(crate::session::wizard::LiveServices::new(dirs, keyring));
+    let ran = crate::tui::run(services.clone(), crate::tui::WizardOptions::default()).await;
+    for line in services.leftover_report() {
+        eprintln!("warning: {line}");
+    }
+    ran?;
     Ok(Exit::Success)
 }

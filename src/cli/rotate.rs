@@ -17,7 +17,8 @@ use crate::registration::replication::WaitNotice;
 use crate::registration::rotate::OldSecret;
 use crate::secret::StoreChoice;
 use crate::session::rotate::{
-    RotateEvent, RotateProblem, RotateRequest, old_secret_warning, rotate_profile_secret,
+    RotateEvent, RotateProblem, RotateRequest, RotatedProfile, old_secret_warning,
+    rotate_profile_secret,
 };
 
 /// Arguments of `entra-extract profile rotate-secret`.
@@ -67,7 +68,7 @@ async fn rotate_secret(profiles: &ProfileStore, args: RotateArgs) -> Result<Exit
         RotateEvent::Waiting(w) => notice.due(w).iter().for_each(|l| eprintln!("{l}")),
     })
     .await;
-    let rotated = match rotated {
+    let RotatedProfile { rotated, warnings } = match rotated {
         Ok(r) => r,
         Err(RotateProblem::Refused(m)) => return Err(bad(m)),
         Err(RotateProblem::SignIn(AdminSignInError::Graph(e))) => return Err(graph_failure(&e)),
@@ -82,16 +83,20 @@ async fn rotate_secret(profiles: &ProfileStore, args: RotateArgs) -> Result<Exit
         rotated.new_key_id,
         rotated.new_end
     );
-    Ok(match old_secret_warning(&rotated.old) {
+    let mut exit = Exit::Success;
+    match old_secret_warning(&rotated.old) {
         None => {
             if let OldSecret::Removed { key_id } = &rotated.old {
                 crate::outln!("The old secret (keyId {key_id}) was removed.");
             }
-            Exit::Success
         }
         Some(w) => {
             eprintln!("warning: {w}");
-            Exit::CompletedWithWarnings
+            exit = Exit::CompletedWithWarnings;
         }
-    })
+    }
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(exit)
 }

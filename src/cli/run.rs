@@ -219,7 +219,12 @@ async fn execute(
     // One more request after a run that signed in: when the secret in use ends. (Not
     // beside the extraction: a run refused before signing in sends nothing.)
     if result.is_ok() {
-        report.secret_expiry = own_secret_expiry(&conn.client).await.ok().flatten();
+        // Advisory: never holds up the exit for long (the files are committed already).
+        let asked = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            own_secret_expiry(&conn.client),
+        );
+        report.secret_expiry = asked.await.ok().and_then(Result::ok).flatten();
     }
     if let Some(s) = report.secret_expiry.as_ref().filter(|s| s.is_soon()) {
         eprintln!("warning: {}", expiry_warning(s, conn.profile.as_ref()));

@@ -238,6 +238,15 @@ impl GraphClient {
         &self.inner.config.cancel
     }
 
+    /// The same client with a cancellation of its own: cleaning up after a cancelled
+    /// operation (deleting what it created) must not be stopped by that cancellation. A
+    /// delegated sign-in is shared (its refresh token), so no new sign-in is needed.
+    pub fn detached(&self) -> Result<GraphClient, GraphError> {
+        let mut config = self.inner.config.clone();
+        config.cancel = CancellationToken::new();
+        GraphClient::new(config)
+    }
+
     /// Counters so far (cheap; safe to call on every UI tick).
     pub fn stats(&self) -> RequestStats {
         self.inner

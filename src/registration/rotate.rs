@@ -144,11 +144,17 @@ pub async fn rotate(
         .await
         .map_err(|e| failed(RotateStep::AddSecret, &e))?;
     // From here on a failure removes the new secret again: the profile keeps the old one.
+    // (Not stopped by a Ctrl-C that stopped the step: a detached client removes it.)
     let undo = async |step, error: String| {
-        let left = remove_secret(admin, &application_id, &added.key_id)
-            .await
-            .err()
-            .map(|_| added.key_id.clone());
+        let detached = admin.detached();
+        let left = remove_secret(
+            detached.as_ref().unwrap_or(admin),
+            &application_id,
+            &added.key_id,
+        )
+        .await
+        .err()
+        .map(|_| added.key_id.clone());
         RotateError::Failed {
             step,
             error,

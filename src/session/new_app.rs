@@ -96,18 +96,22 @@ impl NewAppError {
     }
 }
 
-/// The keyring `choice`, once it has taken and given up a placeholder secret for `name`: a
-/// store that opens may still refuse writes (a kernel keyring of another session), and the
-/// secret must have somewhere to go before anything is created.
-pub async fn writable_keyring(
-    choice: StoreChoice,
-    name: &ProfileName,
-) -> Result<SecretStore, SecretError> {
+/// The keyring `choice`, once it has taken and given up a placeholder secret: a store that
+/// opens may still refuse writes (a kernel keyring of another session), and the secret must
+/// have somewhere to go before anything is created. The placeholder has a name of its own, so
+/// no profile's entry (of this or another configuration directory) is touched.
+pub async fn writable_keyring(choice: StoreChoice) -> Result<SecretStore, SecretError> {
     let store = SecretStore::open(choice).await?;
+    let probe =
+        ProfileName::new(&format!("keyring-probe-{:08x}", rand::random::<u32>())).map_err(|e| {
+            SecretError::KeyringFailure {
+                detail: e.to_string(),
+            }
+        })?;
     store
-        .save(name, &SecretString::from("entra-extract keyring probe"))
+        .save(&probe, &SecretString::from("entra-extract keyring probe"))
         .await?;
-    store.delete(name).await?;
+    store.delete(&probe).await?;
     Ok(store)
 }
 

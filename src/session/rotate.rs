@@ -54,7 +54,7 @@ pub async fn rotate_profile_secret(
     req: &RotateRequest,
     cancel: CancellationToken,
     mut on_event: impl FnMut(RotateEvent<'_>),
-) -> Result<Rotated, RotateProblem> {
+) -> Result<RotatedProfile, RotateProblem> {
     let refused = |m: String| RotateProblem::Refused(m);
     let profile = profiles
         .load(&req.name)
@@ -113,15 +113,23 @@ pub async fn rotate_profile_secret(
             .app_config(app_id.clone(), secret, cancel.clone())
             .map_err(|e| e.to_string())
     };
+    let warnings = std::sync::Mutex::new(Vec::new());
     let store = async |secret: &SecretString, key_id: &str| {
-        lifecycle::set_secret(profiles, &profile, secret, SecretStore::open(keyring))
+        let stored = lifecycle::set_secret(profiles, &profile, secret, SecretStore::open(keyring))
             .await
             .map_err(|e| e.to_string())?;
-        let mut updated = profile.clone();
+        let mut notes = warnings.lock().unwrap_or_else(|e| e.into_inner());
+        notes.extend(stored.warnings);
+        // The new secret is stored: from here nothing may undo it. A keyId not recorded only
+        // means the next rotation finds the old secret by its first characters.
+        let mut updated = profiles.load(&name).unwrap_or_else(|_| profile.clone());
         updated.secret_key_id = Some(key_id.to_string());
-        profiles.save(&updated).map_err(|e| {
-            format!("the new secret is stored, but recording its keyId in the profile failed: {e}")
-        })
+        if let Err(e) = profiles.save(&updated) {
+            notes.push(format!(
+                "the new secret is stored, but its keyId could not be recorded in the profile ({e})"
+            ));
+        }
+        Ok(())
     };
     // One closure takes both kinds of event: the two callbacks below share it (a Mutex,
     // not a RefCell, so the future stays Send for the wizard's spawned task).
@@ -144,7 +152,18 @@ pub async fn rotate_profile_secret(
         |waited| emit(RotateEvent::Waiting(waited)),
     )
     .await
+    .map(|rotated| RotatedProfile {
+        rotated,
+        warnings: warnings.into_inner().unwrap_or_else(|e| e.into_inner()),
+    })
     .map_err(|e| RotateProblem::Failed(e, name.clone()))
+}
+
+/// A finished rotation, and what to warn about (the plaintext opt-in, a keyId not recorded).
+#[derive(Debug)]
+pub struct RotatedProfile {
+    pub rotated: Rotated,
+    pub warnings: Vec<String>,
 }
 
 /// What became of the old secret, as a sentence; `None` when it was removed.

@@ -38,9 +38,9 @@ pub struct LiveServices {
     /// Whether saving installs the profile's schedule (not for the demo's temporary
     /// profiles: a timer would outlive them).
     schedules: bool,
-    /// What the last failed app registration left, with the administrator's client that can
-    /// delete it.
-    leftovers: std::sync::Mutex<Option<(GraphClient, Created)>>,
+    /// What failed app registrations left, latest last, each with the administrator's client
+    /// that can delete it; what is still here when the wizard ends is printed.
+    leftovers: std::sync::Mutex<Vec<(GraphClient, Created)>>,
 }
 
 impl LiveServices {
@@ -50,7 +50,7 @@ impl LiveServices {
             dirs,
             keyring,
             schedules: true,
-            leftovers: std::sync::Mutex::new(None),
+            leftovers: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -355,7 +355,7 @@ impl Services for LiveServices {
             }
             let output_dir = std::path::absolute(&input.output_dir)
                 .map_err(|e| nothing(format!("Cannot resolve the output directory: {e}")))?;
-            let keyring = writable_keyring(self.keyring, &name).await.map_err(|e| {
+            let keyring = writable_keyring(self.keyring).await.map_err(|e| {
                 nothing(format!(
                     "{e} Nothing was created: the new secret would have nowhere to go. In a terminal, `entra-extract app create --plaintext-secret-file` keeps it in an owner-only file instead."
                 ))
@@ -386,7 +386,7 @@ impl Services for LiveServices {
                 &request,
                 &profiles,
                 Some(keyring),
-                tokio_util::sync::CancellationToken::new(),
+                input.cancel.clone(),
                 |event| match event {
                     NewAppEvent::SignIn(p) => relay.sign_in(p),
                     NewAppEvent::SignedIn(who) => relay.signed_in(who),
@@ -397,6 +397,10 @@ impl Services for LiveServices {
                 },
             )
             .await;
+            let saved = |message: String| NewAppFailure {
+                saved_profile: Some(name.to_string()),
+                ..nothing(message)
+            };
             match created {
                 Ok(done) => match done.report {
                     Some(r) if r.all_granted() => Ok(name.to_string()),
@@ -407,30 +411,35 @@ impl Services for LiveServices {
                             .filter(|p| p.state != GrantState::Granted)
                             .map(|p| p.name.as_str())
                             .collect();
-                        Err(nothing(format!(
+                        Err(saved(format!(
                             "Profile {name} is saved, but not granted yet: {}. Check it again from the home screen (c).",
                             missing.join(", ")
                         )))
                     }
-                    None => Err(nothing(format!(
+                    None => Err(saved(format!(
                         "Profile {name} is saved with its secret, but {} Check it again later from the home screen.",
                         done.unchecked.unwrap_or_default()
                     ))),
                 },
+                Err(e @ NewAppError::Check(_)) => Err(saved(e.to_string())),
                 Err(e) => {
                     let message = e.to_string();
-                    match e.leftovers().map(|(c, _)| c.lines()) {
-                        Some(created) if !created.is_empty() => {
-                            if let NewAppError::Create { failure, admin } = e {
-                                *lock(&self.leftovers) = Some((*admin, failure.created));
-                            } else if let NewAppError::Store { created, admin, .. } = e {
-                                *lock(&self.leftovers) = Some((*admin, created));
-                            }
-                            Err(NewAppFailure {
+                    let kept = match e {
+                        NewAppError::Create { failure, admin } => Some((*admin, failure.created)),
+                        NewAppError::Store { created, admin, .. } => Some((*admin, created)),
+                        _ => None,
+                    };
+                    match kept {
+                        Some((admin, created)) if !created.is_empty() => {
+                            let failure = NewAppFailure {
                                 message,
-                                created,
+                                created: created.lines(),
                                 removable: true,
-                            })
+                                app_id: created.app_id.clone(),
+                                saved_profile: None,
+                            };
+                            lock(&self.leftovers).push((admin, created));
+                            Err(failure)
                         }
                         _ => Err(nothing(message)),
                     }
@@ -444,6 +453,7 @@ impl Services for LiveServices {
         &self,
         profile: String,
         updates: NewAppUpdates,
+        cancel: tokio_util::sync::CancellationToken,
     ) -> BoxFuture<'_, Result<String, String>> {
         async move {
             let name = ProfileName::new(&profile).map_err(|e| e.to_string())?;
@@ -455,27 +465,28 @@ impl Services for LiveServices {
                 replication_timeout: replication::DEFAULT_TIMEOUT,
             };
             let mut relay = Relay::new(&updates);
-            let rotated = rotate_profile_secret(
-                &self.store(),
-                self.keyring,
-                &request,
-                tokio_util::sync::CancellationToken::new(),
-                |event| match event {
-                    RotateEvent::SignIn(p) => relay.sign_in(p),
-                    RotateEvent::SignedIn(who) => relay.signed_in(who),
-                    RotateEvent::Step(step) => relay.line(format!("{}…", step.describe())),
-                    RotateEvent::Waiting(w) => relay.waiting(w),
-                },
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+            let rotated =
+                rotate_profile_secret(&self.store(), self.keyring, &request, cancel, |event| {
+                    match event {
+                        RotateEvent::SignIn(p) => relay.sign_in(p),
+                        RotateEvent::SignedIn(who) => relay.signed_in(who),
+                        RotateEvent::Step(step) => relay.line(format!("{}…", step.describe())),
+                        RotateEvent::Waiting(w) => relay.waiting(w),
+                    }
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            let rotated_secret = &rotated.rotated;
             let mut message = format!(
                 "Profile {name} now uses a new secret (valid until {}).",
-                rotated.new_end
+                rotated_secret.new_end
             );
-            match old_secret_warning(&rotated.old) {
+            match old_secret_warning(&rotated_secret.old) {
                 None => message.push_str(" The old secret was removed."),
                 Some(w) => message.push_str(&format!(" But {w}.")),
+            }
+            for w in &rotated.warnings {
+                message.push_str(&format!(" Note: {w}."));
             }
             Ok(message)
         }
@@ -484,11 +495,14 @@ impl Services for LiveServices {
 
     fn remove_created_app(&self) -> BoxFuture<'_, Result<String, String>> {
         async move {
-            let Some((admin, created)) = lock(&self.leftovers).take() else {
+            let Some((admin, created)) = lock(&self.leftovers).pop() else {
                 return Err("Nothing to delete.".to_string());
             };
+            // The attempt may have been stopped with Ctrl-C; the deletion must still run.
+            let detached = admin.detached();
+            let client = detached.as_ref().unwrap_or(&admin);
             let app_id = created.app_id.clone().unwrap_or_default();
-            match crate::registration::remove(&admin, &created).await {
+            match crate::registration::remove(client, &created).await {
                 Ok(()) => Ok(format!(
                     "Deleted the app registration {app_id} and everything it came with."
                 )),
@@ -496,7 +510,7 @@ impl Services for LiveServices {
                     let message = format!(
                         "Deleting the app registration {app_id} failed: {e}. Delete it in the portal (App registrations > {app_id} > Delete) or with `entra-extract app delete --app-id {app_id} --tenant …`."
                     );
-                    *lock(&self.leftovers) = Some((admin, created));
+                    lock(&self.leftovers).push((admin, created));
                     Err(message)
                 }
             }
@@ -539,6 +553,23 @@ impl<'a> Relay<'a> {
         if let Some(l) = self.notice.due(w) {
             self.line(l);
         }
+    }
+}
+
+impl LiveServices {
+    /// What failed app registrations left and nobody deleted: printed when the wizard ends,
+    /// so nothing created is left unreported.
+    pub fn leftover_report(&self) -> Vec<String> {
+        lock(&self.leftovers)
+            .iter()
+            .map(|(_, created)| {
+                let app_id = created.app_id.clone().unwrap_or_default();
+                format!(
+                    "kept from a failed app registration: {}; delete it with `entra-extract app delete --app-id {app_id} --tenant …`",
+                    created.lines().join(", ")
+                )
+            })
+            .collect()
     }
 }
 

@@ -99,12 +99,13 @@ pub trait Services: Send + Sync {
         &self,
         profile: String,
         updates: NewAppUpdates,
+        cancel: CancellationToken,
     ) -> BoxFuture<'_, Result<String, String>> {
-        let _ = (profile, updates);
+        let _ = (profile, updates, cancel);
         async { Err("Rotating a secret is not available here.".to_string()) }.boxed()
     }
 
-    /// Delete what the last failed [`Services::create_app`] left behind.
+    /// Delete what the latest failed [`Services::create_app`] left behind.
     fn remove_created_app(&self) -> BoxFuture<'_, Result<String, String>> {
         async { Err("Nothing to delete.".to_string()) }.boxed()
     }
@@ -120,6 +121,8 @@ pub struct NewAppInput {
     pub authority_url: Option<String>,
     pub graph_url: Option<String>,
     pub output_dir: PathBuf,
+    /// Stops the sign-in or the creation at its next step (what exists is then reported).
+    pub cancel: CancellationToken,
 }
 
 /// What a creation shows while it runs.
@@ -147,6 +150,10 @@ pub struct NewAppFailure {
     pub created: Vec<String>,
     /// [`Services::remove_created_app`] can delete it.
     pub removable: bool,
+    /// The application (client) id of what exists, for `app delete --app-id`.
+    pub app_id: Option<String>,
+    /// The profile was saved after all (its check failed or found a permission missing).
+    pub saved_profile: Option<String>,
 }
 
 impl NewAppFailure {
@@ -156,6 +163,8 @@ impl NewAppFailure {
             message: message.into(),
             created: Vec::new(),
             removable: false,
+            app_id: None,
+            saved_profile: None,
         }
     }
 }

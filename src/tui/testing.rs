@@ -48,6 +48,8 @@ pub struct FakeServices {
     progress: Arc<Mutex<ProgressSnapshot>>,
     outcome: Arc<Mutex<Option<oneshot::Sender<Outcome>>>>,
     cancel: Mutex<Option<CancellationToken>>,
+    /// The cancellation handed to the latest `create_app`.
+    task_cancel: Mutex<Option<CancellationToken>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -73,6 +75,7 @@ impl FakeServices {
             progress: Arc::new(Mutex::new(ProgressSnapshot::default())),
             outcome: Arc::new(Mutex::new(None)),
             cancel: Mutex::new(None),
+            task_cancel: Mutex::new(None),
         })
     }
 
@@ -107,6 +110,13 @@ impl FakeServices {
         lock(&self.outcome)
             .take()
             .is_some_and(|tx| tx.send(outcome).is_ok())
+    }
+
+    /// True once the wizard cancelled the latest `create_app`.
+    pub fn task_cancelled(&self) -> bool {
+        lock(&self.task_cancel)
+            .as_ref()
+            .is_some_and(|c| c.is_cancelled())
     }
 
     /// True once the wizard cancelled the running extraction.
@@ -235,6 +245,7 @@ impl Services for FakeServices {
             input.output_dir.display()
         ));
         let answer = pop(&mut self.script().new_apps);
+        *lock(&self.task_cancel) = Some(input.cancel.clone());
         async move {
             let Some((sent, result)) = answer else {
                 return Err(NewAppFailure::nothing("The fake has no create_app answer."));
@@ -252,6 +263,7 @@ impl Services for FakeServices {
         &self,
         profile: String,
         updates: NewAppUpdates,
+        _cancel: CancellationToken,
     ) -> BoxFuture<'_, Result<String, String>> {
         self.record(format!("rotate_secret {profile}"));
         let answer = pop(&mut self.script().rotations);

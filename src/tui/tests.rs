@@ -1284,6 +1284,7 @@ async fn creating_an_app_registration_from_home_to_extraction() {
         !h.app.should_quit(),
         "a half-done creation is not abandoned"
     );
+    assert!(h.fake.task_cancelled(), "Ctrl-C stops it at its next step");
     h.fake.open_gate();
     h.settle().await;
     assert!(
@@ -1316,6 +1317,8 @@ async fn a_failed_creation_lists_what_exists_and_deletes_it_on_request() {
             "its service principal (object id 9abc)".into(),
         ],
         removable: true,
+        app_id: Some("1234".into()),
+        saved_profile: None,
     };
     let mut h = Harness::with(Script {
         new_apps: [(vec![sign_in_code()], Err(failure))].into(),
@@ -1331,6 +1334,15 @@ async fn a_failed_creation_lists_what_exists_and_deletes_it_on_request() {
         .press(KeyCode::Enter);
     h.settle().await;
     snap!("new_app_failed", h.screen());
+    // Kept: the screen says how to delete it later; Enter starts over.
+    h.press(KeyCode::Char('k'));
+    let screen = h.screen();
+    assert!(
+        screen.contains("app delete --app-id 1234 --tenant") && screen.contains(TENANT),
+        "{screen}"
+    );
+    h.press(KeyCode::Enter).press(KeyCode::Enter);
+    h.settle().await;
     h.press(KeyCode::Char('d'));
     h.settle().await;
     assert!(h.fake.calls().contains(&"remove_created_app".to_string()));

@@ -21,6 +21,8 @@ use crate::tui::action::{Action, Generation};
 use crate::tui::app::{Context, DemoChoice, Notice};
 use crate::tui::services::{ExtractionTarget, NewAppFailure, NewAppInput, NewAppUpdate};
 use crate::tui::validate;
+use tokio_util::sync::CancellationToken;
+
 use crate::tui::widgets::{
     FieldMessage, FieldValue, clock, edit_input, field, hang, paste_into, spinner,
 };
@@ -47,6 +49,8 @@ pub enum NewAppPhase {
     Failed(NewAppFailure),
     /// Deleting what the failure left.
     Removing(NewAppFailure),
+    /// The user kept what the failure left: the screen says how to delete it later.
+    Kept(NewAppFailure),
     /// The profile is saved and its permissions are granted.
     Ready(String),
     /// A rotation ended: what the screen says, and whether it failed.
@@ -69,6 +73,10 @@ pub struct NewApp {
     generation: Option<Generation>,
     /// Rotating this saved profile's secret instead of creating a registration.
     pub rotating: Option<String>,
+    /// Stops the running task at its next step.
+    cancel: Option<CancellationToken>,
+    /// Nobody can answer any more (SIGINT, input closed): quit once the task has ended.
+    quit_when_done: bool,
 }
 
 impl NewApp {
@@ -101,8 +109,9 @@ impl NewApp {
         };
         let generation = screen.begin_work(cx);
         let updates = progress_sender(cx, generation);
+        let cancel = screen.cancel.clone().unwrap_or_default();
         cx.spawn(move |s| async move {
-            Action::SecretRotated(generation, s.rotate_secret(name, updates).await)
+            Action::SecretRotated(generation, s.rotate_secret(name, updates, cancel).await)
         });
         cx.go(Screen::NewApp(screen));
     }
@@ -111,6 +120,7 @@ impl NewApp {
     fn begin_work(&mut self, cx: &mut Context) -> Generation {
         let generation = cx.begin();
         self.generation = Some(generation);
+        self.cancel = Some(CancellationToken::new());
         self.phase = NewAppPhase::Working {
             sign_in: None,
             lines: Vec::new(),
@@ -151,8 +161,13 @@ impl NewApp {
             authority_url: self.authority_url.clone(),
             graph_url: self.graph_url.clone(),
             output_dir: self.output_dir.clone(),
+            cancel: CancellationToken::new(),
         };
         let generation = self.begin_work(cx);
+        let input = NewAppInput {
+            cancel: self.cancel.clone().unwrap_or_default(),
+            ..input
+        };
         let updates = progress_sender(cx, generation);
         cx.spawn(move |s| async move {
             Action::NewAppCreated(generation, s.create_app(input, updates).await)
@@ -166,6 +181,15 @@ fn progress_sender(cx: &Context, generation: Generation) -> crate::tui::services
     Arc::new(move |u| {
         let _ = tx.send(Action::NewAppProgress(generation, u));
     })
+}
+
+impl NewApp {
+    fn working(&self) -> bool {
+        matches!(
+            self.phase,
+            NewAppPhase::Working { .. } | NewAppPhase::Removing(_)
+        )
+    }
 }
 
 impl Component for NewApp {
@@ -187,7 +211,9 @@ impl Component for NewApp {
                 "working: it reports what it created when it ends"
             }
             NewAppPhase::Failed(f) if f.removable => "d delete what was created · k keep it",
+            NewAppPhase::Failed(f) if f.saved_profile.is_some() => "Esc home",
             NewAppPhase::Failed(_) => "Enter try again · Esc back",
+            NewAppPhase::Kept(_) => "Enter start over · Esc home",
             NewAppPhase::Ready(_) => "Enter extract now · Esc home",
             NewAppPhase::Rotated(..) => "Enter/Esc home",
         }
@@ -222,13 +248,19 @@ impl Component for NewApp {
                 });
             }
             (NewAppPhase::Failed(f), KeyCode::Char('k') | KeyCode::Esc) if f.removable => {
-                cx.notice = Some(Notice::info(
-                    "Kept. `entra-extract app delete --app-id …` deletes it later (the id is in the list above).",
-                ));
-                self.phase = NewAppPhase::Form;
+                self.phase = NewAppPhase::Kept(f.clone());
             }
-            (NewAppPhase::Failed(_), KeyCode::Enter) => self.phase = NewAppPhase::Form,
-            (NewAppPhase::Failed(_), KeyCode::Esc) => cx.go(Screen::Home(Home::default())),
+            (NewAppPhase::Failed(f), KeyCode::Enter | KeyCode::Esc)
+                if f.saved_profile.is_some() =>
+            {
+                cx.go(Screen::Home(Home::default()))
+            }
+            (NewAppPhase::Failed(_) | NewAppPhase::Kept(_), KeyCode::Enter) => {
+                self.phase = NewAppPhase::Form
+            }
+            (NewAppPhase::Failed(_) | NewAppPhase::Kept(_), KeyCode::Esc) => {
+                cx.go(Screen::Home(Home::default()))
+            }
             (NewAppPhase::Ready(name), KeyCode::Enter) => {
                 let name = name.clone();
                 extract::start(cx, ExtractionTarget::Saved(name.clone()), name);
@@ -270,6 +302,9 @@ impl Component for NewApp {
             }
             Action::NewAppCreated(_, Err(failure)) => {
                 cx.notice = None;
+                if failure.saved_profile.is_some() {
+                    cx.reload_profiles();
+                }
                 self.phase = NewAppPhase::Failed(failure);
             }
             Action::SecretRotated(_, result) => {
@@ -279,26 +314,50 @@ impl Component for NewApp {
                     Err(e) => NewAppPhase::Rotated(e, true),
                 };
             }
-            Action::NewAppRemoved(_, result) => {
-                cx.notice = Some(match result {
-                    Ok(m) => Notice::info(m),
-                    Err(e) => Notice::error(e),
-                });
+            Action::NewAppRemoved(_, Ok(m)) => {
+                cx.notice = Some(Notice::info(m));
                 self.phase = NewAppPhase::Form;
+            }
+            Action::NewAppRemoved(_, Err(e)) => {
+                // Still there: the list stays, and `d` can be pressed again.
+                cx.notice = Some(Notice::error(e));
+                if let NewAppPhase::Removing(f) = std::mem::take(&mut self.phase) {
+                    self.phase = NewAppPhase::Failed(f);
+                }
             }
             _ => {}
         }
+        if self.quit_when_done && !self.working() {
+            cx.should_quit = true;
+        }
     }
 
-    /// A creation half done must report what it made: Ctrl-C waits for it.
+    /// A task half done must report what it made: Ctrl-C stops it at its next step and the
+    /// screen then lists what exists; on a failure that left something, Ctrl-C keeps it and
+    /// shows how to delete it (a second Ctrl-C quits).
     fn on_ctrl_c(&mut self, cx: &mut Context) {
-        if matches!(
-            self.phase,
-            NewAppPhase::Working { .. } | NewAppPhase::Removing(_)
-        ) {
-            cx.notice = Some(Notice::info(
-                "Still working: wait until it ends (it then says what it created), then quit.",
-            ));
+        match &self.phase {
+            NewAppPhase::Working { .. } | NewAppPhase::Removing(_) => {
+                if let Some(c) = &self.cancel {
+                    c.cancel();
+                }
+                cx.notice = Some(Notice::info(
+                    "Stopping at the next step; what exists by then is listed.",
+                ));
+            }
+            NewAppPhase::Failed(f) if f.removable => self.phase = NewAppPhase::Kept(f.clone()),
+            _ => cx.should_quit = true,
+        }
+    }
+
+    /// Nobody can answer: stop the task, and quit once it has ended (the wizard's caller
+    /// prints whatever it left).
+    fn on_interrupt(&mut self, cx: &mut Context) {
+        if self.working() {
+            if let Some(c) = &self.cancel {
+                c.cancel();
+            }
+            self.quit_when_done = true;
         } else {
             cx.should_quit = true;
         }
@@ -381,9 +440,13 @@ fn render(s: &NewApp, frame: &mut Frame, area: Rect, cx: &Context) {
                 lines.push(Line::raw(format!("{} …", spinner(cx.tick))));
             }
         }
-        NewAppPhase::Failed(f) | NewAppPhase::Removing(f) => {
+        NewAppPhase::Failed(f) | NewAppPhase::Removing(f) | NewAppPhase::Kept(f) => {
             lines.extend(hang(&f.message, area.width, "", "", t.error));
-            if f.created.is_empty() {
+            if let Some(name) = &f.saved_profile {
+                lines.push(Line::raw(format!(
+                    "Profile {name} is saved: it is on the home screen."
+                )));
+            } else if f.created.is_empty() {
                 lines.push(Line::raw("Nothing was created."));
             } else {
                 lines.push(Line::raw(""));
@@ -394,6 +457,14 @@ fn render(s: &NewApp, frame: &mut Frame, area: Rect, cx: &Context) {
             }
             if matches!(s.phase, NewAppPhase::Removing(_)) {
                 lines.push(Line::raw(format!("{} Deleting them…", spinner(cx.tick))));
+            } else if matches!(s.phase, NewAppPhase::Kept(_)) {
+                lines.push(Line::raw(""));
+                let command = format!(
+                    "Kept. To delete it later: entra-extract app delete --app-id {} --tenant {}",
+                    f.app_id.as_deref().unwrap_or("<app id>"),
+                    s.tenant.value().trim()
+                );
+                lines.extend(hang(&command, area.width, "", "", t.warn));
             } else if f.removable {
                 lines.push(Line::raw(""));
                 lines.push(Line::from(vec![
