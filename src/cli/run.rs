@@ -244,11 +244,12 @@ fn expiry_warning(s: &SecretExpiry, profile: Option<&crate::profile::Profile>) -
         format!("expires on {} (in {} days)", s.end_date_time, s.days_left)
     };
     let fix = match profile {
-        Some(p) => format!(
+        Some(p) if p.secret_storage.is_stored() => format!(
             "rotate it without downtime: `entra-extract profile rotate-secret {}`",
             p.name
         ),
-        None => "create a new one under Certificates & secrets".to_string(),
+        // The secret comes from each run's environment: rotate-secret cannot store it there.
+        _ => "create a new one under Certificates & secrets and supply it instead".to_string(),
     };
     format!("the client secret {when}; {fix}")
 }
