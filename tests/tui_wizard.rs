@@ -240,6 +240,7 @@ async fn renaming_a_profile_then_choosing_another_storage_after_the_keyring_fail
         tenant: None,
         replaces: Some("old".into()),
         schedule: None,
+        credential_file: None,
     };
     let problem = services
         .save_profile(draft(), SecretStorage::Keyring)

@@ -25,6 +25,12 @@ fn child_save() {
         return;
     };
     let schedule = std::env::var("SCHEDULE").unwrap();
+    let credential_file = std::env::var_os("CREDENTIAL_FILE").map(PathBuf::from);
+    let storage = if credential_file.is_some() {
+        SecretStorage::Environment
+    } else {
+        SecretStorage::Keyring
+    };
     let services = LiveServices::new(
         Dirs::new(root.join("config"), root.join("data")),
         StoreChoice::Memory,
@@ -47,10 +53,11 @@ fn child_save() {
         tenant: None,
         replaces: Some("contoso".into()),
         schedule: (!schedule.is_empty()).then(|| schedule.parse().unwrap()),
+        credential_file,
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let outcome = runtime
-        .block_on(services.save_profile(draft, SecretStorage::Keyring))
+        .block_on(services.save_profile(draft, storage))
         .expect("saved");
     println!("SCHEDULE: {}", outcome.schedule.unwrap_or_default());
 }
@@ -82,6 +89,12 @@ impl Host {
 
     /// Saves the profile in a child process with `schedule` in the wizard's field.
     fn save(&self, schedule: &str) -> String {
+        self.save_with(schedule, None)
+    }
+
+    /// [`Host::save`] with the secret left to the environment and `file` in the wizard's
+    /// "Timer's secret file" field.
+    fn save_with(&self, schedule: &str, file: Option<&Path>) -> String {
         let path = format!(
             "{}:{}",
             self.path("bin").display(),
@@ -91,6 +104,7 @@ impl Host {
             .args(["--ignored", "--exact", "child_save", "--nocapture"])
             .env(CHILD_ENV, self.root.path())
             .env("SCHEDULE", schedule)
+            .envs(file.map(|f| ("CREDENTIAL_FILE", f.as_os_str())))
             .env("HOME", self.path("home"))
             .env("PATH", path)
             .env_remove("XDG_CONFIG_HOME")
@@ -183,4 +197,31 @@ fn the_save_step_installs_and_removes_the_timer() {
             .contains("--user disable --now entra-extract-contoso.timer")
     );
     assert!(!host.profile().contains("schedule"), "{}", host.profile());
+}
+
+/// A profile whose secret the timer cannot read from a keyring (it comes from the
+/// environment) gets its timer only with the wizard's secret-file field, which the unit
+/// hands to each run as a systemd credential.
+#[test]
+fn the_save_step_hands_the_timer_a_secret_file() {
+    let host = Host::new();
+    let said = host.save_with("daily 02:00", Some(&host.path("missing")));
+    assert!(said.starts_with("The schedule was not installed"), "{said}");
+    assert!(!host.unit("timer").exists());
+
+    let file = host.path("client-secret");
+    std::fs::write(&file, "Xy7~not.a.real.secret\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let said = host.save_with("daily 02:00", Some(&file));
+    assert!(said.starts_with("It reruns daily at 02:00"), "{said}");
+    let service = read(&host.unit("service"));
+    assert!(
+        service.contains(&format!(
+            "LoadCredential=entra-extract-client-secret:{}",
+            file.display()
+        )),
+        "{service}"
+    );
+    assert!(!service.contains("not.a.real.secret"), "{service}");
 }

@@ -232,6 +232,7 @@ impl Services for LiveServices {
                 tenant: None,
                 replaces: Some(name),
                 schedule: profile.schedule,
+                credential_file: None,
             })
         }
         .boxed()
@@ -740,7 +741,13 @@ impl LiveServices {
                 "The demo installs no schedule: its profiles are deleted when it ends (`entra-extract schedule add` schedules a real profile)."
                     .to_string(),
             ),
-            wanted => apply_schedule(&store, &mut profile, wanted, had_schedule),
+            wanted => apply_schedule(
+                &store,
+                &mut profile,
+                wanted,
+                had_schedule,
+                draft.credential_file.clone(),
+            ),
         };
         Ok(SaveOutcome {
             secret_stored_in: stored_in,
@@ -756,12 +763,13 @@ fn apply_schedule(
     profile: &mut Profile,
     wanted: Option<crate::schedule::Schedule>,
     had_schedule: Option<crate::schedule::Schedule>,
+    credential_file: Option<PathBuf>,
 ) -> Option<String> {
     use crate::schedule::{self, Backend, systemd};
     let installed = systemd::status(&profile.name).0;
     // Unchanged and in place: left as it is (it may hand the run a credential file, which
     // the wizard does not know).
-    if wanted.is_some() && wanted == had_schedule && installed {
+    if wanted.is_some() && wanted == had_schedule && installed && credential_file.is_none() {
         profile.schedule = wanted;
         return match store.save(profile) {
             Ok(()) => wanted.map(|w| format!("It still reruns {}.", w.describe())),
@@ -789,7 +797,7 @@ fn apply_schedule(
         });
     };
     let backend = Backend::detect();
-    let job = match schedule::job_for(profile, when, None, backend) {
+    let job = match schedule::job_for(profile, when, credential_file, backend) {
         Ok(job) => job,
         Err(e) => return keep_previous(profile, e.to_string()),
     };

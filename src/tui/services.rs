@@ -350,6 +350,9 @@ pub struct ProfileDraft {
     pub replaces: Option<String>,
     /// When the saved profile reruns by itself (none: it does not).
     pub schedule: Option<Schedule>,
+    /// For the schedule: an owner-only file holding the secret, handed to the timer's runs
+    /// as a systemd credential (when the secret is not in a keyring the timer can read).
+    pub credential_file: Option<PathBuf>,
 }
 
 /// A rerun schedule: the library's own type (`hourly`, `daily 02:00`, `weekly mon 02:00`).

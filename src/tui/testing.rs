@@ -203,14 +203,20 @@ impl Services for FakeServices {
         draft: ProfileDraft,
         storage: SecretStorage,
     ) -> BoxFuture<'_, Result<SaveOutcome, SaveProblem>> {
-        self.record(format!(
-            "save {} storage={storage:?} prefix={} dir={} bom={} schedule={}",
-            draft.name,
-            draft.output.domain_prefix,
-            draft.output.directory.display(),
-            draft.output.bom,
-            draft.schedule.map_or("none".into(), |s| s.to_string())
-        ));
+        self.record(
+            format!(
+                "save {} storage={storage:?} prefix={} dir={} bom={} schedule={}",
+                draft.name,
+                draft.output.domain_prefix,
+                draft.output.directory.display(),
+                draft.output.bom,
+                draft.schedule.map_or("none".into(), |s| s.to_string())
+            ) + &draft
+                .credential_file
+                .as_ref()
+                .map(|f| format!(" file={}", f.display()))
+                .unwrap_or_default(),
+        );
         let schedule = draft
             .schedule
             .map(|s| format!("Reruns {} (systemd user timer).", s.describe()));

@@ -671,12 +671,14 @@ async fn save_then_extract_then_summary() {
         h.press(KeyCode::Backspace);
     }
     h.typ("Daily at 6:30");
+    // The timer's secret file is the next field.
+    h.press(KeyCode::Tab).typ("/etc/entra/secret");
     h.fake.set_progress(progress());
     h.press(KeyCode::Enter);
     h.settle().await;
     assert!(
         h.fake.calls().contains(
-            &"save contoso storage=Keyring prefix=contoso.onmicrosoft.com dir=/data/exports bom=true schedule=daily 06:30".into()
+            &"save contoso storage=Keyring prefix=contoso.onmicrosoft.com dir=/data/exports bom=true schedule=daily 06:30 file=/etc/entra/secret".into()
         ),
         "{:?}",
         h.fake.calls()
@@ -962,6 +964,7 @@ async fn edit_loads_the_profile_into_the_wizard() {
         tenant: Some(tenant()),
         replaces: None,
         schedule: None,
+        credential_file: None,
     };
     let mut h = Harness::with(Script {
         profiles: profiles(),

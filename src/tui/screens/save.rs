@@ -43,6 +43,8 @@ pub enum SaveFocus {
     #[default]
     Name,
     Schedule,
+    /// The timer's secret file.
+    CredentialFile,
 }
 
 /// State of the save step.
@@ -53,6 +55,8 @@ pub struct SaveView {
     /// When the profile reruns by itself: empty for never.
     pub schedule: Input,
     pub schedule_message: Option<FieldMessage>,
+    /// For the schedule: a file holding the secret, when the timer cannot read a keyring.
+    pub credential_file: Input,
     pub focus: SaveFocus,
     pub phase: SavePhase,
     pub selected: usize,
@@ -114,10 +118,18 @@ impl SetupStep for SaveStep {
             KeyCode::Esc => setup.go(cx, Step::Output),
             KeyCode::Up => v.selected = v.selected.saturating_sub(1),
             KeyCode::Down => v.selected = (v.selected + 1).min(list.len() - 1),
-            KeyCode::Tab | KeyCode::BackTab => {
+            KeyCode::Tab => {
                 v.focus = match v.focus {
                     SaveFocus::Name => SaveFocus::Schedule,
+                    SaveFocus::Schedule => SaveFocus::CredentialFile,
+                    SaveFocus::CredentialFile => SaveFocus::Name,
+                }
+            }
+            KeyCode::BackTab => {
+                v.focus = match v.focus {
+                    SaveFocus::Name => SaveFocus::CredentialFile,
                     SaveFocus::Schedule => SaveFocus::Name,
+                    SaveFocus::CredentialFile => SaveFocus::Schedule,
                 }
             }
             KeyCode::Enter => match list.get(v.selected).copied() {
@@ -135,11 +147,14 @@ impl SetupStep for SaveStep {
             },
             _ => {
                 let (input, message) = match v.focus {
-                    SaveFocus::Name => (&mut v.name, &mut v.name_message),
-                    SaveFocus::Schedule => (&mut v.schedule, &mut v.schedule_message),
+                    SaveFocus::Name => (&mut v.name, Some(&mut v.name_message)),
+                    SaveFocus::Schedule => (&mut v.schedule, Some(&mut v.schedule_message)),
+                    SaveFocus::CredentialFile => (&mut v.credential_file, None),
                 };
-                if edit_input(input, key) {
-                    *message = None;
+                if edit_input(input, key)
+                    && let Some(m) = message
+                {
+                    *m = None;
                 }
             }
         }
@@ -151,6 +166,7 @@ impl SetupStep for SaveStep {
             let input = match v.focus {
                 SaveFocus::Name => &mut v.name,
                 SaveFocus::Schedule => &mut v.schedule,
+                SaveFocus::CredentialFile => &mut v.credential_file,
             };
             paste_into(input, text.trim());
         }
@@ -170,7 +186,7 @@ impl SetupStep for SaveStep {
         match setup.save.phase {
             SavePhase::Saving(_) => "Esc stop waiting · Ctrl-C quit",
             _ if setup.save.confirm_plaintext => "y store in plain text · any key no",
-            _ => "type · Tab name/schedule · ↑↓ choose · Enter go · Esc back",
+            _ => "type · Tab next field · ↑↓ choose · Enter go · Esc back",
         }
     }
 }
@@ -255,16 +271,24 @@ fn render(v: &SaveView, frame: &mut Frame, area: Rect, cx: &Context) {
         editable && v.focus == SaveFocus::Schedule,
         v.schedule_message.as_ref(),
     );
+    used += field(
+        frame,
+        below(area, used),
+        t,
+        "Timer's secret file",
+        FieldValue::Text(&v.credential_file),
+        editable && v.focus == SaveFocus::CredentialFile,
+        None,
+    );
     let plain = Style::new();
     let mut lines: Vec<Line> = Vec::new();
     if v.schedule_message.is_none() {
-        lines.extend(hang(
-            "Rerun: empty for never, or hourly, daily 02:00, weekly mon 02:00 (a systemd user timer; a crontab line where systemd is absent).",
-            area.width,
-            "  ",
-            "  ",
-            t.dim,
-        ));
+        let hint = if v.focus == SaveFocus::CredentialFile {
+            "Secret file: for a timer that cannot read the keyring, an owner-only file holding the secret (a systemd credential)."
+        } else {
+            "Rerun: empty, hourly, daily 02:00 or weekly mon 02:00."
+        };
+        lines.extend(hang(hint, area.width, "  ", "  ", t.dim));
     }
     lines.push(Line::raw(""));
     match &v.phase {

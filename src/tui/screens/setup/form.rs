@@ -175,6 +175,7 @@ impl Form {
             tenant: self.validated.clone(),
             replaces: self.editing.clone(),
             schedule: None,
+            credential_file: None,
         }
     }
 

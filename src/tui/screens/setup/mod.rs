@@ -137,6 +137,8 @@ impl Setup {
         draft.schedule = super::save::parse_schedule(self.save.schedule.value())
             .ok()
             .flatten();
+        let file = self.save.credential_file.value().trim();
+        draft.credential_file = (!file.is_empty()).then(|| std::path::PathBuf::from(file));
         draft
     }
 }
