@@ -336,7 +336,8 @@ fn a_second_run_in_the_same_directory_is_refused_while_the_first_writes() {
     // The refused run did not remove the first run's temporary files.
     assert_eq!(temp_files(tmp.path()).len(), 4);
     drop(first);
-    assert!(OutputSet::create(tmp.path(), &other, &schema, OutputOptions::default()).is_ok());
+    let again = OutputSet::create(tmp.path(), &other, &schema, OutputOptions::default());
+    assert!(again.is_ok(), "{:?}", again.err());
 }
 
 #[test]
