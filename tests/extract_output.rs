@@ -336,7 +336,19 @@ fn a_second_run_in_the_same_directory_is_refused_while_the_first_writes() {
     // The refused run did not remove the first run's temporary files.
     assert_eq!(temp_files(tmp.path()).len(), 4);
     drop(first);
-    let again = OutputSet::create(tmp.path(), &other, &schema, OutputOptions::default());
+    // Another test here spawns a child process; one forked while `first` held its lock file
+    // shares that lock until it execs (flock follows the open file, and fork copies it), so
+    // the lock may outlive `first` by a moment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let again = loop {
+        let again = OutputSet::create(tmp.path(), &other, &schema, OutputOptions::default());
+        match again {
+            Err(OutputError::Busy { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            other => break other,
+        }
+    };
     assert!(again.is_ok(), "{:?}", again.err());
 }
 
