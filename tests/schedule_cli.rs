@@ -401,22 +401,8 @@ fn unusable_schedules_are_refused_with_the_fix() {
 
 #[test]
 fn a_scheduled_profile_is_not_renamed_under_its_timer_and_removing_it_removes_the_timer() {
-    let sim = Sim::small();
     let host = Host::new(0);
-    create_profile(&sim, &host.env, PROFILE, &host.env.out("out"), &[]);
-    let secret = host.env.root.path().join("client-secret");
-    write_mode(&secret, "s3cret", 0o600);
-    assert_exit(
-        &host.schedule(&[
-            "add",
-            "--profile",
-            PROFILE,
-            "hourly",
-            "--credential-file",
-            secret.to_str().unwrap(),
-        ]),
-        0,
-    );
+    add_hourly_with_a_credential_file(&host);
     assert!(host.unit("timer").exists());
 
     let o = host
@@ -451,23 +437,7 @@ fn a_scheduled_profile_is_not_renamed_under_its_timer_and_removing_it_removes_th
 /// it fails because the timer is not loaded, removing the files is enough.
 #[test]
 fn a_failing_disable_of_an_active_timer_removes_nothing() {
-    let add = |host: &Host| {
-        let sim = Sim::small();
-        create_profile(&sim, &host.env, PROFILE, &host.env.out("out"), &[]);
-        let secret = host.env.root.path().join("client-secret");
-        write_mode(&secret, "s3cret", 0o600);
-        assert_exit(
-            &host.schedule(&[
-                "add",
-                "--profile",
-                PROFILE,
-                "hourly",
-                "--credential-file",
-                secret.to_str().unwrap(),
-            ]),
-            0,
-        );
-    };
+    let add = add_hourly_with_a_credential_file;
     let fails = "*disable*) echo 'Failed to disable unit: Access denied' >&2; exit 1;;";
     let host = Host::with_systemctl(0, &format!("{fails} *is-active*) echo active;;"));
     add(&host);
@@ -483,4 +453,23 @@ fn a_failing_disable_of_an_active_timer_removes_nothing() {
     let o = host.schedule(&["remove", "--profile", PROFILE]);
     assert_exit(&o, 0);
     assert!(!host.unit("timer").exists() && !host.unit("service").exists());
+}
+
+/// A profile of a fresh simulator, scheduled hourly with its secret in an owner-only file.
+fn add_hourly_with_a_credential_file(host: &Host) {
+    let sim = Sim::small();
+    create_profile(&sim, &host.env, PROFILE, &host.env.out("out"), &[]);
+    let secret = host.env.root.path().join("client-secret");
+    write_mode(&secret, "s3cret", 0o600);
+    assert_exit(
+        &host.schedule(&[
+            "add",
+            "--profile",
+            PROFILE,
+            "hourly",
+            "--credential-file",
+            secret.to_str().unwrap(),
+        ]),
+        0,
+    );
 }
