@@ -81,6 +81,7 @@ fn script() -> Script {
             secret_expiry: vec![],
             remediation: vec![],
             grant_commands: vec![],
+            secret_in_use: None,
         })]
         .into(),
         ..Script::default()

@@ -52,6 +52,7 @@ pub fn analyze(evidence: &Evidence, app_label: &str, now: DateTime<Utc>) -> Perm
         secret_expiry: secret_expiry(evidence, now),
         remediation: remediation(&missing, app_label),
         grant_commands: Vec::new(),
+        secret_in_use: None,
         required,
     }
 }
@@ -165,6 +166,16 @@ impl SecretExpiry {
 }
 
 impl PermissionReport {
+    /// The secret in use expired or ends within [`EXPIRY_WARNING_DAYS`] (when the secret in
+    /// use is unknown: any of them) — what rotating it would fix.
+    pub fn secret_in_use_expires_soon(&self) -> bool {
+        self.expiring_secrets().any(|s| {
+            self.secret_in_use
+                .as_ref()
+                .is_none_or(|h| s.hint.as_ref() == Some(h))
+        })
+    }
+
     /// Secrets that expired or expire within [`EXPIRY_WARNING_DAYS`].
     pub fn expiring_secrets(&self) -> impl Iterator<Item = &SecretExpiry> {
         self.secret_expiry.iter().filter(|s| s.is_soon())

@@ -59,6 +59,7 @@ pub async fn check(client: &GraphClient) -> Result<PermissionReport, GraphError>
         .iter()
         .filter(|p| p.state != super::report::GrantState::Granted)
         .collect();
+    report.secret_in_use = client.secret_hint();
     report.grant_commands =
         super::analysis::grant_commands(&client.config().tenant.to_string(), &client_id, &missing);
     Ok(report)

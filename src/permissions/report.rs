@@ -23,6 +23,9 @@ pub struct PermissionReport {
     /// The same as commands (Azure CLI, then Microsoft Graph PowerShell), for administrators
     /// who prefer them; empty when nothing is missing.
     pub grant_commands: Vec<GrantCommand>,
+    /// The first three characters of the secret the check signed in with (matches a
+    /// [`SecretExpiry::hint`]); `None` for a certificate.
+    pub secret_in_use: Option<String>,
 }
 
 /// A command line that grants the missing permissions, and the tool it is for.

@@ -210,6 +210,7 @@ fn granted() -> PermissionReport {
         }],
         remediation: vec![],
         grant_commands: vec![],
+        secret_in_use: None,
     }
 }
 
@@ -244,6 +245,7 @@ fn hidden_missing() -> PermissionReport {
                 "az ad app permission add --id {CLIENT} --api 00000003-0000-0000-c000-000000000000 --api-permissions {MEMBER_READ_HIDDEN}=Role && az ad app permission admin-consent --id {CLIENT}"
             ),
         }],
+        secret_in_use: None,
     }
 }
 
@@ -265,6 +267,7 @@ fn nothing_granted() -> PermissionReport {
         secret_expiry: vec![],
         remediation: vec!["Grant Directory.Read.All and Member.Read.Hidden".into()],
         grant_commands: vec![],
+        secret_in_use: None,
     }
 }
 
@@ -1416,21 +1419,28 @@ async fn a_secret_close_to_expiry_is_rotated_from_the_saved_check() {
     h.press(KeyCode::Enter);
     assert_eq!(h.app.screen(), ScreenKind::Home);
 
-    // A secret far from expiry offers no rotation.
-    let mut h = Harness::with(Script {
-        profiles: profiles(),
-        reports: [Ok(granted())].into(),
-        ..Script::default()
-    })
-    .await;
-    h.press(KeyCode::Char('c'));
-    h.settle().await;
-    h.press(KeyCode::Char('s'));
-    assert_eq!(h.app.screen(), ScreenKind::Check);
-    assert!(
-        !h.fake
-            .calls()
-            .iter()
-            .any(|c| c.starts_with("rotate_secret"))
-    );
+    // A secret far from expiry offers no rotation; nor does an expiring one not in use
+    // (rotating would replace the secret in use and leave that one).
+    let not_in_use = PermissionReport {
+        secret_in_use: Some("Xyz".into()),
+        ..hidden_missing()
+    };
+    for report in [granted(), not_in_use] {
+        let mut h = Harness::with(Script {
+            profiles: profiles(),
+            reports: [Ok(report)].into(),
+            ..Script::default()
+        })
+        .await;
+        h.press(KeyCode::Char('c'));
+        h.settle().await;
+        h.press(KeyCode::Char('s'));
+        assert_eq!(h.app.screen(), ScreenKind::Check);
+        assert!(
+            !h.fake
+                .calls()
+                .iter()
+                .any(|c| c.starts_with("rotate_secret"))
+        );
+    }
 }

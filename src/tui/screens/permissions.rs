@@ -163,7 +163,7 @@ impl SavedCheck {
 impl SavedCheck {
     /// A secret of the app expired or ends within 30 days.
     fn secret_expires_soon(&self) -> bool {
-        matches!(&self.view.report, Loadable::Ready(r) if r.expiring_secrets().next().is_some())
+        matches!(&self.view.report, Loadable::Ready(r) if r.secret_in_use_expires_soon())
     }
 }
 
