@@ -158,12 +158,7 @@ pub async fn sign_in_admin(
     cancel: CancellationToken,
 ) -> Result<GraphClient, Failure> {
     let client = admin.client(cancel).map_err(|e| bad(e.to_string()))?;
-    let prompt = client
-        .start_admin_sign_in()
-        .await
-        .map_err(|e| graph_failure(&e))?;
-    show_prompt(&prompt);
-    match client.finish_admin_sign_in(&prompt).await {
+    match client.sign_in_admin(show_prompt).await {
         Ok(who) => {
             status(&format!("Signed in as {}.", who.label()));
             Ok(client)

@@ -216,6 +216,17 @@ impl GraphClient {
         }
     }
 
+    /// [`GraphClient::start_admin_sign_in`], `show` Entra's instruction, then
+    /// [`GraphClient::finish_admin_sign_in`]: the whole sign-in, for callers that only present it.
+    pub async fn sign_in_admin(
+        &self,
+        show: impl FnOnce(&DeviceCodePrompt),
+    ) -> Result<SignedInAdmin, AdminSignInError> {
+        let prompt = self.start_admin_sign_in().await?;
+        show(&prompt);
+        self.finish_admin_sign_in(&prompt).await
+    }
+
     /// A fresh delegated access token from the refresh token (Entra rotates it: the new one
     /// replaces the old).
     pub(crate) async fn refresh_delegated(

@@ -129,12 +129,9 @@ pub async fn create_new_app(
         .admin
         .client(cancel.clone())
         .map_err(|e| AdminSignInError::Graph(session_graph_error(e)))?;
-    let prompt = client
-        .start_admin_sign_in()
-        .await
-        .map_err(AdminSignInError::Graph)?;
-    on_event(NewAppEvent::SignIn(&prompt));
-    let who = client.finish_admin_sign_in(&prompt).await?;
+    let who = client
+        .sign_in_admin(|prompt| on_event(NewAppEvent::SignIn(prompt)))
+        .await?;
     on_event(NewAppEvent::SignedIn(&who));
 
     let registration =

@@ -99,12 +99,9 @@ pub async fn rotate_profile_secret(
     let admin = target
         .client(cancel.clone())
         .map_err(|e| refused(e.to_string()))?;
-    let prompt = admin
-        .start_admin_sign_in()
-        .await
-        .map_err(AdminSignInError::Graph)?;
-    on_event(RotateEvent::SignIn(&prompt));
-    let who = admin.finish_admin_sign_in(&prompt).await?;
+    let who = admin
+        .sign_in_admin(|prompt| on_event(RotateEvent::SignIn(prompt)))
+        .await?;
     on_event(RotateEvent::SignedIn(&who));
 
     let app_id = profile.client_id.clone();

@@ -22,7 +22,9 @@ use uuid::Uuid;
 
 use super::config::{DeviceApproval, SimAdmin};
 use super::state::SimState;
-use super::token::{GRAPH_RESOURCE, TenantMatch, TokenReply, aad_error, match_tenant, now_secs};
+use super::token::{
+    GRAPH_RESOURCE, TenantMatch, TokenReply, aad_error, match_tenant, missing_parameter, now_secs,
+};
 
 /// Microsoft Graph Command Line Tools (Microsoft Graph PowerShell's public client).
 pub const GRAPH_CLI_TOOLS: Uuid = Uuid::from_u128(0x14d82eec_204b_4c2f_b7e8_296a70dab67e);
@@ -270,16 +272,7 @@ pub fn device_authorization(
         );
     }
     let form: HashMap<String, String> = url::form_urlencoded::parse(body).into_owned().collect();
-    let missing = |p: &str| {
-        aad_error(
-            state,
-            400,
-            "invalid_request",
-            900144,
-            &format!("The request body must contain the following parameter: '{p}'."),
-            correlation,
-        )
-    };
+    let missing = |p: &str| missing_parameter(state, p, correlation);
     let Some(client) = form.get("client_id").filter(|c| !c.is_empty()) else {
         return missing("client_id");
     };
@@ -353,11 +346,7 @@ pub fn poll(state: &SimState, form: &HashMap<String, String>, correlation: &str)
         aad_error(state, 400, error, code, message, correlation)
     };
     let Some(device_code) = form.get("device_code").filter(|c| !c.is_empty()) else {
-        return err(
-            "invalid_request",
-            900144,
-            "The request body must contain the following parameter: 'device_code'.",
-        );
+        return missing_parameter(state, "device_code", correlation);
     };
     let mut flows = lock(&state.devices.flows);
     let Some(flow) = flows.iter_mut().find(|f| f.device_code == *device_code) else {

@@ -63,6 +63,18 @@ pub(super) fn aad_error(
     }
 }
 
+/// AADSTS900144: a required form parameter is absent.
+pub(super) fn missing_parameter(state: &SimState, name: &str, correlation: &str) -> TokenReply {
+    aad_error(
+        state,
+        400,
+        "invalid_request",
+        900144,
+        &format!("The request body must contain the following parameter: '{name}'."),
+        correlation,
+    )
+}
+
 /// How the `{tenant}` path segment resolved.
 pub(super) enum TenantMatch {
     Ours,
@@ -163,16 +175,7 @@ pub fn token_request(
         form.entry("client_secret".into())
             .or_insert_with(|| dec(&secret));
     }
-    let missing = |p: &str| {
-        aad_error(
-            state,
-            400,
-            "invalid_request",
-            900144,
-            &format!("The request body must contain the following parameter: '{p}'."),
-            corr,
-        )
-    };
+    let missing = |p: &str| missing_parameter(state, p, corr);
     let Some(grant) = form.get("grant_type") else {
         return missing("grant_type");
     };
