@@ -325,10 +325,16 @@ async fn run_inner(
         // Taken before reading, so what changes meanwhile is replayed next time.
         let links = incremental::latest_links(client, &schema).await?;
         // A trusted snapshot taken with the same settings (`--full`, an expired delta token)
-        // still is a baseline for the changes report.
-        baseline = match dir.load() {
-            Ok((saved, files)) if identity.differs_from(&saved.identity).is_none() => Some(files),
-            _ => None,
+        // still is a baseline for the changes report. Reasons that already found none (no
+        // state, other settings, a snapshot that fails its hash) are not read again.
+        baseline = match full_reason {
+            Some(Fallback::NoState | Fallback::Settings(_) | Fallback::Snapshot(_)) => None,
+            _ => match dir.load() {
+                Ok((saved, files)) if identity.differs_from(&saved.identity).is_none() => {
+                    Some(files)
+                }
+                _ => None,
+            },
         };
         state = Some((dir, identity, links));
     }
