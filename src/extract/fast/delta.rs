@@ -26,10 +26,11 @@ pub(super) const IDS_PER_CHAIN: usize = 50;
 /// in parallel parts: a page of delta returns about 500 references, so the chain would take
 /// ~0.5 s per 500 members, one page after the other. The references read before the switch
 /// are read again by the parts, so the threshold grows with the tenant, whose run is longer
-/// and can hide a longer chain: a twentieth of its users, between 2,000 and 5,000 (four to
-/// ten pages; on tenant l, 2,000 cost more in references read twice than it saved).
+/// and can hide a longer chain: a twentieth of its users, between 500 and 5,000 (one to ten
+/// pages; on tenant l, 2,000 cost more in references read twice than it saved, and on tenant
+/// m, 2,000 found its large groups a second later than 500).
 pub(super) fn large_group(users: Option<u64>) -> usize {
-    users.map_or(5_000, |n| (n / 20).clamp(2_000, 5_000) as usize)
+    users.map_or(5_000, |n| (n / 20).clamp(500, 5_000) as usize)
 }
 /// How often one chain may start over after Graph expired its page token.
 const CHAIN_RESTARTS: u32 = 3;
@@ -189,7 +190,8 @@ mod tests {
 
     #[test]
     fn the_large_group_threshold_grows_with_the_tenant_within_bounds() {
-        assert_eq!(large_group(Some(10_000)), 2_000);
+        assert_eq!(large_group(Some(5_000)), 500);
+        assert_eq!(large_group(Some(10_000)), 500);
         assert_eq!(large_group(Some(60_000)), 3_000);
         assert_eq!(large_group(Some(100_000)), 5_000);
         assert_eq!(large_group(Some(1_000_000)), 5_000);

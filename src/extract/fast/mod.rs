@@ -16,12 +16,12 @@ mod delta;
 mod names;
 mod partition;
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
 use futures::future::try_join_all;
 use serde_json::Value;
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
 use self::delta::{ChainEnd, IDS_PER_CHAIN, Lists};
@@ -41,6 +41,11 @@ use crate::graph::{GraphClient, GraphError};
 const PART_MEMBERS: u64 = 1_000;
 /// Member types besides users that a large group's split reads by type cast.
 const OTHER_MEMBER_TYPES: [&str; 4] = ["group", "device", "servicePrincipal", "orgContact"];
+/// The fewest groups a chain takes while enough wait: about a page of references for
+/// typical groups, so that a chain begun late ends soon.
+const MIN_CHAIN: usize = 10;
+/// See [`guided_chain`].
+const ROUNDS: usize = 4;
 /// Pages in flight from the listing chains to their reader: a page of users is a few MB
 /// parsed, so few, to keep memory flat however many chains run.
 const PAGE_QUEUE: usize = 4;
@@ -355,8 +360,15 @@ enum Job {
     Write(Vec<(Arc<GroupRecord>, Lists)>),
 }
 
-/// Reads the members and owners of the groups arriving from the listing: 50 a delta chain,
-/// those with hidden membership 10 a per-group job.
+/// Reads the members and owners of the groups arriving from the listing: up to 50 a delta
+/// chain, those with hidden membership 10 a per-group job.
+///
+/// Chains take turns for the in-flight slots (bounding the references held in memory).
+/// Once the listing is done, each new chain takes a share of the groups still waiting
+/// (guided self-scheduling): the last chains are small, so they end together instead of a
+/// few chains of 50 groups, begun late, holding up the end of the run. The few jobs a chain
+/// leaves behind (a large group, its lists to write) start at once; the other groups of a
+/// chain that split go back to the front of the queue.
 async fn read_memberships(
     worker: Arc<GroupWorker>,
     mut groups: mpsc::Receiver<Arc<GroupRecord>>,
@@ -364,70 +376,113 @@ async fn read_memberships(
     users_done: watch::Receiver<bool>,
     large: usize,
 ) -> Result<(), ExtractError> {
-    let slots = Arc::new(Semaphore::new(worker.client.config().max_in_flight.max(1)));
+    let turns = worker.client.config().max_in_flight.max(1);
+    let slots = Arc::new(Semaphore::new(turns));
     let mut tasks: JoinSet<Result<Vec<Job>, ExtractError>> = JoinSet::new();
-    // The initial chains take turns for the slots (bounding the references held in
-    // memory); the few jobs a chain leaves behind (a large group, the rest of its chain)
-    // start at once, or they would queue behind every chain and finish last.
-    let spawn = |tasks: &mut JoinSet<_>, job: Job, queued: bool| {
-        let (worker, names, slots) = (worker.clone(), names.clone(), slots.clone());
+    let spawn = |tasks: &mut JoinSet<_>, job: Job, turn: Option<OwnedSemaphorePermit>| {
+        let (worker, names) = (worker.clone(), names.clone());
         let users_done = users_done.clone();
         tasks.spawn(async move {
-            let _slot = match queued {
-                true => Some(
-                    slots
-                        .acquire_owned()
-                        .await
-                        .map_err(|_| ExtractError::Cancelled)?,
-                ),
-                false => None,
-            };
+            let _turn = turn;
             run_job(&worker, &names, users_done, large, job).await
         });
     };
-    let (mut plain, mut hidden) = (Vec::new(), Vec::new());
+    let mut queue = Queue::default();
     let mut listing = true;
     loop {
+        let wanted = queue.ready(listing);
         let event = tokio::select! {
-            group = groups.recv(), if listing => Ok(group),
-            joined = tasks.join_next() => Err(joined),
+            group = groups.recv(), if listing => Event::Listed(group),
+            turn = slots.clone().acquire_owned(), if wanted => Event::Turn(turn),
+            joined = tasks.join_next(), if !tasks.is_empty() => Event::Joined(joined),
+            else => return Ok(()),
         };
-        let group = match event {
-            Ok(group) => group,
-            Err(Some(joined)) => {
+        match event {
+            Event::Listed(Some(g)) => queue.push(g),
+            Event::Listed(None) => listing = false,
+            Event::Turn(turn) => {
+                let turn = turn.map_err(|_| ExtractError::Cancelled)?;
+                if let Some(job) = queue.take(listing, turns) {
+                    spawn(&mut tasks, job, Some(turn));
+                }
+            }
+            Event::Joined(joined) => {
+                let Some(joined) = joined else { continue };
                 for job in finished(joined, &mut tasks).await? {
-                    spawn(&mut tasks, job, false);
-                }
-                continue;
-            }
-            Err(None) if listing => groups.recv().await,
-            Err(None) => return Ok(()),
-        };
-        match group {
-            // Hidden membership is read per group: delta's handling of it is undocumented.
-            Some(g) if g.is_hidden_membership() => {
-                hidden.push(g);
-                if hidden.len() == GROUPS_PER_BATCH {
-                    spawn(&mut tasks, Job::PerGroup(std::mem::take(&mut hidden)), true);
-                }
-            }
-            Some(g) => {
-                plain.push(g);
-                if plain.len() == IDS_PER_CHAIN {
-                    spawn(&mut tasks, Job::Chain(std::mem::take(&mut plain)), true);
-                }
-            }
-            None => {
-                listing = false;
-                if !plain.is_empty() {
-                    spawn(&mut tasks, Job::Chain(std::mem::take(&mut plain)), true);
-                }
-                if !hidden.is_empty() {
-                    spawn(&mut tasks, Job::PerGroup(std::mem::take(&mut hidden)), true);
+                    match job {
+                        Job::Chain(rest) => queue.put_back(rest),
+                        job => spawn(&mut tasks, job, None),
+                    }
                 }
             }
         }
     }
+}
+
+enum Event {
+    Listed(Option<Arc<GroupRecord>>),
+    Turn(Result<OwnedSemaphorePermit, tokio::sync::AcquireError>),
+    Joined(Option<Result<Result<Vec<Job>, ExtractError>, tokio::task::JoinError>>),
+}
+
+/// Groups waiting for a turn.
+#[derive(Default)]
+struct Queue {
+    plain: VecDeque<Arc<GroupRecord>>,
+    /// Hidden membership is read per group: delta's handling of it is undocumented.
+    hidden: Vec<Arc<GroupRecord>>,
+}
+
+impl Queue {
+    fn push(&mut self, group: Arc<GroupRecord>) {
+        match group.is_hidden_membership() {
+            true => self.hidden.push(group),
+            false => self.plain.push_back(group),
+        }
+    }
+
+    fn put_back(&mut self, groups: Vec<Arc<GroupRecord>>) {
+        for g in groups.into_iter().rev() {
+            self.plain.push_front(g);
+        }
+    }
+
+    /// Whether a job is ready for the next turn: while the listing goes on only full jobs
+    /// are.
+    fn ready(&self, listing: bool) -> bool {
+        match listing {
+            true => self.hidden.len() >= GROUPS_PER_BATCH || self.plain.len() >= IDS_PER_CHAIN,
+            false => !self.hidden.is_empty() || !self.plain.is_empty(),
+        }
+    }
+
+    /// The job for a turn. Hidden groups go first: one `$batch` each, and the large groups
+    /// among them are found early.
+    fn take(&mut self, listing: bool, turns: usize) -> Option<Job> {
+        if !self.ready(listing) {
+            return None;
+        }
+        if self.hidden.len() >= GROUPS_PER_BATCH || (!listing && !self.hidden.is_empty()) {
+            let n = self.hidden.len().min(GROUPS_PER_BATCH);
+            return Some(Job::PerGroup(self.hidden.drain(..n).collect()));
+        }
+        let n = match listing {
+            true => IDS_PER_CHAIN,
+            false => guided_chain(self.plain.len(), turns),
+        };
+        Some(Job::Chain(self.plain.drain(..n).collect()))
+    }
+}
+
+/// Groups the next chain takes when `waiting` groups wait and the listing is done: a
+/// share that leaves about [`ROUNDS`] more rounds of chains on every turn, between
+/// [`MIN_CHAIN`] (about one page of references) and 50. (Chains share the slots with large
+/// groups' parts, so one round takes longer than a chain alone would.)
+fn guided_chain(waiting: usize, turns: usize) -> usize {
+    waiting
+        .div_ceil(turns * ROUNDS)
+        .clamp(MIN_CHAIN, IDS_PER_CHAIN)
+        .min(waiting)
 }
 
 /// The jobs a finished task left behind; on its failure, every other task is stopped.
@@ -730,4 +785,72 @@ async fn split_plan(
         }
     }
     Ok(Some((total, urls)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn group(id: &str, hidden: bool) -> Arc<GroupRecord> {
+        let schema = Schema::default();
+        let visibility = if hidden {
+            "HiddenMembership"
+        } else {
+            "Private"
+        };
+        let g = json!({"id": id, "displayName": id, "visibility": visibility});
+        Arc::new(GroupRecord::from_value(&schema, &g).unwrap())
+    }
+
+    fn ids(job: &Job) -> (&'static str, Vec<String>) {
+        let (kind, groups) = match job {
+            Job::Chain(g) => ("chain", g),
+            Job::PerGroup(g) => ("per-group", g),
+            _ => panic!("not a queued job"),
+        };
+        (kind, groups.iter().map(|g| g.id().to_string()).collect())
+    }
+
+    #[test]
+    fn chains_shrink_as_the_waiting_groups_run_out_after_the_listing() {
+        // 32 turns, four rounds: a full chain while 6,400 or more wait.
+        assert_eq!(guided_chain(20_000, 32), 50);
+        assert_eq!(guided_chain(3_200, 32), 25);
+        assert_eq!(guided_chain(200, 32), 10);
+        assert_eq!(guided_chain(7, 32), 7);
+    }
+
+    #[test]
+    fn while_listing_only_full_jobs_are_ready_then_every_group_goes() {
+        let mut q = Queue::default();
+        for i in 0..IDS_PER_CHAIN - 1 {
+            q.push(group(&format!("p{i}"), false));
+        }
+        for i in 0..GROUPS_PER_BATCH - 1 {
+            q.push(group(&format!("h{i}"), true));
+        }
+        assert!(!q.ready(true));
+        assert!(q.take(true, 32).is_none());
+        q.push(group("p49", false));
+        let (kind, chain) = ids(&q.take(true, 32).unwrap());
+        assert_eq!((kind, chain.len()), ("chain", IDS_PER_CHAIN));
+        // The listing is done: the hidden groups go first, then the rest in small chains.
+        q.put_back(vec![group("back1", false), group("back2", false)]);
+        for i in 0..30 {
+            q.push(group(&format!("late{i}"), false));
+        }
+        let (kind, hidden) = ids(&q.take(false, 32).unwrap());
+        assert_eq!((kind, hidden.len()), ("per-group", GROUPS_PER_BATCH - 1));
+        let (kind, chain) = ids(&q.take(false, 32).unwrap());
+        assert_eq!(kind, "chain");
+        assert_eq!(chain.len(), MIN_CHAIN);
+        assert_eq!(&chain[..2], ["back1", "back2"], "a split's groups go first");
+        let mut rest = 0;
+        while let Some(job) = q.take(false, 32) {
+            rest += ids(&job).1.len();
+        }
+        assert_eq!(rest, 32 - MIN_CHAIN);
+        assert!(!q.ready(false));
+    }
 }
