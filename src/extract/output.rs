@@ -305,21 +305,20 @@ impl OutputSet {
         })
     }
 
-    /// The four files' bytes as written so far (flushed, not committed): a full run compares
-    /// them with the previous run's to report what changed.
-    pub fn staged(&mut self) -> Result<[Vec<u8>; 4], OutputError> {
-        let mut out: [Vec<u8>; 4] = Default::default();
+    /// The four files as written so far (flushed, not committed; users, groups, members,
+    /// owners): a full run compares them with the previous run's to report what changed.
+    pub fn staged(&mut self) -> Result<[PathBuf; 4], OutputError> {
         let sinks = [
             self.users.csv_mut(),
             self.groups.csv_mut(),
             self.members.csv_mut(),
             self.owners.csv_mut(),
         ];
-        for ((slot, sink), path) in out.iter_mut().zip(sinks).zip(&self.temps.paths) {
+        for sink in sinks {
             sink.flush()?;
-            *slot = std::fs::read(path).map_err(|e| OutputError::write(path, e))?;
         }
-        Ok(out)
+        let p = &self.temps.paths;
+        Ok([p[0].clone(), p[1].clone(), p[2].clone(), p[3].clone()])
     }
 
     /// The users file.

@@ -286,17 +286,24 @@ async fn run_inner(
             Err(Fallback::Asked)
         } else {
             dir.load().and_then(
-                |(saved, files)| match identity.differs_from(&saved.identity) {
+                |(saved, snapshot)| match identity.differs_from(&saved.identity) {
                     Some(why) => Err(Fallback::Settings(why)),
-                    None => Ok((saved, files)),
+                    None => Ok((saved, snapshot)),
                 },
             )
         };
         match attempt {
-            Ok((saved, files)) => {
+            Ok((saved, snapshot)) => {
                 let links = (saved.users_delta_link, saved.groups_delta_link);
-                match incremental::rerun(client, &schema, links, files, can_read_hidden, progress)
-                    .await
+                match incremental::rerun(
+                    client,
+                    &schema,
+                    links,
+                    snapshot,
+                    can_read_hidden,
+                    progress,
+                )
+                .await
                 {
                     Ok(rerun) => {
                         return write_incremental(
@@ -330,8 +337,8 @@ async fn run_inner(
         baseline = match full_reason {
             Some(Fallback::NoState | Fallback::Settings(_) | Fallback::Snapshot(_)) => None,
             _ => match dir.load() {
-                Ok((saved, files)) if identity.differs_from(&saved.identity).is_none() => {
-                    Some(files)
+                Ok((saved, snapshot)) if identity.differs_from(&saved.identity).is_none() => {
+                    Some(snapshot)
                 }
                 _ => None,
             },
@@ -449,7 +456,7 @@ async fn run_inner(
 async fn report_changes(
     mut set: OutputSet,
     schema: &Arc<Schema>,
-    before: [Vec<u8>; 4],
+    before: incremental::Snapshot,
     can_read_hidden: bool,
     progress: &Arc<Progress>,
 ) -> Result<(OutputSet, Option<ChangeCounts>), ExtractError> {

@@ -26,7 +26,7 @@ use super::progress::{Phase, Progress};
 use super::run::ExtractError;
 use super::schema::Schema;
 use crate::graph::GraphClient;
-pub use state::{Fallback, Identity, StateDir};
+pub use state::{Fallback, Identity, Snapshot, StateDir};
 pub use tables::Tables;
 use tables::{Loaded, Other, WriteError, attribute_cell, ref_type};
 
@@ -135,7 +135,7 @@ pub(super) async fn rerun(
     client: &GraphClient,
     schema: &Schema,
     links: (String, String),
-    files: [Vec<u8>; 4],
+    snapshot: Snapshot,
     can_read_hidden: bool,
     progress: &Progress,
 ) -> Result<Rerun, RerunError> {
@@ -143,18 +143,7 @@ pub(super) async fn rerun(
     // waits, taken at once.
     let load = {
         let schema = schema.clone();
-        tokio::task::spawn_blocking(move || {
-            let [users, groups, members, owners] = &files;
-            Tables::load(
-                &schema,
-                &Loaded {
-                    users,
-                    groups,
-                    members,
-                    owners,
-                },
-            )
-        })
+        tokio::task::spawn_blocking(move || load_snapshot(&schema, &snapshot))
     };
     let load = async {
         load.await
@@ -188,27 +177,51 @@ pub(super) async fn rerun(
     })
 }
 
+/// Parses a snapshot, trusting it only if every file has its saved hash (checked also when
+/// parsing failed, so that a file edited since says so).
+fn load_snapshot(schema: &Schema, snapshot: &Snapshot) -> Result<Tables, Fallback> {
+    let [mut users, mut groups, mut members, mut owners] = snapshot.open()?;
+    let tables = Tables::load(
+        schema,
+        Loaded {
+            users: &mut users,
+            groups: &mut groups,
+            members: &mut members,
+            owners: &mut owners,
+        },
+    );
+    for file in [users, groups, members, owners] {
+        file.verify()?;
+    }
+    tables
+}
+
 /// What changed between the previous run's files and a full run's (`--full`, or a run that
-/// could not be incremental but had a trusted previous snapshot with the same settings).
+/// could not be incremental but had a trusted previous snapshot with the same settings):
+/// `after` are the full run's files (users, groups, members, owners).
 pub(super) fn diff(
     schema: &Schema,
-    before: &[Vec<u8>; 4],
-    after: &[Vec<u8>; 4],
+    before: &Snapshot,
+    after: &[PathBuf; 4],
     can_read_hidden: bool,
 ) -> Result<(Vec<ChangeRow>, ChangeCounts), Fallback> {
-    let load = |f: &[Vec<u8>; 4]| {
-        Tables::load(
-            schema,
-            &Loaded {
-                users: &f[0],
-                groups: &f[1],
-                members: &f[2],
-                owners: &f[3],
-            },
-        )
+    let old = load_snapshot(schema, before)?;
+    let open = |p: &PathBuf| {
+        std::fs::File::open(p)
+            .map(std::io::BufReader::new)
+            .map_err(|e| Fallback::Unusable(format!("{}: {e}", p.display())))
     };
-    let old = load(before)?;
-    let mut m = Merge::new(load(after)?, can_read_hidden);
+    let [users, groups, members, owners] = after;
+    let now = Tables::load(
+        schema,
+        Loaded {
+            users: open(users)?,
+            groups: open(groups)?,
+            members: open(members)?,
+            owners: open(owners)?,
+        },
+    )?;
+    let mut m = Merge::new(now, can_read_hidden);
     let ids = |a: &HashMap<String, Vec<String>>,
                b: &HashMap<String, Vec<String>>|
      -> HashSet<String> { a.keys().chain(b.keys()).cloned().collect() };

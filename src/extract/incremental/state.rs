@@ -110,9 +110,9 @@ impl StateDir {
         self.0.join(format!("snapshot{}", kind.suffix()))
     }
 
-    /// The saved state and the bytes of its snapshot files (users, groups, members, owners),
-    /// each checked against its hash.
-    pub fn load(&self) -> Result<(SavedState, [Vec<u8>; 4]), Fallback> {
+    /// The saved state, and its snapshot files to read (their hashes are checked as they
+    /// are read, see [`Snapshot::open`]).
+    pub fn load(&self) -> Result<(SavedState, Snapshot), Fallback> {
         let path = self.0.join(STATE_FILE);
         let text = match fs::read_to_string(&path) {
             Ok(t) => t,
@@ -127,25 +127,16 @@ impl StateDir {
                 state.format
             )));
         }
-        let mut out: [Vec<u8>; 4] = Default::default();
-        for (slot, kind) in out.iter_mut().zip(FileKind::ALL) {
+        let mut files: [(PathBuf, String); 4] = Default::default();
+        for (slot, kind) in files.iter_mut().zip(FileKind::ALL) {
             let want = state
                 .files
                 .iter()
                 .find(|f| f.kind == kind)
                 .ok_or_else(|| Fallback::Snapshot(format!("no {kind:?} file recorded")))?;
-            let path = self.snapshot_path(kind);
-            let bytes = fs::read(&path)
-                .map_err(|e| Fallback::Snapshot(format!("{}: {e}", path.display())))?;
-            if hex::encode(Sha256::digest(&bytes)) != want.sha256 {
-                return Err(Fallback::Snapshot(format!(
-                    "{} changed since the run that wrote it",
-                    path.display()
-                )));
-            }
-            *slot = bytes;
+            *slot = (self.snapshot_path(kind), want.sha256.clone());
         }
-        Ok((state, out))
+        Ok((state, Snapshot { files }))
     }
 
     /// Keeps the committed files as the snapshot, then writes `state.json` (last, so a
@@ -206,6 +197,90 @@ impl StateDir {
     }
 }
 
+/// The previous run's four files (users, groups, members, owners) and the SHA-256 each
+/// must have. They are streamed, never held whole: on tenant L they are ~170 MB.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    files: [(PathBuf, String); 4],
+}
+
+impl Snapshot {
+    /// Opens the four files for one reading.
+    pub fn open(&self) -> Result<[Checked; 4], Fallback> {
+        let open = |(path, want): &(PathBuf, String)| {
+            let file = fs::File::open(path)
+                .map_err(|e| Fallback::Snapshot(format!("{}: {e}", path.display())))?;
+            Ok(Checked {
+                inner: io::BufReader::with_capacity(
+                    256 * 1024,
+                    Hashing {
+                        file,
+                        hasher: Sha256::new(),
+                    },
+                ),
+                path: path.clone(),
+                want: want.clone(),
+            })
+        };
+        let [a, b, c, d] = &self.files;
+        Ok([open(a)?, open(b)?, open(c)?, open(d)?])
+    }
+}
+
+/// A file hashed as it is read.
+struct Hashing {
+    file: fs::File,
+    hasher: Sha256,
+}
+
+impl io::Read for Hashing {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// One snapshot file being read; [`Checked::verify`] says whether its bytes were the ones
+/// saved.
+pub struct Checked {
+    inner: io::BufReader<Hashing>,
+    path: PathBuf,
+    want: String,
+}
+
+impl io::Read for Checked {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf)
+    }
+}
+
+impl io::BufRead for Checked {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.inner.consume(n)
+    }
+}
+
+impl Checked {
+    /// Reads what is left and compares the hash of the whole file with the saved one.
+    pub fn verify(mut self) -> Result<(), Fallback> {
+        let unreadable = |e: io::Error| Fallback::Snapshot(format!("{}: {e}", self.path.display()));
+        io::copy(&mut self.inner, &mut io::sink()).map_err(unreadable)?;
+        let got = hex::encode(self.inner.into_inner().hasher.finalize());
+        if got != self.want {
+            return Err(Fallback::Snapshot(format!(
+                "{} changed since the run that wrote it",
+                self.path.display()
+            )));
+        }
+        Ok(())
+    }
+}
+
 fn create_private_dir(dir: &Path) -> io::Result<()> {
     fs::create_dir_all(dir)?;
     set_private_dir(dir)
@@ -231,4 +306,40 @@ fn set_private(path: &Path) -> io::Result<()> {
 #[cfg(not(unix))]
 fn set_private(_path: &Path) -> io::Result<()> {
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn snapshot_of(dir: &Path, contents: [&[u8]; 4]) -> Snapshot {
+        let mut files: [(PathBuf, String); 4] = Default::default();
+        for (i, (slot, bytes)) in files.iter_mut().zip(contents).enumerate() {
+            let path = dir.join(format!("f{i}"));
+            fs::write(&path, bytes).unwrap();
+            *slot = (path, hex::encode(Sha256::digest(bytes)));
+        }
+        Snapshot { files }
+    }
+
+    #[test]
+    fn a_snapshot_file_is_trusted_only_with_its_saved_bytes_even_when_read_in_part() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = vec![b'x'; 600 * 1024];
+        let snap = snapshot_of(dir.path(), [b"a", b"", &big, b"d"]);
+        let [a, b, mut c, d] = snap.open().unwrap();
+        // A reader that stopped early (a parse error) is still hashed to its end.
+        let mut head = [0u8; 10];
+        c.read_exact(&mut head).unwrap();
+        for f in [a, b, c, d] {
+            f.verify().unwrap();
+        }
+        fs::write(&snap.files[2].0, b"edited").unwrap();
+        let [_, _, c, _] = snap.open().unwrap();
+        let err = c.verify().unwrap_err().to_string();
+        assert!(err.contains("changed since the run that wrote it"), "{err}");
+        fs::remove_file(&snap.files[3].0).unwrap();
+        assert!(matches!(snap.open(), Err(Fallback::Snapshot(_))));
+    }
 }

@@ -7,6 +7,7 @@
 //! tables are written again through the same sinks a full run uses, row for row.
 
 use std::collections::{HashMap, HashSet};
+use std::io::BufRead;
 
 use serde_json::{Map, Value, json};
 
@@ -45,25 +46,29 @@ pub struct Tables {
     pub others: HashMap<String, Other>,
 }
 
-/// One file of the previous run: its bytes (already checked against the saved hash).
-pub struct Loaded<'a> {
-    pub users: &'a [u8],
-    pub groups: &'a [u8],
-    pub members: &'a [u8],
-    pub owners: &'a [u8],
+/// The four files of a run, to read.
+pub struct Loaded<R> {
+    pub users: R,
+    pub groups: R,
+    pub members: R,
+    pub owners: R,
 }
 
-fn reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
-    let bytes = bytes
-        .strip_prefix(b"\xEF\xBB\xBF".as_slice())
-        .unwrap_or(bytes);
-    csv::ReaderBuilder::new()
+fn reader<R: BufRead>(mut r: R, what: &str) -> Result<csv::Reader<R>, Fallback> {
+    let bom = r
+        .fill_buf()
+        .map_err(|e| Fallback::Snapshot(format!("the saved {what} file cannot be read: {e}")))?
+        .starts_with(b"\xEF\xBB\xBF");
+    if bom {
+        r.consume(3);
+    }
+    Ok(csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
-        .from_reader(bytes)
+        .from_reader(r))
 }
 
-fn header(r: &mut csv::Reader<&[u8]>, what: &str) -> Result<Vec<String>, Fallback> {
+fn header<R: BufRead>(r: &mut csv::Reader<R>, what: &str) -> Result<Vec<String>, Fallback> {
     r.headers()
         .map(|h| h.iter().map(str::to_string).collect())
         .map_err(|e| Fallback::Snapshot(format!("the saved {what} file cannot be read: {e}")))
@@ -71,7 +76,7 @@ fn header(r: &mut csv::Reader<&[u8]>, what: &str) -> Result<Vec<String>, Fallbac
 
 impl Tables {
     /// Reads the previous run's files; their headers must be this run's columns.
-    pub fn load(schema: &Schema, files: &Loaded<'_>) -> Result<Tables, Fallback> {
+    pub fn load<R: BufRead>(schema: &Schema, files: Loaded<R>) -> Result<Tables, Fallback> {
         let mut t = Tables {
             user_cols: schema
                 .user_columns()
@@ -89,7 +94,7 @@ impl Tables {
             (files.users, "users", t.user_cols.clone(), &mut t.users),
             (files.groups, "groups", t.group_cols.clone(), &mut t.groups),
         ] {
-            let mut r = reader(bytes);
+            let mut r = reader(bytes, what)?;
             if header(&mut r, what)? != want {
                 return Err(Fallback::Settings(format!(
                     "the {what} columns differ from the previous run's"
@@ -116,7 +121,7 @@ impl Tables {
             (files.members, "members", MEMBER_COLUMNS, &mut t.members),
             (files.owners, "owners", OWNER_COLUMNS, &mut t.owners),
         ] {
-            let mut r = reader(bytes);
+            let mut r = reader(bytes, what)?;
             if header(&mut r, what)? != want {
                 return Err(Fallback::Snapshot(format!(
                     "the saved {what} file has other columns"
@@ -337,4 +342,19 @@ pub fn attribute_cell(names: &[String]) -> String {
 /// The member type a delta reference names (`#microsoft.graph.user` → `user`).
 pub fn ref_type(r: &Value) -> String {
     member_type(r).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_written_with_a_bom_reads_as_without() {
+        for bytes in [&b"\xEF\xBB\xBFid,name\n1,x\n"[..], b"id,name\n1,x\n"] {
+            let mut r = reader(std::io::Cursor::new(bytes), "users").unwrap();
+            assert_eq!(header(&mut r, "users").unwrap(), ["id", "name"]);
+            let rows: Vec<_> = r.records().map(Result::unwrap).collect();
+            assert_eq!(&rows[0][0], "1");
+        }
+    }
 }
