@@ -272,10 +272,17 @@ fn a_page_token_that_keeps_expiring_fails_cleanly_after_a_few_restarts() {
         let previous = common::seed_previous(&out, &sim.domain());
         let o = run_args(&sim, &env, &out, args);
         assert_exit(&o, 5);
-        assert_eq!(
-            injected(&sim.stats()),
-            4,
-            "{path}: first try and three restarts"
+        // Each chain tries once and restarts three times. The users listing is one chain;
+        // groups/delta runs several chains at once (ten groups or more each), and the first
+        // to give up ends the run, so the others may not have reached their limit.
+        let chains = match path {
+            "/users" => 1,
+            _ => sim.truth["groups"].as_array().unwrap().len().div_ceil(10) as u64,
+        };
+        let faults = injected(&sim.stats());
+        assert!(
+            (4..=4 * chains).contains(&faults),
+            "{path}: {faults} faults: first try and three restarts, in at most {chains} chains"
         );
         let error = json_stdout(&o)["error"].as_str().unwrap().to_string();
         assert!(error.contains("Directory_ExpiredPageToken"), "{error}");

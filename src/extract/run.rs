@@ -566,6 +566,7 @@ async fn write_incremental(
             detail: e.to_string(),
         })??
     };
+    tracing::info!(at = ?progress.elapsed(), "files written and committed");
     save_state(dir, identity, rerun.links, &output).await;
     Ok(ExtractSummary {
         tenant,

@@ -285,6 +285,12 @@ impl EdgeSink {
         self.csv.write_row(&row)
     }
 
+    /// Writes one edge from its cells (group id, group name, id, type, name, UPN), as
+    /// [`edge_row`] renders them: the incremental run keeps them so.
+    pub fn write_cells(&mut self, cells: [&str; 6]) -> Result<(), OutputError> {
+        self.csv.write_row(&cells)
+    }
+
     /// Writes a page of members or owners of `group`; returns how many rows were written.
     pub fn write_page(
         &mut self,

@@ -143,7 +143,12 @@ pub(super) async fn rerun(
     // waits, taken at once.
     let load = {
         let schema = schema.clone();
-        tokio::task::spawn_blocking(move || load_snapshot(&schema, &snapshot))
+        tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            let tables = load_snapshot(&schema, &snapshot);
+            tracing::info!(took = ?started.elapsed(), "previous files parsed");
+            tables
+        })
     };
     let load = async {
         load.await
@@ -153,21 +158,33 @@ pub(super) async fn rerun(
             })?
             .map_err(RerunError::Fallback)
     };
+    // The names of the devices, service principals and contacts the previous files hold
+    // are read again while the groups' changes still arrive; only others new since are
+    // left for after the merge.
+    let load = async {
+        let tables = load.await?;
+        let known: Vec<&str> = tables.others.keys().map(String::as_str).collect();
+        let found = look_up(client, &known).await?;
+        Ok::<_, RerunError>((tables, found))
+    };
     // Users and groups are read together: the phase shows the later one.
     progress.set_phase(Phase::Groups);
     // The first failure (a resync asked for, unusable files) ends the others: a full run
     // follows and needs none of them.
-    let (tables, (users, users_link), (groups, groups_link)) = tokio::try_join!(
+    let ((tables, refreshed), (users, users_link), (groups, groups_link)) = tokio::try_join!(
         load,
         follow(client, &links.0, "users"),
         follow(client, &links.1, "groups")
     )?;
+    // Where a rerun's time goes, for BENCHMARKS.md.
+    tracing::info!(users = users.len(), groups = groups.len(), at = ?progress.elapsed(), "changes read");
     progress.set_phase(Phase::Memberships);
     let mut m = Merge::new(tables, can_read_hidden);
     m.users(&users)?;
     m.groups(&groups)?;
     m.drop_dangling_edges();
-    m.refresh_others(client).await?;
+    m.refresh_others(client, refreshed).await?;
+    tracing::info!(at = ?progress.elapsed(), "changes merged");
     let (changes, counts) = m.changes();
     Ok(Rerun {
         tables: m.t,
@@ -248,6 +265,7 @@ async fn follow(
     link: &str,
     what: &str,
 ) -> Result<(Vec<Value>, String), RerunError> {
+    let started = std::time::Instant::now();
     let mut pager = client.pager(link);
     let mut items = Vec::new();
     let mut next = None;
@@ -275,7 +293,17 @@ async fn follow(
         what: format!("{what}/delta"),
         detail: "the last page has no @odata.deltaLink".into(),
     })?;
+    tracing::info!(what, objects = items.len(), took = ?started.elapsed(), "delta chain followed");
     Ok((items, next))
+}
+
+/// Objects by id with the columns their rows show, several lookups in flight (the client's
+/// pacing still applies).
+async fn look_up(client: &GraphClient, ids: &[&str]) -> Result<Vec<Value>, ExtractError> {
+    client
+        .get_by_ids(ids, super::schema::EDGE_SELECT, LOOKUPS_IN_FLIGHT)
+        .await
+        .map_err(|e| ExtractError::from_graph(e, "members by id (getByIds)"))
 }
 
 /// The tables being merged, and how each touched object and edge list looked before.
@@ -422,8 +450,13 @@ impl Merge {
     }
 
     /// Names of members that are neither users nor groups, read again with getByIds (delta
-    /// doesn't track devices, service principals or contacts), as a full run reads them.
-    async fn refresh_others(&mut self, client: &GraphClient) -> Result<(), ExtractError> {
+    /// doesn't track devices, service principals or contacts), as a full run reads them:
+    /// `refreshed` were read during the rerun already, the others in use are read now.
+    async fn refresh_others(
+        &mut self,
+        client: &GraphClient,
+        refreshed: Vec<Value>,
+    ) -> Result<(), ExtractError> {
         let used: HashSet<&String> = self
             .t
             .members
@@ -432,16 +465,20 @@ impl Merge {
             .flatten()
             .filter(|id| self.t.others.contains_key(*id))
             .collect();
-        let mut ids: Vec<String> = used.into_iter().cloned().collect();
-        ids.sort_unstable();
-        self.t.others.retain(|id, _| ids.binary_search(id).is_ok());
-        // Independent lookups, several in flight (the client's pacing still applies).
-        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let found = client
-            .get_by_ids(&ids, super::schema::EDGE_SELECT, LOOKUPS_IN_FLIGHT)
-            .await
-            .map_err(|e| ExtractError::from_graph(e, "members by id (getByIds)"))?;
-        for o in &found {
+        let used: HashSet<String> = used.into_iter().cloned().collect();
+        self.t.others.retain(|id, _| used.contains(id));
+        let seen: HashSet<&str> = refreshed
+            .iter()
+            .filter_map(|o| o.get("id").and_then(Value::as_str))
+            .collect();
+        let mut rest: Vec<&str> = used
+            .iter()
+            .map(String::as_str)
+            .filter(|id| !seen.contains(id))
+            .collect();
+        rest.sort_unstable();
+        let found = look_up(client, &rest).await?;
+        for o in refreshed.iter().chain(&found) {
             let Some(id) = o.get("id").and_then(Value::as_str) else {
                 continue;
             };
@@ -511,7 +548,7 @@ impl Merge {
         // A member or owner that is gone is named from how it was.
         let describe = |id: &str| -> (String, String) {
             if let Some((kind, name, _)) = t.describe(id) {
-                return (kind, name.to_string());
+                return (kind.to_string(), name.to_string());
             }
             if let Some(Some(u)) = self.users_before.get(id) {
                 return ("user".into(), u[un].clone());

@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::extract::output::OutputError;
 use crate::extract::output::OutputSet;
@@ -173,20 +173,20 @@ impl Tables {
 
     /// Type, display name and UPN of a member or owner as its row shows them; `None` for
     /// a user or group no longer in the tenant.
-    pub fn describe(&self, id: &str) -> Option<(String, &str, &str)> {
+    pub fn describe(&self, id: &str) -> Option<(&str, &str, &str)> {
         if let Some(u) = self.users.get(id) {
             let (n, p) = (
                 self.user_col("displayName"),
                 self.user_col("userPrincipalName"),
             );
-            return Some(("user".into(), &u[n], &u[p]));
+            return Some(("user", &u[n], &u[p]));
         }
         if let Some(g) = self.groups.get(id) {
-            return Some(("group".into(), &g[self.group_col("displayName")], ""));
+            return Some(("group", &g[self.group_col("displayName")], ""));
         }
         self.others
             .get(id)
-            .map(|o| (o.kind.clone(), o.display_name.as_str(), o.upn.as_str()))
+            .map(|o| (o.kind.as_str(), o.display_name.as_str(), o.upn.as_str()))
     }
 
     /// Renders the properties an object in a delta answer carries into `cells` (its row,
@@ -258,26 +258,21 @@ impl Tables {
                 &empty
             };
             let owners = self.owners.get(gid).unwrap_or(&empty);
-            for (list, edges) in [(members, true), (owners, false)] {
+            let mut written = [0u64; 2];
+            for (n, (list, edges)) in written.iter_mut().zip([(members, true), (owners, false)]) {
                 let mut ids: Vec<&String> = list.iter().collect();
                 ids.sort_unstable();
+                let sink = match edges {
+                    true => set.members(),
+                    false => set.owners(),
+                };
                 for id in ids {
+                    // A user or group gone from the tenant is no member any more.
                     let Some((kind, name, upn)) = self.describe(id) else {
                         continue;
                     };
-                    let o = json!({
-                        "@odata.type": format!("#microsoft.graph.{kind}"),
-                        "id": id,
-                        "displayName": name,
-                        "userPrincipalName": upn,
-                    });
-                    if edges {
-                        set.members()
-                            .write_edge(record.id(), record.display_name(), &o)?;
-                    } else {
-                        set.owners()
-                            .write_edge(record.id(), record.display_name(), &o)?;
-                    }
+                    sink.write_cells([record.id(), record.display_name(), id, kind, name, upn])?;
+                    *n += 1;
                 }
                 if edges {
                     progress.add_member_edges(list.len() as u64);
@@ -287,16 +282,11 @@ impl Tables {
             }
             let counts = GroupCounts {
                 members: if readable {
-                    MemberCount::Known(
-                        members
-                            .iter()
-                            .filter(|m| self.describe(m).is_some())
-                            .count() as u64,
-                    )
+                    MemberCount::Known(written[0])
                 } else {
                     MemberCount::Unreadable
                 },
-                owners: Some(owners.iter().filter(|m| self.describe(m).is_some()).count() as u64),
+                owners: Some(written[1]),
             };
             set.groups().write(&record, counts)?;
             progress.member_list_done();
