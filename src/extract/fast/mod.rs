@@ -4,7 +4,7 @@
 //! - Users and groups are read in parallel chains split by the first characters of
 //!   `userPrincipalName` and `mailNickname` ([`partition`]), deduplicated by id and checked
 //!   against `/$count`; whatever the split missed is read again in one chain.
-//! - Members and owners come from `groups/delta` filtered by 50 ids a chain ([`delta`]),
+//! - Members and owners come from `groups/delta` filtered by up to 50 ids a chain ([`delta`]),
 //!   1 RU a page instead of 3 RU per group; the rows' names are joined from the users and
 //!   groups just read, and other objects are looked up with getByIds ([`names`]).
 //! - A group whose membership is hidden, or that turned out large, is read on its own: in

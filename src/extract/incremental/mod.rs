@@ -312,8 +312,8 @@ struct Merge {
     can_read_hidden: bool,
     users_before: HashMap<String, Option<Vec<String>>>,
     groups_before: HashMap<String, Option<Vec<String>>>,
-    members_before: HashMap<String, HashSet<String>>,
-    owners_before: HashMap<String, HashSet<String>>,
+    members_before: HashMap<String, HashSet<tables::Id>>,
+    owners_before: HashMap<String, HashSet<tables::Id>>,
 }
 
 fn id_of(o: &Value, what: &str) -> Result<String, ExtractError> {
@@ -393,17 +393,18 @@ impl Merge {
                 let refs = obj.get(key).and_then(Value::as_array);
                 for r in refs.into_iter().flatten() {
                     let id = id_of(r, "groups")?;
+                    let t = &mut self.t;
                     let edges = if owners {
-                        &mut self.t.owners
+                        &mut t.owners
                     } else {
-                        &mut self.t.members
+                        &mut t.members
                     };
                     let set = edges.entry(gid.clone()).or_default();
                     if r.get("@removed").is_some() {
-                        set.remove(&id);
+                        set.remove(id.as_str());
                         continue;
                     }
-                    set.insert(id.clone());
+                    set.insert(t.ids.get(&id));
                     let kind = ref_type(r);
                     if kind != "user" && kind != "group" {
                         self.t.others.entry(id).or_insert(Other {
@@ -438,7 +439,7 @@ impl Merge {
             self.touch_group(&gid);
             let t = &mut self.t;
             let (users, groups, others) = (&t.users, &t.groups, &t.others);
-            let alive = |id: &String| {
+            let alive = |id: &str| {
                 users.contains_key(id) || groups.contains_key(id) || others.contains_key(id)
             };
             for edges in [&mut t.members, &mut t.owners] {
@@ -457,23 +458,23 @@ impl Merge {
         client: &GraphClient,
         refreshed: Vec<Value>,
     ) -> Result<(), ExtractError> {
-        let used: HashSet<&String> = self
+        let used: HashSet<tables::Id> = self
             .t
             .members
             .values()
             .chain(self.t.owners.values())
             .flatten()
-            .filter(|id| self.t.others.contains_key(*id))
+            .filter(|id| self.t.others.contains_key(&***id))
+            .cloned()
             .collect();
-        let used: HashSet<String> = used.into_iter().cloned().collect();
-        self.t.others.retain(|id, _| used.contains(id));
+        self.t.others.retain(|id, _| used.contains(id.as_str()));
         let seen: HashSet<&str> = refreshed
             .iter()
             .filter_map(|o| o.get("id").and_then(Value::as_str))
             .collect();
         let mut rest: Vec<&str> = used
             .iter()
-            .map(String::as_str)
+            .map(|id| &**id)
             .filter(|id| !seen.contains(id))
             .collect();
         rest.sort_unstable();
@@ -589,7 +590,7 @@ impl Merge {
                             object,
                             change,
                             group_id: gid.clone(),
-                            id: id.clone(),
+                            id: id.to_string(),
                             kind,
                             display_name: name,
                             group_name: group_name.clone(),

@@ -198,7 +198,7 @@ impl StateDir {
 }
 
 /// The previous run's four files (users, groups, members, owners) and the SHA-256 each
-/// must have. They are streamed, never held whole: on tenant L they are ~170 MB.
+/// must have. They are streamed, never held whole: on tenant L they are ~200 MB.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     files: [(PathBuf, String); 4],
