@@ -341,6 +341,16 @@ impl OutputSet {
         &mut self.owners
     }
 
+    /// The users, groups, members and owners files at once, to write them side by side.
+    pub fn sinks(&mut self) -> (&mut UserSink, &mut GroupSink, &mut EdgeSink, &mut EdgeSink) {
+        (
+            &mut self.users,
+            &mut self.groups,
+            &mut self.members,
+            &mut self.owners,
+        )
+    }
+
     /// The changes report, when the options asked for one.
     pub fn changes(&mut self) -> Option<&mut CsvSink> {
         self.changes.as_mut()
