@@ -218,7 +218,7 @@ fn paged_config(specs: &[&str]) -> SimConfig {
 #[test]
 fn an_expired_page_token_restarts_the_listing_and_the_manifest_says_so() {
     // Per-group plan: the users' second page, then the second page of a member list. Fast
-    // plan: the second page of the groups/delta chain that holds "All Staff".
+    // plan: the second page of whichever groups/delta chain asks for one first.
     for (spec, listing, args) in [
         (
             "expired-skiptoken@at=1;path=/users",

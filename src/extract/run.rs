@@ -331,9 +331,11 @@ async fn run_inner(
         tracing::info!(reason = %full_reason.as_ref().map(ToString::to_string).unwrap_or_default(), "full run");
         // Taken before reading, so what changes meanwhile is replayed next time.
         let links = incremental::latest_links(client, &schema).await?;
-        // A trusted snapshot taken with the same settings (`--full`, an expired delta token)
-        // still is a baseline for the changes report. Reasons that already found none (no
-        // state, other settings, a snapshot that fails its hash) are not read again.
+        // The previous snapshot, taken with the same settings (`--full`, an expired delta
+        // token), still is a baseline for the changes report; its hashes are checked as the
+        // report reads it (a changed file leaves the report header-only, with a note).
+        // Reasons that already found none (no state, other settings, a snapshot that failed
+        // its hash) are not tried again.
         baseline = match full_reason {
             Some(Fallback::NoState | Fallback::Settings(_) | Fallback::Snapshot(_)) => None,
             _ => match dir.load() {

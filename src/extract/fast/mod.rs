@@ -476,7 +476,7 @@ impl Queue {
 
 /// Groups the next chain takes when `waiting` groups wait and the listing is done: a
 /// share that leaves about [`ROUNDS`] more rounds of chains on every turn, between
-/// [`MIN_CHAIN`] (about one page of references) and 50. (Chains share the slots with large
+/// [`MIN_CHAIN`] (about one page of references) and 50. (Chains share the in-flight slots with large
 /// groups' parts, so one round takes longer than a chain alone would.)
 fn guided_chain(waiting: usize, turns: usize) -> usize {
     waiting
@@ -814,7 +814,7 @@ mod tests {
 
     #[test]
     fn chains_shrink_as_the_waiting_groups_run_out_after_the_listing() {
-        // 32 turns, four rounds: a full chain while 6,400 or more wait.
+        // 32 turns, four rounds: a full chain while more than 6,272 (49 × 128) wait.
         assert_eq!(guided_chain(20_000, 32), 50);
         assert_eq!(guided_chain(3_200, 32), 25);
         assert_eq!(guided_chain(200, 32), 10);

@@ -165,7 +165,8 @@ pub(super) async fn rerun(
         let tables = load.await?;
         let known: Vec<&str> = tables.others.keys().map(String::as_str).collect();
         let found = look_up(client, &known).await?;
-        Ok::<_, RerunError>((tables, found))
+        let asked: HashSet<String> = known.into_iter().map(str::to_string).collect();
+        Ok::<_, RerunError>((tables, (asked, found)))
     };
     // Users and groups are read together: the phase shows the later one.
     progress.set_phase(Phase::Groups);
@@ -452,12 +453,14 @@ impl Merge {
 
     /// Names of members that are neither users nor groups, read again with getByIds (delta
     /// doesn't track devices, service principals or contacts), as a full run reads them:
-    /// `refreshed` were read during the rerun already, the others in use are read now.
+    /// `refreshed` are the ids asked for during the rerun already and what came back (an id
+    /// that did not is a deleted object, not asked again); the others in use are read now.
     async fn refresh_others(
         &mut self,
         client: &GraphClient,
-        refreshed: Vec<Value>,
+        refreshed: (HashSet<String>, Vec<Value>),
     ) -> Result<(), ExtractError> {
+        let (asked, refreshed) = refreshed;
         let used: HashSet<tables::Id> = self
             .t
             .members
@@ -468,14 +471,10 @@ impl Merge {
             .cloned()
             .collect();
         self.t.others.retain(|id, _| used.contains(id.as_str()));
-        let seen: HashSet<&str> = refreshed
-            .iter()
-            .filter_map(|o| o.get("id").and_then(Value::as_str))
-            .collect();
         let mut rest: Vec<&str> = used
             .iter()
             .map(|id| &**id)
-            .filter(|id| !seen.contains(id))
+            .filter(|id| !asked.contains(*id))
             .collect();
         rest.sort_unstable();
         let found = look_up(client, &rest).await?;
