@@ -121,6 +121,13 @@ fn plans_agree_on_tenant_m_and_the_fast_plan_costs_far_fewer_resource_units() {
         "no hidden group longer than a page: {hidden_sizes:?}"
     );
     let (fast_requests, plain_requests, fast_ru, plain_ru) = assert_plans_agree(&sim);
+    // Only the fast plan calls getByIds, for the chains' devices, service principals and
+    // contacts: a few calls for all ~50 chains (one per chain was 75 here).
+    let get_by_ids = sim.stats()["requestsByKind"]["getByIds"].as_u64().unwrap();
+    assert!(
+        (1..=20).contains(&get_by_ids),
+        "{get_by_ids} getByIds calls"
+    );
     assert!(
         fast_ru * 4 < plain_ru,
         "fast {fast_ru} RU vs per-group {plain_ru} RU"

@@ -356,7 +356,7 @@ enum Job {
     PerGroup(Vec<Arc<GroupRecord>>),
     /// A group with many members.
     Large(Arc<GroupRecord>),
-    /// A chain's lists, read before the users were: written once they are.
+    /// Chains' lists, written once the users are listed (the rows' names come from them).
     Write(Vec<(Arc<GroupRecord>, Lists)>),
 }
 
@@ -366,9 +366,9 @@ enum Job {
 /// Chains take turns for the in-flight slots (bounding the references held in memory).
 /// Once the listing is done, each new chain takes a share of the groups still waiting
 /// (guided self-scheduling): the last chains are small, so they end together instead of a
-/// few chains of 50 groups, begun late, holding up the end of the run. The few jobs a chain
-/// leaves behind (a large group, its lists to write) start at once; the other groups of a
-/// chain that split go back to the front of the queue.
+/// few chains of 50 groups, begun late, holding up the end of the run. A large group a chain
+/// leaves behind starts at once, the chain's other groups go back to the front of the queue,
+/// and its lists wait to be written with other chains' ([`Held`]).
 async fn read_memberships(
     worker: Arc<GroupWorker>,
     mut groups: mpsc::Receiver<Arc<GroupRecord>>,
@@ -388,11 +388,19 @@ async fn read_memberships(
         });
     };
     let mut queue = Queue::default();
+    let mut held = Held::default();
+    // Whether the users are listed, and whether their listing can still tell (it failed).
+    let (mut users, mut users_told) = (users_done.clone(), true);
     let mut listing = true;
     loop {
+        let (last, users_listed) = (!listing && queue.is_empty(), *users.borrow());
+        if held.due(last, tasks.is_empty(), users_listed) {
+            spawn(&mut tasks, Job::Write(held.take()), None);
+        }
         let wanted = queue.ready(listing);
         let event = tokio::select! {
             group = groups.recv(), if listing => Event::Listed(group),
+            told = users.changed(), if !users_listed && users_told => Event::UsersListed(told.is_ok()),
             turn = slots.clone().acquire_owned(), if wanted => Event::Turn(turn),
             joined = tasks.join_next(), if !tasks.is_empty() => Event::Joined(joined),
             else => return Ok(()),
@@ -400,6 +408,7 @@ async fn read_memberships(
         match event {
             Event::Listed(Some(g)) => queue.push(g),
             Event::Listed(None) => listing = false,
+            Event::UsersListed(told) => users_told = told,
             Event::Turn(turn) => {
                 let turn = turn.map_err(|_| ExtractError::Cancelled)?;
                 if let Some(job) = queue.take(listing, turns) {
@@ -411,6 +420,7 @@ async fn read_memberships(
                 for job in finished(joined, &mut tasks).await? {
                     match job {
                         Job::Chain(rest) => queue.put_back(rest),
+                        Job::Write(lists) => held.add(lists),
                         job => spawn(&mut tasks, job, None),
                     }
                 }
@@ -419,8 +429,44 @@ async fn read_memberships(
     }
 }
 
+/// References of finished chains held before they are written, at most: ~3 MB, about ten
+/// chains on tenant l.
+const HELD_REFS: usize = 25_000;
+
+/// Finished chains' lists, written together so that one getByIds call names the objects
+/// nobody listed for many chains: a chain names few of them, and a call per chain was ~430
+/// requests on tenant l (BENCHMARKS.md).
+#[derive(Default)]
+struct Held {
+    lists: Vec<(Arc<GroupRecord>, Lists)>,
+    refs: usize,
+}
+
+impl Held {
+    fn add(&mut self, lists: Vec<(Arc<GroupRecord>, Lists)>) {
+        self.refs += lists
+            .iter()
+            .map(|(_, l)| l.members.len() + l.owners.len())
+            .sum::<usize>();
+        self.lists.extend(lists);
+    }
+
+    /// Whether to write what is held now: once the users are listed, when enough is held
+    /// or no chain is left to start (the chains still running then write their own); and
+    /// whenever nothing else runs, so the run cannot end with lists held.
+    fn due(&self, last: bool, idle: bool, users_listed: bool) -> bool {
+        !self.lists.is_empty() && (idle || (users_listed && (last || self.refs >= HELD_REFS)))
+    }
+
+    fn take(&mut self) -> Vec<(Arc<GroupRecord>, Lists)> {
+        self.refs = 0;
+        std::mem::take(&mut self.lists)
+    }
+}
+
 enum Event {
     Listed(Option<Arc<GroupRecord>>),
+    UsersListed(bool),
     Turn(Result<OwnedSemaphorePermit, tokio::sync::AcquireError>),
     Joined(Option<Result<Result<Vec<Job>, ExtractError>, tokio::task::JoinError>>),
 }
@@ -445,6 +491,10 @@ impl Queue {
         for g in groups.into_iter().rev() {
             self.plain.push_front(g);
         }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.hidden.is_empty() && self.plain.is_empty()
     }
 
     /// Whether a job is ready for the next turn: while the listing goes on only full jobs
@@ -570,18 +620,13 @@ async fn run_job(
                     restarts,
                 } => {
                     note_chain_restarts(&worker.progress, restarts);
+                    // The lists wait, without holding a chain's turn, to be written with
+                    // other chains' (see `Held`).
                     let mut next: Vec<Job> = missing
                         .chunks(GROUPS_PER_BATCH)
                         .map(|c| Job::PerGroup(c.to_vec()))
                         .collect();
-                    // The rows' names come from the user listing. Until it is done, the
-                    // chain's lists wait without holding a chain's turn, which the next
-                    // chain takes.
-                    let users_listed = *users_done.borrow();
-                    match users_listed {
-                        true => write_chain(worker, names, lists).await?,
-                        false => next.push(Job::Write(lists)),
-                    }
+                    next.push(Job::Write(lists));
                     Ok(next)
                 }
             }
@@ -810,6 +855,49 @@ mod tests {
             _ => panic!("not a queued job"),
         };
         (kind, groups.iter().map(|g| g.id().to_string()).collect())
+    }
+
+    fn lists(refs: usize) -> Vec<(Arc<GroupRecord>, Lists)> {
+        let members = (0..refs)
+            .map(|i| Ref {
+                id: format!("m{i}"),
+                odata_type: None,
+            })
+            .collect();
+        let lists = Lists {
+            members,
+            owners: Vec::new(),
+        };
+        vec![(group("g", false), lists)]
+    }
+
+    #[test]
+    fn chains_lists_are_held_until_enough_or_the_last_chains() {
+        let mut held = Held::default();
+        assert!(
+            !held.due(true, true, true),
+            "nothing held, nothing to write"
+        );
+        held.add(lists(HELD_REFS - 1));
+        assert!(!held.due(false, false, true), "chains go on: hold");
+        assert!(held.due(true, false, true), "no chain left to start: write");
+        assert!(
+            !held.due(true, false, false),
+            "the names are not listed yet"
+        );
+        assert!(
+            held.due(false, true, false),
+            "nothing else runs: write (and wait there)"
+        );
+        held.add(lists(1));
+        assert!(held.due(false, false, true), "enough held");
+        assert_eq!(held.take().len(), 2);
+        assert!(!held.due(false, true, true));
+        held.add(lists(1));
+        assert!(
+            !held.due(false, false, true),
+            "take() starts the count again"
+        );
     }
 
     #[test]
