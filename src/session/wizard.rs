@@ -579,7 +579,9 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn options_of(output: &OutputSettings) -> Result<ExtractOptions, String> {
-    let mut options = ExtractOptions::new(output.directory.clone());
+    // Absolute, as a saved profile keeps it: the summary then names the files wherever the
+    // wizard was started from.
+    let mut options = ExtractOptions::new(absolute(&output.directory));
     let prefix = output.domain_prefix.trim();
     options.prefix = (!prefix.is_empty())
         .then(|| DomainPrefix::parse(prefix))
@@ -869,5 +871,25 @@ fn summary_of(
         Err(e) => Err(ExtractionError::Failed(format!(
             "{e}. No output file was changed."
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wizards_run_writes_to_the_absolute_directory_a_profile_would_keep() {
+        let output = OutputSettings {
+            domain_prefix: String::new(),
+            directory: PathBuf::from("entra-extract-demo"),
+            bom: false,
+        };
+        let options = options_of(&output).unwrap();
+        assert!(options.output_dir.is_absolute(), "{options:?}");
+        assert_eq!(
+            options.output_dir,
+            std::env::current_dir().unwrap().join("entra-extract-demo")
+        );
     }
 }
