@@ -555,6 +555,7 @@ async fn write_incremental(
                 let _ = set.abort();
                 return Err(e);
             }
+            tracing::info!(at = ?progress.elapsed(), "changes report written");
             // Writing found what the files still lack (hidden memberships unreadable).
             let details = RunDetails {
                 warnings: progress.warnings(),

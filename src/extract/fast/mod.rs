@@ -429,8 +429,9 @@ async fn read_memberships(
     }
 }
 
-/// References of finished chains held before they are written, at most: ~3 MB, about ten
-/// chains on tenant l.
+/// References of finished chains held before they are written once the users are listed
+/// (~3 MB, about ten chains on tenant l); until then every finished chain's lists wait, as
+/// they must for the rows' names.
 const HELD_REFS: usize = 25_000;
 
 /// Finished chains' lists, written together so that one getByIds call names the objects

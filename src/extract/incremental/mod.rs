@@ -16,7 +16,7 @@
 pub mod state;
 mod tables;
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::path::PathBuf;
 
 use serde_json::Value;
@@ -609,6 +609,10 @@ impl From<WriteError> for ExtractError {
         match e {
             WriteError::Output(e) => ExtractError::Output(e),
             WriteError::Record(e) => ExtractError::Record(e),
+            e @ WriteError::MemberRowsStopped => ExtractError::Internal {
+                what: "writing the files".into(),
+                detail: e.to_string(),
+            },
         }
     }
 }
