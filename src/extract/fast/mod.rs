@@ -389,7 +389,8 @@ async fn read_memberships(
     };
     let mut queue = Queue::default();
     let mut held = Held::default();
-    // Whether the users are listed, and whether their listing can still tell (it failed).
+    // `users_told` turns false when the users listing is gone without saying it is done
+    // (it failed, and the run with it): there is nothing more to wait for.
     let (mut users, mut users_told) = (users_done.clone(), true);
     let mut listing = true;
     loop {
