@@ -240,8 +240,8 @@ pub(super) fn diff(
         },
     )?;
     let mut m = Merge::new(now, can_read_hidden);
-    let ids = |a: &HashMap<String, Vec<String>>,
-               b: &HashMap<String, Vec<String>>|
+    let ids = |a: &HashMap<String, tables::Row>,
+               b: &HashMap<String, tables::Row>|
      -> HashSet<String> { a.keys().chain(b.keys()).cloned().collect() };
     for id in ids(&old.users, &m.t.users) {
         let was = old.users.get(&id).cloned();
@@ -311,8 +311,8 @@ async fn look_up(client: &GraphClient, ids: &[&str]) -> Result<Vec<Value>, Extra
 struct Merge {
     t: Tables,
     can_read_hidden: bool,
-    users_before: HashMap<String, Option<Vec<String>>>,
-    groups_before: HashMap<String, Option<Vec<String>>>,
+    users_before: HashMap<String, Option<tables::Row>>,
+    groups_before: HashMap<String, Option<tables::Row>>,
     members_before: HashMap<String, HashSet<tables::Id>>,
     owners_before: HashMap<String, HashSet<tables::Id>>,
 }
@@ -539,7 +539,7 @@ impl Merge {
                     group_id: String::new(),
                     id: id.clone(),
                     kind: object.to_string(),
-                    display_name: cells[n].clone(),
+                    display_name: cells[n].to_string(),
                     group_name: String::new(),
                     attributes,
                 });
@@ -551,10 +551,10 @@ impl Merge {
                 return (kind.to_string(), name.to_string());
             }
             if let Some(Some(u)) = self.users_before.get(id) {
-                return ("user".into(), u[un].clone());
+                return ("user".into(), u[un].to_string());
             }
             if let Some(Some(g)) = self.groups_before.get(id) {
-                return ("group".into(), g[gn].clone());
+                return ("group".into(), g[gn].to_string());
             }
             ("directoryObject".into(), String::new())
         };
@@ -568,7 +568,7 @@ impl Merge {
                     .groups
                     .get(gid)
                     .or_else(|| self.groups_before.get(gid).and_then(Option::as_ref))
-                    .map(|g| g[gn].clone())
+                    .map(|g| g[gn].to_string())
                     .unwrap_or_default();
                 let readable = t
                     .groups

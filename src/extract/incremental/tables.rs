@@ -55,13 +55,69 @@ impl Ids {
     }
 }
 
+/// One row's cells in a single allocation: tenant l's users are ~2.5 million cells, and a
+/// `String` each was most of a rerun's memory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Row {
+    text: Box<str>,
+    /// Where each cell ends in `text`.
+    ends: Box<[u32]>,
+}
+
+impl Row {
+    pub fn new<'a>(cells: impl IntoIterator<Item = &'a str>) -> Row {
+        let mut text = String::new();
+        let mut ends = Vec::new();
+        for c in cells {
+            text.push_str(c);
+            // A row is a CSV line of a few KB: far below 4 GiB.
+            ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
+        }
+        Row {
+            text: text.into_boxed_str(),
+            ends: ends.into_boxed_slice(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn get(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)? as usize;
+        let start = match i {
+            0 => 0,
+            _ => self.ends[i - 1] as usize,
+        };
+        self.text.get(start..end)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        (0..self.len()).map(|i| &self[i])
+    }
+
+    /// The cells as strings to change, for [`Row::new`] to take back.
+    pub fn to_vec(&self) -> Vec<String> {
+        self.iter().map(str::to_string).collect()
+    }
+}
+
+impl std::ops::Index<usize> for Row {
+    type Output = str;
+
+    fn index(&self, i: usize) -> &str {
+        self.get(i)
+            .unwrap_or_else(|| panic!("cell {i} of a row of {}", self.len()))
+    }
+}
+
 /// The state of the tenant as the files describe it.
 #[derive(Debug, Default)]
 pub struct Tables {
     user_cols: Vec<String>,
     group_cols: Vec<String>,
-    pub users: HashMap<String, Vec<String>>,
-    pub groups: HashMap<String, Vec<String>>,
+    pub users: HashMap<String, Row>,
+    pub groups: HashMap<String, Row>,
     pub members: Edges,
     pub owners: Edges,
     /// Members and owners that are neither users nor groups.
@@ -153,14 +209,14 @@ impl Tables {
                 let row = row.map_err(|e| {
                     Fallback::Snapshot(format!("the saved {what} file cannot be read: {e}"))
                 })?;
-                let cells: Vec<String> = row.iter().map(str::to_string).collect();
-                map.insert(cells[0].clone(), cells);
+                let cells = Row::new(row.iter());
+                map.insert(cells[0].to_string(), cells);
             }
         }
         let readable = t.group_col("membersReadable");
         if t.groups
             .values()
-            .any(|g| g[readable] == "false" && !t.is_hidden(g))
+            .any(|g| &g[readable] == "false" && !t.is_hidden(g))
         {
             return Err(Fallback::Snapshot(
                 "the previous run could not read every member list".into(),
@@ -204,7 +260,7 @@ impl Tables {
         self.group_cols.iter().position(|c| c == name).unwrap_or(0)
     }
 
-    pub fn is_hidden(&self, cells: &[String]) -> bool {
+    pub fn is_hidden(&self, cells: &Row) -> bool {
         cells[self.at.group_visibility].eq_ignore_ascii_case("HiddenMembership")
     }
 
@@ -232,10 +288,11 @@ impl Tables {
 
     /// Renders the properties an object in a delta answer carries into `cells` (its row,
     /// or a new one); returns the columns whose cells changed.
-    pub fn merge_props(columns: &[String], cells: &mut Vec<String>, object: &Map<String, Value>) {
-        if cells.len() != columns.len() {
-            *cells = vec![String::new(); columns.len()];
-        }
+    pub fn merge_props(columns: &[String], row: &mut Row, object: &Map<String, Value>) {
+        let mut cells = match row.len() == columns.len() {
+            true => row.to_vec(),
+            false => vec![String::new(); columns.len()],
+        };
         for (key, value) in object {
             if key.contains('@') {
                 continue;
@@ -249,10 +306,11 @@ impl Tables {
             };
             cells[i] = render_cell(Some(value)).into_owned();
         }
+        *row = Row::new(cells.iter().map(String::as_str));
     }
 
     /// The columns (other than computed ones) whose cells differ.
-    pub fn changed_columns(columns: &[String], a: &[String], b: &[String]) -> Vec<String> {
+    pub fn changed_columns(columns: &[String], a: &Row, b: &Row) -> Vec<String> {
         columns
             .iter()
             .enumerate()
@@ -351,12 +409,7 @@ impl Tables {
 
     /// A group's members as its rows show them, `None` when they are unreadable (hidden
     /// membership without Member.Read.Hidden).
-    fn member_list(
-        &self,
-        gid: &str,
-        cells: &[String],
-        can_read_hidden: bool,
-    ) -> Option<&HashSet<Id>> {
+    fn member_list(&self, gid: &str, cells: &Row, can_read_hidden: bool) -> Option<&HashSet<Id>> {
         static EMPTY: std::sync::OnceLock<HashSet<Id>> = std::sync::OnceLock::new();
         let readable = can_read_hidden || !self.is_hidden(cells);
         readable.then(|| {
@@ -390,17 +443,17 @@ impl Tables {
 }
 
 /// A row as the Graph object it was rendered from (every cell a string renders to itself).
-fn object(columns: &[String], cells: &[String]) -> Value {
+fn object(columns: &[String], cells: &Row) -> Value {
     Value::Object(
         columns
             .iter()
-            .zip(cells)
+            .zip(cells.iter())
             .filter(|(c, _)| !GROUP_COMPUTED_COLUMNS.contains(&c.as_str()))
             .map(|(c, v)| {
                 let v = if v.is_empty() {
                     Value::Null
                 } else {
-                    Value::String(v.clone())
+                    Value::String(v.to_string())
                 };
                 (c.clone(), v)
             })
@@ -433,6 +486,24 @@ pub fn ref_type(r: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_row_keeps_its_cells_empty_ones_and_non_ascii_included() {
+        let cells = ["id-1", "", "Zoë Müller", "", "x"];
+        let row = Row::new(cells);
+        assert_eq!(row.len(), 5);
+        assert_eq!(row.iter().collect::<Vec<_>>(), cells);
+        assert_eq!(&row[2], "Zoë Müller");
+        assert_eq!(row.get(1), Some(""));
+        assert_eq!(row.get(5), None);
+        assert_eq!(Row::new(row.to_vec().iter().map(String::as_str)), row);
+        assert_eq!(Row::default().len(), 0);
+        assert_ne!(
+            Row::new(["a", "b"]),
+            Row::new(["ab", ""]),
+            "cells, not their text"
+        );
+    }
 
     #[test]
     fn edges_share_one_copy_of_each_id() {
