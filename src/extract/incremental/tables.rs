@@ -286,8 +286,8 @@ impl Tables {
             .map(|o| (o.kind.as_str(), o.display_name.as_str(), o.upn.as_str()))
     }
 
-    /// Renders the properties an object in a delta answer carries into `cells` (its row,
-    /// or a new one); returns the columns whose cells changed.
+    /// Renders the properties an object in a delta answer carries into `row` (its row,
+    /// or a new one).
     pub fn merge_props(columns: &[String], row: &mut Row, object: &Map<String, Value>) {
         let mut cells = match row.len() == columns.len() {
             true => row.to_vec(),
