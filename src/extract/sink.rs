@@ -195,6 +195,12 @@ impl UserSink {
         self.csv.write_row(&row)
     }
 
+    /// Writes one user's row as a previous run's file holds it (cells already rendered, in
+    /// the header's order): an incremental rerun's unchanged users.
+    pub fn write_cells(&mut self, cells: &[&str]) -> Result<(), OutputError> {
+        self.csv.write_row(cells)
+    }
+
     /// Users written so far.
     pub fn rows(&self) -> u64 {
         self.csv.rows()

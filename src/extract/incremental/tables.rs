@@ -359,8 +359,12 @@ impl Tables {
             let rest = (move || -> Result<bool, WriteError> {
                 let mut ids: Vec<&String> = self.users.keys().collect();
                 ids.sort_unstable();
+                let mut cells = Vec::with_capacity(self.user_cols.len());
                 for id in ids {
-                    users.write(&object(&self.user_cols, &self.users[id]))?;
+                    // A rendered cell renders to itself: the row is what a full run writes.
+                    cells.clear();
+                    cells.extend(self.users[id].iter());
+                    users.write_cells(&cells)?;
                     progress.add_users(1);
                 }
                 let empty = HashSet::new();
