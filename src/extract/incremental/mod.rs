@@ -499,8 +499,7 @@ impl Merge {
             baseline: true,
             ..ChangeCounts::default()
         };
-        let name_col = |cols: &[String]| cols.iter().position(|c| c == "displayName").unwrap_or(0);
-        let (un, gn) = (name_col(t.user_columns()), name_col(t.group_columns()));
+        let (un, gn) = t.name_cells();
         for (object, before, now, cols, n) in [
             ("user", &self.users_before, &t.users, t.user_columns(), un),
             (
