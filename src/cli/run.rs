@@ -11,9 +11,9 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::Exit;
-use super::connect::{ConnectArgs, Connection, Failure, cancel_on_signals, graph_failure};
+use super::connect::{ConnectArgs, Connection, Failure, graph_failure, on_signals};
 use crate::extract::manifest::{ChangeCounts, RunMode};
-use crate::extract::progress::{Progress, WarningKind};
+use crate::extract::progress::{Interruption, Progress, WarningKind};
 use crate::extract::run::{ExtractError, ExtractOptions, ExtractSummary, Plan, run as extract};
 use crate::extract::{DomainPrefix, FileKind};
 use crate::permissions::check::own_secret_expiry;
@@ -190,14 +190,23 @@ async fn execute(
 ) -> Result<Executed, Failure> {
     let options = options(args, &conn)?;
     let token = conn.client.cancellation().clone();
+    let progress = Arc::new(Progress::new());
+    // An interruption stops the run up to its commit point; after it the run completes.
+    let interrupted = progress.clone();
     match parent {
-        None => cancel_on_signals(token),
+        None => on_signals(move || interrupted.interrupt(&token).describe()),
         Some(parent) if parent.is_cancelled() => return Err(not_started()),
         Some(parent) => {
             let parent = parent.clone();
+            let name = conn.profile.as_ref().map(|p| p.name.to_string());
             tokio::spawn(async move {
                 tokio::select! {
-                    _ = parent.cancelled() => token.cancel(),
+                    _ = parent.cancelled() => {
+                        let said = interrupted.interrupt(&token);
+                        if said == Interruption::Committing {
+                            eprintln!("{}: {}", name.unwrap_or_default(), said.describe());
+                        }
+                    }
                     _ = token.cancelled() => {}
                 }
             });
@@ -205,7 +214,6 @@ async fn execute(
     }
 
     let started = Utc::now();
-    let progress = Arc::new(Progress::new());
     let stop = CancellationToken::new();
     let display = {
         let p = progress.clone();
@@ -294,7 +302,11 @@ async fn run_all(args: RunArgs) -> color_eyre::Result<Exit> {
     // One listener for Ctrl-C and SIGTERM: it stops the running profiles, and no further
     // one starts.
     let stop_all = CancellationToken::new();
-    cancel_on_signals(stop_all.clone());
+    let stop = stop_all.clone();
+    on_signals(move || {
+        stop.cancel();
+        "stopping every profile's run; one already committing its files completes, the others change no output file"
+    });
     let runs = futures::stream::iter(names)
         .map(|name| {
             let mut one = args.clone();

@@ -379,6 +379,20 @@ impl OutputSet {
     /// Finishes every file (flush, fsync), writes the manifest, and renames all of them over
     /// the previous extraction, manifest last. On error the temporary files are removed.
     pub fn commit(self, run: RunDetails) -> Result<CommittedOutput, OutputError> {
+        match self.commit_if(run, || true)? {
+            Some(committed) => Ok(committed),
+            None => unreachable!("asked to proceed unconditionally"),
+        }
+    }
+
+    /// [`commit`](Self::commit), asking `proceed` right before the first rename (the commit
+    /// point): when it says no, the temporary files are removed and nothing is replaced
+    /// (`None`).
+    pub fn commit_if(
+        self,
+        run: RunDetails,
+        proceed: impl FnOnce() -> bool,
+    ) -> Result<Option<CommittedOutput>, OutputError> {
         let manifest_path = self.manifest_path();
         let kinds: Vec<FileKind> = FileKind::ALL
             .into_iter()
@@ -417,6 +431,10 @@ impl OutputSet {
             run,
             unreadable,
         )?;
+        if !proceed() {
+            temps.remove_all()?;
+            return Ok(None);
+        }
 
         let mut replaced = Vec::new();
         let moves = temps
@@ -448,11 +466,11 @@ impl OutputSet {
                 sha256: f.sha256.clone(),
             })
             .collect();
-        Ok(CommittedOutput {
+        Ok(Some(CommittedOutput {
             files,
             manifest_path,
             manifest,
-        })
+        }))
     }
 
     /// Discards everything written: removes the temporary files and reports the first

@@ -440,7 +440,15 @@ async fn run_inner(
         changes,
         ..run_details(client, &options, &tenant, started_at, progress)
     };
-    let output = blocking(move || set.commit(details)).await?;
+    let output = {
+        let (progress, cancel) = (progress.clone(), client.cancellation().clone());
+        tokio::task::spawn_blocking(move || commit(set, details, &progress, &cancel))
+            .await
+            .map_err(|e| ExtractError::Internal {
+                what: "committing the files".into(),
+                detail: e.to_string(),
+            })??
+    };
     if let Some((dir, identity, links)) = state {
         save_state(dir, identity, links, &output).await;
     }
@@ -525,6 +533,7 @@ async fn write_incremental(
             (options.output_dir.clone(), prefix.clone(), schema.clone());
         let bom = options.bom;
         let progress = progress.clone();
+        let cancel = client.cancellation().clone();
         let tables = rerun.tables;
         let changes = rerun.changes;
         tokio::task::spawn_blocking(move || -> Result<CommittedOutput, ExtractError> {
@@ -561,7 +570,7 @@ async fn write_incremental(
                 warnings: progress.warnings(),
                 ..details
             };
-            Ok(set.commit(details)?)
+            commit(set, details, &progress, &cancel)
         })
         .await
         .map_err(|e| ExtractError::Internal {
@@ -578,6 +587,19 @@ async fn write_incremental(
         warnings: progress.warnings(),
         duration: (Utc::now() - started_at).to_std().unwrap_or_default(),
     })
+}
+
+/// Commits the files unless the run was cancelled before its commit point, right before
+/// the first rename; from there on an interruption lets the run complete
+/// ([`Progress::interrupt`]).
+fn commit(
+    set: OutputSet,
+    details: RunDetails,
+    progress: &Progress,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> Result<CommittedOutput, ExtractError> {
+    set.commit_if(details, || progress.begin_commit(cancel))?
+        .ok_or(ExtractError::Cancelled)
 }
 
 /// What every manifest says about the run; callers add warnings, mode and changes.
