@@ -293,3 +293,72 @@ fn a_failed_incremental_run_leaves_the_files_and_the_state_alone() {
     }
     panic!("the rerun never succeeded");
 }
+
+/// The data directory is full: the files are committed, but the state the next run starts
+/// from cannot be saved. The run says so (stderr, the report's warnings, the manifest; exit
+/// 6) and leaves no partial file in the state directory. A small tmpfs over the data
+/// directory, in a private mount namespace (`unshare`), so the test needs no real full disk.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_state_that_cannot_be_saved_is_a_warning_and_leaves_no_partial_file() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let out = env.out("out");
+    create_profile(&sim, &env, PROFILE, &out, &[]);
+    let data = env.data_dir();
+    std::fs::create_dir_all(&data).unwrap();
+    let listing = env.out("state-listing.txt");
+    let bin = env!("CARGO_BIN_EXE_entra-extract");
+    // The state directory is listed before the namespace (and its tmpfs) goes away.
+    let script = format!(
+        "mount -t tmpfs -o size=48k tmpfs '{d}' || exit 99; '{bin}' run --profile {PROFILE} --json -q; rc=$?; ls -A '{d}/state/{PROFILE}' > '{l}'; exit $rc",
+        d = data.display(),
+        l = listing.display(),
+    );
+    let c = env.std_command();
+    let o = std::process::Command::new("unshare")
+        .args(["--user", "--map-root-user", "--mount", "sh", "-c", &script])
+        .envs(c.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .env(
+            "ENTRA_EXTRACT_CLIENT_SECRET",
+            sim.app(DemoAppKind::Full).client_secret,
+        )
+        .output()
+        .expect("unshare (util-linux) runs");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.code() != Some(99) && !stderr.contains("unshare:"),
+        "this test needs unprivileged user namespaces or root: {stderr}"
+    );
+    assert_exit(&o, 6);
+    let report = json_stdout(&o);
+    assert_eq!(report["outcome"], "warnings");
+    let said = |text: &str| text.contains("could not be saved") && text.contains("next run");
+    let warnings: Vec<&str> = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert!(warnings.iter().any(|w| said(w)), "{report}");
+    assert!(
+        stderr.lines().any(|l| l.starts_with("warning:") && said(l)),
+        "{stderr}"
+    );
+    let manifest = check_manifest(&out, &sim.domain());
+    let in_manifest = manifest["warnings"].as_array().unwrap();
+    assert!(
+        in_manifest
+            .iter()
+            .any(|w| said(w["detail"].as_str().unwrap())),
+        "{manifest}"
+    );
+    // The files themselves are complete.
+    Extraction::read(&out, &sim.domain())
+        .assert_eq(&Extraction::expected(&sim.truth, &BTreeMap::new()));
+    let left = std::fs::read_to_string(&listing).unwrap();
+    assert!(
+        !left.lines().any(|name| name.ends_with(".tmp")),
+        "partial files left in the state directory: {left}"
+    );
+}

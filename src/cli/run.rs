@@ -224,6 +224,12 @@ async fn execute(
     let _ = display.await;
 
     let (exit, mut report) = outcome(&result, &progress, started);
+    // About this machine, not the tenant: said where an operator looks, even with --json.
+    for w in progress.warnings() {
+        if w.kind == WarningKind::StateNotSaved {
+            eprintln!("warning: {}", w.detail);
+        }
+    }
     // One more request after a run that signed in: when the secret in use ends. (Not
     // beside the extraction: a run refused before signing in sends nothing.)
     if result.is_ok() {

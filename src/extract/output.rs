@@ -20,6 +20,7 @@ use super::manifest::{
     MANIFEST_FORMAT, Manifest, ManifestCounts, ManifestFile, RunDetails, TOOL_NAME,
 };
 use super::prefix::DomainPrefix;
+use super::progress::Warning;
 use super::schema::{CHANGE_COLUMNS, MEMBER_COLUMNS, OWNER_COLUMNS, Schema};
 use super::sink::{CsvSink, EdgeSink, GroupSink, UserSink};
 
@@ -490,6 +491,35 @@ impl OutputSet {
     }
 }
 
+impl CommittedOutput {
+    /// Adds a warning found after the commit (the state for the next run could not be
+    /// saved) to the manifest: rewritten whole under the directory's lock and renamed over
+    /// the committed one, as a commit does. Refused when another run holds the directory.
+    pub fn add_warning(&mut self, warning: Warning) -> Result<(), OutputError> {
+        let dir = self
+            .manifest_path
+            .parent()
+            .unwrap_or_else(|| Path::new("."));
+        let _claimed = ClaimedDir::claim(dir)?;
+        let mut manifest = self.manifest.clone();
+        manifest.warnings.push(warning);
+        manifest.counts.warnings = manifest.warnings.len() as u64;
+        let mut temps = TempFiles::default();
+        let temp = dir.join(format!(
+            "{TEMP_PREFIX}{:08x}.manifest{TEMP_SUFFIX}",
+            rand::random::<u32>()
+        ));
+        temps.paths.push(temp.clone());
+        write_manifest(&temp, &manifest)?;
+        std::fs::rename(&temp, &self.manifest_path)
+            .map_err(|e| OutputError::write(&self.manifest_path, e))?;
+        temps.disarm();
+        sync_dir(dir);
+        self.manifest = manifest;
+        Ok(())
+    }
+}
+
 /// Checks, without creating anything that stays, that an extraction could write into `dir`:
 /// it is a directory, or can be created under its nearest existing ancestor, and a file
 /// can be created there. For `check` commands and wizard screens, before a long run.
@@ -612,15 +642,20 @@ fn finish_and_write_manifest(
             io::Error::other("internal error: no manifest path"),
         ));
     };
+    write_manifest(path, &manifest)?;
+    Ok(manifest)
+}
+
+/// Writes `manifest` into a new owner-only file at `path`, synced to disk.
+fn write_manifest(path: &Path, manifest: &Manifest) -> Result<(), OutputError> {
     let write = || -> io::Result<()> {
         let mut out = BufWriter::new(create_private(path)?);
-        serde_json::to_writer_pretty(&mut out, &manifest)?;
+        serde_json::to_writer_pretty(&mut out, manifest)?;
         out.write_all(b"\n")?;
         let file = out.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()
     };
-    write().map_err(|e| OutputError::write(path, e))?;
-    Ok(manifest)
+    write().map_err(|e| OutputError::write(path, e))
 }
 
 /// Creates `dir` and its parents when missing (owner-only on Unix).

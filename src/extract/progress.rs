@@ -104,6 +104,22 @@ impl Warning {
     }
 }
 
+impl Warning {
+    /// The files were committed, but the state the next run of the profile starts from
+    /// could not be saved in `dir` (a full data directory): that run reads everything.
+    pub fn state_not_saved(dir: &std::path::Path, error: &dyn std::fmt::Display) -> Self {
+        Self {
+            kind: WarningKind::StateNotSaved,
+            group_id: None,
+            group_name: None,
+            detail: format!(
+                "the files are complete, but the state for the next run could not be saved in {} ({error}); free space there or fix its permissions: the next run of this profile reads everything",
+                dir.display()
+            ),
+        }
+    }
+}
+
 /// Kinds of warnings, so summaries can count them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -115,6 +131,9 @@ pub enum WarningKind {
     /// An extra attribute came back from no object: Graph leaves out names it does not
     /// know, so this is almost always a misspelt attribute and its column is empty.
     AttributeNotReturned,
+    /// The state the next run of a profile starts from could not be saved: that run reads
+    /// everything. About this machine, not the tenant: also said on stderr.
+    StateNotSaved,
     /// Anything else worth a line in the summary.
     Other,
 }

@@ -430,9 +430,8 @@ async fn run_inner(
         Some(before) => report_changes(set, &schema, before, can_read_hidden, progress).await?,
         None => (set, state.as_ref().map(|_| ChangeCounts::default())),
     };
-    let warnings = progress.warnings();
     let details = RunDetails {
-        warnings: warnings.clone(),
+        warnings: progress.warnings(),
         run: state.as_ref().map(|_| RunInfo {
             mode: RunMode::Full,
             full_reason: full_reason.as_ref().map(ToString::to_string),
@@ -449,14 +448,15 @@ async fn run_inner(
                 detail: e.to_string(),
             })??
     };
-    if let Some((dir, identity, links)) = state {
-        save_state(dir, identity, links, &output).await;
-    }
+    let output = match state {
+        Some((dir, identity, links)) => save_state(dir, identity, links, output, progress).await,
+        None => output,
+    };
     Ok(ExtractSummary {
         tenant,
         prefix,
         output,
-        warnings,
+        warnings: progress.warnings(),
         duration: (Utc::now() - started_at).to_std().unwrap_or_default(),
     })
 }
@@ -579,7 +579,7 @@ async fn write_incremental(
         })??
     };
     tracing::info!(at = ?progress.elapsed(), "files written and committed");
-    save_state(dir, identity, rerun.links, &output).await;
+    let output = save_state(dir, identity, rerun.links, output, progress).await;
     Ok(ExtractSummary {
         tenant,
         prefix,
@@ -623,21 +623,42 @@ fn run_details(
     }
 }
 
-/// Saves the state for the next run. The files are committed already, so a failure only
-/// costs the next run its head start: it is logged, not fatal (the previous state, whose
-/// snapshot no longer matches, then makes the next run a full one).
+/// Saves the state for the next run. The files are committed already, so a failure (a full
+/// data directory) only costs the next run its head start: it is a warning, added to the
+/// manifest, and the next run reads everything.
 async fn save_state(
     dir: StateDir,
     identity: Identity,
     links: (String, String),
-    output: &CommittedOutput,
-) {
-    let output = output.clone();
-    let saved = tokio::task::spawn_blocking(move || dir.save(identity, links, &output)).await;
+    output: CommittedOutput,
+    progress: &Progress,
+) -> CommittedOutput {
+    let (committed, state_dir) = (output.clone(), dir.0.clone());
+    let saved = tokio::task::spawn_blocking(move || {
+        let mut output = output;
+        let Err(e) = dir.save(identity, links, &output) else {
+            return (output, None);
+        };
+        tracing::warn!(error = %e, "could not save the state for the next run");
+        let mut warning = Warning::state_not_saved(&dir.0, &e);
+        if let Err(e) = output.add_warning(warning.clone()) {
+            warning.detail = format!("{} (the manifest could not say so: {e})", warning.detail);
+        }
+        (output, Some(warning))
+    })
+    .await;
     match saved {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::warn!(error = %e, "could not save the state for the next run"),
-        Err(e) => tracing::warn!(error = %e, "could not save the state for the next run"),
+        Ok((output, warning)) => {
+            if let Some(w) = warning {
+                progress.warn(w);
+            }
+            output
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not save the state for the next run");
+            progress.warn(Warning::state_not_saved(&state_dir, &e));
+            committed
+        }
     }
 }
 
