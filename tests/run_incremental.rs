@@ -362,3 +362,189 @@ fn a_state_that_cannot_be_saved_is_a_warning_and_leaves_no_partial_file() {
         "partial files left in the state directory: {left}"
     );
 }
+
+/// A CSV file's header and its rows by their first cell (the id, or `groupId` + member id
+/// for an edge file).
+struct Table {
+    header: Vec<String>,
+    rows: BTreeMap<(String, String), Vec<String>>,
+}
+
+impl Table {
+    fn read(path: &Path, edges: bool) -> Table {
+        let mut r = csv::Reader::from_path(path).unwrap();
+        let header: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
+        let rows = r
+            .records()
+            .map(|row| {
+                let row: Vec<String> = row.unwrap().iter().map(str::to_string).collect();
+                let key = match edges {
+                    true => (row[0].clone(), row[2].clone()),
+                    false => (row[0].clone(), String::new()),
+                };
+                (key, row)
+            })
+            .collect();
+        Table { header, rows }
+    }
+
+    fn at(&self, column: &str) -> usize {
+        self.header.iter().position(|c| c == column).unwrap()
+    }
+}
+
+/// A changes report row with its `attributes` cell in a canonical order.
+type Change = [String; 8];
+
+fn canonical(mut row: Change) -> Change {
+    let mut attributes: Vec<&str> = row[7].split('|').filter(|a| !a.is_empty()).collect();
+    attributes.sort_unstable();
+    row[7] = attributes.join("|");
+    row
+}
+
+/// What changed from the files in `before` to those in `after`, worked out from the files
+/// alone: an added row describes the object as the new files have it, a removed one as the
+/// previous files had it; an edge names its group as the new files do (as the previous ones
+/// for a group that is gone).
+fn diff_of_files(before: &Path, after: &Path, prefix: &str) -> BTreeSet<Change> {
+    let read =
+        |dir: &Path, kind: &str, edges: bool| Table::read(&csv_path(dir, prefix, kind), edges);
+    let mut rows = BTreeSet::new();
+    let users = (read(before, "users", false), read(after, "users", false));
+    let groups = (read(before, "groups", false), read(after, "groups", false));
+    for (object, (old, new)) in [("user", &users), ("group", &groups)] {
+        let name = old.at("displayName");
+        let keys: BTreeSet<_> = old.rows.keys().chain(new.rows.keys()).collect();
+        for key in keys {
+            let (change, row, attributes) = match (old.rows.get(key), new.rows.get(key)) {
+                (None, Some(b)) => ("added", b, Vec::new()),
+                (Some(a), None) => ("removed", a, Vec::new()),
+                (Some(a), Some(b)) => {
+                    let computed = ["membersReadable", "memberCount", "ownerCount"];
+                    let changed: Vec<String> = old
+                        .header
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, c)| !computed.contains(&c.as_str()) && a[*i] != b[*i])
+                        .map(|(_, c)| c.clone())
+                        .collect();
+                    if changed.is_empty() {
+                        continue;
+                    }
+                    ("updated", b, changed)
+                }
+                (None, None) => continue,
+            };
+            rows.insert(canonical([
+                object.into(),
+                change.into(),
+                key.0.clone(),
+                object.into(),
+                row[name].clone(),
+                String::new(),
+                String::new(),
+                attributes.join("|"),
+            ]));
+        }
+    }
+    let group_name = |gid: &str| {
+        let key = (gid.to_string(), String::new());
+        let (old, new) = &groups;
+        new.rows
+            .get(&key)
+            .map(|g| g[new.at("displayName")].clone())
+            .or_else(|| old.rows.get(&key).map(|g| g[old.at("displayName")].clone()))
+            .unwrap_or_default()
+    };
+    for (object, kind) in [("member", "groups_members"), ("owner", "groups_owners")] {
+        let (old, new) = (read(before, kind, true), read(after, kind, true));
+        for (change, a, b) in [("removed", &old, &new), ("added", &new, &old)] {
+            for (key, row) in &a.rows {
+                if b.rows.contains_key(key) {
+                    continue;
+                }
+                rows.insert([
+                    object.into(),
+                    change.into(),
+                    key.1.clone(),
+                    row[3].clone(),
+                    row[4].clone(),
+                    key.0.clone(),
+                    group_name(&key.0),
+                    String::new(),
+                ]);
+            }
+        }
+    }
+    rows
+}
+
+fn changes_rows(out: &Path, prefix: &str) -> BTreeSet<Change> {
+    read_csv(&csv_path(out, prefix, "changes"), CHANGE_COLUMNS)
+        .into_iter()
+        .map(|r| canonical(r.try_into().unwrap()))
+        .collect()
+}
+
+/// The changes report of several evolve rounds on tenant m (incremental reruns and a full
+/// one) equals a diff of the previous and the new files worked out independently, names and
+/// types included: a removed member is
+/// described as the previous files had it (a device by its type and name, a member renamed
+/// and removed since by its old name).
+#[test]
+fn the_changes_report_equals_a_diff_of_the_files_names_included() {
+    let mut sim = Sim::start(no_throttle(SimConfig {
+        preset: Preset::M,
+        seed: 7,
+        ..SimConfig::default()
+    }));
+    let env = TestEnv::new();
+    let out = env.out("out");
+    let before = env.out("before");
+    create_profile(&sim, &env, PROFILE, &out, &[]);
+    first_full_run(&sim, &env, &out);
+    let prefix = sim.domain();
+    let mut removed_devices = 0;
+    // Three incremental rounds, then a --full one (its report is a diff of the files too).
+    for round in 1..=4 {
+        let full = round == 4;
+        let _ = std::fs::remove_dir_all(&before);
+        std::fs::create_dir(&before).unwrap();
+        for kind in ["users", "groups", "groups_members", "groups_owners"] {
+            std::fs::copy(
+                csv_path(&out, &prefix, kind),
+                csv_path(&before, &prefix, kind),
+            )
+            .unwrap();
+        }
+        sim.evolve(400, 40 + round);
+        // (The per-group plan: how the full run reads does not matter here.)
+        let extra: &[&str] = if full {
+            &["--full", "--plan", "per-group"]
+        } else {
+            &[]
+        };
+        let manifest = run_ok(&sim, &env, &out, extra);
+        let mode = if full { "full" } else { "incremental" };
+        assert_eq!(manifest["run"]["mode"], mode, "round {round}");
+        let want = diff_of_files(&before, &out, &prefix);
+        let got = changes_rows(&out, &prefix);
+        let only = |a: &BTreeSet<Change>, b: &BTreeSet<Change>| -> Vec<Change> {
+            a.difference(b).take(5).cloned().collect()
+        };
+        assert!(
+            got == want,
+            "round {round}: {} rows reported, {} in the diff\nreported only: {:#?}\ndiff only: {:#?}",
+            got.len(),
+            want.len(),
+            only(&got, &want),
+            only(&want, &got)
+        );
+        removed_devices += got
+            .iter()
+            .filter(|r| r[0] == "member" && r[1] == "removed" && r[3] == "device")
+            .count();
+    }
+    assert!(removed_devices > 0, "the rounds removed no device member");
+}

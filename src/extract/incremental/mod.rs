@@ -240,6 +240,7 @@ pub(super) fn diff(
         },
     )?;
     let mut m = Merge::new(now, can_read_hidden);
+    m.others_before = old.others;
     let ids = |a: &HashMap<String, tables::Row>,
                b: &HashMap<String, tables::Row>|
      -> HashSet<String> { a.keys().chain(b.keys()).cloned().collect() };
@@ -315,6 +316,9 @@ struct Merge {
     groups_before: HashMap<String, Option<tables::Row>>,
     members_before: HashMap<String, HashSet<tables::Id>>,
     owners_before: HashMap<String, HashSet<tables::Id>>,
+    /// The members and owners that are neither users nor groups, as the previous files
+    /// named them (a removed edge's row describes its object as they did).
+    others_before: HashMap<String, Other>,
 }
 
 fn id_of(o: &Value, what: &str) -> Result<String, ExtractError> {
@@ -329,7 +333,9 @@ fn id_of(o: &Value, what: &str) -> Result<String, ExtractError> {
 }
 
 impl Merge {
+    /// Merges into `t`, the previous run's tables.
     fn new(t: Tables, can_read_hidden: bool) -> Merge {
+        let others_before = t.others.clone();
         Merge {
             t,
             can_read_hidden,
@@ -337,6 +343,7 @@ impl Merge {
             groups_before: HashMap::new(),
             members_before: HashMap::new(),
             owners_before: HashMap::new(),
+            others_before,
         }
     }
 
@@ -544,18 +551,24 @@ impl Merge {
                 });
             }
         }
-        // A member or owner that is gone is named from how it was.
-        let describe = |id: &str| -> (String, String) {
-            if let Some((kind, name, _)) = t.describe(id) {
-                return (kind.to_string(), name.to_string());
-            }
-            if let Some(Some(u)) = self.users_before.get(id) {
-                return ("user".into(), u[un].to_string());
-            }
-            if let Some(Some(g)) = self.groups_before.get(id) {
-                return ("group".into(), g[gn].to_string());
-            }
-            ("directoryObject".into(), String::new())
+        // An added member or owner is named as it is now; a removed one as the previous
+        // files had it (renamed, deleted or no longer a member of anything since).
+        let now = |id: &str| t.describe(id).map(|(kind, name, _)| (kind, name));
+        let before = |id: &str| match (self.users_before.get(id), self.groups_before.get(id)) {
+            (Some(Some(u)), _) => Some(("user", &u[un])),
+            (_, Some(Some(g))) => Some(("group", &g[gn])),
+            _ => self
+                .others_before
+                .get(id)
+                .map(|o| (o.kind.as_str(), o.display_name.as_str())),
+        };
+        let describe = |change: &str, id: &str| -> (String, String) {
+            let found = match change {
+                "removed" => before(id).or_else(|| now(id)),
+                _ => now(id).or_else(|| before(id)),
+            };
+            let (kind, name) = found.unwrap_or(("directoryObject", ""));
+            (kind.to_string(), name.to_string())
         };
         let empty = HashSet::new();
         for (object, before, now) in [
@@ -576,7 +589,7 @@ impl Merge {
                 let is = now.get(gid).filter(|_| readable).unwrap_or(&empty);
                 for (change, a, b) in [("removed", was, is), ("added", is, was)] {
                     for id in a.difference(b) {
-                        let (kind, name) = describe(id);
+                        let (kind, name) = describe(change, id);
                         let slot = match (object, change) {
                             ("member", "added") => &mut counts.members_added,
                             ("member", _) => &mut counts.members_removed,
