@@ -423,3 +423,25 @@ fn throttling_past_the_deadline_fails_the_run_with_the_remedy() {
     );
     assert!(injected(&sim.stats()) > 3);
 }
+
+/// A request that keeps failing with 503 gives up after the 8 attempts the README promises,
+/// and says so even when a throttled attempt (429, waited out without a count) came first.
+#[test]
+fn a_failing_request_gives_up_after_the_documented_8_attempts() {
+    // The user count's 8 attempts fail; the listing's first is throttled, the next 8 fail.
+    let sim = sim_with(&["429=0@at=9;path=/users", "503=0@always;path=/users"]);
+    let env = TestEnv::new();
+    let out = env.out("out");
+    let o = run_args(&sim, &env, &out, &[]);
+    assert_exit(&o, 5);
+    let error = json_stdout(&o)["error"].as_str().unwrap().to_string();
+    let readme = include_str!("../README.md");
+    assert!(
+        readme.contains("at most 8 attempts"),
+        "the README's retry promise changed"
+    );
+    assert!(
+        error.contains("gave up after 8 attempts") && error.contains("1 throttled"),
+        "{error}"
+    );
+}
