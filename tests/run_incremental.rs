@@ -548,3 +548,43 @@ fn the_changes_report_equals_a_diff_of_the_files_names_included() {
     }
     assert!(removed_devices > 0, "the rounds removed no device member");
 }
+
+/// A run that falls back to reading everything says why in its `--json` report even when it
+/// then fails: here the saved snapshot fails its hash, and the users file's place is taken
+/// by a directory, which the full run finds only once it writes.
+#[test]
+fn a_fallback_run_that_fails_still_reports_why_it_read_everything() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let out = env.out("out");
+    create_profile(&sim, &env, PROFILE, &out, &[]);
+    first_full_run(&sim, &env, &out);
+    let snapshot = env
+        .data_dir()
+        .join("state")
+        .join(PROFILE)
+        .join("snapshot_groups.csv");
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&snapshot)
+        .unwrap();
+    std::io::Write::write_all(&mut f, b"x").unwrap();
+    drop(f);
+    let users = csv_path(&out, &sim.domain(), "users");
+    std::fs::remove_file(&users).unwrap();
+    std::fs::create_dir(&users).unwrap();
+
+    let o = run_profile(&sim, &env, &[]);
+    assert_ne!(o.status.code(), Some(0));
+    let report = json_stdout(&o);
+    assert!(
+        report["error"].as_str().unwrap().contains("is a directory"),
+        "{report}"
+    );
+    assert_eq!(report["mode"], "full", "{report}");
+    let reason = report["full_reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("changed since the run that wrote it"),
+        "{report}"
+    );
+}

@@ -462,7 +462,8 @@ fn outcome(
     let outcome = outcome_of(exit);
     let count = |k: WarningKind| snap.warnings.iter().filter(|w| w.kind == k).count();
     let ok = result.as_ref().ok();
-    let run_info = ok.and_then(|s| s.output.manifest.run.as_ref());
+    // Decided before the run could fail: a failed run still says how it was reading.
+    let run_info = progress.run_info();
     let report = RunReport {
         profile: None,
         outcome,
@@ -480,8 +481,8 @@ fn outcome(
         groups_deleted: count(WarningKind::GroupDeleted),
         warnings: snap.warnings.iter().map(|w| w.detail.clone()).collect(),
         notes: progress.notes(),
-        mode: run_info.map(|r| r.mode),
-        full_reason: run_info.and_then(|r| r.full_reason.clone()),
+        mode: run_info.as_ref().map(|r| r.mode),
+        full_reason: run_info.and_then(|r| r.full_reason),
         changes: ok.and_then(|s| s.output.manifest.changes),
         secret_expiry: None,
         duration_secs: (Utc::now() - started).num_milliseconds() as f64 / 1000.0,

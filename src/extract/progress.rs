@@ -11,6 +11,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
+use super::manifest::RunInfo;
 use super::run::PAGE_SIZE;
 pub use crate::graph::RequestStats;
 
@@ -186,6 +187,8 @@ pub struct Progress {
     stats_source: Mutex<Option<StatsSource>>,
     /// Whether the files have begun replacing the previous ones (see [`Progress::interrupt`]).
     committing: Mutex<bool>,
+    /// How a profile's run reads the tenant, once decided.
+    run: Mutex<Option<RunInfo>>,
 }
 
 /// What an interruption (Ctrl-C, SIGTERM, a cancel key) did to a run.
@@ -242,7 +245,19 @@ impl Progress {
             notes: Mutex::new(Vec::new()),
             stats_source: Mutex::new(None),
             committing: Mutex::new(false),
+            run: Mutex::new(None),
         }
+    }
+
+    /// Records how a profile's run reads the tenant (only the changes, or everything and
+    /// why), as soon as that is decided: a run that fails later still says it.
+    pub fn set_run_info(&self, run: RunInfo) {
+        *lock(&self.run) = Some(run);
+    }
+
+    /// How a profile's run reads the tenant, once decided (`None` without a profile).
+    pub fn run_info(&self) -> Option<RunInfo> {
+        lock(&self.run).clone()
     }
 
     /// The run's commit point, right before its first file replaces a previous one: `false`

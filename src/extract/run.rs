@@ -259,7 +259,6 @@ async fn run_inner(
         }
     };
 
-    let mut full_reason = None;
     let mut state = None;
     // The previous run's files, when a full run can still say what changed since them.
     let mut baseline = None;
@@ -292,9 +291,13 @@ async fn run_inner(
                 },
             )
         };
-        match attempt {
+        let full_reason = match attempt {
             Ok((saved, snapshot)) => {
                 let links = (saved.users_delta_link, saved.groups_delta_link);
+                progress.set_run_info(RunInfo {
+                    mode: RunMode::Incremental,
+                    full_reason: None,
+                });
                 match incremental::rerun(
                     client,
                     &schema,
@@ -322,13 +325,17 @@ async fn run_inner(
                         )
                         .await;
                     }
-                    Err(RerunError::Fallback(f)) => full_reason = Some(f),
+                    Err(RerunError::Fallback(f)) => f,
                     Err(RerunError::Extract(e)) => return Err(e),
                 }
             }
-            Err(f) => full_reason = Some(f),
-        }
-        tracing::info!(reason = %full_reason.as_ref().map(ToString::to_string).unwrap_or_default(), "full run");
+            Err(f) => f,
+        };
+        tracing::info!(reason = %full_reason, "full run");
+        progress.set_run_info(RunInfo {
+            mode: RunMode::Full,
+            full_reason: Some(full_reason.to_string()),
+        });
         // Taken before reading, so what changes meanwhile is replayed next time.
         let links = incremental::latest_links(client, &schema).await?;
         // The previous snapshot, taken with the same settings (`--full`, an expired delta
@@ -337,7 +344,7 @@ async fn run_inner(
         // Reasons that already found none (no state, other settings, a snapshot that failed
         // its hash) are not tried again.
         baseline = match full_reason {
-            Some(Fallback::NoState | Fallback::Settings(_) | Fallback::Snapshot(_)) => None,
+            Fallback::NoState | Fallback::Settings(_) | Fallback::Snapshot(_) => None,
             _ => match dir.load() {
                 Ok((saved, snapshot)) if identity.differs_from(&saved.identity).is_none() => {
                     Some(snapshot)
@@ -432,10 +439,7 @@ async fn run_inner(
     };
     let details = RunDetails {
         warnings: progress.warnings(),
-        run: state.as_ref().map(|_| RunInfo {
-            mode: RunMode::Full,
-            full_reason: full_reason.as_ref().map(ToString::to_string),
-        }),
+        run: progress.run_info(),
         changes,
         ..run_details(client, &options, &tenant, started_at, progress)
     };
@@ -521,10 +525,7 @@ async fn write_incremental(
     );
     progress.set_phase(Phase::Finishing);
     let details = RunDetails {
-        run: Some(RunInfo {
-            mode: RunMode::Incremental,
-            full_reason: None,
-        }),
+        run: progress.run_info(),
         changes: Some(rerun.counts),
         ..run_details(client, options, &tenant, started_at, progress)
     };
