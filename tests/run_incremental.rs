@@ -249,15 +249,19 @@ fn an_expired_token_or_changed_files_mean_a_full_run_with_the_reason() {
     assert!(changes_file(&out, &sim.domain()).is_empty());
 }
 
+/// A rerun whose changes cannot be read falls back to reading everything; when that fails
+/// too (the data itself cannot be read), the previous files and the saved state stay as
+/// they were, and the next run picks up from that state.
 #[test]
-fn a_failed_incremental_run_leaves_the_files_and_the_state_alone() {
-    // groups/delta: the first request (the full run's `latest` link) works, the next ones
-    // answer a cut-off body until request 30.
+fn a_failed_rerun_leaves_the_files_and_the_state_alone() {
+    // The first run's /users requests (its `latest` delta link, the count, one page) work;
+    // the next four fail (500 is not retried): the rerun's users/delta, then the fallback's
+    // `latest` link, count and listing.
     let mut config = no_throttle(SimConfig::default());
     config.faults.push(FaultSpec {
-        kind: FaultKind::MalformedJson,
-        trigger: Trigger::At((2..=30).collect()),
-        path_prefix: Some("/groups/delta".into()),
+        kind: FaultKind::InternalError,
+        trigger: Trigger::At((4..=7).collect()),
+        path_prefix: Some("/users".into()),
         method: None,
     });
     let mut sim = Sim::start(config);
@@ -272,26 +276,26 @@ fn a_failed_incremental_run_leaves_the_files_and_the_state_alone() {
 
     sim.evolve(20, 3);
     let failed = run_profile(&sim, &env, &[]);
-    assert_ne!(
-        failed.status.code(),
-        Some(0),
-        "the incremental run must fail"
+    assert_exit(&failed, 5);
+    let report = json_stdout(&failed);
+    assert_eq!(report["mode"], "full", "{report}");
+    assert!(
+        report["full_reason"]
+            .as_str()
+            .unwrap()
+            .contains("changes since the previous run could not be read"),
+        "{report}"
     );
     assert_eq!(snapshot(&out), files, "the previous files are untouched");
     assert_eq!(snapshot(&state), saved, "the saved state is untouched");
 
     // Once Graph answers again, the rerun picks up from the same state.
-    for _ in 0..30 {
-        let o = run_profile(&sim, &env, &[]);
-        if o.status.success() {
-            let manifest = check_manifest(&out, &sim.domain());
-            assert_eq!(manifest["run"]["mode"], "incremental");
-            Extraction::read(&out, &sim.domain())
-                .assert_eq(&Extraction::expected(&sim.truth, &BTreeMap::new()));
-            return;
-        }
-    }
-    panic!("the rerun never succeeded");
+    let o = run_profile(&sim, &env, &[]);
+    assert_exit(&o, 0);
+    let manifest = check_manifest(&out, &sim.domain());
+    assert_eq!(manifest["run"]["mode"], "incremental");
+    Extraction::read(&out, &sim.domain())
+        .assert_eq(&Extraction::expected(&sim.truth, &BTreeMap::new()));
 }
 
 /// The data directory is full: the files are committed, but the state the next run starts

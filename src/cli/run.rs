@@ -559,10 +559,14 @@ fn print_human(result: &Result<ExtractSummary, ExtractError>, report: &RunReport
                     mode.describe(report.full_reason.as_deref(), report.changes.as_ref())
                 );
             }
-            if !report.warnings.is_empty() {
-                crate::outln!("{} warning(s):", report.warnings.len());
-                for w in &report.warnings {
-                    crate::outln!("  - {w}");
+            // What happened without making the files incomplete (a plan that fell back to
+            // plainer reads, a listing read again), as the manifest's notes.
+            for (what, lines) in [("note", &report.notes), ("warning", &report.warnings)] {
+                if !lines.is_empty() {
+                    crate::outln!("{} {what}(s):", lines.len());
+                    for line in lines {
+                        crate::outln!("  - {line}");
+                    }
                 }
             }
         }

@@ -337,7 +337,19 @@ async fn run_inner(
             full_reason: Some(full_reason.to_string()),
         });
         // Taken before reading, so what changes meanwhile is replayed next time.
-        let links = incremental::latest_links(client, &schema).await?;
+        // Without them (a service without delta) this run still reads everything; only
+        // the next one cannot start from it.
+        let links = match incremental::latest_links(client, &schema).await {
+            Ok(links) => Some(links),
+            Err(ExtractError::Cancelled) => return Err(ExtractError::Cancelled),
+            Err(e) => {
+                tracing::warn!(error = %e, "no delta links for the next run");
+                progress.note(format!(
+                    "the delta links the next run would read the changes from could not be taken ({e}); the next run reads everything too"
+                ));
+                None
+            }
+        };
         // The previous snapshot, taken with the same settings (`--full`, an expired delta
         // token), still is a baseline for the changes report; its hashes are checked as the
         // report reads it (a changed file leaves the report header-only, with a note).
@@ -453,7 +465,14 @@ async fn run_inner(
             })??
     };
     let output = match state {
-        Some((dir, identity, links)) => save_state(dir, identity, links, output, progress).await,
+        Some((dir, identity, Some(links))) => {
+            save_state(dir, identity, links, output, progress).await
+        }
+        // The previous state no longer describes the files: the next run reads everything.
+        Some((dir, _, None)) => {
+            forget_state(dir).await;
+            output
+        }
         None => output,
     };
     Ok(ExtractSummary {
@@ -660,6 +679,17 @@ async fn save_state(
             progress.warn(Warning::state_not_saved(&state_dir, &e));
             committed
         }
+    }
+}
+
+/// Forgets a profile's state after a run that could not take the next run's delta links.
+async fn forget_state(dir: StateDir) {
+    let failed = match tokio::task::spawn_blocking(move || dir.clear()).await {
+        Ok(cleared) => cleared.err().map(|e| e.to_string()),
+        Err(e) => Some(e.to_string()),
+    };
+    if let Some(e) = failed {
+        tracing::warn!(error = %e, "could not clear the state of the previous run");
     }
 }
 

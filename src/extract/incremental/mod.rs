@@ -25,7 +25,7 @@ use super::manifest::ChangeCounts;
 use super::progress::{Phase, Progress};
 use super::run::ExtractError;
 use super::schema::Schema;
-use crate::graph::GraphClient;
+use crate::graph::{GraphClient, GraphError};
 pub use state::{Fallback, Identity, Snapshot, StateDir};
 pub use tables::Tables;
 use tables::{Loaded, Other, WriteError, attribute_cell, ref_type};
@@ -53,7 +53,8 @@ fn groups_delta(schema: &Schema) -> String {
 }
 
 /// Delta links for "now", taken before a full read (`$deltatoken=latest` returns no objects,
-/// only the link [GDC concepts/delta-query-overview.md]).
+/// only the link [GDC concepts/delta-query-overview.md]). An error names the function that
+/// failed; the caller reads everything without them.
 pub(super) async fn latest_links(
     client: &GraphClient,
     schema: &Schema,
@@ -66,7 +67,13 @@ pub(super) async fn latest_links(
         let body = client
             .get_json(&format!("{start}&$deltatoken=latest"))
             .await
-            .map_err(|e| ExtractError::from_graph(e, &format!("the {what} delta link")))?;
+            .map_err(|e| match e {
+                GraphError::Cancelled => ExtractError::Cancelled,
+                e => ExtractError::Unexpected {
+                    what: format!("{what}/delta?$deltatoken=latest"),
+                    detail: e.to_string(),
+                },
+            })?;
         let link = body
             .get("@odata.deltaLink")
             .and_then(Value::as_str)
@@ -164,7 +171,9 @@ pub(super) async fn rerun(
     let load = async {
         let tables = load.await?;
         let known: Vec<&str> = tables.others.keys().map(String::as_str).collect();
-        let found = look_up(client, &known).await?;
+        let found = look_up(client, &known)
+            .await
+            .map_err(|e| unreadable("getByIds", e))?;
         let asked: HashSet<String> = known.into_iter().map(str::to_string).collect();
         Ok::<_, RerunError>((tables, (asked, found)))
     };
@@ -184,7 +193,9 @@ pub(super) async fn rerun(
     m.users(&users)?;
     m.groups(&groups)?;
     m.drop_dangling_edges();
-    m.refresh_others(client, refreshed).await?;
+    m.refresh_others(client, refreshed)
+        .await
+        .map_err(|e| unreadable("getByIds", e))?;
     tracing::info!(at = ?progress.elapsed(), "changes merged");
     let (changes, counts) = m.changes();
     Ok(Rerun {
@@ -284,7 +295,7 @@ async fn follow(
                 .trim()
                 .to_string(),
             )),
-            e => RerunError::Extract(ExtractError::from_graph(e, &format!("the {what} changes"))),
+            e => unreadable(&format!("{what}/delta"), e),
         })?;
         items.extend(page.items);
         if page.delta_link.is_some() {
@@ -299,13 +310,21 @@ async fn follow(
     Ok((items, next))
 }
 
+/// A read only a rerun needs (delta, getByIds) failed: read everything instead, as the
+/// plain reads of a full run may still work; unless the run was cancelled.
+fn unreadable(what: &str, e: GraphError) -> RerunError {
+    match e {
+        GraphError::Cancelled => RerunError::Extract(ExtractError::Cancelled),
+        e => RerunError::Fallback(Fallback::ChangesUnreadable(format!("{what}: {e}"))),
+    }
+}
+
 /// Objects by id with the columns their rows show, several lookups in flight (the client's
 /// pacing still applies).
-async fn look_up(client: &GraphClient, ids: &[&str]) -> Result<Vec<Value>, ExtractError> {
+async fn look_up(client: &GraphClient, ids: &[&str]) -> Result<Vec<Value>, GraphError> {
     client
         .get_by_ids(ids, super::schema::EDGE_SELECT, LOOKUPS_IN_FLIGHT)
         .await
-        .map_err(|e| ExtractError::from_graph(e, "members by id (getByIds)"))
 }
 
 /// The tables being merged, and how each touched object and edge list looked before.
@@ -466,7 +485,7 @@ impl Merge {
         &mut self,
         client: &GraphClient,
         refreshed: (HashSet<String>, Vec<Value>),
-    ) -> Result<(), ExtractError> {
+    ) -> Result<(), GraphError> {
         let (asked, refreshed) = refreshed;
         let used: HashSet<tables::Id> = self
             .t

@@ -36,6 +36,8 @@ pub enum Fallback {
     Snapshot(String),
     #[error("Microsoft Graph no longer accepts the saved delta token ({0}): a resync is required")]
     Expired(String),
+    #[error("the changes since the previous run could not be read ({0})")]
+    ChangesUnreadable(String),
 }
 
 /// One snapshot file.
