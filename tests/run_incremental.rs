@@ -312,28 +312,17 @@ fn a_state_that_cannot_be_saved_is_a_warning_and_leaves_no_partial_file() {
     let data = env.data_dir();
     std::fs::create_dir_all(&data).unwrap();
     let listing = env.out("state-listing.txt");
-    let bin = env!("CARGO_BIN_EXE_entra-extract");
+    let args: Vec<String> = ["run", "--profile", PROFILE, "--json", "-q"]
+        .map(String::from)
+        .to_vec();
     // The state directory is listed before the namespace (and its tmpfs) goes away.
-    let script = format!(
-        "mount -t tmpfs -o size=48k tmpfs '{d}' || exit 99; '{bin}' run --profile {PROFILE} --json -q; rc=$?; ls -A '{d}/state/{PROFILE}' > '{l}'; exit $rc",
-        d = data.display(),
-        l = listing.display(),
+    let list = format!(
+        "ls -A '{}' > '{}'",
+        data.join("state").join(PROFILE).display(),
+        listing.display()
     );
-    let c = env.std_command();
-    let o = std::process::Command::new("unshare")
-        .args(["--user", "--map-root-user", "--mount", "sh", "-c", &script])
-        .envs(c.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
-        .env(
-            "ENTRA_EXTRACT_CLIENT_SECRET",
-            sim.app(DemoAppKind::Full).client_secret,
-        )
-        .output()
-        .expect("unshare (util-linux) runs");
+    let o = common::run_on_small_disk(&sim, &env, &data, "48k", &args, &list);
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        o.status.code() != Some(99) && !stderr.contains("unshare:"),
-        "this test needs unprivileged user namespaces or root: {stderr}"
-    );
     assert_exit(&o, 6);
     let report = json_stdout(&o);
     assert_eq!(report["outcome"], "warnings");

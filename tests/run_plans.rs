@@ -166,6 +166,14 @@ fn plans_agree_under_transient_faults_and_expired_delta_tokens() {
     assert!(sim.stats()["faultsInjected"].as_u64().unwrap() > 0);
 }
 
+/// Tenant `small` (throttling off) with these faults.
+fn small_with(specs: &[&str]) -> Sim {
+    Sim::start(no_throttle(SimConfig {
+        faults: faults(specs),
+        ..SimConfig::default()
+    }))
+}
+
 /// `run` (no profile) against `sim` with the default plan: exit 0, files = truth; returns
 /// the `--json` report and the manifest.
 fn run_default_plan_ok(sim: &Sim) -> (Value, Value) {
@@ -193,10 +201,7 @@ fn notes_with(v: &Value, words: &[&str]) -> Vec<String> {
 /// the memberships with the plain per-group requests instead, and says so.
 #[test]
 fn without_groups_delta_the_default_plan_reads_each_group_and_says_so() {
-    let sim = Sim::start(no_throttle(SimConfig {
-        faults: faults(&["404@always;path=/groups/delta"]),
-        ..SimConfig::default()
-    }));
+    let sim = small_with(&["404@always;path=/groups/delta"]);
     let (report, manifest) = run_default_plan_ok(&sim);
     assert_eq!(report["warnings"], serde_json::json!([]), "{report}");
     for v in [&report, &manifest] {
@@ -224,10 +229,7 @@ fn without_groups_delta_the_default_plan_reads_each_group_and_says_so() {
 /// changes from), says why, and equals the truth.
 #[test]
 fn without_groups_delta_a_profile_reads_everything_each_run_and_says_why() {
-    let mut sim = Sim::start(no_throttle(SimConfig {
-        faults: faults(&["404@always;path=/groups/delta"]),
-        ..SimConfig::default()
-    }));
+    let mut sim = small_with(&["404@always;path=/groups/delta"]);
     let env = TestEnv::new();
     let out = env.out("out");
     common::create_profile(&sim, &env, "contoso", &out, &[]);
@@ -289,10 +291,7 @@ fn a_large_group_whose_split_parts_keep_failing_is_read_whole() {
 /// references leave unnamed): the memberships are read with the plain per-group requests.
 #[test]
 fn when_get_by_ids_fails_the_memberships_are_read_group_by_group() {
-    let sim = Sim::start(no_throttle(SimConfig {
-        faults: faults(&["503=0@always;path=/directoryObjects/getByIds"]),
-        ..SimConfig::default()
-    }));
+    let sim = small_with(&["503=0@always;path=/directoryObjects/getByIds"]);
     let (report, _) = run_default_plan_ok(&sim);
     assert_eq!(
         notes_with(&report, &["getByIds", "group by group"]).len(),
