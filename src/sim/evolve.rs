@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::generate::{Newcomers, SPECIAL_GROUPS};
 use super::json::{push_str, push_uuid};
-use super::model::{Directory, GROUP_PROPS, GroupKind, ObjKind, ObjRef, USER_PROPS};
+use super::model::{Directory, GROUP_PROPS, GroupKind, ObjKind, ObjRef, USER_PROPS, is_valid_upn};
 use super::state::Snapshot;
 
 /// What a change row is about.
@@ -317,17 +317,17 @@ impl Work {
                 u.display_name = format!("{given} {surname}");
                 u.surname = Some(surname.clone());
                 // A new surname usually brings a new sign-in name and address.
-                let domain = u
+                // It keeps the old one's first part (the given name as generation spelled
+                // it in a UPN, `lukasz` for Łukasz): the given name itself may hold
+                // characters a UPN can't.
+                let (old_local, domain) = u
                     .user_principal_name
-                    .split_once('@')
-                    .map(|(_, d)| d.to_string())
-                    .unwrap_or_default();
-                let local = format!(
-                    "{}.{}",
-                    given.to_ascii_lowercase(),
-                    surname.to_ascii_lowercase()
-                );
+                    .rsplit_once('@')
+                    .unwrap_or((&u.user_principal_name, ""));
+                let first = old_local.split('.').next().unwrap_or(old_local);
+                let local = format!("{first}.{}", surname.to_ascii_lowercase());
                 u.user_principal_name = format!("{local}@{domain}");
+                debug_assert!(is_valid_upn(&u.user_principal_name));
                 u.mail = Some(u.user_principal_name.clone());
                 u.mail_nickname = local;
                 u.proxy_addresses = vec![format!("SMTP:{}", u.user_principal_name)];
@@ -703,6 +703,42 @@ mod tests {
             assert!(
                 all.iter().any(|c| c.attributes.contains(&attr)),
                 "{attr} never changed"
+            );
+        }
+    }
+
+    /// Renames give every user a UPN of the documented characters, also those whose given
+    /// name is not ASCII (Łukasz, Zoë, Søren, José), so a `startswith` by UPN prefix finds
+    /// each of them.
+    #[test]
+    fn every_user_keeps_a_documented_upn_through_renames() {
+        let mut snap = start();
+        for u in &snap.dir.users {
+            assert!(
+                is_valid_upn(&u.user_principal_name),
+                "{}",
+                u.user_principal_name
+            );
+        }
+        let mut renamed_with_accent = 0;
+        for seed in 0..20 {
+            let (next, rows) = evolve(&snap, 200, seed, 100);
+            snap = next;
+            renamed_with_accent += rows
+                .iter()
+                .filter(|c| c.attributes.contains(&"userPrincipalName"))
+                .filter(|c| !c.display_name.is_ascii())
+                .count();
+        }
+        assert!(
+            renamed_with_accent > 0,
+            "no user with an accented name was renamed"
+        );
+        for u in &snap.dir.users {
+            assert!(
+                is_valid_upn(&u.user_principal_name),
+                "{}",
+                u.user_principal_name
             );
         }
     }
