@@ -3,6 +3,24 @@
 use clap::Parser;
 use entra_extract::cli::{Cli, Command, Exit};
 
+/// Notes a standard output closed at start (`>&-`) before Rust's runtime reopens it on
+/// `/dev/null` (std's `sanitize_standard_fds`, which runs after the ELF constructors and
+/// before `main`), where the summary would vanish without an error; the command says so on
+/// stderr when it ends ([`entra_extract::cli::stdout::settle`]).
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static NOTE_CLOSED_STDOUT: extern "C" fn() = {
+    extern "C" fn note() {
+        // SAFETY: fcntl(F_GETFD) on a descriptor number only reads its flags (EBADF when
+        // it is closed); nothing else runs yet.
+        if unsafe { libc::fcntl(1, libc::F_GETFD) } == -1 {
+            entra_extract::cli::stdout::note_closed_at_start();
+        }
+    }
+    note
+};
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     if let Err(e) = color_eyre::install() {

@@ -121,8 +121,8 @@ fn started_with_stdout_closed(cmd: &std::process::Command) -> std::process::Outp
 
 /// A closed standard output (`>&-`) loses the summary: the run keeps its exit code and its
 /// files, and a line on stderr says the summary was not written (the Rust runtime reopens a
-/// closed stdout on /dev/null, so writing it fails silently). `>/dev/null` is the user's
-/// choice and says nothing.
+/// closed stdout on /dev/null, so writing it fails silently). `/dev/null` given as stdout
+/// is the user's choice and says nothing.
 #[cfg(unix)]
 #[test]
 fn a_stdout_closed_at_start_is_reported_on_stderr() {
@@ -144,10 +144,19 @@ fn a_stdout_closed_at_start_is_reported_on_stderr() {
     );
     check_manifest(&out, &sim.domain());
 
-    let o = run().stdout(Stdio::null()).output().unwrap();
-    assert_exit(&o, 0);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(!stderr.contains("standard output"), "{stderr}");
+    // /dev/null opened write-only (a shell's `>/dev/null`) or read-write (Python's
+    // `subprocess.DEVNULL`) is a place the user chose.
+    let read_write = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .unwrap();
+    for null in [Stdio::null(), Stdio::from(read_write)] {
+        let o = run().stdout(null).output().unwrap();
+        assert_exit(&o, 0);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!stderr.contains("standard output"), "{stderr}");
+    }
 
     // A pipe whose reader went away says so too.
     let o = with_closed_stdout(run());

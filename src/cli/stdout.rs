@@ -6,6 +6,7 @@
 use std::fmt;
 use std::io::{self, Write};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::Exit;
 
@@ -37,33 +38,20 @@ pub fn write(args: fmt::Arguments<'_>) {
     }
 }
 
-/// Whether standard output was closed when the program started (`cmd >&-`). Rust's runtime
-/// reopens a closed standard stream on `/dev/null`, read-write, before `main`
-/// (`sanitize_standard_fds` in std's `sys/pal/unix`), so writing to it would vanish without
-/// an error; a shell's `>/dev/null` and `Stdio::null()` open it write-only. A read-write
-/// `/dev/null` on fd 1 therefore means it was closed.
-#[cfg(unix)]
-fn closed_at_start() -> bool {
-    use rustix::fs::{FileType, OFlags, fcntl_getfl, fstat, stat};
-    static CLOSED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *CLOSED.get_or_init(|| {
-        let out = io::stdout();
-        let read_write =
-            fcntl_getfl(&out).is_ok_and(|flags| flags & OFlags::RWMODE == OFlags::RDWR);
-        read_write
-            && match (fstat(&out), stat("/dev/null")) {
-                (Ok(fd), Ok(null)) => {
-                    FileType::from_raw_mode(fd.st_mode) == FileType::CharacterDevice
-                        && fd.st_rdev == null.st_rdev
-                }
-                _ => false,
-            }
-    })
+/// Whether standard output was closed when the program started (`cmd >&-`): set by the
+/// binary before Rust's runtime starts (see `src/main.rs`), because the runtime then
+/// reopens a closed standard stream on `/dev/null` and writing to it vanishes without an
+/// error.
+static CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
+
+/// Records that standard output was closed at start. Called before `main`, so it does
+/// nothing but store.
+pub fn note_closed_at_start() {
+    CLOSED_AT_START.store(true, Ordering::Relaxed);
 }
 
-#[cfg(not(unix))]
 fn closed_at_start() -> bool {
-    false
+    CLOSED_AT_START.load(Ordering::Relaxed)
 }
 
 /// `println!` that never panics: see the module documentation.

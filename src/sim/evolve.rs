@@ -160,9 +160,23 @@ struct Work {
     now: i64,
 }
 
-/// Applies `changes` operations drawn from `seed` to `snap`; returns the next snapshot and
-/// the changes it holds (also appended to its history).
-pub fn evolve(snap: &Snapshot, changes: usize, seed: u64, now: i64) -> (Snapshot, Vec<Applied>) {
+/// What one round of [`evolve`] did.
+#[derive(Debug)]
+pub struct Evolved {
+    /// The next version of the tenant.
+    pub next: Snapshot,
+    /// The differences it holds in the terms of the CSV files (also appended to its
+    /// history): one operation often makes several (a leaver's memberships), and two may
+    /// cancel out (a member added, then removed).
+    pub changes: Vec<Applied>,
+    /// The operations applied, of the `changes` asked for (an operation with nothing to
+    /// act on, e.g. removing an owner from a tenant without owners, is given up on).
+    pub operations: usize,
+}
+
+/// Applies `changes` operations drawn from `seed` to `snap`: the next snapshot, the
+/// differences it holds and how many operations were applied.
+pub fn evolve(snap: &Snapshot, changes: usize, seed: u64, now: i64) -> Evolved {
     let mut w = Work {
         dir: snap.dir.clone(),
         gone_users: HashSet::new(),
@@ -173,10 +187,12 @@ pub fn evolve(snap: &Snapshot, changes: usize, seed: u64, now: i64) -> (Snapshot
         serial: 1_000_000 + (snap.version as usize % 1_000) * 10_000,
         now,
     };
+    let mut operations = 0;
     for _ in 0..changes {
         for _ in 0..TRIES {
             let op = w.pick_op();
             if w.apply(op) {
+                operations += 1;
                 break;
             }
         }
@@ -196,7 +212,11 @@ pub fn evolve(snap: &Snapshot, changes: usize, seed: u64, now: i64) -> (Snapshot
     next.version = version;
     next.history = snap.history.clone();
     next.history.extend(applied.iter().cloned());
-    (next, applied)
+    Evolved {
+        next,
+        changes: applied,
+        operations,
+    }
 }
 
 impl Work {
@@ -674,8 +694,13 @@ mod tests {
     #[test]
     fn same_seed_same_changes_and_every_kind_appears_over_rounds() {
         let s0 = start();
-        let (a, ra) = evolve(&s0, 40, 3, 100);
-        let (_, rb) = evolve(&s0, 40, 3, 100);
+        let Evolved {
+            next: a,
+            changes: ra,
+            operations,
+        } = evolve(&s0, 40, 3, 100);
+        assert_eq!(operations, 40);
+        let rb = evolve(&s0, 40, 3, 100).changes;
         let key = |r: &[Applied]| -> Vec<String> {
             r.iter()
                 .map(|c| format!("{:?}{:?}{}{:?}", c.object, c.action, c.id, c.attributes))
@@ -687,7 +712,11 @@ mod tests {
         let mut snap = a;
         let mut all = ra;
         for seed in 4..12 {
-            let (next, more) = evolve(&snap, 40, seed, 200);
+            let Evolved {
+                next,
+                changes: more,
+                ..
+            } = evolve(&snap, 40, seed, 200);
             all.extend(more);
             snap = next;
         }
@@ -722,7 +751,11 @@ mod tests {
         }
         let mut renamed_with_accent = 0;
         for seed in 0..20 {
-            let (next, rows) = evolve(&snap, 200, seed, 100);
+            let Evolved {
+                next,
+                changes: rows,
+                ..
+            } = evolve(&snap, 200, seed, 100);
             snap = next;
             renamed_with_accent += rows
                 .iter()
@@ -746,7 +779,11 @@ mod tests {
     #[test]
     fn a_leaver_leaves_every_group_and_the_index_stays_whole() {
         let s0 = start();
-        let (s1, rows) = evolve(&s0, 60, 9, 100);
+        let Evolved {
+            next: s1,
+            changes: rows,
+            ..
+        } = evolve(&s0, 60, 9, 100);
         let dir = &s1.dir;
         for g in &dir.groups {
             for r in g.members.iter().chain(&g.owners) {
