@@ -1,6 +1,5 @@
 //! Argument parsing and dispatch only.
 
-use clap::Parser;
 use entra_extract::cli::{Cli, Command, Exit};
 
 /// Notes a standard output closed at start (`>&-`) before Rust's runtime reopens it on
@@ -28,7 +27,7 @@ async fn main() -> std::process::ExitCode {
         return Exit::Failure.into();
     }
     entra_extract::logging::private_umask();
-    let cli = Cli::parse();
+    let cli: Cli = entra_extract::cli::parse();
     // Logs go to a file only; a missing home directory just means no log file.
     let _log_guard = entra_extract::profile::Dirs::from_env()
         .ok()
@@ -42,7 +41,7 @@ async fn main() -> std::process::ExitCode {
         Some(Command::Profile(args)) => entra_extract::cli::profile::run(args).await,
         Some(Command::Schedule(args)) => Ok(entra_extract::cli::schedule::run(args)),
         Some(Command::Completions { shell }) => Ok(entra_extract::cli::completions(shell)),
-        Some(Command::Man) => entra_extract::cli::man(),
+        Some(Command::Man { dir }) => entra_extract::cli::man(dir.as_deref()),
         None => entra_extract::cli::wizard().await,
     };
     match result {
