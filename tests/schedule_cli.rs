@@ -328,8 +328,8 @@ fn without_a_user_manager_the_crontab_line_is_printed() {
     let sim = Sim::small();
     let host = Host::new(1);
     let out = host.env.out("out");
-    // cron cannot hand over a credential: the secret must be stored where a later process
-    // finds it (here the plaintext opt-in; this test machine's keyring store is "none").
+    // Without a credential file the secret must be stored where a later process finds it
+    // (here the plaintext opt-in; this test machine's keyring store is "none").
     create_profile(&sim, &host.env, PROFILE, &out, &["--plaintext-secret-file"]);
     let o = host.schedule(&["add", "--profile", PROFILE, "weekly", "fri", "18:05"]);
     assert_exit(&o, 0);
