@@ -17,6 +17,11 @@ use crate::session::AppTarget;
 
 pub use crate::secret::SECRET_ENV;
 
+/// The help of `--extra-ca`, one flag wherever an endpoint is reached (`run`, `check`,
+/// `profile create`, `app create`; `--extra-ca-pem` is its old, unlisted name).
+pub const EXTRA_CA_HELP: &str =
+    "Extra CA certificates (PEM) to trust, e.g. behind a TLS-inspecting proxy";
+
 /// Which tenant and app registration to use.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ConnectArgs {
@@ -42,8 +47,8 @@ pub struct ConnectArgs {
     /// a client secret.
     #[arg(long, value_name = "PEM")]
     pub certificate: Option<PathBuf>,
-    /// Extra trusted CA certificates (PEM), e.g. for a TLS-inspecting proxy.
-    #[arg(long, value_name = "PEM")]
+    /// Extra CA certificates to trust ([`EXTRA_CA_HELP`](super::connect::EXTRA_CA_HELP)).
+    #[arg(long = "extra-ca", alias = "extra-ca-pem", value_name = "PEM", help = EXTRA_CA_HELP)]
     pub extra_ca: Option<PathBuf>,
     /// Graph resource units this app may spend per 10 seconds (default 8000, Graph's budget
     /// for large tenants; small tenants get 3500, medium 5000). Lower it to leave room for

@@ -111,8 +111,8 @@ pub struct CreateArgs {
     /// Start CSV files with a UTF-8 byte order mark (for Excel).
     #[arg(long)]
     pub bom: bool,
-    /// Extra CA certificates (PEM) to trust, e.g. behind a TLS-inspecting proxy.
-    #[arg(long, value_name = "PATH")]
+    /// Extra CA certificates to trust ([`EXTRA_CA_HELP`](super::connect::EXTRA_CA_HELP)).
+    #[arg(long = "extra-ca", alias = "extra-ca-pem", value_name = "PEM", help = super::connect::EXTRA_CA_HELP)]
     pub extra_ca_pem: Option<PathBuf>,
     /// DISCOURAGED: keep the secret in an owner-only plain text file instead of the OS
     /// keyring (for servers with neither a keyring nor systemd credentials).

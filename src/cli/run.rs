@@ -129,17 +129,9 @@ impl RunReport {
     }
 }
 
-/// The outcome word of `--json` and the run history for an exit code: one contract.
+/// The outcome word of `--json` and the run history for an exit code ([`Exit::outcome`]).
 pub fn outcome_of(exit: Exit) -> Outcome {
-    match exit {
-        Exit::Success => Outcome::Success,
-        Exit::CompletedWithWarnings => Outcome::Warnings,
-        Exit::BadConfig => Outcome::BadConfig,
-        Exit::AuthFailed => Outcome::AuthFailed,
-        Exit::PermissionMissing => Outcome::PermissionMissing,
-        Exit::Interrupted => Outcome::Interrupted,
-        Exit::Failure | Exit::ExtractFailed => Outcome::Failed,
-    }
+    exit.outcome()
 }
 
 /// Runs the extraction and reports it.

@@ -119,9 +119,23 @@ pub fn run_outcome(
     }
 }
 
+/// Whether an extraction was refused before it read any data: extra attributes or a prefix
+/// that are not valid, an output directory that could not be claimed. Such a run ends with
+/// exit 2 (bad configuration) and is no run of the profile, as a refusal before signing in
+/// is not: the history keeps the runs that happened.
+pub fn refused_before_reading(e: &crate::extract::run::ExtractError) -> bool {
+    use crate::extract::run::ExtractError;
+    match e {
+        ExtractError::Schema(_) | ExtractError::Prefix { .. } => true,
+        ExtractError::Output(o) => o.is_setup(),
+        _ => false,
+    }
+}
+
 /// Appends a run of `profile` to its history: counts from the committed files when the run
-/// succeeded, else from the progress counters at the end. Failure to record is only logged:
-/// the history must never fail a run.
+/// succeeded, else from the progress counters at the end; a run
+/// [refused before reading](refused_before_reading) is not appended. Failure to record is
+/// only logged: the history must never fail a run.
 pub fn record_run(
     dirs: &Dirs,
     profile: &Profile,
@@ -130,6 +144,9 @@ pub fn record_run(
     progress: &crate::extract::progress::ProgressSnapshot,
 ) {
     use crate::extract::FileKind;
+    if result.as_ref().is_err_and(refused_before_reading) {
+        return;
+    }
     let ok = result.as_ref().ok();
     let rows = |kind: FileKind, fallback: u64| {
         ok.and_then(|s| s.output.files.iter().find(|f| f.kind == kind))
@@ -171,4 +188,44 @@ pub fn extract_options(
     options.extra_group_attributes = profile.extra_group_attributes.clone();
     options.cloud = cloud_name(profile.cloud);
     Ok(options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::OutputError;
+    use crate::extract::run::ExtractError;
+    use crate::extract::schema::{ObjectKind, SchemaError};
+
+    /// The history leaves out exactly the runs `run` reports as bad configuration (exit 2).
+    #[test]
+    fn runs_refused_before_reading_are_the_ones_run_reports_as_bad_configuration() {
+        let errors = [
+            ExtractError::Schema(SchemaError::Empty {
+                kind: ObjectKind::User,
+            }),
+            ExtractError::Output(OutputError::Busy { dir: "o".into() }),
+            ExtractError::Output(OutputError::Write {
+                path: "o/x".into(),
+                source: std::io::Error::other("disk full"),
+            }),
+            ExtractError::Cancelled,
+            ExtractError::Internal {
+                what: "w".into(),
+                detail: "d".into(),
+            },
+            ExtractError::Unexpected {
+                what: "w".into(),
+                detail: "d".into(),
+            },
+        ];
+        for e in &errors {
+            let exit = crate::cli::run::failure(e).exit;
+            assert_eq!(
+                refused_before_reading(e),
+                exit == crate::cli::Exit::BadConfig,
+                "{e}"
+            );
+        }
+    }
 }
