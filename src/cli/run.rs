@@ -382,10 +382,10 @@ fn options(args: &RunArgs, conn: &Connection) -> Result<ExtractOptions, Failure>
     let bad = |what: &str, e: &dyn std::fmt::Display| {
         Failure::new(Exit::BadConfig, format!("{what}: {e}"))
     };
-    let mut options = match &conn.profile {
-        Some(p) => crate::session::extract_options(p)
+    let mut options = match (&conn.profile, &conn.dirs) {
+        (Some(p), Some(dirs)) => crate::session::profile_run(p, dirs)
             .map_err(|e| bad(&format!("profile {}", p.name), &e))?,
-        None => ExtractOptions::new("."),
+        _ => ExtractOptions::new("."),
     };
     if let Some(dir) = &args.output_dir {
         options.output_dir = dir.clone();
@@ -412,11 +412,8 @@ fn options(args: &RunArgs, conn: &Connection) -> Result<ExtractOptions, Failure>
     options.workers = usize::from(args.workers);
     options.plan = args.plan;
     options.cloud = crate::session::cloud_name(conn.cloud);
-    if let (Some(p), Some(dirs)) = (&conn.profile, &conn.dirs) {
-        options.state = Some(crate::extract::incremental::StateOptions {
-            dir: dirs.state(&p.name),
-            full: args.full,
-        });
+    if let Some(state) = &mut options.state {
+        state.full = args.full;
     } else if args.full {
         return Err(Failure::new(
             Exit::BadConfig,

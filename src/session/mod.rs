@@ -58,18 +58,21 @@ impl AppTarget {
                 (Credential::Secret(resolved.secret), resolved.warning)
             }
         };
-        Ok((
-            AppTarget {
-                cloud: profile.cloud,
-                authority_url: profile.authority_url.clone(),
-                graph_url: profile.graph_url.clone(),
-                tenant: profile.tenant.clone(),
-                client_id: profile.client_id.clone(),
-                credential,
-                extra_ca_pem: profile.extra_ca_pem.clone(),
-            },
-            warning,
-        ))
+        Ok((AppTarget::of_profile(profile, credential), warning))
+    }
+
+    /// The target a saved profile describes, signing in with `credential` (the wizard's run
+    /// right after saving uses the secret just typed, wherever it was stored).
+    pub fn of_profile(profile: &Profile, credential: Credential) -> Self {
+        AppTarget {
+            cloud: profile.cloud,
+            authority_url: profile.authority_url.clone(),
+            graph_url: profile.graph_url.clone(),
+            tenant: profile.tenant.clone(),
+            client_id: profile.client_id.clone(),
+            credential,
+            extra_ca_pem: profile.extra_ca_pem.clone(),
+        }
     }
 
     /// Validates the identifiers and endpoints and builds the client. Nothing is sent yet.
@@ -155,10 +158,14 @@ pub fn record_run(
     }
 }
 
-/// The extraction settings a saved profile stores (output directory, prefix, BOM, extra
-/// attributes, cloud); callers layer their own overrides on top.
-pub fn extract_options(
+/// How a saved profile runs: its settings (output directory, prefix, BOM, extra attributes,
+/// cloud) and its incremental state. The one place that builds a profile's run, for
+/// `run --profile`, `run --all` and the wizard alike: whichever starts a run, it writes the
+/// same columns and starts from, and saves, the same state. Callers layer their overrides
+/// on top (`run`'s flags, `--full`).
+pub fn profile_run(
     profile: &Profile,
+    dirs: &Dirs,
 ) -> Result<crate::extract::run::ExtractOptions, crate::extract::PrefixError> {
     let mut options = crate::extract::run::ExtractOptions::new(profile.output_dir.clone());
     options.prefix = profile
@@ -170,5 +177,9 @@ pub fn extract_options(
     options.extra_user_attributes = profile.extra_user_attributes.clone();
     options.extra_group_attributes = profile.extra_group_attributes.clone();
     options.cloud = cloud_name(profile.cloud);
+    options.state = Some(crate::extract::incremental::StateOptions {
+        dir: dirs.state(&profile.name),
+        full: false,
+    });
     Ok(options)
 }

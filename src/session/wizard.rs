@@ -96,15 +96,19 @@ fn target_of(input: &CredentialsInput) -> Result<AppTarget, CredentialProblem> {
         graph_url: input.graph_url.clone(),
         tenant,
         client_id,
-        credential: match &input.credential {
-            CredentialInput::Secret(s) => Credential::Secret(s.clone()),
-            CredentialInput::Certificate { path } => Credential::Certificate {
-                cert_pem: path.clone(),
-                key_pem: path.clone(),
-            },
-        },
+        credential: credential_of(&input.credential),
         extra_ca_pem: None,
     })
+}
+
+fn credential_of(input: &CredentialInput) -> Credential {
+    match input {
+        CredentialInput::Secret(s) => Credential::Secret(s.clone()),
+        CredentialInput::Certificate { path } => Credential::Certificate {
+            cert_pem: path.clone(),
+            key_pem: path.clone(),
+        },
+    }
 }
 
 fn problem(
@@ -319,20 +323,24 @@ impl Services for LiveServices {
             match target {
                 ExtractionTarget::Saved(name) => {
                     let (client, profile) = self.client_for_profile(&name).await?;
-                    let options =
-                        crate::session::extract_options(&profile).map_err(|e| e.to_string())?;
-                    Ok(self.spawn_run(client, options, Some(profile)))
+                    self.spawn_profile_run(client, profile)
+                }
+                ExtractionTarget::JustSaved(draft) => {
+                    let profile = self.load(&draft.name)?;
+                    let credential = credential_of(&draft.credentials.credential);
+                    let client = AppTarget::of_profile(&profile, credential)
+                        .client()
+                        .map_err(|e| e.to_string())?;
+                    self.spawn_profile_run(client, profile)
                 }
                 ExtractionTarget::Draft(draft) => {
                     let client = target_of(&draft.credentials)
                         .map_err(|p| p.message)?
                         .client()
                         .map_err(|e| e.to_string())?;
-                    // A draft that was saved under its name records its runs too.
-                    let saved = self.load(&draft.name).ok();
                     let mut options = options_of(&draft.output)?;
                     options.cloud = crate::session::cloud_name(draft.credentials.cloud);
-                    Ok(self.spawn_run(client, options, saved))
+                    Ok(self.spawn_run(client, options, None))
                 }
             }
         }
@@ -578,6 +586,8 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// A one-off run's settings: the wizard's output step only (no profile's extra attributes,
+/// no profile's state).
 fn options_of(output: &OutputSettings) -> Result<ExtractOptions, String> {
     // Absolute, as a saved profile keeps it: the summary then names the files wherever the
     // wizard was started from.
@@ -592,20 +602,25 @@ fn options_of(output: &OutputSettings) -> Result<ExtractOptions, String> {
 }
 
 impl LiveServices {
-    /// Starts the run in the background and returns the handle the wizard polls.
+    /// A saved profile's run, built as `run --profile` builds it.
+    fn spawn_profile_run(
+        &self,
+        client: GraphClient,
+        profile: Profile,
+    ) -> Result<ExtractionHandle, String> {
+        let options =
+            crate::session::profile_run(&profile, &self.dirs).map_err(|e| e.to_string())?;
+        Ok(self.spawn_run(client, options, Some(profile)))
+    }
+
+    /// Starts the run in the background and returns the handle the wizard polls; the run
+    /// of a `profile` is recorded in its history.
     fn spawn_run(
         &self,
         client: GraphClient,
         options: ExtractOptions,
         profile: Option<Profile>,
     ) -> ExtractionHandle {
-        let mut options = options;
-        if let Some(p) = &profile {
-            options.state = Some(crate::extract::incremental::StateOptions {
-                dir: self.dirs.state(&p.name),
-                full: false,
-            });
-        }
         let progress = Arc::new(Progress::new());
         let (tx, rx) = oneshot::channel();
         let cancel = client.cancellation().clone();

@@ -398,10 +398,18 @@ pub struct SaveProblem {
     pub alternatives: Vec<SecretStorage>,
 }
 
-/// What to extract.
+/// What to extract, and whose run it is.
 #[derive(Debug, Clone)]
 pub enum ExtractionTarget {
+    /// A saved profile, signing in with the secret from where the profile keeps it. The run
+    /// is the profile's: recorded in its history, reading only the changes since its
+    /// previous run.
     Saved(String),
+    /// The profile just saved from this draft (under `draft.name`), signing in with the
+    /// secret just typed (the profile may keep none). Otherwise as [`Self::Saved`].
+    JustSaved(Box<ProfileDraft>),
+    /// A one-off run of the wizard's inputs ("continue without saving"): it belongs to no
+    /// profile, even one with the draft's name — no history, no incremental state.
     Draft(Box<ProfileDraft>),
 }
 

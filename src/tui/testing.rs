@@ -293,6 +293,9 @@ impl Services for FakeServices {
     ) -> BoxFuture<'_, Result<ExtractionHandle, String>> {
         self.record(match &target {
             ExtractionTarget::Saved(name) => format!("extract saved {name}"),
+            ExtractionTarget::JustSaved(d) => {
+                format!("extract just saved {} {}", d.name, describe(&d.credentials))
+            }
             ExtractionTarget::Draft(d) => format!("extract draft {}", describe(&d.credentials)),
         });
         let (error, budget) = {

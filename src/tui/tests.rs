@@ -686,12 +686,13 @@ async fn save_then_extract_then_summary() {
         "{:?}",
         h.fake.calls()
     );
-    // The run right after saving uses the secret just typed, whatever the storage.
+    // The run right after saving is the saved profile's, with the secret just typed,
+    // whatever the storage.
     assert!(
         h.fake
             .calls()
             .iter()
-            .any(|c| c.starts_with("extract draft") && c.contains("secret=(")),
+            .any(|c| c.starts_with("extract just saved contoso") && c.contains("secret=(")),
         "{:?}",
         h.fake.calls()
     );
