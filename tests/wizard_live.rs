@@ -305,3 +305,61 @@ fn an_edited_profile_runs_in_the_wizard_as_run_profile_runs_it() {
     assert_eq!(history(&env, name).len(), 3);
     assert!(users_header(&out, &sim).ends_with(",mobilePhone"));
 }
+
+/// `d` then `y` on the home screen deletes the profile with its incremental state (a copy of
+/// the whole tenant's last files), not only its history.
+#[test]
+fn deleting_a_profile_in_the_wizard_deletes_its_incremental_state() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let rt = runtime();
+    let name = "deleted";
+    saved_profile(&sim, &env, &rt, name, &env.out("out"), &[]);
+    headless(&sim, &env, name);
+    let state = env.data_dir().join("state").join(name);
+    assert!(state.join("state.json").exists());
+
+    rt.block_on(async {
+        let mut w = Wizard::new(&dirs(&env));
+        w.home_lists(name).await;
+        w.press(KeyCode::Char('d')).press(KeyCode::Char('y'));
+        w.until("the profile gone from the home screen", |app| {
+            !app.is_waiting() && app.profiles().iter().all(|p| p.name != name)
+        })
+        .await;
+    });
+    assert!(!state.exists(), "left behind: {}", state.display());
+    assert!(history(&env, name).is_empty());
+}
+
+/// Renaming a profile on the wizard's save step moves its incremental state with it: the run
+/// right after saving reads only the changes, and nothing stays under the old name.
+#[test]
+fn renaming_a_profile_in_the_wizard_moves_its_incremental_state() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let rt = runtime();
+    let (old, new) = ("before-rename", "after-rename");
+    saved_profile(&sim, &env, &rt, old, &env.out("out"), &[]);
+    headless(&sim, &env, old);
+
+    rt.block_on(async {
+        let mut w = Wizard::new(&dirs(&env));
+        w.home_lists(old).await;
+        w.edit_to_save_step().await;
+        for _ in 0..old.len() {
+            w.press(KeyCode::Backspace);
+        }
+        for c in new.chars() {
+            w.press(KeyCode::Char(c));
+        }
+        w.press(KeyCode::Enter);
+        let summary = w.finished().await;
+        assert!(summary.contains("only the changes"), "{summary}");
+    });
+    assert!(!env.data_dir().join("state").join(old).exists());
+    assert!(state_file(&env, new).exists());
+    assert_eq!(history(&env, new).len(), 2);
+    let next = headless(&sim, &env, new);
+    assert_eq!(next["mode"], "incremental", "{next}");
+}

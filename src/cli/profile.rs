@@ -464,7 +464,12 @@ async fn remove(
     } else {
         ""
     };
-    crate::outln!("Removed profile {name} ({secret}{history}).");
+    let state = if removed.state {
+        ", deleted its incremental state (the copy of its last run's files)"
+    } else {
+        ""
+    };
+    crate::outln!("Removed profile {name} ({secret}{history}{state}).");
     if let SecretRemoval::LeftBehind(why) = &removed.secret {
         warn(&format!(
             "the keyring could not be reached, so a stored secret may remain under service \
@@ -486,7 +491,7 @@ async fn rename(
     }
     lifecycle::rename(profiles, old, new, SecretStore::open_default()).await?;
     crate::outln!(
-        "Renamed profile {old} to {new}; its stored secret and run history moved with it."
+        "Renamed profile {old} to {new}; its stored secret, run history and incremental state moved with it."
     );
     Ok(())
 }

@@ -7,6 +7,7 @@ use secrecy::SecretString;
 
 use super::{SecretError, SecretInputs, SecretSource, SecretStore, check_new_secret, plaintext};
 use crate::profile::history::{History, HistoryError};
+use crate::profile::state::{self, StateDirError};
 use crate::profile::{
     CredentialKind, Profile, ProfileError, ProfileName, ProfileStore, SecretStorage,
 };
@@ -23,6 +24,9 @@ pub enum LifecycleError {
     /// The run history.
     #[error(transparent)]
     History(#[from] HistoryError),
+    /// The incremental state.
+    #[error(transparent)]
+    State(#[from] StateDirError),
 }
 
 /// Where a stored secret went, and what the caller must warn about.
@@ -172,12 +176,16 @@ pub struct Removed {
     pub secret: SecretRemoval,
     /// Whether run history was deleted.
     pub history: bool,
+    /// Whether an incremental state (the last run's files and delta links) was deleted.
+    pub state: bool,
 }
 
-/// Removes a profile: its secret (keyring entry or plaintext file), its file and its history.
+/// Removes a profile: its secret (keyring entry or plaintext file), its incremental state,
+/// its file and its history.
 ///
 /// The keyring entry goes first: if the keyring cannot be reached nothing is removed, unless
-/// `force` is set, so no secret is orphaned silently. A damaged profile file can still be
+/// `force` is set, so no secret is orphaned silently. The state goes before the file, so a
+/// failure leaves a profile that `remove` can be asked again to finish. A damaged profile file can still be
 /// removed (its storage is then unknown, so both places are cleaned).
 pub async fn remove(
     profiles: &ProfileStore,
@@ -213,12 +221,18 @@ pub async fn remove(
             plaintext::path(profiles.dirs(), name).display()
         ));
     }
+    let state = state::remove(profiles.dirs(), name)?;
     profiles.remove_file(name)?;
     let history = History::new(profiles.dirs()).remove(name)?;
-    Ok(Removed { secret, history })
+    Ok(Removed {
+        secret,
+        history,
+        state,
+    })
 }
 
-/// Renames a profile, moving its secret (keyring entry or plaintext file) and history.
+/// Renames a profile, moving its secret (keyring entry or plaintext file), its history and
+/// its incremental state (so its next run still reads only the changes).
 ///
 /// The new keyring entry is written before the profile file moves and the old entry is
 /// deleted last, so a failure never loses the secret.
@@ -262,6 +276,7 @@ pub async fn rename(
     };
     plaintext::rename(profiles.dirs(), old, new)?;
     History::new(profiles.dirs()).rename(old, new)?;
+    state::rename(profiles.dirs(), old, new)?;
     if let Some(store) = moved_in {
         store.delete(old).await?;
     }
