@@ -4,7 +4,7 @@
 use clap::Args;
 
 use super::Exit;
-use super::connect::{ConnectArgs, Failure, graph_failure};
+use super::connect::{ConnectArgs, Failure};
 use crate::permissions::check::check;
 use crate::permissions::report::{GrantState, PermissionReport};
 
@@ -27,7 +27,7 @@ pub async fn run(args: CheckArgs) -> color_eyre::Result<Exit> {
     super::connect::cancel_on_signals(conn.client.cancellation().clone());
     let report = match check(&conn.client).await {
         Ok(r) => r,
-        Err(e) => return Ok(fail(graph_failure(&e), args.json)),
+        Err(e) => return Ok(fail(conn.graph_failure(&e), args.json)),
     };
     if args.json {
         crate::outln!("{}", serde_json::to_string_pretty(&report)?);

@@ -519,7 +519,7 @@ async fn set_secret(
         "Stored the client secret of profile {name} in {}.",
         stored.location
     );
-    if let Some(source) = SecretInputs::from_env().override_source(name) {
+    if let Some(source) = SecretInputs::from_env().override_source(Some(name)) {
         warn(&format!(
             "the {source} is set here and takes precedence over the stored secret at run time"
         ));

@@ -216,6 +216,9 @@ async fn execute(
     let _ = display.await;
 
     let (exit, mut report) = outcome(&result, &progress, started);
+    if let Err(ExtractError::Graph(e)) = &result {
+        report.error = report.error.map(|m| conn.explain(e, m));
+    }
     // One more request after a run that signed in: when the secret in use ends. (Not
     // beside the extraction: a run refused before signing in sends nothing.)
     if result.is_ok() {
@@ -285,11 +288,16 @@ async fn run_all(args: RunArgs) -> color_eyre::Result<Exit> {
             args.json,
         ));
     }
-    if std::env::var_os(crate::secret::SECRET_ENV).is_some_and(|v| !v.is_empty()) {
-        eprintln!(
+    match crate::secret::SecretInputs::from_env().override_source(None) {
+        Some(crate::secret::SecretSource::Env) => eprintln!(
             "warning: {} is set, so every profile signs in with that one secret; unset it to use each profile's own",
             crate::secret::SECRET_ENV
-        );
+        ),
+        Some(source) => eprintln!(
+            "warning: the {source} {} is set, so every profile without its own ({0}-NAME) signs in with that one secret",
+            crate::secret::SYSTEMD_CREDENTIAL
+        ),
+        None => {}
     }
     // One listener for Ctrl-C and SIGTERM: it stops the running profiles, and no further
     // one starts.

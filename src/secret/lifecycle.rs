@@ -105,7 +105,7 @@ pub async fn status(
     inputs: &SecretInputs,
     keyring: impl Future<Output = Result<SecretStore, SecretError>>,
 ) -> SecretStatus {
-    let overridden_by = inputs.override_source(&profile.name);
+    let overridden_by = inputs.override_source(Some(&profile.name));
     if let CredentialKind::Certificate { path } = &profile.credential {
         return SecretStatus {
             storage: format!("certificate {}", path.display()),

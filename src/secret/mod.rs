@@ -205,6 +205,47 @@ pub struct ResolvedSecret {
     pub warning: Option<String>,
 }
 
+/// What a run must say about the secret it signs in with (never the secret).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecretNotes {
+    /// To show before the run (the plaintext opt-in warns on every use).
+    pub warning: Option<String>,
+    /// To add when Entra refuses the secret: why it may have (whitespace around it).
+    pub if_refused: Option<String>,
+}
+
+impl ResolvedSecret {
+    /// The secret, and what the run must say about it.
+    pub fn split(self) -> (SecretString, SecretNotes) {
+        let if_refused = whitespace_hint(&self.secret, self.source);
+        let notes = SecretNotes {
+            warning: self.warning,
+            if_refused,
+        };
+        (self.secret, notes)
+    }
+}
+
+/// Whitespace around a secret is kept as given (beyond the line ending dropped from a file
+/// or variable: a secret may contain any character), but a value Entra generates never has
+/// it: when Entra refuses such a secret, this is the likely reason.
+fn whitespace_hint(secret: &SecretString, source: SecretSource) -> Option<String> {
+    let value = secret.expose_secret();
+    let place = match (
+        value.starts_with(char::is_whitespace),
+        value.ends_with(char::is_whitespace),
+    ) {
+        (true, true) => "begins and ends",
+        (true, false) => "begins",
+        (false, true) => "ends",
+        (false, false) => return None,
+    };
+    Some(format!(
+        "the client secret from the {source} {place} with whitespace, which a secret value \
+         from Entra never does: remove it there"
+    ))
+}
+
 /// The process-environment inputs of [`resolve`], separated so tests need not mutate the
 /// environment.
 #[derive(Debug, Default)]
@@ -216,7 +257,9 @@ pub struct SecretInputs {
 }
 
 impl SecretInputs {
-    /// Reads the two variables from the process environment.
+    /// Reads the two variables from the process environment: the one place the secret's
+    /// variable is read, for every command. Trailing line endings are dropped (an
+    /// `EnvironmentFile=` or a pasted value may keep one); empty means unset.
     pub fn from_env() -> Self {
         SecretInputs {
             env_secret: std::env::var(SECRET_ENV)
@@ -230,20 +273,21 @@ impl SecretInputs {
         }
     }
 
-    /// The systemd credential file that applies to `profile`, if any exists.
-    pub fn systemd_credential(&self, profile: &ProfileName) -> Option<PathBuf> {
+    /// The systemd credential file that applies, if any exists: for a profile's run
+    /// `entra-extract-client-secret-<profile>` first, then `entra-extract-client-secret`.
+    pub fn systemd_credential(&self, profile: Option<&ProfileName>) -> Option<PathBuf> {
         let dir = self.credentials_directory.as_ref()?;
-        [
-            format!("{SYSTEMD_CREDENTIAL}-{profile}"),
-            SYSTEMD_CREDENTIAL.to_string(),
-        ]
-        .into_iter()
-        .map(|n| dir.join(n))
-        .find(|p| p.is_file())
+        profile
+            .map(|p| format!("{SYSTEMD_CREDENTIAL}-{p}"))
+            .into_iter()
+            .chain([SYSTEMD_CREDENTIAL.to_string()])
+            .map(|n| dir.join(n))
+            .find(|p| p.is_file())
     }
 
-    /// Which override, if any, would win over the profile's own storage.
-    pub fn override_source(&self, profile: &ProfileName) -> Option<SecretSource> {
+    /// Which source, if any, supplies the secret from outside a profile's own storage (and
+    /// so wins over it).
+    pub fn override_source(&self, profile: Option<&ProfileName>) -> Option<SecretSource> {
         if self.env_secret.is_some() {
             Some(SecretSource::Env)
         } else if self.systemd_credential(profile).is_some() {
@@ -251,6 +295,29 @@ impl SecretInputs {
         } else {
             None
         }
+    }
+
+    /// The secret the run's environment supplies, by one rule for every command (`run` and
+    /// `check`, with or without a profile, `run --all`): `ENTRA_EXTRACT_CLIENT_SECRET`, then
+    /// the systemd credential. `None` when neither is there.
+    pub fn supplied(
+        self,
+        profile: Option<&ProfileName>,
+    ) -> Result<Option<ResolvedSecret>, SecretError> {
+        let credential = self.systemd_credential(profile);
+        let (secret, source) = match (self.env_secret, credential) {
+            (Some(secret), _) => (secret, SecretSource::Env),
+            (None, Some(path)) => (
+                read_secret_file(&path, "systemd credential")?,
+                SecretSource::SystemdCredential,
+            ),
+            (None, None) => return Ok(None),
+        };
+        Ok(Some(ResolvedSecret {
+            secret,
+            source,
+            warning: None,
+        }))
     }
 }
 
@@ -287,20 +354,8 @@ pub async fn resolve_from(
             profile: profile.name.clone(),
         });
     }
-    if let Some(secret) = inputs.env_secret {
-        return Ok(ResolvedSecret {
-            secret,
-            source: SecretSource::Env,
-            warning: None,
-        });
-    }
-    if let Some(path) = inputs.systemd_credential(&profile.name) {
-        let secret = read_secret_file(&path, "systemd credential")?;
-        return Ok(ResolvedSecret {
-            secret,
-            source: SecretSource::SystemdCredential,
-            warning: None,
-        });
+    if let Some(supplied) = inputs.supplied(Some(&profile.name))? {
+        return Ok(supplied);
     }
     match profile.secret_storage {
         SecretStorage::Keyring => {

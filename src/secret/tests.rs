@@ -206,6 +206,43 @@ async fn resolution_order_env_then_systemd_then_keyring() {
     assert!(e.to_string().contains("systemd credential"), "{e}");
 }
 
+#[test]
+fn a_run_without_a_profile_takes_only_the_generic_credential_and_whitespace_is_noted() {
+    let creds = tempfile::tempdir().unwrap();
+    std::fs::write(
+        creds.path().join(format!("{SYSTEMD_CREDENTIAL}-p")),
+        "specific",
+    )
+    .unwrap();
+    let inputs = || SecretInputs {
+        env_secret: None,
+        credentials_directory: Some(creds.path().to_path_buf()),
+    };
+    assert!(inputs().supplied(None).unwrap().is_none());
+    std::fs::write(creds.path().join(SYSTEMD_CREDENTIAL), " generic\n").unwrap();
+    let (value, notes) = inputs().supplied(None).unwrap().unwrap().split();
+    assert_eq!(value.expose_secret(), " generic");
+    let note = notes.if_refused.unwrap();
+    assert!(
+        note.contains("systemd credential begins with whitespace"),
+        "{note}"
+    );
+    assert!(
+        !note.contains("generic"),
+        "the note shows the secret: {note}"
+    );
+
+    let env = SecretInputs {
+        env_secret: Some(secret("clean")),
+        ..inputs()
+    };
+    let (value, notes) = env.supplied(None).unwrap().unwrap().split();
+    assert_eq!(
+        (value.expose_secret(), notes),
+        ("clean", SecretNotes::default())
+    );
+}
+
 #[tokio::test]
 async fn empty_systemd_credential_is_refused() {
     let (_d, profiles) = temp_profiles();

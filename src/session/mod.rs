@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use crate::graph::{ClientId, Cloud, Credential, Endpoints, GraphClient, GraphConfig, TenantRef};
 use crate::profile::{CredentialKind, Dirs, Profile};
+use crate::secret::SecretNotes;
 
 /// An app registration on a cloud, as the user gave it.
 #[derive(Debug, Clone)]
@@ -37,28 +38,29 @@ pub enum SessionError {
 
 impl AppTarget {
     /// The target a saved profile describes, with its credential resolved (environment,
-    /// systemd credential, the `keyring` store, or the plaintext opt-in). The second value is a warning
-    /// the caller must show (the plaintext opt-in warns on every use).
+    /// systemd credential, the `keyring` store, or the plaintext opt-in), and what the caller
+    /// must say about the secret (a warning now, a hint should Entra refuse it).
     pub async fn from_profile(
         profile: &Profile,
         dirs: &Dirs,
         keyring: crate::secret::StoreChoice,
-    ) -> Result<(Self, Option<String>), SessionError> {
-        let (credential, warning) = match &profile.credential {
+    ) -> Result<(Self, SecretNotes), SessionError> {
+        let (credential, notes) = match &profile.credential {
             CredentialKind::Certificate { path } => (
                 Credential::Certificate {
                     cert_pem: path.clone(),
                     key_pem: path.clone(),
                 },
-                None,
+                SecretNotes::default(),
             ),
             CredentialKind::Secret => {
                 let resolved = crate::secret::resolve_in(profile, dirs, keyring).await?;
                 tracing::info!(source = %resolved.source, "client secret resolved");
-                (Credential::Secret(resolved.secret), resolved.warning)
+                let (secret, notes) = resolved.split();
+                (Credential::Secret(secret), notes)
             }
         };
-        Ok((AppTarget::of_profile(profile, credential), warning))
+        Ok((AppTarget::of_profile(profile, credential), notes))
     }
 
     /// The target a saved profile describes, signing in with `credential` (the wizard's run

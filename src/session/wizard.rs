@@ -72,10 +72,10 @@ impl LiveServices {
     /// A client for a saved profile (its secret resolved) or for the wizard's inputs.
     async fn client_for_profile(&self, name: &str) -> Result<(GraphClient, Profile), String> {
         let profile = self.load(name)?;
-        let (target, warning) = AppTarget::from_profile(&profile, &self.dirs, self.keyring)
+        let (target, notes) = AppTarget::from_profile(&profile, &self.dirs, self.keyring)
             .await
             .map_err(|e| e.to_string())?;
-        if let Some(w) = warning {
+        if let Some(w) = notes.warning {
             tracing::warn!("{w}");
         }
         let client = target.client().map_err(|e| e.to_string())?;
