@@ -27,6 +27,59 @@ pub enum LifecycleError {
     /// The incremental state.
     #[error(transparent)]
     State(#[from] StateDirError),
+    /// The storage asked for is the profile's already, and no new secret was given.
+    #[error(
+        "profile \"{profile}\" keeps its secret {} already; to replace the secret itself, use `entra-extract profile set-secret {profile}` without --storage",
+        storage_words(*.storage)
+    )]
+    Unchanged {
+        /// The profile.
+        profile: ProfileName,
+        /// Its storage.
+        storage: SecretStorage,
+    },
+    /// A secret must be stored in the new place, but none could be read to move there.
+    #[error(
+        "there is no secret of profile \"{profile}\" to move ({why}); give its value: typed when asked, or with --stdin"
+    )]
+    NothingToMove {
+        /// The profile.
+        profile: ProfileName,
+        /// Why the old place gave none.
+        why: String,
+    },
+    /// The program's copy is the only one it has: it is deleted only once the secret
+    /// reaches the command the new way.
+    #[error(
+        "{}; run it again with the secret in {} (or as the systemd credential {}), or give it with --stdin",
+        if *.differs {
+            format!("the secret given differs from the one of profile \"{profile}\" in {kept_in}, which is kept")
+        } else {
+            format!("{kept_in} holds the secret of profile \"{profile}\", and Entra shows a secret's value only once: it is deleted only when this command gets the same secret the new way")
+        },
+        super::SECRET_ENV,
+        super::SYSTEMD_CREDENTIAL
+    )]
+    ProofNeeded {
+        /// The profile.
+        profile: ProfileName,
+        /// Where its secret is kept now.
+        kept_in: String,
+        /// A secret was given, but another one.
+        differs: bool,
+    },
+}
+
+/// A storage as the end of "keeps its secret …".
+fn storage_words(storage: SecretStorage) -> &'static str {
+    match storage {
+        SecretStorage::Keyring => "in the OS keyring",
+        SecretStorage::PlaintextFile => "in a plaintext file",
+        SecretStorage::Environment => {
+            "in the environment of each run (ENTRA_EXTRACT_CLIENT_SECRET)"
+        }
+        SecretStorage::SystemdCredential => "in a systemd credential of each run",
+    }
 }
 
 /// Where a stored secret went, and what the caller must warn about.
@@ -120,13 +173,13 @@ pub async fn status(
                 presence: match store.contains(&profile.name).await {
                     Ok(true) => Presence::Present,
                     Ok(false) => Presence::Absent,
-                    Err(e) => Presence::Unknown(e.to_string()),
+                    Err(e) => Presence::Unknown(e.for_profile(&profile.name).to_string()),
                 },
                 overridden_by,
             },
             Err(e) => SecretStatus {
                 storage: "OS keyring".into(),
-                presence: Presence::Unknown(e.to_string()),
+                presence: Presence::Unknown(e.for_profile(&profile.name).to_string()),
                 overridden_by,
             },
         },
@@ -208,9 +261,9 @@ pub async fn remove(
                     secret = SecretRemoval::Deleted(format!("the OS keyring ({})", store.label()));
                 }
             }
-            Err(SecretError::KeyringDisabled) => {}
+            Err(SecretError::KeyringDisabled { .. }) => {}
             Err(e) if force && e.is_keyring_unreachable() => {
-                secret = SecretRemoval::LeftBehind(e.to_string());
+                secret = SecretRemoval::LeftBehind(e.brief());
             }
             Err(e) => return Err(e.into()),
         }
@@ -259,7 +312,7 @@ pub async fn rename(
                 Err(SecretError::NotFound { .. }) => {}
                 Err(e) => return Err(e.into()),
             },
-            Err(SecretError::KeyringDisabled) => {}
+            Err(SecretError::KeyringDisabled { .. }) => {}
             Err(e) => return Err(e.into()),
         }
     }
@@ -281,4 +334,204 @@ pub async fn rename(
         store.delete(old).await?;
     }
     Ok(renamed)
+}
+
+/// What [`change_storage`] did.
+#[derive(Debug)]
+pub struct StorageChanged {
+    /// Where the secret is now, or how each run must supply it.
+    pub now: String,
+    /// Warnings to show (plaintext storage, a GUID-looking value).
+    pub warnings: Vec<String>,
+    /// What became of the copy in the old place.
+    pub old_copy: SecretRemoval,
+}
+
+/// Changes where the saved profile `name` keeps its secret, leaving no copy behind.
+///
+/// To a place that keeps it (keyring, plaintext file): `given`, else the copy in the old
+/// place, else the one the environment supplies (as a run would take it) is written there
+/// and read back. To a place outside the program (environment, systemd credential): the
+/// copy the program kept is deleted only when the secret reaches this process the new way
+/// (`inputs`) or is `given`, and equals it — the value cannot be shown again. Then the
+/// profile file records the new storage; only then is the old copy deleted. A failure before
+/// that leaves the profile as it was (a new copy already written is taken back).
+pub async fn change_storage(
+    profiles: &ProfileStore,
+    name: &ProfileName,
+    storage: SecretStorage,
+    given: Option<SecretString>,
+    inputs: SecretInputs,
+    keyring: impl Future<Output = Result<SecretStore, SecretError>>,
+) -> Result<StorageChanged, LifecycleError> {
+    use secrecy::ExposeSecret;
+    let mut profile = profiles.load(name)?;
+    if let CredentialKind::Certificate { .. } = profile.credential {
+        return Err(SecretError::CertificateProfile {
+            profile: name.clone(),
+        }
+        .into());
+    }
+    let old = profile.secret_storage;
+    if old == storage && given.is_none() {
+        return Err(LifecycleError::Unchanged {
+            profile: name.clone(),
+            storage,
+        });
+    }
+    // Awaited at most once: only the keyring's side of the move needs it.
+    let store = if old == SecretStorage::Keyring || storage == SecretStorage::Keyring {
+        Some(keyring.await.map_err(|e| e.for_profile(name)))
+    } else {
+        None
+    };
+    // The copy in the old place: none, or why it cannot be read.
+    let stored: Result<Option<SecretString>, String> = match old {
+        SecretStorage::Keyring => match store.as_ref() {
+            Some(Ok(s)) => match s.load(name).await {
+                Ok(v) => Ok(Some(v)),
+                Err(SecretError::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e.brief()),
+            },
+            Some(Err(e)) => Err(e.brief()),
+            None => Ok(None),
+        },
+        SecretStorage::PlaintextFile => match plaintext::load(profiles.dirs(), name) {
+            Ok((v, _)) => Ok(Some(v)),
+            Err(SecretError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        },
+        SecretStorage::Environment | SecretStorage::SystemdCredential => Ok(None),
+    };
+    let supplied = inputs
+        .supplied(Some(name))
+        .map_err(|e| e.for_profile(name))?
+        .map(|r| r.secret);
+
+    let mut warnings = Vec::new();
+    let now = if storage.is_stored() {
+        let value = match (given, &stored) {
+            (Some(v), _) => v,
+            (None, Ok(Some(v))) => v.clone(),
+            (None, _) => supplied.ok_or_else(|| LifecycleError::NothingToMove {
+                profile: name.clone(),
+                why: match &stored {
+                    Err(why) => why.clone(),
+                    Ok(_) if old.is_stored() => {
+                        format!("{} holds none", describe(profiles, name, old))
+                    }
+                    Ok(_) => format!(
+                        "it is not stored, and neither {} nor a systemd credential supplies it here",
+                        super::SECRET_ENV
+                    ),
+                },
+            })?,
+        };
+        warnings.extend(check_new_secret(&value)?);
+        let written = match storage {
+            SecretStorage::Keyring => {
+                let s = match &store {
+                    Some(Ok(s)) => s,
+                    _ => match store {
+                        Some(Err(e)) => return Err(e.into()),
+                        _ => unreachable!("the keyring is opened when it is the new place"),
+                    },
+                };
+                s.save(name, &value)
+                    .await
+                    .map_err(|e| e.for_profile(name))?;
+                s.load(name).await.map_err(|e| e.for_profile(name))?
+            }
+            _ => {
+                warnings.push(plaintext::save(profiles.dirs(), name, &value)?);
+                plaintext::load(profiles.dirs(), name)?.0
+            }
+        };
+        if written.expose_secret() != value.expose_secret() {
+            return Err(SecretError::KeyringFailure {
+                detail: format!(
+                    "{} did not give back the secret just written; nothing was changed",
+                    describe(profiles, name, storage)
+                ),
+            }
+            .into());
+        }
+        describe(profiles, name, storage)
+    } else {
+        if let Ok(Some(kept)) = &stored {
+            let proof = given.or(supplied);
+            if proof.as_ref().map(|p| p.expose_secret()) != Some(kept.expose_secret()) {
+                return Err(LifecycleError::ProofNeeded {
+                    profile: name.clone(),
+                    kept_in: describe(profiles, name, old),
+                    differs: proof.is_some(),
+                });
+            }
+        }
+        describe(profiles, name, storage)
+    };
+
+    profile.secret_storage = storage;
+    if let Err(e) = profiles.save(&profile) {
+        // Take the new copy back: the profile still names the old place.
+        if old != storage {
+            match storage {
+                SecretStorage::Keyring => {
+                    if let Some(Ok(s)) = &store {
+                        let _ = s.delete(name).await;
+                    }
+                }
+                SecretStorage::PlaintextFile => {
+                    let _ = plaintext::delete(profiles.dirs(), name);
+                }
+                _ => {}
+            }
+        }
+        return Err(e.into());
+    }
+
+    let old_copy = if old == storage {
+        SecretRemoval::NoneStored
+    } else {
+        match (old, store, stored) {
+            (SecretStorage::Keyring, Some(Ok(s)), _) => {
+                if s.delete(name).await? {
+                    SecretRemoval::Deleted(describe(profiles, name, old))
+                } else {
+                    SecretRemoval::NoneStored
+                }
+            }
+            (SecretStorage::Keyring, Some(Err(e)), _) => SecretRemoval::LeftBehind(e.brief()),
+            (_, _, Err(why)) => SecretRemoval::LeftBehind(why),
+            (SecretStorage::PlaintextFile, _, _) => {
+                if plaintext::delete(profiles.dirs(), name)? {
+                    SecretRemoval::Deleted(describe(profiles, name, old))
+                } else {
+                    SecretRemoval::NoneStored
+                }
+            }
+            _ => SecretRemoval::NoneStored,
+        }
+    };
+    Ok(StorageChanged {
+        now,
+        warnings,
+        old_copy,
+    })
+}
+
+/// A storage of `name`'s secret in words: where it is, or how a run gets it.
+fn describe(profiles: &ProfileStore, name: &ProfileName, storage: SecretStorage) -> String {
+    match storage {
+        SecretStorage::Keyring => "the OS keyring".to_string(),
+        SecretStorage::PlaintextFile => format!(
+            "the plaintext file {}",
+            plaintext::path(profiles.dirs(), name).display()
+        ),
+        SecretStorage::Environment => format!("{} (set for each run)", super::SECRET_ENV),
+        SecretStorage::SystemdCredential => format!(
+            "the systemd credential {} (LoadCredential= in the unit)",
+            super::SYSTEMD_CREDENTIAL
+        ),
+    }
 }

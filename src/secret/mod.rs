@@ -29,31 +29,50 @@ pub fn keyring_user(name: &ProfileName) -> String {
     format!("profile:{name}")
 }
 
-/// What to do when no keyring is usable; appended to every keyring error. The kernel
+/// What to do when no keyring is usable; appended to every keyring error. For a saved
+/// `profile`, the commands that change where that profile keeps its secret; the kernel
 /// keyring is offered only to someone who has not already chosen it.
-fn headless_options() -> String {
+fn headless_options(profile: Option<&ProfileName>) -> String {
     headless_options_for(
+        profile,
         std::env::var(keyring::STORE_ENV).is_ok_and(|v| v.trim().eq_ignore_ascii_case("keyutils")),
     )
 }
 
-fn headless_options_for(keyutils_chosen: bool) -> String {
-    let keyring_hint = if keyutils_chosen {
-        "the kernel keyring is already chosen (ENTRA_EXTRACT_KEYRING_STORE=keyutils): it is \
-per login session, so a job under sudo, su, cron or systemd sees another one (`keyctl show @s` \
-shows this process's), and it is emptied at reboot; unset the variable to use the Secret \
-Service instead"
-    } else {
-        "on Linux, choose the kernel keyring with ENTRA_EXTRACT_KEYRING_STORE=keyutils (emptied \
-at reboot)"
+fn headless_options_for(profile: Option<&ProfileName>, keyutils_chosen: bool) -> String {
+    let store_env = keyring::STORE_ENV;
+    let kernel = match (keyutils_chosen, profile) {
+        (true, _) => format!(
+            "the kernel keyring is already chosen ({store_env}=keyutils): it is per login \
+             session, so a job under sudo, su, cron or systemd sees another one (`keyctl show \
+             @s` shows this process's), and it is emptied at reboot; unset the variable to use \
+             the Secret Service instead, where there is one"
+        ),
+        (false, Some(p)) => format!(
+            "on Linux, the kernel keyring (emptied at reboot): `{store_env}=keyutils \
+             entra-extract profile set-secret {p}`, with {store_env}=keyutils set for every \
+             run of it too"
+        ),
+        (false, None) => format!(
+            "on Linux, choose the kernel keyring with {store_env}=keyutils (emptied at reboot)"
+        ),
     };
-    format!(
-        "On a server without a keyring, supply the secret another way: set \
-ENTRA_EXTRACT_CLIENT_SECRET in the job's environment; or use a systemd credential \
-(LoadCredential=entra-extract-client-secret:/path/to/file in the unit); or, {keyring_hint}; or, \
-as a last resort, keep it in an owner-only file (`entra-extract profile create … \
---plaintext-secret-file`)."
-    )
+    match profile {
+        Some(p) => format!(
+            "Keep the secret of profile {p} another way: `entra-extract profile set-secret {p} \
+             --storage environment` (then set {SECRET_ENV} for each run), `--storage \
+             systemd-credential` (then LoadCredential={SYSTEMD_CREDENTIAL}:/path/to/file in the \
+             unit), or, as a last resort, `--storage plaintext-file` (an owner-only file); or, \
+             {kernel}."
+        ),
+        None => format!(
+            "On a server without a keyring, supply the secret another way: set {SECRET_ENV} in \
+             the job's environment; or use a systemd credential \
+             (LoadCredential={SYSTEMD_CREDENTIAL}:/path/to/file in the unit); or, {kernel}; or, \
+             as a last resort, keep it in an owner-only file (`--plaintext-secret-file` of \
+             `entra-extract profile create` or `app create`)."
+        ),
+    }
 }
 
 /// How a secret the program does not keep reaches a run.
@@ -70,26 +89,33 @@ fn supply_hint(storage: SecretStorage) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
     /// No OS keyring could be reached (no D-Bus session, no Secret Service, unsupported OS).
-    #[error("no OS keyring is reachable ({detail}). {}", headless_options())]
+    #[error("no OS keyring is reachable ({detail}). {}", headless_options(profile.as_ref()))]
     KeyringUnavailable {
         /// What the keyring library reported.
         detail: String,
+        /// The saved profile whose secret was at stake, for advice that names it.
+        profile: Option<ProfileName>,
     },
     /// The keyring exists but refused access (typically locked).
     #[error(
         "the OS keyring refused access ({detail}); it may be locked (log in to the desktop session to unlock it) or closed to this process. {}",
-        headless_options()
+        headless_options(profile.as_ref())
     )]
     KeyringLocked {
         /// What the keyring library reported.
         detail: String,
+        /// The saved profile whose secret was at stake, for advice that names it.
+        profile: Option<ProfileName>,
     },
     /// The keyring was disabled with `ENTRA_EXTRACT_KEYRING_STORE=none`.
     #[error(
         "the OS keyring is disabled (ENTRA_EXTRACT_KEYRING_STORE=none). {}",
-        headless_options()
+        headless_options(profile.as_ref())
     )]
-    KeyringDisabled,
+    KeyringDisabled {
+        /// The saved profile whose secret was at stake, for advice that names it.
+        profile: Option<ProfileName>,
+    },
     /// The keyring answered with an error.
     #[error("the OS keyring failed: {detail}")]
     KeyringFailure {
@@ -116,7 +142,7 @@ pub enum SecretError {
         storage: SecretStorage,
     },
     /// The profile's storage is not one the program writes to.
-    #[error("profile \"{profile}\" keeps no secret ({}); to store one, recreate it with the keyring or the plaintext opt-in", supply_hint(*.storage))]
+    #[error("profile \"{profile}\" keeps no secret ({}); to store one, `entra-extract profile set-secret {profile} --storage keyring` (or `--storage plaintext-file`)", supply_hint(*.storage))]
     NotStorable {
         /// The profile.
         profile: ProfileName,
@@ -165,8 +191,37 @@ impl SecretError {
             self,
             SecretError::KeyringUnavailable { .. }
                 | SecretError::KeyringLocked { .. }
-                | SecretError::KeyringDisabled
+                | SecretError::KeyringDisabled { .. }
         )
+    }
+
+    /// What went wrong without the advice (for "an entry may remain: …").
+    pub fn brief(&self) -> String {
+        match self {
+            SecretError::KeyringUnavailable { detail, .. } => {
+                format!("no OS keyring is reachable: {detail}")
+            }
+            SecretError::KeyringLocked { detail, .. } => {
+                format!("the OS keyring refused access: {detail}")
+            }
+            SecretError::KeyringDisabled { .. } => {
+                format!("the OS keyring is disabled ({}=none)", keyring::STORE_ENV)
+            }
+            other => other.to_string(),
+        }
+    }
+
+    /// The error met while keeping the secret of the saved profile `name`: its advice then
+    /// names the commands that change where that profile keeps it. (Not for a profile still
+    /// being created: those commands need a saved one.)
+    pub fn for_profile(mut self, name: &ProfileName) -> Self {
+        if let SecretError::KeyringUnavailable { profile, .. }
+        | SecretError::KeyringLocked { profile, .. }
+        | SecretError::KeyringDisabled { profile } = &mut self
+        {
+            *profile = Some(name.clone());
+        }
+        self
     }
 }
 
@@ -359,8 +414,9 @@ pub async fn resolve_from(
     }
     match profile.secret_storage {
         SecretStorage::Keyring => {
-            let store = keyring.await?;
-            let secret = store.load(&profile.name).await?;
+            let for_profile = |e: SecretError| e.for_profile(&profile.name);
+            let store = keyring.await.map_err(for_profile)?;
+            let secret = store.load(&profile.name).await.map_err(for_profile)?;
             Ok(ResolvedSecret {
                 secret,
                 source: SecretSource::Keyring,
