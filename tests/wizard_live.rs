@@ -363,3 +363,124 @@ fn renaming_a_profile_in_the_wizard_moves_its_incremental_state() {
     let next = headless(&sim, &env, new);
     assert_eq!(next["mode"], "incremental", "{next}");
 }
+
+/// `s` on the home screen moves the selected profile's secret: out of the keyring into a
+/// plain-text file (nothing to type; the keyring's copy is deleted), and, for a profile whose
+/// secret came from the environment, into the keyring once its value is pasted.
+#[test]
+fn s_on_home_changes_where_a_profile_keeps_its_secret() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let rt = runtime();
+    let name = "moving";
+    let secret = sim.app(DemoAppKind::Full).client_secret;
+    saved_profile(&sim, &env, &rt, name, &env.out("out"), &[]);
+    let profile_name = ProfileName::new(name).unwrap();
+    let store = ProfileStore::new(dirs(&env));
+    let memory = || rt.block_on(SecretStore::open(StoreChoice::Memory)).unwrap();
+
+    rt.block_on(async {
+        let mut w = Wizard::new(&dirs(&env));
+        w.home_lists(name).await;
+        w.press(KeyCode::Char('s'));
+        assert_eq!(w.app.screen(), ScreenKind::SecretStorage);
+        // The plain-text file is the last choice; it asks first.
+        w.press(KeyCode::Down)
+            .press(KeyCode::Down)
+            .press(KeyCode::Down)
+            .press(KeyCode::Enter)
+            .press(KeyCode::Char('y'));
+        w.until("the move", |app| app.screen() == ScreenKind::Home)
+            .await;
+        let screen = w.screen();
+        assert!(screen.contains("now keeps its secret"), "{screen}");
+    });
+    assert_eq!(
+        store.load(&profile_name).unwrap().secret_storage,
+        entra_extract::profile::SecretStorage::PlaintextFile
+    );
+    assert!(!rt.block_on(memory().contains(&profile_name)).unwrap());
+    let file = env.config_dir().join("secrets").join(name);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), secret);
+    // A scheduled run finds it there, with nothing in its environment.
+    let run = env
+        .command()
+        .args(["run", "--profile", name, "-q"])
+        .output()
+        .unwrap();
+    assert_exit(&run, 0);
+
+    // From the environment (nothing stored) to the keyring: the value is asked for.
+    let other = "from-env";
+    create_profile(&sim, &env, other, &env.out("other"), &[]);
+    let mut p = store.load(&ProfileName::new(other).unwrap()).unwrap();
+    p.secret_storage = entra_extract::profile::SecretStorage::Environment;
+    store.save(&p).unwrap();
+    rt.block_on(async {
+        let mut w = Wizard::new(&dirs(&env));
+        w.home_lists(other).await;
+        // "from-env" is listed first, so it is selected.
+        w.press(KeyCode::Char('s')).press(KeyCode::Enter);
+        w.until("the question for the secret", |app| !app.is_waiting())
+            .await;
+        let screen = w.screen();
+        assert!(screen.contains("Secret value"), "{screen}");
+        w.app.update(Action::Paste(format!("{secret}\n")));
+        w.press(KeyCode::Enter);
+        w.until("the move", |app| app.screen() == ScreenKind::Home)
+            .await;
+    });
+    assert_eq!(
+        store.load(&p.name).unwrap().secret_storage,
+        entra_extract::profile::SecretStorage::Keyring
+    );
+    assert_eq!(
+        secrecy::ExposeSecret::expose_secret(&rt.block_on(memory().load(&p.name)).unwrap()),
+        secret
+    );
+}
+
+/// Saving an edited profile with its secret in another place (the save step's keyring,
+/// for a profile that kept it in a plain-text file) leaves no copy in the old place.
+#[test]
+fn saving_an_edited_profile_elsewhere_leaves_no_copy_of_its_secret_behind() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let rt = runtime();
+    let name = "was-plain";
+    let secret = sim.app(DemoAppKind::Full).client_secret;
+    create_profile(
+        &sim,
+        &env,
+        name,
+        &env.out("out"),
+        &["--plaintext-secret-file"],
+    );
+    let o = env
+        .command()
+        .args(["profile", "set-secret", name, "--stdin"])
+        .write_stdin(secret.clone())
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    let file = env.config_dir().join("secrets").join(name);
+    assert!(file.exists());
+
+    rt.block_on(async {
+        let mut w = Wizard::new(&dirs(&env));
+        w.home_lists(name).await;
+        w.edit_to_save_step().await;
+        // Save (secret to the keyring) and extract.
+        w.press(KeyCode::Enter);
+        w.finished().await;
+    });
+    let profile_name = ProfileName::new(name).unwrap();
+    assert_eq!(
+        ProfileStore::new(dirs(&env))
+            .load(&profile_name)
+            .unwrap()
+            .secret_storage,
+        entra_extract::profile::SecretStorage::Keyring
+    );
+    assert!(!file.exists(), "the plain-text copy stayed behind");
+}

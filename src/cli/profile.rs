@@ -493,7 +493,7 @@ async fn remove(
     };
     crate::outln!("Removed profile {name} ({secret}{history}{state}).");
     if let SecretRemoval::LeftBehind(why) = &removed.secret {
-        warn(&left_behind(name, why));
+        warn(&SecretRemoval::left_behind(name, why));
     }
     Ok(())
 }
@@ -583,7 +583,7 @@ async fn change_storage(
     match &changed.old_copy {
         SecretRemoval::Deleted(place) => crate::outln!("Deleted the old copy from {place}."),
         SecretRemoval::NoneStored => {}
-        SecretRemoval::LeftBehind(why) => warn(&left_behind(name, why)),
+        SecretRemoval::LeftBehind(why) => warn(&SecretRemoval::left_behind(name, why)),
     }
     if !storage.is_stored() {
         crate::outln!(
@@ -599,16 +599,6 @@ async fn change_storage(
         );
     }
     Ok(())
-}
-
-/// A keyring entry that could not be deleted: where it may remain.
-fn left_behind(name: &ProfileName, why: &str) -> String {
-    format!(
-        "the keyring could not be reached, so a stored secret may remain under service \
-         \"{}\", user \"{}\" ({why})",
-        secret::KEYRING_SERVICE,
-        secret::keyring_user(name)
-    )
 }
 
 /// Reads the secret from stdin, or from the terminal without echo.

@@ -222,6 +222,18 @@ pub enum SecretRemoval {
     LeftBehind(String),
 }
 
+impl SecretRemoval {
+    /// What to tell the user about a copy that may remain, naming the entry to delete.
+    pub fn left_behind(name: &ProfileName, why: &str) -> String {
+        format!(
+            "the keyring could not be reached, so a stored secret may remain under service \
+             \"{}\", user \"{}\" ({why})",
+            super::KEYRING_SERVICE,
+            super::keyring_user(name)
+        )
+    }
+}
+
 /// What `remove` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Removed {
@@ -493,31 +505,39 @@ pub async fn change_storage(
     let old_copy = if old == storage {
         SecretRemoval::NoneStored
     } else {
-        match (old, store, stored) {
-            (SecretStorage::Keyring, Some(Ok(s)), _) => {
-                if s.delete(name).await? {
-                    SecretRemoval::Deleted(describe(profiles, name, old))
-                } else {
-                    SecretRemoval::NoneStored
-                }
-            }
-            (SecretStorage::Keyring, Some(Err(e)), _) => SecretRemoval::LeftBehind(e.brief()),
-            (_, _, Err(why)) => SecretRemoval::LeftBehind(why),
-            (SecretStorage::PlaintextFile, _, _) => {
-                if plaintext::delete(profiles.dirs(), name)? {
-                    SecretRemoval::Deleted(describe(profiles, name, old))
-                } else {
-                    SecretRemoval::NoneStored
-                }
-            }
-            _ => SecretRemoval::NoneStored,
-        }
+        // (The keyring was opened above whenever it is the old place.)
+        let store = store.unwrap_or(Err(SecretError::KeyringDisabled { profile: None }));
+        delete_copy(profiles, name, old, std::future::ready(store)).await
     };
     Ok(StorageChanged {
         now,
         warnings,
         old_copy,
     })
+}
+
+/// Deletes the copy of `name`'s secret that the storage `kept_in` holds, once the profile
+/// keeps it elsewhere; a copy that cannot be deleted is reported, not an error (the profile
+/// has moved on already).
+pub async fn delete_copy(
+    profiles: &ProfileStore,
+    name: &ProfileName,
+    kept_in: SecretStorage,
+    keyring: impl Future<Output = Result<SecretStore, SecretError>>,
+) -> SecretRemoval {
+    let deleted = |done: Result<bool, SecretError>| match done {
+        Ok(true) => SecretRemoval::Deleted(describe(profiles, name, kept_in)),
+        Ok(false) => SecretRemoval::NoneStored,
+        Err(e) => SecretRemoval::LeftBehind(e.brief()),
+    };
+    match kept_in {
+        SecretStorage::Keyring => match keyring.await {
+            Ok(store) => deleted(store.delete(name).await),
+            Err(e) => SecretRemoval::LeftBehind(e.brief()),
+        },
+        SecretStorage::PlaintextFile => deleted(plaintext::delete(profiles.dirs(), name)),
+        SecretStorage::Environment | SecretStorage::SystemdCredential => SecretRemoval::NoneStored,
+    }
 }
 
 /// A storage of `name`'s secret in words: where it is, or how a run gets it.

@@ -23,12 +23,14 @@ use crate::graph::{ClientId, Credential, GraphClient, GraphError, TenantRef};
 use crate::permissions::report::{GrantState, PermissionReport};
 use crate::profile::{CredentialKind, Dirs, Outcome, Profile, ProfileName, ProfileStore};
 use crate::registration::{Blueprint, Created, DEFAULT_DISPLAY_NAME, SecretLifetime, replication};
-use crate::secret::{SecretStore, StoreChoice, lifecycle};
+use crate::secret::lifecycle::{self, LifecycleError};
+use crate::secret::{SecretStore, StoreChoice};
 use crate::tui::services::{
     CheckTarget, CredentialInput, CredentialProblem, CredentialsInput, ExtractionCounts,
     ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget, Field, LastRun,
     NewAppFailure, NewAppInput, NewAppUpdate, NewAppUpdates, OutputSettings, ProfileDraft,
-    ProfileSummary, RunOutcome, SaveOutcome, SaveProblem, SecretStorage, Services, TenantInfo,
+    ProfileSummary, RunOutcome, SaveOutcome, SaveProblem, SecretStorage, Services, StorageProblem,
+    TenantInfo,
 };
 
 /// Services backed by the real program, with profiles under `dirs`.
@@ -502,6 +504,70 @@ impl Services for LiveServices {
         .boxed()
     }
 
+    fn change_secret_storage(
+        &self,
+        profile: String,
+        storage: SecretStorage,
+        secret: Option<SecretString>,
+    ) -> BoxFuture<'_, Result<String, StorageProblem>> {
+        async move {
+            let problem = |message: String, needs_secret| StorageProblem {
+                message,
+                needs_secret,
+            };
+            let name = ProfileName::new(&profile).map_err(|e| problem(e.to_string(), false))?;
+            let changed = lifecycle::change_storage(
+                &self.store(),
+                &name,
+                storage,
+                secret,
+                crate::secret::SecretInputs::from_env(),
+                SecretStore::open(self.keyring),
+            )
+            .await
+            .map_err(|e| match e {
+                // The screen asks for the value: say why in its words, not the CLI's.
+                LifecycleError::NothingToMove { why, .. } => problem(
+                    format!("The secret of {name} cannot be read where it is kept now ({why})."),
+                    true,
+                ),
+                LifecycleError::ProofNeeded {
+                    kept_in,
+                    differs: false,
+                    ..
+                } => problem(
+                    format!(
+                        "{kept_in} holds the secret of {name}, and Entra shows a secret's value only once: that copy is deleted only once the same secret is given here."
+                    ),
+                    true,
+                ),
+                LifecycleError::ProofNeeded { kept_in, .. } => problem(
+                    format!(
+                        "The secret given differs from the one in {kept_in}, which is kept. Give the secret {name} uses now."
+                    ),
+                    true,
+                ),
+                e => problem(e.to_string(), false),
+            })?;
+            let mut message = format!("Profile {name} now keeps its secret in {}.", changed.now);
+            match &changed.old_copy {
+                lifecycle::SecretRemoval::Deleted(place) => {
+                    message.push_str(&format!(" The old copy was deleted from {place}."))
+                }
+                lifecycle::SecretRemoval::LeftBehind(why) => message.push_str(&format!(
+                    " But {}.",
+                    lifecycle::SecretRemoval::left_behind(&name, why)
+                )),
+                lifecycle::SecretRemoval::NoneStored => {}
+            }
+            for w in &changed.warnings {
+                message.push_str(&format!(" Note: {w}."));
+            }
+            Ok(message)
+        }
+        .boxed()
+    }
+
     fn remove_created_app(&self) -> BoxFuture<'_, Result<String, String>> {
         async move {
             let Some((admin, created)) = lock(&self.leftovers).pop() else {
@@ -752,6 +818,25 @@ impl LiveServices {
             }
         };
         store.save(&profile).map_err(|e| fail(e.to_string()))?;
+        // Kept elsewhere before this edit: that copy goes now (a rename above moved it under
+        // the new name already).
+        let stored_in = match previous.as_ref().map(|p| p.secret_storage) {
+            Some(old) if old != storage && profile.credential == CredentialKind::Secret => {
+                match lifecycle::delete_copy(&store, &name, old, SecretStore::open(self.keyring))
+                    .await
+                {
+                    lifecycle::SecretRemoval::Deleted(place) => {
+                        format!("{stored_in}; the old copy in {place} was deleted")
+                    }
+                    lifecycle::SecretRemoval::LeftBehind(why) => format!(
+                        "{stored_in}; but {}",
+                        lifecycle::SecretRemoval::left_behind(&name, &why)
+                    ),
+                    lifecycle::SecretRemoval::NoneStored => stored_in,
+                }
+            }
+            _ => stored_in,
+        };
         let had_schedule = previous.and_then(|p| p.schedule);
         let schedule = match draft.schedule {
             Some(_) if !self.schedules => Some(

@@ -105,6 +105,25 @@ pub trait Services: Send + Sync {
         async { Err("Rotating a secret is not available here.".to_string()) }.boxed()
     }
 
+    /// Change where the saved profile keeps its secret: it moves to `storage` (or, when it
+    /// cannot be read where it is, `secret` is stored there), then the copy in the old place
+    /// is deleted. The answer says what happened.
+    fn change_secret_storage(
+        &self,
+        profile: String,
+        storage: SecretStorage,
+        secret: Option<SecretString>,
+    ) -> BoxFuture<'_, Result<String, StorageProblem>> {
+        let _ = (profile, storage, secret);
+        async {
+            Err(StorageProblem {
+                message: "Changing where a secret is kept is not available here.".into(),
+                needs_secret: false,
+            })
+        }
+        .boxed()
+    }
+
     /// Delete what the latest failed [`Services::create_app`] left behind.
     fn remove_created_app(&self) -> BoxFuture<'_, Result<String, String>> {
         async { Err("Nothing to delete.".to_string()) }.boxed()
@@ -396,6 +415,16 @@ pub struct SaveProblem {
     pub message: String,
     /// Storages that would work here; the wizard always adds "continue without saving".
     pub alternatives: Vec<SecretStorage>,
+}
+
+/// Why a profile's secret stayed where it was.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct StorageProblem {
+    pub message: String,
+    /// Giving the secret's value would let it go ahead (it cannot be read where it is, or
+    /// the only copy is deleted only once the same secret is given).
+    pub needs_secret: bool,
 }
 
 /// What to extract, and whose run it is.

@@ -15,7 +15,7 @@ use super::services::{
     CheckTarget, CredentialInput, CredentialProblem, CredentialsInput, ExtractionError,
     ExtractionHandle, ExtractionSummary, ExtractionTarget, Field, NewAppFailure, NewAppInput,
     NewAppUpdate, NewAppUpdates, ProfileDraft, ProfileSummary, SaveOutcome, SaveProblem,
-    SecretStorage, Services, TenantInfo,
+    SecretStorage, Services, StorageProblem, TenantInfo,
 };
 use crate::extract::progress::ProgressSnapshot;
 use crate::permissions::report::PermissionReport;
@@ -36,6 +36,8 @@ pub struct Script {
     pub new_apps: VecDeque<(Vec<NewAppUpdate>, Result<String, NewAppFailure>)>,
     pub removals: VecDeque<Result<String, String>>,
     pub rotations: VecDeque<Result<String, String>>,
+    /// `change_secret_storage` answers.
+    pub storage_changes: VecDeque<Result<String, StorageProblem>>,
     pub ru_budget_per_10s: Option<u64>,
 }
 
@@ -276,6 +278,30 @@ impl Services for FakeServices {
         async move {
             updates(NewAppUpdate::Line("Adding a new client secret…".into()));
             answer.unwrap_or_else(|| Err("The fake has no rotation answer.".into()))
+        }
+        .boxed()
+    }
+
+    fn change_secret_storage(
+        &self,
+        profile: String,
+        storage: SecretStorage,
+        secret: Option<secrecy::SecretString>,
+    ) -> BoxFuture<'_, Result<String, StorageProblem>> {
+        let given = secret.map_or("none".to_string(), |s| {
+            format!("({} chars)", s.expose_secret().chars().count())
+        });
+        self.record(format!(
+            "change_secret_storage {profile} storage={storage:?} secret={given}"
+        ));
+        let answer = pop(&mut self.script().storage_changes);
+        async move {
+            answer.unwrap_or_else(|| {
+                Err(StorageProblem {
+                    message: "The fake has no storage answer.".into(),
+                    needs_secret: false,
+                })
+            })
         }
         .boxed()
     }
