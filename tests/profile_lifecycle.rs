@@ -1,27 +1,13 @@
-//! What `profile remove` and `profile rename` do to everything a profile has besides its
-//! file, through the binary after real runs against the simulated tenant: the incremental
-//! state (`<data>/state/<name>/`, a copy of the last run's four files) goes with the
-//! profile or moves with it.
+//! What `profile remove`, `rename` and `set-secret --storage` do to everything a profile
+//! has besides its file, through the binary and real runs against the simulated tenant: the
+//! incremental state (`<data>/state/<name>/`, a copy of the last run's four files) goes with
+//! the profile or moves with it; the secret moves between storages with no copy left
+//! behind, and the advice of every "no keyring" error works when followed.
 
 mod common;
 
-use common::{Sim, TestEnv, assert_exit, create_profile, json_stdout};
+use common::{Sim, TestEnv, assert_exit, create_profile, json_stdout, run_profile_ok};
 use entra_extract::sim::DemoAppKind;
-use serde_json::Value;
-
-fn run_profile(sim: &Sim, env: &TestEnv, name: &str) -> Value {
-    let o = env
-        .command()
-        .args(["run", "--profile", name, "--json", "-q"])
-        .env(
-            "ENTRA_EXTRACT_CLIENT_SECRET",
-            sim.app(DemoAppKind::Full).client_secret,
-        )
-        .output()
-        .unwrap();
-    assert_exit(&o, 0);
-    json_stdout(&o)
-}
 
 fn profile(env: &TestEnv, args: &[&str]) -> std::process::Output {
     let o = env.command().arg("profile").args(args).output().unwrap();
@@ -34,7 +20,7 @@ fn remove_deletes_the_incremental_state_and_says_so() {
     let sim = Sim::small();
     let env = TestEnv::new();
     create_profile(&sim, &env, "gone", &env.out("out"), &[]);
-    run_profile(&sim, &env, "gone");
+    run_profile_ok(&sim, &env, "gone");
     let state = env.data_dir().join("state").join("gone");
     assert!(state.join("state.json").exists());
 
@@ -49,7 +35,7 @@ fn rename_moves_the_incremental_state_so_the_next_run_reads_only_the_changes() {
     let sim = Sim::small();
     let env = TestEnv::new();
     create_profile(&sim, &env, "a", &env.out("out"), &[]);
-    run_profile(&sim, &env, "a");
+    run_profile_ok(&sim, &env, "a");
     // What an earlier version left of a removed profile "b": not b's state any more.
     let stale = env.data_dir().join("state").join("b");
     std::fs::create_dir_all(&stale).unwrap();
@@ -59,29 +45,34 @@ fn rename_moves_the_incremental_state_so_the_next_run_reads_only_the_changes() {
     let said = String::from_utf8_lossy(&o.stdout);
     assert!(said.contains("incremental state"), "{said}");
     assert!(!env.data_dir().join("state").join("a").exists());
-    let next = run_profile(&sim, &env, "b");
+    let next = run_profile_ok(&sim, &env, "b");
     assert_eq!(next["mode"], "incremental", "{next}");
 }
 
 /// `profile set-secret NAME …` with `input` on stdin.
 fn set_secret(env: &TestEnv, args: &[&str], input: &str) -> std::process::Output {
-    use std::io::Write;
-    let mut child = env
-        .std_command()
+    set_secret_with(env.command(), args, input)
+}
+
+/// [`set_secret`] with `ENTRA_EXTRACT_CLIENT_SECRET` (or another variable) set.
+fn set_secret_env(env: &TestEnv, args: &[&str], var: (&str, &str)) -> std::process::Output {
+    let mut command = env.command();
+    command.env(var.0, var.1);
+    set_secret_with(command, args, "")
+}
+
+/// [`set_secret`] with `command`'s environment.
+fn set_secret_with(
+    mut command: assert_cmd::Command,
+    args: &[&str],
+    input: &str,
+) -> std::process::Output {
+    command
         .args(["profile", "set-secret"])
         .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
+        .write_stdin(input)
+        .output()
         .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
 }
 
 fn stderr(o: &std::process::Output) -> String {
@@ -140,24 +131,10 @@ fn without_a_keyring_each_piece_of_advice_for_a_saved_profile_works_when_followe
 
     // The kernel keyring chosen and refused (as in a container): no advice to choose it.
     create_profile(&sim, &env, "kernel", &env.out("kernel"), &[]);
-    let mut c = env.std_command();
-    c.args(["profile", "set-secret", "kernel", "--stdin"])
-        .env("ENTRA_EXTRACT_KEYRING_STORE", "keyutils");
     let o = {
-        use std::io::Write;
-        let mut child = c
-            .stdin(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(secret.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        let mut keyutils = env.command();
+        keyutils.env("ENTRA_EXTRACT_KEYRING_STORE", "keyutils");
+        set_secret_with(keyutils, &["kernel", "--stdin"], &secret)
     };
     if o.status.code() != Some(0) {
         let advice = stderr(&o);
@@ -197,11 +174,8 @@ fn a_secret_moves_between_storages_without_a_copy_left_behind() {
     let advice = stderr(&refused);
     assert!(advice.contains("ENTRA_EXTRACT_CLIENT_SECRET"), "{advice}");
     assert!(file.exists(), "the only copy was deleted");
-    let mut moved = env.command();
-    moved
-        .args(["profile", "set-secret", "p", "--storage", "environment"])
-        .env("ENTRA_EXTRACT_CLIENT_SECRET", &secret);
-    let moved = moved.output().unwrap();
+    let with_secret = ("ENTRA_EXTRACT_CLIENT_SECRET", secret.as_str());
+    let moved = set_secret_env(&env, &["p", "--storage", "environment"], with_secret);
     assert_exit(&moved, 0);
     assert!(!file.exists(), "the old copy stayed");
     let show = env
@@ -216,10 +190,8 @@ fn a_secret_moves_between_storages_without_a_copy_left_behind() {
     );
 
     // Back to a file, from the environment this command runs in.
-    let mut back = env.command();
-    back.args(["profile", "set-secret", "p", "--storage", "plaintext-file"])
-        .env("ENTRA_EXTRACT_CLIENT_SECRET", &secret);
-    assert_exit(&back.output().unwrap(), 0);
+    let back = set_secret_env(&env, &["p", "--storage", "plaintext-file"], with_secret);
+    assert_exit(&back, 0);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), secret);
     let run = env
         .command()

@@ -44,19 +44,21 @@ fn every_command(sim: &Sim, env: &TestEnv) -> Vec<(String, std::process::Command
     all
 }
 
+/// Every command of [`every_command`], with `var` set, signs in and succeeds.
+fn every_command_signs_in_with(sim: &Sim, env: &TestEnv, var: (&str, &std::ffi::OsStr)) {
+    for (what, mut c) in every_command(sim, env) {
+        let o = c.env(var.0, var.1).output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{what}: {}", stderr(&o));
+    }
+}
+
 #[test]
 fn a_trailing_newline_in_the_environment_is_dropped_with_and_without_a_profile() {
     let sim = Sim::small();
     let env = TestEnv::new();
     create_profile(&sim, &env, "p", &env.out("out"), &[]);
     let secret = format!("{}\n", sim.app(DemoAppKind::Full).client_secret);
-    for (what, mut c) in every_command(&sim, &env) {
-        let o = c
-            .env("ENTRA_EXTRACT_CLIENT_SECRET", &secret)
-            .output()
-            .unwrap();
-        assert_eq!(o.status.code(), Some(0), "{what}: {}", stderr(&o));
-    }
+    every_command_signs_in_with(&sim, &env, ("ENTRA_EXTRACT_CLIENT_SECRET", secret.as_ref()));
 }
 
 #[test]
@@ -71,13 +73,11 @@ fn a_systemd_credential_is_honoured_with_and_without_a_profile() {
         format!("{}\n", sim.app(DemoAppKind::Full).client_secret),
     )
     .unwrap();
-    for (what, mut c) in every_command(&sim, &env) {
-        let o = c
-            .env("CREDENTIALS_DIRECTORY", &credentials)
-            .output()
-            .unwrap();
-        assert_eq!(o.status.code(), Some(0), "{what}: {}", stderr(&o));
-    }
+    every_command_signs_in_with(
+        &sim,
+        &env,
+        ("CREDENTIALS_DIRECTORY", credentials.as_os_str()),
+    );
 }
 
 #[test]

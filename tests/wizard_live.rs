@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Sim, TestEnv, assert_exit, create_profile, csv_path, json_stdout};
+use common::{Sim, TestEnv, assert_exit, create_profile, csv_path, run_profile_ok};
 use crossterm::event::KeyCode;
-use entra_extract::profile::{Dirs, ProfileName, ProfileStore};
+use entra_extract::profile::{Dirs, ProfileName, ProfileStore, SecretStorage};
 use entra_extract::secret::{SecretStore, StoreChoice, lifecycle};
 use entra_extract::session::wizard::LiveServices;
 use entra_extract::sim::DemoAppKind;
@@ -125,73 +125,118 @@ impl Wizard {
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
+/// One test's simulated tenant, private directories and runtime.
+struct Case {
+    sim: Sim,
+    env: TestEnv,
+    rt: tokio::runtime::Runtime,
 }
 
-fn dirs(env: &TestEnv) -> Dirs {
-    Dirs::new(env.config_dir(), env.data_dir())
+impl Case {
+    fn new() -> Case {
+        Case {
+            sim: Sim::small(),
+            env: TestEnv::new(),
+            rt: tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap(),
+        }
+    }
+
+    fn dirs(&self) -> Dirs {
+        Dirs::new(self.env.config_dir(), self.env.data_dir())
+    }
+
+    fn store(&self) -> ProfileStore {
+        ProfileStore::new(self.dirs())
+    }
+
+    fn secret(&self) -> String {
+        self.sim.app(DemoAppKind::Full).client_secret
+    }
+
+    /// A profile of the sim's fully consented app writing to `<root>/<name>`, with its
+    /// secret in the memory keyring the wizard reads (`extra`: more `profile create` flags);
+    /// returns the output directory.
+    fn profile(&self, name: &str, extra: &[&str]) -> PathBuf {
+        let out = self.env.out(name);
+        create_profile(&self.sim, &self.env, name, &out, extra);
+        let profile = self.store().load(&profile_name(name)).unwrap();
+        self.rt
+            .block_on(lifecycle::set_secret(
+                &self.store(),
+                &profile,
+                &self.secret().into(),
+                SecretStore::open(StoreChoice::Memory),
+            ))
+            .unwrap();
+        out
+    }
+
+    /// `run --profile NAME --json` as a scheduled run does it (the secret from the
+    /// environment); asserts success and returns the report.
+    fn headless(&self, name: &str) -> Value {
+        run_profile_ok(&self.sim, &self.env, name)
+    }
+
+    /// The wizard over this case's directories, driven by `script`.
+    fn wizard(&self, script: impl AsyncFnOnce(&mut Wizard)) {
+        self.rt.block_on(async {
+            let mut w = Wizard::new(&self.dirs());
+            script(&mut w).await;
+        })
+    }
+
+    fn history(&self, name: &str) -> Vec<Value> {
+        let path = self
+            .env
+            .data_dir()
+            .join("history")
+            .join(format!("{name}.jsonl"));
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    fn state_file(&self, name: &str) -> PathBuf {
+        self.env
+            .data_dir()
+            .join("state")
+            .join(name)
+            .join("state.json")
+    }
+
+    fn users_header(&self, out: &Path) -> String {
+        let text = std::fs::read_to_string(csv_path(out, &self.sim.domain(), "users")).unwrap();
+        text.lines().next().unwrap().to_string()
+    }
+
+    /// The storage the profile file records.
+    fn storage(&self, name: &str) -> SecretStorage {
+        self.store()
+            .load(&profile_name(name))
+            .unwrap()
+            .secret_storage
+    }
+
+    fn in_memory_keyring(&self, name: &str) -> Option<String> {
+        let store = self
+            .rt
+            .block_on(SecretStore::open(StoreChoice::Memory))
+            .unwrap();
+        self.rt
+            .block_on(store.load(&profile_name(name)))
+            .ok()
+            .map(|s| secrecy::ExposeSecret::expose_secret(&s).to_string())
+    }
 }
 
-/// A profile of the sim's fully consented app writing to `out`, with its secret in the
-/// memory keyring the wizard reads (`extra`: more `profile create` flags).
-fn saved_profile(
-    sim: &Sim,
-    env: &TestEnv,
-    rt: &tokio::runtime::Runtime,
-    name: &str,
-    out: &Path,
-    extra: &[&str],
-) {
-    create_profile(sim, env, name, out, extra);
-    let store = ProfileStore::new(dirs(env));
-    let profile = store.load(&ProfileName::new(name).unwrap()).unwrap();
-    let secret = sim.app(DemoAppKind::Full).client_secret.into();
-    rt.block_on(lifecycle::set_secret(
-        &store,
-        &profile,
-        &secret,
-        SecretStore::open(StoreChoice::Memory),
-    ))
-    .unwrap();
-}
-
-/// `run --profile NAME --json` as a scheduled run does it (the secret from the
-/// environment); asserts success and returns the report.
-fn headless(sim: &Sim, env: &TestEnv, name: &str) -> Value {
-    let o = env
-        .command()
-        .args(["run", "--profile", name, "--json", "-q"])
-        .env(
-            "ENTRA_EXTRACT_CLIENT_SECRET",
-            sim.app(DemoAppKind::Full).client_secret,
-        )
-        .output()
-        .unwrap();
-    assert_exit(&o, 0);
-    json_stdout(&o)
-}
-
-fn history(env: &TestEnv, name: &str) -> Vec<Value> {
-    let path = env.data_dir().join("history").join(format!("{name}.jsonl"));
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-fn state_file(env: &TestEnv, name: &str) -> PathBuf {
-    env.data_dir().join("state").join(name).join("state.json")
-}
-
-fn users_header(out: &Path, sim: &Sim) -> String {
-    let text = std::fs::read_to_string(csv_path(out, &sim.domain(), "users")).unwrap();
-    text.lines().next().unwrap().to_string()
+fn profile_name(name: &str) -> ProfileName {
+    ProfileName::new(name).unwrap()
 }
 
 /// "Continue without saving: extract once" on the form of a saved profile (the draft has
@@ -199,27 +244,16 @@ fn users_header(out: &Path, sim: &Sim) -> String {
 /// incremental state stay as the profile's own runs left them.
 #[test]
 fn a_one_off_run_under_a_saved_profiles_name_leaves_that_profile_alone() {
-    let sim = Sim::small();
-    let env = TestEnv::new();
-    let rt = runtime();
+    let case = Case::new();
     let name = "oneoff";
-    let out = env.out("out");
-    saved_profile(
-        &sim,
-        &env,
-        &rt,
-        name,
-        &out,
-        &["--extra-user-attribute", "mobilePhone"],
-    );
-    headless(&sim, &env, name);
-    let history_before = history(&env, name);
-    let state_before = std::fs::read(state_file(&env, name)).unwrap();
-    let manifest = csv_path(&out, &sim.domain(), "users");
-    let written_before = std::fs::metadata(&manifest).unwrap().modified().unwrap();
+    let out = case.profile(name, &["--extra-user-attribute", "mobilePhone"]);
+    case.headless(name);
+    let history_before = case.history(name);
+    let state_before = std::fs::read(case.state_file(name)).unwrap();
+    let users = csv_path(&out, &case.sim.domain(), "users");
+    let written_before = std::fs::metadata(&users).unwrap().modified().unwrap();
 
-    rt.block_on(async {
-        let mut w = Wizard::new(&dirs(&env));
+    case.wizard(async |w| {
         w.home_lists(name).await;
         w.edit_to_save_step().await;
         // The second choice: continue without saving.
@@ -227,23 +261,23 @@ fn a_one_off_run_under_a_saved_profiles_name_leaves_that_profile_alone() {
         w.finished().await;
     });
 
-    let written_after = std::fs::metadata(&manifest).unwrap().modified().unwrap();
+    let written_after = std::fs::metadata(&users).unwrap().modified().unwrap();
     assert!(
         written_after > written_before,
         "the one-off run wrote no files"
     );
     assert_eq!(
-        history(&env, name),
+        case.history(name),
         history_before,
         "a one-off run was recorded in the history of profile {name}"
     );
     assert_eq!(
-        std::fs::read(state_file(&env, name)).unwrap(),
+        std::fs::read(case.state_file(name)).unwrap(),
         state_before,
         "a one-off run replaced the incremental state of profile {name}"
     );
     // So the profile's next run still starts from its own previous run.
-    let next = headless(&sim, &env, name);
+    let next = case.headless(name);
     assert_eq!(next["mode"], "incremental", "{next}");
 }
 
@@ -253,74 +287,55 @@ fn a_one_off_run_under_a_saved_profiles_name_leaves_that_profile_alone() {
 /// home screen does the same.
 #[test]
 fn an_edited_profile_runs_in_the_wizard_as_run_profile_runs_it() {
-    let sim = Sim::small();
-    let env = TestEnv::new();
-    let rt = runtime();
+    let case = Case::new();
     let name = "edited";
-    let out = env.out("out");
-    saved_profile(
-        &sim,
-        &env,
-        &rt,
-        name,
-        &out,
-        &["--extra-user-attribute", "mobilePhone"],
-    );
+    let out = case.profile(name, &["--extra-user-attribute", "mobilePhone"]);
 
-    rt.block_on(async {
-        let mut w = Wizard::new(&dirs(&env));
+    case.wizard(async |w| {
         w.home_lists(name).await;
         w.edit_to_save_step().await;
         // The first choice: save (secret to the keyring) and extract.
         w.press(KeyCode::Enter);
         w.finished().await;
     });
+    let header = case.users_header(&out);
     assert!(
-        users_header(&out, &sim).ends_with(",mobilePhone"),
-        "the wizard's run lost the profile's extra attribute: {}",
-        users_header(&out, &sim)
+        header.ends_with(",mobilePhone"),
+        "the wizard's run lost the profile's extra attribute: {header}"
     );
-    let recorded = history(&env, name);
-    assert_eq!(recorded.len(), 1, "{recorded:?}");
-    assert!(
-        state_file(&env, name).exists(),
-        "no incremental state saved"
-    );
+    assert_eq!(case.history(name).len(), 1);
+    assert!(case.state_file(name).exists(), "no incremental state saved");
 
-    let next = headless(&sim, &env, name);
+    let next = case.headless(name);
     assert_eq!(
         next["mode"], "incremental",
         "the scheduled run after the wizard's read everything: {next}"
     );
-    assert!(users_header(&out, &sim).ends_with(",mobilePhone"));
+    assert!(case.users_header(&out).ends_with(",mobilePhone"));
 
     // From the home screen: Enter runs the selected profile.
-    rt.block_on(async {
-        let mut w = Wizard::new(&dirs(&env));
+    case.wizard(async |w| {
         w.home_lists(name).await;
         w.press(KeyCode::Enter);
         let summary = w.finished().await;
         assert!(summary.contains("only the changes"), "{summary}");
     });
-    assert_eq!(history(&env, name).len(), 3);
-    assert!(users_header(&out, &sim).ends_with(",mobilePhone"));
+    assert_eq!(case.history(name).len(), 3);
+    assert!(case.users_header(&out).ends_with(",mobilePhone"));
 }
 
 /// `d` then `y` on the home screen deletes the profile with its incremental state (a copy of
 /// the whole tenant's last files), not only its history.
 #[test]
 fn deleting_a_profile_in_the_wizard_deletes_its_incremental_state() {
-    let sim = Sim::small();
-    let env = TestEnv::new();
-    let rt = runtime();
+    let case = Case::new();
     let name = "deleted";
-    saved_profile(&sim, &env, &rt, name, &env.out("out"), &[]);
-    headless(&sim, &env, name);
-    let state = env.data_dir().join("state").join(name);
+    case.profile(name, &[]);
+    case.headless(name);
+    let state = case.env.data_dir().join("state").join(name);
     assert!(state.join("state.json").exists());
 
-    rt.block_on(async {
-        let mut w = Wizard::new(&dirs(&env));
+    case.wizard(async |w| {
         w.home_lists(name).await;
         w.press(KeyCode::Char('d')).press(KeyCode::Char('y'));
         w.until("the profile gone from the home screen", |app| {
@@ -329,22 +344,19 @@ fn deleting_a_profile_in_the_wizard_deletes_its_incremental_state() {
         .await;
     });
     assert!(!state.exists(), "left behind: {}", state.display());
-    assert!(history(&env, name).is_empty());
+    assert!(case.history(name).is_empty());
 }
 
 /// Renaming a profile on the wizard's save step moves its incremental state with it: the run
 /// right after saving reads only the changes, and nothing stays under the old name.
 #[test]
 fn renaming_a_profile_in_the_wizard_moves_its_incremental_state() {
-    let sim = Sim::small();
-    let env = TestEnv::new();
-    let rt = runtime();
+    let case = Case::new();
     let (old, new) = ("before-rename", "after-rename");
-    saved_profile(&sim, &env, &rt, old, &env.out("out"), &[]);
-    headless(&sim, &env, old);
+    case.profile(old, &[]);
+    case.headless(old);
 
-    rt.block_on(async {
-        let mut w = Wizard::new(&dirs(&env));
+    case.wizard(async |w| {
         w.home_lists(old).await;
         w.edit_to_save_step().await;
         for _ in 0..old.len() {
@@ -357,10 +369,10 @@ fn renaming_a_profile_in_the_wizard_moves_its_incremental_state() {
         let summary = w.finished().await;
         assert!(summary.contains("only the changes"), "{summary}");
     });
-    assert!(!env.data_dir().join("state").join(old).exists());
-    assert!(state_file(&env, new).exists());
-    assert_eq!(history(&env, new).len(), 2);
-    let next = headless(&sim, &env, new);
+    assert!(!case.env.data_dir().join("state").join(old).exists());
+    assert!(case.state_file(new).exists());
+    assert_eq!(case.history(new).len(), 2);
+    let next = case.headless(new);
     assert_eq!(next["mode"], "incremental", "{next}");
 }
 
@@ -369,18 +381,11 @@ fn renaming_a_profile_in_the_wizard_moves_its_incremental_state() {
 /// secret came from the environment, into the keyring once its value is pasted.
 #[test]
 fn s_on_home_changes_where_a_profile_keeps_its_secret() {
-    let sim = Sim::small();
-    let env = TestEnv::new();
-    let rt = runtime();
+    let case = Case::new();
     let name = "moving";
-    let secret = sim.app(DemoAppKind::Full).client_secret;
-    saved_profile(&sim, &env, &rt, name, &env.out("out"), &[]);
-    let profile_name = ProfileName::new(name).unwrap();
-    let store = ProfileStore::new(dirs(&env));
-    let memory = || rt.block_on(SecretStore::open(StoreChoice::Memory)).unwrap();
+    case.profile(name, &[]);
 
-    rt.block_on(async {
-        let mut w = Wizard::new(&dirs(&env));
+    case.wizard(async |w| {
         w.home_lists(name).await;
         w.press(KeyCode::Char('s'));
         assert_eq!(w.app.screen(), ScreenKind::SecretStorage);
@@ -395,15 +400,13 @@ fn s_on_home_changes_where_a_profile_keeps_its_secret() {
         let screen = w.screen();
         assert!(screen.contains("now keeps its secret"), "{screen}");
     });
-    assert_eq!(
-        store.load(&profile_name).unwrap().secret_storage,
-        entra_extract::profile::SecretStorage::PlaintextFile
-    );
-    assert!(!rt.block_on(memory().contains(&profile_name)).unwrap());
-    let file = env.config_dir().join("secrets").join(name);
-    assert_eq!(std::fs::read_to_string(&file).unwrap(), secret);
+    assert_eq!(case.storage(name), SecretStorage::PlaintextFile);
+    assert_eq!(case.in_memory_keyring(name), None);
+    let file = case.env.config_dir().join("secrets").join(name);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), case.secret());
     // A scheduled run finds it there, with nothing in its environment.
-    let run = env
+    let run = case
+        .env
         .command()
         .args(["run", "--profile", name, "-q"])
         .output()
@@ -412,12 +415,11 @@ fn s_on_home_changes_where_a_profile_keeps_its_secret() {
 
     // From the environment (nothing stored) to the keyring: the value is asked for.
     let other = "from-env";
-    create_profile(&sim, &env, other, &env.out("other"), &[]);
-    let mut p = store.load(&ProfileName::new(other).unwrap()).unwrap();
-    p.secret_storage = entra_extract::profile::SecretStorage::Environment;
-    store.save(&p).unwrap();
-    rt.block_on(async {
-        let mut w = Wizard::new(&dirs(&env));
+    create_profile(&case.sim, &case.env, other, &case.env.out(other), &[]);
+    let mut p = case.store().load(&profile_name(other)).unwrap();
+    p.secret_storage = SecretStorage::Environment;
+    case.store().save(&p).unwrap();
+    case.wizard(async |w| {
         w.home_lists(other).await;
         // "from-env" is listed first, so it is selected.
         w.press(KeyCode::Char('s')).press(KeyCode::Enter);
@@ -425,62 +427,47 @@ fn s_on_home_changes_where_a_profile_keeps_its_secret() {
             .await;
         let screen = w.screen();
         assert!(screen.contains("Secret value"), "{screen}");
-        w.app.update(Action::Paste(format!("{secret}\n")));
+        w.app.update(Action::Paste(format!("{}\n", case.secret())));
         w.press(KeyCode::Enter);
         w.until("the move", |app| app.screen() == ScreenKind::Home)
             .await;
     });
-    assert_eq!(
-        store.load(&p.name).unwrap().secret_storage,
-        entra_extract::profile::SecretStorage::Keyring
-    );
-    assert_eq!(
-        secrecy::ExposeSecret::expose_secret(&rt.block_on(memory().load(&p.name)).unwrap()),
-        secret
-    );
+    assert_eq!(case.storage(other), SecretStorage::Keyring);
+    assert_eq!(case.in_memory_keyring(other), Some(case.secret()));
 }
 
 /// Saving an edited profile with its secret in another place (the save step's keyring,
 /// for a profile that kept it in a plain-text file) leaves no copy in the old place.
 #[test]
 fn saving_an_edited_profile_elsewhere_leaves_no_copy_of_its_secret_behind() {
-    let sim = Sim::small();
-    let env = TestEnv::new();
-    let rt = runtime();
+    let case = Case::new();
     let name = "was-plain";
-    let secret = sim.app(DemoAppKind::Full).client_secret;
     create_profile(
-        &sim,
-        &env,
+        &case.sim,
+        &case.env,
         name,
-        &env.out("out"),
+        &case.env.out(name),
         &["--plaintext-secret-file"],
     );
-    let o = env
+    let o = case
+        .env
         .command()
         .args(["profile", "set-secret", name, "--stdin"])
-        .write_stdin(secret.clone())
+        .write_stdin(case.secret())
         .output()
         .unwrap();
     assert_exit(&o, 0);
-    let file = env.config_dir().join("secrets").join(name);
+    let file = case.env.config_dir().join("secrets").join(name);
     assert!(file.exists());
 
-    rt.block_on(async {
-        let mut w = Wizard::new(&dirs(&env));
+    case.wizard(async |w| {
         w.home_lists(name).await;
         w.edit_to_save_step().await;
         // Save (secret to the keyring) and extract.
         w.press(KeyCode::Enter);
         w.finished().await;
     });
-    let profile_name = ProfileName::new(name).unwrap();
-    assert_eq!(
-        ProfileStore::new(dirs(&env))
-            .load(&profile_name)
-            .unwrap()
-            .secret_storage,
-        entra_extract::profile::SecretStorage::Keyring
-    );
+    assert_eq!(case.storage(name), SecretStorage::Keyring);
+    assert_eq!(case.in_memory_keyring(name), Some(case.secret()));
     assert!(!file.exists(), "the plain-text copy stayed behind");
 }
