@@ -27,6 +27,14 @@ pub enum LifecycleError {
     /// The incremental state.
     #[error(transparent)]
     State(#[from] StateDirError),
+    /// The new place did not give back the secret just written to it.
+    #[error(
+        "{place} did not give back the secret just written to it; the profile keeps its secret where it was"
+    )]
+    NotReadBack {
+        /// The new place.
+        place: String,
+    },
     /// The storage asked for is the profile's already, and no new secret was given.
     #[error(
         "profile \"{profile}\" keeps its secret {} already; to replace the secret itself, use `entra-extract profile set-secret {profile}` without --storage",
@@ -460,13 +468,12 @@ pub async fn change_storage(
             }
         };
         if written.expose_secret() != value.expose_secret() {
-            return Err(SecretError::KeyringFailure {
-                detail: format!(
-                    "{} did not give back the secret just written; nothing was changed",
-                    describe(profiles, name, storage)
-                ),
+            if old != storage {
+                take_back(profiles, name, storage, &store).await;
             }
-            .into());
+            return Err(LifecycleError::NotReadBack {
+                place: describe(profiles, name, storage),
+            });
         }
         describe(profiles, name, storage)
     } else {
@@ -485,19 +492,9 @@ pub async fn change_storage(
 
     profile.secret_storage = storage;
     if let Err(e) = profiles.save(&profile) {
-        // Take the new copy back: the profile still names the old place.
+        // The profile still names the old place.
         if old != storage {
-            match storage {
-                SecretStorage::Keyring => {
-                    if let Some(Ok(s)) = &store {
-                        let _ = s.delete(name).await;
-                    }
-                }
-                SecretStorage::PlaintextFile => {
-                    let _ = plaintext::delete(profiles.dirs(), name);
-                }
-                _ => {}
-            }
+            take_back(profiles, name, storage, &store).await;
         }
         return Err(e.into());
     }
@@ -514,6 +511,25 @@ pub async fn change_storage(
         warnings,
         old_copy,
     })
+}
+
+/// Undoes the copy just written to `storage` when the move stops before the profile file
+/// names it. Best effort: the error that stopped the move is the one to report.
+async fn take_back(
+    profiles: &ProfileStore,
+    name: &ProfileName,
+    storage: SecretStorage,
+    store: &Option<Result<SecretStore, SecretError>>,
+) {
+    match (storage, store) {
+        (SecretStorage::Keyring, Some(Ok(s))) => {
+            let _ = s.delete(name).await;
+        }
+        (SecretStorage::PlaintextFile, _) => {
+            let _ = plaintext::delete(profiles.dirs(), name);
+        }
+        _ => {}
+    }
 }
 
 /// Deletes the copy of `name`'s secret that the storage `kept_in` holds, once the profile
