@@ -5,7 +5,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::Exit;
-use super::connect::{ConnectArgs, Failure, graph_failure};
+use super::connect::{ConnectArgs, Failure};
 use crate::permissions::check::check;
 use crate::permissions::report::{GrantState, PermissionReport};
 
@@ -28,7 +28,7 @@ pub async fn run(args: CheckArgs) -> color_eyre::Result<Exit> {
     super::connect::cancel_on_signals(conn.client.cancellation().clone());
     let report = match check(&conn.client).await {
         Ok(r) => r,
-        Err(e) => return Ok(fail(graph_failure(&e), args.json)),
+        Err(e) => return Ok(fail(conn.graph_failure(&e), args.json)),
     };
     let exit = if report.all_granted() {
         Exit::Success

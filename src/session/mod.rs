@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use crate::graph::{ClientId, Cloud, Credential, Endpoints, GraphClient, GraphConfig, TenantRef};
 use crate::profile::{CredentialKind, Dirs, Profile};
+use crate::secret::SecretNotes;
 
 /// An app registration on a cloud, as the user gave it.
 #[derive(Debug, Clone)]
@@ -37,39 +38,43 @@ pub enum SessionError {
 
 impl AppTarget {
     /// The target a saved profile describes, with its credential resolved (environment,
-    /// systemd credential, the `keyring` store, or the plaintext opt-in). The second value is a warning
-    /// the caller must show (the plaintext opt-in warns on every use).
+    /// systemd credential, the `keyring` store, or the plaintext opt-in), and what the caller
+    /// must say about the secret (a warning now, a hint should Entra refuse it).
     pub async fn from_profile(
         profile: &Profile,
         dirs: &Dirs,
         keyring: crate::secret::StoreChoice,
-    ) -> Result<(Self, Option<String>), SessionError> {
-        let (credential, warning) = match &profile.credential {
+    ) -> Result<(Self, SecretNotes), SessionError> {
+        let (credential, notes) = match &profile.credential {
             CredentialKind::Certificate { path } => (
                 Credential::Certificate {
                     cert_pem: path.clone(),
                     key_pem: path.clone(),
                 },
-                None,
+                SecretNotes::default(),
             ),
             CredentialKind::Secret => {
                 let resolved = crate::secret::resolve_in(profile, dirs, keyring).await?;
                 tracing::info!(source = %resolved.source, "client secret resolved");
-                (Credential::Secret(resolved.secret), resolved.warning)
+                let (secret, notes) = resolved.split();
+                (Credential::Secret(secret), notes)
             }
         };
-        Ok((
-            AppTarget {
-                cloud: profile.cloud,
-                authority_url: profile.authority_url.clone(),
-                graph_url: profile.graph_url.clone(),
-                tenant: profile.tenant.clone(),
-                client_id: profile.client_id.clone(),
-                credential,
-                extra_ca_pem: profile.extra_ca_pem.clone(),
-            },
-            warning,
-        ))
+        Ok((AppTarget::of_profile(profile, credential), notes))
+    }
+
+    /// The target a saved profile describes, signing in with `credential` (the wizard's run
+    /// right after saving uses the secret just typed, wherever it was stored).
+    pub fn of_profile(profile: &Profile, credential: Credential) -> Self {
+        AppTarget {
+            cloud: profile.cloud,
+            authority_url: profile.authority_url.clone(),
+            graph_url: profile.graph_url.clone(),
+            tenant: profile.tenant.clone(),
+            client_id: profile.client_id.clone(),
+            credential,
+            extra_ca_pem: profile.extra_ca_pem.clone(),
+        }
     }
 
     /// Validates the identifiers and endpoints and builds the client. Nothing is sent yet.
@@ -172,10 +177,14 @@ pub fn record_run(
     }
 }
 
-/// The extraction settings a saved profile stores (output directory, prefix, BOM, extra
-/// attributes, cloud); callers layer their own overrides on top.
-pub fn extract_options(
+/// How a saved profile runs: its settings (output directory, prefix, BOM, extra attributes,
+/// cloud) and its incremental state. The one place that builds a profile's run, for
+/// `run --profile`, `run --all` and the wizard alike: whichever starts a run, it writes the
+/// same columns and starts from, and saves, the same state. Callers layer their overrides
+/// on top (`run`'s flags, `--full`).
+pub fn profile_run(
     profile: &Profile,
+    dirs: &Dirs,
 ) -> Result<crate::extract::run::ExtractOptions, crate::extract::PrefixError> {
     let mut options = crate::extract::run::ExtractOptions::new(profile.output_dir.clone());
     options.prefix = profile
@@ -187,6 +196,10 @@ pub fn extract_options(
     options.extra_user_attributes = profile.extra_user_attributes.clone();
     options.extra_group_attributes = profile.extra_group_attributes.clone();
     options.cloud = cloud_name(profile.cloud);
+    options.state = Some(crate::extract::incremental::StateOptions {
+        dir: dirs.state(&profile.name),
+        full: false,
+    });
     Ok(options)
 }
 
