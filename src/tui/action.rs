@@ -6,7 +6,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::services::{
     CredentialProblem, ExtractionError, ExtractionHandle, ExtractionSummary, NewAppFailure,
-    NewAppUpdate, ProfileDraft, ProfileSummary, SaveOutcome, SaveProblem, TenantInfo,
+    NewAppUpdate, ProfileDraft, ProfileSummary, SaveOutcome, SaveProblem, StorageProblem,
+    TenantInfo,
 };
 use crate::permissions::report::PermissionReport;
 
@@ -44,6 +45,8 @@ pub enum Action {
     NewAppRemoved(Generation, Result<String, String>),
     /// A secret rotation ended: what became of the old secret, or why nothing changed.
     SecretRotated(Generation, Result<String, String>),
+    /// A profile's secret moved to another storage, or why it stayed.
+    SecretStorageChanged(Generation, Result<String, StorageProblem>),
 }
 
 impl Action {
@@ -60,7 +63,8 @@ impl Action {
             | Action::ExtractionStarted(g, _)
             | Action::NewAppCreated(g, _)
             | Action::NewAppRemoved(g, _)
-            | Action::SecretRotated(g, _) => Some(*g),
+            | Action::SecretRotated(g, _)
+            | Action::SecretStorageChanged(g, _) => Some(*g),
             Action::Key(_)
             | Action::Paste(_)
             | Action::Resize(..)

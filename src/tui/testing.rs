@@ -15,7 +15,7 @@ use super::services::{
     CheckTarget, CredentialInput, CredentialProblem, CredentialsInput, ExtractionError,
     ExtractionHandle, ExtractionSummary, ExtractionTarget, Field, NewAppFailure, NewAppInput,
     NewAppUpdate, NewAppUpdates, ProfileDraft, ProfileSummary, SaveOutcome, SaveProblem,
-    SecretStorage, Services, TenantInfo,
+    SecretStorage, Services, StorageProblem, TenantInfo,
 };
 use crate::extract::progress::ProgressSnapshot;
 use crate::permissions::report::PermissionReport;
@@ -36,6 +36,8 @@ pub struct Script {
     pub new_apps: VecDeque<(Vec<NewAppUpdate>, Result<String, NewAppFailure>)>,
     pub removals: VecDeque<Result<String, String>>,
     pub rotations: VecDeque<Result<String, String>>,
+    /// `change_secret_storage` answers.
+    pub storage_changes: VecDeque<Result<String, StorageProblem>>,
     pub ru_budget_per_10s: Option<u64>,
 }
 
@@ -280,6 +282,30 @@ impl Services for FakeServices {
         .boxed()
     }
 
+    fn change_secret_storage(
+        &self,
+        profile: String,
+        storage: SecretStorage,
+        secret: Option<secrecy::SecretString>,
+    ) -> BoxFuture<'_, Result<String, StorageProblem>> {
+        let given = secret.map_or("none".to_string(), |s| {
+            format!("({} chars)", s.expose_secret().chars().count())
+        });
+        self.record(format!(
+            "change_secret_storage {profile} storage={storage:?} secret={given}"
+        ));
+        let answer = pop(&mut self.script().storage_changes);
+        async move {
+            answer.unwrap_or_else(|| {
+                Err(StorageProblem {
+                    message: "The fake has no storage answer.".into(),
+                    needs_secret: false,
+                })
+            })
+        }
+        .boxed()
+    }
+
     fn remove_created_app(&self) -> BoxFuture<'_, Result<String, String>> {
         self.record("remove_created_app".into());
         let answer = pop(&mut self.script().removals);
@@ -293,6 +319,9 @@ impl Services for FakeServices {
     ) -> BoxFuture<'_, Result<ExtractionHandle, String>> {
         self.record(match &target {
             ExtractionTarget::Saved(name) => format!("extract saved {name}"),
+            ExtractionTarget::JustSaved(d) => {
+                format!("extract just saved {} {}", d.name, describe(&d.credentials))
+            }
             ExtractionTarget::Draft(d) => format!("extract draft {}", describe(&d.credentials)),
         });
         let (error, budget) = {
