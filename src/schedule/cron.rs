@@ -62,7 +62,7 @@ pub fn finds_credential(file: &Path, profile: &ProfileName) -> bool {
         env_secret: None,
         credentials_directory: Some(dir.to_path_buf()),
     };
-    inputs.systemd_credential(profile).as_deref() == Some(file)
+    inputs.systemd_credential(Some(profile)).as_deref() == Some(file)
 }
 
 /// Where a crontab line appends the run's output: `<data>/logs/schedule-<profile>.log`.
