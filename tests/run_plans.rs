@@ -237,19 +237,9 @@ fn without_groups_delta_a_profile_reads_everything_each_run_and_says_why() {
         if round > 0 {
             sim.evolve(10, round);
         }
-        let o = env
-            .command()
-            .args(["run", "--profile", "contoso", "--json", "-q"])
-            .env(
-                "ENTRA_EXTRACT_CLIENT_SECRET",
-                sim.app(DemoAppKind::Full).client_secret,
-            )
-            .output()
-            .unwrap();
-        assert_exit(&o, 0);
+        let report = common::run_profile_ok(&sim, &env, "contoso");
         Extraction::read(&out, &sim.domain())
             .assert_eq(&Extraction::expected(&sim.truth, &BTreeMap::new()));
-        let report = json_stdout(&o);
         assert_eq!(report["mode"], "full", "round {round}: {report}");
         assert!(
             !notes_with(&report, &["groups/delta", "next run"]).is_empty(),
