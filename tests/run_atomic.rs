@@ -199,24 +199,42 @@ fn an_interrupt_after_the_reads_and_before_the_commit_changes_no_file() {
     };
     let mut writer = writer.unwrap();
     let requests = sim.stats()["graphRequests"].as_u64().unwrap();
+    // stderr read as it comes, to know when the signal was handled.
+    let (line_tx, lines) = std::sync::mpsc::channel();
+    let err = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in std::io::BufRead::lines(std::io::BufReader::new(err)) {
+            let line = line.unwrap_or_default();
+            let _ = line_tx.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    // Let the signal be handled before the run may go on to its commit.
-    std::thread::sleep(Duration::from_millis(300));
+    // The run goes on to its commit only once the signal was handled.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !lines
+        .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+        .expect("the run says it was interrupted")
+        .contains("interrupted")
+    {}
     std::io::Write::write_all(&mut writer, &bytes).unwrap();
     drop(writer);
 
     let o = child.wait_with_output().unwrap();
+    let stderr = reader.join().unwrap();
     assert_eq!(
         sim.stats()["graphRequests"].as_u64().unwrap(),
         requests,
         "every Graph read was done before the interrupt"
     );
-    assert_exit(&o, 130);
-    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{stderr}");
     assert!(
         stderr.contains("no output file will be changed") && !stderr.contains("committing"),
         "{stderr}"
