@@ -142,35 +142,11 @@ fn row_1_a_full_disk_is_an_io_error_and_leaves_nothing_behind() {
     let env = TestEnv::new();
     let mnt = env.out("small-disk");
     std::fs::create_dir(&mnt).unwrap();
-    let bin = env!("CARGO_BIN_EXE_entra-extract");
-    let script = format!(
-        "mount -t tmpfs -o size=48k tmpfs '{m}' && exec '{bin}' run \"$@\" -o '{m}/out' --json -q",
-        m = mnt.display()
-    );
-    let c = env.std_command();
-    let o = std::process::Command::new("unshare")
-        .args([
-            "--user",
-            "--map-root-user",
-            "--mount",
-            "sh",
-            "-c",
-            &script,
-            "sh",
-        ])
-        .args(sim.connect_flags(DemoAppKind::Full, &[]))
-        .envs(c.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
-        .env(
-            "ENTRA_EXTRACT_CLIENT_SECRET",
-            sim.app(DemoAppKind::Full).client_secret,
-        )
-        .output()
-        .expect("unshare (util-linux) runs");
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        !stderr.contains("mount:") && !stderr.contains("unshare:"),
-        "this test needs unprivileged user namespaces or root: {stderr}"
-    );
+    let mut args = vec!["run".to_string()];
+    args.extend(sim.connect_flags(DemoAppKind::Full, &[]));
+    args.extend(["-o".into(), format!("{}/out", mnt.display())]);
+    args.extend(["--json".into(), "-q".into()]);
+    let o = common::run_on_small_disk(&sim, &env, &mnt, "48k", &args, "true");
     let report = contract(&o, 1, "failed");
     let error = report["error"].as_str().unwrap();
     assert!(

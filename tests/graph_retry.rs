@@ -110,7 +110,7 @@ async fn persistent_503_ends_in_retries_exhausted() {
     let client = GraphClient::new(config(&server)).unwrap();
     let err = client.get_json("/users").await.unwrap_err();
     match &err {
-        GraphError::RetriesExhausted { attempts, last } => {
+        GraphError::RetriesExhausted { attempts, last, .. } => {
             assert_eq!(*attempts, 4);
             assert_eq!(last.code(), Some("serviceNotAvailable"));
         }
@@ -290,7 +290,9 @@ async fn network_errors_exhaust_into_a_typed_error() {
     let client = GraphClient::new(config_for(&auth.uri(), &graph)).unwrap();
     let err = client.get_json("/users").await.unwrap_err();
     match err {
-        GraphError::RetriesExhausted { attempts: 4, last } => {
+        GraphError::RetriesExhausted {
+            attempts: 4, last, ..
+        } => {
             assert!(matches!(*last, GraphError::Network { .. }), "{last:?}")
         }
         other => panic!("unexpected {other:?}"),

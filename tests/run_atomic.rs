@@ -145,3 +145,101 @@ fn second_run_into_the_same_directory_is_refused_while_the_first_writes() {
     ));
     assert_private_and_clean(&out);
 }
+
+/// A Ctrl-C sent after every Graph read is done, before the files replace the previous
+/// ones, is honoured: exit 130, the previous files untouched, and stderr says only that.
+///
+/// The moment is made deterministic with a FIFO: a profile's `--full` rerun compares its
+/// new files with the previous run's snapshot (in the data directory) after the last Graph
+/// request and before the commit, so a snapshot file that is a FIFO holds it there until
+/// the test writes the snapshot's bytes into it.
+#[cfg(unix)]
+#[test]
+fn an_interrupt_after_the_reads_and_before_the_commit_changes_no_file() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let out = env.out("out");
+    common::create_profile(&sim, &env, "contoso", &out, &[]);
+    let run = |extra: &[&str]| {
+        let mut c = env.std_command();
+        c.args(["run", "--profile", "contoso", "--json", "-q"])
+            .args(extra)
+            .env(
+                "ENTRA_EXTRACT_CLIENT_SECRET",
+                sim.app(DemoAppKind::Full).client_secret,
+            );
+        c
+    };
+    assert_exit(&run(&[]).output().unwrap(), 0);
+    let previous = snapshot(&out);
+    let snapshot_file = env.data_dir().join("state/contoso/snapshot_users.csv");
+    let bytes = std::fs::read(&snapshot_file).unwrap();
+    std::fs::remove_file(&snapshot_file).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&snapshot_file)
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo");
+
+    let mut child = run(&["--full"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Opening the FIFO for writing returns once the run opens it for reading.
+    let (opened_tx, opened) = std::sync::mpsc::channel();
+    let fifo = snapshot_file.clone();
+    std::thread::spawn(move || {
+        let writer = std::fs::OpenOptions::new().write(true).open(fifo);
+        let _ = opened_tx.send(writer);
+    });
+    let Ok(writer) = opened.recv_timeout(Duration::from_secs(120)) else {
+        let _ = child.kill();
+        panic!("the run never compared with the previous snapshot");
+    };
+    let mut writer = writer.unwrap();
+    let requests = sim.stats()["graphRequests"].as_u64().unwrap();
+    // stderr read as it comes, to know when the signal was handled.
+    let (line_tx, lines) = std::sync::mpsc::channel();
+    let err = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in std::io::BufRead::lines(std::io::BufReader::new(err)) {
+            let line = line.unwrap_or_default();
+            let _ = line_tx.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // The run goes on to its commit only once the signal was handled.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !lines
+        .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+        .expect("the run says it was interrupted")
+        .contains("interrupted")
+    {}
+    std::io::Write::write_all(&mut writer, &bytes).unwrap();
+    drop(writer);
+
+    let o = child.wait_with_output().unwrap();
+    let stderr = reader.join().unwrap();
+    assert_eq!(
+        sim.stats()["graphRequests"].as_u64().unwrap(),
+        requests,
+        "every Graph read was done before the interrupt"
+    );
+    assert_eq!(o.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("no output file will be changed") && !stderr.contains("committing"),
+        "{stderr}"
+    );
+    assert_eq!(json_stdout(&o)["outcome"], "interrupted");
+    assert_eq!(snapshot(&out), previous, "previous extraction changed");
+    assert_private_and_clean(&out);
+}

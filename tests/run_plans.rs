@@ -165,3 +165,127 @@ fn plans_agree_under_transient_faults_and_expired_delta_tokens() {
     assert_plans_agree(&sim);
     assert!(sim.stats()["faultsInjected"].as_u64().unwrap() > 0);
 }
+
+/// Tenant `small` (throttling off) with these faults.
+fn small_with(specs: &[&str]) -> Sim {
+    Sim::start(no_throttle(SimConfig {
+        faults: faults(specs),
+        ..SimConfig::default()
+    }))
+}
+
+/// `run` (no profile) against `sim` with the default plan: exit 0, files = truth; returns
+/// the `--json` report and the manifest.
+fn run_default_plan_ok(sim: &Sim) -> (Value, Value) {
+    let env = TestEnv::new();
+    let out = env.out("out");
+    let o = sim.run(&env, DemoAppKind::Full, &out).output().unwrap();
+    assert_exit(&o, 0);
+    Extraction::read(&out, &sim.domain())
+        .assert_eq(&Extraction::expected(&sim.truth, &BTreeMap::new()));
+    (json_stdout(&o), common::check_manifest(&out, &sim.domain()))
+}
+
+/// The notes of a report or manifest that contain all of `words`.
+fn notes_with(v: &Value, words: &[&str]) -> Vec<String> {
+    v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_string())
+        .filter(|n| words.iter().all(|w| n.contains(w)))
+        .collect()
+}
+
+/// A Graph-shaped service that does not serve `groups/delta` (404): the default plan reads
+/// the memberships with the plain per-group requests instead, and says so.
+#[test]
+fn without_groups_delta_the_default_plan_reads_each_group_and_says_so() {
+    let sim = small_with(&["404@always;path=/groups/delta"]);
+    let (report, manifest) = run_default_plan_ok(&sim);
+    assert_eq!(report["warnings"], serde_json::json!([]), "{report}");
+    for v in [&report, &manifest] {
+        let said = notes_with(v, &["groups/delta", "group by group"]);
+        assert_eq!(said.len(), 1, "said once: {v}");
+    }
+    // The human summary says it too.
+    let env = TestEnv::new();
+    let o = sim
+        .command(&env, "run", DemoAppKind::Full)
+        .arg("-o")
+        .arg(env.out("out"))
+        .arg("-q")
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("groups/delta") && stdout.contains("group by group"),
+        "{stdout}"
+    );
+}
+
+/// A profile's runs against the same service: each reads everything (no delta to take the
+/// changes from), says why, and equals the truth.
+#[test]
+fn without_groups_delta_a_profile_reads_everything_each_run_and_says_why() {
+    let mut sim = small_with(&["404@always;path=/groups/delta"]);
+    let env = TestEnv::new();
+    let out = env.out("out");
+    common::create_profile(&sim, &env, "contoso", &out, &[]);
+    for round in 0..2 {
+        if round > 0 {
+            sim.evolve(10, round);
+        }
+        let report = common::run_profile_ok(&sim, &env, "contoso");
+        Extraction::read(&out, &sim.domain())
+            .assert_eq(&Extraction::expected(&sim.truth, &BTreeMap::new()));
+        assert_eq!(report["mode"], "full", "round {round}: {report}");
+        assert!(
+            !notes_with(&report, &["groups/delta", "next run"]).is_empty(),
+            "round {round}: {report}"
+        );
+    }
+}
+
+/// A large group's member list split into parts whose `$count`/`startswith` requests keep
+/// failing: the group's whole list is read instead (once, deduplicated), and the manifest
+/// says so; the run does not fail.
+#[test]
+fn a_large_group_whose_split_parts_keep_failing_is_read_whole() {
+    // Seed 4: All Staff's 10,000 members are read in parts (user casts by UPN prefix). The
+    // first two requests on the user cast are the groups' `$count` probes; every later one
+    // (the parts) fails.
+    let parts: Vec<String> = (3..=3000).map(|n| n.to_string()).collect();
+    let sim = Sim::start(no_throttle(SimConfig {
+        preset: Preset::M,
+        seed: 4,
+        faults: faults(&[&format!(
+            "503=0@at={};path=/groups/*/members/microsoft.graph.user",
+            parts.join(",")
+        )]),
+        ..SimConfig::default()
+    }));
+    let (report, _) = run_default_plan_ok(&sim);
+    assert!(
+        !notes_with(
+            &report,
+            &["members of group", "could not all be read", "one listing"]
+        )
+        .is_empty(),
+        "{report}"
+    );
+}
+
+/// getByIds failing (it names the devices, service principals and contacts delta's
+/// references leave unnamed): the memberships are read with the plain per-group requests.
+#[test]
+fn when_get_by_ids_fails_the_memberships_are_read_group_by_group() {
+    let sim = small_with(&["503=0@always;path=/directoryObjects/getByIds"]);
+    let (report, _) = run_default_plan_ok(&sim);
+    assert_eq!(
+        notes_with(&report, &["getByIds", "group by group"]).len(),
+        1,
+        "{report}"
+    );
+}

@@ -249,6 +249,22 @@ fn over_https_with_an_extra_ca(self_signed: bool) {
     Extraction::read(&out, &sim.domain())
         .assert_eq(&Extraction::expected(&sim.truth, &BTreeMap::new()));
     check_manifest(&out, &sim.domain());
+    // A trusted certificate is no error, whichever check accepted it.
+    let log = logs(&env);
+    assert!(
+        !log.lines().any(|l| l.contains("ERROR")),
+        "a successful run logged an error:\n{log}"
+    );
+}
+
+/// Everything the runs in `env` logged.
+fn logs(env: &TestEnv) -> String {
+    let dir = env.data_dir().join("logs");
+    let mut text = String::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        text.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    text
 }
 
 /// A TLS certificate the client does not trust is not a network blip: the run fails at once
@@ -277,4 +293,11 @@ fn untrusted_certificate_fails_fast() {
     assert!(error.contains("--extra-ca"), "{report}");
     assert!(!error.contains("gave up after"), "{report}");
     assert!(!out.join(format!("{}_users.csv", sim.domain())).exists());
+    // A real verification failure is still logged as one.
+    let log = logs(&env);
+    assert!(
+        log.lines()
+            .any(|l| l.contains("ERROR") && l.contains("certificate")),
+        "{log}"
+    );
 }

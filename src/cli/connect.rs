@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::Exit;
+use crate::extract::progress::Interruption;
 use crate::graph::{
     ClientId, Cloud, Credential, CredentialField, GraphClient, GraphError, TenantRef,
 };
@@ -326,27 +327,31 @@ pub fn graph_failure(e: &GraphError) -> Failure {
 
 /// Cancels `token` on Ctrl-C or SIGTERM, so runs stop cleanly under cron and systemd.
 pub fn cancel_on_signals(token: tokio_util::sync::CancellationToken) {
+    on_signals(move || {
+        token.cancel();
+        Interruption::Stopping.describe()
+    });
+}
+
+/// Calls `interrupt` on the first Ctrl-C or SIGTERM and prints what it says happens next.
+pub fn on_signals(interrupt: impl FnOnce() -> &'static str + Send + 'static) {
     tokio::spawn(async move {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
-            let mut term = match signal(SignalKind::terminate()) {
-                Ok(s) => s,
+            match signal(SignalKind::terminate()) {
+                Ok(mut term) => tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                },
                 Err(_) => {
                     let _ = tokio::signal::ctrl_c().await;
-                    token.cancel();
-                    return;
                 }
-            };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
             }
         }
         #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
-        eprintln!("\ninterrupted: stopping; no output file will be changed");
-        token.cancel();
+        eprintln!("\ninterrupted: {}", interrupt());
     });
 }
 

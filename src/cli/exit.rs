@@ -75,9 +75,11 @@ impl Exit {
                 "Graph failed the extraction after retries; previous files untouched"
             }
             Exit::CompletedWithWarnings => {
-                "files written, with warnings (e.g. hidden-membership groups unreadable, groups deleted mid-run)"
+                "files written, with warnings (e.g. hidden-membership groups unreadable, groups deleted mid-run, a profile's state for its next run not saved)"
             }
-            Exit::Interrupted => "interrupted (Ctrl-C / SIGTERM); nothing partial left behind",
+            Exit::Interrupted => {
+                "interrupted (Ctrl-C / SIGTERM) before the files were committed; nothing partial left behind, previous files untouched (an interrupt that arrives once the files are being committed lets the run finish, and stderr says so)"
+            }
         }
     }
 }

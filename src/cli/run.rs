@@ -11,9 +11,9 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::Exit;
-use super::connect::{ConnectArgs, Connection, Failure, cancel_on_signals, graph_failure};
+use super::connect::{ConnectArgs, Connection, Failure, graph_failure, on_signals};
 use crate::extract::manifest::{ChangeCounts, RunMode};
-use crate::extract::progress::{Progress, WarningKind};
+use crate::extract::progress::{Interruption, Progress, WarningKind};
 use crate::extract::run::{ExtractError, ExtractOptions, ExtractSummary, Plan, run as extract};
 use crate::extract::{DomainPrefix, FileKind};
 use crate::permissions::check::own_secret_expiry;
@@ -182,14 +182,23 @@ async fn execute(
 ) -> Result<Executed, Failure> {
     let options = options(args, &conn)?;
     let token = conn.client.cancellation().clone();
+    let progress = Arc::new(Progress::new());
+    // An interruption stops the run up to its commit point; after it the run completes.
+    let interrupted = progress.clone();
     match parent {
-        None => cancel_on_signals(token),
+        None => on_signals(move || interrupted.interrupt(&token).describe()),
         Some(parent) if parent.is_cancelled() => return Err(not_started()),
         Some(parent) => {
             let parent = parent.clone();
+            let name = conn.profile.as_ref().map(|p| p.name.to_string());
             tokio::spawn(async move {
                 tokio::select! {
-                    _ = parent.cancelled() => token.cancel(),
+                    _ = parent.cancelled() => {
+                        let said = interrupted.interrupt(&token);
+                        if said == Interruption::Committing {
+                            eprintln!("{}: {}", name.unwrap_or_default(), said.describe());
+                        }
+                    }
                     _ = token.cancelled() => {}
                 }
             });
@@ -197,7 +206,6 @@ async fn execute(
     }
 
     let started = Utc::now();
-    let progress = Arc::new(Progress::new());
     let stop = CancellationToken::new();
     let display = {
         let p = progress.clone();
@@ -210,6 +218,12 @@ async fn execute(
     let (exit, mut report) = outcome(&result, &progress, started);
     if let Err(ExtractError::Graph(e)) = &result {
         report.error = report.error.map(|m| conn.explain(e, m));
+    }
+    // About this machine, not the tenant: said where an operator looks, even with --json.
+    for w in progress.warnings() {
+        if w.kind == WarningKind::StateNotSaved {
+            eprintln!("warning: {}", w.detail);
+        }
     }
     // One more request after a run that signed in: when the secret in use ends. (Not
     // beside the extraction: a run refused before signing in sends nothing.)
@@ -294,7 +308,11 @@ async fn run_all(args: RunArgs) -> color_eyre::Result<Exit> {
     // One listener for Ctrl-C and SIGTERM: it stops the running profiles, and no further
     // one starts.
     let stop_all = CancellationToken::new();
-    cancel_on_signals(stop_all.clone());
+    let stop = stop_all.clone();
+    on_signals(move || {
+        stop.cancel();
+        "stopping every profile's run; one already committing its files completes, the others change no output file"
+    });
     let runs = futures::stream::iter(names)
         .map(|name| {
             let mut one = args.clone();
@@ -441,7 +459,8 @@ fn outcome(
     let outcome = outcome_of(exit);
     let count = |k: WarningKind| snap.warnings.iter().filter(|w| w.kind == k).count();
     let ok = result.as_ref().ok();
-    let run_info = ok.and_then(|s| s.output.manifest.run.as_ref());
+    // Decided before the run could fail: a failed run still says how it was reading.
+    let run_info = progress.run_info();
     let report = RunReport {
         profile: None,
         outcome,
@@ -459,8 +478,8 @@ fn outcome(
         groups_deleted: count(WarningKind::GroupDeleted),
         warnings: snap.warnings.iter().map(|w| w.detail.clone()).collect(),
         notes: progress.notes(),
-        mode: run_info.map(|r| r.mode),
-        full_reason: run_info.and_then(|r| r.full_reason.clone()),
+        mode: run_info.as_ref().map(|r| r.mode),
+        full_reason: run_info.and_then(|r| r.full_reason),
         changes: ok.and_then(|s| s.output.manifest.changes),
         secret_expiry: None,
         duration_secs: (Utc::now() - started).num_milliseconds() as f64 / 1000.0,
@@ -537,10 +556,14 @@ fn print_human(result: &Result<ExtractSummary, ExtractError>, report: &RunReport
                     mode.describe(report.full_reason.as_deref(), report.changes.as_ref())
                 );
             }
-            if !report.warnings.is_empty() {
-                crate::outln!("{} warning(s):", report.warnings.len());
-                for w in &report.warnings {
-                    crate::outln!("  - {w}");
+            // What happened without making the files incomplete (a plan that fell back to
+            // plainer reads, a listing read again), as the manifest's notes.
+            for (what, lines) in [("note", &report.notes), ("warning", &report.warnings)] {
+                if !lines.is_empty() {
+                    crate::outln!("{} {what}(s):", lines.len());
+                    for line in lines {
+                        crate::outln!("  - {line}");
+                    }
                 }
             }
         }

@@ -14,7 +14,7 @@ use crate::sim::{
 
 const FAULT_HELP: &str = "\
 Inject a fault (repeatable). Syntax: KIND[=ARG]@TRIGGER[;path=PREFIX][;method=METHOD]
-  KIND:    500 | 503[=RETRY_AFTER] | 504[=RETRY_AFTER] | 429[=RETRY_AFTER]
+  KIND:    404 | 500 | 503[=RETRY_AFTER] | 504[=RETRY_AFTER] | 429[=RETRY_AFTER]
            (RETRY_AFTER: seconds like 2.5, or date:SECS for an HTTP-date SECS ahead)
            reset (connection reset mid-body) | slow=MILLIS | malformed (truncated JSON)
            deleted-group (member/owner fetch answers 404)

@@ -20,6 +20,7 @@ use super::manifest::{
     MANIFEST_FORMAT, Manifest, ManifestCounts, ManifestFile, RunDetails, TOOL_NAME,
 };
 use super::prefix::DomainPrefix;
+use super::progress::Warning;
 use super::schema::{CHANGE_COLUMNS, MEMBER_COLUMNS, OWNER_COLUMNS, Schema};
 use super::sink::{CsvSink, EdgeSink, GroupSink, UserSink};
 
@@ -379,6 +380,20 @@ impl OutputSet {
     /// Finishes every file (flush, fsync), writes the manifest, and renames all of them over
     /// the previous extraction, manifest last. On error the temporary files are removed.
     pub fn commit(self, run: RunDetails) -> Result<CommittedOutput, OutputError> {
+        match self.commit_if(run, || true)? {
+            Some(committed) => Ok(committed),
+            None => unreachable!("asked to proceed unconditionally"),
+        }
+    }
+
+    /// [`commit`](Self::commit), asking `proceed` right before the first rename (the commit
+    /// point): when it says no, the temporary files are removed and nothing is replaced
+    /// (`None`).
+    pub fn commit_if(
+        self,
+        run: RunDetails,
+        proceed: impl FnOnce() -> bool,
+    ) -> Result<Option<CommittedOutput>, OutputError> {
         let manifest_path = self.manifest_path();
         let kinds: Vec<FileKind> = FileKind::ALL
             .into_iter()
@@ -417,6 +432,10 @@ impl OutputSet {
             run,
             unreadable,
         )?;
+        if !proceed() {
+            temps.remove_all()?;
+            return Ok(None);
+        }
 
         let mut replaced = Vec::new();
         let moves = temps
@@ -448,11 +467,11 @@ impl OutputSet {
                 sha256: f.sha256.clone(),
             })
             .collect();
-        Ok(CommittedOutput {
+        Ok(Some(CommittedOutput {
             files,
             manifest_path,
             manifest,
-        })
+        }))
     }
 
     /// Discards everything written: removes the temporary files and reports the first
@@ -469,6 +488,35 @@ impl OutputSet {
         } = self;
         drop((users, groups, members, owners, changes));
         temps.remove_all()
+    }
+}
+
+impl CommittedOutput {
+    /// Adds a warning found after the commit (the state for the next run could not be
+    /// saved) to the manifest: rewritten whole under the directory's lock and renamed over
+    /// the committed one, as a commit does. Refused when another run holds the directory.
+    pub fn add_warning(&mut self, warning: Warning) -> Result<(), OutputError> {
+        let dir = self
+            .manifest_path
+            .parent()
+            .unwrap_or_else(|| Path::new("."));
+        let _claimed = ClaimedDir::claim(dir)?;
+        let mut manifest = self.manifest.clone();
+        manifest.warnings.push(warning);
+        manifest.counts.warnings = manifest.warnings.len() as u64;
+        let mut temps = TempFiles::default();
+        let temp = dir.join(format!(
+            "{TEMP_PREFIX}{:08x}.manifest{TEMP_SUFFIX}",
+            rand::random::<u32>()
+        ));
+        temps.paths.push(temp.clone());
+        write_manifest(&temp, &manifest)?;
+        std::fs::rename(&temp, &self.manifest_path)
+            .map_err(|e| OutputError::write(&self.manifest_path, e))?;
+        temps.disarm();
+        sync_dir(dir);
+        self.manifest = manifest;
+        Ok(())
     }
 }
 
@@ -594,15 +642,20 @@ fn finish_and_write_manifest(
             io::Error::other("internal error: no manifest path"),
         ));
     };
+    write_manifest(path, &manifest)?;
+    Ok(manifest)
+}
+
+/// Writes `manifest` into a new owner-only file at `path`, synced to disk.
+fn write_manifest(path: &Path, manifest: &Manifest) -> Result<(), OutputError> {
     let write = || -> io::Result<()> {
         let mut out = BufWriter::new(create_private(path)?);
-        serde_json::to_writer_pretty(&mut out, &manifest)?;
+        serde_json::to_writer_pretty(&mut out, manifest)?;
         out.write_all(b"\n")?;
         let file = out.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()
     };
-    write().map_err(|e| OutputError::write(path, e))?;
-    Ok(manifest)
+    write().map_err(|e| OutputError::write(path, e))
 }
 
 /// Creates `dir` and its parents when missing (owner-only on Unix).

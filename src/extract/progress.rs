@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
 
+use super::manifest::RunInfo;
 use super::run::PAGE_SIZE;
 pub use crate::graph::RequestStats;
 
@@ -103,6 +105,22 @@ impl Warning {
     }
 }
 
+impl Warning {
+    /// The files were committed, but the state the next run of the profile starts from
+    /// could not be saved in `dir` (a full data directory): that run reads everything.
+    pub fn state_not_saved(dir: &std::path::Path, error: &dyn std::fmt::Display) -> Self {
+        Self {
+            kind: WarningKind::StateNotSaved,
+            group_id: None,
+            group_name: None,
+            detail: format!(
+                "the files are complete, but the state for the next run could not be saved in {} ({error}); free space there or fix its permissions: the next run of this profile reads everything",
+                dir.display()
+            ),
+        }
+    }
+}
+
 /// Kinds of warnings, so summaries can count them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -114,6 +132,9 @@ pub enum WarningKind {
     /// An extra attribute came back from no object: Graph leaves out names it does not
     /// know, so this is almost always a misspelt attribute and its column is empty.
     AttributeNotReturned,
+    /// The state the next run of a profile starts from could not be saved: that run reads
+    /// everything. About this machine, not the tenant: also said on stderr.
+    StateNotSaved,
     /// Anything else worth a line in the summary.
     Other,
 }
@@ -164,6 +185,31 @@ pub struct Progress {
     warnings: Mutex<Vec<Warning>>,
     notes: Mutex<Vec<String>>,
     stats_source: Mutex<Option<StatsSource>>,
+    /// Whether the files have begun replacing the previous ones (see [`Progress::interrupt`]).
+    committing: Mutex<bool>,
+    /// How a profile's run reads the tenant, once decided.
+    run: Mutex<Option<RunInfo>>,
+}
+
+/// What an interruption (Ctrl-C, SIGTERM, a cancel key) did to a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interruption {
+    /// The run stops; no output file is changed.
+    Stopping,
+    /// The files were already replacing the previous ones: the run completes.
+    Committing,
+}
+
+impl Interruption {
+    /// What to tell the user, after "interrupted: ".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Interruption::Stopping => "stopping; no output file will be changed",
+            Interruption::Committing => {
+                "the output files are already being committed, so the run completes"
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Progress {
@@ -198,7 +244,40 @@ impl Progress {
             warnings: Mutex::new(Vec::new()),
             notes: Mutex::new(Vec::new()),
             stats_source: Mutex::new(None),
+            committing: Mutex::new(false),
+            run: Mutex::new(None),
         }
+    }
+
+    /// Records how a profile's run reads the tenant (only the changes, or everything and
+    /// why), as soon as that is decided: a run that fails later still says it.
+    pub fn set_run_info(&self, run: RunInfo) {
+        *lock(&self.run) = Some(run);
+    }
+
+    /// How a profile's run reads the tenant, once decided (`None` without a profile).
+    pub fn run_info(&self) -> Option<RunInfo> {
+        lock(&self.run).clone()
+    }
+
+    /// The run's commit point, right before its first file replaces a previous one: `false`
+    /// when `cancel` was cancelled before (nothing is to be replaced); else the commit has
+    /// begun, and a later [`interrupt`](Self::interrupt) no longer stops the run. One lock
+    /// decides between the two, so an interruption is either honoured or told it came late.
+    pub fn begin_commit(&self, cancel: &CancellationToken) -> bool {
+        let mut committing = lock(&self.committing);
+        *committing = !cancel.is_cancelled();
+        *committing
+    }
+
+    /// Stops the run through `cancel`, unless its commit has begun (then it completes).
+    pub fn interrupt(&self, cancel: &CancellationToken) -> Interruption {
+        let committing = lock(&self.committing);
+        if *committing {
+            return Interruption::Committing;
+        }
+        cancel.cancel();
+        Interruption::Stopping
     }
 
     /// Sets the phase; a terminal phase (done, failed, cancelled) stops the clock.
@@ -380,6 +459,26 @@ mod tests {
     use super::*;
     use std::sync::Arc;
     use std::sync::atomic::AtomicU64;
+
+    #[test]
+    fn an_interruption_is_honoured_until_the_commit_begins_and_told_it_came_late_after() {
+        let (progress, cancel) = (Progress::new(), CancellationToken::new());
+        assert_eq!(progress.interrupt(&cancel), Interruption::Stopping);
+        assert!(cancel.is_cancelled());
+        assert!(
+            !progress.begin_commit(&cancel),
+            "a cancelled run commits nothing"
+        );
+
+        let (progress, cancel) = (Progress::new(), CancellationToken::new());
+        assert!(progress.begin_commit(&cancel));
+        assert_eq!(progress.interrupt(&cancel), Interruption::Committing);
+        assert!(
+            !cancel.is_cancelled(),
+            "a committing run is left to complete"
+        );
+        assert!(Interruption::Committing.describe().contains("committed"));
+    }
 
     #[test]
     fn counters_add_up_across_threads() {

@@ -259,7 +259,6 @@ async fn run_inner(
         }
     };
 
-    let mut full_reason = None;
     let mut state = None;
     // The previous run's files, when a full run can still say what changed since them.
     let mut baseline = None;
@@ -292,9 +291,13 @@ async fn run_inner(
                 },
             )
         };
-        match attempt {
+        let full_reason = match attempt {
             Ok((saved, snapshot)) => {
                 let links = (saved.users_delta_link, saved.groups_delta_link);
+                progress.set_run_info(RunInfo {
+                    mode: RunMode::Incremental,
+                    full_reason: None,
+                });
                 match incremental::rerun(
                     client,
                     &schema,
@@ -322,22 +325,38 @@ async fn run_inner(
                         )
                         .await;
                     }
-                    Err(RerunError::Fallback(f)) => full_reason = Some(f),
+                    Err(RerunError::Fallback(f)) => f,
                     Err(RerunError::Extract(e)) => return Err(e),
                 }
             }
-            Err(f) => full_reason = Some(f),
-        }
-        tracing::info!(reason = %full_reason.as_ref().map(ToString::to_string).unwrap_or_default(), "full run");
+            Err(f) => f,
+        };
+        tracing::info!(reason = %full_reason, "full run");
+        progress.set_run_info(RunInfo {
+            mode: RunMode::Full,
+            full_reason: Some(full_reason.to_string()),
+        });
         // Taken before reading, so what changes meanwhile is replayed next time.
-        let links = incremental::latest_links(client, &schema).await?;
+        // Without them (a service without delta) this run still reads everything; only
+        // the next one cannot start from it.
+        let links = match incremental::latest_links(client, &schema).await {
+            Ok(links) => Some(links),
+            Err(ExtractError::Cancelled) => return Err(ExtractError::Cancelled),
+            Err(e) => {
+                tracing::warn!(error = %e, "no delta links for the next run");
+                progress.note(format!(
+                    "the delta links the next run would read the changes from could not be taken ({e}); the next run reads everything too"
+                ));
+                None
+            }
+        };
         // The previous snapshot, taken with the same settings (`--full`, an expired delta
         // token), still is a baseline for the changes report; its hashes are checked as the
         // report reads it (a changed file leaves the report header-only, with a note).
         // Reasons that already found none (no state, other settings, a snapshot that failed
         // its hash) are not tried again.
         baseline = match full_reason {
-            Some(Fallback::NoState | Fallback::Settings(_) | Fallback::Snapshot(_)) => None,
+            Fallback::NoState | Fallback::Settings(_) | Fallback::Snapshot(_) => None,
             _ => match dir.load() {
                 Ok((saved, snapshot)) if identity.differs_from(&saved.identity).is_none() => {
                     Some(snapshot)
@@ -430,25 +449,37 @@ async fn run_inner(
         Some(before) => report_changes(set, &schema, before, can_read_hidden, progress).await?,
         None => (set, state.as_ref().map(|_| ChangeCounts::default())),
     };
-    let warnings = progress.warnings();
     let details = RunDetails {
-        warnings: warnings.clone(),
-        run: state.as_ref().map(|_| RunInfo {
-            mode: RunMode::Full,
-            full_reason: full_reason.as_ref().map(ToString::to_string),
-        }),
+        warnings: progress.warnings(),
+        run: progress.run_info(),
         changes,
         ..run_details(client, &options, &tenant, started_at, progress)
     };
-    let output = blocking(move || set.commit(details)).await?;
-    if let Some((dir, identity, links)) = state {
-        save_state(dir, identity, links, &output).await;
-    }
+    let output = {
+        let (progress, cancel) = (progress.clone(), client.cancellation().clone());
+        tokio::task::spawn_blocking(move || commit(set, details, &progress, &cancel))
+            .await
+            .map_err(|e| ExtractError::Internal {
+                what: "committing the files".into(),
+                detail: e.to_string(),
+            })??
+    };
+    let output = match state {
+        Some((dir, identity, Some(links))) => {
+            save_state(dir, identity, links, output, progress).await
+        }
+        // The previous state no longer describes the files: the next run reads everything.
+        Some((dir, _, None)) => {
+            forget_state(dir).await;
+            output
+        }
+        None => output,
+    };
     Ok(ExtractSummary {
         tenant,
         prefix,
         output,
-        warnings,
+        warnings: progress.warnings(),
         duration: (Utc::now() - started_at).to_std().unwrap_or_default(),
     })
 }
@@ -513,10 +544,7 @@ async fn write_incremental(
     );
     progress.set_phase(Phase::Finishing);
     let details = RunDetails {
-        run: Some(RunInfo {
-            mode: RunMode::Incremental,
-            full_reason: None,
-        }),
+        run: progress.run_info(),
         changes: Some(rerun.counts),
         ..run_details(client, options, &tenant, started_at, progress)
     };
@@ -525,6 +553,7 @@ async fn write_incremental(
             (options.output_dir.clone(), prefix.clone(), schema.clone());
         let bom = options.bom;
         let progress = progress.clone();
+        let cancel = client.cancellation().clone();
         let tables = rerun.tables;
         let changes = rerun.changes;
         tokio::task::spawn_blocking(move || -> Result<CommittedOutput, ExtractError> {
@@ -561,7 +590,7 @@ async fn write_incremental(
                 warnings: progress.warnings(),
                 ..details
             };
-            Ok(set.commit(details)?)
+            commit(set, details, &progress, &cancel)
         })
         .await
         .map_err(|e| ExtractError::Internal {
@@ -570,7 +599,7 @@ async fn write_incremental(
         })??
     };
     tracing::info!(at = ?progress.elapsed(), "files written and committed");
-    save_state(dir, identity, rerun.links, &output).await;
+    let output = save_state(dir, identity, rerun.links, output, progress).await;
     Ok(ExtractSummary {
         tenant,
         prefix,
@@ -578,6 +607,19 @@ async fn write_incremental(
         warnings: progress.warnings(),
         duration: (Utc::now() - started_at).to_std().unwrap_or_default(),
     })
+}
+
+/// Commits the files unless the run was cancelled before its commit point, right before
+/// the first rename; from there on an interruption lets the run complete
+/// ([`Progress::interrupt`]).
+fn commit(
+    set: OutputSet,
+    details: RunDetails,
+    progress: &Progress,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> Result<CommittedOutput, ExtractError> {
+    set.commit_if(details, || progress.begin_commit(cancel))?
+        .ok_or(ExtractError::Cancelled)
 }
 
 /// What every manifest says about the run; callers add warnings, mode and changes.
@@ -601,21 +643,53 @@ fn run_details(
     }
 }
 
-/// Saves the state for the next run. The files are committed already, so a failure only
-/// costs the next run its head start: it is logged, not fatal (the previous state, whose
-/// snapshot no longer matches, then makes the next run a full one).
+/// Saves the state for the next run. The files are committed already, so a failure (a full
+/// data directory) only costs the next run its head start: it is a warning, added to the
+/// manifest, and the next run reads everything.
 async fn save_state(
     dir: StateDir,
     identity: Identity,
     links: (String, String),
-    output: &CommittedOutput,
-) {
-    let output = output.clone();
-    let saved = tokio::task::spawn_blocking(move || dir.save(identity, links, &output)).await;
+    output: CommittedOutput,
+    progress: &Progress,
+) -> CommittedOutput {
+    let (committed, state_dir) = (output.clone(), dir.0.clone());
+    let saved = tokio::task::spawn_blocking(move || {
+        let mut output = output;
+        let Err(e) = dir.save(identity, links, &output) else {
+            return (output, None);
+        };
+        tracing::warn!(error = %e, "could not save the state for the next run");
+        let mut warning = Warning::state_not_saved(&dir.0, &e);
+        if let Err(e) = output.add_warning(warning.clone()) {
+            warning.detail = format!("{} (the manifest could not say so: {e})", warning.detail);
+        }
+        (output, Some(warning))
+    })
+    .await;
     match saved {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::warn!(error = %e, "could not save the state for the next run"),
-        Err(e) => tracing::warn!(error = %e, "could not save the state for the next run"),
+        Ok((output, warning)) => {
+            if let Some(w) = warning {
+                progress.warn(w);
+            }
+            output
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not save the state for the next run");
+            progress.warn(Warning::state_not_saved(&state_dir, &e));
+            committed
+        }
+    }
+}
+
+/// Forgets a profile's state after a run that could not take the next run's delta links.
+async fn forget_state(dir: StateDir) {
+    let failed = match tokio::task::spawn_blocking(move || dir.clear()).await {
+        Ok(cleared) => cleared.err().map(|e| e.to_string()),
+        Err(e) => Some(e.to_string()),
+    };
+    if let Some(e) = failed {
+        tracing::warn!(error = %e, "could not clear the state of the previous run");
     }
 }
 

@@ -128,12 +128,18 @@ impl GraphClient {
             // was only failing transiently reports its own last error.
             out.extend(pending.into_iter().map(|p| {
                 let result = match (&e, p.last_error) {
-                    (GraphError::RetriesExhausted { attempts, .. }, Some(last)) => {
+                    (
                         GraphError::RetriesExhausted {
-                            attempts: *attempts,
-                            last: Box::new(last),
-                        }
-                    }
+                            attempts,
+                            throttled,
+                            ..
+                        },
+                        Some(last),
+                    ) => GraphError::RetriesExhausted {
+                        attempts: *attempts,
+                        throttled: *throttled,
+                        last: Box::new(last),
+                    },
                     (e, _) => e.clone(),
                 };
                 BatchResponse {

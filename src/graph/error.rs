@@ -32,9 +32,12 @@ pub enum GraphError {
         deadline: Duration,
     },
     /// A transient failure repeated until the retry policy gave up.
-    #[error("gave up after {attempts} attempts; last error: {last}")]
+    #[error("gave up after {attempts} attempts{}; last error: {last}", throttled_suffix(*.throttled))]
     RetriesExhausted {
+        /// The failed attempts the policy counts ([`RetryPolicy::max_attempts`](super::RetryPolicy)).
         attempts: u32,
+        /// Attempts besides those that Graph throttled (429): waited out, never counted.
+        throttled: u32,
         last: Box<GraphError>,
     },
     /// No usable HTTP exchange: connection refused or reset, timeout, truncated body, TLS.
@@ -69,6 +72,13 @@ pub enum GraphError {
     /// The run was cancelled (Ctrl-C) while waiting or retrying.
     #[error("cancelled")]
     Cancelled,
+}
+
+fn throttled_suffix(throttled: u32) -> String {
+    match throttled {
+        0 => String::new(),
+        n => format!(" (besides {n} throttled one(s), waited out)"),
+    }
 }
 
 fn request_id_suffix(id: &Option<String>) -> String {

@@ -228,7 +228,7 @@ pub(crate) async fn retry<A: Attempts>(
         );
         let Some(delay) = wait else {
             tracing::warn!(attempts = tally.attempts, error = %failure.error, "giving up");
-            return Err(give_up(cx.policy, tally.attempts, failure));
+            return Err(give_up(cx.policy, &tally, failure));
         };
         StatsCounters::add(&cx.stats.retries, failure.items);
         tracing::warn!(
@@ -245,19 +245,24 @@ pub(crate) async fn retry<A: Attempts>(
     }
 }
 
-/// The error a request ends with when the policy stops retrying it.
-fn give_up(policy: &RetryPolicy, attempts: u32, failure: Retryable) -> GraphError {
+/// The error a request ends with when the policy stops retrying it. A transient failure
+/// counts the attempts the policy limits (the README's "at most 8"), and names apart the
+/// throttled ones, which no count limits.
+fn give_up(policy: &RetryPolicy, tally: &Tally, failure: Retryable) -> GraphError {
     match failure.cause {
         Cause::Throttled => GraphError::Throttled {
-            attempts,
+            attempts: tally.attempts,
             retry_after: failure.retry_after,
             deadline: policy.throttle_deadline,
         },
         // A refused token twice over, or a body still malformed, is the error itself.
         Cause::TokenRejected => failure.error,
-        Cause::MalformedBody if attempts <= policy.malformed_body_retries + 1 => failure.error,
+        Cause::MalformedBody if tally.transient <= policy.malformed_body_retries + 1 => {
+            failure.error
+        }
         Cause::Transient | Cause::MalformedBody => GraphError::RetriesExhausted {
-            attempts,
+            attempts: tally.transient,
+            throttled: tally.throttled,
             last: Box::new(failure.error),
         },
     }

@@ -3,7 +3,9 @@
 //! certificate. A self-signed endpoint certificate made by `openssl req -x509` carries
 //! `CA:TRUE`, which WebPKI refuses as an end entity (CaUsedAsEndEntity) although the user
 //! trusted exactly that certificate; Microsoft's own SDKs (OpenSSL) accept it. A
-//! TLS-inspecting proxy's CA plus leaf keeps verifying as a normal chain.
+//! TLS-inspecting proxy's CA plus leaf keeps verifying as a normal chain. Such a pinned CA
+//! certificate is checked here without asking the platform verifier first, which would log
+//! its refusal as an ERROR on every connection that then succeeds.
 
 use std::sync::Arc;
 
@@ -48,33 +50,32 @@ impl ServerCertVerifier for ExtraTrust {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let refused = match self.platform.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        ) {
-            Ok(ok) => return Ok(ok),
-            Err(e) => e,
-        };
-        // Only the refusal this exists for: a trusted certificate marked CA:TRUE presented as
-        // the server's own. Anything else (expired, revoked, wrong usage) stands.
-        let ca_as_leaf = format!("{refused:?}").contains("CaUsedAsEndEntity");
-        let pinned = self
+        // Exactly a certificate the user trusted, marked CA:TRUE, presented as the server's
+        // own: WebPKI refuses it (CaUsedAsEndEntity), and the platform verifier logs each
+        // refusal as an ERROR, so it is checked here without asking it. Every other
+        // certificate, and its real failures, stay the platform verifier's.
+        let pinned_ca = self
             .pinned
             .iter()
-            .any(|p| p.as_ref() == end_entity.as_ref());
-        if !(ca_as_leaf && pinned) {
-            return Err(refused);
+            .any(|p| p.as_ref() == end_entity.as_ref())
+            && x509_parser::parse_x509_certificate(end_entity.as_ref())
+                .is_ok_and(|(_, cert)| cert.is_ca());
+        if !pinned_ca {
+            return self.platform.verify_server_cert(
+                end_entity,
+                intermediates,
+                server_name,
+                ocsp_response,
+                now,
+            );
         }
-        // Exactly a certificate the user trusted: still for this host only, and only while
-        // it is valid (WebPKI stopped before checking either).
-        let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
-        rustls::client::verify_server_name(&parsed, server_name)?;
         let bad = || rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding);
         let (_, cert) =
             x509_parser::parse_x509_certificate(end_entity.as_ref()).map_err(|_| bad())?;
+        // Still for this host only, and only while it is valid (what WebPKI would check
+        // before refusing it as a CA).
+        let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
+        rustls::client::verify_server_name(&parsed, server_name)?;
         let at =
             x509_parser::time::ASN1Time::from_timestamp(now.as_secs() as i64).map_err(|_| bad())?;
         let validity = cert.validity();

@@ -4,7 +4,7 @@
 //!
 //! Syntax (also in `entra-extract sim --help` and docs/simulator.md):
 //! `KIND[=ARG]@TRIGGER[;path=PREFIX][;method=METHOD]`
-//! - KIND: `500`, `503[=RETRY_AFTER]`, `504[=RETRY_AFTER]`, `429[=RETRY_AFTER]` where RETRY_AFTER
+//! - KIND: `404`, `500`, `503[=RETRY_AFTER]`, `504[=RETRY_AFTER]`, `429[=RETRY_AFTER]` where RETRY_AFTER
 //!   is seconds (`2.5`) or `date:SECS` for an HTTP-date that many seconds ahead,
 //!   `reset`, `slow=MILLIS`, `malformed`, `deleted-group`, `token-expiry`,
 //!   `expired-skiptoken`
@@ -43,6 +43,9 @@ impl RetryAfter {
 /// What goes wrong.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FaultKind {
+    /// 404 Not Found: an endpoint this Graph-shaped service does not serve (e.g. a cloud
+    /// without `groups/delta`).
+    NotFound,
     /// 500 Internal Server Error (`generalException`).
     InternalError,
     /// 503 Service Unavailable, with `Retry-After` when given.
@@ -118,6 +121,7 @@ impl FromStr for FaultSpec {
             .transpose()
         };
         let kind = match kname.to_ascii_lowercase().as_str() {
+            "404" => FaultKind::NotFound,
             "500" => FaultKind::InternalError,
             "503" => FaultKind::ServiceUnavailable {
                 retry_after: secs(arg)?,
@@ -143,7 +147,7 @@ impl FromStr for FaultSpec {
             "expired-skiptoken" => FaultKind::ExpiredSkiptoken,
             other => {
                 return Err(format!(
-                    "fault '{s}': unknown kind '{other}' (500, 503, 504, 429, reset, slow, malformed, deleted-group, token-expiry, expired-skiptoken)"
+                    "fault '{s}': unknown kind '{other}' (404, 500, 503, 504, 429, reset, slow, malformed, deleted-group, token-expiry, expired-skiptoken)"
                 ));
             }
         };
@@ -302,6 +306,9 @@ impl FaultEngine {
             }
             self.injected.fetch_add(1, Ordering::Relaxed);
             match spec.kind {
+                FaultKind::NotFound => {
+                    plan.status.get_or_insert((404, None));
+                }
                 FaultKind::InternalError => {
                     plan.status.get_or_insert((500, None));
                 }

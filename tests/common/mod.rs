@@ -889,6 +889,52 @@ pub fn create_profile(sim: &Sim, env: &TestEnv, name: &str, out: &Path, extra: &
     assert_exit(&o, 0);
 }
 
+/// Runs the binary with `args` (the full app's secret in its environment) in a private user
+/// and mount namespace (`unshare`: no root needed) where `dir` is a tmpfs of `size` (e.g.
+/// `48k`): a full disk without filling a real one. `then` runs in the shell afterwards (the
+/// binary's exit code is kept), e.g. to list what the tmpfs holds before it vanishes with
+/// the namespace. Fails, saying why, where namespaces are not available.
+#[cfg(target_os = "linux")]
+pub fn run_on_small_disk(
+    sim: &Sim,
+    env: &TestEnv,
+    dir: &Path,
+    size: &str,
+    args: &[String],
+    then: &str,
+) -> std::process::Output {
+    let bin = env!("CARGO_BIN_EXE_entra-extract");
+    let script = format!(
+        "mount -t tmpfs -o size={size} tmpfs '{d}' || exit 99; '{bin}' \"$@\"; rc=$?; {then}; exit $rc",
+        d = dir.display(),
+    );
+    let c = env.std_command();
+    let o = std::process::Command::new("unshare")
+        .args([
+            "--user",
+            "--map-root-user",
+            "--mount",
+            "sh",
+            "-c",
+            &script,
+            "sh",
+        ])
+        .args(args)
+        .envs(c.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .env(
+            "ENTRA_EXTRACT_CLIENT_SECRET",
+            sim.app(DemoAppKind::Full).client_secret,
+        )
+        .output()
+        .expect("unshare (util-linux) runs");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.code() != Some(99) && !stderr.contains("unshare:"),
+        "this test needs unprivileged user namespaces or root: {stderr}"
+    );
+    o
+}
+
 /// `run --profile NAME --json -q` as a scheduled run does it (the full app's secret in the
 /// environment); asserts exit 0 and returns the report.
 pub fn run_profile_ok(sim: &Sim, env: &TestEnv, name: &str) -> Value {

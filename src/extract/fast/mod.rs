@@ -11,6 +11,11 @@
 //!   parallel chains by member type and UPN prefix (the prefixes chosen from how the listed
 //!   users' names start), checked against its `/members/$count`, or, when small, with the
 //!   per-group plan's worker; so is a group that delta did not return.
+//!
+//! Each shortcut falls back to the plain reads when it fails, and the manifest notes it: a
+//! split listing (or a large group's parts) is read whole, and once `groups/delta` or
+//! getByIds has failed the groups left are read per group. Only the plain reads failing
+//! fails the run.
 
 mod delta;
 mod names;
@@ -18,6 +23,7 @@ mod partition;
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::future::try_join_all;
 use serde_json::Value;
@@ -214,6 +220,9 @@ impl<'a> Listing<'a> {
                 Err(e) => {
                     // Only a cheaper way to read it failed: read it in one chain instead.
                     tracing::warn!(error = %e, what, "cannot split the listing by prefix");
+                    progress.note(format!(
+                        "the {what} could not be counted for reading in parallel parts ({e}); they were read in one listing"
+                    ));
                     None
                 }
             },
@@ -247,28 +256,44 @@ impl<'a> Listing<'a> {
                         return Ok(Some(fresh));
                     }
                 }
+                // A part the service keeps refusing: only the split failed.
+                Some(Err(e))
+                    if self.split && !self.filled_in && !matches!(e, GraphError::Cancelled) =>
+                {
+                    self.fill_in(&format!("could not all be read ({e})"));
+                }
                 Some(Err(e)) => return Err(ExtractError::from_graph(e, self.what)),
                 None => {
                     let short = self.total.is_some_and(|t| self.seen.len() < t);
                     if !self.split || self.filled_in || !short {
                         return Ok(None);
                     }
-                    self.progress.note(format!(
-                        "the {} read by prefix returned {} of {} objects; the rest were read in one more listing",
-                        self.what,
+                    self.fill_in(&format!(
+                        "returned {} of {} objects",
                         self.seen.len(),
                         self.total.unwrap_or_default()
                     ));
-                    self.filled_in = true;
-                    self.chains = Chains::spawn(
-                        self.client,
-                        vec![self.whole.clone()],
-                        self.progress,
-                        self.what,
-                    );
                 }
             }
         }
+    }
+}
+
+impl Listing<'_> {
+    /// Reads the whole collection in one more chain (the parts' chains stop), keeping only
+    /// objects not returned before; the manifest says `why`.
+    fn fill_in(&mut self, why: &str) {
+        self.progress.note(format!(
+            "the {} read in parts by prefix {why}; the rest were read in one more listing",
+            self.what
+        ));
+        self.filled_in = true;
+        self.chains = Chains::spawn(
+            self.client,
+            vec![self.whole.clone()],
+            self.progress,
+            self.what,
+        );
     }
 }
 
@@ -348,6 +373,28 @@ fn typed(mut items: Vec<Value>, cast: Option<&str>) -> Vec<Value> {
     items
 }
 
+/// Set once `groups/delta`, or getByIds that names what its references leave unnamed, has
+/// failed: the groups not read yet are then read with the per-group plan's plain requests
+/// (the same rows), and the manifest says so once. Only those plain reads failing fails
+/// the run.
+#[derive(Default)]
+struct PlainMemberships(AtomicBool);
+
+impl PlainMemberships {
+    fn fall_back(&self, progress: &Progress, what: &str, e: &GraphError) {
+        if !self.0.swap(true, Ordering::Relaxed) {
+            tracing::warn!(error = %e, what, "memberships read group by group from here on");
+            progress.note(format!(
+                "{what} failed ({e}); the members and owners of the groups not read yet were read group by group instead"
+            ));
+        }
+    }
+
+    fn active(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// Work for the membership phase.
 enum Job {
     /// A `groups/delta` chain over up to 50 groups.
@@ -378,13 +425,14 @@ async fn read_memberships(
 ) -> Result<(), ExtractError> {
     let turns = worker.client.config().max_in_flight.max(1);
     let slots = Arc::new(Semaphore::new(turns));
+    let plain = Arc::new(PlainMemberships::default());
     let mut tasks: JoinSet<Result<Vec<Job>, ExtractError>> = JoinSet::new();
     let spawn = |tasks: &mut JoinSet<_>, job: Job, turn: Option<OwnedSemaphorePermit>| {
-        let (worker, names) = (worker.clone(), names.clone());
+        let (worker, names, plain) = (worker.clone(), names.clone(), plain.clone());
         let users_done = users_done.clone();
         tasks.spawn(async move {
             let _turn = turn;
-            run_job(&worker, &names, users_done, large, job).await
+            run_job(&worker, &names, &plain, users_done, large, job).await
         });
     };
     let mut queue = Queue::default();
@@ -394,6 +442,7 @@ async fn read_memberships(
     let (mut users, mut users_told) = (users_done.clone(), true);
     let mut listing = true;
     loop {
+        queue.per_group |= plain.active();
         let (last, users_listed) = (!listing && queue.is_empty(), *users.borrow());
         if held.due(last, tasks.is_empty(), users_listed) {
             spawn(&mut tasks, Job::Write(held.take()), None);
@@ -479,6 +528,8 @@ struct Queue {
     plain: VecDeque<Arc<GroupRecord>>,
     /// Hidden membership is read per group: delta's handling of it is undocumented.
     hidden: Vec<Arc<GroupRecord>>,
+    /// Every group is read per group ([`PlainMemberships`]).
+    per_group: bool,
 }
 
 impl Queue {
@@ -502,8 +553,12 @@ impl Queue {
     /// Whether a job is ready for the next turn: while the listing goes on only full jobs
     /// are.
     fn ready(&self, listing: bool) -> bool {
+        let chain = match self.per_group {
+            true => GROUPS_PER_BATCH,
+            false => IDS_PER_CHAIN,
+        };
         match listing {
-            true => self.hidden.len() >= GROUPS_PER_BATCH || self.plain.len() >= IDS_PER_CHAIN,
+            true => self.hidden.len() >= GROUPS_PER_BATCH || self.plain.len() >= chain,
             false => !self.hidden.is_empty() || !self.plain.is_empty(),
         }
     }
@@ -517,6 +572,10 @@ impl Queue {
         if self.hidden.len() >= GROUPS_PER_BATCH || (!listing && !self.hidden.is_empty()) {
             let n = self.hidden.len().min(GROUPS_PER_BATCH);
             return Some(Job::PerGroup(self.hidden.drain(..n).collect()));
+        }
+        if self.per_group {
+            let n = self.plain.len().min(GROUPS_PER_BATCH);
+            return Some(Job::PerGroup(self.plain.drain(..n).collect()));
         }
         let n = match listing {
             true => IDS_PER_CHAIN,
@@ -565,6 +624,7 @@ async fn wait_for_users(users_done: &mut watch::Receiver<bool>) -> Result<(), Ex
 async fn run_job(
     worker: &GroupWorker,
     names: &Names,
+    plain: &PlainMemberships,
     mut users_done: watch::Receiver<bool>,
     large: usize,
     job: Job,
@@ -591,13 +651,20 @@ async fn run_job(
         }
         Job::Write(lists) => {
             wait_for_users(&mut users_done).await?;
-            write_chain(worker, names, lists).await.map(|()| Vec::new())
+            write_chain(worker, names, plain, lists).await
         }
+        Job::Chain(groups) if plain.active() => Ok(vec![Job::Chain(groups)]),
         Job::Chain(groups) => {
             let (started, n) = (std::time::Instant::now(), groups.len());
-            let end = delta::read_chain(&worker.client, groups, large)
-                .await
-                .map_err(|e| ExtractError::from_graph(e, "the group memberships (groups/delta)"))?;
+            let end = match delta::read_chain(&worker.client, groups.clone(), large).await {
+                Ok(end) => end,
+                Err(GraphError::Cancelled) => return Err(ExtractError::Cancelled),
+                Err(e) => {
+                    plain.fall_back(&worker.progress, "groups/delta", &e);
+                    // Back to the queue, which now hands them out per group.
+                    return Ok(vec![Job::Chain(groups)]);
+                }
+            };
             if started.elapsed() > std::time::Duration::from_secs(5) {
                 // What holds up the end of a run, for BENCHMARKS.md's analyses.
                 tracing::info!(groups = n, took = ?started.elapsed(), at = ?worker.progress.elapsed(), "slow delta chain");
@@ -637,23 +704,35 @@ async fn run_job(
 }
 
 /// Looks up the names nobody listed, then writes each group's members, owners and row.
+/// When the lookup fails the groups go back to be read per group.
 async fn write_chain(
     worker: &GroupWorker,
     names: &Names,
+    plain: &PlainMemberships,
     lists: Vec<(Arc<GroupRecord>, Lists)>,
-) -> Result<(), ExtractError> {
+) -> Result<Vec<Job>, ExtractError> {
     let refs: Vec<&Ref> = lists
         .iter()
         .flat_map(|(_, l)| l.members.iter().chain(&l.owners))
         .collect();
-    names
-        .look_up(&worker.client, &refs)
-        .await
-        .map_err(|e| ExtractError::from_graph(e, "directory objects (getByIds)"))?;
+    match names.look_up(&worker.client, &refs).await {
+        Ok(()) => {}
+        Err(GraphError::Cancelled) => return Err(ExtractError::Cancelled),
+        Err(e) => {
+            plain.fall_back(
+                &worker.progress,
+                "getByIds (the names of members that are neither users nor groups)",
+                &e,
+            );
+            return Ok(vec![Job::Chain(
+                lists.into_iter().map(|(g, _)| g).collect(),
+            )]);
+        }
+    }
     for (group, lists) in lists {
         write_lists(worker, names, &group, lists).await?;
     }
-    Ok(())
+    Ok(Vec::new())
 }
 
 fn note_chain_restarts(progress: &Progress, restarts: u32) {
@@ -727,6 +806,10 @@ async fn read_large(
         Err(GraphError::Cancelled) => return Err(ExtractError::Cancelled),
         Err(e) => {
             tracing::warn!(error = %e, group = group.id(), "cannot split the member list");
+            worker.progress.note(format!(
+                "the members of group {} could not be counted for reading in parallel parts ({e}); they were read in one listing",
+                group.id()
+            ));
             None
         }
     };
@@ -744,22 +827,33 @@ async fn read_large(
     );
     let mut seen = Seen::default();
     let chains = Chains::spawn(client, urls, &worker.progress, "members");
-    let mut failed = copy_members(worker, group, chains, &mut seen).await?;
-    if failed.is_none() && seen.len() < total {
-        // The parts came to less than the whole (the group changed meanwhile): read the
-        // whole list once more, keeping only members not written yet.
+    let short = match copy_members(worker, group, chains, &mut seen).await? {
+        Ok(()) => (seen.len() < total).then(|| {
+            // The group changed meanwhile.
+            format!("came to {} of {total}", seen.len())
+        }),
+        Err(GraphError::Cancelled) => return Err(ExtractError::Cancelled),
+        // A part the service keeps refusing (or the group is gone, which the whole list
+        // then says): only the split failed.
+        Err(e) => Some(format!("could not all be read ({e})")),
+    };
+    let mut members = Ok(());
+    if let Some(why) = short {
+        // Read the whole list once more, keeping only members not written yet.
         worker.progress.note(format!(
-            "the members of group {} read in parallel parts came to {} of {total}; the rest were read in one more listing",
-            group.id(),
-            seen.len()
+            "the members of group {} read in parallel parts {why}; the rest were read in one listing",
+            group.id()
         ));
         let whole = vec![format!(
             "{members_path}?$select={EDGE_SELECT}&$top={PAGE_SIZE}"
         )];
         let chains = Chains::spawn(client, whole, &worker.progress, "members");
-        failed = copy_members(worker, group, chains, &mut seen).await?;
+        members = copy_members(worker, group, chains, &mut seen).await?;
     }
-    let members = failed.unwrap_or(ListOutcome::Complete(seen.len()));
+    let members = match members {
+        Ok(()) => ListOutcome::Complete(seen.len()),
+        Err(e) => worker.classify(group, ListKind::Members, e, seen.len())?,
+    };
     let owners_url = super::per_group::list_url(group.id(), ListKind::Owners);
     let first = client.get_json(&owners_url).await;
     let owners = worker.finish_list(group, ListKind::Owners, first).await?;
@@ -768,22 +862,18 @@ async fn read_large(
     Ok(())
 }
 
-/// Writes the members the chains return that were not written before; the outcome of a
-/// list that failed part-way (e.g. the group was deleted), `None` when all chains ended.
+/// Writes the members the chains return that were not written before, until every chain
+/// ended or one failed: its error is the inner one, for the caller to judge.
 async fn copy_members(
     worker: &GroupWorker,
     group: &Arc<GroupRecord>,
     mut chains: Chains,
     seen: &mut Seen,
-) -> Result<Option<ListOutcome>, ExtractError> {
+) -> Result<Result<(), GraphError>, ExtractError> {
     while let Some(page) = chains.next().await {
         let items = match page {
             Ok(items) => seen.keep_new(items),
-            Err(e) => {
-                return worker
-                    .classify(group, ListKind::Members, e, seen.len())
-                    .map(Some);
-            }
+            Err(e) => return Ok(Err(e)),
         };
         if !items.is_empty() {
             let op = WriteOp::Edges {
@@ -794,7 +884,7 @@ async fn copy_members(
             send(&worker.tx, op).await?;
         }
     }
-    Ok(None)
+    Ok(Ok(()))
 }
 
 /// For a group above [`PART_MEMBERS`] members: its member count and the first URLs of

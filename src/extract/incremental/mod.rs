@@ -25,7 +25,7 @@ use super::manifest::ChangeCounts;
 use super::progress::{Phase, Progress};
 use super::run::ExtractError;
 use super::schema::Schema;
-use crate::graph::GraphClient;
+use crate::graph::{GraphClient, GraphError};
 pub use state::{Fallback, Identity, Snapshot, StateDir};
 pub use tables::Tables;
 use tables::{Loaded, Other, WriteError, attribute_cell, ref_type};
@@ -53,7 +53,8 @@ fn groups_delta(schema: &Schema) -> String {
 }
 
 /// Delta links for "now", taken before a full read (`$deltatoken=latest` returns no objects,
-/// only the link [GDC concepts/delta-query-overview.md]).
+/// only the link [GDC concepts/delta-query-overview.md]). An error names the function that
+/// failed; the caller reads everything without them.
 pub(super) async fn latest_links(
     client: &GraphClient,
     schema: &Schema,
@@ -66,7 +67,13 @@ pub(super) async fn latest_links(
         let body = client
             .get_json(&format!("{start}&$deltatoken=latest"))
             .await
-            .map_err(|e| ExtractError::from_graph(e, &format!("the {what} delta link")))?;
+            .map_err(|e| match e {
+                GraphError::Cancelled => ExtractError::Cancelled,
+                e => ExtractError::Unexpected {
+                    what: format!("{what}/delta?$deltatoken=latest"),
+                    detail: e.to_string(),
+                },
+            })?;
         let link = body
             .get("@odata.deltaLink")
             .and_then(Value::as_str)
@@ -164,7 +171,9 @@ pub(super) async fn rerun(
     let load = async {
         let tables = load.await?;
         let known: Vec<&str> = tables.others.keys().map(String::as_str).collect();
-        let found = look_up(client, &known).await?;
+        let found = look_up(client, &known)
+            .await
+            .map_err(|e| unreadable("getByIds", e))?;
         let asked: HashSet<String> = known.into_iter().map(str::to_string).collect();
         Ok::<_, RerunError>((tables, (asked, found)))
     };
@@ -184,7 +193,9 @@ pub(super) async fn rerun(
     m.users(&users)?;
     m.groups(&groups)?;
     m.drop_dangling_edges();
-    m.refresh_others(client, refreshed).await?;
+    m.refresh_others(client, refreshed)
+        .await
+        .map_err(|e| unreadable("getByIds", e))?;
     tracing::info!(at = ?progress.elapsed(), "changes merged");
     let (changes, counts) = m.changes();
     Ok(Rerun {
@@ -240,6 +251,7 @@ pub(super) fn diff(
         },
     )?;
     let mut m = Merge::new(now, can_read_hidden);
+    m.others_before = old.others;
     let ids = |a: &HashMap<String, tables::Row>,
                b: &HashMap<String, tables::Row>|
      -> HashSet<String> { a.keys().chain(b.keys()).cloned().collect() };
@@ -283,7 +295,7 @@ async fn follow(
                 .trim()
                 .to_string(),
             )),
-            e => RerunError::Extract(ExtractError::from_graph(e, &format!("the {what} changes"))),
+            e => unreadable(&format!("{what}/delta"), e),
         })?;
         items.extend(page.items);
         if page.delta_link.is_some() {
@@ -298,13 +310,21 @@ async fn follow(
     Ok((items, next))
 }
 
+/// A read only a rerun needs (delta, getByIds) failed: read everything instead, as the
+/// plain reads of a full run may still work; unless the run was cancelled.
+fn unreadable(what: &str, e: GraphError) -> RerunError {
+    match e {
+        GraphError::Cancelled => RerunError::Extract(ExtractError::Cancelled),
+        e => RerunError::Fallback(Fallback::ChangesUnreadable(format!("{what}: {e}"))),
+    }
+}
+
 /// Objects by id with the columns their rows show, several lookups in flight (the client's
 /// pacing still applies).
-async fn look_up(client: &GraphClient, ids: &[&str]) -> Result<Vec<Value>, ExtractError> {
+async fn look_up(client: &GraphClient, ids: &[&str]) -> Result<Vec<Value>, GraphError> {
     client
         .get_by_ids(ids, super::schema::EDGE_SELECT, LOOKUPS_IN_FLIGHT)
         .await
-        .map_err(|e| ExtractError::from_graph(e, "members by id (getByIds)"))
 }
 
 /// The tables being merged, and how each touched object and edge list looked before.
@@ -315,6 +335,9 @@ struct Merge {
     groups_before: HashMap<String, Option<tables::Row>>,
     members_before: HashMap<String, HashSet<tables::Id>>,
     owners_before: HashMap<String, HashSet<tables::Id>>,
+    /// The members and owners that are neither users nor groups, as the previous files
+    /// named them (a removed edge's row describes its object as they did).
+    others_before: HashMap<String, Other>,
 }
 
 fn id_of(o: &Value, what: &str) -> Result<String, ExtractError> {
@@ -329,7 +352,9 @@ fn id_of(o: &Value, what: &str) -> Result<String, ExtractError> {
 }
 
 impl Merge {
+    /// Merges into `t`, the previous run's tables.
     fn new(t: Tables, can_read_hidden: bool) -> Merge {
+        let others_before = t.others.clone();
         Merge {
             t,
             can_read_hidden,
@@ -337,6 +362,7 @@ impl Merge {
             groups_before: HashMap::new(),
             members_before: HashMap::new(),
             owners_before: HashMap::new(),
+            others_before,
         }
     }
 
@@ -459,7 +485,7 @@ impl Merge {
         &mut self,
         client: &GraphClient,
         refreshed: (HashSet<String>, Vec<Value>),
-    ) -> Result<(), ExtractError> {
+    ) -> Result<(), GraphError> {
         let (asked, refreshed) = refreshed;
         let used: HashSet<tables::Id> = self
             .t
@@ -544,18 +570,24 @@ impl Merge {
                 });
             }
         }
-        // A member or owner that is gone is named from how it was.
-        let describe = |id: &str| -> (String, String) {
-            if let Some((kind, name, _)) = t.describe(id) {
-                return (kind.to_string(), name.to_string());
-            }
-            if let Some(Some(u)) = self.users_before.get(id) {
-                return ("user".into(), u[un].to_string());
-            }
-            if let Some(Some(g)) = self.groups_before.get(id) {
-                return ("group".into(), g[gn].to_string());
-            }
-            ("directoryObject".into(), String::new())
+        // An added member or owner is named as it is now; a removed one as the previous
+        // files had it (renamed, deleted or no longer a member of anything since).
+        let now = |id: &str| t.describe(id).map(|(kind, name, _)| (kind, name));
+        let before = |id: &str| match (self.users_before.get(id), self.groups_before.get(id)) {
+            (Some(Some(u)), _) => Some(("user", &u[un])),
+            (_, Some(Some(g))) => Some(("group", &g[gn])),
+            _ => self
+                .others_before
+                .get(id)
+                .map(|o| (o.kind.as_str(), o.display_name.as_str())),
+        };
+        let describe = |change: &str, id: &str| -> (String, String) {
+            let found = match change {
+                "removed" => before(id).or_else(|| now(id)),
+                _ => now(id).or_else(|| before(id)),
+            };
+            let (kind, name) = found.unwrap_or(("directoryObject", ""));
+            (kind.to_string(), name.to_string())
         };
         let empty = HashSet::new();
         for (object, before, now) in [
@@ -576,7 +608,7 @@ impl Merge {
                 let is = now.get(gid).filter(|_| readable).unwrap_or(&empty);
                 for (change, a, b) in [("removed", was, is), ("added", is, was)] {
                     for id in a.difference(b) {
-                        let (kind, name) = describe(id);
+                        let (kind, name) = describe(change, id);
                         let slot = match (object, change) {
                             ("member", "added") => &mut counts.members_added,
                             ("member", _) => &mut counts.members_removed,

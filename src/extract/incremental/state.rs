@@ -17,6 +17,8 @@ use crate::extract::output::{CommittedOutput, FileKind, create_private};
 /// Layout version of `state.json`; another value means a full run.
 pub const STATE_FORMAT: u32 = 1;
 const STATE_FILE: &str = "state.json";
+/// `state.json` while it is written.
+const STATE_TEMP: &str = ".state.json.tmp";
 
 /// Why a run of a profile reads everything instead of only the changes. Each says why in
 /// words the manifest, the summary and the history show.
@@ -34,6 +36,8 @@ pub enum Fallback {
     Snapshot(String),
     #[error("Microsoft Graph no longer accepts the saved delta token ({0}): a resync is required")]
     Expired(String),
+    #[error("the changes since the previous run could not be read ({0})")]
+    ChangesUnreadable(String),
 }
 
 /// One snapshot file.
@@ -141,7 +145,28 @@ impl StateDir {
 
     /// Keeps the committed files as the snapshot, then writes `state.json` (last, so a
     /// crash in between leaves hashes that don't match and the next run reads everything).
+    /// When that fails (a full disk) the state is cleared, partial files included: the
+    /// next run reads everything.
     pub fn save(
+        &self,
+        identity: Identity,
+        links: (String, String),
+        output: &CommittedOutput,
+    ) -> io::Result<()> {
+        let saved = self.try_save(identity, links, output);
+        if saved.is_err()
+            && let Err(e) = self.clear()
+        {
+            tracing::warn!(dir = %self.0.display(), error = %e, "could not clear the state that failed to save");
+        }
+        saved
+    }
+
+    fn temp_path(&self, kind: FileKind) -> PathBuf {
+        self.0.join(format!(".{}.tmp", kind.suffix()))
+    }
+
+    fn try_save(
         &self,
         identity: Identity,
         links: (String, String),
@@ -155,7 +180,7 @@ impl StateDir {
             .filter(|f| FileKind::ALL.contains(&f.kind))
         {
             let target = self.snapshot_path(f.kind);
-            let temp = self.0.join(format!(".{}.tmp", f.kind.suffix()));
+            let temp = self.temp_path(f.kind);
             let _ = fs::remove_file(&temp);
             // A hard link costs nothing and keeps this run's bytes even after the next run
             // renames new files over the output; a copy where links aren't possible.
@@ -177,7 +202,7 @@ impl StateDir {
             files,
             saved_at: Utc::now(),
         };
-        let temp = self.0.join(".state.json.tmp");
+        let temp = self.0.join(STATE_TEMP);
         let _ = fs::remove_file(&temp);
         {
             let mut out = create_private(&temp)?;
@@ -188,12 +213,26 @@ impl StateDir {
         fs::rename(&temp, self.0.join(STATE_FILE))
     }
 
-    /// Forgets the state (the next run is full).
+    /// Forgets the state (the next run is full): `state.json`, the snapshot and any
+    /// temporary file of a save that failed. Reports the first removal that failed.
     pub fn clear(&self) -> io::Result<()> {
-        match fs::remove_file(self.0.join(STATE_FILE)) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
+        let paths = [self.0.join(STATE_FILE), self.0.join(STATE_TEMP)]
+            .into_iter()
+            .chain(
+                FileKind::ALL
+                    .iter()
+                    .flat_map(|k| [self.snapshot_path(*k), self.temp_path(*k)]),
+            );
+        let mut first_error = None;
+        for path in paths {
+            match fs::remove_file(&path) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                    first_error.get_or_insert(e);
+                }
+                _ => {}
+            }
         }
+        first_error.map_or(Ok(()), Err)
     }
 }
 

@@ -84,6 +84,7 @@ fn handle_inner(
         .fetch_add(1, Ordering::Relaxed);
     if let Some((status, retry_after)) = plan.status {
         let mut r = match status {
+            404 => cx.error(404, "Request_ResourceNotFound", "Resource not found for the segment."),
             500 => cx.error(500, "generalException", "General exception while processing"),
             503 => cx.error(503, "serviceNotAvailable", "The service is temporarily unavailable. Please retry later."),
             504 => cx.error(504, "gatewayTimeout", "The gateway did not receive a timely response from the upstream server."),

@@ -13,6 +13,7 @@ fn warning_line(w: &Warning) -> String {
         WarningKind::HiddenMembershipUnreadable => "hidden members unreadable",
         WarningKind::GroupDeleted => "group deleted",
         WarningKind::AttributeNotReturned => "attribute not returned",
+        WarningKind::StateNotSaved => "state not saved",
         WarningKind::Other => "note",
     };
     match (&w.group_name, &w.group_id) {
