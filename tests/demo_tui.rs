@@ -974,3 +974,69 @@ fn creating_an_app_registration_needs_no_typed_secret_and_extracts_the_truth() {
     pane.keys(&["q"]);
     pane.assert_exited_and_restored();
 }
+
+/// Esc during the extraction asks whether to cancel, and while the question is open the
+/// run replaces no file: it waits before its commit. `y` then cancels it (the previous
+/// files stay byte for byte); on the run started again, `n` lets it finish and write.
+#[test]
+fn the_cancel_question_holds_the_files_until_it_is_answered() {
+    let truth = Truth::load();
+    let pane = Pane::start("hold", 80, 24, &[]);
+    let out = pane.out_dir();
+    let domain = truth.str("defaultDomain").to_owned();
+    for p in Output::paths(&out, &domain) {
+        std::fs::write(&p, format!("previous {}\n", p.display())).unwrap();
+    }
+    let previous: Vec<Vec<u8>> = Output::paths(&out, &domain)
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    let current = || -> Vec<Vec<u8>> {
+        Output::paths(&out, &domain)
+            .iter()
+            .map(|p| std::fs::read(p).unwrap())
+            .collect()
+    };
+
+    pick_and_sign_in(&pane, 0, "Fully consented", &truth, "full");
+    pane.wait_for(&["Step 5 of 7: Permissions", "All required permissions"]);
+    pane.keys(&["Enter"]);
+    pane.wait_for(&["Step 6 of 7: Output"]);
+    pane.keys(&["Enter"]);
+    pane.wait_for(&["Step 7 of 7: Save"]);
+    pane.keys(&["Enter"]);
+
+    let at_commit_point =
+        |s: &str| s.contains("finishing files") || s.contains("Extraction of contoso complete");
+    for answer in ["y", "n"] {
+        pane.wait_until("the progress screen mid-run", |s| {
+            s.contains("Elapsed") && s.contains("ETA") && !s.contains("complete")
+        });
+        pane.keys(&["Escape"]);
+        pane.wait_for(&["Cancel the extraction?"]);
+        let s = pane.wait_until("the run at its commit point", at_commit_point);
+        assert!(
+            !s.contains("complete") && s.contains("Cancel the extraction?"),
+            "the run must not finish while the question is open:\n{s}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+        assert_eq!(current(), previous, "no file replaced while asking");
+        pane.keys(&[answer]);
+        let s = pane.wait_until("the summary", |s| s.contains("entra-extract · Summary"));
+        if answer == "y" {
+            assert!(s.contains("The extraction was cancelled."), "{s}");
+            assert_eq!(current(), previous, "a cancelled run changes no file");
+            assert!(
+                !files_in(&out).iter().any(|n| n.ends_with(".tmp")),
+                "{:?}",
+                files_in(&out)
+            );
+            pane.keys(&["r"]);
+        } else {
+            assert!(s.contains("Extraction of contoso complete"), "{s}");
+            Output::read(&out, &domain).assert_matches(&truth, &[]);
+        }
+    }
+    pane.keys(&["q"]);
+    pane.assert_exited_and_restored();
+}

@@ -22,6 +22,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use super::hold::CommitHold;
 use super::incremental::{self, Fallback, Identity, RerunError, StateDir, StateOptions};
 use super::manifest::{ChangeCounts, RunDetails, RunInfo, RunMode};
 use super::output::{ClaimedDir, CommittedOutput, OutputError, OutputOptions, OutputSet};
@@ -62,6 +63,8 @@ pub struct ExtractOptions {
     /// A profile's state between runs: with it, a run reads only the changes when it can
     /// and writes `<domain>_changes.csv`.
     pub state: Option<StateOptions>,
+    /// A front end's hold on the commit point (the wizard, while it asks "cancel?").
+    pub commit_hold: Option<CommitHold>,
 }
 
 impl ExtractOptions {
@@ -77,6 +80,7 @@ impl ExtractOptions {
             plan: Plan::default(),
             cloud: "global".into(),
             state: None,
+            commit_hold: None,
         }
     }
 }
@@ -440,7 +444,7 @@ async fn run_inner(
         changes,
         ..run_details(client, &options, &tenant, started_at, progress)
     };
-    let output = blocking(move || set.commit(details)).await?;
+    let output = commit(client, &options, set, details).await?;
     if let Some((dir, identity, links)) = state {
         save_state(dir, identity, links, &output).await;
     }
@@ -520,14 +524,14 @@ async fn write_incremental(
         changes: Some(rerun.counts),
         ..run_details(client, options, &tenant, started_at, progress)
     };
-    let output = {
+    let set = {
         let (out_dir, prefix, schema) =
             (options.output_dir.clone(), prefix.clone(), schema.clone());
         let bom = options.bom;
         let progress = progress.clone();
         let tables = rerun.tables;
         let changes = rerun.changes;
-        tokio::task::spawn_blocking(move || -> Result<CommittedOutput, ExtractError> {
+        tokio::task::spawn_blocking(move || -> Result<OutputSet, ExtractError> {
             let claimed = match claimed {
                 Some(c) => c,
                 None => ClaimedDir::claim(&out_dir)?,
@@ -556,12 +560,7 @@ async fn write_incremental(
                 return Err(e);
             }
             tracing::info!(at = ?progress.elapsed(), "changes report written");
-            // Writing found what the files still lack (hidden memberships unreadable).
-            let details = RunDetails {
-                warnings: progress.warnings(),
-                ..details
-            };
-            Ok(set.commit(details)?)
+            Ok(set)
         })
         .await
         .map_err(|e| ExtractError::Internal {
@@ -569,6 +568,12 @@ async fn write_incremental(
             detail: e.to_string(),
         })??
     };
+    // Writing found what the files still lack (hidden memberships unreadable).
+    let details = RunDetails {
+        warnings: progress.warnings(),
+        ..details
+    };
+    let output = commit(client, options, set, details).await?;
     tracing::info!(at = ?progress.elapsed(), "files written and committed");
     save_state(dir, identity, rerun.links, &output).await;
     Ok(ExtractSummary {
@@ -578,6 +583,23 @@ async fn write_incremental(
         warnings: progress.warnings(),
         duration: (Utc::now() - started_at).to_std().unwrap_or_default(),
     })
+}
+
+/// Commits the set: after the front end's hold, if it has one, is released (a cancellation
+/// while held discards the set and ends the run cancelled, so no file is replaced).
+async fn commit(
+    client: &GraphClient,
+    options: &ExtractOptions,
+    set: OutputSet,
+    details: RunDetails,
+) -> Result<CommittedOutput, ExtractError> {
+    if let Some(hold) = &options.commit_hold
+        && let Err(e) = hold.pass(client.cancellation()).await
+    {
+        let _ = blocking(move || set.abort()).await;
+        return Err(e);
+    }
+    blocking(move || set.commit(details)).await
 }
 
 /// What every manifest says about the run; callers add warnings, mode and changes.

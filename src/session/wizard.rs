@@ -606,6 +606,9 @@ impl LiveServices {
                 full: false,
             });
         }
+        // The wizard holds the commit while it asks whether to cancel.
+        let commit_hold = crate::tui::services::CommitHold::default();
+        options.commit_hold = Some(commit_hold.clone());
         let progress = Arc::new(Progress::new());
         let (tx, rx) = oneshot::channel();
         let cancel = client.cancellation().clone();
@@ -629,6 +632,7 @@ impl LiveServices {
         ExtractionHandle {
             progress: Arc::new(move || progress.snapshot()),
             cancel,
+            commit_hold,
             outcome: rx,
             ru_budget_per_10s: Some(ru_budget),
         }

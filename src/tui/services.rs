@@ -17,7 +17,9 @@
 //!   [`ExtractionHandle::progress`] on every redraw (about four times a second), cancels
 //!   through [`ExtractionHandle::cancel`] and waits for [`ExtractionHandle::outcome`]. After
 //!   a cancel the implementation must remove every partial output file before resolving the
-//!   outcome with [`ExtractionError::Cancelled`].
+//!   outcome with [`ExtractionError::Cancelled`]. While the wizard holds
+//!   [`ExtractionHandle::commit_hold`] (it asks whether to cancel) the run must not replace
+//!   any output file.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -405,6 +407,9 @@ pub enum ExtractionTarget {
     Draft(Box<ProfileDraft>),
 }
 
+/// The run's commit point hold: the extraction engine's own type.
+pub use crate::extract::hold::{CommitHold, Hold};
+
 /// Reads the live progress of a running extraction.
 pub type ProgressSource = Arc<dyn Fn() -> ProgressSnapshot + Send + Sync>;
 
@@ -414,6 +419,8 @@ pub struct ExtractionHandle {
     pub progress: ProgressSource,
     /// Cancels the run; partial files are removed before `outcome` resolves.
     pub cancel: CancellationToken,
+    /// Held while the wizard asks "cancel?": the run then waits before replacing any file.
+    pub commit_hold: CommitHold,
     /// Resolves once when the run ends.
     pub outcome: oneshot::Receiver<Result<ExtractionSummary, ExtractionError>>,
     /// The tenant's resource-unit budget per 10 seconds (S 3,500 / M 5,000 / L 8,000), when known.

@@ -12,7 +12,7 @@ use tokio::sync::{Semaphore, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::services::{
-    CheckTarget, CredentialInput, CredentialProblem, CredentialsInput, ExtractionError,
+    CheckTarget, CommitHold, CredentialInput, CredentialProblem, CredentialsInput, ExtractionError,
     ExtractionHandle, ExtractionSummary, ExtractionTarget, Field, NewAppFailure, NewAppInput,
     NewAppUpdate, NewAppUpdates, ProfileDraft, ProfileSummary, SaveOutcome, SaveProblem,
     SecretStorage, Services, TenantInfo,
@@ -48,6 +48,8 @@ pub struct FakeServices {
     progress: Arc<Mutex<ProgressSnapshot>>,
     outcome: Arc<Mutex<Option<oneshot::Sender<Outcome>>>>,
     cancel: Mutex<Option<CancellationToken>>,
+    /// The running extraction's commit hold.
+    commit_hold: Mutex<CommitHold>,
     /// The cancellation handed to the latest `create_app`.
     task_cancel: Mutex<Option<CancellationToken>>,
 }
@@ -75,6 +77,7 @@ impl FakeServices {
             progress: Arc::new(Mutex::new(ProgressSnapshot::default())),
             outcome: Arc::new(Mutex::new(None)),
             cancel: Mutex::new(None),
+            commit_hold: Mutex::new(CommitHold::default()),
             task_cancel: Mutex::new(None),
         })
     }
@@ -105,11 +108,26 @@ impl FakeServices {
         *lock(&self.progress) = snapshot;
     }
 
-    /// End the running extraction with `outcome`; false when none is running.
+    /// End the running extraction with `outcome`; false when none is running, or when it
+    /// would write files while the wizard holds its commit (the real run waits then).
     pub fn finish_extraction(&self, outcome: Outcome) -> bool {
+        if outcome.is_ok() && !self.commit_extraction() {
+            return false;
+        }
         lock(&self.outcome)
             .take()
             .is_some_and(|tx| tx.send(outcome).is_ok())
+    }
+
+    /// The running extraction reaches its commit point: true when it passes (its files are
+    /// written from then on), false while the wizard holds the commit.
+    pub fn commit_extraction(&self) -> bool {
+        lock(&self.commit_hold).try_pass()
+    }
+
+    /// True while the wizard holds the running extraction's commit.
+    pub fn commit_held(&self) -> bool {
+        lock(&self.commit_hold).is_held()
     }
 
     /// True once the wizard cancelled the latest `create_app`.
@@ -315,10 +333,13 @@ impl Services for FakeServices {
                 let _ = tx.send(Err(ExtractionError::Cancelled));
             }
         });
+        let commit_hold = CommitHold::default();
+        *lock(&self.commit_hold) = commit_hold.clone();
         let progress = Arc::clone(&self.progress);
         let handle = ExtractionHandle {
             progress: Arc::new(move || lock(&progress).clone()),
             cancel,
+            commit_hold,
             outcome: rx,
             ru_budget_per_10s: budget,
         };

@@ -801,10 +801,17 @@ async fn cancel_asks_for_confirmation_and_reports_no_partial_files() {
     assert_eq!(h.app.screen(), ScreenKind::Extracting);
     h.press(KeyCode::Esc);
     snap!("extract_confirm_cancel", h.screen());
+    // While the question is open the run waits before replacing any file.
+    assert!(h.fake.commit_held());
+    assert!(!h.fake.commit_extraction(), "no commit while asking");
     h.press(KeyCode::Char('n'));
     assert!(!h.fake.extraction_cancelled());
-    h.press(KeyCode::Esc).press(KeyCode::Char('y'));
+    assert!(!h.fake.commit_held(), "continuing releases the run");
+    h.press(KeyCode::Esc);
+    assert!(!h.fake.finish_extraction(Ok(summary())), "held again");
+    h.press(KeyCode::Char('y'));
     assert!(h.fake.extraction_cancelled());
+    assert!(h.fake.commit_held(), "a cancelled run never commits");
     snap!("extract_cancelling", h.screen());
     h.settle().await;
     assert_eq!(h.app.screen(), ScreenKind::Finished);
@@ -821,6 +828,30 @@ async fn cancel_asks_for_confirmation_and_reports_no_partial_files() {
         .filter(|c| *c == "extract saved contoso")
         .count();
     assert_eq!(runs, 2);
+}
+
+#[tokio::test]
+async fn cancelling_after_the_files_were_written_says_so_instead_of_asking() {
+    let mut h = Harness::extracting_saved_profile().await;
+    assert!(
+        h.fake.commit_extraction(),
+        "the run passes its commit point"
+    );
+    h.press(KeyCode::Esc);
+    let screen = h.screen();
+    assert!(!screen.contains("Cancel the extraction?"), "{screen}");
+    assert!(
+        screen.contains("Too late to cancel: the run has already replaced the files"),
+        "{screen}"
+    );
+    assert!(!h.fake.extraction_cancelled());
+    snap!("extract_cancel_too_late", screen);
+    // Ctrl-C then only waits for the run to finish, and quits.
+    h.app.update(Action::ctrl('c'));
+    assert!(!h.fake.extraction_cancelled() && !h.app.should_quit());
+    assert!(h.fake.finish_extraction(Ok(summary())));
+    h.settle().await;
+    assert!(h.app.should_quit());
 }
 
 #[tokio::test]

@@ -120,7 +120,9 @@ fn render(done: &Finished, frame: &mut Frame, area: Rect, cx: &Context) {
         }
         Err(ExtractionError::Cancelled) => {
             lines.push(Line::styled("The extraction was cancelled.", t.warn));
-            lines.push(Line::raw("No partial files were left behind."));
+            lines.push(Line::raw(
+                "No file was replaced and no partial files were left behind.",
+            ));
         }
         Err(ExtractionError::Failed(msg)) => {
             lines.push(Line::styled("The extraction failed.", t.error));
