@@ -41,6 +41,7 @@ fn target(sim: &Sim, out: &Path) -> ExtractionTarget {
         replaces: None,
         schedule: None,
         credential_file: None,
+        if_name_taken: Default::default(),
     }))
 }
 

@@ -26,9 +26,10 @@ use crate::registration::{Blueprint, Created, DEFAULT_DISPLAY_NAME, SecretLifeti
 use crate::secret::{SecretStore, StoreChoice, lifecycle};
 use crate::tui::services::{
     CheckTarget, CredentialInput, CredentialProblem, CredentialsInput, ExtractionCounts,
-    ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget, Field, LastRun,
-    NewAppFailure, NewAppInput, NewAppUpdate, NewAppUpdates, OutputSettings, ProfileDraft,
-    ProfileSummary, RunOutcome, SaveOutcome, SaveProblem, SecretStorage, Services, TenantInfo,
+    ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget, Field, IfNameTaken,
+    LastRun, NewAppFailure, NewAppInput, NewAppUpdate, NewAppUpdates, OutputSettings, ProfileDraft,
+    ProfileSummary, RunOutcome, SaveOutcome, SaveProblem, SaveProblemKind, SecretStorage, Services,
+    TenantInfo,
 };
 
 /// Services backed by the real program, with profiles under `dirs`.
@@ -233,6 +234,7 @@ impl Services for LiveServices {
                 replaces: Some(name),
                 schedule: profile.schedule,
                 credential_file: None,
+                if_name_taken: IfNameTaken::Refuse,
             })
         }
         .boxed()
@@ -638,15 +640,56 @@ impl LiveServices {
         }
     }
 
+    /// Saving under a name another saved profile has would silently replace that profile:
+    /// refuse ([`SaveProblemKind::NameTaken`], nothing changed) unless the user agreed, and
+    /// then delete it (its secret and run history with it) so the draft takes its place.
+    async fn make_room(
+        &self,
+        store: &ProfileStore,
+        draft: &ProfileDraft,
+        name: &ProfileName,
+    ) -> Result<(), SaveProblem> {
+        let own = match draft.replaces.as_deref() {
+            None => false,
+            Some(old) if old == name.as_str() => true,
+            // Renamed by an earlier attempt of this save (see below): it is the draft's own.
+            Some(old) => ProfileName::new(old).is_ok_and(|old| !store.exists(&old)),
+        };
+        if own || !store.exists(name) {
+            return Ok(());
+        }
+        match draft.if_name_taken {
+            IfNameTaken::Refuse => {
+                let what = match store.load(name) {
+                    Ok(p) => format!(" (tenant {}, client id {})", p.tenant, p.client_id),
+                    Err(_) => String::new(),
+                };
+                Err(SaveProblem {
+                    kind: SaveProblemKind::NameTaken,
+                    message: format!("A saved profile is named {name} already{what}."),
+                    alternatives: Vec::new(),
+                })
+            }
+            IfNameTaken::Replace => {
+                lifecycle::remove(store, name, false, SecretStore::open(self.keyring))
+                    .await
+                    .map_err(|e| {
+                        SaveProblem::failed(format!(
+                            "The profile {name} could not be replaced: {e}. Nothing was saved."
+                        ))
+                    })?;
+                tracing::info!(profile = %name, "saved profile replaced at the user's request");
+                Ok(())
+            }
+        }
+    }
+
     async fn save(
         &self,
         draft: ProfileDraft,
         storage: SecretStorage,
     ) -> Result<SaveOutcome, SaveProblem> {
-        let fail = |message: String| SaveProblem {
-            message,
-            alternatives: Vec::new(),
-        };
+        let fail = SaveProblem::failed;
         let name = ProfileName::new(&draft.name).map_err(|e| fail(e.to_string()))?;
         let c = &draft.credentials;
         let tenant = TenantRef::parse(&c.tenant).map_err(|e| fail(e.to_string()))?;
@@ -672,6 +715,7 @@ impl LiveServices {
         };
         profile.validate().map_err(|e| fail(e.to_string()))?;
         let store = self.store();
+        self.make_room(&store, &draft, &name).await?;
         // What the wizard does not show is kept from the profile being edited.
         // (Renamed by an earlier attempt of this save: it is under the new name already.)
         let previous = draft
@@ -728,6 +772,7 @@ impl LiveServices {
                     Ok(stored) => format!("secret stored in {}", stored.location),
                     Err(e) if e.is_keyring_unreachable() => {
                         return Err(SaveProblem {
+                            kind: SaveProblemKind::StorageUnreachable,
                             message: e.to_string(),
                             alternatives: vec![
                                 SecretStorage::Environment,

@@ -355,6 +355,20 @@ pub struct ProfileDraft {
     /// For the schedule: an owner-only file holding the secret, handed to the timer's runs
     /// as a systemd credential (when the secret is not in a keyring the timer can read).
     pub credential_file: Option<PathBuf>,
+    /// What saving does when another saved profile (not [`ProfileDraft::replaces`]) has
+    /// this name already.
+    pub if_name_taken: IfNameTaken,
+}
+
+/// What saving a draft does when another saved profile has its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IfNameTaken {
+    /// Change nothing and answer [`SaveProblemKind::NameTaken`], so the user is asked.
+    #[default]
+    Refuse,
+    /// The user agreed: the other profile, its stored secret and run history are deleted,
+    /// and the draft is saved under the name.
+    Replace,
 }
 
 /// A rerun schedule: the library's own type (`hourly`, `daily 02:00`, `weekly mon 02:00`).
@@ -395,9 +409,34 @@ pub struct SaveOutcome {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct SaveProblem {
+    pub kind: SaveProblemKind,
     pub message: String,
     /// Storages that would work here; the wizard always adds "continue without saving".
     pub alternatives: Vec<SecretStorage>,
+}
+
+/// What kind of [`SaveProblem`] it is, for the save step to decide what to offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SaveProblemKind {
+    /// The message says what to fix.
+    #[default]
+    Failed,
+    /// The secret's storage cannot be reached; the alternatives would work.
+    StorageUnreachable,
+    /// Another saved profile has the draft's name; nothing was changed. Saving again with
+    /// [`IfNameTaken::Replace`] replaces it.
+    NameTaken,
+}
+
+impl SaveProblem {
+    /// A problem with nothing to choose: the message says what to fix.
+    pub fn failed(message: impl Into<String>) -> Self {
+        SaveProblem {
+            kind: SaveProblemKind::Failed,
+            message: message.into(),
+            alternatives: Vec::new(),
+        }
+    }
 }
 
 /// What to extract.

@@ -13,9 +13,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::services::{
     CheckTarget, CommitHold, CredentialInput, CredentialProblem, CredentialsInput, ExtractionError,
-    ExtractionHandle, ExtractionSummary, ExtractionTarget, Field, NewAppFailure, NewAppInput,
-    NewAppUpdate, NewAppUpdates, ProfileDraft, ProfileSummary, SaveOutcome, SaveProblem,
-    SecretStorage, Services, TenantInfo,
+    ExtractionHandle, ExtractionSummary, ExtractionTarget, Field, IfNameTaken, NewAppFailure,
+    NewAppInput, NewAppUpdate, NewAppUpdates, ProfileDraft, ProfileSummary, SaveOutcome,
+    SaveProblem, SaveProblemKind, SecretStorage, Services, TenantInfo,
 };
 use crate::extract::progress::ProgressSnapshot;
 use crate::permissions::report::PermissionReport;
@@ -233,11 +233,26 @@ impl Services for FakeServices {
                 .credential_file
                 .as_ref()
                 .map(|f| format!(" file={}", f.display()))
-                .unwrap_or_default(),
+                .unwrap_or_default()
+                + match draft.if_name_taken {
+                    IfNameTaken::Refuse => "",
+                    IfNameTaken::Replace => " replace",
+                },
         );
         let schedule = draft
             .schedule
             .map(|s| format!("Reruns {} (systemd user timer).", s.describe()));
+        // Like the live services: another saved profile's name needs the user's yes.
+        let taken = draft.replaces.as_deref() != Some(draft.name.as_str())
+            && self.script().profiles.iter().any(|p| p.name == draft.name);
+        if taken && draft.if_name_taken == IfNameTaken::Refuse {
+            let problem = SaveProblem {
+                kind: SaveProblemKind::NameTaken,
+                message: format!("A saved profile is named {} already.", draft.name),
+                alternatives: Vec::new(),
+            };
+            return async move { Err(problem) }.boxed();
+        }
         let answer = pop(&mut self.script().saves).unwrap_or_else(|| {
             Ok(SaveOutcome {
                 secret_stored_in: format!(

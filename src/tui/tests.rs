@@ -112,6 +112,14 @@ impl Harness {
         }
     }
 
+    /// The profile name typed on the save step.
+    fn form_name(&self) -> String {
+        match self.app.current() {
+            Screen::Setup(setup) => setup.save.name.value().to_owned(),
+            _ => panic!("not on a setup step: {:?}", self.app.screen()),
+        }
+    }
+
     /// The running extraction on the progress screen.
     fn extraction(&self) -> &super::screens::extract::ExtractionView {
         match self.app.current() {
@@ -727,6 +735,7 @@ async fn save_without_keyring_offers_alternatives() {
     let mut script = happy();
     script.saves = [
         Err(SaveProblem {
+            kind: SaveProblemKind::StorageUnreachable,
             message: "No OS keyring is reachable (no D-Bus Secret Service on this machine).".into(),
             alternatives: vec![
                 SecretStorage::Environment,
@@ -999,6 +1008,7 @@ async fn edit_loads_the_profile_into_the_wizard() {
         replaces: None,
         schedule: None,
         credential_file: None,
+        if_name_taken: Default::default(),
     };
     let mut h = Harness::with(Script {
         profiles: profiles(),
@@ -1014,6 +1024,88 @@ async fn edit_loads_the_profile_into_the_wizard() {
         .press(KeyCode::Enter)
         .press(KeyCode::Enter);
     snap!("edit_step4_secret_kept", h.screen());
+    // Saved under its own name, the edited profile is simply saved: it is no new profile.
+    h.press(KeyCode::Enter);
+    h.settle().await;
+    h.press(KeyCode::Enter)
+        .press(KeyCode::Enter)
+        .press(KeyCode::Enter);
+    h.settle().await;
+    assert_eq!(h.app.screen(), ScreenKind::Extracting, "{}", h.screen());
+    assert!(
+        h.fake
+            .calls()
+            .iter()
+            .any(|c| c.starts_with("save contoso storage=Keyring") && !c.ends_with("replace")),
+        "{:?}",
+        h.fake.calls()
+    );
+}
+
+#[tokio::test]
+async fn saving_a_new_profile_under_a_taken_name_asks_before_replacing_it() {
+    let saves = |h: &Harness| -> Vec<String> {
+        h.fake
+            .calls()
+            .into_iter()
+            .filter(|c| c.starts_with("save "))
+            .collect()
+    };
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        ..happy()
+    })
+    .await;
+    h.walk_to_output().await;
+    h.press(KeyCode::Enter);
+    assert_eq!(h.form_name(), "contoso", "the name proposed is taken");
+    h.press(KeyCode::Enter);
+    h.settle().await;
+    assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Save));
+    let screen = h.screen();
+    assert!(
+        screen.contains("A saved profile is named contoso already")
+            && screen.contains("Replace it?"),
+        "{screen}"
+    );
+    snap!("step7_name_taken", screen);
+    snap!("step7_name_taken_60x20", h.size(60, 20).screen());
+    h.size(80, 24);
+    assert!(!h.fake.calls().iter().any(|c| c.starts_with("extract")));
+    // Any other key: choose another name, typed into the name field.
+    h.press(KeyCode::Char('n'));
+    assert_eq!(
+        h.form_name(),
+        "contoso",
+        "the answer is not typed into the name"
+    );
+    h.typ("-eu").press(KeyCode::Enter);
+    h.settle().await;
+    assert_eq!(h.app.screen(), ScreenKind::Extracting);
+    let saves = saves(&h);
+    assert_eq!(saves.len(), 2, "{saves:?}");
+    assert!(saves[1].starts_with("save contoso-eu "), "{saves:?}");
+    assert!(!saves.iter().any(|c| c.ends_with(" replace")), "{saves:?}");
+
+    // y: replace it, with the storage chosen before.
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        ..happy()
+    })
+    .await;
+    h.walk_to_output().await;
+    h.press(KeyCode::Enter).press(KeyCode::Enter);
+    h.settle().await;
+    h.press(KeyCode::Char('y'));
+    h.settle().await;
+    assert_eq!(h.app.screen(), ScreenKind::Extracting);
+    let calls = h.fake.calls();
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.starts_with("save contoso storage=Keyring") && c.ends_with(" replace")),
+        "{calls:?}"
+    );
 }
 
 #[tokio::test]
