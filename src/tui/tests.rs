@@ -1493,27 +1493,34 @@ async fn the_demo_offers_creating_an_app_registration_on_its_simulated_tenant() 
         authority_url: "http://127.0.0.1:8400".into(),
         graph_url: "http://127.0.0.1:8400".into(),
     };
-    let mut h = Harness::new(
-        Script {
-            new_apps: [(vec![], Ok("demo-created".into()))].into(),
-            ..happy()
-        },
-        WizardOptions {
-            demo_apps: vec![demo],
-            ..options()
-        },
-    )
-    .await;
-    h.press(KeyCode::Char('a'));
-    assert_eq!(h.app.screen(), ScreenKind::NewApp);
-    h.press(KeyCode::Enter);
-    h.settle().await;
-    assert!(
-        h.fake.calls().iter().any(|c| c
-            == "create_app profile=demo-created tenant=demo.onmicrosoft.com cloud=Custom dir=/data/exports"),
-        "{:?}",
-        h.fake.calls()
-    );
+    // From the picker, and from the home screen: never the global cloud in the demo.
+    for from_home in [false, true] {
+        let mut h = Harness::new(
+            Script {
+                new_apps: [(vec![], Ok("demo-created".into()))].into(),
+                ..happy()
+            },
+            WizardOptions {
+                demo_apps: vec![demo.clone()],
+                ..options()
+            },
+        )
+        .await;
+        if from_home {
+            h.press(KeyCode::Esc);
+            assert_eq!(h.app.screen(), ScreenKind::Home);
+        }
+        h.press(KeyCode::Char('a'));
+        assert_eq!(h.app.screen(), ScreenKind::NewApp);
+        h.press(KeyCode::Enter);
+        h.settle().await;
+        assert!(
+            h.fake.calls().iter().any(|c| c
+                == "create_app profile=demo-created tenant=demo.onmicrosoft.com cloud=Custom dir=/data/exports"),
+            "from_home={from_home}: {:?}",
+            h.fake.calls()
+        );
+    }
 }
 
 #[tokio::test]

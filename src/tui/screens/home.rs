@@ -120,9 +120,7 @@ impl Component for Home {
             KeyCode::Up | KeyCode::Char('k') => *cursor = cursor.saturating_sub(1),
             KeyCode::Down | KeyCode::Char('j') if *cursor + 1 < count => *cursor += 1,
             KeyCode::Char('n') => Home::new_profile(cx),
-            KeyCode::Char('a') => {
-                cx.go(Screen::NewApp(NewApp::new(&cx.options.default_output_dir)))
-            }
+            KeyCode::Char('a') => cx.go(Screen::NewApp(NewApp::open(&cx.options))),
             KeyCode::Char('e') => {
                 if let Some(name) = selected {
                     let generation = cx.begin();

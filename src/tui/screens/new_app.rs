@@ -18,7 +18,7 @@ use super::setup::error_message;
 use super::{Component, Screen, ScreenKind, extract};
 use crate::graph::cloud::Cloud;
 use crate::tui::action::{Action, Generation};
-use crate::tui::app::{Context, DemoChoice, Notice};
+use crate::tui::app::{Context, DemoChoice, Notice, WizardOptions};
 use crate::tui::services::{ExtractionTarget, NewAppFailure, NewAppInput, NewAppUpdate};
 use crate::tui::validate;
 use tokio_util::sync::CancellationToken;
@@ -88,8 +88,17 @@ impl NewApp {
         }
     }
 
+    /// The form `a` opens: in the demo always on the simulated tenant (it must never sign
+    /// in against Microsoft's real endpoints), else empty.
+    pub(crate) fn open(options: &WizardOptions) -> Self {
+        match options.demo_apps.first() {
+            Some(demo) => NewApp::for_demo(&options.default_output_dir, demo),
+            None => NewApp::new(&options.default_output_dir),
+        }
+    }
+
     /// The demo's simulated tenant, whose administrator approves every sign-in.
-    pub fn for_demo(output_dir: &std::path::Path, demo: &DemoChoice) -> Self {
+    fn for_demo(output_dir: &std::path::Path, demo: &DemoChoice) -> Self {
         NewApp {
             tenant: Input::new(demo.tenant.clone()),
             profile: Input::new("demo-created".into()),
