@@ -51,6 +51,29 @@ pub async fn run(
     result
 }
 
+/// Whether the wizard can run here: its screen goes to a terminal and keys can be read from
+/// one (standard input, or the controlling terminal crossterm falls back to). Checked before
+/// [`run`] touches anything, so cron, a pipe or `setsid … </dev/null` get a plain message.
+pub fn has_terminal() -> bool {
+    use std::io::IsTerminal;
+    io::stdout().is_terminal() && (io::stdin().is_terminal() || controlling_terminal())
+}
+
+#[cfg(unix)]
+fn controlling_terminal() -> bool {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .is_ok()
+}
+
+/// Elsewhere crossterm reads the console itself, whatever standard input is.
+#[cfg(not(unix))]
+fn controlling_terminal() -> bool {
+    true
+}
+
 /// Terminal input as an action; `None` for events the wizard ignores (mouse, focus).
 pub fn translate(event: Event) -> Option<Action> {
     match event {
