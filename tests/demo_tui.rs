@@ -597,15 +597,15 @@ fn fully_consented_walkthrough_matches_the_truth_and_reruns() {
     pane.keys(&["Enter"]);
 
     // Home: the saved profile with its last run.
-    let s = pane.wait_for(&["Saved profiles", "Last run completed"]);
+    let s = pane.wait_for(&["Saved profiles", "Last run: success"]);
     let row = line_with(&s, "contoso ");
     assert!(
-        row.contains(truth.str("tenantId")) && row.ends_with("completed"),
+        row.contains(truth.str("tenantId")) && row.ends_with("success"),
         "{s}"
     );
     let details: String = s
         .lines()
-        .skip_while(|l| !l.contains("Last run completed"))
+        .skip_while(|l| !l.contains("Last run: success"))
         .map(str::trim)
         .collect::<Vec<_>>()
         .join(" ");
@@ -708,7 +708,11 @@ fn missing_member_read_hidden_shows_the_portal_steps_at_100x30() {
     // This app's secret ends in 20 days: the saved profile's check offers to rotate it, the
     // simulated administrator signs in, and the profile then uses a new secret.
     pane.keys(&["Enter"]);
-    pane.wait_for(&["Saved profiles", "contoso"]);
+    let s = pane.wait_for(&["Saved profiles", "contoso"]);
+    assert!(
+        line_with(&s, "contoso ").ends_with("warnings"),
+        "a run with warnings is listed as such:\n{s}"
+    );
     pane.keys(&["c"]);
     pane.wait_for(&["s rotate the secret now"]);
     pane.keys(&["s"]);
@@ -963,6 +967,7 @@ fn creating_an_app_registration_needs_no_typed_secret_and_extracts_the_truth() {
     // The code is shown, the simulated administrator approves, every step is listed.
     let s = pane.wait_for(&["Profile demo-created is ready"]);
     assert!(s.contains("Create an app registration"), "{s}");
+    assert!(s.contains("Application (client) id: "), "{s}");
     pane.keys(&["Enter"]);
     let users = truth.ids("users").len();
     let s = pane.wait_for(&["Extraction of demo-created complete"]);
@@ -970,7 +975,7 @@ fn creating_an_app_registration_needs_no_typed_secret_and_extracts_the_truth() {
     Output::read(&out, &domain).assert_matches(&truth, &[]);
     pane.keys(&["Enter"]);
     let s = pane.wait_for(&["Saved profiles", "demo-created"]);
-    assert!(line_with(&s, "demo-created ").ends_with("completed"), "{s}");
+    assert!(line_with(&s, "demo-created ").ends_with("success"), "{s}");
     pane.keys(&["q"]);
     pane.assert_exited_and_restored();
 }

@@ -377,3 +377,49 @@ async fn a_taken_profile_name_is_never_overwritten_without_the_users_yes() {
         "the replaced profile's stored secret is gone"
     );
 }
+
+/// The home screen's last run says "warnings" for a run that wrote its files with warnings,
+/// as `profile list` does: the live services pass the history's outcome on as it is.
+#[tokio::test]
+async fn a_last_run_with_warnings_is_listed_as_warnings() {
+    use entra_extract::profile::history::{History, Outcome, RunRecord};
+    use entra_extract::profile::{Dirs, Profile, ProfileName, ProfileStore};
+    use entra_extract::secret::StoreChoice;
+    use entra_extract::session::wizard::LiveServices;
+    use entra_extract::tui::services::Services;
+
+    let root = tempfile::tempdir().unwrap();
+    let dirs = Dirs::new(root.path().join("config"), root.path().join("data"));
+    let name = ProfileName::new("contoso").unwrap();
+    ProfileStore::new(dirs.clone())
+        .create(&Profile::new(
+            name.clone(),
+            "contoso.com".parse().unwrap(),
+            "11111111-2222-3333-4444-555555555555".parse().unwrap(),
+        ))
+        .unwrap();
+    History::new(&dirs)
+        .append(
+            &name,
+            &RunRecord {
+                started: chrono::Utc::now(),
+                duration_secs: 1.0,
+                outcome: Outcome::Warnings,
+                users: 10,
+                groups: 2,
+                member_edges: 5,
+                owner_edges: 1,
+                warnings: 3,
+                output_dir: root.path().join("out"),
+                mode: None,
+                changes: None,
+            },
+        )
+        .unwrap();
+    let listed = LiveServices::new(dirs, StoreChoice::Memory)
+        .list_profiles()
+        .await
+        .unwrap();
+    let last = listed[0].last_run.as_ref().expect("its last run");
+    assert_eq!(last.outcome.label(), "warnings");
+}

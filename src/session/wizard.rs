@@ -21,15 +21,15 @@ use crate::extract::{DomainPrefix, FileKind};
 use crate::graph::DEFAULT_ADMIN_CLIENT_ID;
 use crate::graph::{ClientId, Credential, GraphClient, GraphError, TenantRef};
 use crate::permissions::report::{GrantState, PermissionReport};
-use crate::profile::{CredentialKind, Dirs, Outcome, Profile, ProfileName, ProfileStore};
+use crate::profile::{CredentialKind, Dirs, Profile, ProfileName, ProfileStore};
 use crate::registration::{Blueprint, Created, DEFAULT_DISPLAY_NAME, SecretLifetime, replication};
 use crate::secret::{SecretStore, StoreChoice, lifecycle};
 use crate::tui::services::{
-    CheckTarget, CredentialInput, CredentialProblem, CredentialsInput, ExtractionCounts,
-    ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget, Field, IfNameTaken,
-    LastRun, NewAppFailure, NewAppInput, NewAppUpdate, NewAppUpdates, OutputSettings, ProfileDraft,
-    ProfileSummary, RunOutcome, SaveOutcome, SaveProblem, SaveProblemKind, SecretStorage, Services,
-    TenantInfo,
+    CheckTarget, CreatedApp, CredentialInput, CredentialProblem, CredentialsInput,
+    ExtractionCounts, ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget,
+    Field, IfNameTaken, LastRun, NewAppFailure, NewAppInput, NewAppUpdate, NewAppUpdates,
+    OutputSettings, ProfileDraft, ProfileSummary, SaveOutcome, SaveProblem, SaveProblemKind,
+    SecretStorage, Services, TenantInfo,
 };
 
 /// Services backed by the real program, with profiles under `dirs`.
@@ -177,11 +177,7 @@ impl Services for LiveServices {
                     };
                     let last_run = row.last_run.ok().flatten().map(|r| LastRun {
                         when: r.started,
-                        outcome: match r.outcome {
-                            Outcome::Success | Outcome::Warnings => RunOutcome::Completed,
-                            Outcome::Interrupted => RunOutcome::Cancelled,
-                            _ => RunOutcome::Failed,
-                        },
+                        outcome: r.outcome,
                         users: r.users,
                         groups: r.groups,
                         member_edges: r.member_edges,
@@ -345,7 +341,7 @@ impl Services for LiveServices {
         &self,
         input: NewAppInput,
         updates: NewAppUpdates,
-    ) -> BoxFuture<'_, Result<String, NewAppFailure>> {
+    ) -> BoxFuture<'_, Result<CreatedApp, NewAppFailure>> {
         async move {
             let nothing = |m: String| NewAppFailure::nothing(m);
             let name = ProfileName::new(&input.profile).map_err(|e| nothing(e.to_string()))?;
@@ -406,7 +402,11 @@ impl Services for LiveServices {
             };
             match created {
                 Ok(done) => match done.report {
-                    Some(r) if r.all_granted() => Ok(name.to_string()),
+                    Some(r) if r.all_granted() => Ok(CreatedApp {
+                        profile: name.to_string(),
+                        client_id: done.app_id,
+                        secret_valid_until: done.secret_end,
+                    }),
                     Some(r) => {
                         let missing: Vec<&str> = r
                             .required

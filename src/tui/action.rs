@@ -5,8 +5,9 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::services::{
-    CredentialProblem, ExtractionError, ExtractionHandle, ExtractionSummary, NewAppFailure,
-    NewAppUpdate, ProfileDraft, ProfileSummary, SaveOutcome, SaveProblem, TenantInfo,
+    CreatedApp, CredentialProblem, ExtractionError, ExtractionHandle, ExtractionSummary,
+    NewAppFailure, NewAppUpdate, ProfileDraft, ProfileSummary, SaveOutcome, SaveProblem,
+    TenantInfo,
 };
 use crate::permissions::report::PermissionReport;
 
@@ -39,8 +40,8 @@ pub enum Action {
     /// A creation's progress; the screen checks the generation itself (it arrives while
     /// the creation is still awaited).
     NewAppProgress(Generation, NewAppUpdate),
-    /// A creation ended: the new profile's name, or what went wrong.
-    NewAppCreated(Generation, Result<String, NewAppFailure>),
+    /// A creation ended: the new profile and app, or what went wrong.
+    NewAppCreated(Generation, Result<CreatedApp, NewAppFailure>),
     NewAppRemoved(Generation, Result<String, String>),
     /// A secret rotation ended: what became of the old secret, or why nothing changed.
     SecretRotated(Generation, Result<String, String>),

@@ -79,12 +79,12 @@ pub trait Services: Send + Sync {
 
     /// Create an app registration (an administrator signs in with a device code) and save it
     /// as a new profile with its secret in the keyring. `updates` receives the sign-in code
-    /// and each step as it happens; the answer is the profile's name.
+    /// and each step as it happens; the answer names the profile and the new app.
     fn create_app(
         &self,
         input: NewAppInput,
         updates: NewAppUpdates,
-    ) -> BoxFuture<'_, Result<String, NewAppFailure>> {
+    ) -> BoxFuture<'_, Result<CreatedApp, NewAppFailure>> {
         let _ = (input, updates);
         async {
             Err(NewAppFailure::nothing(
@@ -140,6 +140,17 @@ pub enum NewAppUpdate {
     Line(String),
 }
 
+/// An app registration [`Services::create_app`] created and saved as a ready profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedApp {
+    /// The new profile's name.
+    pub profile: String,
+    /// The new application (client) id.
+    pub client_id: String,
+    /// When its client secret ends (Graph's `endDateTime`).
+    pub secret_valid_until: String,
+}
+
 /// Where [`Services::create_app`] sends its [`NewAppUpdate`]s.
 pub type NewAppUpdates = Arc<dyn Fn(NewAppUpdate) + Send + Sync>;
 
@@ -193,24 +204,8 @@ pub struct LastRun {
     pub warnings: u64,
 }
 
-/// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunOutcome {
-    Completed,
-    Failed,
-    Cancelled,
-}
-
-impl RunOutcome {
-    /// Word for tables.
-    pub fn label(self) -> &'static str {
-        match self {
-            RunOutcome::Completed => "completed",
-            RunOutcome::Failed => "failed",
-            RunOutcome::Cancelled => "cancelled",
-        }
-    }
-}
+/// How a run ended: the run history's own type, with the words `profile list` uses.
+pub use crate::profile::history::Outcome as RunOutcome;
 
 /// Everything needed to get a token.
 #[derive(Debug, Clone)]

@@ -12,10 +12,10 @@ use tokio::sync::{Semaphore, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::services::{
-    CheckTarget, CommitHold, CredentialInput, CredentialProblem, CredentialsInput, ExtractionError,
-    ExtractionHandle, ExtractionSummary, ExtractionTarget, Field, IfNameTaken, NewAppFailure,
-    NewAppInput, NewAppUpdate, NewAppUpdates, ProfileDraft, ProfileSummary, SaveOutcome,
-    SaveProblem, SaveProblemKind, SecretStorage, Services, TenantInfo,
+    CheckTarget, CommitHold, CreatedApp, CredentialInput, CredentialProblem, CredentialsInput,
+    ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget, Field, IfNameTaken,
+    NewAppFailure, NewAppInput, NewAppUpdate, NewAppUpdates, ProfileDraft, ProfileSummary,
+    SaveOutcome, SaveProblem, SaveProblemKind, SecretStorage, Services, TenantInfo,
 };
 use crate::extract::progress::ProgressSnapshot;
 use crate::permissions::report::PermissionReport;
@@ -33,7 +33,7 @@ pub struct Script {
     /// When set, `start_extraction` fails with this text.
     pub start_error: Option<String>,
     /// `create_app`: the updates it sends, then its answer.
-    pub new_apps: VecDeque<(Vec<NewAppUpdate>, Result<String, NewAppFailure>)>,
+    pub new_apps: VecDeque<(Vec<NewAppUpdate>, Result<CreatedApp, NewAppFailure>)>,
     pub removals: VecDeque<Result<String, String>>,
     pub rotations: VecDeque<Result<String, String>>,
     pub ru_budget_per_10s: Option<u64>,
@@ -275,7 +275,7 @@ impl Services for FakeServices {
         &self,
         input: NewAppInput,
         updates: NewAppUpdates,
-    ) -> BoxFuture<'_, Result<String, NewAppFailure>> {
+    ) -> BoxFuture<'_, Result<CreatedApp, NewAppFailure>> {
         self.record(format!(
             "create_app profile={} tenant={} cloud={:?} dir={}",
             input.profile,

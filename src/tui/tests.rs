@@ -296,7 +296,7 @@ fn profiles() -> Vec<ProfileSummary> {
             cloud: Cloud::Global,
             last_run: Some(LastRun {
                 when: Utc.with_ymd_and_hms(2026, 11, 20, 14, 3, 0).unwrap(),
-                outcome: RunOutcome::Completed,
+                outcome: RunOutcome::Warnings,
                 users: 5000,
                 groups: 812,
                 member_edges: 48211,
@@ -382,6 +382,16 @@ macro_rules! snap {
             insta::assert_snapshot!($name, $screen);
         });
     }};
+}
+
+/// The screen's text as one line: rows joined by a space, so wrapped sentences can be found.
+fn flat(screen: &str) -> String {
+    screen
+        .lines()
+        .map(|l| l.trim_matches('"').trim())
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn regex_escape(s: &str) -> String {
@@ -606,7 +616,12 @@ async fn permission_screens_and_recheck_after_consent() {
     h.walk_to_validation().await;
     h.fake.open_gate();
     h.settle().await;
-    snap!("step5_nothing_granted", h.screen());
+    let screen = h.screen();
+    assert!(
+        !screen.contains("Enter next"),
+        "Enter is refused here, the help must not offer it: {screen}"
+    );
+    snap!("step5_nothing_granted", screen);
     h.press(KeyCode::Enter);
     assert_eq!(
         h.app.screen(),
@@ -620,7 +635,14 @@ async fn permission_screens_and_recheck_after_consent() {
     snap!("step5_hidden_missing_60x20", h.size(60, 20).screen());
     h.size(80, 24).press(KeyCode::Char('r'));
     h.settle().await;
-    snap!("step5_all_granted", h.screen());
+    let screen = h.screen();
+    // A secret valid for 186 more days is no warning (run warns within 30 days).
+    assert!(!screen.contains("Warnings"), "{screen}");
+    assert!(
+        screen.contains("Secret Abc… expires in 186 days"),
+        "{screen}"
+    );
+    snap!("step5_all_granted", screen);
     let checks = h
         .fake
         .calls()
@@ -1365,6 +1387,16 @@ async fn remaining_states_render() {
     assert!(!screen.contains("↓ more"), "{screen}");
 }
 
+const NEW_CLIENT: &str = "99999999-aaaa-bbbb-cccc-dddddddddddd";
+
+fn created(profile: &str) -> CreatedApp {
+    CreatedApp {
+        profile: profile.into(),
+        client_id: NEW_CLIENT.into(),
+        secret_valid_until: "2027-05-26T10:00:00Z".into(),
+    }
+}
+
 fn sign_in_code() -> NewAppUpdate {
     NewAppUpdate::SignIn {
         url: "https://microsoft.com/devicelogin".into(),
@@ -1382,7 +1414,7 @@ async fn creating_an_app_registration_from_home_to_extraction() {
                 NewAppUpdate::Line("Signed in as admin@contoso.com.".into()),
                 NewAppUpdate::Line("Creating the app registration…".into()),
             ],
-            Ok("contoso-new".into()),
+            Ok(created("contoso-new")),
         )]
         .into(),
         ..happy()
@@ -1391,6 +1423,12 @@ async fn creating_an_app_registration_from_home_to_extraction() {
     h.press(KeyCode::Char('a'));
     assert_eq!(h.app.screen(), ScreenKind::NewApp);
     snap!("new_app_form", h.screen());
+    // No tenant: the hint names where to find it; there is no app (or its page) yet.
+    h.press(KeyCode::Enter);
+    let screen = h.screen();
+    assert!(screen.contains("Enter the tenant."), "{screen}");
+    assert!(!screen.contains("app's Overview"), "{screen}");
+    assert!(flat(&screen).contains("(Entra ID > Overview)"), "{screen}");
     // A bad tenant is refused on its field before anything is sent.
     h.typ("not a tenant").press(KeyCode::Enter);
     assert!(h.fake.calls().iter().all(|c| !c.starts_with("create_app")));
@@ -1423,7 +1461,12 @@ async fn creating_an_app_registration_from_home_to_extraction() {
         "{:?}",
         h.fake.calls()
     );
-    snap!("new_app_ready", h.screen());
+    let screen = h.screen();
+    assert!(
+        screen.contains(&format!("Application (client) id: {NEW_CLIENT}")),
+        "the new app's client id is shown, as the CLI prints it: {screen}"
+    );
+    snap!("new_app_ready", screen);
     h.press(KeyCode::Enter);
     h.settle().await;
     assert_eq!(h.app.screen(), ScreenKind::Extracting);
@@ -1497,7 +1540,7 @@ async fn the_demo_offers_creating_an_app_registration_on_its_simulated_tenant() 
     for from_home in [false, true] {
         let mut h = Harness::new(
             Script {
-                new_apps: [(vec![], Ok("demo-created".into()))].into(),
+                new_apps: [(vec![], Ok(created("demo-created")))].into(),
                 ..happy()
             },
             WizardOptions {

@@ -135,11 +135,15 @@ impl SetupStep for PermissionsStep {
         render(&setup.check, frame, area, cx)
     }
 
-    fn help(&self, _setup: &Setup, cx: &Context) -> &'static str {
-        if cx.is_waiting() {
-            WAITING_HELP
-        } else {
-            "r re-check · ↑↓ scroll · Enter next · Esc back"
+    fn help(&self, setup: &Setup, cx: &Context) -> &'static str {
+        match &setup.check.report {
+            _ if cx.is_waiting() => WAITING_HELP,
+            Loadable::Ready(report) if can_extract(report) => {
+                "r re-check · ↑↓ scroll · Enter next · Esc back"
+            }
+            // Enter is refused until Directory.Read.All is granted or the check succeeds.
+            Loadable::Ready(_) => "r re-check after granting · ↑↓ scroll · Esc back",
+            Loadable::Failed(_) | Loadable::Loading => "r try again · Esc back",
         }
     }
 }
@@ -290,37 +294,42 @@ fn render(view: &PermissionView, frame: &mut Frame, area: Rect, cx: &Context) {
                 );
                 warnings.extend(hang(&text, w, "  ! ", "    ", t.warn));
             }
+            // Only what `run` warns about is a warning: expired, or within 30 days.
+            let mut later: Vec<Line> = Vec::new();
             for s in &report.secret_expiry {
                 let hint = s
                     .hint
                     .as_deref()
                     .map(|h| format!(" {h}…"))
                     .unwrap_or_default();
-                let (mark, text, style) = if s.days_left < 0 {
+                if s.days_left < 0 {
                     let text = format!(
                         "Secret{hint} expired {} days ago ({}); create a new one.",
                         -s.days_left, s.end_date_time
                     );
-                    ("  ! ", text, t.warn)
+                    warnings.extend(hang(&text, w, "  ! ", "    ", t.warn));
                 } else if s.is_soon() {
                     let text = format!(
                         "Secret{hint} expires in {} days ({}); create a new one soon.",
                         s.days_left, s.end_date_time
                     );
-                    ("  ! ", text, t.warn)
+                    warnings.extend(hang(&text, w, "  ! ", "    ", t.warn));
                 } else {
                     let text = format!(
                         "Secret{hint} expires in {} days ({}).",
                         s.days_left, s.end_date_time
                     );
-                    ("  · ", text, t.dim)
-                };
-                warnings.extend(hang(&text, w, mark, "    ", style));
+                    later.extend(hang(&text, w, "", "    ", t.dim));
+                }
             }
             if !warnings.is_empty() {
                 lines.push(Line::raw(""));
                 lines.push(Line::styled("Warnings:", t.title));
                 lines.extend(warnings);
+            }
+            if !later.is_empty() {
+                lines.push(Line::raw(""));
+                lines.extend(later);
             }
         }
     }
