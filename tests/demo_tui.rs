@@ -137,6 +137,20 @@ impl Pane {
         }
     }
 
+    /// Polls tmux's newest paste buffer (where OSC 52 copies land) until it is `expected`,
+    /// or returns what it holds after a while.
+    fn wait_until_buffer(&self, expected: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let out = self.tmux(&["show-buffer"]);
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            if text == expected || start.elapsed() > Duration::from_secs(5) {
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(40));
+        }
+    }
+
     /// Waits for the demo to exit and checks the terminal is usable again: exit status 0,
     /// the alternate screen left, the cursor shown, canonical mode and echo back on.
     fn assert_exited_and_restored(&self) -> String {
@@ -455,8 +469,9 @@ fn files_in(dir: &Path) -> Vec<String> {
 // Walking the wizard
 
 /// From the demo picker, choose the entry `downs` rows below the first and walk steps 1–4,
-/// checking the prefilled values, up to pressing Enter on the secret (sign-in).
-fn pick_and_sign_in(pane: &Pane, downs: usize, label: &str, truth: &Truth, app: &str) {
+/// checking the prefilled values, up to pressing Enter on the secret (sign-in). Returns the
+/// simulated tenant's URL (authority and Graph alike).
+fn pick_and_sign_in(pane: &Pane, downs: usize, label: &str, truth: &Truth, app: &str) -> String {
     pane.wait_for(&["entra-extract · Demo", "Choose an app registration", label]);
     for _ in 0..downs {
         pane.keys(&["Down"]);
@@ -472,6 +487,13 @@ fn pick_and_sign_in(pane: &Pane, downs: usize, label: &str, truth: &Truth, app: 
     assert!(s.contains("(•) Custom authority and Graph URLs"), "{s}");
     assert!(s.contains("Authority URL: [http://127.0.0.1:"), "{s}");
     assert!(s.contains("Graph URL:     [http://127.0.0.1:"), "{s}");
+    let url = line_with(&s, "Authority URL: [")
+        .split('[')
+        .nth(1)
+        .and_then(|v| v.split_whitespace().next())
+        .expect("the authority URL")
+        .trim_end_matches(']')
+        .to_owned();
     pane.keys(&["Enter"]);
 
     let s = pane.wait_for(&["Step 2 of 7: Tenant"]);
@@ -490,6 +512,7 @@ fn pick_and_sign_in(pane: &Pane, downs: usize, label: &str, truth: &Truth, app: 
         "the secret must be masked:\n{s}"
     );
     pane.keys(&["Enter"]);
+    url
 }
 
 // ---------------------------------------------------------------------------------------
@@ -579,7 +602,7 @@ fn fully_consented_walkthrough_matches_the_truth_and_reruns() {
         "the first run has no baseline:\n{s}"
     );
     assert!(
-        s.contains(&format!("{domain}_users.csv  ({} rows)", grouped(users))),
+        s.contains(&format!("{domain}_users.csv ({} rows)", grouped(users))),
         "{s}"
     );
     assert!(
@@ -703,6 +726,13 @@ fn missing_member_read_hidden_shows_the_portal_steps_at_100x30() {
     let warnings = format!("{} hidden unreadable", hidden.len());
     let s = pane.wait_for(&["Extraction of contoso complete", &warnings]);
     assert!(s.contains("hidden members unreadable"), "{s}");
+    assert!(
+        s.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .contains("grant the application permission Member.Read.Hidden with admin consent and run again"),
+        "a warning's remedy is shown whole, not cut at the edge:\n{s}"
+    );
     Output::read(&pane.out_dir(), truth.str("defaultDomain")).assert_matches(&truth, &hidden);
 
     // This app's secret ends in 20 days: the saved profile's check offers to rotate it, the
@@ -1043,5 +1073,79 @@ fn the_cancel_question_holds_the_files_until_it_is_answered() {
         }
     }
     pane.keys(&["q"]);
+    pane.assert_exited_and_restored();
+}
+
+/// The grant commands cannot be copied off the screen (they wrap mid-command), so a key
+/// copies each one whole: to the clipboard (OSC 52, here into tmux's buffer) and into a file.
+/// What is copied is exactly what `entra-extract check` prints for the same app.
+#[test]
+fn a_grant_command_is_copied_whole_as_check_prints_it() {
+    let truth = Truth::load();
+    let pane = Pane::start("copy", 80, 24, &[]);
+    pane.tmux(&["set-option", "-g", "set-clipboard", "on"]);
+    let url = pick_and_sign_in(&pane, 1, "Missing Member.Read.Hidden", &truth, "no-hidden");
+    pane.wait_for(&["Step 5 of 7: Permissions", "To grant them"]);
+
+    // What `check` prints for this app, against the demo's own simulated tenant.
+    let (client_id, secret) = &truth.apps["no-hidden"];
+    let check = Command::new(BIN)
+        .args([
+            "check",
+            "--cloud",
+            "custom",
+            "--authority-url",
+            &url,
+            "--graph-url",
+            &url,
+        ])
+        .args(["--tenant", truth.str("tenantId"), "--client-id", client_id])
+        .env("ENTRA_EXTRACT_CLIENT_SECRET", secret)
+        .env("ENTRA_EXTRACT_CONFIG_DIR", pane.root.path().join("config"))
+        .env("ENTRA_EXTRACT_DATA_DIR", pane.root.path().join("data"))
+        .env("ENTRA_EXTRACT_KEYRING_STORE", "none")
+        .output()
+        .expect("check runs");
+    let printed = String::from_utf8_lossy(&check.stdout).into_owned();
+    let command_after = |tool: &str| -> String {
+        let mut lines = printed
+            .lines()
+            .skip_while(|l| l.trim() != format!("{tool}:"));
+        lines.next();
+        lines.next().unwrap_or_default().trim().to_owned()
+    };
+    let az = command_after("Azure CLI");
+    let ps = command_after("Microsoft Graph PowerShell");
+    assert!(
+        az.starts_with("az login") && ps.starts_with("Connect-MgGraph"),
+        "{printed}"
+    );
+
+    for (key, expected, file) in [
+        ("a", &az, format!("grant-{client_id}-azure-cli.txt")),
+        (
+            "b",
+            &ps,
+            format!("grant-{client_id}-microsoft-graph-powershell.txt"),
+        ),
+    ] {
+        pane.keys(&[key]);
+        let s = pane.wait_for(&["to the clipboard"]);
+        assert!(s.contains("Step 5 of 7: Permissions"), "{s}");
+        let copied = pane.wait_until_buffer(expected);
+        assert_eq!(
+            &copied, expected,
+            "the clipboard holds the command as check prints it"
+        );
+        let path = find_file(&pane.root.path().join("tmp"), &file)
+            .unwrap_or_else(|| panic!("{file} written:\n{s}"));
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(written.trim_end(), expected.as_str(), "{}", path.display());
+        assert!(
+            s.split_whitespace().collect::<String>().contains(&file),
+            "the file is named on screen:\n{s}"
+        );
+    }
+    pane.keys(&["C-c"]);
     pane.assert_exited_and_restored();
 }

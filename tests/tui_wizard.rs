@@ -154,7 +154,7 @@ async fn new_profile_to_summary_through_the_event_loop() {
         "{screen}"
     );
     assert!(
-        screen.contains("/exports/fabrikam_users.csv  (10 rows)"),
+        screen.contains("Files in /exports:") && screen.contains("  fabrikam_users.csv (10 rows)"),
         "{screen}"
     );
     let calls = fake.calls();

@@ -337,6 +337,31 @@ impl Services for LiveServices {
         .boxed()
     }
 
+    fn save_copy(&self, file_name: String, text: String) -> BoxFuture<'_, Result<PathBuf, String>> {
+        let dir = self.dirs.data.join("copied");
+        async move {
+            // A file name, never a path: the screen builds it from a tool and an id.
+            let name = std::path::Path::new(&file_name)
+                .file_name()
+                .filter(|n| *n == file_name.as_str())
+                .ok_or_else(|| format!("{file_name:?} is not a file name"))?
+                .to_owned();
+            let path = dir.join(name);
+            let written = path.clone();
+            tokio::task::spawn_blocking(move || {
+                crate::profile::fsutil::write_private_atomic(
+                    &written,
+                    format!("{text}\n").as_bytes(),
+                )
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("Could not write {}: {e}.", path.display()))?;
+            Ok(path)
+        }
+        .boxed()
+    }
+
     fn create_app(
         &self,
         input: NewAppInput,

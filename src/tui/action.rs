@@ -45,6 +45,11 @@ pub enum Action {
     NewAppRemoved(Generation, Result<String, String>),
     /// A secret rotation ended: what became of the old secret, or why nothing changed.
     SecretRotated(Generation, Result<String, String>),
+    /// A copied text (`what`, e.g. "the Azure CLI command") was kept in a file, or not.
+    CopySaved {
+        what: String,
+        result: Result<std::path::PathBuf, String>,
+    },
 }
 
 impl Action {
@@ -70,7 +75,8 @@ impl Action {
             | Action::Interrupt
             | Action::ProfilesLoaded(..)
             | Action::ExtractionFinished(..)
-            | Action::NewAppProgress(..) => None,
+            | Action::NewAppProgress(..)
+            | Action::CopySaved { .. } => None,
         }
     }
 

@@ -107,6 +107,14 @@ pub trait Services: Send + Sync {
         async { Err("Rotating a secret is not available here.".to_string()) }.boxed()
     }
 
+    /// Write `text` to the owner-only file `file_name` in the program's data directory and
+    /// answer its path: what the user copies (a grant command) kept whole, for terminals
+    /// whose clipboard the wizard cannot reach.
+    fn save_copy(&self, file_name: String, text: String) -> BoxFuture<'_, Result<PathBuf, String>> {
+        let _ = (file_name, text);
+        async { Err("Keeping it in a file is not available here.".to_string()) }.boxed()
+    }
+
     /// Delete what the latest failed [`Services::create_app`] left behind.
     fn remove_created_app(&self) -> BoxFuture<'_, Result<String, String>> {
         async { Err("Nothing to delete.".to_string()) }.boxed()

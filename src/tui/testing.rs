@@ -313,6 +313,16 @@ impl Services for FakeServices {
         .boxed()
     }
 
+    fn save_copy(
+        &self,
+        file_name: String,
+        text: String,
+    ) -> BoxFuture<'_, Result<std::path::PathBuf, String>> {
+        self.record(format!("save_copy {file_name} {text}"));
+        let path = std::path::Path::new("/data/copied").join(file_name);
+        async move { Ok(path) }.boxed()
+    }
+
     fn remove_created_app(&self) -> BoxFuture<'_, Result<String, String>> {
         self.record("remove_created_app".into());
         let answer = pop(&mut self.script().removals);

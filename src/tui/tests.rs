@@ -1617,3 +1617,149 @@ async fn a_secret_close_to_expiry_is_rotated_from_the_saved_check() {
         );
     }
 }
+
+/// Text a user needs is wrapped by words and never cut: a notice that ends with advice, the
+/// remedy at the end of a warning, file paths longer than the screen (no word broken in
+/// two, a path only after a `/`), at 80×24 and at 100×30.
+#[tokio::test]
+async fn long_text_wraps_by_words_and_is_never_cut() {
+    let demo_schedule = "The demo installs no schedule: its profiles are deleted when it ends (`entra-extract schedule add` schedules a real profile).";
+    let hidden = Warning::hidden_membership_unreadable("g-1", "Board of directors (hidden)");
+    let dir = PathBuf::from(
+        "/home/someone/projects/identity-analytics/quarterly-reviews/entra-extract-demo",
+    );
+    let domain = "contoso-corporation-worldwide.onmicrosoft.com";
+    let files: Vec<(PathBuf, Option<u64>)> =
+        ["_users.csv", "_groups_members.csv", "_manifest.json"]
+            .iter()
+            .map(|s| (dir.join(format!("{domain}{s}")), Some(10)))
+            .collect();
+    for (w, hgt) in [(80, 24), (100, 30)] {
+        let mut script = happy();
+        script.saves =
+            [Ok(SaveOutcome {
+                secret_stored_in:
+                    "secret stored in the OS keyring (in-memory demo keyring, forgotten on exit)"
+                        .into(),
+                schedule: Some(demo_schedule.into()),
+            })]
+            .into();
+        let mut h = Harness::with(script).await;
+        h.size(w, hgt);
+        h.walk_to_output().await;
+        h.press(KeyCode::Enter)
+            .press(KeyCode::Tab)
+            .typ("daily 02:00");
+        h.fake.set_progress(ProgressSnapshot {
+            warnings: vec![hidden.clone()],
+            ..progress()
+        });
+        h.press(KeyCode::Enter);
+        h.settle().await;
+        let screen = h.screen();
+        assert!(
+            flat(&screen).contains(demo_schedule),
+            "{w}×{hgt}: the notice is cut:\n{screen}"
+        );
+        assert!(
+            flat(&screen).contains("with admin consent and run again"),
+            "{w}×{hgt}: the warning's remedy is cut:\n{screen}"
+        );
+        assert!(h.fake.finish_extraction(Ok(ExtractionSummary {
+            files: files.clone(),
+            warnings: vec![hidden.clone()],
+            ..summary()
+        })));
+        h.settle().await;
+        let screen = h.screen();
+        assert!(
+            flat(&screen).contains("with admin consent and run again"),
+            "{w}×{hgt}: the summary's warning is cut:\n{screen}"
+        );
+        for (path, _) in &files {
+            let name = path.file_name().unwrap().to_string_lossy();
+            assert!(
+                screen.contains(name.as_ref()),
+                "{w}×{hgt}: {name} is broken across lines:\n{screen}"
+            );
+        }
+        // The directory, rejoined from the rows it wraps over: whole, broken only after `/`.
+        let text = flat(&screen);
+        let words: Vec<&str> = text
+            .split_whitespace()
+            .skip_while(|w| !w.starts_with("/home/"))
+            .collect();
+        let whole = format!("{}:", dir.display());
+        let mut joined = String::new();
+        for (i, word) in words.iter().enumerate() {
+            joined.push_str(word);
+            if joined.len() >= whole.len() {
+                break;
+            }
+            assert!(
+                word.ends_with('/'),
+                "{w}×{hgt}: the directory breaks mid-word at {i}:\n{screen}"
+            );
+        }
+        assert_eq!(joined, whole, "{w}×{hgt}:\n{screen}");
+        if (w, hgt) == (80, 24) {
+            snap!("summary_long_paths_and_warning", screen);
+        }
+    }
+}
+
+/// A grant command wraps on screen, so copying it from the terminal would break it: its
+/// letter copies it whole, to the clipboard and into a file whose path is shown.
+#[tokio::test]
+async fn a_grant_command_is_copied_whole_by_its_letter() {
+    let command = hidden_missing().grant_commands[0].command.clone();
+    let mut h = Harness::with(Script {
+        validations: [Ok(tenant())].into(),
+        reports: [Ok(hidden_missing())].into(),
+        ..Script::default()
+    })
+    .await;
+    h.walk_to_validation().await;
+    h.settle().await;
+    assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Permissions));
+    h.press(KeyCode::Char('a'));
+    assert_eq!(h.app.take_clipboard().as_deref(), Some(command.as_str()));
+    h.settle().await;
+    let file = format!("grant-{CLIENT}-azure-cli.txt");
+    assert!(
+        h.fake
+            .calls()
+            .contains(&format!("save_copy {file} {command}")),
+        "{:?}",
+        h.fake.calls()
+    );
+    let screen = h.screen();
+    assert!(
+        flat(&screen).contains(&format!("/data/copied/{file}")),
+        "the file is named: {screen}"
+    );
+    snap!("step5_grant_command_copied", screen);
+    // A letter without a command copies nothing.
+    h.press(KeyCode::Char('b'));
+    assert_eq!(h.app.take_clipboard(), None);
+
+    // From home's check of a saved profile, the file is named after the profile.
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        reports: [Ok(hidden_missing())].into(),
+        ..Script::default()
+    })
+    .await;
+    h.press(KeyCode::Char('c'));
+    h.settle().await;
+    h.press(KeyCode::Char('a'));
+    assert_eq!(h.app.take_clipboard().as_deref(), Some(command.as_str()));
+    h.settle().await;
+    assert!(
+        h.fake
+            .calls()
+            .contains(&format!("save_copy grant-contoso-azure-cli.txt {command}")),
+        "{:?}",
+        h.fake.calls()
+    );
+}
