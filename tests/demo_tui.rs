@@ -34,6 +34,24 @@ struct Pane {
 impl Pane {
     /// Starts `entra-extract demo -o <root>/out <extra>` in a new `width`×`height` session.
     fn start(test: &str, width: u16, height: u16, extra: &[&str]) -> Pane {
+        Pane::launch(test, width, height, |root| {
+            format!(
+                "{bin} demo -o {out} {extra}",
+                bin = quote(Path::new(BIN)),
+                out = quote(&root.join("out")),
+                extra = extra.join(" "),
+            )
+        })
+    }
+
+    /// Starts the shell command `invocation(root)` (the binary, its arguments and
+    /// redirections) in a new `width`×`height` session, in this test's own directories.
+    fn launch(
+        test: &str,
+        width: u16,
+        height: u16,
+        invocation: impl FnOnce(&Path) -> String,
+    ) -> Pane {
         assert!(
             Command::new("tmux").arg("-V").output().is_ok(),
             "tmux is not installed: run scripts/install-test-deps.sh"
@@ -47,7 +65,7 @@ impl Pane {
         // goes on its command line. stty reports whether the terminal left raw mode.
         let command = format!(
             "cd {root} && env HOME={home} XDG_CONFIG_HOME={config} XDG_DATA_HOME={data} \
-             TMPDIR={tmp} RUST_BACKTRACE=0 {bin} demo -o {out} {extra}; \
+             TMPDIR={tmp} RUST_BACKTRACE=0 {invocation}; \
              echo {EXITED}$?; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo \
              | tr '\\n' ' '; echo STTY-END; sleep 600",
             root = quote(root.path()),
@@ -55,9 +73,7 @@ impl Pane {
             config = p("config"),
             data = p("data"),
             tmp = p("tmp"),
-            out = p("out"),
-            bin = quote(Path::new(BIN)),
-            extra = extra.join(" "),
+            invocation = invocation(root.path()),
         );
         let pane = Pane {
             socket: root.path().join("tmux.sock"),
@@ -109,6 +125,14 @@ impl Pane {
         args.extend_from_slice(keys);
         let out = self.tmux(&args);
         assert!(out.status.success(), "send-keys failed: {out:?}");
+    }
+
+    /// For each of `screens` (texts on it), waits until it shows, then presses Enter.
+    fn enter_through(&self, screens: &[&[&str]]) {
+        for texts in screens {
+            self.wait_for(texts);
+            self.keys(&["Enter"]);
+        }
     }
 
     /// Polls the screen until it contains every one of `texts`; fails with the screen.
@@ -716,10 +740,7 @@ fn missing_member_read_hidden_shows_the_portal_steps_at_100x30() {
         );
     }
     pane.keys(&["Enter"]);
-    pane.wait_for(&["Step 6 of 7: Output"]);
-    pane.keys(&["Enter"]);
-    pane.wait_for(&["Step 7 of 7: Save"]);
-    pane.keys(&["Enter"]);
+    pane.enter_through(&[&["Step 6 of 7: Output"], &["Step 7 of 7: Save"]]);
 
     let hidden = truth.hidden_groups();
     assert!(!hidden.is_empty(), "the demo tenant has hidden groups");
@@ -727,10 +748,9 @@ fn missing_member_read_hidden_shows_the_portal_steps_at_100x30() {
     let s = pane.wait_for(&["Extraction of contoso complete", &warnings]);
     assert!(s.contains("hidden members unreadable"), "{s}");
     assert!(
-        s.split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .contains("grant the application permission Member.Read.Hidden with admin consent and run again"),
+        s.split_whitespace().collect::<Vec<_>>().join(" ").contains(
+            "grant the application permission Member.Read.Hidden with admin consent and run again"
+        ),
         "a warning's remedy is shown whole, not cut at the edge:\n{s}"
     );
     Output::read(&pane.out_dir(), truth.str("defaultDomain")).assert_matches(&truth, &hidden);
@@ -806,16 +826,13 @@ fn ctrl_c_during_extraction_asks_then_leaves_no_files() {
     pane.keys(&["Enter"]);
     pane.wait_for(&["Step 2 of 7: Tenant"]);
     pane.keys(&["Enter"]);
-    pane.wait_for(&["Step 3 of 7: Client id"]);
-    pane.keys(&["Enter"]);
-    pane.wait_for(&["Step 4 of 7: Credential"]);
-    pane.keys(&["Enter"]);
-    pane.wait_for(&["Step 5 of 7: Permissions", "All required permissions"]);
-    pane.keys(&["Enter"]);
-    pane.wait_for(&["Step 6 of 7: Output"]);
-    pane.keys(&["Enter"]);
-    pane.wait_for(&["Step 7 of 7: Save"]);
-    pane.keys(&["Enter"]);
+    pane.enter_through(&[
+        &["Step 3 of 7: Client id"],
+        &["Step 4 of 7: Credential"],
+        &["Step 5 of 7: Permissions", "All required permissions"],
+        &["Step 6 of 7: Output"],
+        &["Step 7 of 7: Save"],
+    ]);
 
     // Wait until the run has partial files on disk, then interrupt.
     let start = Instant::now();
@@ -880,12 +897,11 @@ fn sigint_from_outside_cancels_without_asking() {
         pane.wait_for(&[step]);
         pane.keys(&["Enter"]);
     }
-    pane.wait_for(&["Step 5 of 7", "All required permissions"]);
-    pane.keys(&["Enter"]);
-    pane.wait_for(&["Step 6 of 7"]);
-    pane.keys(&["Enter"]);
-    pane.wait_for(&["Step 7 of 7"]);
-    pane.keys(&["Enter"]);
+    pane.enter_through(&[
+        &["Step 5 of 7", "All required permissions"],
+        &["Step 6 of 7"],
+        &["Step 7 of 7"],
+    ]);
     let start = Instant::now();
     while !files_in(&out).iter().any(|n| n.ends_with(".tmp")) {
         assert!(start.elapsed() < TIMEOUT, "no partial files appeared");
@@ -921,12 +937,11 @@ fn without_a_keyring_the_environment_choice_is_recorded_and_the_run_uses_the_typ
     let (_, secret) = truth.apps["full"].clone();
 
     pick_and_sign_in(&pane, 0, "Fully consented", &truth, "full");
-    pane.wait_for(&["Step 5 of 7: Permissions", "All required permissions"]);
-    pane.keys(&["Enter"]);
-    pane.wait_for(&["Step 6 of 7: Output"]);
-    pane.keys(&["Enter"]);
-    pane.wait_for(&["Step 7 of 7: Save", "Profile name: [contoso"]);
-    pane.keys(&["Enter"]);
+    pane.enter_through(&[
+        &["Step 5 of 7: Permissions", "All required permissions"],
+        &["Step 6 of 7: Output"],
+        &["Step 7 of 7: Save", "Profile name: [contoso"],
+    ]);
 
     let s = pane.wait_for(&[
         "The profile was not saved.",
@@ -1034,12 +1049,11 @@ fn the_cancel_question_holds_the_files_until_it_is_answered() {
     };
 
     pick_and_sign_in(&pane, 0, "Fully consented", &truth, "full");
-    pane.wait_for(&["Step 5 of 7: Permissions", "All required permissions"]);
-    pane.keys(&["Enter"]);
-    pane.wait_for(&["Step 6 of 7: Output"]);
-    pane.keys(&["Enter"]);
-    pane.wait_for(&["Step 7 of 7: Save"]);
-    pane.keys(&["Enter"]);
+    pane.enter_through(&[
+        &["Step 5 of 7: Permissions", "All required permissions"],
+        &["Step 6 of 7: Output"],
+        &["Step 7 of 7: Save"],
+    ]);
 
     let at_commit_point =
         |s: &str| s.contains("finishing files") || s.contains("Extraction of contoso complete");
@@ -1148,4 +1162,40 @@ fn a_grant_command_is_copied_whole_as_check_prints_it() {
     }
     pane.keys(&["C-c"]);
     pane.assert_exited_and_restored();
+}
+
+/// `setsid entra-extract </dev/null` on a terminal: the screen is a terminal, but there is
+/// no controlling terminal to read keys from. The wizard and the demo say they need one,
+/// name the headless commands and exit 2, without escape codes or an error report.
+#[test]
+fn without_a_controlling_terminal_the_wizard_says_so_and_exits_2() {
+    for (test, args) in [("no-ctty", ""), ("no-ctty-demo", " demo")] {
+        let pane = Pane::launch(test, 80, 24, |root| {
+            format!(
+                "setsid -w {bin}{args} </dev/null 2>{log}",
+                bin = quote(Path::new(BIN)),
+                log = quote(&root.join("stderr.log")),
+            )
+        });
+        let screen = pane.wait_for(&[EXITED]);
+        assert!(
+            screen.contains(&format!("{EXITED}2")),
+            "exit status 2:\n{screen}"
+        );
+        let stderr = std::fs::read(pane.root.path().join("stderr.log")).unwrap();
+        assert!(
+            !stderr.contains(&0x1b),
+            "escape codes in a file: {stderr:?}"
+        );
+        let stderr = String::from_utf8_lossy(&stderr);
+        for needle in [
+            "needs a terminal",
+            "entra-extract run",
+            "entra-extract check",
+        ] {
+            assert!(stderr.contains(needle), "{args}: no {needle:?} in {stderr}");
+        }
+        assert!(stderr.contains("entra-extract demo --headless"), "{stderr}");
+        assert!(!stderr.contains("os error"), "{stderr}");
+    }
 }

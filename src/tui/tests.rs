@@ -1713,6 +1713,11 @@ async fn long_text_wraps_by_words_and_is_never_cut() {
 #[tokio::test]
 async fn a_grant_command_is_copied_whole_by_its_letter() {
     let command = hidden_missing().grant_commands[0].command.clone();
+    let copied = |h: &mut Harness, file: &str| {
+        assert_eq!(h.app.take_clipboard().as_deref(), Some(command.as_str()));
+        let call = format!("save_copy {file} {command}");
+        assert!(h.fake.calls().contains(&call), "{:?}", h.fake.calls());
+    };
     let mut h = Harness::with(Script {
         validations: [Ok(tenant())].into(),
         reports: [Ok(hidden_missing())].into(),
@@ -1723,16 +1728,9 @@ async fn a_grant_command_is_copied_whole_by_its_letter() {
     h.settle().await;
     assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Permissions));
     h.press(KeyCode::Char('a'));
-    assert_eq!(h.app.take_clipboard().as_deref(), Some(command.as_str()));
     h.settle().await;
     let file = format!("grant-{CLIENT}-azure-cli.txt");
-    assert!(
-        h.fake
-            .calls()
-            .contains(&format!("save_copy {file} {command}")),
-        "{:?}",
-        h.fake.calls()
-    );
+    copied(&mut h, &file);
     let screen = h.screen();
     assert!(
         flat(&screen).contains(&format!("/data/copied/{file}")),
@@ -1753,13 +1751,6 @@ async fn a_grant_command_is_copied_whole_by_its_letter() {
     h.press(KeyCode::Char('c'));
     h.settle().await;
     h.press(KeyCode::Char('a'));
-    assert_eq!(h.app.take_clipboard().as_deref(), Some(command.as_str()));
     h.settle().await;
-    assert!(
-        h.fake
-            .calls()
-            .contains(&format!("save_copy grant-contoso-azure-cli.txt {command}")),
-        "{:?}",
-        h.fake.calls()
-    );
+    copied(&mut h, "grant-contoso-azure-cli.txt");
 }
