@@ -1,7 +1,24 @@
 //! Argument parsing and dispatch only.
 
-use clap::Parser;
 use entra_extract::cli::{Cli, Command, Exit};
+
+/// Notes a standard output closed at start (`>&-`) before Rust's runtime reopens it on
+/// `/dev/null` (std's `sanitize_standard_fds`, which runs after the ELF constructors and
+/// before `main`), where the summary would vanish without an error; the command says so on
+/// stderr when it ends ([`entra_extract::cli::stdout::settle`]).
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static NOTE_CLOSED_STDOUT: extern "C" fn() = {
+    extern "C" fn note() {
+        // SAFETY: fcntl(F_GETFD) on a descriptor number only reads its flags (EBADF when
+        // it is closed); nothing else runs yet.
+        if unsafe { libc::fcntl(1, libc::F_GETFD) } == -1 {
+            entra_extract::cli::stdout::note_closed_at_start();
+        }
+    }
+    note
+};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -10,7 +27,7 @@ async fn main() -> std::process::ExitCode {
         return Exit::Failure.into();
     }
     entra_extract::logging::private_umask();
-    let cli = Cli::parse();
+    let cli: Cli = entra_extract::cli::parse();
     // Logs go to a file only; a missing home directory just means no log file.
     let _log_guard = entra_extract::profile::Dirs::from_env()
         .ok()
@@ -24,7 +41,7 @@ async fn main() -> std::process::ExitCode {
         Some(Command::Profile(args)) => entra_extract::cli::profile::run(args).await,
         Some(Command::Schedule(args)) => Ok(entra_extract::cli::schedule::run(args)),
         Some(Command::Completions { shell }) => Ok(entra_extract::cli::completions(shell)),
-        Some(Command::Man) => entra_extract::cli::man(),
+        Some(Command::Man { dir }) => entra_extract::cli::man(dir.as_deref()),
         None => entra_extract::cli::wizard().await,
     };
     match result {

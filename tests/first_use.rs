@@ -103,6 +103,71 @@ fn a_closed_stdout_keeps_the_runs_exit_code_and_its_files() {
     assert_exit(&o, 0);
 }
 
+/// `cmd >&-`: started with standard output closed, as a shell's `>&-` leaves it.
+#[cfg(unix)]
+fn started_with_stdout_closed(cmd: &std::process::Command) -> std::process::Output {
+    let mut sh = std::process::Command::new("sh");
+    sh.args(["-c", "exec \"$0\" \"$@\" >&-"])
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(v) => sh.env(key, v),
+            None => sh.env_remove(key),
+        };
+    }
+    sh.output().unwrap()
+}
+
+/// A closed standard output (`>&-`) loses the summary: the run keeps its exit code and its
+/// files, and a line on stderr says the summary was not written (the Rust runtime reopens a
+/// closed stdout on /dev/null, so writing it fails silently). `/dev/null` given as stdout
+/// is the user's choice and says nothing.
+#[cfg(unix)]
+#[test]
+fn a_stdout_closed_at_start_is_reported_on_stderr() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let out = env.out("out");
+    let run = || {
+        let mut cmd = sim.std_command(&env, "run", DemoAppKind::Full);
+        cmd.arg("-o").arg(&out).args(["--json", "-q"]);
+        cmd
+    };
+    let o = started_with_stdout_closed(&run());
+    no_panic(&o);
+    assert_exit(&o, 0);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("standard output is closed") && stderr.contains("exit code 0"),
+        "{stderr}"
+    );
+    check_manifest(&out, &sim.domain());
+
+    // /dev/null opened write-only (a shell's `>/dev/null`) or read-write (Python's
+    // `subprocess.DEVNULL`) is a place the user chose.
+    let read_write = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .unwrap();
+    for null in [Stdio::null(), Stdio::from(read_write)] {
+        let o = run().stdout(null).output().unwrap();
+        assert_exit(&o, 0);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!stderr.contains("standard output"), "{stderr}");
+    }
+
+    // A pipe whose reader went away says so too.
+    let o = with_closed_stdout(run());
+    assert_exit(&o, 0);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("standard output could not be written"),
+        "{stderr}"
+    );
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn a_full_stdout_is_an_io_error_after_the_files_are_committed() {

@@ -281,7 +281,8 @@ fn set_secret_without_a_keyring_explains_the_headless_options() {
                 .and(predicate::str::contains(
                     "LoadCredential=entra-extract-client-secret",
                 ))
-                .and(predicate::str::contains("--plaintext-secret-file"))
+                .and(predicate::str::contains("set-secret p --storage"))
+                .and(predicate::str::contains("--storage plaintext-file"))
                 .and(predicate::str::contains(SECRET).not()),
         );
 }

@@ -152,6 +152,38 @@ fn profile_without_a_secret_is_refused_before_any_request() {
     assert!(!out.exists());
 }
 
+/// A run refused before it read anything (exit 2: here an extra attribute that is no
+/// property name) is no run of the profile: the history keeps the last run that happened,
+/// instead of a `failed` run that never started.
+#[test]
+fn a_refused_run_is_not_recorded_in_the_history() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let out = env.out("out");
+    create_profile(&sim, &env, "refused", &out, &[]);
+    let secret = sim.app(DemoAppKind::Full).client_secret;
+    let run = |extra: &[&str]| {
+        env.command()
+            .args(["run", "--profile", "refused", "--json"])
+            .args(extra)
+            .env("ENTRA_EXTRACT_CLIENT_SECRET", &secret)
+            .output()
+            .unwrap()
+    };
+    assert_exit(&run(&[]), 0);
+    let done = last_run(&env, "refused");
+    assert_eq!(done["outcome"], "success", "{done}");
+
+    let o = run(&["--extra-user-attribute", "not a name"]);
+    assert_exit(&o, 2);
+    assert_eq!(common::json_stdout(&o)["outcome"], "bad_config");
+    assert_eq!(
+        last_run(&env, "refused"),
+        done,
+        "the refused run was recorded"
+    );
+}
+
 #[test]
 fn profile_with_plaintext_secret_file() {
     let sim = Sim::small();

@@ -129,8 +129,11 @@ fn unit_words(value: &str) -> Vec<String> {
     words
 }
 
-/// The service's ExecStart, Environment and LoadCredential, as the run would see them.
+/// The service's ExecStartPre, ExecStart, Environment and LoadCredential, as the run would
+/// see them.
 struct Service {
+    /// ExecStartPre= commands, with whether a failure is ignored (`-`).
+    pre: Vec<(bool, Vec<String>)>,
     exec: Vec<String>,
     environment: Vec<(String, String)>,
     credential: Option<(String, PathBuf)>,
@@ -138,12 +141,16 @@ struct Service {
 
 fn parse_service(text: &str) -> Service {
     let mut service = Service {
+        pre: Vec::new(),
         exec: Vec::new(),
         environment: Vec::new(),
         credential: None,
     };
     for line in text.lines() {
-        if let Some(v) = line.strip_prefix("ExecStart=") {
+        if let Some(v) = line.strip_prefix("ExecStartPre=") {
+            let (ignore, v) = v.strip_prefix('-').map_or((false, v), |v| (true, v));
+            service.pre.push((ignore, unit_words(v)));
+        } else if let Some(v) = line.strip_prefix("ExecStart=") {
             service.exec = unit_words(v);
         } else if let Some(v) = line.strip_prefix("Environment=") {
             for w in unit_words(v) {
@@ -185,9 +192,21 @@ fn verify(host: &Host) {
     );
 }
 
-/// Runs the service's command the way systemd would: its environment only (plus PATH), the
-/// credential copied into a private `$CREDENTIALS_DIRECTORY`.
+/// Runs the service's commands the way systemd would: its ExecStartPre= first (the host's
+/// `systemctl` stand-in first in PATH, for systemd's own search path), then ExecStart with
+/// its environment only (plus PATH), the credential copied into a private
+/// `$CREDENTIALS_DIRECTORY`.
 fn run_as_systemd(host: &Host, service: &Service) -> std::process::Output {
+    for (ignore, pre) in &service.pre {
+        let path = format!("{}:{}", host.bin.display(), std::env::var("PATH").unwrap());
+        let o = std::process::Command::new(&pre[0])
+            .args(&pre[1..])
+            .env_clear()
+            .env("PATH", path)
+            .output()
+            .unwrap();
+        assert!(*ignore || o.status.success(), "{pre:?} failed");
+    }
     let creds = host.env.root.path().join("credentials");
     std::fs::create_dir_all(&creds).unwrap();
     let (id, path) = service.credential.as_ref().expect("LoadCredential=");
@@ -253,6 +272,18 @@ fn a_daily_timer_passes_systemd_verify_and_its_runs_are_incremental() {
         service.exec[1..],
         ["run", "--profile", PROFILE, "--quiet"].map(String::from)
     );
+    // A user manager cannot order the run after the system's network-online.target
+    // (systemd issue 3312; `Wants=`/`After=` on it would be silently dropped): a run caught
+    // up at boot waits until the system has booted, network-online.target included.
+    assert_eq!(
+        service.pre,
+        [(
+            true,
+            ["systemctl", "is-system-running", "--wait"]
+                .map(String::from)
+                .to_vec()
+        )]
+    );
     let toml = std::fs::read_to_string(host.profile_toml()).unwrap();
     assert!(toml.contains("schedule = \"daily 02:30\""), "{toml}");
 
@@ -264,6 +295,7 @@ fn a_daily_timer_passes_systemd_verify_and_its_runs_are_incremental() {
         }
         let o = run_as_systemd(&host, &service);
         assert_exit(&o, 0);
+        assert!(host.systemctl_log().contains("is-system-running --wait"));
         Extraction::read(&out, &sim.domain())
             .assert_eq(&Extraction::expected(&sim.truth, &BTreeMap::new()));
         let manifest = check_manifest(&out, &sim.domain());
@@ -296,8 +328,8 @@ fn without_a_user_manager_the_crontab_line_is_printed() {
     let sim = Sim::small();
     let host = Host::new(1);
     let out = host.env.out("out");
-    // cron cannot hand over a credential: the secret must be stored where a later process
-    // finds it (here the plaintext opt-in; this test machine's keyring store is "none").
+    // Without a credential file the secret must be stored where a later process finds it
+    // (here the plaintext opt-in; this test machine's keyring store is "none").
     create_profile(&sim, &host.env, PROFILE, &out, &["--plaintext-secret-file"]);
     let o = host.schedule(&["add", "--profile", PROFILE, "weekly", "fri", "18:05"]);
     assert_exit(&o, 0);
@@ -334,6 +366,84 @@ fn without_a_user_manager_the_crontab_line_is_printed() {
     let o = host.schedule(&["remove", "--profile", PROFILE]);
     assert_exit(&o, 0);
     assert!(stdout(&o).contains("crontab -e"), "{}", stdout(&o));
+}
+
+/// cron's line takes the credential-file form, as the systemd timer does: the run reads the
+/// secret from an owner-only file through `CREDENTIALS_DIRECTORY`, and nothing of the login
+/// that scheduled it (no `DBUS_SESSION_BUS_ADDRESS`, which dies with that login) is in the
+/// line. Run by `sh` with cron's bare environment, the line extracts the tenant.
+#[test]
+fn a_crontab_line_reads_the_secret_from_a_credential_file_and_outlives_the_login() {
+    let sim = Sim::small();
+    let host = Host::new(1);
+    let out = host.env.out("out");
+    create_profile(&sim, &host.env, PROFILE, &out, &[]);
+    let creds = host.env.root.path().join("creds");
+    std::fs::create_dir(&creds).unwrap();
+    let secret = creds.join("entra-extract-client-secret-contoso");
+    write_mode(&secret, &sim.app(DemoAppKind::Full).client_secret, 0o600);
+    let login_bus = "unix:path=/tmp/dbus-login-that-ends,guid=0123";
+    let o = host
+        .command()
+        .env("DBUS_SESSION_BUS_ADDRESS", login_bus)
+        .args([
+            "schedule",
+            "add",
+            "--profile",
+            PROFILE,
+            "daily",
+            "01:15",
+            "--cron",
+        ])
+        .arg("--credential-file")
+        .arg(&secret)
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    let text = stdout(&o);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("15 1 * * * "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(!line.contains("DBUS_SESSION_BUS_ADDRESS"), "{line}");
+    assert!(
+        line.contains(&format!("CREDENTIALS_DIRECTORY='{}'", creds.display())),
+        "{line}"
+    );
+    assert!(!line.contains(&sim.app(DemoAppKind::Full).client_secret));
+
+    // As cron runs it: /bin/sh, a bare environment, `\%` turned back into `%`.
+    let command = line.split_once("* * * ").unwrap().1.replace("\\%", "%");
+    let o = std::process::Command::new("sh")
+        .args(["-c", &command])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .env("HOME", &host.home)
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    Extraction::read(&out, &sim.domain())
+        .assert_eq(&Extraction::expected(&sim.truth, &BTreeMap::new()));
+    assert_eq!(last_run(&host)["outcome"], "success");
+
+    // A file the run would not find under that name is refused, with the name to give it.
+    let other = creds.join("contoso.secret");
+    write_mode(&other, "s3cret", 0o600);
+    let o = host.schedule(&[
+        "add",
+        "--profile",
+        PROFILE,
+        "daily",
+        "--cron",
+        "--credential-file",
+        other.to_str().unwrap(),
+    ]);
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains("entra-extract-client-secret-contoso"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

@@ -181,6 +181,9 @@ async fn merging_delta_answers_after_each_evolve_gives_the_new_truth() {
         let (s, applied) = post(&h, &format!("/_sim/evolve?changes=30&seed={round}")).await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(applied["version"], round);
+        // The operations asked for and applied, apart from the differences they made.
+        assert_eq!(applied["asked"], 30);
+        assert_eq!(applied["operations"], 30, "{}", applied["operations"]);
         let changes = applied["changes"].as_array().unwrap().clone();
         assert!(!changes.is_empty());
         all_changes.extend(changes);

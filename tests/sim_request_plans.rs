@@ -225,6 +225,89 @@ async fn users_split_by_upn_prefix_add_up_to_the_whole_and_to_their_counts() {
     h.shutdown().await;
 }
 
+/// `startswith` with any literal answers as Graph does, case-insensitively, with the users
+/// whose property starts with it: accented, multi-byte and quoted literals included (the
+/// literal `'ł'` once panicked the handler and dropped the connection). Random filter text
+/// is answered 200 or 400 with a Graph error, never with a dropped connection.
+#[tokio::test]
+async fn startswith_with_any_literal_answers_and_random_filters_never_break_the_server() {
+    let h = start_small().await;
+    let tok = token(&h, DemoAppKind::Full).await;
+    let t = truth(&h).await;
+    let users = t["users"].as_array().unwrap();
+    let lower = |s: &str| s.chars().flat_map(char::to_lowercase).collect::<String>();
+    let mut found = 0;
+    for prop in ["userPrincipalName", "displayName"] {
+        for lit in [
+            "ł", "Ł", "sø", "山田", "😀", "e\u{301}", "İ", "o'b", "O'Brien", "", "x and y",
+        ] {
+            let filter = format!("startswith({prop},'{}')", lit.replace('\'', "''"));
+            let enc: String = url::form_urlencoded::byte_serialize(filter.as_bytes()).collect();
+            let r = get(
+                &h,
+                &tok,
+                &format!("/v1.0/users?$filter={enc}&$select=id&$top=999"),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::OK, "{filter}: {}", r.text);
+            let got: BTreeSet<String> = r.json()["value"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["id"].as_str().unwrap().to_string())
+                .collect();
+            let want: BTreeSet<String> = users
+                .iter()
+                .filter(|u| {
+                    u[prop]
+                        .as_str()
+                        .is_some_and(|v| lower(v).starts_with(&lower(lit)))
+                })
+                .map(|u| u["id"].as_str().unwrap().to_string())
+                .collect();
+            assert_eq!(got, want, "{filter}");
+            found += usize::from(!lit.is_empty() && !got.is_empty());
+        }
+    }
+    assert!(found >= 2, "some literals match a user (山田, O'Brien)");
+
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(24);
+    let pieces = [
+        "startswith(",
+        "userPrincipalName",
+        ",",
+        "'",
+        ")",
+        " and ",
+        " eq ",
+        "ł",
+        "山",
+        "😀",
+        "İ",
+        "a",
+        " ",
+    ];
+    for _ in 0..300 {
+        let mut filter = String::new();
+        for _ in 0..rng.random_range(1..10) {
+            if rng.random_bool(0.2) {
+                filter.extend(char::from_u32(rng.random_range(0..0x11_0000)));
+            } else {
+                filter.push_str(pieces[rng.random_range(0..pieces.len())]);
+            }
+        }
+        let enc: String = url::form_urlencoded::byte_serialize(filter.as_bytes()).collect();
+        let r = get(&h, &tok, &format!("/v1.0/users?$filter={enc}&$select=id")).await;
+        match r.status {
+            StatusCode::OK => assert!(r.json()["value"].is_array(), "{filter:?}"),
+            StatusCode::BAD_REQUEST => assert!(!r.error_code().is_empty(), "{filter:?}"),
+            other => panic!("{filter:?}: {other} {}", r.text),
+        }
+    }
+    h.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_groups_members_split_by_cast_and_filter_need_eventual_consistency() {
     let h = start_700().await;

@@ -161,7 +161,7 @@ async fn new_profile_to_summary_through_the_event_loop() {
     let expected = [
         "validate cloud=Global tenant=fabrikam.onmicrosoft.com client=11111111-2222-3333-4444-555555555555 secret=(21 chars)",
         "save fabrikam storage=Keyring prefix=fabrikam.onmicrosoft.com dir=/exports bom=false schedule=none",
-        "extract draft cloud=Global tenant=fabrikam.onmicrosoft.com client=11111111-2222-3333-4444-555555555555 secret=(21 chars)",
+        "extract just saved fabrikam cloud=Global tenant=fabrikam.onmicrosoft.com client=11111111-2222-3333-4444-555555555555 secret=(21 chars)",
     ];
     for call in expected {
         assert!(

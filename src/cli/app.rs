@@ -64,8 +64,8 @@ pub struct AdminArgs {
     /// Microsoft Graph root URL (required with --cloud custom).
     #[arg(long, value_name = "URL")]
     pub graph_url: Option<String>,
-    /// Extra CA certificates (PEM) to trust, e.g. behind a TLS-inspecting proxy.
-    #[arg(long, value_name = "PEM")]
+    /// Extra CA certificates to trust ([`EXTRA_CA_HELP`](super::connect::EXTRA_CA_HELP)).
+    #[arg(long = "extra-ca", alias = "extra-ca-pem", value_name = "PEM", help = super::connect::EXTRA_CA_HELP)]
     pub extra_ca_pem: Option<PathBuf>,
 }
 

@@ -2,9 +2,10 @@
 //! Member.Read.Hidden are granted, with the exact fix when they are not.
 
 use clap::Args;
+use serde::Serialize;
 
 use super::Exit;
-use super::connect::{ConnectArgs, Failure, graph_failure};
+use super::connect::{ConnectArgs, Failure};
 use crate::permissions::check::check;
 use crate::permissions::report::{GrantState, PermissionReport};
 
@@ -27,26 +28,53 @@ pub async fn run(args: CheckArgs) -> color_eyre::Result<Exit> {
     super::connect::cancel_on_signals(conn.client.cancellation().clone());
     let report = match check(&conn.client).await {
         Ok(r) => r,
-        Err(e) => return Ok(fail(graph_failure(&e), args.json)),
+        Err(e) => return Ok(fail(conn.graph_failure(&e), args.json)),
     };
-    if args.json {
-        crate::outln!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        crate::out!("{}", render(&report));
-    }
-    Ok(if report.all_granted() {
+    let exit = if report.all_granted() {
         Exit::Success
     } else {
         Exit::PermissionMissing
-    })
+    };
+    if args.json {
+        print_json(exit, Some(&report), None)?;
+    } else {
+        crate::out!("{}", render(&report));
+    }
+    Ok(exit)
 }
 
-/// Reports a failure on stderr and, with `--json`, as `{"exit_code", "error"}` on stdout, so a
-/// script always gets JSON (and never a permission report it could mistake for a result).
+/// `check --json`: `outcome` and `exit_code` on every exit, as `run --json` has them, then
+/// the permission report, or the `error` of a check that could not be made.
+#[derive(Serialize)]
+struct CheckJson<'a> {
+    outcome: crate::profile::Outcome,
+    exit_code: u8,
+    #[serde(flatten)]
+    report: Option<&'a PermissionReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+fn print_json(
+    exit: Exit,
+    report: Option<&PermissionReport>,
+    error: Option<&str>,
+) -> serde_json::Result<()> {
+    let body = CheckJson {
+        outcome: exit.outcome(),
+        exit_code: exit.code(),
+        report,
+        error,
+    };
+    crate::outln!("{}", serde_json::to_string_pretty(&body)?);
+    Ok(())
+}
+
+/// Reports a failure on stderr and, with `--json`, on stdout without a permission report,
+/// so a script always gets JSON (and never a report it could mistake for a result).
 fn fail(f: Failure, json: bool) -> Exit {
-    if json {
-        let body = serde_json::json!({"exit_code": f.exit.code(), "error": f.message});
-        crate::outln!("{body:#}");
+    if json && let Err(e) = print_json(f.exit, None, Some(&f.message)) {
+        tracing::error!(%e, "cannot serialise the check's failure");
     }
     f.report()
 }

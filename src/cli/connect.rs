@@ -5,17 +5,21 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use secrecy::SecretString;
 
 use super::Exit;
 use crate::graph::{
     ClientId, Cloud, Credential, CredentialField, GraphClient, GraphError, TenantRef,
 };
 use crate::profile::{CredentialKind, Dirs, Profile, ProfileName, ProfileStore};
-use crate::secret::StoreChoice;
+use crate::secret::{ResolvedSecret, SYSTEMD_CREDENTIAL, SecretInputs, SecretNotes, StoreChoice};
 use crate::session::AppTarget;
 
 pub use crate::secret::SECRET_ENV;
+
+/// The help of `--extra-ca`, one flag wherever an endpoint is reached (`run`, `check`,
+/// `profile create`, `app create`; `--extra-ca-pem` is its old, unlisted name).
+pub const EXTRA_CA_HELP: &str =
+    "Extra CA certificates (PEM) to trust, e.g. behind a TLS-inspecting proxy";
 
 /// Which tenant and app registration to use.
 #[derive(Debug, Clone, Default, Args)]
@@ -42,8 +46,8 @@ pub struct ConnectArgs {
     /// a client secret.
     #[arg(long, value_name = "PEM")]
     pub certificate: Option<PathBuf>,
-    /// Extra trusted CA certificates (PEM), e.g. for a TLS-inspecting proxy.
-    #[arg(long, value_name = "PEM")]
+    /// Extra CA certificates to trust ([`EXTRA_CA_HELP`](super::connect::EXTRA_CA_HELP)).
+    #[arg(long = "extra-ca", alias = "extra-ca-pem", value_name = "PEM", help = EXTRA_CA_HELP)]
     pub extra_ca: Option<PathBuf>,
     /// Graph resource units this app may spend per 10 seconds (default 8000, Graph's budget
     /// for large tenants; small tenants get 3500, medium 5000). Lower it to leave room for
@@ -86,6 +90,28 @@ pub struct Connection {
     pub profile: Option<Profile>,
     pub dirs: Option<Dirs>,
     pub cloud: Cloud,
+    /// What to say about the secret should Entra refuse it.
+    pub secret_notes: SecretNotes,
+}
+
+impl Connection {
+    /// [`graph_failure`], naming what may be wrong with the secret when Entra refused it.
+    pub fn graph_failure(&self, e: &GraphError) -> Failure {
+        let mut f = graph_failure(e);
+        f.message = self.explain(e, f.message);
+        f
+    }
+
+    /// `message` about `e`, with the secret's note when `e` is Entra refusing the secret.
+    pub fn explain(&self, e: &GraphError, message: String) -> String {
+        let refused = e
+            .auth()
+            .is_some_and(|a| a.field() == Some(CredentialField::Secret));
+        match &self.secret_notes.if_refused {
+            Some(note) if refused => format!("{message}\n  note: {note}"),
+            _ => message,
+        }
+    }
 }
 
 impl ConnectArgs {
@@ -116,7 +142,7 @@ impl ConnectArgs {
             }
             None => (None, None),
         };
-        let mut target = match (&profile, &dirs) {
+        let (mut target, secret_notes) = match (&profile, &dirs) {
             (Some(profile), Some(dirs)) => {
                 // Flags that replace the credential make the profile's secret irrelevant.
                 let mut p = profile.clone();
@@ -124,34 +150,45 @@ impl ConnectArgs {
                     p.credential = CredentialKind::Certificate { path: pem.clone() };
                 }
                 let keyring = StoreChoice::from_env().map_err(|e| bad(e.to_string()))?;
-                let (target, warning) = AppTarget::from_profile(&p, dirs, keyring)
+                AppTarget::from_profile(&p, dirs, keyring)
                     .await
-                    .map_err(|e| bad(e.to_string()))?;
-                if let Some(w) = warning {
-                    eprintln!("warning: {w}");
-                }
-                target
+                    .map_err(|e| bad(e.to_string()))?
             }
-            _ => AppTarget {
-                cloud: Cloud::default(),
-                authority_url: None,
-                graph_url: None,
-                tenant: tenant
+            _ => {
+                let tenant = tenant
                     .clone()
-                    .ok_or_else(|| bad("give --tenant (or --profile NAME)".into()))?,
-                client_id: client_id
+                    .ok_or_else(|| bad("give --tenant (or --profile NAME)".into()))?;
+                let client_id = client_id
                     .clone()
-                    .ok_or_else(|| bad("give --client-id (or --profile NAME)".into()))?,
-                credential: match &self.certificate {
-                    Some(pem) => Credential::Certificate {
-                        cert_pem: pem.clone(),
-                        key_pem: pem.clone(),
-                    },
-                    None => Credential::Secret(env_secret()?),
-                },
-                extra_ca_pem: None,
-            },
+                    .ok_or_else(|| bad("give --client-id (or --profile NAME)".into()))?;
+                let (credential, notes) = match &self.certificate {
+                    Some(pem) => (
+                        Credential::Certificate {
+                            cert_pem: pem.clone(),
+                            key_pem: pem.clone(),
+                        },
+                        SecretNotes::default(),
+                    ),
+                    None => {
+                        let (secret, notes) = supplied_secret()?.split();
+                        (Credential::Secret(secret), notes)
+                    }
+                };
+                let target = AppTarget {
+                    cloud: Cloud::default(),
+                    authority_url: None,
+                    graph_url: None,
+                    tenant,
+                    client_id,
+                    credential,
+                    extra_ca_pem: None,
+                };
+                (target, notes)
+            }
         };
+        if let Some(w) = &secret_notes.warning {
+            eprintln!("warning: {w}");
+        }
         if let Some(t) = tenant {
             target.tenant = t;
         }
@@ -187,6 +224,7 @@ impl ConnectArgs {
             profile,
             dirs,
             cloud,
+            secret_notes,
         })
     }
 }
@@ -235,17 +273,16 @@ pub(crate) fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
     Ok(std::time::Duration::from_secs(total))
 }
 
-/// The secret from [`SECRET_ENV`] for runs without a profile.
-fn env_secret() -> Result<SecretString, Failure> {
-    std::env::var(SECRET_ENV)
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-        .map(crate::secret::into_secret)
+/// The secret of a run without a profile: from the environment, as every run takes it.
+fn supplied_secret() -> Result<ResolvedSecret, Failure> {
+    SecretInputs::from_env()
+        .supplied(None)
+        .map_err(|e| Failure::new(Exit::BadConfig, e.to_string()))?
         .ok_or_else(|| {
             Failure::new(
                 Exit::BadConfig,
                 format!(
-                    "no client secret: set {SECRET_ENV} in the environment (never pass it as a flag), use --certificate, or save a profile with `entra-extract profile create` and `profile set-secret`"
+                    "no client secret: set {SECRET_ENV} in the environment (never pass it as a flag), pass it as a systemd credential (LoadCredential={SYSTEMD_CREDENTIAL}:/path/to/file in the unit), use --certificate, or save a profile with `entra-extract profile create` and `profile set-secret`"
                 ),
             )
         })

@@ -172,6 +172,7 @@ async fn headless(sim: &crate::sim::SimHandle, args: &DemoArgs) -> color_eyre::R
         profile: None,
         dirs: None,
         cloud: Cloud::Custom,
+        secret_notes: Default::default(),
     };
     let run_args = RunArgs {
         connect: ConnectArgs::default(),

@@ -5,6 +5,7 @@ pub mod check;
 pub mod connect;
 pub mod demo;
 pub mod exit;
+pub mod manual;
 pub mod profile;
 pub mod progress;
 pub mod rotate;
@@ -50,25 +51,46 @@ pub enum Command {
         /// The shell, e.g. `bash`: `entra-extract completions bash > ~/.local/share/bash-completion/completions/entra-extract`.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) to stdout: `entra-extract man > entra-extract.1`.
-    Man,
+    /// Print the man page (roff) to stdout: `entra-extract man > entra-extract.1`; with
+    /// --dir, write one page per command and subcommand there.
+    Man {
+        /// Write `entra-extract.1` and a page for each subcommand (`entra-extract-run.1`, …)
+        /// into this directory, e.g. `~/.local/share/man/man1`.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
+}
+
+/// Parses the command line (with the help texts [`manual::command`] adds).
+pub fn parse() -> Cli {
+    use clap::FromArgMatches;
+    Cli::from_arg_matches(&manual::command().get_matches()).unwrap_or_else(|e| e.exit())
 }
 
 /// Writes `shell`'s completion script for the whole command line to stdout.
 pub fn completions(shell: clap_complete::Shell) -> Exit {
-    let mut command = <Cli as clap::CommandFactory>::command();
+    let mut command = manual::command();
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut command, "entra-extract", &mut script);
     crate::out!("{}", String::from_utf8_lossy(&script));
     Exit::Success
 }
 
-/// Writes the man page, generated from the same definitions as `--help`, to stdout.
-pub fn man() -> color_eyre::Result<Exit> {
-    let command = <Cli as clap::CommandFactory>::command();
-    let mut page = Vec::new();
-    clap_mangen::Man::new(command).render(&mut page)?;
-    crate::out!("{}", String::from_utf8_lossy(&page));
+/// Writes the man page, generated from the same definitions as `--help`, to stdout; with
+/// `dir`, one page per command and subcommand into `dir`.
+pub fn man(dir: Option<&std::path::Path>) -> color_eyre::Result<Exit> {
+    use color_eyre::eyre::WrapErr;
+    match dir {
+        None => {
+            let page = manual::main_page()?;
+            crate::out!("{}", String::from_utf8_lossy(&page));
+        }
+        Some(dir) => {
+            let written = manual::write_pages(dir)
+                .wrap_err_with(|| format!("cannot write the man pages into {}", dir.display()))?;
+            crate::outln!("Wrote {} man pages into {}.", written.len(), dir.display());
+        }
+    }
     Ok(Exit::Success)
 }
 

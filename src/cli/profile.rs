@@ -63,13 +63,21 @@ pub enum ProfileCommand {
     /// Replace the client secret without downtime: an administrator signs in (device code),
     /// a new secret is added, proven to sign in and stored, then the old one is removed.
     RotateSecret(Box<super::rotate::RotateArgs>),
-    /// Set the client secret: typed without echo, or read from stdin.
+    /// Set the client secret: typed without echo, or read from stdin. With --storage, change
+    /// where the profile keeps it: the secret moves there (or is given), and the copy in the
+    /// old place is deleted once the new place holds it.
     SetSecret {
         /// Profile name.
         name: ProfileName,
         /// Read the secret from standard input (e.g. a pipe from a password manager).
         #[arg(long)]
         stdin: bool,
+        /// Keep the secret here from now on: the OS keyring (the store
+        /// ENTRA_EXTRACT_KEYRING_STORE chooses), an owner-only plaintext file, or nowhere —
+        /// ENTRA_EXTRACT_CLIENT_SECRET or the systemd credential entra-extract-client-secret
+        /// supplies it to each run.
+        #[arg(long, value_enum, value_name = "STORAGE")]
+        storage: Option<SecretStorage>,
     },
 }
 
@@ -111,8 +119,8 @@ pub struct CreateArgs {
     /// Start CSV files with a UTF-8 byte order mark (for Excel).
     #[arg(long)]
     pub bom: bool,
-    /// Extra CA certificates (PEM) to trust, e.g. behind a TLS-inspecting proxy.
-    #[arg(long, value_name = "PATH")]
+    /// Extra CA certificates to trust ([`EXTRA_CA_HELP`](super::connect::EXTRA_CA_HELP)).
+    #[arg(long = "extra-ca", alias = "extra-ca-pem", value_name = "PEM", help = super::connect::EXTRA_CA_HELP)]
     pub extra_ca_pem: Option<PathBuf>,
     /// DISCOURAGED: keep the secret in an owner-only plain text file instead of the OS
     /// keyring (for servers with neither a keyring nor systemd credentials).
@@ -134,7 +142,16 @@ pub async fn run(args: ProfileArgs) -> color_eyre::Result<Exit> {
         ProfileCommand::Create(args) => create(&profiles, *args),
         ProfileCommand::Remove { name, force } => remove(&profiles, &name, force).await,
         ProfileCommand::Rename { old, new } => rename(&profiles, &old, &new).await,
-        ProfileCommand::SetSecret { name, stdin } => set_secret(&profiles, &name, stdin).await,
+        ProfileCommand::SetSecret {
+            name,
+            stdin,
+            storage: None,
+        } => set_secret(&profiles, &name, stdin).await,
+        ProfileCommand::SetSecret {
+            name,
+            stdin,
+            storage: Some(storage),
+        } => change_storage(&profiles, &name, storage, stdin).await,
     };
     Ok(match result {
         Ok(()) => Exit::Success,
@@ -172,6 +189,11 @@ fn exit_for(e: &CommandError) -> Exit {
         CommandError::Lifecycle(LifecycleError::Profile(p)) if p.is_config_error() => {
             Exit::BadConfig
         }
+        CommandError::Lifecycle(
+            LifecycleError::Unchanged { .. }
+            | LifecycleError::NothingToMove { .. }
+            | LifecycleError::ProofNeeded { .. },
+        ) => Exit::BadConfig,
         CommandError::Lifecycle(LifecycleError::Secret(s)) => match s {
             SecretError::KeyringFailure { .. } | SecretError::File { .. } => Exit::Failure,
             _ => Exit::BadConfig,
@@ -464,14 +486,14 @@ async fn remove(
     } else {
         ""
     };
-    crate::outln!("Removed profile {name} ({secret}{history}).");
+    let state = if removed.state {
+        ", deleted its incremental state (the copy of its last run's files)"
+    } else {
+        ""
+    };
+    crate::outln!("Removed profile {name} ({secret}{history}{state}).");
     if let SecretRemoval::LeftBehind(why) = &removed.secret {
-        warn(&format!(
-            "the keyring could not be reached, so a stored secret may remain under service \
-             \"{}\", user \"{}\" ({why})",
-            secret::KEYRING_SERVICE,
-            secret::keyring_user(name)
-        ));
+        warn(&SecretRemoval::left_behind(name, why));
     }
     Ok(())
 }
@@ -486,7 +508,7 @@ async fn rename(
     }
     lifecycle::rename(profiles, old, new, SecretStore::open_default()).await?;
     crate::outln!(
-        "Renamed profile {old} to {new}; its stored secret and run history moved with it."
+        "Renamed profile {old} to {new}; its stored secret, run history and incremental state moved with it."
     );
     Ok(())
 }
@@ -504,8 +526,9 @@ async fn set_secret(
         .into());
     }
     let value = read_secret(name, from_stdin)?;
-    let stored =
-        lifecycle::set_secret(profiles, &profile, &value, SecretStore::open_default()).await?;
+    let stored = lifecycle::set_secret(profiles, &profile, &value, SecretStore::open_default())
+        .await
+        .map_err(|e| e.for_profile(name))?;
     drop(value);
     for w in &stored.warnings {
         warn(w);
@@ -514,10 +537,66 @@ async fn set_secret(
         "Stored the client secret of profile {name} in {}.",
         stored.location
     );
-    if let Some(source) = SecretInputs::from_env().override_source(name) {
+    if let Some(source) = SecretInputs::from_env().override_source(Some(name)) {
         warn(&format!(
             "the {source} is set here and takes precedence over the stored secret at run time"
         ));
+    }
+    Ok(())
+}
+
+/// `set-secret NAME --storage S`: the secret moves (or, with --stdin or when it cannot be
+/// read, is given), then the old copy goes.
+async fn change_storage(
+    profiles: &ProfileStore,
+    name: &ProfileName,
+    storage: SecretStorage,
+    from_stdin: bool,
+) -> Result<(), CommandError> {
+    let change = |given: Option<SecretString>| {
+        lifecycle::change_storage(
+            profiles,
+            name,
+            storage,
+            given,
+            SecretInputs::from_env(),
+            SecretStore::open_default(),
+        )
+    };
+    let given = from_stdin.then(|| read_secret(name, true)).transpose()?;
+    let changed = match change(given).await {
+        // Nothing readable to move, or the only copy to prove: ask, on a terminal.
+        Err(LifecycleError::NothingToMove { .. } | LifecycleError::ProofNeeded { .. })
+            if !from_stdin && std::io::stdin().is_terminal() =>
+        {
+            change(Some(read_secret(name, false)?)).await?
+        }
+        other => other?,
+    };
+    for w in &changed.warnings {
+        warn(w);
+    }
+    crate::outln!(
+        "Profile {name} now keeps its client secret in {}.",
+        changed.now
+    );
+    match &changed.old_copy {
+        SecretRemoval::Deleted(place) => crate::outln!("Deleted the old copy from {place}."),
+        SecretRemoval::NoneStored => {}
+        SecretRemoval::LeftBehind(why) => warn(&SecretRemoval::left_behind(name, why)),
+    }
+    if !storage.is_stored() {
+        crate::outln!(
+            "Each run now needs it: {}.",
+            match storage {
+                SecretStorage::SystemdCredential => format!(
+                    "LoadCredential={}:/path/to/file in the unit (`entra-extract schedule add --credential-file FILE` writes it), or {}",
+                    secret::SYSTEMD_CREDENTIAL,
+                    secret::SECRET_ENV
+                ),
+                _ => format!("{} in its environment", secret::SECRET_ENV),
+            }
+        );
     }
     Ok(())
 }

@@ -129,17 +129,9 @@ impl RunReport {
     }
 }
 
-/// The outcome word of `--json` and the run history for an exit code: one contract.
+/// The outcome word of `--json` and the run history for an exit code ([`Exit::outcome`]).
 pub fn outcome_of(exit: Exit) -> Outcome {
-    match exit {
-        Exit::Success => Outcome::Success,
-        Exit::CompletedWithWarnings => Outcome::Warnings,
-        Exit::BadConfig => Outcome::BadConfig,
-        Exit::AuthFailed => Outcome::AuthFailed,
-        Exit::PermissionMissing => Outcome::PermissionMissing,
-        Exit::Interrupted => Outcome::Interrupted,
-        Exit::Failure | Exit::ExtractFailed => Outcome::Failed,
-    }
+    exit.outcome()
 }
 
 /// Runs the extraction and reports it.
@@ -216,6 +208,9 @@ async fn execute(
     let _ = display.await;
 
     let (exit, mut report) = outcome(&result, &progress, started);
+    if let Err(ExtractError::Graph(e)) = &result {
+        report.error = report.error.map(|m| conn.explain(e, m));
+    }
     // One more request after a run that signed in: when the secret in use ends. (Not
     // beside the extraction: a run refused before signing in sends nothing.)
     if result.is_ok() {
@@ -285,11 +280,16 @@ async fn run_all(args: RunArgs) -> color_eyre::Result<Exit> {
             args.json,
         ));
     }
-    if std::env::var_os(crate::secret::SECRET_ENV).is_some_and(|v| !v.is_empty()) {
-        eprintln!(
+    match crate::secret::SecretInputs::from_env().override_source(None) {
+        Some(crate::secret::SecretSource::Env) => eprintln!(
             "warning: {} is set, so every profile signs in with that one secret; unset it to use each profile's own",
             crate::secret::SECRET_ENV
-        );
+        ),
+        Some(source) => eprintln!(
+            "warning: the {source} {} is set, so every profile without its own ({0}-NAME) signs in with that one secret",
+            crate::secret::SYSTEMD_CREDENTIAL
+        ),
+        None => {}
     }
     // One listener for Ctrl-C and SIGTERM: it stops the running profiles, and no further
     // one starts.
@@ -382,10 +382,10 @@ fn options(args: &RunArgs, conn: &Connection) -> Result<ExtractOptions, Failure>
     let bad = |what: &str, e: &dyn std::fmt::Display| {
         Failure::new(Exit::BadConfig, format!("{what}: {e}"))
     };
-    let mut options = match &conn.profile {
-        Some(p) => crate::session::extract_options(p)
+    let mut options = match (&conn.profile, &conn.dirs) {
+        (Some(p), Some(dirs)) => crate::session::profile_run(p, dirs)
             .map_err(|e| bad(&format!("profile {}", p.name), &e))?,
-        None => ExtractOptions::new("."),
+        _ => ExtractOptions::new("."),
     };
     if let Some(dir) = &args.output_dir {
         options.output_dir = dir.clone();
@@ -412,11 +412,8 @@ fn options(args: &RunArgs, conn: &Connection) -> Result<ExtractOptions, Failure>
     options.workers = usize::from(args.workers);
     options.plan = args.plan;
     options.cloud = crate::session::cloud_name(conn.cloud);
-    if let (Some(p), Some(dirs)) = (&conn.profile, &conn.dirs) {
-        options.state = Some(crate::extract::incremental::StateOptions {
-            dir: dirs.state(&p.name),
-            full: args.full,
-        });
+    if let Some(state) = &mut options.state {
+        state.full = args.full;
     } else if args.full {
         return Err(Failure::new(
             Exit::BadConfig,

@@ -28,8 +28,9 @@ pub enum ScheduleCommand {
         /// When, e.g. `daily 02:00` or `weekly mon 06:30`.
         #[arg(required = true, num_args = 1.., value_name = "SCHEDULE")]
         schedule: Vec<String>,
-        /// Owner-only file holding the client secret, handed to each run as a systemd
-        /// credential (needed when the profile stores no secret).
+        /// Owner-only file holding the client secret, handed to each run as a credential
+        /// (needed when the profile stores no secret). With cron, name it
+        /// `entra-extract-client-secret-<profile>`: the line hands the run its directory.
         #[arg(long, value_name = "PATH")]
         credential_file: Option<PathBuf>,
         /// Print a crontab line instead of installing a systemd user timer.
@@ -168,9 +169,7 @@ fn add(
                 files[1].display(),
                 systemd::service_name(name),
             );
-            if profile.secret_storage == crate::profile::SecretStorage::Keyring
-                && job.credential_file.is_none()
-            {
+            if reads_keyring(&profile, &job) {
                 eprintln!(
                     "note: each run reads the secret from your OS keyring; if the keyring is locked when the timer fires (e.g. no one is logged in), the run fails with exit code 2 (within 30 s) instead of waiting. Pass --credential-file to hand it the secret as a systemd credential instead."
                 );
@@ -186,9 +185,21 @@ fn add(
                 "{lead} this line to your crontab (`crontab -e`) to rerun profile {name} {}:\n\n{line}\n",
                 when.describe()
             );
+            if reads_keyring(&profile, &job) {
+                eprintln!(
+                    "note: each run reads the secret from your OS keyring over your session bus at its default address, so only while you are logged in (or lingering: `loginctl enable-linger`) with the keyring unlocked; otherwise the run fails with exit code 2. For an unattended machine pass --credential-file DIR/{} (an owner-only file holding the secret) instead.",
+                    cron::credential_name(name)
+                );
+            }
         }
     }
     Ok(())
+}
+
+/// Whether the scheduled runs read the secret from the OS keyring of a user session.
+fn reads_keyring(profile: &crate::profile::Profile, job: &schedule::Job) -> bool {
+    profile.secret_storage == crate::profile::SecretStorage::Keyring
+        && job.credential_file.is_none()
 }
 
 fn list(profiles: &ProfileStore, json: bool) -> Result<(), CommandError> {

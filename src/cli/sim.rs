@@ -31,7 +31,8 @@ Examples: 503=2.5@every=10   reset@at=3   deleted-group@at=2   429=1@rate=0.05;p
 #[derive(Debug, Args)]
 #[command(after_long_help = FAULT_HELP)]
 pub struct SimArgs {
-    /// Tenant size: small (demo, ~150 users, every edge case), m (10k users), l (100k users).
+    /// Tenant size: small (~150 users, every edge case), demo (2,500 users, what `demo` shows),
+    /// m (10k users), l (100k users).
     #[arg(long, default_value = "small", value_parser = clap::value_parser!(Preset))]
     pub scenario: Preset,
     /// Seed for the generated data, secrets and rate-based faults.

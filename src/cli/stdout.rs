@@ -6,22 +6,52 @@
 use std::fmt;
 use std::io::{self, Write};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::Exit;
 
-/// The first error standard output gave, if any.
-static FAILED: Mutex<Option<io::ErrorKind>> = Mutex::new(None);
+/// Why standard output lost what was written to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lost {
+    /// It was closed when the program started (`>&-`).
+    Closed,
+    /// A write failed.
+    Failed(io::ErrorKind),
+}
+
+/// The first loss, if any.
+static LOST: Mutex<Option<Lost>> = Mutex::new(None);
 
 /// Writes to standard output unless an earlier write failed. Use through [`outln!`].
 pub fn write(args: fmt::Arguments<'_>) {
-    let mut failed = FAILED.lock().unwrap_or_else(|p| p.into_inner());
-    if failed.is_some() {
+    let mut lost = LOST.lock().unwrap_or_else(|p| p.into_inner());
+    if lost.is_some() {
+        return;
+    }
+    if closed_at_start() {
+        *lost = Some(Lost::Closed);
         return;
     }
     let mut out = io::stdout().lock();
     if let Err(e) = out.write_fmt(args).and_then(|()| out.flush()) {
-        *failed = Some(e.kind());
+        *lost = Some(Lost::Failed(e.kind()));
     }
+}
+
+/// Whether standard output was closed when the program started (`cmd >&-`): set by the
+/// binary before Rust's runtime starts (see `src/main.rs`), because the runtime then
+/// reopens a closed standard stream on `/dev/null` and writing to it vanishes without an
+/// error.
+static CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
+
+/// Records that standard output was closed at start. Called before `main`, so it does
+/// nothing but store.
+pub fn note_closed_at_start() {
+    CLOSED_AT_START.store(true, Ordering::Relaxed);
+}
+
+fn closed_at_start() -> bool {
+    CLOSED_AT_START.load(Ordering::Relaxed)
 }
 
 /// `println!` that never panics: see the module documentation.
@@ -47,8 +77,8 @@ macro_rules! out {
 ///
 /// Either way a line on stderr says what happened.
 pub fn settle(exit: Exit) -> Exit {
-    let failed = *FAILED.lock().unwrap_or_else(|p| p.into_inner());
-    let (settled, note) = settle_with(exit, failed);
+    let lost = *LOST.lock().unwrap_or_else(|p| p.into_inner());
+    let (settled, note) = settle_with(exit, lost);
     if let Some(note) = note {
         let _ = writeln!(io::stderr(), "{note}");
     }
@@ -56,9 +86,18 @@ pub fn settle(exit: Exit) -> Exit {
 }
 
 /// The settled exit code and the line for stderr.
-fn settle_with(exit: Exit, failed: Option<io::ErrorKind>) -> (Exit, Option<String>) {
-    let Some(kind) = failed else {
-        return (exit, None);
+fn settle_with(exit: Exit, lost: Option<Lost>) -> (Exit, Option<String>) {
+    let kind = match lost {
+        None => return (exit, None),
+        // Closed by whoever started the command: as a reader gone away, its choice.
+        Some(Lost::Closed) => {
+            let note = format!(
+                "note: standard output is closed, so nothing was written to it; the command itself ended with exit code {}",
+                exit.code()
+            );
+            return (exit, Some(note));
+        }
+        Some(Lost::Failed(kind)) => kind,
     };
     let done = matches!(exit, Exit::Success | Exit::CompletedWithWarnings);
     let settled = match kind {
@@ -90,21 +129,25 @@ mod tests {
 
     #[test]
     fn a_closed_pipe_keeps_the_exit_code_and_a_full_disk_fails_a_success() {
-        use io::ErrorKind::{BrokenPipe, StorageFull};
+        const BROKEN_PIPE: Lost = Lost::Failed(io::ErrorKind::BrokenPipe);
+        const STORAGE_FULL: Lost = Lost::Failed(io::ErrorKind::StorageFull);
         let code = |exit, failed| settle_with(exit, failed).0;
         assert_eq!(settle_with(Exit::Success, None), (Exit::Success, None));
-        assert_eq!(code(Exit::Success, Some(BrokenPipe)), Exit::Success);
+        assert_eq!(code(Exit::Success, Some(BROKEN_PIPE)), Exit::Success);
         assert_eq!(
-            code(Exit::CompletedWithWarnings, Some(BrokenPipe)),
+            code(Exit::CompletedWithWarnings, Some(BROKEN_PIPE)),
             Exit::CompletedWithWarnings
         );
-        assert_eq!(code(Exit::Success, Some(StorageFull)), Exit::Failure);
+        assert_eq!(code(Exit::Success, Some(STORAGE_FULL)), Exit::Failure);
         assert_eq!(
-            code(Exit::CompletedWithWarnings, Some(StorageFull)),
+            code(Exit::CompletedWithWarnings, Some(STORAGE_FULL)),
             Exit::Failure
         );
-        assert_eq!(code(Exit::AuthFailed, Some(StorageFull)), Exit::AuthFailed);
-        let note = settle_with(Exit::Success, Some(StorageFull)).1.unwrap();
+        assert_eq!(code(Exit::AuthFailed, Some(STORAGE_FULL)), Exit::AuthFailed);
+        let note = settle_with(Exit::Success, Some(STORAGE_FULL)).1.unwrap();
         assert!(note.contains("reported as 1"), "{note}");
+        let (exit, note) = settle_with(Exit::AuthFailed, Some(Lost::Closed));
+        assert_eq!(exit, Exit::AuthFailed);
+        assert!(note.unwrap().contains("exit code 3"));
     }
 }

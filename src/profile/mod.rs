@@ -8,6 +8,7 @@ pub mod fsutil;
 pub mod history;
 pub mod model;
 pub mod name;
+pub mod state;
 pub mod store;
 
 pub use dirs::Dirs;

@@ -74,7 +74,7 @@ pub enum CredentialKind {
 }
 
 /// Where the client secret of a [`CredentialKind::Secret`] profile is kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum SecretStorage {
     /// The OS keyring (Keychain, Credential Manager, Secret Service).

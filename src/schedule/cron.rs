@@ -1,6 +1,7 @@
 //! A schedule as a crontab line, for machines without a systemd user manager. It is printed
 //! for the user to add (`crontab -e`), never edited into their crontab behind their back.
 
+use std::path::Path;
 use std::process::Command;
 
 use super::{Job, Schedule};
@@ -20,22 +21,48 @@ pub fn fields(schedule: &Schedule) -> String {
     }
 }
 
-/// The whole line: owner-only files (`umask 077`), the directory overrides, the program
-/// with its arguments, output appended to `log`. cron runs it with `/bin/sh`; every word is
-/// single-quoted and `%` (a newline to cron) escaped.
-pub fn line(job: &Job, log: &std::path::Path) -> String {
+/// The whole line: owner-only files (`umask 077`), the directory overrides, the credential
+/// file's directory as `CREDENTIALS_DIRECTORY` (the run reads the secret from there, as
+/// under systemd), the program with its arguments, output appended to `log`. cron runs it
+/// with `/bin/sh`; every word is single-quoted and `%` (a newline to cron) escaped.
+///
+/// Nothing of the scheduling login goes in: its `DBUS_SESSION_BUS_ADDRESS` dies with it. A
+/// keyring profile's run finds the session bus at its default address
+/// (`$XDG_RUNTIME_DIR/bus`, else `/run/user/<uid>/bus`) while a session of the user lives.
+pub fn line(job: &Job, log: &Path) -> String {
     let mut words = vec!["umask 077;".to_string()];
     for (key, value) in &job.environment {
         words.push(format!("{key}={}", sh_quote(value)));
     }
-    // A keyring profile needs the session bus that the Secret Service listens on.
-    if let Ok(bus) = std::env::var("DBUS_SESSION_BUS_ADDRESS") {
-        words.push(format!("DBUS_SESSION_BUS_ADDRESS={}", sh_quote(&bus)));
+    if let Some(dir) = job.credential_file.as_deref().and_then(Path::parent) {
+        words.push(format!(
+            "CREDENTIALS_DIRECTORY={}",
+            sh_quote(&dir.to_string_lossy())
+        ));
     }
     words.push(sh_quote(&job.exe.to_string_lossy()));
     words.extend(job.args().iter().map(|a| sh_quote(a)));
     words.push(format!(">> {} 2>&1", sh_quote(&log.to_string_lossy())));
     format!("{} {}", fields(&job.schedule), words.join(" ")).replace('%', "\\%")
+}
+
+/// The name a run looks for in `CREDENTIALS_DIRECTORY` for `profile` (the profile-specific
+/// one of the two it accepts): what a crontab line's credential file must be called.
+pub fn credential_name(profile: &ProfileName) -> String {
+    format!("{}-{profile}", crate::secret::SYSTEMD_CREDENTIAL)
+}
+
+/// Whether a run of `profile` given `file`'s directory as `CREDENTIALS_DIRECTORY` reads
+/// `file`: it is named as [`crate::secret::SecretInputs::systemd_credential`] looks for.
+pub fn finds_credential(file: &Path, profile: &ProfileName) -> bool {
+    let Some(dir) = file.parent() else {
+        return false;
+    };
+    let inputs = crate::secret::SecretInputs {
+        env_secret: None,
+        credentials_directory: Some(dir.to_path_buf()),
+    };
+    inputs.systemd_credential(Some(profile)).as_deref() == Some(file)
 }
 
 /// Where a crontab line appends the run's output: `<data>/logs/schedule-<profile>.log`.

@@ -28,7 +28,8 @@ pub struct Job {
     /// `ENTRA_EXTRACT_*` variables to pass on (directory and keyring overrides; never a
     /// secret).
     pub environment: Vec<(String, String)>,
-    /// The owner-only file systemd hands to the run as the client-secret credential.
+    /// The owner-only file holding the client secret: systemd hands it to the run as a
+    /// credential, a crontab line points `CREDENTIALS_DIRECTORY` at its directory.
     pub credential_file: Option<PathBuf>,
 }
 
@@ -118,13 +119,31 @@ pub enum ScheduleError {
         /// Its storage, for people.
         storage: &'static str,
     },
-    /// cron has no credentials mechanism.
+    /// A profile without a stored secret, scheduled with cron and no credential file.
     #[error(
-        "cron cannot hand a credential file to profile {profile}'s runs; use a systemd user timer, or store the secret in the OS keyring (`entra-extract profile set-secret {profile}`)"
+        "profile {profile} has no stored secret, and a cron job has no environment to take it from; \
+         pass --credential-file {dir}/{name} (an owner-only file holding the secret; the run reads it as a credential), \
+         or store the secret in the OS keyring (`entra-extract profile set-secret {profile}`)",
+        dir = "DIR",
+        name = cron::credential_name(profile)
     )]
     CronNeedsStoredSecret {
         /// The profile.
         profile: ProfileName,
+    },
+    /// cron has no `LoadCredential=`: the run finds the file in `CREDENTIALS_DIRECTORY` by
+    /// its name, which this one does not have.
+    #[error(
+        "a crontab line hands the run the directory of the credential file, where the run looks for {want}; \
+         rename {} to {want} (or put it in a directory of its own under that name) and add the schedule again",
+        .path.display(),
+        want = cron::credential_name(profile)
+    )]
+    CronCredentialName {
+        /// The profile.
+        profile: ProfileName,
+        /// The file as given.
+        path: PathBuf,
     },
     /// The keyring this process uses is not one a later run can read.
     #[error(
@@ -161,8 +180,8 @@ impl ScheduleError {
 }
 
 /// The job that reruns `profile` with this binary, after checking that such a run can
-/// find the secret: a stored one (keyring, plaintext opt-in) or `credential_file` (systemd
-/// only; made absolute and checked owner-only).
+/// find the secret: a stored one (keyring, plaintext opt-in) or `credential_file` (made
+/// absolute and checked owner-only; for cron, named as the run looks for it).
 pub fn job_for(
     profile: &crate::profile::Profile,
     schedule: Schedule,
@@ -175,10 +194,15 @@ pub fn job_for(
     }
     let stored = profile.secret_storage.is_stored();
     let credential_file = match (backend, credential_file) {
-        (Backend::Cron, Some(_)) => {
-            return Err(ScheduleError::CronNeedsStoredSecret {
-                profile: profile.name.clone(),
-            });
+        (Backend::Cron, Some(path)) => {
+            let path = checked_credential_file(&path)?;
+            if !cron::finds_credential(&path, &profile.name) {
+                return Err(ScheduleError::CronCredentialName {
+                    profile: profile.name.clone(),
+                    path,
+                });
+            }
+            Some(path)
         }
         (Backend::Cron, None) if !stored => {
             return Err(ScheduleError::CronNeedsStoredSecret {

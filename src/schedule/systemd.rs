@@ -70,6 +70,10 @@ pub fn render(job: &Job) -> Result<Units, Unrepresentable> {
          \n\
          [Service]\n\
          Type=oneshot\n\
+         # A user unit cannot be ordered after the system's network-online.target (systemd\n\
+         # issue 3312): a run caught up at boot (Persistent=true) waits for the system to\n\
+         # finish booting, network-online.target included when anything wants it.\n\
+         ExecStartPre=-systemctl is-system-running --wait\n\
          ExecStart={exec}\n",
         p = job.profile,
         exec = exec.join(" "),

@@ -52,6 +52,7 @@ impl StoreChoice {
                 detail: format!(
                     "{STORE_ENV}={other:?} is not one of platform, secret-service, keyutils, memory, none"
                 ),
+                profile: None,
             }),
         }
     }
@@ -98,11 +99,12 @@ impl SecretStore {
     /// Opens `choice`. Connecting may block (D-Bus), so it runs off the async runtime.
     pub async fn open(choice: StoreChoice) -> Result<Self, SecretError> {
         if choice == StoreChoice::Disabled {
-            return Err(SecretError::KeyringDisabled);
+            return Err(SecretError::KeyringDisabled { profile: None });
         }
         if choice == StoreChoice::Unreachable {
             return Err(SecretError::KeyringUnavailable {
                 detail: "no D-Bus Secret Service on this machine (demo --no-keyring)".into(),
+                profile: None,
             });
         }
         let opened = run_blocking(KEYRING_TIMEOUT, move || open_blocking(choice)).await?;
@@ -114,9 +116,10 @@ impl SecretStore {
                 timeout: KEYRING_TIMEOUT,
             }),
             // Failing to even connect means "no keyring here", whatever the library called it.
-            Err(SecretError::KeyringFailure { detail }) => {
-                Err(SecretError::KeyringUnavailable { detail })
-            }
+            Err(SecretError::KeyringFailure { detail }) => Err(SecretError::KeyringUnavailable {
+                detail,
+                profile: None,
+            }),
             Err(e) => Err(e),
         }
     }
@@ -261,6 +264,7 @@ async fn run_blocking<T: Send + 'static>(
                 "no answer within {} s; a locked keyring may be waiting for an unlock prompt",
                 timeout.as_secs_f32()
             ),
+            profile: None,
         }),
         Ok(Err(_)) => Err(SecretError::KeyringFailure {
             detail: "the keyring call ended without an answer (it panicked)".into(),
@@ -277,9 +281,11 @@ fn map_error(e: KeyringError) -> SecretError {
     match e {
         KeyringError::NoDefaultStore => SecretError::KeyringUnavailable {
             detail: "no credential store is configured for this platform".into(),
+            profile: None,
         },
         KeyringError::NoStorageAccess(inner) => SecretError::KeyringLocked {
             detail: inner.to_string(),
+            profile: None,
         },
         KeyringError::BadEncoding(_) => SecretError::KeyringFailure {
             detail: "the stored secret is not UTF-8 text; set it again with `profile set-secret`"

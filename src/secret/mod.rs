@@ -29,31 +29,50 @@ pub fn keyring_user(name: &ProfileName) -> String {
     format!("profile:{name}")
 }
 
-/// What to do when no keyring is usable; appended to every keyring error. The kernel
+/// What to do when no keyring is usable; appended to every keyring error. For a saved
+/// `profile`, the commands that change where that profile keeps its secret; the kernel
 /// keyring is offered only to someone who has not already chosen it.
-fn headless_options() -> String {
+fn headless_options(profile: Option<&ProfileName>) -> String {
     headless_options_for(
+        profile,
         std::env::var(keyring::STORE_ENV).is_ok_and(|v| v.trim().eq_ignore_ascii_case("keyutils")),
     )
 }
 
-fn headless_options_for(keyutils_chosen: bool) -> String {
-    let keyring_hint = if keyutils_chosen {
-        "the kernel keyring is already chosen (ENTRA_EXTRACT_KEYRING_STORE=keyutils): it is \
-per login session, so a job under sudo, su, cron or systemd sees another one (`keyctl show @s` \
-shows this process's), and it is emptied at reboot; unset the variable to use the Secret \
-Service instead"
-    } else {
-        "on Linux, choose the kernel keyring with ENTRA_EXTRACT_KEYRING_STORE=keyutils (emptied \
-at reboot)"
+fn headless_options_for(profile: Option<&ProfileName>, keyutils_chosen: bool) -> String {
+    let store_env = keyring::STORE_ENV;
+    let kernel = match (keyutils_chosen, profile) {
+        (true, _) => format!(
+            "the kernel keyring is already chosen ({store_env}=keyutils): it is per login \
+             session, so a job under sudo, su, cron or systemd sees another one (`keyctl show \
+             @s` shows this process's), and it is emptied at reboot; unset the variable to use \
+             the Secret Service instead, where there is one"
+        ),
+        (false, Some(p)) => format!(
+            "on Linux, the kernel keyring (emptied at reboot): `{store_env}=keyutils \
+             entra-extract profile set-secret {p}`, with {store_env}=keyutils set for every \
+             run of it too"
+        ),
+        (false, None) => format!(
+            "on Linux, choose the kernel keyring with {store_env}=keyutils (emptied at reboot)"
+        ),
     };
-    format!(
-        "On a server without a keyring, supply the secret another way: set \
-ENTRA_EXTRACT_CLIENT_SECRET in the job's environment; or use a systemd credential \
-(LoadCredential=entra-extract-client-secret:/path/to/file in the unit); or, {keyring_hint}; or, \
-as a last resort, keep it in an owner-only file (`entra-extract profile create … \
---plaintext-secret-file`)."
-    )
+    match profile {
+        Some(p) => format!(
+            "Keep the secret of profile {p} another way: `entra-extract profile set-secret {p} \
+             --storage environment` (then set {SECRET_ENV} for each run), `--storage \
+             systemd-credential` (then LoadCredential={SYSTEMD_CREDENTIAL}:/path/to/file in the \
+             unit), or, as a last resort, `--storage plaintext-file` (an owner-only file); or, \
+             {kernel}."
+        ),
+        None => format!(
+            "On a server without a keyring, supply the secret another way: set {SECRET_ENV} in \
+             the job's environment; or use a systemd credential \
+             (LoadCredential={SYSTEMD_CREDENTIAL}:/path/to/file in the unit); or, {kernel}; or, \
+             as a last resort, keep it in an owner-only file (`--plaintext-secret-file` of \
+             `entra-extract profile create` or `app create`)."
+        ),
+    }
 }
 
 /// How a secret the program does not keep reaches a run.
@@ -70,26 +89,33 @@ fn supply_hint(storage: SecretStorage) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
     /// No OS keyring could be reached (no D-Bus session, no Secret Service, unsupported OS).
-    #[error("no OS keyring is reachable ({detail}). {}", headless_options())]
+    #[error("no OS keyring is reachable ({detail}). {}", headless_options(profile.as_ref()))]
     KeyringUnavailable {
         /// What the keyring library reported.
         detail: String,
+        /// The saved profile whose secret was at stake, for advice that names it.
+        profile: Option<ProfileName>,
     },
     /// The keyring exists but refused access (typically locked).
     #[error(
         "the OS keyring refused access ({detail}); it may be locked (log in to the desktop session to unlock it) or closed to this process. {}",
-        headless_options()
+        headless_options(profile.as_ref())
     )]
     KeyringLocked {
         /// What the keyring library reported.
         detail: String,
+        /// The saved profile whose secret was at stake, for advice that names it.
+        profile: Option<ProfileName>,
     },
     /// The keyring was disabled with `ENTRA_EXTRACT_KEYRING_STORE=none`.
     #[error(
         "the OS keyring is disabled (ENTRA_EXTRACT_KEYRING_STORE=none). {}",
-        headless_options()
+        headless_options(profile.as_ref())
     )]
-    KeyringDisabled,
+    KeyringDisabled {
+        /// The saved profile whose secret was at stake, for advice that names it.
+        profile: Option<ProfileName>,
+    },
     /// The keyring answered with an error.
     #[error("the OS keyring failed: {detail}")]
     KeyringFailure {
@@ -116,7 +142,7 @@ pub enum SecretError {
         storage: SecretStorage,
     },
     /// The profile's storage is not one the program writes to.
-    #[error("profile \"{profile}\" keeps no secret ({}); to store one, recreate it with the keyring or the plaintext opt-in", supply_hint(*.storage))]
+    #[error("profile \"{profile}\" keeps no secret ({}); to store one, `entra-extract profile set-secret {profile} --storage keyring` (or `--storage plaintext-file`)", supply_hint(*.storage))]
     NotStorable {
         /// The profile.
         profile: ProfileName,
@@ -165,8 +191,37 @@ impl SecretError {
             self,
             SecretError::KeyringUnavailable { .. }
                 | SecretError::KeyringLocked { .. }
-                | SecretError::KeyringDisabled
+                | SecretError::KeyringDisabled { .. }
         )
+    }
+
+    /// What went wrong without the advice (for "an entry may remain: …").
+    pub fn brief(&self) -> String {
+        match self {
+            SecretError::KeyringUnavailable { detail, .. } => {
+                format!("no OS keyring is reachable: {detail}")
+            }
+            SecretError::KeyringLocked { detail, .. } => {
+                format!("the OS keyring refused access: {detail}")
+            }
+            SecretError::KeyringDisabled { .. } => {
+                format!("the OS keyring is disabled ({}=none)", keyring::STORE_ENV)
+            }
+            other => other.to_string(),
+        }
+    }
+
+    /// The error met while keeping the secret of the saved profile `name`: its advice then
+    /// names the commands that change where that profile keeps it. (Not for a profile still
+    /// being created: those commands need a saved one.)
+    pub fn for_profile(mut self, name: &ProfileName) -> Self {
+        if let SecretError::KeyringUnavailable { profile, .. }
+        | SecretError::KeyringLocked { profile, .. }
+        | SecretError::KeyringDisabled { profile } = &mut self
+        {
+            *profile = Some(name.clone());
+        }
+        self
     }
 }
 
@@ -205,6 +260,47 @@ pub struct ResolvedSecret {
     pub warning: Option<String>,
 }
 
+/// What a run must say about the secret it signs in with (never the secret).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecretNotes {
+    /// To show before the run (the plaintext opt-in warns on every use).
+    pub warning: Option<String>,
+    /// To add when Entra refuses the secret: why it may have (whitespace around it).
+    pub if_refused: Option<String>,
+}
+
+impl ResolvedSecret {
+    /// The secret, and what the run must say about it.
+    pub fn split(self) -> (SecretString, SecretNotes) {
+        let if_refused = whitespace_hint(&self.secret, self.source);
+        let notes = SecretNotes {
+            warning: self.warning,
+            if_refused,
+        };
+        (self.secret, notes)
+    }
+}
+
+/// Whitespace around a secret is kept as given (beyond the line ending dropped from a file
+/// or variable: a secret may contain any character), but a value Entra generates never has
+/// it: when Entra refuses such a secret, this is the likely reason.
+fn whitespace_hint(secret: &SecretString, source: SecretSource) -> Option<String> {
+    let value = secret.expose_secret();
+    let place = match (
+        value.starts_with(char::is_whitespace),
+        value.ends_with(char::is_whitespace),
+    ) {
+        (true, true) => "begins and ends",
+        (true, false) => "begins",
+        (false, true) => "ends",
+        (false, false) => return None,
+    };
+    Some(format!(
+        "the client secret from the {source} {place} with whitespace, which a secret value \
+         from Entra never does: remove it there"
+    ))
+}
+
 /// The process-environment inputs of [`resolve`], separated so tests need not mutate the
 /// environment.
 #[derive(Debug, Default)]
@@ -216,7 +312,9 @@ pub struct SecretInputs {
 }
 
 impl SecretInputs {
-    /// Reads the two variables from the process environment.
+    /// Reads the two variables from the process environment: the one place the secret's
+    /// variable is read, for every command. Trailing line endings are dropped (an
+    /// `EnvironmentFile=` or a pasted value may keep one); empty means unset.
     pub fn from_env() -> Self {
         SecretInputs {
             env_secret: std::env::var(SECRET_ENV)
@@ -230,20 +328,21 @@ impl SecretInputs {
         }
     }
 
-    /// The systemd credential file that applies to `profile`, if any exists.
-    pub fn systemd_credential(&self, profile: &ProfileName) -> Option<PathBuf> {
+    /// The systemd credential file that applies, if any exists: for a profile's run
+    /// `entra-extract-client-secret-<profile>` first, then `entra-extract-client-secret`.
+    pub fn systemd_credential(&self, profile: Option<&ProfileName>) -> Option<PathBuf> {
         let dir = self.credentials_directory.as_ref()?;
-        [
-            format!("{SYSTEMD_CREDENTIAL}-{profile}"),
-            SYSTEMD_CREDENTIAL.to_string(),
-        ]
-        .into_iter()
-        .map(|n| dir.join(n))
-        .find(|p| p.is_file())
+        profile
+            .map(|p| format!("{SYSTEMD_CREDENTIAL}-{p}"))
+            .into_iter()
+            .chain([SYSTEMD_CREDENTIAL.to_string()])
+            .map(|n| dir.join(n))
+            .find(|p| p.is_file())
     }
 
-    /// Which override, if any, would win over the profile's own storage.
-    pub fn override_source(&self, profile: &ProfileName) -> Option<SecretSource> {
+    /// Which source, if any, supplies the secret from outside a profile's own storage (and
+    /// so wins over it).
+    pub fn override_source(&self, profile: Option<&ProfileName>) -> Option<SecretSource> {
         if self.env_secret.is_some() {
             Some(SecretSource::Env)
         } else if self.systemd_credential(profile).is_some() {
@@ -251,6 +350,29 @@ impl SecretInputs {
         } else {
             None
         }
+    }
+
+    /// The secret the run's environment supplies, by one rule for every command (`run` and
+    /// `check`, with or without a profile, `run --all`): `ENTRA_EXTRACT_CLIENT_SECRET`, then
+    /// the systemd credential. `None` when neither is there.
+    pub fn supplied(
+        self,
+        profile: Option<&ProfileName>,
+    ) -> Result<Option<ResolvedSecret>, SecretError> {
+        let credential = self.systemd_credential(profile);
+        let (secret, source) = match (self.env_secret, credential) {
+            (Some(secret), _) => (secret, SecretSource::Env),
+            (None, Some(path)) => (
+                read_secret_file(&path, "systemd credential")?,
+                SecretSource::SystemdCredential,
+            ),
+            (None, None) => return Ok(None),
+        };
+        Ok(Some(ResolvedSecret {
+            secret,
+            source,
+            warning: None,
+        }))
     }
 }
 
@@ -287,25 +409,14 @@ pub async fn resolve_from(
             profile: profile.name.clone(),
         });
     }
-    if let Some(secret) = inputs.env_secret {
-        return Ok(ResolvedSecret {
-            secret,
-            source: SecretSource::Env,
-            warning: None,
-        });
-    }
-    if let Some(path) = inputs.systemd_credential(&profile.name) {
-        let secret = read_secret_file(&path, "systemd credential")?;
-        return Ok(ResolvedSecret {
-            secret,
-            source: SecretSource::SystemdCredential,
-            warning: None,
-        });
+    if let Some(supplied) = inputs.supplied(Some(&profile.name))? {
+        return Ok(supplied);
     }
     match profile.secret_storage {
         SecretStorage::Keyring => {
-            let store = keyring.await?;
-            let secret = store.load(&profile.name).await?;
+            let for_profile = |e: SecretError| e.for_profile(&profile.name);
+            let store = keyring.await.map_err(for_profile)?;
+            let secret = store.load(&profile.name).await.map_err(for_profile)?;
             Ok(ResolvedSecret {
                 secret,
                 source: SecretSource::Keyring,

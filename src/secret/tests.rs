@@ -40,6 +40,7 @@ fn temp_profiles() -> (tempfile::TempDir, ProfileStore) {
 async fn unreachable_keyring() -> Result<SecretStore, SecretError> {
     Err(SecretError::KeyringUnavailable {
         detail: "no D-Bus session".into(),
+        profile: None,
     })
 }
 
@@ -130,7 +131,7 @@ fn store_choice_parses_known_values_only() {
 #[tokio::test]
 async fn disabled_keyring_is_a_typed_error() {
     let e = SecretStore::open(StoreChoice::Disabled).await.unwrap_err();
-    assert!(matches!(e, SecretError::KeyringDisabled));
+    assert!(matches!(e, SecretError::KeyringDisabled { .. }));
 }
 
 #[tokio::test]
@@ -203,7 +204,48 @@ async fn resolution_order_env_then_systemd_then_keyring() {
     )
     .await
     .unwrap_err();
-    assert!(e.to_string().contains("systemd credential"), "{e}");
+    assert!(e.to_string().contains("LoadCredential="), "{e}");
+    assert!(
+        e.to_string().contains("set-secret contoso --storage"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_run_without_a_profile_takes_only_the_generic_credential_and_whitespace_is_noted() {
+    let creds = tempfile::tempdir().unwrap();
+    std::fs::write(
+        creds.path().join(format!("{SYSTEMD_CREDENTIAL}-p")),
+        "specific",
+    )
+    .unwrap();
+    let inputs = || SecretInputs {
+        env_secret: None,
+        credentials_directory: Some(creds.path().to_path_buf()),
+    };
+    assert!(inputs().supplied(None).unwrap().is_none());
+    std::fs::write(creds.path().join(SYSTEMD_CREDENTIAL), " generic\n").unwrap();
+    let (value, notes) = inputs().supplied(None).unwrap().unwrap().split();
+    assert_eq!(value.expose_secret(), " generic");
+    let note = notes.if_refused.unwrap();
+    assert!(
+        note.contains("systemd credential begins with whitespace"),
+        "{note}"
+    );
+    assert!(
+        !note.contains("generic"),
+        "the note shows the secret: {note}"
+    );
+
+    let env = SecretInputs {
+        env_secret: Some(secret("clean")),
+        ..inputs()
+    };
+    let (value, notes) = env.supplied(None).unwrap().unwrap().split();
+    assert_eq!(
+        (value.expose_secret(), notes),
+        ("clean", SecretNotes::default())
+    );
 }
 
 #[tokio::test]
@@ -323,6 +365,109 @@ async fn rename_moves_the_keyring_entry_and_remove_deletes_it() {
     assert!(matches!(removed.secret, SecretRemoval::Deleted(_)));
     assert!(!store.contains(&name("new")).await.unwrap());
     assert!(!profiles.exists(&name("new")));
+}
+
+#[tokio::test]
+async fn a_secret_moves_from_the_keyring_to_a_file_and_back_with_no_copy_left() {
+    let (_d, profiles) = temp_profiles();
+    let (_raw, store) = mock_store();
+    let p = name("mover");
+    let profile = sample("mover");
+    profiles.create(&profile).unwrap();
+    lifecycle::set_secret(&profiles, &profile, &secret(VALUE), async {
+        Ok(store.clone())
+    })
+    .await
+    .unwrap();
+    let keyring = || {
+        let store = store.clone();
+        async move { Ok(store) }
+    };
+
+    // Out of the keyring without typing it again.
+    let moved = lifecycle::change_storage(
+        &profiles,
+        &p,
+        SecretStorage::PlaintextFile,
+        None,
+        SecretInputs::default(),
+        keyring(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(moved.old_copy, SecretRemoval::Deleted(_)),
+        "{moved:?}"
+    );
+    assert!(!store.contains(&p).await.unwrap());
+    assert_eq!(
+        plaintext::load(profiles.dirs(), &p)
+            .unwrap()
+            .0
+            .expose_secret(),
+        VALUE
+    );
+    assert_eq!(
+        profiles.load(&p).unwrap().secret_storage,
+        SecretStorage::PlaintextFile
+    );
+
+    // And back.
+    lifecycle::change_storage(
+        &profiles,
+        &p,
+        SecretStorage::Keyring,
+        None,
+        SecretInputs::default(),
+        keyring(),
+    )
+    .await
+    .unwrap();
+    assert!(!plaintext::path(profiles.dirs(), &p).exists());
+    assert_eq!(store.load(&p).await.unwrap().expose_secret(), VALUE);
+
+    // To the environment: the keyring's copy stays until the same secret comes that way.
+    let e = lifecycle::change_storage(
+        &profiles,
+        &p,
+        SecretStorage::Environment,
+        Some(secret("another")),
+        SecretInputs::default(),
+        keyring(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            lifecycle::LifecycleError::ProofNeeded { differs: true, .. }
+        ),
+        "{e:?}"
+    );
+    assert!(store.contains(&p).await.unwrap());
+    assert_eq!(
+        profiles.load(&p).unwrap().secret_storage,
+        SecretStorage::Keyring
+    );
+    let inputs = SecretInputs {
+        env_secret: Some(secret(VALUE)),
+        credentials_directory: None,
+    };
+    lifecycle::change_storage(
+        &profiles,
+        &p,
+        SecretStorage::Environment,
+        None,
+        inputs,
+        keyring(),
+    )
+    .await
+    .unwrap();
+    assert!(!store.contains(&p).await.unwrap());
+    assert_eq!(
+        profiles.load(&p).unwrap().secret_storage,
+        SecretStorage::Environment
+    );
 }
 
 #[tokio::test]
@@ -461,18 +606,28 @@ async fn memory_store_is_shared_within_the_process_and_labelled_as_demo() {
 
 #[test]
 fn the_kernel_keyring_is_offered_only_to_someone_who_has_not_chosen_it() {
-    let offered = headless_options_for(false);
+    let offered = headless_options_for(None, false);
     assert!(
         offered.contains("choose the kernel keyring with ENTRA_EXTRACT_KEYRING_STORE=keyutils"),
         "{offered}"
     );
-    let chosen = headless_options_for(true);
+    let chosen = headless_options_for(None, true);
     assert!(!chosen.contains("choose the kernel keyring"), "{chosen}");
     assert!(
         chosen.contains("already chosen") && chosen.contains("keyctl show @s"),
         "{chosen}"
     );
     assert!(chosen.contains("ENTRA_EXTRACT_CLIENT_SECRET"), "{chosen}");
+    // For a saved profile: the commands that move its secret, named for it.
+    let p = name("contoso");
+    for keyutils in [false, true] {
+        let advice = headless_options_for(Some(&p), keyutils);
+        for storage in ["environment", "systemd-credential", "plaintext-file"] {
+            assert!(advice.contains(&format!("--storage {storage}")), "{advice}");
+        }
+        assert!(advice.contains("profile set-secret contoso"), "{advice}");
+        assert!(!advice.contains("profile create"), "{advice}");
+    }
 }
 
 /// A secret profile `n` of a fixed tenant and app.

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use crate::graph::{ClientId, Cloud, Credential, Endpoints, GraphClient, GraphConfig, TenantRef};
 use crate::profile::{CredentialKind, Dirs, Profile};
+use crate::secret::SecretNotes;
 
 /// An app registration on a cloud, as the user gave it.
 #[derive(Debug, Clone)]
@@ -37,39 +38,43 @@ pub enum SessionError {
 
 impl AppTarget {
     /// The target a saved profile describes, with its credential resolved (environment,
-    /// systemd credential, the `keyring` store, or the plaintext opt-in). The second value is a warning
-    /// the caller must show (the plaintext opt-in warns on every use).
+    /// systemd credential, the `keyring` store, or the plaintext opt-in), and what the caller
+    /// must say about the secret (a warning now, a hint should Entra refuse it).
     pub async fn from_profile(
         profile: &Profile,
         dirs: &Dirs,
         keyring: crate::secret::StoreChoice,
-    ) -> Result<(Self, Option<String>), SessionError> {
-        let (credential, warning) = match &profile.credential {
+    ) -> Result<(Self, SecretNotes), SessionError> {
+        let (credential, notes) = match &profile.credential {
             CredentialKind::Certificate { path } => (
                 Credential::Certificate {
                     cert_pem: path.clone(),
                     key_pem: path.clone(),
                 },
-                None,
+                SecretNotes::default(),
             ),
             CredentialKind::Secret => {
                 let resolved = crate::secret::resolve_in(profile, dirs, keyring).await?;
                 tracing::info!(source = %resolved.source, "client secret resolved");
-                (Credential::Secret(resolved.secret), resolved.warning)
+                let (secret, notes) = resolved.split();
+                (Credential::Secret(secret), notes)
             }
         };
-        Ok((
-            AppTarget {
-                cloud: profile.cloud,
-                authority_url: profile.authority_url.clone(),
-                graph_url: profile.graph_url.clone(),
-                tenant: profile.tenant.clone(),
-                client_id: profile.client_id.clone(),
-                credential,
-                extra_ca_pem: profile.extra_ca_pem.clone(),
-            },
-            warning,
-        ))
+        Ok((AppTarget::of_profile(profile, credential), notes))
+    }
+
+    /// The target a saved profile describes, signing in with `credential` (the wizard's run
+    /// right after saving uses the secret just typed, wherever it was stored).
+    pub fn of_profile(profile: &Profile, credential: Credential) -> Self {
+        AppTarget {
+            cloud: profile.cloud,
+            authority_url: profile.authority_url.clone(),
+            graph_url: profile.graph_url.clone(),
+            tenant: profile.tenant.clone(),
+            client_id: profile.client_id.clone(),
+            credential,
+            extra_ca_pem: profile.extra_ca_pem.clone(),
+        }
     }
 
     /// Validates the identifiers and endpoints and builds the client. Nothing is sent yet.
@@ -119,9 +124,23 @@ pub fn run_outcome(
     }
 }
 
+/// Whether an extraction was refused before it read any data: extra attributes or a prefix
+/// that are not valid, an output directory that could not be claimed. Such a run ends with
+/// exit 2 (bad configuration) and is no run of the profile, as a refusal before signing in
+/// is not: the history keeps the runs that happened.
+pub fn refused_before_reading(e: &crate::extract::run::ExtractError) -> bool {
+    use crate::extract::run::ExtractError;
+    match e {
+        ExtractError::Schema(_) | ExtractError::Prefix { .. } => true,
+        ExtractError::Output(o) => o.is_setup(),
+        _ => false,
+    }
+}
+
 /// Appends a run of `profile` to its history: counts from the committed files when the run
-/// succeeded, else from the progress counters at the end. Failure to record is only logged:
-/// the history must never fail a run.
+/// succeeded, else from the progress counters at the end; a run
+/// [refused before reading](refused_before_reading) is not appended. Failure to record is
+/// only logged: the history must never fail a run.
 pub fn record_run(
     dirs: &Dirs,
     profile: &Profile,
@@ -130,6 +149,9 @@ pub fn record_run(
     progress: &crate::extract::progress::ProgressSnapshot,
 ) {
     use crate::extract::FileKind;
+    if result.as_ref().is_err_and(refused_before_reading) {
+        return;
+    }
     let ok = result.as_ref().ok();
     let rows = |kind: FileKind, fallback: u64| {
         ok.and_then(|s| s.output.files.iter().find(|f| f.kind == kind))
@@ -155,10 +177,14 @@ pub fn record_run(
     }
 }
 
-/// The extraction settings a saved profile stores (output directory, prefix, BOM, extra
-/// attributes, cloud); callers layer their own overrides on top.
-pub fn extract_options(
+/// How a saved profile runs: its settings (output directory, prefix, BOM, extra attributes,
+/// cloud) and its incremental state. The one place that builds a profile's run, for
+/// `run --profile`, `run --all` and the wizard alike: whichever starts a run, it writes the
+/// same columns and starts from, and saves, the same state. Callers layer their overrides
+/// on top (`run`'s flags, `--full`).
+pub fn profile_run(
     profile: &Profile,
+    dirs: &Dirs,
 ) -> Result<crate::extract::run::ExtractOptions, crate::extract::PrefixError> {
     let mut options = crate::extract::run::ExtractOptions::new(profile.output_dir.clone());
     options.prefix = profile
@@ -170,5 +196,49 @@ pub fn extract_options(
     options.extra_user_attributes = profile.extra_user_attributes.clone();
     options.extra_group_attributes = profile.extra_group_attributes.clone();
     options.cloud = cloud_name(profile.cloud);
+    options.state = Some(crate::extract::incremental::StateOptions {
+        dir: dirs.state(&profile.name),
+        full: false,
+    });
     Ok(options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::OutputError;
+    use crate::extract::run::ExtractError;
+    use crate::extract::schema::{ObjectKind, SchemaError};
+
+    /// The history leaves out exactly the runs `run` reports as bad configuration (exit 2).
+    #[test]
+    fn runs_refused_before_reading_are_the_ones_run_reports_as_bad_configuration() {
+        let errors = [
+            ExtractError::Schema(SchemaError::Empty {
+                kind: ObjectKind::User,
+            }),
+            ExtractError::Output(OutputError::Busy { dir: "o".into() }),
+            ExtractError::Output(OutputError::Write {
+                path: "o/x".into(),
+                source: std::io::Error::other("disk full"),
+            }),
+            ExtractError::Cancelled,
+            ExtractError::Internal {
+                what: "w".into(),
+                detail: "d".into(),
+            },
+            ExtractError::Unexpected {
+                what: "w".into(),
+                detail: "d".into(),
+            },
+        ];
+        for e in &errors {
+            let exit = crate::cli::run::failure(e).exit;
+            assert_eq!(
+                refused_before_reading(e),
+                exit == crate::cli::Exit::BadConfig,
+                "{e}"
+            );
+        }
+    }
 }

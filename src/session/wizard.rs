@@ -23,13 +23,14 @@ use crate::graph::{ClientId, Credential, GraphClient, GraphError, TenantRef};
 use crate::permissions::report::{GrantState, PermissionReport};
 use crate::profile::{CredentialKind, Dirs, Profile, ProfileName, ProfileStore};
 use crate::registration::{Blueprint, Created, DEFAULT_DISPLAY_NAME, SecretLifetime, replication};
-use crate::secret::{SecretStore, StoreChoice, lifecycle};
+use crate::secret::lifecycle::{self, LifecycleError};
+use crate::secret::{SecretStore, StoreChoice};
 use crate::tui::services::{
     CheckTarget, CreatedApp, CredentialInput, CredentialProblem, CredentialsInput,
     ExtractionCounts, ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget,
     Field, IfNameTaken, LastRun, NewAppFailure, NewAppInput, NewAppUpdate, NewAppUpdates,
     OutputSettings, ProfileDraft, ProfileSummary, SaveOutcome, SaveProblem, SaveProblemKind,
-    SecretStorage, Services, TenantInfo,
+    SecretStorage, Services, StorageProblem, TenantInfo,
 };
 
 /// Services backed by the real program, with profiles under `dirs`.
@@ -73,10 +74,10 @@ impl LiveServices {
     /// A client for a saved profile (its secret resolved) or for the wizard's inputs.
     async fn client_for_profile(&self, name: &str) -> Result<(GraphClient, Profile), String> {
         let profile = self.load(name)?;
-        let (target, warning) = AppTarget::from_profile(&profile, &self.dirs, self.keyring)
+        let (target, notes) = AppTarget::from_profile(&profile, &self.dirs, self.keyring)
             .await
             .map_err(|e| e.to_string())?;
-        if let Some(w) = warning {
+        if let Some(w) = notes.warning {
             tracing::warn!("{w}");
         }
         let client = target.client().map_err(|e| e.to_string())?;
@@ -97,15 +98,19 @@ fn target_of(input: &CredentialsInput) -> Result<AppTarget, CredentialProblem> {
         graph_url: input.graph_url.clone(),
         tenant,
         client_id,
-        credential: match &input.credential {
-            CredentialInput::Secret(s) => Credential::Secret(s.clone()),
-            CredentialInput::Certificate { path } => Credential::Certificate {
-                cert_pem: path.clone(),
-                key_pem: path.clone(),
-            },
-        },
+        credential: credential_of(&input.credential),
         extra_ca_pem: None,
     })
+}
+
+fn credential_of(input: &CredentialInput) -> Credential {
+    match input {
+        CredentialInput::Secret(s) => Credential::Secret(s.clone()),
+        CredentialInput::Certificate { path } => Credential::Certificate {
+            cert_pem: path.clone(),
+            key_pem: path.clone(),
+        },
+    }
 }
 
 fn problem(
@@ -317,20 +322,24 @@ impl Services for LiveServices {
             match target {
                 ExtractionTarget::Saved(name) => {
                     let (client, profile) = self.client_for_profile(&name).await?;
-                    let options =
-                        crate::session::extract_options(&profile).map_err(|e| e.to_string())?;
-                    Ok(self.spawn_run(client, options, Some(profile)))
+                    self.spawn_profile_run(client, profile)
+                }
+                ExtractionTarget::JustSaved(draft) => {
+                    let profile = self.load(&draft.name)?;
+                    let credential = credential_of(&draft.credentials.credential);
+                    let client = AppTarget::of_profile(&profile, credential)
+                        .client()
+                        .map_err(|e| e.to_string())?;
+                    self.spawn_profile_run(client, profile)
                 }
                 ExtractionTarget::Draft(draft) => {
                     let client = target_of(&draft.credentials)
                         .map_err(|p| p.message)?
                         .client()
                         .map_err(|e| e.to_string())?;
-                    // A draft that was saved under its name records its runs too.
-                    let saved = self.load(&draft.name).ok();
                     let mut options = options_of(&draft.output)?;
                     options.cloud = crate::session::cloud_name(draft.credentials.cloud);
-                    Ok(self.spawn_run(client, options, saved))
+                    Ok(self.spawn_run(client, options, None))
                 }
             }
         }
@@ -521,6 +530,70 @@ impl Services for LiveServices {
         .boxed()
     }
 
+    fn change_secret_storage(
+        &self,
+        profile: String,
+        storage: SecretStorage,
+        secret: Option<SecretString>,
+    ) -> BoxFuture<'_, Result<String, StorageProblem>> {
+        async move {
+            let problem = |message: String, needs_secret| StorageProblem {
+                message,
+                needs_secret,
+            };
+            let name = ProfileName::new(&profile).map_err(|e| problem(e.to_string(), false))?;
+            let changed = lifecycle::change_storage(
+                &self.store(),
+                &name,
+                storage,
+                secret,
+                crate::secret::SecretInputs::from_env(),
+                SecretStore::open(self.keyring),
+            )
+            .await
+            .map_err(|e| match e {
+                // The screen asks for the value: say why in its words, not the CLI's.
+                LifecycleError::NothingToMove { why, .. } => problem(
+                    format!("The secret of {name} cannot be read where it is kept now ({why})."),
+                    true,
+                ),
+                LifecycleError::ProofNeeded {
+                    kept_in,
+                    differs: false,
+                    ..
+                } => problem(
+                    format!(
+                        "{kept_in} holds the secret of {name}, and Entra shows a secret's value only once: that copy is deleted only once the same secret is given here."
+                    ),
+                    true,
+                ),
+                LifecycleError::ProofNeeded { kept_in, .. } => problem(
+                    format!(
+                        "The secret given differs from the one in {kept_in}, which is kept. Give the secret {name} uses now."
+                    ),
+                    true,
+                ),
+                e => problem(e.to_string(), false),
+            })?;
+            let mut message = format!("Profile {name} now keeps its secret in {}.", changed.now);
+            match &changed.old_copy {
+                lifecycle::SecretRemoval::Deleted(place) => {
+                    message.push_str(&format!(" The old copy was deleted from {place}."))
+                }
+                lifecycle::SecretRemoval::LeftBehind(why) => message.push_str(&format!(
+                    " But {}.",
+                    lifecycle::SecretRemoval::left_behind(&name, why)
+                )),
+                lifecycle::SecretRemoval::NoneStored => {}
+            }
+            for w in &changed.warnings {
+                message.push_str(&format!(" Note: {w}."));
+            }
+            Ok(message)
+        }
+        .boxed()
+    }
+
     fn remove_created_app(&self) -> BoxFuture<'_, Result<String, String>> {
         async move {
             let Some((admin, created)) = lock(&self.leftovers).pop() else {
@@ -605,6 +678,8 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// A one-off run's settings: the wizard's output step only (no profile's extra attributes,
+/// no profile's state).
 fn options_of(output: &OutputSettings) -> Result<ExtractOptions, String> {
     // Absolute, as a saved profile keeps it: the summary then names the files wherever the
     // wizard was started from.
@@ -619,7 +694,19 @@ fn options_of(output: &OutputSettings) -> Result<ExtractOptions, String> {
 }
 
 impl LiveServices {
-    /// Starts the run in the background and returns the handle the wizard polls.
+    /// A saved profile's run, built as `run --profile` builds it.
+    fn spawn_profile_run(
+        &self,
+        client: GraphClient,
+        profile: Profile,
+    ) -> Result<ExtractionHandle, String> {
+        let options =
+            crate::session::profile_run(&profile, &self.dirs).map_err(|e| e.to_string())?;
+        Ok(self.spawn_run(client, options, Some(profile)))
+    }
+
+    /// Starts the run in the background and returns the handle the wizard polls; the run
+    /// of a `profile` is recorded in its history.
     fn spawn_run(
         &self,
         client: GraphClient,
@@ -627,12 +714,6 @@ impl LiveServices {
         profile: Option<Profile>,
     ) -> ExtractionHandle {
         let mut options = options;
-        if let Some(p) = &profile {
-            options.state = Some(crate::extract::incremental::StateOptions {
-                dir: self.dirs.state(&p.name),
-                full: false,
-            });
-        }
         // The wizard holds the commit while it asks whether to cancel.
         let commit_hold = crate::tui::services::CommitHold::default();
         options.commit_hold = Some(commit_hold.clone());
@@ -811,6 +892,25 @@ impl LiveServices {
             }
         };
         store.save(&profile).map_err(|e| fail(e.to_string()))?;
+        // Kept elsewhere before this edit: that copy goes now (a rename above moved it under
+        // the new name already).
+        let stored_in = match previous.as_ref().map(|p| p.secret_storage) {
+            Some(old) if old != storage && profile.credential == CredentialKind::Secret => {
+                match lifecycle::delete_copy(&store, &name, old, SecretStore::open(self.keyring))
+                    .await
+                {
+                    lifecycle::SecretRemoval::Deleted(place) => {
+                        format!("{stored_in}; the old copy in {place} was deleted")
+                    }
+                    lifecycle::SecretRemoval::LeftBehind(why) => format!(
+                        "{stored_in}; but {}",
+                        lifecycle::SecretRemoval::left_behind(&name, &why)
+                    ),
+                    lifecycle::SecretRemoval::NoneStored => stored_in,
+                }
+            }
+            _ => stored_in,
+        };
         let had_schedule = previous.and_then(|p| p.schedule);
         let schedule = match draft.schedule {
             Some(_) if !self.schedules => Some(

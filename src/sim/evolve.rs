@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::generate::{Newcomers, SPECIAL_GROUPS};
 use super::json::{push_str, push_uuid};
-use super::model::{Directory, GROUP_PROPS, GroupKind, ObjKind, ObjRef, USER_PROPS};
+use super::model::{Directory, GROUP_PROPS, GroupKind, ObjKind, ObjRef, USER_PROPS, is_valid_upn};
 use super::state::Snapshot;
 
 /// What a change row is about.
@@ -160,9 +160,23 @@ struct Work {
     now: i64,
 }
 
-/// Applies `changes` operations drawn from `seed` to `snap`; returns the next snapshot and
-/// the changes it holds (also appended to its history).
-pub fn evolve(snap: &Snapshot, changes: usize, seed: u64, now: i64) -> (Snapshot, Vec<Applied>) {
+/// What one round of [`evolve`] did.
+#[derive(Debug)]
+pub struct Evolved {
+    /// The next version of the tenant.
+    pub next: Snapshot,
+    /// The differences it holds in the terms of the CSV files (also appended to its
+    /// history): one operation often makes several (a leaver's memberships), and two may
+    /// cancel out (a member added, then removed).
+    pub changes: Vec<Applied>,
+    /// The operations applied, of the `changes` asked for (an operation with nothing to
+    /// act on, e.g. removing an owner from a tenant without owners, is given up on).
+    pub operations: usize,
+}
+
+/// Applies `changes` operations drawn from `seed` to `snap`: the next snapshot, the
+/// differences it holds and how many operations were applied.
+pub fn evolve(snap: &Snapshot, changes: usize, seed: u64, now: i64) -> Evolved {
     let mut w = Work {
         dir: snap.dir.clone(),
         gone_users: HashSet::new(),
@@ -173,10 +187,12 @@ pub fn evolve(snap: &Snapshot, changes: usize, seed: u64, now: i64) -> (Snapshot
         serial: 1_000_000 + (snap.version as usize % 1_000) * 10_000,
         now,
     };
+    let mut operations = 0;
     for _ in 0..changes {
         for _ in 0..TRIES {
             let op = w.pick_op();
             if w.apply(op) {
+                operations += 1;
                 break;
             }
         }
@@ -196,7 +212,11 @@ pub fn evolve(snap: &Snapshot, changes: usize, seed: u64, now: i64) -> (Snapshot
     next.version = version;
     next.history = snap.history.clone();
     next.history.extend(applied.iter().cloned());
-    (next, applied)
+    Evolved {
+        next,
+        changes: applied,
+        operations,
+    }
 }
 
 impl Work {
@@ -317,17 +337,17 @@ impl Work {
                 u.display_name = format!("{given} {surname}");
                 u.surname = Some(surname.clone());
                 // A new surname usually brings a new sign-in name and address.
-                let domain = u
+                // It keeps the old one's first part (the given name as generation spelled
+                // it in a UPN, `lukasz` for Łukasz): the given name itself may hold
+                // characters a UPN can't.
+                let (old_local, domain) = u
                     .user_principal_name
-                    .split_once('@')
-                    .map(|(_, d)| d.to_string())
-                    .unwrap_or_default();
-                let local = format!(
-                    "{}.{}",
-                    given.to_ascii_lowercase(),
-                    surname.to_ascii_lowercase()
-                );
+                    .rsplit_once('@')
+                    .unwrap_or((&u.user_principal_name, ""));
+                let first = old_local.split('.').next().unwrap_or(old_local);
+                let local = format!("{first}.{}", surname.to_ascii_lowercase());
                 u.user_principal_name = format!("{local}@{domain}");
+                debug_assert!(is_valid_upn(&u.user_principal_name));
                 u.mail = Some(u.user_principal_name.clone());
                 u.mail_nickname = local;
                 u.proxy_addresses = vec![format!("SMTP:{}", u.user_principal_name)];
@@ -674,8 +694,13 @@ mod tests {
     #[test]
     fn same_seed_same_changes_and_every_kind_appears_over_rounds() {
         let s0 = start();
-        let (a, ra) = evolve(&s0, 40, 3, 100);
-        let (_, rb) = evolve(&s0, 40, 3, 100);
+        let Evolved {
+            next: a,
+            changes: ra,
+            operations,
+        } = evolve(&s0, 40, 3, 100);
+        assert_eq!(operations, 40);
+        let rb = evolve(&s0, 40, 3, 100).changes;
         let key = |r: &[Applied]| -> Vec<String> {
             r.iter()
                 .map(|c| format!("{:?}{:?}{}{:?}", c.object, c.action, c.id, c.attributes))
@@ -687,7 +712,11 @@ mod tests {
         let mut snap = a;
         let mut all = ra;
         for seed in 4..12 {
-            let (next, more) = evolve(&snap, 40, seed, 200);
+            let Evolved {
+                next,
+                changes: more,
+                ..
+            } = evolve(&snap, 40, seed, 200);
             all.extend(more);
             snap = next;
         }
@@ -707,10 +736,54 @@ mod tests {
         }
     }
 
+    /// Renames give every user a UPN of the documented characters, also those whose given
+    /// name is not ASCII (Łukasz, Zoë, Søren, José), so a `startswith` by UPN prefix finds
+    /// each of them.
+    #[test]
+    fn every_user_keeps_a_documented_upn_through_renames() {
+        let mut snap = start();
+        for u in &snap.dir.users {
+            assert!(
+                is_valid_upn(&u.user_principal_name),
+                "{}",
+                u.user_principal_name
+            );
+        }
+        let mut renamed_with_accent = 0;
+        for seed in 0..20 {
+            let Evolved {
+                next,
+                changes: rows,
+                ..
+            } = evolve(&snap, 200, seed, 100);
+            snap = next;
+            renamed_with_accent += rows
+                .iter()
+                .filter(|c| c.attributes.contains(&"userPrincipalName"))
+                .filter(|c| !c.display_name.is_ascii())
+                .count();
+        }
+        assert!(
+            renamed_with_accent > 0,
+            "no user with an accented name was renamed"
+        );
+        for u in &snap.dir.users {
+            assert!(
+                is_valid_upn(&u.user_principal_name),
+                "{}",
+                u.user_principal_name
+            );
+        }
+    }
+
     #[test]
     fn a_leaver_leaves_every_group_and_the_index_stays_whole() {
         let s0 = start();
-        let (s1, rows) = evolve(&s0, 60, 9, 100);
+        let Evolved {
+            next: s1,
+            changes: rows,
+            ..
+        } = evolve(&s0, 60, 9, 100);
         let dir = &s1.dir;
         for g in &dir.groups {
             for r in g.members.iter().chain(&g.owners) {

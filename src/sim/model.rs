@@ -63,6 +63,26 @@ pub struct OnPrem {
     pub last_sync: i64,
 }
 
+/// Whether `upn` is a user principal name Graph would store: `alias@domain`, the alias made
+/// only of "A - Z, a - z, 0 - 9, ' . - _ ! # ^ ~" [GDC api-reference/v1.0/resources/user.md,
+/// userPrincipalName: "This property can't contain accent characters. Only the following
+/// characters are allowed"], the domain a DNS name. Generated and evolved users keep to it,
+/// as a client splitting users by UPN prefix may rely on.
+pub fn is_valid_upn(upn: &str) -> bool {
+    let Some((alias, domain)) = upn.rsplit_once('@') else {
+        return false;
+    };
+    let alias_ok = !alias.is_empty()
+        && alias
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "'.-_!#^~".contains(c));
+    let domain_ok = domain.split('.').count() >= 2
+        && domain.split('.').all(|label| {
+            !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    alias_ok && domain_ok
+}
+
 /// A user (member or guest).
 #[derive(Debug, Clone)]
 pub struct User {
@@ -833,6 +853,29 @@ mod tests {
     use super::*;
     use crate::sim::config::Preset;
     use crate::sim::generate::generate;
+
+    #[test]
+    fn the_upn_rule_is_the_documented_character_set() {
+        for ok in [
+            "adele.vance@contoso.example",
+            "svc-backup@contoso.example",
+            "o'brien_x!#^~@contoso.example",
+            "ann_fabrikam.example#EXT#@contoso.onmicrosoft.example",
+        ] {
+            assert!(is_valid_upn(ok), "{ok}");
+        }
+        for bad in [
+            "Łukasz.renamed1@contoso.example",
+            "zoë@contoso.example",
+            "a b@contoso.example",
+            "@contoso.example",
+            "ann@",
+            "ann@localhost",
+            "ann",
+        ] {
+            assert!(!is_valid_upn(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn limited_information_objects_keep_only_type_and_id() {

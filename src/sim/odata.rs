@@ -247,8 +247,11 @@ fn split_and(f: &str) -> Vec<&str> {
     split_keyword(f, " and ")
 }
 
-/// Splits at a keyword (with its surrounding spaces) outside string literals.
+/// Splits at an ASCII keyword (with its surrounding spaces) outside string literals.
+/// Compares bytes: a match of ASCII bytes starts and ends on character boundaries, where a
+/// `str` slice `f[i..i + n]` could end inside a multi-byte character and panic.
 fn split_keyword<'a>(f: &'a str, keyword: &str) -> Vec<&'a str> {
+    debug_assert!(keyword.is_ascii());
     let n = keyword.len();
     let mut parts = Vec::new();
     let bytes = f.as_bytes();
@@ -258,7 +261,11 @@ fn split_keyword<'a>(f: &'a str, keyword: &str) -> Vec<&'a str> {
     while i < bytes.len() {
         if bytes[i] == b'\'' {
             in_str = !in_str;
-        } else if !in_str && f[i..].len() >= n && f[i..i + n].eq_ignore_ascii_case(keyword) {
+        } else if !in_str
+            && bytes
+                .get(i..i + n)
+                .is_some_and(|w| w.eq_ignore_ascii_case(keyword.as_bytes()))
+        {
             parts.push(&f[start..i]);
             start = i + n;
             i += n;
@@ -276,7 +283,7 @@ fn parse_str(lit: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(in crate::sim) mod tests {
     use super::*;
 
     #[test]
@@ -323,5 +330,80 @@ mod tests {
         );
         let c = parse_filter("id in ('1','2')").unwrap();
         assert_eq!(c[0], Clause::In("id".into(), vec!["1".into(), "2".into()]));
+    }
+
+    /// Text a client might put in a query: the filter grammar's words and punctuation,
+    /// characters of several bytes or whose lower case is longer (`İ`), and any code point.
+    pub(in crate::sim) fn arbitrary_text(rng: &mut impl rand::Rng) -> String {
+        const PIECES: &[&str] = &[
+            "startswith(",
+            "userPrincipalName",
+            "displayName",
+            ",",
+            "'",
+            "''",
+            "(",
+            ")",
+            " and ",
+            " or ",
+            " eq ",
+            " in ",
+            "id",
+            "true",
+            "null",
+            " ",
+            "ł",
+            "Ł",
+            "ø",
+            "山田",
+            "😀",
+            "e\u{301}",
+            "İ",
+            "ß",
+            "a",
+            "Z",
+            "0",
+        ];
+        let mut text = String::new();
+        for _ in 0..rng.random_range(0..12) {
+            if rng.random_bool(0.2) {
+                text.extend(char::from_u32(rng.random_range(0..0x11_0000)));
+            } else {
+                text.push_str(PIECES[rng.random_range(0..PIECES.len())]);
+            }
+        }
+        text
+    }
+
+    /// Any UTF-8 is parsed or refused with a message, never a panic (the `startswith`
+    /// literal `'ł'` once cut a character in two).
+    #[test]
+    fn any_filter_text_is_parsed_or_refused_without_panicking() {
+        use rand::SeedableRng;
+        for f in [
+            "startswith(userPrincipalName,'ł')",
+            "startswith(userPrincipalName,'sø') and id eq 'ł'",
+            "ł and ø",
+            "id eq 'ł' or id eq '山'",
+        ] {
+            assert!(parse_filter(f).is_ok() || f == "ł and ø", "{f}");
+            let _ = parse_id_disjunction(f);
+        }
+        assert_eq!(
+            parse_filter("startswith(userPrincipalName,'ł')").unwrap(),
+            vec![Clause::StartsWith("userPrincipalName".into(), "ł".into())]
+        );
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(24);
+        for _ in 0..20_000 {
+            let f = arbitrary_text(&mut rng);
+            if let Err(message) = parse_filter(&f) {
+                assert!(!message.is_empty());
+            }
+            let _ = parse_id_disjunction(&f);
+            let raw: String = url::form_urlencoded::byte_serialize(f.as_bytes()).collect();
+            let q = QueryOptions::parse(&format!("$filter={raw}&$select={f}&{f}={f}"));
+            assert_eq!(q.filter.as_deref(), Some(f.as_str()));
+            let _ = q.next_query("t");
+        }
     }
 }

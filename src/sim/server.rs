@@ -21,7 +21,7 @@ use super::apps::{DemoApp, DemoAppKind, DemoCertificate, GRAPH_ROLES, graph_role
 use super::config::SimConfig;
 use super::crypto::SigningKey;
 use super::device::{self, DeviceFlows};
-use super::evolve::{Applied, evolve};
+use super::evolve::{Applied, Evolved, evolve};
 use super::fault::FaultEngine;
 use super::generate::generate;
 use super::graph_api::{GraphCall, handle};
@@ -379,18 +379,27 @@ fn json_response(status: u16, body: String) -> Response {
 }
 
 /// Applies `changes` changes drawn from `seed`; answers the new version and the changes.
+/// `{"version", "asked", "operations", "changes"}`: the operations asked for and applied,
+/// and the differences they made in the terms of the CSV files.
 fn evolve_json(state: &SimState, changes: usize, seed: u64) -> String {
     let now = chrono::Utc::now().timestamp();
-    let (version, rows) = state.tenant.update(|snap| {
-        let (next, rows) = evolve(snap, changes, seed, now);
+    let (version, round) = state.tenant.update(|snap| {
+        let Evolved {
+            next,
+            changes: rows,
+            operations,
+        } = evolve(snap, changes, seed, now);
         let v = next.version;
-        (next, (v, rows))
+        (next, (v, (rows, operations)))
     });
-    changes_json(version, &rows.iter().collect::<Vec<_>>())
+    let (rows, operations) = round;
+    let counts = format!("\"asked\":{changes},\"operations\":{operations},");
+    changes_json(version, &counts, &rows.iter().collect::<Vec<_>>())
 }
 
-fn changes_json(version: u64, rows: &[&Applied]) -> String {
-    let mut s = format!("{{\"version\":{version},\"changes\":[");
+/// `{"version", <extra>"changes": [...]}`; `extra` is empty or ends with a comma.
+fn changes_json(version: u64, extra: &str, rows: &[&Applied]) -> String {
+    let mut s = format!("{{\"version\":{version},{extra}\"changes\":[");
     for (i, c) in rows.iter().enumerate() {
         if i > 0 {
             s.push(',');
@@ -467,7 +476,7 @@ async fn route(State(state): State<Arc<SimState>>, req: Request) -> Response {
                 .unwrap_or(0);
             let snap = state.snapshot();
             let rows: Vec<_> = snap.history.iter().filter(|c| c.version > since).collect();
-            json_response(200, changes_json(snap.version, &rows))
+            json_response(200, changes_json(snap.version, "", &rows))
         }
         ("POST", ["_sim", "expire-delta-tokens"]) => {
             expire_delta_tokens(&state);

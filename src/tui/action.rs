@@ -7,7 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::services::{
     CreatedApp, CredentialProblem, ExtractionError, ExtractionHandle, ExtractionSummary,
     NewAppFailure, NewAppUpdate, ProfileDraft, ProfileSummary, SaveOutcome, SaveProblem,
-    TenantInfo,
+    StorageProblem, TenantInfo,
 };
 use crate::permissions::report::PermissionReport;
 
@@ -45,6 +45,8 @@ pub enum Action {
     NewAppRemoved(Generation, Result<String, String>),
     /// A secret rotation ended: what became of the old secret, or why nothing changed.
     SecretRotated(Generation, Result<String, String>),
+    /// A profile's secret moved to another storage, or why it stayed.
+    SecretStorageChanged(Generation, Result<String, StorageProblem>),
     /// A copied text (`what`, e.g. "the Azure CLI command") was kept in a file, or not.
     CopySaved {
         what: String,
@@ -66,7 +68,8 @@ impl Action {
             | Action::ExtractionStarted(g, _)
             | Action::NewAppCreated(g, _)
             | Action::NewAppRemoved(g, _)
-            | Action::SecretRotated(g, _) => Some(*g),
+            | Action::SecretRotated(g, _)
+            | Action::SecretStorageChanged(g, _) => Some(*g),
             Action::Key(_)
             | Action::Paste(_)
             | Action::Resize(..)

@@ -107,6 +107,25 @@ pub trait Services: Send + Sync {
         async { Err("Rotating a secret is not available here.".to_string()) }.boxed()
     }
 
+    /// Change where the saved profile keeps its secret: it moves to `storage` (or, when it
+    /// cannot be read where it is, `secret` is stored there), then the copy in the old place
+    /// is deleted. The answer says what happened.
+    fn change_secret_storage(
+        &self,
+        profile: String,
+        storage: SecretStorage,
+        secret: Option<SecretString>,
+    ) -> BoxFuture<'_, Result<String, StorageProblem>> {
+        let _ = (profile, storage, secret);
+        async {
+            Err(StorageProblem {
+                message: "Changing where a secret is kept is not available here.".into(),
+                needs_secret: false,
+            })
+        }
+        .boxed()
+    }
+
     /// Write `text` to the owner-only file `file_name` in the program's data directory and
     /// answer its path: what the user copies (a grant command) kept whole, for terminals
     /// whose clipboard the wizard cannot reach.
@@ -442,10 +461,28 @@ impl SaveProblem {
     }
 }
 
-/// What to extract.
+/// Why a profile's secret stayed where it was.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct StorageProblem {
+    pub message: String,
+    /// Giving the secret's value would let it go ahead (it cannot be read where it is, or
+    /// the only copy is deleted only once the same secret is given).
+    pub needs_secret: bool,
+}
+
+/// What to extract, and whose run it is.
 #[derive(Debug, Clone)]
 pub enum ExtractionTarget {
+    /// A saved profile, signing in with the secret from where the profile keeps it. The run
+    /// is the profile's: recorded in its history, reading only the changes since its
+    /// previous run.
     Saved(String),
+    /// The profile just saved from this draft (under `draft.name`), signing in with the
+    /// secret just typed (the profile may keep none). Otherwise as [`Self::Saved`].
+    JustSaved(Box<ProfileDraft>),
+    /// A one-off run of the wizard's inputs ("continue without saving"): it belongs to no
+    /// profile, even one with the draft's name — no history, no incremental state.
     Draft(Box<ProfileDraft>),
 }
 

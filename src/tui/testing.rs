@@ -15,7 +15,7 @@ use super::services::{
     CheckTarget, CommitHold, CreatedApp, CredentialInput, CredentialProblem, CredentialsInput,
     ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget, Field, IfNameTaken,
     NewAppFailure, NewAppInput, NewAppUpdate, NewAppUpdates, ProfileDraft, ProfileSummary,
-    SaveOutcome, SaveProblem, SaveProblemKind, SecretStorage, Services, TenantInfo,
+    SaveOutcome, SaveProblem, SaveProblemKind, SecretStorage, Services, StorageProblem, TenantInfo,
 };
 use crate::extract::progress::ProgressSnapshot;
 use crate::permissions::report::PermissionReport;
@@ -36,6 +36,8 @@ pub struct Script {
     pub new_apps: VecDeque<(Vec<NewAppUpdate>, Result<CreatedApp, NewAppFailure>)>,
     pub removals: VecDeque<Result<String, String>>,
     pub rotations: VecDeque<Result<String, String>>,
+    /// `change_secret_storage` answers.
+    pub storage_changes: VecDeque<Result<String, StorageProblem>>,
     pub ru_budget_per_10s: Option<u64>,
 }
 
@@ -313,6 +315,30 @@ impl Services for FakeServices {
         .boxed()
     }
 
+    fn change_secret_storage(
+        &self,
+        profile: String,
+        storage: SecretStorage,
+        secret: Option<secrecy::SecretString>,
+    ) -> BoxFuture<'_, Result<String, StorageProblem>> {
+        let given = secret.map_or("none".to_string(), |s| {
+            format!("({} chars)", s.expose_secret().chars().count())
+        });
+        self.record(format!(
+            "change_secret_storage {profile} storage={storage:?} secret={given}"
+        ));
+        let answer = pop(&mut self.script().storage_changes);
+        async move {
+            answer.unwrap_or_else(|| {
+                Err(StorageProblem {
+                    message: "The fake has no storage answer.".into(),
+                    needs_secret: false,
+                })
+            })
+        }
+        .boxed()
+    }
+
     fn save_copy(
         &self,
         file_name: String,
@@ -336,6 +362,9 @@ impl Services for FakeServices {
     ) -> BoxFuture<'_, Result<ExtractionHandle, String>> {
         self.record(match &target {
             ExtractionTarget::Saved(name) => format!("extract saved {name}"),
+            ExtractionTarget::JustSaved(d) => {
+                format!("extract just saved {} {}", d.name, describe(&d.credentials))
+            }
             ExtractionTarget::Draft(d) => format!("extract draft {}", describe(&d.credentials)),
         });
         let (error, budget) = {

@@ -716,12 +716,13 @@ async fn save_then_extract_then_summary() {
         "{:?}",
         h.fake.calls()
     );
-    // The run right after saving uses the secret just typed, whatever the storage.
+    // The run right after saving is the saved profile's, with the secret just typed,
+    // whatever the storage.
     assert!(
         h.fake
             .calls()
             .iter()
-            .any(|c| c.starts_with("extract draft") && c.contains("secret=(")),
+            .any(|c| c.starts_with("extract just saved contoso") && c.contains("secret=(")),
         "{:?}",
         h.fake.calls()
     );
@@ -1753,4 +1754,77 @@ async fn a_grant_command_is_copied_whole_by_its_letter() {
     h.press(KeyCode::Char('a'));
     h.settle().await;
     copied(&mut h, "grant-contoso-azure-cli.txt");
+}
+
+#[tokio::test]
+async fn s_on_home_moves_the_secret_and_asks_for_it_when_it_cannot_be_read() {
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        storage_changes: [
+            Err(StorageProblem {
+                message: "The secret of contoso cannot be read where it is kept now (no OS keyring is reachable: no D-Bus session).".into(),
+                needs_secret: true,
+            }),
+            Ok("Profile contoso now keeps its secret in the plaintext file /home/u/.config/entra-extract/secrets/contoso.".into()),
+        ]
+        .into(),
+        ..Script::default()
+    })
+    .await;
+    h.press(KeyCode::Char('s'));
+    assert_eq!(h.app.screen(), ScreenKind::SecretStorage);
+    snap!("secret_storage_choose", h.screen());
+    // The plain-text file, last: asked first.
+    h.press(KeyCode::Down)
+        .press(KeyCode::Down)
+        .press(KeyCode::Down)
+        .press(KeyCode::Enter);
+    snap!("secret_storage_plaintext_confirm", h.screen());
+    h.press(KeyCode::Char('y'));
+    h.settle().await;
+    snap!("secret_storage_needs_the_secret", h.screen());
+    h.app.update(Action::Paste(format!("{SECRET}\n")));
+    h.press(KeyCode::Enter);
+    h.settle().await;
+    assert_eq!(h.app.screen(), ScreenKind::Home);
+    let screen = h.screen();
+    assert!(
+        screen.contains("Profile contoso now keeps its secret in the plaintext file"),
+        "{screen}"
+    );
+    assert_eq!(
+        h.fake
+            .calls()
+            .iter()
+            .filter(|c| c.starts_with("change_secret_storage"))
+            .cloned()
+            .collect::<Vec<_>>(),
+        [
+            "change_secret_storage contoso storage=PlaintextFile secret=none".to_string(),
+            format!(
+                "change_secret_storage contoso storage=PlaintextFile secret=({} chars)",
+                SECRET.len()
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_refused_move_of_the_secret_is_shown_and_another_place_can_be_chosen() {
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        storage_changes: [Err(StorageProblem {
+            message: "profile \"contoso\" keeps its secret in the OS keyring already; to replace the secret itself, use `entra-extract profile set-secret contoso` without --storage".into(),
+            needs_secret: false,
+        })]
+        .into(),
+        ..Script::default()
+    })
+    .await;
+    h.press(KeyCode::Char('s')).press(KeyCode::Enter);
+    h.settle().await;
+    assert_eq!(h.app.screen(), ScreenKind::SecretStorage);
+    snap!("secret_storage_refused", h.size(60, 20).screen());
+    h.press(KeyCode::Esc);
+    assert_eq!(h.app.screen(), ScreenKind::Home);
 }

@@ -889,6 +889,22 @@ pub fn create_profile(sim: &Sim, env: &TestEnv, name: &str, out: &Path, extra: &
     assert_exit(&o, 0);
 }
 
+/// `run --profile NAME --json -q` as a scheduled run does it (the full app's secret in the
+/// environment); asserts exit 0 and returns the report.
+pub fn run_profile_ok(sim: &Sim, env: &TestEnv, name: &str) -> Value {
+    let o = env
+        .command()
+        .args(["run", "--profile", name, "--json", "-q"])
+        .env(
+            "ENTRA_EXTRACT_CLIENT_SECRET",
+            sim.app(DemoAppKind::Full).client_secret,
+        )
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    json_stdout(&o)
+}
+
 /// Runs a full extraction with `kind` into `out` and asserts exit 0 and output = truth.
 pub fn run_and_compare(sim: &Sim, env: &TestEnv, out: &Path) -> Value {
     let o = sim.run(env, DemoAppKind::Full, out).output().expect("run");

@@ -1,7 +1,7 @@
 """Starts `entra-extract sim --tls` for the fidelity tests and parses its banner.
 
-ENTRA_EXTRACT_BIN overrides the binary (default target/debug/entra-extract, which
-`cargo build` produces).
+ENTRA_EXTRACT_BIN overrides the binary; by default it is the debug build wherever Cargo
+puts it (`cargo metadata`: `target/` or `$CARGO_TARGET_DIR`).
 """
 
 import base64
@@ -13,7 +13,25 @@ import tempfile
 import threading
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BIN = os.environ.get("ENTRA_EXTRACT_BIN", os.path.join(ROOT, "target", "debug", "entra-extract"))
+
+
+def binary(env=os.environ):
+    """The entra-extract binary: ENTRA_EXTRACT_BIN, else the debug build in Cargo's target
+    directory, as Cargo itself reports it (it honours CARGO_TARGET_DIR and .cargo/config)."""
+    if env.get("ENTRA_EXTRACT_BIN"):
+        return env["ENTRA_EXTRACT_BIN"]
+    try:
+        out = subprocess.run(
+            ["cargo", "metadata", "--format-version", "1", "--no-deps"],
+            cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+        ).stdout
+        target = json.loads(out)["target_directory"]
+    except (OSError, subprocess.CalledProcessError, ValueError, KeyError):
+        target = os.path.join(ROOT, "target")
+    return os.path.join(target, "debug", "entra-extract")
+
+
+BIN = binary()
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 
 

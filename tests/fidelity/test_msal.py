@@ -3,7 +3,7 @@ tenant over TLS (instance discovery off, the simulator's CA trusted via the writ
 
 Run: target/fidelity-venv/bin/python -m unittest discover -s tests/fidelity -v
 (scripts/install-test-deps.sh creates the venv; ENTRA_EXTRACT_BIN overrides the binary path,
-default target/debug/entra-extract, which `cargo build` produces).
+default the debug build in Cargo's target directory, which `cargo build` produces).
 """
 
 import json

@@ -11,7 +11,7 @@ plays the person at the browser through `POST /_sim/device/approve?user_code=&as
 
 Run: target/fidelity-venv/bin/python -m unittest discover -s tests/fidelity -v
 (scripts/install-test-deps.sh creates the venv; ENTRA_EXTRACT_BIN overrides the binary path,
-default target/debug/entra-extract, which `cargo build` produces).
+default the debug build in Cargo's target directory, which `cargo build` produces).
 """
 
 import asyncio

@@ -217,6 +217,43 @@ mod tests {
         assert_ne!(a.dir.tenant_id, c.dir.tenant_id);
     }
 
+    /// docs/simulator.md's preset table says what the default seed generates: exact
+    /// numbers exactly, `~N` within 10 %.
+    #[test]
+    fn the_documented_preset_sizes_are_the_generated_ones() {
+        let doc = include_str!("../../../docs/simulator.md");
+        let number = |cell: &str| -> (bool, usize) {
+            let cell = cell.trim();
+            let approximate = cell.starts_with('~');
+            let digits: String = cell.chars().filter(char::is_ascii_digit).collect();
+            (
+                approximate,
+                digits.parse().unwrap_or_else(|_| panic!("{cell:?}")),
+            )
+        };
+        let mut seen = 0;
+        for row in doc.lines().filter(|l| l.starts_with("| `")) {
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            let Ok(preset) = cells[1].trim_matches('`').parse::<Preset>() else {
+                continue;
+            };
+            let d = generate(1, preset.size(), 0).dir;
+            let members = d.groups.iter().map(|g| g.members.len()).sum::<usize>();
+            let owners = d.groups.iter().map(|g| g.owners.len()).sum::<usize>();
+            let actual = [d.users.len(), d.groups.len(), members, owners];
+            for (cell, actual) in cells[2..6].iter().zip(actual) {
+                let (approximate, documented) = number(cell);
+                let close = actual.abs_diff(documented) * 10 <= documented;
+                assert!(
+                    actual == documented || (approximate && close),
+                    "{row}: {cell} documented, {actual} generated"
+                );
+            }
+            seen += 1;
+        }
+        assert_eq!(seen, 4, "a row for each preset");
+    }
+
     #[test]
     fn small_preset_has_every_edge_case() {
         let g = generate(1, Preset::Small.size(), 0);

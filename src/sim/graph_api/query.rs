@@ -218,4 +218,37 @@ mod tests {
         assert!(!starts_with_ignoring_case("ab", "abc"));
         assert!(!starts_with_ignoring_case("xbc", "a"));
     }
+
+    /// `startswith` with any literal against any value answers (case-insensitively, as the
+    /// lower case of both) and never panics; so do `eq` and `in`.
+    #[test]
+    fn any_literal_against_any_value_answers_without_panicking() {
+        use crate::sim::odata::tests::arbitrary_text;
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(24);
+        let mut matched = 0;
+        for _ in 0..20_000 {
+            let value = arbitrary_text(&mut rng);
+            let literal = if rand::Rng::random_bool(&mut rng, 0.3) {
+                value.chars().take(2).collect()
+            } else {
+                arbitrary_text(&mut rng)
+            };
+            let json = serde_json::to_string(&value).unwrap();
+            let p = String::from("p");
+            let starts = holds(&Clause::StartsWith(p.clone(), literal.clone()), &json);
+            // The reference: lower-case each character (as Graph's case-insensitive
+            // comparison; no word-final sigma in the text) and compare.
+            let lower = |s: &str| s.chars().flat_map(char::to_lowercase).collect::<String>();
+            assert_eq!(
+                starts,
+                lower(&value).starts_with(&lower(&literal)),
+                "{value:?} {literal:?}"
+            );
+            matched += usize::from(starts);
+            holds(&Clause::Eq(p.clone(), Literal::Str(literal.clone())), &json);
+            holds(&Clause::In(p, vec![literal]), &json);
+        }
+        assert!(matched > 1_000, "the literals match some values: {matched}");
+    }
 }

@@ -9,6 +9,7 @@ use ratatui::widgets::{Paragraph, Row, Table, TableState, Wrap};
 use super::demo::DemoPicker;
 use super::new_app::NewApp;
 use super::permissions::SavedCheck;
+use super::secret_storage::SecretStorageScreen;
 use super::setup::{Form, Setup};
 use super::{Component, Screen, ScreenKind, extract};
 use crate::tui::action::Action;
@@ -135,6 +136,11 @@ impl Component for Home {
                     SavedCheck::start(cx, name);
                 }
             }
+            KeyCode::Char('s') => {
+                if let Some(name) = selected {
+                    SecretStorageScreen::open(cx, name);
+                }
+            }
             KeyCode::Char('r') | KeyCode::Enter => match selected {
                 Some(name) => extract::start(cx, ExtractionTarget::Saved(name.clone()), name),
                 None if key.code == KeyCode::Enter => Home::new_profile(cx),
@@ -176,7 +182,7 @@ impl Component for Home {
         } else if cx.profiles.ready().is_empty() {
             "n new · a create an app registration · q quit"
         } else {
-            "↑↓ · Enter run · n new · a create app · e edit · c check · d delete · q quit"
+            "↑↓ · Enter run · n new · a create app · e edit · c check · s secret · d delete · q quit"
         }
     }
 }

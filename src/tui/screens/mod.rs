@@ -10,6 +10,7 @@ pub mod new_app;
 pub mod output;
 pub mod permissions;
 pub mod save;
+pub mod secret_storage;
 pub mod setup;
 
 use crossterm::event::KeyEvent;
@@ -59,6 +60,8 @@ pub enum ScreenKind {
     Check,
     /// Creating an app registration with an administrator's sign-in.
     NewApp,
+    /// Where a saved profile keeps its secret, from home.
+    SecretStorage,
     Extracting,
     Finished,
 }
@@ -101,6 +104,8 @@ screens! {
     Check(permissions::SavedCheck),
     /// Creating an app registration (an administrator signs in).
     NewApp(new_app::NewApp),
+    /// Moving a saved profile's secret to another storage.
+    SecretStorage(secret_storage::SecretStorageScreen),
     /// An extraction running.
     Extracting(extract::Extracting),
     /// How the last extraction ended.

@@ -260,9 +260,10 @@ fn on_saved(setup: &mut Setup, cx: &mut Context, result: Result<SaveOutcome, Sav
                 outcome.secret_stored_in
             )));
             setup.save.phase = SavePhase::Choosing;
-            // This run uses the secret just typed, wherever it was (or was not) stored.
+            // The saved profile's run, with the secret just typed, wherever it was (or was
+            // not) stored.
             let draft = setup.draft();
-            extract::start(cx, ExtractionTarget::Draft(Box::new(draft)), name);
+            extract::start(cx, ExtractionTarget::JustSaved(Box::new(draft)), name);
         }
         Err(problem) if problem.kind == SaveProblemKind::NameTaken => {
             let storage = match setup.save.phase {

@@ -1,0 +1,202 @@
+//! What `profile remove`, `rename` and `set-secret --storage` do to everything a profile
+//! has besides its file, through the binary and real runs against the simulated tenant: the
+//! incremental state (`<data>/state/<name>/`, a copy of the last run's four files) goes with
+//! the profile or moves with it; the secret moves between storages with no copy left
+//! behind, and the advice of every "no keyring" error works when followed.
+
+mod common;
+
+use common::{Sim, TestEnv, assert_exit, create_profile, json_stdout, run_profile_ok};
+use entra_extract::sim::DemoAppKind;
+
+fn profile(env: &TestEnv, args: &[&str]) -> std::process::Output {
+    let o = env.command().arg("profile").args(args).output().unwrap();
+    assert_exit(&o, 0);
+    o
+}
+
+#[test]
+fn remove_deletes_the_incremental_state_and_says_so() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    create_profile(&sim, &env, "gone", &env.out("out"), &[]);
+    run_profile_ok(&sim, &env, "gone");
+    let state = env.data_dir().join("state").join("gone");
+    assert!(state.join("state.json").exists());
+
+    let o = profile(&env, &["remove", "gone"]);
+    assert!(!state.exists(), "left behind: {}", state.display());
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(said.contains("incremental state"), "{said}");
+}
+
+#[test]
+fn rename_moves_the_incremental_state_so_the_next_run_reads_only_the_changes() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    create_profile(&sim, &env, "a", &env.out("out"), &[]);
+    run_profile_ok(&sim, &env, "a");
+    // What an earlier version left of a removed profile "b": not b's state any more.
+    let stale = env.data_dir().join("state").join("b");
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::write(stale.join("state.json"), "{}").unwrap();
+
+    let o = profile(&env, &["rename", "a", "b"]);
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(said.contains("incremental state"), "{said}");
+    assert!(!env.data_dir().join("state").join("a").exists());
+    let next = run_profile_ok(&sim, &env, "b");
+    assert_eq!(next["mode"], "incremental", "{next}");
+}
+
+/// `profile set-secret NAME …` with `input` on stdin.
+fn set_secret(env: &TestEnv, args: &[&str], input: &str) -> std::process::Output {
+    set_secret_with(env.command(), args, input)
+}
+
+/// [`set_secret`] with `ENTRA_EXTRACT_CLIENT_SECRET` (or another variable) set.
+fn set_secret_env(env: &TestEnv, args: &[&str], var: (&str, &str)) -> std::process::Output {
+    let mut command = env.command();
+    command.env(var.0, var.1);
+    set_secret_with(command, args, "")
+}
+
+/// [`set_secret`] with `command`'s environment.
+fn set_secret_with(
+    mut command: assert_cmd::Command,
+    args: &[&str],
+    input: &str,
+) -> std::process::Output {
+    command
+        .args(["profile", "set-secret"])
+        .args(args)
+        .write_stdin(input)
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A directory holding `entra-extract-client-secret`, as systemd hands a unit's credential.
+fn credentials_directory(env: &TestEnv, secret: &str) -> std::path::PathBuf {
+    let dir = env.root.path().join("credentials");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("entra-extract-client-secret"), secret).unwrap();
+    dir
+}
+
+/// No keyring here: storing the secret of a saved profile is refused with advice for that
+/// profile, and each piece of advice, followed, gives a profile whose runs sign in.
+#[test]
+fn without_a_keyring_each_piece_of_advice_for_a_saved_profile_works_when_followed() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let secret = sim.app(DemoAppKind::Full).client_secret;
+    let credentials = credentials_directory(&env, &secret);
+    for (storage, name) in [
+        ("plaintext-file", "plain"),
+        ("environment", "env"),
+        ("systemd-credential", "unit"),
+    ] {
+        create_profile(&sim, &env, name, &env.out(name), &[]);
+        let refused = set_secret(&env, &[name, "--stdin"], &secret);
+        assert_exit(&refused, 2);
+        let advice = stderr(&refused);
+        assert!(
+            advice.contains(&format!(
+                "`entra-extract profile set-secret {name} --storage "
+            )) && advice.contains(&format!("--storage {storage}")),
+            "{advice}"
+        );
+        assert!(!advice.contains(&secret));
+
+        // Followed (a secret that is stored is read from stdin, as a script gives it).
+        let mut args = vec![name, "--storage", storage];
+        if storage == "plaintext-file" {
+            args.push("--stdin");
+        }
+        let followed = set_secret(&env, &args, &format!("{secret}\n"));
+        assert_exit(&followed, 0);
+        let mut run = env.command();
+        run.args(["run", "--profile", name, "-q"]);
+        match storage {
+            "environment" => run.env("ENTRA_EXTRACT_CLIENT_SECRET", &secret),
+            "systemd-credential" => run.env("CREDENTIALS_DIRECTORY", &credentials),
+            _ => &mut run,
+        };
+        assert_exit(&run.output().unwrap(), 0);
+    }
+
+    // The kernel keyring chosen and refused (as in a container): no advice to choose it.
+    create_profile(&sim, &env, "kernel", &env.out("kernel"), &[]);
+    let o = {
+        let mut keyutils = env.command();
+        keyutils.env("ENTRA_EXTRACT_KEYRING_STORE", "keyutils");
+        set_secret_with(keyutils, &["kernel", "--stdin"], &secret)
+    };
+    if o.status.code() != Some(0) {
+        let advice = stderr(&o);
+        assert!(!advice.contains("choose the kernel keyring"), "{advice}");
+        assert!(
+            !advice.contains("ENTRA_EXTRACT_KEYRING_STORE=keyutils entra-extract"),
+            "{advice}"
+        );
+        assert!(
+            advice.contains("`entra-extract profile set-secret kernel --storage "),
+            "{advice}"
+        );
+    }
+}
+
+/// A profile's secret moves from a file to the environment and back: the old copy goes
+/// only once the new place holds the secret, and nothing is left behind.
+#[test]
+fn a_secret_moves_between_storages_without_a_copy_left_behind() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let secret = sim.app(DemoAppKind::Full).client_secret;
+    create_profile(
+        &sim,
+        &env,
+        "p",
+        &env.out("out"),
+        &["--plaintext-secret-file"],
+    );
+    assert_exit(&set_secret(&env, &["p", "--stdin"], &secret), 0);
+    let file = env.config_dir().join("secrets").join("p");
+    assert!(file.exists());
+
+    // To the environment: the file is the only copy, so the environment must hold it first.
+    let refused = set_secret(&env, &["p", "--storage", "environment"], "");
+    assert_exit(&refused, 2);
+    let advice = stderr(&refused);
+    assert!(advice.contains("ENTRA_EXTRACT_CLIENT_SECRET"), "{advice}");
+    assert!(file.exists(), "the only copy was deleted");
+    let with_secret = ("ENTRA_EXTRACT_CLIENT_SECRET", secret.as_str());
+    let moved = set_secret_env(&env, &["p", "--storage", "environment"], with_secret);
+    assert_exit(&moved, 0);
+    assert!(!file.exists(), "the old copy stayed");
+    let show = env
+        .command()
+        .args(["profile", "show", "p", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        json_stdout(&show)["secret_storage"] == "environment",
+        "{}",
+        String::from_utf8_lossy(&show.stdout)
+    );
+
+    // Back to a file, from the environment this command runs in.
+    let back = set_secret_env(&env, &["p", "--storage", "plaintext-file"], with_secret);
+    assert_exit(&back, 0);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), secret);
+    let run = env
+        .command()
+        .args(["run", "--profile", "p", "-q"])
+        .output()
+        .unwrap();
+    assert_exit(&run, 0);
+}

@@ -1,0 +1,473 @@
+//! The wizard driven by the keys a user presses, through its real services (`LiveServices`)
+//! against the simulated tenant: which runs belong to a saved profile (its history, its
+//! incremental state) and which to none; that a profile's run is built the same way in the
+//! wizard and by `run --profile`; and the wizard's delete, rename and secret-storage actions.
+//!
+//! Each test uses its own profile names: the in-memory keyring is shared by the process.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{Sim, TestEnv, assert_exit, create_profile, csv_path, run_profile_ok};
+use crossterm::event::KeyCode;
+use entra_extract::profile::{Dirs, ProfileName, ProfileStore, SecretStorage};
+use entra_extract::secret::{SecretStore, StoreChoice, lifecycle};
+use entra_extract::session::wizard::LiveServices;
+use entra_extract::sim::DemoAppKind;
+use entra_extract::tui::screens::ScreenKind;
+use entra_extract::tui::{Action, App, Step, WizardOptions};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use serde_json::Value;
+use tokio::sync::mpsc::{self, UnboundedReceiver};
+
+/// Long enough for a debug build on a busy machine; a hang still fails.
+const WAIT: Duration = Duration::from_secs(120);
+
+/// The wizard on a test terminal, fed keys, ticks and its services' answers.
+struct Wizard {
+    app: App,
+    rx: UnboundedReceiver<Action>,
+    terminal: Terminal<TestBackend>,
+}
+
+impl Wizard {
+    /// The wizard over `dirs`, secrets in the process's memory keyring.
+    fn new(dirs: &Dirs) -> Self {
+        let services = Arc::new(LiveServices::new(dirs.clone(), StoreChoice::Memory));
+        let (tx, rx) = mpsc::unbounded_channel();
+        let app = App::new(services, WizardOptions::default(), tx);
+        Wizard {
+            app,
+            rx,
+            terminal: Terminal::new(TestBackend::new(100, 30)).unwrap(),
+        }
+    }
+
+    fn press(&mut self, code: KeyCode) -> &mut Self {
+        self.app.update(Action::key(code));
+        self
+    }
+
+    fn screen(&mut self) -> String {
+        self.terminal
+            .draw(|f| entra_extract::tui::ui::render(f, &self.app))
+            .unwrap();
+        self.terminal.backend().to_string()
+    }
+
+    /// Applies the services' answers (and redraw ticks) until `done` holds.
+    async fn until(&mut self, what: &str, done: impl Fn(&App) -> bool) -> &mut Self {
+        let deadline = Instant::now() + WAIT;
+        while !done(&self.app) {
+            if Instant::now() > deadline {
+                let screen = self.screen();
+                panic!("waited {WAIT:?} for {what}; the wizard shows:\n{screen}");
+            }
+            match tokio::time::timeout(Duration::from_millis(100), self.rx.recv()).await {
+                Ok(Some(action)) => self.app.update(action),
+                Ok(None) => panic!("the wizard's channel closed"),
+                Err(_) => self.app.update(Action::Tick),
+            }
+        }
+        self
+    }
+
+    /// Until the home screen lists `name`.
+    async fn home_lists(&mut self, name: &str) -> &mut Self {
+        self.until(&format!("{name} on the home screen"), |app| {
+            app.screen() == ScreenKind::Home && app.profiles().iter().any(|p| p.name == name)
+        })
+        .await
+    }
+
+    /// From home, `e` on the selected profile and Enter through every step to the save
+    /// step, the sign-in and the permission check answered on the way.
+    async fn edit_to_save_step(&mut self) -> &mut Self {
+        self.press(KeyCode::Char('e'));
+        self.until("the edit form", |app| {
+            app.screen() == ScreenKind::Setup(Step::Cloud)
+        })
+        .await;
+        // Cloud, tenant, client id: as saved.
+        self.press(KeyCode::Enter)
+            .press(KeyCode::Enter)
+            .press(KeyCode::Enter);
+        assert_eq!(self.app.screen(), ScreenKind::Setup(Step::Credential));
+        // The kept secret signs in; then the permissions are checked.
+        self.press(KeyCode::Enter);
+        self.until("the permission check", |app| {
+            app.screen() == ScreenKind::Setup(Step::Permissions) && !app.is_waiting()
+        })
+        .await;
+        self.press(KeyCode::Enter);
+        assert_eq!(self.app.screen(), ScreenKind::Setup(Step::Output));
+        self.press(KeyCode::Enter);
+        assert_eq!(self.app.screen(), ScreenKind::Setup(Step::Save));
+        self
+    }
+
+    /// Until the run on screen has ended; returns the summary screen.
+    async fn finished(&mut self) -> String {
+        self.until("the end of the extraction", |app| {
+            app.screen() == ScreenKind::Finished
+        })
+        .await;
+        let screen = self.screen();
+        assert!(
+            screen.contains("complete"),
+            "the run did not complete:\n{screen}"
+        );
+        screen
+    }
+}
+
+/// One test's simulated tenant, private directories and runtime.
+struct Case {
+    sim: Sim,
+    env: TestEnv,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Case {
+    fn new() -> Case {
+        Case {
+            sim: Sim::small(),
+            env: TestEnv::new(),
+            rt: tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap(),
+        }
+    }
+
+    fn dirs(&self) -> Dirs {
+        Dirs::new(self.env.config_dir(), self.env.data_dir())
+    }
+
+    fn store(&self) -> ProfileStore {
+        ProfileStore::new(self.dirs())
+    }
+
+    fn secret(&self) -> String {
+        self.sim.app(DemoAppKind::Full).client_secret
+    }
+
+    /// A profile of the sim's fully consented app writing to `<root>/<name>`, with its
+    /// secret in the memory keyring the wizard reads (`extra`: more `profile create` flags);
+    /// returns the output directory.
+    fn profile(&self, name: &str, extra: &[&str]) -> PathBuf {
+        let out = self.env.out(name);
+        create_profile(&self.sim, &self.env, name, &out, extra);
+        let profile = self.store().load(&profile_name(name)).unwrap();
+        self.rt
+            .block_on(lifecycle::set_secret(
+                &self.store(),
+                &profile,
+                &self.secret().into(),
+                SecretStore::open(StoreChoice::Memory),
+            ))
+            .unwrap();
+        out
+    }
+
+    /// `run --profile NAME --json` as a scheduled run does it (the secret from the
+    /// environment); asserts success and returns the report.
+    fn headless(&self, name: &str) -> Value {
+        run_profile_ok(&self.sim, &self.env, name)
+    }
+
+    /// The wizard over this case's directories, driven by `script`.
+    fn wizard(&self, script: impl AsyncFnOnce(&mut Wizard)) {
+        self.rt.block_on(async {
+            let mut w = Wizard::new(&self.dirs());
+            script(&mut w).await;
+        })
+    }
+
+    fn history(&self, name: &str) -> Vec<Value> {
+        let path = self
+            .env
+            .data_dir()
+            .join("history")
+            .join(format!("{name}.jsonl"));
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    fn state_file(&self, name: &str) -> PathBuf {
+        self.env
+            .data_dir()
+            .join("state")
+            .join(name)
+            .join("state.json")
+    }
+
+    fn users_header(&self, out: &Path) -> String {
+        let text = std::fs::read_to_string(csv_path(out, &self.sim.domain(), "users")).unwrap();
+        text.lines().next().unwrap().to_string()
+    }
+
+    /// The storage the profile file records.
+    fn storage(&self, name: &str) -> SecretStorage {
+        self.store()
+            .load(&profile_name(name))
+            .unwrap()
+            .secret_storage
+    }
+
+    fn in_memory_keyring(&self, name: &str) -> Option<String> {
+        let store = self
+            .rt
+            .block_on(SecretStore::open(StoreChoice::Memory))
+            .unwrap();
+        self.rt
+            .block_on(store.load(&profile_name(name)))
+            .ok()
+            .map(|s| secrecy::ExposeSecret::expose_secret(&s).to_string())
+    }
+}
+
+fn profile_name(name: &str) -> ProfileName {
+    ProfileName::new(name).unwrap()
+}
+
+/// "Continue without saving: extract once" on the form of a saved profile (the draft has
+/// that profile's name) is a one-off: it writes its files, and the profile's history and
+/// incremental state stay as the profile's own runs left them.
+#[test]
+fn a_one_off_run_under_a_saved_profiles_name_leaves_that_profile_alone() {
+    let case = Case::new();
+    let name = "oneoff";
+    let out = case.profile(name, &["--extra-user-attribute", "mobilePhone"]);
+    case.headless(name);
+    let history_before = case.history(name);
+    let state_before = std::fs::read(case.state_file(name)).unwrap();
+    let users = csv_path(&out, &case.sim.domain(), "users");
+    let written_before = std::fs::metadata(&users).unwrap().modified().unwrap();
+
+    case.wizard(async |w| {
+        w.home_lists(name).await;
+        w.edit_to_save_step().await;
+        // The second choice: continue without saving.
+        w.press(KeyCode::Down).press(KeyCode::Enter);
+        w.finished().await;
+    });
+
+    let written_after = std::fs::metadata(&users).unwrap().modified().unwrap();
+    assert!(
+        written_after > written_before,
+        "the one-off run wrote no files"
+    );
+    assert_eq!(
+        case.history(name),
+        history_before,
+        "a one-off run was recorded in the history of profile {name}"
+    );
+    assert_eq!(
+        std::fs::read(case.state_file(name)).unwrap(),
+        state_before,
+        "a one-off run replaced the incremental state of profile {name}"
+    );
+    // So the profile's next run still starts from its own previous run.
+    let next = case.headless(name);
+    assert_eq!(next["mode"], "incremental", "{next}");
+}
+
+/// A saved profile with an extra attribute, edited and saved in the wizard: the run right
+/// after saving writes the attribute's column and records the run under the profile, and
+/// the next scheduled run (`run --profile`) reads only the changes; a run started from the
+/// home screen does the same.
+#[test]
+fn an_edited_profile_runs_in_the_wizard_as_run_profile_runs_it() {
+    let case = Case::new();
+    let name = "edited";
+    let out = case.profile(name, &["--extra-user-attribute", "mobilePhone"]);
+
+    case.wizard(async |w| {
+        w.home_lists(name).await;
+        w.edit_to_save_step().await;
+        // The first choice: save (secret to the keyring) and extract.
+        w.press(KeyCode::Enter);
+        w.finished().await;
+    });
+    let header = case.users_header(&out);
+    assert!(
+        header.ends_with(",mobilePhone"),
+        "the wizard's run lost the profile's extra attribute: {header}"
+    );
+    assert_eq!(case.history(name).len(), 1);
+    assert!(case.state_file(name).exists(), "no incremental state saved");
+
+    let next = case.headless(name);
+    assert_eq!(
+        next["mode"], "incremental",
+        "the scheduled run after the wizard's read everything: {next}"
+    );
+    assert!(case.users_header(&out).ends_with(",mobilePhone"));
+
+    // From the home screen: Enter runs the selected profile.
+    case.wizard(async |w| {
+        w.home_lists(name).await;
+        w.press(KeyCode::Enter);
+        let summary = w.finished().await;
+        assert!(summary.contains("only the changes"), "{summary}");
+    });
+    assert_eq!(case.history(name).len(), 3);
+    assert!(case.users_header(&out).ends_with(",mobilePhone"));
+}
+
+/// `d` then `y` on the home screen deletes the profile with its incremental state (a copy of
+/// the whole tenant's last files), not only its history.
+#[test]
+fn deleting_a_profile_in_the_wizard_deletes_its_incremental_state() {
+    let case = Case::new();
+    let name = "deleted";
+    case.profile(name, &[]);
+    case.headless(name);
+    let state = case.env.data_dir().join("state").join(name);
+    assert!(state.join("state.json").exists());
+
+    case.wizard(async |w| {
+        w.home_lists(name).await;
+        w.press(KeyCode::Char('d')).press(KeyCode::Char('y'));
+        w.until("the profile gone from the home screen", |app| {
+            !app.is_waiting() && app.profiles().iter().all(|p| p.name != name)
+        })
+        .await;
+    });
+    assert!(!state.exists(), "left behind: {}", state.display());
+    assert!(case.history(name).is_empty());
+}
+
+/// Renaming a profile on the wizard's save step moves its incremental state with it: the run
+/// right after saving reads only the changes, and nothing stays under the old name.
+#[test]
+fn renaming_a_profile_in_the_wizard_moves_its_incremental_state() {
+    let case = Case::new();
+    let (old, new) = ("before-rename", "after-rename");
+    case.profile(old, &[]);
+    case.headless(old);
+
+    case.wizard(async |w| {
+        w.home_lists(old).await;
+        w.edit_to_save_step().await;
+        for _ in 0..old.len() {
+            w.press(KeyCode::Backspace);
+        }
+        for c in new.chars() {
+            w.press(KeyCode::Char(c));
+        }
+        w.press(KeyCode::Enter);
+        let summary = w.finished().await;
+        assert!(summary.contains("only the changes"), "{summary}");
+    });
+    assert!(!case.env.data_dir().join("state").join(old).exists());
+    assert!(case.state_file(new).exists());
+    assert_eq!(case.history(new).len(), 2);
+    let next = case.headless(new);
+    assert_eq!(next["mode"], "incremental", "{next}");
+}
+
+/// `s` on the home screen moves the selected profile's secret: out of the keyring into a
+/// plain-text file (nothing to type; the keyring's copy is deleted), and, for a profile whose
+/// secret came from the environment, into the keyring once its value is pasted.
+#[test]
+fn s_on_home_changes_where_a_profile_keeps_its_secret() {
+    let case = Case::new();
+    let name = "moving";
+    case.profile(name, &[]);
+
+    case.wizard(async |w| {
+        w.home_lists(name).await;
+        w.press(KeyCode::Char('s'));
+        assert_eq!(w.app.screen(), ScreenKind::SecretStorage);
+        // The plain-text file is the last choice; it asks first.
+        w.press(KeyCode::Down)
+            .press(KeyCode::Down)
+            .press(KeyCode::Down)
+            .press(KeyCode::Enter)
+            .press(KeyCode::Char('y'));
+        w.until("the move", |app| app.screen() == ScreenKind::Home)
+            .await;
+        let screen = w.screen();
+        assert!(screen.contains("now keeps its secret"), "{screen}");
+    });
+    assert_eq!(case.storage(name), SecretStorage::PlaintextFile);
+    assert_eq!(case.in_memory_keyring(name), None);
+    let file = case.env.config_dir().join("secrets").join(name);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), case.secret());
+    // A scheduled run finds it there, with nothing in its environment.
+    let run = case
+        .env
+        .command()
+        .args(["run", "--profile", name, "-q"])
+        .output()
+        .unwrap();
+    assert_exit(&run, 0);
+
+    // From the environment (nothing stored) to the keyring: the value is asked for.
+    let other = "from-env";
+    create_profile(&case.sim, &case.env, other, &case.env.out(other), &[]);
+    let mut p = case.store().load(&profile_name(other)).unwrap();
+    p.secret_storage = SecretStorage::Environment;
+    case.store().save(&p).unwrap();
+    case.wizard(async |w| {
+        w.home_lists(other).await;
+        // "from-env" is listed first, so it is selected.
+        w.press(KeyCode::Char('s')).press(KeyCode::Enter);
+        w.until("the question for the secret", |app| !app.is_waiting())
+            .await;
+        let screen = w.screen();
+        assert!(screen.contains("Secret value"), "{screen}");
+        w.app.update(Action::Paste(format!("{}\n", case.secret())));
+        w.press(KeyCode::Enter);
+        w.until("the move", |app| app.screen() == ScreenKind::Home)
+            .await;
+    });
+    assert_eq!(case.storage(other), SecretStorage::Keyring);
+    assert_eq!(case.in_memory_keyring(other), Some(case.secret()));
+}
+
+/// Saving an edited profile with its secret in another place (the save step's keyring,
+/// for a profile that kept it in a plain-text file) leaves no copy in the old place.
+#[test]
+fn saving_an_edited_profile_elsewhere_leaves_no_copy_of_its_secret_behind() {
+    let case = Case::new();
+    let name = "was-plain";
+    create_profile(
+        &case.sim,
+        &case.env,
+        name,
+        &case.env.out(name),
+        &["--plaintext-secret-file"],
+    );
+    let o = case
+        .env
+        .command()
+        .args(["profile", "set-secret", name, "--stdin"])
+        .write_stdin(case.secret())
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    let file = case.env.config_dir().join("secrets").join(name);
+    assert!(file.exists());
+
+    case.wizard(async |w| {
+        w.home_lists(name).await;
+        w.edit_to_save_step().await;
+        // Save (secret to the keyring) and extract.
+        w.press(KeyCode::Enter);
+        w.finished().await;
+    });
+    assert_eq!(case.storage(name), SecretStorage::Keyring);
+    assert_eq!(case.in_memory_keyring(name), Some(case.secret()));
+    assert!(!file.exists(), "the plain-text copy stayed behind");
+}
