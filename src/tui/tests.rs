@@ -49,6 +49,19 @@ impl Harness {
         h
     }
 
+    /// Home with the saved profiles, c pressed: the first profile's check shows `report`.
+    async fn checking_saved_profile(report: PermissionReport) -> Self {
+        let mut h = Harness::with(Script {
+            profiles: profiles(),
+            reports: [Ok(report)].into(),
+            ..Script::default()
+        })
+        .await;
+        h.press(KeyCode::Char('c'));
+        h.settle().await;
+        h
+    }
+
     async fn new(script: Script, options: WizardOptions) -> Self {
         let fake = FakeServices::new(script);
         let (tx, rx) = mpsc::unbounded_channel();
@@ -1133,14 +1146,7 @@ async fn saving_a_new_profile_under_a_taken_name_asks_before_replacing_it() {
 
 #[tokio::test]
 async fn check_from_home_shows_the_report_and_returns_home() {
-    let mut h = Harness::with(Script {
-        profiles: profiles(),
-        reports: [Ok(hidden_missing())].into(),
-        ..Script::default()
-    })
-    .await;
-    h.press(KeyCode::Char('c'));
-    h.settle().await;
+    let mut h = Harness::checking_saved_profile(hidden_missing()).await;
     assert!(h.fake.calls().contains(&"check saved contoso".into()));
     snap!("home_check_saved_profile", h.screen());
     h.press(KeyCode::Enter);
@@ -1600,14 +1606,7 @@ async fn a_secret_close_to_expiry_is_rotated_from_the_saved_check() {
         ..hidden_missing()
     };
     for report in [granted(), not_in_use] {
-        let mut h = Harness::with(Script {
-            profiles: profiles(),
-            reports: [Ok(report)].into(),
-            ..Script::default()
-        })
-        .await;
-        h.press(KeyCode::Char('c'));
-        h.settle().await;
+        let mut h = Harness::checking_saved_profile(report).await;
         h.press(KeyCode::Char('s'));
         assert_eq!(h.app.screen(), ScreenKind::Check);
         assert!(
@@ -1743,14 +1742,7 @@ async fn a_grant_command_is_copied_whole_by_its_letter() {
     assert_eq!(h.app.take_clipboard(), None);
 
     // From home's check of a saved profile, the file is named after the profile.
-    let mut h = Harness::with(Script {
-        profiles: profiles(),
-        reports: [Ok(hidden_missing())].into(),
-        ..Script::default()
-    })
-    .await;
-    h.press(KeyCode::Char('c'));
-    h.settle().await;
+    let mut h = Harness::checking_saved_profile(hidden_missing()).await;
     h.press(KeyCode::Char('a'));
     h.settle().await;
     copied(&mut h, "grant-contoso-azure-cli.txt");
