@@ -316,6 +316,8 @@ async fn a_taken_profile_name_is_never_overwritten_without_the_users_yes() {
     let history = History::new(&dirs).path(&contoso);
     std::fs::create_dir_all(history.parent().unwrap()).unwrap();
     std::fs::write(&history, "").unwrap();
+    let state = dirs.state(&contoso);
+    std::fs::create_dir_all(&state).unwrap();
 
     // A new profile under the taken name: refused, nothing changed.
     let problem = services
@@ -354,7 +356,10 @@ async fn a_taken_profile_name_is_never_overwritten_without_the_users_yes() {
         )
         .await
         .expect("editing a profile saves it");
-    assert!(history.exists(), "an edit keeps the run history");
+    assert!(
+        history.exists() && state.exists(),
+        "an edit keeps history and state"
+    );
 
     // The user said yes: the new profile replaces it, history and all.
     let replace = ProfileDraft {
@@ -369,6 +374,7 @@ async fn a_taken_profile_name_is_never_overwritten_without_the_users_yes() {
     assert_eq!(saved.tenant.to_string(), "fabrikam.com");
     assert_eq!(saved.secret_storage, SecretStorage::Environment);
     assert!(!history.exists(), "the replaced profile's history is gone");
+    assert!(!state.exists(), "and its incremental state");
     let keyring = entra_extract::secret::SecretStore::open(StoreChoice::Memory)
         .await
         .unwrap();
