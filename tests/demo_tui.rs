@@ -34,6 +34,24 @@ struct Pane {
 impl Pane {
     /// Starts `entra-extract demo -o <root>/out <extra>` in a new `width`×`height` session.
     fn start(test: &str, width: u16, height: u16, extra: &[&str]) -> Pane {
+        Pane::launch(test, width, height, |root| {
+            format!(
+                "{bin} demo -o {out} {extra}",
+                bin = quote(Path::new(BIN)),
+                out = quote(&root.join("out")),
+                extra = extra.join(" "),
+            )
+        })
+    }
+
+    /// Starts the shell command `invocation(root)` (the binary, its arguments and
+    /// redirections) in a new `width`×`height` session, in this test's own directories.
+    fn launch(
+        test: &str,
+        width: u16,
+        height: u16,
+        invocation: impl FnOnce(&Path) -> String,
+    ) -> Pane {
         assert!(
             Command::new("tmux").arg("-V").output().is_ok(),
             "tmux is not installed: run scripts/install-test-deps.sh"
@@ -47,7 +65,7 @@ impl Pane {
         // goes on its command line. stty reports whether the terminal left raw mode.
         let command = format!(
             "cd {root} && env HOME={home} XDG_CONFIG_HOME={config} XDG_DATA_HOME={data} \
-             TMPDIR={tmp} RUST_BACKTRACE=0 {bin} demo -o {out} {extra}; \
+             TMPDIR={tmp} RUST_BACKTRACE=0 {invocation}; \
              echo {EXITED}$?; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo \
              | tr '\\n' ' '; echo STTY-END; sleep 600",
             root = quote(root.path()),
@@ -55,9 +73,7 @@ impl Pane {
             config = p("config"),
             data = p("data"),
             tmp = p("tmp"),
-            out = p("out"),
-            bin = quote(Path::new(BIN)),
-            extra = extra.join(" "),
+            invocation = invocation(root.path()),
         );
         let pane = Pane {
             socket: root.path().join("tmux.sock"),
@@ -111,6 +127,14 @@ impl Pane {
         assert!(out.status.success(), "send-keys failed: {out:?}");
     }
 
+    /// For each of `screens` (texts on it), waits until it shows, then presses Enter.
+    fn enter_through(&self, screens: &[&[&str]]) {
+        for texts in screens {
+            self.wait_for(texts);
+            self.keys(&["Enter"]);
+        }
+    }
+
     /// Polls the screen until it contains every one of `texts`; fails with the screen.
     fn wait_for(&self, texts: &[&str]) -> String {
         self.wait_until(&format!("{texts:?}"), |s| {
@@ -133,6 +157,20 @@ impl Pane {
                 start.elapsed() < TIMEOUT,
                 "timed out waiting for {what}; screen:\n{previous}"
             );
+            std::thread::sleep(Duration::from_millis(40));
+        }
+    }
+
+    /// Polls tmux's newest paste buffer (where OSC 52 copies land) until it is `expected`,
+    /// or returns what it holds after a while.
+    fn wait_until_buffer(&self, expected: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let out = self.tmux(&["show-buffer"]);
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            if text == expected || start.elapsed() > Duration::from_secs(5) {
+                return text;
+            }
             std::thread::sleep(Duration::from_millis(40));
         }
     }
@@ -455,8 +493,9 @@ fn files_in(dir: &Path) -> Vec<String> {
 // Walking the wizard
 
 /// From the demo picker, choose the entry `downs` rows below the first and walk steps 1–4,
-/// checking the prefilled values, up to pressing Enter on the secret (sign-in).
-fn pick_and_sign_in(pane: &Pane, downs: usize, label: &str, truth: &Truth, app: &str) {
+/// checking the prefilled values, up to pressing Enter on the secret (sign-in). Returns the
+/// simulated tenant's URL (authority and Graph alike).
+fn pick_and_sign_in(pane: &Pane, downs: usize, label: &str, truth: &Truth, app: &str) -> String {
     pane.wait_for(&["entra-extract · Demo", "Choose an app registration", label]);
     for _ in 0..downs {
         pane.keys(&["Down"]);
@@ -472,6 +511,13 @@ fn pick_and_sign_in(pane: &Pane, downs: usize, label: &str, truth: &Truth, app: 
     assert!(s.contains("(•) Custom authority and Graph URLs"), "{s}");
     assert!(s.contains("Authority URL: [http://127.0.0.1:"), "{s}");
     assert!(s.contains("Graph URL:     [http://127.0.0.1:"), "{s}");
+    let url = line_with(&s, "Authority URL: [")
+        .split('[')
+        .nth(1)
+        .and_then(|v| v.split_whitespace().next())
+        .expect("the authority URL")
+        .trim_end_matches(']')
+        .to_owned();
     pane.keys(&["Enter"]);
 
     let s = pane.wait_for(&["Step 2 of 7: Tenant"]);
@@ -490,6 +536,7 @@ fn pick_and_sign_in(pane: &Pane, downs: usize, label: &str, truth: &Truth, app: 
         "the secret must be masked:\n{s}"
     );
     pane.keys(&["Enter"]);
+    url
 }
 
 // ---------------------------------------------------------------------------------------
@@ -579,7 +626,7 @@ fn fully_consented_walkthrough_matches_the_truth_and_reruns() {
         "the first run has no baseline:\n{s}"
     );
     assert!(
-        s.contains(&format!("{domain}_users.csv  ({} rows)", grouped(users))),
+        s.contains(&format!("{domain}_users.csv ({} rows)", grouped(users))),
         "{s}"
     );
     assert!(
@@ -597,15 +644,15 @@ fn fully_consented_walkthrough_matches_the_truth_and_reruns() {
     pane.keys(&["Enter"]);
 
     // Home: the saved profile with its last run.
-    let s = pane.wait_for(&["Saved profiles", "Last run completed"]);
+    let s = pane.wait_for(&["Saved profiles", "Last run: success"]);
     let row = line_with(&s, "contoso ");
     assert!(
-        row.contains(truth.str("tenantId")) && row.ends_with("completed"),
+        row.contains(truth.str("tenantId")) && row.ends_with("success"),
         "{s}"
     );
     let details: String = s
         .lines()
-        .skip_while(|l| !l.contains("Last run completed"))
+        .skip_while(|l| !l.contains("Last run: success"))
         .map(str::trim)
         .collect::<Vec<_>>()
         .join(" ");
@@ -693,22 +740,29 @@ fn missing_member_read_hidden_shows_the_portal_steps_at_100x30() {
         );
     }
     pane.keys(&["Enter"]);
-    pane.wait_for(&["Step 6 of 7: Output"]);
-    pane.keys(&["Enter"]);
-    pane.wait_for(&["Step 7 of 7: Save"]);
-    pane.keys(&["Enter"]);
+    pane.enter_through(&[&["Step 6 of 7: Output"], &["Step 7 of 7: Save"]]);
 
     let hidden = truth.hidden_groups();
     assert!(!hidden.is_empty(), "the demo tenant has hidden groups");
     let warnings = format!("{} hidden unreadable", hidden.len());
     let s = pane.wait_for(&["Extraction of contoso complete", &warnings]);
     assert!(s.contains("hidden members unreadable"), "{s}");
+    assert!(
+        s.split_whitespace().collect::<Vec<_>>().join(" ").contains(
+            "grant the application permission Member.Read.Hidden with admin consent and run again"
+        ),
+        "a warning's remedy is shown whole, not cut at the edge:\n{s}"
+    );
     Output::read(&pane.out_dir(), truth.str("defaultDomain")).assert_matches(&truth, &hidden);
 
     // This app's secret ends in 20 days: the saved profile's check offers to rotate it, the
     // simulated administrator signs in, and the profile then uses a new secret.
     pane.keys(&["Enter"]);
-    pane.wait_for(&["Saved profiles", "contoso"]);
+    let s = pane.wait_for(&["Saved profiles", "contoso"]);
+    assert!(
+        line_with(&s, "contoso ").ends_with("warnings"),
+        "a run with warnings is listed as such:\n{s}"
+    );
     pane.keys(&["c"]);
     pane.wait_for(&["s rotate the secret now"]);
     pane.keys(&["s"]);
@@ -772,16 +826,13 @@ fn ctrl_c_during_extraction_asks_then_leaves_no_files() {
     pane.keys(&["Enter"]);
     pane.wait_for(&["Step 2 of 7: Tenant"]);
     pane.keys(&["Enter"]);
-    pane.wait_for(&["Step 3 of 7: Client id"]);
-    pane.keys(&["Enter"]);
-    pane.wait_for(&["Step 4 of 7: Credential"]);
-    pane.keys(&["Enter"]);
-    pane.wait_for(&["Step 5 of 7: Permissions", "All required permissions"]);
-    pane.keys(&["Enter"]);
-    pane.wait_for(&["Step 6 of 7: Output"]);
-    pane.keys(&["Enter"]);
-    pane.wait_for(&["Step 7 of 7: Save"]);
-    pane.keys(&["Enter"]);
+    pane.enter_through(&[
+        &["Step 3 of 7: Client id"],
+        &["Step 4 of 7: Credential"],
+        &["Step 5 of 7: Permissions", "All required permissions"],
+        &["Step 6 of 7: Output"],
+        &["Step 7 of 7: Save"],
+    ]);
 
     // Wait until the run has partial files on disk, then interrupt.
     let start = Instant::now();
@@ -846,12 +897,11 @@ fn sigint_from_outside_cancels_without_asking() {
         pane.wait_for(&[step]);
         pane.keys(&["Enter"]);
     }
-    pane.wait_for(&["Step 5 of 7", "All required permissions"]);
-    pane.keys(&["Enter"]);
-    pane.wait_for(&["Step 6 of 7"]);
-    pane.keys(&["Enter"]);
-    pane.wait_for(&["Step 7 of 7"]);
-    pane.keys(&["Enter"]);
+    pane.enter_through(&[
+        &["Step 5 of 7", "All required permissions"],
+        &["Step 6 of 7"],
+        &["Step 7 of 7"],
+    ]);
     let start = Instant::now();
     while !files_in(&out).iter().any(|n| n.ends_with(".tmp")) {
         assert!(start.elapsed() < TIMEOUT, "no partial files appeared");
@@ -887,12 +937,11 @@ fn without_a_keyring_the_environment_choice_is_recorded_and_the_run_uses_the_typ
     let (_, secret) = truth.apps["full"].clone();
 
     pick_and_sign_in(&pane, 0, "Fully consented", &truth, "full");
-    pane.wait_for(&["Step 5 of 7: Permissions", "All required permissions"]);
-    pane.keys(&["Enter"]);
-    pane.wait_for(&["Step 6 of 7: Output"]);
-    pane.keys(&["Enter"]);
-    pane.wait_for(&["Step 7 of 7: Save", "Profile name: [contoso"]);
-    pane.keys(&["Enter"]);
+    pane.enter_through(&[
+        &["Step 5 of 7: Permissions", "All required permissions"],
+        &["Step 6 of 7: Output"],
+        &["Step 7 of 7: Save", "Profile name: [contoso"],
+    ]);
 
     let s = pane.wait_for(&[
         "The profile was not saved.",
@@ -963,6 +1012,7 @@ fn creating_an_app_registration_needs_no_typed_secret_and_extracts_the_truth() {
     // The code is shown, the simulated administrator approves, every step is listed.
     let s = pane.wait_for(&["Profile demo-created is ready"]);
     assert!(s.contains("Create an app registration"), "{s}");
+    assert!(s.contains("Application (client) id: "), "{s}");
     pane.keys(&["Enter"]);
     let users = truth.ids("users").len();
     let s = pane.wait_for(&["Extraction of demo-created complete"]);
@@ -970,7 +1020,182 @@ fn creating_an_app_registration_needs_no_typed_secret_and_extracts_the_truth() {
     Output::read(&out, &domain).assert_matches(&truth, &[]);
     pane.keys(&["Enter"]);
     let s = pane.wait_for(&["Saved profiles", "demo-created"]);
-    assert!(line_with(&s, "demo-created ").ends_with("completed"), "{s}");
+    assert!(line_with(&s, "demo-created ").ends_with("success"), "{s}");
     pane.keys(&["q"]);
     pane.assert_exited_and_restored();
+}
+
+/// Esc during the extraction asks whether to cancel, and while the question is open the
+/// run replaces no file: it waits before its commit. `y` then cancels it (the previous
+/// files stay byte for byte); on the run started again, `n` lets it finish and write.
+#[test]
+fn the_cancel_question_holds_the_files_until_it_is_answered() {
+    let truth = Truth::load();
+    let pane = Pane::start("hold", 80, 24, &[]);
+    let out = pane.out_dir();
+    let domain = truth.str("defaultDomain").to_owned();
+    for p in Output::paths(&out, &domain) {
+        std::fs::write(&p, format!("previous {}\n", p.display())).unwrap();
+    }
+    let previous: Vec<Vec<u8>> = Output::paths(&out, &domain)
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    let current = || -> Vec<Vec<u8>> {
+        Output::paths(&out, &domain)
+            .iter()
+            .map(|p| std::fs::read(p).unwrap())
+            .collect()
+    };
+
+    pick_and_sign_in(&pane, 0, "Fully consented", &truth, "full");
+    pane.enter_through(&[
+        &["Step 5 of 7: Permissions", "All required permissions"],
+        &["Step 6 of 7: Output"],
+        &["Step 7 of 7: Save"],
+    ]);
+
+    let at_commit_point =
+        |s: &str| s.contains("finishing files") || s.contains("Extraction of contoso complete");
+    for answer in ["y", "n"] {
+        pane.wait_until("the progress screen mid-run", |s| {
+            s.contains("Elapsed") && s.contains("ETA") && !s.contains("complete")
+        });
+        pane.keys(&["Escape"]);
+        pane.wait_for(&["Cancel the extraction?"]);
+        let s = pane.wait_until("the run at its commit point", at_commit_point);
+        assert!(
+            !s.contains("complete") && s.contains("Cancel the extraction?"),
+            "the run must not finish while the question is open:\n{s}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+        assert_eq!(current(), previous, "no file replaced while asking");
+        pane.keys(&[answer]);
+        let s = pane.wait_until("the summary", |s| s.contains("entra-extract · Summary"));
+        if answer == "y" {
+            assert!(s.contains("The extraction was cancelled."), "{s}");
+            assert_eq!(current(), previous, "a cancelled run changes no file");
+            assert!(
+                !files_in(&out).iter().any(|n| n.ends_with(".tmp")),
+                "{:?}",
+                files_in(&out)
+            );
+            pane.keys(&["r"]);
+        } else {
+            assert!(s.contains("Extraction of contoso complete"), "{s}");
+            Output::read(&out, &domain).assert_matches(&truth, &[]);
+        }
+    }
+    pane.keys(&["q"]);
+    pane.assert_exited_and_restored();
+}
+
+/// The grant commands cannot be copied off the screen (they wrap mid-command), so a key
+/// copies each one whole: to the clipboard (OSC 52, here into tmux's buffer) and into a file.
+/// What is copied is exactly what `entra-extract check` prints for the same app.
+#[test]
+fn a_grant_command_is_copied_whole_as_check_prints_it() {
+    let truth = Truth::load();
+    let pane = Pane::start("copy", 80, 24, &[]);
+    pane.tmux(&["set-option", "-g", "set-clipboard", "on"]);
+    let url = pick_and_sign_in(&pane, 1, "Missing Member.Read.Hidden", &truth, "no-hidden");
+    pane.wait_for(&["Step 5 of 7: Permissions", "To grant them"]);
+
+    // What `check` prints for this app, against the demo's own simulated tenant.
+    let (client_id, secret) = &truth.apps["no-hidden"];
+    let check = Command::new(BIN)
+        .args([
+            "check",
+            "--cloud",
+            "custom",
+            "--authority-url",
+            &url,
+            "--graph-url",
+            &url,
+        ])
+        .args(["--tenant", truth.str("tenantId"), "--client-id", client_id])
+        .env("ENTRA_EXTRACT_CLIENT_SECRET", secret)
+        .env("ENTRA_EXTRACT_CONFIG_DIR", pane.root.path().join("config"))
+        .env("ENTRA_EXTRACT_DATA_DIR", pane.root.path().join("data"))
+        .env("ENTRA_EXTRACT_KEYRING_STORE", "none")
+        .output()
+        .expect("check runs");
+    let printed = String::from_utf8_lossy(&check.stdout).into_owned();
+    let command_after = |tool: &str| -> String {
+        let mut lines = printed
+            .lines()
+            .skip_while(|l| l.trim() != format!("{tool}:"));
+        lines.next();
+        lines.next().unwrap_or_default().trim().to_owned()
+    };
+    let az = command_after("Azure CLI");
+    let ps = command_after("Microsoft Graph PowerShell");
+    assert!(
+        az.starts_with("az login") && ps.starts_with("Connect-MgGraph"),
+        "{printed}"
+    );
+
+    for (key, expected, file) in [
+        ("a", &az, format!("grant-{client_id}-azure-cli.txt")),
+        (
+            "b",
+            &ps,
+            format!("grant-{client_id}-microsoft-graph-powershell.txt"),
+        ),
+    ] {
+        pane.keys(&[key]);
+        let s = pane.wait_for(&["to the clipboard"]);
+        assert!(s.contains("Step 5 of 7: Permissions"), "{s}");
+        let copied = pane.wait_until_buffer(expected);
+        assert_eq!(
+            &copied, expected,
+            "the clipboard holds the command as check prints it"
+        );
+        let path = find_file(&pane.root.path().join("tmp"), &file)
+            .unwrap_or_else(|| panic!("{file} written:\n{s}"));
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(written.trim_end(), expected.as_str(), "{}", path.display());
+        assert!(
+            s.split_whitespace().collect::<String>().contains(&file),
+            "the file is named on screen:\n{s}"
+        );
+    }
+    pane.keys(&["C-c"]);
+    pane.assert_exited_and_restored();
+}
+
+/// `setsid entra-extract </dev/null` on a terminal: the screen is a terminal, but there is
+/// no controlling terminal to read keys from. The wizard and the demo say they need one,
+/// name the headless commands and exit 2, without escape codes or an error report.
+#[test]
+fn without_a_controlling_terminal_the_wizard_says_so_and_exits_2() {
+    for (test, args) in [("no-ctty", ""), ("no-ctty-demo", " demo")] {
+        let pane = Pane::launch(test, 80, 24, |root| {
+            format!(
+                "setsid -w {bin}{args} </dev/null 2>{log}",
+                bin = quote(Path::new(BIN)),
+                log = quote(&root.join("stderr.log")),
+            )
+        });
+        let screen = pane.wait_for(&[EXITED]);
+        assert!(
+            screen.contains(&format!("{EXITED}2")),
+            "exit status 2:\n{screen}"
+        );
+        let stderr = std::fs::read(pane.root.path().join("stderr.log")).unwrap();
+        assert!(
+            !stderr.contains(&0x1b),
+            "escape codes in a file: {stderr:?}"
+        );
+        let stderr = String::from_utf8_lossy(&stderr);
+        for needle in [
+            "needs a terminal",
+            "entra-extract run",
+            "entra-extract check",
+        ] {
+            assert!(stderr.contains(needle), "{args}: no {needle:?} in {stderr}");
+        }
+        assert!(stderr.contains("entra-extract demo --headless"), "{stderr}");
+        assert!(!stderr.contains("os error"), "{stderr}");
+    }
 }

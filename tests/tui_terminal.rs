@@ -35,7 +35,7 @@ impl Services for PanickingProgress {
                 cloud: Cloud::Global,
                 last_run: Some(LastRun {
                     when: Utc::now(),
-                    outcome: RunOutcome::Completed,
+                    outcome: RunOutcome::Success,
                     users: 1,
                     groups: 1,
                     member_edges: 1,

@@ -154,7 +154,7 @@ async fn new_profile_to_summary_through_the_event_loop() {
         "{screen}"
     );
     assert!(
-        screen.contains("/exports/fabrikam_users.csv  (10 rows)"),
+        screen.contains("Files in /exports:") && screen.contains("  fabrikam_users.csv (10 rows)"),
         "{screen}"
     );
     let calls = fake.calls();
@@ -182,7 +182,7 @@ async fn input_closing_mid_extraction_cancels_cleans_up_and_quits() {
     assert!(fake.extraction_cancelled(), "the run must be cancelled");
     assert_eq!(app.last_error(), Some(&ExtractionError::Cancelled));
     assert!(
-        screen.contains("No partial files were left behind."),
+        screen.contains("no partial files were left behind."),
         "{screen}"
     );
 }
@@ -242,6 +242,7 @@ async fn renaming_a_profile_then_choosing_another_storage_after_the_keyring_fail
         replaces: Some("old".into()),
         schedule: None,
         credential_file: None,
+        if_name_taken: Default::default(),
     };
     let problem = services
         .save_profile(draft(), SecretStorage::Keyring)
@@ -259,4 +260,172 @@ async fn renaming_a_profile_then_choosing_another_storage_after_the_keyring_fail
         store.load(&new).unwrap().secret_storage,
         SecretStorage::Environment
     );
+}
+
+/// The live services refuse to save a new profile under a saved profile's name (a typed
+/// problem the save step turns into a question) and change nothing; with the user's yes
+/// the new profile replaces it, its stored secret and run history included. Editing a
+/// saved profile and saving it under its own name just saves; renaming one onto another's
+/// name is refused the same way.
+#[tokio::test]
+async fn a_taken_profile_name_is_never_overwritten_without_the_users_yes() {
+    use entra_extract::graph::Cloud;
+    use entra_extract::profile::history::History;
+    use entra_extract::profile::{Dirs, ProfileName, ProfileStore, SecretStorage};
+    use entra_extract::secret::StoreChoice;
+    use entra_extract::session::wizard::LiveServices;
+    use entra_extract::tui::services::{
+        CredentialInput, CredentialsInput, IfNameTaken, OutputSettings, ProfileDraft,
+        SaveProblemKind, Services,
+    };
+
+    let root = tempfile::tempdir().unwrap();
+    let dirs = Dirs::new(root.path().join("config"), root.path().join("data"));
+    let store = ProfileStore::new(dirs.clone());
+    let services = LiveServices::new(dirs.clone(), StoreChoice::Memory);
+    let draft = |name: &str, tenant: &str, replaces: Option<&str>| ProfileDraft {
+        name: name.into(),
+        credentials: CredentialsInput {
+            cloud: Cloud::Global,
+            authority_url: None,
+            graph_url: None,
+            tenant: tenant.into(),
+            client_id: "11111111-2222-3333-4444-555555555555".into(),
+            credential: CredentialInput::Secret("Xy7~not.a.real.secret".to_string().into()),
+        },
+        output: OutputSettings {
+            domain_prefix: String::new(),
+            directory: root.path().join(tenant),
+            bom: false,
+        },
+        tenant: None,
+        replaces: replaces.map(Into::into),
+        schedule: None,
+        credential_file: None,
+        if_name_taken: IfNameTaken::Refuse,
+    };
+    let contoso = ProfileName::new("contoso").unwrap();
+    let tenant_of = |name: &ProfileName| store.load(name).unwrap().tenant.to_string();
+    services
+        .save_profile(
+            draft("contoso", "contoso.com", None),
+            SecretStorage::Keyring,
+        )
+        .await
+        .expect("a new name saves");
+    let history = History::new(&dirs).path(&contoso);
+    std::fs::create_dir_all(history.parent().unwrap()).unwrap();
+    std::fs::write(&history, "").unwrap();
+    let state = dirs.state(&contoso);
+    std::fs::create_dir_all(&state).unwrap();
+
+    // A new profile under the taken name: refused, nothing changed.
+    let problem = services
+        .save_profile(
+            draft("contoso", "fabrikam.com", None),
+            SecretStorage::Keyring,
+        )
+        .await
+        .expect_err("the name is taken");
+    assert_eq!(problem.kind, SaveProblemKind::NameTaken, "{problem:?}");
+    assert!(problem.message.contains("contoso"), "{problem:?}");
+    assert_eq!(tenant_of(&contoso), "contoso.com");
+    assert!(history.exists());
+
+    // Renaming another profile onto it: refused the same way, both kept.
+    services
+        .save_profile(draft("other", "other.com", None), SecretStorage::Keyring)
+        .await
+        .expect("a new name saves");
+    let problem = services
+        .save_profile(
+            draft("contoso", "other.com", Some("other")),
+            SecretStorage::Keyring,
+        )
+        .await
+        .expect_err("the name is taken");
+    assert_eq!(problem.kind, SaveProblemKind::NameTaken, "{problem:?}");
+    assert_eq!(tenant_of(&contoso), "contoso.com");
+    assert_eq!(tenant_of(&ProfileName::new("other").unwrap()), "other.com");
+
+    // Editing it under its own name just saves.
+    services
+        .save_profile(
+            draft("contoso", "contoso.com", Some("contoso")),
+            SecretStorage::Keyring,
+        )
+        .await
+        .expect("editing a profile saves it");
+    assert!(
+        history.exists() && state.exists(),
+        "an edit keeps history and state"
+    );
+
+    // The user said yes: the new profile replaces it, history and all.
+    let replace = ProfileDraft {
+        if_name_taken: IfNameTaken::Replace,
+        ..draft("contoso", "fabrikam.com", None)
+    };
+    services
+        .save_profile(replace, SecretStorage::Environment)
+        .await
+        .expect("replaced with the user's yes");
+    let saved = store.load(&contoso).unwrap();
+    assert_eq!(saved.tenant.to_string(), "fabrikam.com");
+    assert_eq!(saved.secret_storage, SecretStorage::Environment);
+    assert!(!history.exists(), "the replaced profile's history is gone");
+    assert!(!state.exists(), "and its incremental state");
+    let keyring = entra_extract::secret::SecretStore::open(StoreChoice::Memory)
+        .await
+        .unwrap();
+    assert!(
+        keyring.load(&contoso).await.is_err(),
+        "the replaced profile's stored secret is gone"
+    );
+}
+
+/// The home screen's last run says "warnings" for a run that wrote its files with warnings,
+/// as `profile list` does: the live services pass the history's outcome on as it is.
+#[tokio::test]
+async fn a_last_run_with_warnings_is_listed_as_warnings() {
+    use entra_extract::profile::history::{History, Outcome, RunRecord};
+    use entra_extract::profile::{Dirs, Profile, ProfileName, ProfileStore};
+    use entra_extract::secret::StoreChoice;
+    use entra_extract::session::wizard::LiveServices;
+    use entra_extract::tui::services::Services;
+
+    let root = tempfile::tempdir().unwrap();
+    let dirs = Dirs::new(root.path().join("config"), root.path().join("data"));
+    let name = ProfileName::new("contoso").unwrap();
+    ProfileStore::new(dirs.clone())
+        .create(&Profile::new(
+            name.clone(),
+            "contoso.com".parse().unwrap(),
+            "11111111-2222-3333-4444-555555555555".parse().unwrap(),
+        ))
+        .unwrap();
+    History::new(&dirs)
+        .append(
+            &name,
+            &RunRecord {
+                started: chrono::Utc::now(),
+                duration_secs: 1.0,
+                outcome: Outcome::Warnings,
+                users: 10,
+                groups: 2,
+                member_edges: 5,
+                owner_edges: 1,
+                warnings: 3,
+                output_dir: root.path().join("out"),
+                mode: None,
+                changes: None,
+            },
+        )
+        .unwrap();
+    let listed = LiveServices::new(dirs, StoreChoice::Memory)
+        .list_profiles()
+        .await
+        .unwrap();
+    let last = listed[0].last_run.as_ref().expect("its last run");
+    assert_eq!(last.outcome.label(), "warnings");
 }

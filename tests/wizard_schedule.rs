@@ -54,6 +54,7 @@ fn child_save() {
         replaces: Some("contoso".into()),
         schedule: (!schedule.is_empty()).then(|| schedule.parse().unwrap()),
         credential_file,
+        if_name_taken: Default::default(),
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let outcome = runtime

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::Exit;
-use crate::extract::progress::Interruption;
+use crate::extract::hold::Interruption;
 use crate::graph::{
     ClientId, Cloud, Credential, CredentialField, GraphClient, GraphError, TenantRef,
 };

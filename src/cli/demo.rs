@@ -53,6 +53,11 @@ pub struct DemoArgs {
 
 /// Runs the demo.
 pub async fn run(args: DemoArgs) -> color_eyre::Result<Exit> {
+    if !args.headless
+        && let Some(refused) = super::refuse_without_terminal()
+    {
+        return Ok(refused);
+    }
     // The wizard runs behind realistic latency (the benchmark profile: 120 ms a request
     // plus 0.8 ms an object) so its per-object progress is visible; headless stays quick.
     let (base_ms, item_us) = if args.headless { (0, 0) } else { (120, 800) };

@@ -63,7 +63,7 @@ impl Exit {
                 "unexpected internal or I/O error: disk full while writing (previous files untouched), an internal failure of the run, or stdout unwritable after the files were written"
             }
             Exit::BadConfig => {
-                "bad configuration (arguments, profile, no secret, unusable endpoint, untrusted TLS certificate, output directory unusable or held by another run); found before any extraction request (an output directory that does not exist yet is created, or found uncreatable, right after sign-in)"
+                "bad configuration (arguments, profile, no secret, unusable endpoint, untrusted TLS certificate, output directory unusable or held by another run, the wizard or demo started without a terminal); found before any extraction request (an output directory that does not exist yet is created, or found uncreatable, right after sign-in)"
             }
             Exit::AuthFailed => {
                 "sign-in failed (wrong tenant, client id, secret or certificate; the message names which)"

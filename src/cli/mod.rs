@@ -97,6 +97,9 @@ pub fn man(dir: Option<&std::path::Path>) -> color_eyre::Result<Exit> {
 /// `entra-extract` without a subcommand: the wizard over the user's saved profiles.
 pub async fn wizard() -> color_eyre::Result<Exit> {
     use color_eyre::eyre::WrapErr;
+    if let Some(refused) = refuse_without_terminal() {
+        return Ok(refused);
+    }
     let dirs = crate::profile::Dirs::from_env().wrap_err("cannot find the home directory")?;
     let keyring = crate::secret::StoreChoice::from_env()?;
     let services = std::sync::Arc::new(crate::session::wizard::LiveServices::new(dirs, keyring));
@@ -106,4 +109,21 @@ pub async fn wizard() -> color_eyre::Result<Exit> {
     }
     ran?;
     Ok(Exit::Success)
+}
+
+/// The wizard draws on a terminal and reads keys from it: without one (cron, a pipe,
+/// `setsid … </dev/null`) say so and name the headless commands, before touching anything.
+pub(crate) fn refuse_without_terminal() -> Option<Exit> {
+    if crate::tui::has_terminal() {
+        return None;
+    }
+    eprintln!(
+        "error: the wizard needs a terminal: standard output or the keyboard is not one here \
+         (cron, a pipe, no controlling terminal).\n\
+         Without a terminal, use the headless commands:\n  \
+         entra-extract run --profile NAME     extract a saved profile (or --tenant … --client-id …)\n  \
+         entra-extract check --profile NAME   check its permissions\n  \
+         entra-extract demo --headless        the demo's extraction"
+    );
+    Some(Exit::BadConfig)
 }

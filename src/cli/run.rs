@@ -12,8 +12,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::Exit;
 use super::connect::{ConnectArgs, Connection, Failure, graph_failure, on_signals};
+use crate::extract::hold::Interruption;
 use crate::extract::manifest::{ChangeCounts, RunMode};
-use crate::extract::progress::{Interruption, Progress, WarningKind};
+use crate::extract::progress::{Progress, WarningKind};
 use crate::extract::run::{ExtractError, ExtractOptions, ExtractSummary, Plan, run as extract};
 use crate::extract::{DomainPrefix, FileKind};
 use crate::permissions::check::own_secret_expiry;
@@ -184,7 +185,7 @@ async fn execute(
     let token = conn.client.cancellation().clone();
     let progress = Arc::new(Progress::new());
     // An interruption stops the run up to its commit point; after it the run completes.
-    let interrupted = progress.clone();
+    let interrupted = options.commit_hold.clone();
     match parent {
         None => on_signals(move || interrupted.interrupt(&token).describe()),
         Some(parent) if parent.is_cancelled() => return Err(not_started()),

@@ -6,9 +6,11 @@
 //! - [`output`] — the atomic set of four CSV files and the manifest.
 //! - [`manifest`] — `<domain>_manifest.json`.
 //! - [`progress`] — counters the front ends read.
+//! - [`hold`] — a front end's hold on the commit point while it asks whether to cancel.
 //! - [`incremental`] — a profile's reruns from delta links and the previous run's files.
 
 mod fast;
+pub mod hold;
 pub mod incremental;
 pub mod manifest;
 pub mod output;

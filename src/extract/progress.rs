@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use tokio_util::sync::CancellationToken;
 
 use super::manifest::RunInfo;
 use super::run::PAGE_SIZE;
@@ -185,31 +184,8 @@ pub struct Progress {
     warnings: Mutex<Vec<Warning>>,
     notes: Mutex<Vec<String>>,
     stats_source: Mutex<Option<StatsSource>>,
-    /// Whether the files have begun replacing the previous ones (see [`Progress::interrupt`]).
-    committing: Mutex<bool>,
     /// How a profile's run reads the tenant, once decided.
     run: Mutex<Option<RunInfo>>,
-}
-
-/// What an interruption (Ctrl-C, SIGTERM, a cancel key) did to a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Interruption {
-    /// The run stops; no output file is changed.
-    Stopping,
-    /// The files were already replacing the previous ones: the run completes.
-    Committing,
-}
-
-impl Interruption {
-    /// What to tell the user, after "interrupted: ".
-    pub fn describe(self) -> &'static str {
-        match self {
-            Interruption::Stopping => "stopping; no output file will be changed",
-            Interruption::Committing => {
-                "the output files are already being committed, so the run completes"
-            }
-        }
-    }
 }
 
 impl std::fmt::Debug for Progress {
@@ -244,7 +220,6 @@ impl Progress {
             warnings: Mutex::new(Vec::new()),
             notes: Mutex::new(Vec::new()),
             stats_source: Mutex::new(None),
-            committing: Mutex::new(false),
             run: Mutex::new(None),
         }
     }
@@ -258,26 +233,6 @@ impl Progress {
     /// How a profile's run reads the tenant, once decided (`None` without a profile).
     pub fn run_info(&self) -> Option<RunInfo> {
         lock(&self.run).clone()
-    }
-
-    /// The run's commit point, right before its first file replaces a previous one: `false`
-    /// when `cancel` was cancelled before (nothing is to be replaced); else the commit has
-    /// begun, and a later [`interrupt`](Self::interrupt) no longer stops the run. One lock
-    /// decides between the two, so an interruption is either honoured or told it came late.
-    pub fn begin_commit(&self, cancel: &CancellationToken) -> bool {
-        let mut committing = lock(&self.committing);
-        *committing = !cancel.is_cancelled();
-        *committing
-    }
-
-    /// Stops the run through `cancel`, unless its commit has begun (then it completes).
-    pub fn interrupt(&self, cancel: &CancellationToken) -> Interruption {
-        let committing = lock(&self.committing);
-        if *committing {
-            return Interruption::Committing;
-        }
-        cancel.cancel();
-        Interruption::Stopping
     }
 
     /// Sets the phase; a terminal phase (done, failed, cancelled) stops the clock.
@@ -459,26 +414,6 @@ mod tests {
     use super::*;
     use std::sync::Arc;
     use std::sync::atomic::AtomicU64;
-
-    #[test]
-    fn an_interruption_is_honoured_until_the_commit_begins_and_told_it_came_late_after() {
-        let (progress, cancel) = (Progress::new(), CancellationToken::new());
-        assert_eq!(progress.interrupt(&cancel), Interruption::Stopping);
-        assert!(cancel.is_cancelled());
-        assert!(
-            !progress.begin_commit(&cancel),
-            "a cancelled run commits nothing"
-        );
-
-        let (progress, cancel) = (Progress::new(), CancellationToken::new());
-        assert!(progress.begin_commit(&cancel));
-        assert_eq!(progress.interrupt(&cancel), Interruption::Committing);
-        assert!(
-            !cancel.is_cancelled(),
-            "a committing run is left to complete"
-        );
-        assert!(Interruption::Committing.describe().contains("committed"));
-    }
 
     #[test]
     fn counters_add_up_across_threads() {

@@ -22,6 +22,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use super::hold::CommitHold;
 use super::incremental::{self, Fallback, Identity, RerunError, StateDir, StateOptions};
 use super::manifest::{ChangeCounts, RunDetails, RunInfo, RunMode};
 use super::output::{ClaimedDir, CommittedOutput, OutputError, OutputOptions, OutputSet};
@@ -62,6 +63,9 @@ pub struct ExtractOptions {
     /// A profile's state between runs: with it, a run reads only the changes when it can
     /// and writes `<domain>_changes.csv`.
     pub state: Option<StateOptions>,
+    /// The run's commit point: a front end holds it while it asks "cancel?" (the wizard),
+    /// and interrupts through it so that a late interruption is told the run completes.
+    pub commit_hold: CommitHold,
 }
 
 impl ExtractOptions {
@@ -77,6 +81,7 @@ impl ExtractOptions {
             plan: Plan::default(),
             cloud: "global".into(),
             state: None,
+            commit_hold: CommitHold::default(),
         }
     }
 }
@@ -455,15 +460,7 @@ async fn run_inner(
         changes,
         ..run_details(client, &options, &tenant, started_at, progress)
     };
-    let output = {
-        let (progress, cancel) = (progress.clone(), client.cancellation().clone());
-        tokio::task::spawn_blocking(move || commit(set, details, &progress, &cancel))
-            .await
-            .map_err(|e| ExtractError::Internal {
-                what: "committing the files".into(),
-                detail: e.to_string(),
-            })??
-    };
+    let output = commit(client, &options, set, details).await?;
     let output = match state {
         Some((dir, identity, Some(links))) => {
             save_state(dir, identity, links, output, progress).await
@@ -548,15 +545,14 @@ async fn write_incremental(
         changes: Some(rerun.counts),
         ..run_details(client, options, &tenant, started_at, progress)
     };
-    let output = {
+    let set = {
         let (out_dir, prefix, schema) =
             (options.output_dir.clone(), prefix.clone(), schema.clone());
         let bom = options.bom;
         let progress = progress.clone();
-        let cancel = client.cancellation().clone();
         let tables = rerun.tables;
         let changes = rerun.changes;
-        tokio::task::spawn_blocking(move || -> Result<CommittedOutput, ExtractError> {
+        tokio::task::spawn_blocking(move || -> Result<OutputSet, ExtractError> {
             let claimed = match claimed {
                 Some(c) => c,
                 None => ClaimedDir::claim(&out_dir)?,
@@ -585,12 +581,7 @@ async fn write_incremental(
                 return Err(e);
             }
             tracing::info!(at = ?progress.elapsed(), "changes report written");
-            // Writing found what the files still lack (hidden memberships unreadable).
-            let details = RunDetails {
-                warnings: progress.warnings(),
-                ..details
-            };
-            commit(set, details, &progress, &cancel)
+            Ok(set)
         })
         .await
         .map_err(|e| ExtractError::Internal {
@@ -598,6 +589,12 @@ async fn write_incremental(
             detail: e.to_string(),
         })??
     };
+    // Writing found what the files still lack (hidden memberships unreadable).
+    let details = RunDetails {
+        warnings: progress.warnings(),
+        ..details
+    };
+    let output = commit(client, options, set, details).await?;
     tracing::info!(at = ?progress.elapsed(), "files written and committed");
     let output = save_state(dir, identity, rerun.links, output, progress).await;
     Ok(ExtractSummary {
@@ -609,16 +606,21 @@ async fn write_incremental(
     })
 }
 
-/// Commits the files unless the run was cancelled before its commit point, right before
-/// the first rename; from there on an interruption lets the run complete
-/// ([`Progress::interrupt`]).
-fn commit(
+/// Commits the set. Right before its first rename (the commit point) the run waits while a
+/// front end holds it, and a cancellation that came first ends the run cancelled with no
+/// file replaced; from there on an interruption lets the run complete
+/// ([`CommitHold::interrupt`]).
+async fn commit(
+    client: &GraphClient,
+    options: &ExtractOptions,
     set: OutputSet,
     details: RunDetails,
-    progress: &Progress,
-    cancel: &tokio_util::sync::CancellationToken,
 ) -> Result<CommittedOutput, ExtractError> {
-    set.commit_if(details, || progress.begin_commit(cancel))?
+    let (hold, cancel) = (options.commit_hold.clone(), client.cancellation().clone());
+    let runtime = tokio::runtime::Handle::current();
+    // A blocking thread may wait on the runtime: the hold is released by another task.
+    blocking(move || set.commit_if(details, || runtime.block_on(hold.pass(&cancel)).is_ok()))
+        .await?
         .ok_or(ExtractError::Cancelled)
 }
 

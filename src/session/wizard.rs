@@ -21,16 +21,16 @@ use crate::extract::{DomainPrefix, FileKind};
 use crate::graph::DEFAULT_ADMIN_CLIENT_ID;
 use crate::graph::{ClientId, Credential, GraphClient, GraphError, TenantRef};
 use crate::permissions::report::{GrantState, PermissionReport};
-use crate::profile::{CredentialKind, Dirs, Outcome, Profile, ProfileName, ProfileStore};
+use crate::profile::{CredentialKind, Dirs, Profile, ProfileName, ProfileStore};
 use crate::registration::{Blueprint, Created, DEFAULT_DISPLAY_NAME, SecretLifetime, replication};
 use crate::secret::lifecycle::{self, LifecycleError};
 use crate::secret::{SecretStore, StoreChoice};
 use crate::tui::services::{
-    CheckTarget, CredentialInput, CredentialProblem, CredentialsInput, ExtractionCounts,
-    ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget, Field, LastRun,
-    NewAppFailure, NewAppInput, NewAppUpdate, NewAppUpdates, OutputSettings, ProfileDraft,
-    ProfileSummary, RunOutcome, SaveOutcome, SaveProblem, SecretStorage, Services, StorageProblem,
-    TenantInfo,
+    CheckTarget, CreatedApp, CredentialInput, CredentialProblem, CredentialsInput,
+    ExtractionCounts, ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget,
+    Field, IfNameTaken, LastRun, NewAppFailure, NewAppInput, NewAppUpdate, NewAppUpdates,
+    OutputSettings, ProfileDraft, ProfileSummary, SaveOutcome, SaveProblem, SaveProblemKind,
+    SecretStorage, Services, StorageProblem, TenantInfo,
 };
 
 /// Services backed by the real program, with profiles under `dirs`.
@@ -182,11 +182,7 @@ impl Services for LiveServices {
                     };
                     let last_run = row.last_run.ok().flatten().map(|r| LastRun {
                         when: r.started,
-                        outcome: match r.outcome {
-                            Outcome::Success | Outcome::Warnings => RunOutcome::Completed,
-                            Outcome::Interrupted => RunOutcome::Cancelled,
-                            _ => RunOutcome::Failed,
-                        },
+                        outcome: r.outcome,
                         users: r.users,
                         groups: r.groups,
                         member_edges: r.member_edges,
@@ -239,6 +235,7 @@ impl Services for LiveServices {
                 replaces: Some(name),
                 schedule: profile.schedule,
                 credential_file: None,
+                if_name_taken: IfNameTaken::Refuse,
             })
         }
         .boxed()
@@ -349,11 +346,36 @@ impl Services for LiveServices {
         .boxed()
     }
 
+    fn save_copy(&self, file_name: String, text: String) -> BoxFuture<'_, Result<PathBuf, String>> {
+        let dir = self.dirs.data.join("copied");
+        async move {
+            // A file name, never a path: the screen builds it from a tool and an id.
+            let name = std::path::Path::new(&file_name)
+                .file_name()
+                .filter(|n| *n == file_name.as_str())
+                .ok_or_else(|| format!("{file_name:?} is not a file name"))?
+                .to_owned();
+            let path = dir.join(name);
+            let written = path.clone();
+            tokio::task::spawn_blocking(move || {
+                crate::profile::fsutil::write_private_atomic(
+                    &written,
+                    format!("{text}\n").as_bytes(),
+                )
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("Could not write {}: {e}.", path.display()))?;
+            Ok(path)
+        }
+        .boxed()
+    }
+
     fn create_app(
         &self,
         input: NewAppInput,
         updates: NewAppUpdates,
-    ) -> BoxFuture<'_, Result<String, NewAppFailure>> {
+    ) -> BoxFuture<'_, Result<CreatedApp, NewAppFailure>> {
         async move {
             let nothing = |m: String| NewAppFailure::nothing(m);
             let name = ProfileName::new(&input.profile).map_err(|e| nothing(e.to_string()))?;
@@ -414,7 +436,11 @@ impl Services for LiveServices {
             };
             match created {
                 Ok(done) => match done.report {
-                    Some(r) if r.all_granted() => Ok(name.to_string()),
+                    Some(r) if r.all_granted() => Ok(CreatedApp {
+                        profile: name.to_string(),
+                        client_id: done.app_id,
+                        secret_valid_until: done.secret_end,
+                    }),
                     Some(r) => {
                         let missing: Vec<&str> = r
                             .required
@@ -687,6 +713,8 @@ impl LiveServices {
         options: ExtractOptions,
         profile: Option<Profile>,
     ) -> ExtractionHandle {
+        // The wizard holds the commit while it asks whether to cancel.
+        let commit_hold = options.commit_hold.clone();
         let progress = Arc::new(Progress::new());
         let (tx, rx) = oneshot::channel();
         let cancel = client.cancellation().clone();
@@ -710,8 +738,53 @@ impl LiveServices {
         ExtractionHandle {
             progress: Arc::new(move || progress.snapshot()),
             cancel,
+            commit_hold,
             outcome: rx,
             ru_budget_per_10s: Some(ru_budget),
+        }
+    }
+
+    /// Saving under a name another saved profile has would silently replace that profile:
+    /// refuse ([`SaveProblemKind::NameTaken`], nothing changed) unless the user agreed, and
+    /// then delete it (its secret and run history with it) so the draft takes its place.
+    async fn make_room(
+        &self,
+        store: &ProfileStore,
+        draft: &ProfileDraft,
+        name: &ProfileName,
+    ) -> Result<(), SaveProblem> {
+        let own = match draft.replaces.as_deref() {
+            None => false,
+            Some(old) if old == name.as_str() => true,
+            // Renamed by an earlier attempt of this save (see below): it is the draft's own.
+            Some(old) => ProfileName::new(old).is_ok_and(|old| !store.exists(&old)),
+        };
+        if own || !store.exists(name) {
+            return Ok(());
+        }
+        match draft.if_name_taken {
+            IfNameTaken::Refuse => {
+                let what = match store.load(name) {
+                    Ok(p) => format!(" (tenant {}, client id {})", p.tenant, p.client_id),
+                    Err(_) => String::new(),
+                };
+                Err(SaveProblem {
+                    kind: SaveProblemKind::NameTaken,
+                    message: format!("A saved profile is named {name} already{what}."),
+                    alternatives: Vec::new(),
+                })
+            }
+            IfNameTaken::Replace => {
+                lifecycle::remove(store, name, false, SecretStore::open(self.keyring))
+                    .await
+                    .map_err(|e| {
+                        SaveProblem::failed(format!(
+                            "The profile {name} could not be replaced: {e}. Nothing was saved."
+                        ))
+                    })?;
+                tracing::info!(profile = %name, "saved profile replaced at the user's request");
+                Ok(())
+            }
         }
     }
 
@@ -720,10 +793,7 @@ impl LiveServices {
         draft: ProfileDraft,
         storage: SecretStorage,
     ) -> Result<SaveOutcome, SaveProblem> {
-        let fail = |message: String| SaveProblem {
-            message,
-            alternatives: Vec::new(),
-        };
+        let fail = SaveProblem::failed;
         let name = ProfileName::new(&draft.name).map_err(|e| fail(e.to_string()))?;
         let c = &draft.credentials;
         let tenant = TenantRef::parse(&c.tenant).map_err(|e| fail(e.to_string()))?;
@@ -749,6 +819,7 @@ impl LiveServices {
         };
         profile.validate().map_err(|e| fail(e.to_string()))?;
         let store = self.store();
+        self.make_room(&store, &draft, &name).await?;
         // What the wizard does not show is kept from the profile being edited.
         // (Renamed by an earlier attempt of this save: it is under the new name already.)
         let previous = draft
@@ -805,6 +876,7 @@ impl LiveServices {
                     Ok(stored) => format!("secret stored in {}", stored.location),
                     Err(e) if e.is_keyring_unreachable() => {
                         return Err(SaveProblem {
+                            kind: SaveProblemKind::StorageUnreachable,
                             message: e.to_string(),
                             alternatives: vec![
                                 SecretStorage::Environment,

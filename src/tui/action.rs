@@ -5,9 +5,9 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::services::{
-    CredentialProblem, ExtractionError, ExtractionHandle, ExtractionSummary, NewAppFailure,
-    NewAppUpdate, ProfileDraft, ProfileSummary, SaveOutcome, SaveProblem, StorageProblem,
-    TenantInfo,
+    CreatedApp, CredentialProblem, ExtractionError, ExtractionHandle, ExtractionSummary,
+    NewAppFailure, NewAppUpdate, ProfileDraft, ProfileSummary, SaveOutcome, SaveProblem,
+    StorageProblem, TenantInfo,
 };
 use crate::permissions::report::PermissionReport;
 
@@ -40,13 +40,18 @@ pub enum Action {
     /// A creation's progress; the screen checks the generation itself (it arrives while
     /// the creation is still awaited).
     NewAppProgress(Generation, NewAppUpdate),
-    /// A creation ended: the new profile's name, or what went wrong.
-    NewAppCreated(Generation, Result<String, NewAppFailure>),
+    /// A creation ended: the new profile and app, or what went wrong.
+    NewAppCreated(Generation, Result<CreatedApp, NewAppFailure>),
     NewAppRemoved(Generation, Result<String, String>),
     /// A secret rotation ended: what became of the old secret, or why nothing changed.
     SecretRotated(Generation, Result<String, String>),
     /// A profile's secret moved to another storage, or why it stayed.
     SecretStorageChanged(Generation, Result<String, StorageProblem>),
+    /// A copied text (`what`, e.g. "the Azure CLI command") was kept in a file, or not.
+    CopySaved {
+        what: String,
+        result: Result<std::path::PathBuf, String>,
+    },
 }
 
 impl Action {
@@ -73,7 +78,8 @@ impl Action {
             | Action::Interrupt
             | Action::ProfilesLoaded(..)
             | Action::ExtractionFinished(..)
-            | Action::NewAppProgress(..) => None,
+            | Action::NewAppProgress(..)
+            | Action::CopySaved { .. } => None,
         }
     }
 

@@ -105,6 +105,8 @@ pub struct Context {
     pub profiles: SavedProfiles,
     /// The demo picker's selection; kept while the user visits other screens.
     pub demo_selected: usize,
+    /// Text to put on the terminal's clipboard; the event loop sends it (OSC 52).
+    clipboard: Option<String>,
     pending: Option<Generation>,
     /// The profile-list reload whose answer is awaited (reloads run beside other requests).
     profiles_generation: Generation,
@@ -169,6 +171,11 @@ impl Context {
         });
     }
 
+    /// Copy `text` to the clipboard of the terminal the wizard runs in (after this update).
+    pub fn copy(&mut self, text: String) {
+        self.clipboard = Some(text);
+    }
+
     /// Send an action from a task that is not a services call.
     pub fn sender(&self) -> UnboundedSender<Action> {
         self.tx.clone()
@@ -213,6 +220,7 @@ impl App {
             should_quit: false,
             profiles: SavedProfiles::default(),
             demo_selected: 0,
+            clipboard: None,
             pending: None,
             profiles_generation: 0,
             last_generation: 0,
@@ -290,6 +298,11 @@ impl App {
         if let Some(next) = self.cx.next.take() {
             self.screen = next;
         }
+    }
+
+    /// Text a screen copied, for the event loop to put on the terminal's clipboard.
+    pub fn take_clipboard(&mut self) -> Option<String> {
+        self.cx.clipboard.take()
     }
 
     /// Saved profiles, once loaded.

@@ -28,7 +28,7 @@ mod tests;
 
 pub use action::Action;
 pub use app::{App, DemoChoice, WizardOptions};
-pub use runner::{run, run_loop};
+pub use runner::{has_terminal, run, run_loop};
 pub use screens::setup::Step;
 pub use screens::{Screen, ScreenKind};
 pub use services::Services;

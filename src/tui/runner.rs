@@ -46,9 +46,50 @@ pub async fn run(
             future::ready(e.is_ok())
         })
         .filter_map(|e| future::ready(e.ok().and_then(translate)));
-    let result = run_loop(&mut terminal, &mut app, Box::pin(events), rx).await;
+    let result = drive(&mut terminal, &mut app, Box::pin(events), rx, &mut |text| {
+        if let Err(e) = io::stdout()
+            .write_all(osc52(text).as_bytes())
+            .and_then(|()| io::stdout().flush())
+        {
+            tracing::warn!(error = %e, "could not send the copied text to the terminal");
+        }
+    })
+    .await;
     drop(guard);
     result
+}
+
+/// The escape sequence that puts `text` on the terminal's clipboard (OSC 52; terminals that
+/// do not support it ignore it).
+fn osc52(text: &str) -> String {
+    use base64::Engine;
+    format!(
+        "\x1b]52;c;{}\x07",
+        base64::engine::general_purpose::STANDARD.encode(text)
+    )
+}
+
+/// Whether the wizard can run here: its screen goes to a terminal and keys can be read from
+/// one (standard input, or the controlling terminal crossterm falls back to). Checked before
+/// [`run`] touches anything, so cron, a pipe or `setsid … </dev/null` get a plain message.
+pub fn has_terminal() -> bool {
+    use std::io::IsTerminal;
+    io::stdout().is_terminal() && (io::stdin().is_terminal() || controlling_terminal())
+}
+
+#[cfg(unix)]
+fn controlling_terminal() -> bool {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .is_ok()
+}
+
+/// Elsewhere crossterm reads the console itself, whatever standard input is.
+#[cfg(not(unix))]
+fn controlling_terminal() -> bool {
+    true
 }
 
 /// Terminal input as an action; `None` for events the wizard ignores (mouse, focus).
@@ -68,8 +109,25 @@ pub fn translate(event: Event) -> Option<Action> {
 pub async fn run_loop<B, E>(
     terminal: &mut Terminal<B>,
     app: &mut App,
+    events: E,
+    actions: UnboundedReceiver<Action>,
+) -> color_eyre::Result<()>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    E: Stream<Item = Action> + Unpin,
+{
+    drive(terminal, app, events, actions, &mut |_| {}).await
+}
+
+/// [`run_loop`], handing what the screens copy to `copy` between two draws (so the escape
+/// sequence never lands inside a frame).
+async fn drive<B, E>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
     mut events: E,
     mut actions: UnboundedReceiver<Action>,
+    copy: &mut dyn FnMut(&str),
 ) -> color_eyre::Result<()>
 where
     B: Backend,
@@ -103,6 +161,9 @@ where
         }
         while let Ok(action) = actions.try_recv() {
             app.update(action);
+        }
+        if let Some(text) = app.take_clipboard() {
+            copy(&text);
         }
     }
 }

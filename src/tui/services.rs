@@ -17,7 +17,9 @@
 //!   [`ExtractionHandle::progress`] on every redraw (about four times a second), cancels
 //!   through [`ExtractionHandle::cancel`] and waits for [`ExtractionHandle::outcome`]. After
 //!   a cancel the implementation must remove every partial output file before resolving the
-//!   outcome with [`ExtractionError::Cancelled`].
+//!   outcome with [`ExtractionError::Cancelled`]. While the wizard holds
+//!   [`ExtractionHandle::commit_hold`] (it asks whether to cancel) the run must not replace
+//!   any output file.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -77,12 +79,12 @@ pub trait Services: Send + Sync {
 
     /// Create an app registration (an administrator signs in with a device code) and save it
     /// as a new profile with its secret in the keyring. `updates` receives the sign-in code
-    /// and each step as it happens; the answer is the profile's name.
+    /// and each step as it happens; the answer names the profile and the new app.
     fn create_app(
         &self,
         input: NewAppInput,
         updates: NewAppUpdates,
-    ) -> BoxFuture<'_, Result<String, NewAppFailure>> {
+    ) -> BoxFuture<'_, Result<CreatedApp, NewAppFailure>> {
         let _ = (input, updates);
         async {
             Err(NewAppFailure::nothing(
@@ -124,6 +126,14 @@ pub trait Services: Send + Sync {
         .boxed()
     }
 
+    /// Write `text` to the owner-only file `file_name` in the program's data directory and
+    /// answer its path: what the user copies (a grant command) kept whole, for terminals
+    /// whose clipboard the wizard cannot reach.
+    fn save_copy(&self, file_name: String, text: String) -> BoxFuture<'_, Result<PathBuf, String>> {
+        let _ = (file_name, text);
+        async { Err("Keeping it in a file is not available here.".to_string()) }.boxed()
+    }
+
     /// Delete what the latest failed [`Services::create_app`] left behind.
     fn remove_created_app(&self) -> BoxFuture<'_, Result<String, String>> {
         async { Err("Nothing to delete.".to_string()) }.boxed()
@@ -155,6 +165,17 @@ pub enum NewAppUpdate {
     },
     /// A step starts, or something to say ("waiting for Entra to replicate …").
     Line(String),
+}
+
+/// An app registration [`Services::create_app`] created and saved as a ready profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedApp {
+    /// The new profile's name.
+    pub profile: String,
+    /// The new application (client) id.
+    pub client_id: String,
+    /// When its client secret ends (Graph's `endDateTime`).
+    pub secret_valid_until: String,
 }
 
 /// Where [`Services::create_app`] sends its [`NewAppUpdate`]s.
@@ -210,24 +231,8 @@ pub struct LastRun {
     pub warnings: u64,
 }
 
-/// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunOutcome {
-    Completed,
-    Failed,
-    Cancelled,
-}
-
-impl RunOutcome {
-    /// Word for tables.
-    pub fn label(self) -> &'static str {
-        match self {
-            RunOutcome::Completed => "completed",
-            RunOutcome::Failed => "failed",
-            RunOutcome::Cancelled => "cancelled",
-        }
-    }
-}
+/// How a run ended: the run history's own type, with the words `profile list` uses.
+pub use crate::profile::history::Outcome as RunOutcome;
 
 /// Everything needed to get a token.
 #[derive(Debug, Clone)]
@@ -372,6 +377,20 @@ pub struct ProfileDraft {
     /// For the schedule: an owner-only file holding the secret, handed to the timer's runs
     /// as a systemd credential (when the secret is not in a keyring the timer can read).
     pub credential_file: Option<PathBuf>,
+    /// What saving does when another saved profile (not [`ProfileDraft::replaces`]) has
+    /// this name already.
+    pub if_name_taken: IfNameTaken,
+}
+
+/// What saving a draft does when another saved profile has its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IfNameTaken {
+    /// Change nothing and answer [`SaveProblemKind::NameTaken`], so the user is asked.
+    #[default]
+    Refuse,
+    /// The user agreed: the other profile, its stored secret and run history are deleted,
+    /// and the draft is saved under the name.
+    Replace,
 }
 
 /// A rerun schedule: the library's own type (`hourly`, `daily 02:00`, `weekly mon 02:00`).
@@ -412,9 +431,34 @@ pub struct SaveOutcome {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct SaveProblem {
+    pub kind: SaveProblemKind,
     pub message: String,
     /// Storages that would work here; the wizard always adds "continue without saving".
     pub alternatives: Vec<SecretStorage>,
+}
+
+/// What kind of [`SaveProblem`] it is, for the save step to decide what to offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SaveProblemKind {
+    /// The message says what to fix.
+    #[default]
+    Failed,
+    /// The secret's storage cannot be reached; the alternatives would work.
+    StorageUnreachable,
+    /// Another saved profile has the draft's name; nothing was changed. Saving again with
+    /// [`IfNameTaken::Replace`] replaces it.
+    NameTaken,
+}
+
+impl SaveProblem {
+    /// A problem with nothing to choose: the message says what to fix.
+    pub fn failed(message: impl Into<String>) -> Self {
+        SaveProblem {
+            kind: SaveProblemKind::Failed,
+            message: message.into(),
+            alternatives: Vec::new(),
+        }
+    }
 }
 
 /// Why a profile's secret stayed where it was.
@@ -442,6 +486,9 @@ pub enum ExtractionTarget {
     Draft(Box<ProfileDraft>),
 }
 
+/// The run's commit point hold: the extraction engine's own type.
+pub use crate::extract::hold::{CommitHold, Hold};
+
 /// Reads the live progress of a running extraction.
 pub type ProgressSource = Arc<dyn Fn() -> ProgressSnapshot + Send + Sync>;
 
@@ -451,6 +498,8 @@ pub struct ExtractionHandle {
     pub progress: ProgressSource,
     /// Cancels the run; partial files are removed before `outcome` resolves.
     pub cancel: CancellationToken,
+    /// Held while the wizard asks "cancel?": the run then waits before replacing any file.
+    pub commit_hold: CommitHold,
     /// Resolves once when the run ends.
     pub outcome: oneshot::Receiver<Result<ExtractionSummary, ExtractionError>>,
     /// The tenant's resource-unit budget per 10 seconds (S 3,500 / M 5,000 / L 8,000), when known.

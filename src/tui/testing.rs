@@ -12,10 +12,10 @@ use tokio::sync::{Semaphore, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::services::{
-    CheckTarget, CredentialInput, CredentialProblem, CredentialsInput, ExtractionError,
-    ExtractionHandle, ExtractionSummary, ExtractionTarget, Field, NewAppFailure, NewAppInput,
-    NewAppUpdate, NewAppUpdates, ProfileDraft, ProfileSummary, SaveOutcome, SaveProblem,
-    SecretStorage, Services, StorageProblem, TenantInfo,
+    CheckTarget, CommitHold, CreatedApp, CredentialInput, CredentialProblem, CredentialsInput,
+    ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget, Field, IfNameTaken,
+    NewAppFailure, NewAppInput, NewAppUpdate, NewAppUpdates, ProfileDraft, ProfileSummary,
+    SaveOutcome, SaveProblem, SaveProblemKind, SecretStorage, Services, StorageProblem, TenantInfo,
 };
 use crate::extract::progress::ProgressSnapshot;
 use crate::permissions::report::PermissionReport;
@@ -33,7 +33,7 @@ pub struct Script {
     /// When set, `start_extraction` fails with this text.
     pub start_error: Option<String>,
     /// `create_app`: the updates it sends, then its answer.
-    pub new_apps: VecDeque<(Vec<NewAppUpdate>, Result<String, NewAppFailure>)>,
+    pub new_apps: VecDeque<(Vec<NewAppUpdate>, Result<CreatedApp, NewAppFailure>)>,
     pub removals: VecDeque<Result<String, String>>,
     pub rotations: VecDeque<Result<String, String>>,
     /// `change_secret_storage` answers.
@@ -50,6 +50,8 @@ pub struct FakeServices {
     progress: Arc<Mutex<ProgressSnapshot>>,
     outcome: Arc<Mutex<Option<oneshot::Sender<Outcome>>>>,
     cancel: Mutex<Option<CancellationToken>>,
+    /// The running extraction's commit hold.
+    commit_hold: Mutex<CommitHold>,
     /// The cancellation handed to the latest `create_app`.
     task_cancel: Mutex<Option<CancellationToken>>,
 }
@@ -77,6 +79,7 @@ impl FakeServices {
             progress: Arc::new(Mutex::new(ProgressSnapshot::default())),
             outcome: Arc::new(Mutex::new(None)),
             cancel: Mutex::new(None),
+            commit_hold: Mutex::new(CommitHold::default()),
             task_cancel: Mutex::new(None),
         })
     }
@@ -107,11 +110,27 @@ impl FakeServices {
         *lock(&self.progress) = snapshot;
     }
 
-    /// End the running extraction with `outcome`; false when none is running.
+    /// End the running extraction with `outcome`; false when none is running, or when it
+    /// would write files while the wizard holds its commit (the real run waits then).
     pub fn finish_extraction(&self, outcome: Outcome) -> bool {
+        if outcome.is_ok() && !self.commit_extraction() {
+            return false;
+        }
         lock(&self.outcome)
             .take()
             .is_some_and(|tx| tx.send(outcome).is_ok())
+    }
+
+    /// The running extraction reaches its commit point: true when it passes (its files are
+    /// written from then on), false while the wizard holds the commit.
+    pub fn commit_extraction(&self) -> bool {
+        lock(&self.commit_hold).try_pass(&tokio_util::sync::CancellationToken::new())
+            == crate::extract::hold::Passing::Passed
+    }
+
+    /// True while the wizard holds the running extraction's commit.
+    pub fn commit_held(&self) -> bool {
+        lock(&self.commit_hold).is_held()
     }
 
     /// True once the wizard cancelled the latest `create_app`.
@@ -217,11 +236,26 @@ impl Services for FakeServices {
                 .credential_file
                 .as_ref()
                 .map(|f| format!(" file={}", f.display()))
-                .unwrap_or_default(),
+                .unwrap_or_default()
+                + match draft.if_name_taken {
+                    IfNameTaken::Refuse => "",
+                    IfNameTaken::Replace => " replace",
+                },
         );
         let schedule = draft
             .schedule
             .map(|s| format!("Reruns {} (systemd user timer).", s.describe()));
+        // Like the live services: another saved profile's name needs the user's yes.
+        let taken = draft.replaces.as_deref() != Some(draft.name.as_str())
+            && self.script().profiles.iter().any(|p| p.name == draft.name);
+        if taken && draft.if_name_taken == IfNameTaken::Refuse {
+            let problem = SaveProblem {
+                kind: SaveProblemKind::NameTaken,
+                message: format!("A saved profile is named {} already.", draft.name),
+                alternatives: Vec::new(),
+            };
+            return async move { Err(problem) }.boxed();
+        }
         let answer = pop(&mut self.script().saves).unwrap_or_else(|| {
             Ok(SaveOutcome {
                 secret_stored_in: format!(
@@ -244,7 +278,7 @@ impl Services for FakeServices {
         &self,
         input: NewAppInput,
         updates: NewAppUpdates,
-    ) -> BoxFuture<'_, Result<String, NewAppFailure>> {
+    ) -> BoxFuture<'_, Result<CreatedApp, NewAppFailure>> {
         self.record(format!(
             "create_app profile={} tenant={} cloud={:?} dir={}",
             input.profile,
@@ -306,6 +340,16 @@ impl Services for FakeServices {
         .boxed()
     }
 
+    fn save_copy(
+        &self,
+        file_name: String,
+        text: String,
+    ) -> BoxFuture<'_, Result<std::path::PathBuf, String>> {
+        self.record(format!("save_copy {file_name} {text}"));
+        let path = std::path::Path::new("/data/copied").join(file_name);
+        async move { Ok(path) }.boxed()
+    }
+
     fn remove_created_app(&self) -> BoxFuture<'_, Result<String, String>> {
         self.record("remove_created_app".into());
         let answer = pop(&mut self.script().removals);
@@ -344,10 +388,13 @@ impl Services for FakeServices {
                 let _ = tx.send(Err(ExtractionError::Cancelled));
             }
         });
+        let commit_hold = CommitHold::default();
+        *lock(&self.commit_hold) = commit_hold.clone();
         let progress = Arc::clone(&self.progress);
         let handle = ExtractionHandle {
             progress: Arc::new(move || lock(&progress).clone()),
             cancel,
+            commit_hold,
             outcome: rx,
             ru_budget_per_10s: budget,
         };

@@ -49,6 +49,19 @@ impl Harness {
         h
     }
 
+    /// Home with the saved profiles, c pressed: the first profile's check shows `report`.
+    async fn checking_saved_profile(report: PermissionReport) -> Self {
+        let mut h = Harness::with(Script {
+            profiles: profiles(),
+            reports: [Ok(report)].into(),
+            ..Script::default()
+        })
+        .await;
+        h.press(KeyCode::Char('c'));
+        h.settle().await;
+        h
+    }
+
     async fn new(script: Script, options: WizardOptions) -> Self {
         let fake = FakeServices::new(script);
         let (tx, rx) = mpsc::unbounded_channel();
@@ -108,6 +121,14 @@ impl Harness {
     fn form(&self) -> &Form {
         match self.app.current() {
             Screen::Setup(setup) => &setup.form,
+            _ => panic!("not on a setup step: {:?}", self.app.screen()),
+        }
+    }
+
+    /// The profile name typed on the save step.
+    fn form_name(&self) -> String {
+        match self.app.current() {
+            Screen::Setup(setup) => setup.save.name.value().to_owned(),
             _ => panic!("not on a setup step: {:?}", self.app.screen()),
         }
     }
@@ -288,7 +309,7 @@ fn profiles() -> Vec<ProfileSummary> {
             cloud: Cloud::Global,
             last_run: Some(LastRun {
                 when: Utc.with_ymd_and_hms(2026, 11, 20, 14, 3, 0).unwrap(),
-                outcome: RunOutcome::Completed,
+                outcome: RunOutcome::Warnings,
                 users: 5000,
                 groups: 812,
                 member_edges: 48211,
@@ -374,6 +395,16 @@ macro_rules! snap {
             insta::assert_snapshot!($name, $screen);
         });
     }};
+}
+
+/// The screen's text as one line: rows joined by a space, so wrapped sentences can be found.
+fn flat(screen: &str) -> String {
+    screen
+        .lines()
+        .map(|l| l.trim_matches('"').trim())
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn regex_escape(s: &str) -> String {
@@ -598,7 +629,12 @@ async fn permission_screens_and_recheck_after_consent() {
     h.walk_to_validation().await;
     h.fake.open_gate();
     h.settle().await;
-    snap!("step5_nothing_granted", h.screen());
+    let screen = h.screen();
+    assert!(
+        !screen.contains("Enter next"),
+        "Enter is refused here, the help must not offer it: {screen}"
+    );
+    snap!("step5_nothing_granted", screen);
     h.press(KeyCode::Enter);
     assert_eq!(
         h.app.screen(),
@@ -612,7 +648,14 @@ async fn permission_screens_and_recheck_after_consent() {
     snap!("step5_hidden_missing_60x20", h.size(60, 20).screen());
     h.size(80, 24).press(KeyCode::Char('r'));
     h.settle().await;
-    snap!("step5_all_granted", h.screen());
+    let screen = h.screen();
+    // A secret valid for 186 more days is no warning (run warns within 30 days).
+    assert!(!screen.contains("Warnings"), "{screen}");
+    assert!(
+        screen.contains("Secret Abc… expires in 186 days"),
+        "{screen}"
+    );
+    snap!("step5_all_granted", screen);
     let checks = h
         .fake
         .calls()
@@ -728,6 +771,7 @@ async fn save_without_keyring_offers_alternatives() {
     let mut script = happy();
     script.saves = [
         Err(SaveProblem {
+            kind: SaveProblemKind::StorageUnreachable,
             message: "No OS keyring is reachable (no D-Bus Secret Service on this machine).".into(),
             alternatives: vec![
                 SecretStorage::Environment,
@@ -802,10 +846,17 @@ async fn cancel_asks_for_confirmation_and_reports_no_partial_files() {
     assert_eq!(h.app.screen(), ScreenKind::Extracting);
     h.press(KeyCode::Esc);
     snap!("extract_confirm_cancel", h.screen());
+    // While the question is open the run waits before replacing any file.
+    assert!(h.fake.commit_held());
+    assert!(!h.fake.commit_extraction(), "no commit while asking");
     h.press(KeyCode::Char('n'));
     assert!(!h.fake.extraction_cancelled());
-    h.press(KeyCode::Esc).press(KeyCode::Char('y'));
+    assert!(!h.fake.commit_held(), "continuing releases the run");
+    h.press(KeyCode::Esc);
+    assert!(!h.fake.finish_extraction(Ok(summary())), "held again");
+    h.press(KeyCode::Char('y'));
     assert!(h.fake.extraction_cancelled());
+    assert!(h.fake.commit_held(), "a cancelled run never commits");
     snap!("extract_cancelling", h.screen());
     h.settle().await;
     assert_eq!(h.app.screen(), ScreenKind::Finished);
@@ -822,6 +873,30 @@ async fn cancel_asks_for_confirmation_and_reports_no_partial_files() {
         .filter(|c| *c == "extract saved contoso")
         .count();
     assert_eq!(runs, 2);
+}
+
+#[tokio::test]
+async fn cancelling_after_the_files_were_written_says_so_instead_of_asking() {
+    let mut h = Harness::extracting_saved_profile().await;
+    assert!(
+        h.fake.commit_extraction(),
+        "the run passes its commit point"
+    );
+    h.press(KeyCode::Esc);
+    let screen = h.screen();
+    assert!(!screen.contains("Cancel the extraction?"), "{screen}");
+    assert!(
+        screen.contains("Too late to cancel: the run has already replaced the files"),
+        "{screen}"
+    );
+    assert!(!h.fake.extraction_cancelled());
+    snap!("extract_cancel_too_late", screen);
+    // Ctrl-C then only waits for the run to finish, and quits.
+    h.app.update(Action::ctrl('c'));
+    assert!(!h.fake.extraction_cancelled() && !h.app.should_quit());
+    assert!(h.fake.finish_extraction(Ok(summary())));
+    h.settle().await;
+    assert!(h.app.should_quit());
 }
 
 #[tokio::test]
@@ -969,6 +1044,7 @@ async fn edit_loads_the_profile_into_the_wizard() {
         replaces: None,
         schedule: None,
         credential_file: None,
+        if_name_taken: Default::default(),
     };
     let mut h = Harness::with(Script {
         profiles: profiles(),
@@ -984,18 +1060,93 @@ async fn edit_loads_the_profile_into_the_wizard() {
         .press(KeyCode::Enter)
         .press(KeyCode::Enter);
     snap!("edit_step4_secret_kept", h.screen());
+    // Saved under its own name, the edited profile is simply saved: it is no new profile.
+    h.press(KeyCode::Enter);
+    h.settle().await;
+    h.press(KeyCode::Enter)
+        .press(KeyCode::Enter)
+        .press(KeyCode::Enter);
+    h.settle().await;
+    assert_eq!(h.app.screen(), ScreenKind::Extracting, "{}", h.screen());
+    assert!(
+        h.fake
+            .calls()
+            .iter()
+            .any(|c| c.starts_with("save contoso storage=Keyring") && !c.ends_with("replace")),
+        "{:?}",
+        h.fake.calls()
+    );
+}
+
+#[tokio::test]
+async fn saving_a_new_profile_under_a_taken_name_asks_before_replacing_it() {
+    let saves = |h: &Harness| -> Vec<String> {
+        h.fake
+            .calls()
+            .into_iter()
+            .filter(|c| c.starts_with("save "))
+            .collect()
+    };
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        ..happy()
+    })
+    .await;
+    h.walk_to_output().await;
+    h.press(KeyCode::Enter);
+    assert_eq!(h.form_name(), "contoso", "the name proposed is taken");
+    h.press(KeyCode::Enter);
+    h.settle().await;
+    assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Save));
+    let screen = h.screen();
+    assert!(
+        screen.contains("A saved profile is named contoso already")
+            && screen.contains("Replace it?"),
+        "{screen}"
+    );
+    snap!("step7_name_taken", screen);
+    snap!("step7_name_taken_60x20", h.size(60, 20).screen());
+    h.size(80, 24);
+    assert!(!h.fake.calls().iter().any(|c| c.starts_with("extract")));
+    // Any other key: choose another name, typed into the name field.
+    h.press(KeyCode::Char('n'));
+    assert_eq!(
+        h.form_name(),
+        "contoso",
+        "the answer is not typed into the name"
+    );
+    h.typ("-eu").press(KeyCode::Enter);
+    h.settle().await;
+    assert_eq!(h.app.screen(), ScreenKind::Extracting);
+    let saves = saves(&h);
+    assert_eq!(saves.len(), 2, "{saves:?}");
+    assert!(saves[1].starts_with("save contoso-eu "), "{saves:?}");
+    assert!(!saves.iter().any(|c| c.ends_with(" replace")), "{saves:?}");
+
+    // y: replace it, with the storage chosen before.
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        ..happy()
+    })
+    .await;
+    h.walk_to_output().await;
+    h.press(KeyCode::Enter).press(KeyCode::Enter);
+    h.settle().await;
+    h.press(KeyCode::Char('y'));
+    h.settle().await;
+    assert_eq!(h.app.screen(), ScreenKind::Extracting);
+    let calls = h.fake.calls();
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.starts_with("save contoso storage=Keyring") && c.ends_with(" replace")),
+        "{calls:?}"
+    );
 }
 
 #[tokio::test]
 async fn check_from_home_shows_the_report_and_returns_home() {
-    let mut h = Harness::with(Script {
-        profiles: profiles(),
-        reports: [Ok(hidden_missing())].into(),
-        ..Script::default()
-    })
-    .await;
-    h.press(KeyCode::Char('c'));
-    h.settle().await;
+    let mut h = Harness::checking_saved_profile(hidden_missing()).await;
     assert!(h.fake.calls().contains(&"check saved contoso".into()));
     snap!("home_check_saved_profile", h.screen());
     h.press(KeyCode::Enter);
@@ -1243,6 +1394,16 @@ async fn remaining_states_render() {
     assert!(!screen.contains("↓ more"), "{screen}");
 }
 
+const NEW_CLIENT: &str = "99999999-aaaa-bbbb-cccc-dddddddddddd";
+
+fn created(profile: &str) -> CreatedApp {
+    CreatedApp {
+        profile: profile.into(),
+        client_id: NEW_CLIENT.into(),
+        secret_valid_until: "2027-05-26T10:00:00Z".into(),
+    }
+}
+
 fn sign_in_code() -> NewAppUpdate {
     NewAppUpdate::SignIn {
         url: "https://microsoft.com/devicelogin".into(),
@@ -1260,7 +1421,7 @@ async fn creating_an_app_registration_from_home_to_extraction() {
                 NewAppUpdate::Line("Signed in as admin@contoso.com.".into()),
                 NewAppUpdate::Line("Creating the app registration…".into()),
             ],
-            Ok("contoso-new".into()),
+            Ok(created("contoso-new")),
         )]
         .into(),
         ..happy()
@@ -1269,6 +1430,12 @@ async fn creating_an_app_registration_from_home_to_extraction() {
     h.press(KeyCode::Char('a'));
     assert_eq!(h.app.screen(), ScreenKind::NewApp);
     snap!("new_app_form", h.screen());
+    // No tenant: the hint names where to find it; there is no app (or its page) yet.
+    h.press(KeyCode::Enter);
+    let screen = h.screen();
+    assert!(screen.contains("Enter the tenant."), "{screen}");
+    assert!(!screen.contains("app's Overview"), "{screen}");
+    assert!(flat(&screen).contains("(Entra ID > Overview)"), "{screen}");
     // A bad tenant is refused on its field before anything is sent.
     h.typ("not a tenant").press(KeyCode::Enter);
     assert!(h.fake.calls().iter().all(|c| !c.starts_with("create_app")));
@@ -1301,7 +1468,12 @@ async fn creating_an_app_registration_from_home_to_extraction() {
         "{:?}",
         h.fake.calls()
     );
-    snap!("new_app_ready", h.screen());
+    let screen = h.screen();
+    assert!(
+        screen.contains(&format!("Application (client) id: {NEW_CLIENT}")),
+        "the new app's client id is shown, as the CLI prints it: {screen}"
+    );
+    snap!("new_app_ready", screen);
     h.press(KeyCode::Enter);
     h.settle().await;
     assert_eq!(h.app.screen(), ScreenKind::Extracting);
@@ -1371,27 +1543,34 @@ async fn the_demo_offers_creating_an_app_registration_on_its_simulated_tenant() 
         authority_url: "http://127.0.0.1:8400".into(),
         graph_url: "http://127.0.0.1:8400".into(),
     };
-    let mut h = Harness::new(
-        Script {
-            new_apps: [(vec![], Ok("demo-created".into()))].into(),
-            ..happy()
-        },
-        WizardOptions {
-            demo_apps: vec![demo],
-            ..options()
-        },
-    )
-    .await;
-    h.press(KeyCode::Char('a'));
-    assert_eq!(h.app.screen(), ScreenKind::NewApp);
-    h.press(KeyCode::Enter);
-    h.settle().await;
-    assert!(
-        h.fake.calls().iter().any(|c| c
-            == "create_app profile=demo-created tenant=demo.onmicrosoft.com cloud=Custom dir=/data/exports"),
-        "{:?}",
-        h.fake.calls()
-    );
+    // From the picker, and from the home screen: never the global cloud in the demo.
+    for from_home in [false, true] {
+        let mut h = Harness::new(
+            Script {
+                new_apps: [(vec![], Ok(created("demo-created")))].into(),
+                ..happy()
+            },
+            WizardOptions {
+                demo_apps: vec![demo.clone()],
+                ..options()
+            },
+        )
+        .await;
+        if from_home {
+            h.press(KeyCode::Esc);
+            assert_eq!(h.app.screen(), ScreenKind::Home);
+        }
+        h.press(KeyCode::Char('a'));
+        assert_eq!(h.app.screen(), ScreenKind::NewApp);
+        h.press(KeyCode::Enter);
+        h.settle().await;
+        assert!(
+            h.fake.calls().iter().any(|c| c
+                == "create_app profile=demo-created tenant=demo.onmicrosoft.com cloud=Custom dir=/data/exports"),
+            "from_home={from_home}: {:?}",
+            h.fake.calls()
+        );
+    }
 }
 
 #[tokio::test]
@@ -1427,14 +1606,7 @@ async fn a_secret_close_to_expiry_is_rotated_from_the_saved_check() {
         ..hidden_missing()
     };
     for report in [granted(), not_in_use] {
-        let mut h = Harness::with(Script {
-            profiles: profiles(),
-            reports: [Ok(report)].into(),
-            ..Script::default()
-        })
-        .await;
-        h.press(KeyCode::Char('c'));
-        h.settle().await;
+        let mut h = Harness::checking_saved_profile(report).await;
         h.press(KeyCode::Char('s'));
         assert_eq!(h.app.screen(), ScreenKind::Check);
         assert!(
@@ -1444,6 +1616,136 @@ async fn a_secret_close_to_expiry_is_rotated_from_the_saved_check() {
                 .any(|c| c.starts_with("rotate_secret"))
         );
     }
+}
+
+/// Text a user needs is wrapped by words and never cut: a notice that ends with advice, the
+/// remedy at the end of a warning, file paths longer than the screen (no word broken in
+/// two, a path only after a `/`), at 80×24 and at 100×30.
+#[tokio::test]
+async fn long_text_wraps_by_words_and_is_never_cut() {
+    let demo_schedule = "The demo installs no schedule: its profiles are deleted when it ends (`entra-extract schedule add` schedules a real profile).";
+    let hidden = Warning::hidden_membership_unreadable("g-1", "Board of directors (hidden)");
+    let dir = PathBuf::from(
+        "/home/someone/projects/identity-analytics/quarterly-reviews/entra-extract-demo",
+    );
+    let domain = "contoso-corporation-worldwide.onmicrosoft.com";
+    let files: Vec<(PathBuf, Option<u64>)> =
+        ["_users.csv", "_groups_members.csv", "_manifest.json"]
+            .iter()
+            .map(|s| (dir.join(format!("{domain}{s}")), Some(10)))
+            .collect();
+    for (w, hgt) in [(80, 24), (100, 30)] {
+        let mut script = happy();
+        script.saves =
+            [Ok(SaveOutcome {
+                secret_stored_in:
+                    "secret stored in the OS keyring (in-memory demo keyring, forgotten on exit)"
+                        .into(),
+                schedule: Some(demo_schedule.into()),
+            })]
+            .into();
+        let mut h = Harness::with(script).await;
+        h.size(w, hgt);
+        h.walk_to_output().await;
+        h.press(KeyCode::Enter)
+            .press(KeyCode::Tab)
+            .typ("daily 02:00");
+        h.fake.set_progress(ProgressSnapshot {
+            warnings: vec![hidden.clone()],
+            ..progress()
+        });
+        h.press(KeyCode::Enter);
+        h.settle().await;
+        let screen = h.screen();
+        assert!(
+            flat(&screen).contains(demo_schedule),
+            "{w}×{hgt}: the notice is cut:\n{screen}"
+        );
+        assert!(
+            flat(&screen).contains("with admin consent and run again"),
+            "{w}×{hgt}: the warning's remedy is cut:\n{screen}"
+        );
+        assert!(h.fake.finish_extraction(Ok(ExtractionSummary {
+            files: files.clone(),
+            warnings: vec![hidden.clone()],
+            ..summary()
+        })));
+        h.settle().await;
+        let screen = h.screen();
+        assert!(
+            flat(&screen).contains("with admin consent and run again"),
+            "{w}×{hgt}: the summary's warning is cut:\n{screen}"
+        );
+        for (path, _) in &files {
+            let name = path.file_name().unwrap().to_string_lossy();
+            assert!(
+                screen.contains(name.as_ref()),
+                "{w}×{hgt}: {name} is broken across lines:\n{screen}"
+            );
+        }
+        // The directory, rejoined from the rows it wraps over: whole, broken only after `/`.
+        let text = flat(&screen);
+        let words: Vec<&str> = text
+            .split_whitespace()
+            .skip_while(|w| !w.starts_with("/home/"))
+            .collect();
+        let whole = format!("{}:", dir.display());
+        let mut joined = String::new();
+        for (i, word) in words.iter().enumerate() {
+            joined.push_str(word);
+            if joined.len() >= whole.len() {
+                break;
+            }
+            assert!(
+                word.ends_with('/'),
+                "{w}×{hgt}: the directory breaks mid-word at {i}:\n{screen}"
+            );
+        }
+        assert_eq!(joined, whole, "{w}×{hgt}:\n{screen}");
+        if (w, hgt) == (80, 24) {
+            snap!("summary_long_paths_and_warning", screen);
+        }
+    }
+}
+
+/// A grant command wraps on screen, so copying it from the terminal would break it: its
+/// letter copies it whole, to the clipboard and into a file whose path is shown.
+#[tokio::test]
+async fn a_grant_command_is_copied_whole_by_its_letter() {
+    let command = hidden_missing().grant_commands[0].command.clone();
+    let copied = |h: &mut Harness, file: &str| {
+        assert_eq!(h.app.take_clipboard().as_deref(), Some(command.as_str()));
+        let call = format!("save_copy {file} {command}");
+        assert!(h.fake.calls().contains(&call), "{:?}", h.fake.calls());
+    };
+    let mut h = Harness::with(Script {
+        validations: [Ok(tenant())].into(),
+        reports: [Ok(hidden_missing())].into(),
+        ..Script::default()
+    })
+    .await;
+    h.walk_to_validation().await;
+    h.settle().await;
+    assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Permissions));
+    h.press(KeyCode::Char('a'));
+    h.settle().await;
+    let file = format!("grant-{CLIENT}-azure-cli.txt");
+    copied(&mut h, &file);
+    let screen = h.screen();
+    assert!(
+        flat(&screen).contains(&format!("/data/copied/{file}")),
+        "the file is named: {screen}"
+    );
+    snap!("step5_grant_command_copied", screen);
+    // A letter without a command copies nothing.
+    h.press(KeyCode::Char('b'));
+    assert_eq!(h.app.take_clipboard(), None);
+
+    // From home's check of a saved profile, the file is named after the profile.
+    let mut h = Harness::checking_saved_profile(hidden_missing()).await;
+    h.press(KeyCode::Char('a'));
+    h.settle().await;
+    copied(&mut h, "grant-contoso-azure-cli.txt");
 }
 
 #[tokio::test]

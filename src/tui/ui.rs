@@ -30,7 +30,16 @@ pub fn render(frame: &mut Frame, app: &App) {
         );
         return;
     }
-    let notice_height = if cx.notice.is_some() { 2 } else { 0 };
+    // The notice wraps by words and gets the rows it needs (up to a third of the screen):
+    // it often ends with what to do next.
+    let notice_lines = cx.notice.as_ref().map_or_else(Vec::new, |n| {
+        let style = match n.kind {
+            NoticeKind::Info => t.accent,
+            NoticeKind::Error => t.error,
+        };
+        hang(&n.text, area.width.saturating_sub(2), "", "", style)
+    });
+    let notice_height = (notice_lines.len() as u16).min(area.height / 3);
     // The help bar wraps rather than losing keys on narrow terminals.
     let help_lines = hang(screen.help(cx), area.width, "", "", t.dim);
     let [header, body, notice, help] = Layout::vertical([
@@ -54,19 +63,13 @@ pub fn render(frame: &mut Frame, app: &App) {
         ..body
     };
     screen.render(frame, body, cx);
-    if let Some(n) = &cx.notice {
-        let style = match n.kind {
-            NoticeKind::Info => t.accent,
-            NoticeKind::Error => t.error,
-        };
-        frame.render_widget(
-            Paragraph::new(Line::styled(n.text.clone(), style)).wrap(Wrap { trim: false }),
-            Rect {
-                x: notice.x + 1,
-                width: notice.width.saturating_sub(2),
-                ..notice
-            },
-        );
-    }
+    frame.render_widget(
+        Paragraph::new(notice_lines),
+        Rect {
+            x: notice.x + 1,
+            width: notice.width.saturating_sub(2),
+            ..notice
+        },
+    );
     frame.render_widget(Paragraph::new(help_lines), help);
 }

@@ -251,7 +251,8 @@ mod tests {
 }
 
 /// Word-wrap `text` to `width` columns with a hanging indent: the first line starts with
-/// `first`, later lines with `rest`. Words longer than a line are split.
+/// `first`, later lines with `rest`. Words longer than a line are split, after a separator
+/// (`/`, `-`, `_`, `.`, …) where there is one.
 pub fn hang(text: &str, width: u16, first: &str, rest: &str, style: Style) -> Vec<Line<'static>> {
     let width = width as usize;
     let mut lines = Vec::new();
@@ -280,10 +281,22 @@ pub fn hang(text: &str, width: u16, first: &str, rest: &str, style: Style) -> Ve
                 len = indent_len;
                 continue;
             }
-            // A word longer than a whole line: split it.
+            // A word longer than a whole line (a path, a URL): split it after the last
+            // path separator that fits, else after another separator, so it breaks where a
+            // reader expects; else where it must.
             let room = width.saturating_sub(len).max(1);
-            let head: String = word.chars().take(room).collect();
-            word = word.chars().skip(room).collect();
+            let chars: Vec<char> = word.chars().collect();
+            let fits = &chars[..room.min(chars.len())];
+            let at = fits
+                .iter()
+                .rposition(|c| matches!(c, '/' | '\\'))
+                .or_else(|| {
+                    fits.iter()
+                        .rposition(|c| matches!(c, '-' | '_' | '.' | '&' | '=' | ',' | ';'))
+                })
+                .map_or(room, |i| i + 1);
+            let head: String = chars[..at].iter().collect();
+            word = chars[at..].iter().collect();
             current.push_str(&head);
             lines.push(Line::styled(
                 std::mem::replace(&mut current, rest.to_owned()),
@@ -320,6 +333,20 @@ mod hang_tests {
     fn splits_words_longer_than_a_line() {
         let l = hang("abcdefghij", 6, "", "", Style::new());
         assert_eq!(text(&l), ["abcdef", "ghij"]);
+        let l = hang(
+            "/data/exports/contoso_users.csv",
+            16,
+            "  ",
+            "  ",
+            Style::new(),
+        );
+        assert_eq!(
+            text(&l),
+            ["  /data/exports/", "  contoso_users.", "  csv"],
+            "paths break after a separator"
+        );
+        let l = hang("/srv/a-long-name/x", 14, "", "", Style::new());
+        assert_eq!(text(&l), ["/srv/", "a-long-name/x"], "a / first");
         assert_eq!(text(&hang("", 6, "> ", "", Style::new())), ["> "]);
     }
 }

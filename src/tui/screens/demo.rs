@@ -45,12 +45,7 @@ impl Component for DemoPicker {
                 }
                 cx.go(Screen::Setup(Setup::new(form)));
             }
-            KeyCode::Char('a') => {
-                if let Some(demo) = cx.options.demo_apps.first() {
-                    let screen = NewApp::for_demo(&cx.options.default_output_dir, demo);
-                    cx.go(Screen::NewApp(screen));
-                }
-            }
+            KeyCode::Char('a') => cx.go(Screen::NewApp(NewApp::open(&cx.options))),
             KeyCode::Esc => cx.go(Screen::Home(Home::default())),
             KeyCode::Char('q') => cx.should_quit = true,
             _ => {}

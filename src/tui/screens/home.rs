@@ -121,9 +121,7 @@ impl Component for Home {
             KeyCode::Up | KeyCode::Char('k') => *cursor = cursor.saturating_sub(1),
             KeyCode::Down | KeyCode::Char('j') if *cursor + 1 < count => *cursor += 1,
             KeyCode::Char('n') => Home::new_profile(cx),
-            KeyCode::Char('a') => {
-                cx.go(Screen::NewApp(NewApp::new(&cx.options.default_output_dir)))
-            }
+            KeyCode::Char('a') => cx.go(Screen::NewApp(NewApp::open(&cx.options))),
             KeyCode::Char('e') => {
                 if let Some(name) = selected {
                     let generation = cx.begin();
@@ -233,6 +231,14 @@ fn render(home: &Home, frame: &mut Frame, area: Rect, cx: &Context) {
         }
         Loadable::Ready(list) => {
             let narrow = area.width < 70;
+            // As wide as the longest outcome ("permission missing"), so none is cut.
+            let outcome_width = list
+                .iter()
+                .filter_map(|p| p.last_run.as_ref())
+                .map(|r| r.outcome.label().chars().count())
+                .max()
+                .unwrap_or(0)
+                .max("Outcome".len()) as u16;
             let rows = list.iter().map(|p| {
                 let (when, outcome) = match &p.last_run {
                     Some(r) => (
@@ -254,7 +260,7 @@ fn render(home: &Home, frame: &mut Frame, area: Rect, cx: &Context) {
                     vec![
                         Constraint::Fill(1),
                         Constraint::Length(16),
-                        Constraint::Length(9),
+                        Constraint::Length(outcome_width),
                     ],
                 )
             } else {
@@ -264,7 +270,7 @@ fn render(home: &Home, frame: &mut Frame, area: Rect, cx: &Context) {
                         Constraint::Min(12),
                         Constraint::Length(36),
                         Constraint::Length(16),
-                        Constraint::Length(9),
+                        Constraint::Length(outcome_width),
                     ],
                 )
             };
@@ -296,7 +302,7 @@ fn render(home: &Home, frame: &mut Frame, area: Rect, cx: &Context) {
         ]));
         if let Some(r) = &p.last_run {
             detail.push(Line::raw(format!(
-                "Last run {}: {} users, {} groups, {} member and {} owner rows, {} warnings",
+                "Last run: {}; {} users, {} groups, {} member and {} owner rows, {} warnings",
                 r.outcome.label(),
                 count(r.users),
                 count(r.groups),

@@ -16,10 +16,13 @@ use tui_input::Input;
 use super::home::Home;
 use super::setup::error_message;
 use super::{Component, Screen, ScreenKind, extract};
+use crate::graph::FormatError;
 use crate::graph::cloud::Cloud;
 use crate::tui::action::{Action, Generation};
-use crate::tui::app::{Context, DemoChoice, Notice};
-use crate::tui::services::{ExtractionTarget, NewAppFailure, NewAppInput, NewAppUpdate};
+use crate::tui::app::{Context, DemoChoice, Notice, WizardOptions};
+use crate::tui::services::{
+    CreatedApp, ExtractionTarget, NewAppFailure, NewAppInput, NewAppUpdate,
+};
 use crate::tui::validate;
 use tokio_util::sync::CancellationToken;
 
@@ -52,7 +55,7 @@ pub enum NewAppPhase {
     /// The user kept what the failure left: the screen says how to delete it later.
     Kept(NewAppFailure),
     /// The profile is saved and its permissions are granted.
-    Ready(String),
+    Ready(CreatedApp),
     /// A rotation ended: what the screen says, and whether it failed.
     Rotated(String, bool),
 }
@@ -88,8 +91,17 @@ impl NewApp {
         }
     }
 
+    /// The form `a` opens: in the demo always on the simulated tenant (it must never sign
+    /// in against Microsoft's real endpoints), else empty.
+    pub(crate) fn open(options: &WizardOptions) -> Self {
+        match options.demo_apps.first() {
+            Some(demo) => NewApp::for_demo(&options.default_output_dir, demo),
+            None => NewApp::new(&options.default_output_dir),
+        }
+    }
+
     /// The demo's simulated tenant, whose administrator approves every sign-in.
-    pub fn for_demo(output_dir: &std::path::Path, demo: &DemoChoice) -> Self {
+    fn for_demo(output_dir: &std::path::Path, demo: &DemoChoice) -> Self {
         NewApp {
             tenant: Input::new(demo.tenant.clone()),
             profile: Input::new("demo-created".into()),
@@ -137,10 +149,7 @@ impl NewApp {
 
     fn start(&mut self, cx: &mut Context) {
         let checks = [
-            (
-                NewAppFocus::Tenant,
-                crate::graph::tenant(self.tenant.value()),
-            ),
+            (NewAppFocus::Tenant, tenant(self.tenant.value())),
             (
                 NewAppFocus::Profile,
                 validate::profile_name(self.profile.value()),
@@ -173,6 +182,14 @@ impl NewApp {
             Action::NewAppCreated(generation, s.create_app(input, updates).await)
         });
     }
+}
+
+/// The tenant check, with a hint that needs no app registration: it does not exist yet.
+fn tenant(raw: &str) -> Result<(), FormatError> {
+    crate::graph::tenant(raw).map_err(|e| FormatError {
+        remedy: "Use the Tenant ID from the Microsoft Entra admin center (Entra ID > Overview), or a domain such as contoso.onmicrosoft.com.".into(),
+        ..e
+    })
 }
 
 /// Where a task's [`NewAppUpdate`]s go: back to this screen, tagged with its generation.
@@ -261,8 +278,8 @@ impl Component for NewApp {
             (NewAppPhase::Failed(_) | NewAppPhase::Kept(_), KeyCode::Esc) => {
                 cx.go(Screen::Home(Home::default()))
             }
-            (NewAppPhase::Ready(name), KeyCode::Enter) => {
-                let name = name.clone();
+            (NewAppPhase::Ready(created), KeyCode::Enter) => {
+                let name = created.profile.clone();
                 extract::start(cx, ExtractionTarget::Saved(name.clone()), name);
             }
             (NewAppPhase::Rotated(..), KeyCode::Enter | KeyCode::Esc) => {
@@ -295,10 +312,10 @@ impl Component for NewApp {
                     }
                 }
             }
-            Action::NewAppCreated(_, Ok(name)) => {
+            Action::NewAppCreated(_, Ok(created)) => {
                 cx.notice = None;
                 cx.reload_profiles();
-                self.phase = NewAppPhase::Ready(name);
+                self.phase = NewAppPhase::Ready(created);
             }
             Action::NewAppCreated(_, Err(failure)) => {
                 cx.notice = None;
@@ -479,11 +496,26 @@ fn render(s: &NewApp, frame: &mut Frame, area: Rect, cx: &Context) {
             let style = if *failed { t.error } else { t.ok };
             lines.extend(hang(message, area.width, "", "", style));
         }
-        NewAppPhase::Ready(name) => {
-            lines.push(Line::styled(
-                format!("Profile {name} is ready: both permissions are granted and its secret is in the keyring."),
+        NewAppPhase::Ready(created) => {
+            lines.extend(hang(
+                &format!(
+                    "Profile {} is ready: both permissions are granted and its secret is in the keyring.",
+                    created.profile
+                ),
+                area.width,
+                "",
+                "",
                 t.ok,
             ));
+            lines.push(Line::raw(""));
+            lines.push(Line::from(vec![
+                Span::raw("Application (client) id: "),
+                Span::styled(created.client_id.clone(), t.accent),
+            ]));
+            lines.push(Line::raw(format!(
+                "Its secret is valid until {}.",
+                created.secret_valid_until
+            )));
             lines.push(Line::raw(""));
             lines.push(Line::from(vec![
                 Span::raw("Press "),

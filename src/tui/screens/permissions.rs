@@ -12,7 +12,7 @@ use super::home::Home;
 use super::new_app::NewApp;
 use super::setup::{OutputFocus, Setup, SetupStep, Step};
 use super::{Component, Screen, ScreenKind};
-use crate::permissions::report::{DIRECTORY_READ_ALL, GrantState, PermissionReport};
+use crate::permissions::report::{DIRECTORY_READ_ALL, GrantCommand, GrantState, PermissionReport};
 use crate::tui::action::Action;
 use crate::tui::app::{Context, Loadable, Notice};
 use crate::tui::services::CheckTarget;
@@ -43,6 +43,15 @@ impl Default for PermissionView {
     }
 }
 
+/// `Microsoft Graph PowerShell` → `microsoft-graph-powershell`, for file names.
+fn slug(tool: &str) -> String {
+    tool.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 /// True when the extraction can run: Directory.Read.All is granted.
 pub fn can_extract(report: &PermissionReport) -> bool {
     report
@@ -62,9 +71,40 @@ impl PermissionView {
         });
     }
 
+    /// The grant commands of the report showing, once it has some.
+    fn grant_commands(&self) -> &[GrantCommand] {
+        match &self.report {
+            Loadable::Ready(r) => &r.grant_commands,
+            _ => &[],
+        }
+    }
+
+    /// Copy the grant command labelled `key` whole: a terminal copy of the wrapped lines on
+    /// screen would break it. To the clipboard (OSC 52), and into a file for terminals
+    /// without.
+    fn copy_command(&self, cx: &mut Context, key: char) {
+        let index = (key as usize).wrapping_sub('a' as usize);
+        let Some(c) = self.grant_commands().get(index) else {
+            return;
+        };
+        cx.copy(c.command.clone());
+        let app = match &self.target {
+            Some(CheckTarget::Credentials(input)) => input.client_id.trim().to_owned(),
+            Some(CheckTarget::Saved(name)) => name.clone(),
+            None => "app".to_owned(),
+        };
+        let file_name = format!("grant-{app}-{}.txt", slug(&c.tool));
+        let (what, text) = (format!("the {} command", c.tool), c.command.clone());
+        cx.spawn(move |s| async move {
+            let result = s.save_copy(file_name, text).await;
+            Action::CopySaved { what, result }
+        });
+    }
+
     /// Re-check and scroll; other keys are the owner's.
     fn on_key(&mut self, cx: &mut Context, key: KeyEvent) {
         match key.code {
+            KeyCode::Char(c @ 'a'..='b') => self.copy_command(cx, c),
             KeyCode::Char('r') if !cx.is_waiting() => {
                 if let Some(target) = self.target.clone() {
                     self.start(cx, target);
@@ -78,8 +118,21 @@ impl PermissionView {
     }
 
     fn on_result(&mut self, cx: &mut Context, result: Action) {
-        let Action::PermissionsChecked(_, result) = result else {
-            return;
+        let result = match result {
+            Action::PermissionsChecked(_, result) => result,
+            Action::CopySaved { what, result } => {
+                cx.notice = Some(match result {
+                    Ok(path) => Notice::info(format!(
+                        "Copied {what} to the clipboard (if the terminal allows it: OSC 52) and wrote it, on one line, to {}",
+                        path.display()
+                    )),
+                    Err(e) => Notice::error(format!(
+                        "Copied {what} to the clipboard (if the terminal allows it: OSC 52); it could not be kept in a file: {e}"
+                    )),
+                });
+                return;
+            }
+            _ => return,
         };
         self.scroll = 0;
         let all_granted = matches!(&result, Ok(r) if r.all_granted());
@@ -135,11 +188,23 @@ impl SetupStep for PermissionsStep {
         render(&setup.check, frame, area, cx)
     }
 
-    fn help(&self, _setup: &Setup, cx: &Context) -> &'static str {
-        if cx.is_waiting() {
-            WAITING_HELP
-        } else {
-            "r re-check · ↑↓ scroll · Enter next · Esc back"
+    fn help(&self, setup: &Setup, cx: &Context) -> &'static str {
+        let copy = !setup.check.grant_commands().is_empty();
+        match &setup.check.report {
+            _ if cx.is_waiting() => WAITING_HELP,
+            Loadable::Ready(report) if can_extract(report) => {
+                if copy {
+                    "a/b copy a command · r re-check · ↑↓ scroll · Enter next · Esc back"
+                } else {
+                    "r re-check · ↑↓ scroll · Enter next · Esc back"
+                }
+            }
+            // Enter is refused until Directory.Read.All is granted or the check succeeds.
+            Loadable::Ready(_) if copy => {
+                "a/b copy a command · r re-check after granting · ↑↓ scroll · Esc back"
+            }
+            Loadable::Ready(_) => "r re-check after granting · ↑↓ scroll · Esc back",
+            Loadable::Failed(_) | Loadable::Loading => "r try again · Esc back",
         }
     }
 }
@@ -198,10 +263,15 @@ impl Component for SavedCheck {
     }
 
     fn help(&self, cx: &Context) -> &'static str {
+        let copy = !self.view.grant_commands().is_empty();
         if cx.is_waiting() {
             WAITING_HELP
+        } else if self.secret_expires_soon() && copy {
+            "s rotate the secret now · a/b copy a command · r re-check · ↑↓ scroll · Enter/Esc home"
         } else if self.secret_expires_soon() {
             "s rotate the secret now · r re-check · ↑↓ scroll · Enter/Esc home"
+        } else if copy {
+            "a/b copy a command · r re-check · ↑↓ scroll · Enter/Esc home"
         } else {
             "r re-check · ↑↓ scroll · Enter/Esc home"
         }
@@ -276,9 +346,19 @@ fn render(view: &PermissionView, frame: &mut Frame, area: Rect, cx: &Context) {
                     lines.extend(hang(step, w, &number, &indent, plain));
                 }
                 if !report.grant_commands.is_empty() {
-                    lines.push(Line::raw("Or run one of these as an administrator:"));
-                    for c in &report.grant_commands {
-                        lines.push(Line::raw(format!("  {}:", c.tool)));
+                    lines.extend(hang(
+                        "Or run one of these as an administrator; press its letter to copy it whole (the lines below wrap):",
+                        w,
+                        "",
+                        "",
+                        plain,
+                    ));
+                    for (key, c) in ('a'..='b').zip(&report.grant_commands) {
+                        lines.push(Line::from(vec![
+                            Span::raw("  "),
+                            Span::styled(key.to_string(), t.key),
+                            Span::raw(format!(") {}:", c.tool)),
+                        ]));
                         lines.extend(hang(&c.command, w, "    ", "    ", t.dim));
                     }
                 }
@@ -290,45 +370,62 @@ fn render(view: &PermissionView, frame: &mut Frame, area: Rect, cx: &Context) {
                 );
                 warnings.extend(hang(&text, w, "  ! ", "    ", t.warn));
             }
+            // Only what `run` warns about is a warning: expired, or within 30 days.
+            let mut later: Vec<Line> = Vec::new();
             for s in &report.secret_expiry {
                 let hint = s
                     .hint
                     .as_deref()
                     .map(|h| format!(" {h}…"))
                     .unwrap_or_default();
-                let (mark, text, style) = if s.days_left < 0 {
+                if s.days_left < 0 {
                     let text = format!(
                         "Secret{hint} expired {} days ago ({}); create a new one.",
                         -s.days_left, s.end_date_time
                     );
-                    ("  ! ", text, t.warn)
+                    warnings.extend(hang(&text, w, "  ! ", "    ", t.warn));
                 } else if s.is_soon() {
                     let text = format!(
                         "Secret{hint} expires in {} days ({}); create a new one soon.",
                         s.days_left, s.end_date_time
                     );
-                    ("  ! ", text, t.warn)
+                    warnings.extend(hang(&text, w, "  ! ", "    ", t.warn));
                 } else {
                     let text = format!(
                         "Secret{hint} expires in {} days ({}).",
                         s.days_left, s.end_date_time
                     );
-                    ("  · ", text, t.dim)
-                };
-                warnings.extend(hang(&text, w, mark, "    ", style));
+                    later.extend(hang(&text, w, "", "    ", t.dim));
+                }
             }
             if !warnings.is_empty() {
                 lines.push(Line::raw(""));
                 lines.push(Line::styled("Warnings:", t.title));
                 lines.extend(warnings);
             }
+            if !later.is_empty() {
+                lines.push(Line::raw(""));
+                lines.extend(later);
+            }
         }
     }
-    // Keep the last screenful reachable, and say when more is below.
+    // Keep the last screenful reachable, and say when more is below (on a row of its own,
+    // so it hides no line's end).
     let total = lines.len() as u16;
-    let scroll = view.scroll.min(total.saturating_sub(area.height));
-    let hidden_below = total > scroll + area.height;
-    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), area);
+    let rows = if total > area.height {
+        area.height.saturating_sub(1)
+    } else {
+        area.height
+    };
+    let scroll = view.scroll.min(total.saturating_sub(rows));
+    let hidden_below = total > scroll + rows;
+    frame.render_widget(
+        Paragraph::new(lines).scroll((scroll, 0)),
+        Rect {
+            height: rows,
+            ..area
+        },
+    );
     if hidden_below && area.height > 0 {
         let more = "↓ more";
         let width = (more.chars().count() as u16).min(area.width);

@@ -15,9 +15,11 @@ use super::setup::{Setup, SetupStep, Step, error_message};
 use crate::tui::action::Action;
 use crate::tui::app::{Context, Notice};
 use crate::tui::services::{
-    ExtractionTarget, SaveOutcome, SaveProblem, SecretStorage, storage_label,
+    ExtractionTarget, IfNameTaken, SaveOutcome, SaveProblem, SaveProblemKind, SecretStorage,
+    storage_label,
 };
 use crate::tui::validate;
+use crate::tui::widgets::Severity;
 use crate::tui::widgets::{FieldMessage, FieldValue, edit_input, field, hang, paste_into, spinner};
 
 /// Where the save step is.
@@ -28,6 +30,9 @@ pub enum SavePhase {
     Saving(SecretStorage),
     /// Saving failed; the user picks an alternative.
     Problem(SaveProblem),
+    /// Another saved profile has the name: replace it (y, saving with this storage again)
+    /// or choose another name. Nothing was changed.
+    NameTaken(SecretStorage, SaveProblem),
 }
 
 /// One choice on the save screen.
@@ -109,7 +114,23 @@ impl SetupStep for SaveStep {
         if v.confirm_plaintext {
             v.confirm_plaintext = false;
             if matches!(key.code, KeyCode::Char('y' | 'Y')) {
-                save(setup, cx, SecretStorage::PlaintextFile);
+                save(setup, cx, SecretStorage::PlaintextFile, IfNameTaken::Refuse);
+            }
+            return;
+        }
+        if let SavePhase::NameTaken(storage, problem) = &v.phase {
+            let storage = *storage;
+            if matches!(key.code, KeyCode::Char('y' | 'Y')) {
+                save(setup, cx, storage, IfNameTaken::Replace);
+            } else {
+                // Another name, typed into the name field (the key only answered).
+                v.name_message = Some(FieldMessage {
+                    severity: Severity::Warning,
+                    message: problem.message.clone(),
+                    remedy: "Type another name, or save again and answer y to replace it.".into(),
+                });
+                v.focus = SaveFocus::Name;
+                v.phase = SavePhase::Choosing;
             }
             return;
         }
@@ -138,7 +159,7 @@ impl SetupStep for SaveStep {
                         v.confirm_plaintext = true;
                     }
                 }
-                Some(SaveChoice::Save(storage)) => save(setup, cx, storage),
+                Some(SaveChoice::Save(storage)) => save(setup, cx, storage, IfNameTaken::Refuse),
                 Some(SaveChoice::ExtractWithoutSaving) | None => {
                     let draft = setup.draft();
                     let label = draft.credentials.tenant.clone();
@@ -185,6 +206,7 @@ impl SetupStep for SaveStep {
     fn help(&self, setup: &Setup, _cx: &Context) -> &'static str {
         match setup.save.phase {
             SavePhase::Saving(_) => "Esc stop waiting · Ctrl-C quit",
+            SavePhase::NameTaken(..) => "y replace it · any other key choose another name",
             _ if setup.save.confirm_plaintext => "y store in plain text · any key no",
             _ => "type · Tab next field · ↑↓ choose · Enter go · Esc back",
         }
@@ -211,11 +233,12 @@ fn name_ok(v: &mut SaveView) -> bool {
     v.name_message.is_none() && v.schedule_message.is_none()
 }
 
-fn save(setup: &mut Setup, cx: &mut Context, storage: SecretStorage) {
+fn save(setup: &mut Setup, cx: &mut Context, storage: SecretStorage, if_taken: IfNameTaken) {
     if !name_ok(&mut setup.save) {
         return;
     }
-    let draft = setup.draft();
+    let mut draft = setup.draft();
+    draft.if_name_taken = if_taken;
     let generation = cx.begin();
     setup.save.phase = SavePhase::Saving(storage);
     cx.spawn(
@@ -241,6 +264,13 @@ fn on_saved(setup: &mut Setup, cx: &mut Context, result: Result<SaveOutcome, Sav
             // not) stored.
             let draft = setup.draft();
             extract::start(cx, ExtractionTarget::JustSaved(Box::new(draft)), name);
+        }
+        Err(problem) if problem.kind == SaveProblemKind::NameTaken => {
+            let storage = match setup.save.phase {
+                SavePhase::Saving(storage) => storage,
+                _ => SecretStorage::Keyring,
+            };
+            setup.save.phase = SavePhase::NameTaken(storage, problem);
         }
         Err(problem) => {
             tracing::warn!("saving the profile failed");
@@ -303,11 +333,23 @@ fn render(v: &SaveView, frame: &mut Frame, area: Rect, cx: &Context) {
         SavePhase::Problem(p) => {
             lines.push(Line::styled("The profile was not saved.", t.error));
             lines.extend(hang(&p.message, area.width, "", "", plain));
-            lines.push(Line::raw("Choose another way to keep the secret:"));
+            if !p.alternatives.is_empty() {
+                lines.push(Line::raw("Choose another way to keep the secret:"));
+            }
+        }
+        SavePhase::NameTaken(_, p) => {
+            lines.extend(hang(&p.message, area.width, "", "", t.warn));
+            lines.extend(hang(
+                "Replace it? Its settings, stored secret and run history are deleted. y = replace it, any other key = choose another name",
+                area.width,
+                "",
+                "",
+                t.warn,
+            ));
         }
         SavePhase::Choosing => {}
     }
-    if !matches!(v.phase, SavePhase::Saving(_)) {
+    if matches!(v.phase, SavePhase::Choosing | SavePhase::Problem(_)) {
         for (i, c) in choices(v).into_iter().enumerate() {
             let selected = i == v.selected;
             let mark = if selected { "(•) " } else { "( ) " };

@@ -4,8 +4,9 @@
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::Line;
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 
 use super::warnings::{Window, warnings_pane};
 use crate::extract::progress::Warning;
@@ -13,7 +14,7 @@ use crate::tui::app::Context;
 use crate::tui::screens::home::Home;
 use crate::tui::screens::{Component, Screen, ScreenKind};
 use crate::tui::services::{ExtractionError, ExtractionSummary, ExtractionTarget};
-use crate::tui::widgets::{clock, count};
+use crate::tui::widgets::{clock, count, hang};
 
 /// How an extraction ended, for the summary screen.
 #[derive(Debug, Clone)]
@@ -86,50 +87,81 @@ impl Component for Finished {
 /// Draw the summary after the run.
 fn render(done: &Finished, frame: &mut Frame, area: Rect, cx: &Context) {
     let t = &cx.theme;
+    let (w, plain) = (area.width, Style::new());
     let mut lines: Vec<Line> = Vec::new();
     let mut warnings: &[Warning] = &[];
     match &done.result {
         Ok(s) => {
-            lines.push(Line::styled(
-                format!(
+            lines.extend(hang(
+                &format!(
                     "Extraction of {} complete in {}.",
                     done.label,
                     clock(s.duration)
                 ),
+                w,
+                "",
+                "",
                 t.ok,
             ));
-            lines.push(Line::raw(format!(
-                "{} users · {} groups · {} member rows · {} owner rows",
-                count(s.counts.users),
-                count(s.counts.groups),
-                count(s.counts.member_edges),
-                count(s.counts.owner_edges)
-            )));
+            lines.extend(hang(
+                &format!(
+                    "{} users · {} groups · {} member rows · {} owner rows",
+                    count(s.counts.users),
+                    count(s.counts.groups),
+                    count(s.counts.member_edges),
+                    count(s.counts.owner_edges)
+                ),
+                w,
+                "",
+                "",
+                plain,
+            ));
             if let Some(changes) = &s.changes {
-                lines.push(Line::raw(changes.clone()));
+                lines.extend(hang(changes, w, "", "", plain));
             }
             lines.push(Line::raw(""));
-            lines.push(Line::styled("Files:", t.title));
+            // The directory once, then the short file names: a long path on each line would
+            // wrap them all. A directory longer than the screen breaks after a `/`.
+            let mut dir = None;
             for (path, rows) in &s.files {
-                lines.push(Line::raw(match rows {
-                    Some(rows) => format!("  {}  ({} rows)", path.display(), count(*rows)),
-                    None => format!("  {}", path.display()),
-                }));
+                let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+                if dir != Some(parent) {
+                    dir = Some(parent);
+                    let heading = match parent {
+                        Some(p) => format!("Files in {}:", p.display()),
+                        None => "Files:".to_owned(),
+                    };
+                    lines.extend(hang(&heading, w, "", "    ", t.title));
+                }
+                let name = path.file_name().map_or_else(
+                    || path.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                );
+                let entry = match rows {
+                    Some(rows) => format!("{name}  ({} rows)", count(*rows)),
+                    None => name,
+                };
+                lines.extend(hang(&entry, w, "  ", "    ", plain));
             }
             warnings = &s.warnings;
         }
         Err(ExtractionError::Cancelled) => {
             lines.push(Line::styled("The extraction was cancelled.", t.warn));
-            lines.push(Line::raw("No partial files were left behind."));
+            lines.extend(hang(
+                "No file was replaced and no partial files were left behind.",
+                w,
+                "",
+                "",
+                plain,
+            ));
         }
         Err(ExtractionError::Failed(msg)) => {
             lines.push(Line::styled("The extraction failed.", t.error));
-            lines.push(Line::raw(msg.clone()));
+            lines.extend(hang(msg, w, "", "", plain));
         }
     }
-    let para = Paragraph::new(lines).wrap(Wrap { trim: false });
-    let h = (para.line_count(area.width) as u16).min(area.height);
-    frame.render_widget(para, Rect { height: h, ..area });
+    let h = (lines.len() as u16).min(area.height);
+    frame.render_widget(Paragraph::new(lines), Rect { height: h, ..area });
     if !warnings.is_empty() {
         let pane = Rect {
             y: area.y + h + 1,

@@ -16,19 +16,26 @@ use super::rates::Rates;
 use super::warnings::{Window, warnings_pane};
 use crate::extract::progress::{Phase, ProgressSnapshot};
 use crate::tui::action::{Action, Generation};
-use crate::tui::app::Context;
+use crate::tui::app::{Context, Notice};
 use crate::tui::screens::{Component, Screen, ScreenKind};
 use crate::tui::services::{
-    ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget, ProgressSource,
+    CommitHold, ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget, Hold,
+    ProgressSource,
 };
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{clock, count, spinner};
+use crate::tui::widgets::{clock, count, hang, spinner};
+
+/// Said when cancelling comes too late to keep the previous files.
+const ALREADY_WRITTEN: &str =
+    "Too late to cancel: the run has already replaced the files; it is finishing.";
 
 /// A running extraction as the progress screen sees it.
 pub struct ExtractionView {
     pub(super) generation: Generation,
     progress: ProgressSource,
     cancel: CancellationToken,
+    /// Held while the cancel question is open, so no file is replaced before the answer.
+    commit_hold: CommitHold,
     /// Resource units allowed per 10 s for this tenant, when known.
     pub budget_per_10s: Option<u64>,
     /// Latest progress sample.
@@ -41,6 +48,8 @@ pub struct ExtractionView {
     pub quit_when_confirmed: bool,
     /// Cancel requested; waiting for the clean-up.
     pub cancelling: bool,
+    /// Asked too late: the run had already replaced the files, nothing is left to cancel.
+    pub committed: bool,
 }
 
 impl fmt::Debug for ExtractionView {
@@ -59,12 +68,14 @@ impl ExtractionView {
             generation,
             progress: handle.progress.clone(),
             cancel: handle.cancel.clone(),
+            commit_hold: handle.commit_hold.clone(),
             budget_per_10s: handle.ru_budget_per_10s,
             snapshot: ProgressSnapshot::default(),
             rates: Rates::default(),
             confirm_cancel: false,
             quit_when_confirmed: false,
             cancelling: false,
+            committed: false,
         };
         view.sample();
         view
@@ -76,11 +87,35 @@ impl ExtractionView {
         self.rates.observe(&self.snapshot);
     }
 
-    /// Ask the extraction to stop; it removes its partial files before finishing.
+    /// Ask the extraction to stop; it removes its partial files before finishing. The
+    /// commit hold of an open question stays, so the run cannot commit meanwhile.
     pub fn request_cancel(&mut self) {
         self.confirm_cancel = false;
         self.cancelling = true;
         self.cancel.cancel();
+    }
+
+    /// Open the cancel question, holding the run before its commit while it is open; false
+    /// (nothing to ask) when the run has already replaced the files.
+    fn ask_to_cancel(&mut self, quit_when_confirmed: bool) -> bool {
+        match self.commit_hold.hold() {
+            Hold::Held => {
+                self.confirm_cancel = true;
+                self.quit_when_confirmed = quit_when_confirmed;
+                true
+            }
+            Hold::AlreadyCommitted => {
+                self.committed = true;
+                false
+            }
+        }
+    }
+
+    /// The user keeps the run: close the question and let the run commit.
+    fn keep_running(&mut self) {
+        self.confirm_cancel = false;
+        self.quit_when_confirmed = false;
+        self.commit_hold.release();
     }
 }
 
@@ -169,8 +204,8 @@ impl Component for Extracting {
         "Extracting".into()
     }
 
-    /// Cancel, with confirmation.
-    fn on_key(&mut self, _cx: &mut Context, key: KeyEvent) {
+    /// Cancel, with confirmation; the run replaces no file while the question is open.
+    fn on_key(&mut self, cx: &mut Context, key: KeyEvent) {
         let Some(view) = &mut self.view else {
             return;
         };
@@ -182,13 +217,13 @@ impl Component for Extracting {
                 self.quit_after_cancel |= view.quit_when_confirmed;
                 view.request_cancel();
             } else {
-                view.confirm_cancel = false;
-                view.quit_when_confirmed = false;
+                view.keep_running();
             }
             return;
         }
-        if matches!(key.code, KeyCode::Esc | KeyCode::Char('c' | 'q')) {
-            view.confirm_cancel = true;
+        if matches!(key.code, KeyCode::Esc | KeyCode::Char('c' | 'q')) && !view.ask_to_cancel(false)
+        {
+            cx.notice = Some(Notice::info(ALREADY_WRITTEN));
         }
     }
 
@@ -221,8 +256,11 @@ impl Component for Extracting {
             && !view.confirm_cancel
             && !view.cancelling
         {
-            view.confirm_cancel = true;
-            view.quit_when_confirmed = true;
+            if !view.ask_to_cancel(true) {
+                // Nothing left to cancel: quit once the run has finished.
+                self.quit_after_cancel = true;
+                cx.notice = Some(Notice::info(ALREADY_WRITTEN));
+            }
             return;
         }
         self.on_interrupt(cx);
@@ -253,6 +291,7 @@ impl Component for Extracting {
                 "y cancel and quit · any key continue"
             }
             Some(v) if v.confirm_cancel => "y cancel · any key continue",
+            Some(v) if v.committed => "Ctrl-C quit",
             Some(_) => "Esc cancel · Ctrl-C cancel and quit",
             None => "Ctrl-C quit",
         }
@@ -318,16 +357,28 @@ fn render(screen: &Extracting, frame: &mut Frame, area: Rect, cx: &Context) {
         return;
     };
     let s = &view.snapshot;
+    // The question wraps by words, all of it shown: it says what the answer does.
+    let question = if view.cancelling {
+        vec![Line::from(vec![
+            Span::styled(spinner(cx.tick), t.warn),
+            Span::styled(" Cancelling; removing partial files…", t.warn),
+        ])]
+    } else if view.confirm_cancel {
+        let text = if view.quit_when_confirmed {
+            "Cancel the extraction and quit? Until you answer, the run replaces no file. y or Ctrl-C = cancel and quit (the previous files stay as they are), any other key = continue"
+        } else {
+            "Cancel the extraction? Until you answer, the run replaces no file. y = cancel (the previous files stay as they are), any other key = continue"
+        };
+        hang(text, area.width, "", "", t.warn)
+    } else {
+        Vec::new()
+    };
     let [top, bars, stats, pane, confirm] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(5),
         Constraint::Length(3),
         Constraint::Min(2),
-        Constraint::Length(if view.confirm_cancel || view.cancelling {
-            2
-        } else {
-            0
-        }),
+        Constraint::Length(question.len() as u16),
     ])
     .areas(area);
     frame.render_widget(
@@ -402,25 +453,5 @@ fn render(screen: &Extracting, frame: &mut Frame, area: Rect, cx: &Context) {
     ];
     frame.render_widget(Paragraph::new(stat_lines).wrap(Wrap { trim: false }), stats);
     warnings_pane(frame, pane, t, &s.warnings, Window::Tail);
-    let confirm_text = if view.cancelling {
-        Some(Line::from(vec![
-            Span::styled(spinner(cx.tick), t.warn),
-            Span::styled(" Cancelling; removing partial files…", t.warn),
-        ]))
-    } else if view.confirm_cancel && view.quit_when_confirmed {
-        Some(Line::styled(
-            "Cancel the extraction and quit? No partial files are left behind. y or Ctrl-C = cancel and quit, any other key = continue",
-            t.warn,
-        ))
-    } else if view.confirm_cancel {
-        Some(Line::styled(
-            "Cancel the extraction? No partial files are left behind. y = cancel, any other key = continue",
-            t.warn,
-        ))
-    } else {
-        None
-    };
-    if let Some(line) = confirm_text {
-        frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: false }), confirm);
-    }
+    frame.render_widget(Paragraph::new(question), confirm);
 }

@@ -7,6 +7,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 
 use crate::extract::progress::{Warning, WarningKind};
 use crate::tui::theme::Theme;
+use crate::tui::widgets::hang;
 
 fn warning_line(w: &Warning) -> String {
     let what = match w.kind {
@@ -17,9 +18,17 @@ fn warning_line(w: &Warning) -> String {
         WarningKind::Other => "note",
     };
     match (&w.group_name, &w.group_id) {
+        // The detail names the group already ("members of … group "Board" could not …").
+        (Some(n), _) if w.detail.contains(n.as_str()) => format!("{what}: {}", w.detail),
         (Some(n), _) | (None, Some(n)) => format!("{what}: {n} — {}", w.detail),
         (None, None) => format!("{what}: {}", w.detail),
     }
+}
+
+/// One warning wrapped by words to `width`, its later lines indented under its first: the
+/// end of a warning says what to do, so it is never cut at the edge.
+fn warning_lines(w: &Warning, width: u16, t: &Theme) -> Vec<Line<'static>> {
+    hang(&warning_line(w), width, "", "  ", t.warn)
 }
 
 fn warnings_title(ws: &[Warning]) -> String {
@@ -72,18 +81,39 @@ pub(super) fn warnings_pane(
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let fit = inner.height as usize;
-    let last_start = ws.len().saturating_sub(fit);
+    // Warnings are wrapped, so a screenful holds a varying number of them: count rows from
+    // the end to find the last first warning that still fills the pane.
+    let mut rows = 0;
+    let mut last_start = ws.len();
+    while last_start > 0 {
+        let h = warning_lines(&ws[last_start - 1], inner.width, t).len();
+        if rows + h > fit && rows > 0 {
+            break;
+        }
+        rows += h;
+        last_start -= 1;
+    }
     let skip = match window {
         Window::Tail => last_start,
         Window::From(i) => i.min(last_start),
     };
-    let lines: Vec<Line> = ws[skip..]
-        .iter()
-        .take(fit)
-        .map(|w| Line::styled(warning_line(w), t.warn))
-        .collect();
+    let mut lines: Vec<Line> = Vec::new();
+    let mut shown = skip;
+    for w in &ws[skip..] {
+        if lines.len() >= fit {
+            break;
+        }
+        lines.extend(warning_lines(w, inner.width, t));
+        shown += 1;
+    }
+    let more_below = shown < ws.len() || lines.len() > fit;
+    let marker = matches!(window, Window::From(_)) && more_below && inner.height > 1;
+    if marker {
+        // Its own row, so it hides no warning's end.
+        lines.truncate(fit - 1);
+    }
     frame.render_widget(Paragraph::new(lines), inner);
-    if matches!(window, Window::From(_)) && skip < last_start && inner.height > 0 {
+    if marker {
         let more = "↓ more";
         let width = (more.chars().count() as u16).min(inner.width);
         frame.render_widget(

@@ -10,7 +10,7 @@ use tui_input::Input;
 use crate::graph::cloud::Cloud;
 use crate::tui::app::DemoChoice;
 use crate::tui::services::{
-    CredentialInput, CredentialsInput, Field, OutputSettings, ProfileDraft, TenantInfo,
+    CredentialInput, CredentialsInput, Field, IfNameTaken, OutputSettings, ProfileDraft, TenantInfo,
 };
 use crate::tui::validate::FormatError;
 use crate::tui::widgets::{FieldMessage, SecretField, Severity};
@@ -176,6 +176,7 @@ impl Form {
             replaces: self.editing.clone(),
             schedule: None,
             credential_file: None,
+            if_name_taken: IfNameTaken::Refuse,
         }
     }
 
