@@ -6,8 +6,11 @@
 
 mod common;
 
-use common::{Sim, TestEnv, assert_exit, create_profile, json_stdout, run_profile_ok};
+use common::{
+    Sim, TestEnv, assert_exit, create_profile, json_stdout, profile_list, run_profile_ok,
+};
 use entra_extract::sim::DemoAppKind;
+use serde_json::Value;
 
 fn profile(env: &TestEnv, args: &[&str]) -> std::process::Output {
     let o = env.command().arg("profile").args(args).output().unwrap();
@@ -47,6 +50,79 @@ fn rename_moves_the_incremental_state_so_the_next_run_reads_only_the_changes() {
     assert!(!env.data_dir().join("state").join("a").exists());
     let next = run_profile_ok(&sim, &env, "b");
     assert_eq!(next["mode"], "incremental", "{next}");
+}
+
+/// What an earlier version left when it removed a profile (it deleted the file and the
+/// secret, not the incremental state: a copy of the last run's files) and a history with no
+/// profile: `profile list` points at them with the command that deletes them, and
+/// `profile remove` of the gone profile deletes them and says exactly what it deleted. With
+/// nothing left, removing it is an error as for any unknown profile.
+#[test]
+fn remove_deletes_what_an_earlier_version_left_of_a_removed_profile() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    for name in ["gone", "kept"] {
+        create_profile(&sim, &env, name, &env.out(name), &[]);
+        run_profile_ok(&sim, &env, name);
+    }
+    let state = env.data_dir().join("state").join("gone");
+    let history = env.data_dir().join("history").join("gone.jsonl");
+    assert!(state.join("state.json").exists() && history.exists());
+    std::fs::remove_file(env.config_dir().join("profiles").join("gone.toml")).unwrap();
+
+    let listed = profile(&env, &["list"]);
+    let said = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        said.contains(&state.display().to_string())
+            && said.contains("`entra-extract profile remove gone`"),
+        "{said}"
+    );
+    // `--json` lists the profiles only; the leftovers are named on stderr.
+    let mut json = env.command();
+    json.args(["profile", "list", "--json"]);
+    let o = json.output().unwrap();
+    assert_exit(&o, 0);
+    let names: Vec<Value> = json_stdout(&o)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].clone())
+        .collect();
+    assert_eq!(names, ["kept"]);
+    let note = stderr(&o);
+    assert!(
+        note.contains("`entra-extract profile remove gone`"),
+        "{note}"
+    );
+
+    let o = profile(&env, &["remove", "gone"]);
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(!state.exists(), "left behind: {}", state.display());
+    assert!(!history.exists(), "left behind: {}", history.display());
+    for deleted in [&state, &history] {
+        assert!(said.contains(&deleted.display().to_string()), "{said}");
+    }
+    assert!(said.contains("no profile gone"), "{said}");
+    // The other profile keeps everything.
+    assert!(
+        env.data_dir()
+            .join("state")
+            .join("kept")
+            .join("state.json")
+            .exists()
+    );
+    assert_eq!(profile_list(env.command()).as_array().unwrap().len(), 1);
+    let listed = profile(&env, &["list"]);
+    assert!(!String::from_utf8_lossy(&listed.stdout).contains("gone"));
+
+    // Nothing left: an error, as before.
+    let again = env
+        .command()
+        .args(["profile", "remove", "gone"])
+        .output()
+        .unwrap();
+    assert_exit(&again, 2);
+    assert!(stderr(&again).contains("gone"), "{}", stderr(&again));
 }
 
 /// `profile set-secret NAME …` with `input` on stdin.

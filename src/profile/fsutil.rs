@@ -1,8 +1,11 @@
-//! Owner-only, atomic file writes shared by profiles, history and the plaintext opt-in.
+//! Owner-only, atomic file writes shared by profiles, history and the plaintext opt-in, and
+//! the profile names a directory of theirs holds.
 
 use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
+
+use super::ProfileName;
 
 /// Creates `dir` (and parents) readable only by the owner on Unix.
 pub fn create_private_dir(dir: &Path) -> io::Result<()> {
@@ -69,9 +72,59 @@ pub fn remove_if_exists(path: &Path) -> io::Result<bool> {
     }
 }
 
+/// The profile names `dir` holds, sorted: entries named `<name><suffix>` (e.g. `.toml`), or
+/// with an empty suffix directories named `<name>`. Other entries are not a profile's; a
+/// missing `dir` holds none.
+pub fn names_in(dir: &Path, suffix: &str) -> io::Result<Vec<ProfileName>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut names: Vec<ProfileName> = entries
+        .filter_map(Result::ok)
+        .filter(|entry| !suffix.is_empty() || entry.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|entry| {
+            let file = entry.file_name();
+            ProfileName::new(file.to_str()?.strip_suffix(suffix)?).ok()
+        })
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_in_keeps_only_what_is_named_like_a_profile() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in [
+            "b.toml",
+            "a.prod.toml",
+            ".a.toml.tmp",
+            "-x.toml",
+            "notes.txt",
+        ] {
+            fs::write(dir.path().join(f), "").unwrap();
+        }
+        fs::create_dir(dir.path().join("c")).unwrap();
+        let names = |suffix| -> Vec<String> {
+            names_in(dir.path(), suffix)
+                .unwrap()
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        };
+        assert_eq!(names(".toml"), ["a.prod", "b"]);
+        assert_eq!(names(""), ["c"], "directories only");
+        assert!(
+            names_in(&dir.path().join("missing"), "")
+                .unwrap()
+                .is_empty()
+        );
+    }
 
     #[test]
     fn atomic_write_replaces_content_and_leaves_no_temp_files() {
