@@ -72,10 +72,18 @@ pub fn remove_if_exists(path: &Path) -> io::Result<bool> {
     }
 }
 
-/// The profile names `dir` holds, sorted: entries named `<name><suffix>` (e.g. `.toml`), or
-/// with an empty suffix directories named `<name>`. Other entries are not a profile's; a
-/// missing `dir` holds none.
-pub fn names_in(dir: &Path, suffix: &str) -> io::Result<Vec<ProfileName>> {
+/// Which entries of a directory are named after a profile.
+#[derive(Debug, Clone, Copy)]
+pub enum Named<'a> {
+    /// Directories named `<name>` (incremental states).
+    Dir,
+    /// Files named `<name><suffix>` (`.toml` profiles, `.jsonl` histories, bare secrets).
+    File(&'a str),
+}
+
+/// The profile names `dir` holds as `named` entries, sorted. Other entries (temporary files
+/// start with a dot) are not a profile's; a missing `dir` holds none.
+pub fn names_in(dir: &Path, named: Named<'_>) -> io::Result<Vec<ProfileName>> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -83,10 +91,15 @@ pub fn names_in(dir: &Path, suffix: &str) -> io::Result<Vec<ProfileName>> {
     };
     let mut names: Vec<ProfileName> = entries
         .filter_map(Result::ok)
-        .filter(|entry| !suffix.is_empty() || entry.file_type().is_ok_and(|t| t.is_dir()))
         .filter_map(|entry| {
+            let is_dir = entry.file_type().ok()?.is_dir();
             let file = entry.file_name();
-            ProfileName::new(file.to_str()?.strip_suffix(suffix)?).ok()
+            let stem = match named {
+                Named::Dir if is_dir => file.to_str()?,
+                Named::File(suffix) if !is_dir => file.to_str()?.strip_suffix(suffix)?,
+                _ => return None,
+            };
+            ProfileName::new(stem).ok()
         })
         .collect();
     names.sort();
@@ -110,20 +123,22 @@ mod tests {
             fs::write(dir.path().join(f), "").unwrap();
         }
         fs::create_dir(dir.path().join("c")).unwrap();
-        let names = |suffix| -> Vec<String> {
-            names_in(dir.path(), suffix)
+        fs::create_dir(dir.path().join("d.toml")).unwrap();
+        let names = |named| -> Vec<String> {
+            names_in(dir.path(), named)
                 .unwrap()
                 .iter()
                 .map(ToString::to_string)
                 .collect()
         };
-        assert_eq!(names(".toml"), ["a.prod", "b"]);
-        assert_eq!(names(""), ["c"], "directories only");
-        assert!(
-            names_in(&dir.path().join("missing"), "")
-                .unwrap()
-                .is_empty()
+        assert_eq!(names(Named::File(".toml")), ["a.prod", "b"]);
+        assert_eq!(
+            names(Named::File("")),
+            ["a.prod.toml", "b.toml", "notes.txt"]
         );
+        assert_eq!(names(Named::Dir), ["c", "d.toml"]);
+        let missing = dir.path().join("missing");
+        assert!(names_in(&missing, Named::Dir).unwrap().is_empty());
     }
 
     #[test]

@@ -158,7 +158,7 @@ impl History {
 
     /// The names that have a history, sorted.
     pub fn names(&self) -> Result<Vec<ProfileName>, HistoryError> {
-        fsutil::names_in(&self.dir, ".jsonl").map_err(|source| HistoryError {
+        fsutil::names_in(&self.dir, fsutil::Named::File(".jsonl")).map_err(|source| HistoryError {
             action: "list",
             path: self.dir.clone(),
             source,

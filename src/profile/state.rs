@@ -26,7 +26,7 @@ pub struct StateDirError {
 /// left when it removed a profile ([`crate::secret::lifecycle::leftovers`]).
 pub fn names(dirs: &Dirs) -> Result<Vec<ProfileName>, StateDirError> {
     let path = dirs.states();
-    fsutil::names_in(&path, "").map_err(|source| StateDirError {
+    fsutil::names_in(&path, fsutil::Named::Dir).map_err(|source| StateDirError {
         action: "list",
         path,
         source,

@@ -193,10 +193,12 @@ impl ProfileStore {
     /// All profile names, sorted, each with its parsed profile or the reason it is unreadable.
     pub fn list(&self) -> Result<Vec<ListedProfile>, ProfileError> {
         let dir = self.dirs.profiles();
-        let names = fsutil::names_in(&dir, ".toml").map_err(|source| ProfileError::Io {
-            action: "list",
-            path: dir,
-            source,
+        let names = fsutil::names_in(&dir, fsutil::Named::File(".toml")).map_err(|source| {
+            ProfileError::Io {
+                action: "list",
+                path: dir,
+                source,
+            }
         })?;
         Ok(names
             .into_iter()

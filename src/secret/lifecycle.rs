@@ -372,8 +372,8 @@ fn delete_secret_file(
         .then(|| SecretRemoval::Deleted(describe(profiles, name, SecretStorage::PlaintextFile))))
 }
 
-/// What an earlier version left of a removed profile: a state directory or a run history
-/// under a name that is no profile.
+/// What an earlier version left of a removed profile: a state directory, a run history or
+/// a plaintext secret file under a name that is no profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Leftover {
     /// The removed profile's name: `profile remove NAME` deletes what is left.
@@ -382,6 +382,8 @@ pub struct Leftover {
     pub state: Option<PathBuf>,
     /// Its run history file, if there is one.
     pub history: Option<PathBuf>,
+    /// Its plaintext secret file, if there is one.
+    pub secret_file: Option<PathBuf>,
 }
 
 impl Leftover {
@@ -396,6 +398,9 @@ impl Leftover {
         }
         if let Some(history) = &self.history {
             what.push(format!("run history {}", history.display()));
+        }
+        if let Some(secret) = &self.secret_file {
+            what.push(format!("plaintext secret file {}", secret.display()));
         }
         format!(
             "{}: {}; delete with `entra-extract profile remove {}`",
@@ -412,6 +417,7 @@ pub fn leftovers(profiles: &ProfileStore) -> Result<Vec<Leftover>, LifecycleErro
     let history = History::new(dirs);
     let mut names = state::names(dirs)?;
     names.extend(history.names()?);
+    names.extend(plaintext::names(dirs)?);
     names.sort();
     names.dedup();
     Ok(names
@@ -420,9 +426,9 @@ pub fn leftovers(profiles: &ProfileStore) -> Result<Vec<Leftover>, LifecycleErro
         .map(|name| Leftover {
             state: Some(dirs.state(&name)).filter(|p| p.is_dir()),
             history: Some(history.path(&name)).filter(|p| p.is_file()),
+            secret_file: Some(plaintext::path(dirs, &name)).filter(|p| p.is_file()),
             name,
         })
-        .filter(|left| left.state.is_some() || left.history.is_some())
         .collect())
 }
 

@@ -501,7 +501,7 @@ async fn remove_of_a_gone_profile_deletes_what_it_left_and_nothing_else() {
     let left = lifecycle::leftovers(&profiles).unwrap();
     assert_eq!(left.len(), 1, "{left:?}");
     assert_eq!(left[0].name, name("gone"));
-    assert!(left[0].history.is_none());
+    assert!(left[0].history.is_none() && left[0].secret_file.is_some());
 
     let removed = lifecycle::remove(&profiles, &name("gone"), false, unreachable_keyring())
         .await
