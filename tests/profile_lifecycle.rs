@@ -6,13 +6,22 @@
 
 mod common;
 
-use common::{Sim, TestEnv, assert_exit, create_profile, json_stdout, run_profile_ok};
+use common::{
+    Sim, TestEnv, assert_exit, create_profile, json_stdout, profile_list, run_profile_ok,
+};
 use entra_extract::sim::DemoAppKind;
+use serde_json::Value;
 
+/// `profile ARGS…`, which must succeed.
 fn profile(env: &TestEnv, args: &[&str]) -> std::process::Output {
-    let o = env.command().arg("profile").args(args).output().unwrap();
+    let o = profile_exits(env, args);
     assert_exit(&o, 0);
     o
+}
+
+/// `profile ARGS…`, whatever its exit.
+fn profile_exits(env: &TestEnv, args: &[&str]) -> std::process::Output {
+    env.command().arg("profile").args(args).output().unwrap()
 }
 
 #[test]
@@ -47,6 +56,90 @@ fn rename_moves_the_incremental_state_so_the_next_run_reads_only_the_changes() {
     assert!(!env.data_dir().join("state").join("a").exists());
     let next = run_profile_ok(&sim, &env, "b");
     assert_eq!(next["mode"], "incremental", "{next}");
+}
+
+/// What is left of a profile that no longer exists: an earlier version's `remove` deleted
+/// the file and the secret, not the incremental state (a copy of the last run's files); a
+/// profile file deleted by hand leaves its history and a plaintext secret too. `profile
+/// list` points at them with the command that deletes them, and `profile remove` of the
+/// gone profile deletes them and says exactly what it deleted. With nothing left, removing
+/// it is an error as for any unknown profile.
+#[test]
+fn remove_deletes_what_is_left_of_a_profile_that_no_longer_exists() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    create_profile(
+        &sim,
+        &env,
+        "gone",
+        &env.out("gone"),
+        &["--plaintext-secret-file"],
+    );
+    let secret = sim.app(DemoAppKind::Full).client_secret;
+    assert_exit(&set_secret(&env, &["gone", "--stdin"], &secret), 0);
+    create_profile(&sim, &env, "kept", &env.out("kept"), &[]);
+    for name in ["gone", "kept"] {
+        run_profile_ok(&sim, &env, name);
+    }
+    let state = env.data_dir().join("state").join("gone");
+    let history = env.data_dir().join("history").join("gone.jsonl");
+    let secret_file = env.config_dir().join("secrets").join("gone");
+    let left = [&state, &history, &secret_file];
+    assert!(left.iter().all(|p| p.exists()) && state.join("state.json").exists());
+    std::fs::remove_file(env.config_dir().join("profiles").join("gone.toml")).unwrap();
+
+    let listed = profile(&env, &["list"]);
+    let said = String::from_utf8_lossy(&listed.stdout);
+    for p in left {
+        assert!(said.contains(&p.display().to_string()), "{said}");
+    }
+    assert!(
+        said.contains("`entra-extract profile remove gone`"),
+        "{said}"
+    );
+    // `--json` lists the profiles only; the leftovers are named on stderr.
+    let o = profile(&env, &["list", "--json"]);
+    let rows = json_stdout(&o);
+    let names: Vec<&Value> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["name"])
+        .collect();
+    assert_eq!(names, ["kept"]);
+    assert!(
+        stderr(&o).contains("`entra-extract profile remove gone`"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = profile(&env, &["remove", "gone"]);
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(said.contains("no profile gone"), "{said}");
+    for p in left {
+        assert!(!p.exists(), "left behind: {}", p.display());
+        assert!(said.contains(&p.display().to_string()), "{said}");
+    }
+    // The other profile keeps everything, and nothing is left to list.
+    assert!(
+        env.data_dir()
+            .join("state")
+            .join("kept")
+            .join("state.json")
+            .exists()
+    );
+    assert_eq!(profile_list(env.command()).as_array().unwrap().len(), 1);
+    let listed = profile(&env, &["list"]);
+    assert!(!String::from_utf8_lossy(&listed.stdout).contains("gone"));
+
+    // Nothing left: an error, as before.
+    let again = profile_exits(&env, &["remove", "gone"]);
+    assert_exit(&again, 2);
+    assert!(
+        stderr(&again).contains("no profile named \"gone\""),
+        "{}",
+        stderr(&again)
+    );
 }
 
 /// `profile set-secret NAME …` with `input` on stdin.

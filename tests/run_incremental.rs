@@ -263,6 +263,7 @@ fn a_failed_rerun_leaves_the_files_and_the_state_alone() {
         trigger: Trigger::At((4..=7).collect()),
         path_prefix: Some("/users".into()),
         method: None,
+        query: Vec::new(),
     });
     let mut sim = Sim::start(config);
     let env = TestEnv::new();

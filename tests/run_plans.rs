@@ -289,3 +289,56 @@ fn when_get_by_ids_fails_the_memberships_are_read_group_by_group() {
         "{report}"
     );
 }
+
+/// Runs the default plan on tenant `small` under `specs`, which fail only the split of the
+/// user and group listings: exit 0, the files equal the truth, no warning, and the report
+/// and the manifest each say once per listing what has all the `words` its name gives.
+fn assert_read_unsplit(specs: &[&str], words: impl Fn(&str) -> Vec<String>) {
+    let sim = small_with(specs);
+    let (report, manifest) = run_default_plan_ok(&sim);
+    assert_eq!(report["warnings"], serde_json::json!([]), "{report}");
+    assert!(sim.stats()["faultsInjected"].as_u64().unwrap() > 0);
+    for v in [&report, &manifest] {
+        for what in ["users", "groups"] {
+            let words = words(what);
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            assert_eq!(notes_with(v, &words).len(), 1, "{what} said once: {v}");
+        }
+    }
+}
+
+/// The user and group listings are split by prefix, planned from a `$count` per prefix;
+/// those counts keep failing: each listing is read unsplit instead, and the manifest and
+/// `--json` say so. The run succeeds (only a cheaper way to read failed).
+#[test]
+fn a_split_listing_whose_prefix_counts_keep_failing_is_read_unsplit() {
+    // `/*/$count` with `startswith`: the prefix counts of `/users` and `/groups`, not their
+    // totals (the totals plan the split).
+    assert_read_unsplit(&["503=0@always;path=/*/$count;query=startswith"], |what| {
+        vec![
+            format!("the {what} could not be counted"),
+            "one listing".into(),
+        ]
+    });
+}
+
+/// The split's counts work but its `startswith` chains keep failing: the listings are read
+/// whole (each object once), and the manifest and `--json` say so.
+#[test]
+fn a_split_listing_whose_chains_keep_failing_is_read_unsplit() {
+    // The chains carry `$select`, the prefix counts do not; the plain listings carry no
+    // `startswith`.
+    assert_read_unsplit(
+        &[
+            "503=0@always;path=/users;query=startswith;query=$select",
+            "503=0@always;path=/groups;query=startswith;query=$select",
+        ],
+        |what| {
+            vec![
+                format!("the {what} read in parts"),
+                "could not all be read".into(),
+                "one more listing".into(),
+            ]
+        },
+    );
+}

@@ -101,6 +101,7 @@ fn help_documents_the_fault_syntax() {
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("KIND[=ARG]@TRIGGER"), "{help}");
     assert!(help.contains("deleted-group"));
+    assert!(help.contains("query=TEXT"), "{help}");
 }
 
 #[test]

@@ -29,7 +29,7 @@ pub struct ProfileArgs {
 /// Profile subcommands.
 #[derive(Debug, Subcommand)]
 pub enum ProfileCommand {
-    /// List saved profiles with their last run.
+    /// List saved profiles with their last run (and what is left of removed ones).
     List {
         /// Print JSON instead of a table.
         #[arg(long)]
@@ -45,7 +45,8 @@ pub enum ProfileCommand {
     },
     /// Create a profile (then store its secret with `profile set-secret`).
     Create(Box<CreateArgs>),
-    /// Remove a profile, its stored secret and its run history.
+    /// Remove a profile, its stored secret, run history and incremental state (or, for a
+    /// profile that no longer exists, what was left of it).
     Remove {
         /// Profile name.
         name: ProfileName,
@@ -213,7 +214,21 @@ fn warn(message: &str) {
 
 fn list(profiles: &ProfileStore, json: bool) -> Result<(), CommandError> {
     let listed = crate::profile::summaries(profiles)?;
+    // Only a hint: not finding it must not keep the profiles from being listed.
+    let leftovers = lifecycle::leftovers(profiles).unwrap_or_else(|e| {
+        warn(&format!(
+            "could not look for what removed profiles left: {e}"
+        ));
+        Vec::new()
+    });
     if json {
+        // stdout stays the rows of the profiles; the leftovers are for the user to act on.
+        for left in &leftovers {
+            eprintln!(
+                "note: left of a profile that no longer exists: {}",
+                left.describe()
+            );
+        }
         let rows: Vec<_> = listed
             .iter()
             .map(|row| {
@@ -242,15 +257,27 @@ fn list(profiles: &ProfileStore, json: bool) -> Result<(), CommandError> {
             "No saved profiles in {}. Create one with `entra-extract profile create` or the wizard.",
             profiles.dirs().profiles().display()
         );
-        return Ok(());
+    } else {
+        print_profiles(&listed);
     }
+    if !leftovers.is_empty() {
+        crate::outln!("\nLeft of profiles that no longer exist:");
+        for left in &leftovers {
+            crate::outln!("  {}", left.describe());
+        }
+    }
+    Ok(())
+}
+
+/// The table of `profile list`.
+fn print_profiles(listed: &[crate::profile::ProfileSummary]) {
     let mut table = vec![[
         "NAME".to_string(),
         "TENANT".to_string(),
         "CLOUD".to_string(),
         "LAST RUN".to_string(),
     ]];
-    for row in &listed {
+    for row in listed {
         let last = match &row.last_run {
             Ok(Some(run)) => describe_run(run),
             Ok(None) => "never".to_string(),
@@ -272,7 +299,6 @@ fn list(profiles: &ProfileStore, json: bool) -> Result<(), CommandError> {
         }
     }
     print_table(&table);
-    Ok(())
 }
 
 fn print_table(rows: &[[String; 4]]) {
@@ -476,22 +502,7 @@ async fn remove(
             crate::schedule::systemd::timer_name(name)
         )),
     }
-    let secret = match &removed.secret {
-        SecretRemoval::Deleted(place) => format!("deleted its secret from {place}"),
-        SecretRemoval::NoneStored => "no stored secret".to_string(),
-        SecretRemoval::LeftBehind(_) => "its keyring entry may remain".to_string(),
-    };
-    let history = if removed.history {
-        ", deleted its run history"
-    } else {
-        ""
-    };
-    let state = if removed.state {
-        ", deleted its incremental state (the copy of its last run's files)"
-    } else {
-        ""
-    };
-    crate::outln!("Removed profile {name} ({secret}{history}{state}).");
+    crate::outln!("{}", removed.summary(profiles, name));
     if let SecretRemoval::LeftBehind(why) = &removed.secret {
         warn(&SecretRemoval::left_behind(name, why));
     }

@@ -13,7 +13,7 @@ use crate::sim::{
 };
 
 const FAULT_HELP: &str = "\
-Inject a fault (repeatable). Syntax: KIND[=ARG]@TRIGGER[;path=PREFIX][;method=METHOD]
+Inject a fault (repeatable). Syntax: KIND[=ARG]@TRIGGER[;path=PREFIX][;method=METHOD][;query=TEXT]
   KIND:    404 | 500 | 503[=RETRY_AFTER] | 504[=RETRY_AFTER] | 429[=RETRY_AFTER]
            (RETRY_AFTER: seconds like 2.5, or date:SECS for an HTTP-date SECS ahead)
            reset (connection reset mid-body) | slow=MILLIS | malformed (truncated JSON)
@@ -25,7 +25,10 @@ Inject a fault (repeatable). Syntax: KIND[=ARG]@TRIGGER[;path=PREFIX][;method=ME
   path=PREFIX limits it to Graph paths (after /v1.0) starting with PREFIX
            (* matches within one segment: /applications/*/removePassword)
   method=METHOD limits it to requests of that method (POST, DELETE, ...)
-Examples: 503=2.5@every=10   reset@at=3   deleted-group@at=2   429=1@rate=0.05;path=/groups";
+  query=TEXT limits it to requests whose query string (percent-decoded) contains TEXT,
+           ignoring case; repeat it to require several (query=startswith;query=$select)
+Examples: 503=2.5@every=10   reset@at=3   deleted-group@at=2   429=1@rate=0.05;path=/groups
+          503=0@always;path=/users/$count;query=startswith (the probes of a split listing)";
 
 /// Arguments of `entra-extract sim`.
 #[derive(Debug, Args)]

@@ -61,10 +61,15 @@ impl Dirs {
         self.data.join("history")
     }
 
+    /// `<data>/state`: one directory per profile ([`Dirs::state`]).
+    pub fn states(&self) -> PathBuf {
+        self.data.join("state")
+    }
+
     /// `<data>/state/<profile>`: what the profile's next run starts from (delta links and
     /// the previous run's files).
     pub fn state(&self, profile: &crate::profile::ProfileName) -> PathBuf {
-        self.data.join("state").join(profile.as_str())
+        self.states().join(profile.as_str())
     }
 }
 

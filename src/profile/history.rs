@@ -156,6 +156,15 @@ impl History {
         })
     }
 
+    /// The names that have a history, sorted.
+    pub fn names(&self) -> Result<Vec<ProfileName>, HistoryError> {
+        fsutil::names_in(&self.dir, fsutil::Named::File(".jsonl")).map_err(|source| HistoryError {
+            action: "list",
+            path: self.dir.clone(),
+            source,
+        })
+    }
+
     /// Deletes the history of `name`; returns whether there was one.
     pub fn remove(&self, name: &ProfileName) -> Result<bool, HistoryError> {
         let path = self.path(name);

@@ -8,7 +8,7 @@ use std::fs;
 use std::io;
 use std::path::PathBuf;
 
-use super::{Dirs, ProfileName};
+use super::{Dirs, ProfileName, fsutil};
 
 /// The state directory could not be deleted or moved.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +20,17 @@ pub struct StateDirError {
     pub path: PathBuf,
     /// The OS error.
     pub source: io::Error,
+}
+
+/// The names that have a state directory, sorted: profiles, and what an earlier version
+/// left when it removed a profile ([`crate::secret::lifecycle::leftovers`]).
+pub fn names(dirs: &Dirs) -> Result<Vec<ProfileName>, StateDirError> {
+    let path = dirs.states();
+    fsutil::names_in(&path, fsutil::Named::Dir).map_err(|source| StateDirError {
+        action: "list",
+        path,
+        source,
+    })
 }
 
 /// Deletes the state of `name`; returns whether there was one.

@@ -193,28 +193,13 @@ impl ProfileStore {
     /// All profile names, sorted, each with its parsed profile or the reason it is unreadable.
     pub fn list(&self) -> Result<Vec<ListedProfile>, ProfileError> {
         let dir = self.dirs.profiles();
-        let entries = match fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => {
-                return Err(ProfileError::Io {
-                    action: "list",
-                    path: dir,
-                    source,
-                });
+        let names = fsutil::names_in(&dir, fsutil::Named::File(".toml")).map_err(|source| {
+            ProfileError::Io {
+                action: "list",
+                path: dir,
+                source,
             }
-        };
-        let mut names: Vec<ProfileName> = entries
-            .filter_map(Result::ok)
-            .filter_map(|entry| {
-                let path = entry.path();
-                if path.extension()? != "toml" {
-                    return None;
-                }
-                ProfileName::new(path.file_stem()?.to_str()?).ok()
-            })
-            .collect();
-        names.sort();
+        })?;
         Ok(names
             .into_iter()
             .map(|name| {

@@ -2,6 +2,7 @@
 //! report where it is, remove and rename profiles. Shared by the CLI and the wizard.
 
 use std::future::Future;
+use std::path::PathBuf;
 
 use secrecy::SecretString;
 
@@ -245,6 +246,9 @@ impl SecretRemoval {
 /// What `remove` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Removed {
+    /// Whether the profile itself was there; `false` when only what an earlier version left
+    /// of a removed profile (its state, its history) was found and deleted.
+    pub profile: bool,
     /// The secret's fate.
     pub secret: SecretRemoval,
     /// Whether run history was deleted.
@@ -253,13 +257,59 @@ pub struct Removed {
     pub state: bool,
 }
 
+impl Removed {
+    /// What was deleted, as one sentence for the user; with paths when the profile itself
+    /// was gone already, so that the user sees exactly what went.
+    pub fn summary(&self, profiles: &ProfileStore, name: &ProfileName) -> String {
+        if self.profile {
+            let secret = match &self.secret {
+                SecretRemoval::Deleted(place) => format!("deleted its secret from {place}"),
+                SecretRemoval::NoneStored => "no stored secret".to_string(),
+                SecretRemoval::LeftBehind(_) => "its keyring entry may remain".to_string(),
+            };
+            let history = match self.history {
+                true => ", deleted its run history",
+                false => "",
+            };
+            let state = match self.state {
+                true => ", deleted its incremental state (the copy of its last run's files)",
+                false => "",
+            };
+            return format!("Removed profile {name} ({secret}{history}{state}).");
+        }
+        let dirs = profiles.dirs();
+        let mut deleted = Vec::new();
+        if self.state {
+            deleted.push(format!(
+                "its incremental state {} (a copy of its last run's files)",
+                dirs.state(name).display()
+            ));
+        }
+        if self.history {
+            deleted.push(format!(
+                "its run history {}",
+                History::new(dirs).path(name).display()
+            ));
+        }
+        if let SecretRemoval::Deleted(place) = &self.secret {
+            deleted.push(format!("its secret in {place}"));
+        }
+        format!(
+            "There is no profile {name}; deleted what was left of it: {}.",
+            deleted.join(", ")
+        )
+    }
+}
+
 /// Removes a profile: its secret (keyring entry or plaintext file), its incremental state,
 /// its file and its history.
 ///
 /// The keyring entry goes first: if the keyring cannot be reached nothing is removed, unless
 /// `force` is set, so no secret is orphaned silently. The state goes before the file, so a
 /// failure leaves a profile that `remove` can be asked again to finish. A damaged profile file can still be
-/// removed (its storage is then unknown, so both places are cleaned).
+/// removed (its storage is then unknown, so both places are cleaned). A profile that is gone
+/// already may have left its state and history (an earlier version's `remove` kept the
+/// state): those are deleted, and only when there is nothing at all is it an error.
 pub async fn remove(
     profiles: &ProfileStore,
     name: &ProfileName,
@@ -270,7 +320,19 @@ pub async fn remove(
         Ok(p) => {
             p.credential == CredentialKind::Secret && p.secret_storage == SecretStorage::Keyring
         }
-        Err(e @ ProfileError::NotFound { .. }) => return Err(e.into()),
+        Err(e @ ProfileError::NotFound { .. }) => {
+            // What an earlier version's `remove` left (it kept the state), if anything.
+            let left = Removed {
+                profile: false,
+                secret: delete_secret_file(profiles, name)?.unwrap_or(SecretRemoval::NoneStored),
+                state: state::remove(profiles.dirs(), name)?,
+                history: History::new(profiles.dirs()).remove(name)?,
+            };
+            return match left.history || left.state || left.secret != SecretRemoval::NoneStored {
+                true => Ok(left),
+                false => Err(e.into()),
+            };
+        }
         Err(_) => true,
     };
     let mut secret = SecretRemoval::NoneStored;
@@ -288,20 +350,86 @@ pub async fn remove(
             Err(e) => return Err(e.into()),
         }
     }
-    if plaintext::delete(profiles.dirs(), name)? {
-        secret = SecretRemoval::Deleted(format!(
-            "the plaintext file {}",
-            plaintext::path(profiles.dirs(), name).display()
-        ));
-    }
+    let secret = delete_secret_file(profiles, name)?.unwrap_or(secret);
     let state = state::remove(profiles.dirs(), name)?;
     profiles.remove_file(name)?;
     let history = History::new(profiles.dirs()).remove(name)?;
     Ok(Removed {
+        profile: true,
         secret,
         history,
         state,
     })
+}
+
+/// Deletes `name`'s plaintext secret file, if there is one (whatever the profile's storage:
+/// a file left by an earlier storage goes too).
+fn delete_secret_file(
+    profiles: &ProfileStore,
+    name: &ProfileName,
+) -> Result<Option<SecretRemoval>, SecretError> {
+    Ok(plaintext::delete(profiles.dirs(), name)?
+        .then(|| SecretRemoval::Deleted(describe(profiles, name, SecretStorage::PlaintextFile))))
+}
+
+/// What an earlier version left of a removed profile: a state directory, a run history or
+/// a plaintext secret file under a name that is no profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leftover {
+    /// The removed profile's name: `profile remove NAME` deletes what is left.
+    pub name: ProfileName,
+    /// Its incremental state directory (a copy of its last run's files), if there is one.
+    pub state: Option<PathBuf>,
+    /// Its run history file, if there is one.
+    pub history: Option<PathBuf>,
+    /// Its plaintext secret file, if there is one.
+    pub secret_file: Option<PathBuf>,
+}
+
+impl Leftover {
+    /// What is left and the command that deletes it, as one line for the user.
+    pub fn describe(&self) -> String {
+        let mut what = Vec::new();
+        if let Some(state) = &self.state {
+            what.push(format!(
+                "incremental state {} (a copy of its last run's files: names, UPNs, memberships)",
+                state.display()
+            ));
+        }
+        if let Some(history) = &self.history {
+            what.push(format!("run history {}", history.display()));
+        }
+        if let Some(secret) = &self.secret_file {
+            what.push(format!("plaintext secret file {}", secret.display()));
+        }
+        format!(
+            "{}: {}; delete with `entra-extract profile remove {}`",
+            self.name,
+            what.join(", "),
+            self.name
+        )
+    }
+}
+
+/// Every leftover of a removed profile, sorted by name (see [`Leftover`]).
+pub fn leftovers(profiles: &ProfileStore) -> Result<Vec<Leftover>, LifecycleError> {
+    let dirs = profiles.dirs();
+    let history = History::new(dirs);
+    let mut names = state::names(dirs)?;
+    names.extend(history.names()?);
+    names.extend(plaintext::names(dirs)?);
+    names.sort();
+    names.dedup();
+    Ok(names
+        .into_iter()
+        .filter(|name| !profiles.exists(name))
+        .map(|name| Leftover {
+            state: Some(dirs.state(&name)).filter(|p| p.is_dir()),
+            history: Some(history.path(&name)).filter(|p| p.is_file()),
+            secret_file: Some(plaintext::path(dirs, &name)).filter(|p| p.is_file()),
+            name,
+        })
+        .collect())
 }
 
 /// Renames a profile, moving its secret (keyring entry or plaintext file), its history and

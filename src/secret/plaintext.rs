@@ -14,6 +14,16 @@ pub fn path(dirs: &Dirs, name: &ProfileName) -> PathBuf {
     dirs.secrets().join(name.as_str())
 }
 
+/// The names that have a secret file, sorted.
+pub fn names(dirs: &Dirs) -> Result<Vec<ProfileName>, SecretError> {
+    let path = dirs.secrets();
+    fsutil::names_in(&path, fsutil::Named::File("")).map_err(|source| SecretError::File {
+        action: "list",
+        path,
+        source,
+    })
+}
+
 /// The warning shown on every use of a plaintext secret.
 pub fn warning(dirs: &Dirs, name: &ProfileName) -> String {
     format!(

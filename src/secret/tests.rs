@@ -486,6 +486,47 @@ async fn remove_keeps_everything_when_the_keyring_is_unreachable_unless_forced()
     assert!(!profiles.exists(&name("p")));
 }
 
+/// A profile gone already may have left a secret file, a state and a history: `remove`
+/// deletes them without asking the keyring (the profile no longer says it used one), and
+/// `leftovers` names only what belongs to no profile.
+#[tokio::test]
+async fn remove_of_a_gone_profile_deletes_what_it_left_and_nothing_else() {
+    let (_d, profiles) = temp_profiles();
+    let dirs = profiles.dirs().clone();
+    profiles.create(&sample("kept")).unwrap();
+    for n in ["gone", "kept"] {
+        std::fs::create_dir_all(dirs.state(&name(n))).unwrap();
+    }
+    plaintext::save(&dirs, &name("gone"), &secret(VALUE)).unwrap();
+    let left = lifecycle::leftovers(&profiles).unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].name, name("gone"));
+    assert!(left[0].history.is_none() && left[0].secret_file.is_some());
+
+    let removed = lifecycle::remove(&profiles, &name("gone"), false, unreachable_keyring())
+        .await
+        .unwrap();
+    assert!(!removed.profile && removed.state && !removed.history);
+    assert!(matches!(removed.secret, SecretRemoval::Deleted(_)));
+    let said = removed.summary(&profiles, &name("gone"));
+    assert!(
+        said.contains(&dirs.state(&name("gone")).display().to_string()),
+        "{said}"
+    );
+    assert!(said.contains("plaintext file"), "{said}");
+    assert!(!plaintext::path(&dirs, &name("gone")).exists());
+    assert!(lifecycle::leftovers(&profiles).unwrap().is_empty());
+    assert!(dirs.state(&name("kept")).is_dir());
+
+    let e = lifecycle::remove(&profiles, &name("gone"), false, unreachable_keyring())
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        e,
+        lifecycle::LifecycleError::Profile(crate::profile::ProfileError::NotFound { .. })
+    ));
+}
+
 #[tokio::test]
 async fn rename_onto_an_existing_profile_changes_nothing() {
     let (_d, profiles) = temp_profiles();

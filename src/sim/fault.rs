@@ -3,7 +3,7 @@
 //! "the 3rd member fetch" means the same thing on every run.
 //!
 //! Syntax (also in `entra-extract sim --help` and docs/simulator.md):
-//! `KIND[=ARG]@TRIGGER[;path=PREFIX][;method=METHOD]`
+//! `KIND[=ARG]@TRIGGER[;path=PREFIX][;method=METHOD][;query=TEXT]...`
 //! - KIND: `404`, `500`, `503[=RETRY_AFTER]`, `504[=RETRY_AFTER]`, `429[=RETRY_AFTER]` where RETRY_AFTER
 //!   is seconds (`2.5`) or `date:SECS` for an HTTP-date that many seconds ahead,
 //!   `reset`, `slow=MILLIS`, `malformed`, `deleted-group`, `token-expiry`,
@@ -12,7 +12,10 @@
 //!   numbers, 1-based), `rate=0.05` (pseudo-random from the seed), `always`
 //! - `path=PREFIX` limits the fault to Graph paths (after `/v1.0`) starting with PREFIX, where
 //!   `*` stands for one path segment or part of one (`/applications/*/removePassword`);
-//!   `method=POST` to requests of that method.
+//!   `method=POST` to requests of that method; `query=TEXT` to requests whose query string,
+//!   percent-decoded, contains TEXT (case-insensitive; repeat it to require several), so that
+//!   a `$filter=startswith(…)` listing and the plain listing of the same path can be told
+//!   apart.
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -87,6 +90,8 @@ pub struct FaultSpec {
     pub path_prefix: Option<String>,
     /// Only requests of this method (upper case).
     pub method: Option<String>,
+    /// Only requests whose decoded query string contains each of these (lower case).
+    pub query: Vec<String>,
 }
 
 impl FromStr for FaultSpec {
@@ -186,14 +191,21 @@ impl FromStr for FaultSpec {
         };
         let mut path_prefix = None;
         let mut method = None;
+        let mut query = Vec::new();
         if let Some(o) = opts {
             for kv in o.split(';') {
                 match kv.split_once('=') {
                     Some(("path", p)) => path_prefix = Some(p.trim().to_string()),
                     Some(("method", m)) => method = Some(m.trim().to_ascii_uppercase()),
+                    Some(("query", q)) if q.trim().is_empty() => {
+                        return Err(format!(
+                            "fault '{s}': query needs the text to look for, e.g. query=startswith"
+                        ));
+                    }
+                    Some(("query", q)) => query.push(q.trim().to_lowercase()),
                     _ => {
                         return Err(format!(
-                            "fault '{s}': unknown option '{kv}' (path=PREFIX or method=METHOD)"
+                            "fault '{s}': unknown option '{kv}' (path=PREFIX, method=METHOD or query=TEXT)"
                         ));
                     }
                 }
@@ -204,6 +216,7 @@ impl FromStr for FaultSpec {
             trigger,
             path_prefix,
             method,
+            query,
         })
     }
 }
@@ -215,6 +228,8 @@ pub struct RequestShape<'a> {
     pub path: &'a str,
     /// HTTP method, upper case.
     pub method: &'a str,
+    /// The query string, percent-decoded (`$filter=startswith(userPrincipalName,'a')&…`).
+    pub query: &'a str,
     pub is_member_or_owner_fetch: bool,
     pub has_skiptoken: bool,
     /// Inside a `$batch`: transport faults (reset, slow, malformed) don't apply.
@@ -282,6 +297,12 @@ impl FaultEngine {
             }
             if spec.method.as_deref().is_some_and(|m| m != req.method) {
                 continue;
+            }
+            if !spec.query.is_empty() {
+                let query = req.query.to_lowercase();
+                if !spec.query.iter().all(|t| query.contains(t.as_str())) {
+                    continue;
+                }
             }
             let eligible = match spec.kind {
                 FaultKind::DeletedGroup => req.is_member_or_owner_fetch,
@@ -371,6 +392,7 @@ mod tests {
         RequestShape {
             path,
             method: "GET",
+            query: "",
             is_member_or_owner_fetch: path.ends_with("/members"),
             has_skiptoken: false,
             inner: false,
@@ -411,6 +433,47 @@ mod tests {
             "no panic inside a character"
         );
         assert!(prefix_matches("/a/*/z", "/a/é€/z"));
+    }
+
+    #[test]
+    fn a_query_condition_tells_a_filtered_listing_from_the_plain_one() {
+        let engine = FaultEngine::new(
+            1,
+            &["503=0@always;path=/users;query=StartsWith;query=$select"
+                .parse::<FaultSpec>()
+                .unwrap()],
+        );
+        let at = |path: &str, raw: &str| {
+            let query = crate::sim::odata::QueryOptions::parse(raw).decoded();
+            engine
+                .plan(RequestShape {
+                    query: &query,
+                    ..shape(path)
+                })
+                .status
+        };
+        let chain = "$filter=startswith(userPrincipalName,%27a%27)&$select=id&$top=999";
+        assert_eq!(
+            at("/users", chain),
+            Some((503, Some(RetryAfter::Seconds(0.0))))
+        );
+        // Matched decoded and case-insensitively, each text required.
+        assert!(at("/users", &chain.replace("startswith", "STARTSWITH")).is_some());
+        assert_eq!(
+            at("/users", "$select=id&$top=999"),
+            None,
+            "the plain listing"
+        );
+        assert_eq!(
+            at("/users/$count", "$filter=startswith(userPrincipalName,'a')"),
+            None,
+            "a probe has no $select"
+        );
+        assert_eq!(at("/groups", chain), None, "the path still applies");
+        let f: FaultSpec = "404@always;query=$filter=startswith".parse().unwrap();
+        assert_eq!(f.query, ["$filter=startswith"]);
+        assert!("404@always;query=".parse::<FaultSpec>().is_err());
+        assert!("404@always;queries=x".parse::<FaultSpec>().is_err());
     }
 
     #[test]

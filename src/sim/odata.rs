@@ -61,6 +61,15 @@ impl QueryOptions {
             .is_some_and(|c| c.eq_ignore_ascii_case("true"))
     }
 
+    /// The options as `key=value&…`, decoded: what a fault's `query=TEXT` looks in.
+    pub fn decoded(&self) -> String {
+        self.pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
     /// The query string for the next page: every option but `$skiptoken`, re-encoded
     /// (Graph writes `%2c` for commas), then the new token.
     pub fn next_query(&self, token: &str) -> String {

@@ -36,6 +36,7 @@ pub fn handle(state: &SimState, call: &GraphCall<'_>) -> GraphReply {
     let plan = state.faults.plan(RequestShape {
         path: call.path,
         method: call.method,
+        query: &q.decoded(),
         is_member_or_owner_fetch: matches!(
             route,
             Route::Members(_)
