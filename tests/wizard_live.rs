@@ -324,6 +324,23 @@ fn an_edited_profile_runs_in_the_wizard_as_run_profile_runs_it() {
     assert!(case.users_header(&out).ends_with(",mobilePhone"));
 }
 
+/// A wizard run whose history cannot be written (`<data>/history` is a file) says so on
+/// its summary: the home screen will not show that run.
+#[test]
+fn a_run_the_history_cannot_record_says_so_on_the_wizards_summary() {
+    let case = Case::new();
+    let name = "unrecorded";
+    case.profile(name, &[]);
+    std::fs::write(case.env.data_dir().join("history"), "not a directory").unwrap();
+
+    case.wizard(async |w| {
+        w.home_lists(name).await;
+        w.press(KeyCode::Enter);
+        let summary = w.finished().await;
+        assert!(summary.contains("history not saved"), "{summary}");
+    });
+}
+
 /// `d` then `y` on the home screen deletes the profile with its incremental state (a copy of
 /// the whole tenant's last files), not only its history.
 #[test]

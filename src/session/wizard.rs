@@ -723,15 +723,9 @@ impl LiveServices {
         let run_progress = progress.clone();
         tokio::spawn(async move {
             let started = chrono::Utc::now();
-            let result = extract(&client, options, run_progress.clone()).await;
+            let mut result = extract(&client, options, run_progress.clone()).await;
             if let Some(profile) = &profile {
-                crate::session::record_run(
-                    &dirs,
-                    profile,
-                    started,
-                    &result,
-                    &run_progress.snapshot(),
-                );
+                crate::session::record_run(&dirs, profile, started, &mut result, &run_progress);
             }
             let _ = tx.send(summary_of(result));
         });
