@@ -134,8 +134,13 @@ struct Case {
 
 impl Case {
     fn new() -> Case {
+        Case::with(Sim::small())
+    }
+
+    /// A case against `sim` (e.g. one with faults).
+    fn with(sim: Sim) -> Case {
         Case {
-            sim: Sim::small(),
+            sim,
             env: TestEnv::new(),
             rt: tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -233,6 +238,17 @@ impl Case {
             .ok()
             .map(|s| secrecy::ExposeSecret::expose_secret(&s).to_string())
     }
+}
+
+/// A screen as one line of text: its rows (TestBackend quotes each) trimmed and joined by a
+/// space, so a wrapped sentence can be found.
+fn one_line(screen: &str) -> String {
+    screen
+        .lines()
+        .map(|row| row.trim_matches('"').trim())
+        .filter(|row| !row.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn profile_name(name: &str) -> ProfileName {
@@ -339,6 +355,35 @@ fn a_run_the_history_cannot_record_says_so_on_the_wizards_summary() {
         let summary = w.finished().await;
         assert!(summary.contains("history not saved"), "{summary}");
     });
+}
+
+/// A run whose plan fell back to plain reads (a service without `groups/delta`) says so on
+/// the wizard's summary, as the manifest and `run`'s summary do.
+#[test]
+fn a_fallback_is_said_on_the_wizards_summary() {
+    let case = Case::with(Sim::start(common::no_throttle(
+        entra_extract::sim::SimConfig {
+            faults: vec!["404@always;path=/groups/delta".parse().unwrap()],
+            ..Default::default()
+        },
+    )));
+    let name = "fellback";
+    let out = case.profile(name, &[]);
+
+    case.wizard(async |w| {
+        w.home_lists(name).await;
+        w.press(KeyCode::Enter);
+        let summary = one_line(&w.finished().await);
+        assert!(
+            summary.contains("groups/delta") && summary.contains("group by group"),
+            "{summary}"
+        );
+    });
+    let manifest = common::check_manifest(&out, &case.sim.domain());
+    assert!(
+        manifest["notes"].as_array().is_some_and(|n| !n.is_empty()),
+        "{manifest}"
+    );
 }
 
 /// `d` then `y` on the home screen deletes the profile with its incremental state (a copy of

@@ -1030,6 +1030,7 @@ fn summary_of(
                         s.output.manifest.changes.as_ref(),
                     )
                 }),
+                notes: s.output.manifest.notes.clone(),
                 warnings: s.warnings,
             })
         }

@@ -532,6 +532,9 @@ pub struct ExtractionSummary {
     pub duration: Duration,
     pub counts: ExtractionCounts,
     pub warnings: Vec<Warning>,
+    /// What happened without making the files incomplete (a plan that fell back to plainer
+    /// reads, a listing read again): the manifest's notes.
+    pub notes: Vec<String>,
     /// For a saved profile's run: what it read ("Read only the changes since the previous
     /// run: 3 joiners, …" or "Read everything: <why>").
     pub changes: Option<String>,

@@ -380,6 +380,7 @@ fn summary() -> ExtractionSummary {
             owner_edges: 1377,
         },
         warnings: progress().warnings,
+        notes: Vec::new(),
         changes: Some(
             "Read only the changes since the previous run: 2 joiners, 1 leaver, 4 updates, 0 groups created, 0 groups deleted, members +7 -3, owners +0 -0."
                 .into(),
@@ -1004,6 +1005,37 @@ async fn leftover_custom_urls_do_not_block_a_known_cloud() {
     }
     h.press(KeyCode::Enter);
     assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Tenant));
+}
+
+/// A run whose plan fell back to plainer reads lists the manifest's notes on its summary,
+/// as `run`'s summary does, with its warnings still below them.
+#[tokio::test]
+async fn the_summary_lists_the_runs_notes() {
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        ..happy()
+    })
+    .await;
+    h.press(KeyCode::Enter);
+    h.settle().await;
+    assert_eq!(h.app.screen(), ScreenKind::Extracting);
+    let notes = vec![
+        "groups/delta failed (Microsoft Graph answered 404 Request_ResourceNotFound); the members and owners of the groups not read yet were read group by group instead".to_string(),
+        "the users read in parts by prefix failed 8 times; the rest were read in one more listing".to_string(),
+    ];
+    assert!(
+        h.fake
+            .finish_extraction(Ok(ExtractionSummary { notes, ..summary() }))
+    );
+    h.settle().await;
+    assert_eq!(h.app.screen(), ScreenKind::Finished);
+    let screen = h.screen();
+    assert!(
+        flat(&screen).contains("read group by group instead"),
+        "{screen}"
+    );
+    snap!("summary_with_notes", screen);
+    snap!("summary_with_notes_100x30", h.size(100, 30).screen());
 }
 
 #[tokio::test]
