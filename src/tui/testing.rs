@@ -165,10 +165,19 @@ fn describe(input: &CredentialsInput) -> String {
         }
         CredentialInput::Certificate { path } => format!("certificate={}", path.display()),
     };
-    format!(
+    let mut text = format!(
         "cloud={:?} tenant={} client={} {credential}",
         input.cloud, input.tenant, input.client_id
-    )
+    );
+    for (name, url) in [
+        ("authority", &input.authority_url),
+        ("graph", &input.graph_url),
+    ] {
+        if let Some(url) = url {
+            text.push_str(&format!(" {name}={url}"));
+        }
+    }
+    text
 }
 
 impl Services for FakeServices {

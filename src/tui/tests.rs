@@ -13,7 +13,7 @@ use tokio::sync::mpsc::{self, UnboundedReceiver};
 
 use super::action::Action;
 use super::app::{App, DemoChoice, WizardOptions};
-use super::screens::setup::{Form, Step};
+use super::screens::setup::{CLOUDS, Form, Step};
 use super::screens::{Screen, ScreenKind};
 use super::services::*;
 use super::testing::{FakeServices, Script};
@@ -1602,6 +1602,69 @@ async fn the_demo_offers_creating_an_app_registration_on_its_simulated_tenant() 
             "from_home={from_home}: {:?}",
             h.fake.calls()
         );
+    }
+}
+
+/// In the demo every form signs in on the simulated tenant: "Enter my own app registration"
+/// opens on its cloud and endpoints with its tenant filled in, and the cloud step of any
+/// demo form cannot switch to Microsoft's clouds or other URLs.
+#[tokio::test]
+async fn in_the_demo_every_form_stays_on_the_simulated_tenant() {
+    let demo = DemoChoice {
+        label: "Reader app".into(),
+        description: "All permissions granted.".into(),
+        tenant: "demo.onmicrosoft.com".into(),
+        client_id: CLIENT.into(),
+        secret: SECRET.into(),
+        authority_url: "http://127.0.0.1:8400".into(),
+        graph_url: "http://127.0.0.1:8400".into(),
+    };
+    let simulated = "cloud=Custom tenant=demo.onmicrosoft.com client=11111111-2222-3333-4444-555555555555 secret=(23 chars) authority=http://127.0.0.1:8400 graph=http://127.0.0.1:8400";
+    // The demo app, then "Enter my own app registration" below it.
+    for own in [false, true] {
+        let mut h = Harness::new(
+            happy(),
+            WizardOptions {
+                demo_apps: vec![demo.clone()],
+                ..options()
+            },
+        )
+        .await;
+        if own {
+            h.press(KeyCode::Down);
+        }
+        h.press(KeyCode::Enter);
+        assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Cloud));
+        // Up to the global cloud, Tab into the URL fields and type: nothing moves.
+        for _ in 0..CLOUDS.len() {
+            h.press(KeyCode::Up);
+        }
+        h.press(KeyCode::Tab)
+            .typ("https://login.microsoftonline.com");
+        if own {
+            snap!("demo_own_app_step1_simulated_tenant", h.screen());
+        }
+        h.press(KeyCode::Enter);
+        assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Tenant));
+        h.press(KeyCode::Enter);
+        assert_eq!(
+            h.app.screen(),
+            ScreenKind::Setup(Step::ClientId),
+            "own={own}"
+        );
+        if own {
+            h.typ(CLIENT).press(KeyCode::Enter).typ(SECRET);
+        } else {
+            h.press(KeyCode::Enter);
+        }
+        h.press(KeyCode::Enter);
+        h.settle().await;
+        let calls = h.fake.calls();
+        let signed_in = calls
+            .iter()
+            .find_map(|c| c.strip_prefix("validate "))
+            .unwrap_or_default();
+        assert_eq!(signed_in, simulated, "own={own}: {calls:?}");
     }
 }
 
