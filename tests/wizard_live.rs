@@ -387,7 +387,8 @@ fn a_fallback_is_said_on_the_wizards_summary() {
 }
 
 /// `d` then `y` on the home screen deletes the profile with its incremental state (a copy of
-/// the whole tenant's last files), not only its history.
+/// the whole tenant's last files), not only its history, and says so, as `profile remove`
+/// does.
 #[test]
 fn deleting_a_profile_in_the_wizard_deletes_its_incremental_state() {
     let case = Case::new();
@@ -404,6 +405,14 @@ fn deleting_a_profile_in_the_wizard_deletes_its_incremental_state() {
             !app.is_waiting() && app.profiles().iter().all(|p| p.name != name)
         })
         .await;
+        let screen = one_line(&w.screen());
+        for said in [
+            "deleted its secret from the OS keyring",
+            "deleted its run history",
+            "deleted its incremental state (the copy of its last run's files)",
+        ] {
+            assert!(screen.contains(said), "not said: {said}\n{screen}");
+        }
     });
     assert!(!state.exists(), "left behind: {}", state.display());
     assert!(case.history(name).is_empty());

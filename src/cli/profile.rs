@@ -476,22 +476,7 @@ async fn remove(
             crate::schedule::systemd::timer_name(name)
         )),
     }
-    let secret = match &removed.secret {
-        SecretRemoval::Deleted(place) => format!("deleted its secret from {place}"),
-        SecretRemoval::NoneStored => "no stored secret".to_string(),
-        SecretRemoval::LeftBehind(_) => "its keyring entry may remain".to_string(),
-    };
-    let history = if removed.history {
-        ", deleted its run history"
-    } else {
-        ""
-    };
-    let state = if removed.state {
-        ", deleted its incremental state (the copy of its last run's files)"
-    } else {
-        ""
-    };
-    crate::outln!("Removed profile {name} ({secret}{history}{state}).");
+    crate::outln!("Removed profile {name} ({}).", removed.describe());
     if let SecretRemoval::LeftBehind(why) = &removed.secret {
         warn(&SecretRemoval::left_behind(name, why));
     }

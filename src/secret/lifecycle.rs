@@ -253,6 +253,29 @@ pub struct Removed {
     pub state: bool,
 }
 
+impl Removed {
+    /// What was deleted besides the profile file, as `profile remove` and the wizard say it
+    /// ("deleted its secret from …, deleted its run history, …").
+    pub fn describe(&self) -> String {
+        let secret = match &self.secret {
+            SecretRemoval::Deleted(place) => format!("deleted its secret from {place}"),
+            SecretRemoval::NoneStored => "no stored secret".to_string(),
+            SecretRemoval::LeftBehind(_) => "its keyring entry may remain".to_string(),
+        };
+        let history = if self.history {
+            ", deleted its run history"
+        } else {
+            ""
+        };
+        let state = if self.state {
+            ", deleted its incremental state (the copy of its last run's files)"
+        } else {
+            ""
+        };
+        format!("{secret}{history}{state}")
+    }
+}
+
 /// Removes a profile: its secret (keyring entry or plaintext file), its incremental state,
 /// its file and its history.
 ///

@@ -300,16 +300,22 @@ impl Services for LiveServices {
         async move { self.save(draft, storage).await }.boxed()
     }
 
-    fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<(), String>> {
+    fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<String, String>> {
         async move {
             let name = ProfileName::new(&name).map_err(|e| e.to_string())?;
-            lifecycle::remove(&self.store(), &name, false, SecretStore::open(self.keyring))
-                .await
-                .map_err(|e| e.to_string())?;
+            let removed =
+                lifecycle::remove(&self.store(), &name, false, SecretStore::open(self.keyring))
+                    .await
+                    .map_err(|e| e.to_string())?;
             // Its timer would only fail from now on.
             crate::schedule::systemd::remove(&name)
-                .map(|_| ())
-                .map_err(|e| format!("profile removed, but not its timer: {e}"))
+                .map(|_| removed.describe())
+                .map_err(|e| {
+                    format!(
+                        "Deleted profile {name} ({}), but not its timer: {e}",
+                        removed.describe()
+                    )
+                })
         }
         .boxed()
     }

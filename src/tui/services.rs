@@ -68,8 +68,9 @@ pub trait Services: Send + Sync {
         storage: SecretStorage,
     ) -> BoxFuture<'_, Result<SaveOutcome, SaveProblem>>;
 
-    /// Delete a saved profile and its stored secret.
-    fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<(), String>>;
+    /// Delete a saved profile with its stored secret, run history and incremental state;
+    /// answers what was deleted besides the profile, in `profile remove`'s words.
+    fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<String, String>>;
 
     /// Start an extraction; returns once it runs.
     fn start_extraction(

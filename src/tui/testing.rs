@@ -277,10 +277,11 @@ impl Services for FakeServices {
         async move { answer }.boxed()
     }
 
-    fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<(), String>> {
+    fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<String, String>> {
         self.record(format!("delete {name}"));
         self.script().profiles.retain(|p| p.name != name);
-        async { Ok(()) }.boxed()
+        let what = "deleted its secret from the OS keyring (in-memory), deleted its run history, deleted its incremental state (the copy of its last run's files)";
+        async move { Ok(what.to_string()) }.boxed()
     }
 
     fn create_app(
