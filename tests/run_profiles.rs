@@ -196,15 +196,7 @@ fn a_run_the_history_cannot_record_ends_with_a_warning() {
     create_profile(&sim, &env, "unrecorded", &out, &[]);
     std::fs::create_dir_all(env.data_dir()).unwrap();
     std::fs::write(env.data_dir().join("history"), "not a directory").unwrap();
-    let o = env
-        .command()
-        .args(["run", "--profile", "unrecorded", "--json", "-q"])
-        .env(
-            "ENTRA_EXTRACT_CLIENT_SECRET",
-            sim.app(DemoAppKind::Full).client_secret,
-        )
-        .output()
-        .unwrap();
+    let o = common::run_profile(&sim, &env, "unrecorded");
     assert_exit(&o, 6);
     let report = common::json_stdout(&o);
     assert_eq!(report["outcome"], "warnings", "{report}");

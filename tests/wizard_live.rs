@@ -18,6 +18,7 @@ use entra_extract::secret::{SecretStore, StoreChoice, lifecycle};
 use entra_extract::session::wizard::LiveServices;
 use entra_extract::sim::DemoAppKind;
 use entra_extract::tui::screens::ScreenKind;
+use entra_extract::tui::testing::flat;
 use entra_extract::tui::{Action, App, Step, WizardOptions};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -240,17 +241,6 @@ impl Case {
     }
 }
 
-/// A screen as one line of text: its rows (TestBackend quotes each) trimmed and joined by a
-/// space, so a wrapped sentence can be found.
-fn one_line(screen: &str) -> String {
-    screen
-        .lines()
-        .map(|row| row.trim_matches('"').trim())
-        .filter(|row| !row.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 fn profile_name(name: &str) -> ProfileName {
     ProfileName::new(name).unwrap()
 }
@@ -373,7 +363,7 @@ fn a_fallback_is_said_on_the_wizards_summary() {
     case.wizard(async |w| {
         w.home_lists(name).await;
         w.press(KeyCode::Enter);
-        let summary = one_line(&w.finished().await);
+        let summary = flat(&w.finished().await);
         assert!(
             summary.contains("groups/delta") && summary.contains("group by group"),
             "{summary}"
@@ -405,7 +395,7 @@ fn deleting_a_profile_in_the_wizard_deletes_its_incremental_state() {
             !app.is_waiting() && app.profiles().iter().all(|p| p.name != name)
         })
         .await;
-        let screen = one_line(&w.screen());
+        let screen = flat(&w.screen());
         for said in [
             "deleted its secret from the OS keyring",
             "deleted its run history",

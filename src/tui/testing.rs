@@ -56,6 +56,17 @@ pub struct FakeServices {
     task_cancel: Mutex<Option<CancellationToken>>,
 }
 
+/// A test terminal's screen (`TestBackend`'s text, each row quoted) as one line: rows trimmed
+/// and joined by a space, so a wrapped sentence can be found.
+pub fn flat(screen: &str) -> String {
+    screen
+        .lines()
+        .map(|l| l.trim_matches('"').trim())
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
