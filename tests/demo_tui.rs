@@ -492,6 +492,24 @@ fn files_in(dir: &Path) -> Vec<String> {
 // ---------------------------------------------------------------------------------------
 // Walking the wizard
 
+/// Step 1 in the demo: the simulated tenant's cloud, fixed; returns its URL (authority and
+/// Graph alike, on loopback).
+fn simulated_cloud(s: &str) -> String {
+    assert!(
+        s.contains("Cloud:         Custom authority and Graph URLs"),
+        "{s}"
+    );
+    assert!(s.contains("Authority URL: http://127.0.0.1:"), "{s}");
+    assert!(s.contains("Graph URL:     http://127.0.0.1:"), "{s}");
+    let url = line_with(s, "Authority URL: ")
+        .split_whitespace()
+        .nth(2)
+        .expect("the authority URL")
+        .to_owned();
+    assert!(line_with(s, "Graph URL: ").ends_with(&url), "{s}");
+    url
+}
+
 /// From the demo picker, choose the entry `downs` rows below the first and walk steps 1–4,
 /// checking the prefilled values, up to pressing Enter on the secret (sign-in). Returns the
 /// simulated tenant's URL (authority and Graph alike).
@@ -508,16 +526,7 @@ fn pick_and_sign_in(pane: &Pane, downs: usize, label: &str, truth: &Truth, app: 
 
     let s = pane.wait_for(&["Step 1 of 7: Cloud"]);
     assert!(s.contains(&format!("Demo: {label}")), "{s}");
-    assert!(s.contains("(•) Custom authority and Graph URLs"), "{s}");
-    assert!(s.contains("Authority URL: [http://127.0.0.1:"), "{s}");
-    assert!(s.contains("Graph URL:     [http://127.0.0.1:"), "{s}");
-    let url = line_with(&s, "Authority URL: [")
-        .split('[')
-        .nth(1)
-        .and_then(|v| v.split_whitespace().next())
-        .expect("the authority URL")
-        .trim_end_matches(']')
-        .to_owned();
+    let url = simulated_cloud(&s);
     pane.keys(&["Enter"]);
 
     let s = pane.wait_for(&["Step 2 of 7: Tenant"]);
@@ -1023,6 +1032,46 @@ fn creating_an_app_registration_needs_no_typed_secret_and_extracts_the_truth() {
     assert!(line_with(&s, "demo-created ").ends_with("success"), "{s}");
     pane.keys(&["q"]);
     pane.assert_exited_and_restored();
+}
+
+/// "Enter my own app registration" in the demo opens on the simulated tenant, whose cloud
+/// cannot be changed there: the app's identifiers typed by hand sign in to the simulator.
+#[test]
+fn your_own_app_registration_in_the_demo_signs_in_on_the_simulated_tenant() {
+    let truth = Truth::load();
+    let pane = Pane::start("ownapp", 80, 24, &[]);
+    let label = "Enter my own app registration";
+    pane.wait_for(&["Choose an app registration", label]);
+    // The last entry: Down stops there.
+    for _ in 0..10 {
+        pane.keys(&["Down"]);
+    }
+    pane.wait_until(&format!("{label} selected"), |s| {
+        s.lines()
+            .any(|l| l.trim_start().starts_with('>') && l.contains(label))
+    });
+    pane.keys(&["Enter"]);
+    let s = pane.wait_for(&["Demo: your own app registration", "Step 1 of 7: Cloud"]);
+    simulated_cloud(&s);
+    // Up to the global cloud: nothing moves.
+    pane.keys(&["Up", "Up", "Up", "Up", "Up"]);
+    let s = pane.screen();
+    simulated_cloud(&s);
+    pane.keys(&["Enter"]);
+    let s = pane.wait_for(&["Step 2 of 7: Tenant"]);
+    assert!(
+        s.contains(&format!("Tenant: [{}", truth.str("tenantId"))),
+        "{s}"
+    );
+    pane.keys(&["Enter"]);
+    let (client_id, secret) = &truth.apps["full"];
+    pane.wait_for(&["Step 3 of 7: Client id"]);
+    pane.keys(&["-l", client_id]);
+    pane.keys(&["Enter"]);
+    pane.wait_for(&["Step 4 of 7: Credential"]);
+    pane.keys(&["-l", secret]);
+    pane.keys(&["Enter"]);
+    pane.wait_for(&["Step 5 of 7: Permissions", "All required permissions"]);
 }
 
 /// Esc during the extraction asks whether to cancel, and while the question is open the

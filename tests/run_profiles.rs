@@ -184,6 +184,48 @@ fn a_refused_run_is_not_recorded_in_the_history() {
     );
 }
 
+/// A run whose history cannot be written (here `<data>/history` is a file, so no history
+/// file can be made under it, even by root) is not passed off as a clean success: the files
+/// are committed, and the run ends with a warning on stderr, in `--json` and in the manifest
+/// (exit 6), because `profile list` and the wizard will not show it.
+#[test]
+fn a_run_the_history_cannot_record_ends_with_a_warning() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let out = env.out("out");
+    create_profile(&sim, &env, "unrecorded", &out, &[]);
+    std::fs::create_dir_all(env.data_dir()).unwrap();
+    std::fs::write(env.data_dir().join("history"), "not a directory").unwrap();
+    let o = common::run_profile(&sim, &env, "unrecorded");
+    assert_exit(&o, 6);
+    let report = common::json_stdout(&o);
+    assert_eq!(report["outcome"], "warnings", "{report}");
+    let said = |text: &str| text.contains("history") && text.contains("not recorded");
+    assert!(
+        report["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| said(w.as_str().unwrap())),
+        "{report}"
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.lines().any(|l| l.starts_with("warning:") && said(l)),
+        "{stderr}"
+    );
+    let manifest = check_manifest(&out, &sim.domain());
+    assert!(
+        manifest["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["kind"] == "history_not_saved" && said(w["detail"].as_str().unwrap())),
+        "{manifest}"
+    );
+    assert_extraction(&sim, &out);
+}
+
 #[test]
 fn profile_with_plaintext_secret_file() {
     let sim = Sim::small();

@@ -68,7 +68,7 @@ impl Services for PanickingProgress {
     ) -> BoxFuture<'_, Result<SaveOutcome, SaveProblem>> {
         self.0.save_profile(draft, storage)
     }
-    fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<(), String>> {
+    fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<String, String>> {
         self.0.delete_profile(name)
     }
     fn start_extraction(

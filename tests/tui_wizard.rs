@@ -143,6 +143,7 @@ async fn new_profile_to_summary_through_the_event_loop() {
                 ..ExtractionCounts::default()
             },
             warnings: vec![],
+            notes: vec![],
             changes: None,
         })));
     })));

@@ -18,6 +18,7 @@ use entra_extract::secret::{SecretStore, StoreChoice, lifecycle};
 use entra_extract::session::wizard::LiveServices;
 use entra_extract::sim::DemoAppKind;
 use entra_extract::tui::screens::ScreenKind;
+use entra_extract::tui::testing::flat;
 use entra_extract::tui::{Action, App, Step, WizardOptions};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -134,8 +135,13 @@ struct Case {
 
 impl Case {
     fn new() -> Case {
+        Case::with(Sim::small())
+    }
+
+    /// A case against `sim` (e.g. one with faults).
+    fn with(sim: Sim) -> Case {
         Case {
-            sim: Sim::small(),
+            sim,
             env: TestEnv::new(),
             rt: tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -324,8 +330,55 @@ fn an_edited_profile_runs_in_the_wizard_as_run_profile_runs_it() {
     assert!(case.users_header(&out).ends_with(",mobilePhone"));
 }
 
+/// A wizard run whose history cannot be written (`<data>/history` is a file) says so on
+/// its summary: the home screen will not show that run.
+#[test]
+fn a_run_the_history_cannot_record_says_so_on_the_wizards_summary() {
+    let case = Case::new();
+    let name = "unrecorded";
+    case.profile(name, &[]);
+    std::fs::write(case.env.data_dir().join("history"), "not a directory").unwrap();
+
+    case.wizard(async |w| {
+        w.home_lists(name).await;
+        w.press(KeyCode::Enter);
+        let summary = w.finished().await;
+        assert!(summary.contains("history not saved"), "{summary}");
+    });
+}
+
+/// A run whose plan fell back to plain reads (a service without `groups/delta`) says so on
+/// the wizard's summary, as the manifest and `run`'s summary do.
+#[test]
+fn a_fallback_is_said_on_the_wizards_summary() {
+    let case = Case::with(Sim::start(common::no_throttle(
+        entra_extract::sim::SimConfig {
+            faults: vec!["404@always;path=/groups/delta".parse().unwrap()],
+            ..Default::default()
+        },
+    )));
+    let name = "fellback";
+    let out = case.profile(name, &[]);
+
+    case.wizard(async |w| {
+        w.home_lists(name).await;
+        w.press(KeyCode::Enter);
+        let summary = flat(&w.finished().await);
+        assert!(
+            summary.contains("groups/delta") && summary.contains("group by group"),
+            "{summary}"
+        );
+    });
+    let manifest = common::check_manifest(&out, &case.sim.domain());
+    assert!(
+        manifest["notes"].as_array().is_some_and(|n| !n.is_empty()),
+        "{manifest}"
+    );
+}
+
 /// `d` then `y` on the home screen deletes the profile with its incremental state (a copy of
-/// the whole tenant's last files), not only its history.
+/// the whole tenant's last files), not only its history, and says so, as `profile remove`
+/// does.
 #[test]
 fn deleting_a_profile_in_the_wizard_deletes_its_incremental_state() {
     let case = Case::new();
@@ -342,6 +395,14 @@ fn deleting_a_profile_in_the_wizard_deletes_its_incremental_state() {
             !app.is_waiting() && app.profiles().iter().all(|p| p.name != name)
         })
         .await;
+        let screen = flat(&w.screen());
+        for said in [
+            "deleted its secret from the OS keyring",
+            "deleted its run history",
+            "deleted its incremental state (the copy of its last run's files)",
+        ] {
+            assert!(screen.contains(said), "not said: {said}\n{screen}");
+        }
     });
     assert!(!state.exists(), "left behind: {}", state.display());
     assert!(case.history(name).is_empty());

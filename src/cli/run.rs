@@ -212,17 +212,22 @@ async fn execute(
         let p = progress.clone();
         super::progress::spawn(Arc::new(move || p.snapshot()), stop.clone(), args.quiet)
     };
-    let result = extract(&conn.client, options, progress.clone()).await;
+    let mut result = extract(&conn.client, options, progress.clone()).await;
     stop.cancel();
     let _ = display.await;
+    // Before the outcome is decided: a run its history could not record ends with a warning.
+    if let (Some(profile), Some(dirs)) = (&conn.profile, &conn.dirs) {
+        crate::session::record_run(dirs, profile, started, &mut result, &progress);
+    }
 
     let (exit, mut report) = outcome(&result, &progress, started);
+    report.profile = conn.profile.as_ref().map(|p| p.name.to_string());
     if let Err(ExtractError::Graph(e)) = &result {
         report.error = report.error.map(|m| conn.explain(e, m));
     }
     // About this machine, not the tenant: said where an operator looks, even with --json.
     for w in progress.warnings() {
-        if w.kind == WarningKind::StateNotSaved {
+        if w.kind.is_about_this_machine() {
             eprintln!("warning: {}", w.detail);
         }
     }
@@ -238,10 +243,6 @@ async fn execute(
     }
     if let Some(s) = report.secret_expiry.as_ref().filter(|s| s.is_soon()) {
         eprintln!("warning: {}", expiry_warning(s, conn.profile.as_ref()));
-    }
-    if let (Some(profile), Some(dirs)) = (&conn.profile, &conn.dirs) {
-        crate::session::record_run(dirs, profile, started, &result, &progress.snapshot());
-        report.profile = Some(profile.name.to_string());
     }
     Ok((exit, report, result))
 }

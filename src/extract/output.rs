@@ -518,6 +518,15 @@ impl CommittedOutput {
         self.manifest = manifest;
         Ok(())
     }
+
+    /// [`CommittedOutput::add_warning`] for a run that goes on to report `warning`: when the
+    /// manifest cannot take it, the warning returned says so.
+    pub fn report_warning(&mut self, mut warning: Warning) -> Warning {
+        if let Err(e) = self.add_warning(warning.clone()) {
+            warning.detail = format!("{} (the manifest could not say so: {e})", warning.detail);
+        }
+        warning
+    }
 }
 
 /// Checks, without creating anything that stays, that an extraction could write into `dir`:

@@ -120,6 +120,21 @@ impl Warning {
     }
 }
 
+impl Warning {
+    /// The run could not be appended to the profile's history (`error` names the file):
+    /// `profile list` and the wizard's home screen will not show it.
+    pub fn history_not_saved(error: &dyn std::fmt::Display) -> Self {
+        Self {
+            kind: WarningKind::HistoryNotSaved,
+            group_id: None,
+            group_name: None,
+            detail: format!(
+                "this run is not recorded in the profile's history, so `profile list` and the wizard's home screen do not show it ({error}); free space there or fix its permissions"
+            ),
+        }
+    }
+}
+
 /// Kinds of warnings, so summaries can count them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -134,8 +149,21 @@ pub enum WarningKind {
     /// The state the next run of a profile starts from could not be saved: that run reads
     /// everything. About this machine, not the tenant: also said on stderr.
     StateNotSaved,
+    /// The run could not be recorded in the profile's history. About this machine too.
+    HistoryNotSaved,
     /// Anything else worth a line in the summary.
     Other,
+}
+
+impl WarningKind {
+    /// Whether the warning is about this machine (its data directory), not the tenant:
+    /// `run` says it on stderr too, where an operator looks, even with `--json`.
+    pub fn is_about_this_machine(self) -> bool {
+        matches!(
+            self,
+            WarningKind::StateNotSaved | WarningKind::HistoryNotSaved
+        )
+    }
 }
 
 impl Phase {

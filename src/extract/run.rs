@@ -662,10 +662,7 @@ async fn save_state(
             return (output, None);
         };
         tracing::warn!(error = %e, "could not save the state for the next run");
-        let mut warning = Warning::state_not_saved(&dir.0, &e);
-        if let Err(e) = output.add_warning(warning.clone()) {
-            warning.detail = format!("{} (the manifest could not say so: {e})", warning.detail);
-        }
+        let warning = output.report_warning(Warning::state_not_saved(&dir.0, &e));
         (output, Some(warning))
     })
     .await;

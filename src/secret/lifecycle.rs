@@ -258,24 +258,32 @@ pub struct Removed {
 }
 
 impl Removed {
+    /// What was deleted besides the profile file, as `profile remove` and the wizard say it
+    /// ("deleted its secret from …, deleted its run history, …").
+    pub fn describe(&self) -> String {
+        let secret = match &self.secret {
+            SecretRemoval::Deleted(place) => format!("deleted its secret from {place}"),
+            SecretRemoval::NoneStored => "no stored secret".to_string(),
+            SecretRemoval::LeftBehind(_) => "its keyring entry may remain".to_string(),
+        };
+        let history = if self.history {
+            ", deleted its run history"
+        } else {
+            ""
+        };
+        let state = if self.state {
+            ", deleted its incremental state (the copy of its last run's files)"
+        } else {
+            ""
+        };
+        format!("{secret}{history}{state}")
+    }
+
     /// What was deleted, as one sentence for the user; with paths when the profile itself
     /// was gone already, so that the user sees exactly what went.
     pub fn summary(&self, profiles: &ProfileStore, name: &ProfileName) -> String {
         if self.profile {
-            let secret = match &self.secret {
-                SecretRemoval::Deleted(place) => format!("deleted its secret from {place}"),
-                SecretRemoval::NoneStored => "no stored secret".to_string(),
-                SecretRemoval::LeftBehind(_) => "its keyring entry may remain".to_string(),
-            };
-            let history = match self.history {
-                true => ", deleted its run history",
-                false => "",
-            };
-            let state = match self.state {
-                true => ", deleted its incremental state (the copy of its last run's files)",
-                false => "",
-            };
-            return format!("Removed profile {name} ({secret}{history}{state}).");
+            return format!("Removed profile {name} ({}).", self.describe());
         }
         let dirs = profiles.dirs();
         let mut deleted = Vec::new();

@@ -139,19 +139,23 @@ pub fn refused_before_reading(e: &crate::extract::run::ExtractError) -> bool {
 
 /// Appends a run of `profile` to its history: counts from the committed files when the run
 /// succeeded, else from the progress counters at the end; a run
-/// [refused before reading](refused_before_reading) is not appended. Failure to record is
-/// only logged: the history must never fail a run.
+/// [refused before reading](refused_before_reading) is not appended. The history never
+/// fails a run, but a run it could not record is not passed off as a clean one: a
+/// `history_not_saved` warning goes to `progress` and, for a completed run, to its summary
+/// and manifest, so the caller reports it with the run's other warnings (exit 6). Called
+/// before the caller decides the run's outcome.
 pub fn record_run(
     dirs: &Dirs,
     profile: &Profile,
     started: chrono::DateTime<chrono::Utc>,
-    result: &Result<crate::extract::run::ExtractSummary, crate::extract::run::ExtractError>,
-    progress: &crate::extract::progress::ProgressSnapshot,
+    result: &mut Result<crate::extract::run::ExtractSummary, crate::extract::run::ExtractError>,
+    progress: &crate::extract::progress::Progress,
 ) {
     use crate::extract::FileKind;
     if result.as_ref().is_err_and(refused_before_reading) {
         return;
     }
+    let snap = progress.snapshot();
     let ok = result.as_ref().ok();
     let rows = |kind: FileKind, fallback: u64| {
         ok.and_then(|s| s.output.files.iter().find(|f| f.kind == kind))
@@ -161,20 +165,27 @@ pub fn record_run(
         started,
         duration_secs: (chrono::Utc::now() - started).num_milliseconds() as f64 / 1000.0,
         outcome: run_outcome(result),
-        users: rows(FileKind::Users, progress.users_done),
-        groups: rows(FileKind::Groups, progress.groups_done),
-        member_edges: rows(FileKind::GroupsMembers, progress.member_edges),
-        owner_edges: rows(FileKind::GroupsOwners, progress.owner_edges),
-        warnings: progress.warnings.len() as u64,
+        users: rows(FileKind::Users, snap.users_done),
+        groups: rows(FileKind::Groups, snap.groups_done),
+        member_edges: rows(FileKind::GroupsMembers, snap.member_edges),
+        owner_edges: rows(FileKind::GroupsOwners, snap.owner_edges),
+        warnings: snap.warnings.len() as u64,
         output_dir: ok
             .and_then(|s| s.output.manifest_path.parent().map(PathBuf::from))
             .unwrap_or_else(|| profile.output_dir.clone()),
         mode: ok.and_then(|s| s.output.manifest.run.as_ref().map(|r| r.mode)),
         changes: ok.and_then(|s| s.output.manifest.changes),
     };
-    if let Err(e) = crate::profile::history::History::new(dirs).append(&profile.name, &record) {
-        tracing::warn!(error = %e, "could not record the run in the history");
+    let Err(e) = crate::profile::history::History::new(dirs).append(&profile.name, &record) else {
+        return;
+    };
+    tracing::warn!(error = %e, "could not record the run in the history");
+    let mut warning = crate::extract::progress::Warning::history_not_saved(&e);
+    if let Ok(summary) = result {
+        warning = summary.output.report_warning(warning);
+        summary.warnings.push(warning.clone());
     }
+    progress.warn(warning);
 }
 
 /// How a saved profile runs: its settings (output directory, prefix, BOM, extra attributes,

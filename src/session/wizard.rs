@@ -300,16 +300,22 @@ impl Services for LiveServices {
         async move { self.save(draft, storage).await }.boxed()
     }
 
-    fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<(), String>> {
+    fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<String, String>> {
         async move {
             let name = ProfileName::new(&name).map_err(|e| e.to_string())?;
-            lifecycle::remove(&self.store(), &name, false, SecretStore::open(self.keyring))
-                .await
-                .map_err(|e| e.to_string())?;
+            let removed =
+                lifecycle::remove(&self.store(), &name, false, SecretStore::open(self.keyring))
+                    .await
+                    .map_err(|e| e.to_string())?;
             // Its timer would only fail from now on.
             crate::schedule::systemd::remove(&name)
-                .map(|_| ())
-                .map_err(|e| format!("profile removed, but not its timer: {e}"))
+                .map(|_| removed.describe())
+                .map_err(|e| {
+                    format!(
+                        "Deleted profile {name} ({}), but not its timer: {e}",
+                        removed.describe()
+                    )
+                })
         }
         .boxed()
     }
@@ -723,15 +729,9 @@ impl LiveServices {
         let run_progress = progress.clone();
         tokio::spawn(async move {
             let started = chrono::Utc::now();
-            let result = extract(&client, options, run_progress.clone()).await;
+            let mut result = extract(&client, options, run_progress.clone()).await;
             if let Some(profile) = &profile {
-                crate::session::record_run(
-                    &dirs,
-                    profile,
-                    started,
-                    &result,
-                    &run_progress.snapshot(),
-                );
+                crate::session::record_run(&dirs, profile, started, &mut result, &run_progress);
             }
             let _ = tx.send(summary_of(result));
         });
@@ -1036,6 +1036,7 @@ fn summary_of(
                         s.output.manifest.changes.as_ref(),
                     )
                 }),
+                notes: s.output.manifest.notes.clone(),
                 warnings: s.warnings,
             })
         }

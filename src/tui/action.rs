@@ -31,7 +31,8 @@ pub enum Action {
     /// The profile list; only the answer to the latest reload is used.
     ProfilesLoaded(Generation, Result<Vec<ProfileSummary>, String>),
     ProfileLoaded(Generation, Result<Box<ProfileDraft>, String>),
-    ProfileDeleted(Generation, Result<String, String>),
+    /// A deleted profile's name and what was deleted with it.
+    ProfileDeleted(Generation, Result<(String, String), String>),
     Validated(Generation, Result<TenantInfo, CredentialProblem>),
     PermissionsChecked(Generation, Result<PermissionReport, String>),
     Saved(Generation, Result<SaveOutcome, SaveProblem>),

@@ -40,6 +40,14 @@ impl Default for WizardOptions {
     }
 }
 
+impl WizardOptions {
+    /// In the demo: the simulated tenant (its demo apps all live there), which every form
+    /// signs in to; the demo never reaches Microsoft's endpoints.
+    pub fn simulated_tenant(&self) -> Option<&DemoChoice> {
+        self.demo_apps.first()
+    }
+}
+
 /// A ready-made app registration the demo offers.
 #[derive(Debug, Clone)]
 pub struct DemoChoice {

@@ -68,8 +68,9 @@ pub trait Services: Send + Sync {
         storage: SecretStorage,
     ) -> BoxFuture<'_, Result<SaveOutcome, SaveProblem>>;
 
-    /// Delete a saved profile and its stored secret.
-    fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<(), String>>;
+    /// Delete a saved profile with its stored secret, run history and incremental state;
+    /// answers what was deleted besides the profile, in `profile remove`'s words.
+    fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<String, String>>;
 
     /// Start an extraction; returns once it runs.
     fn start_extraction(
@@ -532,6 +533,9 @@ pub struct ExtractionSummary {
     pub duration: Duration,
     pub counts: ExtractionCounts,
     pub warnings: Vec<Warning>,
+    /// What happened without making the files incomplete (a plan that fell back to plainer
+    /// reads, a listing read again): the manifest's notes.
+    pub notes: Vec<String>,
     /// For a saved profile's run: what it read ("Read only the changes since the previous
     /// run: 3 joiners, …" or "Read everything: <why>").
     pub changes: Option<String>,

@@ -56,6 +56,17 @@ pub struct FakeServices {
     task_cancel: Mutex<Option<CancellationToken>>,
 }
 
+/// A test terminal's screen (`TestBackend`'s text, each row quoted) as one line: rows trimmed
+/// and joined by a space, so a wrapped sentence can be found.
+pub fn flat(screen: &str) -> String {
+    screen
+        .lines()
+        .map(|l| l.trim_matches('"').trim())
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -165,10 +176,19 @@ fn describe(input: &CredentialsInput) -> String {
         }
         CredentialInput::Certificate { path } => format!("certificate={}", path.display()),
     };
-    format!(
+    let mut text = format!(
         "cloud={:?} tenant={} client={} {credential}",
         input.cloud, input.tenant, input.client_id
-    )
+    );
+    for (name, url) in [
+        ("authority", &input.authority_url),
+        ("graph", &input.graph_url),
+    ] {
+        if let Some(url) = url {
+            text.push_str(&format!(" {name}={url}"));
+        }
+    }
+    text
 }
 
 impl Services for FakeServices {
@@ -268,10 +288,11 @@ impl Services for FakeServices {
         async move { answer }.boxed()
     }
 
-    fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<(), String>> {
+    fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<String, String>> {
         self.record(format!("delete {name}"));
         self.script().profiles.retain(|p| p.name != name);
-        async { Ok(()) }.boxed()
+        let what = "deleted its secret from the OS keyring (in-memory), deleted its run history, deleted its incremental state (the copy of its last run's files)";
+        async move { Ok(what.to_string()) }.boxed()
     }
 
     fn create_app(

@@ -13,10 +13,10 @@ use tokio::sync::mpsc::{self, UnboundedReceiver};
 
 use super::action::Action;
 use super::app::{App, DemoChoice, WizardOptions};
-use super::screens::setup::{Form, Step};
+use super::screens::setup::{CLOUDS, Form, Step};
 use super::screens::{Screen, ScreenKind};
 use super::services::*;
-use super::testing::{FakeServices, Script};
+use super::testing::{FakeServices, Script, flat};
 use crate::extract::progress::{Phase, ProgressSnapshot, Warning, WarningKind};
 use crate::graph::RequestStats;
 use crate::graph::cloud::Cloud;
@@ -78,6 +78,15 @@ impl Harness {
 
     async fn with(script: Script) -> Self {
         Self::new(script, options()).await
+    }
+
+    /// The demo with one app on its simulated tenant: the picker shows.
+    async fn in_demo(script: Script, app: &DemoChoice) -> Self {
+        let options = WizardOptions {
+            demo_apps: vec![app.clone()],
+            ..options()
+        };
+        Self::new(script, options).await
     }
 
     fn size(&mut self, w: u16, h: u16) -> &mut Self {
@@ -380,6 +389,7 @@ fn summary() -> ExtractionSummary {
             owner_edges: 1377,
         },
         warnings: progress().warnings,
+        notes: Vec::new(),
         changes: Some(
             "Read only the changes since the previous run: 2 joiners, 1 leaver, 4 updates, 0 groups created, 0 groups deleted, members +7 -3, owners +0 -0."
                 .into(),
@@ -395,16 +405,6 @@ macro_rules! snap {
             insta::assert_snapshot!($name, $screen);
         });
     }};
-}
-
-/// The screen's text as one line: rows joined by a space, so wrapped sentences can be found.
-fn flat(screen: &str) -> String {
-    screen
-        .lines()
-        .map(|l| l.trim_matches('"').trim())
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 fn regex_escape(s: &str) -> String {
@@ -1006,6 +1006,31 @@ async fn leftover_custom_urls_do_not_block_a_known_cloud() {
     assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Tenant));
 }
 
+/// A run whose plan fell back to plainer reads lists the manifest's notes on its summary,
+/// as `run`'s summary does, with its warnings still below them.
+#[tokio::test]
+async fn the_summary_lists_the_runs_notes() {
+    let mut h = Harness::extracting_saved_profile().await;
+    assert_eq!(h.app.screen(), ScreenKind::Extracting);
+    let notes = vec![
+        "groups/delta failed (Microsoft Graph answered 404 Request_ResourceNotFound); the members and owners of the groups not read yet were read group by group instead".to_string(),
+        "the users read in parts by prefix failed 8 times; the rest were read in one more listing".to_string(),
+    ];
+    assert!(
+        h.fake
+            .finish_extraction(Ok(ExtractionSummary { notes, ..summary() }))
+    );
+    h.settle().await;
+    assert_eq!(h.app.screen(), ScreenKind::Finished);
+    let screen = h.screen();
+    assert!(
+        flat(&screen).contains("read group by group instead"),
+        "{screen}"
+    );
+    snap!("summary_with_notes", screen);
+    snap!("summary_with_notes_100x30", h.size(100, 30).screen());
+}
+
 #[tokio::test]
 async fn failed_start_and_failed_run_are_reported() {
     let mut h = Harness::with(Script {
@@ -1153,17 +1178,21 @@ async fn check_from_home_shows_the_report_and_returns_home() {
     assert_eq!(h.app.screen(), ScreenKind::Home);
 }
 
-#[tokio::test]
-async fn demo_picker_prefills_the_wizard() {
-    let demo = |label: &str, description: &str, client: &str| DemoChoice {
+/// A demo app of a simulated tenant on loopback (its secret is [`SECRET`]).
+fn demo(label: &str, description: &str, client: &str) -> DemoChoice {
+    DemoChoice {
         label: label.into(),
         description: description.into(),
         tenant: "demo.onmicrosoft.com".into(),
         client_id: client.into(),
-        secret: "demo-secret-value".into(),
+        secret: SECRET.into(),
         authority_url: "http://127.0.0.1:8400".into(),
         graph_url: "http://127.0.0.1:8400".into(),
-    };
+    }
+}
+
+#[tokio::test]
+async fn demo_picker_prefills_the_wizard() {
     let options = WizardOptions {
         demo_apps: vec![
             demo(
@@ -1534,28 +1563,14 @@ async fn a_failed_creation_lists_what_exists_and_deletes_it_on_request() {
 
 #[tokio::test]
 async fn the_demo_offers_creating_an_app_registration_on_its_simulated_tenant() {
-    let demo = DemoChoice {
-        label: "Reader app".into(),
-        description: "All permissions granted.".into(),
-        tenant: "demo.onmicrosoft.com".into(),
-        client_id: CLIENT.into(),
-        secret: "demo-secret-value".into(),
-        authority_url: "http://127.0.0.1:8400".into(),
-        graph_url: "http://127.0.0.1:8400".into(),
-    };
+    let demo = demo("Reader app", "All permissions granted.", CLIENT);
     // From the picker, and from the home screen: never the global cloud in the demo.
     for from_home in [false, true] {
-        let mut h = Harness::new(
-            Script {
-                new_apps: [(vec![], Ok(created("demo-created")))].into(),
-                ..happy()
-            },
-            WizardOptions {
-                demo_apps: vec![demo.clone()],
-                ..options()
-            },
-        )
-        .await;
+        let script = Script {
+            new_apps: [(vec![], Ok(created("demo-created")))].into(),
+            ..happy()
+        };
+        let mut h = Harness::in_demo(script, &demo).await;
         if from_home {
             h.press(KeyCode::Esc);
             assert_eq!(h.app.screen(), ScreenKind::Home);
@@ -1570,6 +1585,54 @@ async fn the_demo_offers_creating_an_app_registration_on_its_simulated_tenant() 
             "from_home={from_home}: {:?}",
             h.fake.calls()
         );
+    }
+}
+
+/// In the demo every form signs in on the simulated tenant: "Enter my own app registration"
+/// opens on its cloud and endpoints with its tenant filled in, and the cloud step of any
+/// demo form cannot switch to Microsoft's clouds or other URLs.
+#[tokio::test]
+async fn in_the_demo_every_form_stays_on_the_simulated_tenant() {
+    let demo = demo("Reader app", "All permissions granted.", CLIENT);
+    let simulated = "cloud=Custom tenant=demo.onmicrosoft.com client=11111111-2222-3333-4444-555555555555 secret=(23 chars) authority=http://127.0.0.1:8400 graph=http://127.0.0.1:8400";
+    // The demo app, then "Enter my own app registration" below it.
+    for own in [false, true] {
+        let mut h = Harness::in_demo(happy(), &demo).await;
+        if own {
+            h.press(KeyCode::Down);
+        }
+        h.press(KeyCode::Enter);
+        assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Cloud));
+        // Up to the global cloud, Tab into the URL fields and type: nothing moves.
+        for _ in 0..CLOUDS.len() {
+            h.press(KeyCode::Up);
+        }
+        h.press(KeyCode::Tab)
+            .typ("https://login.microsoftonline.com");
+        if own {
+            snap!("demo_own_app_step1_simulated_tenant", h.screen());
+        }
+        h.press(KeyCode::Enter);
+        assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Tenant));
+        h.press(KeyCode::Enter);
+        assert_eq!(
+            h.app.screen(),
+            ScreenKind::Setup(Step::ClientId),
+            "own={own}"
+        );
+        if own {
+            h.typ(CLIENT).press(KeyCode::Enter).typ(SECRET);
+        } else {
+            h.press(KeyCode::Enter);
+        }
+        h.press(KeyCode::Enter);
+        h.settle().await;
+        let calls = h.fake.calls();
+        let signed_in = calls
+            .iter()
+            .find_map(|c| c.strip_prefix("validate "))
+            .unwrap_or_default();
+        assert_eq!(signed_in, simulated, "own={own}: {calls:?}");
     }
 }
 

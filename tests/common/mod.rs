@@ -936,17 +936,21 @@ pub fn run_on_small_disk(
 }
 
 /// `run --profile NAME --json -q` as a scheduled run does it (the full app's secret in the
-/// environment); asserts exit 0 and returns the report.
-pub fn run_profile_ok(sim: &Sim, env: &TestEnv, name: &str) -> Value {
-    let o = env
-        .command()
+/// environment).
+pub fn run_profile(sim: &Sim, env: &TestEnv, name: &str) -> std::process::Output {
+    env.command()
         .args(["run", "--profile", name, "--json", "-q"])
         .env(
             "ENTRA_EXTRACT_CLIENT_SECRET",
             sim.app(DemoAppKind::Full).client_secret,
         )
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// [`run_profile`], asserting exit 0; returns the report.
+pub fn run_profile_ok(sim: &Sim, env: &TestEnv, name: &str) -> Value {
+    let o = run_profile(sim, env, name);
     assert_exit(&o, 0);
     json_stdout(&o)
 }

@@ -39,10 +39,15 @@ impl Component for DemoPicker {
                 cx.demo_selected = (cx.demo_selected + 1).min(last)
             }
             KeyCode::Enter => {
-                let mut form = Form::new(&cx.options.default_output_dir);
-                if let Some(choice) = cx.options.demo_apps.get(cx.demo_selected) {
-                    form.prefill_demo(choice);
-                }
+                let dir = &cx.options.default_output_dir;
+                let form = match cx.options.demo_apps.get(cx.demo_selected) {
+                    Some(choice) => Form::for_demo_app(dir, choice),
+                    // "Enter my own app registration": on the simulated tenant too.
+                    None => match cx.options.simulated_tenant() {
+                        Some(tenant) => Form::on_simulated_tenant(dir, tenant),
+                        None => Form::new(dir),
+                    },
+                };
                 cx.go(Screen::Setup(Setup::new(form)));
             }
             KeyCode::Char('a') => cx.go(Screen::NewApp(NewApp::open(&cx.options))),
@@ -75,7 +80,10 @@ fn render(frame: &mut Frame, area: Rect, cx: &Context) {
         .demo_apps
         .iter()
         .map(|d| (d.label.as_str(), d.description.as_str()))
-        .chain([("Enter my own app registration", "Start with an empty form.")]);
+        .chain([(
+            "Enter my own app registration",
+            "An empty form on the simulated tenant: type an app's client id and secret.",
+        )]);
     for (i, (label, description)) in entries.enumerate() {
         let selected = i == cx.demo_selected;
         let marker = if selected { "> " } else { "  " };

@@ -109,7 +109,10 @@ impl Component for Home {
                 let generation = cx.begin();
                 cx.notice = Some(Notice::info(format!("Deleting {name}…")));
                 cx.spawn(move |s| async move {
-                    let result = s.delete_profile(name.clone()).await.map(|()| name);
+                    let result = s
+                        .delete_profile(name.clone())
+                        .await
+                        .map(|what| (name, what));
                     Action::ProfileDeleted(generation, result)
                 });
             }
@@ -159,8 +162,8 @@ impl Component for Home {
             Action::ProfileLoaded(_, Ok(draft)) => {
                 cx.go(Screen::Setup(Setup::edit(&draft)));
             }
-            Action::ProfileDeleted(_, Ok(name)) => {
-                cx.notice = Some(Notice::info(format!("Deleted profile {name}.")));
+            Action::ProfileDeleted(_, Ok((name, what))) => {
+                cx.notice = Some(Notice::info(format!("Deleted profile {name} ({what}).")));
                 cx.reload_profiles();
             }
             Action::ProfileLoaded(_, Err(e)) | Action::ProfileDeleted(_, Err(e)) => {

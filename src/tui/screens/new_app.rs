@@ -94,7 +94,7 @@ impl NewApp {
     /// The form `a` opens: in the demo always on the simulated tenant (it must never sign
     /// in against Microsoft's real endpoints), else empty.
     pub(crate) fn open(options: &WizardOptions) -> Self {
-        match options.demo_apps.first() {
+        match options.simulated_tenant() {
             Some(demo) => NewApp::for_demo(&options.default_output_dir, demo),
             None => NewApp::new(&options.default_output_dir),
         }

@@ -143,6 +143,15 @@ fn render(done: &Finished, frame: &mut Frame, area: Rect, cx: &Context) {
                 };
                 lines.extend(hang(&entry, w, "  ", "    ", plain));
             }
+            // As `run`'s summary and the manifest say them: a plan that fell back to plainer
+            // reads is no warning (the files are complete), but the user should know.
+            if !s.notes.is_empty() {
+                lines.push(Line::raw(""));
+                lines.push(Line::styled("Notes:", t.title));
+                for note in &s.notes {
+                    lines.extend(hang(note, w, "  - ", "    ", plain));
+                }
+            }
             warnings = &s.warnings;
         }
         Err(ExtractionError::Cancelled) => {

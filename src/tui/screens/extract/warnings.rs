@@ -15,6 +15,7 @@ fn warning_line(w: &Warning) -> String {
         WarningKind::GroupDeleted => "group deleted",
         WarningKind::AttributeNotReturned => "attribute not returned",
         WarningKind::StateNotSaved => "state not saved",
+        WarningKind::HistoryNotSaved => "history not saved",
         WarningKind::Other => "note",
     };
     match (&w.group_name, &w.group_id) {

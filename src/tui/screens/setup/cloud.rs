@@ -9,13 +9,13 @@ use ratatui::widgets::Paragraph;
 
 use super::{CLOUDS, CloudFocus, Setup, SetupStep, Step, below, draw_intro, intro, message_block};
 use crate::graph::cloud::Cloud;
-use crate::tui::app::Context;
+use crate::tui::app::{Context, DemoChoice};
 use crate::tui::screens::Screen;
 use crate::tui::screens::demo::DemoPicker;
 use crate::tui::screens::home::Home;
 use crate::tui::services::Field;
 use crate::tui::validate;
-use crate::tui::widgets::{FieldValue, edit_input, field, paste_into};
+use crate::tui::widgets::{FieldValue, edit_input, field, hang, paste_into};
 
 /// Step 1.
 pub struct CloudStep;
@@ -26,14 +26,14 @@ impl SetupStep for CloudStep {
     }
 
     fn on_key(&self, setup: &mut Setup, cx: &mut Context, key: KeyEvent) {
+        // The demo signs in on its simulated tenant only, whatever the form was filled from.
+        if let Some(tenant) = cx.options.simulated_tenant().cloned() {
+            return on_key_simulated(&tenant, setup, cx, key);
+        }
         let f = &mut setup.form;
         let custom = f.cloud == Cloud::Custom;
         match (key.code, f.cloud_focus) {
-            (KeyCode::Esc, _) => cx.go(if cx.options.demo_apps.is_empty() {
-                Screen::Home(Home::default())
-            } else {
-                Screen::DemoPicker(DemoPicker)
-            }),
+            (KeyCode::Esc, _) => cx.go(Screen::Home(Home::default())),
             (KeyCode::Enter, _) => {
                 // Only the custom cloud uses the typed URLs; leftovers from it must not block.
                 let (authority, graph) = if custom {
@@ -90,6 +90,7 @@ impl SetupStep for CloudStep {
     }
 
     fn on_paste(&self, setup: &mut Setup, text: &str) {
+        // (In the demo the focus stays on the list: nothing is pasted.)
         let f = &mut setup.form;
         match f.cloud_focus {
             CloudFocus::Authority => paste_into(&mut f.authority_url, text),
@@ -99,6 +100,9 @@ impl SetupStep for CloudStep {
     }
 
     fn render(&self, setup: &Setup, frame: &mut Frame, area: Rect, cx: &Context) {
+        if let Some(tenant) = cx.options.simulated_tenant() {
+            return render_simulated(tenant, frame, area, cx);
+        }
         let t = &cx.theme;
         let f = &setup.form;
         let mut rest = draw_intro(
@@ -170,11 +174,59 @@ impl SetupStep for CloudStep {
         message_block(frame, rest, t, msg);
     }
 
-    fn help(&self, setup: &Setup, _cx: &Context) -> &'static str {
-        if setup.form.cloud == Cloud::Custom {
+    fn help(&self, setup: &Setup, cx: &Context) -> &'static str {
+        if cx.options.simulated_tenant().is_some() {
+            "Enter next · Esc back"
+        } else if setup.form.cloud == Cloud::Custom {
             "↑↓ choose · Tab URLs · Enter next · Esc back"
         } else {
             "↑↓ choose · Enter next · Esc back"
         }
     }
+}
+
+/// The demo's step 1: Enter goes on with the form on the simulated tenant, Esc back to the
+/// picker; nothing else changes the cloud.
+fn on_key_simulated(tenant: &DemoChoice, setup: &mut Setup, cx: &mut Context, key: KeyEvent) {
+    match key.code {
+        KeyCode::Esc => cx.go(Screen::DemoPicker(DemoPicker)),
+        KeyCode::Enter => {
+            let f = &mut setup.form;
+            f.pin_to(tenant);
+            f.messages.remove(&Field::Endpoint);
+            f.messages.remove(&Field::Cloud);
+            setup.go(cx, Step::Tenant);
+        }
+        _ => {}
+    }
+}
+
+/// The demo's step 1: the simulated tenant's endpoints, which no demo form can change.
+fn render_simulated(tenant: &DemoChoice, frame: &mut Frame, area: Rect, cx: &Context) {
+    let t = &cx.theme;
+    let rest = draw_intro(
+        frame,
+        area,
+        intro(&[
+            "Which Microsoft cloud is the tenant in? In the demo: the simulated tenant on this \
+             machine, fixed, so that no demo form signs in at Microsoft.",
+        ]),
+    );
+    let lines = [
+        ("Cloud:         ", "Custom authority and Graph URLs"),
+        ("Authority URL: ", tenant.authority_url.as_str()),
+        ("Graph URL:     ", tenant.graph_url.as_str()),
+    ]
+    .into_iter()
+    .flat_map(|(label, value)| {
+        hang(
+            value,
+            rest.width,
+            &format!("  {label}"),
+            "                 ",
+            t.dim,
+        )
+    })
+    .collect::<Vec<_>>();
+    frame.render_widget(Paragraph::new(lines), rest);
 }

@@ -103,17 +103,34 @@ impl Form {
         }
     }
 
-    /// Fill the form from a demo app.
-    pub fn prefill_demo(&mut self, choice: &DemoChoice) {
+    /// The demo's form for an app registration of the user's own: on the simulated tenant
+    /// (its cloud, endpoints and tenant), the app's identifiers to type.
+    pub fn on_simulated_tenant(default_output_dir: &Path, tenant: &DemoChoice) -> Self {
+        let mut form = Form::new(default_output_dir);
+        form.pin_to(tenant);
+        form.tenant = Input::new(tenant.tenant.clone());
+        form.demo_label = Some("your own app registration".into());
+        form
+    }
+
+    /// The form filled from a demo app.
+    pub fn for_demo_app(default_output_dir: &Path, choice: &DemoChoice) -> Self {
         use secrecy::ExposeSecret;
+        let mut form = Form::on_simulated_tenant(default_output_dir, choice);
+        form.client_id = Input::new(choice.client_id.clone());
+        form.credential_kind = CredentialKind::Secret;
+        form.secret = SecretField::with_value(choice.secret.expose_secret());
+        form.demo_label = Some(choice.label.clone());
+        form
+    }
+
+    /// Sets the cloud and endpoints to the demo's simulated tenant (the tenant field is the
+    /// user's: another one is refused there, by the simulator).
+    pub fn pin_to(&mut self, tenant: &DemoChoice) {
         self.cloud = Cloud::Custom;
-        self.authority_url = Input::new(choice.authority_url.clone());
-        self.graph_url = Input::new(choice.graph_url.clone());
-        self.tenant = Input::new(choice.tenant.clone());
-        self.client_id = Input::new(choice.client_id.clone());
-        self.credential_kind = CredentialKind::Secret;
-        self.secret = SecretField::with_value(choice.secret.expose_secret());
-        self.demo_label = Some(choice.label.clone());
+        self.cloud_focus = CloudFocus::List;
+        self.authority_url = Input::new(tenant.authority_url.clone());
+        self.graph_url = Input::new(tenant.graph_url.clone());
     }
 
     /// A form filled from a saved profile, for editing it.
