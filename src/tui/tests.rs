@@ -959,6 +959,30 @@ async fn interrupt_cancels_without_asking() {
     assert!(h.app.should_quit());
 }
 
+/// An interrupt (SIGTERM) after the run passed its commit point cancels nothing: the run is
+/// replacing the files and completes, the screen says so instead of "Cancelling", and the
+/// wizard quits once it has finished.
+#[tokio::test]
+async fn an_interrupt_after_the_commit_point_lets_the_run_complete_and_says_so() {
+    let mut h = Harness::extracting_saved_profile().await;
+    assert!(
+        h.fake.commit_extraction(),
+        "the run passes its commit point"
+    );
+    h.app.update(Action::Interrupt);
+    assert!(!h.fake.extraction_cancelled(), "a committing run completes");
+    let screen = flat(&h.screen());
+    assert!(!screen.contains("Cancelling"), "{screen}");
+    assert!(
+        screen.contains("Too late to cancel: the run has already replaced the files"),
+        "{screen}"
+    );
+    assert!(!h.app.should_quit(), "it waits for the run to finish");
+    assert!(h.fake.finish_extraction(Ok(summary())));
+    h.settle().await;
+    assert!(h.app.should_quit());
+}
+
 #[tokio::test]
 async fn long_profile_lists_scroll_to_the_selection() {
     let many: Vec<ProfileSummary> = (0..30)
