@@ -108,7 +108,7 @@ impl RunReport {
     fn refused(f: &Failure) -> Self {
         RunReport {
             profile: None,
-            outcome: outcome_of(f.exit),
+            outcome: f.exit.outcome(),
             exit_code: f.exit.code(),
             tenant_id: None,
             files: Vec::new(),
@@ -129,11 +129,6 @@ impl RunReport {
             error: Some(f.message.clone()),
         }
     }
-}
-
-/// The outcome word of `--json` and the run history for an exit code ([`Exit::outcome`]).
-pub fn outcome_of(exit: Exit) -> Outcome {
-    exit.outcome()
 }
 
 /// Runs the extraction and reports it.
@@ -475,7 +470,7 @@ fn outcome(
             (f.exit, Some(f.message))
         }
     };
-    let outcome = outcome_of(exit);
+    let outcome = exit.outcome();
     let count = |k: WarningKind| snap.warnings.iter().filter(|w| w.kind == k).count();
     let ok = result.as_ref().ok();
     // Decided before the run could fail: a failed run still says how it was reading.
