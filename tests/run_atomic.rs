@@ -242,19 +242,26 @@ fn kill(signal: &str, child: &std::process::Child) {
     assert!(status.success());
 }
 
+/// Tenant `small` and profile `contoso` writing into `out`, after one complete run.
 #[cfg(unix)]
-/// `run --profile contoso --json -q` with the full app's secret, and `extra` arguments.
-fn run_profile(sim: &Sim, env: &TestEnv, extra: &[&str]) -> std::process::Command {
-    let mut c = env.std_command();
-    c.args(["run", "--profile", "contoso", "--json", "-q"])
-        .args(extra)
-        .env(
-            "ENTRA_EXTRACT_CLIENT_SECRET",
-            sim.app(DemoAppKind::Full).client_secret,
-        )
+fn a_profile_after_one_run() -> (Sim, TestEnv, std::path::PathBuf) {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let out = env.out("out");
+    common::create_profile(&sim, &env, "contoso", &out, &[]);
+    common::run_profile_ok(&sim, &env, "contoso");
+    (sim, env, out)
+}
+
+/// Starts `run --profile contoso --json -q --full`, its stdout and stderr piped.
+#[cfg(unix)]
+fn spawn_full_rerun(sim: &Sim, env: &TestEnv) -> std::process::Child {
+    common::run_profile_command(sim, env, "contoso")
+        .arg("--full")
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    c
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 /// A Ctrl-C sent after every Graph read is done, before the files replace the previous
@@ -267,15 +274,11 @@ fn run_profile(sim: &Sim, env: &TestEnv, extra: &[&str]) -> std::process::Comman
 #[cfg(unix)]
 #[test]
 fn an_interrupt_after_the_reads_and_before_the_commit_changes_no_file() {
-    let sim = Sim::small();
-    let env = TestEnv::new();
-    let out = env.out("out");
-    common::create_profile(&sim, &env, "contoso", &out, &[]);
-    assert_exit(&run_profile(&sim, &env, &[]).output().unwrap(), 0);
+    let (sim, env, out) = a_profile_after_one_run();
     let previous = snapshot(&out);
     let fifo = Fifo::replace(&env.data_dir().join("state/contoso/snapshot_users.csv"));
 
-    let mut child = run_profile(&sim, &env, &["--full"]).spawn().unwrap();
+    let mut child = spawn_full_rerun(&sim, &env);
     let writer = fifo.wait_read(&mut child, "the comparison with the previous snapshot");
     let requests = sim.stats()["graphRequests"].as_u64().unwrap();
     let stderr = StderrLines::of(&mut child);
@@ -311,14 +314,10 @@ fn an_interrupt_after_the_reads_and_before_the_commit_changes_no_file() {
 #[cfg(unix)]
 #[test]
 fn interrupts_after_the_commit_point_are_each_told_the_run_completes() {
-    let sim = Sim::small();
-    let env = TestEnv::new();
-    let out = env.out("out");
-    common::create_profile(&sim, &env, "contoso", &out, &[]);
-    assert_exit(&run_profile(&sim, &env, &[]).output().unwrap(), 0);
+    let (sim, env, out) = a_profile_after_one_run();
     let fifo = Fifo::replace(&env.data_dir().join("history/contoso.jsonl"));
 
-    let mut child = run_profile(&sim, &env, &["--full"]).spawn().unwrap();
+    let mut child = spawn_full_rerun(&sim, &env);
     let writer = fifo.wait_read(&mut child, "its history");
     let committed = snapshot(&out);
     let requests = sim.stats()["graphRequests"].as_u64().unwrap();
