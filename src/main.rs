@@ -3,14 +3,31 @@
 use entra_extract::cli::{Cli, Command, Exit};
 
 /// Notes a standard output closed at start (`>&-`) before Rust's runtime reopens it on
-/// `/dev/null` (std's `sanitize_standard_fds`, which runs after the ELF constructors and
-/// before `main`), where the summary would vanish without an error; the command says so on
-/// stderr when it ends ([`entra_extract::cli::stdout::settle`]).
-#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+/// `/dev/null` (std's `sanitize_standard_fds`, which runs after the constructors and before
+/// `main`), where the summary would vanish without an error; the command says so on stderr
+/// when it ends ([`entra_extract::cli::stdout::settle`]). A constructor: ELF `.init_array`,
+/// Mach-O `__mod_init_func`. glibc and FreeBSD call it with `(argc, argv, envp)` (as std's
+/// own `ARGV_INIT_ARRAY` is declared), macOS with those and more, musl with none; it reads
+/// none of them, so every caller's convention is met.
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "macos"
+))]
 #[used]
-#[unsafe(link_section = ".init_array")]
-static NOTE_CLOSED_STDOUT: extern "C" fn() = {
-    extern "C" fn note() {
+#[cfg_attr(target_os = "macos", unsafe(link_section = "__DATA,__mod_init_func"))]
+#[cfg_attr(not(target_os = "macos"), unsafe(link_section = ".init_array"))]
+static NOTE_CLOSED_STDOUT: extern "C" fn(
+    std::ffi::c_int,
+    *const *const std::ffi::c_char,
+    *const *const std::ffi::c_char,
+) = {
+    extern "C" fn note(
+        _argc: std::ffi::c_int,
+        _argv: *const *const std::ffi::c_char,
+        _envp: *const *const std::ffi::c_char,
+    ) {
         // SAFETY: fcntl(F_GETFD) on a descriptor number only reads its flags (EBADF when
         // it is closed); nothing else runs yet.
         if unsafe { libc::fcntl(1, libc::F_GETFD) } == -1 {
@@ -20,8 +37,20 @@ static NOTE_CLOSED_STDOUT: extern "C" fn() = {
     note
 };
 
+/// Windows: std reopens nothing, and writes to a missing standard output handle succeed
+/// without going anywhere; std hands out a null handle then.
+#[cfg(windows)]
+fn note_closed_stdout() {
+    use std::os::windows::io::AsRawHandle;
+    if std::io::stdout().as_raw_handle().is_null() {
+        entra_extract::cli::stdout::note_closed_at_start();
+    }
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    #[cfg(windows)]
+    note_closed_stdout();
     if let Err(e) = color_eyre::install() {
         eprintln!("error: {e}");
         return Exit::Failure.into();

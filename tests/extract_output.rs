@@ -323,6 +323,51 @@ fn drop_and_abort_leave_the_previous_extraction_byte_identical() {
     assert!(String::from_utf8_lossy(&after[&users]).contains("Ann v2"));
 }
 
+/// A warning found after the commit (the state or the history could not be saved) goes
+/// into the run's manifest; but once a later run has committed in the same directory, the
+/// manifest there describes that run's files and stays as it is: the warning is refused,
+/// and the run reports that its manifest could not say so.
+#[test]
+fn a_late_warning_never_replaces_a_later_runs_manifest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let late = |detail: &str| Warning {
+        kind: WarningKind::StateNotSaved,
+        group_id: None,
+        group_name: None,
+        detail: detail.into(),
+    };
+    let mut first = commit_tenant(tmp.path(), "v1", OutputOptions::default());
+    let mut second = commit_tenant(tmp.path(), "v2", OutputOptions::default());
+    let before = snapshot_dir(tmp.path());
+
+    let e = first.add_warning(late("first")).unwrap_err();
+    assert!(e.to_string().contains("later run"), "{e}");
+    assert_eq!(
+        snapshot_dir(tmp.path()),
+        before,
+        "the later run's files stand"
+    );
+    let reported = first.report_warning(late("first"));
+    assert!(
+        reported.detail.contains("the manifest could not say so"),
+        "{reported:?}"
+    );
+    assert_eq!(snapshot_dir(tmp.path()), before);
+
+    // The latest run's own manifest takes its warning, hashes still matching its files.
+    second.add_warning(late("second")).unwrap();
+    let path = tmp.path().join(format!("{PREFIX}_manifest.json"));
+    let on_disk: Manifest = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(on_disk, second.manifest);
+    assert_eq!(on_disk.counts.warnings, 2);
+    assert_eq!(on_disk.warnings[1].detail, "second");
+    for f in &on_disk.files {
+        let bytes = std::fs::read(tmp.path().join(&f.name)).unwrap();
+        assert_eq!(hex::encode(Sha256::digest(&bytes)), f.sha256, "{}", f.name);
+    }
+    assert!(temp_files(tmp.path()).is_empty());
+}
+
 #[test]
 fn a_second_run_in_the_same_directory_is_refused_while_the_first_writes() {
     let tmp = tempfile::tempdir().unwrap();

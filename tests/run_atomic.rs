@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use common::{
     Sim, TestEnv, assert_exit, assert_private_and_clean, json_stdout, seed_previous, snapshot,
 };
+use entra_extract::extract::hold::Interruption;
 use entra_extract::sim::{DemoAppKind, SimConfig};
 
 #[test]
@@ -86,11 +87,7 @@ fn interrupted_by(signal: &str) {
     let out = env.out("out");
     let previous = seed_previous(&out, &sim.domain());
     let child = start_writing(&sim, &env, &out);
-    let status = std::process::Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
+    kill(signal, &child);
     let o = child.wait_with_output().expect("wait");
     assert_exit(&o, 130);
     let stderr = String::from_utf8_lossy(&o.stderr);
@@ -146,6 +143,127 @@ fn second_run_into_the_same_directory_is_refused_while_the_first_writes() {
     assert_private_and_clean(&out);
 }
 
+/// A file of the data directory replaced by a FIFO that holds a run where it reads the file,
+/// until the test hands over the file's bytes: a deterministic point in a run.
+#[cfg(unix)]
+struct Fifo {
+    bytes: Vec<u8>,
+    opened: std::sync::mpsc::Receiver<std::io::Result<std::fs::File>>,
+}
+
+#[cfg(unix)]
+impl Fifo {
+    /// Replaces `file` by a FIFO; the bytes it held are written into it by [`Fifo::release`].
+    fn replace(file: &Path) -> Fifo {
+        let bytes = std::fs::read(file).unwrap();
+        std::fs::remove_file(file).unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(file)
+            .status()
+            .unwrap();
+        assert!(made.success(), "mkfifo");
+        // Opening a FIFO for writing returns once the run opens it for reading.
+        let (opened_tx, opened) = std::sync::mpsc::channel();
+        let fifo = file.to_owned();
+        std::thread::spawn(move || {
+            let writer = std::fs::OpenOptions::new().write(true).open(fifo);
+            let _ = opened_tx.send(writer);
+        });
+        Fifo { bytes, opened }
+    }
+
+    /// Waits until `child` reads the file (then it waits there); kills it if it never does.
+    fn wait_read(&self, child: &mut std::process::Child, what: &str) -> std::fs::File {
+        match self.opened.recv_timeout(Duration::from_secs(120)) {
+            Ok(writer) => writer.unwrap(),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("the run never reached {what}");
+            }
+        }
+    }
+
+    /// Lets the run go on: it reads the file's bytes.
+    fn release(&self, mut writer: std::fs::File) {
+        std::io::Write::write_all(&mut writer, &self.bytes).unwrap();
+    }
+}
+
+/// The lines of `child`'s stderr as they come, and all of it once it ends.
+#[cfg(unix)]
+struct StderrLines {
+    lines: std::sync::mpsc::Receiver<String>,
+    all: std::thread::JoinHandle<String>,
+}
+
+#[cfg(unix)]
+impl StderrLines {
+    fn of(child: &mut std::process::Child) -> StderrLines {
+        let (line_tx, lines) = std::sync::mpsc::channel();
+        let err = child.stderr.take().unwrap();
+        let all = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in std::io::BufRead::lines(std::io::BufReader::new(err)) {
+                let line = line.unwrap_or_default();
+                let _ = line_tx.send(line.clone());
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        });
+        StderrLines { lines, all }
+    }
+
+    /// Waits (up to a minute) for the next line containing `text`.
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(text) => return line,
+                Ok(_) => {}
+                Err(_) => panic!("stderr never said {text:?}"),
+            }
+        }
+    }
+
+    fn all(self) -> String {
+        self.all.join().unwrap()
+    }
+}
+
+/// Sends `signal` (`-INT`, `-TERM`) to `child`.
+#[cfg(unix)]
+fn kill(signal: &str, child: &std::process::Child) {
+    let status = std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+/// Tenant `small` and profile `contoso` writing into `out`, after one complete run.
+#[cfg(unix)]
+fn a_profile_after_one_run() -> (Sim, TestEnv, std::path::PathBuf) {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let out = env.out("out");
+    common::create_profile(&sim, &env, "contoso", &out, &[]);
+    common::run_profile_ok(&sim, &env, "contoso");
+    (sim, env, out)
+}
+
+/// Starts `run --profile contoso --json -q --full`, its stdout and stderr piped.
+#[cfg(unix)]
+fn spawn_full_rerun(sim: &Sim, env: &TestEnv) -> std::process::Child {
+    common::run_profile_command(sim, env, "contoso")
+        .arg("--full")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// A Ctrl-C sent after every Graph read is done, before the files replace the previous
 /// ones, is honoured: exit 130, the previous files untouched, and stderr says only that.
 ///
@@ -156,79 +274,21 @@ fn second_run_into_the_same_directory_is_refused_while_the_first_writes() {
 #[cfg(unix)]
 #[test]
 fn an_interrupt_after_the_reads_and_before_the_commit_changes_no_file() {
-    let sim = Sim::small();
-    let env = TestEnv::new();
-    let out = env.out("out");
-    common::create_profile(&sim, &env, "contoso", &out, &[]);
-    let run = |extra: &[&str]| {
-        let mut c = env.std_command();
-        c.args(["run", "--profile", "contoso", "--json", "-q"])
-            .args(extra)
-            .env(
-                "ENTRA_EXTRACT_CLIENT_SECRET",
-                sim.app(DemoAppKind::Full).client_secret,
-            );
-        c
-    };
-    assert_exit(&run(&[]).output().unwrap(), 0);
+    let (sim, env, out) = a_profile_after_one_run();
     let previous = snapshot(&out);
-    let snapshot_file = env.data_dir().join("state/contoso/snapshot_users.csv");
-    let bytes = std::fs::read(&snapshot_file).unwrap();
-    std::fs::remove_file(&snapshot_file).unwrap();
-    let made = std::process::Command::new("mkfifo")
-        .arg(&snapshot_file)
-        .status()
-        .unwrap();
-    assert!(made.success(), "mkfifo");
+    let fifo = Fifo::replace(&env.data_dir().join("state/contoso/snapshot_users.csv"));
 
-    let mut child = run(&["--full"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Opening the FIFO for writing returns once the run opens it for reading.
-    let (opened_tx, opened) = std::sync::mpsc::channel();
-    let fifo = snapshot_file.clone();
-    std::thread::spawn(move || {
-        let writer = std::fs::OpenOptions::new().write(true).open(fifo);
-        let _ = opened_tx.send(writer);
-    });
-    let Ok(writer) = opened.recv_timeout(Duration::from_secs(120)) else {
-        let _ = child.kill();
-        panic!("the run never compared with the previous snapshot");
-    };
-    let mut writer = writer.unwrap();
+    let mut child = spawn_full_rerun(&sim, &env);
+    let writer = fifo.wait_read(&mut child, "the comparison with the previous snapshot");
     let requests = sim.stats()["graphRequests"].as_u64().unwrap();
-    // stderr read as it comes, to know when the signal was handled.
-    let (line_tx, lines) = std::sync::mpsc::channel();
-    let err = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in std::io::BufRead::lines(std::io::BufReader::new(err)) {
-            let line = line.unwrap_or_default();
-            let _ = line_tx.send(line.clone());
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let stderr = StderrLines::of(&mut child);
+    kill("-INT", &child);
     // The run goes on to its commit only once the signal was handled.
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while !lines
-        .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
-        .expect("the run says it was interrupted")
-        .contains("interrupted")
-    {}
-    std::io::Write::write_all(&mut writer, &bytes).unwrap();
-    drop(writer);
+    stderr.wait_for("interrupted");
+    fifo.release(writer);
 
     let o = child.wait_with_output().unwrap();
-    let stderr = reader.join().unwrap();
+    let stderr = stderr.all();
     assert_eq!(
         sim.stats()["graphRequests"].as_u64().unwrap(),
         requests,
@@ -236,10 +296,54 @@ fn an_interrupt_after_the_reads_and_before_the_commit_changes_no_file() {
     );
     assert_eq!(o.status.code(), Some(130), "{stderr}");
     assert!(
-        stderr.contains("no output file will be changed") && !stderr.contains("committing"),
+        stderr.contains(Interruption::Stopping.describe())
+            && !stderr.contains(Interruption::Committing.describe()),
         "{stderr}"
     );
     assert_eq!(json_stdout(&o)["outcome"], "interrupted");
     assert_eq!(snapshot(&out), previous, "previous extraction changed");
+    assert_private_and_clean(&out);
+}
+
+/// A Ctrl-C after the commit point is told the run completes, and so is every further one
+/// (none is swallowed); the run then ends at once, without the advisory request for its
+/// secret's expiry, and keeps its files.
+///
+/// The moment is made deterministic with a FIFO: the run records itself in the profile's
+/// history after its files are committed, so a history file that is a FIFO holds it there.
+#[cfg(unix)]
+#[test]
+fn interrupts_after_the_commit_point_are_each_told_the_run_completes() {
+    let (sim, env, out) = a_profile_after_one_run();
+    let fifo = Fifo::replace(&env.data_dir().join("history/contoso.jsonl"));
+
+    let mut child = spawn_full_rerun(&sim, &env);
+    let writer = fifo.wait_read(&mut child, "its history");
+    let committed = snapshot(&out);
+    let requests = sim.stats()["graphRequests"].as_u64().unwrap();
+    let stderr = StderrLines::of(&mut child);
+    for _ in 0..2 {
+        kill("-INT", &child);
+        stderr.wait_for(Interruption::Committing.describe());
+    }
+    fifo.release(writer);
+
+    let o = child.wait_with_output().unwrap();
+    let stderr = stderr.all();
+    assert_exit(&o, 0);
+    assert!(
+        !stderr.contains(Interruption::Stopping.describe()),
+        "{stderr}"
+    );
+    assert_eq!(
+        sim.stats()["graphRequests"].as_u64().unwrap(),
+        requests,
+        "no request after an interrupt"
+    );
+    let report = json_stdout(&o);
+    assert_eq!(report["outcome"], "success", "{report}");
+    assert_eq!(report["secret_expiry"], serde_json::Value::Null, "{report}");
+    assert_eq!(snapshot(&out), committed, "the committed files stay");
+    common::check_manifest(&out, &sim.domain());
     assert_private_and_clean(&out);
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use common::{Extraction, Sim, TestEnv, assert_exit, csv_path, json_stdout, no_throttle};
@@ -253,28 +253,32 @@ fn without_groups_delta_a_profile_reads_everything_each_run_and_says_why() {
 /// says so; the run does not fail.
 #[test]
 fn a_large_group_whose_split_parts_keep_failing_is_read_whole() {
-    // Seed 4: All Staff's 10,000 members are read in parts (user casts by UPN prefix). The
-    // first two requests on the user cast are the groups' `$count` probes; every later one
-    // (the parts) fails.
-    let parts: Vec<String> = (3..=3000).map(|n| n.to_string()).collect();
+    // Seed 4: All Staff's 10,000 members, and a few other groups', are read in parts: the
+    // user cast filtered by UPN prefix (`startswith`), which every part fails; the cast's
+    // `$count` probes carry no filter, and the whole list is read without the cast.
     let sim = Sim::start(no_throttle(SimConfig {
         preset: Preset::M,
         seed: 4,
-        faults: faults(&[&format!(
-            "503=0@at={};path=/groups/*/members/microsoft.graph.user",
-            parts.join(",")
-        )]),
+        faults: faults(&[
+            "503=0@always;path=/groups/*/members/microsoft.graph.user;query=startswith",
+        ]),
         ..SimConfig::default()
     }));
-    let (report, _) = run_default_plan_ok(&sim);
-    assert!(
-        !notes_with(
-            &report,
-            &["members of group", "could not all be read", "one listing"]
-        )
-        .is_empty(),
-        "{report}"
-    );
+    let (report, manifest) = run_default_plan_ok(&sim);
+    assert!(sim.stats()["faultsInjected"].as_u64().unwrap() > 0);
+    assert_eq!(report["warnings"], serde_json::json!([]), "{report}");
+    for v in [&report, &manifest] {
+        let said = notes_with(
+            v,
+            &["members of group", "could not all be read", "one listing"],
+        );
+        let groups: BTreeSet<&str> = said
+            .iter()
+            .filter_map(|n| n.split_whitespace().nth(4))
+            .collect();
+        assert!(!said.is_empty(), "{v}");
+        assert_eq!(groups.len(), said.len(), "said once per group: {v}");
+    }
 }
 
 /// getByIds failing (it names the devices, service principals and contacts delta's

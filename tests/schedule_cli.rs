@@ -274,12 +274,15 @@ fn a_daily_timer_passes_systemd_verify_and_its_runs_are_incremental() {
     );
     // A user manager cannot order the run after the system's network-online.target
     // (systemd issue 3312; `Wants=`/`After=` on it would be silently dropped): a run caught
-    // up at boot waits until the system has booted, network-online.target included.
+    // up at boot waits until the system has booted, network-online.target included. The
+    // command is the `systemctl` found in PATH when scheduling, by its absolute path
+    // (systemd before 239 refuses any other).
+    let systemctl = host.bin.join("systemctl").to_string_lossy().into_owned();
     assert_eq!(
         service.pre,
         [(
             true,
-            ["systemctl", "is-system-running", "--wait"]
+            [systemctl.as_str(), "is-system-running", "--wait"]
                 .map(String::from)
                 .to_vec()
         )]

@@ -83,7 +83,7 @@ impl Wizard {
 
 fn wait_at_commit_point(handle: &ExtractionHandle) {
     let start = Instant::now();
-    while !handle.commit_hold.is_waiting() {
+    while !handle.commit_hold.run_waits() {
         assert!(
             start.elapsed() < Duration::from_secs(120),
             "the run never reached its commit point"

@@ -333,25 +333,31 @@ pub fn cancel_on_signals(token: tokio_util::sync::CancellationToken) {
     });
 }
 
-/// Calls `interrupt` on the first Ctrl-C or SIGTERM and prints what it says happens next.
-pub fn on_signals(interrupt: impl FnOnce() -> &'static str + Send + 'static) {
+/// Calls `interrupt` on every Ctrl-C or SIGTERM and prints what it says happens next: a
+/// run that cannot stop any more (its files are being committed) says so again on the
+/// next signal instead of swallowing it.
+pub fn on_signals(mut interrupt: impl FnMut() -> &'static str + Send + 'static) {
     tokio::spawn(async move {
         #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            match signal(SignalKind::terminate()) {
-                Ok(mut term) => tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        loop {
+            #[cfg(unix)]
+            let listening = match &mut term {
+                Some(t) => tokio::select! {
+                    r = tokio::signal::ctrl_c() => r.is_ok(),
+                    _ = t.recv() => true,
                 },
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                }
+                None => tokio::signal::ctrl_c().await.is_ok(),
+            };
+            #[cfg(not(unix))]
+            let listening = tokio::signal::ctrl_c().await.is_ok();
+            if !listening {
+                tracing::warn!("cannot listen for Ctrl-C");
+                return;
             }
+            eprintln!("\ninterrupted: {}", interrupt());
         }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
-        eprintln!("\ninterrupted: {}", interrupt());
     });
 }
 

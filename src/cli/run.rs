@@ -94,8 +94,9 @@ pub struct RunReport {
     pub full_reason: Option<String>,
     /// A profile's run: what changed since its previous run (as `<domain>_changes.csv`).
     pub changes: Option<ChangeCounts>,
-    /// When the client secret in use ends (`null` for a certificate, or when Graph does not
-    /// say); a run within 30 days of it also warns on stderr, with the same exit code.
+    /// When the client secret in use ends (`null` for a certificate, when Graph does not
+    /// say, or after an interrupt); a run within 30 days of it also warns on stderr, with
+    /// the same exit code.
     pub secret_expiry: Option<SecretExpiry>,
     pub duration_secs: f64,
     pub error: Option<String>,
@@ -107,7 +108,7 @@ impl RunReport {
     fn refused(f: &Failure) -> Self {
         RunReport {
             profile: None,
-            outcome: outcome_of(f.exit),
+            outcome: f.exit.outcome(),
             exit_code: f.exit.code(),
             tenant_id: None,
             files: Vec::new(),
@@ -128,11 +129,6 @@ impl RunReport {
             error: Some(f.message.clone()),
         }
     }
-}
-
-/// The outcome word of `--json` and the run history for an exit code ([`Exit::outcome`]).
-pub fn outcome_of(exit: Exit) -> Outcome {
-    exit.outcome()
 }
 
 /// Runs the extraction and reports it.
@@ -185,9 +181,17 @@ async fn execute(
     let token = conn.client.cancellation().clone();
     let progress = Arc::new(Progress::new());
     // An interruption stops the run up to its commit point; after it the run completes.
-    let interrupted = options.commit_hold.clone();
+    // Either way nothing more is asked of Graph: `stopped` says an interruption came.
+    let hold = options.commit_hold.clone();
+    let stopped = parent.map_or_else(CancellationToken::new, CancellationToken::child_token);
     match parent {
-        None => on_signals(move || interrupted.interrupt(&token).describe()),
+        None => {
+            let stopped = stopped.clone();
+            on_signals(move || {
+                stopped.cancel();
+                hold.interrupt(&token).describe()
+            })
+        }
         Some(parent) if parent.is_cancelled() => return Err(not_started()),
         Some(parent) => {
             let parent = parent.clone();
@@ -195,7 +199,7 @@ async fn execute(
             tokio::spawn(async move {
                 tokio::select! {
                     _ = parent.cancelled() => {
-                        let said = interrupted.interrupt(&token);
+                        let said = hold.interrupt(&token);
                         if said == Interruption::Committing {
                             eprintln!("{}: {}", name.unwrap_or_default(), said.describe());
                         }
@@ -216,8 +220,11 @@ async fn execute(
     stop.cancel();
     let _ = display.await;
     // Before the outcome is decided: a run its history could not record ends with a warning.
+    // Off the async workers (a slow disk), so that a signal meanwhile is still answered.
     if let (Some(profile), Some(dirs)) = (&conn.profile, &conn.dirs) {
-        crate::session::record_run(dirs, profile, started, &mut result, &progress);
+        tokio::task::block_in_place(|| {
+            crate::session::record_run(dirs, profile, started, &mut result, &progress)
+        });
     }
 
     let (exit, mut report) = outcome(&result, &progress, started);
@@ -234,12 +241,17 @@ async fn execute(
     // One more request after a run that signed in: when the secret in use ends. (Not
     // beside the extraction: a run refused before signing in sends nothing.)
     if result.is_ok() {
-        // Advisory: never holds up the exit for long (the files are committed already).
+        // Advisory: never holds up the exit for long (the files are committed already),
+        // and not at all once the user asked the run to stop.
         let asked = tokio::time::timeout(
             std::time::Duration::from_secs(10),
             own_secret_expiry(&conn.client),
         );
-        report.secret_expiry = asked.await.ok().and_then(Result::ok).flatten();
+        report.secret_expiry = tokio::select! {
+            biased;
+            _ = stopped.cancelled() => None,
+            asked = asked => asked.ok().and_then(Result::ok).flatten(),
+        };
     }
     if let Some(s) = report.secret_expiry.as_ref().filter(|s| s.is_soon()) {
         eprintln!("warning: {}", expiry_warning(s, conn.profile.as_ref()));
@@ -458,7 +470,7 @@ fn outcome(
             (f.exit, Some(f.message))
         }
     };
-    let outcome = outcome_of(exit);
+    let outcome = exit.outcome();
     let count = |k: WarningKind| snap.warnings.iter().filter(|w| w.kind == k).count();
     let ok = result.as_ref().ok();
     // Decided before the run could fail: a failed run still says how it was reading.

@@ -39,13 +39,13 @@ pub fn write(args: fmt::Arguments<'_>) {
 }
 
 /// Whether standard output was closed when the program started (`cmd >&-`): set by the
-/// binary before Rust's runtime starts (see `src/main.rs`), because the runtime then
-/// reopens a closed standard stream on `/dev/null` and writing to it vanishes without an
-/// error.
+/// binary (see `src/main.rs`) before Rust's runtime starts, because on Unix the runtime then
+/// reopens a closed standard stream on `/dev/null`; on Windows writes to a missing handle
+/// succeed. Either way writing to it vanishes without an error.
 static CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
 
-/// Records that standard output was closed at start. Called before `main`, so it does
-/// nothing but store.
+/// Records that standard output was closed at start. Called before `main` (on Windows,
+/// first thing in it), so it does nothing but store.
 pub fn note_closed_at_start() {
     CLOSED_AT_START.store(true, Ordering::Relaxed);
 }

@@ -71,13 +71,15 @@ impl CommitHold {
         });
     }
 
-    /// True while held (whether or not the run has reached the commit point yet).
+    /// True while held (whether or not the run has reached the commit point yet). For test
+    /// fakes of a run; a front end knows whether it holds.
+    #[doc(hidden)]
     pub fn is_held(&self) -> bool {
         matches!(*self.0.borrow(), State::Held | State::Waiting)
     }
 
     /// True while the run waits at the commit point for a release.
-    pub fn is_waiting(&self) -> bool {
+    pub fn run_waits(&self) -> bool {
         *self.0.borrow() == State::Waiting
     }
 
@@ -99,7 +101,7 @@ impl CommitHold {
 
     /// The run's side, without waiting: passes the commit point when nothing holds it and
     /// `cancel` has not fired, else records that the run waits there.
-    pub fn try_pass(&self, cancel: &CancellationToken) -> Passing {
+    fn try_pass(&self, cancel: &CancellationToken) -> Passing {
         let mut passing = Passing::Waiting;
         self.0.send_if_modified(|s| match s {
             _ if cancel.is_cancelled() => {
@@ -144,7 +146,7 @@ impl CommitHold {
 
 /// What [`CommitHold::try_pass`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Passing {
+enum Passing {
     /// The run is past its commit point: its files are (being) renamed into place.
     Passed,
     /// Held: the run waits at its commit point.
@@ -196,7 +198,7 @@ mod tests {
             async move { hold.pass(&cancel).await }
         });
         settle().await;
-        assert!(hold.is_waiting());
+        assert!(hold.run_waits());
         assert!(!run.is_finished(), "it must not commit while held");
         hold.release();
         let passed = tokio::time::timeout(Duration::from_secs(5), run).await;
@@ -240,7 +242,7 @@ mod tests {
         let hold = CommitHold::default();
         hold.hold();
         hold.release();
-        assert!(!hold.is_waiting());
+        assert!(!hold.run_waits());
         assert_eq!(hold.try_pass(&CancellationToken::new()), Passing::Passed);
     }
 

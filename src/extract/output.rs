@@ -10,7 +10,7 @@
 //!   `.entra-extract-*.tmp` file found there belongs to a killed run and is removed.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
@@ -111,6 +111,8 @@ pub enum OutputError {
     },
     #[error("could not remove the temporary file {}: {source}; delete it by hand", .path.display())]
     Cleanup { path: PathBuf, source: io::Error },
+    #[error("{} is no longer the manifest this run wrote (a later run replaced it, or it was moved away), so it was left as it is", .path.display())]
+    Superseded { path: PathBuf },
 }
 
 impl OutputError {
@@ -492,15 +494,26 @@ impl OutputSet {
 }
 
 impl CommittedOutput {
-    /// Adds a warning found after the commit (the state for the next run could not be
-    /// saved) to the manifest: rewritten whole under the directory's lock and renamed over
-    /// the committed one, as a commit does. Refused when another run holds the directory.
+    /// Adds a warning found after the commit (the state for the next run or the history
+    /// could not be saved) to the manifest: rewritten whole under the directory's lock and
+    /// renamed over the committed one, as a commit does. Refused when another run holds the
+    /// directory, and when the manifest there is no longer the one this run wrote: a run
+    /// that committed since (the lock is free between a commit and its warnings) keeps its
+    /// manifest, whose hashes describe its files.
     pub fn add_warning(&mut self, warning: Warning) -> Result<(), OutputError> {
         let dir = self
             .manifest_path
             .parent()
             .unwrap_or_else(|| Path::new("."));
-        let _claimed = ClaimedDir::claim(dir)?;
+        let superseded = || OutputError::Superseded {
+            path: self.manifest_path.clone(),
+        };
+        let _claimed = ClaimedDir::claim_existing(dir)?.ok_or_else(superseded)?;
+        let written = manifest_bytes(&self.manifest)
+            .map_err(|e| OutputError::write(&self.manifest_path, e))?;
+        if std::fs::read(&self.manifest_path).ok() != Some(written) {
+            return Err(superseded());
+        }
         let mut manifest = self.manifest.clone();
         manifest.warnings.push(warning);
         manifest.counts.warnings = manifest.warnings.len() as u64;
@@ -658,13 +671,18 @@ fn finish_and_write_manifest(
 /// Writes `manifest` into a new owner-only file at `path`, synced to disk.
 fn write_manifest(path: &Path, manifest: &Manifest) -> Result<(), OutputError> {
     let write = || -> io::Result<()> {
-        let mut out = BufWriter::new(create_private(path)?);
-        serde_json::to_writer_pretty(&mut out, manifest)?;
-        out.write_all(b"\n")?;
-        let file = out.into_inner().map_err(|e| e.into_error())?;
+        let mut file = create_private(path)?;
+        file.write_all(&manifest_bytes(manifest)?)?;
         file.sync_all()
     };
     write().map_err(|e| OutputError::write(path, e))
+}
+
+/// The bytes of `manifest`'s file: pretty JSON and a newline (a few kilobytes).
+fn manifest_bytes(manifest: &Manifest) -> io::Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec_pretty(manifest)?;
+    bytes.push(b'\n');
+    Ok(bytes)
 }
 
 /// Creates `dir` and its parents when missing (owner-only on Unix).

@@ -58,11 +58,15 @@ pub fn on_calendar(schedule: &Schedule) -> String {
 
 /// Renders both units. The service carries no secret: a keyring profile reads the keyring
 /// of the user's session, a systemd-credential profile gets the file through
-/// `LoadCredential=`, which systemd hands over in a private directory.
+/// `LoadCredential=`, which systemd hands over in a private directory. Every command is an
+/// absolute path (systemd before 239 refuses any other): the binary's, and `systemctl` as
+/// [`systemctl_path`] finds it now.
 pub fn render(job: &Job) -> Result<Units, Unrepresentable> {
     let exe = text("the program path", &job.exe)?;
     let mut exec = vec![quote(exe, true)];
     exec.extend(job.args().iter().map(|a| quote(a, true)));
+    let systemctl = systemctl_path();
+    let systemctl = quote(text("the systemctl path", &systemctl)?, true);
     let mut service = format!(
         "# Written by `entra-extract schedule add`; `entra-extract schedule remove --profile {p}` removes it.\n\
          [Unit]\n\
@@ -73,7 +77,7 @@ pub fn render(job: &Job) -> Result<Units, Unrepresentable> {
          # A user unit cannot be ordered after the system's network-online.target (systemd\n\
          # issue 3312): a run caught up at boot (Persistent=true) waits for the system to\n\
          # finish booting, network-online.target included when anything wants it.\n\
-         ExecStartPre=-systemctl is-system-running --wait\n\
+         ExecStartPre=-{systemctl} \"is-system-running\" \"--wait\"\n\
          ExecStart={exec}\n",
         p = job.profile,
         exec = exec.join(" "),
@@ -117,6 +121,31 @@ pub fn render(job: &Job) -> Result<Units, Unrepresentable> {
         service = service_name(&job.profile),
     );
     Ok(Units { service, timer })
+}
+
+/// The absolute path of the `systemctl` that `PATH` names first, as running `systemctl`
+/// would find it; `/usr/bin/systemctl` (where systemd distributions have it, directly or
+/// through a merged `/usr`) when `PATH` has none, e.g. for `schedule add --print` on a
+/// machine without systemd.
+pub fn systemctl_path() -> PathBuf {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join("systemctl"))
+        .find(|path| is_executable(path))
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/systemctl"))
+}
+
+fn is_executable(path: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
+    #[cfg(unix)]
+    let runnable = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o111 != 0;
+    #[cfg(not(unix))]
+    let runnable = true;
+    meta.is_file() && runnable
 }
 
 fn text<'a>(what: &'static str, path: &'a Path) -> Result<&'a str, Unrepresentable> {
@@ -341,6 +370,21 @@ mod tests {
                 .contains("Description=entra-extract: rerun profile contoso daily at 02:00\n")
         );
         assert_eq!(quote("a$b", true), "\"a$$b\"");
+    }
+
+    #[test]
+    fn every_command_is_an_absolute_path() {
+        let units = render(&job("hourly", None)).unwrap();
+        for line in units.service.lines() {
+            if let Some(command) = ["ExecStartPre=", "ExecStart="]
+                .iter()
+                .find_map(|key| line.strip_prefix(key))
+            {
+                // systemd before 239 refuses a command that is not an absolute path.
+                let program = command.trim_start_matches('-').trim_start_matches('"');
+                assert!(program.starts_with('/'), "{line}");
+            }
+        }
     }
 
     #[test]

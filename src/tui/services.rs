@@ -15,7 +15,8 @@
 //!   They must never contain a secret.
 //! - [`Services::start_extraction`] returns as soon as the run has started. The wizard polls
 //!   [`ExtractionHandle::progress`] on every redraw (about four times a second), cancels
-//!   through [`ExtractionHandle::cancel`] and waits for [`ExtractionHandle::outcome`]. After
+//!   through [`ExtractionHandle::commit_hold`]'s gate ([`CommitHold::interrupt`] with
+//!   [`ExtractionHandle::cancel`]) and waits for [`ExtractionHandle::outcome`]. After
 //!   a cancel the implementation must remove every partial output file before resolving the
 //!   outcome with [`ExtractionError::Cancelled`]. While the wizard holds
 //!   [`ExtractionHandle::commit_hold`] (it asks whether to cancel) the run must not replace
@@ -488,7 +489,7 @@ pub enum ExtractionTarget {
 }
 
 /// The run's commit point hold: the extraction engine's own type.
-pub use crate::extract::hold::{CommitHold, Hold};
+pub use crate::extract::hold::{CommitHold, Hold, Interruption};
 
 /// Reads the live progress of a running extraction.
 pub type ProgressSource = Arc<dyn Fn() -> ProgressSnapshot + Send + Sync>;

@@ -133,10 +133,12 @@ impl FakeServices {
     }
 
     /// The running extraction reaches its commit point: true when it passes (its files are
-    /// written from then on), false while the wizard holds the commit.
+    /// written from then on), false while the wizard holds the commit (the run then waits
+    /// there, as the real one does) or once it cancelled the run.
     pub fn commit_extraction(&self) -> bool {
-        lock(&self.commit_hold).try_pass(&tokio_util::sync::CancellationToken::new())
-            == crate::extract::hold::Passing::Passed
+        let cancel = lock(&self.cancel).clone().unwrap_or_default();
+        let hold = lock(&self.commit_hold).clone();
+        matches!(hold.pass(&cancel).now_or_never(), Some(Ok(())))
     }
 
     /// True while the wizard holds the running extraction's commit.

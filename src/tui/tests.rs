@@ -49,6 +49,17 @@ impl Harness {
         h
     }
 
+    /// [`Harness::extracting_saved_profile`], the run past its commit point (replacing the
+    /// files, too late to cancel).
+    async fn extracting_past_the_commit_point() -> Self {
+        let h = Harness::extracting_saved_profile().await;
+        assert!(
+            h.fake.commit_extraction(),
+            "the run passes its commit point"
+        );
+        h
+    }
+
     /// Home with the saved profiles, c pressed: the first profile's check shows `report`.
     async fn checking_saved_profile(report: PermissionReport) -> Self {
         let mut h = Harness::with(Script {
@@ -877,11 +888,7 @@ async fn cancel_asks_for_confirmation_and_reports_no_partial_files() {
 
 #[tokio::test]
 async fn cancelling_after_the_files_were_written_says_so_instead_of_asking() {
-    let mut h = Harness::extracting_saved_profile().await;
-    assert!(
-        h.fake.commit_extraction(),
-        "the run passes its commit point"
-    );
+    let mut h = Harness::extracting_past_the_commit_point().await;
     h.press(KeyCode::Esc);
     let screen = h.screen();
     assert!(!screen.contains("Cancel the extraction?"), "{screen}");
@@ -955,6 +962,26 @@ async fn interrupt_cancels_without_asking() {
     h.app.update(Action::Interrupt);
     assert!(h.fake.extraction_cancelled());
     assert!(!h.app.should_quit(), "must wait for the clean-up");
+    h.settle().await;
+    assert!(h.app.should_quit());
+}
+
+/// An interrupt (SIGTERM) after the run passed its commit point cancels nothing: the run is
+/// replacing the files and completes, the screen says so instead of "Cancelling", and the
+/// wizard quits once it has finished.
+#[tokio::test]
+async fn an_interrupt_after_the_commit_point_lets_the_run_complete_and_says_so() {
+    let mut h = Harness::extracting_past_the_commit_point().await;
+    h.app.update(Action::Interrupt);
+    assert!(!h.fake.extraction_cancelled(), "a committing run completes");
+    let screen = flat(&h.screen());
+    assert!(!screen.contains("Cancelling"), "{screen}");
+    assert!(
+        screen.contains("Too late to cancel: the run has already replaced the files"),
+        "{screen}"
+    );
+    assert!(!h.app.should_quit(), "it waits for the run to finish");
+    assert!(h.fake.finish_extraction(Ok(summary())));
     h.settle().await;
     assert!(h.app.should_quit());
 }

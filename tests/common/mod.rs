@@ -938,14 +938,19 @@ pub fn run_on_small_disk(
 /// `run --profile NAME --json -q` as a scheduled run does it (the full app's secret in the
 /// environment).
 pub fn run_profile(sim: &Sim, env: &TestEnv, name: &str) -> std::process::Output {
-    env.command()
-        .args(["run", "--profile", name, "--json", "-q"])
-        .env(
-            "ENTRA_EXTRACT_CLIENT_SECRET",
-            sim.app(DemoAppKind::Full).client_secret,
-        )
-        .output()
-        .unwrap()
+    let mut c = Command::from_std(run_profile_command(sim, env, name));
+    c.timeout(CMD_TIMEOUT);
+    c.output().unwrap()
+}
+
+/// [`run_profile`]'s command, to add arguments to or to spawn.
+pub fn run_profile_command(sim: &Sim, env: &TestEnv, name: &str) -> std::process::Command {
+    let mut c = env.std_command();
+    c.args(["run", "--profile", name, "--json", "-q"]).env(
+        "ENTRA_EXTRACT_CLIENT_SECRET",
+        sim.app(DemoAppKind::Full).client_secret,
+    );
+    c
 }
 
 /// [`run_profile`], asserting exit 0; returns the report.

@@ -435,14 +435,13 @@ async fn read_memberships(
             run_job(&worker, &names, &plain, users_done, large, job).await
         });
     };
-    let mut queue = Queue::default();
+    let mut queue = Queue::new(plain.clone());
     let mut held = Held::default();
     // `users_told` turns false when the users listing is gone without saying it is done
     // (it failed, and the run with it): there is nothing more to wait for.
     let (mut users, mut users_told) = (users_done.clone(), true);
     let mut listing = true;
     loop {
-        queue.per_group |= plain.active();
         let (last, users_listed) = (!listing && queue.is_empty(), *users.borrow());
         if held.due(last, tasks.is_empty(), users_listed) {
             spawn(&mut tasks, Job::Write(held.take()), None);
@@ -523,16 +522,23 @@ enum Event {
 }
 
 /// Groups waiting for a turn.
-#[derive(Default)]
 struct Queue {
     plain: VecDeque<Arc<GroupRecord>>,
     /// Hidden membership is read per group: delta's handling of it is undocumented.
     hidden: Vec<Arc<GroupRecord>>,
-    /// Every group is read per group ([`PlainMemberships`]).
-    per_group: bool,
+    /// Once it has fallen back, every group is read per group.
+    fallback: Arc<PlainMemberships>,
 }
 
 impl Queue {
+    fn new(fallback: Arc<PlainMemberships>) -> Self {
+        Queue {
+            plain: VecDeque::new(),
+            hidden: Vec::new(),
+            fallback,
+        }
+    }
+
     fn push(&mut self, group: Arc<GroupRecord>) {
         match group.is_hidden_membership() {
             true => self.hidden.push(group),
@@ -553,7 +559,7 @@ impl Queue {
     /// Whether a job is ready for the next turn: while the listing goes on only full jobs
     /// are.
     fn ready(&self, listing: bool) -> bool {
-        let chain = match self.per_group {
+        let chain = match self.fallback.active() {
             true => GROUPS_PER_BATCH,
             false => IDS_PER_CHAIN,
         };
@@ -573,7 +579,7 @@ impl Queue {
             let n = self.hidden.len().min(GROUPS_PER_BATCH);
             return Some(Job::PerGroup(self.hidden.drain(..n).collect()));
         }
-        if self.per_group {
+        if self.fallback.active() {
             let n = self.plain.len().min(GROUPS_PER_BATCH);
             return Some(Job::PerGroup(self.plain.drain(..n).collect()));
         }
@@ -1003,7 +1009,7 @@ mod tests {
 
     #[test]
     fn while_listing_only_full_jobs_are_ready_then_every_group_goes() {
-        let mut q = Queue::default();
+        let mut q = Queue::new(Arc::default());
         for i in 0..IDS_PER_CHAIN - 1 {
             q.push(group(&format!("p{i}"), false));
         }
@@ -1032,5 +1038,18 @@ mod tests {
         }
         assert_eq!(rest, 32 - MIN_CHAIN);
         assert!(!q.ready(false));
+    }
+
+    #[test]
+    fn once_memberships_fall_back_the_queue_hands_out_per_group_jobs() {
+        let fallback = Arc::new(PlainMemberships::default());
+        let mut q = Queue::new(fallback.clone());
+        for i in 0..GROUPS_PER_BATCH {
+            q.push(group(&format!("p{i}"), false));
+        }
+        assert!(!q.ready(true), "a chain waits for 50 groups");
+        fallback.0.store(true, Ordering::Relaxed);
+        let (kind, groups) = ids(&q.take(true, 32).unwrap());
+        assert_eq!((kind, groups.len()), ("per-group", GROUPS_PER_BATCH));
     }
 }

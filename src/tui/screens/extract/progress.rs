@@ -20,7 +20,7 @@ use crate::tui::app::{Context, Notice};
 use crate::tui::screens::{Component, Screen, ScreenKind};
 use crate::tui::services::{
     CommitHold, ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget, Hold,
-    ProgressSource,
+    Interruption, ProgressSource,
 };
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{clock, count, hang, spinner};
@@ -87,17 +87,20 @@ impl ExtractionView {
         self.rates.observe(&self.snapshot);
     }
 
-    /// Ask the extraction to stop; it removes its partial files before finishing. The
-    /// commit hold of an open question stays, so the run cannot commit meanwhile.
-    pub fn request_cancel(&mut self) {
+    /// Stop the run through its commit point's gate: before the commit point it is
+    /// cancelled and removes its partial files (an open question's hold stays, so it
+    /// cannot commit meanwhile); past it, it completes, and the notice says so.
+    pub fn interrupt(&mut self, cx: &mut Context) {
         self.confirm_cancel = false;
-        self.cancelling = true;
-        self.cancel.cancel();
+        match self.commit_hold.interrupt(&self.cancel) {
+            Interruption::Stopping => self.cancelling = true,
+            Interruption::Committing => self.too_late(cx),
+        }
     }
 
     /// Open the cancel question, holding the run before its commit while it is open; false
-    /// (nothing to ask) when the run has already replaced the files.
-    fn ask_to_cancel(&mut self, quit_when_confirmed: bool) -> bool {
+    /// (nothing to ask, the notice says why) when the run has already replaced the files.
+    fn ask_to_cancel(&mut self, cx: &mut Context, quit_when_confirmed: bool) -> bool {
         match self.commit_hold.hold() {
             Hold::Held => {
                 self.confirm_cancel = true;
@@ -105,10 +108,16 @@ impl ExtractionView {
                 true
             }
             Hold::AlreadyCommitted => {
-                self.committed = true;
+                self.too_late(cx);
                 false
             }
         }
+    }
+
+    /// Cancelling came too late: nothing is left to cancel, the run is finishing.
+    fn too_late(&mut self, cx: &mut Context) {
+        self.committed = true;
+        cx.notice = Some(Notice::info(ALREADY_WRITTEN));
     }
 
     /// The user keeps the run: close the question and let the run commit.
@@ -153,7 +162,7 @@ impl Extracting {
                 tracing::info!("extraction started");
                 let mut view = ExtractionView::new(generation, &handle);
                 if self.quit_after_cancel {
-                    view.request_cancel();
+                    view.interrupt(cx);
                 }
                 self.view = Some(view);
                 let tx = cx.sender();
@@ -215,15 +224,14 @@ impl Component for Extracting {
         if view.confirm_cancel {
             if matches!(key.code, KeyCode::Char('y' | 'Y')) {
                 self.quit_after_cancel |= view.quit_when_confirmed;
-                view.request_cancel();
+                view.interrupt(cx);
             } else {
                 view.keep_running();
             }
             return;
         }
-        if matches!(key.code, KeyCode::Esc | KeyCode::Char('c' | 'q')) && !view.ask_to_cancel(false)
-        {
-            cx.notice = Some(Notice::info(ALREADY_WRITTEN));
+        if matches!(key.code, KeyCode::Esc | KeyCode::Char('c' | 'q')) {
+            view.ask_to_cancel(cx, false);
         }
     }
 
@@ -256,17 +264,17 @@ impl Component for Extracting {
             && !view.confirm_cancel
             && !view.cancelling
         {
-            if !view.ask_to_cancel(true) {
+            if !view.ask_to_cancel(cx, true) {
                 // Nothing left to cancel: quit once the run has finished.
                 self.quit_after_cancel = true;
-                cx.notice = Some(Notice::info(ALREADY_WRITTEN));
             }
             return;
         }
         self.on_interrupt(cx);
     }
 
-    /// Let the run cancel and clean up first; a second interrupt quits at once.
+    /// Let the run cancel and clean up first (or, past its commit point, complete); a
+    /// second interrupt quits at once.
     fn on_interrupt(&mut self, cx: &mut Context) {
         if self.quit_after_cancel {
             cx.should_quit = true;
@@ -274,7 +282,7 @@ impl Component for Extracting {
         }
         self.quit_after_cancel = true;
         match &mut self.view {
-            Some(view) => view.request_cancel(),
+            Some(view) => view.interrupt(cx),
             None if cx.is_waiting() => {} // cancelled as soon as it starts
             None => cx.should_quit = true,
         }
