@@ -293,3 +293,50 @@ fn a_secret_moves_between_storages_without_a_copy_left_behind() {
         .unwrap();
     assert_exit(&run, 0);
 }
+
+/// A plaintext secret file that cannot be read — readable by others after a backup was
+/// restored, or not a file at all — was never compared with the secret given, so moving the
+/// secret to the environment keeps it and says where it is, in the words of a file (not of
+/// a keyring it never was in).
+#[test]
+fn an_unreadable_secret_file_is_kept_when_the_secret_moves_and_named_as_a_file() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+    fn open_to_others(file: &Path) {
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).unwrap()
+    }
+    fn not_a_file(file: &Path) {
+        std::fs::remove_file(file).unwrap();
+        std::fs::create_dir(file).unwrap();
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let secret = sim.app(DemoAppKind::Full).client_secret;
+    let open: fn(&Path) = open_to_others;
+    for (name, make_unreadable) in [("open", open), ("dir", not_a_file)] {
+        create_profile(
+            &sim,
+            &env,
+            name,
+            &env.out(name),
+            &["--plaintext-secret-file"],
+        );
+        assert_exit(&set_secret(&env, &[name, "--stdin"], &secret), 0);
+        let file = env.config_dir().join("secrets").join(name);
+        make_unreadable(&file);
+
+        let with_secret = ("ENTRA_EXTRACT_CLIENT_SECRET", secret.as_str());
+        let moved = set_secret_env(&env, &[name, "--storage", "environment"], with_secret);
+        assert_exit(&moved, 0);
+        assert!(
+            file.exists(),
+            "{name}: the copy nobody could compare was deleted"
+        );
+        let warning = stderr(&moved);
+        assert!(
+            warning.contains(&file.display().to_string()) && !warning.contains("keyring"),
+            "{name}: {warning}"
+        );
+    }
+}

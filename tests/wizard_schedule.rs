@@ -52,6 +52,7 @@ fn child_save() {
         },
         tenant: None,
         replaces: Some("contoso".into()),
+        secret_given: true,
         schedule: (!schedule.is_empty()).then(|| schedule.parse().unwrap()),
         credential_file,
         if_name_taken: Default::default(),

@@ -1067,6 +1067,7 @@ async fn edit_loads_the_profile_into_the_wizard() {
         },
         tenant: Some(tenant()),
         replaces: None,
+        secret_given: false,
         schedule: None,
         credential_file: None,
         if_name_taken: Default::default(),
