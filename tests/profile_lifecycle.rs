@@ -181,7 +181,10 @@ fn credentials_directory(env: &TestEnv, secret: &str) -> std::path::PathBuf {
 }
 
 /// No keyring here: storing the secret of a saved profile is refused with advice for that
-/// profile, and each piece of advice, followed, gives a profile whose runs sign in.
+/// profile, and each piece of advice, followed, gives a profile whose runs sign in. (The
+/// advice once the kernel keyring is chosen is the unit test
+/// `the_kernel_keyring_is_offered_only_to_someone_who_has_not_chosen_it`: whether the kernel
+/// keyring refuses depends on the machine, so a test here could not be sure to see it.)
 #[test]
 fn without_a_keyring_each_piece_of_advice_for_a_saved_profile_works_when_followed() {
     let sim = Sim::small();
@@ -220,26 +223,6 @@ fn without_a_keyring_each_piece_of_advice_for_a_saved_profile_works_when_followe
             _ => &mut run,
         };
         assert_exit(&run.output().unwrap(), 0);
-    }
-
-    // The kernel keyring chosen and refused (as in a container): no advice to choose it.
-    create_profile(&sim, &env, "kernel", &env.out("kernel"), &[]);
-    let o = {
-        let mut keyutils = env.command();
-        keyutils.env("ENTRA_EXTRACT_KEYRING_STORE", "keyutils");
-        set_secret_with(keyutils, &["kernel", "--stdin"], &secret)
-    };
-    if o.status.code() != Some(0) {
-        let advice = stderr(&o);
-        assert!(!advice.contains("choose the kernel keyring"), "{advice}");
-        assert!(
-            !advice.contains("ENTRA_EXTRACT_KEYRING_STORE=keyutils entra-extract"),
-            "{advice}"
-        );
-        assert!(
-            advice.contains("`entra-extract profile set-secret kernel --storage "),
-            "{advice}"
-        );
     }
 }
 
