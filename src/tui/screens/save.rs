@@ -363,7 +363,7 @@ fn render(v: &SaveView, frame: &mut Frame, area: Rect, cx: &Context) {
         SavePhase::NameTaken(_, p) => {
             lines.extend(hang(&p.message, area.width, "", "", t.warn));
             lines.extend(hang(
-                "Replace it? Its settings, stored secret and run history are deleted. y = replace it, any other key = choose another name",
+                "Replace it? Once this profile is saved, that one's settings, stored secret, run history, incremental state and timer are deleted. y = replace it, any other key = choose another name",
                 area.width,
                 "",
                 "",
