@@ -383,6 +383,8 @@ pub struct Removal {
     storage: Option<SecretStorage>,
     /// Its secret is in the keyring: the store, or (with `force`) why it cannot be reached.
     keyring: Option<Result<SecretStore, String>>,
+    /// Its systemd timer goes too (see [`Removal::sparing_timers`]).
+    timer: bool,
 }
 
 impl Removal {
@@ -428,7 +430,16 @@ impl Removal {
             found,
             storage,
             keyring,
+            timer: true,
         })
+    }
+
+    /// The same removal, leaving systemd timers alone: for profiles that cannot have one
+    /// (the demo's, in a directory of their own), as timers are the user's and found by
+    /// profile name only.
+    pub fn sparing_timers(mut self) -> Self {
+        self.timer = false;
+        self
     }
 
     /// Deletes the profile: its secret (keyring entry, plaintext file), its incremental
@@ -511,10 +522,10 @@ impl Removal {
                 .map_err(Into::into),
         )?;
         // Its timer would only fail from now on, or run the profile that took the name.
-        let timer = match crate::schedule::systemd::remove(name) {
-            Ok(true) => TimerRemoval::Removed,
-            Ok(false) => TimerRemoval::NoTimer,
-            Err(e) => TimerRemoval::Failed(e.to_string()),
+        let timer = match self.timer.then(|| crate::schedule::systemd::remove(name)) {
+            Some(Ok(true)) => TimerRemoval::Removed,
+            None | Some(Ok(false)) => TimerRemoval::NoTimer,
+            Some(Err(e)) => TimerRemoval::Failed(e.to_string()),
         };
         Ok(Removed {
             profile: self.found,

@@ -312,9 +312,14 @@ impl Services for LiveServices {
         async move {
             let name = ProfileName::new(&name).map_err(|e| e.to_string())?;
             let store = self.store();
-            let removed = lifecycle::remove(&store, &name, false, SecretStore::open(self.keyring))
-                .await
-                .map_err(|e| e.to_string())?;
+            let removed = async {
+                self.removal(&store, &name)
+                    .await?
+                    .finish(&store, None)
+                    .await
+            }
+            .await
+            .map_err(|e| e.to_string())?;
             let warnings = removed.warnings(&store, &name);
             match warnings.is_empty() {
                 true => Ok(removed.describe()),
@@ -752,6 +757,21 @@ impl LiveServices {
         }
     }
 
+    /// The removal of the saved profile `name`, checked (nothing changed yet); the demo's
+    /// leaves timers alone: they belong to the user's real profiles of the same names.
+    async fn removal(
+        &self,
+        store: &ProfileStore,
+        name: &ProfileName,
+    ) -> Result<lifecycle::Removal, LifecycleError> {
+        let removal =
+            lifecycle::Removal::check(store, name, false, SecretStore::open(self.keyring)).await?;
+        Ok(match self.schedules {
+            true => removal,
+            false => removal.sparing_timers(),
+        })
+    }
+
     /// Saving under a name another saved profile has would silently replace that profile:
     /// refuse ([`SaveProblemKind::NameTaken`]) unless the user agreed; then check that it can
     /// go. Nothing is changed here: it goes once the draft is saved.
@@ -777,16 +797,11 @@ impl LiveServices {
                     alternatives: Vec::new(),
                 })
             }
-            IfNameTaken::Replace => {
-                lifecycle::Removal::check(store, name, false, SecretStore::open(self.keyring))
-                    .await
-                    .map(Some)
-                    .map_err(|e| {
-                        SaveProblem::failed(format!(
-                            "The profile {name} cannot be replaced: {e}. Nothing was changed."
-                        ))
-                    })
-            }
+            IfNameTaken::Replace => self.removal(store, name).await.map(Some).map_err(|e| {
+                SaveProblem::failed(format!(
+                    "The profile {name} cannot be replaced: {e}. Nothing was changed."
+                ))
+            }),
         }
     }
 
@@ -900,10 +915,12 @@ impl LiveServices {
         }
         let had_schedule = edits.and_then(|p| p.schedule);
         let schedule = match draft.schedule {
+            // The demo touches no timer: those of its names are the user's real profiles'.
             Some(_) if !self.schedules => Some(
                 "The demo installs no schedule: its profiles are deleted when it ends (`entra-extract schedule add` schedules a real profile)."
                     .to_string(),
             ),
+            None if !self.schedules => None,
             wanted => apply_schedule(
                 &store,
                 &mut profile,
