@@ -432,3 +432,71 @@ async fn a_last_run_with_warnings_is_listed_as_warnings() {
     let last = listed[0].last_run.as_ref().expect("its last run");
     assert_eq!(last.outcome.label(), "warnings");
 }
+
+/// A profile edited to sign in with a certificate (the wizard signed in with it first)
+/// drops the secret it kept, once saved, and says so: no copy stays behind unseen.
+#[tokio::test]
+async fn a_profile_edited_to_a_certificate_drops_its_stored_secret() {
+    use entra_extract::graph::Cloud;
+    use entra_extract::profile::{Dirs, ProfileName, ProfileStore};
+    use entra_extract::secret::{SecretStore, StoreChoice};
+    use entra_extract::session::wizard::LiveServices;
+    use entra_extract::tui::services::{
+        CredentialInput, CredentialsInput, OutputSettings, ProfileDraft, SecretStorage, Services,
+    };
+
+    let root = tempfile::tempdir().unwrap();
+    let dirs = Dirs::new(root.path().join("config"), root.path().join("data"));
+    let services = LiveServices::new(dirs.clone(), StoreChoice::Memory);
+    let name = "to-certificate";
+    let draft = |credential, replaces: Option<&str>| ProfileDraft {
+        name: name.into(),
+        credentials: CredentialsInput {
+            cloud: Cloud::Global,
+            authority_url: None,
+            graph_url: None,
+            tenant: "contoso.com".into(),
+            client_id: "11111111-2222-3333-4444-555555555555".into(),
+            credential,
+        },
+        output: OutputSettings {
+            domain_prefix: String::new(),
+            directory: root.path().join("out"),
+            bom: false,
+        },
+        tenant: None,
+        replaces: replaces.map(Into::into),
+        secret_given: true,
+        schedule: None,
+        credential_file: None,
+        if_name_taken: Default::default(),
+    };
+    let secret = CredentialInput::Secret("Xy7~not.a.real.secret".to_string().into());
+    services
+        .save_profile(draft(secret, None), SecretStorage::Keyring)
+        .await
+        .expect("saved with a secret");
+    let keyring = SecretStore::open(StoreChoice::Memory).await.unwrap();
+    let profile = ProfileName::new(name).unwrap();
+    assert!(keyring.contains(&profile).await.unwrap());
+
+    let certificate = CredentialInput::Certificate {
+        path: root.path().join("cert.pem"),
+    };
+    let saved = services
+        .save_profile(draft(certificate, Some(name)), SecretStorage::Keyring)
+        .await
+        .expect("saved with a certificate");
+    assert!(
+        saved
+            .secret_stored_in
+            .contains("the old copy in the OS keyring was deleted"),
+        "{saved:?}"
+    );
+    assert!(!keyring.contains(&profile).await.unwrap());
+    let store = ProfileStore::new(dirs);
+    assert!(matches!(
+        store.load(&profile).unwrap().credential,
+        entra_extract::profile::CredentialKind::Certificate { .. }
+    ));
+}
