@@ -6,6 +6,8 @@
 //! The live services read HOME and PATH, so each save runs in a child process (this test
 //! binary again) with a fresh HOME and a stand-in `systemctl` that logs its arguments.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -16,33 +18,15 @@ use entra_extract::secret::StoreChoice;
 use entra_extract::session::wizard::LiveServices;
 use entra_extract::tui::services::{ProfileDraft, SecretStorage, Services};
 
-/// The wizard's draft of the profile `name` of a fixed tenant and app, writing under `root`,
-/// its secret typed in.
+/// The wizard's draft of the profile `name` of a fixed tenant and app, writing under `root`.
 fn draft(root: &Path, name: &str) -> ProfileDraft {
-    use entra_extract::graph::Cloud;
-    use entra_extract::tui::services::{CredentialInput, CredentialsInput, OutputSettings};
-    ProfileDraft {
-        name: name.into(),
-        credentials: CredentialsInput {
-            cloud: Cloud::Global,
-            authority_url: None,
-            graph_url: None,
-            tenant: "contoso.onmicrosoft.com".into(),
-            client_id: "11111111-2222-3333-4444-555555555555".into(),
-            credential: CredentialInput::Secret("Xy7~not.a.real.secret".to_string().into()),
-        },
-        output: OutputSettings {
-            domain_prefix: String::new(),
-            directory: root.join("out"),
-            bom: false,
-        },
-        tenant: None,
-        replaces: None,
-        secret_given: true,
-        schedule: None,
-        credential_file: None,
-        if_name_taken: Default::default(),
-    }
+    common::wizard_draft(
+        name,
+        "contoso.onmicrosoft.com",
+        &root.join("out"),
+        common::typed_secret(),
+        None,
+    )
 }
 
 /// The live services over the child's directories under `root`.
