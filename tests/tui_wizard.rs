@@ -2,11 +2,14 @@
 //! public API, with scripted input and the scripted fake services; and the live services'
 //! save path where the fakes cannot reach (a profile renamed on a machine without a keyring).
 
+mod common;
+
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::{typed_secret, wizard_draft as draft};
 use crossterm::event::KeyCode;
 use entra_extract::extract::progress::{Phase, ProgressSnapshot};
 use entra_extract::permissions::report::{
@@ -201,13 +204,10 @@ async fn quitting_from_home() {
 /// one of them completes the rename instead of failing on the profile that already moved.
 #[tokio::test]
 async fn renaming_a_profile_then_choosing_another_storage_after_the_keyring_fails_saves_it() {
-    use entra_extract::graph::Cloud;
     use entra_extract::profile::{Dirs, Profile, ProfileName, ProfileStore, SecretStorage};
     use entra_extract::secret::StoreChoice;
     use entra_extract::session::wizard::LiveServices;
-    use entra_extract::tui::services::{
-        CredentialInput, CredentialsInput, OutputSettings, ProfileDraft, Services,
-    };
+    use entra_extract::tui::services::Services;
 
     let root = tempfile::tempdir().unwrap();
     let dirs = Dirs::new(root.path().join("config"), root.path().join("data"));
@@ -224,26 +224,14 @@ async fn renaming_a_profile_then_choosing_another_storage_after_the_keyring_fail
     store.create(&saved).unwrap();
 
     let services = LiveServices::new(dirs, StoreChoice::Unreachable);
-    let draft = || ProfileDraft {
-        name: "new".into(),
-        credentials: CredentialsInput {
-            cloud: Cloud::Global,
-            authority_url: None,
-            graph_url: None,
-            tenant: tenant.into(),
-            client_id: client.into(),
-            credential: CredentialInput::Secret("Xy7~not.a.real.secret".to_string().into()),
-        },
-        output: OutputSettings {
-            domain_prefix: String::new(),
-            directory: root.path().join("out"),
-            bom: false,
-        },
-        tenant: None,
-        replaces: Some("old".into()),
-        schedule: None,
-        credential_file: None,
-        if_name_taken: Default::default(),
+    let draft = || {
+        draft(
+            "new",
+            tenant,
+            &root.path().join("out"),
+            typed_secret(),
+            Some("old"),
+        )
     };
     let problem = services
         .save_profile(draft(), SecretStorage::Keyring)
@@ -270,40 +258,25 @@ async fn renaming_a_profile_then_choosing_another_storage_after_the_keyring_fail
 /// name is refused the same way.
 #[tokio::test]
 async fn a_taken_profile_name_is_never_overwritten_without_the_users_yes() {
-    use entra_extract::graph::Cloud;
     use entra_extract::profile::history::History;
     use entra_extract::profile::{Dirs, ProfileName, ProfileStore, SecretStorage};
     use entra_extract::secret::StoreChoice;
     use entra_extract::session::wizard::LiveServices;
-    use entra_extract::tui::services::{
-        CredentialInput, CredentialsInput, IfNameTaken, OutputSettings, ProfileDraft,
-        SaveProblemKind, Services,
-    };
+    use entra_extract::tui::services::{IfNameTaken, ProfileDraft, SaveProblemKind, Services};
 
     let root = tempfile::tempdir().unwrap();
     let dirs = Dirs::new(root.path().join("config"), root.path().join("data"));
     let store = ProfileStore::new(dirs.clone());
     let services = LiveServices::new(dirs.clone(), StoreChoice::Memory);
     let draft = |name: &str, tenant: &str, replaces: Option<&str>| ProfileDraft {
-        name: name.into(),
-        credentials: CredentialsInput {
-            cloud: Cloud::Global,
-            authority_url: None,
-            graph_url: None,
-            tenant: tenant.into(),
-            client_id: "11111111-2222-3333-4444-555555555555".into(),
-            credential: CredentialInput::Secret("Xy7~not.a.real.secret".to_string().into()),
-        },
-        output: OutputSettings {
-            domain_prefix: String::new(),
-            directory: root.path().join(tenant),
-            bom: false,
-        },
-        tenant: None,
-        replaces: replaces.map(Into::into),
-        schedule: None,
-        credential_file: None,
         if_name_taken: IfNameTaken::Refuse,
+        ..draft(
+            name,
+            tenant,
+            &root.path().join(tenant),
+            typed_secret(),
+            replaces,
+        )
     };
     let contoso = ProfileName::new("contoso").unwrap();
     let tenant_of = |name: &ProfileName| store.load(name).unwrap().tenant.to_string();
@@ -429,4 +402,55 @@ async fn a_last_run_with_warnings_is_listed_as_warnings() {
         .unwrap();
     let last = listed[0].last_run.as_ref().expect("its last run");
     assert_eq!(last.outcome.label(), "warnings");
+}
+
+/// A profile edited to sign in with a certificate (the wizard signed in with it first)
+/// drops the secret it kept, once saved, and says so: no copy stays behind unseen.
+#[tokio::test]
+async fn a_profile_edited_to_a_certificate_drops_its_stored_secret() {
+    use entra_extract::profile::{Dirs, ProfileName, ProfileStore};
+    use entra_extract::secret::{SecretStore, StoreChoice};
+    use entra_extract::session::wizard::LiveServices;
+    use entra_extract::tui::services::{CredentialInput, SecretStorage, Services};
+
+    let root = tempfile::tempdir().unwrap();
+    let dirs = Dirs::new(root.path().join("config"), root.path().join("data"));
+    let services = LiveServices::new(dirs.clone(), StoreChoice::Memory);
+    let name = "to-certificate";
+    let draft = |credential, replaces: Option<&str>| {
+        draft(
+            name,
+            "contoso.com",
+            &root.path().join("out"),
+            credential,
+            replaces,
+        )
+    };
+    services
+        .save_profile(draft(typed_secret(), None), SecretStorage::Keyring)
+        .await
+        .expect("saved with a secret");
+    let keyring = SecretStore::open(StoreChoice::Memory).await.unwrap();
+    let profile = ProfileName::new(name).unwrap();
+    assert!(keyring.contains(&profile).await.unwrap());
+
+    let certificate = CredentialInput::Certificate {
+        path: root.path().join("cert.pem"),
+    };
+    let saved = services
+        .save_profile(draft(certificate, Some(name)), SecretStorage::Keyring)
+        .await
+        .expect("saved with a certificate");
+    assert!(
+        saved
+            .secret_stored_in
+            .contains("the old copy in the OS keyring was deleted"),
+        "{saved:?}"
+    );
+    assert!(!keyring.contains(&profile).await.unwrap());
+    let store = ProfileStore::new(dirs);
+    assert!(matches!(
+        store.load(&profile).unwrap().credential,
+        entra_extract::profile::CredentialKind::Certificate { .. }
+    ));
 }

@@ -39,6 +39,7 @@ fn target(sim: &Sim, out: &Path) -> ExtractionTarget {
         },
         tenant: None,
         replaces: None,
+        secret_given: false,
         schedule: None,
         credential_file: None,
         if_name_taken: Default::default(),

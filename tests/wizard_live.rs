@@ -36,9 +36,10 @@ struct Wizard {
 }
 
 impl Wizard {
-    /// The wizard over `dirs`, secrets in the process's memory keyring.
-    fn new(dirs: &Dirs) -> Self {
-        let services = Arc::new(LiveServices::new(dirs.clone(), StoreChoice::Memory));
+    /// The wizard over `dirs` with the `keyring` store (`Memory`: the process's memory
+    /// keyring; `Unreachable`: a machine without one).
+    fn with_keyring(dirs: &Dirs, keyring: StoreChoice) -> Self {
+        let services = Arc::new(LiveServices::new(dirs.clone(), keyring));
         let (tx, rx) = mpsc::unbounded_channel();
         let app = App::new(services, WizardOptions::default(), tx);
         Wizard {
@@ -109,6 +110,23 @@ impl Wizard {
         self.press(KeyCode::Enter);
         assert_eq!(self.app.screen(), ScreenKind::Setup(Step::Save));
         self
+    }
+
+    /// On the save step (the name field has the keyboard): the name replaced by `name`.
+    fn rename_to(&mut self, name: &str) -> &mut Self {
+        for _ in 0..64 {
+            self.press(KeyCode::Backspace);
+        }
+        for c in name.chars() {
+            self.press(KeyCode::Char(c));
+        }
+        self
+    }
+
+    /// Until the service the wizard waits for has answered; returns the screen as one line.
+    async fn answered(&mut self) -> String {
+        self.until("the answer", |app| !app.is_waiting()).await;
+        flat(&self.screen())
     }
 
     /// Until the run on screen has ended; returns the summary screen.
@@ -189,10 +207,45 @@ impl Case {
 
     /// The wizard over this case's directories, driven by `script`.
     fn wizard(&self, script: impl AsyncFnOnce(&mut Wizard)) {
+        self.wizard_with(StoreChoice::Memory, script)
+    }
+
+    /// [`Case::wizard`] with the `keyring` store.
+    fn wizard_with(&self, keyring: StoreChoice, script: impl AsyncFnOnce(&mut Wizard)) {
         self.rt.block_on(async {
-            let mut w = Wizard::new(&self.dirs());
+            let mut w = Wizard::with_keyring(&self.dirs(), keyring);
             script(&mut w).await;
         })
+    }
+
+    /// A profile as [`Case::profile`] makes it, with its secret in the plain-text file
+    /// `<config>/secrets/<name>` instead (readable on a machine without a keyring); returns
+    /// that file.
+    fn plaintext_profile(&self, name: &str) -> PathBuf {
+        create_profile(
+            &self.sim,
+            &self.env,
+            name,
+            &self.env.out(name),
+            &["--plaintext-secret-file"],
+        );
+        let o = self
+            .env
+            .command()
+            .args(["profile", "set-secret", name, "--stdin"])
+            .write_stdin(self.secret())
+            .output()
+            .unwrap();
+        assert_exit(&o, 0);
+        let file = self.env.config_dir().join("secrets").join(name);
+        assert!(file.exists());
+        file
+    }
+
+    /// The text of the profile file of `name` (panics when there is none).
+    fn profile_text(&self, name: &str) -> String {
+        let path = self.store().path(&profile_name(name));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
 
     fn history(&self, name: &str) -> Vec<Value> {
@@ -503,23 +556,7 @@ fn s_on_home_changes_where_a_profile_keeps_its_secret() {
 fn saving_an_edited_profile_elsewhere_leaves_no_copy_of_its_secret_behind() {
     let case = Case::new();
     let name = "was-plain";
-    create_profile(
-        &case.sim,
-        &case.env,
-        name,
-        &case.env.out(name),
-        &["--plaintext-secret-file"],
-    );
-    let o = case
-        .env
-        .command()
-        .args(["profile", "set-secret", name, "--stdin"])
-        .write_stdin(case.secret())
-        .output()
-        .unwrap();
-    assert_exit(&o, 0);
-    let file = case.env.config_dir().join("secrets").join(name);
-    assert!(file.exists());
+    let file = case.plaintext_profile(name);
 
     case.wizard(async |w| {
         w.home_lists(name).await;
@@ -531,4 +568,259 @@ fn saving_an_edited_profile_elsewhere_leaves_no_copy_of_its_secret_behind() {
     assert_eq!(case.storage(name), SecretStorage::Keyring);
     assert_eq!(case.in_memory_keyring(name), Some(case.secret()));
     assert!(!file.exists(), "the plain-text copy stayed behind");
+}
+
+/// What the user can see of a saved profile: its file, its history and its stored secret.
+fn belongings(case: &Case, name: &str) -> (String, Vec<Value>, Option<String>) {
+    (
+        case.profile_text(name),
+        case.history(name),
+        case.in_memory_keyring(name),
+    )
+}
+
+/// Renaming a scheduled profile onto another profile's name is refused (its timer runs it
+/// by name) before anything else: before the question whether to replace the other
+/// profile, so nothing of either is deleted (it used to delete the other profile on the
+/// user's yes, then refuse the rename).
+#[test]
+fn a_refused_rename_onto_a_taken_name_deletes_nothing() {
+    let case = Case::new();
+    let (scheduled, taken) = ("a-scheduled", "b-taken");
+    case.profile(scheduled, &[]);
+    let mut p = case.store().load(&profile_name(scheduled)).unwrap();
+    p.schedule = Some("daily 02:00".parse().unwrap());
+    case.store().save(&p).unwrap();
+    case.profile(taken, &[]);
+    case.headless(taken);
+    let before = (belongings(&case, scheduled), belongings(&case, taken));
+
+    case.wizard(async |w| {
+        w.home_lists(scheduled).await;
+        w.edit_to_save_step().await;
+        w.rename_to(taken).press(KeyCode::Enter);
+        let refused = w.answered().await;
+        assert!(
+            refused.contains("not saved") && refused.contains("has a schedule"),
+            "{refused}"
+        );
+    });
+    assert_eq!(
+        (belongings(&case, scheduled), belongings(&case, taken)),
+        before
+    );
+}
+
+/// Replacing a profile on a machine without a keyring: the new secret has nowhere to go,
+/// and the profile that was to be replaced is still all there when the user leaves.
+#[test]
+fn a_replace_whose_secret_cannot_be_stored_deletes_nothing() {
+    let case = Case::new();
+    let (edited, taken) = ("a-edited", "b-taken");
+    let edited_file = case.plaintext_profile(edited);
+    let taken_file = case.plaintext_profile(taken);
+    case.headless(taken);
+    let before = [edited, taken].map(|n| (case.profile_text(n), case.history(n)));
+
+    case.wizard_with(StoreChoice::Unreachable, async |w| {
+        w.home_lists(edited).await;
+        w.edit_to_save_step().await;
+        w.rename_to(taken).press(KeyCode::Enter);
+        w.answered().await;
+        w.press(KeyCode::Char('y'));
+        let problem = w.answered().await;
+        assert!(
+            problem.contains("not saved") && problem.contains("keyring"),
+            "{problem}"
+        );
+    });
+    assert_eq!(
+        [edited, taken].map(|n| (case.profile_text(n), case.history(n))),
+        before
+    );
+    for file in [&edited_file, &taken_file] {
+        assert_eq!(std::fs::read_to_string(file).unwrap(), case.secret());
+    }
+}
+
+/// The profile being edited is deleted meanwhile (`profile remove` in another terminal):
+/// saving the form under another saved profile's name still asks before replacing it.
+#[test]
+fn a_profile_deleted_while_edited_is_not_saved_over_another_without_asking() {
+    let case = Case::new();
+    let (edited, taken) = ("a-edited", "b-taken");
+    case.profile(edited, &[]);
+    case.profile(taken, &[]);
+    let before = belongings(&case, taken);
+
+    case.wizard(async |w| {
+        w.home_lists(edited).await;
+        w.edit_to_save_step().await;
+        let o = case
+            .env
+            .command()
+            .args(["profile", "remove", edited])
+            .output()
+            .unwrap();
+        assert_exit(&o, 0);
+        w.rename_to(taken).press(KeyCode::Enter);
+        let asked = w.answered().await;
+        assert!(asked.contains("Replace it?"), "{asked}");
+    });
+    assert_eq!(belongings(&case, taken), before);
+}
+
+/// Editing a profile whose secret is in a plain-text file on a machine without a keyring,
+/// and saving it with "environment variable": the file holds the only copy of a value the
+/// user never saw (the form filled it in, masked), so it is not deleted until the user
+/// types the secret; then it is.
+#[test]
+fn the_only_copy_of_a_secret_goes_only_once_the_user_typed_it() {
+    let case = Case::new();
+    let name = "a-plain";
+    let file = case.plaintext_profile(name);
+    // The save step's alternatives after the keyring failed: environment is the first.
+    let save_to_the_environment = async |w: &mut Wizard| {
+        w.press(KeyCode::Enter);
+        let problem = w.answered().await;
+        assert!(problem.contains("keyring"), "{problem}");
+        w.press(KeyCode::Enter);
+        w.answered().await
+    };
+
+    case.wizard_with(StoreChoice::Unreachable, async |w| {
+        w.home_lists(name).await;
+        w.edit_to_save_step().await;
+        let refused = save_to_the_environment(w).await;
+        assert!(
+            refused.contains("not saved") && refused.contains(&file.display().to_string()),
+            "{refused}"
+        );
+        assert_eq!(w.app.screen(), ScreenKind::Setup(Step::Save));
+        assert!(file.exists(), "the only copy was deleted");
+
+        // Back to the secret, typed again.
+        w.press(KeyCode::Esc)
+            .press(KeyCode::Esc)
+            .press(KeyCode::Esc);
+        assert_eq!(w.app.screen(), ScreenKind::Setup(Step::Credential));
+        w.app.update(Action::ctrl('u'));
+        w.app.update(Action::Paste(case.secret()));
+        w.press(KeyCode::Enter);
+        w.until("the permission check", |app| {
+            app.screen() == ScreenKind::Setup(Step::Permissions) && !app.is_waiting()
+        })
+        .await;
+        w.press(KeyCode::Enter).press(KeyCode::Enter);
+        save_to_the_environment(w).await;
+        w.finished().await;
+    });
+    assert_eq!(case.storage(name), SecretStorage::Environment);
+    assert!(!file.exists(), "the old copy stayed behind");
+}
+
+/// Set for a test run again as a child process, with an environment of its own.
+const CHILD_ENV: &str = "ENTRA_EXTRACT_WIZARD_LIVE_CHILD";
+
+/// `test`, run again as a child process of this test binary with `vars` set; asserts it
+/// passed.
+fn in_child(test: &str, vars: &[(&str, &str)]) {
+    let o = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--ignored", "--nocapture"])
+        .env(CHILD_ENV, "1")
+        .envs(vars.iter().copied())
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success() && String::from_utf8_lossy(&o.stdout).contains("1 passed"),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Editing a profile fills in the secret the profile keeps (here in the keyring), not the
+/// one `ENTRA_EXTRACT_CLIENT_SECRET` holds (which wins at run time only): the form signs in
+/// with the profile's own secret, and saving it keeps that secret.
+#[test]
+fn editing_fills_in_the_profiles_own_secret_not_the_environments() {
+    in_child(
+        "child_editing_fills_in_the_profiles_own_secret",
+        &[(
+            "ENTRA_EXTRACT_CLIENT_SECRET",
+            "Zz9~another.value.from.the.environment",
+        )],
+    );
+}
+
+#[test]
+#[ignore = "run by editing_fills_in_the_profiles_own_secret_not_the_environments"]
+fn child_editing_fills_in_the_profiles_own_secret() {
+    if std::env::var_os(CHILD_ENV).is_none() {
+        return;
+    }
+    let case = Case::new();
+    let name = "own-secret";
+    case.profile(name, &[]);
+    case.wizard(async |w| {
+        w.home_lists(name).await;
+        w.press(KeyCode::Char('e'));
+        w.until("the edit form", |app| {
+            app.screen() == ScreenKind::Setup(Step::Cloud)
+        })
+        .await;
+        for _ in 0..4 {
+            w.press(KeyCode::Enter);
+        }
+        let signed_in = w.answered().await;
+        assert_eq!(
+            w.app.screen(),
+            ScreenKind::Setup(Step::Permissions),
+            "{signed_in}"
+        );
+        w.until("the permission check", |app| !app.is_waiting())
+            .await;
+        w.press(KeyCode::Enter)
+            .press(KeyCode::Enter)
+            .press(KeyCode::Enter);
+        w.finished().await;
+    });
+    assert_eq!(case.in_memory_keyring(name), Some(case.secret()));
+}
+
+/// Renaming a profile onto another's name with the user's yes: the renamed profile takes
+/// the name with its own run history and incremental state (the next run reads only the
+/// changes), the replaced one's history is gone, and nothing stays under the old name.
+#[test]
+fn renaming_onto_a_taken_name_replaces_that_profile_with_the_renamed_one() {
+    let case = Case::new();
+    let (renamed, taken) = ("a-renamed", "b-taken");
+    let out = case.profile(renamed, &[]);
+    case.profile(taken, &["--extra-user-attribute", "mobilePhone"]);
+    case.headless(renamed);
+    for _ in 0..2 {
+        case.headless(taken);
+    }
+
+    case.wizard(async |w| {
+        w.home_lists(renamed).await;
+        w.edit_to_save_step().await;
+        w.rename_to(taken).press(KeyCode::Enter);
+        w.answered().await;
+        w.press(KeyCode::Char('y'));
+        let summary = w.finished().await;
+        assert!(summary.contains("only the changes"), "{summary}");
+    });
+    assert!(!case.store().exists(&profile_name(renamed)));
+    assert_eq!(case.in_memory_keyring(renamed), None);
+    assert_eq!(case.in_memory_keyring(taken), Some(case.secret()));
+    let saved = case.store().load(&profile_name(taken)).unwrap();
+    assert_eq!(saved.output_dir, out);
+    assert!(saved.extra_user_attributes.is_empty(), "{saved:?}");
+    // The renamed profile's run and the wizard's, none of the replaced one's two.
+    assert_eq!(case.history(taken).len(), 2);
+    assert!(case.history(renamed).is_empty());
+    assert!(!case.env.data_dir().join("state").join(renamed).exists());
+    let next = case.headless(taken);
+    assert_eq!(next["mode"], "incremental", "{next}");
 }

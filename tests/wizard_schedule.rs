@@ -1,26 +1,45 @@
 //! The wizard's save step with a schedule, through the live services the wizard calls (the
 //! screen's side is in the TUI tests): saving installs the profile's systemd user timer,
-//! saving it again with the field cleared removes it, and what the wizard does not show
-//! (extra attributes) survives the edit.
+//! saving it again with the field cleared removes it, what the wizard does not show (extra
+//! attributes) survives the edit, and the demo touches no timer.
 //!
 //! The live services read HOME and PATH, so each save runs in a child process (this test
 //! binary again) with a fresh HOME and a stand-in `systemctl` that logs its arguments.
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const CHILD_ENV: &str = "ENTRA_EXTRACT_SCHEDULE_CHILD";
 
+use entra_extract::profile::Dirs;
+use entra_extract::secret::StoreChoice;
+use entra_extract::session::wizard::LiveServices;
+use entra_extract::tui::services::{ProfileDraft, SecretStorage, Services};
+
+/// The wizard's draft of the profile `name` of a fixed tenant and app, writing under `root`.
+fn draft(root: &Path, name: &str) -> ProfileDraft {
+    common::wizard_draft(
+        name,
+        "contoso.onmicrosoft.com",
+        &root.join("out"),
+        common::typed_secret(),
+        None,
+    )
+}
+
+/// The live services over the child's directories under `root`.
+fn services(root: &Path) -> LiveServices {
+    LiveServices::new(
+        Dirs::new(root.join("config"), root.join("data")),
+        StoreChoice::Memory,
+    )
+}
+
 #[test]
 #[ignore = "only run as a child of the_save_step_installs_and_removes_the_timer"]
 fn child_save() {
-    use entra_extract::graph::Cloud;
-    use entra_extract::profile::Dirs;
-    use entra_extract::secret::StoreChoice;
-    use entra_extract::session::wizard::LiveServices;
-    use entra_extract::tui::services::{
-        CredentialInput, CredentialsInput, OutputSettings, ProfileDraft, SecretStorage, Services,
-    };
     let Some(root) = std::env::var_os(CHILD_ENV).map(PathBuf::from) else {
         return;
     };
@@ -31,36 +50,36 @@ fn child_save() {
     } else {
         SecretStorage::Keyring
     };
-    let services = LiveServices::new(
-        Dirs::new(root.join("config"), root.join("data")),
-        StoreChoice::Memory,
-    );
     let draft = ProfileDraft {
-        name: "contoso".into(),
-        credentials: CredentialsInput {
-            cloud: Cloud::Global,
-            authority_url: None,
-            graph_url: None,
-            tenant: "contoso.onmicrosoft.com".into(),
-            client_id: "11111111-2222-3333-4444-555555555555".into(),
-            credential: CredentialInput::Secret("Xy7~not.a.real.secret".to_string().into()),
-        },
-        output: OutputSettings {
-            domain_prefix: String::new(),
-            directory: root.join("out"),
-            bom: false,
-        },
-        tenant: None,
         replaces: Some("contoso".into()),
         schedule: (!schedule.is_empty()).then(|| schedule.parse().unwrap()),
         credential_file,
-        if_name_taken: Default::default(),
+        ..draft(&root, "contoso")
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let outcome = runtime
-        .block_on(services.save_profile(draft, storage))
+        .block_on(services(&root).save_profile(draft, storage))
         .expect("saved");
     println!("SCHEDULE: {}", outcome.schedule.unwrap_or_default());
+}
+
+#[test]
+#[ignore = "only run as a child of the_demo_leaves_the_timers_of_real_profiles_alone"]
+fn child_demo_removals() {
+    use entra_extract::tui::services::IfNameTaken;
+    let Some(root) = std::env::var_os(CHILD_ENV).map(PathBuf::from) else {
+        return;
+    };
+    let demo = services(&root).without_schedules();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let deleted = runtime.block_on(demo.delete_profile("contoso".into()));
+    println!("DELETED: {deleted:?}");
+    let replace = ProfileDraft {
+        if_name_taken: IfNameTaken::Replace,
+        ..draft(&root, "fabrikam")
+    };
+    let replaced = runtime.block_on(demo.save_profile(replace, SecretStorage::Keyring));
+    println!("REPLACED: {replaced:?}");
 }
 
 struct Host {
@@ -96,16 +115,27 @@ impl Host {
     /// [`Host::save`] with the secret left to the environment and `file` in the wizard's
     /// "Timer's secret file" field.
     fn save_with(&self, schedule: &str, file: Option<&Path>) -> String {
+        let mut vars = vec![("SCHEDULE", std::ffi::OsStr::new(schedule))];
+        vars.extend(file.map(|f| ("CREDENTIAL_FILE", f.as_os_str())));
+        let out = self.child("child_save", &vars);
+        out.lines()
+            .find_map(|l| l.strip_prefix("SCHEDULE: "))
+            .unwrap_or_else(|| panic!("{out}"))
+            .to_string()
+    }
+
+    /// Runs the child test `test` of this binary with `vars`, a fresh HOME and the stand-in
+    /// `systemctl`; asserts it passed and returns its standard output.
+    fn child(&self, test: &str, vars: &[(&str, &std::ffi::OsStr)]) -> String {
         let path = format!(
             "{}:{}",
             self.path("bin").display(),
             std::env::var("PATH").unwrap()
         );
         let o = Command::new(std::env::current_exe().unwrap())
-            .args(["--ignored", "--exact", "child_save", "--nocapture"])
+            .args(["--ignored", "--exact", test, "--nocapture"])
             .env(CHILD_ENV, self.root.path())
-            .env("SCHEDULE", schedule)
-            .envs(file.map(|f| ("CREDENTIAL_FILE", f.as_os_str())))
+            .envs(vars.iter().copied())
             .env("HOME", self.path("home"))
             .env("PATH", path)
             .env_remove("XDG_CONFIG_HOME")
@@ -116,24 +146,39 @@ impl Host {
             .unwrap();
         let out = String::from_utf8_lossy(&o.stdout).into_owned();
         assert!(
-            o.status.success(),
+            o.status.success() && out.contains("1 passed"),
             "{out}\n{}",
             String::from_utf8_lossy(&o.stderr)
         );
-        out.lines()
-            .find_map(|l| l.strip_prefix("SCHEDULE: "))
-            .unwrap_or_else(|| panic!("{out}"))
-            .to_string()
+        out
     }
 
     fn unit(&self, ext: &str) -> PathBuf {
+        self.unit_of("contoso", ext)
+    }
+
+    /// The systemd unit `entra-extract-<name>.<ext>` in the fresh HOME.
+    fn unit_of(&self, name: &str, ext: &str) -> PathBuf {
         self.path(&format!(
-            "home/.config/systemd/user/entra-extract-contoso.{ext}"
+            "home/.config/systemd/user/entra-extract-{name}.{ext}"
         ))
     }
 
     fn profile(&self) -> String {
         std::fs::read_to_string(self.path("config/profiles/contoso.toml")).unwrap()
+    }
+
+    /// A saved profile `name` of the same tenant and app as [`draft`].
+    fn write_profile(&self, name: &str) {
+        std::fs::create_dir_all(self.path("config/profiles")).unwrap();
+        std::fs::write(
+            self.path(&format!("config/profiles/{name}.toml")),
+            format!(
+                "schema_version = 1\nname = \"{name}\"\ntenant = \"contoso.onmicrosoft.com\"\n\
+                 client_id = \"11111111-2222-3333-4444-555555555555\"\noutput_dir = \"/o\"\n"
+            ),
+        )
+        .unwrap();
     }
 }
 
@@ -225,4 +270,35 @@ fn the_save_step_hands_the_timer_a_secret_file() {
         "{service}"
     );
     assert!(!service.contains("not.a.real.secret"), "{service}");
+}
+
+/// The demo's profiles live in a directory of their own, but timers are the user's, found by
+/// profile name: deleting a demo profile, or replacing one from the demo's save step, leaves
+/// the timer of a real profile of that name alone.
+#[test]
+fn the_demo_leaves_the_timers_of_real_profiles_alone() {
+    let host = Host::new();
+    for name in ["contoso", "fabrikam"] {
+        host.write_profile(name);
+        for ext in ["timer", "service"] {
+            let unit = host.unit_of(name, ext);
+            std::fs::create_dir_all(unit.parent().unwrap()).unwrap();
+            std::fs::write(&unit, "[Unit]\n").unwrap();
+        }
+    }
+    let out = host.child("child_demo_removals", &[]);
+    assert!(
+        out.contains("DELETED: Ok") && out.contains("REPLACED: Ok"),
+        "{out}"
+    );
+    for name in ["contoso", "fabrikam"] {
+        for ext in ["timer", "service"] {
+            assert!(
+                host.unit_of(name, ext).exists(),
+                "the demo deleted {name}.{ext}"
+            );
+        }
+    }
+    let log = std::fs::read_to_string(host.path("systemctl.log")).unwrap_or_default();
+    assert!(!log.contains("disable"), "{log}");
 }

@@ -52,14 +52,14 @@ fn environment() -> Vec<(&'static str, String)> {
 }
 
 /// The files the program reads and writes.
-const FILES: [(&str, &str); 8] = [
+const FILES: [(&str, &str); 9] = [
     (
         "<config>/profiles/<name>.toml",
         "a saved profile (0600); <config> is ~/.config/entra-extract on Linux",
     ),
     (
         "<config>/secrets/<name>",
-        "a profile's secret, only after the --plaintext-secret-file opt-in (0600)",
+        "a profile's secret when it keeps it in a plaintext file (0600): --plaintext-secret-file, set-secret --storage plaintext-file, or that choice in the wizard",
     ),
     (
         "<data>/history/<name>.jsonl",
@@ -70,6 +70,10 @@ const FILES: [(&str, &str); 8] = [
         "what makes a profile's next run incremental (delta links, the previous files)",
     ),
     ("<data>/logs/", "the log files (never the terminal)"),
+    (
+        "<data>/copied/",
+        "the grant commands the wizard copied, one file each (0600)",
+    ),
     (
         "<output dir>/<prefix>_{users,groups,groups_members,groups_owners}.csv",
         "the four CSV files, with <prefix>_manifest.json and, for a profile's rerun, <prefix>_changes.csv",

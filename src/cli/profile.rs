@@ -493,18 +493,9 @@ async fn remove(
     force: bool,
 ) -> Result<(), CommandError> {
     let removed = lifecycle::remove(profiles, name, force, SecretStore::open_default()).await?;
-    // Its timer would only fail from now on.
-    match crate::schedule::systemd::remove(name) {
-        Ok(true) => crate::outln!("Disabled and deleted its systemd timer."),
-        Ok(false) => {}
-        Err(e) => warn(&format!(
-            "its systemd timer could not be removed ({e}); delete {} yourself",
-            crate::schedule::systemd::timer_name(name)
-        )),
-    }
     crate::outln!("{}", removed.summary(profiles, name));
-    if let SecretRemoval::LeftBehind(why) = &removed.secret {
-        warn(&SecretRemoval::left_behind(name, why));
+    for w in removed.warnings(profiles, name) {
+        warn(&w);
     }
     Ok(())
 }
@@ -589,12 +580,18 @@ async fn change_storage(
     }
     crate::outln!(
         "Profile {name} now keeps its client secret in {}.",
-        changed.now
+        changed.now.unwrap_or_default()
     );
-    match &changed.old_copy {
-        SecretRemoval::Deleted(place) => crate::outln!("Deleted the old copy from {place}."),
-        SecretRemoval::NoneStored => {}
-        SecretRemoval::LeftBehind(why) => warn(&SecretRemoval::left_behind(name, why)),
+    if let SecretRemoval::Deleted(place) = &changed.old_copy {
+        crate::outln!("Deleted the old copy from {place}.");
+    }
+    for w in changed
+        .old_copy
+        .warning(profiles, name)
+        .into_iter()
+        .chain(changed.unfinished)
+    {
+        warn(&w);
     }
     if !storage.is_stored() {
         crate::outln!(

@@ -112,28 +112,17 @@ pub async fn set_secret(
             profile: profile.name.clone(),
         });
     }
+    let (name, storage) = (&profile.name, profile.secret_storage);
     let mut warnings: Vec<String> = check_new_secret(secret)?.into_iter().collect();
-    let location = match profile.secret_storage {
-        SecretStorage::Keyring => {
-            let store = keyring.await?;
-            store.save(&profile.name, secret).await?;
-            format!("the OS keyring ({})", store.label())
-        }
-        SecretStorage::PlaintextFile => {
-            warnings.push(plaintext::save(profiles.dirs(), &profile.name, secret)?);
-            format!(
-                "the plaintext file {}",
-                plaintext::path(profiles.dirs(), &profile.name).display()
-            )
-        }
-        storage @ (SecretStorage::Environment | SecretStorage::SystemdCredential) => {
-            return Err(SecretError::NotStorable {
-                profile: profile.name.clone(),
-                storage,
-            });
-        }
+    let store = match storage {
+        SecretStorage::Keyring => Some(keyring.await?),
+        _ => None,
     };
-    Ok(StoredSecret { location, warnings })
+    warnings.extend(write_copy(profiles, name, storage, secret, store.as_ref()).await?);
+    Ok(StoredSecret {
+        location: place(profiles, name, storage, store.as_ref()),
+        warnings,
+    })
 }
 
 /// Whether a profile's own storage holds a secret.
@@ -220,27 +209,59 @@ pub async fn status(
     }
 }
 
-/// What happened to a removed profile's secret.
+/// What happened to a copy of a profile's secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecretRemoval {
     /// A secret was deleted from the named place.
     Deleted(String),
+    /// The secret in the named place was overwritten by the one of the profile that took
+    /// the name.
+    Replaced(String),
     /// There was no stored secret.
     NoneStored,
-    /// The keyring could not be reached and `force` was given: an entry may remain.
-    LeftBehind(String),
+    /// A copy in `storage` may remain: it could not be deleted (the keyring out of reach,
+    /// the file refused), or it could not be read and so was never compared with the secret
+    /// that replaces it; `why` says which.
+    LeftBehind {
+        /// Where the copy is.
+        storage: SecretStorage,
+        /// Why it may remain.
+        why: String,
+    },
 }
 
 impl SecretRemoval {
-    /// What to tell the user about a copy that may remain, naming the entry to delete.
-    pub fn left_behind(name: &ProfileName, why: &str) -> String {
-        format!(
-            "the keyring could not be reached, so a stored secret may remain under service \
-             \"{}\", user \"{}\" ({why})",
-            super::KEYRING_SERVICE,
-            super::keyring_user(name)
-        )
+    /// What to tell the user about a copy that may remain, naming it where it is (the
+    /// keyring entry, or the file); `None` when nothing remains.
+    pub fn warning(&self, profiles: &ProfileStore, name: &ProfileName) -> Option<String> {
+        let SecretRemoval::LeftBehind { storage, why } = self else {
+            return None;
+        };
+        Some(match storage {
+            SecretStorage::PlaintextFile => format!(
+                "a copy of the secret may remain in the plaintext file {} ({why}); delete it once \
+                 it is no longer needed",
+                plaintext::path(profiles.dirs(), name).display()
+            ),
+            _ => format!(
+                "a copy of the secret may remain in the OS keyring under service \"{}\", user \
+                 \"{}\" ({why})",
+                super::KEYRING_SERVICE,
+                super::keyring_user(name)
+            ),
+        })
     }
+}
+
+/// What became of a removed profile's systemd timer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimerRemoval {
+    /// It had none.
+    NoTimer,
+    /// It was disabled and its units deleted.
+    Removed,
+    /// It could not be removed; why.
+    Failed(String),
 }
 
 /// What `remove` did.
@@ -255,6 +276,11 @@ pub struct Removed {
     pub history: bool,
     /// Whether an incremental state (the last run's files and delta links) was deleted.
     pub state: bool,
+    /// Its systemd timer's fate.
+    pub timer: TimerRemoval,
+    /// What could not be deleted of a profile another one replaced (that one is saved
+    /// already, so the removal went on).
+    pub failures: Vec<String>,
 }
 
 impl Removed {
@@ -263,8 +289,15 @@ impl Removed {
     pub fn describe(&self) -> String {
         let secret = match &self.secret {
             SecretRemoval::Deleted(place) => format!("deleted its secret from {place}"),
+            SecretRemoval::Replaced(place) => {
+                format!("its secret in {place} replaced by the new profile's")
+            }
             SecretRemoval::NoneStored => "no stored secret".to_string(),
-            SecretRemoval::LeftBehind(_) => "its keyring entry may remain".to_string(),
+            SecretRemoval::LeftBehind {
+                storage: SecretStorage::PlaintextFile,
+                ..
+            } => "its plaintext secret file may remain".to_string(),
+            SecretRemoval::LeftBehind { .. } => "its keyring entry may remain".to_string(),
         };
         let history = if self.history {
             ", deleted its run history"
@@ -276,7 +309,30 @@ impl Removed {
         } else {
             ""
         };
-        format!("{secret}{history}{state}")
+        let timer = if self.timer == TimerRemoval::Removed {
+            ", disabled and deleted its systemd timer"
+        } else {
+            ""
+        };
+        format!("{secret}{history}{state}{timer}")
+    }
+
+    /// What the user must know of what was not deleted: a copy of the secret that may
+    /// remain, a timer still installed, what a replaced profile left.
+    pub fn warnings(&self, profiles: &ProfileStore, name: &ProfileName) -> Vec<String> {
+        let timer = match &self.timer {
+            TimerRemoval::Failed(e) => Some(format!(
+                "its systemd timer could not be removed ({e}); delete {} yourself",
+                crate::schedule::systemd::timer_name(name)
+            )),
+            _ => None,
+        };
+        self.secret
+            .warning(profiles, name)
+            .into_iter()
+            .chain(timer)
+            .chain(self.failures.iter().map(|f| format!("not deleted: {f}")))
+            .collect()
     }
 
     /// What was deleted, as one sentence for the user; with paths when the profile itself
@@ -302,6 +358,12 @@ impl Removed {
         if let SecretRemoval::Deleted(place) = &self.secret {
             deleted.push(format!("its secret in {place}"));
         }
+        if self.timer == TimerRemoval::Removed {
+            deleted.push(format!(
+                "its systemd timer {}",
+                crate::schedule::systemd::timer_name(name)
+            ));
+        }
         format!(
             "There is no profile {name}; deleted what was left of it: {}.",
             deleted.join(", ")
@@ -309,65 +371,185 @@ impl Removed {
     }
 }
 
-/// Removes a profile: its secret (keyring entry or plaintext file), its incremental state,
-/// its file and its history.
-///
-/// The keyring entry goes first: if the keyring cannot be reached nothing is removed, unless
-/// `force` is set, so no secret is orphaned silently. The state goes before the file, so a
-/// failure leaves a profile that `remove` can be asked again to finish. A damaged profile file can still be
-/// removed (its storage is then unknown, so both places are cleaned). A profile that is gone
-/// already may have left its state and history (an earlier version's `remove` kept the
-/// state): those are deleted, and only when there is nothing at all is it an error.
+/// A saved profile about to go, checked by [`Removal::check`] (nothing changed yet) and
+/// deleted by [`Removal::finish`]: the one removal of a profile, for `profile remove`, the
+/// wizard's delete and a profile the wizard's save replaces.
+#[derive(Debug)]
+pub struct Removal {
+    name: ProfileName,
+    /// The profile file is there; when not, only what is left of it goes.
+    found: bool,
+    /// Where it keeps its secret, when it says (a damaged file does not).
+    storage: Option<SecretStorage>,
+    /// Its secret is in the keyring: the store, or (with `force`) why it cannot be reached.
+    keyring: Option<Result<SecretStore, String>>,
+    /// Its systemd timer goes too (see [`Removal::sparing_timers`]).
+    timer: bool,
+}
+
+impl Removal {
+    /// Checks that `name` can be removed, changing nothing: there is something of it, and
+    /// the keyring holding its secret can be reached — unless `force`, so that no secret is
+    /// orphaned silently. A damaged profile file can still be removed (its storage is then
+    /// unknown, so both places are cleaned). A profile that is gone already may have left
+    /// its state, history or secret file (an earlier version's `remove` kept the state): only
+    /// when there is nothing at all is it an error.
+    pub async fn check(
+        profiles: &ProfileStore,
+        name: &ProfileName,
+        force: bool,
+        keyring: impl Future<Output = Result<SecretStore, SecretError>>,
+    ) -> Result<Removal, LifecycleError> {
+        let (found, storage) = match profiles.load(name) {
+            Ok(p) => (
+                true,
+                (p.credential == CredentialKind::Secret).then_some(p.secret_storage),
+            ),
+            Err(e @ ProfileError::NotFound { .. }) => match Leftover::of(profiles, name) {
+                Some(_) => (false, None),
+                None => return Err(e.into()),
+            },
+            Err(_) => (true, None),
+        };
+        // A damaged file does not say where its secret is: both places are cleaned.
+        let uses_keyring = match storage {
+            Some(storage) => storage == SecretStorage::Keyring,
+            None => found,
+        };
+        let keyring = match uses_keyring {
+            false => None,
+            true => match keyring.await {
+                Ok(store) => Some(Ok(store)),
+                Err(SecretError::KeyringDisabled { .. }) => None,
+                Err(e) if force && e.is_keyring_unreachable() => Some(Err(e.brief())),
+                Err(e) => return Err(e.into()),
+            },
+        };
+        Ok(Removal {
+            name: name.clone(),
+            found,
+            storage,
+            keyring,
+            timer: true,
+        })
+    }
+
+    /// The same removal, leaving systemd timers alone: for profiles that cannot have one
+    /// (the demo's, in a directory of their own), as timers are the user's and found by
+    /// profile name only.
+    pub fn sparing_timers(mut self) -> Self {
+        self.timer = false;
+        self
+    }
+
+    /// Deletes the profile: its secret (keyring entry, plaintext file), its incremental
+    /// state, its file, its history and its systemd timer.
+    ///
+    /// Removing (`successor` is `None`), the keyring entry goes first and the state before
+    /// the file, and the first failure stops: what is left is a profile `remove` can be
+    /// asked again to finish. Replacing, `successor` has just been saved under the name: its
+    /// file and the place of its secret are its own and stay, and as it is saved already,
+    /// every step is tried and what failed is reported ([`Removed::failures`]).
+    pub async fn finish(
+        self,
+        profiles: &ProfileStore,
+        successor: Option<&Profile>,
+    ) -> Result<Removed, LifecycleError> {
+        let name = &self.name;
+        let replacing = successor.is_some();
+        let keeps = |storage| {
+            successor.is_some_and(|p| {
+                p.credential == CredentialKind::Secret && p.secret_storage == storage
+            })
+        };
+        // Overwritten already when the new profile keeps its secret where this one did.
+        let mut secret = match self.storage.filter(|s| keeps(*s)) {
+            Some(storage) => SecretRemoval::Replaced(describe(profiles, name, storage)),
+            None => SecretRemoval::NoneStored,
+        };
+        if !keeps(SecretStorage::Keyring) {
+            match self.keyring {
+                Some(Ok(store)) => match store.delete(name).await {
+                    Ok(true) => {
+                        secret =
+                            SecretRemoval::Deleted(format!("the OS keyring ({})", store.label()))
+                    }
+                    Ok(false) => {}
+                    Err(e) if replacing => {
+                        secret = SecretRemoval::LeftBehind {
+                            storage: SecretStorage::Keyring,
+                            why: e.brief(),
+                        }
+                    }
+                    Err(e) => return Err(e.into()),
+                },
+                Some(Err(why)) => {
+                    secret = SecretRemoval::LeftBehind {
+                        storage: SecretStorage::Keyring,
+                        why,
+                    }
+                }
+                None => {}
+            }
+        }
+        if !keeps(SecretStorage::PlaintextFile) {
+            match delete_secret_file(profiles, name) {
+                Ok(deleted) => secret = deleted.unwrap_or(secret),
+                Err(e) if replacing => {
+                    secret = SecretRemoval::LeftBehind {
+                        storage: SecretStorage::PlaintextFile,
+                        why: e.to_string(),
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let mut failures = Vec::new();
+        let mut tried = |done: Result<bool, LifecycleError>| match done {
+            Err(e) if replacing => {
+                failures.push(e.to_string());
+                Ok(false)
+            }
+            done => done,
+        };
+        let state = tried(state::remove(profiles.dirs(), name).map_err(Into::into))?;
+        if !replacing {
+            profiles.remove_file(name)?;
+        }
+        let history = tried(
+            History::new(profiles.dirs())
+                .remove(name)
+                .map_err(Into::into),
+        )?;
+        // Its timer would only fail from now on, or run the profile that took the name.
+        let timer = match self.timer.then(|| crate::schedule::systemd::remove(name)) {
+            Some(Ok(true)) => TimerRemoval::Removed,
+            None | Some(Ok(false)) => TimerRemoval::NoTimer,
+            Some(Err(e)) => TimerRemoval::Failed(e.to_string()),
+        };
+        Ok(Removed {
+            profile: self.found,
+            secret,
+            history,
+            state,
+            timer,
+            failures,
+        })
+    }
+}
+
+/// Removes a profile with everything it has ([`Removal::check`], then
+/// [`Removal::finish`]): `profile remove` and the wizard's delete.
 pub async fn remove(
     profiles: &ProfileStore,
     name: &ProfileName,
     force: bool,
     keyring: impl Future<Output = Result<SecretStore, SecretError>>,
 ) -> Result<Removed, LifecycleError> {
-    let uses_keyring = match profiles.load(name) {
-        Ok(p) => {
-            p.credential == CredentialKind::Secret && p.secret_storage == SecretStorage::Keyring
-        }
-        Err(e @ ProfileError::NotFound { .. }) => {
-            // What an earlier version's `remove` left (it kept the state), if anything.
-            let left = Removed {
-                profile: false,
-                secret: delete_secret_file(profiles, name)?.unwrap_or(SecretRemoval::NoneStored),
-                state: state::remove(profiles.dirs(), name)?,
-                history: History::new(profiles.dirs()).remove(name)?,
-            };
-            return match left.history || left.state || left.secret != SecretRemoval::NoneStored {
-                true => Ok(left),
-                false => Err(e.into()),
-            };
-        }
-        Err(_) => true,
-    };
-    let mut secret = SecretRemoval::NoneStored;
-    if uses_keyring {
-        match keyring.await {
-            Ok(store) => {
-                if store.delete(name).await? {
-                    secret = SecretRemoval::Deleted(format!("the OS keyring ({})", store.label()));
-                }
-            }
-            Err(SecretError::KeyringDisabled { .. }) => {}
-            Err(e) if force && e.is_keyring_unreachable() => {
-                secret = SecretRemoval::LeftBehind(e.brief());
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let secret = delete_secret_file(profiles, name)?.unwrap_or(secret);
-    let state = state::remove(profiles.dirs(), name)?;
-    profiles.remove_file(name)?;
-    let history = History::new(profiles.dirs()).remove(name)?;
-    Ok(Removed {
-        profile: true,
-        secret,
-        history,
-        state,
-    })
+    Removal::check(profiles, name, force, keyring)
+        .await?
+        .finish(profiles, None)
+        .await
 }
 
 /// Deletes `name`'s plaintext secret file, if there is one (whatever the profile's storage:
@@ -395,6 +577,19 @@ pub struct Leftover {
 }
 
 impl Leftover {
+    /// What lies under `name` besides a profile file, if anything.
+    fn of(profiles: &ProfileStore, name: &ProfileName) -> Option<Leftover> {
+        let dirs = profiles.dirs();
+        let left = Leftover {
+            name: name.clone(),
+            state: Some(dirs.state(name)).filter(|p| p.is_dir()),
+            history: Some(History::new(dirs).path(name)).filter(|p| p.is_file()),
+            secret_file: Some(plaintext::path(dirs, name)).filter(|p| p.is_file()),
+        };
+        (left.state.is_some() || left.history.is_some() || left.secret_file.is_some())
+            .then_some(left)
+    }
+
     /// What is left and the command that deletes it, as one line for the user.
     pub fn describe(&self) -> String {
         let mut what = Vec::new();
@@ -422,21 +617,15 @@ impl Leftover {
 /// Every leftover of a removed profile, sorted by name (see [`Leftover`]).
 pub fn leftovers(profiles: &ProfileStore) -> Result<Vec<Leftover>, LifecycleError> {
     let dirs = profiles.dirs();
-    let history = History::new(dirs);
     let mut names = state::names(dirs)?;
-    names.extend(history.names()?);
+    names.extend(History::new(dirs).names()?);
     names.extend(plaintext::names(dirs)?);
     names.sort();
     names.dedup();
     Ok(names
         .into_iter()
         .filter(|name| !profiles.exists(name))
-        .map(|name| Leftover {
-            state: Some(dirs.state(&name)).filter(|p| p.is_dir()),
-            history: Some(history.path(&name)).filter(|p| p.is_file()),
-            secret_file: Some(plaintext::path(dirs, &name)).filter(|p| p.is_file()),
-            name,
-        })
+        .filter_map(|name| Leftover::of(profiles, &name))
         .collect())
 }
 
@@ -484,34 +673,278 @@ pub async fn rename(
         }
     };
     plaintext::rename(profiles.dirs(), old, new)?;
-    History::new(profiles.dirs()).rename(old, new)?;
-    state::rename(profiles.dirs(), old, new)?;
+    move_records(profiles, old, new)?;
     if let Some(store) = moved_in {
         store.delete(old).await?;
     }
     Ok(renamed)
 }
 
-/// What [`change_storage`] did.
+/// What [`save`] did.
 #[derive(Debug)]
-pub struct StorageChanged {
-    /// Where the secret is now, or how each run must supply it.
-    pub now: String,
-    /// Warnings to show (plaintext storage, a GUID-looking value).
+pub struct Saved {
+    /// Where the secret is now, or how each run must supply it; `None` for a profile that
+    /// signs in with a certificate.
+    pub now: Option<String>,
+    /// Warnings about the secret to show (plaintext storage, a GUID-looking value).
     pub warnings: Vec<String>,
     /// What became of the copy in the old place.
     pub old_copy: SecretRemoval,
+    /// What went with the profile this one replaced, if it replaced one.
+    pub displaced: Option<Removed>,
+    /// What could not be finished once the profile was saved (the old name of a rename
+    /// that stays, a replaced profile's leftovers), to report.
+    pub unfinished: Vec<String>,
 }
 
-/// Changes where the saved profile `name` keeps its secret, leaving no copy behind.
+/// A profile to save in place of what it edits and what it displaces: see [`save`].
+#[derive(Debug)]
+pub struct Save<'a> {
+    /// The profile as it will be saved; its secret goes to the storage it names.
+    pub profile: &'a Profile,
+    /// The saved profile it edits — the same name, or the old name of a rename — whose
+    /// secret it takes over.
+    pub edits: Option<&'a Profile>,
+    /// Another saved profile that has `profile`'s name already and goes (the user agreed),
+    /// checked before anything was changed.
+    pub displaces: Option<Removal>,
+    /// The secret given in this session (typed, pasted, `--stdin`): it is stored, and it
+    /// proves the user holds its value, which deleting the only copy the program keeps
+    /// needs (Entra shows a secret's value only once). `None`: the secret kept now moves.
+    pub given: Option<SecretString>,
+}
+
+/// Saves `save.profile` in place of the profile it edits, its secret going to the storage
+/// the profile names: the one way a saved profile's secret changes place — `profile
+/// set-secret --storage`, the wizard's `s` and the wizard's save.
 ///
-/// To a place that keeps it (keyring, plaintext file): `given`, else the copy in the old
-/// place, else the one the environment supplies (as a run would take it) is written there
-/// and read back. To a place outside the program (environment, systemd credential): the
-/// copy the program kept is deleted only when the secret reaches this process the new way
-/// (`inputs`) or is `given`, and equals it — the value cannot be shown again. Then the
-/// profile file records the new storage; only then is the old copy deleted. A failure before
-/// that leaves the profile as it was (a new copy already written is taken back).
+/// Every refusal comes first, before anything is changed. Then the secret is written to
+/// its new place and read back; then the profile file is written; only then goes what the
+/// profile replaces: the profile it displaces ([`Removal::finish`]), the old name of a
+/// rename (its file; its history and state move), and the copy in the old place.
+///
+/// Into a place that keeps it (keyring, plaintext file) goes `given`, else the copy kept
+/// now, else the one the environment supplies (as a run would take it). To a place outside
+/// the program (environment, systemd credential), the copy kept now goes only when `given`
+/// or the environment (`inputs`) brings the same secret: the value cannot be shown again.
+/// A copy that cannot be read was never compared, so it is kept and reported, never
+/// deleted. A failure before the profile file is written puts back what the new place held.
+pub async fn save(
+    profiles: &ProfileStore,
+    save: Save<'_>,
+    inputs: SecretInputs,
+    keyring: impl Future<Output = Result<SecretStore, SecretError>>,
+) -> Result<Saved, LifecycleError> {
+    let Save {
+        profile,
+        edits,
+        displaces,
+        given,
+    } = save;
+    let name = &profile.name;
+    let to = profile.secret_storage;
+    let writes = profile.credential == CredentialKind::Secret && to.is_stored();
+    // Where the secret is kept now: the edited profile's place, when the program keeps it.
+    let from = edits
+        .filter(|p| p.credential == CredentialKind::Secret && p.secret_storage.is_stored())
+        .map(|p| (p.name.clone(), p.secret_storage));
+    let in_place = writes && from.as_ref() == Some(&(name.clone(), to));
+    // Awaited at most once: only the keyring's side of the move needs it.
+    let opens_keyring = (writes && to == SecretStorage::Keyring)
+        || from
+            .as_ref()
+            .is_some_and(|(_, s)| *s == SecretStorage::Keyring);
+    let store = match opens_keyring {
+        true => Some(keyring.await.map_err(|e| e.for_profile(name))),
+        false => None,
+    };
+    let stored = match &from {
+        Some((old, storage)) => read_copy(profiles, old, *storage, store.as_ref()).await,
+        None => Ok(None),
+    };
+    let supplied = inputs
+        .supplied(Some(name))
+        .map_err(|e| e.for_profile(name))?
+        .map(|r| r.secret);
+
+    // The refusals: nothing is changed before they pass.
+    let value = secret_to_store(profiles, profile, from.as_ref(), &stored, given, supplied)?;
+    let mut warnings = Vec::new();
+    if let Some(value) = &value {
+        warnings.extend(check_new_secret(value)?);
+    }
+    let store = match store {
+        Some(Err(e)) if writes && to == SecretStorage::Keyring => return Err(e.into()),
+        store => store,
+    };
+
+    // The new copy, then the profile file; should that fail, the place gets back what it
+    // held.
+    let opened = store.as_ref().and_then(|s| s.as_ref().ok());
+    let mut held = None;
+    if let Some(value) = &value {
+        let before = match in_place {
+            true => stored.clone(),
+            false => read_copy(profiles, name, to, store.as_ref()).await,
+        };
+        let (before, warning) = place_copy(profiles, name, to, value, before, &store).await?;
+        warnings.extend(warning);
+        held = Some(before);
+    }
+    if let Err(e) = profiles.save(profile) {
+        if let Some(before) = held {
+            put_back(profiles, name, to, before, opened).await;
+        }
+        return Err(e.into());
+    }
+
+    // Saved: what it replaces goes; what cannot go is reported, not undone.
+    let (displaced, unfinished, old_name_stays) =
+        retire_replaced(profiles, profile, edits, displaces).await;
+    let now =
+        (profile.credential == CredentialKind::Secret).then(|| place(profiles, name, to, opened));
+    let old_copy = match from {
+        Some((old, storage)) if !in_place && !old_name_stays => match stored {
+            Err(why) => SecretRemoval::LeftBehind {
+                storage,
+                why: format!(
+                    "not deleted: it could not be read, so it was never compared with the \
+                     secret the profile has now ({why})"
+                ),
+            },
+            Ok(_) => {
+                let store = store.unwrap_or(Err(SecretError::KeyringDisabled { profile: None }));
+                delete_copy(profiles, &old, storage, store).await
+            }
+        },
+        _ => SecretRemoval::NoneStored,
+    };
+    Ok(Saved {
+        now,
+        warnings,
+        old_copy,
+        displaced,
+        unfinished,
+    })
+}
+
+/// The secret [`save`] writes for `profile` (`None`: it writes none), once the refusals
+/// have passed: a secret to store must be there (`given`, the copy `stored` at `from`, or
+/// the environment's), and the copy the program keeps goes to a place outside it only with
+/// proof that the user holds the same value.
+fn secret_to_store(
+    profiles: &ProfileStore,
+    profile: &Profile,
+    from: Option<&(ProfileName, SecretStorage)>,
+    stored: &Result<Option<SecretString>, String>,
+    given: Option<SecretString>,
+    supplied: Option<SecretString>,
+) -> Result<Option<SecretString>, LifecycleError> {
+    use secrecy::ExposeSecret;
+    let name = &profile.name;
+    if profile.credential != CredentialKind::Secret {
+        return Ok(None);
+    }
+    if profile.secret_storage.is_stored() {
+        return match (given, stored) {
+            (Some(v), _) => Ok(Some(v)),
+            (None, Ok(Some(v))) => Ok(Some(v.clone())),
+            (None, _) => supplied.map(Some).ok_or_else(|| LifecycleError::NothingToMove {
+                profile: name.clone(),
+                why: match (stored, from) {
+                    (Err(why), _) => why.clone(),
+                    (Ok(_), Some((old, storage))) => {
+                        format!("{} holds none", describe(profiles, old, *storage))
+                    }
+                    (Ok(_), None) => format!(
+                        "it is not stored, and neither {} nor a systemd credential supplies it here",
+                        super::SECRET_ENV
+                    ),
+                },
+            }),
+        };
+    }
+    if let (Ok(Some(kept)), Some((old, storage))) = (stored, from) {
+        let proof = given.or(supplied);
+        if proof.as_ref().map(|p| p.expose_secret()) != Some(kept.expose_secret()) {
+            return Err(LifecycleError::ProofNeeded {
+                profile: name.clone(),
+                kept_in: describe(profiles, old, *storage),
+                differs: proof.is_some(),
+            });
+        }
+    }
+    Ok(None)
+}
+
+/// Writes `value` as `name`'s secret into `storage` and reads it back; answers what the
+/// place held `before` (to put back should the save stop before the profile file names
+/// the new copy; a copy that could not be read cannot be) and the warning a plaintext
+/// file needs. A copy that does not read back is taken back at once.
+async fn place_copy(
+    profiles: &ProfileStore,
+    name: &ProfileName,
+    storage: SecretStorage,
+    value: &SecretString,
+    before: Result<Option<SecretString>, String>,
+    store: &Option<Result<SecretStore, SecretError>>,
+) -> Result<(Option<SecretString>, Option<String>), LifecycleError> {
+    use secrecy::ExposeSecret;
+    let before = before.ok().flatten();
+    let opened = store.as_ref().and_then(|s| s.as_ref().ok());
+    let warning = write_copy(profiles, name, storage, value, opened)
+        .await
+        .map_err(|e| e.for_profile(name))?;
+    let back = read_copy(profiles, name, storage, store.as_ref()).await;
+    if back.ok().flatten().as_ref().map(|b| b.expose_secret()) != Some(value.expose_secret()) {
+        put_back(profiles, name, storage, before, opened).await;
+        return Err(LifecycleError::NotReadBack {
+            place: describe(profiles, name, storage),
+        });
+    }
+    Ok((before, warning))
+}
+
+/// Once `profile` is saved: the profile it `displaces` goes ([`Removal::finish`]), and the
+/// old name of a rename (`edits` under another name) goes, its history and state moving to
+/// the new one. Answers what went with the displaced profile, what could not be done, and
+/// whether the old name stays (its secret must then stay too).
+async fn retire_replaced(
+    profiles: &ProfileStore,
+    profile: &Profile,
+    edits: Option<&Profile>,
+    displaces: Option<Removal>,
+) -> (Option<Removed>, Vec<String>, bool) {
+    let name = &profile.name;
+    let mut unfinished = Vec::new();
+    let displaced = match displaces {
+        Some(removal) => match removal.finish(profiles, Some(profile)).await {
+            Ok(removed) => Some(removed),
+            Err(e) => {
+                unfinished.push(format!("what the replaced profile {name} left: {e}"));
+                None
+            }
+        },
+        None => None,
+    };
+    let mut old_name_stays = false;
+    if let Some(old) = edits.filter(|p| p.name != *name) {
+        let moved = move_records(profiles, &old.name, name)
+            .and_then(|()| Ok(profiles.remove_file(&old.name)?));
+        if let Err(e) = moved {
+            old_name_stays = true;
+            unfinished.push(format!(
+                "profile {} is saved as {name}, but the old profile stays: {e}",
+                old.name
+            ));
+        }
+    }
+    (displaced, unfinished, old_name_stays)
+}
+
+/// Changes where the saved profile `name` keeps its secret, leaving no copy behind: the
+/// profile saved over itself with another storage ([`save`]); `given` is the secret given
+/// with the command.
 pub async fn change_storage(
     profiles: &ProfileStore,
     name: &ProfileName,
@@ -519,176 +952,185 @@ pub async fn change_storage(
     given: Option<SecretString>,
     inputs: SecretInputs,
     keyring: impl Future<Output = Result<SecretStore, SecretError>>,
-) -> Result<StorageChanged, LifecycleError> {
-    use secrecy::ExposeSecret;
-    let mut profile = profiles.load(name)?;
-    if let CredentialKind::Certificate { .. } = profile.credential {
+) -> Result<Saved, LifecycleError> {
+    let saved = profiles.load(name)?;
+    if let CredentialKind::Certificate { .. } = saved.credential {
         return Err(SecretError::CertificateProfile {
             profile: name.clone(),
         }
         .into());
     }
-    let old = profile.secret_storage;
-    if old == storage && given.is_none() {
+    if saved.secret_storage == storage && given.is_none() {
         return Err(LifecycleError::Unchanged {
             profile: name.clone(),
             storage,
         });
     }
-    // Awaited at most once: only the keyring's side of the move needs it.
-    let store = if old == SecretStorage::Keyring || storage == SecretStorage::Keyring {
-        Some(keyring.await.map_err(|e| e.for_profile(name)))
-    } else {
-        None
-    };
-    // The copy in the old place: none, or why it cannot be read.
-    let stored: Result<Option<SecretString>, String> = match old {
-        SecretStorage::Keyring => match store.as_ref() {
-            Some(Ok(s)) => match s.load(name).await {
-                Ok(v) => Ok(Some(v)),
-                Err(SecretError::NotFound { .. }) => Ok(None),
-                Err(e) => Err(e.brief()),
-            },
-            Some(Err(e)) => Err(e.brief()),
-            None => Ok(None),
-        },
-        SecretStorage::PlaintextFile => match plaintext::load(profiles.dirs(), name) {
-            Ok((v, _)) => Ok(Some(v)),
-            Err(SecretError::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e.to_string()),
-        },
-        SecretStorage::Environment | SecretStorage::SystemdCredential => Ok(None),
-    };
-    let supplied = inputs
-        .supplied(Some(name))
-        .map_err(|e| e.for_profile(name))?
-        .map(|r| r.secret);
-
-    let mut warnings = Vec::new();
-    let now = if storage.is_stored() {
-        let value = match (given, &stored) {
-            (Some(v), _) => v,
-            (None, Ok(Some(v))) => v.clone(),
-            (None, _) => supplied.ok_or_else(|| LifecycleError::NothingToMove {
-                profile: name.clone(),
-                why: match &stored {
-                    Err(why) => why.clone(),
-                    Ok(_) if old.is_stored() => {
-                        format!("{} holds none", describe(profiles, name, old))
-                    }
-                    Ok(_) => format!(
-                        "it is not stored, and neither {} nor a systemd credential supplies it here",
-                        super::SECRET_ENV
-                    ),
-                },
-            })?,
-        };
-        warnings.extend(check_new_secret(&value)?);
-        let written = match storage {
-            SecretStorage::Keyring => {
-                let s = match &store {
-                    Some(Ok(s)) => s,
-                    _ => match store {
-                        Some(Err(e)) => return Err(e.into()),
-                        _ => unreachable!("the keyring is opened when it is the new place"),
-                    },
-                };
-                s.save(name, &value)
-                    .await
-                    .map_err(|e| e.for_profile(name))?;
-                s.load(name).await.map_err(|e| e.for_profile(name))?
-            }
-            _ => {
-                warnings.push(plaintext::save(profiles.dirs(), name, &value)?);
-                plaintext::load(profiles.dirs(), name)?.0
-            }
-        };
-        if written.expose_secret() != value.expose_secret() {
-            if old != storage {
-                take_back(profiles, name, storage, &store).await;
-            }
-            return Err(LifecycleError::NotReadBack {
-                place: describe(profiles, name, storage),
-            });
-        }
-        describe(profiles, name, storage)
-    } else {
-        if let Ok(Some(kept)) = &stored {
-            let proof = given.or(supplied);
-            if proof.as_ref().map(|p| p.expose_secret()) != Some(kept.expose_secret()) {
-                return Err(LifecycleError::ProofNeeded {
-                    profile: name.clone(),
-                    kept_in: describe(profiles, name, old),
-                    differs: proof.is_some(),
-                });
-            }
-        }
-        describe(profiles, name, storage)
-    };
-
+    let mut profile = saved.clone();
     profile.secret_storage = storage;
-    if let Err(e) = profiles.save(&profile) {
-        // The profile still names the old place.
-        if old != storage {
-            take_back(profiles, name, storage, &store).await;
-        }
-        return Err(e.into());
-    }
-
-    let old_copy = if old == storage {
-        SecretRemoval::NoneStored
-    } else {
-        // (The keyring was opened above whenever it is the old place.)
-        let store = store.unwrap_or(Err(SecretError::KeyringDisabled { profile: None }));
-        delete_copy(profiles, name, old, std::future::ready(store)).await
+    let change = Save {
+        profile: &profile,
+        edits: Some(&saved),
+        displaces: None,
+        given,
     };
-    Ok(StorageChanged {
-        now,
-        warnings,
-        old_copy,
-    })
+    save(profiles, change, inputs, keyring).await
 }
 
-/// Undoes the copy just written to `storage` when the move stops before the profile file
-/// names it. Best effort: the error that stopped the move is the one to report.
-async fn take_back(
+/// The secret the saved `profile` keeps itself — its keyring entry or plaintext file, or,
+/// for a profile that keeps none, what the environment supplies (`inputs`) — and never a
+/// source that only wins at run time: what editing the profile starts from. `Ok(None)`:
+/// there is none; `Err`: why it cannot be read.
+pub async fn own_secret(
+    profiles: &ProfileStore,
+    profile: &Profile,
+    inputs: SecretInputs,
+    keyring: impl Future<Output = Result<SecretStore, SecretError>>,
+) -> Result<Option<SecretString>, String> {
+    let name = &profile.name;
+    match profile.secret_storage {
+        SecretStorage::Keyring => {
+            let store = Some(keyring.await);
+            read_copy(profiles, name, SecretStorage::Keyring, store.as_ref()).await
+        }
+        SecretStorage::PlaintextFile => {
+            read_copy(profiles, name, SecretStorage::PlaintextFile, None).await
+        }
+        SecretStorage::Environment | SecretStorage::SystemdCredential => inputs
+            .supplied(Some(name))
+            .map(|s| s.map(|r| r.secret))
+            .map_err(|e| e.to_string()),
+    }
+}
+
+/// The copy of `name`'s secret that `storage` holds: none, or why it cannot be read. The
+/// keyring is `store`, opened by the caller (a disabled one holds nothing).
+async fn read_copy(
     profiles: &ProfileStore,
     name: &ProfileName,
     storage: SecretStorage,
-    store: &Option<Result<SecretStore, SecretError>>,
-) {
+    store: Option<&Result<SecretStore, SecretError>>,
+) -> Result<Option<SecretString>, String> {
+    let found = |read: Result<SecretString, SecretError>| match read {
+        Ok(v) => Ok(Some(v)),
+        Err(SecretError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e.brief()),
+    };
+    match storage {
+        SecretStorage::Keyring => match store {
+            Some(Ok(s)) => found(s.load(name).await),
+            Some(Err(SecretError::KeyringDisabled { .. })) => Ok(None),
+            Some(Err(e)) => Err(e.brief()),
+            None => Err("the OS keyring was not opened".to_string()),
+        },
+        SecretStorage::PlaintextFile => {
+            found(plaintext::load(profiles.dirs(), name).map(|(v, _)| v))
+        }
+        SecretStorage::Environment | SecretStorage::SystemdCredential => Ok(None),
+    }
+}
+
+/// Writes `value` as `name`'s secret into `storage`, a place that keeps it: the keyring
+/// (`store`) or the owner-only plaintext file; answers the warning the file needs.
+async fn write_copy(
+    profiles: &ProfileStore,
+    name: &ProfileName,
+    storage: SecretStorage,
+    value: &SecretString,
+    store: Option<&SecretStore>,
+) -> Result<Option<String>, SecretError> {
     match (storage, store) {
-        (SecretStorage::Keyring, Some(Ok(s))) => {
-            let _ = s.delete(name).await;
+        (SecretStorage::Keyring, Some(store)) => {
+            store.save(name, value).await?;
+            Ok(None)
         }
         (SecretStorage::PlaintextFile, _) => {
+            Ok(Some(plaintext::save(profiles.dirs(), name, value)?))
+        }
+        (SecretStorage::Keyring, None) => Err(SecretError::KeyringFailure {
+            detail: "the OS keyring was not opened".into(),
+        }),
+        (storage, _) => Err(SecretError::NotStorable {
+            profile: name.clone(),
+            storage,
+        }),
+    }
+}
+
+/// Puts back what `storage` held for `name` (`before`: nothing, or the secret) when a save
+/// stops before the profile file names the new copy. Best effort: the error that stopped
+/// the save is the one to report.
+async fn put_back(
+    profiles: &ProfileStore,
+    name: &ProfileName,
+    storage: SecretStorage,
+    before: Option<SecretString>,
+    store: Option<&SecretStore>,
+) {
+    match (before, storage, store) {
+        (Some(before), _, _) => {
+            let _ = write_copy(profiles, name, storage, &before, store).await;
+        }
+        (None, SecretStorage::Keyring, Some(s)) => {
+            let _ = s.delete(name).await;
+        }
+        (None, SecretStorage::PlaintextFile, _) => {
             let _ = plaintext::delete(profiles.dirs(), name);
         }
-        _ => {}
+        (None, _, _) => {}
     }
 }
 
 /// Deletes the copy of `name`'s secret that the storage `kept_in` holds, once the profile
 /// keeps it elsewhere; a copy that cannot be deleted is reported, not an error (the profile
 /// has moved on already).
-pub async fn delete_copy(
+async fn delete_copy(
     profiles: &ProfileStore,
     name: &ProfileName,
     kept_in: SecretStorage,
-    keyring: impl Future<Output = Result<SecretStore, SecretError>>,
+    store: Result<SecretStore, SecretError>,
 ) -> SecretRemoval {
     let deleted = |done: Result<bool, SecretError>| match done {
         Ok(true) => SecretRemoval::Deleted(describe(profiles, name, kept_in)),
         Ok(false) => SecretRemoval::NoneStored,
-        Err(e) => SecretRemoval::LeftBehind(e.brief()),
+        Err(e) => SecretRemoval::LeftBehind {
+            storage: kept_in,
+            why: e.brief(),
+        },
     };
     match kept_in {
-        SecretStorage::Keyring => match keyring.await {
+        SecretStorage::Keyring => match store {
             Ok(store) => deleted(store.delete(name).await),
-            Err(e) => SecretRemoval::LeftBehind(e.brief()),
+            Err(SecretError::KeyringDisabled { .. }) => SecretRemoval::NoneStored,
+            Err(e) => deleted(Err(e)),
         },
         SecretStorage::PlaintextFile => deleted(plaintext::delete(profiles.dirs(), name)),
         SecretStorage::Environment | SecretStorage::SystemdCredential => SecretRemoval::NoneStored,
+    }
+}
+
+/// Moves the run history and incremental state of `old` to `new` (replacing any of
+/// `new`'s), so the renamed profile's next run still reads only the changes.
+fn move_records(
+    profiles: &ProfileStore,
+    old: &ProfileName,
+    new: &ProfileName,
+) -> Result<(), LifecycleError> {
+    History::new(profiles.dirs()).rename(old, new)?;
+    state::rename(profiles.dirs(), old, new)?;
+    Ok(())
+}
+
+/// Where `name`'s secret is in `storage`, naming the keyring's store when it is open.
+fn place(
+    profiles: &ProfileStore,
+    name: &ProfileName,
+    storage: SecretStorage,
+    store: Option<&SecretStore>,
+) -> String {
+    match (storage, store) {
+        (SecretStorage::Keyring, Some(s)) => format!("the OS keyring ({})", s.label()),
+        _ => describe(profiles, name, storage),
     }
 }
 

@@ -470,6 +470,45 @@ async fn a_secret_moves_from_the_keyring_to_a_file_and_back_with_no_copy_left() 
     );
 }
 
+/// A keyring that fails to give the secret back (but would delete it) holds a copy nobody
+/// could compare with the secret given: moving the secret keeps that copy and says so.
+#[tokio::test]
+async fn a_copy_that_cannot_be_read_is_never_deleted_by_a_move() {
+    let (_d, profiles) = temp_profiles();
+    let (raw, store) = mock_store();
+    let p = name("unreadable");
+    profiles.create(&sample("unreadable")).unwrap();
+    store.save(&p, &secret(VALUE)).await.unwrap();
+    fail_next(&raw, "unreadable", KeyringError::BadEncoding(b"x".to_vec()));
+    let inputs = SecretInputs {
+        env_secret: Some(secret(VALUE)),
+        credentials_directory: None,
+    };
+    let moved = lifecycle::change_storage(
+        &profiles,
+        &p,
+        SecretStorage::Environment,
+        None,
+        inputs,
+        async { Ok(store.clone()) },
+    )
+    .await
+    .unwrap();
+    assert!(store.contains(&p).await.unwrap(), "{moved:?}");
+    assert!(
+        matches!(
+            moved.old_copy,
+            SecretRemoval::LeftBehind {
+                storage: SecretStorage::Keyring,
+                ..
+            }
+        ),
+        "{moved:?}"
+    );
+    let said = moved.old_copy.warning(&profiles, &p).unwrap();
+    assert!(said.contains("user \"profile:unreadable\""), "{said}");
+}
+
 #[tokio::test]
 async fn remove_keeps_everything_when_the_keyring_is_unreachable_unless_forced() {
     let (_d, profiles) = temp_profiles();
@@ -482,7 +521,13 @@ async fn remove_keeps_everything_when_the_keyring_is_unreachable_unless_forced()
     let removed = lifecycle::remove(&profiles, &name("p"), true, unreachable_keyring())
         .await
         .unwrap();
-    assert!(matches!(removed.secret, SecretRemoval::LeftBehind(_)));
+    assert!(matches!(
+        removed.secret,
+        SecretRemoval::LeftBehind {
+            storage: SecretStorage::Keyring,
+            ..
+        }
+    ));
     assert!(!profiles.exists(&name("p")));
 }
 

@@ -21,10 +21,10 @@ use crate::extract::{DomainPrefix, FileKind};
 use crate::graph::DEFAULT_ADMIN_CLIENT_ID;
 use crate::graph::{ClientId, Credential, GraphClient, GraphError, TenantRef};
 use crate::permissions::report::{GrantState, PermissionReport};
-use crate::profile::{CredentialKind, Dirs, Profile, ProfileName, ProfileStore};
+use crate::profile::{CredentialKind, Dirs, Profile, ProfileError, ProfileName, ProfileStore};
 use crate::registration::{Blueprint, Created, DEFAULT_DISPLAY_NAME, SecretLifetime, replication};
 use crate::secret::lifecycle::{self, LifecycleError};
-use crate::secret::{SecretStore, StoreChoice};
+use crate::secret::{SecretInputs, SecretStore, StoreChoice};
 use crate::tui::services::{
     CheckTarget, CreatedApp, CredentialInput, CredentialProblem, CredentialsInput,
     ExtractionCounts, ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget,
@@ -208,12 +208,19 @@ impl Services for LiveServices {
                 CredentialKind::Certificate { path } => {
                     CredentialInput::Certificate { path: path.clone() }
                 }
-                // An unreadable secret comes back empty: the wizard asks for it again.
+                // The profile's own secret, not one that only wins at run time (saving would
+                // store it); an unreadable one comes back empty: the wizard asks for it again.
                 CredentialKind::Secret => CredentialInput::Secret(
-                    crate::secret::resolve_in(&profile, &self.dirs, self.keyring)
-                        .await
-                        .map(|r| r.secret)
-                        .unwrap_or_else(|_| SecretString::from(String::new())),
+                    lifecycle::own_secret(
+                        &self.store(),
+                        &profile,
+                        SecretInputs::from_env(),
+                        SecretStore::open(self.keyring),
+                    )
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| SecretString::from(String::new())),
                 ),
             };
             Ok(ProfileDraft {
@@ -233,6 +240,7 @@ impl Services for LiveServices {
                 },
                 tenant: None,
                 replaces: Some(name),
+                secret_given: false,
                 schedule: profile.schedule,
                 credential_file: None,
                 if_name_taken: IfNameTaken::Refuse,
@@ -303,19 +311,24 @@ impl Services for LiveServices {
     fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<String, String>> {
         async move {
             let name = ProfileName::new(&name).map_err(|e| e.to_string())?;
-            let removed =
-                lifecycle::remove(&self.store(), &name, false, SecretStore::open(self.keyring))
+            let store = self.store();
+            let removed = async {
+                self.removal(&store, &name)
+                    .await?
+                    .finish(&store, None)
                     .await
-                    .map_err(|e| e.to_string())?;
-            // Its timer would only fail from now on.
-            crate::schedule::systemd::remove(&name)
-                .map(|_| removed.describe())
-                .map_err(|e| {
-                    format!(
-                        "Deleted profile {name} ({}), but not its timer: {e}",
-                        removed.describe()
-                    )
-                })
+            }
+            .await
+            .map_err(|e| e.to_string())?;
+            let warnings = removed.warnings(&store, &name);
+            match warnings.is_empty() {
+                true => Ok(removed.describe()),
+                false => Err(format!(
+                    "Deleted profile {name} ({}), but {}.",
+                    removed.describe(),
+                    warnings.join("; ")
+                )),
+            }
         }
         .boxed()
     }
@@ -548,8 +561,9 @@ impl Services for LiveServices {
                 needs_secret,
             };
             let name = ProfileName::new(&profile).map_err(|e| problem(e.to_string(), false))?;
+            let store = self.store();
             let changed = lifecycle::change_storage(
-                &self.store(),
+                &store,
                 &name,
                 storage,
                 secret,
@@ -581,16 +595,15 @@ impl Services for LiveServices {
                 ),
                 e => problem(e.to_string(), false),
             })?;
-            let mut message = format!("Profile {name} now keeps its secret in {}.", changed.now);
-            match &changed.old_copy {
-                lifecycle::SecretRemoval::Deleted(place) => {
-                    message.push_str(&format!(" The old copy was deleted from {place}."))
-                }
-                lifecycle::SecretRemoval::LeftBehind(why) => message.push_str(&format!(
-                    " But {}.",
-                    lifecycle::SecretRemoval::left_behind(&name, why)
-                )),
-                lifecycle::SecretRemoval::NoneStored => {}
+            let mut message = format!(
+                "Profile {name} now keeps its secret in {}.",
+                changed.now.unwrap_or_default()
+            );
+            if let lifecycle::SecretRemoval::Deleted(place) = &changed.old_copy {
+                message.push_str(&format!(" The old copy was deleted from {place}."));
+            }
+            if let Some(w) = changed.old_copy.warning(&store, &name) {
+                message.push_str(&format!(" But {w}."));
             }
             for w in &changed.warnings {
                 message.push_str(&format!(" Note: {w}."));
@@ -744,23 +757,33 @@ impl LiveServices {
         }
     }
 
+    /// The removal of the saved profile `name`, checked (nothing changed yet); the demo's
+    /// leaves timers alone: they belong to the user's real profiles of the same names.
+    async fn removal(
+        &self,
+        store: &ProfileStore,
+        name: &ProfileName,
+    ) -> Result<lifecycle::Removal, LifecycleError> {
+        let removal =
+            lifecycle::Removal::check(store, name, false, SecretStore::open(self.keyring)).await?;
+        Ok(match self.schedules {
+            true => removal,
+            false => removal.sparing_timers(),
+        })
+    }
+
     /// Saving under a name another saved profile has would silently replace that profile:
-    /// refuse ([`SaveProblemKind::NameTaken`], nothing changed) unless the user agreed, and
-    /// then delete it (its secret and run history with it) so the draft takes its place.
-    async fn make_room(
+    /// refuse ([`SaveProblemKind::NameTaken`]) unless the user agreed; then check that it can
+    /// go. Nothing is changed here: it goes once the draft is saved.
+    async fn displaced(
         &self,
         store: &ProfileStore,
         draft: &ProfileDraft,
+        edits: Option<&Profile>,
         name: &ProfileName,
-    ) -> Result<(), SaveProblem> {
-        let own = match draft.replaces.as_deref() {
-            None => false,
-            Some(old) if old == name.as_str() => true,
-            // Renamed by an earlier attempt of this save (see below): it is the draft's own.
-            Some(old) => ProfileName::new(old).is_ok_and(|old| !store.exists(&old)),
-        };
-        if own || !store.exists(name) {
-            return Ok(());
+    ) -> Result<Option<lifecycle::Removal>, SaveProblem> {
+        if edits.is_some_and(|p| p.name == *name) || !store.exists(name) {
+            return Ok(None);
         }
         match draft.if_name_taken {
             IfNameTaken::Refuse => {
@@ -774,20 +797,16 @@ impl LiveServices {
                     alternatives: Vec::new(),
                 })
             }
-            IfNameTaken::Replace => {
-                lifecycle::remove(store, name, false, SecretStore::open(self.keyring))
-                    .await
-                    .map_err(|e| {
-                        SaveProblem::failed(format!(
-                            "The profile {name} could not be replaced: {e}. Nothing was saved."
-                        ))
-                    })?;
-                tracing::info!(profile = %name, "saved profile replaced at the user's request");
-                Ok(())
-            }
+            IfNameTaken::Replace => self.removal(store, name).await.map(Some).map_err(|e| {
+                SaveProblem::failed(format!(
+                    "The profile {name} cannot be replaced: {e}. Nothing was changed."
+                ))
+            }),
         }
     }
 
+    /// Saves the draft: every refusal first, nothing changed until they pass; then the
+    /// secret, the profile file, and only then what it replaces ([`lifecycle::save`]).
     async fn save(
         &self,
         draft: ProfileDraft,
@@ -819,42 +838,49 @@ impl LiveServices {
         };
         profile.validate().map_err(|e| fail(e.to_string()))?;
         let store = self.store();
-        self.make_room(&store, &draft, &name).await?;
-        // What the wizard does not show is kept from the profile being edited.
-        // (Renamed by an earlier attempt of this save: it is under the new name already.)
-        let previous = draft
-            .replaces
-            .as_deref()
-            .and_then(|old| ProfileName::new(old).ok())
-            .map(|old| {
-                if store.exists(&old) {
-                    old
-                } else {
-                    name.clone()
+        // The profile being edited, if it is still there (deleted meanwhile, the draft is
+        // a new profile).
+        let edits = match draft.replaces.as_deref() {
+            Some(old) => {
+                let old = ProfileName::new(old).map_err(|e| fail(e.to_string()))?;
+                match store.load(&old) {
+                    Ok(p) => Some(p),
+                    Err(ProfileError::NotFound { .. }) => None,
+                    Err(e) => return Err(fail(e.to_string())),
                 }
-            })
-            .and_then(|old| store.load(&old).ok());
-        if let Some(p) = &previous {
+            }
+            None => None,
+        };
+        if let Some(old) = edits.as_ref().filter(|p| p.name != name)
+            && let Some(why) = crate::schedule::rename_blocker(&store, &old.name, &name)
+        {
+            return Err(fail(why));
+        }
+        let displaces = self
+            .displaced(&store, &draft, edits.as_ref(), &name)
+            .await?;
+        // What the wizard does not show is kept from the profile being edited.
+        if let Some(p) = &edits {
             profile.extra_user_attributes = p.extra_user_attributes.clone();
             profile.extra_group_attributes = p.extra_group_attributes.clone();
             profile.extra_ca_pem = p.extra_ca_pem.clone();
         }
-        if let Some(old) = draft.replaces.as_deref().filter(|old| *old != draft.name) {
-            let old = ProfileName::new(old).map_err(|e| fail(e.to_string()))?;
-            // Renamed by an earlier attempt whose secret could not be stored (the user then
-            // picks another storage and saves again): the rename is done, go on.
-            let renamed_before = !store.exists(&old) && store.exists(&name);
-            if !renamed_before {
-                if let Some(why) = crate::schedule::rename_blocker(&store, &old, &name) {
-                    return Err(fail(why));
-                }
-                lifecycle::rename(&store, &old, &name, SecretStore::open(self.keyring))
-                    .await
-                    .map_err(|e| fail(e.to_string()))?;
-            }
-        }
-        // The secret first: a profile file without a reachable secret is no use.
-        let stored_in = match (secret, storage) {
+        // The secret the form filled in is the one kept now: it moves, and proves nothing.
+        let given = secret.filter(|_| draft.secret_given || edits.is_none());
+        let saved = lifecycle::save(
+            &store,
+            lifecycle::Save {
+                profile: &profile,
+                edits: edits.as_ref(),
+                displaces,
+                given,
+            },
+            SecretInputs::from_env(),
+            SecretStore::open(self.keyring),
+        )
+        .await
+        .map_err(|e| save_problem(e, &name))?;
+        let mut stored_in = match (&saved.now, storage) {
             (None, _) => "it signs in with its certificate file, no secret needed".to_string(),
             (Some(_), SecretStorage::Environment) => format!(
                 "the secret is not stored: set {} before each later run",
@@ -864,57 +890,37 @@ impl LiveServices {
                 "the secret is not stored: pass it to later runs with LoadCredential={}:PATH",
                 crate::secret::SYSTEMD_CREDENTIAL
             ),
-            (Some(secret), _) => {
-                match lifecycle::set_secret(
-                    &store,
-                    &profile,
-                    &secret,
-                    SecretStore::open(self.keyring),
-                )
-                .await
-                {
-                    Ok(stored) => format!("secret stored in {}", stored.location),
-                    Err(e) if e.is_keyring_unreachable() => {
-                        return Err(SaveProblem {
-                            kind: SaveProblemKind::StorageUnreachable,
-                            message: e.to_string(),
-                            alternatives: vec![
-                                SecretStorage::Environment,
-                                SecretStorage::SystemdCredential,
-                                SecretStorage::PlaintextFile,
-                            ],
-                        });
-                    }
-                    Err(e) => return Err(fail(e.to_string())),
-                }
-            }
+            (Some(place), _) => format!("secret stored in {place}"),
         };
-        store.save(&profile).map_err(|e| fail(e.to_string()))?;
-        // Kept elsewhere before this edit: that copy goes now (a rename above moved it under
-        // the new name already).
-        let stored_in = match previous.as_ref().map(|p| p.secret_storage) {
-            Some(old) if old != storage && profile.credential == CredentialKind::Secret => {
-                match lifecycle::delete_copy(&store, &name, old, SecretStore::open(self.keyring))
-                    .await
-                {
-                    lifecycle::SecretRemoval::Deleted(place) => {
-                        format!("{stored_in}; the old copy in {place} was deleted")
-                    }
-                    lifecycle::SecretRemoval::LeftBehind(why) => format!(
-                        "{stored_in}; but {}",
-                        lifecycle::SecretRemoval::left_behind(&name, &why)
-                    ),
-                    lifecycle::SecretRemoval::NoneStored => stored_in,
-                }
-            }
-            _ => stored_in,
-        };
-        let had_schedule = previous.and_then(|p| p.schedule);
+        // Kept elsewhere before this edit (or under the old name): that copy goes now.
+        let old_name = edits.as_ref().map_or(&name, |p| &p.name);
+        if let lifecycle::SecretRemoval::Deleted(place) = &saved.old_copy {
+            stored_in.push_str(&format!("; the old copy in {place} was deleted"));
+        }
+        let mut warnings: Vec<String> = saved
+            .old_copy
+            .warning(&store, old_name)
+            .into_iter()
+            .collect();
+        if let Some(removed) = &saved.displaced {
+            stored_in.push_str(&format!(
+                "; the profile {name} it replaced is deleted ({})",
+                removed.describe()
+            ));
+            warnings.extend(removed.warnings(&store, &name));
+        }
+        warnings.extend(saved.unfinished);
+        for w in warnings {
+            stored_in.push_str(&format!("; but {w}"));
+        }
+        let had_schedule = edits.and_then(|p| p.schedule);
         let schedule = match draft.schedule {
+            // The demo touches no timer: those of its names are the user's real profiles'.
             Some(_) if !self.schedules => Some(
                 "The demo installs no schedule: its profiles are deleted when it ends (`entra-extract schedule add` schedules a real profile)."
                     .to_string(),
             ),
+            None if !self.schedules => None,
             wanted => apply_schedule(
                 &store,
                 &mut profile,
@@ -927,6 +933,41 @@ impl LiveServices {
             secret_stored_in: stored_in,
             schedule,
         })
+    }
+}
+
+/// A failed save as the save step shows it: a storage out of reach offers the others; the
+/// only copy of a secret the user never typed asks for it.
+fn save_problem(e: LifecycleError, name: &ProfileName) -> SaveProblem {
+    match e {
+        LifecycleError::Secret(s) if s.is_keyring_unreachable() => SaveProblem {
+            kind: SaveProblemKind::StorageUnreachable,
+            message: format!(
+                "The secret cannot be stored in the OS keyring: {}.",
+                s.brief()
+            ),
+            alternatives: vec![
+                SecretStorage::Environment,
+                SecretStorage::SystemdCredential,
+                SecretStorage::PlaintextFile,
+            ],
+        },
+        LifecycleError::ProofNeeded {
+            kept_in, differs, ..
+        } => SaveProblem {
+            kind: SaveProblemKind::Failed,
+            message: if differs {
+                format!(
+                    "The secret typed differs from the one in {kept_in}, which is kept: type the secret {name} uses now (Esc, step by step, goes back to the secret step), or keep it stored (below)."
+                )
+            } else {
+                format!(
+                    "{kept_in} holds the only copy of the secret of {name}, and Entra shows a secret's value only once: it is deleted only once the same secret is typed here. Go back to the secret step (Esc, step by step) and type or paste it, or keep it stored (below)."
+                )
+            },
+            alternatives: vec![SecretStorage::Keyring, SecretStorage::PlaintextFile],
+        },
+        e => SaveProblem::failed(e.to_string()),
     }
 }
 

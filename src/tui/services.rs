@@ -374,6 +374,10 @@ pub struct ProfileDraft {
     /// The saved profile this draft was loaded from, when editing; if `name` differs the
     /// save renames it (the old profile and its stored secret go away).
     pub replaces: Option<String>,
+    /// The user typed or pasted the secret in this session, rather than keeping the one
+    /// [`Services::load_profile`] filled in: only then does it show the user holds its
+    /// value (Entra shows it once), which deleting the only stored copy needs.
+    pub secret_given: bool,
     /// When the saved profile reruns by itself (none: it does not).
     pub schedule: Option<Schedule>,
     /// For the schedule: an owner-only file holding the secret, handed to the timer's runs

@@ -100,7 +100,8 @@ impl FakeServices {
         lock(&self.script)
     }
 
-    /// Hold validation and permission calls until [`FakeServices::open_gate`].
+    /// Hold validation, permission, save and secret-storage calls until
+    /// [`FakeServices::open_gate`].
     pub fn close_gate(&self) {
         *lock(&self.gated) = true;
     }
@@ -287,7 +288,11 @@ impl Services for FakeServices {
                 schedule,
             })
         });
-        async move { answer }.boxed()
+        async move {
+            self.wait_gate().await;
+            answer
+        }
+        .boxed()
     }
 
     fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<String, String>> {
@@ -353,6 +358,7 @@ impl Services for FakeServices {
         ));
         let answer = pop(&mut self.script().storage_changes);
         async move {
+            self.wait_gate().await;
             answer.unwrap_or_else(|| {
                 Err(StorageProblem {
                     message: "The fake has no storage answer.".into(),

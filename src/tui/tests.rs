@@ -828,6 +828,44 @@ async fn save_without_keyring_offers_alternatives() {
     snap!("extract_starting_with_saved_notice", h.screen());
 }
 
+/// A new profile's save step with the save started and held by the fake.
+async fn saving_held() -> Harness {
+    let mut h = Harness::with(happy()).await;
+    h.walk_to_output().await;
+    h.press(KeyCode::Enter);
+    h.fake.close_gate();
+    h.press(KeyCode::Enter);
+    h.settle().await;
+    assert!(h.app.is_waiting());
+    h
+}
+
+/// A save runs to its end once started (it may be replacing another profile): Esc does not
+/// walk away from it, and Ctrl-C quits only once it is done, so nothing is left half done
+/// and nothing happens unseen.
+#[tokio::test]
+async fn a_save_in_progress_is_waited_for_not_abandoned() {
+    let mut h = saving_held().await;
+    h.press(KeyCode::Esc);
+    h.settle().await;
+    assert!(h.app.is_waiting(), "Esc abandoned the save");
+    assert_eq!(h.app.screen(), ScreenKind::Setup(Step::Save));
+    h.fake.open_gate();
+    h.settle().await;
+    assert_eq!(h.app.screen(), ScreenKind::Extracting);
+    let screen = flat(&h.screen());
+    assert!(screen.contains("Profile contoso saved"), "{screen}");
+
+    let mut h = saving_held().await;
+    h.app.update(Action::ctrl('c'));
+    assert!(!h.app.should_quit(), "Ctrl-C left the save half done");
+    let screen = flat(&h.screen());
+    assert!(screen.contains("quits once"), "{screen}");
+    h.fake.open_gate();
+    h.settle().await;
+    assert!(h.app.should_quit());
+}
+
 #[tokio::test]
 async fn continue_without_saving_extracts_the_draft() {
     let mut h = Harness::with(happy()).await;
@@ -1094,6 +1132,7 @@ async fn edit_loads_the_profile_into_the_wizard() {
         },
         tenant: Some(tenant()),
         replaces: None,
+        secret_given: false,
         schedule: None,
         credential_file: None,
         if_name_taken: Default::default(),
@@ -1889,6 +1928,58 @@ async fn s_on_home_moves_the_secret_and_asks_for_it_when_it_cannot_be_read() {
             ),
         ]
     );
+}
+
+/// The secret-storage screen of the first profile with a move to the keyring started and
+/// held by the fake.
+async fn moving_held() -> Harness {
+    let moved = "Profile contoso now keeps its secret in the OS keyring. The old copy was deleted from the plaintext file /home/u/.config/entra-extract/secrets/contoso.";
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        storage_changes: [Ok(moved.to_string())].into(),
+        ..Script::default()
+    })
+    .await;
+    h.press(KeyCode::Char('s'));
+    h.fake.close_gate();
+    h.press(KeyCode::Enter);
+    h.settle().await;
+    assert!(h.app.is_waiting());
+    h
+}
+
+/// A move of the secret runs to its end once started (it deletes the old copy last): Esc
+/// does not walk away from it, so no second move of the same profile can start beside it,
+/// and what came of it is said; Ctrl-C quits only once it is done.
+#[tokio::test]
+async fn a_move_of_the_secret_in_progress_is_waited_for_not_abandoned() {
+    let mut h = moving_held().await;
+    h.press(KeyCode::Esc);
+    h.settle().await;
+    assert!(h.app.is_waiting(), "Esc abandoned the move");
+    assert_eq!(h.app.screen(), ScreenKind::SecretStorage);
+    h.press(KeyCode::Enter);
+    h.fake.open_gate();
+    h.settle().await;
+    assert_eq!(h.app.screen(), ScreenKind::Home);
+    let screen = flat(&h.screen());
+    assert!(screen.contains("The old copy was deleted"), "{screen}");
+    let moves = h
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| c.starts_with("change_secret_storage"))
+        .count();
+    assert_eq!(moves, 1, "{:?}", h.fake.calls());
+
+    let mut h = moving_held().await;
+    h.app.update(Action::ctrl('c'));
+    assert!(!h.app.should_quit(), "Ctrl-C left the move half done");
+    let screen = flat(&h.screen());
+    assert!(screen.contains("quits once"), "{screen}");
+    h.fake.open_gate();
+    h.settle().await;
+    assert!(h.app.should_quit());
 }
 
 #[tokio::test]

@@ -23,6 +23,8 @@ use super::theme::Theme;
 #[derive(Default)]
 pub struct SecretField {
     value: Zeroizing<String>,
+    /// Part of the value is what the field was filled in with, not typed by the user.
+    filled_in: bool,
 }
 
 impl fmt::Debug for SecretField {
@@ -32,11 +34,18 @@ impl fmt::Debug for SecretField {
 }
 
 impl SecretField {
-    /// A field holding `value`.
+    /// A field filled in with `value` (not typed by the user).
     pub fn with_value(value: &str) -> Self {
         SecretField {
             value: Zeroizing::new(value.to_owned()),
+            filled_in: !value.is_empty(),
         }
+    }
+
+    /// True when the user typed or pasted the whole value (none of it is what the field
+    /// was filled in with): only then does it show that the user holds the secret.
+    pub fn typed_by_user(&self) -> bool {
+        !self.filled_in && !self.is_empty()
     }
 
     /// Number of characters, for the mask.
@@ -61,6 +70,12 @@ impl SecretField {
 
     /// Apply an editing key; returns true when the value changed.
     pub fn handle_key(&mut self, key: KeyEvent) -> bool {
+        let changed = self.edit(key);
+        self.filled_in &= !self.value.is_empty();
+        changed
+    }
+
+    fn edit(&mut self, key: KeyEvent) -> bool {
         match key.code {
             KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
                 self.value.clear();

@@ -1042,3 +1042,45 @@ pub fn assert_bash_parses(path: &Path, script: &str) {
         String::from_utf8_lossy(&check.stderr)
     );
 }
+
+/// The wizard's draft of the profile `name` of `tenant` (a fixed app), writing into `dir`,
+/// signing in with `credential` as the user typed it; `replaces`: the saved profile edited.
+pub fn wizard_draft(
+    name: &str,
+    tenant: &str,
+    dir: &std::path::Path,
+    credential: entra_extract::tui::services::CredentialInput,
+    replaces: Option<&str>,
+) -> entra_extract::tui::services::ProfileDraft {
+    use entra_extract::graph::Cloud;
+    use entra_extract::tui::services::{CredentialsInput, OutputSettings, ProfileDraft};
+    ProfileDraft {
+        name: name.into(),
+        credentials: CredentialsInput {
+            cloud: Cloud::Global,
+            authority_url: None,
+            graph_url: None,
+            tenant: tenant.into(),
+            client_id: "11111111-2222-3333-4444-555555555555".into(),
+            credential,
+        },
+        output: OutputSettings {
+            domain_prefix: String::new(),
+            directory: dir.to_path_buf(),
+            bom: false,
+        },
+        tenant: None,
+        replaces: replaces.map(Into::into),
+        secret_given: true,
+        schedule: None,
+        credential_file: None,
+        if_name_taken: Default::default(),
+    }
+}
+
+/// A client secret as the user typed it.
+pub fn typed_secret() -> entra_extract::tui::services::CredentialInput {
+    entra_extract::tui::services::CredentialInput::Secret(
+        "Xy7~not.a.real.secret".to_string().into(),
+    )
+}

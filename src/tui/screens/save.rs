@@ -67,6 +67,8 @@ pub struct SaveView {
     pub selected: usize,
     /// Asking "store the secret in plain text?" before doing it.
     pub confirm_plaintext: bool,
+    /// Ctrl-C (or an interrupt) came while saving: the wizard quits once the save is done.
+    pub quit_when_saved: bool,
 }
 
 /// The choices offered in the current phase.
@@ -104,11 +106,9 @@ impl SetupStep for SaveStep {
 
     fn on_key(&self, setup: &mut Setup, cx: &mut Context, key: KeyEvent) {
         let v = &mut setup.save;
+        // A save runs to its end once started (it may be replacing another profile): the
+        // wizard waits for it and says what came of it.
         if let SavePhase::Saving(_) = v.phase {
-            if key.code == KeyCode::Esc {
-                cx.abandon();
-                v.phase = SavePhase::Choosing;
-            }
             return;
         }
         if v.confirm_plaintext {
@@ -199,13 +199,21 @@ impl SetupStep for SaveStep {
         }
     }
 
+    fn on_interrupt(&self, setup: &mut Setup, cx: &mut Context) {
+        match setup.save.phase {
+            // Not half done: the wizard quits once the save is.
+            SavePhase::Saving(_) => setup.save.quit_when_saved = true,
+            _ => cx.should_quit = true,
+        }
+    }
+
     fn render(&self, setup: &Setup, frame: &mut Frame, area: Rect, cx: &Context) {
         render(&setup.save, frame, area, cx)
     }
 
     fn help(&self, setup: &Setup, _cx: &Context) -> &'static str {
         match setup.save.phase {
-            SavePhase::Saving(_) => "Esc stop waiting · Ctrl-C quit",
+            SavePhase::Saving(_) => "Saving… · Ctrl-C quit once it is saved",
             SavePhase::NameTaken(..) => "y replace it · any other key choose another name",
             _ if setup.save.confirm_plaintext => "y store in plain text · any key no",
             _ => "type · Tab next field · ↑↓ choose · Enter go · Esc back",
@@ -247,6 +255,10 @@ fn save(setup: &mut Setup, cx: &mut Context, storage: SecretStorage, if_taken: I
 }
 
 fn on_saved(setup: &mut Setup, cx: &mut Context, result: Result<SaveOutcome, SaveProblem>) {
+    if setup.save.quit_when_saved {
+        cx.should_quit = true;
+        return;
+    }
     match result {
         Ok(outcome) => {
             let name = setup.save.name.value().trim().to_owned();
@@ -323,13 +335,24 @@ fn render(v: &SaveView, frame: &mut Frame, area: Rect, cx: &Context) {
     }
     lines.push(Line::raw(""));
     match &v.phase {
-        SavePhase::Saving(storage) => lines.push(Line::from(vec![
-            Span::styled(spinner(cx.tick), t.accent),
-            Span::raw(format!(
-                " Saving the profile ({})…",
-                storage_label(*storage)
-            )),
-        ])),
+        SavePhase::Saving(storage) => {
+            lines.push(Line::from(vec![
+                Span::styled(spinner(cx.tick), t.accent),
+                Span::raw(format!(
+                    " Saving the profile ({})…",
+                    storage_label(*storage)
+                )),
+            ]));
+            if v.quit_when_saved {
+                lines.extend(hang(
+                    "The wizard quits once the profile is saved.",
+                    area.width,
+                    "",
+                    "",
+                    t.warn,
+                ));
+            }
+        }
         SavePhase::Problem(p) => {
             lines.push(Line::styled("The profile was not saved.", t.error));
             lines.extend(hang(&p.message, area.width, "", "", plain));
@@ -340,7 +363,7 @@ fn render(v: &SaveView, frame: &mut Frame, area: Rect, cx: &Context) {
         SavePhase::NameTaken(_, p) => {
             lines.extend(hang(&p.message, area.width, "", "", t.warn));
             lines.extend(hang(
-                "Replace it? Its settings, stored secret and run history are deleted. y = replace it, any other key = choose another name",
+                "Replace it? Once this profile is saved, that one's settings, stored secret, run history, incremental state and timer are deleted. y = replace it, any other key = choose another name",
                 area.width,
                 "",
                 "",

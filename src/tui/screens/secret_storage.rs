@@ -49,6 +49,8 @@ pub struct SecretStorageScreen {
     pub name: String,
     selected: usize,
     phase: Phase,
+    /// Ctrl-C (or an interrupt) came while moving: the wizard quits once the move is done.
+    quit_when_moved: bool,
 }
 
 impl SecretStorageScreen {
@@ -58,6 +60,7 @@ impl SecretStorageScreen {
             name,
             selected: 0,
             phase: Phase::Choosing,
+            quit_when_moved: false,
         }));
     }
 
@@ -86,12 +89,10 @@ impl Component for SecretStorageScreen {
 
     fn on_key(&mut self, cx: &mut Context, key: KeyEvent) {
         match &mut self.phase {
-            Phase::Moving(_) => {
-                if key.code == KeyCode::Esc {
-                    cx.abandon();
-                    self.phase = Phase::Choosing;
-                }
-            }
+            // A move runs to its end once started (it deletes the old copy last): the screen
+            // waits for it and says what came of it, and no second move of the profile
+            // starts beside it.
+            Phase::Moving(_) => {}
             Phase::ConfirmPlaintext => {
                 self.phase = Phase::Choosing;
                 if matches!(key.code, KeyCode::Char('y' | 'Y')) {
@@ -133,6 +134,10 @@ impl Component for SecretStorageScreen {
         let Action::SecretStorageChanged(_, result) = result else {
             return;
         };
+        if self.quit_when_moved {
+            cx.should_quit = true;
+            return;
+        }
         let storage = match self.phase {
             Phase::Moving(storage) => storage,
             _ => return,
@@ -156,13 +161,21 @@ impl Component for SecretStorageScreen {
         }
     }
 
+    fn on_interrupt(&mut self, cx: &mut Context) {
+        match self.phase {
+            // Not half done: the wizard quits once the move is.
+            Phase::Moving(_) => self.quit_when_moved = true,
+            _ => cx.should_quit = true,
+        }
+    }
+
     fn render(&self, frame: &mut Frame, area: Rect, cx: &Context) {
         render(self, frame, area, cx)
     }
 
     fn help(&self, _cx: &Context) -> &'static str {
         match self.phase {
-            Phase::Moving(_) => "Esc stop waiting · Ctrl-C quit",
+            Phase::Moving(_) => "Moving… · Ctrl-C quit once it is moved",
             Phase::ConfirmPlaintext => "y store in plain text · any key no",
             Phase::NeedSecret { .. } => "type or paste the secret · Enter go · Esc back",
             Phase::Choosing | Phase::Failed(_) => "↑↓ choose · Enter move the secret · Esc home",
@@ -204,10 +217,21 @@ fn render(screen: &SecretStorageScreen, frame: &mut Frame, area: Rect, cx: &Cont
             "",
             t.warn,
         )),
-        Phase::Moving(storage) => lines.push(Line::from(vec![
-            Span::styled(spinner(cx.tick), t.accent),
-            Span::raw(format!(" Moving the secret ({})…", storage_label(*storage))),
-        ])),
+        Phase::Moving(storage) => {
+            lines.push(Line::from(vec![
+                Span::styled(spinner(cx.tick), t.accent),
+                Span::raw(format!(" Moving the secret ({})…", storage_label(*storage))),
+            ]));
+            if screen.quit_when_moved {
+                lines.extend(hang(
+                    "The wizard quits once the secret is moved.",
+                    w,
+                    "",
+                    "",
+                    t.warn,
+                ));
+            }
+        }
         Phase::NeedSecret { secret, why, .. } => {
             lines.extend(hang(why, w, "", "", t.warn));
             lines.extend(hang(

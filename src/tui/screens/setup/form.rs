@@ -191,6 +191,8 @@ impl Form {
             },
             tenant: self.validated.clone(),
             replaces: self.editing.clone(),
+            secret_given: self.credential_kind == CredentialKind::Secret
+                && self.secret.typed_by_user(),
             schedule: None,
             credential_file: None,
             if_name_taken: IfNameTaken::Refuse,

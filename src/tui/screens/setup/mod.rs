@@ -87,6 +87,11 @@ pub trait SetupStep {
     fn on_paste(&self, _setup: &mut Setup, _text: &str) {}
     /// A background result this step asked for.
     fn on_result(&self, _setup: &mut Setup, _cx: &mut Context, _result: Action) {}
+    /// Stop without asking (Ctrl-C, SIGINT, input closed): quit, unless the step must
+    /// finish first.
+    fn on_interrupt(&self, _setup: &mut Setup, cx: &mut Context) {
+        cx.should_quit = true;
+    }
     /// Draw the step. Pure: reads only `setup` and `cx`.
     fn render(&self, setup: &Setup, frame: &mut Frame, area: Rect, cx: &Context);
     /// Key hints for the help bar.
@@ -180,6 +185,10 @@ impl Component for Setup {
 
     fn on_result(&mut self, cx: &mut Context, result: Action) {
         self.step.component().on_result(self, cx, result)
+    }
+
+    fn on_interrupt(&mut self, cx: &mut Context) {
+        self.step.component().on_interrupt(self, cx)
     }
 }
 
