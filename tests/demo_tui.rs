@@ -12,6 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use entra_extract::tui::testing::flat;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_entra-extract");
@@ -957,7 +958,7 @@ fn without_a_keyring_the_environment_choice_is_recorded_and_the_run_uses_the_typ
         "The profile was not saved.",
         "Save with: Environment variable",
     ]);
-    assert!(s.contains("no D-Bus Secret Service"), "{s}");
+    assert!(flat(&s).contains("no D-Bus Secret Service"), "{s}");
     assert!(
         line_with(&s, "Save with: Environment variable").starts_with("(•)"),
         "{s}"
@@ -965,7 +966,7 @@ fn without_a_keyring_the_environment_choice_is_recorded_and_the_run_uses_the_typ
     pane.keys(&["Enter"]);
 
     let s = pane.wait_for(&["Extraction of contoso complete"]);
-    let flat = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat = flat(&s);
     assert!(
         flat.contains(
             "Profile contoso saved; the secret is not stored: set ENTRA_EXTRACT_CLIENT_SECRET before each later run."
