@@ -411,11 +411,9 @@ fn killed_run_helper() {
     drop(set);
 }
 
-#[cfg(unix)]
 /// Kills the helper process even when an assertion fails first.
 struct KillOnDrop(std::process::Child);
 
-#[cfg(unix)]
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -423,7 +421,6 @@ impl Drop for KillOnDrop {
     }
 }
 
-#[cfg(unix)]
 #[test]
 fn a_killed_run_is_cleaned_up_by_the_next() {
     let tmp = tempfile::tempdir().unwrap();
