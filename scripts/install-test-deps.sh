@@ -1,8 +1,22 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond a Rust toolchain. Idempotent and quiet when
 # everything is already there.
+#
+# With --cross, also what building for Windows and macOS needs: the Rust targets, MinGW (links
+# Windows binaries) and Wine (runs the Windows test suite, through scripts/wine/runner.sh).
+# macOS is type-checked only (scripts/clippy-macos.sh): linking needs Apple's SDK.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+cross=false
+case "${1:-}" in
+  "") ;;
+  --cross) cross=true ;;
+  *)
+    echo "usage: $0 [--cross]" >&2
+    exit 2
+    ;;
+esac
 
 # apt-get as root; through sudo (said on stderr) when not root; else what to do.
 apt_get() {
@@ -21,6 +35,14 @@ need_apt=()
 for pair in dbus-run-session:dbus dbus-send:dbus gnome-keyring-daemon:gnome-keyring secret-tool:libsecret-tools tmux:tmux script:bsdutils python3:python3 systemd-analyze:systemd; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need_apt+=("${pair#*:}")
 done
+if $cross; then
+  rustup --quiet target add x86_64-pc-windows-gnu aarch64-apple-darwin x86_64-apple-darwin
+  # The posix thread model, as Rust's windows-gnu std expects; installing it points
+  # x86_64-w64-mingw32-gcc, Cargo's default linker for the target, to it.
+  command -v x86_64-w64-mingw32-gcc-posix >/dev/null 2>&1 || need_apt+=(gcc-mingw-w64-x86-64-posix)
+  # wine64 puts its loader in /usr/lib/wine, off PATH: ask dpkg.
+  [ "$(dpkg-query -W -f '${Status}' wine64 2>/dev/null)" = "install ok installed" ] || need_apt+=(wine64)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need_apt[*]}" >&2
   apt_get update -qq >/dev/null

@@ -56,6 +56,7 @@ fn text(out: &std::process::Output) -> (String, String) {
 
 /// From nothing to CSVs: the secret is never typed or shown, lands in the Secret Service,
 /// and the new profile's run equals the ground truth.
+#[cfg(target_os = "linux")] // The Secret Service in a private D-Bus session, driven by `sh`.
 #[test]
 fn a_global_admin_goes_from_nothing_to_a_working_profile_with_the_secret_in_the_keyring() {
     require_secret_service_tools();
@@ -188,6 +189,7 @@ fn assert_secret_days(app: &Value, days: f64) {
     );
 }
 
+#[cfg(target_os = "linux")]
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {

@@ -1,7 +1,8 @@
 //! The scripts `.ci/run` starts, run as a developer would: `scripts/install-test-deps.sh`
 //! installs missing Debian packages as root, through sudo (and says so) when not root, and
-//! says what to do when neither works. `apt-get`, `sudo`, `id` and `python3` are stand-ins
-//! first in a bare `PATH` that log their arguments.
+//! says what to do when neither works; with `--cross` it adds the Rust targets and the
+//! packages for Windows and macOS. `apt-get`, `sudo`, `id`, `rustup` and `python3` are
+//! stand-ins first in a bare `PATH` that log their arguments.
 
 #![cfg(unix)]
 
@@ -45,6 +46,10 @@ impl Machine {
                 "#!/bin/sh\necho \"apt-get $* (DEBIAN_FRONTEND=$DEBIAN_FRONTEND)\" >> '{log}'\n"
             ),
         );
+        write_exe(
+            &bin.join("rustup"),
+            &format!("#!/bin/sh\necho \"rustup $*\" >> '{log}'\n"),
+        );
         if sudo {
             write_exe(
                 &bin.join("sudo"),
@@ -60,7 +65,12 @@ impl Machine {
     }
 
     fn run(&self) -> Output {
+        self.run_with(&[])
+    }
+
+    fn run_with(&self, args: &[&str]) -> Output {
         std::process::Command::new(self.root.path().join("scripts/install-test-deps.sh"))
+            .args(args)
             .env_clear()
             .env("PATH", self.root.path().join("bin"))
             .output()
@@ -94,6 +104,26 @@ fn as_root_apt_get_runs_directly() {
         "{calls}"
     );
     assert!(!calls.contains("sudo"), "{calls}");
+    assert!(!calls.contains("rustup"), "{calls}");
+}
+
+#[test]
+fn cross_adds_the_rust_targets_and_installs_mingw_and_wine() {
+    let m = Machine::new(0, true);
+    let o = m.run_with(&["--cross"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let calls = m.calls();
+    assert!(
+        calls.contains(
+            "rustup --quiet target add x86_64-pc-windows-gnu aarch64-apple-darwin x86_64-apple-darwin"
+        ),
+        "{calls}"
+    );
+    assert!(
+        calls.contains("--no-install-recommends dbus")
+            && calls.contains("gcc-mingw-w64-x86-64-posix wine64"),
+        "{calls}"
+    );
 }
 
 #[test]

@@ -4,6 +4,10 @@
 //! demo), converted here with serde_json, independently of the crate's own code.
 //!
 //! Needs tmux (scripts/install-test-deps.sh installs it); without it the tests fail.
+//!
+//! Unix only: tmux and `sh` drive the terminal. Windows consoles need a ConPTY driver, which
+//! these tests do not have yet.
+#![cfg(unix)]
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::Path;
-use std::time::Duration;
 
 use common::{Sim, TestEnv, json_stdout};
 use entra_extract::sim::{DemoAppKind, HiddenMembers, SimConfig};
@@ -94,7 +93,6 @@ fn row_2_bad_configuration_prints_a_report_and_sends_nothing() {
     assert!(!out.exists());
 }
 
-#[cfg(unix)]
 #[test]
 fn row_2_an_output_directory_held_by_another_run_is_refused_before_signing_in() {
     let sim = Sim::small();
@@ -161,6 +159,7 @@ fn row_1_a_full_disk_is_an_io_error_and_leaves_nothing_behind() {
 #[cfg(unix)]
 #[test]
 fn row_130_interrupted() {
+    use std::time::Duration;
     let sim = common::slow_sim(200);
     let env = TestEnv::new();
     let out = env.out("out");

@@ -456,11 +456,9 @@ fn killed_run_helper() {
     drop(set);
 }
 
-#[cfg(unix)]
 /// Kills the helper process even when an assertion fails first.
 struct KillOnDrop(std::process::Child);
 
-#[cfg(unix)]
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -468,7 +466,6 @@ impl Drop for KillOnDrop {
     }
 }
 
-#[cfg(unix)]
 #[test]
 fn a_killed_run_is_cleaned_up_by_the_next() {
     let tmp = tempfile::tempdir().unwrap();

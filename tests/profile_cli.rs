@@ -140,7 +140,9 @@ fn create_list_show_rename_remove() {
     assert_eq!(v["tenant"], "contoso.onmicrosoft.com");
     assert_eq!(v["extra_user_attributes"][1], "jobTitle");
     assert_eq!(v["bom"], true);
-    assert_eq!(v["output_dir"], "/srv/out");
+    // Made absolute when saved: on Windows, on the current drive.
+    let srv_out = std::path::absolute("/srv/out").unwrap();
+    assert_eq!(v["output_dir"], srv_out.to_str().unwrap());
     assert_eq!(v["secret_storage"], "keyring");
     assert_eq!(v["secret"]["presence"], "unknown");
     env.profile(&["show", "contoso"]).success().stdout(

@@ -181,7 +181,7 @@ fn a_bad_identifier_in_a_profile_names_the_profile_file_and_key() {
         std::fs::write(
             profiles.join("acme.toml"),
             format!(
-                "schema_version = 1\nname = \"acme\"\ncloud = \"custom\"\nauthority_url = \"{base}\"\ngraph_url = \"{base}\"\ntenant = \"{tenant}\"\nclient_id = \"{client_id}\"\noutput_dir = \"{}\"\n",
+                "schema_version = 1\nname = \"acme\"\ncloud = \"custom\"\nauthority_url = \"{base}\"\ngraph_url = \"{base}\"\ntenant = \"{tenant}\"\nclient_id = \"{client_id}\"\noutput_dir = '{}'\n",
                 env.out("out").display()
             ),
         )

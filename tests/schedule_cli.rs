@@ -6,6 +6,10 @@
 //!
 //! `systemctl` is a stand-in script first in `PATH` that logs its arguments: the test
 //! machines have no user manager to enable timers in.
+//!
+//! Unix only: systemd user timers and crontab lines, with `#!/bin/sh` stand-ins for
+//! `systemctl`; the Task Scheduler and launchd get their own tests.
+#![cfg(unix)]
 
 mod common;
 

@@ -3,6 +3,10 @@
 //!
 //! The test re-runs this test binary inside tmux to execute `child_wizard`, which calls the
 //! public `tui::run` with the scripted fake services.
+//!
+//! Unix only: tmux and `sh` drive the terminal. Windows consoles need a ConPTY driver, which
+//! these tests do not have yet.
+#![cfg(unix)]
 
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -5,6 +5,10 @@
 //!
 //! The live services read HOME and PATH, so each save runs in a child process (this test
 //! binary again) with a fresh HOME and a stand-in `systemctl` that logs its arguments.
+//!
+//! Unix only: the systemd user timer and a `#!/bin/sh` stand-in for `systemctl`; the Task
+//! Scheduler and launchd get their own tests.
+#![cfg(unix)]
 
 mod common;
 

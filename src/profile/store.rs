@@ -77,8 +77,9 @@ pub enum ProfileError {
         name: ProfileName,
         /// Its file.
         path: PathBuf,
-        /// What is wrong.
-        source: InvalidProfile,
+        /// What is wrong (boxed: a Windows `PathBuf` is 8 bytes wider, and this rare variant
+        /// would make every `Result<_, ProfileError>` carry 128 bytes).
+        source: Box<InvalidProfile>,
     },
     /// A file system operation failed.
     #[error("could not {action} {}: {source}", path.display())]
@@ -155,7 +156,7 @@ impl ProfileStore {
         profile.validate().map_err(|source| ProfileError::Invalid {
             name: name.clone(),
             path: path.clone(),
-            source,
+            source: Box::new(source),
         })?;
         Ok(profile)
     }
@@ -166,7 +167,7 @@ impl ProfileStore {
         profile.validate().map_err(|source| ProfileError::Invalid {
             name: profile.name.clone(),
             path: path.clone(),
-            source,
+            source: Box::new(source),
         })?;
         let text = render(profile).map_err(|e| ProfileError::Damaged {
             path: path.clone(),

@@ -69,6 +69,16 @@ impl StoreChoice {
 /// Which kind of store an open [`SecretStore`] talks to; decides the entry modifiers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Backend {
+    #[cfg_attr(
+        not(all(
+            unix,
+            not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+        )),
+        expect(
+            dead_code,
+            reason = "the Secret Service exists only on Linux and the BSDs"
+        )
+    )]
     SecretService,
     Other,
 }

@@ -375,7 +375,7 @@ impl Services for FakeServices {
         text: String,
     ) -> BoxFuture<'_, Result<std::path::PathBuf, String>> {
         self.record(format!("save_copy {file_name} {text}"));
-        let path = std::path::Path::new("/data/copied").join(file_name);
+        let path = std::path::PathBuf::from(format!("/data/copied/{file_name}"));
         async move { Ok(path) }.boxed()
     }
 
