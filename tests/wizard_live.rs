@@ -86,19 +86,38 @@ impl Wizard {
         .await
     }
 
-    /// From home, `e` on the selected profile and Enter through every step to the save
-    /// step, the sign-in and the permission check answered on the way.
-    async fn edit_to_save_step(&mut self) -> &mut Self {
+    /// From home, `e` on the selected profile and Enter through the cloud, tenant and
+    /// client id as saved, to the secret step.
+    async fn edit_to_credential_step(&mut self) -> &mut Self {
         self.press(KeyCode::Char('e'));
         self.until("the edit form", |app| {
             app.screen() == ScreenKind::Setup(Step::Cloud)
         })
         .await;
-        // Cloud, tenant, client id: as saved.
         self.press(KeyCode::Enter)
             .press(KeyCode::Enter)
             .press(KeyCode::Enter);
         assert_eq!(self.app.screen(), ScreenKind::Setup(Step::Credential));
+        self
+    }
+
+    /// On the secret step: Enter, and the sign-in must succeed (the permission check
+    /// follows).
+    async fn signs_in(&mut self) -> &mut Self {
+        self.press(KeyCode::Enter);
+        let screen = self.answered().await;
+        assert_eq!(
+            self.app.screen(),
+            ScreenKind::Setup(Step::Permissions),
+            "{screen}"
+        );
+        self
+    }
+
+    /// From home, `e` on the selected profile and Enter through every step to the save
+    /// step, the sign-in and the permission check answered on the way.
+    async fn edit_to_save_step(&mut self) -> &mut Self {
+        self.edit_to_credential_step().await;
         // The kept secret signs in; then the permissions are checked.
         self.press(KeyCode::Enter);
         self.until("the permission check", |app| {
@@ -769,15 +788,10 @@ fn child_editing_fills_in_the_profiles_own_secret() {
             app.screen() == ScreenKind::Setup(Step::Cloud)
         })
         .await;
-        for _ in 0..4 {
+        for _ in 0..3 {
             w.press(KeyCode::Enter);
         }
-        let signed_in = w.answered().await;
-        assert_eq!(
-            w.app.screen(),
-            ScreenKind::Setup(Step::Permissions),
-            "{signed_in}"
-        );
+        w.signs_in().await;
         w.until("the permission check", |app| !app.is_waiting())
             .await;
         w.press(KeyCode::Enter)
@@ -823,4 +837,36 @@ fn renaming_onto_a_taken_name_replaces_that_profile_with_the_renamed_one() {
     assert!(!case.env.data_dir().join("state").join(renamed).exists());
     let next = case.headless(taken);
     assert_eq!(next["mode"], "incremental", "{next}");
+}
+
+/// The secret field of an edited profile is filled in with the stored secret, masked; the
+/// secret pasted into it replaces that value (it is not appended to what the user cannot
+/// see), the sign-in uses it, and saving stores it.
+#[test]
+fn a_secret_pasted_over_the_filled_in_one_replaces_it() {
+    let case = Case::new();
+    let name = "stale-secret";
+    case.profile(name, &[]);
+    let store = ProfileStore::new(case.dirs());
+    let profile = store.load(&profile_name(name)).unwrap();
+    case.rt
+        .block_on(lifecycle::set_secret(
+            &store,
+            &profile,
+            &"Ab1Q~an.old.secret.since.rotated".to_string().into(),
+            SecretStore::open(StoreChoice::Memory),
+        ))
+        .unwrap();
+
+    case.wizard(async |w| {
+        w.home_lists(name).await;
+        w.edit_to_credential_step().await;
+        w.app.update(Action::Paste(case.secret()));
+        w.signs_in().await;
+        w.press(KeyCode::Enter)
+            .press(KeyCode::Enter)
+            .press(KeyCode::Enter);
+        w.finished().await;
+    });
+    assert_eq!(case.in_memory_keyring(name), Some(case.secret()));
 }
