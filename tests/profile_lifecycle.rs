@@ -323,3 +323,32 @@ fn an_unreadable_secret_file_is_kept_when_the_secret_moves_and_named_as_a_file()
         );
     }
 }
+
+/// With the keyring disabled (`ENTRA_EXTRACT_KEYRING_STORE=none`, as every command here
+/// runs), a profile that keeps its secret in the keyring is not taken to hold none there:
+/// moving it to a file asks for the value, saying the keyring is disabled; moving it to the
+/// environment names the keyring entry that may remain, as nothing could read or delete it.
+#[test]
+fn a_disabled_keyring_is_not_taken_to_hold_no_secret() {
+    let sim = Sim::small();
+    let env = TestEnv::new();
+    let secret = sim.app(DemoAppKind::Full).client_secret;
+    create_profile(&sim, &env, "p", &env.out("p"), &[]);
+
+    let refused = set_secret(&env, &["p", "--storage", "plaintext-file"], "");
+    assert_exit(&refused, 2);
+    let said = stderr(&refused);
+    assert!(
+        said.contains("disabled") && !said.contains("holds none"),
+        "{said}"
+    );
+
+    let with_secret = ("ENTRA_EXTRACT_CLIENT_SECRET", secret.as_str());
+    let moved = set_secret_env(&env, &["p", "--storage", "environment"], with_secret);
+    assert_exit(&moved, 0);
+    let warning = stderr(&moved);
+    assert!(
+        warning.contains("user \"profile:p\"") && warning.contains("disabled"),
+        "{warning}"
+    );
+}

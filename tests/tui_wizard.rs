@@ -200,8 +200,8 @@ async fn quitting_from_home() {
 }
 
 /// The wizard's live services, editing a saved profile on a machine without a keyring:
-/// renaming it and saving fails on the keyring and offers alternatives; saving again with
-/// one of them completes the rename instead of failing on the profile that already moved.
+/// renaming it and saving fails on the keyring, changes nothing (the profile keeps its old
+/// name) and offers alternatives; saving again with one of them completes the rename.
 #[tokio::test]
 async fn renaming_a_profile_then_choosing_another_storage_after_the_keyring_fails_saves_it() {
     use entra_extract::profile::{Dirs, Profile, ProfileName, ProfileStore, SecretStorage};
@@ -238,12 +238,13 @@ async fn renaming_a_profile_then_choosing_another_storage_after_the_keyring_fail
         .await
         .expect_err("no keyring here");
     assert!(problem.alternatives.contains(&SecretStorage::Environment));
+    let new = ProfileName::new("new").unwrap();
+    assert!(store.exists(&old) && !store.exists(&new));
     let saved = services
         .save_profile(draft(), SecretStorage::Environment)
         .await
         .expect("saving with another storage completes the rename");
     assert!(saved.secret_stored_in.contains("not stored"), "{saved:?}");
-    let new = ProfileName::new("new").unwrap();
     assert!(!store.exists(&old));
     assert_eq!(
         store.load(&new).unwrap().secret_storage,
@@ -405,9 +406,10 @@ async fn a_last_run_with_warnings_is_listed_as_warnings() {
 }
 
 /// A profile edited to sign in with a certificate (the wizard signed in with it first)
-/// drops the secret it kept, once saved, and says so: no copy stays behind unseen.
+/// keeps the secret it had in the keyring, unused (Entra shows its value only once, and
+/// the certificate may not work after all), and says where it is and how to delete it.
 #[tokio::test]
-async fn a_profile_edited_to_a_certificate_drops_its_stored_secret() {
+async fn a_profile_edited_to_a_certificate_keeps_its_stored_secret() {
     use entra_extract::profile::{Dirs, ProfileName, ProfileStore};
     use entra_extract::secret::{SecretStore, StoreChoice};
     use entra_extract::session::wizard::LiveServices;
@@ -444,10 +446,13 @@ async fn a_profile_edited_to_a_certificate_drops_its_stored_secret() {
     assert!(
         saved
             .secret_stored_in
-            .contains("the old copy in the OS keyring was deleted"),
+            .contains("user \"profile:to-certificate\"")
+            && saved
+                .secret_stored_in
+                .contains("`entra-extract profile delete-secret to-certificate`"),
         "{saved:?}"
     );
-    assert!(!keyring.contains(&profile).await.unwrap());
+    assert!(keyring.contains(&profile).await.unwrap());
     let store = ProfileStore::new(dirs);
     assert!(matches!(
         store.load(&profile).unwrap().credential,

@@ -86,19 +86,38 @@ impl Wizard {
         .await
     }
 
-    /// From home, `e` on the selected profile and Enter through every step to the save
-    /// step, the sign-in and the permission check answered on the way.
-    async fn edit_to_save_step(&mut self) -> &mut Self {
+    /// From home, `e` on the selected profile and Enter through the cloud, tenant and
+    /// client id as saved, to the secret step.
+    async fn edit_to_credential_step(&mut self) -> &mut Self {
         self.press(KeyCode::Char('e'));
         self.until("the edit form", |app| {
             app.screen() == ScreenKind::Setup(Step::Cloud)
         })
         .await;
-        // Cloud, tenant, client id: as saved.
         self.press(KeyCode::Enter)
             .press(KeyCode::Enter)
             .press(KeyCode::Enter);
         assert_eq!(self.app.screen(), ScreenKind::Setup(Step::Credential));
+        self
+    }
+
+    /// On the secret step: Enter, and the sign-in must succeed (the permission check
+    /// follows).
+    async fn signs_in(&mut self) -> &mut Self {
+        self.press(KeyCode::Enter);
+        let screen = self.answered().await;
+        assert_eq!(
+            self.app.screen(),
+            ScreenKind::Setup(Step::Permissions),
+            "{screen}"
+        );
+        self
+    }
+
+    /// From home, `e` on the selected profile and Enter through every step to the save
+    /// step, the sign-in and the permission check answered on the way.
+    async fn edit_to_save_step(&mut self) -> &mut Self {
+        self.edit_to_credential_step().await;
         // The kept secret signs in; then the permissions are checked.
         self.press(KeyCode::Enter);
         self.until("the permission check", |app| {
@@ -121,6 +140,18 @@ impl Wizard {
             self.press(KeyCode::Char(c));
         }
         self
+    }
+
+    /// From home, the profile `edited` edited and saved under `taken`, another saved
+    /// profile's name, and the question whether to replace it answered yes, on a machine
+    /// without a keyring: returns the screen once the save has answered.
+    async fn replace_without_a_keyring(&mut self, edited: &str, taken: &str) -> String {
+        self.home_lists(edited).await;
+        self.edit_to_save_step().await;
+        self.rename_to(taken).press(KeyCode::Enter);
+        self.answered().await;
+        self.press(KeyCode::Char('y'));
+        self.answered().await
     }
 
     /// Until the service the wizard waits for has answered; returns the screen as one line.
@@ -240,6 +271,19 @@ impl Case {
         let file = self.env.config_dir().join("secrets").join(name);
         assert!(file.exists());
         file
+    }
+
+    /// Each of `names`' profile file and run history, as they are now.
+    fn records<const N: usize>(&self, names: [&str; N]) -> [(String, Vec<Value>); N] {
+        names.map(|n| (self.profile_text(n), self.history(n)))
+    }
+
+    /// The binary with `args`, as a user runs it here (no keyring, nothing in the
+    /// environment), which must succeed.
+    fn succeeds(&self, args: &[&str]) -> std::process::Output {
+        let o = self.env.command().args(args).output().unwrap();
+        assert_exit(&o, 0);
+        o
     }
 
     /// The text of the profile file of `name` (panics when there is none).
@@ -519,13 +563,7 @@ fn s_on_home_changes_where_a_profile_keeps_its_secret() {
     let file = case.env.config_dir().join("secrets").join(name);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), case.secret());
     // A scheduled run finds it there, with nothing in its environment.
-    let run = case
-        .env
-        .command()
-        .args(["run", "--profile", name, "-q"])
-        .output()
-        .unwrap();
-    assert_exit(&run, 0);
+    case.succeeds(&["run", "--profile", name, "-q"]);
 
     // From the environment (nothing stored) to the keyring: the value is asked for.
     let other = "from-env";
@@ -612,35 +650,49 @@ fn a_refused_rename_onto_a_taken_name_deletes_nothing() {
 }
 
 /// Replacing a profile on a machine without a keyring: the new secret has nowhere to go,
-/// and the profile that was to be replaced is still all there when the user leaves.
+/// and the profile that was to be replaced is still all there when the user leaves. Saved to
+/// a plain-text file instead, it would overwrite the replaced profile's file, which cannot be
+/// read (others can read it: the program refuses it), so a save that then failed could not
+/// put it back: that save is refused before anything changes too, and says what to do.
 #[test]
 fn a_replace_whose_secret_cannot_be_stored_deletes_nothing() {
+    use std::os::unix::fs::PermissionsExt;
     let case = Case::new();
     let (edited, taken) = ("a-edited", "b-taken");
     let edited_file = case.plaintext_profile(edited);
     let taken_file = case.plaintext_profile(taken);
     case.headless(taken);
-    let before = [edited, taken].map(|n| (case.profile_text(n), case.history(n)));
+    std::fs::write(&taken_file, "b's own secret").unwrap();
+    std::fs::set_permissions(&taken_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let before = case.records([edited, taken]);
 
     case.wizard_with(StoreChoice::Unreachable, async |w| {
-        w.home_lists(edited).await;
-        w.edit_to_save_step().await;
-        w.rename_to(taken).press(KeyCode::Enter);
-        w.answered().await;
-        w.press(KeyCode::Char('y'));
-        let problem = w.answered().await;
+        let problem = w.replace_without_a_keyring(edited, taken).await;
         assert!(
             problem.contains("not saved") && problem.contains("keyring"),
             "{problem}"
         );
+        save_to_a_plaintext_file(w);
+        let asked = w.answered().await;
+        assert!(asked.contains("Replace it?"), "{asked}");
+        w.press(KeyCode::Char('y'));
+        let refused = w.answered().await;
+        assert!(
+            refused.contains("not saved")
+                && refused.contains("cannot be read")
+                && refused.contains("chmod 600"),
+            "{refused}"
+        );
     });
+    assert_eq!(case.records([edited, taken]), before);
     assert_eq!(
-        [edited, taken].map(|n| (case.profile_text(n), case.history(n))),
-        before
+        std::fs::read_to_string(&taken_file).unwrap(),
+        "b's own secret"
     );
-    for file in [&edited_file, &taken_file] {
-        assert_eq!(std::fs::read_to_string(file).unwrap(), case.secret());
-    }
+    assert_eq!(
+        std::fs::read_to_string(&edited_file).unwrap(),
+        case.secret()
+    );
 }
 
 /// The profile being edited is deleted meanwhile (`profile remove` in another terminal):
@@ -656,13 +708,7 @@ fn a_profile_deleted_while_edited_is_not_saved_over_another_without_asking() {
     case.wizard(async |w| {
         w.home_lists(edited).await;
         w.edit_to_save_step().await;
-        let o = case
-            .env
-            .command()
-            .args(["profile", "remove", edited])
-            .output()
-            .unwrap();
-        assert_exit(&o, 0);
+        case.succeeds(&["profile", "remove", edited]);
         w.rename_to(taken).press(KeyCode::Enter);
         let asked = w.answered().await;
         assert!(asked.contains("Replace it?"), "{asked}");
@@ -769,15 +815,10 @@ fn child_editing_fills_in_the_profiles_own_secret() {
             app.screen() == ScreenKind::Setup(Step::Cloud)
         })
         .await;
-        for _ in 0..4 {
+        for _ in 0..3 {
             w.press(KeyCode::Enter);
         }
-        let signed_in = w.answered().await;
-        assert_eq!(
-            w.app.screen(),
-            ScreenKind::Setup(Step::Permissions),
-            "{signed_in}"
-        );
+        w.signs_in().await;
         w.until("the permission check", |app| !app.is_waiting())
             .await;
         w.press(KeyCode::Enter)
@@ -823,4 +864,144 @@ fn renaming_onto_a_taken_name_replaces_that_profile_with_the_renamed_one() {
     assert!(!case.env.data_dir().join("state").join(renamed).exists());
     let next = case.headless(taken);
     assert_eq!(next["mode"], "incremental", "{next}");
+}
+
+/// On the save step after the keyring failed (a machine without one): "Save with: plain-text
+/// file", the last alternative, and its question answered yes.
+fn save_to_a_plaintext_file(w: &mut Wizard) {
+    w.press(KeyCode::Down)
+        .press(KeyCode::Down)
+        .press(KeyCode::Enter)
+        .press(KeyCode::Char('y'));
+}
+
+/// A profile edited to sign in with a certificate keeps the secret it had (Entra shows a
+/// secret's value only once, and the certificate may not work after all) and says how to
+/// delete it; `profile delete-secret` then deletes it, and the profile still runs with its
+/// certificate.
+#[test]
+fn a_profile_edited_to_a_certificate_keeps_its_secret_until_it_is_deleted() {
+    let case = Case::new();
+    let name = "to-cert";
+    let file = case.plaintext_profile(name);
+    let app = case.sim.app(DemoAppKind::Certificate);
+    let cert = app.certificate.expect("the cert app has a certificate");
+    let pem = case.env.root.path().join("cert.pem");
+    std::fs::write(&pem, format!("{}\n{}", cert.cert_pem, cert.key_pem)).unwrap();
+
+    case.wizard_with(StoreChoice::Unreachable, async |w| {
+        w.home_lists(name).await;
+        // Back from the secret step to the client id: the certificate app's.
+        w.edit_to_credential_step().await.press(KeyCode::Esc);
+        for _ in 0..64 {
+            w.press(KeyCode::Backspace);
+        }
+        for c in app.client_id.chars() {
+            w.press(KeyCode::Char(c));
+        }
+        w.press(KeyCode::Enter).press(KeyCode::Tab);
+        w.app.update(Action::Paste(pem.display().to_string()));
+        w.signs_in().await;
+        w.press(KeyCode::Enter).press(KeyCode::Enter);
+        // A certificate profile keeps no secret: the keyring is not asked.
+        w.press(KeyCode::Enter);
+        w.until("the save's notice", |app| {
+            app.context()
+                .notice
+                .as_ref()
+                .is_some_and(|n| n.text.contains("saved"))
+        })
+        .await;
+        let notice = w.app.context().notice.clone().unwrap().text;
+        assert!(
+            notice.contains(&format!("entra-extract profile delete-secret {name}"))
+                && notice.contains(&file.display().to_string()),
+            "{notice}"
+        );
+        w.finished().await;
+    });
+    assert!(file.exists(), "the only copy of the secret was deleted");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), case.secret());
+
+    let o = case.succeeds(&["profile", "delete-secret", name]);
+    assert!(!file.exists(), "delete-secret left {}", file.display());
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(said.contains(&file.display().to_string()), "{said}");
+    // The commands here run without a keyring: one a copy may be in is said.
+    let warned = String::from_utf8_lossy(&o.stderr);
+    assert!(warned.contains("user \"profile:to-cert\""), "{warned}");
+    case.succeeds(&["run", "--profile", name, "-q"]);
+}
+
+/// Editing only the output directory of a profile whose secret is in a plain-text file,
+/// saved to that file again: the secret is not written again (a keyring that refuses
+/// writes or asks to be unlocked would make a settings-only edit fail).
+#[test]
+fn a_settings_only_edit_writes_no_secret() {
+    use std::os::unix::fs::MetadataExt;
+    let case = Case::new();
+    let name = "settings-only";
+    let file = case.plaintext_profile(name);
+    let written = || {
+        let m = std::fs::metadata(&file).unwrap();
+        (m.ino(), m.mtime(), m.mtime_nsec())
+    };
+    let before = written();
+    let elsewhere = case.env.out("elsewhere");
+
+    case.wizard_with(StoreChoice::Unreachable, async |w| {
+        w.home_lists(name).await;
+        w.edit_to_save_step().await;
+        // Back to the output step: another directory.
+        w.press(KeyCode::Esc);
+        assert_eq!(w.app.screen(), ScreenKind::Setup(Step::Output));
+        w.press(KeyCode::Tab);
+        for _ in 0..256 {
+            w.press(KeyCode::Backspace);
+        }
+        w.app.update(Action::Paste(elsewhere.display().to_string()));
+        w.press(KeyCode::Enter);
+        assert_eq!(w.app.screen(), ScreenKind::Setup(Step::Save));
+        w.press(KeyCode::Enter);
+        let problem = w.answered().await;
+        assert!(problem.contains("keyring"), "{problem}");
+        save_to_a_plaintext_file(w);
+        w.finished().await;
+    });
+    let saved = case.store().load(&profile_name(name)).unwrap();
+    assert_eq!(saved.output_dir, elsewhere);
+    assert_eq!(written(), before, "the secret file was written again");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), case.secret());
+}
+
+/// The secret field of an edited profile is filled in with the stored secret, masked; the
+/// secret pasted into it replaces that value (it is not appended to what the user cannot
+/// see), the sign-in uses it, and saving stores it.
+#[test]
+fn a_secret_pasted_over_the_filled_in_one_replaces_it() {
+    let case = Case::new();
+    let name = "stale-secret";
+    case.profile(name, &[]);
+    let store = ProfileStore::new(case.dirs());
+    let profile = store.load(&profile_name(name)).unwrap();
+    case.rt
+        .block_on(lifecycle::set_secret(
+            &store,
+            &profile,
+            &"Ab1Q~an.old.secret.since.rotated".to_string().into(),
+            SecretStore::open(StoreChoice::Memory),
+        ))
+        .unwrap();
+
+    case.wizard(async |w| {
+        w.home_lists(name).await;
+        w.edit_to_credential_step().await;
+        w.app.update(Action::Paste(case.secret()));
+        w.signs_in().await;
+        w.press(KeyCode::Enter)
+            .press(KeyCode::Enter)
+            .press(KeyCode::Enter);
+        w.finished().await;
+    });
+    assert_eq!(case.in_memory_keyring(name), Some(case.secret()));
 }

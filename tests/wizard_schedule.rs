@@ -84,6 +84,12 @@ fn child_demo_removals() {
     };
     let replaced = runtime.block_on(demo.save_profile(replace, SecretStorage::Keyring));
     println!("REPLACED: {replaced:?}");
+    let rename = ProfileDraft {
+        replaces: Some("prod".into()),
+        ..draft(&root, "prod-renamed")
+    };
+    let renamed = runtime.block_on(demo.save_profile(rename, SecretStorage::Keyring));
+    println!("RENAMED: {renamed:?}");
 }
 
 struct Host {
@@ -277,12 +283,13 @@ fn the_save_step_hands_the_timer_a_secret_file() {
 }
 
 /// The demo's profiles live in a directory of their own, but timers are the user's, found by
-/// profile name: deleting a demo profile, or replacing one from the demo's save step, leaves
-/// the timer of a real profile of that name alone.
+/// profile name: deleting a demo profile, replacing one from the demo's save step, or
+/// renaming one (which a real timer of that name used to refuse, advising to remove that
+/// timer) leaves the timer of a real profile of that name alone.
 #[test]
 fn the_demo_leaves_the_timers_of_real_profiles_alone() {
     let host = Host::new();
-    for name in ["contoso", "fabrikam"] {
+    for name in ["contoso", "fabrikam", "prod"] {
         host.write_profile(name);
         for ext in ["timer", "service"] {
             let unit = host.unit_of(name, ext);
@@ -292,10 +299,14 @@ fn the_demo_leaves_the_timers_of_real_profiles_alone() {
     }
     let out = host.child("child_demo_removals", &[]);
     assert!(
-        out.contains("DELETED: Ok") && out.contains("REPLACED: Ok"),
+        out.contains("DELETED: Ok") && out.contains("REPLACED: Ok") && out.contains("RENAMED: Ok"),
         "{out}"
     );
-    for name in ["contoso", "fabrikam"] {
+    assert!(
+        host.path("config/profiles/prod-renamed.toml").exists()
+            && !host.path("config/profiles/prod.toml").exists()
+    );
+    for name in ["contoso", "fabrikam", "prod"] {
         for ext in ["timer", "service"] {
             assert!(
                 host.unit_of(name, ext).exists(),

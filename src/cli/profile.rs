@@ -54,7 +54,7 @@ pub enum ProfileCommand {
         #[arg(long)]
         force: bool,
     },
-    /// Rename a profile, moving its stored secret and run history.
+    /// Rename a profile, moving its stored secret, run history and incremental state.
     Rename {
         /// Current name.
         old: ProfileName,
@@ -79,6 +79,13 @@ pub enum ProfileCommand {
         /// supplies it to each run.
         #[arg(long, value_enum, value_name = "STORAGE")]
         storage: Option<SecretStorage>,
+    },
+    /// Delete the copies of a profile's client secret it does not sign in with: the one a
+    /// profile switched to a certificate kept, or one a move had to leave behind (also for
+    /// the name of a profile that is gone). The secret it signs in with stays.
+    DeleteSecret {
+        /// Profile name.
+        name: ProfileName,
     },
 }
 
@@ -153,6 +160,7 @@ pub async fn run(args: ProfileArgs) -> color_eyre::Result<Exit> {
             stdin,
             storage: Some(storage),
         } => change_storage(&profiles, &name, storage, stdin).await,
+        ProfileCommand::DeleteSecret { name } => delete_secret(&profiles, &name).await,
     };
     Ok(match result {
         Ok(()) => Exit::Success,
@@ -169,6 +177,8 @@ enum CommandError {
     Usage(String),
     #[error("could not read the secret: {0}")]
     Input(std::io::Error),
+    #[error("{0}")]
+    Unfinished(String),
 }
 
 impl From<ProfileError> for CommandError {
@@ -186,14 +196,15 @@ impl From<SecretError> for CommandError {
 fn exit_for(e: &CommandError) -> Exit {
     match e {
         CommandError::Usage(_) => Exit::BadConfig,
-        CommandError::Input(_) => Exit::Failure,
+        CommandError::Input(_) | CommandError::Unfinished(_) => Exit::Failure,
         CommandError::Lifecycle(LifecycleError::Profile(p)) if p.is_config_error() => {
             Exit::BadConfig
         }
         CommandError::Lifecycle(
             LifecycleError::Unchanged { .. }
             | LifecycleError::NothingToMove { .. }
-            | LifecycleError::ProofNeeded { .. },
+            | LifecycleError::ProofNeeded { .. }
+            | LifecycleError::Unrestorable { .. },
         ) => Exit::BadConfig,
         CommandError::Lifecycle(LifecycleError::Secret(s)) => match s {
             SecretError::KeyringFailure { .. } | SecretError::File { .. } => Exit::Failure,
@@ -508,10 +519,23 @@ async fn rename(
     if let Some(why) = crate::schedule::rename_blocker(profiles, old, new) {
         return Err(CommandError::Usage(why));
     }
-    lifecycle::rename(profiles, old, new, SecretStore::open_default()).await?;
+    let renamed = lifecycle::rename(profiles, old, new, SecretStore::open_default()).await?;
+    let moved = match renamed.old_copy {
+        SecretRemoval::Deleted(_) => "stored secret, run history",
+        _ => "run history",
+    };
     crate::outln!(
-        "Renamed profile {old} to {new}; its stored secret, run history and incremental state moved with it."
+        "Renamed profile {old} to {new}; its {moved} and incremental state moved with it."
     );
+    for w in renamed
+        .warnings
+        .iter()
+        .cloned()
+        .chain(renamed.old_copy.warning(profiles, old))
+        .chain(renamed.unfinished)
+    {
+        warn(&w);
+    }
     Ok(())
 }
 
@@ -528,16 +552,15 @@ async fn set_secret(
         .into());
     }
     let value = read_secret(name, from_stdin)?;
-    let stored = lifecycle::set_secret(profiles, &profile, &value, SecretStore::open_default())
-        .await
-        .map_err(|e| e.for_profile(name))?;
+    let stored =
+        lifecycle::set_secret(profiles, &profile, &value, SecretStore::open_default()).await?;
     drop(value);
     for w in &stored.warnings {
         warn(w);
     }
     crate::outln!(
         "Stored the client secret of profile {name} in {}.",
-        stored.location
+        stored.now.unwrap_or_default()
     );
     if let Some(source) = SecretInputs::from_env().override_source(Some(name)) {
         warn(&format!(
@@ -545,6 +568,39 @@ async fn set_secret(
         ));
     }
     Ok(())
+}
+
+/// `delete-secret NAME`: the copies of the secret the profile does not sign in with go.
+async fn delete_secret(profiles: &ProfileStore, name: &ProfileName) -> Result<(), CommandError> {
+    let unused = lifecycle::delete_unused(profiles, name, SecretStore::open_default()).await?;
+    let mut deleted = false;
+    let mut failed = Vec::new();
+    for copy in &unused.copies {
+        if let SecretRemoval::Deleted(place) = copy {
+            crate::outln!("Deleted the secret of {name} from {place}.");
+            deleted = true;
+        }
+        failed.extend(copy.warning(profiles, name));
+    }
+    if !deleted && failed.is_empty() {
+        crate::outln!("There was no copy of the secret of {name} to delete.");
+    }
+    if let Some(why) = &unused.keyring_unreached {
+        warn(&format!(
+            "the OS keyring could not be reached ({why}): a copy of the secret may remain there, under service \"{}\", user \"{}\"; run this again where the keyring can be reached",
+            secret::KEYRING_SERVICE,
+            secret::keyring_user(name)
+        ));
+    }
+    if let Some(place) = &unused.in_use {
+        crate::outln!(
+            "Profile {name} signs in with its secret in {place}, which stays (`entra-extract profile remove {name}` removes the profile with it)."
+        );
+    }
+    match failed.is_empty() {
+        true => Ok(()),
+        false => Err(CommandError::Unfinished(failed.join("; "))),
+    }
 }
 
 /// `set-secret NAME --storage S`: the secret moves (or, with --stdin or when it cannot be

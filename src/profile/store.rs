@@ -219,23 +219,6 @@ impl ProfileStore {
             source,
         })
     }
-
-    /// Renames the profile file (and the name inside it). Secrets and history are moved by
-    /// [`crate::secret::lifecycle::rename`].
-    pub fn rename_file(
-        &self,
-        old: &ProfileName,
-        new: &ProfileName,
-    ) -> Result<Profile, ProfileError> {
-        let mut profile = self.load(old)?;
-        if self.exists(new) {
-            return Err(ProfileError::AlreadyExists { name: new.clone() });
-        }
-        profile.name = new.clone();
-        self.save(&profile)?;
-        self.remove_file(old)?;
-        Ok(profile)
-    }
 }
 
 /// The file text: the schema version first, then the profile.
@@ -483,34 +466,5 @@ mod tests {
         assert_eq!(listed.len(), 2);
         assert!(listed[0].1.is_ok());
         assert!(matches!(listed[1].1, Err(ProfileError::Damaged { .. })));
-    }
-
-    #[test]
-    fn rename_moves_the_file_and_the_name() {
-        let (_d, s) = store();
-        s.create(&Profile::new(
-            name("old"),
-            "contoso.example".parse().unwrap(),
-            "11111111-2222-3333-4444-555555555555".parse().unwrap(),
-        ))
-        .unwrap();
-        s.create(&Profile::new(
-            name("taken"),
-            "contoso.example".parse().unwrap(),
-            "11111111-2222-3333-4444-555555555555".parse().unwrap(),
-        ))
-        .unwrap();
-        assert!(matches!(
-            s.rename_file(&name("old"), &name("taken")),
-            Err(ProfileError::AlreadyExists { .. })
-        ));
-        let p = s.rename_file(&name("old"), &name("new")).unwrap();
-        assert_eq!(p.name, name("new"));
-        assert!(!s.exists(&name("old")));
-        assert_eq!(s.load(&name("new")).unwrap().name, name("new"));
-        assert!(matches!(
-            s.load(&name("old")),
-            Err(ProfileError::NotFound { .. })
-        ));
     }
 }

@@ -36,6 +36,19 @@ pub enum LifecycleError {
         /// The new place.
         place: String,
     },
+    /// The new place holds a copy of a secret that cannot be read: writing there would
+    /// overwrite it, and a save that then failed could not put it back.
+    #[error(
+        "{place} holds a secret of profile \"{profile}\" that cannot be read ({why}); saving would overwrite it, and it could not be put back should the save fail, so nothing was changed: make it readable, or delete it, then save again"
+    )]
+    Unrestorable {
+        /// The profile whose place it is.
+        profile: ProfileName,
+        /// The place.
+        place: String,
+        /// Why it cannot be read.
+        why: String,
+    },
     /// The storage asked for is the profile's already, and no new secret was given.
     #[error(
         "profile \"{profile}\" keeps its secret {} already; to replace the secret itself, use `entra-extract profile set-secret {profile}` without --storage",
@@ -91,38 +104,41 @@ fn storage_words(storage: SecretStorage) -> &'static str {
     }
 }
 
-/// Where a stored secret went, and what the caller must warn about.
-#[derive(Debug)]
-pub struct StoredSecret {
-    /// Human description of the location.
-    pub location: String,
-    /// Warnings to show (GUID-looking value, plaintext storage).
-    pub warnings: Vec<String>,
-}
-
-/// Stores or replaces the secret of `profile` in its configured storage.
+/// Stores `secret` as the secret of `profile` in the place its storage names, replacing
+/// what is there, and saves the profile if it is new or changed: [`save`] in place, for
+/// `profile set-secret`, a rotation and a new app's profile.
 pub async fn set_secret(
     profiles: &ProfileStore,
     profile: &Profile,
     secret: &SecretString,
     keyring: impl Future<Output = Result<SecretStore, SecretError>>,
-) -> Result<StoredSecret, SecretError> {
+) -> Result<Saved, LifecycleError> {
+    let name = &profile.name;
     if let CredentialKind::Certificate { .. } = profile.credential {
         return Err(SecretError::CertificateProfile {
-            profile: profile.name.clone(),
-        });
+            profile: name.clone(),
+        }
+        .into());
     }
-    let (name, storage) = (&profile.name, profile.secret_storage);
-    let mut warnings: Vec<String> = check_new_secret(secret)?.into_iter().collect();
-    let store = match storage {
-        SecretStorage::Keyring => Some(keyring.await?),
-        _ => None,
+    if !profile.secret_storage.is_stored() {
+        return Err(SecretError::NotStorable {
+            profile: name.clone(),
+            storage: profile.secret_storage,
+        }
+        .into());
+    }
+    let saved = match profiles.load(name) {
+        Ok(p) => Some(p),
+        Err(ProfileError::NotFound { .. }) => None,
+        Err(e) => return Err(e.into()),
     };
-    warnings.extend(write_copy(profiles, name, storage, secret, store.as_ref()).await?);
-    Ok(StoredSecret {
-        location: place(profiles, name, storage, store.as_ref()),
-        warnings,
-    })
+    let change = Save {
+        profile,
+        edits: saved.as_ref(),
+        displaces: None,
+        given: Some(secret.clone()),
+    };
+    save(profiles, change, SecretInputs::default(), keyring).await
 }
 
 /// Whether a profile's own storage holds a secret.
@@ -219,6 +235,12 @@ pub enum SecretRemoval {
     Replaced(String),
     /// There was no stored secret.
     NoneStored,
+    /// The copy in `storage` stays, unused: the profile signs in with a certificate now,
+    /// and the secret's value cannot be shown again should the certificate not work.
+    Kept {
+        /// Where the copy is.
+        storage: SecretStorage,
+    },
     /// A copy in `storage` may remain: it could not be deleted (the keyring out of reach,
     /// the file refused), or it could not be read and so was never compared with the secret
     /// that replaces it; `why` says which.
@@ -231,25 +253,38 @@ pub enum SecretRemoval {
 }
 
 impl SecretRemoval {
-    /// What to tell the user about a copy that may remain, naming it where it is (the
-    /// keyring entry, or the file); `None` when nothing remains.
+    /// What to tell the user about a copy that remains, naming it where it is (the keyring
+    /// entry, or the file) and the command that deletes it; `None` when nothing remains.
     pub fn warning(&self, profiles: &ProfileStore, name: &ProfileName) -> Option<String> {
-        let SecretRemoval::LeftBehind { storage, why } = self else {
-            return None;
-        };
-        Some(match storage {
-            SecretStorage::PlaintextFile => format!(
-                "a copy of the secret may remain in the plaintext file {} ({why}); delete it once \
-                 it is no longer needed",
-                plaintext::path(profiles.dirs(), name).display()
+        let delete = format!("`entra-extract profile delete-secret {name}`");
+        Some(match self {
+            SecretRemoval::Kept { storage } => format!(
+                "its secret stays in {}, unused now that it signs in with a certificate; once \
+                 the certificate works, delete it with {delete}",
+                entry(profiles, name, *storage)
             ),
-            _ => format!(
-                "a copy of the secret may remain in the OS keyring under service \"{}\", user \
-                 \"{}\" ({why})",
-                super::KEYRING_SERVICE,
-                super::keyring_user(name)
+            SecretRemoval::LeftBehind { storage, why } => format!(
+                "a copy of the secret may remain in {} ({why}); delete it with {delete} once it \
+                 is no longer needed",
+                entry(profiles, name, *storage)
             ),
+            _ => return None,
         })
+    }
+}
+
+/// Where exactly a copy of `name`'s secret is: the plaintext file, or the keyring entry.
+fn entry(profiles: &ProfileStore, name: &ProfileName, storage: SecretStorage) -> String {
+    match storage {
+        SecretStorage::PlaintextFile => format!(
+            "the plaintext file {}",
+            plaintext::path(profiles.dirs(), name).display()
+        ),
+        _ => format!(
+            "the OS keyring under service \"{}\", user \"{}\"",
+            super::KEYRING_SERVICE,
+            super::keyring_user(name)
+        ),
     }
 }
 
@@ -293,6 +328,7 @@ impl Removed {
                 format!("its secret in {place} replaced by the new profile's")
             }
             SecretRemoval::NoneStored => "no stored secret".to_string(),
+            SecretRemoval::Kept { .. } => "its secret kept".to_string(),
             SecretRemoval::LeftBehind {
                 storage: SecretStorage::PlaintextFile,
                 ..
@@ -629,55 +665,28 @@ pub fn leftovers(profiles: &ProfileStore) -> Result<Vec<Leftover>, LifecycleErro
         .collect())
 }
 
-/// Renames a profile, moving its secret (keyring entry or plaintext file), its history and
-/// its incremental state (so its next run still reads only the changes).
-///
-/// The new keyring entry is written before the profile file moves and the old entry is
-/// deleted last, so a failure never loses the secret.
+/// Renames the saved profile `old` to `new`: [`save`] under the new name, so its secret
+/// moves first (a copy that cannot be read stays where it is, reported), then the profile
+/// file is written, then its history and incremental state move and the old name goes.
 pub async fn rename(
     profiles: &ProfileStore,
     old: &ProfileName,
     new: &ProfileName,
     keyring: impl Future<Output = Result<SecretStore, SecretError>>,
-) -> Result<Profile, LifecycleError> {
-    let profile = profiles.load(old)?;
+) -> Result<Saved, LifecycleError> {
+    let saved = profiles.load(old)?;
     if profiles.exists(new) {
         return Err(ProfileError::AlreadyExists { name: new.clone() }.into());
     }
-    let mut moved_in: Option<SecretStore> = None;
-    if profile.credential == CredentialKind::Secret
-        && profile.secret_storage == SecretStorage::Keyring
-    {
-        match keyring.await {
-            Ok(store) => match store.load(old).await {
-                Ok(secret) => {
-                    store.save(new, &secret).await?;
-                    moved_in = Some(store);
-                }
-                Err(SecretError::NotFound { .. }) => {}
-                Err(e) => return Err(e.into()),
-            },
-            Err(SecretError::KeyringDisabled { .. }) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let renamed = match profiles.rename_file(old, new) {
-        Ok(p) => p,
-        Err(e) => {
-            if let Some(store) = &moved_in {
-                // Undo the copy; the old entry is untouched. Best effort: the error that
-                // matters is the rename's.
-                let _ = store.delete(new).await;
-            }
-            return Err(e.into());
-        }
+    let mut renamed = saved.clone();
+    renamed.name = new.clone();
+    let change = Save {
+        profile: &renamed,
+        edits: Some(&saved),
+        displaces: None,
+        given: None,
     };
-    plaintext::rename(profiles.dirs(), old, new)?;
-    move_records(profiles, old, new)?;
-    if let Some(store) = moved_in {
-        store.delete(old).await?;
-    }
-    Ok(renamed)
+    save(profiles, change, SecretInputs::default(), keyring).await
 }
 
 /// What [`save`] did.
@@ -715,20 +724,26 @@ pub struct Save<'a> {
 }
 
 /// Saves `save.profile` in place of the profile it edits, its secret going to the storage
-/// the profile names: the one way a saved profile's secret changes place — `profile
-/// set-secret --storage`, the wizard's `s` and the wizard's save.
+/// the profile names: the one way a profile and its secret are saved — `profile
+/// set-secret` (with or without `--storage`), `profile rename`, a rotation, a new app's
+/// profile, the wizard's `s` and the wizard's save.
 ///
 /// Every refusal comes first, before anything is changed. Then the secret is written to
-/// its new place and read back; then the profile file is written; only then goes what the
-/// profile replaces: the profile it displaces ([`Removal::finish`]), the old name of a
-/// rename (its file; its history and state move), and the copy in the old place.
+/// its new place and read back; then the profile file is written (not when it is saved as
+/// it is); only then goes what the profile replaces: the profile it displaces
+/// ([`Removal::finish`]), the old name of a rename (its file; its history and state move),
+/// and the copy in the old place.
 ///
-/// Into a place that keeps it (keyring, plaintext file) goes `given`, else the copy kept
-/// now, else the one the environment supplies (as a run would take it). To a place outside
-/// the program (environment, systemd credential), the copy kept now goes only when `given`
-/// or the environment (`inputs`) brings the same secret: the value cannot be shown again.
-/// A copy that cannot be read was never compared, so it is kept and reported, never
-/// deleted. A failure before the profile file is written puts back what the new place held.
+/// Into a place that keeps it (keyring, plaintext file) goes `given`; saved in place,
+/// nothing else (the copy there stays as it is); renamed, the copy kept now (none, or one
+/// that cannot be read, stays where it is); moved, the copy kept now, else the one the
+/// environment supplies (as a run would take it). To a place outside the program
+/// (environment, systemd credential), the copy kept now goes only when `given` or the
+/// environment (`inputs`) brings the same secret: the value cannot be shown again; a
+/// profile that signs in with a certificate keeps it, unused. A copy that cannot be read
+/// was never compared, so it is kept and reported, never deleted, and never overwritten
+/// where a failed save could not put it back. A failure before the profile file is
+/// written puts back what the new place held.
 pub async fn save(
     profiles: &ProfileStore,
     save: Save<'_>,
@@ -749,6 +764,8 @@ pub async fn save(
         .filter(|p| p.credential == CredentialKind::Secret && p.secret_storage.is_stored())
         .map(|p| (p.name.clone(), p.secret_storage));
     let in_place = writes && from.as_ref() == Some(&(name.clone(), to));
+    // Saved as it is (a new secret only): its file needs no writing.
+    let unchanged = edits == Some(profile);
     // Awaited at most once: only the keyring's side of the move needs it.
     let opens_keyring = (writes && to == SecretStorage::Keyring)
         || from
@@ -762,37 +779,43 @@ pub async fn save(
         Some((old, storage)) => read_copy(profiles, old, *storage, store.as_ref()).await,
         None => Ok(None),
     };
-    let supplied = inputs
-        .supplied(Some(name))
-        .map_err(|e| e.for_profile(name))?
-        .map(|r| r.secret);
 
     // The refusals: nothing is changed before they pass.
-    let value = secret_to_store(profiles, profile, from.as_ref(), &stored, given, supplied)?;
+    let value = secret_to_store(profiles, profile, from.as_ref(), &stored, given, inputs)?;
     let mut warnings = Vec::new();
     if let Some(value) = &value {
         warnings.extend(check_new_secret(value)?);
     }
     let store = match store {
-        Some(Err(e)) if writes && to == SecretStorage::Keyring => return Err(e.into()),
+        Some(Err(e)) if value.is_some() && to == SecretStorage::Keyring => return Err(e.into()),
         store => store,
     };
+    // What the new place holds, to put back should the save stop before the profile file
+    // names the new copy. One that cannot be read could not be put back: it is not
+    // overwritten, unless it is the very copy being replaced and no profile file is written.
+    let before = match &value {
+        Some(_) if in_place => Some(stored.clone()),
+        Some(_) => Some(read_copy(profiles, name, to, store.as_ref()).await),
+        None => None,
+    };
+    if let Some(Err(why)) = &before
+        && !(in_place && unchanged)
+    {
+        return Err(LifecycleError::Unrestorable {
+            profile: name.clone(),
+            place: describe(profiles, name, to),
+            why: why.clone(),
+        });
+    }
 
     // The new copy, then the profile file; should that fail, the place gets back what it
     // held.
     let opened = store.as_ref().and_then(|s| s.as_ref().ok());
-    let mut held = None;
-    if let Some(value) = &value {
-        let before = match in_place {
-            true => stored.clone(),
-            false => read_copy(profiles, name, to, store.as_ref()).await,
-        };
-        let (before, warning) = place_copy(profiles, name, to, value, before, &store).await?;
-        warnings.extend(warning);
-        held = Some(before);
+    if let (Some(value), Some(before)) = (&value, &before) {
+        warnings.extend(place_copy(profiles, name, to, value, before, &store).await?);
     }
-    if let Err(e) = profiles.save(profile) {
-        if let Some(before) = held {
+    if !unchanged && let Err(e) = profiles.save(profile) {
+        if let Some(before) = before {
             put_back(profiles, name, to, before, opened).await;
         }
         return Err(e.into());
@@ -805,6 +828,17 @@ pub async fn save(
         (profile.credential == CredentialKind::Secret).then(|| place(profiles, name, to, opened));
     let old_copy = match from {
         Some((old, storage)) if !in_place && !old_name_stays => match stored {
+            Err(why) if profile.credential != CredentialKind::Secret => SecretRemoval::LeftBehind {
+                storage,
+                why: format!(
+                    "unused now that the profile signs in with a certificate; it could \
+                         not be read ({why})"
+                ),
+            },
+            Err(why) if value.is_none() && writes => SecretRemoval::LeftBehind {
+                storage,
+                why: format!("not moved: it could not be read ({why})"),
+            },
             Err(why) => SecretRemoval::LeftBehind {
                 storage,
                 why: format!(
@@ -812,10 +846,11 @@ pub async fn save(
                      secret the profile has now ({why})"
                 ),
             },
-            Ok(_) => {
-                let store = store.unwrap_or(Err(SecretError::KeyringDisabled { profile: None }));
-                delete_copy(profiles, &old, storage, store).await
-            }
+            Ok(kept) if profile.credential != CredentialKind::Secret => kept
+                .map_or(SecretRemoval::NoneStored, |_| SecretRemoval::Kept {
+                    storage,
+                }),
+            Ok(_) => delete_copy(profiles, &old, storage, store.as_ref()).await,
         },
         _ => SecretRemoval::NoneStored,
     };
@@ -829,43 +864,62 @@ pub async fn save(
 }
 
 /// The secret [`save`] writes for `profile` (`None`: it writes none), once the refusals
-/// have passed: a secret to store must be there (`given`, the copy `stored` at `from`, or
-/// the environment's), and the copy the program keeps goes to a place outside it only with
-/// proof that the user holds the same value.
+/// have passed: a secret moved to a place that keeps it must be there (`given`, the copy
+/// `stored` at `from`, or the environment's), and the copy the program keeps goes to a
+/// place outside it only with proof that the user holds the same value.
 fn secret_to_store(
     profiles: &ProfileStore,
     profile: &Profile,
     from: Option<&(ProfileName, SecretStorage)>,
     stored: &Result<Option<SecretString>, String>,
     given: Option<SecretString>,
-    supplied: Option<SecretString>,
+    inputs: SecretInputs,
 ) -> Result<Option<SecretString>, LifecycleError> {
     use secrecy::ExposeSecret;
     let name = &profile.name;
+    let to = profile.secret_storage;
+    // Asked only when needed: a credential file that cannot be read matters to no other save.
+    let supplied = |inputs: SecretInputs| -> Result<Option<SecretString>, LifecycleError> {
+        Ok(inputs
+            .supplied(Some(name))
+            .map_err(|e| e.for_profile(name))?
+            .map(|r| r.secret))
+    };
     if profile.credential != CredentialKind::Secret {
         return Ok(None);
     }
-    if profile.secret_storage.is_stored() {
-        return match (given, stored) {
-            (Some(v), _) => Ok(Some(v)),
-            (None, Ok(Some(v))) => Ok(Some(v.clone())),
-            (None, _) => supplied.map(Some).ok_or_else(|| LifecycleError::NothingToMove {
-                profile: name.clone(),
-                why: match (stored, from) {
-                    (Err(why), _) => why.clone(),
-                    (Ok(_), Some((old, storage))) => {
-                        format!("{} holds none", describe(profiles, old, *storage))
-                    }
-                    (Ok(_), None) => format!(
-                        "it is not stored, and neither {} nor a systemd credential supplies it here",
-                        super::SECRET_ENV
-                    ),
-                },
-            }),
+    if to.is_stored() {
+        if given.is_some() {
+            return Ok(given);
+        }
+        return match from {
+            // In place: the copy there stays as it is.
+            Some((old, storage)) if *storage == to && old == name => Ok(None),
+            // Renamed: the copy moves, if there is one that can be read.
+            Some((_, storage)) if *storage == to => Ok(stored.clone().ok().flatten()),
+            _ => match stored {
+                Ok(Some(v)) => Ok(Some(v.clone())),
+                _ => supplied(inputs)?.map(Some).ok_or_else(|| LifecycleError::NothingToMove {
+                    profile: name.clone(),
+                    why: match (stored, from) {
+                        (Err(why), _) => why.clone(),
+                        (Ok(_), Some((old, storage))) => {
+                            format!("{} holds none", describe(profiles, old, *storage))
+                        }
+                        (Ok(_), None) => format!(
+                            "it is not stored, and neither {} nor a systemd credential supplies it here",
+                            super::SECRET_ENV
+                        ),
+                    },
+                }),
+            },
         };
     }
     if let (Ok(Some(kept)), Some((old, storage))) = (stored, from) {
-        let proof = given.or(supplied);
+        let proof = match given {
+            Some(given) => Some(given),
+            None => supplied(inputs)?,
+        };
         if proof.as_ref().map(|p| p.expose_secret()) != Some(kept.expose_secret()) {
             return Err(LifecycleError::ProofNeeded {
                 profile: name.clone(),
@@ -877,32 +931,30 @@ fn secret_to_store(
     Ok(None)
 }
 
-/// Writes `value` as `name`'s secret into `storage` and reads it back; answers what the
-/// place held `before` (to put back should the save stop before the profile file names
-/// the new copy; a copy that could not be read cannot be) and the warning a plaintext
-/// file needs. A copy that does not read back is taken back at once.
+/// Writes `value` as `name`'s secret into `storage` and reads it back; answers the warning
+/// a plaintext file needs. A copy that does not read back is taken back at once: the place
+/// gets what it held `before` (a copy that could not be read stays as written).
 async fn place_copy(
     profiles: &ProfileStore,
     name: &ProfileName,
     storage: SecretStorage,
     value: &SecretString,
-    before: Result<Option<SecretString>, String>,
+    before: &Result<Option<SecretString>, String>,
     store: &Option<Result<SecretStore, SecretError>>,
-) -> Result<(Option<SecretString>, Option<String>), LifecycleError> {
+) -> Result<Option<String>, LifecycleError> {
     use secrecy::ExposeSecret;
-    let before = before.ok().flatten();
     let opened = store.as_ref().and_then(|s| s.as_ref().ok());
     let warning = write_copy(profiles, name, storage, value, opened)
         .await
         .map_err(|e| e.for_profile(name))?;
     let back = read_copy(profiles, name, storage, store.as_ref()).await;
     if back.ok().flatten().as_ref().map(|b| b.expose_secret()) != Some(value.expose_secret()) {
-        put_back(profiles, name, storage, before, opened).await;
+        put_back(profiles, name, storage, before.clone(), opened).await;
         return Err(LifecycleError::NotReadBack {
             place: describe(profiles, name, storage),
         });
     }
-    Ok((before, warning))
+    Ok(warning)
 }
 
 /// Once `profile` is saved: the profile it `displaces` goes ([`Removal::finish`]), and the
@@ -1004,7 +1056,8 @@ pub async fn own_secret(
 }
 
 /// The copy of `name`'s secret that `storage` holds: none, or why it cannot be read. The
-/// keyring is `store`, opened by the caller (a disabled one holds nothing).
+/// keyring is `store`, opened by the caller; a disabled one cannot be read (a copy may be
+/// in it all the same).
 async fn read_copy(
     profiles: &ProfileStore,
     name: &ProfileName,
@@ -1019,7 +1072,6 @@ async fn read_copy(
     match storage {
         SecretStorage::Keyring => match store {
             Some(Ok(s)) => found(s.load(name).await),
-            Some(Err(SecretError::KeyringDisabled { .. })) => Ok(None),
             Some(Err(e)) => Err(e.brief()),
             None => Err("the OS keyring was not opened".to_string()),
         },
@@ -1057,56 +1109,109 @@ async fn write_copy(
     }
 }
 
-/// Puts back what `storage` held for `name` (`before`: nothing, or the secret) when a save
-/// stops before the profile file names the new copy. Best effort: the error that stopped
-/// the save is the one to report.
+/// Puts back what `storage` held for `name` (`before`: nothing, the secret, or — `Err` —
+/// a copy that could not be read, so nothing can be done) when a save stops before the
+/// profile file names the new copy. Best effort: the error that stopped the save is the
+/// one to report.
 async fn put_back(
     profiles: &ProfileStore,
     name: &ProfileName,
     storage: SecretStorage,
-    before: Option<SecretString>,
+    before: Result<Option<SecretString>, String>,
     store: Option<&SecretStore>,
 ) {
     match (before, storage, store) {
-        (Some(before), _, _) => {
+        (Ok(Some(before)), _, _) => {
             let _ = write_copy(profiles, name, storage, &before, store).await;
         }
-        (None, SecretStorage::Keyring, Some(s)) => {
+        (Ok(None), SecretStorage::Keyring, Some(s)) => {
             let _ = s.delete(name).await;
         }
-        (None, SecretStorage::PlaintextFile, _) => {
+        (Ok(None), SecretStorage::PlaintextFile, _) => {
             let _ = plaintext::delete(profiles.dirs(), name);
         }
-        (None, _, _) => {}
+        _ => {}
     }
 }
 
-/// Deletes the copy of `name`'s secret that the storage `kept_in` holds, once the profile
-/// keeps it elsewhere; a copy that cannot be deleted is reported, not an error (the profile
-/// has moved on already).
+/// Deletes the copy of `name`'s secret that the storage `kept_in` holds, once no profile
+/// keeps it there (the keyring is `store`, opened by the caller); a copy that cannot be
+/// deleted, or that a disabled keyring cannot even see, is reported, not an error.
 async fn delete_copy(
     profiles: &ProfileStore,
     name: &ProfileName,
     kept_in: SecretStorage,
-    store: Result<SecretStore, SecretError>,
+    store: Option<&Result<SecretStore, SecretError>>,
 ) -> SecretRemoval {
-    let deleted = |done: Result<bool, SecretError>| match done {
+    let deleted = |done: Result<bool, String>| match done {
         Ok(true) => SecretRemoval::Deleted(describe(profiles, name, kept_in)),
         Ok(false) => SecretRemoval::NoneStored,
-        Err(e) => SecretRemoval::LeftBehind {
+        Err(why) => SecretRemoval::LeftBehind {
             storage: kept_in,
-            why: e.brief(),
+            why,
         },
     };
     match kept_in {
         SecretStorage::Keyring => match store {
-            Ok(store) => deleted(store.delete(name).await),
-            Err(SecretError::KeyringDisabled { .. }) => SecretRemoval::NoneStored,
-            Err(e) => deleted(Err(e)),
+            Some(Ok(store)) => deleted(store.delete(name).await.map_err(|e| e.brief())),
+            Some(Err(e)) => deleted(Err(e.brief())),
+            None => deleted(Err("the OS keyring was not opened".to_string())),
         },
-        SecretStorage::PlaintextFile => deleted(plaintext::delete(profiles.dirs(), name)),
+        SecretStorage::PlaintextFile => {
+            deleted(plaintext::delete(profiles.dirs(), name).map_err(|e| e.brief()))
+        }
         SecretStorage::Environment | SecretStorage::SystemdCredential => SecretRemoval::NoneStored,
     }
+}
+
+/// What [`delete_unused`] did.
+#[derive(Debug)]
+pub struct Unused {
+    /// The place of the secret the profile signs in with, which stays.
+    pub in_use: Option<String>,
+    /// What became of the copy in each place it looked.
+    pub copies: Vec<SecretRemoval>,
+    /// Why the keyring could not be reached, when it could not (a copy may be in it).
+    pub keyring_unreached: Option<String>,
+}
+
+/// Deletes the copies of `name`'s secret that no profile uses — in the keyring and in the
+/// plaintext file, but for the one place the saved profile `name` keeps the secret it
+/// signs in with (a profile that signs in with a certificate, or takes its secret from the
+/// environment, uses none; a name that is no profile any more uses none either). A keyring
+/// that cannot be reached is said, and the file goes all the same.
+pub async fn delete_unused(
+    profiles: &ProfileStore,
+    name: &ProfileName,
+    keyring: impl Future<Output = Result<SecretStore, SecretError>>,
+) -> Result<Unused, LifecycleError> {
+    let in_use = match profiles.load(name) {
+        Ok(p) => (p.credential == CredentialKind::Secret && p.secret_storage.is_stored())
+            .then_some(p.secret_storage),
+        Err(ProfileError::NotFound { .. }) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let mut copies = Vec::new();
+    let mut keyring_unreached = None;
+    if in_use != Some(SecretStorage::Keyring) {
+        match keyring.await {
+            Ok(store) => {
+                let store = Some(Ok(store));
+                copies.push(
+                    delete_copy(profiles, name, SecretStorage::Keyring, store.as_ref()).await,
+                );
+            }
+            Err(e) => keyring_unreached = Some(e.brief()),
+        }
+    }
+    if in_use != Some(SecretStorage::PlaintextFile) {
+        copies.push(delete_copy(profiles, name, SecretStorage::PlaintextFile, None).await);
+    }
+    Ok(Unused {
+        in_use: in_use.map(|s| describe(profiles, name, s)),
+        copies,
+        keyring_unreached,
+    })
 }
 
 /// Moves the run history and incremental state of `old` to `new` (replacing any of

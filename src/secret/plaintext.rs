@@ -71,19 +71,6 @@ pub fn delete(dirs: &Dirs, name: &ProfileName) -> Result<bool, SecretError> {
     })
 }
 
-/// Moves the file of `old` to `new`, if there is one.
-pub fn rename(dirs: &Dirs, old: &ProfileName, new: &ProfileName) -> Result<(), SecretError> {
-    let from = path(dirs, old);
-    if !from.exists() {
-        return Ok(());
-    }
-    std::fs::rename(&from, path(dirs, new)).map_err(|source| SecretError::File {
-        action: "rename",
-        path: from,
-        source,
-    })
-}
-
 #[cfg(unix)]
 pub(crate) fn check_owner_only(path: &std::path::Path) -> Result<(), SecretError> {
     use std::os::unix::fs::PermissionsExt;

@@ -341,12 +341,14 @@ async fn rename_moves_the_keyring_entry_and_remove_deletes_it() {
     .await
     .unwrap();
 
-    let renamed = lifecycle::rename(&profiles, &name("old"), &name("new"), async {
+    let moved = lifecycle::rename(&profiles, &name("old"), &name("new"), async {
         Ok(store.clone())
     })
     .await
     .unwrap();
-    assert_eq!(renamed.name, name("new"));
+    assert!(matches!(moved.old_copy, SecretRemoval::Deleted(_)));
+    let renamed = profiles.load(&name("new")).unwrap();
+    assert!(!profiles.exists(&name("old")));
     assert!(!store.contains(&name("old")).await.unwrap());
     assert_eq!(
         store.load(&name("new")).await.unwrap().expose_secret(),
@@ -602,40 +604,87 @@ fn into_secret_keeps_the_value_whatever_the_capacity() {
     assert_eq!(trim_line_end(format!("{VALUE}\r\n\n")), VALUE);
 }
 
-/// A store whose every call hangs, like a locked keyring waiting for an unseen prompt.
-mod hanging {
+/// A keyring over `keyring_core::mock` that can misbehave: writes refused (a locked
+/// collection that still gives secrets back) or garbled (an entry that does not keep what
+/// it was given), or every call hanging (a locked keyring waiting for an unseen prompt).
+mod scripted {
     use std::collections::HashMap;
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
     use keyring_core::api::{CredentialApi, CredentialStoreApi};
-    use keyring_core::{Credential, Entry, Result};
+    use keyring_core::{Credential, CredentialStore, Entry, Error, Result, mock};
+
+    /// What the next calls do.
+    #[derive(Debug, Default)]
+    pub struct Calls {
+        /// Every write fails, as a locked collection's does.
+        pub refused: AtomicBool,
+        /// This many writes keep something else than they were given.
+        pub garbled: AtomicUsize,
+        /// Every call hangs.
+        pub hang: AtomicBool,
+    }
+
+    impl Calls {
+        /// Hangs the calling thread when calls hang (the test process ends first).
+        fn maybe_hang(&self) {
+            if self.hang.load(Ordering::SeqCst) {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+            }
+        }
+    }
 
     #[derive(Debug)]
-    pub struct Store;
+    pub struct Store {
+        inner: Arc<CredentialStore>,
+        pub calls: Arc<Calls>,
+    }
+
+    impl Store {
+        pub fn new() -> Arc<Store> {
+            Arc::new(Store {
+                inner: mock::Store::new().unwrap(),
+                calls: Arc::default(),
+            })
+        }
+    }
 
     #[derive(Debug)]
-    struct Cred;
-
-    fn hang<T>() -> T {
-        std::thread::sleep(std::time::Duration::from_secs(3600));
-        unreachable!("the test process ends first")
+    struct Cred {
+        inner: Entry,
+        calls: Arc<Calls>,
     }
 
     impl CredentialApi for Cred {
-        fn set_secret(&self, _: &[u8]) -> Result<()> {
-            hang()
+        fn set_secret(&self, secret: &[u8]) -> Result<()> {
+            self.calls.maybe_hang();
+            if self.calls.refused.load(Ordering::SeqCst) {
+                return Err(Error::NoStorageAccess("the collection is locked".into()));
+            }
+            let garble = self
+                .calls
+                .garbled
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+            match garble {
+                true => self.inner.set_secret(b"garbled"),
+                false => self.inner.set_secret(secret),
+            }
         }
         fn get_secret(&self) -> Result<Vec<u8>> {
-            hang()
+            self.calls.maybe_hang();
+            self.inner.get_secret()
         }
         fn delete_credential(&self) -> Result<()> {
-            hang()
+            self.calls.maybe_hang();
+            self.inner.delete_credential()
         }
         fn get_credential(&self) -> Result<Option<Arc<Credential>>> {
-            hang()
+            Ok(None)
         }
         fn get_specifiers(&self) -> Option<(String, String)> {
-            None
+            self.inner.get_specifiers()
         }
         fn as_any(&self) -> &dyn std::any::Any {
             self
@@ -644,13 +693,21 @@ mod hanging {
 
     impl CredentialStoreApi for Store {
         fn vendor(&self) -> String {
-            "hanging test store".into()
+            "scripted test store".into()
         }
         fn id(&self) -> String {
-            "hanging".into()
+            "scripted".into()
         }
-        fn build(&self, _: &str, _: &str, _: Option<&HashMap<&str, &str>>) -> Result<Entry> {
-            Ok(Entry::new_with_credential(Arc::new(Cred)))
+        fn build(
+            &self,
+            service: &str,
+            user: &str,
+            _: Option<&HashMap<&str, &str>>,
+        ) -> Result<Entry> {
+            Ok(Entry::new_with_credential(Arc::new(Cred {
+                inner: Entry::new_in_store(&self.inner, service, user)?,
+                calls: self.calls.clone(),
+            })))
         }
         fn as_any(&self) -> &dyn std::any::Any {
             self
@@ -658,10 +715,239 @@ mod hanging {
     }
 }
 
+/// A [`scripted`] keyring, and what its next calls do.
+fn scripted_store() -> (SecretStore, Arc<scripted::Calls>) {
+    let store = scripted::Store::new();
+    let calls = store.calls.clone();
+    let store: Arc<CredentialStore> = store;
+    (SecretStore::from_store(store), calls)
+}
+
+/// The profile file of `name` can no longer be written (a non-empty directory in its
+/// place: root writes through permissions, not over a directory).
+fn block_profile_file(profiles: &ProfileStore, name: &ProfileName) {
+    let path = profiles.path(name);
+    let _ = std::fs::remove_file(&path);
+    std::fs::create_dir_all(path.join("blocked")).unwrap();
+}
+
+async fn in_keyring(store: &SecretStore, n: &str) -> Option<String> {
+    store
+        .load(&name(n))
+        .await
+        .ok()
+        .map(|s| s.expose_secret().to_string())
+}
+
+/// An edit that gives a new secret and changes the profile, whose file then cannot be
+/// written: the keyring gets its old secret back, the profile is unchanged.
+#[tokio::test]
+async fn a_failed_profile_write_puts_the_old_secret_back() {
+    let (_d, profiles) = temp_profiles();
+    let (_raw, store) = mock_store();
+    let saved = sample("p");
+    profiles.create(&saved).unwrap();
+    store.save(&name("p"), &secret(VALUE)).await.unwrap();
+    let mut edited = saved.clone();
+    edited.output_dir = "/elsewhere".into();
+    block_profile_file(&profiles, &name("p"));
+
+    let change = lifecycle::Save {
+        profile: &edited,
+        edits: Some(&saved),
+        displaces: None,
+        given: Some(secret("rotated")),
+    };
+    let e = lifecycle::save(&profiles, change, SecretInputs::default(), async {
+        Ok(store.clone())
+    })
+    .await
+    .unwrap_err();
+    assert!(matches!(e, lifecycle::LifecycleError::Profile(_)), "{e:?}");
+    assert_eq!(in_keyring(&store, "p").await.as_deref(), Some(VALUE));
+}
+
+/// Renaming `a` onto `b` (the user agreed to replace `b`), whose file then cannot be
+/// written: `b`'s secret, overwritten by `a`'s, is put back; `a` keeps everything.
+#[tokio::test]
+async fn a_failed_replace_puts_the_replaced_profiles_secret_back() {
+    let (_d, profiles) = temp_profiles();
+    let (_raw, store) = mock_store();
+    let a = sample("a");
+    profiles.create(&a).unwrap();
+    profiles.create(&sample("b")).unwrap();
+    store.save(&name("a"), &secret(VALUE)).await.unwrap();
+    store.save(&name("b"), &secret("b's own")).await.unwrap();
+    let keyring = || {
+        let store = store.clone();
+        async move { Ok(store) }
+    };
+    let displaces = lifecycle::Removal::check(&profiles, &name("b"), false, keyring())
+        .await
+        .unwrap();
+    block_profile_file(&profiles, &name("b"));
+    let mut renamed = a.clone();
+    renamed.name = name("b");
+
+    let change = lifecycle::Save {
+        profile: &renamed,
+        edits: Some(&a),
+        displaces: Some(displaces),
+        given: None,
+    };
+    lifecycle::save(&profiles, change, SecretInputs::default(), keyring())
+        .await
+        .unwrap_err();
+    assert_eq!(in_keyring(&store, "b").await.as_deref(), Some("b's own"));
+    assert_eq!(in_keyring(&store, "a").await.as_deref(), Some(VALUE));
+    assert_eq!(profiles.load(&name("a")).unwrap(), a);
+}
+
+/// A keyring that keeps something else than it was given: the save stops before the
+/// profile file, and the place gets back what it held (here: nothing).
+#[tokio::test]
+async fn a_copy_that_does_not_read_back_is_taken_back() {
+    let (_d, profiles) = temp_profiles();
+    let (store, calls) = scripted_store();
+    let mut saved = sample("p");
+    saved.secret_storage = SecretStorage::PlaintextFile;
+    profiles.create(&saved).unwrap();
+    plaintext::save(profiles.dirs(), &name("p"), &secret(VALUE)).unwrap();
+    calls.garbled.store(1, std::sync::atomic::Ordering::SeqCst);
+
+    let e = lifecycle::change_storage(
+        &profiles,
+        &name("p"),
+        SecretStorage::Keyring,
+        None,
+        SecretInputs::default(),
+        async { Ok(store.clone()) },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(e, lifecycle::LifecycleError::NotReadBack { .. }),
+        "{e:?}"
+    );
+    assert_eq!(in_keyring(&store, "p").await, None);
+    assert_eq!(profiles.load(&name("p")).unwrap(), saved);
+    let (kept, _) = plaintext::load(profiles.dirs(), &name("p")).unwrap();
+    assert_eq!(kept.expose_secret(), VALUE);
+}
+
+/// `profile set-secret` (and a rotation, and a new app's profile) reads the secret back
+/// as every other save does: a keyring that keeps something else is an error, and the
+/// secret it held is put back.
+#[tokio::test]
+async fn set_secret_reads_the_secret_back() {
+    let (_d, profiles) = temp_profiles();
+    let (store, calls) = scripted_store();
+    let profile = sample("p");
+    profiles.create(&profile).unwrap();
+    store.save(&name("p"), &secret(VALUE)).await.unwrap();
+    calls.garbled.store(1, std::sync::atomic::Ordering::SeqCst);
+
+    let e = lifecycle::set_secret(&profiles, &profile, &secret("rotated"), async {
+        Ok(store.clone())
+    })
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(e, lifecycle::LifecycleError::NotReadBack { .. }),
+        "{e:?}"
+    );
+    assert_eq!(in_keyring(&store, "p").await.as_deref(), Some(VALUE));
+}
+
+/// An edit of a keyring profile's settings only (no new secret) writes nothing to the
+/// keyring: one that refuses writes (locked, or asking to be unlocked) does not stop it.
+#[tokio::test]
+async fn a_settings_only_edit_needs_no_keyring_write() {
+    let (_d, profiles) = temp_profiles();
+    let (store, calls) = scripted_store();
+    let saved = sample("p");
+    profiles.create(&saved).unwrap();
+    store.save(&name("p"), &secret(VALUE)).await.unwrap();
+    calls
+        .refused
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut edited = saved.clone();
+    edited.output_dir = "/elsewhere".into();
+
+    let change = lifecycle::Save {
+        profile: &edited,
+        edits: Some(&saved),
+        displaces: None,
+        given: None,
+    };
+    let done = lifecycle::save(&profiles, change, SecretInputs::default(), async {
+        Ok(store.clone())
+    })
+    .await
+    .unwrap();
+    assert_eq!(done.old_copy, SecretRemoval::NoneStored);
+    assert_eq!(profiles.load(&name("p")).unwrap(), edited);
+    assert_eq!(in_keyring(&store, "p").await.as_deref(), Some(VALUE));
+}
+
+/// `profile delete-secret`: the copies a profile does not sign in with go (a certificate
+/// profile's, in both places), the one it signs in with stays; a keyring out of reach is
+/// said, and the file goes all the same.
+#[tokio::test]
+async fn delete_unused_spares_the_secret_in_use_and_deletes_the_rest() {
+    let (_d, profiles) = temp_profiles();
+    let (_raw, store) = mock_store();
+    let keyring = || {
+        let store = store.clone();
+        async move { Ok(store) }
+    };
+    let mut cert = sample("cert");
+    cert.credential = crate::profile::CredentialKind::Certificate {
+        path: "/c.pem".into(),
+    };
+    profiles.create(&cert).unwrap();
+    profiles.create(&sample("uses")).unwrap();
+    for n in ["cert", "uses"] {
+        store.save(&name(n), &secret(VALUE)).await.unwrap();
+        plaintext::save(profiles.dirs(), &name(n), &secret(VALUE)).unwrap();
+    }
+
+    let done = lifecycle::delete_unused(&profiles, &name("cert"), keyring())
+        .await
+        .unwrap();
+    assert_eq!(done.in_use, None);
+    assert!(
+        done.copies.len() == 2
+            && done
+                .copies
+                .iter()
+                .all(|c| matches!(c, SecretRemoval::Deleted(_))),
+        "{done:?}"
+    );
+    assert_eq!(in_keyring(&store, "cert").await, None);
+    assert!(!plaintext::path(profiles.dirs(), &name("cert")).exists());
+
+    let done = lifecycle::delete_unused(&profiles, &name("uses"), keyring())
+        .await
+        .unwrap();
+    assert!(done.in_use.is_some_and(|p| p.contains("keyring")));
+    assert_eq!(in_keyring(&store, "uses").await.as_deref(), Some(VALUE));
+    assert!(!plaintext::path(profiles.dirs(), &name("uses")).exists());
+
+    // No keyring here: the file goes, and the keyring is said to be out of reach.
+    plaintext::save(profiles.dirs(), &name("cert"), &secret(VALUE)).unwrap();
+    let done = lifecycle::delete_unused(&profiles, &name("cert"), unreachable_keyring())
+        .await
+        .unwrap();
+    assert!(done.keyring_unreached.is_some(), "{done:?}");
+    assert!(!plaintext::path(profiles.dirs(), &name("cert")).exists());
+}
+
 #[tokio::test]
 async fn a_keyring_that_never_answers_times_out_with_the_headless_options() {
-    let store: Arc<CredentialStore> = Arc::new(hanging::Store);
-    let store = SecretStore::from_store(store).with_timeout(std::time::Duration::from_millis(200));
+    let (store, calls) = scripted_store();
+    calls.hang.store(true, std::sync::atomic::Ordering::SeqCst);
+    let store = store.with_timeout(std::time::Duration::from_millis(200));
     let started = std::time::Instant::now();
     let e = store.load(&name("p")).await.unwrap_err();
     assert!(started.elapsed() < std::time::Duration::from_secs(5));

@@ -10,9 +10,10 @@ use super::{AppTarget, SessionError};
 use crate::graph::{
     ClientId, Cloud, Credential, DelegatedGrant, Endpoints, GraphClient, GraphConfig, TenantRef,
 };
-use crate::profile::{Profile, ProfileName, ProfileStore, SecretStorage};
+use crate::profile::{Profile, ProfileError, ProfileName, ProfileStore, SecretStorage};
 use crate::registration::NewRegistration;
-use crate::secret::{SecretStore, lifecycle};
+use crate::secret::SecretStore;
+use crate::secret::lifecycle::{self, LifecycleError};
 
 /// Where an administrator signs in, and with which public client.
 #[derive(Debug, Clone)]
@@ -110,14 +111,12 @@ pub enum SaveError {
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
-    Profile(#[from] crate::profile::ProfileError),
-    #[error(transparent)]
-    Secret(#[from] crate::secret::SecretError),
+    Lifecycle(#[from] crate::secret::lifecycle::LifecycleError),
 }
 
-/// Saves `registration` as the profile `new` (file, then secret); on a failure to store the
-/// secret the file is removed again, so no profile is left without its secret. Where the
-/// secret went.
+/// Saves `registration` as the new profile `new`, with its secret ([`lifecycle::set_secret`]:
+/// the secret first, read back, then the file; a failure leaves neither). Where the secret
+/// went.
 pub async fn save_profile(
     profiles: &ProfileStore,
     admin: &AdminTarget,
@@ -135,18 +134,18 @@ pub async fn save_profile(
     profile.output_dir = new.output_dir.clone();
     profile.secret_storage = new.secret_storage;
     profile.secret_key_id = Some(registration.secret_key_id.clone());
-    profiles.create(&profile)?;
+    if profiles.exists(&profile.name) {
+        return Err(LifecycleError::from(ProfileError::AlreadyExists {
+            name: profile.name.clone(),
+        })
+        .into());
+    }
     let keyring = async move {
         match keyring {
             Some(k) => Ok(k),
             None => SecretStore::open_default().await,
         }
     };
-    match lifecycle::set_secret(profiles, &profile, &registration.secret, keyring).await {
-        Ok(stored) => Ok(stored.location),
-        Err(e) => {
-            let _ = profiles.remove_file(&profile.name);
-            Err(e.into())
-        }
-    }
+    let saved = lifecycle::set_secret(profiles, &profile, &registration.secret, keyring).await?;
+    Ok(saved.now.unwrap_or_default())
 }

@@ -851,7 +851,8 @@ impl LiveServices {
             }
             None => None,
         };
-        if let Some(old) = edits.as_ref().filter(|p| p.name != name)
+        // The demo's profiles have no timer; one of the same name is a real profile's.
+        if let Some(old) = edits.as_ref().filter(|p| p.name != name && self.schedules)
             && let Some(why) = crate::schedule::rename_blocker(&store, &old.name, &name)
         {
             return Err(fail(why));

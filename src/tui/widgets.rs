@@ -20,10 +20,13 @@ use super::theme::Theme;
 
 /// A masked, paste-friendly secret input. Holds the value in zeroizing memory, never shows
 /// it, and its `Debug` is redacted. Editing is append/delete-last only: secrets are pasted.
+/// A value the field was filled in with is replaced whole by the first edit (a key typed,
+/// a paste, Backspace): the user cannot see it, so a partial edit of it would be blind, and
+/// what is saved must be what the sign-in used.
 #[derive(Default)]
 pub struct SecretField {
     value: Zeroizing<String>,
-    /// Part of the value is what the field was filled in with, not typed by the user.
+    /// The value is what the field was filled in with, not typed by the user.
     filled_in: bool,
 }
 
@@ -42,8 +45,8 @@ impl SecretField {
         }
     }
 
-    /// True when the user typed or pasted the whole value (none of it is what the field
-    /// was filled in with): only then does it show that the user holds the secret.
+    /// True when the user typed or pasted the value (it is not what the field was filled
+    /// in with): only then does it show that the user holds the secret.
     pub fn typed_by_user(&self) -> bool {
         !self.filled_in && !self.is_empty()
     }
@@ -70,30 +73,52 @@ impl SecretField {
 
     /// Apply an editing key; returns true when the value changed.
     pub fn handle_key(&mut self, key: KeyEvent) -> bool {
-        let changed = self.edit(key);
-        self.filled_in &= !self.value.is_empty();
-        changed
-    }
-
-    fn edit(&mut self, key: KeyEvent) -> bool {
+        let control = key.modifiers.contains(KeyModifiers::CONTROL);
+        let edits = match key.code {
+            KeyCode::Char(c) => !control || c == 'u',
+            KeyCode::Backspace => true,
+            _ => false,
+        };
+        if !edits {
+            return false;
+        }
+        if self.take_filled_in() {
+            // The filled-in value goes whole; a character typed starts the new one.
+            if let KeyCode::Char(c) = key.code
+                && !control
+            {
+                self.value.push(c);
+            }
+            return true;
+        }
         match key.code {
-            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+            KeyCode::Char('u') if control => {
                 self.value.clear();
                 true
             }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+            KeyCode::Char(c) => {
                 self.value.push(c);
                 true
             }
-            KeyCode::Backspace => self.value.pop().is_some(),
-            _ => false,
+            _ => self.value.pop().is_some(),
         }
     }
 
-    /// Append pasted text without line breaks or surrounding whitespace.
+    /// Append pasted text without line breaks or surrounding whitespace (in place of a
+    /// filled-in value).
     pub fn paste(&mut self, text: &str) {
+        self.take_filled_in();
         self.value
             .extend(text.trim().chars().filter(|c| !c.is_control()));
+    }
+
+    /// Clears a filled-in value before the user's first edit; answers whether there was one.
+    fn take_filled_in(&mut self) -> bool {
+        if !std::mem::take(&mut self.filled_in) {
+            return false;
+        }
+        zeroize::Zeroize::zeroize(&mut *self.value);
+        true
     }
 }
 
@@ -255,6 +280,35 @@ mod tests {
         assert!(!format!("{s:?}").contains("abc"));
         assert!(s.handle_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)));
         assert!(s.is_empty());
+    }
+
+    /// The value a field was filled in with (a saved profile's secret) is replaced whole by
+    /// the first edit, never edited blind; what the user typed is theirs to edit.
+    #[test]
+    fn a_filled_in_secret_is_replaced_by_the_first_edit() {
+        let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
+        let mut s = SecretField::with_value("stored~secret");
+        assert!(!s.typed_by_user());
+        assert!(!s.handle_key(key(KeyCode::Left)));
+        assert_eq!(s.expose(), "stored~secret");
+        assert!(s.handle_key(key(KeyCode::Char('x'))));
+        assert_eq!(s.expose(), "x");
+        assert!(s.typed_by_user());
+        s.handle_key(key(KeyCode::Char('y')));
+        s.handle_key(key(KeyCode::Backspace));
+        assert_eq!(s.expose(), "x");
+
+        let mut s = SecretField::with_value("stored~secret");
+        assert!(s.handle_key(key(KeyCode::Backspace)));
+        assert!(s.is_empty() && !s.typed_by_user());
+        s.paste("new~secret");
+        assert_eq!(s.expose(), "new~secret");
+        assert!(s.typed_by_user());
+
+        let mut s = SecretField::with_value("stored~secret");
+        s.paste("new~secret");
+        assert_eq!(s.expose(), "new~secret");
+        assert!(s.typed_by_user());
     }
 
     #[test]
