@@ -1,5 +1,6 @@
 //! Atomic output: a previous extraction in the output directory stays byte-identical when a
-//! run fails (retries exhausted) or is interrupted by SIGINT, and no temporary file is left.
+//! run fails (retries exhausted) or is interrupted (SIGINT, SIGTERM, SIGHUP), and no
+//! temporary file is left.
 
 mod common;
 
@@ -33,11 +34,14 @@ fn failed_run_leaves_previous_files_untouched() {
     assert_private_and_clean(&out);
 }
 
-/// True once a run has created its temporary files in `dir`.
 /// Starts a slow `run` into `out` and returns once it is writing its temporary files.
 fn start_writing(sim: &Sim, env: &TestEnv, out: &Path) -> std::process::Child {
-    let mut child = sim
-        .std_command(env, "run", DemoAppKind::Full)
+    start_writing_with(sim.std_command(env, "run", DemoAppKind::Full), out)
+}
+
+/// [`start_writing`] with `command` (`run` and how to connect).
+fn start_writing_with(mut command: std::process::Command, out: &Path) -> std::process::Child {
+    let mut child = command
         .arg("-o")
         .arg(out)
         .args(["--workers", "1", "-q", "--json"])
@@ -76,6 +80,43 @@ fn sigint_mid_run_exits_130_and_leaves_previous_files_untouched() {
 #[test]
 fn sigterm_mid_run_exits_130_and_leaves_previous_files_untouched() {
     interrupted_by("-TERM");
+}
+
+/// A closed terminal (or SSH session) hangs up on the run: it stops as on Ctrl-C instead of
+/// dying with its temporary files left behind.
+#[cfg(unix)]
+#[test]
+fn sighup_mid_run_exits_130_and_leaves_previous_files_untouched() {
+    interrupted_by("-HUP");
+}
+
+/// `nohup entra-extract run …` survives the hang-up it asked to survive: a signal ignored
+/// when the program started stays ignored.
+#[cfg(unix)]
+#[test]
+fn a_run_started_with_sighup_ignored_completes_despite_a_hang_up() {
+    use std::os::unix::process::CommandExt;
+    let sim = common::slow_sim(150);
+    let env = TestEnv::new();
+    let out = env.out("out");
+    let mut command = sim.std_command(&env, "run", DemoAppKind::Full);
+    // SAFETY: between fork and exec only signal(2), which is async-signal-safe, runs.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let child = start_writing_with(command, &out);
+    kill("-HUP", &child);
+    let o = child.wait_with_output().expect("wait");
+    assert_exit(&o, 0);
+    assert_eq!(json_stdout(&o)["outcome"], "success");
+    common::Extraction::read(&out, &sim.domain()).assert_eq(&common::Extraction::expected(
+        &sim.truth,
+        &Default::default(),
+    ));
+    assert_private_and_clean(&out);
 }
 
 /// Interrupts a slow run once it is writing, with `kill SIGNAL`.
@@ -232,7 +273,7 @@ impl StderrLines {
     }
 }
 
-/// Sends `signal` (`-INT`, `-TERM`) to `child`.
+/// Sends `signal` (`-INT`, `-TERM`, `-HUP`) to `child`.
 #[cfg(unix)]
 fn kill(signal: &str, child: &std::process::Child) {
     let status = std::process::Command::new("kill")
