@@ -13,7 +13,7 @@ use ratatui::backend::Backend;
 use tokio::sync::mpsc::{self, UnboundedReceiver};
 
 use super::action::Action;
-use super::app::{App, WizardOptions};
+use super::app::{App, NoticeKind, WizardOptions};
 use super::services::Services;
 use super::theme::Theme;
 use super::ui;
@@ -25,8 +25,10 @@ const TICK: Duration = Duration::from_millis(250);
 ///
 /// Restores the terminal on every exit path: normal return, error (guard), panic
 /// (ratatui's hook, plus ours for bracketed paste) and Ctrl-C (handled as a key in raw mode;
-/// a SIGINT from outside becomes [`Action::Interrupt`]). Install color-eyre's hooks before
-/// calling this so a panic report is printed after the terminal is restored.
+/// a SIGINT from outside becomes [`Action::Interrupt`]). What the wizard could not show
+/// before it quit (a save that ended after Ctrl-C) is printed on stderr once the terminal is
+/// restored. Install color-eyre's hooks before calling this so a panic report is printed
+/// after the terminal is restored.
 pub async fn run(
     services: Arc<dyn Services>,
     mut options: WizardOptions,
@@ -56,6 +58,13 @@ pub async fn run(
     })
     .await;
     drop(guard);
+    for notice in app.exit_notices() {
+        // Not eprintln!: after a hang-up the terminal is gone and writing to it fails.
+        let _ = match notice.kind {
+            NoticeKind::Info => writeln!(io::stderr(), "{}", notice.text),
+            NoticeKind::Error => writeln!(io::stderr(), "error: {}", notice.text),
+        };
+    }
     result
 }
 

@@ -12,7 +12,7 @@ use ratatui::backend::TestBackend;
 use tokio::sync::mpsc::{self, UnboundedReceiver};
 
 use super::action::Action;
-use super::app::{App, DemoChoice, WizardOptions};
+use super::app::{App, DemoChoice, NoticeKind, WizardOptions};
 use super::screens::setup::{CLOUDS, Form, Step};
 use super::screens::{Screen, ScreenKind};
 use super::services::*;
@@ -830,7 +830,12 @@ async fn save_without_keyring_offers_alternatives() {
 
 /// A new profile's save step with the save started and held by the fake.
 async fn saving_held() -> Harness {
-    let mut h = Harness::with(happy()).await;
+    saving_held_answering(happy()).await
+}
+
+/// [`saving_held`], the save answering from `script`.
+async fn saving_held_answering(script: Script) -> Harness {
+    let mut h = Harness::with(script).await;
     h.walk_to_output().await;
     h.press(KeyCode::Enter);
     h.fake.close_gate();
@@ -840,9 +845,33 @@ async fn saving_held() -> Harness {
     h
 }
 
+/// `stop` (Ctrl-C or an interrupt) while the fake holds a save, move or delete: the wizard
+/// waits for the work, and says so. Returns the screen.
+fn stop_while_held(h: &mut Harness, stop: Action) -> String {
+    h.app.update(stop);
+    assert!(!h.app.should_quit(), "the work was left half done");
+    flat(&h.screen())
+}
+
+/// The held work ends: the wizard quits. Returns what it says once the terminal is
+/// restored, one line each (errors with "error: ", as the event loop prints them).
+async fn finish_held(h: &mut Harness) -> Vec<String> {
+    h.fake.open_gate();
+    h.settle().await;
+    assert!(h.app.should_quit());
+    h.app
+        .exit_notices()
+        .iter()
+        .map(|n| match n.kind {
+            NoticeKind::Info => n.text.clone(),
+            NoticeKind::Error => format!("error: {}", n.text),
+        })
+        .collect()
+}
+
 /// A save runs to its end once started (it may be replacing another profile): Esc does not
-/// walk away from it, and Ctrl-C quits only once it is done, so nothing is left half done
-/// and nothing happens unseen.
+/// walk away from it, and Ctrl-C quits only once it is done, so nothing is left half done;
+/// what came of it is said after the wizard quits.
 #[tokio::test]
 async fn a_save_in_progress_is_waited_for_not_abandoned() {
     let mut h = saving_held().await;
@@ -855,15 +884,107 @@ async fn a_save_in_progress_is_waited_for_not_abandoned() {
     assert_eq!(h.app.screen(), ScreenKind::Extracting);
     let screen = flat(&h.screen());
     assert!(screen.contains("Profile contoso saved"), "{screen}");
+    assert!(h.app.exit_notices().is_empty(), "all was shown");
 
     let mut h = saving_held().await;
-    h.app.update(Action::ctrl('c'));
-    assert!(!h.app.should_quit(), "Ctrl-C left the save half done");
-    let screen = flat(&h.screen());
+    let screen = stop_while_held(&mut h, Action::ctrl('c'));
     assert!(screen.contains("quits once"), "{screen}");
+    assert_eq!(
+        finish_held(&mut h).await,
+        ["Profile contoso saved; secret stored in OS keyring."]
+    );
+}
+
+/// A save that ends after Ctrl-C, failed or with a warning, is not dropped: the wizard
+/// quits and says what came of it once the terminal is restored.
+#[tokio::test]
+async fn what_a_save_ends_with_after_ctrl_c_is_said_once_the_wizard_has_quit() {
+    let failed = SaveProblem::failed(
+        "the profile file could not be written: No space left on device (os error 28); nothing was changed",
+    );
+    let mut h = saving_held_answering(Script {
+        saves: [Err(failed)].into(),
+        ..happy()
+    })
+    .await;
+    stop_while_held(&mut h, Action::ctrl('c'));
+    assert_eq!(
+        finish_held(&mut h).await,
+        [
+            "error: the profile contoso was not saved: the profile file could not be written: No space left on device (os error 28); nothing was changed"
+        ]
+    );
+
+    let warned = SaveOutcome {
+        secret_stored_in: "secret stored in the OS keyring".into(),
+        schedule: Some("The replaced profile's systemd timer could not be removed; delete ~/.config/systemd/user/entra-extract-contoso.timer yourself.".into()),
+    };
+    let mut h = saving_held_answering(Script {
+        saves: [Ok(warned)].into(),
+        ..happy()
+    })
+    .await;
+    stop_while_held(&mut h, Action::Interrupt);
+    assert_eq!(
+        finish_held(&mut h).await,
+        [
+            "Profile contoso saved; secret stored in the OS keyring. The replaced profile's systemd timer could not be removed; delete ~/.config/systemd/user/entra-extract-contoso.timer yourself."
+        ]
+    );
+    assert!(
+        !h.fake.calls().iter().any(|c| c.starts_with("extract")),
+        "quitting starts no run: {:?}",
+        h.fake.calls()
+    );
+}
+
+/// Home with the first profile's delete started (d, y) and held by the fake, which answers
+/// `answer`.
+async fn deleting_held(answer: Result<String, String>) -> Harness {
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        deletions: [answer].into(),
+        ..Script::default()
+    })
+    .await;
+    h.fake.close_gate();
+    h.press(KeyCode::Char('d')).press(KeyCode::Char('y'));
+    h.settle().await;
+    assert!(h.app.is_waiting());
+    h
+}
+
+/// A delete runs to its end once started, as a save does: Esc does not walk away from it
+/// (its result is shown), and Ctrl-C quits once it is done, saying what came of it.
+#[tokio::test]
+async fn a_delete_in_progress_is_waited_for_and_what_came_of_it_is_said() {
+    let refused = "Deleted profile contoso (deleted its run history), but its secret could not be deleted from the OS keyring: the keyring is locked; delete it with `entra-extract profile remove contoso`.";
+    let mut h = deleting_held(Err(refused.into())).await;
+    h.press(KeyCode::Esc);
+    h.settle().await;
+    assert!(h.app.is_waiting(), "Esc abandoned the delete");
     h.fake.open_gate();
     h.settle().await;
-    assert!(h.app.should_quit());
+    let screen = flat(&h.screen());
+    assert!(
+        screen.contains("but its secret could not be deleted"),
+        "{screen}"
+    );
+
+    let mut h = deleting_held(Err(refused.into())).await;
+    let screen = stop_while_held(&mut h, Action::ctrl('c'));
+    assert!(
+        screen.contains("The wizard quits once profile contoso is deleted."),
+        "{screen}"
+    );
+    assert_eq!(finish_held(&mut h).await, [format!("error: {refused}")]);
+
+    let mut h = deleting_held(Ok("deleted its run history".into())).await;
+    stop_while_held(&mut h, Action::Interrupt);
+    assert_eq!(
+        finish_held(&mut h).await,
+        ["Deleted profile contoso (deleted its run history)."]
+    );
 }
 
 #[tokio::test]
@@ -1004,7 +1125,9 @@ async fn interrupt_cancels_without_asking() {
     assert!(h.app.should_quit());
 }
 
-/// An interrupt (SIGTERM) after the run passed its commit point cancels nothing: the run is
+/// An interrupt (a SIGINT, SIGTERM or SIGHUP from outside: the event loop makes each one
+/// an `Action::Interrupt`, tests/demo_tui.rs sends them to the real binary) after the run
+/// passed its commit point cancels nothing: the run is
 /// replacing the files and completes, the screen says so instead of "Cancelling", and the
 /// wizard quits once it has finished.
 #[tokio::test]
@@ -1930,13 +2053,20 @@ async fn s_on_home_moves_the_secret_and_asks_for_it_when_it_cannot_be_read() {
     );
 }
 
+/// What the fake's move to the keyring says.
+const MOVED: &str = "Profile contoso now keeps its secret in the OS keyring. The old copy was deleted from the plaintext file /home/u/.config/entra-extract/secrets/contoso.";
+
 /// The secret-storage screen of the first profile with a move to the keyring started and
 /// held by the fake.
 async fn moving_held() -> Harness {
-    let moved = "Profile contoso now keeps its secret in the OS keyring. The old copy was deleted from the plaintext file /home/u/.config/entra-extract/secrets/contoso.";
+    moving_held_answering(Ok(MOVED.to_string())).await
+}
+
+/// [`moving_held`], the move answering `answer`.
+async fn moving_held_answering(answer: Result<String, StorageProblem>) -> Harness {
     let mut h = Harness::with(Script {
         profiles: profiles(),
-        storage_changes: [Ok(moved.to_string())].into(),
+        storage_changes: [answer].into(),
         ..Script::default()
     })
     .await;
@@ -1950,7 +2080,7 @@ async fn moving_held() -> Harness {
 
 /// A move of the secret runs to its end once started (it deletes the old copy last): Esc
 /// does not walk away from it, so no second move of the same profile can start beside it,
-/// and what came of it is said; Ctrl-C quits only once it is done.
+/// and what came of it is said; Ctrl-C quits only once it is done, and says it then.
 #[tokio::test]
 async fn a_move_of_the_secret_in_progress_is_waited_for_not_abandoned() {
     let mut h = moving_held().await;
@@ -1973,13 +2103,23 @@ async fn a_move_of_the_secret_in_progress_is_waited_for_not_abandoned() {
     assert_eq!(moves, 1, "{:?}", h.fake.calls());
 
     let mut h = moving_held().await;
-    h.app.update(Action::ctrl('c'));
-    assert!(!h.app.should_quit(), "Ctrl-C left the move half done");
-    let screen = flat(&h.screen());
+    let screen = stop_while_held(&mut h, Action::ctrl('c'));
     assert!(screen.contains("quits once"), "{screen}");
-    h.fake.open_gate();
-    h.settle().await;
-    assert!(h.app.should_quit());
+    assert_eq!(finish_held(&mut h).await, [MOVED]);
+
+    let mut h = moving_held_answering(Err(StorageProblem {
+        message: "the OS keyring refused the secret: the collection is locked; nothing was moved"
+            .into(),
+        needs_secret: false,
+    }))
+    .await;
+    stop_while_held(&mut h, Action::Interrupt);
+    assert_eq!(
+        finish_held(&mut h).await,
+        [
+            "error: the secret of profile contoso was not moved: the OS keyring refused the secret: the collection is locked; nothing was moved"
+        ]
+    );
 }
 
 #[tokio::test]
