@@ -899,13 +899,11 @@ fn child_of(parent: u32) -> Option<u32> {
     })
 }
 
-/// A SIGINT from outside (nobody at the keyboard to answer) cancels the run without asking,
-/// removes its partial files and restores the terminal.
+/// Starts the demo on tenant m in a new pane, walks to the extraction and returns once the
+/// run is writing its partial files, with the demo's process id.
 #[cfg(target_os = "linux")]
-#[test]
-fn sigint_from_outside_cancels_without_asking() {
-    let pane = Pane::start("sigint", 80, 24, &["--scenario", "m"]);
-    let out = pane.out_dir();
+fn extracting_in_a_pane(test: &str) -> (Pane, u32) {
+    let pane = Pane::start(test, 80, 24, &["--scenario", "m"]);
     pane.wait_for(&["Choose an app registration"]);
     pane.keys(&["Enter"]);
     for step in ["Step 1 of 7", "Step 2 of 7", "Step 3 of 7", "Step 4 of 7"] {
@@ -923,17 +921,74 @@ fn sigint_from_outside_cancels_without_asking() {
         .parse()
         .expect("tmux reports the pane's pid");
     let demo = child_of(shell).expect("the demo runs under the pane's shell");
+    (pane, demo)
+}
+
+/// A signal from outside (`kill -INT`, `kill` (SIGTERM), `kill -HUP`: nobody at the keyboard
+/// to answer) cancels the run without asking, removes its partial files and restores the
+/// terminal.
+#[cfg(target_os = "linux")]
+fn a_signal_from_outside_cancels_without_asking(test: &str, signal: &str) {
+    let (pane, demo) = extracting_in_a_pane(test);
     let status = Command::new("kill")
-        .args(["-INT", &demo.to_string()])
+        .args([signal, &demo.to_string()])
         .status()
         .expect("kill runs");
     assert!(status.success());
     pane.assert_exited_and_restored();
     assert_eq!(
-        files_in(&out),
+        files_in(&pane.out_dir()),
         Vec::<String>::new(),
         "an interrupted run leaves no files"
     );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn sigint_from_outside_cancels_without_asking() {
+    a_signal_from_outside_cancels_without_asking("sigint", "-INT");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn sigterm_cancels_without_asking_and_restores_the_terminal() {
+    a_signal_from_outside_cancels_without_asking("sigterm", "-TERM");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn sighup_cancels_without_asking_and_restores_the_terminal() {
+    a_signal_from_outside_cancels_without_asking("sighup", "-HUP");
+}
+
+/// Closing the terminal (the pane goes, the demo is hung up on and can neither draw nor
+/// read) cancels the run as a signal does: the demo cleans up its partial files, then exits.
+#[cfg(target_os = "linux")]
+#[test]
+fn closing_the_terminal_cancels_the_run_and_leaves_no_files() {
+    let (pane, demo) = extracting_in_a_pane("closed");
+    let out = pane.tmux(&["kill-session", "-t", &pane.name]);
+    assert!(out.status.success(), "tmux kill-session failed: {out:?}");
+    let start = Instant::now();
+    while running(demo) {
+        assert!(start.elapsed() < TIMEOUT, "the demo never exited");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        files_in(&pane.out_dir()),
+        Vec::<String>::new(),
+        "a run whose terminal closed leaves no files"
+    );
+}
+
+/// Whether process `pid` still runs (a zombie nobody reaped has ended).
+#[cfg(target_os = "linux")]
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X")
+    })
 }
 
 /// On a machine without a keyring (an SSH jump host): the save step says so and offers the

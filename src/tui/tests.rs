@@ -1147,6 +1147,95 @@ async fn an_interrupt_after_the_commit_point_lets_the_run_complete_and_says_so()
     assert!(h.app.should_quit());
 }
 
+/// A terminal that has gone away (its window closed, its SSH session hung up): every frame
+/// fails to reach it, as writing to a hung-up terminal does.
+struct GoneTerminal(TestBackend);
+
+impl ratatui::backend::Backend for GoneTerminal {
+    type Error = std::io::Error;
+
+    fn draw<'a, I>(&mut self, content: I) -> std::io::Result<()>
+    where
+        I: Iterator<Item = (u16, u16, &'a ratatui::buffer::Cell)>,
+    {
+        self.0.draw(content).map_err(|e| match e {})
+    }
+    fn hide_cursor(&mut self) -> std::io::Result<()> {
+        self.0.hide_cursor().map_err(|e| match e {})
+    }
+    fn show_cursor(&mut self) -> std::io::Result<()> {
+        self.0.show_cursor().map_err(|e| match e {})
+    }
+    fn get_cursor_position(&mut self) -> std::io::Result<ratatui::layout::Position> {
+        self.0.get_cursor_position().map_err(|e| match e {})
+    }
+    fn set_cursor_position<P: Into<ratatui::layout::Position>>(
+        &mut self,
+        position: P,
+    ) -> std::io::Result<()> {
+        self.0.set_cursor_position(position).map_err(|e| match e {})
+    }
+    fn clear(&mut self) -> std::io::Result<()> {
+        self.0.clear().map_err(|e| match e {})
+    }
+    fn clear_region(&mut self, clear_type: ratatui::backend::ClearType) -> std::io::Result<()> {
+        self.0.clear_region(clear_type).map_err(|e| match e {})
+    }
+    fn size(&self) -> std::io::Result<ratatui::layout::Size> {
+        self.0.size().map_err(|e| match e {})
+    }
+    fn window_size(&mut self) -> std::io::Result<ratatui::backend::WindowSize> {
+        self.0.window_size().map_err(|e| match e {})
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Err(std::io::Error::other("the terminal is gone (hung up)"))
+    }
+}
+
+/// Runs the event loop on `h`'s wizard with a terminal that is gone and input that ends:
+/// returns the loop's result once the wizard quits (within 10 s).
+async fn run_without_a_terminal(h: &mut Harness) -> color_eyre::Result<()> {
+    let (_, closed) = mpsc::unbounded_channel();
+    let actions = std::mem::replace(&mut h.rx, closed);
+    let mut terminal = Terminal::new(GoneTerminal(TestBackend::new(80, 24))).expect("terminal");
+    let ran = super::run_loop(&mut terminal, &mut h.app, futures::stream::empty(), actions);
+    tokio::time::timeout(Duration::from_secs(10), ran)
+        .await
+        .expect("the wizard quits")
+}
+
+/// The terminal closing during a save (nothing can be drawn, no key read, a SIGHUP) stops
+/// the wizard as an interrupt does, once: the save runs to its end first, and what came of
+/// it is kept for stderr; the drawing error is returned after that.
+#[tokio::test]
+async fn a_save_runs_to_its_end_when_the_terminal_goes_away() {
+    let mut h = saving_held().await;
+    h.fake.open_gate();
+    let ran = run_without_a_terminal(&mut h).await;
+    assert!(ran.is_err_and(|e| e.to_string().contains("the terminal is gone")));
+    assert!(h.app.should_quit());
+    assert_eq!(
+        h.app
+            .exit_notices()
+            .iter()
+            .map(|n| &n.text)
+            .collect::<Vec<_>>(),
+        ["Profile contoso saved; secret stored in OS keyring."]
+    );
+}
+
+/// A terminal that is gone (frames fail and input ends) is one interrupt, not two (which
+/// would quit at once): the run is cancelled and its clean-up waited for.
+#[tokio::test]
+async fn a_run_is_cancelled_and_cleaned_up_when_the_terminal_goes_away() {
+    let mut h = Harness::extracting_saved_profile().await;
+    let ran = run_without_a_terminal(&mut h).await;
+    assert!(ran.is_err());
+    assert!(h.fake.extraction_cancelled());
+    assert_eq!(h.app.screen(), ScreenKind::Finished, "the clean-up ended");
+    assert_eq!(h.app.last_error(), Some(&ExtractionError::Cancelled));
+}
+
 #[tokio::test]
 async fn long_profile_lists_scroll_to_the_selection() {
     let many: Vec<ProfileSummary> = (0..30)
