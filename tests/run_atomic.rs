@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use common::{
     Sim, TestEnv, assert_exit, assert_private_and_clean, json_stdout, seed_previous, snapshot,
 };
+#[cfg(unix)]
 use entra_extract::extract::hold::Interruption;
 use entra_extract::sim::{DemoAppKind, SimConfig};
 
