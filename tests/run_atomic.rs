@@ -7,6 +7,8 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+#[cfg(unix)]
+use common::fifo::Fifo;
 use common::{
     Sim, TestEnv, assert_exit, assert_private_and_clean, json_stdout, seed_previous, snapshot,
 };
@@ -185,50 +187,14 @@ fn second_run_into_the_same_directory_is_refused_while_the_first_writes() {
     assert_private_and_clean(&out);
 }
 
-/// A file of the data directory replaced by a FIFO that holds a run where it reads the file,
-/// until the test hands over the file's bytes: a deterministic point in a run.
+/// Waits until `child` reads the file `fifo` replaced (then it waits there); kills it if it
+/// never does.
 #[cfg(unix)]
-struct Fifo {
-    bytes: Vec<u8>,
-    opened: std::sync::mpsc::Receiver<std::io::Result<std::fs::File>>,
-}
-
-#[cfg(unix)]
-impl Fifo {
-    /// Replaces `file` by a FIFO; the bytes it held are written into it by [`Fifo::release`].
-    fn replace(file: &Path) -> Fifo {
-        let bytes = std::fs::read(file).unwrap();
-        std::fs::remove_file(file).unwrap();
-        let made = std::process::Command::new("mkfifo")
-            .arg(file)
-            .status()
-            .unwrap();
-        assert!(made.success(), "mkfifo");
-        // Opening a FIFO for writing returns once the run opens it for reading.
-        let (opened_tx, opened) = std::sync::mpsc::channel();
-        let fifo = file.to_owned();
-        std::thread::spawn(move || {
-            let writer = std::fs::OpenOptions::new().write(true).open(fifo);
-            let _ = opened_tx.send(writer);
-        });
-        Fifo { bytes, opened }
-    }
-
-    /// Waits until `child` reads the file (then it waits there); kills it if it never does.
-    fn wait_read(&self, child: &mut std::process::Child, what: &str) -> std::fs::File {
-        match self.opened.recv_timeout(Duration::from_secs(120)) {
-            Ok(writer) => writer.unwrap(),
-            Err(_) => {
-                let _ = child.kill();
-                panic!("the run never reached {what}");
-            }
-        }
-    }
-
-    /// Lets the run go on: it reads the file's bytes.
-    fn release(&self, mut writer: std::fs::File) {
-        std::io::Write::write_all(&mut writer, &self.bytes).unwrap();
-    }
+fn reached(fifo: &Fifo, child: &mut std::process::Child, what: &str) -> std::fs::File {
+    fifo.wait_read().unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("the run never reached {what}");
+    })
 }
 
 /// The lines of `child`'s stderr as they come, and all of it once it ends.
@@ -321,7 +287,11 @@ fn an_interrupt_after_the_reads_and_before_the_commit_changes_no_file() {
     let fifo = Fifo::replace(&env.data_dir().join("state/contoso/snapshot_users.csv"));
 
     let mut child = spawn_full_rerun(&sim, &env);
-    let writer = fifo.wait_read(&mut child, "the comparison with the previous snapshot");
+    let writer = reached(
+        &fifo,
+        &mut child,
+        "the comparison with the previous snapshot",
+    );
     let requests = sim.stats()["graphRequests"].as_u64().unwrap();
     let stderr = StderrLines::of(&mut child);
     kill("-INT", &child);
@@ -360,7 +330,7 @@ fn interrupts_after_the_commit_point_are_each_told_the_run_completes() {
     let fifo = Fifo::replace(&env.data_dir().join("history/contoso.jsonl"));
 
     let mut child = spawn_full_rerun(&sim, &env);
-    let writer = fifo.wait_read(&mut child, "its history");
+    let writer = reached(&fifo, &mut child, "its history");
     let committed = snapshot(&out);
     let requests = sim.stats()["graphRequests"].as_u64().unwrap();
     let stderr = StderrLines::of(&mut child);
