@@ -26,7 +26,8 @@ pub struct Signals(SelectAll<BoxStream<'static, Signal>>);
 impl Signals {
     /// Starts listening: from now on these signals no longer end the process, they wait
     /// here. A signal ignored by whoever started the program (`nohup` ignores SIGHUP, a
-    /// script's background job SIGINT) stays ignored. Call inside a tokio runtime.
+    /// script's background job SIGINT) stays ignored. Call inside a tokio runtime with its
+    /// I/O driver enabled (`enable_io`, as HTTP needs anyway).
     pub fn listen() -> Signals {
         Signals(listeners().into_iter().flatten().collect())
     }

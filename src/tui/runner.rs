@@ -117,10 +117,10 @@ pub fn translate(event: Event) -> Option<Action> {
 ///
 /// A signal from outside ([`Signals`]) is an [`Action::Interrupt`]: the wizard stops without
 /// asking, once what must not be left half done is done (a running extraction is cancelled
-/// and cleaned up, a save or move of a secret ends). So is the terminal going away: its input
-/// ending, a frame that cannot be drawn or a hang-up (SIGHUP), which may come in any order
-/// and count as one interrupt. Without a terminal the loop goes on undrawn until the app
-/// quits, then returns the drawing error.
+/// and cleaned up, a save, a move of a secret or a delete ends). So is the terminal going
+/// away: its input ending, a frame that cannot be drawn or a hang-up (SIGHUP), which may
+/// come in any order and count as one interrupt. Without a terminal the loop goes on undrawn
+/// until the app quits, then returns the drawing error.
 pub async fn run_loop<B, E>(
     terminal: &mut Terminal<B>,
     app: &mut App,
