@@ -13,5 +13,6 @@ pub mod registration;
 pub mod schedule;
 pub mod secret;
 pub mod session;
+pub mod signals;
 pub mod sim;
 pub mod tui;

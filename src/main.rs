@@ -1,5 +1,7 @@
 //! Argument parsing and dispatch only.
 
+use std::io::Write;
+
 use entra_extract::cli::{Cli, Command, Exit};
 
 /// Notes a standard output closed at start (`>&-`) before Rust's runtime reopens it on
@@ -77,7 +79,8 @@ async fn main() -> std::process::ExitCode {
         // A closed or full stdout is settled here, after the work is done.
         Ok(exit) => entra_extract::cli::stdout::settle(exit).into(),
         Err(report) => {
-            eprintln!("Error: {report:?}");
+            // Not eprintln!, which panics when stderr is gone (the wizard's terminal closed).
+            let _ = writeln!(std::io::stderr(), "Error: {report:?}");
             Exit::Failure.into()
         }
     }

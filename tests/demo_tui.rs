@@ -9,6 +9,8 @@
 //! these tests do not have yet.
 #![cfg(unix)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -151,6 +153,32 @@ impl Pane {
             self.wait_for(texts);
             self.keys(&["Enter"]);
         }
+    }
+
+    /// From the demo picker, takes every default (the fully consented app) through the
+    /// steps, and saves: the saved profile's run starts.
+    fn save_and_extract(&self) {
+        self.wait_for(&["Choose an app registration"]);
+        self.keys(&["Enter"]);
+        self.enter_through(&[
+            &["Step 1 of 7: Cloud"],
+            &["Step 2 of 7: Tenant"],
+            &["Step 3 of 7: Client id"],
+            &["Step 4 of 7: Credential"],
+            &["Step 5 of 7: Permissions", "All required permissions"],
+            &["Step 6 of 7: Output"],
+            &["Step 7 of 7: Save"],
+        ]);
+    }
+
+    /// The demo's process (under the pane's shell).
+    #[cfg(target_os = "linux")]
+    fn demo_pid(&self) -> u32 {
+        let shell: u32 = self
+            .flag("#{pane_pid}")
+            .parse()
+            .expect("tmux reports the pane's pid");
+        child_of(shell).expect("the demo runs under the pane's shell")
     }
 
     /// Polls the screen until it contains every one of `texts`; fails with the screen.
@@ -847,19 +875,7 @@ fn ctrl_c_during_extraction_asks_then_leaves_no_files() {
     // Preset m (10,000 users) runs for seconds, long enough to interrupt.
     let pane = Pane::start("ctrl-c", 80, 24, &["--scenario", "m"]);
     let out = pane.out_dir();
-    pane.wait_for(&["Choose an app registration"]);
-    pane.keys(&["Enter"]);
-    pane.wait_for(&["Step 1 of 7: Cloud"]);
-    pane.keys(&["Enter"]);
-    pane.wait_for(&["Step 2 of 7: Tenant"]);
-    pane.keys(&["Enter"]);
-    pane.enter_through(&[
-        &["Step 3 of 7: Client id"],
-        &["Step 4 of 7: Credential"],
-        &["Step 5 of 7: Permissions", "All required permissions"],
-        &["Step 6 of 7: Output"],
-        &["Step 7 of 7: Save"],
-    ]);
+    pane.save_and_extract();
 
     // Wait until the run has partial files on disk, then interrupt.
     pane.wait_for_file("a partial file", |n| n.ends_with(".tmp"));
@@ -903,41 +919,136 @@ fn child_of(parent: u32) -> Option<u32> {
     })
 }
 
-/// A SIGINT from outside (nobody at the keyboard to answer) cancels the run without asking,
-/// removes its partial files and restores the terminal.
+/// Starts the demo on tenant m in a new pane, walks to the extraction and returns once the
+/// run is writing its partial files, with the demo's process id.
 #[cfg(target_os = "linux")]
-#[test]
-fn sigint_from_outside_cancels_without_asking() {
-    let pane = Pane::start("sigint", 80, 24, &["--scenario", "m"]);
-    let out = pane.out_dir();
-    pane.wait_for(&["Choose an app registration"]);
-    pane.keys(&["Enter"]);
-    for step in ["Step 1 of 7", "Step 2 of 7", "Step 3 of 7", "Step 4 of 7"] {
-        pane.wait_for(&[step]);
-        pane.keys(&["Enter"]);
-    }
-    pane.enter_through(&[
-        &["Step 5 of 7", "All required permissions"],
-        &["Step 6 of 7"],
-        &["Step 7 of 7"],
-    ]);
+fn extracting_in_a_pane(test: &str) -> (Pane, u32) {
+    let pane = Pane::start(test, 80, 24, &["--scenario", "m"]);
+    pane.save_and_extract();
     pane.wait_for_file("a partial file", |n| n.ends_with(".tmp"));
-    let shell: u32 = pane
-        .flag("#{pane_pid}")
-        .parse()
-        .expect("tmux reports the pane's pid");
-    let demo = child_of(shell).expect("the demo runs under the pane's shell");
+    let demo = pane.demo_pid();
+    (pane, demo)
+}
+
+/// A signal from outside (`kill -INT`, `kill` (SIGTERM), `kill -HUP`: nobody at the keyboard
+/// to answer) cancels the run without asking, removes its partial files and restores the
+/// terminal.
+#[cfg(target_os = "linux")]
+fn a_signal_from_outside_cancels_without_asking(test: &str, signal: &str) {
+    let (pane, demo) = extracting_in_a_pane(test);
     let status = Command::new("kill")
-        .args(["-INT", &demo.to_string()])
+        .args([signal, &demo.to_string()])
         .status()
         .expect("kill runs");
     assert!(status.success());
     pane.assert_exited_and_restored();
     assert_eq!(
-        files_in(&out),
+        files_in(&pane.out_dir()),
         Vec::<String>::new(),
         "an interrupted run leaves no files"
     );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn sigint_from_outside_cancels_without_asking() {
+    a_signal_from_outside_cancels_without_asking("sigint", "-INT");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn sigterm_cancels_without_asking_and_restores_the_terminal() {
+    a_signal_from_outside_cancels_without_asking("sigterm", "-TERM");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn sighup_cancels_without_asking_and_restores_the_terminal() {
+    a_signal_from_outside_cancels_without_asking("sighup", "-HUP");
+}
+
+/// A SIGTERM once the run has replaced the files (past its commit point) cancels nothing:
+/// the screen says so while the run completes, then the wizard quits with the terminal
+/// restored and the files in place.
+///
+/// The moment is made deterministic with a FIFO: a saved profile's run reads its history
+/// after its files are committed, so a history file that is a FIFO holds the rerun there.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_sigterm_after_the_commit_point_lets_the_run_complete_and_says_so() {
+    let fast = [
+        "--scenario",
+        "small",
+        "--latency-ms",
+        "0",
+        "--per-item-us",
+        "0",
+    ];
+    let pane = Pane::start("sigterm-committed", 80, 24, &fast);
+    pane.save_and_extract();
+    pane.enter_through(&[&["Extraction of", "complete"]]);
+    pane.wait_for(&["Saved profiles", "Last run: success"]);
+    // The demo keeps its profiles in a temporary directory of its own.
+    let demo_home = pane.root.path().join("tmp");
+    let history = std::fs::read_dir(&demo_home)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("data/history"))
+        .find(|d| d.is_dir())
+        .and_then(|d| std::fs::read_dir(d).ok()?.flatten().next())
+        .expect("the saved profile's history")
+        .path();
+    let fifo = common::fifo::Fifo::replace(&history);
+
+    pane.keys(&["Enter"]);
+    let writer = fifo
+        .wait_read()
+        .unwrap_or_else(|| panic!("the rerun never recorded itself:\n{}", pane.screen()));
+    let committed = files_in(&pane.out_dir());
+    assert!(
+        !committed.iter().any(|n| n.ends_with(".tmp")),
+        "past its commit point the run has replaced the files: {committed:?}"
+    );
+    let status = Command::new("kill")
+        .args(["-TERM", &pane.demo_pid().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let s = pane.wait_for(&["Too late to cancel: the run has already replaced the files"]);
+    assert!(!s.contains("Cancelling"), "{s}");
+    fifo.release(writer);
+    pane.assert_exited_and_restored();
+    assert_eq!(files_in(&pane.out_dir()), committed, "the files stay");
+}
+
+/// Closing the terminal (the pane goes, the demo is hung up on and can neither draw nor
+/// read) cancels the run as a signal does: the demo cleans up its partial files, then exits.
+#[cfg(target_os = "linux")]
+#[test]
+fn closing_the_terminal_cancels_the_run_and_leaves_no_files() {
+    let (pane, demo) = extracting_in_a_pane("closed");
+    let out = pane.tmux(&["kill-session", "-t", &pane.name]);
+    assert!(out.status.success(), "tmux kill-session failed: {out:?}");
+    let start = Instant::now();
+    while running(demo) {
+        assert!(start.elapsed() < TIMEOUT, "the demo never exited");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        files_in(&pane.out_dir()),
+        Vec::<String>::new(),
+        "a run whose terminal closed leaves no files"
+    );
+}
+
+/// Whether process `pid` still runs (a zombie nobody reaped has ended).
+#[cfg(target_os = "linux")]
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X")
+    })
 }
 
 /// On a machine without a keyring (an SSH jump host): the save step says so and offers the

@@ -1,14 +1,18 @@
 //! Atomic output: a previous extraction in the output directory stays byte-identical when a
-//! run fails (retries exhausted) or is interrupted by SIGINT, and no temporary file is left.
+//! run fails (retries exhausted) or is interrupted (SIGINT, SIGTERM, SIGHUP), and no
+//! temporary file is left.
 
 mod common;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+#[cfg(unix)]
+use common::fifo::Fifo;
 use common::{
     Sim, TestEnv, assert_exit, assert_private_and_clean, json_stdout, seed_previous, snapshot,
 };
+#[cfg(unix)]
 use entra_extract::extract::hold::Interruption;
 use entra_extract::sim::{DemoAppKind, SimConfig};
 
@@ -33,11 +37,14 @@ fn failed_run_leaves_previous_files_untouched() {
     assert_private_and_clean(&out);
 }
 
-/// True once a run has created its temporary files in `dir`.
 /// Starts a slow `run` into `out` and returns once it is writing its temporary files.
 fn start_writing(sim: &Sim, env: &TestEnv, out: &Path) -> std::process::Child {
-    let mut child = sim
-        .std_command(env, "run", DemoAppKind::Full)
+    start_writing_with(sim.std_command(env, "run", DemoAppKind::Full), out)
+}
+
+/// [`start_writing`] with `command` (`run` and how to connect).
+fn start_writing_with(mut command: std::process::Command, out: &Path) -> std::process::Child {
+    let mut child = command
         .arg("-o")
         .arg(out)
         .args(["--workers", "1", "-q", "--json"])
@@ -76,6 +83,43 @@ fn sigint_mid_run_exits_130_and_leaves_previous_files_untouched() {
 #[test]
 fn sigterm_mid_run_exits_130_and_leaves_previous_files_untouched() {
     interrupted_by("-TERM");
+}
+
+/// A closed terminal (or SSH session) hangs up on the run: it stops as on Ctrl-C instead of
+/// dying with its temporary files left behind.
+#[cfg(unix)]
+#[test]
+fn sighup_mid_run_exits_130_and_leaves_previous_files_untouched() {
+    interrupted_by("-HUP");
+}
+
+/// `nohup entra-extract run …` survives the hang-up it asked to survive: a signal ignored
+/// when the program started stays ignored.
+#[cfg(unix)]
+#[test]
+fn a_run_started_with_sighup_ignored_completes_despite_a_hang_up() {
+    use std::os::unix::process::CommandExt;
+    let sim = common::slow_sim(150);
+    let env = TestEnv::new();
+    let out = env.out("out");
+    let mut command = sim.std_command(&env, "run", DemoAppKind::Full);
+    // SAFETY: between fork and exec only signal(2), which is async-signal-safe, runs.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let child = start_writing_with(command, &out);
+    kill("-HUP", &child);
+    let o = child.wait_with_output().expect("wait");
+    assert_exit(&o, 0);
+    assert_eq!(json_stdout(&o)["outcome"], "success");
+    common::Extraction::read(&out, &sim.domain()).assert_eq(&common::Extraction::expected(
+        &sim.truth,
+        &Default::default(),
+    ));
+    assert_private_and_clean(&out);
 }
 
 /// Interrupts a slow run once it is writing, with `kill SIGNAL`.
@@ -143,50 +187,14 @@ fn second_run_into_the_same_directory_is_refused_while_the_first_writes() {
     assert_private_and_clean(&out);
 }
 
-/// A file of the data directory replaced by a FIFO that holds a run where it reads the file,
-/// until the test hands over the file's bytes: a deterministic point in a run.
+/// Waits until `child` reads the file `fifo` replaced (then it waits there); kills it if it
+/// never does.
 #[cfg(unix)]
-struct Fifo {
-    bytes: Vec<u8>,
-    opened: std::sync::mpsc::Receiver<std::io::Result<std::fs::File>>,
-}
-
-#[cfg(unix)]
-impl Fifo {
-    /// Replaces `file` by a FIFO; the bytes it held are written into it by [`Fifo::release`].
-    fn replace(file: &Path) -> Fifo {
-        let bytes = std::fs::read(file).unwrap();
-        std::fs::remove_file(file).unwrap();
-        let made = std::process::Command::new("mkfifo")
-            .arg(file)
-            .status()
-            .unwrap();
-        assert!(made.success(), "mkfifo");
-        // Opening a FIFO for writing returns once the run opens it for reading.
-        let (opened_tx, opened) = std::sync::mpsc::channel();
-        let fifo = file.to_owned();
-        std::thread::spawn(move || {
-            let writer = std::fs::OpenOptions::new().write(true).open(fifo);
-            let _ = opened_tx.send(writer);
-        });
-        Fifo { bytes, opened }
-    }
-
-    /// Waits until `child` reads the file (then it waits there); kills it if it never does.
-    fn wait_read(&self, child: &mut std::process::Child, what: &str) -> std::fs::File {
-        match self.opened.recv_timeout(Duration::from_secs(120)) {
-            Ok(writer) => writer.unwrap(),
-            Err(_) => {
-                let _ = child.kill();
-                panic!("the run never reached {what}");
-            }
-        }
-    }
-
-    /// Lets the run go on: it reads the file's bytes.
-    fn release(&self, mut writer: std::fs::File) {
-        std::io::Write::write_all(&mut writer, &self.bytes).unwrap();
-    }
+fn reached(fifo: &Fifo, child: &mut std::process::Child, what: &str) -> std::fs::File {
+    fifo.wait_read().unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("the run never reached {what}");
+    })
 }
 
 /// The lines of `child`'s stderr as they come, and all of it once it ends.
@@ -232,7 +240,7 @@ impl StderrLines {
     }
 }
 
-/// Sends `signal` (`-INT`, `-TERM`) to `child`.
+/// Sends `signal` (`-INT`, `-TERM`, `-HUP`) to `child`.
 #[cfg(unix)]
 fn kill(signal: &str, child: &std::process::Child) {
     let status = std::process::Command::new("kill")
@@ -279,7 +287,11 @@ fn an_interrupt_after_the_reads_and_before_the_commit_changes_no_file() {
     let fifo = Fifo::replace(&env.data_dir().join("state/contoso/snapshot_users.csv"));
 
     let mut child = spawn_full_rerun(&sim, &env);
-    let writer = fifo.wait_read(&mut child, "the comparison with the previous snapshot");
+    let writer = reached(
+        &fifo,
+        &mut child,
+        "the comparison with the previous snapshot",
+    );
     let requests = sim.stats()["graphRequests"].as_u64().unwrap();
     let stderr = StderrLines::of(&mut child);
     kill("-INT", &child);
@@ -318,7 +330,7 @@ fn interrupts_after_the_commit_point_are_each_told_the_run_completes() {
     let fifo = Fifo::replace(&env.data_dir().join("history/contoso.jsonl"));
 
     let mut child = spawn_full_rerun(&sim, &env);
-    let writer = fifo.wait_read(&mut child, "its history");
+    let writer = reached(&fifo, &mut child, "its history");
     let committed = snapshot(&out);
     let requests = sim.stats()["graphRequests"].as_u64().unwrap();
     let stderr = StderrLines::of(&mut child);

@@ -1,5 +1,6 @@
-//! The wizard on a real terminal (a tmux pane): it opens, takes bracketed paste, and on
-//! Ctrl-C restores the terminal. Needs tmux (scripts/install-test-deps.sh installs it).
+//! The wizard on a real terminal (a tmux pane): it opens, takes bracketed paste, on Ctrl-C
+//! restores the terminal, and prints what it could not show any more once it has. Needs
+//! tmux (scripts/install-test-deps.sh installs it).
 //!
 //! The test re-runs this test binary inside tmux to execute `child_wizard`, which calls the
 //! public `tui::run` with the scripted fake services.
@@ -115,6 +116,44 @@ fn child_wizard() {
     println!("{EXITED}");
 }
 
+/// Where `child_wizard_deleting` learns that it may finish the delete: a file the test
+/// creates.
+const RELEASE_ENV: &str = "ENTRA_EXTRACT_TUI_RELEASE";
+/// What the held delete answers.
+const DELETE_REFUSED: &str = "the OS keyring is locked; nothing was deleted";
+
+#[test]
+#[ignore = "only run inside tmux by what_a_delete_came_to_after_ctrl_c_is_printed_on_the_restored_terminal"]
+fn child_wizard_deleting() {
+    if std::env::var_os(CHILD_ENV).is_none() {
+        return;
+    }
+    let fake = FakeServices::new(Script {
+        profiles: vec![ProfileSummary {
+            name: "contoso".into(),
+            tenant: "contoso.onmicrosoft.com".into(),
+            cloud: Cloud::Global,
+            last_run: None,
+        }],
+        deletions: [Err(DELETE_REFUSED.to_string())].into(),
+        ..Script::default()
+    });
+    fake.close_gate();
+    let release = std::path::PathBuf::from(std::env::var_os(RELEASE_ENV).unwrap());
+    let gate = fake.clone();
+    std::thread::spawn(move || {
+        while !release.exists() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        gate.open_gate();
+    });
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime
+        .block_on(run(fake, WizardOptions::default()))
+        .unwrap();
+    println!("{EXITED}");
+}
+
 struct Session(String);
 
 impl Session {
@@ -154,6 +193,11 @@ impl Drop for Session {
 /// Start `test` of this binary in a new 80×24 tmux session. Without tmux the test fails:
 /// a skipped terminal test would pass off an untested feature as working.
 fn start(test: &str) -> Option<Session> {
+    start_with(test, "")
+}
+
+/// [`start`], with `env` (`NAME=value …`, quoted for the shell) in the child's environment.
+fn start_with(test: &str, env: &str) -> Option<Session> {
     assert!(
         Command::new("tmux").arg("-V").output().is_ok(),
         "tmux is not installed: run scripts/install-test-deps.sh"
@@ -161,7 +205,7 @@ fn start(test: &str) -> Option<Session> {
     let exe = std::env::current_exe().unwrap();
     let name = format!("ee-tui-{test}-{}", std::process::id());
     let child = format!(
-        "env {CHILD_ENV}=1 RUST_BACKTRACE=0 {} --exact {test} --ignored --nocapture --test-threads=1; sleep 60",
+        "env {CHILD_ENV}=1 RUST_BACKTRACE=0 {env} {} --exact {test} --ignored --nocapture --test-threads=1; sleep 60",
         exe.display()
     );
     let status = Command::new("tmux")
@@ -221,5 +265,39 @@ fn real_terminal_paste_and_ctrl_c_restore() {
     assert!(
         !screen.contains("Step 2 of 7"),
         "the alternate screen must be left on exit:\n{screen}"
+    );
+}
+
+/// Ctrl-C while a profile is being deleted waits for the delete, and what came of it (here
+/// a failure) is printed after the wizard has left the screen, where it stays readable.
+#[test]
+fn what_a_delete_came_to_after_ctrl_c_is_printed_on_the_restored_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let release = dir.path().join("release");
+    let Some(s) = start_with(
+        "child_wizard_deleting",
+        &format!("{RELEASE_ENV}='{}'", release.display()),
+    ) else {
+        return;
+    };
+    s.wait_for("contoso");
+    s.tmux(&["send-keys", "-t", &s.0, "d"]);
+    s.wait_for("Delete profile contoso");
+    s.tmux(&["send-keys", "-t", &s.0, "y"]);
+    s.wait_for("Deleting contoso");
+    s.tmux(&["send-keys", "-t", &s.0, "C-c"]);
+    s.wait_for("The wizard quits once profile contoso is deleted.");
+    std::fs::write(&release, "").unwrap();
+    let screen = s.wait_for(EXITED);
+    assert!(
+        !screen.contains("Saved profiles"),
+        "the alternate screen must be left first:\n{screen}"
+    );
+    // The test harness prints its line first, and the pane wraps at 80 columns.
+    assert!(
+        screen
+            .replace('\n', "")
+            .contains(&format!("error: {DELETE_REFUSED}")),
+        "what came of the delete must be printed:\n{screen}"
     );
 }

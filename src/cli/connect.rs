@@ -2,6 +2,7 @@
 //! where the credential comes from, and how a failure maps to an exit code and a message
 //! that says what to do.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -14,6 +15,7 @@ use crate::graph::{
 use crate::profile::{CredentialKind, Dirs, Profile, ProfileName, ProfileStore};
 use crate::secret::{ResolvedSecret, SYSTEMD_CREDENTIAL, SecretInputs, SecretNotes, StoreChoice};
 use crate::session::AppTarget;
+use crate::signals::Signals;
 
 pub use crate::secret::SECRET_ENV;
 
@@ -325,7 +327,8 @@ pub fn graph_failure(e: &GraphError) -> Failure {
     }
 }
 
-/// Cancels `token` on Ctrl-C or SIGTERM, so runs stop cleanly under cron and systemd.
+/// Cancels `token` on Ctrl-C, SIGTERM or a hang-up, so runs stop cleanly under cron and
+/// systemd and when their terminal closes.
 pub fn cancel_on_signals(token: tokio_util::sync::CancellationToken) {
     on_signals(move || {
         token.cancel();
@@ -333,30 +336,20 @@ pub fn cancel_on_signals(token: tokio_util::sync::CancellationToken) {
     });
 }
 
-/// Calls `interrupt` on every Ctrl-C or SIGTERM and prints what it says happens next: a
-/// run that cannot stop any more (its files are being committed) says so again on the
-/// next signal instead of swallowing it.
+/// Calls `interrupt` on every signal from outside ([`Signals`]: Ctrl-C, SIGTERM, SIGHUP) and
+/// prints what it says happens next: a run that cannot stop any more (its files are being
+/// committed) says so again on the next signal instead of swallowing it. Listening starts
+/// before this returns and never pauses, so a signal that comes while the previous one is
+/// handled is handled next. Call inside a tokio runtime.
 pub fn on_signals(mut interrupt: impl FnMut() -> &'static str + Send + 'static) {
+    let mut signals = Signals::listen();
     tokio::spawn(async move {
-        #[cfg(unix)]
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         loop {
-            #[cfg(unix)]
-            let listening = match &mut term {
-                Some(t) => tokio::select! {
-                    r = tokio::signal::ctrl_c() => r.is_ok(),
-                    _ = t.recv() => true,
-                },
-                None => tokio::signal::ctrl_c().await.is_ok(),
-            };
-            #[cfg(not(unix))]
-            let listening = tokio::signal::ctrl_c().await.is_ok();
-            if !listening {
-                tracing::warn!("cannot listen for Ctrl-C");
-                return;
-            }
-            eprintln!("\ninterrupted: {}", interrupt());
+            let signal = signals.recv().await;
+            tracing::info!(?signal, "interrupted");
+            let next = interrupt();
+            // Not eprintln!: after a hang-up the terminal is gone and writing to it fails.
+            let _ = writeln!(std::io::stderr(), "\ninterrupted: {next}");
         }
     });
 }

@@ -19,7 +19,7 @@ pub enum Exit {
     ExtractFailed = 5,
     /// The files were written, but with warnings (e.g. unreadable hidden memberships).
     CompletedWithWarnings = 6,
-    /// Cancelled by Ctrl-C or SIGTERM; nothing partial was left behind.
+    /// Cancelled by Ctrl-C, SIGTERM or SIGHUP; nothing partial was left behind.
     Interrupted = 130,
 }
 
@@ -78,7 +78,7 @@ impl Exit {
                 "files written, with warnings (e.g. hidden-membership groups unreadable, groups deleted mid-run, a profile's state for its next run not saved)"
             }
             Exit::Interrupted => {
-                "interrupted (Ctrl-C / SIGTERM) before the files were committed; nothing partial left behind, previous files untouched (an interrupt that arrives once the files are being committed lets the run finish, and stderr says so)"
+                "interrupted (Ctrl-C, SIGTERM, or SIGHUP: a closed terminal) before the files were committed; nothing partial left behind, previous files untouched (an interrupt that arrives once the files are being committed lets the run finish, and stderr says so)"
             }
         }
     }

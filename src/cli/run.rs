@@ -171,7 +171,8 @@ pub async fn run_connected(conn: Connection, args: &RunArgs) -> color_eyre::Resu
 type Executed = (Exit, RunReport, Result<ExtractSummary, ExtractError>);
 
 /// The extraction itself, recorded in the profile's history; the caller reports it.
-/// Cancelled by Ctrl-C/SIGTERM, or, under `run --all`, by the `parent` that listens for them.
+/// Cancelled by a signal (Ctrl-C, SIGTERM, SIGHUP), or, under `run --all`, by the `parent`
+/// that listens for them.
 async fn execute(
     conn: Connection,
     args: &RunArgs,
@@ -220,11 +221,17 @@ async fn execute(
     stop.cancel();
     let _ = display.await;
     // Before the outcome is decided: a run its history could not record ends with a warning.
-    // Off the async workers (a slow disk), so that a signal meanwhile is still answered.
+    // On the blocking pool (a slow disk), so that the runtime's threads stay free: the signal
+    // listener keeps answering (on a current-thread runtime too), and under `run --all` the
+    // other profiles' runs, polled by this same task, go on.
     if let (Some(profile), Some(dirs)) = (&conn.profile, &conn.dirs) {
-        tokio::task::block_in_place(|| {
-            crate::session::record_run(dirs, profile, started, &mut result, &progress)
-        });
+        let (profile, dirs, progress) = (profile.clone(), dirs.clone(), progress.clone());
+        result = tokio::task::spawn_blocking(move || {
+            crate::session::record_run(&dirs, &profile, started, &mut result, &progress);
+            result
+        })
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     }
 
     let (exit, mut report) = outcome(&result, &progress, started);
@@ -319,7 +326,7 @@ async fn run_all(args: RunArgs) -> color_eyre::Result<Exit> {
         ),
         None => {}
     }
-    // One listener for Ctrl-C and SIGTERM: it stops the running profiles, and no further
+    // One listener for the signals: it stops the running profiles, and no further
     // one starts.
     let stop_all = CancellationToken::new();
     let stop = stop_all.clone();

@@ -110,6 +110,9 @@ pub struct Context {
     /// Message for the current screen (cleared when the screen changes).
     pub notice: Option<Notice>,
     pub should_quit: bool,
+    /// What came after the user asked to quit and the wizard could not show any more (a
+    /// save that ended after Ctrl-C): printed once the terminal is restored.
+    exit_notices: Vec<Notice>,
     pub profiles: SavedProfiles,
     /// The demo picker's selection; kept while the user visits other screens.
     pub demo_selected: usize,
@@ -128,6 +131,13 @@ impl Context {
     /// True while a foreground request (validation, check, save, ...) is in flight.
     pub fn is_waiting(&self) -> bool {
         self.pending.is_some()
+    }
+
+    /// Quit, and say `notice` once the terminal is restored: the result of work that ran to
+    /// its end after the user asked to quit is never dropped unseen.
+    pub fn quit_saying(&mut self, notice: Notice) {
+        self.exit_notices.push(notice);
+        self.should_quit = true;
     }
 
     /// Show `screen` once the current handler returns, and clear the notice.
@@ -226,6 +236,7 @@ impl App {
             tick: 0,
             notice: None,
             should_quit: false,
+            exit_notices: Vec::new(),
             profiles: SavedProfiles::default(),
             demo_selected: 0,
             clipboard: None,
@@ -263,6 +274,11 @@ impl App {
     /// True while a foreground request (validation, check, save, ...) is in flight.
     pub fn is_waiting(&self) -> bool {
         self.cx.is_waiting()
+    }
+
+    /// What to tell the user once the wizard has quit and the terminal is restored.
+    pub fn exit_notices(&self) -> &[Notice] {
+        &self.cx.exit_notices
     }
 
     /// Apply one action. Never blocks: anything slow is spawned.

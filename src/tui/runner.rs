@@ -13,10 +13,11 @@ use ratatui::backend::Backend;
 use tokio::sync::mpsc::{self, UnboundedReceiver};
 
 use super::action::Action;
-use super::app::{App, WizardOptions};
+use super::app::{App, NoticeKind, WizardOptions};
 use super::services::Services;
 use super::theme::Theme;
 use super::ui;
+use crate::signals::{Signal, Signals};
 
 /// Redraw and progress-sampling period.
 const TICK: Duration = Duration::from_millis(250);
@@ -24,9 +25,11 @@ const TICK: Duration = Duration::from_millis(250);
 /// Open the wizard on the real terminal and run it until the user quits.
 ///
 /// Restores the terminal on every exit path: normal return, error (guard), panic
-/// (ratatui's hook, plus ours for bracketed paste) and Ctrl-C (handled as a key in raw mode;
-/// a SIGINT from outside becomes [`Action::Interrupt`]). Install color-eyre's hooks before
-/// calling this so a panic report is printed after the terminal is restored.
+/// (ratatui's hook, plus ours for bracketed paste), Ctrl-C (handled as a key in raw mode) and
+/// a signal from outside (SIGINT, SIGTERM, SIGHUP: [`Action::Interrupt`], see [`run_loop`]).
+/// What the wizard could not show before it quit (a save that ended after Ctrl-C) is printed
+/// on stderr once the terminal is restored. Install color-eyre's hooks before calling this so
+/// a panic report is printed after the terminal is restored.
 pub async fn run(
     services: Arc<dyn Services>,
     mut options: WizardOptions,
@@ -56,6 +59,13 @@ pub async fn run(
     })
     .await;
     drop(guard);
+    for notice in app.exit_notices() {
+        // Not eprintln!: after a hang-up the terminal is gone and writing to it fails.
+        let _ = match notice.kind {
+            NoticeKind::Info => writeln!(io::stderr(), "{}", notice.text),
+            NoticeKind::Error => writeln!(io::stderr(), "error: {}", notice.text),
+        };
+    }
     result
 }
 
@@ -104,8 +114,13 @@ pub fn translate(event: Event) -> Option<Action> {
 
 /// Draw, wait for the next input, background result or tick, update; until the app quits.
 /// Background results are applied before input so input never acts on a stale screen.
-/// When `events` ends, or a SIGINT arrives, the wizard stops without asking (a running
-/// extraction is cancelled and cleaned up first).
+///
+/// A signal from outside ([`Signals`]) is an [`Action::Interrupt`]: the wizard stops without
+/// asking, once what must not be left half done is done (a running extraction is cancelled
+/// and cleaned up, a save, a move of a secret or a delete ends). So is the terminal going
+/// away: its input ending, a frame that cannot be drawn or a hang-up (SIGHUP), which may
+/// come in any order and count as one interrupt. Without a terminal the loop goes on undrawn
+/// until the app quits, then returns the drawing error.
 pub async fn run_loop<B, E>(
     terminal: &mut Terminal<B>,
     app: &mut App,
@@ -137,11 +152,24 @@ where
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut input_open = true;
-    let mut sigint = Box::pin(tokio::signal::ctrl_c());
+    let mut signals = Signals::listen();
+    let mut terminal_gone = false;
+    let mut draw_error = None;
+    let mut lost_terminal = |app: &mut App| {
+        if !std::mem::replace(&mut terminal_gone, true) {
+            app.update(Action::Interrupt);
+        }
+    };
     loop {
-        terminal.draw(|frame| ui::render(frame, app))?;
+        if draw_error.is_none()
+            && let Err(e) = terminal.draw(|frame| ui::render(frame, app))
+        {
+            tracing::warn!(error = %e, "cannot draw on the terminal; stopping the wizard");
+            draw_error = Some(e);
+            lost_terminal(app);
+        }
         if app.should_quit() {
-            return Ok(());
+            return draw_error.map_or(Ok(()), |e| Err(e.into()));
         }
         tokio::select! {
             biased;
@@ -150,12 +178,15 @@ where
                 Some(action) => app.update(action),
                 None => {
                     input_open = false;
-                    app.update(Action::Interrupt);
+                    lost_terminal(app);
                 }
             },
-            _ = &mut sigint => {
-                sigint = Box::pin(tokio::signal::ctrl_c());
-                app.update(Action::Interrupt);
+            signal = signals.recv() => {
+                tracing::info!(?signal, "signal received");
+                match signal {
+                    Signal::HangUp => lost_terminal(app),
+                    Signal::Interrupt | Signal::Terminate => app.update(Action::Interrupt),
+                }
             }
             _ = tick.tick() => app.update(Action::Tick),
         }
@@ -193,7 +224,11 @@ impl Drop for TerminalGuard {
             return;
         }
         let _ = execute!(io::stdout(), DisableBracketedPaste);
-        ratatui::restore();
+        // Not ratatui::restore, which reports a failure with eprintln! and so panics when
+        // the terminal is gone (a hang-up).
+        if let Err(e) = ratatui::try_restore() {
+            tracing::warn!(error = %e, "could not restore the terminal");
+        }
         let _ = io::stdout().flush();
     }
 }

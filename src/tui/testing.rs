@@ -38,6 +38,8 @@ pub struct Script {
     pub rotations: VecDeque<Result<String, String>>,
     /// `change_secret_storage` answers.
     pub storage_changes: VecDeque<Result<String, StorageProblem>>,
+    /// `delete_profile` answers; without one it deletes and says what went with it.
+    pub deletions: VecDeque<Result<String, String>>,
     pub ru_budget_per_10s: Option<u64>,
 }
 
@@ -100,7 +102,7 @@ impl FakeServices {
         lock(&self.script)
     }
 
-    /// Hold validation, permission, save and secret-storage calls until
+    /// Hold validation, permission, save, delete and secret-storage calls until
     /// [`FakeServices::open_gate`].
     pub fn close_gate(&self) {
         *lock(&self.gated) = true;
@@ -297,9 +299,17 @@ impl Services for FakeServices {
 
     fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<String, String>> {
         self.record(format!("delete {name}"));
-        self.script().profiles.retain(|p| p.name != name);
-        let what = "deleted its secret from the OS keyring (in-memory), deleted its run history, deleted its incremental state (the copy of its last run's files)";
-        async move { Ok(what.to_string()) }.boxed()
+        let answer = pop(&mut self.script().deletions).unwrap_or_else(|| {
+            Ok("deleted its secret from the OS keyring (in-memory), deleted its run history, deleted its incremental state (the copy of its last run's files)".into())
+        });
+        if answer.is_ok() {
+            self.script().profiles.retain(|p| p.name != name);
+        }
+        async move {
+            self.wait_gate().await;
+            answer
+        }
+        .boxed()
     }
 
     fn create_app(

@@ -12,7 +12,7 @@ use ratatui::backend::TestBackend;
 use tokio::sync::mpsc::{self, UnboundedReceiver};
 
 use super::action::Action;
-use super::app::{App, DemoChoice, WizardOptions};
+use super::app::{App, DemoChoice, NoticeKind, WizardOptions};
 use super::screens::setup::{CLOUDS, Form, Step};
 use super::screens::{Screen, ScreenKind};
 use super::services::*;
@@ -830,7 +830,12 @@ async fn save_without_keyring_offers_alternatives() {
 
 /// A new profile's save step with the save started and held by the fake.
 async fn saving_held() -> Harness {
-    let mut h = Harness::with(happy()).await;
+    saving_held_answering(happy()).await
+}
+
+/// [`saving_held`], the save answering from `script`.
+async fn saving_held_answering(script: Script) -> Harness {
+    let mut h = Harness::with(script).await;
     h.walk_to_output().await;
     h.press(KeyCode::Enter);
     h.fake.close_gate();
@@ -840,9 +845,33 @@ async fn saving_held() -> Harness {
     h
 }
 
+/// `stop` (Ctrl-C or an interrupt) while the fake holds a save, move or delete: the wizard
+/// waits for the work, and says so. Returns the screen.
+fn stop_while_held(h: &mut Harness, stop: Action) -> String {
+    h.app.update(stop);
+    assert!(!h.app.should_quit(), "the work was left half done");
+    flat(&h.screen())
+}
+
+/// The held work ends: the wizard quits. Returns what it says once the terminal is
+/// restored, one line each (errors with "error: ", as the event loop prints them).
+async fn finish_held(h: &mut Harness) -> Vec<String> {
+    h.fake.open_gate();
+    h.settle().await;
+    assert!(h.app.should_quit());
+    h.app
+        .exit_notices()
+        .iter()
+        .map(|n| match n.kind {
+            NoticeKind::Info => n.text.clone(),
+            NoticeKind::Error => format!("error: {}", n.text),
+        })
+        .collect()
+}
+
 /// A save runs to its end once started (it may be replacing another profile): Esc does not
-/// walk away from it, and Ctrl-C quits only once it is done, so nothing is left half done
-/// and nothing happens unseen.
+/// walk away from it, and Ctrl-C quits only once it is done, so nothing is left half done;
+/// what came of it is said after the wizard quits.
 #[tokio::test]
 async fn a_save_in_progress_is_waited_for_not_abandoned() {
     let mut h = saving_held().await;
@@ -855,15 +884,107 @@ async fn a_save_in_progress_is_waited_for_not_abandoned() {
     assert_eq!(h.app.screen(), ScreenKind::Extracting);
     let screen = flat(&h.screen());
     assert!(screen.contains("Profile contoso saved"), "{screen}");
+    assert!(h.app.exit_notices().is_empty(), "all was shown");
 
     let mut h = saving_held().await;
-    h.app.update(Action::ctrl('c'));
-    assert!(!h.app.should_quit(), "Ctrl-C left the save half done");
-    let screen = flat(&h.screen());
+    let screen = stop_while_held(&mut h, Action::ctrl('c'));
     assert!(screen.contains("quits once"), "{screen}");
+    assert_eq!(
+        finish_held(&mut h).await,
+        ["Profile contoso saved; secret stored in OS keyring."]
+    );
+}
+
+/// A save that ends after Ctrl-C, failed or with a warning, is not dropped: the wizard
+/// quits and says what came of it once the terminal is restored.
+#[tokio::test]
+async fn what_a_save_ends_with_after_ctrl_c_is_said_once_the_wizard_has_quit() {
+    let failed = SaveProblem::failed(
+        "the profile file could not be written: No space left on device (os error 28); nothing was changed",
+    );
+    let mut h = saving_held_answering(Script {
+        saves: [Err(failed)].into(),
+        ..happy()
+    })
+    .await;
+    stop_while_held(&mut h, Action::ctrl('c'));
+    assert_eq!(
+        finish_held(&mut h).await,
+        [
+            "error: the profile contoso was not saved: the profile file could not be written: No space left on device (os error 28); nothing was changed"
+        ]
+    );
+
+    let warned = SaveOutcome {
+        secret_stored_in: "secret stored in the OS keyring".into(),
+        schedule: Some("The replaced profile's systemd timer could not be removed; delete ~/.config/systemd/user/entra-extract-contoso.timer yourself.".into()),
+    };
+    let mut h = saving_held_answering(Script {
+        saves: [Ok(warned)].into(),
+        ..happy()
+    })
+    .await;
+    stop_while_held(&mut h, Action::Interrupt);
+    assert_eq!(
+        finish_held(&mut h).await,
+        [
+            "Profile contoso saved; secret stored in the OS keyring. The replaced profile's systemd timer could not be removed; delete ~/.config/systemd/user/entra-extract-contoso.timer yourself."
+        ]
+    );
+    assert!(
+        !h.fake.calls().iter().any(|c| c.starts_with("extract")),
+        "quitting starts no run: {:?}",
+        h.fake.calls()
+    );
+}
+
+/// Home with the first profile's delete started (d, y) and held by the fake, which answers
+/// `answer`.
+async fn deleting_held(answer: Result<String, String>) -> Harness {
+    let mut h = Harness::with(Script {
+        profiles: profiles(),
+        deletions: [answer].into(),
+        ..Script::default()
+    })
+    .await;
+    h.fake.close_gate();
+    h.press(KeyCode::Char('d')).press(KeyCode::Char('y'));
+    h.settle().await;
+    assert!(h.app.is_waiting());
+    h
+}
+
+/// A delete runs to its end once started, as a save does: Esc does not walk away from it
+/// (its result is shown), and Ctrl-C quits once it is done, saying what came of it.
+#[tokio::test]
+async fn a_delete_in_progress_is_waited_for_and_what_came_of_it_is_said() {
+    let refused = "Deleted profile contoso (deleted its run history), but its secret could not be deleted from the OS keyring: the keyring is locked; delete it with `entra-extract profile remove contoso`.";
+    let mut h = deleting_held(Err(refused.into())).await;
+    h.press(KeyCode::Esc);
+    h.settle().await;
+    assert!(h.app.is_waiting(), "Esc abandoned the delete");
     h.fake.open_gate();
     h.settle().await;
-    assert!(h.app.should_quit());
+    let screen = flat(&h.screen());
+    assert!(
+        screen.contains("but its secret could not be deleted"),
+        "{screen}"
+    );
+
+    let mut h = deleting_held(Err(refused.into())).await;
+    let screen = stop_while_held(&mut h, Action::ctrl('c'));
+    assert!(
+        screen.contains("The wizard quits once profile contoso is deleted."),
+        "{screen}"
+    );
+    assert_eq!(finish_held(&mut h).await, [format!("error: {refused}")]);
+
+    let mut h = deleting_held(Ok("deleted its run history".into())).await;
+    stop_while_held(&mut h, Action::Interrupt);
+    assert_eq!(
+        finish_held(&mut h).await,
+        ["Deleted profile contoso (deleted its run history)."]
+    );
 }
 
 #[tokio::test]
@@ -1004,7 +1125,9 @@ async fn interrupt_cancels_without_asking() {
     assert!(h.app.should_quit());
 }
 
-/// An interrupt (SIGTERM) after the run passed its commit point cancels nothing: the run is
+/// An interrupt (a SIGINT, SIGTERM or SIGHUP from outside: the event loop makes each one
+/// an `Action::Interrupt`, tests/demo_tui.rs sends them to the real binary) after the run
+/// passed its commit point cancels nothing: the run is
 /// replacing the files and completes, the screen says so instead of "Cancelling", and the
 /// wizard quits once it has finished.
 #[tokio::test]
@@ -1022,6 +1145,95 @@ async fn an_interrupt_after_the_commit_point_lets_the_run_complete_and_says_so()
     assert!(h.fake.finish_extraction(Ok(summary())));
     h.settle().await;
     assert!(h.app.should_quit());
+}
+
+/// A terminal that has gone away (its window closed, its SSH session hung up): every frame
+/// fails to reach it, as writing to a hung-up terminal does.
+struct GoneTerminal(TestBackend);
+
+impl ratatui::backend::Backend for GoneTerminal {
+    type Error = std::io::Error;
+
+    fn draw<'a, I>(&mut self, content: I) -> std::io::Result<()>
+    where
+        I: Iterator<Item = (u16, u16, &'a ratatui::buffer::Cell)>,
+    {
+        self.0.draw(content).map_err(|e| match e {})
+    }
+    fn hide_cursor(&mut self) -> std::io::Result<()> {
+        self.0.hide_cursor().map_err(|e| match e {})
+    }
+    fn show_cursor(&mut self) -> std::io::Result<()> {
+        self.0.show_cursor().map_err(|e| match e {})
+    }
+    fn get_cursor_position(&mut self) -> std::io::Result<ratatui::layout::Position> {
+        self.0.get_cursor_position().map_err(|e| match e {})
+    }
+    fn set_cursor_position<P: Into<ratatui::layout::Position>>(
+        &mut self,
+        position: P,
+    ) -> std::io::Result<()> {
+        self.0.set_cursor_position(position).map_err(|e| match e {})
+    }
+    fn clear(&mut self) -> std::io::Result<()> {
+        self.0.clear().map_err(|e| match e {})
+    }
+    fn clear_region(&mut self, clear_type: ratatui::backend::ClearType) -> std::io::Result<()> {
+        self.0.clear_region(clear_type).map_err(|e| match e {})
+    }
+    fn size(&self) -> std::io::Result<ratatui::layout::Size> {
+        self.0.size().map_err(|e| match e {})
+    }
+    fn window_size(&mut self) -> std::io::Result<ratatui::backend::WindowSize> {
+        self.0.window_size().map_err(|e| match e {})
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Err(std::io::Error::other("the terminal is gone (hung up)"))
+    }
+}
+
+/// Runs the event loop on `h`'s wizard with a terminal that is gone and input that ends:
+/// returns the loop's result once the wizard quits (within 10 s).
+async fn run_without_a_terminal(h: &mut Harness) -> color_eyre::Result<()> {
+    let (_, closed) = mpsc::unbounded_channel();
+    let actions = std::mem::replace(&mut h.rx, closed);
+    let mut terminal = Terminal::new(GoneTerminal(TestBackend::new(80, 24))).expect("terminal");
+    let ran = super::run_loop(&mut terminal, &mut h.app, futures::stream::empty(), actions);
+    tokio::time::timeout(Duration::from_secs(10), ran)
+        .await
+        .expect("the wizard quits")
+}
+
+/// The terminal closing during a save (nothing can be drawn, no key read, a SIGHUP) stops
+/// the wizard as an interrupt does, once: the save runs to its end first, and what came of
+/// it is kept for stderr; the drawing error is returned after that.
+#[tokio::test]
+async fn a_save_runs_to_its_end_when_the_terminal_goes_away() {
+    let mut h = saving_held().await;
+    h.fake.open_gate();
+    let ran = run_without_a_terminal(&mut h).await;
+    assert!(ran.is_err_and(|e| e.to_string().contains("the terminal is gone")));
+    assert!(h.app.should_quit());
+    assert_eq!(
+        h.app
+            .exit_notices()
+            .iter()
+            .map(|n| &n.text)
+            .collect::<Vec<_>>(),
+        ["Profile contoso saved; secret stored in OS keyring."]
+    );
+}
+
+/// A terminal that is gone (frames fail and input ends) is one interrupt, not two (which
+/// would quit at once): the run is cancelled and its clean-up waited for.
+#[tokio::test]
+async fn a_run_is_cancelled_and_cleaned_up_when_the_terminal_goes_away() {
+    let mut h = Harness::extracting_saved_profile().await;
+    let ran = run_without_a_terminal(&mut h).await;
+    assert!(ran.is_err());
+    assert!(h.fake.extraction_cancelled());
+    assert_eq!(h.app.screen(), ScreenKind::Finished, "the clean-up ended");
+    assert_eq!(h.app.last_error(), Some(&ExtractionError::Cancelled));
 }
 
 #[tokio::test]
@@ -1930,13 +2142,20 @@ async fn s_on_home_moves_the_secret_and_asks_for_it_when_it_cannot_be_read() {
     );
 }
 
+/// What the fake's move to the keyring says.
+const MOVED: &str = "Profile contoso now keeps its secret in the OS keyring. The old copy was deleted from the plaintext file /home/u/.config/entra-extract/secrets/contoso.";
+
 /// The secret-storage screen of the first profile with a move to the keyring started and
 /// held by the fake.
 async fn moving_held() -> Harness {
-    let moved = "Profile contoso now keeps its secret in the OS keyring. The old copy was deleted from the plaintext file /home/u/.config/entra-extract/secrets/contoso.";
+    moving_held_answering(Ok(MOVED.to_string())).await
+}
+
+/// [`moving_held`], the move answering `answer`.
+async fn moving_held_answering(answer: Result<String, StorageProblem>) -> Harness {
     let mut h = Harness::with(Script {
         profiles: profiles(),
-        storage_changes: [Ok(moved.to_string())].into(),
+        storage_changes: [answer].into(),
         ..Script::default()
     })
     .await;
@@ -1950,7 +2169,7 @@ async fn moving_held() -> Harness {
 
 /// A move of the secret runs to its end once started (it deletes the old copy last): Esc
 /// does not walk away from it, so no second move of the same profile can start beside it,
-/// and what came of it is said; Ctrl-C quits only once it is done.
+/// and what came of it is said; Ctrl-C quits only once it is done, and says it then.
 #[tokio::test]
 async fn a_move_of_the_secret_in_progress_is_waited_for_not_abandoned() {
     let mut h = moving_held().await;
@@ -1973,13 +2192,23 @@ async fn a_move_of_the_secret_in_progress_is_waited_for_not_abandoned() {
     assert_eq!(moves, 1, "{:?}", h.fake.calls());
 
     let mut h = moving_held().await;
-    h.app.update(Action::ctrl('c'));
-    assert!(!h.app.should_quit(), "Ctrl-C left the move half done");
-    let screen = flat(&h.screen());
+    let screen = stop_while_held(&mut h, Action::ctrl('c'));
     assert!(screen.contains("quits once"), "{screen}");
-    h.fake.open_gate();
-    h.settle().await;
-    assert!(h.app.should_quit());
+    assert_eq!(finish_held(&mut h).await, [MOVED]);
+
+    let mut h = moving_held_answering(Err(StorageProblem {
+        message: "the OS keyring refused the secret: the collection is locked; nothing was moved"
+            .into(),
+        needs_secret: false,
+    }))
+    .await;
+    stop_while_held(&mut h, Action::Interrupt);
+    assert_eq!(
+        finish_held(&mut h).await,
+        [
+            "error: the secret of profile contoso was not moved: the OS keyring refused the secret: the collection is locked; nothing was moved"
+        ]
+    );
 }
 
 #[tokio::test]

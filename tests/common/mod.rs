@@ -4,6 +4,9 @@
 //! schema code), so a test that passes proves the engine, not that two halves agree.
 #![allow(dead_code)]
 
+#[cfg(unix)]
+pub mod fifo;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -70,6 +70,12 @@ impl SavedProfiles {
 pub struct Home {
     /// Waiting for y/n before deleting the selected profile.
     pub confirm_delete: bool,
+    /// The profile being deleted. A delete runs to its end once started (its secret, run
+    /// history, state and timer go one after the other): the screen waits for it and says
+    /// what came of it.
+    pub deleting: Option<String>,
+    /// Ctrl-C (or an interrupt) came while deleting: the wizard quits once the delete is done.
+    pub quit_when_deleted: bool,
 }
 
 impl Home {
@@ -95,6 +101,9 @@ impl Component for Home {
     }
 
     fn on_key(&mut self, cx: &mut Context, key: KeyEvent) {
+        if self.deleting.is_some() {
+            return;
+        }
         if cx.is_waiting() {
             if key.code == KeyCode::Esc {
                 cx.abandon();
@@ -108,6 +117,7 @@ impl Component for Home {
             if let (KeyCode::Char('y' | 'Y'), Some(name)) = (key.code, selected) {
                 let generation = cx.begin();
                 cx.notice = Some(Notice::info(format!("Deleting {name}…")));
+                self.deleting = Some(name.clone());
                 cx.spawn(move |s| async move {
                     let result = s
                         .delete_profile(name.clone())
@@ -162,14 +172,29 @@ impl Component for Home {
             Action::ProfileLoaded(_, Ok(draft)) => {
                 cx.go(Screen::Setup(Setup::edit(&draft)));
             }
-            Action::ProfileDeleted(_, Ok((name, what))) => {
-                cx.notice = Some(Notice::info(format!("Deleted profile {name} ({what}).")));
-                cx.reload_profiles();
+            Action::ProfileDeleted(_, result) => {
+                self.deleting = None;
+                let said = match result {
+                    Ok((name, what)) => Notice::info(format!("Deleted profile {name} ({what}).")),
+                    Err(e) => Notice::error(e),
+                };
+                if self.quit_when_deleted {
+                    cx.quit_saying(said);
+                } else {
+                    cx.notice = Some(said);
+                    cx.reload_profiles();
+                }
             }
-            Action::ProfileLoaded(_, Err(e)) | Action::ProfileDeleted(_, Err(e)) => {
-                cx.notice = Some(Notice::error(e))
-            }
+            Action::ProfileLoaded(_, Err(e)) => cx.notice = Some(Notice::error(e)),
             _ => {}
+        }
+    }
+
+    fn on_interrupt(&mut self, cx: &mut Context) {
+        match self.deleting {
+            // Not half done: the wizard quits once the delete is.
+            Some(_) => self.quit_when_deleted = true,
+            None => cx.should_quit = true,
         }
     }
 
@@ -180,6 +205,8 @@ impl Component for Home {
     fn help(&self, cx: &Context) -> &'static str {
         if self.confirm_delete {
             "y delete · any key keep"
+        } else if self.deleting.is_some() {
+            "Deleting… · Ctrl-C quit once it is deleted"
         } else if cx.is_waiting() {
             "Esc stop waiting · Ctrl-C quit"
         } else if cx.profiles.ready().is_empty() {
@@ -289,7 +316,12 @@ fn render(home: &Home, frame: &mut Frame, area: Rect, cx: &Context) {
         }
     }
     let mut detail = Vec::new();
-    if home.confirm_delete {
+    if let (Some(name), true) = (&home.deleting, home.quit_when_deleted) {
+        detail.push(Line::styled(
+            format!("The wizard quits once profile {name} is deleted."),
+            t.warn,
+        ));
+    } else if home.confirm_delete {
         if let Some(name) = cx.profiles.selected_name() {
             detail.push(Line::styled(
                 format!(

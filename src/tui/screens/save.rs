@@ -255,22 +255,26 @@ fn save(setup: &mut Setup, cx: &mut Context, storage: SecretStorage, if_taken: I
 }
 
 fn on_saved(setup: &mut Setup, cx: &mut Context, result: Result<SaveOutcome, SaveProblem>) {
+    let name = setup.save.name.value().trim().to_owned();
+    match &result {
+        Ok(_) => tracing::info!(profile = %name, "profile saved"),
+        Err(problem) => tracing::warn!(kind = ?problem.kind, "saving the profile failed"),
+    }
     if setup.save.quit_when_saved {
-        cx.should_quit = true;
+        // Asked to quit while saving: the wizard quits now, and says what came of the save
+        // once the terminal is restored.
+        cx.quit_saying(match result {
+            Ok(outcome) => Notice::info(saved(&name, &outcome)),
+            Err(problem) => Notice::error(format!(
+                "the profile {name} was not saved: {}",
+                problem.message
+            )),
+        });
         return;
     }
     match result {
         Ok(outcome) => {
-            let name = setup.save.name.value().trim().to_owned();
-            tracing::info!(profile = %name, "profile saved");
-            let schedule = outcome
-                .schedule
-                .map(|s| format!(" {s}"))
-                .unwrap_or_default();
-            cx.notice = Some(Notice::info(format!(
-                "Profile {name} saved; {}.{schedule}",
-                outcome.secret_stored_in
-            )));
+            cx.notice = Some(Notice::info(saved(&name, &outcome)));
             setup.save.phase = SavePhase::Choosing;
             // The saved profile's run, with the secret just typed, wherever it was (or was
             // not) stored.
@@ -285,11 +289,23 @@ fn on_saved(setup: &mut Setup, cx: &mut Context, result: Result<SaveOutcome, Sav
             setup.save.phase = SavePhase::NameTaken(storage, problem);
         }
         Err(problem) => {
-            tracing::warn!("saving the profile failed");
             setup.save.phase = SavePhase::Problem(problem);
             setup.save.selected = 0;
         }
     }
+}
+
+/// What a successful save of profile `name` says.
+fn saved(name: &str, outcome: &SaveOutcome) -> String {
+    let schedule = outcome
+        .schedule
+        .as_ref()
+        .map(|s| format!(" {s}"))
+        .unwrap_or_default();
+    format!(
+        "Profile {name} saved; {}.{schedule}",
+        outcome.secret_stored_in
+    )
 }
 
 /// Draw the save step.

@@ -135,7 +135,15 @@ impl Component for SecretStorageScreen {
             return;
         };
         if self.quit_when_moved {
-            cx.should_quit = true;
+            // Asked to quit while moving: the wizard quits now, and says what came of the
+            // move once the terminal is restored.
+            cx.quit_saying(match result {
+                Ok(done) => Notice::info(done),
+                Err(problem) => Notice::error(format!(
+                    "the secret of profile {} was not moved: {}",
+                    self.name, problem.message
+                )),
+            });
             return;
         }
         let storage = match self.phase {
