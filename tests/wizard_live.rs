@@ -145,6 +145,8 @@ impl Wizard {
     /// From home, the profile `edited` edited and saved under `taken`, another saved
     /// profile's name, and the question whether to replace it answered yes, on a machine
     /// without a keyring: returns the screen once the save has answered.
+    // Its one test needs Unix file modes (until issue 25's access control lists).
+    #[cfg_attr(not(unix), allow(dead_code))]
     async fn replace_without_a_keyring(&mut self, edited: &str, taken: &str) -> String {
         self.home_lists(edited).await;
         self.edit_to_save_step().await;
@@ -274,6 +276,7 @@ impl Case {
     }
 
     /// Each of `names`' profile file and run history, as they are now.
+    #[cfg_attr(not(unix), allow(dead_code))]
     fn records<const N: usize>(&self, names: [&str; N]) -> [(String, Vec<Value>); N] {
         names.map(|n| (self.profile_text(n), self.history(n)))
     }
@@ -654,6 +657,9 @@ fn a_refused_rename_onto_a_taken_name_deletes_nothing() {
 /// a plain-text file instead, it would overwrite the replaced profile's file, which cannot be
 /// read (others can read it: the program refuses it), so a save that then failed could not
 /// put it back: that save is refused before anything changes too, and says what to do.
+// Unix file modes make the secret file unreadable; on Windows its access control list will
+// (issue 25).
+#[cfg(unix)]
 #[test]
 fn a_replace_whose_secret_cannot_be_stored_deletes_nothing() {
     use std::os::unix::fs::PermissionsExt;
@@ -938,13 +944,17 @@ fn a_profile_edited_to_a_certificate_keeps_its_secret_until_it_is_deleted() {
 /// writes or asks to be unlocked would make a settings-only edit fail).
 #[test]
 fn a_settings_only_edit_writes_no_secret() {
-    use std::os::unix::fs::MetadataExt;
     let case = Case::new();
     let name = "settings-only";
     let file = case.plaintext_profile(name);
+    // A write replaces the file (a new inode, on Unix) and stamps it.
     let written = || {
         let m = std::fs::metadata(&file).unwrap();
-        (m.ino(), m.mtime(), m.mtime_nsec())
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(&m);
+        #[cfg(not(unix))]
+        let inode = 0;
+        (inode, m.modified().unwrap())
     };
     let before = written();
     let elsewhere = case.env.out("elsewhere");
