@@ -122,13 +122,29 @@ fn temp_files(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// `take` on the output directory's lock, again while another holder keeps it for a moment:
+/// a test here spawns a child process, and one forked while a set held its lock file
+/// shares that lock until it execs (flock follows the open file, and fork copies it), so
+/// the lock may outlive its set by a moment.
+fn when_free<T>(mut take: impl FnMut() -> Result<T, OutputError>) -> Result<T, OutputError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match take() {
+            Err(OutputError::Busy { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            other => break other,
+        }
+    }
+}
+
 fn commit_tenant(
     dir: &Path,
     tag: &str,
     options: OutputOptions,
 ) -> entra_extract::extract::CommittedOutput {
     let schema = schema();
-    let mut set = OutputSet::create(dir, &prefix(), &schema, options).unwrap();
+    let mut set = when_free(|| OutputSet::create(dir, &prefix(), &schema, options)).unwrap();
     write_tenant(&mut set, &schema, tag);
     set.commit(run_details(vec![hidden_warning()])).unwrap()
 }
@@ -340,7 +356,7 @@ fn a_late_warning_never_replaces_a_later_runs_manifest() {
     let mut second = commit_tenant(tmp.path(), "v2", OutputOptions::default());
     let before = snapshot_dir(tmp.path());
 
-    let e = first.add_warning(late("first")).unwrap_err();
+    let e = when_free(|| first.add_warning(late("first"))).unwrap_err();
     assert!(e.to_string().contains("later run"), "{e}");
     assert_eq!(
         snapshot_dir(tmp.path()),
@@ -355,7 +371,7 @@ fn a_late_warning_never_replaces_a_later_runs_manifest() {
     assert_eq!(snapshot_dir(tmp.path()), before);
 
     // The latest run's own manifest takes its warning, hashes still matching its files.
-    second.add_warning(late("second")).unwrap();
+    when_free(|| second.add_warning(late("second"))).unwrap();
     let path = tmp.path().join(format!("{PREFIX}_manifest.json"));
     let on_disk: Manifest = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     assert_eq!(on_disk, second.manifest);
@@ -381,19 +397,8 @@ fn a_second_run_in_the_same_directory_is_refused_while_the_first_writes() {
     // The refused run did not remove the first run's temporary files.
     assert_eq!(temp_files(tmp.path()).len(), 4);
     drop(first);
-    // Another test here spawns a child process; one forked while `first` held its lock file
-    // shares that lock until it execs (flock follows the open file, and fork copies it), so
-    // the lock may outlive `first` by a moment.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    let again = loop {
-        let again = OutputSet::create(tmp.path(), &other, &schema, OutputOptions::default());
-        match again {
-            Err(OutputError::Busy { .. }) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(std::time::Duration::from_millis(20))
-            }
-            other => break other,
-        }
-    };
+    let again =
+        when_free(|| OutputSet::create(tmp.path(), &other, &schema, OutputOptions::default()));
     assert!(again.is_ok(), "{:?}", again.err());
 }
 
