@@ -215,12 +215,12 @@ fn exit_for(e: &CommandError) -> Exit {
 }
 
 fn report(message: &str, exit: Exit) -> Exit {
-    eprintln!("error: {message}");
+    crate::errln!("error: {message}");
     exit
 }
 
 fn warn(message: &str) {
-    eprintln!("warning: {message}");
+    crate::errln!("warning: {message}");
 }
 
 fn list(profiles: &ProfileStore, json: bool) -> Result<(), CommandError> {
@@ -235,7 +235,7 @@ fn list(profiles: &ProfileStore, json: bool) -> Result<(), CommandError> {
     if json {
         // stdout stays the rows of the profiles; the leftovers are for the user to act on.
         for left in &leftovers {
-            eprintln!(
+            crate::errln!(
                 "note: left of a profile that no longer exists: {}",
                 left.describe()
             );
