@@ -868,6 +868,16 @@ impl LiveServices {
         }
         // The secret the form filled in is the one kept now: it moves, and proves nothing.
         let given = secret.filter(|_| draft.secret_given || edits.is_none());
+        // The same app's secret, kept: rotation still knows which of the app's secrets it
+        // is. A new secret (or another app) is not the one that key id names.
+        if let Some(p) = edits.as_ref().filter(|p| {
+            given.is_none()
+                && p.tenant == profile.tenant
+                && p.client_id == profile.client_id
+                && p.credential == profile.credential
+        }) {
+            profile.secret_key_id = p.secret_key_id.clone();
+        }
         let saved = lifecycle::save(
             &store,
             lifecycle::Save {
