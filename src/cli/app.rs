@@ -187,6 +187,7 @@ async fn create(args: CreateAppArgs) -> Result<Exit, Failure> {
             "profile {name} already exists: choose another --profile name, or remove it first (`entra-extract profile remove {name}`)"
         )));
     }
+    crate::secret::lifecycle::refuse_leftovers(&profiles, &name).map_err(|e| bad(e.to_string()))?;
     let output_dir = std::path::absolute(&args.output_dir)
         .map_err(|e| bad(format!("cannot resolve {}: {e}", args.output_dir.display())))?;
     let secret_storage = if args.plaintext_secret_file {

@@ -204,7 +204,8 @@ fn exit_for(e: &CommandError) -> Exit {
             LifecycleError::Unchanged { .. }
             | LifecycleError::NothingToMove { .. }
             | LifecycleError::ProofNeeded { .. }
-            | LifecycleError::Unrestorable { .. },
+            | LifecycleError::Unrestorable { .. }
+            | LifecycleError::Leftovers(_),
         ) => Exit::BadConfig,
         CommandError::Lifecycle(LifecycleError::Secret(s)) => match s {
             SecretError::KeyringFailure { .. } | SecretError::File { .. } => Exit::Failure,
@@ -475,6 +476,7 @@ fn create(profiles: &ProfileStore, args: CreateArgs) -> Result<(), CommandError>
     if args.plaintext_secret_file {
         profile.secret_storage = SecretStorage::PlaintextFile;
     }
+    lifecycle::refuse_leftovers(profiles, &profile.name)?;
     profiles.create(&profile)?;
     crate::outln!(
         "Created profile {} in {}.",

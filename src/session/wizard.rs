@@ -405,6 +405,7 @@ impl Services for LiveServices {
                     "A profile named {name} exists already: choose another name."
                 )));
             }
+            lifecycle::refuse_leftovers(&profiles, &name).map_err(|e| nothing(e.to_string()))?;
             let output_dir = std::path::absolute(&input.output_dir)
                 .map_err(|e| nothing(format!("Cannot resolve the output directory: {e}")))?;
             let keyring = writable_keyring(self.keyring).await.map_err(|e| {
