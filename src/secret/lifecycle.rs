@@ -658,7 +658,7 @@ impl Leftover {
     }
 }
 
-/// Refuses a name for a new profile (created, or renamed to) while a removed profile's
+/// Refuses a name for a new profile while a removed profile's
 /// leftovers lie under it: its run history would show as the new profile's, and its state
 /// would be a stranger's baseline.
 pub fn refuse_leftovers(profiles: &ProfileStore, name: &ProfileName) -> Result<(), LifecycleError> {
@@ -799,7 +799,8 @@ pub async fn save(
     };
 
     // The refusals: nothing is changed before they pass.
-    if displaces.is_none() && edits.is_none_or(|p| p.name != *name) {
+    // (A renamed profile brings its own history and state, which replace what is left.)
+    if displaces.is_none() && edits.is_none() {
         refuse_leftovers(profiles, name)?;
     }
     let value = secret_to_store(profiles, profile, from.as_ref(), &stored, given, inputs)?;
