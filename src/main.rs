@@ -54,7 +54,7 @@ async fn main() -> std::process::ExitCode {
     #[cfg(windows)]
     note_closed_stdout();
     if let Err(e) = color_eyre::install() {
-        eprintln!("error: {e}");
+        let _ = writeln!(std::io::stderr(), "error: {e}");
         return Exit::Failure.into();
     }
     entra_extract::logging::private_umask();

@@ -189,3 +189,34 @@ fn row_130_interrupted() {
     let o = child.wait_with_output().unwrap();
     contract(&o, 130, "interrupted");
 }
+
+/// A standard error that cannot be written (`2>/dev/full`, a hung-up terminal) keeps the
+/// documented exit codes: the messages are lost, not turned into a panic and an abort (134).
+#[cfg(target_os = "linux")]
+#[test]
+fn exit_codes_hold_when_stderr_cannot_be_written() {
+    let sim = Sim::start(common::no_throttle(SimConfig::default()));
+    let env = TestEnv::new();
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+    };
+    // A refused command (bad configuration) and a failed sign-in, each with a message on stderr.
+    let o = env
+        .std_command()
+        .args(["profile", "remove", "no-such-profile"])
+        .stderr(full())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    let o = sim
+        .std_command(&env, "run", DemoAppKind::ExpiredSecret)
+        .arg("-o")
+        .arg(env.out("auth"))
+        .stderr(full())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{o:?}");
+}

@@ -1,6 +1,7 @@
 //! End-to-end tests of the output set through the library's public API: owner-only files,
 //! atomic commit with a matching manifest, nothing left behind on drop/abort, stale
 //! temporary files of a killed run, and clear errors for unusable directories.
+#![allow(clippy::disallowed_macros)] // the test harness captures what tests print
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

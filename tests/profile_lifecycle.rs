@@ -113,6 +113,37 @@ fn remove_deletes_what_is_left_of_a_profile_that_no_longer_exists() {
         stderr(&o)
     );
 
+    // A new profile under that name would inherit the removed profile's history and
+    // state: refused, pointing at the command that deletes them.
+    let app = sim.app(DemoAppKind::Full);
+    let (base, tenant) = (sim.base(), sim.tenant());
+    let out = env.out("new-gone");
+    let create = [
+        "create",
+        "gone",
+        "--cloud",
+        "custom",
+        "--authority-url",
+        &base,
+        "--graph-url",
+        &base,
+        "--tenant",
+        &tenant,
+        "--client-id",
+        &app.client_id,
+        "--output-dir",
+        out.to_str().unwrap(),
+    ];
+    let o = profile_exits(&env, &create);
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains("`entra-extract profile remove gone`"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!env.config_dir().join("profiles").join("gone.toml").exists());
+    assert!(left.iter().all(|p| p.exists()));
+
     let o = profile(&env, &["remove", "gone"]);
     let said = String::from_utf8_lossy(&o.stdout);
     assert!(said.contains("no profile gone"), "{said}");

@@ -1,6 +1,7 @@
 //! Atomic output: a previous extraction in the output directory stays byte-identical when a
 //! run fails (retries exhausted) or is interrupted (SIGINT, SIGTERM, SIGHUP), and no
 //! temporary file is left.
+#![allow(clippy::disallowed_macros)] // the test harness captures what tests print
 
 mod common;
 

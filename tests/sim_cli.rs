@@ -77,6 +77,36 @@ fn sim_command_prints_urls_and_apps_and_serves() {
     let t: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&truth).unwrap()).unwrap();
     assert!(text.contains(t["tenantId"].as_str().unwrap()));
+    stops_on_sigterm(child);
+}
+
+/// SIGTERM (`kill`, systemd stopping a service) shuts the simulated tenant down cleanly, as
+/// Ctrl-C does: exit 0, not death by the signal.
+#[cfg(unix)]
+fn stops_on_sigterm(mut child: std::process::Child) {
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the simulated tenant did not stop on SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
+
+/// Windows has no SIGTERM (its console events reach the same `Signals` stream; a test
+/// process cannot send them to a child without a console of its own).
+#[cfg(not(unix))]
+fn stops_on_sigterm(mut child: std::process::Child) {
     child.kill().unwrap();
     let _ = child.wait();
 }

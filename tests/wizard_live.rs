@@ -611,6 +611,29 @@ fn saving_an_edited_profile_elsewhere_leaves_no_copy_of_its_secret_behind() {
     assert!(!file.exists(), "the plain-text copy stayed behind");
 }
 
+/// Editing a profile whose secret entra-extract added (`app create`, rotation: the profile
+/// records the secret's key id) and saving it with the same secret keeps the key id, so a
+/// later rotation still removes exactly that secret (the wizard used to drop it).
+#[test]
+fn editing_a_profile_keeps_the_key_id_of_its_secret() {
+    let case = Case::new();
+    let name = "rotatable";
+    case.profile(name, &[]);
+    let key_id = "3f2c0d1e-5a6b-4c7d-8e9f-0a1b2c3d4e5f";
+    let mut p = case.store().load(&profile_name(name)).unwrap();
+    p.secret_key_id = Some(key_id.into());
+    case.store().save(&p).unwrap();
+
+    case.wizard(async |w| {
+        w.home_lists(name).await;
+        w.edit_to_save_step().await;
+        w.press(KeyCode::Enter);
+        w.finished().await;
+    });
+    let saved = case.store().load(&profile_name(name)).unwrap();
+    assert_eq!(saved.secret_key_id.as_deref(), Some(key_id));
+}
+
 /// What the user can see of a saved profile: its file, its history and its stored secret.
 fn belongings(case: &Case, name: &str) -> (String, Vec<Value>, Option<String>) {
     (

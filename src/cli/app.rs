@@ -149,7 +149,7 @@ fn bad(m: impl Into<String>) -> Failure {
 }
 
 fn status(line: &str) {
-    eprintln!("{line}");
+    crate::errln!("{line}");
 }
 
 /// Signs the administrator in: shows Entra's instruction, waits for the approval.
@@ -187,6 +187,7 @@ async fn create(args: CreateAppArgs) -> Result<Exit, Failure> {
             "profile {name} already exists: choose another --profile name, or remove it first (`entra-extract profile remove {name}`)"
         )));
     }
+    crate::secret::lifecycle::refuse_leftovers(&profiles, &name).map_err(|e| bad(e.to_string()))?;
     let output_dir = std::path::absolute(&args.output_dir)
         .map_err(|e| bad(format!("cannot resolve {}: {e}", args.output_dir.display())))?;
     let secret_storage = if args.plaintext_secret_file {
@@ -248,7 +249,7 @@ async fn create(args: CreateAppArgs) -> Result<Exit, Failure> {
                 NewAppError::Create { failure, .. } => graph_failure(&failure.error).exit,
                 _ => Exit::Failure,
             };
-            eprintln!("error: {e}");
+            crate::errln!("error: {e}");
             return Ok(match e.leftovers() {
                 Some((created, client)) => {
                     clean_up(client, created, &args.admin, args.on_failure, exit).await
@@ -262,8 +263,8 @@ async fn create(args: CreateAppArgs) -> Result<Exit, Failure> {
         request.blueprint.display_name, done.app_id, done.secret_end, done.stored
     ));
     let Some(report) = done.report else {
-        eprintln!("error: {}", done.unchecked.unwrap_or_default());
-        eprintln!(
+        crate::errln!("error: {}", done.unchecked.unwrap_or_default());
+        crate::errln!(
             "The profile {name} is saved with its secret; run `entra-extract check --profile {name}` later."
         );
         return Ok(Exit::AuthFailed);
@@ -306,12 +307,12 @@ async fn clean_up(
     exit: Exit,
 ) -> Exit {
     if created.is_empty() {
-        eprintln!("Nothing was created.");
+        crate::errln!("Nothing was created.");
         return exit;
     }
-    eprintln!("These were created before the failure:");
+    crate::errln!("These were created before the failure:");
     for line in created.lines() {
-        eprintln!("  - {line}");
+        crate::errln!("  - {line}");
     }
     let remove = match on_failure {
         OnFailure::Remove => true,
@@ -329,15 +330,15 @@ async fn clean_up(
     if remove {
         match reg::remove(client, created).await {
             Ok(()) => {
-                eprintln!("Deleted the app registration {app_id} and everything above with it.")
+                crate::errln!("Deleted the app registration {app_id} and everything above with it.")
             }
-            Err(e) => eprintln!(
+            Err(e) => crate::errln!(
                 "error: deleting it failed: {e}\n  delete it with `entra-extract app delete --app-id {app_id} {}`, or in the portal (App registrations > {app_id} > Delete)",
                 admin_flags(admin)
             ),
         }
     } else {
-        eprintln!(
+        crate::errln!(
             "Kept. To delete it: `entra-extract app delete --app-id {app_id} {}`.",
             admin_flags(admin)
         );
@@ -365,7 +366,7 @@ fn admin_flags(a: &AdminArgs) -> String {
 }
 
 fn ask(question: &str) -> bool {
-    eprint!("{question}");
+    crate::cli::stdout::write_err(format_args!("{question}"));
     let mut line = String::new();
     std::io::stdin().read_line(&mut line).is_ok() && line.trim().eq_ignore_ascii_case("y")
 }

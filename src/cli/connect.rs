@@ -81,7 +81,7 @@ impl Failure {
 
     /// Prints the message to stderr and returns the exit code.
     pub fn report(self) -> Exit {
-        eprintln!("error: {}", self.message);
+        crate::errln!("error: {}", self.message);
         self.exit
     }
 }
@@ -190,7 +190,7 @@ impl ConnectArgs {
             }
         };
         if let Some(w) = &secret_notes.warning {
-            eprintln!("warning: {w}");
+            crate::errln!("warning: {w}");
         }
         if let Some(t) = tenant {
             target.tenant = t;

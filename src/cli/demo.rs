@@ -141,7 +141,7 @@ async fn wizard(sim: &crate::sim::SimHandle, args: &DemoArgs) -> color_eyre::Res
     };
     let ran = crate::tui::run(services.clone(), options).await;
     for line in services.leftover_report() {
-        eprintln!("warning: {line}");
+        crate::errln!("warning: {line}");
     }
     ran?;
     Ok(Exit::Success)
@@ -149,7 +149,7 @@ async fn wizard(sim: &crate::sim::SimHandle, args: &DemoArgs) -> color_eyre::Res
 
 async fn headless(sim: &crate::sim::SimHandle, args: &DemoArgs) -> color_eyre::Result<Exit> {
     let app = sim.app(DemoAppKind::Full);
-    eprintln!(
+    crate::errln!(
         "Simulated tenant {} ({}) at {}",
         sim.default_domain(),
         sim.tenant_id(),

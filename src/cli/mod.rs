@@ -105,7 +105,7 @@ pub async fn wizard() -> color_eyre::Result<Exit> {
     let services = std::sync::Arc::new(crate::session::wizard::LiveServices::new(dirs, keyring));
     let ran = crate::tui::run(services.clone(), crate::tui::WizardOptions::default()).await;
     for line in services.leftover_report() {
-        eprintln!("warning: {line}");
+        crate::errln!("warning: {line}");
     }
     ran?;
     Ok(Exit::Success)
@@ -117,7 +117,7 @@ pub(crate) fn refuse_without_terminal() -> Option<Exit> {
     if crate::tui::has_terminal() {
         return None;
     }
-    eprintln!(
+    crate::errln!(
         "error: the wizard needs a terminal: standard output or the keyboard is not one here \
          (cron, a pipe, no controlling terminal).\n\
          Without a terminal, use the headless commands:\n  \

@@ -204,7 +204,8 @@ fn exit_for(e: &CommandError) -> Exit {
             LifecycleError::Unchanged { .. }
             | LifecycleError::NothingToMove { .. }
             | LifecycleError::ProofNeeded { .. }
-            | LifecycleError::Unrestorable { .. },
+            | LifecycleError::Unrestorable { .. }
+            | LifecycleError::Leftovers(_),
         ) => Exit::BadConfig,
         CommandError::Lifecycle(LifecycleError::Secret(s)) => match s {
             SecretError::KeyringFailure { .. } | SecretError::File { .. } => Exit::Failure,
@@ -215,12 +216,12 @@ fn exit_for(e: &CommandError) -> Exit {
 }
 
 fn report(message: &str, exit: Exit) -> Exit {
-    eprintln!("error: {message}");
+    crate::errln!("error: {message}");
     exit
 }
 
 fn warn(message: &str) {
-    eprintln!("warning: {message}");
+    crate::errln!("warning: {message}");
 }
 
 fn list(profiles: &ProfileStore, json: bool) -> Result<(), CommandError> {
@@ -235,7 +236,7 @@ fn list(profiles: &ProfileStore, json: bool) -> Result<(), CommandError> {
     if json {
         // stdout stays the rows of the profiles; the leftovers are for the user to act on.
         for left in &leftovers {
-            eprintln!(
+            crate::errln!(
                 "note: left of a profile that no longer exists: {}",
                 left.describe()
             );
@@ -475,6 +476,7 @@ fn create(profiles: &ProfileStore, args: CreateArgs) -> Result<(), CommandError>
     if args.plaintext_secret_file {
         profile.secret_storage = SecretStorage::PlaintextFile;
     }
+    lifecycle::refuse_leftovers(profiles, &profile.name)?;
     profiles.create(&profile)?;
     crate::outln!(
         "Created profile {} in {}.",

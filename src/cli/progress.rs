@@ -37,7 +37,7 @@ async fn plain(source: SnapshotFn, stop: CancellationToken) {
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
-            _ = tick.tick() => eprintln!("{}", plain_line(&source())),
+            _ = tick.tick() => crate::errln!("{}", plain_line(&source())),
         }
     }
 }

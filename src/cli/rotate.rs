@@ -63,9 +63,9 @@ async fn rotate_secret(profiles: &ProfileStore, args: RotateArgs) -> Result<Exit
     let mut notice = WaitNotice::default();
     let rotated = rotate_profile_secret(profiles, keyring, &request, cancel, |event| match event {
         RotateEvent::SignIn(prompt) => show_prompt(prompt),
-        RotateEvent::SignedIn(who) => eprintln!("Signed in as {}.", who.label()),
-        RotateEvent::Step(step) => eprintln!("{} …", step.describe()),
-        RotateEvent::Waiting(w) => notice.due(w).iter().for_each(|l| eprintln!("{l}")),
+        RotateEvent::SignedIn(who) => crate::errln!("Signed in as {}.", who.label()),
+        RotateEvent::Step(step) => crate::errln!("{} …", step.describe()),
+        RotateEvent::Waiting(w) => notice.due(w).iter().for_each(|l| crate::errln!("{l}")),
     })
     .await;
     let RotatedProfile { rotated, warnings } = match rotated {
@@ -91,12 +91,12 @@ async fn rotate_secret(profiles: &ProfileStore, args: RotateArgs) -> Result<Exit
             }
         }
         Some(w) => {
-            eprintln!("warning: {w}");
+            crate::errln!("warning: {w}");
             exit = Exit::CompletedWithWarnings;
         }
     }
     for w in warnings {
-        eprintln!("warning: {w}");
+        crate::errln!("warning: {w}");
     }
     Ok(exit)
 }

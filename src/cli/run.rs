@@ -202,7 +202,7 @@ async fn execute(
                     _ = parent.cancelled() => {
                         let said = hold.interrupt(&token);
                         if said == Interruption::Committing {
-                            eprintln!("{}: {}", name.unwrap_or_default(), said.describe());
+                            crate::errln!("{}: {}", name.unwrap_or_default(), said.describe());
                         }
                     }
                     _ = token.cancelled() => {}
@@ -242,7 +242,7 @@ async fn execute(
     // About this machine, not the tenant: said where an operator looks, even with --json.
     for w in progress.warnings() {
         if w.kind.is_about_this_machine() {
-            eprintln!("warning: {}", w.detail);
+            crate::errln!("warning: {}", w.detail);
         }
     }
     // One more request after a run that signed in: when the secret in use ends. (Not
@@ -261,7 +261,7 @@ async fn execute(
         };
     }
     if let Some(s) = report.secret_expiry.as_ref().filter(|s| s.is_soon()) {
-        eprintln!("warning: {}", expiry_warning(s, conn.profile.as_ref()));
+        crate::errln!("warning: {}", expiry_warning(s, conn.profile.as_ref()));
     }
     Ok((exit, report, result))
 }
@@ -316,11 +316,11 @@ async fn run_all(args: RunArgs) -> color_eyre::Result<Exit> {
         ));
     }
     match crate::secret::SecretInputs::from_env().override_source(None) {
-        Some(crate::secret::SecretSource::Env) => eprintln!(
+        Some(crate::secret::SecretSource::Env) => crate::errln!(
             "warning: {} is set, so every profile signs in with that one secret; unset it to use each profile's own",
             crate::secret::SECRET_ENV
         ),
-        Some(source) => eprintln!(
+        Some(source) => crate::errln!(
             "warning: the {source} {} is set, so every profile without its own ({0}-NAME) signs in with that one secret",
             crate::secret::SYSTEMD_CREDENTIAL
         ),
@@ -590,7 +590,7 @@ fn print_human(result: &Result<ExtractSummary, ExtractError>, report: &RunReport
         }
         Err(_) => {
             if let Some(e) = &report.error {
-                eprintln!("error: {e}");
+                crate::errln!("error: {e}");
             }
         }
     }

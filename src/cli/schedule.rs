@@ -85,7 +85,7 @@ pub fn run(args: ScheduleArgs) -> Exit {
     let dirs = match Dirs::from_env() {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::errln!("error: {e}");
             return Exit::BadConfig;
         }
     };
@@ -111,7 +111,7 @@ pub fn run(args: ScheduleArgs) -> Exit {
     match result {
         Ok(()) => Exit::Success,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::errln!("error: {e}");
             e.exit()
         }
     }
@@ -170,7 +170,7 @@ fn add(
                 systemd::service_name(name),
             );
             if reads_keyring(&profile, &job) {
-                eprintln!(
+                crate::errln!(
                     "note: each run reads the secret from your OS keyring; if the keyring is locked when the timer fires (e.g. no one is logged in), the run fails with exit code 2 (within 30 s) instead of waiting. Pass --credential-file to hand it the secret as a systemd credential instead."
                 );
             }
@@ -186,7 +186,7 @@ fn add(
                 when.describe()
             );
             if reads_keyring(&profile, &job) {
-                eprintln!(
+                crate::errln!(
                     "note: each run reads the secret from your OS keyring over your session bus at its default address, so only while you are logged in (or lingering: `loginctl enable-linger`) with the keyring unlocked; otherwise the run fails with exit code 2. For an unattended machine pass --credential-file DIR/{} (an owner-only file holding the secret) instead.",
                     cron::credential_name(name)
                 );
@@ -208,7 +208,7 @@ fn list(profiles: &ProfileStore, json: bool) -> Result<(), CommandError> {
         let profile = match profile {
             Ok(p) => p,
             Err(e) => {
-                eprintln!("warning: profile {name} is not listed: {e}");
+                crate::errln!("warning: profile {name} is not listed: {e}");
                 continue;
             }
         };

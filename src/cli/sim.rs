@@ -232,10 +232,10 @@ pub async fn run(args: SimArgs) -> color_eyre::Result<Exit> {
             None => format!("waits for {base}/_sim/device/approve?user_code=CODE&as=global-admin"),
         }
     );
-    crate::outln!("Serving until Ctrl-C.");
-    tokio::signal::ctrl_c()
-        .await
-        .wrap_err("could not wait for Ctrl-C")?;
+    crate::outln!("Serving until Ctrl-C (or SIGTERM, as a service manager stops it).");
+    // The same signals as every other command: `kill` or systemd stopping a simulated tenant
+    // shuts it down cleanly, as Ctrl-C does.
+    crate::signals::Signals::listen().recv().await;
     handle.shutdown().await;
     Ok(Exit::Success)
 }

@@ -63,6 +63,22 @@ macro_rules! outln {
     };
 }
 
+/// Writes to standard error, ignoring a failure: a message that cannot be shown (the
+/// terminal hung up, `2>/dev/full`) must not turn into a panic and exit code 134 in place of
+/// the command's own. Use through [`errln!`].
+pub fn write_err(args: fmt::Arguments<'_>) {
+    let _ = io::stderr().lock().write_fmt(args);
+}
+
+/// `eprintln!` that never panics (clippy.toml disallows `eprintln!` for that reason).
+#[macro_export]
+macro_rules! errln {
+    () => { $crate::cli::stdout::write_err(format_args!("\n")) };
+    ($($arg:tt)*) => {
+        $crate::cli::stdout::write_err(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 /// `print!` that never panics.
 #[macro_export]
 macro_rules! out {

@@ -60,6 +60,14 @@ pub enum LifecycleError {
         /// Its storage.
         storage: SecretStorage,
     },
+    /// The name still holds what a removed profile left: a new profile under it would
+    /// inherit that profile's run history and incremental state.
+    #[error(
+        "the name \"{}\" still holds what a removed profile left, which a new profile would inherit ({})",
+        .0.name,
+        .0.describe()
+    )]
+    Leftovers(Leftover),
     /// A secret must be stored in the new place, but none could be read to move there.
     #[error(
         "there is no secret of profile \"{profile}\" to move ({why}); give its value: typed when asked, or with --stdin"
@@ -650,6 +658,16 @@ impl Leftover {
     }
 }
 
+/// Refuses a name for a new profile while a removed profile's
+/// leftovers lie under it: its run history would show as the new profile's, and its state
+/// would be a stranger's baseline.
+pub fn refuse_leftovers(profiles: &ProfileStore, name: &ProfileName) -> Result<(), LifecycleError> {
+    match profiles.exists(name) {
+        true => Ok(()),
+        false => Leftover::of(profiles, name).map_or(Ok(()), |l| Err(LifecycleError::Leftovers(l))),
+    }
+}
+
 /// Every leftover of a removed profile, sorted by name (see [`Leftover`]).
 pub fn leftovers(profiles: &ProfileStore) -> Result<Vec<Leftover>, LifecycleError> {
     let dirs = profiles.dirs();
@@ -781,6 +799,10 @@ pub async fn save(
     };
 
     // The refusals: nothing is changed before they pass.
+    // (A renamed profile brings its own history and state, which replace what is left.)
+    if displaces.is_none() && edits.is_none() {
+        refuse_leftovers(profiles, name)?;
+    }
     let value = secret_to_store(profiles, profile, from.as_ref(), &stored, given, inputs)?;
     let mut warnings = Vec::new();
     if let Some(value) = &value {

@@ -405,6 +405,7 @@ impl Services for LiveServices {
                     "A profile named {name} exists already: choose another name."
                 )));
             }
+            lifecycle::refuse_leftovers(&profiles, &name).map_err(|e| nothing(e.to_string()))?;
             let output_dir = std::path::absolute(&input.output_dir)
                 .map_err(|e| nothing(format!("Cannot resolve the output directory: {e}")))?;
             let keyring = writable_keyring(self.keyring).await.map_err(|e| {
@@ -868,6 +869,16 @@ impl LiveServices {
         }
         // The secret the form filled in is the one kept now: it moves, and proves nothing.
         let given = secret.filter(|_| draft.secret_given || edits.is_none());
+        // The same app's secret, kept: rotation still knows which of the app's secrets it
+        // is. A new secret (or another app) is not the one that key id names.
+        if let Some(p) = edits.as_ref().filter(|p| {
+            given.is_none()
+                && p.tenant == profile.tenant
+                && p.client_id == profile.client_id
+                && p.credential == profile.credential
+        }) {
+            profile.secret_key_id = p.secret_key_id.clone();
+        }
         let saved = lifecycle::save(
             &store,
             lifecycle::Save {

@@ -1123,6 +1123,16 @@ async fn interrupt_cancels_without_asking() {
     assert!(!h.app.should_quit(), "must wait for the clean-up");
     h.settle().await;
     assert!(h.app.should_quit());
+    let said: Vec<&str> = h
+        .app
+        .exit_notices()
+        .iter()
+        .map(|n| n.text.as_str())
+        .collect();
+    assert!(
+        said.len() == 1 && said[0].contains("was cancelled; no files were left behind"),
+        "{said:?}"
+    );
 }
 
 /// An interrupt (a SIGINT, SIGTERM or SIGHUP from outside: the event loop makes each one
@@ -1142,9 +1152,24 @@ async fn an_interrupt_after_the_commit_point_lets_the_run_complete_and_says_so()
         "{screen}"
     );
     assert!(!h.app.should_quit(), "it waits for the run to finish");
+    // A second interrupt does not cut the run short either: it is recording its state and
+    // history, without which the next run would read everything.
+    h.app.update(Action::Interrupt);
+    assert!(!h.app.should_quit(), "quit while the run was committing");
+    let screen = flat(&h.screen());
+    assert!(screen.contains("quits as soon as it is done"), "{screen}");
     assert!(h.fake.finish_extraction(Ok(summary())));
     h.settle().await;
     assert!(h.app.should_quit());
+    // The summary screen was never seen: what the run came to is said after quitting.
+    let said: Vec<&str> = h
+        .app
+        .exit_notices()
+        .iter()
+        .map(|n| n.text.as_str())
+        .collect();
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(said[0].contains("completed"), "{said:?}");
 }
 
 /// A terminal that has gone away (its window closed, its SSH session hung up): every frame

@@ -29,6 +29,9 @@ use crate::tui::widgets::{clock, count, hang, spinner};
 const ALREADY_WRITTEN: &str =
     "Too late to cancel: the run has already replaced the files; it is finishing.";
 
+/// Said when a further interrupt comes while a committed run finishes.
+const FINISHING_THEN_QUIT: &str = "The run has replaced the files and is recording its state and history; the wizard quits as soon as it is done.";
+
 /// A running extraction as the progress screen sees it.
 pub struct ExtractionView {
     pub(super) generation: Generation,
@@ -191,6 +194,11 @@ impl Extracting {
             Err(e) => tracing::info!(error = %e, "extraction ended without files"),
         }
         self.view = None;
+        // The summary screen is never seen when quitting: what came of the run is said once
+        // the terminal is restored.
+        let quitting = self
+            .quit_after_cancel
+            .then(|| outcome_notice(&self.label, &result));
         cx.go_with_notice(Screen::Finished(Finished {
             label: self.label.clone(),
             target: self.target.clone(),
@@ -198,10 +206,47 @@ impl Extracting {
             warnings_scroll: 0,
         }));
         cx.reload_profiles();
-        if self.quit_after_cancel {
-            cx.should_quit = true;
+        if let Some(notice) = quitting {
+            cx.quit_saying(notice);
         }
     }
+}
+
+/// One line for the terminal after the wizard quit: what the run came to.
+fn outcome_notice(label: &str, result: &Result<ExtractionSummary, ExtractionError>) -> Notice {
+    let s = match result {
+        Ok(s) => s,
+        Err(ExtractionError::Cancelled) => {
+            return Notice::info(format!(
+                "The extraction of {label} was cancelled; no files were left behind and the previous files are unchanged."
+            ));
+        }
+        Err(ExtractionError::Failed(e)) => {
+            return Notice::error(format!("the extraction of {label} failed: {e}"));
+        }
+    };
+    let c = &s.counts;
+    let dir = s
+        .files
+        .first()
+        .and_then(|(p, _)| p.parent())
+        .map(|d| format!(" in {}", d.display()))
+        .unwrap_or_default();
+    let warnings = match s.warnings.len() {
+        0 => String::new(),
+        n => {
+            let manifest = s.files.iter().find(|(_, rows)| rows.is_none());
+            format!(
+                " It has {n} warning{}{}.",
+                if n == 1 { "" } else { "s" },
+                manifest.map_or(String::new(), |(p, _)| format!(": see {}", p.display()))
+            )
+        }
+    };
+    Notice::info(format!(
+        "The extraction of {label} completed: {} users, {} groups, {} member and {} owner rows{dir}.{warnings}",
+        c.users, c.groups, c.member_edges, c.owner_edges
+    ))
 }
 
 impl Component for Extracting {
@@ -274,9 +319,16 @@ impl Component for Extracting {
     }
 
     /// Let the run cancel and clean up first (or, past its commit point, complete); a
-    /// second interrupt quits at once.
+    /// second interrupt quits at once, unless the run is past its commit point: then it
+    /// quits once the run has recorded its state and history.
     fn on_interrupt(&mut self, cx: &mut Context) {
         if self.quit_after_cancel {
+            // Past its commit point the run is replacing the files and then records its
+            // state and history: quitting now would leave the next run reading everything.
+            if self.view.as_ref().is_some_and(|v| v.committed) {
+                cx.notice = Some(Notice::info(FINISHING_THEN_QUIT));
+                return;
+            }
             cx.should_quit = true;
             return;
         }
@@ -299,7 +351,7 @@ impl Component for Extracting {
                 "y cancel and quit · any key continue"
             }
             Some(v) if v.confirm_cancel => "y cancel · any key continue",
-            Some(v) if v.committed => "Ctrl-C quit",
+            Some(v) if v.committed => "Ctrl-C quit once finished",
             Some(_) => "Esc cancel · Ctrl-C cancel and quit",
             None => "Ctrl-C quit",
         }
