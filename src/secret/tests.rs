@@ -286,7 +286,7 @@ async fn plaintext_opt_in_warns_on_every_use_and_refuses_open_files() {
         assert_eq!(r.secret.expose_secret(), VALUE);
         assert!(r.warning.unwrap().contains("plain text"));
     }
-    #[cfg(unix)]
+    #[cfg(unix)] // modes
     {
         use std::os::unix::fs::PermissionsExt;
         let path = plaintext::path(profiles.dirs(), &profile.name);
@@ -302,6 +302,28 @@ async fn plaintext_opt_in_warns_on_every_use_and_refuses_open_files() {
         assert!(
             matches!(e, SecretError::FileTooOpen { mode: 0o644, .. }),
             "{e:?}"
+        );
+    }
+    #[cfg(windows)] // DACLs
+    {
+        let path = plaintext::path(profiles.dirs(), &profile.name);
+        crate::private_fs::windows::open_to_everyone(&path);
+        let e = resolve_from(
+            &profile,
+            profiles.dirs(),
+            SecretInputs::default(),
+            unreachable_keyring(),
+        )
+        .await
+        .unwrap_err();
+        let SecretError::FileSharedWith { readers, .. } = &e else {
+            panic!("{e:?}");
+        };
+        assert_eq!(readers, &[crate::private_fs::windows::EVERYONE_SID]);
+        let message = e.to_string();
+        assert!(
+            message.contains("/inheritance:r /grant:r \"%USERNAME%:F\" /remove:g *S-1-1-0"),
+            "{message}"
         );
     }
 }
