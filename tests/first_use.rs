@@ -40,6 +40,17 @@ fn a_bare_relative_output_directory_is_created_in_the_current_directory() {
             let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o700, "{dir}: {mode:o}");
         }
+        // Every directory the run made, `a` and `b` too.
+        #[cfg(windows)] // DACLs
+        for made in Path::new(dir)
+            .ancestors()
+            .filter(|a| !matches!(a.to_str(), Some("" | ".")))
+        {
+            common::assert_owner_only(
+                &cwd.join(made),
+                entra_extract::private_fs::windows::DIRECTORY_ACE_FLAGS,
+            );
+        }
     }
 }
 

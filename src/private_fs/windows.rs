@@ -452,9 +452,29 @@ fn wide(s: &OsStr) -> Vec<u16> {
     s.encode_wide().chain(std::iter::once(0)).collect()
 }
 
-/// Gives `path` a DACL that lets everyone read it (and the user do anything).
-#[cfg(test)] // a file to refuse
-pub(crate) fn open_to_everyone(path: &Path) {
+/// What reading back the DACL of a file (`flags` 0) or directory ([`DIRECTORY_ACE_FLAGS`])
+/// this module made returns, for tests. On Windows: protected, the user's ACE alone. Under
+/// Wine 8.0 (Debian's build) no descriptor is kept: its wineserver has no xattr support, so
+/// each read makes one up from the Unix mode (never protected, SYSTEM always, the owner,
+/// Everyone when others may read); scripts/wine/acl_probe.c shows it.
+pub fn owner_only_as_read_back(flags: u8) -> io::Result<Dacl> {
+    let user = Ace::full_control(&current_user_sid()?, flags);
+    Ok(if wine_version().is_some() {
+        Dacl {
+            protected: false,
+            entries: Some(vec![Ace::full_control(SYSTEM_SID, flags), user]),
+        }
+    } else {
+        Dacl {
+            protected: true,
+            entries: Some(vec![user]),
+        }
+    })
+}
+
+/// Gives `path` a DACL that lets everyone read it (and the user do anything), for tests:
+/// a file the plaintext-secret check must refuse. Panics on failure.
+pub fn open_to_everyone(path: &Path) {
     use windows_sys::Win32::Security::Authorization::{
         ConvertStringSecurityDescriptorToSecurityDescriptorW, SDDL_REVISION_1,
     };
@@ -493,46 +513,27 @@ mod tests {
     use super::super::{copy_new, create_new, open_or_create, write_atomic};
     use super::*;
 
-    /// What reading back a file or directory this module made returns. Wine 8.0 (Debian's
-    /// build) keeps no security descriptor: its wineserver has no xattr support, so it makes
-    /// one up from the Unix mode on every read (never protected, SYSTEM always, Everyone
-    /// when others may read); scripts/wine/acl_probe.c shows it. Windows keeps ours.
-    fn owner_only(flags: u8) -> Dacl {
-        let user = current_user_sid().unwrap();
-        if wine_version().is_some() {
-            Dacl {
-                protected: false,
-                entries: Some(vec![
-                    Ace::full_control(SYSTEM_SID, flags),
-                    Ace::full_control(&user, flags),
-                ]),
-            }
-        } else {
-            Dacl {
-                protected: true,
-                entries: Some(vec![Ace::full_control(&user, flags)]),
-            }
-        }
-    }
-
     #[test]
     fn files_and_the_directories_made_for_them_grant_only_the_user() {
         let dir = tempfile::tempdir().unwrap();
         let made = dir.path().join("a").join("b");
         let path = made.join("f");
         write_atomic(&path, b"x").unwrap();
-        assert_eq!(dacl(&path).unwrap(), owner_only(0));
-        assert_eq!(dacl(&made).unwrap(), owner_only(DIRECTORY_ACE_FLAGS));
+        assert_eq!(dacl(&path).unwrap(), owner_only_as_read_back(0).unwrap());
+        assert_eq!(
+            dacl(&made).unwrap(),
+            owner_only_as_read_back(DIRECTORY_ACE_FLAGS).unwrap()
+        );
         assert_eq!(
             dacl(&dir.path().join("a")).unwrap(),
-            owner_only(DIRECTORY_ACE_FLAGS)
+            owner_only_as_read_back(DIRECTORY_ACE_FLAGS).unwrap()
         );
         let new = dir.path().join("new");
         create_new(&new).unwrap().write_all(b"x").unwrap();
-        assert_eq!(dacl(&new).unwrap(), owner_only(0));
+        assert_eq!(dacl(&new).unwrap(), owner_only_as_read_back(0).unwrap());
         let lock = dir.path().join("lock");
         drop(open_or_create(&lock).unwrap());
-        assert_eq!(dacl(&lock).unwrap(), owner_only(0));
+        assert_eq!(dacl(&lock).unwrap(), owner_only_as_read_back(0).unwrap());
         assert!(other_readers(&path).unwrap().is_empty());
     }
 
@@ -545,7 +546,7 @@ mod tests {
         assert_eq!(other_readers(&open).unwrap(), [EVERYONE_SID]);
         let copy = dir.path().join("copy");
         copy_new(&open, &copy).unwrap();
-        assert_eq!(dacl(&copy).unwrap(), owner_only(0));
+        assert_eq!(dacl(&copy).unwrap(), owner_only_as_read_back(0).unwrap());
     }
 
     #[test]
@@ -559,8 +560,11 @@ mod tests {
         assert_eq!(other_readers(&file).unwrap(), [EVERYONE_SID]);
         super::super::restrict(&file).unwrap();
         super::super::restrict(&sub).unwrap();
-        assert_eq!(dacl(&file).unwrap(), owner_only(0));
-        assert_eq!(dacl(&sub).unwrap(), owner_only(DIRECTORY_ACE_FLAGS));
+        assert_eq!(dacl(&file).unwrap(), owner_only_as_read_back(0).unwrap());
+        assert_eq!(
+            dacl(&sub).unwrap(),
+            owner_only_as_read_back(DIRECTORY_ACE_FLAGS).unwrap()
+        );
         assert!(other_readers(&file).unwrap().is_empty());
     }
 
