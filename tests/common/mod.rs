@@ -845,13 +845,9 @@ pub fn seed_previous(out: &Path, prefix: &str) -> BTreeMap<String, Vec<u8>> {
     snapshot(out)
 }
 
+/// A previous run's file: owner-only, as a run leaves it.
 fn write_private(path: &Path, body: &[u8]) {
-    std::fs::write(path, body).expect("write file");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-    }
+    entra_extract::private_fs::write_atomic(path, body).expect("write file");
 }
 
 /// The `--json` report printed on stdout.
