@@ -2,12 +2,29 @@
  *
  * Creates a directory and a file with a security descriptor whose DACL is protected and holds
  * one ACE for the token's user, reads both back with GetNamedSecurityInfoW, creates a file
- * without one inside the directory (inheritance), protects an existing file with
- * SetNamedSecurityInfoW, and renames a protected file. Prints what it reads; the directory
- * argument must exist (a Windows path, e.g. Z:\tmp\probe).
+ * without one inside the directory (inheritance), restricts existing files with
+ * SetNamedSecurityInfoW(PROTECTED_DACL_SECURITY_INFORMATION) and SetFileSecurityW, and renames
+ * a protected file. Prints what it reads; the directory argument must exist (a Windows path).
  *
  *   x86_64-w64-mingw32-gcc-posix -o acl_probe.exe scripts/wine/acl_probe.c -ladvapi32
- *   scripts/wine/runner.sh acl_probe.exe 'Z:\tmp\probe'
+ *   mkdir /tmp/probe && scripts/wine/runner.sh acl_probe.exe 'Z:\tmp\probe'
+ *
+ * Debian's Wine 8.0 (8.0~repack-4), on ext4, prints:
+ *   wine_get_version: 8.0
+ *   token user: S-1-5-21-0-0-0-1000            (the same in every process and prefix)
+ *   directory created with sa    protected=0 ... [SYSTEM 0x1f01ff] [user 0x1f01ff]
+ *   file created with sa         protected=0 ... [SYSTEM 0x1f01ff] [user 0x1f01ff]
+ *   file created without sa      protected=0 ... [SYSTEM] [user] [Everyone 0x1200a9]
+ *   plain file after set         (SetNamedSecurityInfoW returned 0) still [SYSTEM] [user]
+ *                                [Everyone]: the file became mode 0775
+ *   second plain file after set  (SetFileSecurityW) [SYSTEM] [user]
+ *   file after rename            [SYSTEM] [user]
+ * Wine keeps no security descriptor here: `nm -D /usr/lib/wine/wineserver64` imports no
+ * *xattr function (Debian builds it without the `user.wine.sd` support of server/file.c),
+ * so wineserver maps a DACL to Unix mode bits and makes a descriptor up from the mode on each
+ * read: never SE_DACL_PROTECTED, always a SYSTEM entry, the owner's, and Everyone's when
+ * others may read (the group bits it sets, r-x, are not shown). Real Windows keeps the
+ * descriptor as given: protected, one entry.
  */
 #include <stdio.h>
 #include <windows.h>
