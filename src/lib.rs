@@ -8,6 +8,7 @@ pub mod extract;
 pub mod graph;
 pub mod logging;
 pub mod permissions;
+pub mod private_fs;
 pub mod profile;
 pub mod registration;
 pub mod schedule;

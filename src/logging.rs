@@ -32,7 +32,7 @@ pub enum LogInitError {
 /// alive until exit so buffered lines are flushed.
 pub fn init(dir: &Path) -> Result<WorkerGuard, LogInitError> {
     // Logs name tenants, apps and paths: owner-only, like every file the program writes.
-    crate::profile::fsutil::create_private_dir(dir).map_err(|source| LogInitError::Dir {
+    crate::private_fs::create_dir(dir).map_err(|source| LogInitError::Dir {
         dir: dir.display().to_string(),
         source,
     })?;
@@ -55,29 +55,15 @@ pub fn init(dir: &Path) -> Result<WorkerGuard, LogInitError> {
     Ok(guard)
 }
 
-/// Makes the log directory 0700 and its files 0600: the appender creates files with the
-/// process umask, and earlier versions left them world-readable.
+/// Makes the log directory and its files owner-only: the appender creates files with the
+/// process umask (Unix) or the directory's inherited ACL (Windows), and earlier versions
+/// left them readable by others. Best effort: a log file others can read is no reason not to
+/// run.
 fn restrict_existing(dir: &Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let set = |p: &Path, mode: u32| {
-            let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode));
-        };
-        set(dir, 0o700);
-        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            if entry.file_type().is_ok_and(|t| t.is_file()) {
-                set(&entry.path(), 0o600);
-            }
+    let _ = crate::private_fs::restrict(dir);
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = crate::private_fs::restrict(&entry.path());
         }
     }
-    #[cfg(not(unix))]
-    let _ = dir;
-}
-
-/// Sets the process umask to 0077, so every file and directory the program creates, by
-/// its own code or by a library (the log appender), is owner-only.
-pub fn private_umask() {
-    #[cfg(unix)]
-    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
 }

@@ -57,7 +57,7 @@ async fn main() -> std::process::ExitCode {
         let _ = writeln!(std::io::stderr(), "error: {e}");
         return Exit::Failure.into();
     }
-    entra_extract::logging::private_umask();
+    entra_extract::private_fs::owner_only_umask();
     let cli: Cli = entra_extract::cli::parse();
     // Logs go to a file only; a missing home directory just means no log file.
     let _log_guard = entra_extract::profile::Dirs::from_env()

@@ -34,11 +34,12 @@ fn a_bare_relative_output_directory_is_created_in_the_current_directory() {
         let out = cwd.join(dir);
         check_manifest(&out, &sim.domain());
         assert_private_and_clean(&out);
-        #[cfg(unix)]
+        // Every directory the run made, `a` and `b` too.
+        for made in Path::new(dir)
+            .ancestors()
+            .filter(|a| !matches!(a.to_str(), Some("" | ".")))
         {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode, 0o700, "{dir}: {mode:o}");
+            assert_owner_only(&cwd.join(made));
         }
     }
 }
@@ -207,19 +208,49 @@ fn a_full_stdout_is_an_io_error_after_the_files_are_committed() {
     check_manifest(&out, &sim.domain());
 }
 
-#[cfg(unix)]
+/// `path` as an earlier version could leave it: readable by others.
+#[cfg(unix)] // modes
+fn open_to_others(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = if path.is_dir() { 0o755 } else { 0o644 };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[cfg(windows)] // DACLs
+fn open_to_others(path: &Path) {
+    entra_extract::private_fs::windows::open_to_everyone(path);
+}
+
+/// `path` (a file or a directory) is readable by its owner alone.
+fn assert_owner_only(path: &Path) {
+    #[cfg(unix)] // modes
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let want = if path.is_dir() { 0o700 } else { 0o600 };
+        assert_eq!(mode, want, "{}: {mode:o}", path.display());
+    }
+    #[cfg(windows)] // DACLs
+    {
+        let flags = if path.is_dir() {
+            entra_extract::private_fs::windows::DIRECTORY_ACE_FLAGS
+        } else {
+            0
+        };
+        common::assert_owner_only(path, flags);
+    }
+}
+
 #[test]
 fn logs_are_owner_only_and_so_are_their_folders() {
-    use std::os::unix::fs::PermissionsExt;
     let env = TestEnv::new();
-    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    // A log folder an earlier version left world-readable is tightened too.
+    // A log folder an earlier version left readable by others is tightened too.
     let logs = env.data_dir().join("logs");
     std::fs::create_dir_all(&logs).unwrap();
-    std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o755)).unwrap();
     let old = logs.join("entra-extract.2026-01-01.log");
     std::fs::write(&old, "old\n").unwrap();
-    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+    open_to_others(&logs);
+    open_to_others(&old);
     let fresh = TestEnv::new();
     for env in [&env, &fresh] {
         let o = env
@@ -231,16 +262,16 @@ fn logs_are_owner_only_and_so_are_their_folders() {
         assert_exit(&o, 0);
         let logs = env.data_dir().join("logs");
         if std::ptr::eq(env, &fresh) {
-            assert_eq!(mode(&env.data_dir()), 0o700, "a new data dir");
+            assert_owner_only(&env.data_dir());
         }
-        assert_eq!(mode(&logs), 0o700, "logs dir");
+        assert_owner_only(&logs);
         let files: Vec<_> = std::fs::read_dir(&logs)
             .unwrap()
             .map(|e| e.unwrap().path())
             .collect();
         assert!(!files.is_empty());
         for f in files {
-            assert_eq!(mode(&f), 0o600, "{}", f.display());
+            assert_owner_only(&f);
         }
     }
 }

@@ -323,11 +323,19 @@ fn plaintext_opt_in_is_owner_only_loud_and_validated() {
         .stderr(predicate::str::contains("plain text"));
     let file = env.config.join("secrets").join("p");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), SECRET);
-    #[cfg(unix)]
+    #[cfg(unix)] // modes
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&file).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+    #[cfg(windows)] // DACLs
+    {
+        use entra_extract::private_fs::windows;
+        assert_eq!(
+            windows::dacl(&file).unwrap(),
+            windows::owner_only_as_read_back(0).unwrap()
+        );
     }
     let a = env.profile(&["show", "p", "--json"]).success();
     assert_eq!(stdout_json(&a)["secret"]["presence"], "present");

@@ -315,11 +315,14 @@ fn a_secret_moves_between_storages_without_a_copy_left_behind() {
 #[test]
 fn an_unreadable_secret_file_is_kept_when_the_secret_moves_and_named_as_a_file() {
     use std::path::Path;
-    // Unix file modes; on Windows the file's access control list decides (issue 25).
-    #[cfg(unix)]
+    #[cfg(unix)] // modes
     fn open_to_others(file: &Path) {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).unwrap()
+    }
+    #[cfg(windows)] // DACLs
+    fn open_to_others(file: &Path) {
+        entra_extract::private_fs::windows::open_to_everyone(file)
     }
     fn not_a_file(file: &Path) {
         std::fs::remove_file(file).unwrap();
@@ -334,11 +337,7 @@ fn an_unreadable_secret_file_is_kept_when_the_secret_moves_and_named_as_a_file()
     let env = TestEnv::new();
     let secret = sim.app(DemoAppKind::Full).client_secret;
     type MakeUnreadable = fn(&Path);
-    let cases: &[(&str, MakeUnreadable)] = &[
-        ("dir", not_a_file),
-        #[cfg(unix)]
-        ("open", open_to_others),
-    ];
+    let cases: &[(&str, MakeUnreadable)] = &[("dir", not_a_file), ("open", open_to_others)];
     for &(name, make_unreadable) in cases {
         create_profile(
             &sim,

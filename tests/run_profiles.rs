@@ -255,6 +255,28 @@ fn profile_with_plaintext_secret_file() {
     assert_eq!(last_run(&env, "plain")["outcome"], "success");
     // The secret is in the opted-in file only.
     assert_secret_absent(&secret, &[&env.data_dir(), &out], &[&set, &run]);
+
+    // Once others can read the file, the run refuses it and says how to close it.
+    let file = env.config_dir().join("secrets").join("plain");
+    #[cfg(unix)] // modes
+    let remedy = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        "chmod 600"
+    };
+    #[cfg(windows)] // DACLs
+    let remedy = {
+        entra_extract::private_fs::windows::open_to_everyone(&file);
+        "/inheritance:r /grant:r \"%USERNAME%:F\" /remove:g *S-1-1-0"
+    };
+    let refused = env
+        .command()
+        .args(["run", "--profile", "plain", "--json", "-q"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_ne!(refused.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains(remedy), "{stderr}");
 }
 
 /// The keyring path end to end: a private gnome-keyring in its own D-Bus session (never the

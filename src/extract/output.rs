@@ -1,7 +1,8 @@
 //! The output set: four CSV files and a manifest, written to temporary files in the output
 //! directory and moved into place only when the whole extraction succeeded.
 //!
-//! - Every file is created owner-only (0600 on Unix) at creation, never chmod-ed later.
+//! - Every file is created owner-only at creation ([`crate::private_fs`]), never chmod-ed
+//!   later.
 //! - `commit` flushes and fsyncs every file, then renames the CSV files and, last, the
 //!   manifest over the previous ones, and fsyncs the directory.
 //! - Dropping an uncommitted set (error, cancel, panic) or calling `abort` removes the
@@ -9,7 +10,7 @@
 //! - One run at a time holds `.entra-extract.lock` in the directory, so any
 //!   `.entra-extract-*.tmp` file found there belongs to a killed run and is removed.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -24,11 +25,8 @@ use super::progress::Warning;
 use super::schema::{CHANGE_COLUMNS, MEMBER_COLUMNS, OWNER_COLUMNS, Schema};
 use super::sink::{CsvSink, EdgeSink, GroupSink, UserSink};
 
-/// Start of every temporary file name; with [`TEMP_SUFFIX`] this marks files the next run
-/// may remove.
-pub const TEMP_PREFIX: &str = ".entra-extract-";
-/// End of every temporary file name.
-pub const TEMP_SUFFIX: &str = ".tmp";
+use crate::private_fs;
+pub use crate::private_fs::{TEMP_PREFIX, TEMP_SUFFIX};
 /// Lock file held by the run writing into a directory.
 pub const LOCK_FILE: &str = ".entra-extract.lock";
 /// Suffix of the manifest file name.
@@ -273,7 +271,7 @@ impl OutputSet {
         let mut temps = TempFiles::default();
         let mut open = |kind: FileKind, columns: &[&str]| -> Result<CsvSink, OutputError> {
             let path = temp_path(prefix.file_name(kind.suffix()));
-            let file = create_private(&path).map_err(|e| classify(dir, &path, e))?;
+            let file = private_fs::create_new(&path).map_err(|e| classify(dir, &path, e))?;
             temps.paths.push(path.clone());
             CsvSink::new(file, &path, columns, options.bom)
         };
@@ -455,7 +453,7 @@ impl OutputSet {
             replaced.push(target.clone());
         }
         temps.disarm();
-        sync_dir(&dir);
+        private_fs::sync_dir(&dir);
 
         let files = manifest
             .files
@@ -517,17 +515,10 @@ impl CommittedOutput {
         let mut manifest = self.manifest.clone();
         manifest.warnings.push(warning);
         manifest.counts.warnings = manifest.warnings.len() as u64;
-        let mut temps = TempFiles::default();
-        let temp = dir.join(format!(
-            "{TEMP_PREFIX}{:08x}.manifest{TEMP_SUFFIX}",
-            rand::random::<u32>()
-        ));
-        temps.paths.push(temp.clone());
-        write_manifest(&temp, &manifest)?;
-        std::fs::rename(&temp, &self.manifest_path)
+        let bytes =
+            manifest_bytes(&manifest).map_err(|e| OutputError::write(&self.manifest_path, e))?;
+        private_fs::write_atomic(&self.manifest_path, &bytes)
             .map_err(|e| OutputError::write(&self.manifest_path, e))?;
-        temps.disarm();
-        sync_dir(dir);
         self.manifest = manifest;
         Ok(())
     }
@@ -577,7 +568,7 @@ pub fn check_output_dir(dir: &Path) -> Result<(), OutputError> {
         "{TEMP_PREFIX}probe-{:08x}{TEMP_SUFFIX}",
         rand::random::<u32>()
     ));
-    create_private(&probe).map_err(|e| {
+    private_fs::create_new(&probe).map_err(|e| {
         let e = classify(existing, &probe, e);
         match (e, existing == dir) {
             (OutputError::NotWritable { source, .. }, false) => OutputError::CreateDir {
@@ -671,7 +662,7 @@ fn finish_and_write_manifest(
 /// Writes `manifest` into a new owner-only file at `path`, synced to disk.
 fn write_manifest(path: &Path, manifest: &Manifest) -> Result<(), OutputError> {
     let write = || -> io::Result<()> {
-        let mut file = create_private(path)?;
+        let mut file = private_fs::create_new(path)?;
         file.write_all(&manifest_bytes(manifest)?)?;
         file.sync_all()
     };
@@ -692,19 +683,11 @@ fn prepare_dir(dir: &Path) -> Result<(), OutputError> {
         Ok(_) => Err(OutputError::NotADirectory {
             dir: dir.to_owned(),
         }),
-        Err(_) => {
-            let mut builder = std::fs::DirBuilder::new();
-            builder.recursive(true);
-            // Only the owner may list the files (their names reveal the tenant).
-            #[cfg(unix)]
-            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-            builder
-                .create(dir)
-                .map_err(|source| OutputError::CreateDir {
-                    dir: dir.to_owned(),
-                    source,
-                })
-        }
+        // Only the owner may list the files (their names reveal the tenant).
+        Err(_) => private_fs::create_dir(dir).map_err(|source| OutputError::CreateDir {
+            dir: dir.to_owned(),
+            source,
+        }),
     }
 }
 
@@ -712,11 +695,7 @@ fn prepare_dir(dir: &Path) -> Result<(), OutputError> {
 /// process dies, however it dies.
 fn take_lock(dir: &Path) -> Result<File, OutputError> {
     let path = dir.join(LOCK_FILE);
-    let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options.open(&path).map_err(|e| classify(dir, &path, e))?;
+    let file = private_fs::open_or_create(&path).map_err(|e| classify(dir, &path, e))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(TryLockError::WouldBlock) => Err(OutputError::Busy {
@@ -764,15 +743,6 @@ fn remove_stale_temps(dir: &Path) -> Vec<PathBuf> {
     removed
 }
 
-/// Creates a new file readable and writable by its owner only, from the first byte.
-pub(crate) fn create_private(path: &Path) -> io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)
-}
-
 /// Turns a failure to create a file in `dir` into the error that tells the user most.
 fn classify(dir: &Path, path: &Path, e: io::Error) -> OutputError {
     match e.kind() {
@@ -784,17 +754,6 @@ fn classify(dir: &Path, path: &Path, e: io::Error) -> OutputError {
         }
         _ => OutputError::write(path, e),
     }
-}
-
-/// Makes the renames durable. Some file systems cannot fsync a directory; the files are
-/// in place either way, so a failure is only logged.
-fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Err(e) = File::open(dir).and_then(|d| d.sync_all()) {
-        tracing::warn!(dir = %dir.display(), error = %e, "could not fsync the output directory");
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
 }
 
 /// Temporary paths to remove unless the set was committed.

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::dirs::Dirs;
 use super::fsutil;
 use super::name::ProfileName;
+use crate::private_fs;
 
 /// How many runs are kept per profile.
 pub const KEEP_RUNS: usize = 20;
@@ -149,7 +150,7 @@ impl History {
             }
         }
         let path = self.path(name);
-        fsutil::write_private_atomic(&path, text.as_bytes()).map_err(|source| HistoryError {
+        private_fs::write_atomic(&path, text.as_bytes()).map_err(|source| HistoryError {
             action: "write",
             path,
             source,

@@ -9,6 +9,7 @@ use super::dirs::{Dirs, NoHomeDir};
 use super::fsutil;
 use super::model::{InvalidProfile, Profile};
 use super::name::{InvalidName, ProfileName};
+use crate::private_fs;
 
 /// The profile file format this build writes and reads.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -174,7 +175,7 @@ impl ProfileStore {
             line: 1,
             message: format!("cannot be written as TOML: {e}"),
         })?;
-        fsutil::write_private_atomic(&path, text.as_bytes()).map_err(|source| ProfileError::Io {
+        private_fs::write_atomic(&path, text.as_bytes()).map_err(|source| ProfileError::Io {
             action: "write",
             path,
             source,
@@ -356,7 +357,7 @@ mod tests {
         let (_d, s) = store();
         let n = name("broken");
         let path = s.path(&n);
-        fsutil::write_private_atomic(
+        private_fs::write_atomic(
             &path,
             b"schema_version = 1\ntenant = \"t\"\nclient_id = [\n",
         )
@@ -375,7 +376,7 @@ mod tests {
         let (_d, s) = store();
         let n = name("typo");
         let path = s.path(&n);
-        fsutil::write_private_atomic(
+        private_fs::write_atomic(
             &path,
             b"schema_version = 1\nname = \"typo\"\ntenant = \"contoso.example\"\nclient_id = \"11111111-2222-3333-4444-555555555555\"\noutput_dir = \"/o\"\nextra_user_atributes = [\"x\"]\n",
         )
@@ -410,7 +411,7 @@ mod tests {
     fn wrong_types_are_damaged_at_their_line() {
         let (_d, s) = store();
         let n = name("typed");
-        fsutil::write_private_atomic(
+        private_fs::write_atomic(
             &s.path(&n),
             b"schema_version = 1\nname = \"typed\"\ntenant = \"contoso.example\"\nclient_id = \"11111111-2222-3333-4444-555555555555\"\noutput_dir = \".\"\nbom = \"yes\"\n",
         )
@@ -425,11 +426,11 @@ mod tests {
     fn newer_and_missing_versions_are_refused_clearly() {
         let (_d, s) = store();
         let n = name("future");
-        fsutil::write_private_atomic(&s.path(&n), b"schema_version = 2\nwhatever = 1\n").unwrap();
+        private_fs::write_atomic(&s.path(&n), b"schema_version = 2\nwhatever = 1\n").unwrap();
         let e = s.load(&n).unwrap_err();
         assert!(matches!(e, ProfileError::NewerVersion { found: 2, .. }));
         assert!(e.to_string().contains("newer entra-extract"), "{e}");
-        fsutil::write_private_atomic(&s.path(&n), b"tenant = \"t\"\n").unwrap();
+        private_fs::write_atomic(&s.path(&n), b"tenant = \"t\"\n").unwrap();
         assert!(matches!(s.load(&n), Err(ProfileError::Damaged { .. })));
     }
 
@@ -437,7 +438,7 @@ mod tests {
     fn hand_edited_invalid_endpoints_are_refused_on_load() {
         let (_d, s) = store();
         let n = name("edited");
-        fsutil::write_private_atomic(
+        private_fs::write_atomic(
             &s.path(&n),
             b"schema_version = 1\nname = \"edited\"\ncloud = \"custom\"\ntenant = \"contoso.example\"\nclient_id = \"11111111-2222-3333-4444-555555555555\"\noutput_dir = \".\"\n",
         )
@@ -460,8 +461,8 @@ mod tests {
             s.create(&p),
             Err(ProfileError::AlreadyExists { .. })
         ));
-        fsutil::write_private_atomic(&s.path(&name("b")), b"nonsense").unwrap();
-        fsutil::write_private_atomic(&s.dirs().profiles().join("not a name.toml"), b"").unwrap();
+        private_fs::write_atomic(&s.path(&name("b")), b"nonsense").unwrap();
+        private_fs::write_atomic(&s.dirs().profiles().join("not a name.toml"), b"").unwrap();
         let listed = s.list().unwrap();
         assert_eq!(listed.len(), 2);
         assert!(listed[0].1.is_ok());

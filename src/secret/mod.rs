@@ -176,6 +176,17 @@ pub enum SecretError {
         /// Its permission bits.
         mode: u32,
     },
+    /// The plaintext secret file's DACL lets other accounts read it (Windows).
+    #[error(
+        "the secret file {} can be read by other accounts ({}); make it yours alone with `{}` (in cmd.exe) and rotate the secret if others may have read it",
+        path.display(), readers.join(", "), icacls_command(path, readers)
+    )]
+    FileSharedWith {
+        /// The file.
+        path: PathBuf,
+        /// The SIDs of the accounts that may read it, besides the user.
+        readers: Vec<String>,
+    },
     /// The profile authenticates with a certificate, not a secret.
     #[error("profile \"{profile}\" authenticates with a certificate; it has no client secret")]
     CertificateProfile {
@@ -507,3 +518,13 @@ pub fn trim_line_end(mut s: String) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// The icacls command that leaves `path` to the user alone: no inherited entries, full
+/// control for the user, the entries of `readers` (SIDs) removed.
+fn icacls_command(path: &std::path::Path, readers: &[String]) -> String {
+    let remove: String = readers.iter().map(|sid| format!(" *{sid}")).collect();
+    format!(
+        "icacls \"{}\" /inheritance:r /grant:r \"%USERNAME%:F\" /remove:g{remove}",
+        path.display()
+    )
+}

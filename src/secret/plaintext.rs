@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{SecretError, read_secret_file};
+use crate::private_fs;
 use crate::profile::{Dirs, ProfileName, fsutil};
 
 /// `<config>/secrets/<name>`.
@@ -37,7 +38,7 @@ pub fn warning(dirs: &Dirs, name: &ProfileName) -> String {
 /// Writes the secret (atomically, 0600) and returns the warning to show.
 pub fn save(dirs: &Dirs, name: &ProfileName, secret: &SecretString) -> Result<String, SecretError> {
     let path = path(dirs, name);
-    fsutil::write_private_atomic(&path, secret.expose_secret().as_bytes()).map_err(|source| {
+    private_fs::write_atomic(&path, secret.expose_secret().as_bytes()).map_err(|source| {
         SecretError::File {
             action: "write",
             path,
@@ -71,7 +72,7 @@ pub fn delete(dirs: &Dirs, name: &ProfileName) -> Result<bool, SecretError> {
     })
 }
 
-#[cfg(unix)]
+#[cfg(unix)] // modes
 pub(crate) fn check_owner_only(path: &std::path::Path) -> Result<(), SecretError> {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path)
@@ -91,8 +92,18 @@ pub(crate) fn check_owner_only(path: &std::path::Path) -> Result<(), SecretError
     Ok(())
 }
 
-#[cfg(not(unix))]
-pub(crate) fn check_owner_only(_path: &std::path::Path) -> Result<(), SecretError> {
-    // The file lives in the user's profile directory, whose ACL is owner-only by default.
+#[cfg(windows)] // DACLs
+pub(crate) fn check_owner_only(path: &std::path::Path) -> Result<(), SecretError> {
+    let readers = private_fs::windows::other_readers(path).map_err(|source| SecretError::File {
+        action: "inspect",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if !readers.is_empty() {
+        return Err(SecretError::FileSharedWith {
+            path: path.to_path_buf(),
+            readers,
+        });
+    }
     Ok(())
 }

@@ -286,22 +286,35 @@ async fn plaintext_opt_in_warns_on_every_use_and_refuses_open_files() {
         assert_eq!(r.secret.expose_secret(), VALUE);
         assert!(r.warning.unwrap().contains("plain text"));
     }
-    #[cfg(unix)]
+    // Once others can read the file, it is refused.
+    let path = plaintext::path(profiles.dirs(), &profile.name);
+    #[cfg(unix)] // modes
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    #[cfg(windows)] // DACLs
+    crate::private_fs::windows::open_to_everyone(&path);
+    let e = resolve_from(
+        &profile,
+        profiles.dirs(),
+        SecretInputs::default(),
+        unreachable_keyring(),
+    )
+    .await
+    .unwrap_err();
+    #[cfg(unix)] // modes
+    assert!(
+        matches!(e, SecretError::FileTooOpen { mode: 0o644, .. }),
+        "{e:?}"
+    );
+    #[cfg(windows)] // DACLs
     {
-        use std::os::unix::fs::PermissionsExt;
-        let path = plaintext::path(profiles.dirs(), &profile.name);
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let e = resolve_from(
-            &profile,
-            profiles.dirs(),
-            SecretInputs::default(),
-            unreachable_keyring(),
-        )
-        .await
-        .unwrap_err();
+        let SecretError::FileSharedWith { readers, .. } = &e else {
+            panic!("{e:?}");
+        };
+        assert_eq!(readers, &[crate::private_fs::windows::EVERYONE_SID]);
+        let message = e.to_string();
         assert!(
-            matches!(e, SecretError::FileTooOpen { mode: 0o644, .. }),
-            "{e:?}"
+            message.contains("/inheritance:r /grant:r \"%USERNAME%:F\" /remove:g *S-1-1-0"),
+            "{message}"
         );
     }
 }

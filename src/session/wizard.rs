@@ -377,10 +377,7 @@ impl Services for LiveServices {
             let path = dir.join(name);
             let written = path.clone();
             tokio::task::spawn_blocking(move || {
-                crate::profile::fsutil::write_private_atomic(
-                    &written,
-                    format!("{text}\n").as_bytes(),
-                )
+                crate::private_fs::write_atomic(&written, format!("{text}\n").as_bytes())
             })
             .await
             .map_err(|e| e.to_string())?

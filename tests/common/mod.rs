@@ -776,7 +776,8 @@ pub fn check_manifest(dir: &Path, prefix: &str) -> Value {
     manifest
 }
 
-/// Every file in `dir` is owner-only (0600 on Unix) and no temporary file is left.
+/// Every file in `dir` is owner-only (0600 on Unix, the user's protected DACL on Windows) and
+/// no temporary file is left.
 pub fn assert_private_and_clean(dir: &Path) {
     for entry in std::fs::read_dir(dir).expect("read output dir") {
         let entry = entry.expect("entry");
@@ -785,13 +786,28 @@ pub fn assert_private_and_clean(dir: &Path) {
             !name.ends_with(".tmp") && !name.starts_with(".entra-extract-"),
             "temporary file left behind: {name}"
         );
-        #[cfg(unix)]
+        #[cfg(unix)] // modes
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = entry.metadata().expect("metadata").permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "{name} has mode {mode:o}");
         }
+        #[cfg(windows)] // DACLs
+        assert_owner_only(&entry.path(), 0);
     }
+}
+
+/// The DACL of `path` is the owner-only one entra-extract gives what it creates (`flags`:
+/// 0 for a file, `DIRECTORY_ACE_FLAGS` for a directory), as Windows or Wine reads it back.
+#[cfg(windows)] // DACLs
+pub fn assert_owner_only(path: &Path, flags: u8) {
+    use entra_extract::private_fs::windows;
+    assert_eq!(
+        windows::dacl(path).unwrap(),
+        windows::owner_only_as_read_back(flags).unwrap(),
+        "{}",
+        path.display()
+    );
 }
 
 /// The lock file a run leaves in its output directory (docs/csv.md: it stays, empty).
@@ -829,13 +845,9 @@ pub fn seed_previous(out: &Path, prefix: &str) -> BTreeMap<String, Vec<u8>> {
     snapshot(out)
 }
 
+/// A previous run's file: owner-only, as a run leaves it.
 fn write_private(path: &Path, body: &[u8]) {
-    std::fs::write(path, body).expect("write file");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-    }
+    entra_extract::private_fs::write_atomic(path, body).expect("write file");
 }
 
 /// The `--json` report printed on stdout.

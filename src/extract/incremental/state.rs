@@ -5,20 +5,19 @@
 //! with their SHA-256 so a snapshot that changed since is never trusted.
 
 use std::fs;
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::extract::output::{CommittedOutput, FileKind, create_private};
+use crate::extract::output::{CommittedOutput, FileKind};
+use crate::private_fs;
 
 /// Layout version of `state.json`; another value means a full run.
 pub const STATE_FORMAT: u32 = 1;
 const STATE_FILE: &str = "state.json";
-/// `state.json` while it is written.
-const STATE_TEMP: &str = ".state.json.tmp";
 
 /// Why a run of a profile reads everything instead of only the changes. Each says why in
 /// words the manifest, the summary and the history show.
@@ -172,7 +171,9 @@ impl StateDir {
         links: (String, String),
         output: &CommittedOutput,
     ) -> io::Result<()> {
-        create_private_dir(&self.0)?;
+        private_fs::create_dir(&self.0)?;
+        // An earlier version may have left it open.
+        private_fs::restrict(&self.0)?;
         let mut files = Vec::new();
         for f in output
             .files
@@ -185,8 +186,7 @@ impl StateDir {
             // A hard link costs nothing and keeps this run's bytes even after the next run
             // renames new files over the output; a copy where links aren't possible.
             if fs::hard_link(&f.path, &temp).is_err() {
-                fs::copy(&f.path, &temp)?;
-                set_private(&temp)?;
+                private_fs::copy_new(&f.path, &temp)?;
             }
             fs::rename(&temp, &target)?;
             files.push(SnapshotFile {
@@ -202,27 +202,19 @@ impl StateDir {
             files,
             saved_at: Utc::now(),
         };
-        let temp = self.0.join(STATE_TEMP);
-        let _ = fs::remove_file(&temp);
-        {
-            let mut out = create_private(&temp)?;
-            serde_json::to_writer_pretty(&mut out, &state)?;
-            out.write_all(b"\n")?;
-            out.sync_all()?;
-        }
-        fs::rename(&temp, self.0.join(STATE_FILE))
+        let mut bytes = serde_json::to_vec_pretty(&state)?;
+        bytes.push(b'\n');
+        private_fs::write_atomic(&self.0.join(STATE_FILE), &bytes)
     }
 
     /// Forgets the state (the next run is full): `state.json`, the snapshot and any
     /// temporary file of a save that failed. Reports the first removal that failed.
     pub fn clear(&self) -> io::Result<()> {
-        let paths = [self.0.join(STATE_FILE), self.0.join(STATE_TEMP)]
-            .into_iter()
-            .chain(
-                FileKind::ALL
-                    .iter()
-                    .flat_map(|k| [self.snapshot_path(*k), self.temp_path(*k)]),
-            );
+        let paths = [self.0.join(STATE_FILE)].into_iter().chain(
+            FileKind::ALL
+                .iter()
+                .flat_map(|k| [self.snapshot_path(*k), self.temp_path(*k)]),
+        );
         let mut first_error = None;
         for path in paths {
             match fs::remove_file(&path) {
@@ -320,39 +312,12 @@ impl Checked {
     }
 }
 
-fn create_private_dir(dir: &Path) -> io::Result<()> {
-    fs::create_dir_all(dir)?;
-    set_private_dir(dir)
-}
-
-#[cfg(unix)]
-fn set_private_dir(dir: &Path) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-}
-
-#[cfg(not(unix))]
-fn set_private_dir(_dir: &Path) -> io::Result<()> {
-    Ok(())
-}
-
-#[cfg(unix)]
-fn set_private(path: &Path) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o600))
-}
-
-#[cfg(not(unix))]
-fn set_private(_path: &Path) -> io::Result<()> {
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Read;
 
-    fn snapshot_of(dir: &Path, contents: [&[u8]; 4]) -> Snapshot {
+    fn snapshot_of(dir: &std::path::Path, contents: [&[u8]; 4]) -> Snapshot {
         let mut files: [(PathBuf, String); 4] = Default::default();
         for (i, (slot, bytes)) in files.iter_mut().zip(contents).enumerate() {
             let path = dir.join(format!("f{i}"));
