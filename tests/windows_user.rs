@@ -1,5 +1,6 @@
 //! A Windows user's path through the README, through the binary, with nothing overridden:
-//! the profile lands under `%APPDATA%`, its secret in the Windows Credential Manager; `check`,
+//! the profile lands under `%APPDATA%`, its run history and state under `%LOCALAPPDATA%`, its
+//! secret in the Windows Credential Manager; `check`,
 //! `run`, a change in the tenant (`POST /_sim/evolve`), an incremental rerun whose files equal
 //! a full extraction of the changed tenant, and `profile remove` leaving no file and no
 //! Credential Manager entry behind.
@@ -48,6 +49,13 @@ fn app_root() -> PathBuf {
     PathBuf::from(std::env::var_os("APPDATA").expect("Windows sets APPDATA")).join("entra-extract")
 }
 
+/// `%LOCALAPPDATA%\entra-extract`: run history, incremental state and logs stay on the
+/// machine instead of roaming with the user's profile.
+fn local_root() -> PathBuf {
+    PathBuf::from(std::env::var_os("LOCALAPPDATA").expect("Windows sets LOCALAPPDATA"))
+        .join("entra-extract")
+}
+
 /// Whether the Credential Manager holds a secret for `name`.
 fn in_credential_manager(name: &str) -> bool {
     let name = ProfileName::new(name).expect("valid name");
@@ -60,7 +68,7 @@ fn in_credential_manager(name: &str) -> bool {
 }
 
 /// Removes the profile if the test fails half-way, so a shared Wine prefix (or a developer's
-/// real `%APPDATA%`) keeps nothing of it.
+/// real `%APPDATA%`, on Windows) keeps nothing of it.
 struct RemoveOnDrop(String);
 
 impl Drop for RemoveOnDrop {
@@ -164,6 +172,14 @@ fn a_windows_user_keeps_the_secret_in_the_credential_manager_and_reruns_incremen
     Extraction::read(&out, &sim.domain())
         .assert_eq(&Extraction::expected(&sim.truth, &BTreeMap::new()));
     assert_private_and_clean(&out);
+    let data = local_root().join("data");
+    assert!(data.join("history").join(format!("{name}.jsonl")).is_file());
+    assert!(data.join("state").join(&name).is_dir());
+    assert_eq!(
+        named_after(&app_root().join("data"), &name),
+        Vec::<PathBuf>::new(),
+        "nothing of the run roams in %APPDATA%"
+    );
 
     // The tenant changes; the rerun reads only the changes and writes the same files a full
     // extraction of the changed tenant would.
@@ -206,6 +222,7 @@ fn a_windows_user_keeps_the_secret_in_the_credential_manager_and_reruns_incremen
     let o = run(&["profile", "remove", &name, "--force"]);
     assert_exit(&o, 0);
     assert_eq!(named_after(&app_root(), &name), Vec::<PathBuf>::new());
+    assert_eq!(named_after(&local_root(), &name), Vec::<PathBuf>::new());
     assert!(
         !in_credential_manager(&name),
         "profile remove deletes the Credential Manager entry"
