@@ -17,10 +17,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use common::{Extraction, Sim, assert_exit, assert_private_and_clean, check_manifest, json_stdout};
+use common::{
+    Extraction, Sim, assert_exit, assert_private_and_clean, check_manifest, json_stdout,
+    no_throttle,
+};
 use entra_extract::profile::ProfileName;
-use entra_extract::secret::keyring::{SecretStore, StoreChoice};
-use entra_extract::sim::DemoAppKind;
+use entra_extract::secret::{SecretError, SecretStore, StoreChoice};
+use entra_extract::sim::{DemoAppKind, DeviceApproval, SimAdmin, SimConfig};
+use secrecy::ExposeSecret;
 
 /// The binary as a user starts it: the OS directories and the platform keyring, no secret in
 /// the environment.
@@ -56,15 +60,24 @@ fn local_root() -> PathBuf {
         .join("entra-extract")
 }
 
-/// Whether the Credential Manager holds a secret for `name`.
-fn in_credential_manager(name: &str) -> bool {
+/// The secret the Credential Manager holds for `name`, if any.
+fn from_credential_manager(name: &str) -> Option<String> {
     let name = ProfileName::new(name).expect("valid name");
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         let store = SecretStore::open(StoreChoice::Platform)
             .await
             .expect("the Credential Manager opens");
-        store.contains(&name).await.expect("the entry can be read")
+        match store.load(&name).await {
+            Ok(secret) => Some(secret.expose_secret().to_owned()),
+            Err(SecretError::NotFound { .. }) => None,
+            Err(e) => panic!("the entry cannot be read: {e}"),
+        }
     })
+}
+
+/// Whether the Credential Manager holds a secret for `name`.
+fn in_credential_manager(name: &str) -> bool {
+    from_credential_manager(name).is_some()
 }
 
 /// Removes the profile if the test fails half-way, so a shared Wine prefix (or a developer's
@@ -258,4 +271,57 @@ fn the_headless_demo_names_its_files_with_one_kind_of_separator() {
         assert!(!file.contains('/'), "mixed separators in {file:?}");
         assert!(Path::new(file).is_file(), "{file} exists");
     }
+}
+
+/// `app create` and `profile rotate-secret` (README's "No app registration yet"): the new
+/// secret goes straight into the Credential Manager, the rotation replaces it there, and the
+/// profile extracts the tenant with each.
+#[test]
+fn app_create_and_rotation_keep_the_secret_in_the_credential_manager() {
+    let sim = Sim::start(no_throttle(SimConfig {
+        device_approval: Some(DeviceApproval::Approve(SimAdmin::GlobalAdmin)),
+        device_poll_interval: std::time::Duration::from_secs(1),
+        ..SimConfig::default()
+    }));
+    let name = format!("windows-app-{}", std::process::id());
+    let _cleanup = RemoveOnDrop(name.clone());
+    let out_root = tempfile::tempdir().unwrap();
+    let out = out_root.path().join("exports");
+    let admin = sim.admin_flags();
+    let mut args = vec!["app", "create", "--profile", &name];
+    args.extend(admin.iter().map(String::as_str));
+    args.extend(["--output-dir", out.to_str().unwrap()]);
+    let o = run(&args);
+    assert_exit(&o, 0);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        said.contains("Windows Credential Manager"),
+        "says where the secret went: {said}"
+    );
+    let first = from_credential_manager(&name).expect("the new secret is stored");
+    assert_eq!(
+        &first[4..6],
+        "Q~",
+        "an Entra-shaped secret, read back whole"
+    );
+
+    let o = run(&["run", "--profile", &name, "--json", "-q"]);
+    assert_exit(&o, 0);
+    Extraction::read(&out, &sim.domain())
+        .assert_eq(&Extraction::expected(&sim.truth, &BTreeMap::new()));
+
+    let o = run(&["profile", "rotate-secret", &name]);
+    assert_exit(&o, 0);
+    let rotated = from_credential_manager(&name).expect("the rotated secret is stored");
+    assert_ne!(rotated, first, "the rotation replaced the secret");
+    let o = run(&["run", "--profile", &name, "--json", "-q"]);
+    assert_exit(&o, 0);
+
+    let o = run(&["profile", "remove", &name, "--force"]);
+    assert_exit(&o, 0);
+    assert!(!in_credential_manager(&name));
 }
