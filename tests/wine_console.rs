@@ -16,7 +16,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::Sim;
 use entra_extract::sim::DemoAppKind;
 
 /// Wine starts slowly on two shared cores.
@@ -42,7 +41,8 @@ struct WinePane {
     socket: PathBuf,
     /// What the pane's program wrote, byte for byte (`pipe-pane`).
     raw: PathBuf,
-    root: tempfile::TempDir,
+    /// Holds the socket and the recording; deleted on drop.
+    _root: tempfile::TempDir,
 }
 
 impl WinePane {
@@ -55,7 +55,7 @@ impl WinePane {
         let pane = WinePane {
             socket: root.path().join("tmux.sock"),
             raw: root.path().join("raw"),
-            root,
+            _root: root,
         };
         // The pane's output is recorded from the start: the program waits for the pipe.
         let command = format!(
