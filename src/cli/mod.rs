@@ -22,7 +22,7 @@ pub use exit::Exit;
 ///
 /// Without a subcommand, opens the interactive setup-and-extract wizard.
 #[derive(Debug, Parser)]
-#[command(name = "entra-extract", version, about, long_about = None)]
+#[command(name = "entra-extract", bin_name = "entra-extract", version, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
