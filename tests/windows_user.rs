@@ -8,7 +8,7 @@
 //! Windows only: the Credential Manager and the known folder `%APPDATA%` exist only there
 //! (CI runs it under Wine; docs/windows.md). The same path on Linux, with the Secret Service,
 //! is tests/app_create.rs and tests/run_profiles.rs.
-#![cfg(windows)]
+#![cfg(windows)] // The Credential Manager and the known folder %APPDATA% are Windows'.
 
 mod common;
 

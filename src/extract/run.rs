@@ -893,18 +893,21 @@ mod tests {
 
     use super::ExtractOptions;
 
+    /// Windows reads `/` as a separator and writes `\`; elsewhere `\` is part of a name and
+    /// `/` already the separator.
+    fn native(windows: &str, elsewhere: &str) -> PathBuf {
+        PathBuf::from(if cfg!(windows) { windows } else { elsewhere })
+    }
+
     #[test]
     fn an_output_directory_keeps_one_kind_of_separator() {
         let mut options = ExtractOptions::new("C:/exports/contoso");
-        #[cfg(windows)] // Windows reads `/` as a separator and writes `\`.
-        assert_eq!(options.output_dir, PathBuf::from(r"C:\exports\contoso"));
-        #[cfg(not(windows))] // Elsewhere `\` is part of a name and `/` already the separator.
-        assert_eq!(options.output_dir, PathBuf::from("C:/exports/contoso"));
+        assert_eq!(
+            options.output_dir,
+            native(r"C:\exports\contoso", "C:/exports/contoso")
+        );
         options.set_output_dir("out/a");
-        #[cfg(windows)]
-        assert_eq!(options.output_dir, PathBuf::from(r"out\a"));
-        #[cfg(not(windows))]
-        assert_eq!(options.output_dir, PathBuf::from("out/a"));
+        assert_eq!(options.output_dir, native(r"out\a", "out/a"));
     }
 
     #[cfg(windows)] // Verbatim paths exist only on Windows.
