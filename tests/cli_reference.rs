@@ -52,6 +52,34 @@ fn run_and_check_help_name_the_secret_variable_and_every_exit_code() {
     }
 }
 
+/// `--help` names the command as it is typed on every platform (`entra-extract`, not the
+/// Windows file name `entra-extract.exe`), and its files where each platform keeps them.
+#[test]
+fn help_names_the_command_and_each_platforms_directories() {
+    let env = TestEnv::new();
+    for args in [&["--help"][..], &["run", "--help"]] {
+        let o = env.command().args(args).output().unwrap();
+        assert_exit(&o, 0);
+        let help = stdout(&o);
+        let usage = help.lines().find(|l| l.starts_with("Usage: ")).unwrap();
+        assert!(
+            usage.starts_with("Usage: entra-extract ") && !usage.contains(".exe"),
+            "{usage}"
+        );
+    }
+    let o = env.command().args(["run", "--help"]).output().unwrap();
+    let help = stdout(&o).split_whitespace().collect::<Vec<_>>().join(" ");
+    for dir in [
+        "~/.config/entra-extract on Linux",
+        r"%APPDATA%\entra-extract\config on Windows",
+        r"%LOCALAPPDATA%\entra-extract\data on Windows",
+        "~/Library/Application Support/entra-extract on macOS",
+    ] {
+        assert!(help.contains(dir), "run --help lacks {dir:?}:\n{help}");
+    }
+    assert!(!help.contains("(0600)"), "Unix modes only: {help}");
+}
+
 /// The `name(1)` pages a page refers to.
 fn references(page: &str) -> BTreeSet<String> {
     page.lines()

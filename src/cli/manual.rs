@@ -37,7 +37,7 @@ fn environment() -> Vec<(&'static str, String)> {
         ),
         (
             STORE_ENV,
-            "the keyring: secret-service, keyutils, memory or none (unset: the platform's own)".into(),
+            "the keyring: secret-service, keyutils, memory or none (unset: the platform's own: the Secret Service on Linux, the login keychain on macOS, the Credential Manager on Windows)".into(),
         ),
         (
             crate::logging::LOG_ENV,
@@ -55,15 +55,15 @@ fn environment() -> Vec<(&'static str, String)> {
 const FILES: [(&str, &str); 9] = [
     (
         "<config>/profiles/<name>.toml",
-        "a saved profile (0600); <config> is ~/.config/entra-extract on Linux",
+        "a saved profile (owner-only); <config> is ~/.config/entra-extract on Linux, ~/Library/Application Support/entra-extract on macOS, %APPDATA%\\entra-extract\\config on Windows",
     ),
     (
         "<config>/secrets/<name>",
-        "a profile's secret when it keeps it in a plaintext file (0600): --plaintext-secret-file, set-secret --storage plaintext-file, or that choice in the wizard",
+        "a profile's secret when it keeps it in a plaintext file (owner-only): --plaintext-secret-file, set-secret --storage plaintext-file, or that choice in the wizard",
     ),
     (
         "<data>/history/<name>.jsonl",
-        "a profile's last 20 runs; <data> is ~/.local/share/entra-extract on Linux",
+        "a profile's last 20 runs; <data> is ~/.local/share/entra-extract on Linux, ~/Library/Application Support/entra-extract on macOS, %LOCALAPPDATA%\\entra-extract\\data on Windows",
     ),
     (
         "<data>/state/<name>/",
@@ -72,7 +72,7 @@ const FILES: [(&str, &str); 9] = [
     ("<data>/logs/", "the log files (never the terminal)"),
     (
         "<data>/copied/",
-        "the grant commands the wizard copied, one file each (0600)",
+        "the grant commands the wizard copied, one file each (owner-only)",
     ),
     (
         "<output dir>/<prefix>_{users,groups,groups_members,groups_owners}.csv",

@@ -22,7 +22,7 @@ pub use exit::Exit;
 ///
 /// Without a subcommand, opens the interactive setup-and-extract wizard.
 #[derive(Debug, Parser)]
-#[command(name = "entra-extract", version, about, long_about = None)]
+#[command(name = "entra-extract", bin_name = "entra-extract", version, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -48,7 +48,8 @@ pub enum Command {
     Schedule(schedule::ScheduleArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
     Completions {
-        /// The shell, e.g. `bash`: `entra-extract completions bash > ~/.local/share/bash-completion/completions/entra-extract`.
+        /// The shell, e.g. `bash`: `entra-extract completions bash > ~/.local/share/bash-completion/completions/entra-extract`;
+        /// PowerShell: `entra-extract completions powershell >> $PROFILE`.
         shell: clap_complete::Shell,
     },
     /// Print the man page (roff) to stdout: `entra-extract man > entra-extract.1`; with

@@ -427,7 +427,7 @@ fn options(args: &RunArgs, conn: &Connection) -> Result<ExtractOptions, Failure>
         _ => ExtractOptions::new("."),
     };
     if let Some(dir) = &args.output_dir {
-        options.output_dir = dir.clone();
+        options.set_output_dir(dir);
     }
     // Caught before signing in: a directory that cannot hold the files is configuration.
     crate::extract::output::check_output_dir(&options.output_dir).map_err(|e| {

@@ -72,7 +72,7 @@ impl ExtractOptions {
     /// Defaults for everything but the output directory.
     pub fn new(output_dir: impl Into<PathBuf>) -> Self {
         ExtractOptions {
-            output_dir: output_dir.into(),
+            output_dir: native_separators(output_dir.into()),
             prefix: None,
             bom: false,
             extra_user_attributes: Vec::new(),
@@ -84,6 +84,35 @@ impl ExtractOptions {
             commit_hold: CommitHold::default(),
         }
     }
+}
+
+impl ExtractOptions {
+    /// Writes into `dir` instead (`run -o`).
+    pub fn set_output_dir(&mut self, dir: impl Into<PathBuf>) {
+        self.output_dir = native_separators(dir.into());
+    }
+}
+
+/// `dir` with Windows' own separator: Windows accepts `C:/exports` too, but every file path
+/// made from it would then read `C:/exports\contoso_users.csv`. Elsewhere `dir` unchanged.
+fn native_separators(dir: PathBuf) -> PathBuf {
+    #[cfg(windows)] // `/` is a separator only on Windows; on Unix `\` is a file-name character.
+    {
+        use std::os::windows::ffi::{OsStrExt, OsStringExt};
+        let wide: Vec<u16> = dir.as_os_str().encode_wide().collect();
+        // A verbatim path (`\\?\`) is taken literally by Windows: leave it as given.
+        if !wide.starts_with(&[0x5c, 0x5c, 0x3f, 0x5c]) {
+            let native = wide.into_iter().map(|c| {
+                if c == u16::from(b'/') {
+                    u16::from(b'\\')
+                } else {
+                    c
+                }
+            });
+            return PathBuf::from(std::ffi::OsString::from_wide(&native.collect::<Vec<_>>()));
+        }
+    }
+    dir
 }
 
 /// The request plan of a run. Both write the same rows.
@@ -856,4 +885,35 @@ pub(super) async fn join_all(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::ExtractOptions;
+
+    /// Windows reads `/` as a separator and writes `\`; elsewhere `\` is part of a name and
+    /// `/` already the separator.
+    fn native(windows: &str, elsewhere: &str) -> PathBuf {
+        PathBuf::from(if cfg!(windows) { windows } else { elsewhere })
+    }
+
+    #[test]
+    fn an_output_directory_keeps_one_kind_of_separator() {
+        let mut options = ExtractOptions::new("C:/exports/contoso");
+        assert_eq!(
+            options.output_dir,
+            native(r"C:\exports\contoso", "C:/exports/contoso")
+        );
+        options.set_output_dir("out/a");
+        assert_eq!(options.output_dir, native(r"out\a", "out/a"));
+    }
+
+    #[cfg(windows)] // Verbatim paths exist only on Windows.
+    #[test]
+    fn a_verbatim_output_directory_is_left_as_given() {
+        let options = ExtractOptions::new(r"\\?\C:\exports");
+        assert_eq!(options.output_dir, PathBuf::from(r"\\?\C:\exports"));
+    }
 }

@@ -10,9 +10,10 @@ pub const DATA_DIR_ENV: &str = "ENTRA_EXTRACT_DATA_DIR";
 /// The two roots entra-extract stores state in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dirs {
-    /// OS config directory, e.g. `~/.config/entra-extract`.
+    /// OS config directory, e.g. `~/.config/entra-extract`, `%APPDATA%\entra-extract\config`.
     pub config: PathBuf,
-    /// OS data directory, e.g. `~/.local/share/entra-extract`.
+    /// OS local data directory, e.g. `~/.local/share/entra-extract`,
+    /// `%LOCALAPPDATA%\entra-extract\data`.
     pub data: PathBuf,
 }
 
@@ -42,7 +43,10 @@ impl Dirs {
         let project = directories::ProjectDirs::from("", "", "entra-extract").ok_or(NoHomeDir)?;
         Ok(Dirs {
             config: config.unwrap_or_else(|| project.config_dir().to_path_buf()),
-            data: data.unwrap_or_else(|| project.data_dir().to_path_buf()),
+            // The local one: on Windows `%LOCALAPPDATA%`, since run history, logs and the
+            // copy of the last run's files must not roam to a server with the user's profile
+            // (elsewhere it is the data directory itself).
+            data: data.unwrap_or_else(|| project.data_local_dir().to_path_buf()),
         })
     }
 

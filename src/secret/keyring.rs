@@ -172,13 +172,17 @@ impl SecretStore {
     /// The secret of `profile`; [`SecretError::NotFound`] when there is none.
     pub async fn load(&self, profile: &ProfileName) -> Result<SecretString, SecretError> {
         self.with_entry(profile, |entry| {
-            let bytes = entry.get_secret()?;
-            String::from_utf8(bytes)
+            // The store decodes its own encoding: the Windows Credential Manager keeps a
+            // password as UTF-16, as `save` (set_password) and Windows' own tools write it.
+            entry
+                .get_password()
                 .map(super::into_secret)
-                .map_err(|e| {
-                    let mut bytes = e.into_bytes();
-                    zeroize::Zeroize::zeroize(&mut bytes);
-                    KeyringError::BadEncoding(Vec::new())
+                .map_err(|e| match e {
+                    KeyringError::BadEncoding(mut bytes) => {
+                        zeroize::Zeroize::zeroize(&mut bytes);
+                        KeyringError::BadEncoding(Vec::new())
+                    }
+                    other => other,
                 })
         })
         .await
