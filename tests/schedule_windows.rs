@@ -6,7 +6,7 @@
 //!   (tests/schemas/task-scheduler-subset.xsd, written from Microsoft's definitions), and a
 //!   definition the schema forbids is refused, so the validation is real.
 //! - On Windows (CI: under Wine 8.0): `schedule add` registers the task with the system's
-//!   schtasks.exe, the wrapper script it writes starts a real incremental run through
+//!   schtasks.exe, the wrapper script it writes reruns the profile (full, then incremental) through
 //!   `cmd.exe` exactly as the task's action would, `schedule list` reads the task back and
 //!   `schedule remove` deletes it. Wine's schtasks implements `/Create /XML` and `/Delete`
 //!   but not `/Query` ("fixme:schtasks:wmain Unsupported command L"/Query"", exit code 0,
@@ -160,6 +160,8 @@ mod schema {
 #[cfg(windows)] // The Task Scheduler and schtasks.exe exist only there (and in Wine).
 mod task_scheduler {
     use super::*;
+    use common::{Extraction, check_manifest};
+    use std::collections::BTreeMap;
     use std::path::PathBuf;
 
     /// Wine's prefix has winecfg.exe in system32; Windows does not.
@@ -174,7 +176,7 @@ mod task_scheduler {
 
     #[test]
     fn a_task_is_registered_runs_the_profile_is_listed_and_removed() {
-        let sim = Sim::small();
+        let mut sim = Sim::small();
         let env = TestEnv::new();
         // A name of its own: every `profile remove` in the prefix deletes the task of its name.
         let name = format!("sched-{}", std::process::id());
@@ -246,14 +248,18 @@ mod task_scheduler {
         }
 
         // What the task runs, run now: cmd.exe with the wrapper, without this test's
-        // directory variables (the wrapper sets them), reruns the profile.
+        // directory variables (the wrapper sets them). Its first run reads everything;
+        // after the tenant changed, the next only the changes; both leave files equal to it.
         let script = std::fs::read_to_string(&wrapper).unwrap();
         assert!(
             script.contains(&format!("\" run --profile {name} --quiet\r\n")),
             "{script}"
         );
-        {
+        for (round, mode) in [(0, "full"), (1, "incremental")] {
             use std::os::windows::process::CommandExt;
+            if round > 0 {
+                sim.evolve(20, 7);
+            }
             let o = std::process::Command::new(system32().join("cmd.exe"))
                 .raw_arg(format!("/d /v:off /c \"\"{}\"\"", wrapper.display()))
                 .env_remove("ENTRA_EXTRACT_CONFIG_DIR")
@@ -262,18 +268,10 @@ mod task_scheduler {
                 .output()
                 .unwrap();
             assert_exit(&o, 0);
-            let names: Vec<String> = std::fs::read_dir(&out)
-                .map(|d| {
-                    d.filter_map(Result::ok)
-                        .map(|e| e.file_name().to_string_lossy().into_owned())
-                        .collect()
-                })
-                .unwrap_or_default();
-            assert!(
-                names.iter().any(|n| n.ends_with("users.csv"))
-                    && names.iter().any(|n| n.ends_with("groups.csv")),
-                "the scheduled command wrote the CSV files: {names:?}"
-            );
+            Extraction::read(&out, &sim.domain())
+                .assert_eq(&Extraction::expected(&sim.truth, &BTreeMap::new()));
+            let manifest = check_manifest(&out, &sim.domain());
+            assert_eq!(manifest["run"]["mode"], mode, "{manifest}");
         }
 
         let o = env.command().args(["schedule", "list"]).output().unwrap();
