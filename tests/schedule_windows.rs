@@ -215,13 +215,13 @@ mod task_scheduler {
         )
         .unwrap_or_default();
         assert!(profile.contains("schedule = \"daily 02:00\""), "{profile}");
-        // The definition file handed to schtasks is gone; the Task Scheduler keeps its copy.
-        assert!(
-            !env.data_dir()
-                .join("schedule")
-                .join(format!("{name}.task.xml"))
-                .exists()
-        );
+        // The definition registered is kept (UTF-16, as schtasks read it): it marks the task
+        // as this program's.
+        let definition = env
+            .data_dir()
+            .join("schedule")
+            .join(format!("{name}.task.xml"));
+        assert_eq!(&std::fs::read(&definition).unwrap()[..2], &[0xFF, 0xFE]);
 
         let stored = system32().join("Tasks").join("entra-extract").join(&name);
         if under_wine() {
@@ -306,7 +306,7 @@ mod task_scheduler {
             "{}",
             stdout(&o)
         );
-        assert!(!wrapper.exists());
+        assert!(!wrapper.exists() && !definition.exists());
         if under_wine() {
             assert!(
                 !stored.exists(),

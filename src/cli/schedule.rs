@@ -277,7 +277,7 @@ fn list(profiles: &ProfileStore, json: bool) -> Result<(), CommandError> {
                 continue;
             }
         };
-        let status = schedule::status(&name);
+        let status = schedule::status(profiles.dirs(), &name);
         if profile.schedule.is_none() && !status.installed() {
             continue;
         }

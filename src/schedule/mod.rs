@@ -399,12 +399,17 @@ impl Status {
 }
 
 /// The profile's schedule as this platform's scheduler has it.
-pub fn status(profile: &ProfileName) -> Status {
+pub fn status(dirs: &crate::profile::Dirs, profile: &ProfileName) -> Status {
     match Backend::native() {
         Backend::Systemd | Backend::Cron => match systemd::status(profile) {
             (true, state) => Status::Timer(state),
             (false, _) => Status::None,
         },
+        // Only a task this program registered (its definition is kept): schtasks is slow,
+        // and Wine's can hang while its Task Scheduler service starts.
+        Backend::TaskScheduler if !taskscheduler::definition_path(dirs, profile).exists() => {
+            Status::None
+        }
         Backend::TaskScheduler => Status::Task(taskscheduler::status(profile)),
         Backend::Launchd => match launchd::installed(profile) {
             Some(fires) => Status::Agent {
@@ -432,7 +437,8 @@ pub fn rename_blocker(
     old: &ProfileName,
     new: &ProfileName,
 ) -> Option<String> {
-    let scheduled = store.load(old).is_ok_and(|p| p.schedule.is_some()) || status(old).installed();
+    let scheduled = store.load(old).is_ok_and(|p| p.schedule.is_some())
+        || status(store.dirs(), old).installed();
     scheduled.then(|| {
         format!(
             "profile {old} has a schedule, whose timer runs it by name; remove it first (`entra-extract schedule remove --profile {old}`), rename, then add it again for {new}"

@@ -58,6 +58,14 @@ pub struct Unrepresentable {
     why: &'static str,
 }
 
+/// Where the registered definition of `profile`'s task is kept (UTF-16, as registered):
+/// `<data>\schedule\<profile>.task.xml`. Its presence says this program registered a task.
+pub fn definition_path(dirs: &crate::profile::Dirs, profile: &ProfileName) -> PathBuf {
+    dirs.data
+        .join("schedule")
+        .join(format!("{profile}.task.xml"))
+}
+
 /// Where the wrapper script of `profile` goes: `<data>\schedule\<profile>.cmd`.
 pub fn wrapper_path(dirs: &crate::profile::Dirs, profile: &ProfileName) -> PathBuf {
     dirs.data.join("schedule").join(format!("{profile}.cmd"))
@@ -354,9 +362,9 @@ fn schtasks_program() -> PathBuf {
 }
 
 /// Registers `job` as the task [`task_name`] (replacing one of that name): writes the
-/// wrapper script if the job needs one, the definition as an owner-only UTF-16 file in
-/// `<data>\schedule`, runs `schtasks /Create /TN … /XML … /F` and deletes the definition
-/// file (the Task Scheduler keeps its own copy). Returns the wrapper written, if any.
+/// wrapper script if the job needs one, the definition as an owner-only UTF-16 file
+/// ([`definition_path`], kept: it marks the task as this program's) and runs
+/// `schtasks /Create /TN … /XML … /F`. Returns the wrapper written, if any.
 pub fn install(
     job: &Job,
     dirs: &crate::profile::Dirs,
@@ -382,18 +390,16 @@ pub fn install(
                 .map_err(file_error("delete", &wrapper))?;
         }
     }
-    let definition = dirs
-        .data
-        .join("schedule")
-        .join(format!("{}.task.xml", job.profile));
+    let definition = definition_path(dirs, &job.profile);
     let bytes = utf16_file(&render(job, &action, start));
     crate::profile::fsutil::write_private_atomic(&definition, &bytes)
         .map_err(file_error("write", &definition))?;
     let definition_arg = definition.to_string_lossy().into_owned();
     let name = task_name(&job.profile);
-    let created = schtasks(&["/Create", "/TN", &name, "/XML", &definition_arg, "/F"]);
-    let _ = crate::profile::fsutil::remove_if_exists(&definition);
-    created?;
+    if let Err(e) = schtasks(&["/Create", "/TN", &name, "/XML", &definition_arg, "/F"]) {
+        let _ = crate::profile::fsutil::remove_if_exists(&definition);
+        return Err(e.into());
+    }
     Ok(action.wrapper.map(|(path, _)| path))
 }
 
@@ -456,9 +462,15 @@ pub fn remove(
     dirs: &crate::profile::Dirs,
     profile: &ProfileName,
 ) -> Result<bool, super::ScheduleError> {
+    let definition = definition_path(dirs, profile);
+    let wrapper = wrapper_path(dirs, profile);
+    if !definition.exists() && !wrapper.exists() {
+        // Not registered by this program: schtasks is not asked (it is slow, and Wine's can
+        // hang while its Task Scheduler service starts).
+        return Ok(false);
+    }
     let name = task_name(profile);
-    let registered = status(profile);
-    let had_task = match registered {
+    let had_task = match status(profile) {
         Registered::No => false,
         Registered::Yes(_) => {
             schtasks(&["/Delete", "/TN", &name, "/F"])?;
@@ -467,14 +479,16 @@ pub fn remove(
         // Unknown: delete, and take its failure as "there was none".
         Registered::Unknown(_) => schtasks(&["/Delete", "/TN", &name, "/F"]).is_ok(),
     };
-    let wrapper = wrapper_path(dirs, profile);
-    let had_wrapper =
-        crate::profile::fsutil::remove_if_exists(&wrapper).map_err(|source| TaskError::File {
-            action: "delete",
-            path: wrapper,
-            source,
-        })?;
-    Ok(had_task || had_wrapper)
+    let mut had_file = false;
+    for path in [wrapper, definition] {
+        had_file |=
+            crate::profile::fsutil::remove_if_exists(&path).map_err(|source| TaskError::File {
+                action: "delete",
+                path,
+                source,
+            })?;
+    }
+    Ok(had_task || had_file)
 }
 
 fn schtasks(args: &[&str]) -> Result<(), TaskError> {

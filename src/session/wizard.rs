@@ -982,7 +982,7 @@ fn apply_schedule(
     credential_file: Option<PathBuf>,
 ) -> Option<String> {
     use crate::schedule::{self, Backend};
-    let installed = schedule::status(&profile.name).installed();
+    let installed = schedule::status(store.dirs(), &profile.name).installed();
     // Unchanged and in place: left as it is (it may hand the run a credential file, which
     // the wizard does not know).
     if wanted.is_some() && wanted == had_schedule && installed && credential_file.is_none() {
