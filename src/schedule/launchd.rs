@@ -12,7 +12,6 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use chrono::Weekday;
 
@@ -295,24 +294,12 @@ pub fn loaded(profile: &ProfileName) -> bool {
 }
 
 fn launchctl(args: &[&str]) -> Result<(), LaunchdError> {
-    let fail = |output: String| LaunchdError::Launchctl {
-        args: args.join(" "),
-        output,
-    };
-    let out = Command::new("launchctl")
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| fail(e.to_string()))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        let mut text = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        if text.is_empty() {
-            text = format!("exit status {}", out.status);
+    super::run_tool("launchctl", args, super::lossy_utf8).map_err(|output| {
+        LaunchdError::Launchctl {
+            args: args.join(" "),
+            output,
         }
-        Err(fail(text))
-    }
+    })
 }
 
 #[cfg(test)]

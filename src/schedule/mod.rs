@@ -446,6 +446,35 @@ pub fn rename_blocker(
     })
 }
 
+/// Runs `program` with `args` and no input. On failure, what it printed (stderr, else
+/// stdout, through `decode`), else its exit status, or why it did not start.
+fn run_tool(
+    program: impl AsRef<std::ffi::OsStr>,
+    args: &[&str],
+    decode: fn(&[u8]) -> String,
+) -> Result<(), String> {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let mut text = decode(&out.stderr).trim().to_string();
+    if text.is_empty() {
+        text = decode(&out.stdout).trim().to_string();
+    }
+    if text.is_empty() {
+        text = format!("exit status {}", out.status);
+    }
+    Err(text)
+}
+
+fn lossy_utf8(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
 /// The keyring choice of this process (`ENTRA_EXTRACT_KEYRING_STORE`) when a scheduled
 /// run could never read the secret from it: `memory` and `none` hold nothing across
 /// processes, `keyutils` is per login session (and emptied at reboot).

@@ -150,7 +150,7 @@ pub fn render(job: &Job, action: &Action, start: NaiveDate) -> String {
             "",
             format!(
                 "      <ScheduleByWeek>\n        <DaysOfWeek>\n          <{}/>\n        </DaysOfWeek>\n        <WeeksInterval>1</WeeksInterval>\n      </ScheduleByWeek>\n",
-                day_element(on)
+                super::day_name(on)
             ),
         ),
     };
@@ -227,18 +227,6 @@ pub fn utf8_document(task: &str) -> String {
     format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{task}")
 }
 
-fn day_element(day: Weekday) -> &'static str {
-    match day {
-        Weekday::Mon => "Monday",
-        Weekday::Tue => "Tuesday",
-        Weekday::Wed => "Wednesday",
-        Weekday::Thu => "Thursday",
-        Weekday::Fri => "Friday",
-        Weekday::Sat => "Saturday",
-        Weekday::Sun => "Sunday",
-    }
-}
-
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -288,7 +276,7 @@ pub fn parse_schedule(task_xml: &str) -> Option<Schedule> {
             Weekday::Sun,
         ]
         .into_iter()
-        .find(|d| days.contains(&format!("<{}", day_element(*d))))?;
+        .find(|d| days.contains(&format!("<{}", super::day_name(*d))))?;
         return Some(Schedule::Weekly { on, at });
     }
     element(trigger, "ScheduleByDay")?;
@@ -492,27 +480,10 @@ pub fn remove(
 }
 
 fn schtasks(args: &[&str]) -> Result<(), TaskError> {
-    let fail = |output: String| TaskError::Schtasks {
+    super::run_tool(schtasks_program(), args, decode).map_err(|output| TaskError::Schtasks {
         args: args.join(" "),
         output,
-    };
-    let out = Command::new(schtasks_program())
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| fail(e.to_string()))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        let mut text = decode(&out.stderr).trim().to_string();
-        if text.is_empty() {
-            text = decode(&out.stdout).trim().to_string();
-        }
-        if text.is_empty() {
-            text = format!("exit status {}", out.status);
-        }
-        Err(fail(text))
-    }
+    })
 }
 
 #[cfg(test)]
