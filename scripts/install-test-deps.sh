@@ -32,7 +32,7 @@ apt_get() {
 }
 
 need_apt=()
-for pair in dbus-run-session:dbus dbus-send:dbus gnome-keyring-daemon:gnome-keyring secret-tool:libsecret-tools tmux:tmux script:bsdutils python3:python3 systemd-analyze:systemd; do
+for pair in dbus-run-session:dbus dbus-send:dbus gnome-keyring-daemon:gnome-keyring secret-tool:libsecret-tools tmux:tmux script:bsdutils python3:python3 systemd-analyze:systemd xmllint:libxml2-utils; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need_apt+=("${pair#*:}")
 done
 if $cross; then

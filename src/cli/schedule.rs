@@ -1,5 +1,6 @@
 //! `entra-extract schedule add|list|remove`: rerun saved profiles by themselves — a systemd
-//! user timer where a user manager answers, else a crontab line to add.
+//! user timer where a user manager answers, else a crontab line to add (Linux); a Task
+//! Scheduler task (Windows); a launchd LaunchAgent (macOS).
 
 use std::path::PathBuf;
 
@@ -8,7 +9,10 @@ use serde_json::json;
 
 use super::Exit;
 use crate::profile::{Dirs, ProfileName, ProfileStore};
-use crate::schedule::{self, Backend, Installed, Schedule, ScheduleError, cron, systemd};
+use crate::schedule::{
+    self, Backend, Installed, Schedule, ScheduleError, Status, cron, launchd, systemd,
+    taskscheduler,
+};
 
 /// Arguments of `entra-extract schedule`.
 #[derive(Debug, Args)]
@@ -34,9 +38,14 @@ pub enum ScheduleCommand {
         #[arg(long, value_name = "PATH")]
         credential_file: Option<PathBuf>,
         /// Print a crontab line instead of installing a systemd user timer.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "scheduler")]
         cron: bool,
-        /// Print the units (or the crontab line) without installing anything.
+        /// The scheduler to use instead of this platform's (systemd or cron on Linux, the
+        /// Task Scheduler on Windows, launchd on macOS); with --print, e.g. to see the task
+        /// or plist another machine would get.
+        #[arg(long, value_enum, value_name = "SCHEDULER")]
+        scheduler: Option<Backend>,
+        /// Print the units (task definition, plist, crontab line) without installing anything.
         #[arg(long)]
         print: bool,
     },
@@ -46,7 +55,7 @@ pub enum ScheduleCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Stop rerunning a profile: disable and delete its timer.
+    /// Stop rerunning a profile: disable and delete its timer (task, agent).
     Remove {
         /// Profile name.
         #[arg(long)]
@@ -96,13 +105,14 @@ pub fn run(args: ScheduleArgs) -> Exit {
             schedule,
             credential_file,
             cron,
+            scheduler,
             print,
         } => add(
             &profiles,
             &profile,
             &schedule.join(" "),
             credential_file,
-            cron,
+            if cron { Some(Backend::Cron) } else { scheduler },
             print,
         ),
         ScheduleCommand::List { json } => list(&profiles, json),
@@ -122,21 +132,44 @@ fn add(
     name: &ProfileName,
     when: &str,
     credential_file: Option<PathBuf>,
-    force_cron: bool,
+    chosen: Option<Backend>,
     print: bool,
 ) -> Result<(), CommandError> {
     let mut profile = profiles.load(name)?;
     let when: Schedule = when.parse()?;
-    let backend = if force_cron {
-        Backend::Cron
-    } else if print {
-        Backend::Systemd
-    } else {
-        Backend::detect()
+    let backend = match chosen {
+        Some(b) => b,
+        None if print => Backend::native(),
+        None => Backend::detect(),
     };
+    let force_cron = chosen == Some(Backend::Cron);
     let job = schedule::job_for(&profile, when, credential_file, backend)?;
     if print {
         match backend {
+            Backend::TaskScheduler => {
+                let wrapper = taskscheduler::wrapper_path(profiles.dirs(), name);
+                let action = taskscheduler::action(&job, &wrapper, &taskscheduler::system_root())
+                    .map_err(ScheduleError::from)?;
+                crate::outln!(
+                    "{}",
+                    taskscheduler::utf8_document(&taskscheduler::render(
+                        &job,
+                        &action,
+                        chrono::Local::now().date_naive()
+                    ))
+                );
+                if let Some((path, script)) = &action.wrapper {
+                    eprintln!(
+                        "note: the task runs {}, which `schedule add` writes as:\n{}",
+                        path.display(),
+                        script.replace("\r\n", "\n")
+                    );
+                }
+            }
+            Backend::Launchd => crate::outln!(
+                "{}",
+                launchd::render(&job, &schedule::log_path(profiles.dirs(), name))
+            ),
             Backend::Systemd => {
                 let units = systemd::render(&job).map_err(ScheduleError::from)?;
                 crate::outln!(
@@ -149,7 +182,7 @@ fn add(
             }
             Backend::Cron => crate::outln!(
                 "{}",
-                cron::line(&job, &cron::log_path(profiles.dirs(), name))
+                cron::line(&job, &schedule::log_path(profiles.dirs(), name))
             ),
         }
         return Ok(());
@@ -174,6 +207,38 @@ fn add(
                     "note: each run reads the secret from your OS keyring; if the keyring is locked when the timer fires (e.g. no one is logged in), the run fails with exit code 2 (within 30 s) instead of waiting. Pass --credential-file to hand it the secret as a systemd credential instead."
                 );
             }
+        }
+        Installed::Task {
+            name: task,
+            wrapper,
+        } => {
+            crate::outln!(
+                "Profile {name} now reruns {} (scheduled task {task} of your user; a run missed while the machine was off starts as soon as it can, never two at once, each ends after at most 4 hours).\n\
+                 It runs only while you are logged on: its logon type is InteractiveToken, the one in which a run can read your Windows Credential Manager (S4U cannot; Password would store your Windows password with the task).\n\
+                 Check it with `schtasks /Query /TN \"{task}\" /V /FO LIST` (its last run result) or `entra-extract profile list`; stop it with `entra-extract schedule remove --profile {name}`.",
+                when.describe(),
+            );
+            if let Some(wrapper) = wrapper {
+                crate::outln!(
+                    "The task runs {}, which sets this shell's ENTRA_EXTRACT_* directories (a task has no environment of its own).",
+                    wrapper.display()
+                );
+            }
+        }
+        Installed::Agent(plist) => {
+            let spread = launchd::spread_minutes(name, &when);
+            crate::outln!(
+                "Profile {name} now reruns {} (launchd agent {}: wrote {} and loaded it with `launchctl bootstrap {}`).\n\
+                 launchd has no random delay: each run starts {spread} min after the scheduled time, a shift fixed for this profile. A run missed while the Mac slept starts when it wakes; one missed while it was off is skipped.\n\
+                 The agent runs in your login session, where your login keychain is; its output goes to {}. Check it with `launchctl print {}/{}` or `entra-extract profile list`; stop it with `entra-extract schedule remove --profile {name}`.",
+                when.describe(),
+                launchd::label(name),
+                plist.display(),
+                launchd::domain(),
+                schedule::log_path(profiles.dirs(), name).display(),
+                launchd::domain(),
+                launchd::label(name),
+            );
         }
         Installed::CrontabLine(line) => {
             let lead = if force_cron {
@@ -212,16 +277,16 @@ fn list(profiles: &ProfileStore, json: bool) -> Result<(), CommandError> {
                 continue;
             }
         };
-        let (timer, state) = systemd::status(&name);
-        if profile.schedule.is_none() && !timer {
+        let status = schedule::status(profiles.dirs(), &name);
+        if profile.schedule.is_none() && !status.installed() {
             continue;
         }
-        let crontab = if timer { None } else { cron::installed(&name) };
-        rows.push((
-            name,
-            profile.schedule,
-            installed_text(timer, state, crontab),
-        ));
+        let crontab = match status {
+            Status::None if Backend::native() == Backend::Systemd => cron::installed(&name),
+            _ => None,
+        };
+        let installed = installed_text(&name, status, crontab);
+        rows.push((name, profile.schedule, installed));
     }
     if json {
         let items: Vec<_> = rows
@@ -255,30 +320,69 @@ fn list(profiles: &ProfileStore, json: bool) -> Result<(), CommandError> {
     Ok(())
 }
 
-fn installed_text(timer: bool, state: Option<String>, crontab: Option<bool>) -> String {
-    match (timer, crontab) {
-        (true, _) => format!(
+fn installed_text(name: &ProfileName, status: Status, crontab: Option<bool>) -> String {
+    use taskscheduler::Registered;
+    let task = taskscheduler::task_name(name);
+    match (status, crontab) {
+        (Status::Timer(state), _) => format!(
             "systemd timer ({})",
             state.unwrap_or_else(|| "state unknown".into())
         ),
-        (false, Some(true)) => "crontab".into(),
-        (false, _) => "not installed (no timer, no crontab line)".into(),
+        (Status::Task(Registered::Yes(Some(s))), _) => {
+            format!("scheduled task {task} ({})", s.describe())
+        }
+        (Status::Task(Registered::Yes(None)), _) => {
+            format!("scheduled task {task} (a schedule entra-extract did not write)")
+        }
+        (Status::Task(Registered::No), _) => "not installed (no scheduled task)".into(),
+        (Status::Task(Registered::Unknown(why)), _) => {
+            format!("scheduled task {task}: state unknown ({why})")
+        }
+        (Status::Agent { fires, loaded }, _) => format!(
+            "launchd agent {} ({}, {})",
+            launchd::label(name),
+            fires.map_or("a schedule entra-extract did not write".into(), |s| {
+                format!("fires {}", s.describe())
+            }),
+            if loaded { "loaded" } else { "not loaded" }
+        ),
+        (Status::None, Some(true)) => "crontab".into(),
+        (Status::None, _) if Backend::native() == Backend::Launchd => {
+            "not installed (no launchd agent)".into()
+        }
+        (Status::None, _) => "not installed (no timer, no crontab line)".into(),
     }
 }
 
 fn remove(profiles: &ProfileStore, name: &ProfileName) -> Result<(), CommandError> {
     let mut profile = profiles.load(name)?;
-    let had_timer = systemd::remove(name).map_err(ScheduleError::from)?;
+    let had_timer = schedule::remove(profiles.dirs(), name)?;
     let had_schedule = profile.schedule.take().is_some();
     if had_schedule {
         profiles.save(&profile)?;
     }
     match (had_timer, had_schedule) {
         (true, _) => crate::outln!(
-            "Profile {name} no longer reruns by itself: its systemd timer is disabled and deleted."
+            "Profile {name} no longer reruns by itself: {}.",
+            match Backend::native() {
+                Backend::TaskScheduler => format!(
+                    "its scheduled task {} is deleted",
+                    taskscheduler::task_name(name)
+                ),
+                Backend::Launchd => format!(
+                    "its launchd agent {} is unloaded and deleted",
+                    launchd::label(name)
+                ),
+                Backend::Systemd | Backend::Cron =>
+                    "its systemd timer is disabled and deleted".into(),
+            }
+        ),
+        (false, true) if Backend::native() == Backend::Systemd => crate::outln!(
+            "Removed profile {name}'s schedule. If you added its crontab line, delete it with `crontab -e` (the line runs `--profile {name}`)."
         ),
         (false, true) => crate::outln!(
-            "Removed profile {name}'s schedule. If you added its crontab line, delete it with `crontab -e` (the line runs `--profile {name}`)."
+            "Removed profile {name}'s schedule; there was no {} to delete.",
+            Backend::native().installed_name(name)
         ),
         (false, false) => crate::outln!("Profile {name} has no schedule."),
     }

@@ -65,13 +65,6 @@ pub fn finds_credential(file: &Path, profile: &ProfileName) -> bool {
     inputs.systemd_credential(Some(profile)).as_deref() == Some(file)
 }
 
-/// Where a crontab line appends the run's output: `<data>/logs/schedule-<profile>.log`.
-pub fn log_path(dirs: &crate::profile::Dirs, profile: &ProfileName) -> std::path::PathBuf {
-    dirs.data
-        .join("logs")
-        .join(format!("schedule-{profile}.log"))
-}
-
 fn sh_quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', r"'\''"))
 }

@@ -1,9 +1,12 @@
 //! Schedules: when a saved profile reruns by itself (the connector's "collection frequency"),
-//! and the two ways to install one — a systemd user timer, or a crontab line where systemd
-//! is absent.
+//! and the ways to install one: a systemd user timer, or a crontab line where systemd is
+//! absent (Linux and other Unix systems); a Task Scheduler task (Windows); a launchd
+//! LaunchAgent (macOS). One [`Schedule`] and one [`Job`]; each backend renders them.
 
 pub mod cron;
+pub mod launchd;
 pub mod systemd;
+pub mod taskscheduler;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -85,21 +88,50 @@ impl Job {
 }
 
 /// Where a schedule goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Backend {
     /// A systemd user timer (installed and enabled).
     Systemd,
     /// A crontab line (printed for the user to add).
     Cron,
+    /// A Windows Task Scheduler task of the current user (registered with schtasks).
+    TaskScheduler,
+    /// A macOS launchd LaunchAgent (written and loaded with launchctl).
+    Launchd,
 }
 
 impl Backend {
-    /// systemd where a user manager answers, else cron.
-    pub fn detect() -> Self {
-        if systemd::user_manager_available() {
-            Backend::Systemd
+    /// The scheduler this platform installs into: the Task Scheduler on Windows, launchd on
+    /// macOS, systemd elsewhere (whose absence [`Backend::detect`] turns into cron).
+    pub fn native() -> Self {
+        if cfg!(windows) {
+            Backend::TaskScheduler
+        } else if cfg!(target_os = "macos") {
+            Backend::Launchd
         } else {
-            Backend::Cron
+            Backend::Systemd
+        }
+    }
+
+    /// [`Backend::native`], with cron where systemd is native but no user manager answers.
+    pub fn detect() -> Self {
+        match Backend::native() {
+            Backend::Systemd if !systemd::user_manager_available() => Backend::Cron,
+            native => native,
+        }
+    }
+
+    /// What the profile's installed schedule is called, for people: "systemd timer
+    /// entra-extract-x.timer", "scheduled task entra-extract\x", "launchd agent …".
+    pub fn installed_name(self, profile: &ProfileName) -> String {
+        match self {
+            Backend::Systemd | Backend::Cron => {
+                format!("systemd timer {}", systemd::timer_name(profile))
+            }
+            Backend::TaskScheduler => {
+                format!("scheduled task {}", taskscheduler::task_name(profile))
+            }
+            Backend::Launchd => format!("launchd agent {}", launchd::label(profile)),
         }
     }
 }
@@ -121,13 +153,32 @@ pub enum ScheduleError {
     },
     /// A profile without a stored secret, scheduled with cron and no credential file.
     #[error(
-        "profile {profile} has no stored secret, and a cron job has no environment to take it from; \
+        "profile {profile} has no stored secret, and {job} has no environment to take it from; \
          pass --credential-file {dir}/{name} (an owner-only file holding the secret; the run reads it as a credential), \
          or store the secret in the OS keyring (`entra-extract profile set-secret {profile}`)",
         dir = "DIR",
         name = cron::credential_name(profile)
     )]
     CronNeedsStoredSecret {
+        /// The profile.
+        profile: ProfileName,
+        /// "a cron job", "a launchd agent".
+        job: &'static str,
+    },
+    /// The Task Scheduler reruns only profiles whose secret is stored.
+    #[error(
+        "profile {profile} has no stored secret, and a scheduled task has no environment to take it from (nor a credential file: --credential-file is for systemd, cron and launchd); \
+         store the secret in the Windows Credential Manager (`entra-extract profile set-secret {profile}` after switching the profile's secret_storage to \"keyring\")"
+    )]
+    TaskNeedsStoredSecret {
+        /// The profile.
+        profile: ProfileName,
+    },
+    /// `--credential-file` with the Task Scheduler.
+    #[error(
+        "a scheduled task cannot be handed a credential file; store profile {profile}'s secret in the Windows Credential Manager (`entra-extract profile set-secret {profile}`) and add the schedule without --credential-file"
+    )]
+    TaskCredentialFile {
         /// The profile.
         profile: ProfileName,
     },
@@ -167,15 +218,34 @@ pub enum ScheduleError {
     /// A path cannot be written into a unit.
     #[error(transparent)]
     Unrepresentable(#[from] systemd::Unrepresentable),
+    /// A path cannot be written into a task or its wrapper script.
+    #[error(transparent)]
+    TaskUnrepresentable(#[from] taskscheduler::Unrepresentable),
     /// Installing or removing the units failed.
     #[error(transparent)]
     Systemd(#[from] systemd::SystemdError),
+    /// Registering or deleting the task failed.
+    #[error(transparent)]
+    Task(#[from] taskscheduler::TaskError),
+    /// Writing, loading or removing the LaunchAgent failed.
+    #[error(transparent)]
+    Launchd(#[from] launchd::LaunchdError),
 }
 
 impl ScheduleError {
     /// Whether this is the user's input to fix (exit code 2), not a failure of the system.
     pub fn is_config_error(&self) -> bool {
-        !matches!(self, ScheduleError::Exe(_) | ScheduleError::Systemd(_))
+        !matches!(
+            self,
+            ScheduleError::Exe(_)
+                | ScheduleError::Systemd(_)
+                | ScheduleError::Task(_)
+                | ScheduleError::Launchd(
+                    launchd::LaunchdError::NoAgentDir
+                        | launchd::LaunchdError::File { .. }
+                        | launchd::LaunchdError::Launchctl { .. }
+                )
+        )
     }
 }
 
@@ -194,7 +264,17 @@ pub fn job_for(
     }
     let stored = profile.secret_storage.is_stored();
     let credential_file = match (backend, credential_file) {
-        (Backend::Cron, Some(path)) => {
+        (Backend::TaskScheduler, Some(_)) => {
+            return Err(ScheduleError::TaskCredentialFile {
+                profile: profile.name.clone(),
+            });
+        }
+        (Backend::TaskScheduler, None) if !stored => {
+            return Err(ScheduleError::TaskNeedsStoredSecret {
+                profile: profile.name.clone(),
+            });
+        }
+        (Backend::Cron | Backend::Launchd, Some(path)) => {
             let path = checked_credential_file(&path)?;
             if !cron::finds_credential(&path, &profile.name) {
                 return Err(ScheduleError::CronCredentialName {
@@ -204,9 +284,14 @@ pub fn job_for(
             }
             Some(path)
         }
-        (Backend::Cron, None) if !stored => {
+        (Backend::Cron | Backend::Launchd, None) if !stored => {
             return Err(ScheduleError::CronNeedsStoredSecret {
                 profile: profile.name.clone(),
+                job: if backend == Backend::Cron {
+                    "a cron job"
+                } else {
+                    "a launchd agent"
+                },
             });
         }
         (Backend::Systemd, None) if !stored => {
@@ -242,6 +327,15 @@ pub enum Installed {
     Timer([PathBuf; 2]),
     /// The crontab line for the user to add (cron is never edited behind their back).
     CrontabLine(String),
+    /// The Task Scheduler task registered, with the wrapper script it runs, if any.
+    Task {
+        /// `entra-extract\<profile>`.
+        name: String,
+        /// The script setting the directory overrides, when there are any.
+        wrapper: Option<PathBuf>,
+    },
+    /// The LaunchAgent's plist written and loaded.
+    Agent(PathBuf),
 }
 
 /// Installs `job` the `backend`'s way. The caller records the schedule in the profile.
@@ -252,9 +346,88 @@ pub fn install(
 ) -> Result<Installed, ScheduleError> {
     Ok(match backend {
         Backend::Systemd => Installed::Timer(systemd::install(job, &systemd::render(job)?)?),
-        Backend::Cron => {
-            Installed::CrontabLine(cron::line(job, &cron::log_path(dirs, &job.profile)))
+        Backend::Cron => Installed::CrontabLine(cron::line(job, &log_path(dirs, &job.profile))),
+        Backend::TaskScheduler => Installed::Task {
+            name: taskscheduler::task_name(&job.profile),
+            wrapper: taskscheduler::install(job, dirs, chrono::Local::now().date_naive())?,
+        },
+        Backend::Launchd => Installed::Agent(launchd::install(
+            job,
+            &launchd::render(job, &log_path(dirs, &job.profile)),
+        )?),
+    })
+}
+
+/// Where a crontab line or a LaunchAgent sends the run's output:
+/// `<data>/logs/schedule-<profile>.log`.
+pub fn log_path(dirs: &crate::profile::Dirs, profile: &ProfileName) -> PathBuf {
+    dirs.data
+        .join("logs")
+        .join(format!("schedule-{profile}.log"))
+}
+
+/// What this platform's scheduler holds for a profile (cron is not asked: its lines are
+/// the user's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// A systemd timer unit file exists, with what `systemctl --user is-active` says.
+    Timer(Option<String>),
+    /// The Task Scheduler's answer.
+    Task(taskscheduler::Registered),
+    /// A LaunchAgent plist exists, with the schedule it fires on and whether it is loaded.
+    Agent {
+        /// Its `StartCalendarInterval`, spread included.
+        fires: Option<Schedule>,
+        /// `launchctl print` knows it.
+        loaded: bool,
+    },
+    /// Nothing installed.
+    None,
+}
+
+impl Status {
+    /// Whether something is known to be installed (a task schtasks could not tell of does
+    /// not count: Wine's schtasks cannot query any).
+    pub fn installed(&self) -> bool {
+        matches!(
+            self,
+            Status::Timer(_)
+                | Status::Task(taskscheduler::Registered::Yes(_))
+                | Status::Agent { .. }
+        )
+    }
+}
+
+/// The profile's schedule as this platform's scheduler has it.
+pub fn status(dirs: &crate::profile::Dirs, profile: &ProfileName) -> Status {
+    match Backend::native() {
+        Backend::Systemd | Backend::Cron => match systemd::status(profile) {
+            (true, state) => Status::Timer(state),
+            (false, _) => Status::None,
+        },
+        // Only a task this program registered (its definition is kept): schtasks is slow,
+        // and Wine's can hang while its Task Scheduler service starts.
+        Backend::TaskScheduler if !taskscheduler::definition_path(dirs, profile).exists() => {
+            Status::None
         }
+        Backend::TaskScheduler => Status::Task(taskscheduler::status(profile)),
+        Backend::Launchd => match launchd::installed(profile) {
+            Some(fires) => Status::Agent {
+                fires,
+                loaded: launchd::loaded(profile),
+            },
+            None => Status::None,
+        },
+    }
+}
+
+/// Removes the profile's timer, task or agent from this platform's scheduler. Returns
+/// whether there was one.
+pub fn remove(dirs: &crate::profile::Dirs, profile: &ProfileName) -> Result<bool, ScheduleError> {
+    Ok(match Backend::native() {
+        Backend::Systemd | Backend::Cron => systemd::remove(profile)?,
+        Backend::TaskScheduler => taskscheduler::remove(dirs, profile)?,
+        Backend::Launchd => launchd::remove(profile)?,
     })
 }
 
@@ -264,12 +437,42 @@ pub fn rename_blocker(
     old: &ProfileName,
     new: &ProfileName,
 ) -> Option<String> {
-    let scheduled = store.load(old).is_ok_and(|p| p.schedule.is_some()) || systemd::status(old).0;
+    let scheduled = store.load(old).is_ok_and(|p| p.schedule.is_some())
+        || status(store.dirs(), old).installed();
     scheduled.then(|| {
         format!(
             "profile {old} has a schedule, whose timer runs it by name; remove it first (`entra-extract schedule remove --profile {old}`), rename, then add it again for {new}"
         )
     })
+}
+
+/// Runs `program` with `args` and no input. On failure, what it printed (stderr, else
+/// stdout, through `decode`), else its exit status, or why it did not start.
+fn run_tool(
+    program: impl AsRef<std::ffi::OsStr>,
+    args: &[&str],
+    decode: fn(&[u8]) -> String,
+) -> Result<(), String> {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let mut text = decode(&out.stderr).trim().to_string();
+    if text.is_empty() {
+        text = decode(&out.stdout).trim().to_string();
+    }
+    if text.is_empty() {
+        text = format!("exit status {}", out.status);
+    }
+    Err(text)
+}
+
+fn lossy_utf8(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// The keyring choice of this process (`ENTRA_EXTRACT_KEYRING_STORE`) when a scheduled

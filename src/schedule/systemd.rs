@@ -291,25 +291,14 @@ pub fn status(profile: &ProfileName) -> (bool, Option<String>) {
 }
 
 fn systemctl(args: &[&str]) -> Result<(), SystemdError> {
-    let fail = |output: String| SystemdError::Systemctl {
-        args: args.join(" "),
-        output,
-    };
-    let out = Command::new("systemctl")
-        .arg("--user")
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| fail(e.to_string()))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        let mut text = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        if text.is_empty() {
-            text = format!("exit status {}", out.status);
+    let mut all = vec!["--user"];
+    all.extend_from_slice(args);
+    super::run_tool("systemctl", &all, super::lossy_utf8).map_err(|output| {
+        SystemdError::Systemctl {
+            args: args.join(" "),
+            output,
         }
-        Err(fail(text))
-    }
+    })
 }
 
 #[cfg(test)]

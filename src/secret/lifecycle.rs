@@ -354,7 +354,13 @@ impl Removed {
             ""
         };
         let timer = if self.timer == TimerRemoval::Removed {
-            ", disabled and deleted its systemd timer"
+            match crate::schedule::Backend::native() {
+                crate::schedule::Backend::Systemd | crate::schedule::Backend::Cron => {
+                    ", disabled and deleted its systemd timer"
+                }
+                crate::schedule::Backend::TaskScheduler => ", deleted its scheduled task",
+                crate::schedule::Backend::Launchd => ", unloaded and deleted its launchd agent",
+            }
         } else {
             ""
         };
@@ -366,8 +372,8 @@ impl Removed {
     pub fn warnings(&self, profiles: &ProfileStore, name: &ProfileName) -> Vec<String> {
         let timer = match &self.timer {
             TimerRemoval::Failed(e) => Some(format!(
-                "its systemd timer could not be removed ({e}); delete {} yourself",
-                crate::schedule::systemd::timer_name(name)
+                "its {} could not be removed ({e}); delete it yourself",
+                crate::schedule::Backend::native().installed_name(name)
             )),
             _ => None,
         };
@@ -404,8 +410,8 @@ impl Removed {
         }
         if self.timer == TimerRemoval::Removed {
             deleted.push(format!(
-                "its systemd timer {}",
-                crate::schedule::systemd::timer_name(name)
+                "its {}",
+                crate::schedule::Backend::native().installed_name(name)
             ));
         }
         format!(
@@ -566,7 +572,10 @@ impl Removal {
                 .map_err(Into::into),
         )?;
         // Its timer would only fail from now on, or run the profile that took the name.
-        let timer = match self.timer.then(|| crate::schedule::systemd::remove(name)) {
+        let timer = match self
+            .timer
+            .then(|| crate::schedule::remove(profiles.dirs(), name))
+        {
             Some(Ok(true)) => TimerRemoval::Removed,
             None | Some(Ok(false)) => TimerRemoval::NoTimer,
             Some(Err(e)) => TimerRemoval::Failed(e.to_string()),

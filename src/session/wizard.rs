@@ -989,8 +989,8 @@ fn apply_schedule(
     had_schedule: Option<crate::schedule::Schedule>,
     credential_file: Option<PathBuf>,
 ) -> Option<String> {
-    use crate::schedule::{self, Backend, systemd};
-    let installed = systemd::status(&profile.name).0;
+    use crate::schedule::{self, Backend};
+    let installed = schedule::status(store.dirs(), &profile.name).installed();
     // Unchanged and in place: left as it is (it may hand the run a credential file, which
     // the wizard does not know).
     if wanted.is_some() && wanted == had_schedule && installed && credential_file.is_none() {
@@ -1012,12 +1012,19 @@ fn apply_schedule(
         if had_schedule.is_none() && !installed {
             return None;
         }
-        return Some(match systemd::remove(&profile.name) {
-            Ok(true) => "It no longer reruns by itself: its timer is removed.".into(),
-            Ok(false) => {
+        return Some(match schedule::remove(store.dirs(), &profile.name) {
+            Ok(true) => format!(
+                "It no longer reruns by itself: its {} is removed.",
+                Backend::native().installed_name(&profile.name)
+            ),
+            Ok(false) if Backend::native() == Backend::Systemd => {
                 "It no longer reruns by itself; delete its crontab line if you added one.".into()
             }
-            Err(e) => format!("Its timer could not be removed: {e}."),
+            Ok(false) => "It no longer reruns by itself.".into(),
+            Err(e) => format!(
+                "Its {} could not be removed: {e}.",
+                Backend::native().installed_name(&profile.name)
+            ),
         });
     };
     let backend = Backend::detect();
@@ -1029,7 +1036,17 @@ fn apply_schedule(
         schedule::Installed::Timer(_) => format!(
             "It reruns {} (systemd user timer {}).",
             when.describe(),
-            systemd::timer_name(&profile.name)
+            schedule::systemd::timer_name(&profile.name)
+        ),
+        schedule::Installed::Task { name, .. } => format!(
+            "It reruns {} (scheduled task {name}; only while you are logged on, so that it can read the Windows Credential Manager).",
+            when.describe()
+        ),
+        schedule::Installed::Agent(_) => format!(
+            "It reruns {} (launchd agent {}, {} min after the hour set: launchd has no random delay).",
+            when.describe(),
+            schedule::launchd::label(&profile.name),
+            schedule::launchd::spread_minutes(&profile.name, &when)
         ),
         schedule::Installed::CrontabLine(line) => format!(
             "To rerun it {}, add this line to your crontab (crontab -e): {line}",
