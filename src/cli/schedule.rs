@@ -159,7 +159,7 @@ fn add(
                     ))
                 );
                 if let Some((path, script)) = &action.wrapper {
-                    eprintln!(
+                    crate::errln!(
                         "note: the task runs {}, which `schedule add` writes as:\n{}",
                         path.display(),
                         script.replace("\r\n", "\n")

@@ -7,10 +7,6 @@ use std::path::Path;
 
 use super::ProfileName;
 
-/// The atomic owner-only write under its old name, for `src/schedule` (rewritten on another
-/// branch): drop once nothing calls it.
-pub use crate::private_fs::write_atomic as write_private_atomic;
-
 /// Removes `path`, treating "already gone" as success; returns whether it existed.
 pub fn remove_if_exists(path: &Path) -> io::Result<bool> {
     match fs::remove_file(path) {

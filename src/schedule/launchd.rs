@@ -246,7 +246,7 @@ pub fn install(job: &Job, plist: &str) -> Result<PathBuf, LaunchdError> {
         }
     }
     let path = plist_path(&job.profile).ok_or(LaunchdError::NoAgentDir)?;
-    crate::profile::fsutil::write_private_atomic(&path, plist.as_bytes()).map_err(|source| {
+    crate::private_fs::write_atomic(&path, plist.as_bytes()).map_err(|source| {
         LaunchdError::File {
             action: "write",
             path: path.clone(),

@@ -232,13 +232,13 @@ pub fn install(job: &Job, units: &Units) -> Result<[PathBuf; 2], SystemdError> {
     let service = dir.join(service_name(&job.profile));
     let timer = dir.join(timer_name(&job.profile));
     for (path, content) in [(&service, &units.service), (&timer, &units.timer)] {
-        crate::profile::fsutil::write_private_atomic(path, content.as_bytes()).map_err(
-            |source| SystemdError::File {
+        crate::private_fs::write_atomic(path, content.as_bytes()).map_err(|source| {
+            SystemdError::File {
                 action: "write",
                 path: path.clone(),
                 source,
-            },
-        )?;
+            }
+        })?;
     }
     systemctl(&["daemon-reload"])?;
     systemctl(&["enable", "--now", &timer_name(&job.profile)])?;

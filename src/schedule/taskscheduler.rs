@@ -370,7 +370,7 @@ pub fn install(
     };
     match &action.wrapper {
         Some((path, script)) => {
-            crate::profile::fsutil::write_private_atomic(path, script.as_bytes())
+            crate::private_fs::write_atomic(path, script.as_bytes())
                 .map_err(file_error("write", path))?;
         }
         None => {
@@ -380,7 +380,7 @@ pub fn install(
     }
     let definition = definition_path(dirs, &job.profile);
     let bytes = utf16_file(&render(job, &action, start));
-    crate::profile::fsutil::write_private_atomic(&definition, &bytes)
+    crate::private_fs::write_atomic(&definition, &bytes)
         .map_err(file_error("write", &definition))?;
     let definition_arg = definition.to_string_lossy().into_owned();
     let name = task_name(&job.profile);
