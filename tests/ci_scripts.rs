@@ -282,3 +282,44 @@ fn readme_gives_ci_run_as_the_test_command() {
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     assert!(readme.contains("\n.ci/run\n"), "README.md's test command");
 }
+
+/// `scripts/release --dry-run` says what the one release command does, without doing it:
+/// a static Linux binary (musl) in a .tar.gz, the Windows .exe in a .zip, each with the
+/// README, completions for every shell and the man pages, and SHA256SUMS. One real run is
+/// measured in BENCHMARKS.md ("Release archives"); it takes too long for every CI run.
+#[test]
+fn release_builds_a_static_linux_tarball_a_windows_zip_and_their_checksums() {
+    let o =
+        std::process::Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/release"))
+            .arg("--dry-run")
+            .env_remove("CARGO_TARGET_DIR")
+            .output()
+            .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let plan = stderr(&o);
+    let version = env!("CARGO_PKG_VERSION");
+    for step in [
+        "cargo build --release --locked --target x86_64-unknown-linux-musl".to_string(),
+        "CC_x86_64_unknown_linux_musl=musl-gcc".to_string(),
+        "cargo build --release --locked --target x86_64-pc-windows-gnu".to_string(),
+        "completion bash ".to_string(),
+        "completion zsh ".to_string(),
+        "completion fish ".to_string(),
+        "completion powershell ".to_string(),
+        "completion elvish ".to_string(),
+        "release/entra-extract man --dir ".to_string(),
+        format!(
+            "package entra-extract-{version}-x86_64-unknown-linux-musl target/x86_64-unknown-linux-musl/release/entra-extract"
+        ),
+        format!(
+            "package entra-extract-{version}-x86_64-pc-windows-gnu target/x86_64-pc-windows-gnu/release/entra-extract.exe"
+        ),
+        format!("-czf dist/entra-extract-{version}-x86_64-unknown-linux-musl.tar.gz"),
+        "+ zip_windows".to_string(),
+        "+ sums".to_string(),
+    ] {
+        assert!(plan.contains(&step), "{step}:\n{plan}");
+    }
+    // Nothing was built or written.
+    assert!(!plan.contains("Compiling"), "{plan}");
+}
