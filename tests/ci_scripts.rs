@@ -302,6 +302,7 @@ fn release_builds_a_static_linux_tarball_a_windows_zip_and_their_checksums() {
         "cargo build --release --locked --target x86_64-unknown-linux-musl".to_string(),
         "CC_x86_64_unknown_linux_musl=musl-gcc".to_string(),
         "cargo build --release --locked --target x86_64-pc-windows-gnu".to_string(),
+        "+ static target/x86_64-unknown-linux-musl/release/entra-extract".to_string(),
         "completion bash ".to_string(),
         "completion zsh ".to_string(),
         "completion fish ".to_string(),
