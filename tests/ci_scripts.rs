@@ -2,7 +2,9 @@
 //! installs missing Debian packages as root, through sudo (and says so) when not root, and
 //! says what to do when neither works; with `--cross` it adds the Rust targets and the
 //! packages for Windows and macOS. `apt-get`, `sudo`, `id`, `rustup` and `python3` are
-//! stand-ins first in a bare `PATH` that log their arguments.
+//! stand-ins first in a bare `PATH` that log their arguments. `.ci/run` itself runs with
+//! stand-in scripts and `cargo`: every stage, for Linux, Windows (under Wine) and macOS, in
+//! order, stopping at the first failure.
 
 #![cfg(unix)]
 
@@ -151,4 +153,174 @@ fn not_root_without_sudo_says_what_to_do() {
         stderr(&o)
     );
     assert!(!m.calls().contains("apt-get"), "{}", m.calls());
+}
+
+/// A copy of `.ci/run` in a fresh checkout-like folder whose scripts, `cargo` and fidelity
+/// Python are stand-ins logging their arguments (and the environment Cargo sees).
+struct Checkout {
+    root: tempfile::TempDir,
+}
+
+impl Checkout {
+    /// `failing`: a `cargo` argument list (space-joined) whose stand-in exits 1.
+    fn new(failing: Option<&str>) -> Checkout {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        for dir in [".ci", "scripts/wine", "bin", "target/fidelity-venv/bin"] {
+            std::fs::create_dir_all(r.join(dir)).unwrap();
+        }
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/run"),
+            r.join(".ci/run"),
+        )
+        .unwrap();
+        let log = r.join("calls.log");
+        let log = log.display();
+        let logger = |name: &str| format!("#!/bin/sh\necho \"{name} $*\" >> '{log}'\n");
+        write_exe(
+            &r.join("scripts/install-test-deps.sh"),
+            &logger("install-test-deps"),
+        );
+        write_exe(&r.join("scripts/clippy-macos.sh"), &logger("clippy-macos"));
+        write_exe(&r.join("scripts/wine/runner.sh"), "#!/bin/sh\nexit 1\n");
+        write_exe(
+            &r.join("target/fidelity-venv/bin/python"),
+            &logger("fidelity-python"),
+        );
+        let fail = failing
+            .map(|args| format!("[ \"$*\" = '{args}' ] && exit 1\n"))
+            .unwrap_or_default();
+        write_exe(
+            &r.join("bin/cargo"),
+            &format!(
+                "#!/bin/sh\necho \"cargo $* (incremental=$CARGO_INCREMENTAL runner=$CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER)\" >> '{log}'\n{fail}exit 0\n"
+            ),
+        );
+        Checkout { root }
+    }
+
+    fn run(&self) -> Output {
+        std::process::Command::new(self.root.path().join(".ci/run"))
+            .env_clear()
+            .env(
+                "PATH",
+                format!("{}:/usr/bin:/bin", self.root.path().join("bin").display()),
+            )
+            .output()
+            .unwrap()
+    }
+
+    fn calls(&self) -> Vec<String> {
+        std::fs::read_to_string(self.root.path().join("calls.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+#[test]
+fn ci_run_checks_linux_windows_and_macos_in_one_command() {
+    let c = Checkout::new(None);
+    let o = c.run();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let root = std::fs::canonicalize(c.root.path()).unwrap();
+    let runner = root.join("scripts/wine/runner.sh");
+    let runner = runner.display();
+    let linux = "(incremental=0 runner=)";
+    assert_eq!(
+        c.calls(),
+        [
+            "install-test-deps --cross".to_string(),
+            format!("cargo fmt --all -- --check {linux}"),
+            format!("cargo clippy --all-targets --locked -- -D warnings {linux}"),
+            format!(
+                "cargo clippy --all-targets --locked --target x86_64-pc-windows-gnu -- -D warnings {linux}"
+            ),
+            "clippy-macos --all-targets".to_string(),
+            format!("cargo test --all-targets --locked --no-fail-fast {linux}"),
+            "fidelity-python -m unittest discover -s tests/fidelity -v".to_string(),
+            format!(
+                "cargo test --all-targets --locked --no-run --target x86_64-pc-windows-gnu {linux}"
+            ),
+            format!(
+                "cargo test --all-targets --locked --no-fail-fast --target x86_64-pc-windows-gnu (incremental=0 runner={runner})"
+            ),
+        ]
+    );
+    // Each stage says what it took.
+    for stage in ["clippy windows", "clippy macos", "test windows (wine)"] {
+        assert!(
+            stderr(&o).contains(&format!("=== {stage}: ")),
+            "{stage}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
+fn ci_run_stops_at_the_first_failing_stage() {
+    let c = Checkout::new(Some(
+        "clippy --all-targets --locked --target x86_64-pc-windows-gnu -- -D warnings",
+    ));
+    let o = c.run();
+    assert!(!o.status.success());
+    let calls = c.calls();
+    assert!(
+        calls.last().unwrap().contains("x86_64-pc-windows-gnu"),
+        "{calls:?}"
+    );
+    assert!(
+        !calls.iter().any(|c| c.starts_with("clippy-macos")),
+        "{calls:?}"
+    );
+}
+
+#[test]
+fn readme_gives_ci_run_as_the_test_command() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    assert!(readme.contains("\n.ci/run\n"), "README.md's test command");
+}
+
+/// `scripts/release --dry-run` says what the one release command does, without doing it:
+/// a static Linux binary (musl) in a .tar.gz, the Windows .exe in a .zip, each with the
+/// README, completions for every shell and the man pages, and SHA256SUMS. One real run is
+/// measured in BENCHMARKS.md ("Release archives"); it takes too long for every CI run.
+#[test]
+fn release_builds_a_static_linux_tarball_a_windows_zip_and_their_checksums() {
+    let o =
+        std::process::Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/release"))
+            .arg("--dry-run")
+            .env_remove("CARGO_TARGET_DIR")
+            .output()
+            .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let plan = stderr(&o);
+    let version = env!("CARGO_PKG_VERSION");
+    for step in [
+        "cargo build --release --locked --target x86_64-unknown-linux-musl".to_string(),
+        "CC_x86_64_unknown_linux_musl=musl-gcc".to_string(),
+        "cargo build --release --locked --target x86_64-pc-windows-gnu".to_string(),
+        "+ static target/x86_64-unknown-linux-musl/release/entra-extract".to_string(),
+        "completion bash ".to_string(),
+        "completion zsh ".to_string(),
+        "completion fish ".to_string(),
+        "completion powershell ".to_string(),
+        "completion elvish ".to_string(),
+        "release/entra-extract man --dir ".to_string(),
+        format!(
+            "package entra-extract-{version}-x86_64-unknown-linux-musl target/x86_64-unknown-linux-musl/release/entra-extract"
+        ),
+        format!(
+            "package entra-extract-{version}-x86_64-pc-windows-gnu target/x86_64-pc-windows-gnu/release/entra-extract.exe"
+        ),
+        format!("-czf dist/entra-extract-{version}-x86_64-unknown-linux-musl.tar.gz"),
+        "+ zip_windows".to_string(),
+        "+ sums".to_string(),
+    ] {
+        assert!(plan.contains(&step), "{step}:\n{plan}");
+    }
+    // Nothing was built or written.
+    assert!(!plan.contains("Compiling"), "{plan}");
 }

@@ -6,6 +6,7 @@
 
 #[cfg(unix)]
 pub mod fifo;
+pub mod wine;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -156,10 +157,11 @@ impl Sim {
     /// A JSON request to the simulator (an admin route, or Graph with `bearer`).
     pub fn request(&self, method: &str, path: &str, bearer: Option<&str>) -> Value {
         let url = format!("{}{path}", self.base());
+        // Only the simulator's CA: no platform roots needed, and Wine's chain engine refuses
+        // extra roots (wine.rs).
         let client = match self.handle().ca_cert_pem() {
-            Some(pem) => reqwest::Client::builder().add_root_certificate(
-                reqwest::Certificate::from_pem(pem.as_bytes()).expect("CA PEM"),
-            ),
+            Some(pem) => reqwest::Client::builder()
+                .tls_certs_only([reqwest::Certificate::from_pem(pem.as_bytes()).expect("CA PEM")]),
             None => reqwest::Client::builder(),
         }
         .build()
@@ -880,6 +882,19 @@ pub fn assert_exit(out: &std::process::Output, code: i32) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Under Wine, asserts that a command given `--extra-ca` failed as Wine's chain engine makes
+/// it fail (exit 2, `bad_config`, [`wine::EXTRA_ROOTS_REFUSED`]) and returns true; elsewhere
+/// returns false and the caller checks the real behaviour.
+pub fn extra_ca_refused_by_wine(out: &std::process::Output) -> bool {
+    if wine::version().is_none() {
+        return false;
+    }
+    assert_exit(out, 2);
+    let report = json_stdout(out);
+    assert_eq!(report["outcome"], "bad_config", "{report}");
+    wine::refused_extra_roots(report["error"].as_str().unwrap_or_default())
 }
 
 /// `profile create NAME` for the full app of `sim`, writing into `out`.

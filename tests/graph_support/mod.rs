@@ -1,6 +1,9 @@
 //! Shared helpers for the Graph client tests: a wiremock token endpoint and fast policies.
 #![allow(dead_code)]
 
+#[path = "../common/wine.rs"]
+pub mod wine;
+
 use std::time::Duration;
 
 use base64::Engine;
