@@ -246,10 +246,16 @@ fn ci_run_checks_linux_windows_and_macos_in_one_command() {
             format!(
                 "cargo test --all-targets --locked --no-fail-fast --target x86_64-pc-windows-gnu (incremental=0 runner={runner})"
             ),
+            format!("cargo test --locked --test wine_console -- --ignored {linux}"),
         ]
     );
     // Each stage says what it took.
-    for stage in ["clippy windows", "clippy macos", "test windows (wine)"] {
+    for stage in [
+        "clippy windows",
+        "clippy macos",
+        "test windows (wine)",
+        "wine console",
+    ] {
         assert!(
             stderr(&o).contains(&format!("=== {stage}: ")),
             "{stage}: {}",
