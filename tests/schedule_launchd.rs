@@ -34,7 +34,11 @@ impl Mac {
         std::fs::create_dir_all(&home).unwrap();
         std::fs::create_dir_all(&bin).unwrap();
         let log = env.root.path().join("launchctl.log");
-        let script = format!("#!/bin/sh\necho \"$*\" >> '{}'\nexit 0\n", log.display());
+        // `bootstrap` fails when the test sets FAKE_BOOTSTRAP_FAILS.
+        let script = format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\nif [ \"$1\" = bootstrap ] && [ -n \"$FAKE_BOOTSTRAP_FAILS\" ]; then echo 'Bootstrap failed: 5: Input/output error' >&2; exit 5; fi\nexit 0\n",
+            log.display()
+        );
         let fake = bin.join("launchctl");
         std::fs::write(&fake, script).unwrap();
         std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -197,6 +201,40 @@ fn add_writes_the_agent_and_bootstraps_it_into_the_gui_domain() {
     );
     let toml = std::fs::read_to_string(mac.env.config_dir().join("profiles/contoso.toml")).unwrap();
     assert!(toml.contains("schedule = \"daily 02:00\""), "{toml}");
+}
+
+/// A failed `launchctl bootstrap` leaves no plist in LaunchAgents (launchd would load it at
+/// the next login, running a schedule reported as failed) and no schedule in the profile.
+#[test]
+fn a_failed_bootstrap_leaves_no_agent_to_load_at_the_next_login() {
+    let sim = Sim::small();
+    let mac = Mac::new();
+    create_profile(
+        &sim,
+        &mac.env,
+        PROFILE,
+        &mac.env.out("out"),
+        &["--plaintext-secret-file"],
+    );
+    let o = mac
+        .command()
+        .env("FAKE_BOOTSTRAP_FAILS", "1")
+        .args([
+            "schedule",
+            "add",
+            "--profile",
+            PROFILE,
+            "--scheduler",
+            "launchd",
+            "hourly",
+        ])
+        .output()
+        .unwrap();
+    assert_ne!(o.status.code(), Some(0), "{o:?}");
+    assert!(mac.launchctl_log().contains("bootstrap"));
+    assert!(!mac.plist().exists(), "the failed agent's plist stayed");
+    let toml = std::fs::read_to_string(mac.env.config_dir().join("profiles/contoso.toml")).unwrap();
+    assert!(!toml.contains("schedule ="), "{toml}");
 }
 
 #[test]

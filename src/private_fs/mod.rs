@@ -39,7 +39,9 @@ pub fn create_dir(dir: &Path) -> io::Result<()> {
 /// Makes an existing file or directory owner-only (0600 / 0700 on Unix; a protected,
 /// owner-only DACL on Windows), for what an earlier version or a library left open.
 pub fn restrict(path: &Path) -> io::Result<()> {
-    let is_dir = fs::symlink_metadata(path)?.is_dir();
+    // What the change reaches: both calls follow a symlink (a symlinked logs or state
+    // directory must stay a directory the owner can enter).
+    let is_dir = fs::metadata(path)?.is_dir();
     sys::restrict(path, is_dir)
 }
 
@@ -95,12 +97,12 @@ fn parent(path: &Path) -> io::Result<&Path> {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     create_dir(parent(path)?)?;
     let temp = temp_path_for(path)?;
-    let written = (|| {
-        let mut file = create_new(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()
-    })();
-    let result = written.and_then(|()| replace(&temp, path));
+    // Not ours to remove when creating it failed (another writer's file of the same name).
+    let mut file = create_new(&temp)?;
+    let result = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| replace(&temp, path));
     if result.is_err() {
         let _ = fs::remove_file(&temp);
     }
@@ -117,12 +119,15 @@ pub fn replace(temp: &Path, target: &Path) -> io::Result<()> {
 
 /// Copies `from` into a new owner-only file `to`, fsynced. (`std::fs::copy` would carry the
 /// source's permissions on Unix and the destination folder's inherited ACL on Windows.)
+/// A copy that fails midway removes what it wrote of `to`.
 pub fn copy_new(from: &Path, to: &Path) -> io::Result<u64> {
     let mut source = File::open(from)?;
     let mut out = create_new(to)?;
-    let copied = io::copy(&mut source, &mut out)?;
-    out.sync_all()?;
-    Ok(copied)
+    let copied = io::copy(&mut source, &mut out).and_then(|n| out.sync_all().map(|()| n));
+    if copied.is_err() {
+        let _ = fs::remove_file(to);
+    }
+    copied
 }
 
 /// Makes the renames in `dir` durable. Some file systems cannot fsync a directory (and

@@ -83,6 +83,20 @@ mod tests {
         assert_eq!(mode(&file), 0o600);
     }
 
+    /// A symlinked logs or state directory stays a directory its owner can enter (it was
+    /// taken for a file and made 0600).
+    #[test]
+    fn restrict_through_a_symlink_to_a_directory_keeps_it_enterable() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("real");
+        fs::create_dir(&target).unwrap();
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o755)).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        restrict(&link).unwrap();
+        assert_eq!(mode(&target), 0o700);
+    }
+
     #[test]
     fn an_existing_directory_keeps_its_mode() {
         let dir = tempfile::tempdir().unwrap();

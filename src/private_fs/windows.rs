@@ -510,8 +510,44 @@ mod tests {
     use std::fs;
     use std::io::Write;
 
+    use windows_sys::Win32::Security::GetSecurityDescriptorDacl;
+
     use super::super::{copy_new, create_new, open_or_create, write_atomic};
     use super::*;
+
+    /// The descriptor handed to CreateFileW and CreateDirectoryW, read back in memory: Wine
+    /// keeps no descriptor on files (it rebuilds one from the Unix mode), so this is where
+    /// CI sees the exact list real Windows gets — protected, one full-control entry for the
+    /// user, inherited by what a directory holds.
+    #[test]
+    fn the_descriptor_given_at_creation_is_protected_and_grants_only_the_user() {
+        let user = current_user_sid().unwrap();
+        for (object, flags) in [(Object::File, 0), (Object::Directory, DIRECTORY_ACE_FLAGS)] {
+            let owner_only = OwnerOnly::new(object).unwrap();
+            let (mut present, mut defaulted) = (0, 0);
+            let mut acl: *mut ACL = std::ptr::null_mut();
+            // SAFETY: a valid descriptor; the ACL pointer points into `owner_only`.
+            let ok = unsafe {
+                GetSecurityDescriptorDacl(
+                    owner_only.as_ptr(),
+                    &mut present,
+                    &mut acl,
+                    &mut defaulted,
+                )
+            };
+            assert!(ok != 0 && present != 0, "{}", io::Error::last_os_error());
+            // SAFETY: `acl` is the descriptor's DACL, alive with `owner_only`.
+            let read = unsafe { read_dacl(owner_only.as_ptr(), acl) }.unwrap();
+            assert_eq!(
+                read,
+                Dacl {
+                    protected: true,
+                    entries: Some(vec![Ace::full_control(&user, flags)]),
+                },
+                "{object:?}"
+            );
+        }
+    }
 
     #[test]
     fn files_and_the_directories_made_for_them_grant_only_the_user() {

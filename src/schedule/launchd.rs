@@ -246,6 +246,9 @@ pub fn install(job: &Job, plist: &str) -> Result<PathBuf, LaunchdError> {
         }
     }
     let path = plist_path(&job.profile).ok_or(LaunchdError::NoAgentDir)?;
+    // launchd loads every plist in LaunchAgents at the next login: a failed install puts
+    // back what was there (or nothing), so a schedule reported as failed never runs.
+    let previous = std::fs::read(&path).ok();
     crate::private_fs::write_atomic(&path, plist.as_bytes()).map_err(|source| {
         LaunchdError::File {
             action: "write",
@@ -255,7 +258,19 @@ pub fn install(job: &Job, plist: &str) -> Result<PathBuf, LaunchdError> {
     })?;
     // Loaded before (an earlier `schedule add`): bootstrap refuses a label already loaded.
     let _ = launchctl(&["bootout", &format!("{}/{}", domain(), label(&job.profile))]);
-    launchctl(&["bootstrap", &domain(), &path.to_string_lossy()])?;
+    if let Err(e) = launchctl(&["bootstrap", &domain(), &path.to_string_lossy()]) {
+        match previous {
+            Some(old) => {
+                if crate::private_fs::write_atomic(&path, &old).is_ok() {
+                    let _ = launchctl(&["bootstrap", &domain(), &path.to_string_lossy()]);
+                }
+            }
+            None => {
+                let _ = crate::profile::fsutil::remove_if_exists(&path);
+            }
+        }
+        return Err(e);
+    }
     Ok(path)
 }
 

@@ -77,7 +77,18 @@ pub fn wrapper_path(dirs: &crate::profile::Dirs, profile: &ProfileName) -> PathB
 pub fn action(job: &Job, wrapper: &Path, system_root: &str) -> Result<Action, Unrepresentable> {
     let exe = text("the program path", &job.exe)?;
     let args = job.args().join(" ");
+    // The Task Scheduler expands `%NAME%` in a task's command and arguments, with no
+    // escape for a literal `%`: a path holding one cannot be named there.
+    let no_percent = |what: &'static str, s: &str| match s.contains('%') {
+        true => Err(Unrepresentable {
+            what,
+            value: s.to_string(),
+            why: "it contains a %, which the Task Scheduler would expand as a variable",
+        }),
+        false => Ok(()),
+    };
     if job.environment.is_empty() {
+        no_percent("the program path", exe)?;
         return Ok(Action {
             command: exe.to_string(),
             arguments: args,
@@ -85,6 +96,7 @@ pub fn action(job: &Job, wrapper: &Path, system_root: &str) -> Result<Action, Un
         });
     }
     let wrapper_text = text("the wrapper script path", wrapper)?;
+    no_percent("the wrapper script path", wrapper_text)?;
     // Batch files read `%` as a variable: doubled, it is a literal one. Inside `set "…"`
     // and a quoted word the other special characters (& | < > ^) are literal; `"` cannot
     // be in a Windows path, and delayed expansion (`!`) is off (`/v:off`, `setlocal`).
@@ -121,10 +133,7 @@ pub fn action(job: &Job, wrapper: &Path, system_root: &str) -> Result<Action, Un
     let system_root = system_root.trim_end_matches('\\');
     Ok(Action {
         command: format!("{system_root}\\System32\\cmd.exe"),
-        arguments: format!(
-            "/d /v:off /c \"\"{}\"\"",
-            batch("the wrapper script path", wrapper_text)?
-        ),
+        arguments: format!("/d /v:off /c \"\"{wrapper_text}\"\""),
         wrapper: Some((wrapper.to_path_buf(), script)),
     })
 }
@@ -368,25 +377,27 @@ pub fn install(
             source,
         }
     };
-    match &action.wrapper {
-        Some((path, script)) => {
-            crate::private_fs::write_atomic(path, script.as_bytes())
-                .map_err(file_error("write", path))?;
-        }
-        None => {
-            crate::profile::fsutil::remove_if_exists(&wrapper)
-                .map_err(file_error("delete", &wrapper))?;
-        }
+    if let Some((path, script)) = &action.wrapper {
+        crate::private_fs::write_atomic(path, script.as_bytes())
+            .map_err(file_error("write", path))?;
     }
+    // The new definition goes beside the kept one until schtasks has taken it: a failed
+    // /Create leaves a task registered before still marked as this program's (so `list`
+    // and `remove` still find it), with the wrapper it runs.
     let definition = definition_path(dirs, &job.profile);
+    let pending = definition.with_extension("xml.new");
     let bytes = utf16_file(&render(job, &action, start));
-    crate::private_fs::write_atomic(&definition, &bytes)
-        .map_err(file_error("write", &definition))?;
-    let definition_arg = definition.to_string_lossy().into_owned();
+    crate::private_fs::write_atomic(&pending, &bytes).map_err(file_error("write", &pending))?;
+    let pending_arg = pending.to_string_lossy().into_owned();
     let name = task_name(&job.profile);
-    if let Err(e) = schtasks(&["/Create", "/TN", &name, "/XML", &definition_arg, "/F"]) {
-        let _ = crate::profile::fsutil::remove_if_exists(&definition);
+    if let Err(e) = schtasks(&["/Create", "/TN", &name, "/XML", &pending_arg, "/F"]) {
+        let _ = crate::profile::fsutil::remove_if_exists(&pending);
         return Err(e.into());
+    }
+    crate::private_fs::replace(&pending, &definition).map_err(file_error("keep", &definition))?;
+    if action.wrapper.is_none() {
+        crate::profile::fsutil::remove_if_exists(&wrapper)
+            .map_err(file_error("delete", &wrapper))?;
     }
     Ok(action.wrapper.map(|(path, _)| path))
 }
@@ -549,6 +560,24 @@ mod tests {
         let xml = render(&j, &a, day());
         assert!(xml.contains("<Arguments>/d /v:off /c &quot;&quot;C:\\d 1\\schedule\\contoso.cmd&quot;&quot;</Arguments>"), "{xml}");
         insta::assert_snapshot!("task_weekly_wrapper", xml);
+    }
+
+    /// The Task Scheduler expands `%NAME%` in a task's command and arguments: a path with a
+    /// `%` there is refused, not silently changed (inside the wrapper it is doubled).
+    #[test]
+    fn a_percent_in_the_tasks_command_or_arguments_is_refused() {
+        let mut j = job("daily 02:00", &[]);
+        j.exe = PathBuf::from(r"C:\100%\entra-extract.exe");
+        let e = action(&j, Path::new(r"C:\w.cmd"), r"C:\Windows").unwrap_err();
+        assert!(e.to_string().contains("the program path"), "{e}");
+        let j = job("daily 02:00", &[("ENTRA_EXTRACT_DATA_DIR", r"D:\100%")]);
+        let e = action(
+            &j,
+            Path::new(r"D:\100%\schedule\contoso.cmd"),
+            r"C:\Windows",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("the wrapper script path"), "{e}");
     }
 
     #[test]
