@@ -52,6 +52,21 @@ impl Mac {
         c
     }
 
+    /// `schedule add --profile contoso --scheduler launchd WHEN…`.
+    fn add(&self, when: &[&str]) -> assert_cmd::Command {
+        let mut c = self.command();
+        c.args([
+            "schedule",
+            "add",
+            "--profile",
+            PROFILE,
+            "--scheduler",
+            "launchd",
+        ])
+        .args(when);
+        c
+    }
+
     fn launchctl_log(&self) -> String {
         std::fs::read_to_string(self.env.root.path().join("launchctl.log")).unwrap_or_default()
     }
@@ -111,20 +126,7 @@ fn printed_agents_are_valid_property_lists_with_no_secret() {
         (&["daily", "02:30"], &["Hour", "Minute"]),
         (&["weekly", "sat", "23:59"], &["Weekday", "Hour", "Minute"]),
     ] {
-        let o = mac
-            .command()
-            .args([
-                "schedule",
-                "add",
-                "--profile",
-                PROFILE,
-                "--scheduler",
-                "launchd",
-                "--print",
-            ])
-            .args(when)
-            .output()
-            .unwrap();
+        let o = mac.add(&["--print"]).args(when).output().unwrap();
         assert_exit(&o, 0);
         let file = mac.env.root.path().join("printed.plist");
         std::fs::write(&file, stdout(&o)).unwrap();
@@ -168,20 +170,7 @@ fn add_writes_the_agent_and_bootstraps_it_into_the_gui_domain() {
         &mac.env.out("out"),
         &["--plaintext-secret-file"],
     );
-    let o = mac
-        .command()
-        .args([
-            "schedule",
-            "add",
-            "--profile",
-            PROFILE,
-            "--scheduler",
-            "launchd",
-            "daily",
-            "02:00",
-        ])
-        .output()
-        .unwrap();
+    let o = mac.add(&["daily", "02:00"]).output().unwrap();
     assert_exit(&o, 0);
     let text = stdout(&o);
     assert!(text.contains("launchd has no random delay"), "{text}");
@@ -217,17 +206,8 @@ fn a_failed_bootstrap_leaves_no_agent_to_load_at_the_next_login() {
         &["--plaintext-secret-file"],
     );
     let o = mac
-        .command()
+        .add(&["hourly"])
         .env("FAKE_BOOTSTRAP_FAILS", "1")
-        .args([
-            "schedule",
-            "add",
-            "--profile",
-            PROFILE,
-            "--scheduler",
-            "launchd",
-            "hourly",
-        ])
         .output()
         .unwrap();
     assert_ne!(o.status.code(), Some(0), "{o:?}");
@@ -248,19 +228,7 @@ fn a_launchd_agent_needs_a_stored_secret_or_a_named_credential_file() {
         "secret_storage = \"environment\"",
     );
     std::fs::write(&toml, text).unwrap();
-    let o = mac
-        .command()
-        .args([
-            "schedule",
-            "add",
-            "--profile",
-            PROFILE,
-            "--scheduler",
-            "launchd",
-            "hourly",
-        ])
-        .output()
-        .unwrap();
+    let o = mac.add(&["hourly"]).output().unwrap();
     assert_exit(&o, 2);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
