@@ -857,6 +857,12 @@ fn stop_while_held(h: &mut Harness, stop: Action) -> String {
 /// restored, one line each (errors with "error: ", as the event loop prints them).
 async fn finish_held(h: &mut Harness) -> Vec<String> {
     h.fake.open_gate();
+    said_after_quitting(h).await
+}
+
+/// Once the work on screen has ended, the wizard has quit: what it says once the terminal
+/// is restored, one line each (errors with "error: ", as the event loop prints them).
+async fn said_after_quitting(h: &mut Harness) -> Vec<String> {
     h.settle().await;
     assert!(h.app.should_quit());
     h.app
@@ -1121,14 +1127,7 @@ async fn interrupt_cancels_without_asking() {
     h.app.update(Action::Interrupt);
     assert!(h.fake.extraction_cancelled());
     assert!(!h.app.should_quit(), "must wait for the clean-up");
-    h.settle().await;
-    assert!(h.app.should_quit());
-    let said: Vec<&str> = h
-        .app
-        .exit_notices()
-        .iter()
-        .map(|n| n.text.as_str())
-        .collect();
+    let said = said_after_quitting(&mut h).await;
     assert!(
         said.len() == 1 && said[0].contains("was cancelled; no files were left behind"),
         "{said:?}"
@@ -1159,15 +1158,8 @@ async fn an_interrupt_after_the_commit_point_lets_the_run_complete_and_says_so()
     let screen = flat(&h.screen());
     assert!(screen.contains("quits as soon as it is done"), "{screen}");
     assert!(h.fake.finish_extraction(Ok(summary())));
-    h.settle().await;
-    assert!(h.app.should_quit());
     // The summary screen was never seen: what the run came to is said after quitting.
-    let said: Vec<&str> = h
-        .app
-        .exit_notices()
-        .iter()
-        .map(|n| n.text.as_str())
-        .collect();
+    let said = said_after_quitting(&mut h).await;
     assert_eq!(said.len(), 1, "{said:?}");
     assert!(said[0].contains("completed"), "{said:?}");
 }
