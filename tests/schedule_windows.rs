@@ -318,6 +318,164 @@ mod task_scheduler {
         assert!(!stdout(&o).contains(&format!("{name}\t")), "{}", stdout(&o));
     }
 
+    /// A stand-in for schtasks (`ENTRA_EXTRACT_TEST_SCHTASKS`, read by debug builds): logs
+    /// its arguments and answers as schtasks does when a file of the directory says so —
+    /// `query-denied` / `delete-denied`: "ERROR: Access is denied.", exit code 1; `gone`:
+    /// "ERROR: " and this system's own (localized) message for ERROR_FILE_NOT_FOUND, exit
+    /// code 1, as for a task that does not exist. Otherwise exit code 0, printing nothing
+    /// (as Wine's /Query).
+    struct FakeSchtasks {
+        dir: PathBuf,
+    }
+
+    impl FakeSchtasks {
+        fn new(env: &TestEnv) -> FakeSchtasks {
+            let dir = env.root.path().join("fake-schtasks");
+            std::fs::create_dir_all(&dir).unwrap();
+            let not_found = entra_extract::schedule::taskscheduler::not_found_messages();
+            let not_found = not_found
+                .first()
+                .expect("FormatMessageW(ERROR_FILE_NOT_FOUND)");
+            std::fs::write(
+                dir.join("not-found.txt"),
+                format!("ERROR: {}\r\n", not_found.trim()),
+            )
+            .unwrap();
+            let d = dir.display();
+            let script = format!(
+                "@echo off\r\n\
+                 echo %*>>\"{d}\\calls.log\"\r\n\
+                 if exist \"{d}\\gone\" (type \"{d}\\not-found.txt\" 1>&2 & exit /b 1)\r\n\
+                 if /i \"%~1\"==\"/Query\" if exist \"{d}\\query-denied\" (echo ERROR: Access is denied. 1>&2 & exit /b 1)\r\n\
+                 if /i \"%~1\"==\"/Delete\" if exist \"{d}\\delete-denied\" (echo ERROR: Access is denied. 1>&2 & exit /b 1)\r\n\
+                 exit /b 0\r\n"
+            );
+            std::fs::write(dir.join("schtasks.cmd"), script).unwrap();
+            FakeSchtasks { dir }
+        }
+
+        fn command(&self, env: &TestEnv) -> assert_cmd::Command {
+            let mut c = env.command();
+            c.env(
+                entra_extract::schedule::taskscheduler::TEST_SCHTASKS_ENV,
+                self.dir.join("schtasks.cmd"),
+            );
+            c
+        }
+
+        fn set(&self, mode: &str, on: bool) {
+            let f = self.dir.join(mode);
+            if on {
+                std::fs::write(f, "").unwrap();
+            } else {
+                let _ = std::fs::remove_file(f);
+            }
+        }
+
+        fn calls(&self) -> String {
+            std::fs::read_to_string(self.dir.join("calls.log")).unwrap_or_default()
+        }
+    }
+
+    /// `schedule remove` deletes the files marking a task as this program's only once the
+    /// task is gone: when schtasks cannot query or delete it (access denied), the task may
+    /// still run every day, so they stay, `schedule list` still shows it, and the error says
+    /// how to delete it by hand; when schtasks says there is no such task (in this system's
+    /// language), they go.
+    #[test]
+    fn a_task_schtasks_cannot_delete_stays_listed_and_the_error_says_how_to_delete_it() {
+        let sim = Sim::small();
+        let env = TestEnv::new();
+        let name = format!("denied-{}", std::process::id());
+        let task = format!("entra-extract\\{name}");
+        create_profile(
+            &sim,
+            &env,
+            &name,
+            &env.out("out"),
+            &["--plaintext-secret-file"],
+        );
+        let fake = FakeSchtasks::new(&env);
+        let o = fake
+            .command(&env)
+            .args(["schedule", "add", "--profile", &name, "daily", "02:00"])
+            .output()
+            .unwrap();
+        assert_exit(&o, 0);
+        assert!(fake.calls().contains("/Create /TN"), "{}", fake.calls());
+        let schedule_dir = env.data_dir().join("schedule");
+        let definition = schedule_dir.join(format!("{name}.task.xml"));
+        let wrapper = schedule_dir.join(format!("{name}.cmd"));
+        assert!(definition.is_file() && wrapper.is_file());
+
+        // Query and delete refused; then only the delete (the query answering nothing, as
+        // Wine's does).
+        for query_denied in [true, false] {
+            fake.set("query-denied", query_denied);
+            fake.set("delete-denied", true);
+            let o = fake
+                .command(&env)
+                .args(["schedule", "remove", "--profile", &name])
+                .output()
+                .unwrap();
+            assert_exit(&o, 1);
+            let err = stderr(&o);
+            for want in [
+                format!("the scheduled task {task} was not deleted"),
+                "ERROR: Access is denied.".to_string(),
+                format!("schtasks /Delete /TN \"{task}\" /F"),
+                format!("Task Scheduler Library > entra-extract > {name}"),
+                format!("entra-extract schedule remove --profile {name}` again"),
+            ] {
+                assert!(err.contains(&want), "{query_denied}: wants {want:?}: {err}");
+            }
+            assert!(
+                definition.is_file() && wrapper.is_file(),
+                "the marks stay while the task may run"
+            );
+            let o = fake
+                .command(&env)
+                .args(["schedule", "list"])
+                .output()
+                .unwrap();
+            assert_exit(&o, 0);
+            let listed = stdout(&o);
+            let line = listed
+                .lines()
+                .find(|l| l.starts_with(&format!("{name}\t")))
+                .unwrap_or_else(|| panic!("{query_denied}: {listed}"));
+            let want = if query_denied {
+                format!(
+                    "scheduled task {task}: state unknown (`schtasks /Query /TN {task}` failed: ERROR: Access is denied.)"
+                )
+            } else {
+                format!(
+                    "scheduled task {task}: state unknown (`schtasks /Query` printed no task definition"
+                )
+            };
+            assert!(line.contains(&want), "{line}");
+        }
+        assert!(fake.calls().contains("/Delete /TN"), "{}", fake.calls());
+
+        // Deleted by hand since: schtasks says, in this system's words, there is no such task.
+        fake.set("query-denied", false);
+        fake.set("delete-denied", false);
+        fake.set("gone", true);
+        let o = fake
+            .command(&env)
+            .args(["schedule", "remove", "--profile", &name])
+            .output()
+            .unwrap();
+        assert_exit(&o, 0);
+        assert!(!definition.exists() && !wrapper.exists());
+        let o = fake
+            .command(&env)
+            .args(["schedule", "list"])
+            .output()
+            .unwrap();
+        assert!(!stdout(&o).contains(&format!("{name}\t")), "{}", stdout(&o));
+    }
+
     #[test]
     fn a_task_needs_a_stored_secret_and_takes_no_credential_file() {
         let sim = Sim::small();

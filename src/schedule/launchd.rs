@@ -177,15 +177,8 @@ pub enum LaunchdError {
     #[error("cannot find the home directory for ~/Library/LaunchAgents")]
     NoAgentDir,
     /// A path holds a character a property list cannot.
-    #[error(
-        "{what} {value:?} cannot go into a launchd property list: it contains a control character"
-    )]
-    Unrepresentable {
-        /// What.
-        what: &'static str,
-        /// The value.
-        value: String,
-    },
+    #[error(transparent)]
+    Unrepresentable(#[from] super::Unrepresentable),
     /// Writing or deleting the plist failed.
     #[error("cannot {action} {}: {source}", path.display())]
     File {
@@ -238,12 +231,7 @@ pub fn install(job: &Job, plist: &str) -> Result<PathBuf, LaunchdError> {
                 .map(|p| ("the credential file", p.to_string_lossy())),
         )
     {
-        if value.chars().any(char::is_control) {
-            return Err(LaunchdError::Unrepresentable {
-                what,
-                value: value.into_owned(),
-            });
-        }
+        super::check_line("a launchd property list", what, &value)?;
     }
     let path = plist_path(&job.profile).ok_or(LaunchdError::NoAgentDir)?;
     // launchd loads every plist in LaunchAgents at the next login: a failed install puts
@@ -384,6 +372,17 @@ mod tests {
             };
             assert!(back, "{s}: {parsed:?}");
         }
+    }
+
+    #[test]
+    fn control_characters_are_refused_before_anything_is_written() {
+        let mut j = job("daily 02:00", "contoso");
+        j.exe = PathBuf::from("/bin/x\n");
+        let e = install(&j, "").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "the program path \"/bin/x\\n\" cannot go into a launchd property list: it contains a control character"
+        );
     }
 
     #[test]

@@ -215,12 +215,9 @@ pub enum ScheduleError {
     /// The program's own path is unknown.
     #[error("cannot find the path of this program: {0}")]
     Exe(std::io::Error),
-    /// A path cannot be written into a unit.
+    /// A path or value cannot be written into a unit, a task or its wrapper script.
     #[error(transparent)]
-    Unrepresentable(#[from] systemd::Unrepresentable),
-    /// A path cannot be written into a task or its wrapper script.
-    #[error(transparent)]
-    TaskUnrepresentable(#[from] taskscheduler::Unrepresentable),
+    Unrepresentable(#[from] Unrepresentable),
     /// Installing or removing the units failed.
     #[error(transparent)]
     Systemd(#[from] systemd::SystemdError),
@@ -318,6 +315,70 @@ pub fn job_for(
     };
     Job::for_current_exe(profile.name.clone(), schedule, credential_file)
         .map_err(ScheduleError::Exe)
+}
+
+/// A path or value that cannot go into what a scheduler reads (a unit file, a task or its
+/// wrapper script, a property list), and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} {value:?} cannot go into {into}: {why}")]
+pub struct Unrepresentable {
+    /// "a systemd unit", "a Task Scheduler task", "a launchd property list".
+    into: &'static str,
+    /// "the program path", "an environment value", …
+    what: &'static str,
+    /// The value refused.
+    value: String,
+    /// "it contains a control character", …
+    why: &'static str,
+}
+
+impl Unrepresentable {
+    /// `what` (`value`) cannot go into `into` because of `why`.
+    fn new(into: &'static str, what: &'static str, value: &str, why: &'static str) -> Self {
+        Unrepresentable {
+            into,
+            what,
+            value: value.to_string(),
+            why,
+        }
+    }
+}
+
+/// Why a path cannot be text on this platform: its bytes are not UTF-8 (Unix), or its
+/// UTF-16 units are not valid UTF-16 (Windows).
+#[cfg(windows)] // Windows paths are UTF-16 units.
+const NOT_UNICODE: &str = "it is not valid UTF-16 text";
+/// Why a path cannot be text on this platform: its bytes are not UTF-8 (Unix), or its
+/// UTF-16 units are not valid UTF-16 (Windows).
+#[cfg(not(windows))] // Unix paths are bytes.
+const NOT_UNICODE: &str = "it is not valid UTF-8";
+
+/// `path` as text that can go into `into` ([`Unrepresentable`]): Unicode, with no control
+/// character ([`check_line`]).
+fn path_text<'a>(
+    into: &'static str,
+    what: &'static str,
+    path: &'a std::path::Path,
+) -> Result<&'a str, Unrepresentable> {
+    let s = path.to_str().ok_or_else(|| {
+        Unrepresentable::new(into, what, &path.display().to_string(), NOT_UNICODE)
+    })?;
+    check_line(into, what, s)?;
+    Ok(s)
+}
+
+/// Refuses a value with a control character (a line break would start a new line, i.e. a
+/// new directive, in a unit file or a batch script).
+fn check_line(into: &'static str, what: &'static str, s: &str) -> Result<(), Unrepresentable> {
+    if s.chars().any(char::is_control) {
+        return Err(Unrepresentable::new(
+            into,
+            what,
+            s,
+            "it contains a control character",
+        ));
+    }
+    Ok(())
 }
 
 /// What [`install`] did.
@@ -461,6 +522,12 @@ fn run_tool(
     if out.status.success() {
         return Ok(());
     }
+    Err(tool_output(&out, decode))
+}
+
+/// What a tool that failed printed, for people: stderr, else stdout (through `decode`),
+/// else its exit status.
+fn tool_output(out: &std::process::Output, decode: fn(&[u8]) -> String) -> String {
     let mut text = decode(&out.stderr).trim().to_string();
     if text.is_empty() {
         text = decode(&out.stdout).trim().to_string();
@@ -468,7 +535,7 @@ fn run_tool(
     if text.is_empty() {
         text = format!("exit status {}", out.status);
     }
-    Err(text)
+    text
 }
 
 fn lossy_utf8(bytes: &[u8]) -> String {

@@ -6,7 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{Job, Schedule};
+use super::{Job, Schedule, Unrepresentable};
 use crate::profile::ProfileName;
 
 /// Where user units live: `$XDG_CONFIG_HOME/systemd/user` (`~/.config/systemd/user`).
@@ -29,14 +29,8 @@ pub fn timer_name(profile: &ProfileName) -> String {
     format!("{}.timer", unit_base(profile))
 }
 
-/// A path or value that cannot be put in a unit file.
-#[derive(Debug, thiserror::Error)]
-#[error("{what} {value:?} cannot go into a systemd unit: {why}")]
-pub struct Unrepresentable {
-    what: &'static str,
-    value: String,
-    why: &'static str,
-}
+/// What [`Unrepresentable`] says a refused value cannot go into.
+const INTO: &str = "a systemd unit";
 
 /// The service and timer files of `job`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,11 +56,14 @@ pub fn on_calendar(schedule: &Schedule) -> String {
 /// absolute path (systemd before 239 refuses any other): the binary's, and `systemctl` as
 /// [`systemctl_path`] finds it now.
 pub fn render(job: &Job) -> Result<Units, Unrepresentable> {
-    let exe = text("the program path", &job.exe)?;
+    let exe = super::path_text(INTO, "the program path", &job.exe)?;
     let mut exec = vec![quote(exe, true)];
     exec.extend(job.args().iter().map(|a| quote(a, true)));
     let systemctl = systemctl_path();
-    let systemctl = quote(text("the systemctl path", &systemctl)?, true);
+    let systemctl = quote(
+        super::path_text(INTO, "the systemctl path", &systemctl)?,
+        true,
+    );
     let mut service = format!(
         "# Written by `entra-extract schedule add`; `entra-extract schedule remove --profile {p}` removes it.\n\
          [Unit]\n\
@@ -83,14 +80,14 @@ pub fn render(job: &Job) -> Result<Units, Unrepresentable> {
         exec = exec.join(" "),
     );
     for (key, value) in &job.environment {
-        check_line("an environment value", value)?;
+        super::check_line(INTO, "an environment value", value)?;
         service.push_str(&format!(
             "Environment={}\n",
             quote(&format!("{key}={value}"), false)
         ));
     }
     if let Some(file) = &job.credential_file {
-        let path = text("the credential file", file)?;
+        let path = super::path_text(INTO, "the credential file", file)?;
         service.push_str(&format!(
             "LoadCredential={}:{}\n",
             crate::secret::SYSTEMD_CREDENTIAL,
@@ -146,27 +143,6 @@ fn is_executable(path: &Path) -> bool {
     #[cfg(not(unix))]
     let runnable = true;
     meta.is_file() && runnable
-}
-
-fn text<'a>(what: &'static str, path: &'a Path) -> Result<&'a str, Unrepresentable> {
-    let s = path.to_str().ok_or_else(|| Unrepresentable {
-        what,
-        value: path.display().to_string(),
-        why: "it is not valid UTF-8",
-    })?;
-    check_line(what, s)?;
-    Ok(s)
-}
-
-fn check_line(what: &'static str, s: &str) -> Result<(), Unrepresentable> {
-    if s.chars().any(char::is_control) {
-        return Err(Unrepresentable {
-            what,
-            value: s.to_string(),
-            why: "it contains a control character",
-        });
-    }
-    Ok(())
 }
 
 /// A double-quoted unit-file word: `\` and `"` escaped, `%` doubled (specifiers), and in
@@ -381,6 +357,9 @@ mod tests {
         let mut j = job("hourly", None);
         j.exe = PathBuf::from("/bin/x\nExecStartPre=/bin/evil");
         let e = render(&j).unwrap_err().to_string();
-        assert!(e.contains("control character"), "{e}");
+        assert_eq!(
+            e,
+            "the program path \"/bin/x\\nExecStartPre=/bin/evil\" cannot go into a systemd unit: it contains a control character"
+        );
     }
 }

@@ -19,7 +19,7 @@ use std::process::Command;
 
 use chrono::{NaiveDate, Weekday};
 
-use super::{Job, Schedule, TimeOfDay};
+use super::{Job, Schedule, TimeOfDay, Unrepresentable};
 use crate::profile::ProfileName;
 
 /// The task's namespace URI (Task Scheduler schema).
@@ -49,14 +49,8 @@ pub struct Action {
     pub wrapper: Option<(PathBuf, String)>,
 }
 
-/// A path or value that cannot go into a task or its wrapper script.
-#[derive(Debug, thiserror::Error)]
-#[error("{what} {value:?} cannot go into a Task Scheduler task: {why}")]
-pub struct Unrepresentable {
-    what: &'static str,
-    value: String,
-    why: &'static str,
-}
+/// What [`Unrepresentable`] says a refused value cannot go into.
+const INTO: &str = "a Task Scheduler task";
 
 /// Where the registered definition of `profile`'s task is kept (UTF-16, as registered):
 /// `<data>\schedule\<profile>.task.xml`. Its presence says this program registered a task.
@@ -75,16 +69,17 @@ pub fn wrapper_path(dirs: &crate::profile::Dirs, profile: &ProfileName) -> PathB
 /// `%SystemRoot%\System32\cmd.exe /d /v:off /c ""<wrapper>""`, the wrapper setting each
 /// variable and starting the program (`system_root` is `%SystemRoot%`).
 pub fn action(job: &Job, wrapper: &Path, system_root: &str) -> Result<Action, Unrepresentable> {
-    let exe = text("the program path", &job.exe)?;
+    let exe = super::path_text(INTO, "the program path", &job.exe)?;
     let args = job.args().join(" ");
     // The Task Scheduler expands `%NAME%` in a task's command and arguments, with no
     // escape for a literal `%`: a path holding one cannot be named there.
     let no_percent = |what: &'static str, s: &str| match s.contains('%') {
-        true => Err(Unrepresentable {
+        true => Err(Unrepresentable::new(
+            INTO,
             what,
-            value: s.to_string(),
-            why: "it contains a %, which the Task Scheduler would expand as a variable",
-        }),
+            s,
+            "it contains a %, which the Task Scheduler would expand as a variable",
+        )),
         false => Ok(()),
     };
     if job.environment.is_empty() {
@@ -95,18 +90,19 @@ pub fn action(job: &Job, wrapper: &Path, system_root: &str) -> Result<Action, Un
             wrapper: None,
         });
     }
-    let wrapper_text = text("the wrapper script path", wrapper)?;
+    let wrapper_text = super::path_text(INTO, "the wrapper script path", wrapper)?;
     no_percent("the wrapper script path", wrapper_text)?;
     // Batch files read `%` as a variable: doubled, it is a literal one. Inside `set "…"`
     // and a quoted word the other special characters (& | < > ^) are literal; `"` cannot
     // be in a Windows path, and delayed expansion (`!`) is off (`/v:off`, `setlocal`).
     let batch = |what: &'static str, s: &str| -> Result<String, Unrepresentable> {
         if s.contains('"') {
-            return Err(Unrepresentable {
+            return Err(Unrepresentable::new(
+                INTO,
                 what,
-                value: s.to_string(),
-                why: "it contains a double quote",
-            });
+                s,
+                "it contains a double quote",
+            ));
         }
         Ok(s.replace('%', "%%"))
     };
@@ -120,7 +116,7 @@ pub fn action(job: &Job, wrapper: &Path, system_root: &str) -> Result<Action, Un
         p = job.profile
     );
     for (key, value) in &job.environment {
-        check_line("an environment value", value)?;
+        super::check_line(INTO, "an environment value", value)?;
         script.push_str(&format!(
             "set \"{key}={}\"\r\n",
             batch("an environment value", value)?
@@ -243,27 +239,6 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn text<'a>(what: &'static str, path: &'a Path) -> Result<&'a str, Unrepresentable> {
-    let s = path.to_str().ok_or_else(|| Unrepresentable {
-        what,
-        value: path.display().to_string(),
-        why: "it is not valid UTF-16 text",
-    })?;
-    check_line(what, s)?;
-    Ok(s)
-}
-
-fn check_line(what: &'static str, s: &str) -> Result<(), Unrepresentable> {
-    if s.chars().any(char::is_control) {
-        return Err(Unrepresentable {
-            what,
-            value: s.to_string(),
-            why: "it contains a control character",
-        });
-    }
-    Ok(())
-}
-
 /// The schedule a registered task definition (as `schtasks /Query /XML` prints it) runs
 /// on, when it is one this module writes: a calendar trigger by day (hourly when it
 /// repeats every hour) or by week on one day.
@@ -337,6 +312,22 @@ pub enum TaskError {
         /// What it printed (or why it could not start).
         output: String,
     },
+    /// `schtasks /Delete` failed for another reason than the task being gone: the task may
+    /// still run, so it stays marked as this program's.
+    #[error(
+        "the scheduled task {task} was not deleted: `schtasks /Delete /TN \"{task}\" /F` failed: {output}; \
+         it may still run, so profile {profile} keeps its schedule (`entra-extract schedule list` shows it). \
+         Delete the task by hand, in Task Scheduler (taskschd.msc: Task Scheduler Library > {FOLDER} > {profile}) \
+         or with `schtasks /Delete /TN \"{task}\" /F` (from an administrator's prompt if access is denied; \
+         the Task Scheduler service must be running), then run `entra-extract schedule remove --profile {profile}` again",
+        task = task_name(profile)
+    )]
+    NotDeleted {
+        /// The profile.
+        profile: ProfileName,
+        /// What schtasks printed (or why it could not start).
+        output: String,
+    },
 }
 
 /// `%SystemRoot%` (`C:\Windows` when unset).
@@ -350,12 +341,33 @@ pub fn system_root() -> String {
 /// `%SystemRoot%\System32\schtasks.exe` when it exists (never one a `PATH` entry or the
 /// current directory could put first), else `schtasks`.
 fn schtasks_program() -> PathBuf {
+    if let Some(fake) = test_schtasks() {
+        return fake;
+    }
     let path = PathBuf::from(format!("{}\\System32\\schtasks.exe", system_root()));
     if path.is_file() {
         path
     } else {
         PathBuf::from("schtasks")
     }
+}
+
+/// The variable naming a stand-in for schtasks in the tests (a `.cmd` script answering as
+/// schtasks does when access is denied or a task is missing). Read by debug builds only.
+pub const TEST_SCHTASKS_ENV: &str = "ENTRA_EXTRACT_TEST_SCHTASKS";
+
+// Debug builds only (the test suite's): a release binary always runs the system's schtasks.
+#[cfg(debug_assertions)]
+fn test_schtasks() -> Option<PathBuf> {
+    std::env::var_os(TEST_SCHTASKS_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+// Release builds: no stand-in, whatever the environment says.
+#[cfg(not(debug_assertions))]
+fn test_schtasks() -> Option<PathBuf> {
+    None
 }
 
 /// Registers `job` as the task [`task_name`] (replacing one of that name): writes the
@@ -407,9 +419,11 @@ pub fn install(
 pub enum Registered {
     /// The task exists; its schedule when its definition is one this module writes.
     Yes(Option<Schedule>),
-    /// schtasks says there is no such task.
+    /// schtasks says there is no such task ([`is_missing_task`]).
     No,
-    /// schtasks answered nothing usable (Wine's schtasks does not implement `/Query`).
+    /// schtasks answered nothing usable: it failed for another reason (access denied, the
+    /// Task Scheduler service not running), did not start, or printed no definition (Wine's
+    /// schtasks does not implement `/Query`). Why, for people.
     Unknown(String),
 }
 
@@ -424,10 +438,14 @@ pub fn status(profile: &ProfileName) -> Registered {
         Ok(out) => out,
         Err(e) => return Registered::Unknown(format!("schtasks did not start: {e}")),
     };
-    let text = decode(&out.stdout);
     if !out.status.success() {
-        return Registered::No;
+        let said = super::tool_output(&out, decode);
+        if is_missing_task(&said) {
+            return Registered::No;
+        }
+        return Registered::Unknown(format!("`schtasks /Query /TN {name}` failed: {said}"));
     }
+    let text = decode(&out.stdout);
     if !text.contains("<Task") {
         return Registered::Unknown(
             "`schtasks /Query` printed no task definition (Wine's schtasks does not implement /Query)"
@@ -435,6 +453,66 @@ pub fn status(profile: &ProfileName) -> Registered {
         );
     }
     Registered::Yes(parse_schedule(&text))
+}
+
+/// Whether what a failed schtasks printed says the task (or its folder) does not exist.
+///
+/// schtasks exits with 1 for every failure and prints `ERROR: ` (localized) and the system's
+/// message for the HRESULT the Task Scheduler returned: for a missing task
+/// `HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)` (0x80070002, "The system cannot find the file
+/// specified."), for a missing folder `ERROR_PATH_NOT_FOUND` (0x80070003, "…the path
+/// specified."). The message is in the user's language, so it is compared with the text
+/// this system gives for those two codes ([`not_found_messages`]), besides the English
+/// text and the codes themselves. Anything else (access denied, the service not running,
+/// no output at all) is not taken as "missing".
+pub fn is_missing_task(output: &str) -> bool {
+    let output = output.to_lowercase();
+    let mut known = vec![
+        "0x80070002".to_string(),
+        "0x80070003".to_string(),
+        "the system cannot find the file specified".to_string(),
+        "the system cannot find the path specified".to_string(),
+    ];
+    known.extend(not_found_messages());
+    known.iter().any(|m| {
+        let m = m.trim().trim_end_matches('.').trim().to_lowercase();
+        !m.is_empty() && output.contains(&m)
+    })
+}
+
+/// The system's own messages for `ERROR_FILE_NOT_FOUND` and `ERROR_PATH_NOT_FOUND`, in the
+/// user's language (`FormatMessageW`): what schtasks prints after `ERROR: ` when a task or
+/// its folder does not exist.
+#[cfg(windows)] // FormatMessageW is a Windows API.
+pub fn not_found_messages() -> Vec<String> {
+    use windows_sys::Win32::System::Diagnostics::Debug::{
+        FORMAT_MESSAGE_FROM_SYSTEM, FORMAT_MESSAGE_IGNORE_INSERTS, FormatMessageW,
+    };
+    [2u32, 3]
+        .into_iter()
+        .filter_map(|code| {
+            let mut buf = [0u16; 512];
+            // SAFETY: the buffer and its length in UTF-16 units are valid; no inserts are read.
+            let len = unsafe {
+                FormatMessageW(
+                    FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
+                    std::ptr::null(),
+                    code,
+                    0,
+                    buf.as_mut_ptr(),
+                    buf.len() as u32,
+                    std::ptr::null(),
+                )
+            } as usize;
+            (len > 0).then(|| String::from_utf16_lossy(&buf[..len.min(buf.len())]))
+        })
+        .collect()
+}
+
+/// Not Windows: no schtasks, and no system messages to compare with.
+#[cfg(not(windows))] // FormatMessageW is a Windows API.
+pub fn not_found_messages() -> Vec<String> {
+    Vec::new()
 }
 
 /// schtasks' output: UTF-16 when it starts with a byte-order mark or is mostly zero bytes
@@ -455,8 +533,13 @@ fn decode(bytes: &[u8]) -> String {
     }
 }
 
-/// Deletes the profile's task (`schtasks /Delete /TN … /F`) and its wrapper script.
-/// Returns whether a task or wrapper existed.
+/// Deletes the profile's task (`schtasks /Delete /TN … /F`), then its wrapper script and
+/// kept definition. Returns whether a task or wrapper existed.
+///
+/// The files mark the task as this program's (`schedule list`, `profile remove`), so they
+/// go only once the task is known to be gone: deleted now, or schtasks says there is no
+/// such task ([`is_missing_task`]). Any other failure (access denied, the Task Scheduler
+/// service not running) keeps them and says how to delete the task by hand.
 pub fn remove(
     dirs: &crate::profile::Dirs,
     profile: &ProfileName,
@@ -471,12 +554,22 @@ pub fn remove(
     let name = task_name(profile);
     let had_task = match status(profile) {
         Registered::No => false,
-        Registered::Yes(_) => {
-            schtasks(&["/Delete", "/TN", &name, "/F"])?;
-            true
+        // Unknown too: only a successful /Delete, or schtasks saying there is no such task,
+        // shows it is gone (Wine's schtasks answers no /Query).
+        Registered::Yes(_) | Registered::Unknown(_) => {
+            match schtasks(&["/Delete", "/TN", &name, "/F"]) {
+                Ok(()) => true,
+                Err(TaskError::Schtasks { output, .. }) if is_missing_task(&output) => false,
+                Err(TaskError::Schtasks { output, .. }) => {
+                    return Err(TaskError::NotDeleted {
+                        profile: profile.clone(),
+                        output,
+                    }
+                    .into());
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
-        // Unknown: delete, and take its failure as "there was none".
-        Registered::Unknown(_) => schtasks(&["/Delete", "/TN", &name, "/F"]).is_ok(),
     };
     let mut had_file = false;
     for path in [wrapper, definition] {
@@ -614,6 +707,27 @@ mod tests {
         assert_eq!(decode(b"plain"), "plain");
     }
 
+    /// Only "no such task" (or folder) lets `schedule remove` forget a task; every other
+    /// failure keeps it marked as this program's.
+    #[test]
+    fn a_missing_task_is_told_from_other_failures() {
+        for missing in [
+            "ERROR: The system cannot find the file specified.\r\n",
+            "ERROR: The system cannot find the path specified.",
+            "FEHLER: 0x80070002",
+        ] {
+            assert!(is_missing_task(missing), "{missing}");
+        }
+        for other in [
+            "ERROR: Access is denied.",
+            "ERROR: The Task Scheduler service is not available.",
+            "exit status: 1",
+            "",
+        ] {
+            assert!(!is_missing_task(other), "{other}");
+        }
+    }
+
     #[test]
     fn control_characters_and_quotes_are_refused() {
         let mut j = job("hourly", &[("ENTRA_EXTRACT_CONFIG_DIR", "C:\\a\"b")]);
@@ -622,6 +736,9 @@ mod tests {
         j.environment.clear();
         j.exe = PathBuf::from("C:\\x\r\n.exe");
         let e = action(&j, Path::new(r"C:\w.cmd"), r"C:\Windows").unwrap_err();
-        assert!(e.to_string().contains("control character"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "the program path \"C:\\\\x\\r\\n.exe\" cannot go into a Task Scheduler task: it contains a control character"
+        );
     }
 }
