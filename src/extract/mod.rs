@@ -2,6 +2,7 @@
 //!
 //! - [`schema`] — column lists, `$select` strings, Graph value → CSV cell.
 //! - [`prefix`] — the validated `<domain>` file-name prefix.
+//! - [`rows`] — the rows of the CSV files, built once and handed to the sinks.
 //! - [`sink`] — RFC 4180 CSV writers that hash and count while writing.
 //! - [`output`] — the atomic set of four CSV files and the manifest.
 //! - [`manifest`] — `<domain>_manifest.json`.
@@ -17,6 +18,7 @@ pub mod output;
 mod per_group;
 pub mod prefix;
 pub mod progress;
+pub mod rows;
 pub mod run;
 pub mod schema;
 pub mod sink;
@@ -25,4 +27,5 @@ pub use manifest::{Manifest, RunDetails};
 pub use output::{CommittedOutput, FileKind, OutputError, OutputOptions, OutputSet};
 pub use prefix::{DomainPrefix, PrefixError};
 pub use progress::{Phase, Progress, ProgressSnapshot, RequestStats, Warning, WarningKind};
+pub use rows::{EdgeObject, EdgeRow, Row};
 pub use schema::{GroupCounts, GroupRecord, MemberCount, Schema, SchemaError};

@@ -13,6 +13,7 @@ use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinSet;
 
 use super::progress::{Phase, Progress, Warning};
+use super::rows::EdgeObject;
 use super::run::{
     AttributePresence, ExtractError, LISTING_RESTARTS, ListKind, PAGE_SIZE, WriteOp, join_all,
     note_restarts, send,
@@ -38,17 +39,21 @@ pub(super) async fn fetch_all(
     let mut tasks: JoinSet<Result<(), ExtractError>> = JoinSet::new();
 
     {
-        let (client, tx, select) = (client.clone(), tx.clone(), schema.user_select());
+        let (client, tx, schema) = (client.clone(), tx.clone(), schema.clone());
         let progress = progress.clone();
         let mut presence = AttributePresence::new(schema.user_extras());
         tasks.spawn(async move {
             let mut pager = client
-                .pager(&format!("/users?$select={select}&$top={PAGE_SIZE}"))
+                .pager(&format!(
+                    "/users?$select={}&$top={PAGE_SIZE}",
+                    schema.user_select()
+                ))
                 .restart_on_expired_page_token(LISTING_RESTARTS);
             while let Some(page) = pager.next_page().await {
                 let page = page.map_err(|e| ExtractError::from_graph(e, "users"))?;
                 presence.observe(&page.items);
-                send(&tx, WriteOp::Users(page.items)).await?;
+                let rows = page.items.iter().map(|u| schema.user_row(u)).collect();
+                send(&tx, WriteOp::Users(rows)).await?;
             }
             note_restarts(&progress, &pager, "the user listing");
             presence.warn(&progress, "user");
@@ -212,7 +217,7 @@ impl GroupWorker {
                 let op = WriteOp::Edges {
                     kind,
                     group: group.clone(),
-                    items,
+                    items: items.iter().map(EdgeObject::from_graph).collect(),
                 };
                 send(&self.tx, op).await?;
             }

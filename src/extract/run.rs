@@ -28,6 +28,7 @@ use super::manifest::{ChangeCounts, RunDetails, RunInfo, RunMode};
 use super::output::{ClaimedDir, CommittedOutput, OutputError, OutputOptions, OutputSet};
 use super::prefix::{DomainPrefix, PrefixError};
 use super::progress::{Phase, Progress, Warning};
+use super::rows::{EdgeObject, EdgeRow, Row};
 use super::schema::{GroupCounts, GroupRecord, RecordError, Schema, SchemaError};
 use super::{fast, per_group};
 use crate::graph::{GraphClient, GraphError, Pager};
@@ -593,7 +594,7 @@ async fn write_incremental(
                 OutputOptions { bom, changes: true },
             )?;
             let written = tables
-                .write(&schema, &mut set, can_read_hidden, &progress)
+                .write(&mut set, can_read_hidden, &progress)
                 .map_err(ExtractError::from)
                 .and_then(|()| {
                     let sink = set.changes().ok_or_else(|| ExtractError::Internal {
@@ -752,11 +753,11 @@ impl ListKind {
 
 /// What the fetchers hand to the writer.
 pub(super) enum WriteOp {
-    Users(Vec<Value>),
+    Users(Vec<Row>),
     Edges {
         kind: ListKind,
         group: Arc<GroupRecord>,
-        items: Vec<Value>,
+        items: Vec<EdgeObject>,
     },
     Group {
         group: Arc<GroupRecord>,
@@ -778,16 +779,17 @@ fn write_all(
                 .iter()
                 .try_for_each(|u| set.users().write(u))
                 .map(|()| progress.add_users(users.len() as u64)),
-            WriteOp::Edges { kind, group, items } => match kind {
-                ListKind::Members => set
-                    .members()
-                    .write_page(&group, &items)
-                    .map(|n| progress.add_member_edges(n)),
-                ListKind::Owners => set
-                    .owners()
-                    .write_page(&group, &items)
-                    .map(|n| progress.add_owner_edges(n)),
-            },
+            WriteOp::Edges { kind, group, items } => {
+                let (sink, add): (_, fn(&Progress, u64)) = match kind {
+                    ListKind::Members => (set.members(), Progress::add_member_edges),
+                    ListKind::Owners => (set.owners(), Progress::add_owner_edges),
+                };
+                let (id, name) = (group.id(), group.display_name());
+                items
+                    .iter()
+                    .try_for_each(|o| sink.write(&EdgeRow::of(id, name, o)))
+                    .map(|()| add(progress, items.len() as u64))
+            }
             WriteOp::Group { group, counts } => set.groups().write(&group, counts).map(|()| {
                 progress.member_list_done();
                 progress.owner_list_done();

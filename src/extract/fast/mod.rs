@@ -35,6 +35,7 @@ use self::names::{Names, Ref};
 use self::partition::{Histogram, NICKNAME_FIRST, Partition, UPN_FIRST};
 use super::per_group::{GROUPS_PER_BATCH, GroupWorker, ListOutcome};
 use super::progress::{Phase, Progress};
+use super::rows::EdgeObject;
 use super::run::{
     AttributePresence, ExtractError, LISTING_RESTARTS, ListKind, PAGE_SIZE, WriteOp, note_restarts,
     send,
@@ -124,7 +125,8 @@ async fn list_users(
     while let Some(users) = pages.next().await? {
         presence.observe(&users);
         names.learn(&users);
-        send(tx, WriteOp::Users(users)).await?;
+        let rows = users.iter().map(|u| schema.user_row(u)).collect();
+        send(tx, WriteOp::Users(rows)).await?;
     }
     presence.warn(progress, "user");
     tracing::info!(elapsed = ?progress.elapsed(), "users listed");
@@ -885,7 +887,7 @@ async fn copy_members(
             let op = WriteOp::Edges {
                 kind: ListKind::Members,
                 group: group.clone(),
-                items,
+                items: items.iter().map(EdgeObject::from_graph).collect(),
             };
             send(&worker.tx, op).await?;
         }
