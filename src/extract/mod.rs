@@ -1,5 +1,10 @@
 //! Extraction: plan the requests, run them with bounded concurrency, stream into CSV sinks.
 //!
+//! A row's route: a plan ([`plan`]) reads Graph's pages and builds [`rows`], the writer
+//! stage ([`writer`]) hands them to the [`sink`]s of the [`output`] set, and [`run`]
+//! prepares, picks the full or incremental read, and commits.
+//!
+//! - [`run`] — one extraction, start to commit; [`error`] — why one did not complete.
 //! - [`schema`] — column lists, `$select` strings, Graph value → CSV cell.
 //! - [`prefix`] — the validated `<domain>` file-name prefix.
 //! - [`rows`] — the rows of the CSV files, built once and handed to the sinks.
@@ -10,18 +15,19 @@
 //! - [`hold`] — a front end's hold on the commit point while it asks whether to cancel.
 //! - [`incremental`] — a profile's reruns from delta links and the previous run's files.
 
-mod fast;
+pub mod error;
 pub mod hold;
 pub mod incremental;
 pub mod manifest;
 pub mod output;
-mod per_group;
+mod plan;
 pub mod prefix;
 pub mod progress;
 pub mod rows;
 pub mod run;
 pub mod schema;
 pub mod sink;
+mod writer;
 
 pub use manifest::{Manifest, RunDetails};
 pub use output::{CommittedOutput, FileKind, OutputError, OutputOptions, OutputSet};

@@ -21,9 +21,9 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
+use super::error::ExtractError;
 use super::manifest::ChangeCounts;
 use super::progress::{Phase, Progress};
-use super::run::ExtractError;
 use super::schema::Schema;
 use crate::graph::{GraphClient, GraphError};
 pub use state::{Fallback, Identity, Snapshot, StateDir};

@@ -12,20 +12,19 @@ use serde_json::Value;
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinSet;
 
-use super::progress::{Phase, Progress, Warning};
-use super::rows::EdgeObject;
-use super::run::{
-    AttributePresence, ExtractError, LISTING_RESTARTS, ListKind, PAGE_SIZE, WriteOp, join_all,
-    note_restarts, send,
-};
-use super::schema::{EDGE_SELECT, GroupCounts, GroupRecord, MemberCount, Schema};
+use super::{AttributePresence, LISTING_RESTARTS, PAGE_SIZE, note_restarts};
+use crate::extract::error::ExtractError;
+use crate::extract::progress::{Phase, Progress, Warning};
+use crate::extract::rows::EdgeObject;
+use crate::extract::schema::{EDGE_SELECT, GroupCounts, GroupRecord, MemberCount, Schema};
+use crate::extract::writer::{ListKind, WriteOp, join_all, send};
 use crate::graph::{BatchRequest, GraphClient, GraphError};
 
 /// Groups whose first member and owner pages share one `$batch` (2 requests each, ≤ 20).
 pub const GROUPS_PER_BATCH: usize = 10;
 
 /// Lists users and groups and fetches every group's members and owners.
-pub(super) async fn fetch_all(
+pub(crate) async fn fetch_all(
     client: &GraphClient,
     schema: &Arc<Schema>,
     can_read_hidden: bool,
