@@ -19,7 +19,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::hold::CommitHold;
-use super::incremental::{self, Fallback, Identity, RerunError, StateDir, StateOptions};
+use super::incremental::{
+    self, DeltaLinks, Fallback, Identity, RerunError, StateDir, StateOptions,
+};
 use super::manifest::{ChangeCounts, RunDetails, RunInfo, RunMode};
 use super::output::{ClaimedDir, CommittedOutput, OutputError, OutputOptions, OutputSet};
 use super::prefix::DomainPrefix;
@@ -274,7 +276,10 @@ async fn run_inner(
         };
         let full_reason = match attempt {
             Ok((saved, snapshot)) => {
-                let links = (saved.users_delta_link, saved.groups_delta_link);
+                let links = DeltaLinks {
+                    users: saved.users_delta_link,
+                    groups: saved.groups_delta_link,
+                };
                 progress.set_run_info(RunInfo {
                     mode: RunMode::Incremental,
                     full_reason: None,
@@ -623,7 +628,7 @@ fn run_details(
 async fn save_state(
     dir: StateDir,
     identity: Identity,
-    links: (String, String),
+    links: DeltaLinks,
     output: CommittedOutput,
     progress: &Progress,
 ) -> CommittedOutput {
