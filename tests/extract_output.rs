@@ -11,8 +11,8 @@ use std::process::{Command, Stdio};
 use chrono::{TimeZone, Utc};
 use entra_extract::extract::output::{LOCK_FILE, TEMP_PREFIX, TEMP_SUFFIX, check_output_dir};
 use entra_extract::extract::{
-    DomainPrefix, FileKind, GroupCounts, GroupRecord, Manifest, MemberCount, OutputError,
-    OutputOptions, OutputSet, RunDetails, Schema, Warning, WarningKind,
+    DomainPrefix, EdgeObject, EdgeRow, FileKind, GroupCounts, GroupRecord, Manifest, MemberCount,
+    OutputError, OutputOptions, OutputSet, RunDetails, Schema, Warning, WarningKind,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -52,7 +52,7 @@ fn write_tenant(set: &mut OutputSet, schema: &Schema, tag: &str) {
                "proxyAddresses": []}),
     ];
     for u in &users {
-        set.users().write(u).unwrap();
+        set.users().write(&schema.user_row(u)).unwrap();
     }
     let sales = GroupRecord::from_value(
         schema,
@@ -71,9 +71,18 @@ fn write_tenant(set: &mut OutputSet, schema: &Schema, tag: &str) {
         json!({"@odata.type": "#microsoft.graph.group", "id": "g2", "displayName": "Board", "userPrincipalName": null}),
         json!({"@odata.type": "#microsoft.graph.administrativeUnit", "id": "au1", "displayName": "EU"}),
     ];
-    let n = set.members().write_page(&sales, &members).unwrap();
+    for m in &members {
+        let m = EdgeObject::from_graph(m);
+        set.members()
+            .write(&EdgeRow::of(sales.id(), sales.display_name(), &m))
+            .unwrap();
+    }
+    let n = set.members().rows();
+    let owner = EdgeObject::from_graph(
+        &json!({"@odata.type": "#microsoft.graph.user", "id": "u2", "displayName": "Bob", "userPrincipalName": "bob_fabrikam.com#EXT#@contoso.onmicrosoft.com"}),
+    );
     set.owners()
-        .write(&sales, &json!({"@odata.type": "#microsoft.graph.user", "id": "u2", "displayName": "Bob", "userPrincipalName": "bob_fabrikam.com#EXT#@contoso.onmicrosoft.com"}))
+        .write(&EdgeRow::of(sales.id(), sales.display_name(), &owner))
         .unwrap();
     set.groups()
         .write(

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::run::ExtractError;
+use super::error::ExtractError;
 
 /// Where a run stands at its commit point; see the module documentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

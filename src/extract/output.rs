@@ -275,10 +275,7 @@ impl OutputSet {
             temps.paths.push(path.clone());
             CsvSink::new(file, &path, columns, options.bom)
         };
-        let users = UserSink::new(
-            open(FileKind::Users, &schema.user_columns())?,
-            schema.clone(),
-        );
+        let users = UserSink::new(open(FileKind::Users, &schema.user_columns())?);
         let groups = GroupSink::new(open(FileKind::Groups, &schema.group_columns())?);
         let members = EdgeSink::new(open(FileKind::GroupsMembers, MEMBER_COLUMNS)?);
         let owners = EdgeSink::new(open(FileKind::GroupsOwners, OWNER_COLUMNS)?);

@@ -11,7 +11,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use super::manifest::RunInfo;
-use super::run::PAGE_SIZE;
+use super::plan::PAGE_SIZE;
 pub use crate::graph::RequestStats;
 
 /// A point-in-time copy of the extraction's progress, cheap to take and to render.

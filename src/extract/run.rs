@@ -2,14 +2,12 @@
 //! atomic output set.
 //!
 //! Shape of a run:
-//! - users are paged (`$top=999`) while, concurrently, groups are paged and handed to a
-//!   pool of workers;
-//! - each worker takes up to [`GROUPS_PER_BATCH`] groups and asks for the first page of
-//!   their members and owners in one `$batch` (most groups are small, so one round trip
-//!   finishes ten of them); longer lists continue through their `@odata.nextLink`;
-//! - every page goes through a bounded channel to one blocking writer task that owns the
-//!   CSV files, so memory stays flat however large the tenant, and disk I/O never runs on
-//!   the async workers;
+//! - prepare: the schema, the output directory's lock, the token, the tenant and prefix;
+//! - with a profile's state, try the incremental rerun ([`super::incremental`]) and fall
+//!   back to a full read with the reason;
+//! - a full read: a request plan ([`super::plan`]) turns Graph's pages into rows and hands
+//!   them to the writer stage ([`super::writer`]), whose one blocking task owns the CSV
+//!   files, so memory stays flat however large the tenant;
 //! - on success the files are committed (fsync + rename + manifest); on any error or
 //!   cancellation they are aborted and the previous extraction stays untouched.
 
@@ -19,26 +17,21 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 
 use super::hold::CommitHold;
-use super::incremental::{self, Fallback, Identity, RerunError, StateDir, StateOptions};
+use super::incremental::{
+    self, DeltaLinks, Fallback, Identity, RerunError, StateDir, StateOptions,
+};
 use super::manifest::{ChangeCounts, RunDetails, RunInfo, RunMode};
 use super::output::{ClaimedDir, CommittedOutput, OutputError, OutputOptions, OutputSet};
-use super::prefix::{DomainPrefix, PrefixError};
+use super::prefix::DomainPrefix;
 use super::progress::{Phase, Progress, Warning};
-use super::schema::{GroupCounts, GroupRecord, RecordError, Schema, SchemaError};
-use super::{fast, per_group};
-use crate::graph::{GraphClient, GraphError, Pager};
+use super::schema::Schema;
+use super::{plan, writer};
+use crate::graph::{GraphClient, GraphError};
 
-pub use super::per_group::GROUPS_PER_BATCH;
-/// Page size for every collection (Graph's maximum for directory objects).
-pub const PAGE_SIZE: u32 = 999;
-/// How often one listing may start over after Graph expired its page token.
-pub(super) const LISTING_RESTARTS: u32 = 3;
-/// Pages buffered between the fetchers and the writer: bounds memory, applies backpressure.
-const WRITE_QUEUE: usize = 64;
+pub use super::error::ExtractError;
+pub use super::plan::per_group::GROUPS_PER_BATCH;
 
 /// What to extract and where to put it.
 #[derive(Debug, Clone)]
@@ -153,50 +146,6 @@ pub struct ExtractSummary {
     pub output: CommittedOutput,
     pub warnings: Vec<Warning>,
     pub duration: Duration,
-}
-
-/// Why an extraction did not complete. In every case no output file was changed.
-#[derive(Debug, thiserror::Error)]
-pub enum ExtractError {
-    #[error(transparent)]
-    Graph(#[from] GraphError),
-    #[error(
-        "Microsoft Graph refused to list {what} (403 Authorization_RequestDenied): the app lacks Directory.Read.All; run `entra-extract check` for the exact fix"
-    )]
-    PermissionDenied { what: String },
-    #[error(transparent)]
-    Output(#[from] OutputError),
-    #[error(transparent)]
-    Schema(#[from] SchemaError),
-    #[error(transparent)]
-    Record(#[from] RecordError),
-    #[error(
-        "the tenant's default domain {domain:?} cannot be used as a file-name prefix ({source}); choose one with --domain-prefix"
-    )]
-    Prefix {
-        domain: String,
-        #[source]
-        source: PrefixError,
-    },
-    #[error("unexpected answer from {what}: {detail}")]
-    Unexpected { what: String, detail: String },
-    /// A task of the run itself failed (panicked or stopped): a bug, not Graph's doing.
-    #[error(
-        "internal error in {what}: {detail}; no output file was changed (please report it with the log file)"
-    )]
-    Internal { what: String, detail: String },
-    #[error("cancelled; no output file was changed")]
-    Cancelled,
-}
-
-impl ExtractError {
-    pub(super) fn from_graph(e: GraphError, what: &str) -> Self {
-        match e {
-            GraphError::Cancelled => ExtractError::Cancelled,
-            e if e.is_access_denied() => ExtractError::PermissionDenied { what: what.into() },
-            e => ExtractError::Graph(e),
-        }
-    }
 }
 
 /// Reads the tenant's id, name and default verified domain.
@@ -327,7 +276,10 @@ async fn run_inner(
         };
         let full_reason = match attempt {
             Ok((saved, snapshot)) => {
-                let links = (saved.users_delta_link, saved.groups_delta_link);
+                let links = DeltaLinks {
+                    users: saved.users_delta_link,
+                    groups: saved.groups_delta_link,
+                };
                 progress.set_run_info(RunInfo {
                     mode: RunMode::Incremental,
                     full_reason: None,
@@ -430,15 +382,11 @@ async fn run_inner(
         })
         .await?
     };
-    let (tx, rx) = mpsc::channel(WRITE_QUEUE);
-    let writer = {
-        let progress = progress.clone();
-        tokio::task::spawn_blocking(move || write_all(set, rx, &progress))
-    };
+    let (tx, writer) = writer::spawn(set, progress);
 
     let fetched = match options.plan {
         Plan::Fast if can_look_up_ids => {
-            fast::fetch_all(fast::FastRun {
+            plan::fast::fetch_all(plan::fast::FastRun {
                 client,
                 schema: &schema,
                 can_read_hidden,
@@ -455,7 +403,7 @@ async fn run_inner(
                     "read with the per-group plan: the app lacks Directory.Read.All, which the fast plan's getByIds needs".into(),
                 );
             }
-            per_group::fetch_all(
+            plan::per_group::fetch_all(
                 client,
                 &schema,
                 can_read_hidden,
@@ -593,7 +541,7 @@ async fn write_incremental(
                 OutputOptions { bom, changes: true },
             )?;
             let written = tables
-                .write(&schema, &mut set, can_read_hidden, &progress)
+                .write(&mut set, can_read_hidden, &progress)
                 .map_err(ExtractError::from)
                 .and_then(|()| {
                     let sink = set.changes().ok_or_else(|| ExtractError::Internal {
@@ -680,7 +628,7 @@ fn run_details(
 async fn save_state(
     dir: StateDir,
     identity: Identity,
-    links: (String, String),
+    links: DeltaLinks,
     output: CommittedOutput,
     progress: &Progress,
 ) -> CommittedOutput {
@@ -732,159 +680,6 @@ async fn blocking<T: Send + 'static>(
             detail: e.to_string(),
         })?
         .map_err(ExtractError::Output)
-}
-
-/// Which list of a group an edge belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum ListKind {
-    Members,
-    Owners,
-}
-
-impl ListKind {
-    pub(super) fn segment(self) -> &'static str {
-        match self {
-            ListKind::Members => "members",
-            ListKind::Owners => "owners",
-        }
-    }
-}
-
-/// What the fetchers hand to the writer.
-pub(super) enum WriteOp {
-    Users(Vec<Value>),
-    Edges {
-        kind: ListKind,
-        group: Arc<GroupRecord>,
-        items: Vec<Value>,
-    },
-    Group {
-        group: Arc<GroupRecord>,
-        counts: GroupCounts,
-    },
-}
-
-/// The writer task: owns the files until the channel closes, then hands the set back for
-/// commit or abort. On a write error it aborts at once and returns the error; the closed
-/// channel then stops the fetchers.
-fn write_all(
-    mut set: OutputSet,
-    mut rx: mpsc::Receiver<WriteOp>,
-    progress: &Progress,
-) -> Result<OutputSet, OutputError> {
-    while let Some(op) = rx.blocking_recv() {
-        let written = match op {
-            WriteOp::Users(users) => users
-                .iter()
-                .try_for_each(|u| set.users().write(u))
-                .map(|()| progress.add_users(users.len() as u64)),
-            WriteOp::Edges { kind, group, items } => match kind {
-                ListKind::Members => set
-                    .members()
-                    .write_page(&group, &items)
-                    .map(|n| progress.add_member_edges(n)),
-                ListKind::Owners => set
-                    .owners()
-                    .write_page(&group, &items)
-                    .map(|n| progress.add_owner_edges(n)),
-            },
-            WriteOp::Group { group, counts } => set.groups().write(&group, counts).map(|()| {
-                progress.member_list_done();
-                progress.owner_list_done();
-            }),
-        };
-        if let Err(e) = written {
-            let _ = set.abort();
-            return Err(e);
-        }
-    }
-    Ok(set)
-}
-
-/// Says in the manifest that `what` was read again from its first page (and deduplicated
-/// by id) after Graph expired its page token.
-pub(super) fn note_restarts(progress: &Progress, pager: &Pager, what: &str) {
-    let n = pager.restarts();
-    if n > 0 {
-        progress.note(format!(
-            "{what} restarted from its first page {n} time(s) after Graph expired its page token (400 Directory_ExpiredPageToken); objects read twice were written once"
-        ));
-    }
-}
-
-/// Which extra attributes appeared in at least one object of a listing. Graph leaves out a
-/// `$select` name it does not know (and returns known but unset ones as `null`), so a name
-/// that appears nowhere is almost always misspelt: its empty column earns a warning.
-pub(super) struct AttributePresence {
-    names: Vec<String>,
-    seen: Vec<bool>,
-    objects: u64,
-}
-
-impl AttributePresence {
-    pub(super) fn new(names: &[String]) -> Self {
-        AttributePresence {
-            names: names.to_vec(),
-            seen: vec![false; names.len()],
-            objects: 0,
-        }
-    }
-
-    pub(super) fn observe(&mut self, items: &[Value]) {
-        self.objects += items.len() as u64;
-        for (name, seen) in self.names.iter().zip(self.seen.iter_mut()) {
-            *seen = *seen || items.iter().any(|o| has_key(o, name));
-        }
-    }
-
-    pub(super) fn warn(&self, progress: &Progress, noun: &str) {
-        if self.objects == 0 {
-            return;
-        }
-        // Directory extensions are left out where they are unset, so absence proves nothing.
-        let missing = self.names.iter().zip(&self.seen).filter(|(n, s)| {
-            !**s && !n
-                .get(..10)
-                .is_some_and(|p| p.eq_ignore_ascii_case("extension_"))
-        });
-        for (name, _) in missing {
-            progress.warn(Warning::attribute_not_returned(noun, name, self.objects));
-        }
-    }
-}
-
-/// Graph compares property names case-insensitively; so does the CSV column lookup.
-fn has_key(object: &Value, name: &str) -> bool {
-    object
-        .as_object()
-        .is_some_and(|o| o.keys().any(|k| k.eq_ignore_ascii_case(name)))
-}
-
-pub(super) async fn send(tx: &mpsc::Sender<WriteOp>, op: WriteOp) -> Result<(), ExtractError> {
-    // The writer only hangs up after a write error, which it reports itself.
-    tx.send(op).await.map_err(|_| ExtractError::Internal {
-        what: "the CSV writer".into(),
-        detail: "stopped early".into(),
-    })
-}
-
-/// Waits for every task; the first error (or a task that panicked) stops the others.
-pub(super) async fn join_all(
-    mut tasks: JoinSet<Result<(), ExtractError>>,
-) -> Result<(), ExtractError> {
-    while let Some(joined) = tasks.join_next().await {
-        let outcome = joined.unwrap_or_else(|e| {
-            Err(ExtractError::Internal {
-                what: "an extraction task".into(),
-                detail: e.to_string(),
-            })
-        });
-        if let Err(e) = outcome {
-            tasks.shutdown().await;
-            return Err(e);
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

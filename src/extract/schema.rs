@@ -11,6 +11,8 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
+use super::rows::Row;
+
 /// Fixed columns of `<domain>_users.csv`, in file order. All are Graph `user` properties.
 pub const USER_COLUMNS: &[&str] = &[
     "id",
@@ -289,18 +291,15 @@ impl Schema {
             .join(",")
     }
 
-    /// One users-file row from a Graph `user` object.
-    pub fn user_row<'a>(&self, user: &'a Value) -> Vec<Cow<'a, str>> {
-        USER_COLUMNS
+    /// One users-file row from a Graph `user` object, in the header's order.
+    pub fn user_row(&self, user: &Value) -> Row {
+        let fixed = USER_COLUMNS.iter().map(|c| render_cell(user.get(*c)));
+        let extras = self
+            .user_extras
             .iter()
-            .copied()
-            .map(|c| render_cell(user.get(c)))
-            .chain(
-                self.user_extras
-                    .iter()
-                    .map(|c| render_cell(get_property(user, c))),
-            )
-            .collect()
+            .map(|c| render_cell(get_property(user, c)));
+        let cells: Vec<Cow<'_, str>> = fixed.chain(extras).collect();
+        Row::new(cells.iter().map(|c| c.as_ref()))
     }
 
     /// The Graph-property cells of a groups-file row, before the computed columns.
@@ -390,7 +389,12 @@ pub fn render_cell(value: Option<&Value>) -> Cow<'_, str> {
 /// `#microsoft.graph.` prefix (`user`, `group`, `device`, `servicePrincipal`, `orgContact`,
 /// or any other type's name, never dropped); [`UNKNOWN_OBJECT_TYPE`] when absent.
 pub fn member_type(object: &Value) -> &str {
-    let Some(odata_type) = object.get("@odata.type").and_then(Value::as_str) else {
+    object_type(object.get("@odata.type").and_then(Value::as_str))
+}
+
+/// [`member_type`] of an object whose `@odata.type` is `odata_type`.
+pub fn object_type(odata_type: Option<&str>) -> &str {
+    let Some(odata_type) = odata_type else {
         return UNKNOWN_OBJECT_TYPE;
     };
     let name = odata_type.strip_prefix('#').unwrap_or(odata_type);
@@ -400,22 +404,6 @@ pub fn member_type(object: &Value) -> &str {
     } else {
         name
     }
-}
-
-/// One members-file or owners-file row: the group, then the member or owner object.
-pub fn edge_row<'a>(
-    group_id: &'a str,
-    group_display_name: &'a str,
-    object: &'a Value,
-) -> [Cow<'a, str>; 6] {
-    [
-        Cow::Borrowed(group_id),
-        Cow::Borrowed(group_display_name),
-        render_cell(object.get("id")),
-        Cow::Borrowed(member_type(object)),
-        render_cell(object.get("displayName")),
-        render_cell(object.get("userPrincipalName")),
-    ]
 }
 
 /// How many members a group has, as far as the extraction could tell.
@@ -471,6 +459,29 @@ impl GroupRecord {
             display_name: render_cell(group.get("displayName")).into_owned(),
             property_cells: schema.group_property_cells(group),
             extra_cells: schema.group_extra_cells(group),
+        })
+    }
+
+    /// A group as a previous run's groups file holds it (`row` in
+    /// [`Schema::group_columns`] order): every cell is a rendered value, which renders to
+    /// itself, so the record is the one [`from_value`](Self::from_value) made then.
+    pub fn from_cells(row: &Row) -> Result<Self, RecordError> {
+        let id = row
+            .get(0)
+            .filter(|s| !s.is_empty())
+            .ok_or(RecordError::MissingId { kind: "group" })?;
+        let cell = |i: usize| row.get(i).unwrap_or_default().to_owned();
+        let name_at = GROUP_COLUMNS.iter().position(|c| *c == "displayName");
+        Ok(Self {
+            id: id.to_owned(),
+            display_name: name_at.map(cell).unwrap_or_default(),
+            property_cells: GROUP_COLUMNS
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| !GROUP_COMPUTED_COLUMNS.contains(c))
+                .map(|(i, _)| cell(i))
+                .collect(),
+            extra_cells: (GROUP_COLUMNS.len()..row.len()).map(cell).collect(),
         })
     }
 
@@ -564,34 +575,6 @@ mod tests {
         assert_eq!(
             member_type(&json!({"@odata.type": null})),
             UNKNOWN_OBJECT_TYPE
-        );
-    }
-
-    #[test]
-    fn edge_rows_keep_guest_upns_and_limited_objects() {
-        let guest = json!({
-            "@odata.type": "#microsoft.graph.user",
-            "id": "u1",
-            "displayName": "Ann Guest",
-            "userPrincipalName": "ann_fabrikam.com#EXT#@contoso.onmicrosoft.com"
-        });
-        assert_eq!(
-            edge_row("g1", "Sales", &guest),
-            [
-                "g1",
-                "Sales",
-                "u1",
-                "user",
-                "Ann Guest",
-                "ann_fabrikam.com#EXT#@contoso.onmicrosoft.com"
-            ]
-        );
-        // An object the app may only partly read: type and id, all else null.
-        let limited =
-            json!({"@odata.type": "#microsoft.graph.device", "id": "d1", "displayName": null});
-        assert_eq!(
-            edge_row("g1", "Sales", &limited),
-            ["g1", "Sales", "d1", "device", "", ""]
         );
     }
 
@@ -706,8 +689,8 @@ mod tests {
             "extension_b7d8e648520f41d3b9c0fdeb91768a0a_costCenter": "42"
         });
         let row = schema.user_row(&user);
-        assert_eq!(row[USER_COLUMNS.len()], "Contractor");
-        assert_eq!(row[USER_COLUMNS.len() + 1], "42");
+        assert_eq!(&row[USER_COLUMNS.len()], "Contractor");
+        assert_eq!(&row[USER_COLUMNS.len() + 1], "42");
         let group =
             GroupRecord::from_value(&schema, &json!({"id": "g", "classification": "Low"})).unwrap();
         let row = group.row(GroupCounts {
@@ -733,7 +716,7 @@ mod tests {
         let row = schema.user_row(&user);
         let header = schema.user_columns();
         assert_eq!(row.len(), header.len());
-        let cell = |name: &str| row[header.iter().position(|c| *c == name).unwrap()].clone();
+        let cell = |name: &str| row[header.iter().position(|c| *c == name).unwrap()].to_string();
         assert_eq!(cell("displayName"), "Zoë");
         assert_eq!(cell("accountEnabled"), "false");
         assert_eq!(cell("jobTitle"), "");
@@ -783,6 +766,13 @@ mod tests {
         assert_eq!(cell(&empty, "membersReadable"), "true");
         assert_eq!(cell(&empty, "memberCount"), "0");
         assert_eq!(cell(&empty, "ownerCount"), "");
+        // A previous run's row gives the record back.
+        let written = Row::new(unreadable.iter().map(|c| c.as_ref()));
+        assert_eq!(GroupRecord::from_cells(&written), Ok(record.clone()));
+        assert_eq!(
+            GroupRecord::from_cells(&Row::new(["", "x"])),
+            Err(RecordError::MissingId { kind: "group" })
+        );
         assert_eq!(
             GroupRecord::from_value(&schema, &json!({"displayName": "x"})),
             Err(RecordError::MissingId { kind: "group" })

@@ -5,11 +5,11 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::output::OutputError;
-use super::schema::{GroupCounts, GroupRecord, MemberCount, Schema, edge_row};
+use super::rows::{EdgeRow, Row};
+use super::schema::{GroupCounts, GroupRecord, MemberCount};
 
 /// The UTF-8 byte order mark some Excel versions need to read UTF-8 CSV.
 pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -109,18 +109,26 @@ impl CsvSink {
     /// Appends one row. Its length must match the header; a mismatch is a bug, reported as
     /// an error before anything is written rather than as a misaligned file.
     pub fn write_row<T: AsRef<str>>(&mut self, row: &[T]) -> Result<(), OutputError> {
-        if row.len() != self.columns.len() {
+        self.write_cells(row.iter().map(AsRef::as_ref), row.len())
+    }
+
+    /// [`write_row`](Self::write_row) of the `len` cells `cells` yields.
+    fn write_cells<'a>(
+        &mut self,
+        cells: impl Iterator<Item = &'a str>,
+        len: usize,
+    ) -> Result<(), OutputError> {
+        if len != self.columns.len() {
             return Err(OutputError::write(
                 &self.path,
                 io::Error::other(format!(
-                    "internal error: a row has {} fields, the header {}",
-                    row.len(),
+                    "internal error: a row has {len} fields, the header {}",
                     self.columns.len()
                 )),
             ));
         }
         self.writer
-            .write_record(row.iter().map(|f| f.as_ref().as_bytes()))
+            .write_record(cells.map(str::as_bytes))
             .map_err(|e| OutputError::write(&self.path, csv_to_io(e)))?;
         self.rows += 1;
         Ok(())
@@ -176,7 +184,6 @@ fn csv_to_io(e: csv::Error) -> io::Error {
 #[derive(Debug)]
 pub struct UserSink {
     csv: CsvSink,
-    schema: Schema,
 }
 
 impl UserSink {
@@ -185,20 +192,14 @@ impl UserSink {
         &mut self.csv
     }
 
-    pub(super) fn new(csv: CsvSink, schema: Schema) -> Self {
-        Self { csv, schema }
+    pub(super) fn new(csv: CsvSink) -> Self {
+        Self { csv }
     }
 
-    /// Writes one user as returned by `/users?$select=<Schema::user_select>`.
-    pub fn write(&mut self, user: &Value) -> Result<(), OutputError> {
-        let row = self.schema.user_row(user);
-        self.csv.write_row(&row)
-    }
-
-    /// Writes one user's row as a previous run's file holds it (cells already rendered, in
-    /// the header's order): an incremental rerun's unchanged users.
-    pub fn write_cells(&mut self, cells: &[&str]) -> Result<(), OutputError> {
-        self.csv.write_row(cells)
+    /// Writes one user's row: [`Schema::user_row`](super::schema::Schema::user_row) of a
+    /// Graph `user`, or a previous run's row (an incremental rerun's).
+    pub fn write(&mut self, row: &Row) -> Result<(), OutputError> {
+        self.csv.write_cells(row.iter(), row.len())
     }
 
     /// Users written so far.
@@ -274,39 +275,9 @@ impl EdgeSink {
         Self { csv }
     }
 
-    /// Writes one member or owner of `group`, as returned by `/groups/{id}/members` or
-    /// `/owners` (an object carrying `@odata.type`).
-    pub fn write(&mut self, group: &GroupRecord, object: &Value) -> Result<(), OutputError> {
-        self.write_edge(group.id(), group.display_name(), object)
-    }
-
-    /// Writes one edge when only the group's id and name are at hand.
-    pub fn write_edge(
-        &mut self,
-        group_id: &str,
-        group_display_name: &str,
-        object: &Value,
-    ) -> Result<(), OutputError> {
-        let row = edge_row(group_id, group_display_name, object);
-        self.csv.write_row(&row)
-    }
-
-    /// Writes one edge from its cells (group id, group name, id, type, name, UPN), as
-    /// [`edge_row`] renders them: the incremental run keeps them so.
-    pub fn write_cells(&mut self, cells: [&str; 6]) -> Result<(), OutputError> {
-        self.csv.write_row(&cells)
-    }
-
-    /// Writes a page of members or owners of `group`; returns how many rows were written.
-    pub fn write_page(
-        &mut self,
-        group: &GroupRecord,
-        objects: &[Value],
-    ) -> Result<u64, OutputError> {
-        for object in objects {
-            self.write(group, object)?;
-        }
-        Ok(objects.len() as u64)
+    /// Writes one member or owner row.
+    pub fn write(&mut self, row: &EdgeRow<'_>) -> Result<(), OutputError> {
+        self.csv.write_row(&row.cells())
     }
 
     /// Rows written so far.
@@ -322,6 +293,7 @@ impl EdgeSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::extract::rows::EdgeObject;
     use crate::extract::schema::{MEMBER_COLUMNS, Schema};
     use serde_json::json;
 
@@ -424,7 +396,12 @@ mod tests {
             json!({"@odata.type": "#microsoft.graph.user", "id": "u1", "displayName": "Ann", "userPrincipalName": "ann@contoso.com"}),
             json!({"@odata.type": "#microsoft.graph.orgContact", "id": "c1", "displayName": "Bob"}),
         ];
-        assert_eq!(sink.write_page(&group, &page).unwrap(), 2);
+        for object in &page {
+            let object = EdgeObject::from_graph(object);
+            sink.write(&EdgeRow::of(group.id(), group.display_name(), &object))
+                .unwrap();
+        }
+        assert_eq!(sink.rows(), 2);
         sink.into_csv().finish().unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(

@@ -21,12 +21,12 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
+use super::error::ExtractError;
 use super::manifest::ChangeCounts;
 use super::progress::{Phase, Progress};
-use super::run::ExtractError;
 use super::schema::Schema;
 use crate::graph::{GraphClient, GraphError};
-pub use state::{Fallback, Identity, Snapshot, StateDir};
+pub use state::{DeltaLinks, Fallback, Identity, Snapshot, StateDir};
 pub use tables::Tables;
 use tables::{Loaded, Other, WriteError, attribute_cell, ref_type};
 
@@ -58,7 +58,7 @@ fn groups_delta(schema: &Schema) -> String {
 pub(super) async fn latest_links(
     client: &GraphClient,
     schema: &Schema,
-) -> Result<(String, String), ExtractError> {
+) -> Result<DeltaLinks, ExtractError> {
     let mut links = Vec::new();
     for (start, what) in [
         (users_delta(schema), "users"),
@@ -83,8 +83,8 @@ pub(super) async fn latest_links(
             })?;
         links.push(link.to_string());
     }
-    let groups = links.pop().unwrap_or_default();
-    Ok((links.pop().unwrap_or_default(), groups))
+    let [users, groups] = <[String; 2]>::try_from(links).unwrap_or_default();
+    Ok(DeltaLinks { users, groups })
 }
 
 /// Why an incremental run stopped.
@@ -100,11 +100,53 @@ impl From<ExtractError> for RerunError {
     }
 }
 
+/// What a row of the changes report is about. Declared in the order of the names, which is
+/// the order the report's rows are sorted in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ChangedObject {
+    Group,
+    Member,
+    Owner,
+    User,
+}
+
+impl ChangedObject {
+    /// The `object` cell.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangedObject::Group => "group",
+            ChangedObject::Member => "member",
+            ChangedObject::Owner => "owner",
+            ChangedObject::User => "user",
+        }
+    }
+}
+
+/// How an object or edge changed. Declared in the order of the names, as
+/// [`ChangedObject`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Change {
+    Added,
+    Removed,
+    Updated,
+}
+
+impl Change {
+    /// The `change` cell.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Added => "added",
+            Change::Removed => "removed",
+            Change::Updated => "updated",
+        }
+    }
+}
+
 /// One row of `<domain>_changes.csv`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ChangeRow {
-    pub object: &'static str,
-    pub change: &'static str,
+    pub object: ChangedObject,
+    pub change: Change,
     pub group_id: String,
     pub id: String,
     pub kind: String,
@@ -117,8 +159,8 @@ impl ChangeRow {
     /// The cells in [`CHANGE_COLUMNS`](super::schema::CHANGE_COLUMNS) order.
     pub fn cells(&self) -> [String; 8] {
         [
-            self.object.to_string(),
-            self.change.to_string(),
+            self.object.as_str().to_string(),
+            self.change.as_str().to_string(),
             self.id.clone(),
             self.kind.clone(),
             self.display_name.clone(),
@@ -134,14 +176,14 @@ pub(super) struct Rerun {
     pub tables: Tables,
     pub changes: Vec<ChangeRow>,
     pub counts: ChangeCounts,
-    pub links: (String, String),
+    pub links: DeltaLinks,
 }
 
 /// Reads the changes since `links` and merges them into the previous run's files.
 pub(super) async fn rerun(
     client: &GraphClient,
     schema: &Schema,
-    links: (String, String),
+    links: DeltaLinks,
     snapshot: Snapshot,
     can_read_hidden: bool,
     progress: &Progress,
@@ -183,8 +225,8 @@ pub(super) async fn rerun(
     // follows and needs none of them.
     let ((tables, refreshed), (users, users_link), (groups, groups_link)) = tokio::try_join!(
         load,
-        follow(client, &links.0, "users"),
-        follow(client, &links.1, "groups")
+        follow(client, &links.users, "users"),
+        follow(client, &links.groups, "groups")
     )?;
     // Where a rerun's time goes, for BENCHMARKS.md.
     tracing::info!(users = users.len(), groups = groups.len(), at = ?progress.elapsed(), "changes read");
@@ -202,7 +244,10 @@ pub(super) async fn rerun(
         tables: m.t,
         changes,
         counts,
-        links: (users_link, groups_link),
+        links: DeltaLinks {
+            users: users_link,
+            groups: groups_link,
+        },
     })
 }
 
@@ -527,9 +572,15 @@ impl Merge {
         };
         let (un, gn) = t.name_cells();
         for (object, before, now, cols, n) in [
-            ("user", &self.users_before, &t.users, t.user_columns(), un),
             (
-                "group",
+                ChangedObject::User,
+                &self.users_before,
+                &t.users,
+                t.user_columns(),
+                un,
+            ),
+            (
+                ChangedObject::Group,
                 &self.groups_before,
                 &t.groups,
                 t.group_columns(),
@@ -538,24 +589,25 @@ impl Merge {
         ] {
             for (id, was) in before {
                 let (change, cells, attributes) = match (was, now.get(id)) {
-                    (None, Some(c)) => ("added", c, Vec::new()),
-                    (Some(c), None) => ("removed", c, Vec::new()),
+                    (None, Some(c)) => (Change::Added, c, Vec::new()),
+                    (Some(c), None) => (Change::Removed, c, Vec::new()),
                     (Some(a), Some(b)) => {
                         let changed = Tables::changed_columns(cols, a, b);
                         if changed.is_empty() {
                             continue;
                         }
-                        ("updated", b, changed)
+                        (Change::Updated, b, changed)
                     }
                     (None, None) => continue,
                 };
-                let slot = match (object, change) {
-                    ("user", "added") => &mut counts.users_added,
-                    ("user", "removed") => &mut counts.users_removed,
-                    ("user", _) => &mut counts.users_updated,
-                    (_, "added") => &mut counts.groups_added,
-                    (_, "removed") => &mut counts.groups_removed,
-                    _ => &mut counts.groups_updated,
+                let user = object == ChangedObject::User;
+                let slot = match (user, change) {
+                    (true, Change::Added) => &mut counts.users_added,
+                    (true, Change::Removed) => &mut counts.users_removed,
+                    (true, Change::Updated) => &mut counts.users_updated,
+                    (false, Change::Added) => &mut counts.groups_added,
+                    (false, Change::Removed) => &mut counts.groups_removed,
+                    (false, Change::Updated) => &mut counts.groups_updated,
                 };
                 *slot += 1;
                 rows.push(ChangeRow {
@@ -563,7 +615,7 @@ impl Merge {
                     change,
                     group_id: String::new(),
                     id: id.clone(),
-                    kind: object.to_string(),
+                    kind: object.as_str().to_string(),
                     display_name: cells[n].to_string(),
                     group_name: String::new(),
                     attributes,
@@ -581,18 +633,18 @@ impl Merge {
                 .get(id)
                 .map(|o| (o.kind.as_str(), o.display_name.as_str())),
         };
-        let describe = |change: &str, id: &str| -> (String, String) {
+        let describe = |change: Change, id: &str| -> (String, String) {
             let found = match change {
-                "removed" => before(id).or_else(|| now(id)),
-                _ => now(id).or_else(|| before(id)),
+                Change::Removed => before(id).or_else(|| now(id)),
+                Change::Added | Change::Updated => now(id).or_else(|| before(id)),
             };
             let (kind, name) = found.unwrap_or(("directoryObject", ""));
             (kind.to_string(), name.to_string())
         };
         let empty = HashSet::new();
         for (object, before, now) in [
-            ("member", &self.members_before, &t.members),
-            ("owner", &self.owners_before, &t.owners),
+            (ChangedObject::Member, &self.members_before, &t.members),
+            (ChangedObject::Owner, &self.owners_before, &t.owners),
         ] {
             for (gid, was) in before {
                 let group_name = t
@@ -606,14 +658,15 @@ impl Merge {
                     .get(gid)
                     .is_none_or(|g| self.can_read_hidden || !t.is_hidden(g));
                 let is = now.get(gid).filter(|_| readable).unwrap_or(&empty);
-                for (change, a, b) in [("removed", was, is), ("added", is, was)] {
+                for (change, a, b) in [(Change::Removed, was, is), (Change::Added, is, was)] {
                     for id in a.difference(b) {
                         let (kind, name) = describe(change, id);
-                        let slot = match (object, change) {
-                            ("member", "added") => &mut counts.members_added,
-                            ("member", _) => &mut counts.members_removed,
-                            (_, "added") => &mut counts.owners_added,
-                            _ => &mut counts.owners_removed,
+                        let member = object == ChangedObject::Member;
+                        let slot = match (member, change) {
+                            (true, Change::Added) => &mut counts.members_added,
+                            (true, _) => &mut counts.members_removed,
+                            (false, Change::Added) => &mut counts.owners_added,
+                            (false, _) => &mut counts.owners_removed,
                         };
                         *slot += 1;
                         rows.push(ChangeRow {

@@ -21,6 +21,14 @@ const STATE_FILE: &str = "state.json";
 
 /// Why a run of a profile reads everything instead of only the changes. Each says why in
 /// words the manifest, the summary and the history show.
+/// Where the next run reads the changes from: the `@odata.deltaLink` of `users/delta` and
+/// of `groups/delta`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeltaLinks {
+    pub users: String,
+    pub groups: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Fallback {
     #[error("a full run was asked for (--full)")]
@@ -149,7 +157,7 @@ impl StateDir {
     pub fn save(
         &self,
         identity: Identity,
-        links: (String, String),
+        links: DeltaLinks,
         output: &CommittedOutput,
     ) -> io::Result<()> {
         let saved = self.try_save(identity, links, output);
@@ -168,7 +176,7 @@ impl StateDir {
     fn try_save(
         &self,
         identity: Identity,
-        links: (String, String),
+        links: DeltaLinks,
         output: &CommittedOutput,
     ) -> io::Result<()> {
         private_fs::create_dir(&self.0)?;
@@ -197,8 +205,8 @@ impl StateDir {
         let state = SavedState {
             format: STATE_FORMAT,
             identity,
-            users_delta_link: links.0,
-            groups_delta_link: links.1,
+            users_delta_link: links.users,
+            groups_delta_link: links.groups,
             files,
             saved_at: Utc::now(),
         };

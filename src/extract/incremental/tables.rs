@@ -4,7 +4,8 @@
 //! Cells are kept exactly as the CSV holds them. A CSV column is a Graph property of the
 //! same name and a cell is [`render_cell`] of its value, so merging a changed property is
 //! rendering it into its column; rendering a string gives the same string back, so the
-//! tables are written again through the same sinks a full run uses, row for row.
+//! tables are written again through the same sinks a full run uses, row for row: the cells
+//! are the rows the sinks take ([`crate::extract::rows`]).
 
 use foldhash::{HashMap, HashSet, HashSetExt};
 use std::io::BufRead;
@@ -15,6 +16,8 @@ use serde_json::{Map, Value};
 use crate::extract::output::OutputError;
 use crate::extract::output::OutputSet;
 use crate::extract::progress::{Progress, Warning};
+use crate::extract::rows::EdgeRow;
+pub use crate::extract::rows::Row;
 use crate::extract::schema::{
     GROUP_COMPUTED_COLUMNS, GroupCounts, GroupRecord, MEMBER_COLUMNS, MULTI_VALUE_SEPARATOR,
     MemberCount, OWNER_COLUMNS, RecordError, Schema, member_type, render_cell,
@@ -52,62 +55,6 @@ impl Ids {
         let new: Id = Arc::from(id);
         self.0.insert(new.clone());
         new
-    }
-}
-
-/// One row's cells in a single allocation: tenant l's users are ~2.5 million cells, and a
-/// `String` each was most of a rerun's memory.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Row {
-    text: Box<str>,
-    /// Where each cell ends in `text`.
-    ends: Box<[u32]>,
-}
-
-impl Row {
-    pub fn new<'a>(cells: impl IntoIterator<Item = &'a str>) -> Row {
-        let mut text = String::new();
-        let mut ends = Vec::new();
-        for c in cells {
-            text.push_str(c);
-            // A row is a CSV line of a few KB: far below 4 GiB.
-            ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
-        }
-        Row {
-            text: text.into_boxed_str(),
-            ends: ends.into_boxed_slice(),
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    pub fn get(&self, i: usize) -> Option<&str> {
-        let end = *self.ends.get(i)? as usize;
-        let start = match i {
-            0 => 0,
-            _ => self.ends[i - 1] as usize,
-        };
-        self.text.get(start..end)
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
-        (0..self.len()).map(|i| &self[i])
-    }
-
-    /// The cells as strings to change, for [`Row::new`] to take back.
-    pub fn to_vec(&self) -> Vec<String> {
-        self.iter().map(str::to_string).collect()
-    }
-}
-
-impl std::ops::Index<usize> for Row {
-    type Output = str;
-
-    fn index(&self, i: usize) -> &str {
-        self.get(i)
-            .unwrap_or_else(|| panic!("cell {i} of a row of {}", self.len()))
     }
 }
 
@@ -328,7 +275,6 @@ impl Tables {
     /// written on a thread of its own beside the three others.
     pub fn write(
         &self,
-        schema: &Schema,
         set: &mut OutputSet,
         can_read_hidden: bool,
         progress: &Progress,
@@ -361,18 +307,15 @@ impl Tables {
             let rest = (move || -> Result<bool, WriteError> {
                 let mut ids: Vec<&String> = self.users.keys().collect();
                 ids.sort_unstable();
-                let mut cells = Vec::with_capacity(self.user_cols.len());
                 for id in ids {
                     // A rendered cell renders to itself: the row is what a full run writes.
-                    cells.clear();
-                    cells.extend(self.users[id].iter());
-                    users.write_cells(&cells)?;
+                    users.write(&self.users[id])?;
                     progress.add_users(1);
                 }
                 let empty = HashSet::new();
                 for gid in gids {
                     let cells = &self.groups[*gid];
-                    let record = GroupRecord::from_value(schema, &object(&self.group_cols, cells))?;
+                    let record = GroupRecord::from_cells(cells)?;
                     let members = match self.member_list(gid, cells, can_read_hidden) {
                         Some(_) => match counts.recv() {
                             Ok(n) => MemberCount::Known(n),
@@ -438,33 +381,21 @@ impl Tables {
         ids.sort_unstable();
         let mut written = 0;
         for id in ids {
-            let Some((kind, name, upn)) = self.describe(id) else {
+            let Some((object_type, display_name, user_principal_name)) = self.describe(id) else {
                 continue;
             };
-            sink.write_cells([group_id, group_name, id, kind, name, upn])?;
+            sink.write(&EdgeRow {
+                group_id,
+                group_display_name: group_name,
+                id,
+                object_type,
+                display_name,
+                user_principal_name,
+            })?;
             written += 1;
         }
         Ok(written)
     }
-}
-
-/// A row as the Graph object it was rendered from (every cell a string renders to itself).
-fn object(columns: &[String], cells: &Row) -> Value {
-    Value::Object(
-        columns
-            .iter()
-            .zip(cells.iter())
-            .filter(|(c, _)| !GROUP_COMPUTED_COLUMNS.contains(&c.as_str()))
-            .map(|(c, v)| {
-                let v = if v.is_empty() {
-                    Value::Null
-                } else {
-                    Value::String(v.to_string())
-                };
-                (c.clone(), v)
-            })
-            .collect(),
-    )
 }
 
 /// A row of the tables could not be written.
@@ -492,24 +423,6 @@ pub fn ref_type(r: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_row_keeps_its_cells_empty_ones_and_non_ascii_included() {
-        let cells = ["id-1", "", "Zoë Müller", "", "x"];
-        let row = Row::new(cells);
-        assert_eq!(row.len(), 5);
-        assert_eq!(row.iter().collect::<Vec<_>>(), cells);
-        assert_eq!(&row[2], "Zoë Müller");
-        assert_eq!(row.get(1), Some(""));
-        assert_eq!(row.get(5), None);
-        assert_eq!(Row::new(row.to_vec().iter().map(String::as_str)), row);
-        assert_eq!(Row::default().len(), 0);
-        assert_ne!(
-            Row::new(["a", "b"]),
-            Row::new(["ab", ""]),
-            "cells, not their text"
-        );
-    }
 
     #[test]
     fn edges_share_one_copy_of_each_id() {

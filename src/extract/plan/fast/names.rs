@@ -9,10 +9,11 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::partition::Histogram;
-use crate::extract::schema::EDGE_SELECT;
+use crate::extract::rows::EdgeObject;
+use crate::extract::schema::{EDGE_SELECT, object_type};
 use crate::graph::{GraphClient, GraphError};
 
 /// One member or owner reference from a delta page.
@@ -97,36 +98,28 @@ impl Names {
         Ok(())
     }
 
-    /// The objects the CSV rows need, as `/groups/{id}/members?$select=id,displayName,
-    /// userPrincipalName` would have returned them, with how many ids are unknown (looked up
-    /// by [`look_up`](Self::look_up) and not found: deleted meanwhile); those keep their type
-    /// and id, without names.
-    pub(super) fn objects(&self, refs: &[Ref]) -> (Vec<Value>, u64) {
+    /// The members or owners `refs` name, as their rows show them, with how many ids are
+    /// unknown (looked up by [`look_up`](Self::look_up) and not found: deleted meanwhile);
+    /// those keep their type and id, without names.
+    pub(super) fn objects(&self, refs: &[Ref]) -> (Vec<EdgeObject>, u64) {
         let known = self.lock();
         let mut unresolved = 0;
         let objects = refs
             .iter()
             .map(|r| {
-                let mut o = Map::new();
-                if let Some(t) = &r.odata_type {
-                    o.insert("@odata.type".into(), Value::String(t.clone()));
-                }
-                o.insert("id".into(), Value::String(r.id.clone()));
-                match known.get(&r.id) {
-                    Some(names) => {
-                        // A missing column and a null one both make an empty cell.
-                        for (key, v) in [
-                            ("displayName", &names.display_name),
-                            ("userPrincipalName", &names.user_principal_name),
-                        ] {
-                            if let Some(v) = v {
-                                o.insert(key.into(), Value::String(v.clone()));
-                            }
-                        }
+                let object_type = object_type(r.odata_type.as_deref());
+                // A missing column and a null one both make an empty cell.
+                let (name, upn) = match known.get(&r.id) {
+                    Some(names) => (
+                        names.display_name.as_deref().unwrap_or_default(),
+                        names.user_principal_name.as_deref().unwrap_or_default(),
+                    ),
+                    None => {
+                        unresolved += 1;
+                        ("", "")
                     }
-                    None => unresolved += 1,
-                }
-                Value::Object(o)
+                };
+                EdgeObject::new(&r.id, object_type, name, upn)
             })
             .collect();
         (objects, unresolved)

@@ -12,19 +12,19 @@ use serde_json::Value;
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinSet;
 
-use super::progress::{Phase, Progress, Warning};
-use super::run::{
-    AttributePresence, ExtractError, LISTING_RESTARTS, ListKind, PAGE_SIZE, WriteOp, join_all,
-    note_restarts, send,
-};
-use super::schema::{EDGE_SELECT, GroupCounts, GroupRecord, MemberCount, Schema};
+use super::{AttributePresence, LISTING_RESTARTS, PAGE_SIZE, note_restarts};
+use crate::extract::error::ExtractError;
+use crate::extract::progress::{Phase, Progress, Warning};
+use crate::extract::rows::EdgeObject;
+use crate::extract::schema::{EDGE_SELECT, GroupCounts, GroupRecord, MemberCount, Schema};
+use crate::extract::writer::{ListKind, WriteOp, join_all, send};
 use crate::graph::{BatchRequest, GraphClient, GraphError};
 
 /// Groups whose first member and owner pages share one `$batch` (2 requests each, ≤ 20).
 pub const GROUPS_PER_BATCH: usize = 10;
 
 /// Lists users and groups and fetches every group's members and owners.
-pub(super) async fn fetch_all(
+pub(crate) async fn fetch_all(
     client: &GraphClient,
     schema: &Arc<Schema>,
     can_read_hidden: bool,
@@ -38,17 +38,21 @@ pub(super) async fn fetch_all(
     let mut tasks: JoinSet<Result<(), ExtractError>> = JoinSet::new();
 
     {
-        let (client, tx, select) = (client.clone(), tx.clone(), schema.user_select());
+        let (client, tx, schema) = (client.clone(), tx.clone(), schema.clone());
         let progress = progress.clone();
         let mut presence = AttributePresence::new(schema.user_extras());
         tasks.spawn(async move {
             let mut pager = client
-                .pager(&format!("/users?$select={select}&$top={PAGE_SIZE}"))
+                .pager(&format!(
+                    "/users?$select={}&$top={PAGE_SIZE}",
+                    schema.user_select()
+                ))
                 .restart_on_expired_page_token(LISTING_RESTARTS);
             while let Some(page) = pager.next_page().await {
                 let page = page.map_err(|e| ExtractError::from_graph(e, "users"))?;
                 presence.observe(&page.items);
-                send(&tx, WriteOp::Users(page.items)).await?;
+                let rows = page.items.iter().map(|u| schema.user_row(u)).collect();
+                send(&tx, WriteOp::Users(rows)).await?;
             }
             note_restarts(&progress, &pager, "the user listing");
             presence.warn(&progress, "user");
@@ -212,7 +216,7 @@ impl GroupWorker {
                 let op = WriteOp::Edges {
                     kind,
                     group: group.clone(),
-                    items,
+                    items: items.iter().map(EdgeObject::from_graph).collect(),
                 };
                 send(&self.tx, op).await?;
             }

@@ -34,12 +34,12 @@ use self::delta::{ChainEnd, IDS_PER_CHAIN, Lists};
 use self::names::{Names, Ref};
 use self::partition::{Histogram, NICKNAME_FIRST, Partition, UPN_FIRST};
 use super::per_group::{GROUPS_PER_BATCH, GroupWorker, ListOutcome};
-use super::progress::{Phase, Progress};
-use super::run::{
-    AttributePresence, ExtractError, LISTING_RESTARTS, ListKind, PAGE_SIZE, WriteOp, note_restarts,
-    send,
-};
-use super::schema::{EDGE_SELECT, GroupCounts, GroupRecord, MemberCount, Schema};
+use super::{AttributePresence, LISTING_RESTARTS, PAGE_SIZE, note_restarts};
+use crate::extract::error::ExtractError;
+use crate::extract::progress::{Phase, Progress};
+use crate::extract::rows::EdgeObject;
+use crate::extract::schema::{EDGE_SELECT, GroupCounts, GroupRecord, MemberCount, Schema};
+use crate::extract::writer::{ListKind, WriteOp, send};
 use crate::graph::{GraphClient, GraphError};
 
 /// Members one part of a large group's split is expected to hold: a page of 999, about
@@ -61,7 +61,7 @@ const PAGE_QUEUE: usize = 4;
 const PAGES_IN_HAND: usize = 12;
 
 /// What the plan needs from the run.
-pub(super) struct FastRun<'a> {
+pub(crate) struct FastRun<'a> {
     pub client: &'a GraphClient,
     pub schema: &'a Arc<Schema>,
     pub can_read_hidden: bool,
@@ -72,7 +72,7 @@ pub(super) struct FastRun<'a> {
 }
 
 /// Lists users and groups and fetches every group's members and owners.
-pub(super) async fn fetch_all(run: FastRun<'_>) -> Result<(), ExtractError> {
+pub(crate) async fn fetch_all(run: FastRun<'_>) -> Result<(), ExtractError> {
     let FastRun {
         client,
         schema,
@@ -124,7 +124,8 @@ async fn list_users(
     while let Some(users) = pages.next().await? {
         presence.observe(&users);
         names.learn(&users);
-        send(tx, WriteOp::Users(users)).await?;
+        let rows = users.iter().map(|u| schema.user_row(u)).collect();
+        send(tx, WriteOp::Users(rows)).await?;
     }
     presence.warn(progress, "user");
     tracing::info!(elapsed = ?progress.elapsed(), "users listed");
@@ -885,7 +886,7 @@ async fn copy_members(
             let op = WriteOp::Edges {
                 kind: ListKind::Members,
                 group: group.clone(),
-                items,
+                items: items.iter().map(EdgeObject::from_graph).collect(),
             };
             send(&worker.tx, op).await?;
         }
