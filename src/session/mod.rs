@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod new_app;
 pub mod rotate;
+mod service_error;
 pub mod wizard;
 
 use std::path::PathBuf;

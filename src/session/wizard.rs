@@ -26,11 +26,11 @@ use crate::registration::{Blueprint, Created, DEFAULT_DISPLAY_NAME, SecretLifeti
 use crate::secret::lifecycle::{self, LifecycleError};
 use crate::secret::{SecretInputs, SecretStore, StoreChoice};
 use crate::tui::services::{
-    CheckTarget, CreatedApp, CredentialInput, CredentialProblem, CredentialsInput,
+    CheckTarget, CreatedApp, CredentialInput, CredentialProblem, CredentialsInput, ErrorKind,
     ExtractionCounts, ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget,
     Field, IfNameTaken, LastRun, NewAppFailure, NewAppInput, NewAppUpdate, NewAppUpdates,
     OutputSettings, ProfileDraft, ProfileSummary, SaveOutcome, SaveProblem, SaveProblemKind,
-    SecretStorage, Services, StorageProblem, TenantInfo,
+    SecretStorage, ServiceError, Services, StorageProblem, TenantInfo,
 };
 
 /// Services backed by the real program, with profiles under `dirs`.
@@ -66,21 +66,19 @@ impl LiveServices {
         ProfileStore::new(self.dirs.clone())
     }
 
-    fn load(&self, name: &str) -> Result<Profile, String> {
-        let name = ProfileName::new(name).map_err(|e| e.to_string())?;
-        self.store().load(&name).map_err(|e| e.to_string())
+    fn load(&self, name: &str) -> Result<Profile, ServiceError> {
+        let name = ProfileName::new(name)?;
+        Ok(self.store().load(&name)?)
     }
 
     /// A client for a saved profile (its secret resolved) or for the wizard's inputs.
-    async fn client_for_profile(&self, name: &str) -> Result<(GraphClient, Profile), String> {
+    async fn client_for_profile(&self, name: &str) -> Result<(GraphClient, Profile), ServiceError> {
         let profile = self.load(name)?;
-        let (target, notes) = AppTarget::from_profile(&profile, &self.dirs, self.keyring)
-            .await
-            .map_err(|e| e.to_string())?;
+        let (target, notes) = AppTarget::from_profile(&profile, &self.dirs, self.keyring).await?;
         if let Some(w) = notes.warning {
             tracing::warn!("{w}");
         }
-        let client = target.client().map_err(|e| e.to_string())?;
+        let client = target.client()?;
         Ok((client, profile))
     }
 }
@@ -166,13 +164,11 @@ fn is_certificate(input: &CredentialsInput) -> bool {
 }
 
 impl Services for LiveServices {
-    fn list_profiles(&self) -> BoxFuture<'_, Result<Vec<ProfileSummary>, String>> {
+    fn list_profiles(&self) -> BoxFuture<'_, Result<Vec<ProfileSummary>, ServiceError>> {
         let store = self.store();
         async move {
-            let rows = tokio::task::spawn_blocking(move || crate::profile::summaries(&store))
-                .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())?;
+            let rows =
+                tokio::task::spawn_blocking(move || crate::profile::summaries(&store)).await??;
             Ok(rows
                 .into_iter()
                 .map(|row| {
@@ -201,7 +197,7 @@ impl Services for LiveServices {
         .boxed()
     }
 
-    fn load_profile(&self, name: String) -> BoxFuture<'_, Result<ProfileDraft, String>> {
+    fn load_profile(&self, name: String) -> BoxFuture<'_, Result<ProfileDraft, ServiceError>> {
         async move {
             let profile = self.load(&name)?;
             let credential = match &profile.credential {
@@ -284,18 +280,13 @@ impl Services for LiveServices {
     fn check_permissions(
         &self,
         target: CheckTarget,
-    ) -> BoxFuture<'_, Result<PermissionReport, String>> {
+    ) -> BoxFuture<'_, Result<PermissionReport, ServiceError>> {
         async move {
             let client = match target {
                 CheckTarget::Saved(name) => self.client_for_profile(&name).await?.0,
-                CheckTarget::Credentials(input) => target_of(&input)
-                    .map_err(|p| p.message)?
-                    .client()
-                    .map_err(|e| e.to_string())?,
+                CheckTarget::Credentials(input) => target_of(&input)?.client()?,
             };
-            crate::permissions::check::check(&client)
-                .await
-                .map_err(|e| e.to_string())
+            Ok(crate::permissions::check::check(&client).await?)
         }
         .boxed()
     }
@@ -308,9 +299,9 @@ impl Services for LiveServices {
         async move { self.save(draft, storage).await }.boxed()
     }
 
-    fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<String, String>> {
+    fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<String, ServiceError>> {
         async move {
-            let name = ProfileName::new(&name).map_err(|e| e.to_string())?;
+            let name = ProfileName::new(&name)?;
             let store = self.store();
             let removed = async {
                 self.removal(&store, &name)
@@ -318,15 +309,17 @@ impl Services for LiveServices {
                     .finish(&store, None)
                     .await
             }
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
             let warnings = removed.warnings(&store, &name);
             match warnings.is_empty() {
                 true => Ok(removed.describe()),
-                false => Err(format!(
-                    "Deleted profile {name} ({}), but {}.",
-                    removed.describe(),
-                    warnings.join("; ")
+                false => Err(ServiceError::new(
+                    ErrorKind::Partial,
+                    format!(
+                        "Deleted profile {name} ({}), but {}.",
+                        removed.describe(),
+                        warnings.join("; ")
+                    ),
                 )),
             }
         }
@@ -336,7 +329,7 @@ impl Services for LiveServices {
     fn start_extraction(
         &self,
         target: ExtractionTarget,
-    ) -> BoxFuture<'_, Result<ExtractionHandle, String>> {
+    ) -> BoxFuture<'_, Result<ExtractionHandle, ServiceError>> {
         async move {
             match target {
                 ExtractionTarget::Saved(name) => {
@@ -346,16 +339,11 @@ impl Services for LiveServices {
                 ExtractionTarget::JustSaved(draft) => {
                     let profile = self.load(&draft.name)?;
                     let credential = credential_of(&draft.credentials.credential);
-                    let client = AppTarget::of_profile(&profile, credential)
-                        .client()
-                        .map_err(|e| e.to_string())?;
+                    let client = AppTarget::of_profile(&profile, credential).client()?;
                     self.spawn_profile_run(client, profile)
                 }
                 ExtractionTarget::Draft(draft) => {
-                    let client = target_of(&draft.credentials)
-                        .map_err(|p| p.message)?
-                        .client()
-                        .map_err(|e| e.to_string())?;
+                    let client = target_of(&draft.credentials)?.client()?;
                     let mut options = options_of(&draft.output)?;
                     options.cloud = crate::session::cloud_name(draft.credentials.cloud);
                     Ok(self.spawn_run(client, options, None))
@@ -365,23 +353,33 @@ impl Services for LiveServices {
         .boxed()
     }
 
-    fn save_copy(&self, file_name: String, text: String) -> BoxFuture<'_, Result<PathBuf, String>> {
+    fn save_copy(
+        &self,
+        file_name: String,
+        text: String,
+    ) -> BoxFuture<'_, Result<PathBuf, ServiceError>> {
         let dir = self.dirs.data.join("copied");
         async move {
             // A file name, never a path: the screen builds it from a tool and an id.
             let name = std::path::Path::new(&file_name)
                 .file_name()
                 .filter(|n| *n == file_name.as_str())
-                .ok_or_else(|| format!("{file_name:?} is not a file name"))?
+                .ok_or_else(|| {
+                    ServiceError::new(ErrorKind::File, format!("{file_name:?} is not a file name"))
+                })?
                 .to_owned();
             let path = dir.join(name);
             let written = path.clone();
             tokio::task::spawn_blocking(move || {
                 crate::private_fs::write_atomic(&written, format!("{text}\n").as_bytes())
             })
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| format!("Could not write {}: {e}.", path.display()))?;
+            .await?
+            .map_err(|e| {
+                ServiceError::new(
+                    ErrorKind::File,
+                    format!("Could not write {}: {e}.", path.display()),
+                )
+            })?;
             Ok(path)
         }
         .boxed()
@@ -508,14 +506,13 @@ impl Services for LiveServices {
         profile: String,
         updates: NewAppUpdates,
         cancel: tokio_util::sync::CancellationToken,
-    ) -> BoxFuture<'_, Result<String, String>> {
+    ) -> BoxFuture<'_, Result<String, ServiceError>> {
         async move {
-            let name = ProfileName::new(&profile).map_err(|e| e.to_string())?;
+            let name = ProfileName::new(&profile)?;
             let request = RotateRequest {
                 name: name.clone(),
                 lifetime: SecretLifetime::default(),
-                admin_client_id: ClientId::parse(DEFAULT_ADMIN_CLIENT_ID)
-                    .map_err(|e| e.to_string())?,
+                admin_client_id: admin_client_id()?,
                 replication_timeout: replication::DEFAULT_TIMEOUT,
             };
             let mut relay = Relay::new(&updates);
@@ -528,8 +525,7 @@ impl Services for LiveServices {
                         RotateEvent::Waiting(w) => relay.waiting(w),
                     }
                 })
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             let rotated_secret = &rotated.rotated;
             let mut message = format!(
                 "Profile {name} now uses a new secret (valid until {}).",
@@ -611,10 +607,10 @@ impl Services for LiveServices {
         .boxed()
     }
 
-    fn remove_created_app(&self) -> BoxFuture<'_, Result<String, String>> {
+    fn remove_created_app(&self) -> BoxFuture<'_, Result<String, ServiceError>> {
         async move {
             let Some((admin, created)) = lock(&self.leftovers).pop() else {
-                return Err("Nothing to delete.".to_string());
+                return Err(ServiceError::new(ErrorKind::Admin, "Nothing to delete."));
             };
             // The attempt may have been stopped with Ctrl-C; the deletion must still run.
             let detached = admin.detached();
@@ -625,11 +621,15 @@ impl Services for LiveServices {
                     "Deleted the app registration {app_id} and everything it came with."
                 )),
                 Err(e) => {
-                    let message = format!(
-                        "Deleting the app registration {app_id} failed: {e}. Delete it in the portal (App registrations > {app_id} > Delete) or with `entra-extract app delete --app-id {app_id} --tenant …`."
-                    );
+                    let error = ServiceError::new(
+                        ErrorKind::Admin,
+                        format!("Deleting the app registration {app_id} failed: {e}."),
+                    )
+                    .with_remedy(format!(
+                        "Delete it in the portal (App registrations > {app_id} > Delete) or with `entra-extract app delete --app-id {app_id} --tenant …`."
+                    ));
                     lock(&self.leftovers).push((admin, created));
-                    Err(message)
+                    Err(error)
                 }
             }
         }
@@ -697,7 +697,7 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// A one-off run's settings: the wizard's output step only (no profile's extra attributes,
 /// no profile's state).
-fn options_of(output: &OutputSettings) -> Result<ExtractOptions, String> {
+fn options_of(output: &OutputSettings) -> Result<ExtractOptions, ServiceError> {
     // Absolute, as a saved profile keeps it: the summary then names the files wherever the
     // wizard was started from.
     let mut options = ExtractOptions::new(absolute(&output.directory));
@@ -705,7 +705,7 @@ fn options_of(output: &OutputSettings) -> Result<ExtractOptions, String> {
     options.prefix = (!prefix.is_empty())
         .then(|| DomainPrefix::parse(prefix))
         .transpose()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ServiceError::new(ErrorKind::File, e.to_string()))?;
     options.bom = output.bom;
     Ok(options)
 }
@@ -716,9 +716,9 @@ impl LiveServices {
         &self,
         client: GraphClient,
         profile: Profile,
-    ) -> Result<ExtractionHandle, String> {
-        let options =
-            crate::session::profile_run(&profile, &self.dirs).map_err(|e| e.to_string())?;
+    ) -> Result<ExtractionHandle, ServiceError> {
+        let options = crate::session::profile_run(&profile, &self.dirs)
+            .map_err(|e| ServiceError::new(ErrorKind::Profile, e.to_string()))?;
         Ok(self.spawn_run(client, options, Some(profile)))
     }
 
@@ -1069,6 +1069,23 @@ fn absolute(p: &std::path::Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
+/// What a failed extraction concerns.
+fn extraction_kind(e: &ExtractError) -> ErrorKind {
+    match e {
+        ExtractError::Graph(g) if g.auth().is_some() => ErrorKind::SignIn,
+        ExtractError::Graph(_) => ErrorKind::Graph,
+        ExtractError::PermissionDenied { .. } => ErrorKind::Permission,
+        ExtractError::Output(_) | ExtractError::Prefix { .. } => ErrorKind::File,
+        _ => ErrorKind::Internal,
+    }
+}
+
+/// The administrator sign-in's public client.
+fn admin_client_id() -> Result<ClientId, ServiceError> {
+    ClientId::parse(DEFAULT_ADMIN_CLIENT_ID)
+        .map_err(|e| ServiceError::new(ErrorKind::Internal, e.to_string()))
+}
+
 fn summary_of(
     result: Result<crate::extract::run::ExtractSummary, ExtractError>,
 ) -> Result<ExtractionSummary, ExtractionError> {
@@ -1108,8 +1125,9 @@ fn summary_of(
             })
         }
         Err(ExtractError::Cancelled) => Err(ExtractionError::Cancelled),
-        Err(e) => Err(ExtractionError::Failed(format!(
-            "{e}. No output file was changed."
+        Err(e) => Err(ExtractionError::Failed(ServiceError::new(
+            extraction_kind(&e),
+            format!("{e}. No output file was changed."),
         ))),
     }
 }
