@@ -39,14 +39,18 @@ impl Services for PanickingProgress {
                 name: "contoso".into(),
                 tenant: "contoso.onmicrosoft.com".into(),
                 cloud: Cloud::Global,
-                last_run: Some(LastRun {
-                    when: Utc::now(),
+                last_run: Some(RunRecord {
+                    started: Utc::now(),
+                    duration_secs: 1.0,
                     outcome: RunOutcome::Success,
                     users: 1,
                     groups: 1,
                     member_edges: 1,
                     owner_edges: 1,
                     warnings: 0,
+                    output_dir: "/exports".into(),
+                    mode: None,
+                    changes: None,
                 }),
             }])
         }

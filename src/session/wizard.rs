@@ -15,9 +15,9 @@ use super::admin::{AdminTarget, NewProfile};
 use super::new_app::{NewAppError, NewAppEvent, NewAppRequest, create_new_app, writable_keyring};
 use super::rotate::{RotateEvent, RotateRequest, old_secret_warning, rotate_profile_secret};
 use super::{AppTarget, SessionError};
+use crate::extract::DomainPrefix;
 use crate::extract::progress::Progress;
 use crate::extract::run::{ExtractError, ExtractOptions, run as extract, tenant_info};
-use crate::extract::{DomainPrefix, FileKind};
 use crate::graph::DEFAULT_ADMIN_CLIENT_ID;
 use crate::graph::{ClientId, Credential, GraphClient, GraphError, TenantRef};
 use crate::permissions::report::{GrantState, PermissionReport};
@@ -27,10 +27,10 @@ use crate::secret::lifecycle::{self, LifecycleError};
 use crate::secret::{SecretInputs, SecretStore, StoreChoice};
 use crate::tui::services::{
     CheckTarget, CreatedApp, CredentialInput, CredentialProblem, CredentialsInput, ErrorKind,
-    ExtractionCounts, ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget,
-    Field, IfNameTaken, LastRun, NewAppFailure, NewAppInput, NewAppUpdate, NewAppUpdates,
-    OutputSettings, ProfileDraft, ProfileSummary, SaveOutcome, SaveProblem, SaveProblemKind,
-    SecretStorage, ServiceError, Services, StorageProblem, TenantInfo,
+    ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget, Field, IfNameTaken,
+    NewAppFailure, NewAppInput, NewAppUpdate, NewAppUpdates, OutputSettings, ProfileDraft,
+    ProfileSummary, SaveOutcome, SaveProblem, SaveProblemKind, SecretStorage, ServiceError,
+    Services, StorageProblem, TenantInfo,
 };
 
 /// Services backed by the real program, with profiles under `dirs`.
@@ -169,30 +169,7 @@ impl Services for LiveServices {
         async move {
             let rows =
                 tokio::task::spawn_blocking(move || crate::profile::summaries(&store)).await??;
-            Ok(rows
-                .into_iter()
-                .map(|row| {
-                    let (tenant, cloud) = match &row.profile {
-                        Ok(p) => (p.tenant.to_string(), p.cloud),
-                        Err(e) => (format!("unreadable: {e}"), Default::default()),
-                    };
-                    let last_run = row.last_run.ok().flatten().map(|r| LastRun {
-                        when: r.started,
-                        outcome: r.outcome,
-                        users: r.users,
-                        groups: r.groups,
-                        member_edges: r.member_edges,
-                        owner_edges: r.owner_edges,
-                        warnings: r.warnings,
-                    });
-                    ProfileSummary {
-                        name: row.name.as_str().to_string(),
-                        tenant,
-                        cloud,
-                        last_run,
-                    }
-                })
-                .collect())
+            Ok(rows.into_iter().map(ProfileSummary::from).collect())
         }
         .boxed()
     }
@@ -1090,40 +1067,7 @@ fn summary_of(
     result: Result<crate::extract::run::ExtractSummary, ExtractError>,
 ) -> Result<ExtractionSummary, ExtractionError> {
     match result {
-        Ok(s) => {
-            let rows = |k: FileKind| {
-                s.output
-                    .files
-                    .iter()
-                    .find(|f| f.kind == k)
-                    .map_or(0, |f| f.rows)
-            };
-            let mut files: Vec<(PathBuf, Option<u64>)> = s
-                .output
-                .files
-                .iter()
-                .map(|f| (f.path.clone(), Some(f.rows)))
-                .collect();
-            files.push((s.output.manifest_path.clone(), None));
-            Ok(ExtractionSummary {
-                counts: ExtractionCounts {
-                    users: rows(FileKind::Users),
-                    groups: rows(FileKind::Groups),
-                    member_edges: rows(FileKind::GroupsMembers),
-                    owner_edges: rows(FileKind::GroupsOwners),
-                },
-                files,
-                duration: s.duration,
-                changes: s.output.manifest.run.as_ref().map(|run| {
-                    run.mode.describe(
-                        run.full_reason.as_deref(),
-                        s.output.manifest.changes.as_ref(),
-                    )
-                }),
-                notes: s.output.manifest.notes.clone(),
-                warnings: s.warnings,
-            })
-        }
+        Ok(s) => Ok(ExtractionSummary::from(s)),
         Err(ExtractError::Cancelled) => Err(ExtractionError::Cancelled),
         Err(e) => Err(ExtractionError::Failed(ServiceError::new(
             extraction_kind(&e),

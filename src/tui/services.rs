@@ -28,7 +28,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use secrecy::SecretString;
@@ -36,6 +35,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::extract::progress::{ProgressSnapshot, Warning};
+use crate::extract::run::ExtractSummary;
 use crate::graph::cloud::Cloud;
 use crate::graph::{AuthError, CredentialField};
 use crate::permissions::report::PermissionReport;
@@ -308,27 +308,37 @@ impl NewAppFailure {
     }
 }
 
-/// One saved profile as the home screen lists it.
+/// One saved profile as the home screen lists it: the view of the library's
+/// [`crate::profile::ProfileSummary`] (built by its `From`), which holds the whole profile
+/// or why its file is unreadable.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProfileSummary {
     pub name: String,
-    /// Tenant as the user typed it (GUID or domain).
+    /// Tenant as the user typed it (GUID or domain), or why the profile is unreadable.
     pub tenant: String,
     pub cloud: Cloud,
-    pub last_run: Option<LastRun>,
+    /// The most recent run, from the run history (none: never run, or the history is
+    /// unreadable).
+    pub last_run: Option<RunRecord>,
 }
 
-/// The most recent extraction of a profile.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LastRun {
-    pub when: DateTime<Utc>,
-    pub outcome: RunOutcome,
-    pub users: u64,
-    pub groups: u64,
-    pub member_edges: u64,
-    pub owner_edges: u64,
-    pub warnings: u64,
+impl From<crate::profile::ProfileSummary> for ProfileSummary {
+    fn from(row: crate::profile::ProfileSummary) -> Self {
+        let (tenant, cloud) = match &row.profile {
+            Ok(p) => (p.tenant.to_string(), p.cloud),
+            Err(e) => (format!("unreadable: {e}"), Default::default()),
+        };
+        ProfileSummary {
+            name: row.name.as_str().to_string(),
+            tenant,
+            cloud,
+            last_run: row.last_run.ok().flatten(),
+        }
+    }
 }
+
+/// One run of a profile: the run history's own record.
+pub use crate::profile::RunRecord;
 
 /// How a run ended: the run history's own type, with the words `profile list` uses.
 pub use crate::profile::history::Outcome as RunOutcome;
@@ -618,16 +628,11 @@ impl fmt::Debug for ExtractionHandle {
     }
 }
 
-/// Rows written, per file kind.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ExtractionCounts {
-    pub users: u64,
-    pub groups: u64,
-    pub member_edges: u64,
-    pub owner_edges: u64,
-}
+/// Rows written, per file kind: the manifest's own totals.
+pub use crate::extract::manifest::ManifestCounts as ExtractionCounts;
 
-/// What a finished extraction wrote.
+/// What a finished extraction wrote: the summary screen's view of the engine's
+/// [`ExtractSummary`], built by its `From`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExtractionSummary {
     /// Each file written and its data rows (`None` for the manifest, which has no rows).
@@ -641,6 +646,30 @@ pub struct ExtractionSummary {
     /// For a saved profile's run: what it read ("Read only the changes since the previous
     /// run: 3 joiners, …" or "Read everything: <why>").
     pub changes: Option<String>,
+}
+
+impl From<ExtractSummary> for ExtractionSummary {
+    fn from(s: ExtractSummary) -> Self {
+        let mut files: Vec<(PathBuf, Option<u64>)> = s
+            .output
+            .files
+            .iter()
+            .map(|f| (f.path.clone(), Some(f.rows)))
+            .collect();
+        files.push((s.output.manifest_path.clone(), None));
+        let manifest = s.output.manifest;
+        ExtractionSummary {
+            files,
+            duration: s.duration,
+            counts: manifest.counts,
+            changes: manifest.run.as_ref().map(|run| {
+                run.mode
+                    .describe(run.full_reason.as_deref(), manifest.changes.as_ref())
+            }),
+            notes: manifest.notes,
+            warnings: s.warnings,
+        }
+    }
 }
 
 /// Why an extraction produced no files.

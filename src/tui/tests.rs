@@ -327,14 +327,18 @@ fn profiles() -> Vec<ProfileSummary> {
             name: "contoso".into(),
             tenant: TENANT.into(),
             cloud: Cloud::Global,
-            last_run: Some(LastRun {
-                when: Utc.with_ymd_and_hms(2026, 11, 20, 14, 3, 0).unwrap(),
+            last_run: Some(RunRecord {
+                started: Utc.with_ymd_and_hms(2026, 11, 20, 14, 3, 0).unwrap(),
+                duration_secs: 133.0,
                 outcome: RunOutcome::Warnings,
                 users: 5000,
                 groups: 812,
                 member_edges: 48211,
                 owner_edges: 1377,
                 warnings: 3,
+                output_dir: PathBuf::from("/exports"),
+                mode: None,
+                changes: None,
             }),
         },
         ProfileSummary {
@@ -398,6 +402,7 @@ fn summary() -> ExtractionSummary {
             groups: 812,
             member_edges: 48211,
             owner_edges: 1377,
+            ..ExtractionCounts::default()
         },
         warnings: progress().warnings,
         notes: Vec::new(),

@@ -272,7 +272,7 @@ fn render(home: &Home, frame: &mut Frame, area: Rect, cx: &Context) {
             let rows = list.iter().map(|p| {
                 let (when, outcome) = match &p.last_run {
                     Some(r) => (
-                        r.when.format("%Y-%m-%d %H:%M").to_string(),
+                        r.started.format("%Y-%m-%d %H:%M").to_string(),
                         r.outcome.label().to_string(),
                     ),
                     None => ("never run".into(), String::new()),
