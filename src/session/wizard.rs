@@ -989,27 +989,32 @@ fn apply_schedule(
         if had_schedule.is_none() && !installed {
             return None;
         }
-        return Some(match schedule::remove(store.dirs(), &profile.name) {
-            Ok(true) => format!(
-                "It no longer reruns by itself: its {} is removed.",
-                Backend::native().installed_name(&profile.name)
-            ),
-            Ok(false) if Backend::native() == Backend::Systemd => {
-                "It no longer reruns by itself; delete its crontab line if you added one.".into()
-            }
-            Ok(false) => "It no longer reruns by itself.".into(),
-            Err(e) => format!(
-                "Its {} could not be removed: {e}.",
-                Backend::native().installed_name(&profile.name)
-            ),
-        });
+        // The profile names no schedule (the draft cleared it): only the timer goes.
+        return Some(
+            match super::schedule::remove(store, profile).map(|a| a.done.had_timer) {
+                Ok(true) => format!(
+                    "It no longer reruns by itself: its {} is removed.",
+                    Backend::native().installed_name(&profile.name)
+                ),
+                Ok(false) if Backend::native() == Backend::Systemd => {
+                    "It no longer reruns by itself; delete its crontab line if you added one."
+                        .into()
+                }
+                Ok(false) => "It no longer reruns by itself.".into(),
+                Err(e) => format!(
+                    "Its {} could not be removed: {e}.",
+                    Backend::native().installed_name(&profile.name)
+                ),
+            },
+        );
     };
     let backend = Backend::detect();
     let job = match schedule::job_for(profile, when, credential_file, backend) {
         Ok(job) => job,
         Err(e) => return keep_previous(profile, e.to_string()),
     };
-    let installed = schedule::install(&job, backend, store.dirs()).map(|done| match done {
+    let installed = super::schedule::install(store, profile, when, &job, backend);
+    let said = |done: &schedule::Installed| match done {
         schedule::Installed::Timer(_) => format!(
             "It reruns {} (systemd user timer {}).",
             when.describe(),
@@ -1029,11 +1034,11 @@ fn apply_schedule(
             "To rerun it {}, add this line to your crontab (crontab -e): {line}",
             when.describe()
         ),
-    });
+    };
     match installed {
-        Ok(text) => {
-            profile.schedule = Some(when);
-            match store.save(profile) {
+        Ok(applied) => {
+            let text = said(&applied.done);
+            match applied.recorded {
                 Ok(()) => Some(text),
                 Err(e) => Some(format!("{text} (not recorded in the profile: {e})")),
             }
