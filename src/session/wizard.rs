@@ -1085,6 +1085,33 @@ fn summary_of(
 mod tests {
     use super::*;
 
+    /// What the home screen shows when a listed profile is gone, or its name is bad: typed
+    /// by what it concerns, in the profile store's words.
+    #[tokio::test]
+    async fn a_missing_profile_reaches_the_wizard_as_a_profile_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let dirs = Dirs::new(dir.path().join("config"), dir.path().join("data"));
+        let live = LiveServices::new(dirs.clone(), StoreChoice::Disabled);
+        let missing = ProfileName::new("gone").unwrap();
+        let expected = ProfileStore::new(dirs)
+            .load(&missing)
+            .unwrap_err()
+            .to_string();
+
+        let e = live.load_profile("gone".into()).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Profile);
+        assert_eq!(e.to_string(), expected);
+        let e = live
+            .start_extraction(ExtractionTarget::Saved("gone".into()))
+            .await
+            .unwrap_err();
+        assert_eq!((e.kind, e.to_string()), (ErrorKind::Profile, expected));
+
+        let e = live.delete_profile("not a name!".into()).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Profile);
+        assert!(e.remedy.is_empty(), "{e:?}");
+    }
+
     #[test]
     fn the_wizards_run_writes_to_the_absolute_directory_a_profile_would_keep() {
         let output = OutputSettings {
