@@ -33,26 +33,30 @@ const PANIC_MESSAGE: &str = "progress source exploded";
 struct PanickingProgress(Arc<FakeServices>);
 
 impl Services for PanickingProgress {
-    fn list_profiles(&self) -> BoxFuture<'_, Result<Vec<ProfileSummary>, String>> {
+    fn list_profiles(&self) -> BoxFuture<'_, Result<Vec<ProfileSummary>, ServiceError>> {
         async {
             Ok(vec![ProfileSummary {
                 name: "contoso".into(),
                 tenant: "contoso.onmicrosoft.com".into(),
                 cloud: Cloud::Global,
-                last_run: Some(LastRun {
-                    when: Utc::now(),
+                last_run: Some(RunRecord {
+                    started: Utc::now(),
+                    duration_secs: 1.0,
                     outcome: RunOutcome::Success,
                     users: 1,
                     groups: 1,
                     member_edges: 1,
                     owner_edges: 1,
                     warnings: 0,
+                    output_dir: "/exports".into(),
+                    mode: None,
+                    changes: None,
                 }),
             }])
         }
         .boxed()
     }
-    fn load_profile(&self, name: String) -> BoxFuture<'_, Result<ProfileDraft, String>> {
+    fn load_profile(&self, name: String) -> BoxFuture<'_, Result<ProfileDraft, ServiceError>> {
         self.0.load_profile(name)
     }
     fn validate_credentials(
@@ -64,7 +68,7 @@ impl Services for PanickingProgress {
     fn check_permissions(
         &self,
         target: CheckTarget,
-    ) -> BoxFuture<'_, Result<PermissionReport, String>> {
+    ) -> BoxFuture<'_, Result<PermissionReport, ServiceError>> {
         self.0.check_permissions(target)
     }
     fn save_profile(
@@ -74,13 +78,13 @@ impl Services for PanickingProgress {
     ) -> BoxFuture<'_, Result<SaveOutcome, SaveProblem>> {
         self.0.save_profile(draft, storage)
     }
-    fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<String, String>> {
+    fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<String, ServiceError>> {
         self.0.delete_profile(name)
     }
     fn start_extraction(
         &self,
         target: ExtractionTarget,
-    ) -> BoxFuture<'_, Result<ExtractionHandle, String>> {
+    ) -> BoxFuture<'_, Result<ExtractionHandle, ServiceError>> {
         async move {
             let mut handle = self.0.start_extraction(target).await?;
             handle.progress = Arc::new(|| panic!("{PANIC_MESSAGE}"));
@@ -136,7 +140,7 @@ fn child_wizard_deleting() {
             cloud: Cloud::Global,
             last_run: None,
         }],
-        deletions: [Err(DELETE_REFUSED.to_string())].into(),
+        deletions: [Err(ServiceError::new(ErrorKind::Secret, DELETE_REFUSED))].into(),
         ..Script::default()
     });
     fake.close_gate();

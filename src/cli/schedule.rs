@@ -187,10 +187,9 @@ fn add(
         }
         return Ok(());
     }
-    let installed = schedule::install(&job, backend, profiles.dirs())?;
-    profile.schedule = Some(when);
-    profiles.save(&profile)?;
-    match installed {
+    let applied = crate::session::schedule::install(profiles, &mut profile, when, &job, backend)?;
+    applied.recorded?;
+    match applied.done {
         Installed::Timer(files) => {
             crate::outln!(
                 "Profile {name} now reruns {} (systemd user timer {}; runs missed while the machine was off start at the next boot).\n\
@@ -356,11 +355,12 @@ fn installed_text(name: &ProfileName, status: Status, crontab: Option<bool>) -> 
 
 fn remove(profiles: &ProfileStore, name: &ProfileName) -> Result<(), CommandError> {
     let mut profile = profiles.load(name)?;
-    let had_timer = schedule::remove(profiles.dirs(), name)?;
-    let had_schedule = profile.schedule.take().is_some();
-    if had_schedule {
-        profiles.save(&profile)?;
-    }
+    let applied = crate::session::schedule::remove(profiles, &mut profile)?;
+    applied.recorded?;
+    let crate::session::schedule::Removed {
+        had_timer,
+        had_schedule,
+    } = applied.done;
     match (had_timer, had_schedule) {
         (true, _) => crate::outln!(
             "Profile {name} no longer reruns by itself: {}.",

@@ -5,6 +5,8 @@
 pub mod admin;
 pub mod new_app;
 pub mod rotate;
+pub mod schedule;
+mod service_error;
 pub mod wizard;
 
 use std::path::PathBuf;

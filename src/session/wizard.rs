@@ -15,9 +15,9 @@ use super::admin::{AdminTarget, NewProfile};
 use super::new_app::{NewAppError, NewAppEvent, NewAppRequest, create_new_app, writable_keyring};
 use super::rotate::{RotateEvent, RotateRequest, old_secret_warning, rotate_profile_secret};
 use super::{AppTarget, SessionError};
+use crate::extract::DomainPrefix;
 use crate::extract::progress::Progress;
 use crate::extract::run::{ExtractError, ExtractOptions, run as extract, tenant_info};
-use crate::extract::{DomainPrefix, FileKind};
 use crate::graph::DEFAULT_ADMIN_CLIENT_ID;
 use crate::graph::{ClientId, Credential, GraphClient, GraphError, TenantRef};
 use crate::permissions::report::{GrantState, PermissionReport};
@@ -26,11 +26,11 @@ use crate::registration::{Blueprint, Created, DEFAULT_DISPLAY_NAME, SecretLifeti
 use crate::secret::lifecycle::{self, LifecycleError};
 use crate::secret::{SecretInputs, SecretStore, StoreChoice};
 use crate::tui::services::{
-    CheckTarget, CreatedApp, CredentialInput, CredentialProblem, CredentialsInput,
-    ExtractionCounts, ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget,
-    Field, IfNameTaken, LastRun, NewAppFailure, NewAppInput, NewAppUpdate, NewAppUpdates,
-    OutputSettings, ProfileDraft, ProfileSummary, SaveOutcome, SaveProblem, SaveProblemKind,
-    SecretStorage, Services, StorageProblem, TenantInfo,
+    CheckTarget, CreatedApp, CredentialInput, CredentialProblem, CredentialsInput, ErrorKind,
+    ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget, Field, IfNameTaken,
+    NewAppFailure, NewAppInput, NewAppUpdate, NewAppUpdates, OutputSettings, ProfileDraft,
+    ProfileSummary, SaveOutcome, SaveProblem, SaveProblemKind, SecretStorage, ServiceError,
+    Services, StorageProblem, TenantInfo,
 };
 
 /// Services backed by the real program, with profiles under `dirs`.
@@ -66,21 +66,19 @@ impl LiveServices {
         ProfileStore::new(self.dirs.clone())
     }
 
-    fn load(&self, name: &str) -> Result<Profile, String> {
-        let name = ProfileName::new(name).map_err(|e| e.to_string())?;
-        self.store().load(&name).map_err(|e| e.to_string())
+    fn load(&self, name: &str) -> Result<Profile, ServiceError> {
+        let name = ProfileName::new(name)?;
+        Ok(self.store().load(&name)?)
     }
 
     /// A client for a saved profile (its secret resolved) or for the wizard's inputs.
-    async fn client_for_profile(&self, name: &str) -> Result<(GraphClient, Profile), String> {
+    async fn client_for_profile(&self, name: &str) -> Result<(GraphClient, Profile), ServiceError> {
         let profile = self.load(name)?;
-        let (target, notes) = AppTarget::from_profile(&profile, &self.dirs, self.keyring)
-            .await
-            .map_err(|e| e.to_string())?;
+        let (target, notes) = AppTarget::from_profile(&profile, &self.dirs, self.keyring).await?;
         if let Some(w) = notes.warning {
             tracing::warn!("{w}");
         }
-        let client = target.client().map_err(|e| e.to_string())?;
+        let client = target.client()?;
         Ok((client, profile))
     }
 }
@@ -166,42 +164,17 @@ fn is_certificate(input: &CredentialsInput) -> bool {
 }
 
 impl Services for LiveServices {
-    fn list_profiles(&self) -> BoxFuture<'_, Result<Vec<ProfileSummary>, String>> {
+    fn list_profiles(&self) -> BoxFuture<'_, Result<Vec<ProfileSummary>, ServiceError>> {
         let store = self.store();
         async move {
-            let rows = tokio::task::spawn_blocking(move || crate::profile::summaries(&store))
-                .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())?;
-            Ok(rows
-                .into_iter()
-                .map(|row| {
-                    let (tenant, cloud) = match &row.profile {
-                        Ok(p) => (p.tenant.to_string(), p.cloud),
-                        Err(e) => (format!("unreadable: {e}"), Default::default()),
-                    };
-                    let last_run = row.last_run.ok().flatten().map(|r| LastRun {
-                        when: r.started,
-                        outcome: r.outcome,
-                        users: r.users,
-                        groups: r.groups,
-                        member_edges: r.member_edges,
-                        owner_edges: r.owner_edges,
-                        warnings: r.warnings,
-                    });
-                    ProfileSummary {
-                        name: row.name.as_str().to_string(),
-                        tenant,
-                        cloud,
-                        last_run,
-                    }
-                })
-                .collect())
+            let rows =
+                tokio::task::spawn_blocking(move || crate::profile::summaries(&store)).await??;
+            Ok(rows.into_iter().map(ProfileSummary::from).collect())
         }
         .boxed()
     }
 
-    fn load_profile(&self, name: String) -> BoxFuture<'_, Result<ProfileDraft, String>> {
+    fn load_profile(&self, name: String) -> BoxFuture<'_, Result<ProfileDraft, ServiceError>> {
         async move {
             let profile = self.load(&name)?;
             let credential = match &profile.credential {
@@ -284,18 +257,13 @@ impl Services for LiveServices {
     fn check_permissions(
         &self,
         target: CheckTarget,
-    ) -> BoxFuture<'_, Result<PermissionReport, String>> {
+    ) -> BoxFuture<'_, Result<PermissionReport, ServiceError>> {
         async move {
             let client = match target {
                 CheckTarget::Saved(name) => self.client_for_profile(&name).await?.0,
-                CheckTarget::Credentials(input) => target_of(&input)
-                    .map_err(|p| p.message)?
-                    .client()
-                    .map_err(|e| e.to_string())?,
+                CheckTarget::Credentials(input) => target_of(&input)?.client()?,
             };
-            crate::permissions::check::check(&client)
-                .await
-                .map_err(|e| e.to_string())
+            Ok(crate::permissions::check::check(&client).await?)
         }
         .boxed()
     }
@@ -308,9 +276,9 @@ impl Services for LiveServices {
         async move { self.save(draft, storage).await }.boxed()
     }
 
-    fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<String, String>> {
+    fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<String, ServiceError>> {
         async move {
-            let name = ProfileName::new(&name).map_err(|e| e.to_string())?;
+            let name = ProfileName::new(&name)?;
             let store = self.store();
             let removed = async {
                 self.removal(&store, &name)
@@ -318,15 +286,17 @@ impl Services for LiveServices {
                     .finish(&store, None)
                     .await
             }
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
             let warnings = removed.warnings(&store, &name);
             match warnings.is_empty() {
                 true => Ok(removed.describe()),
-                false => Err(format!(
-                    "Deleted profile {name} ({}), but {}.",
-                    removed.describe(),
-                    warnings.join("; ")
+                false => Err(ServiceError::new(
+                    ErrorKind::Partial,
+                    format!(
+                        "Deleted profile {name} ({}), but {}.",
+                        removed.describe(),
+                        warnings.join("; ")
+                    ),
                 )),
             }
         }
@@ -336,7 +306,7 @@ impl Services for LiveServices {
     fn start_extraction(
         &self,
         target: ExtractionTarget,
-    ) -> BoxFuture<'_, Result<ExtractionHandle, String>> {
+    ) -> BoxFuture<'_, Result<ExtractionHandle, ServiceError>> {
         async move {
             match target {
                 ExtractionTarget::Saved(name) => {
@@ -346,16 +316,11 @@ impl Services for LiveServices {
                 ExtractionTarget::JustSaved(draft) => {
                     let profile = self.load(&draft.name)?;
                     let credential = credential_of(&draft.credentials.credential);
-                    let client = AppTarget::of_profile(&profile, credential)
-                        .client()
-                        .map_err(|e| e.to_string())?;
+                    let client = AppTarget::of_profile(&profile, credential).client()?;
                     self.spawn_profile_run(client, profile)
                 }
                 ExtractionTarget::Draft(draft) => {
-                    let client = target_of(&draft.credentials)
-                        .map_err(|p| p.message)?
-                        .client()
-                        .map_err(|e| e.to_string())?;
+                    let client = target_of(&draft.credentials)?.client()?;
                     let mut options = options_of(&draft.output)?;
                     options.cloud = crate::session::cloud_name(draft.credentials.cloud);
                     Ok(self.spawn_run(client, options, None))
@@ -365,23 +330,33 @@ impl Services for LiveServices {
         .boxed()
     }
 
-    fn save_copy(&self, file_name: String, text: String) -> BoxFuture<'_, Result<PathBuf, String>> {
+    fn save_copy(
+        &self,
+        file_name: String,
+        text: String,
+    ) -> BoxFuture<'_, Result<PathBuf, ServiceError>> {
         let dir = self.dirs.data.join("copied");
         async move {
             // A file name, never a path: the screen builds it from a tool and an id.
             let name = std::path::Path::new(&file_name)
                 .file_name()
                 .filter(|n| *n == file_name.as_str())
-                .ok_or_else(|| format!("{file_name:?} is not a file name"))?
+                .ok_or_else(|| {
+                    ServiceError::new(ErrorKind::File, format!("{file_name:?} is not a file name"))
+                })?
                 .to_owned();
             let path = dir.join(name);
             let written = path.clone();
             tokio::task::spawn_blocking(move || {
                 crate::private_fs::write_atomic(&written, format!("{text}\n").as_bytes())
             })
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| format!("Could not write {}: {e}.", path.display()))?;
+            .await?
+            .map_err(|e| {
+                ServiceError::new(
+                    ErrorKind::File,
+                    format!("Could not write {}: {e}.", path.display()),
+                )
+            })?;
             Ok(path)
         }
         .boxed()
@@ -508,14 +483,13 @@ impl Services for LiveServices {
         profile: String,
         updates: NewAppUpdates,
         cancel: tokio_util::sync::CancellationToken,
-    ) -> BoxFuture<'_, Result<String, String>> {
+    ) -> BoxFuture<'_, Result<String, ServiceError>> {
         async move {
-            let name = ProfileName::new(&profile).map_err(|e| e.to_string())?;
+            let name = ProfileName::new(&profile)?;
             let request = RotateRequest {
                 name: name.clone(),
                 lifetime: SecretLifetime::default(),
-                admin_client_id: ClientId::parse(DEFAULT_ADMIN_CLIENT_ID)
-                    .map_err(|e| e.to_string())?,
+                admin_client_id: admin_client_id()?,
                 replication_timeout: replication::DEFAULT_TIMEOUT,
             };
             let mut relay = Relay::new(&updates);
@@ -528,8 +502,7 @@ impl Services for LiveServices {
                         RotateEvent::Waiting(w) => relay.waiting(w),
                     }
                 })
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             let rotated_secret = &rotated.rotated;
             let mut message = format!(
                 "Profile {name} now uses a new secret (valid until {}).",
@@ -611,10 +584,10 @@ impl Services for LiveServices {
         .boxed()
     }
 
-    fn remove_created_app(&self) -> BoxFuture<'_, Result<String, String>> {
+    fn remove_created_app(&self) -> BoxFuture<'_, Result<String, ServiceError>> {
         async move {
             let Some((admin, created)) = lock(&self.leftovers).pop() else {
-                return Err("Nothing to delete.".to_string());
+                return Err(ServiceError::new(ErrorKind::Admin, "Nothing to delete."));
             };
             // The attempt may have been stopped with Ctrl-C; the deletion must still run.
             let detached = admin.detached();
@@ -625,11 +598,15 @@ impl Services for LiveServices {
                     "Deleted the app registration {app_id} and everything it came with."
                 )),
                 Err(e) => {
-                    let message = format!(
-                        "Deleting the app registration {app_id} failed: {e}. Delete it in the portal (App registrations > {app_id} > Delete) or with `entra-extract app delete --app-id {app_id} --tenant …`."
-                    );
+                    let error = ServiceError::new(
+                        ErrorKind::Admin,
+                        format!("Deleting the app registration {app_id} failed: {e}."),
+                    )
+                    .with_remedy(format!(
+                        "Delete it in the portal (App registrations > {app_id} > Delete) or with `entra-extract app delete --app-id {app_id} --tenant …`."
+                    ));
                     lock(&self.leftovers).push((admin, created));
-                    Err(message)
+                    Err(error)
                 }
             }
         }
@@ -697,7 +674,7 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// A one-off run's settings: the wizard's output step only (no profile's extra attributes,
 /// no profile's state).
-fn options_of(output: &OutputSettings) -> Result<ExtractOptions, String> {
+fn options_of(output: &OutputSettings) -> Result<ExtractOptions, ServiceError> {
     // Absolute, as a saved profile keeps it: the summary then names the files wherever the
     // wizard was started from.
     let mut options = ExtractOptions::new(absolute(&output.directory));
@@ -705,7 +682,7 @@ fn options_of(output: &OutputSettings) -> Result<ExtractOptions, String> {
     options.prefix = (!prefix.is_empty())
         .then(|| DomainPrefix::parse(prefix))
         .transpose()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ServiceError::new(ErrorKind::File, e.to_string()))?;
     options.bom = output.bom;
     Ok(options)
 }
@@ -716,9 +693,9 @@ impl LiveServices {
         &self,
         client: GraphClient,
         profile: Profile,
-    ) -> Result<ExtractionHandle, String> {
-        let options =
-            crate::session::profile_run(&profile, &self.dirs).map_err(|e| e.to_string())?;
+    ) -> Result<ExtractionHandle, ServiceError> {
+        let options = crate::session::profile_run(&profile, &self.dirs)
+            .map_err(|e| ServiceError::new(ErrorKind::Profile, e.to_string()))?;
         Ok(self.spawn_run(client, options, Some(profile)))
     }
 
@@ -1012,27 +989,32 @@ fn apply_schedule(
         if had_schedule.is_none() && !installed {
             return None;
         }
-        return Some(match schedule::remove(store.dirs(), &profile.name) {
-            Ok(true) => format!(
-                "It no longer reruns by itself: its {} is removed.",
-                Backend::native().installed_name(&profile.name)
-            ),
-            Ok(false) if Backend::native() == Backend::Systemd => {
-                "It no longer reruns by itself; delete its crontab line if you added one.".into()
-            }
-            Ok(false) => "It no longer reruns by itself.".into(),
-            Err(e) => format!(
-                "Its {} could not be removed: {e}.",
-                Backend::native().installed_name(&profile.name)
-            ),
-        });
+        // The profile names no schedule (the draft cleared it): only the timer goes.
+        return Some(
+            match super::schedule::remove(store, profile).map(|a| a.done.had_timer) {
+                Ok(true) => format!(
+                    "It no longer reruns by itself: its {} is removed.",
+                    Backend::native().installed_name(&profile.name)
+                ),
+                Ok(false) if Backend::native() == Backend::Systemd => {
+                    "It no longer reruns by itself; delete its crontab line if you added one."
+                        .into()
+                }
+                Ok(false) => "It no longer reruns by itself.".into(),
+                Err(e) => format!(
+                    "Its {} could not be removed: {e}.",
+                    Backend::native().installed_name(&profile.name)
+                ),
+            },
+        );
     };
     let backend = Backend::detect();
     let job = match schedule::job_for(profile, when, credential_file, backend) {
         Ok(job) => job,
         Err(e) => return keep_previous(profile, e.to_string()),
     };
-    let installed = schedule::install(&job, backend, store.dirs()).map(|done| match done {
+    let installed = super::schedule::install(store, profile, when, &job, backend);
+    let said = |done: &schedule::Installed| match done {
         schedule::Installed::Timer(_) => format!(
             "It reruns {} (systemd user timer {}).",
             when.describe(),
@@ -1052,11 +1034,11 @@ fn apply_schedule(
             "To rerun it {}, add this line to your crontab (crontab -e): {line}",
             when.describe()
         ),
-    });
+    };
     match installed {
-        Ok(text) => {
-            profile.schedule = Some(when);
-            match store.save(profile) {
+        Ok(applied) => {
+            let text = said(&applied.done);
+            match applied.recorded {
                 Ok(()) => Some(text),
                 Err(e) => Some(format!("{text} (not recorded in the profile: {e})")),
             }
@@ -1069,47 +1051,32 @@ fn absolute(p: &std::path::Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
+/// What a failed extraction concerns.
+fn extraction_kind(e: &ExtractError) -> ErrorKind {
+    match e {
+        ExtractError::Graph(g) if g.auth().is_some() => ErrorKind::SignIn,
+        ExtractError::Graph(_) => ErrorKind::Graph,
+        ExtractError::PermissionDenied { .. } => ErrorKind::Permission,
+        ExtractError::Output(_) | ExtractError::Prefix { .. } => ErrorKind::File,
+        _ => ErrorKind::Internal,
+    }
+}
+
+/// The administrator sign-in's public client.
+fn admin_client_id() -> Result<ClientId, ServiceError> {
+    ClientId::parse(DEFAULT_ADMIN_CLIENT_ID)
+        .map_err(|e| ServiceError::new(ErrorKind::Internal, e.to_string()))
+}
+
 fn summary_of(
     result: Result<crate::extract::run::ExtractSummary, ExtractError>,
 ) -> Result<ExtractionSummary, ExtractionError> {
     match result {
-        Ok(s) => {
-            let rows = |k: FileKind| {
-                s.output
-                    .files
-                    .iter()
-                    .find(|f| f.kind == k)
-                    .map_or(0, |f| f.rows)
-            };
-            let mut files: Vec<(PathBuf, Option<u64>)> = s
-                .output
-                .files
-                .iter()
-                .map(|f| (f.path.clone(), Some(f.rows)))
-                .collect();
-            files.push((s.output.manifest_path.clone(), None));
-            Ok(ExtractionSummary {
-                counts: ExtractionCounts {
-                    users: rows(FileKind::Users),
-                    groups: rows(FileKind::Groups),
-                    member_edges: rows(FileKind::GroupsMembers),
-                    owner_edges: rows(FileKind::GroupsOwners),
-                },
-                files,
-                duration: s.duration,
-                changes: s.output.manifest.run.as_ref().map(|run| {
-                    run.mode.describe(
-                        run.full_reason.as_deref(),
-                        s.output.manifest.changes.as_ref(),
-                    )
-                }),
-                notes: s.output.manifest.notes.clone(),
-                warnings: s.warnings,
-            })
-        }
+        Ok(s) => Ok(ExtractionSummary::from(s)),
         Err(ExtractError::Cancelled) => Err(ExtractionError::Cancelled),
-        Err(e) => Err(ExtractionError::Failed(format!(
-            "{e}. No output file was changed."
+        Err(e) => Err(ExtractionError::Failed(ServiceError::new(
+            extraction_kind(&e),
+            format!("{e}. No output file was changed."),
         ))),
     }
 }
@@ -1117,6 +1084,33 @@ fn summary_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What the home screen shows when a listed profile is gone, or its name is bad: typed
+    /// by what it concerns, in the profile store's words.
+    #[tokio::test]
+    async fn a_missing_profile_reaches_the_wizard_as_a_profile_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let dirs = Dirs::new(dir.path().join("config"), dir.path().join("data"));
+        let live = LiveServices::new(dirs.clone(), StoreChoice::Disabled);
+        let missing = ProfileName::new("gone").unwrap();
+        let expected = ProfileStore::new(dirs)
+            .load(&missing)
+            .unwrap_err()
+            .to_string();
+
+        let e = live.load_profile("gone".into()).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Profile);
+        assert_eq!(e.to_string(), expected);
+        let e = live
+            .start_extraction(ExtractionTarget::Saved("gone".into()))
+            .await
+            .unwrap_err();
+        assert_eq!((e.kind, e.to_string()), (ErrorKind::Profile, expected));
+
+        let e = live.delete_profile("not a name!".into()).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Profile);
+        assert!(e.remedy.is_empty(), "{e:?}");
+    }
 
     #[test]
     fn the_wizards_run_writes_to_the_absolute_directory_a_profile_would_keep() {

@@ -7,7 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::services::{
     CreatedApp, CredentialProblem, ExtractionError, ExtractionHandle, ExtractionSummary,
     NewAppFailure, NewAppUpdate, ProfileDraft, ProfileSummary, SaveOutcome, SaveProblem,
-    StorageProblem, TenantInfo,
+    ServiceError, StorageProblem, TenantInfo,
 };
 use crate::permissions::report::PermissionReport;
 
@@ -29,29 +29,29 @@ pub enum Action {
     /// can answer a question. A running extraction is cancelled and cleaned up first.
     Interrupt,
     /// The profile list; only the answer to the latest reload is used.
-    ProfilesLoaded(Generation, Result<Vec<ProfileSummary>, String>),
-    ProfileLoaded(Generation, Result<Box<ProfileDraft>, String>),
+    ProfilesLoaded(Generation, Result<Vec<ProfileSummary>, ServiceError>),
+    ProfileLoaded(Generation, Result<Box<ProfileDraft>, ServiceError>),
     /// A deleted profile's name and what was deleted with it.
-    ProfileDeleted(Generation, Result<(String, String), String>),
+    ProfileDeleted(Generation, Result<(String, String), ServiceError>),
     Validated(Generation, Result<TenantInfo, CredentialProblem>),
-    PermissionsChecked(Generation, Result<PermissionReport, String>),
+    PermissionsChecked(Generation, Result<PermissionReport, ServiceError>),
     Saved(Generation, Result<SaveOutcome, SaveProblem>),
-    ExtractionStarted(Generation, Result<ExtractionHandle, String>),
+    ExtractionStarted(Generation, Result<ExtractionHandle, ServiceError>),
     ExtractionFinished(Generation, Result<ExtractionSummary, ExtractionError>),
     /// A creation's progress; the screen checks the generation itself (it arrives while
     /// the creation is still awaited).
     NewAppProgress(Generation, NewAppUpdate),
     /// A creation ended: the new profile and app, or what went wrong.
     NewAppCreated(Generation, Result<CreatedApp, NewAppFailure>),
-    NewAppRemoved(Generation, Result<String, String>),
+    NewAppRemoved(Generation, Result<String, ServiceError>),
     /// A secret rotation ended: what became of the old secret, or why nothing changed.
-    SecretRotated(Generation, Result<String, String>),
+    SecretRotated(Generation, Result<String, ServiceError>),
     /// A profile's secret moved to another storage, or why it stayed.
     SecretStorageChanged(Generation, Result<String, StorageProblem>),
     /// A copied text (`what`, e.g. "the Azure CLI command") was kept in a file, or not.
     CopySaved {
         what: String,
-        result: Result<std::path::PathBuf, String>,
+        result: Result<std::path::PathBuf, ServiceError>,
     },
 }
 

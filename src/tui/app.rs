@@ -15,7 +15,7 @@ use super::action::{Action, Generation};
 use super::screens::extract::Finished;
 use super::screens::home::{Home, SavedProfiles};
 use super::screens::{Screen, ScreenKind, demo::DemoPicker};
-use super::services::{ExtractionError, ProfileSummary, Services};
+use super::services::{ExtractionError, ProfileSummary, ServiceError, Services};
 use super::theme::Theme;
 
 /// How the wizard starts.
@@ -66,7 +66,7 @@ pub struct DemoChoice {
 pub enum Loadable<T> {
     Loading,
     Ready(T),
-    Failed(String),
+    Failed(ServiceError),
 }
 
 /// A one-line message on the current screen.

@@ -11,8 +11,9 @@
 //! - The wizard may abandon a call (the user pressed Esc, or started another attempt). The
 //!   future is then still driven to completion but its result is dropped, so calls must not
 //!   leave half-done state behind when their result is ignored.
-//! - Error texts are shown verbatim on screen: one or two sentences that say what to do next.
-//!   They must never contain a secret.
+//! - Errors are [`ServiceError`]s (or a call's own problem type), built from the library's
+//!   typed errors: their text is shown verbatim on screen, one or two sentences that say
+//!   what to do next. They must never contain a secret.
 //! - [`Services::start_extraction`] returns as soon as the run has started. The wizard polls
 //!   [`ExtractionHandle::progress`] on every redraw (about four times a second), cancels
 //!   through [`ExtractionHandle::commit_hold`]'s gate ([`CommitHold::interrupt`] with
@@ -27,7 +28,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use secrecy::SecretString;
@@ -35,6 +35,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::extract::progress::{ProgressSnapshot, Warning};
+use crate::extract::run::ExtractSummary;
 use crate::graph::cloud::Cloud;
 use crate::graph::{AuthError, CredentialField};
 use crate::permissions::report::PermissionReport;
@@ -42,12 +43,12 @@ use crate::permissions::report::PermissionReport;
 /// What the wizard needs from the rest of the program. Object safe: held as `Arc<dyn Services>`.
 pub trait Services: Send + Sync {
     /// Saved profiles with their last run, for the home screen.
-    fn list_profiles(&self) -> BoxFuture<'_, Result<Vec<ProfileSummary>, String>>;
+    fn list_profiles(&self) -> BoxFuture<'_, Result<Vec<ProfileSummary>, ServiceError>>;
 
     /// A saved profile, including its secret, so the wizard can edit it. When the secret is
     /// not readable (kept in an environment variable, say) return it empty: the wizard then
     /// asks for it again.
-    fn load_profile(&self, name: String) -> BoxFuture<'_, Result<ProfileDraft, String>>;
+    fn load_profile(&self, name: String) -> BoxFuture<'_, Result<ProfileDraft, ServiceError>>;
 
     /// Live check of cloud, tenant, client id and credential: acquire a token and read the
     /// organization. A failure names the field it concerns and the remedy.
@@ -60,7 +61,7 @@ pub trait Services: Send + Sync {
     fn check_permissions(
         &self,
         target: CheckTarget,
-    ) -> BoxFuture<'_, Result<PermissionReport, String>>;
+    ) -> BoxFuture<'_, Result<PermissionReport, ServiceError>>;
 
     /// Save the profile, its secret going to `storage`.
     fn save_profile(
@@ -71,13 +72,13 @@ pub trait Services: Send + Sync {
 
     /// Delete a saved profile with its stored secret, run history and incremental state;
     /// answers what was deleted besides the profile, in `profile remove`'s words.
-    fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<String, String>>;
+    fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<String, ServiceError>>;
 
     /// Start an extraction; returns once it runs.
     fn start_extraction(
         &self,
         target: ExtractionTarget,
-    ) -> BoxFuture<'_, Result<ExtractionHandle, String>>;
+    ) -> BoxFuture<'_, Result<ExtractionHandle, ServiceError>>;
 
     /// Create an app registration (an administrator signs in with a device code) and save it
     /// as a new profile with its secret in the keyring. `updates` receives the sign-in code
@@ -104,9 +105,15 @@ pub trait Services: Send + Sync {
         profile: String,
         updates: NewAppUpdates,
         cancel: CancellationToken,
-    ) -> BoxFuture<'_, Result<String, String>> {
+    ) -> BoxFuture<'_, Result<String, ServiceError>> {
         let _ = (profile, updates, cancel);
-        async { Err("Rotating a secret is not available here.".to_string()) }.boxed()
+        async {
+            Err(ServiceError::new(
+                ErrorKind::Unavailable,
+                "Rotating a secret is not available here.",
+            ))
+        }
+        .boxed()
     }
 
     /// Change where the saved profile keeps its secret: it moves to `storage` (or, when it
@@ -131,14 +138,104 @@ pub trait Services: Send + Sync {
     /// Write `text` to the owner-only file `file_name` in the program's data directory and
     /// answer its path: what the user copies (a grant command) kept whole, for terminals
     /// whose clipboard the wizard cannot reach.
-    fn save_copy(&self, file_name: String, text: String) -> BoxFuture<'_, Result<PathBuf, String>> {
+    fn save_copy(
+        &self,
+        file_name: String,
+        text: String,
+    ) -> BoxFuture<'_, Result<PathBuf, ServiceError>> {
         let _ = (file_name, text);
-        async { Err("Keeping it in a file is not available here.".to_string()) }.boxed()
+        async {
+            Err(ServiceError::new(
+                ErrorKind::Unavailable,
+                "Keeping it in a file is not available here.",
+            ))
+        }
+        .boxed()
     }
 
     /// Delete what the latest failed [`Services::create_app`] left behind.
-    fn remove_created_app(&self) -> BoxFuture<'_, Result<String, String>> {
-        async { Err("Nothing to delete.".to_string()) }.boxed()
+    fn remove_created_app(&self) -> BoxFuture<'_, Result<String, ServiceError>> {
+        async {
+            Err(ServiceError::new(
+                ErrorKind::Unavailable,
+                "Nothing to delete.",
+            ))
+        }
+        .boxed()
+    }
+}
+
+/// Why a service call failed, as the wizard shows it: what failed ([`ErrorKind`]), what
+/// happened, and what to do next. Built by the implementation from the library's typed
+/// errors; its text (message, then remedy) is shown verbatim and never holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.text())]
+pub struct ServiceError {
+    pub kind: ErrorKind,
+    /// What happened, as a sentence.
+    pub message: String,
+    /// What to do about it, as a sentence; empty when the message says it already.
+    pub remedy: String,
+}
+
+/// What a [`ServiceError`] concerns, for a screen to decide what to offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// This implementation does not offer the call.
+    Unavailable,
+    /// A saved profile: its name, its file, or it is gone.
+    Profile,
+    /// A profile's secret: it cannot be read or stored.
+    Secret,
+    /// Signing in: tenant, client id, endpoint or credential.
+    SignIn,
+    /// Microsoft Graph or the network.
+    Graph,
+    /// A permission the app needs is not granted.
+    Permission,
+    /// A local file or directory.
+    File,
+    /// An administrator task (rotation, deleting an app registration).
+    Admin,
+    /// Done only in part: the message says what was done and what was not.
+    Partial,
+    /// The program itself (a background task that stopped).
+    Internal,
+}
+
+impl ServiceError {
+    /// An error whose message says what to do.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ServiceError {
+            kind,
+            message: message.into(),
+            remedy: String::new(),
+        }
+    }
+
+    /// The same error with `remedy`.
+    pub fn with_remedy(mut self, remedy: impl Into<String>) -> Self {
+        self.remedy = remedy.into();
+        self
+    }
+
+    /// Message and remedy, as one paragraph.
+    pub fn text(&self) -> String {
+        match self.remedy.is_empty() {
+            true => self.message.clone(),
+            false => format!("{} {}", self.message, self.remedy),
+        }
+    }
+}
+
+impl From<CredentialProblem> for ServiceError {
+    /// A credential problem where no field can show it (a check or a run of the inputs).
+    fn from(p: CredentialProblem) -> Self {
+        ServiceError {
+            kind: ErrorKind::SignIn,
+            message: p.message,
+            remedy: p.remedy,
+        }
     }
 }
 
@@ -211,27 +308,37 @@ impl NewAppFailure {
     }
 }
 
-/// One saved profile as the home screen lists it.
+/// One saved profile as the home screen lists it: the view of the library's
+/// [`crate::profile::ProfileSummary`] (built by its `From`), which holds the whole profile
+/// or why its file is unreadable.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProfileSummary {
     pub name: String,
-    /// Tenant as the user typed it (GUID or domain).
+    /// Tenant as the user typed it (GUID or domain), or why the profile is unreadable.
     pub tenant: String,
     pub cloud: Cloud,
-    pub last_run: Option<LastRun>,
+    /// The most recent run, from the run history (none: never run, or the history is
+    /// unreadable).
+    pub last_run: Option<RunRecord>,
 }
 
-/// The most recent extraction of a profile.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LastRun {
-    pub when: DateTime<Utc>,
-    pub outcome: RunOutcome,
-    pub users: u64,
-    pub groups: u64,
-    pub member_edges: u64,
-    pub owner_edges: u64,
-    pub warnings: u64,
+impl From<crate::profile::ProfileSummary> for ProfileSummary {
+    fn from(row: crate::profile::ProfileSummary) -> Self {
+        let (tenant, cloud) = match &row.profile {
+            Ok(p) => (p.tenant.to_string(), p.cloud),
+            Err(e) => (format!("unreadable: {e}"), Default::default()),
+        };
+        ProfileSummary {
+            name: row.name.as_str().to_string(),
+            tenant,
+            cloud,
+            last_run: row.last_run.ok().flatten(),
+        }
+    }
 }
+
+/// One run of a profile: the run history's own record.
+pub use crate::profile::RunRecord;
 
 /// How a run ended: the run history's own type, with the words `profile list` uses.
 pub use crate::profile::history::Outcome as RunOutcome;
@@ -521,16 +628,11 @@ impl fmt::Debug for ExtractionHandle {
     }
 }
 
-/// Rows written, per file kind.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ExtractionCounts {
-    pub users: u64,
-    pub groups: u64,
-    pub member_edges: u64,
-    pub owner_edges: u64,
-}
+/// Rows written, per file kind: the manifest's own totals.
+pub use crate::extract::manifest::ManifestCounts as ExtractionCounts;
 
-/// What a finished extraction wrote.
+/// What a finished extraction wrote: the summary screen's view of the engine's
+/// [`ExtractSummary`], built by its `From`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExtractionSummary {
     /// Each file written and its data rows (`None` for the manifest, which has no rows).
@@ -546,13 +648,37 @@ pub struct ExtractionSummary {
     pub changes: Option<String>,
 }
 
+impl From<ExtractSummary> for ExtractionSummary {
+    fn from(s: ExtractSummary) -> Self {
+        let mut files: Vec<(PathBuf, Option<u64>)> = s
+            .output
+            .files
+            .iter()
+            .map(|f| (f.path.clone(), Some(f.rows)))
+            .collect();
+        files.push((s.output.manifest_path.clone(), None));
+        let manifest = s.output.manifest;
+        ExtractionSummary {
+            files,
+            duration: s.duration,
+            counts: manifest.counts,
+            changes: manifest.run.as_ref().map(|run| {
+                run.mode
+                    .describe(run.full_reason.as_deref(), manifest.changes.as_ref())
+            }),
+            notes: manifest.notes,
+            warnings: s.warnings,
+        }
+    }
+}
+
 /// Why an extraction produced no files.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExtractionError {
     #[error("the extraction was cancelled; no files were left behind")]
     Cancelled,
     #[error("{0}")]
-    Failed(String),
+    Failed(ServiceError),
 }
 
 #[cfg(test)]

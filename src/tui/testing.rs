@@ -13,9 +13,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::services::{
     CheckTarget, CommitHold, CreatedApp, CredentialInput, CredentialProblem, CredentialsInput,
-    ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget, Field, IfNameTaken,
-    NewAppFailure, NewAppInput, NewAppUpdate, NewAppUpdates, ProfileDraft, ProfileSummary,
-    SaveOutcome, SaveProblem, SaveProblemKind, SecretStorage, Services, StorageProblem, TenantInfo,
+    ErrorKind, ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget, Field,
+    IfNameTaken, NewAppFailure, NewAppInput, NewAppUpdate, NewAppUpdates, ProfileDraft,
+    ProfileSummary, SaveOutcome, SaveProblem, SaveProblemKind, SecretStorage, ServiceError,
+    Services, StorageProblem, TenantInfo,
 };
 use crate::extract::progress::ProgressSnapshot;
 use crate::permissions::report::PermissionReport;
@@ -28,18 +29,18 @@ pub struct Script {
     pub profiles: Vec<ProfileSummary>,
     pub drafts: HashMap<String, ProfileDraft>,
     pub validations: VecDeque<Result<TenantInfo, CredentialProblem>>,
-    pub reports: VecDeque<Result<PermissionReport, String>>,
+    pub reports: VecDeque<Result<PermissionReport, ServiceError>>,
     pub saves: VecDeque<Result<SaveOutcome, SaveProblem>>,
-    /// When set, `start_extraction` fails with this text.
-    pub start_error: Option<String>,
+    /// When set, `start_extraction` fails with this error.
+    pub start_error: Option<ServiceError>,
     /// `create_app`: the updates it sends, then its answer.
     pub new_apps: VecDeque<(Vec<NewAppUpdate>, Result<CreatedApp, NewAppFailure>)>,
-    pub removals: VecDeque<Result<String, String>>,
-    pub rotations: VecDeque<Result<String, String>>,
+    pub removals: VecDeque<Result<String, ServiceError>>,
+    pub rotations: VecDeque<Result<String, ServiceError>>,
     /// `change_secret_storage` answers.
     pub storage_changes: VecDeque<Result<String, StorageProblem>>,
     /// `delete_profile` answers; without one it deletes and says what went with it.
-    pub deletions: VecDeque<Result<String, String>>,
+    pub deletions: VecDeque<Result<String, ServiceError>>,
     pub ru_budget_per_10s: Option<u64>,
 }
 
@@ -67,6 +68,11 @@ pub fn flat(screen: &str) -> String {
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// What the fake answers for a call the test did not script.
+fn unscripted(message: &str) -> ServiceError {
+    ServiceError::new(ErrorKind::Unavailable, message)
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -197,16 +203,21 @@ fn describe(input: &CredentialsInput) -> String {
 }
 
 impl Services for FakeServices {
-    fn list_profiles(&self) -> BoxFuture<'_, Result<Vec<ProfileSummary>, String>> {
+    fn list_profiles(&self) -> BoxFuture<'_, Result<Vec<ProfileSummary>, ServiceError>> {
         self.record("list_profiles".into());
         let list = self.script().profiles.clone();
         async move { Ok(list) }.boxed()
     }
 
-    fn load_profile(&self, name: String) -> BoxFuture<'_, Result<ProfileDraft, String>> {
+    fn load_profile(&self, name: String) -> BoxFuture<'_, Result<ProfileDraft, ServiceError>> {
         self.record(format!("load_profile {name}"));
         let draft = self.script().drafts.get(&name).cloned();
-        async move { draft.ok_or_else(|| format!("Profile {name} was not found.")) }.boxed()
+        async move {
+            draft.ok_or_else(|| {
+                ServiceError::new(ErrorKind::Profile, format!("Profile {name} was not found."))
+            })
+        }
+        .boxed()
     }
 
     fn validate_credentials(
@@ -231,7 +242,7 @@ impl Services for FakeServices {
     fn check_permissions(
         &self,
         target: CheckTarget,
-    ) -> BoxFuture<'_, Result<PermissionReport, String>> {
+    ) -> BoxFuture<'_, Result<PermissionReport, ServiceError>> {
         self.record(match &target {
             CheckTarget::Saved(name) => format!("check saved {name}"),
             CheckTarget::Credentials(c) => format!("check {}", describe(c)),
@@ -239,7 +250,7 @@ impl Services for FakeServices {
         let answer = pop(&mut self.script().reports);
         async move {
             self.wait_gate().await;
-            answer.unwrap_or_else(|| Err("The fake has no permission report.".into()))
+            answer.unwrap_or_else(|| Err(unscripted("The fake has no permission report.")))
         }
         .boxed()
     }
@@ -297,7 +308,7 @@ impl Services for FakeServices {
         .boxed()
     }
 
-    fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<String, String>> {
+    fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<String, ServiceError>> {
         self.record(format!("delete {name}"));
         let answer = pop(&mut self.script().deletions).unwrap_or_else(|| {
             Ok("deleted its secret from the OS keyring (in-memory), deleted its run history, deleted its incremental state (the copy of its last run's files)".into())
@@ -344,12 +355,12 @@ impl Services for FakeServices {
         profile: String,
         updates: NewAppUpdates,
         _cancel: CancellationToken,
-    ) -> BoxFuture<'_, Result<String, String>> {
+    ) -> BoxFuture<'_, Result<String, ServiceError>> {
         self.record(format!("rotate_secret {profile}"));
         let answer = pop(&mut self.script().rotations);
         async move {
             updates(NewAppUpdate::Line("Adding a new client secret…".into()));
-            answer.unwrap_or_else(|| Err("The fake has no rotation answer.".into()))
+            answer.unwrap_or_else(|| Err(unscripted("The fake has no rotation answer.")))
         }
         .boxed()
     }
@@ -383,23 +394,23 @@ impl Services for FakeServices {
         &self,
         file_name: String,
         text: String,
-    ) -> BoxFuture<'_, Result<std::path::PathBuf, String>> {
+    ) -> BoxFuture<'_, Result<std::path::PathBuf, ServiceError>> {
         self.record(format!("save_copy {file_name} {text}"));
         let path = std::path::PathBuf::from(format!("/data/copied/{file_name}"));
         async move { Ok(path) }.boxed()
     }
 
-    fn remove_created_app(&self) -> BoxFuture<'_, Result<String, String>> {
+    fn remove_created_app(&self) -> BoxFuture<'_, Result<String, ServiceError>> {
         self.record("remove_created_app".into());
         let answer = pop(&mut self.script().removals);
-        async move { answer.unwrap_or_else(|| Err("The fake has no removal answer.".into())) }
+        async move { answer.unwrap_or_else(|| Err(unscripted("The fake has no removal answer."))) }
             .boxed()
     }
 
     fn start_extraction(
         &self,
         target: ExtractionTarget,
-    ) -> BoxFuture<'_, Result<ExtractionHandle, String>> {
+    ) -> BoxFuture<'_, Result<ExtractionHandle, ServiceError>> {
         self.record(match &target {
             ExtractionTarget::Saved(name) => format!("extract saved {name}"),
             ExtractionTarget::JustSaved(d) => {

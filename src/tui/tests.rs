@@ -327,14 +327,18 @@ fn profiles() -> Vec<ProfileSummary> {
             name: "contoso".into(),
             tenant: TENANT.into(),
             cloud: Cloud::Global,
-            last_run: Some(LastRun {
-                when: Utc.with_ymd_and_hms(2026, 11, 20, 14, 3, 0).unwrap(),
+            last_run: Some(RunRecord {
+                started: Utc.with_ymd_and_hms(2026, 11, 20, 14, 3, 0).unwrap(),
+                duration_secs: 133.0,
                 outcome: RunOutcome::Warnings,
                 users: 5000,
                 groups: 812,
                 member_edges: 48211,
                 owner_edges: 1377,
                 warnings: 3,
+                output_dir: PathBuf::from("/exports"),
+                mode: None,
+                changes: None,
             }),
         },
         ProfileSummary {
@@ -398,6 +402,7 @@ fn summary() -> ExtractionSummary {
             groups: 812,
             member_edges: 48211,
             owner_edges: 1377,
+            ..ExtractionCounts::default()
         },
         warnings: progress().warnings,
         notes: Vec::new(),
@@ -682,9 +687,11 @@ async fn permission_screens_and_recheck_after_consent() {
 async fn permission_check_failure_offers_retry() {
     let mut h = Harness::with(Script {
         validations: [Ok(tenant())].into(),
-        reports: [Err(
-            "Graph answered 503 Service Unavailable; try again in a minute.".into(),
-        )]
+        reports: [Err(ServiceError::new(
+            ErrorKind::Graph,
+            "Graph answered 503 Service Unavailable;",
+        )
+        .with_remedy("try again in a minute."))]
         .into(),
         ..Script::default()
     })
@@ -946,7 +953,7 @@ async fn what_a_save_ends_with_after_ctrl_c_is_said_once_the_wizard_has_quit() {
 
 /// Home with the first profile's delete started (d, y) and held by the fake, which answers
 /// `answer`.
-async fn deleting_held(answer: Result<String, String>) -> Harness {
+async fn deleting_held(answer: Result<String, ServiceError>) -> Harness {
     let mut h = Harness::with(Script {
         profiles: profiles(),
         deletions: [answer].into(),
@@ -965,7 +972,7 @@ async fn deleting_held(answer: Result<String, String>) -> Harness {
 #[tokio::test]
 async fn a_delete_in_progress_is_waited_for_and_what_came_of_it_is_said() {
     let refused = "Deleted profile contoso (deleted its run history), but its secret could not be deleted from the OS keyring: the keyring is locked; delete it with `entra-extract profile remove contoso`.";
-    let mut h = deleting_held(Err(refused.into())).await;
+    let mut h = deleting_held(Err(ServiceError::new(ErrorKind::Partial, refused))).await;
     h.press(KeyCode::Esc);
     h.settle().await;
     assert!(h.app.is_waiting(), "Esc abandoned the delete");
@@ -977,7 +984,7 @@ async fn a_delete_in_progress_is_waited_for_and_what_came_of_it_is_said() {
         "{screen}"
     );
 
-    let mut h = deleting_held(Err(refused.into())).await;
+    let mut h = deleting_held(Err(ServiceError::new(ErrorKind::Partial, refused))).await;
     let screen = stop_while_held(&mut h, Action::ctrl('c'));
     assert!(
         screen.contains("The wizard quits once profile contoso is deleted."),
@@ -1329,10 +1336,10 @@ async fn the_summary_lists_the_runs_notes() {
 async fn failed_start_and_failed_run_are_reported() {
     let mut h = Harness::with(Script {
         profiles: profiles(),
-        start_error: Some(
-            "The secret for contoso is not in the OS keyring; edit the profile and enter it again."
-                .into(),
-        ),
+        start_error: Some(ServiceError::new(
+            ErrorKind::Secret,
+            "The secret for contoso is not in the OS keyring; edit the profile and enter it again.",
+        )),
         ..happy()
     })
     .await;
@@ -1624,9 +1631,10 @@ async fn remaining_states_render() {
         terminal: Terminal::new(TestBackend::new(80, 24)).unwrap(),
     };
     h.settle().await;
-    h.app.update(Action::ProfilesLoaded(1, Err(
-        "The profile file ~/.config/entra-extract/profiles.toml is not valid TOML (line 3); fix or delete it.".into(),
-    )));
+    h.app.update(Action::ProfilesLoaded(1, Err(ServiceError::new(
+        ErrorKind::Profile,
+        "The profile file ~/.config/entra-extract/profiles.toml is not valid TOML (line 3); fix or delete it.",
+    ))));
     snap!("home_profiles_unreadable", h.screen());
 
     // Credential: a problem not tied to one field, and a certificate problem from sign-in.

@@ -14,7 +14,7 @@ use super::setup::{Form, Setup};
 use super::{Component, Screen, ScreenKind, extract};
 use crate::tui::action::Action;
 use crate::tui::app::{Context, Loadable, Notice};
-use crate::tui::services::{ExtractionTarget, ProfileSummary};
+use crate::tui::services::{ExtractionTarget, ProfileSummary, ServiceError};
 use crate::tui::widgets::count;
 use crate::tui::widgets::spinner;
 
@@ -54,7 +54,7 @@ impl SavedProfiles {
     }
 
     /// A reloaded list; the cursor stays on the list.
-    pub(crate) fn set(&mut self, result: Result<Vec<ProfileSummary>, String>) {
+    pub(crate) fn set(&mut self, result: Result<Vec<ProfileSummary>, ServiceError>) {
         self.list = match result {
             Ok(list) => {
                 self.selected = self.selected.min(list.len().saturating_sub(1));
@@ -176,7 +176,7 @@ impl Component for Home {
                 self.deleting = None;
                 let said = match result {
                     Ok((name, what)) => Notice::info(format!("Deleted profile {name} ({what}).")),
-                    Err(e) => Notice::error(e),
+                    Err(e) => Notice::error(e.text()),
                 };
                 if self.quit_when_deleted {
                     cx.quit_saying(said);
@@ -185,7 +185,7 @@ impl Component for Home {
                     cx.reload_profiles();
                 }
             }
-            Action::ProfileLoaded(_, Err(e)) => cx.notice = Some(Notice::error(e)),
+            Action::ProfileLoaded(_, Err(e)) => cx.notice = Some(Notice::error(e.text())),
             _ => {}
         }
     }
@@ -233,7 +233,7 @@ fn render(home: &Home, frame: &mut Frame, area: Rect, cx: &Context) {
             frame.render_widget(
                 Paragraph::new(vec![
                     Line::styled("The saved profiles could not be read.", t.error),
-                    Line::raw(e.as_str()),
+                    Line::raw(e.text()),
                 ])
                 .wrap(Wrap { trim: false }),
                 list_area,
@@ -272,7 +272,7 @@ fn render(home: &Home, frame: &mut Frame, area: Rect, cx: &Context) {
             let rows = list.iter().map(|p| {
                 let (when, outcome) = match &p.last_run {
                     Some(r) => (
-                        r.when.format("%Y-%m-%d %H:%M").to_string(),
+                        r.started.format("%Y-%m-%d %H:%M").to_string(),
                         r.outcome.label().to_string(),
                     ),
                     None => ("never run".into(), String::new()),

@@ -328,7 +328,7 @@ impl Component for NewApp {
                 cx.notice = None;
                 self.phase = match result {
                     Ok(m) => NewAppPhase::Rotated(m, false),
-                    Err(e) => NewAppPhase::Rotated(e, true),
+                    Err(e) => NewAppPhase::Rotated(e.text(), true),
                 };
             }
             Action::NewAppRemoved(_, Ok(m)) => {
@@ -337,7 +337,7 @@ impl Component for NewApp {
             }
             Action::NewAppRemoved(_, Err(e)) => {
                 // Still there: the list stays, and `d` can be pressed again.
-                cx.notice = Some(Notice::error(e));
+                cx.notice = Some(Notice::error(e.text()));
                 if let NewAppPhase::Removing(f) = std::mem::take(&mut self.phase) {
                     self.phase = NewAppPhase::Failed(f);
                 }

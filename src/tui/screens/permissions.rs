@@ -291,7 +291,7 @@ fn render(view: &PermissionView, frame: &mut Frame, area: Rect, cx: &Context) {
         ])),
         Loadable::Failed(e) => {
             lines.push(Line::styled("The permission check failed.", t.error));
-            lines.extend(hang(e, w, "", "", plain));
+            lines.extend(hang(&e.text(), w, "", "", plain));
             lines.push(Line::raw("Press r to try again."));
         }
         Loadable::Ready(report) => {

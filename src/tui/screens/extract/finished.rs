@@ -166,7 +166,7 @@ fn render(done: &Finished, frame: &mut Frame, area: Rect, cx: &Context) {
         }
         Err(ExtractionError::Failed(msg)) => {
             lines.push(Line::styled("The extraction failed.", t.error));
-            lines.extend(hang(msg, w, "", "", plain));
+            lines.extend(hang(&msg.text(), w, "", "", plain));
         }
     }
     let h = (lines.len() as u16).min(area.height);

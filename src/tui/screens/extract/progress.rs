@@ -19,8 +19,8 @@ use crate::tui::action::{Action, Generation};
 use crate::tui::app::{Context, Notice};
 use crate::tui::screens::{Component, Screen, ScreenKind};
 use crate::tui::services::{
-    CommitHold, ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget, Hold,
-    Interruption, ProgressSource,
+    CommitHold, ErrorKind, ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget,
+    Hold, Interruption, ProgressSource, ServiceError,
 };
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{clock, count, hang, spinner};
@@ -158,7 +158,7 @@ impl Extracting {
         &mut self,
         cx: &mut Context,
         generation: Generation,
-        result: Result<ExtractionHandle, String>,
+        result: Result<ExtractionHandle, ServiceError>,
     ) {
         match result {
             Ok(handle) => {
@@ -172,10 +172,10 @@ impl Extracting {
                 let outcome = handle.outcome;
                 tokio::spawn(async move {
                     let result = outcome.await.unwrap_or_else(|_| {
-                        Err(ExtractionError::Failed(
-                            "The extraction stopped without reporting a result; see the log file."
-                                .into(),
-                        ))
+                        Err(ExtractionError::Failed(ServiceError::new(
+                            ErrorKind::Internal,
+                            "The extraction stopped without reporting a result; see the log file.",
+                        )))
                     });
                     let _ = tx.send(Action::ExtractionFinished(generation, result));
                 });
