@@ -26,7 +26,7 @@ mod throttle;
 mod token;
 mod truth;
 
-pub use apps::{DemoApp, DemoAppKind, DemoCertificate, GRAPH_APP_ID, GRAPH_ROLES, GraphRole};
+pub use apps::{DemoApp, DemoAppKind, DemoCertificate};
 pub use config::{
     DeviceApproval, HiddenMembers, LatencyModel, LatencyProfile, Preset, SimAdmin, SimConfig,
     SizeSpec, ThrottleConfig, TlsOptions,

@@ -147,7 +147,7 @@ fn check_resource_access(v: Option<&Value>) -> Result<Value, String> {
                 .and_then(|s| Uuid::parse_str(s).ok())
                 .ok_or_else(bad)?;
             match access["type"].as_str() {
-                Some("Role") if app == crate::GRAPH_APP_ID => {
+                Some("Role") if app == crate::apps::GRAPH_APP_ID => {
                     if !GRAPH_ROLES.iter().any(|r| r.id == id) {
                         return Err(format!(
                             "Permission (scope or role) {id} cannot be found on Microsoft Graph."
