@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Clippy for both macOS targets, so macOS-only code (the keychain store, signals) never rots.
+# Clippy for both macOS targets over the whole workspace (the simulated tenant's crate too), so
+# macOS-only code (the keychain store, signals) never rots.
 # A type-check only: these machines cannot have Apple's SDK, so nothing is linked, and
 # aws-lc-sys's build script, which compiles AWS-LC's C with Apple's compiler, cannot run.
 # Cargo's `links` override replaces that build script for this command only, with what it
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/.."
 links=$(cargo metadata --locked --format-version 1 --filter-platform aarch64-apple-darwin |
   python3 -c 'import json, sys; print(next(p["links"] for p in json.load(sys.stdin)["packages"] if p["name"] == "aws-lc-sys"))')
 for target in aarch64-apple-darwin x86_64-apple-darwin; do
-  cargo clippy --locked --target "$target" \
+  cargo clippy --workspace --locked --target "$target" \
     --config "target.$target.$links.rustc-cfg=[\"universal\"]" \
     --config "target.$target.$links.include=\"/nonexistent\"" \
     "$@" -- -D warnings

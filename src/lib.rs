@@ -1,7 +1,8 @@
 //! entra-extract: read a Microsoft Entra ID tenant through Microsoft Graph and write CSV files.
 //!
-//! Data flows one way: `tui` → `extract` → `graph`. `sim` is a simulated tenant that stands
-//! apart: it imports nothing from the client side, so tests against it prove something.
+//! Data flows one way: `tui` → `extract` → `graph`. The simulated tenant the `sim` and `demo`
+//! commands serve is its own crate (`entra-sim`, crates/entra-sim), which cannot import this
+//! one, so tests against it prove something.
 
 pub mod cli;
 pub mod extract;
@@ -15,5 +16,4 @@ pub mod schedule;
 pub mod secret;
 pub mod session;
 pub mod signals;
-pub mod sim;
 pub mod tui;

@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use entra_extract::sim::{DemoAppKind, DeviceApproval, SimAdmin, SimConfig};
+use entra_sim::{DemoAppKind, DeviceApproval, SimAdmin, SimConfig};
 use serde_json::Value;
 
 const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{Sim, TestEnv, assert_exit, json_stdout};
-use entra_extract::sim::DemoAppKind;
+use entra_sim::DemoAppKind;
 use serde_json::Value;
 
 const DIRECTORY_READ_ALL: &str = "7ab1d382-f21e-4acd-a863-ba3e13f7da61";

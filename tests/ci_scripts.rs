@@ -233,18 +233,18 @@ fn ci_run_checks_linux_windows_and_macos_in_one_command() {
         [
             "install-test-deps --cross".to_string(),
             format!("cargo fmt --all -- --check {linux}"),
-            format!("cargo clippy --all-targets --locked -- -D warnings {linux}"),
+            format!("cargo clippy --workspace --all-targets --locked -- -D warnings {linux}"),
             format!(
-                "cargo clippy --all-targets --locked --target x86_64-pc-windows-gnu -- -D warnings {linux}"
+                "cargo clippy --workspace --all-targets --locked --target x86_64-pc-windows-gnu -- -D warnings {linux}"
             ),
             "clippy-macos --all-targets".to_string(),
-            format!("cargo test --all-targets --locked --no-fail-fast {linux}"),
+            format!("cargo test --workspace --all-targets --locked --no-fail-fast {linux}"),
             "fidelity-python -m unittest discover -s tests/fidelity -v".to_string(),
             format!(
-                "cargo test --all-targets --locked --no-run --target x86_64-pc-windows-gnu {linux}"
+                "cargo test --workspace --all-targets --locked --no-run --target x86_64-pc-windows-gnu {linux}"
             ),
             format!(
-                "cargo test --all-targets --locked --no-fail-fast --target x86_64-pc-windows-gnu (incremental=0 runner={runner})"
+                "cargo test --workspace --all-targets --locked --no-fail-fast --target x86_64-pc-windows-gnu (incremental=0 runner={runner})"
             ),
             format!("cargo test --locked --test wine_console -- --ignored {linux}"),
         ]
@@ -267,7 +267,7 @@ fn ci_run_checks_linux_windows_and_macos_in_one_command() {
 #[test]
 fn ci_run_stops_at_the_first_failing_stage() {
     let c = Checkout::new(Some(
-        "clippy --all-targets --locked --target x86_64-pc-windows-gnu -- -D warnings",
+        "clippy --workspace --all-targets --locked --target x86_64-pc-windows-gnu -- -D warnings",
     ));
     let o = c.run();
     assert!(!o.status.success());

@@ -10,7 +10,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{Sim, TestEnv, assert_exit, json_stdout};
-use entra_extract::sim::DemoAppKind;
+use entra_sim::DemoAppKind;
 
 const EXIT_CODES: [u8; 8] = [0, 1, 2, 3, 4, 5, 6, 130];
 
@@ -182,8 +182,8 @@ fn extra_ca_is_one_flag_everywhere_and_the_old_name_still_works() {
         assert!(help.contains("--extra-ca <PEM>"), "{cmd:?}:\n{help}");
         assert!(!help.contains("--extra-ca-pem"), "{cmd:?}:\n{help}");
     }
-    let sim = Sim::start(common::no_throttle(entra_extract::sim::SimConfig {
-        tls: Some(entra_extract::sim::TlsOptions::default()),
+    let sim = Sim::start(common::no_throttle(entra_sim::SimConfig {
+        tls: Some(entra_sim::TlsOptions::default()),
         ..Default::default()
     }));
     let ca = env.root.path().join("ca.pem");

@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use common::{Sim, TestEnv, json_stdout};
-use entra_extract::sim::{DemoAppKind, HiddenMembers, SimConfig};
+use entra_sim::{DemoAppKind, HiddenMembers, SimConfig};
 
 /// Requests the simulator has answered (token endpoint and Graph).
 fn requests(sim: &Sim) -> u64 {

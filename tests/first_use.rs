@@ -11,7 +11,7 @@ use std::process::Stdio;
 use common::{
     Sim, TestEnv, assert_bash_parses, assert_exit, assert_private_and_clean, check_manifest,
 };
-use entra_extract::sim::DemoAppKind;
+use entra_sim::DemoAppKind;
 
 /// `run -o DIR` started in `cwd` (DIR as the user typed it).
 fn run_in(sim: &Sim, env: &TestEnv, cwd: &Path, dir: &str) -> std::process::Output {

@@ -1,5 +1,8 @@
 //! Dependencies point one way: `cli`/`session` (wiring) → `tui` → `extract` → `graph`.
-//! Checked on the source text, so a stray `use` fails here instead of in review.
+//! Checked on the source text, so a stray `use` fails here instead of in review. The
+//! simulated tenant is a crate of its own (crates/entra-sim), which the compiler keeps from
+//! importing the client; here, the client is kept from relying on the simulator outside the
+//! two commands that serve it.
 
 use std::path::{Path, PathBuf};
 
@@ -43,7 +46,7 @@ fn offenders(dir: &str, forbidden: &[&str]) -> Vec<String> {
 
 #[test]
 fn the_wizard_depends_on_its_service_trait_not_on_the_wiring() {
-    let bad = offenders("tui", &["session", "secret", "cli", "sim"]);
+    let bad = offenders("tui", &["session", "secret", "cli"]);
     assert!(bad.is_empty(), "{bad:#?}");
 }
 
@@ -54,9 +57,23 @@ fn the_engine_and_the_client_never_reach_up() {
         let bad = offenders(dir, &up);
         assert!(bad.is_empty(), "{bad:#?}");
     }
-    let bad = offenders(
-        "graph",
-        &["extract", "permissions", "profile", "secret", "sim"],
-    );
+    let bad = offenders("graph", &["extract", "permissions", "profile", "secret"]);
     assert!(bad.is_empty(), "{bad:#?}");
+}
+
+#[test]
+fn only_the_sim_and_demo_commands_use_the_simulated_tenant() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut users: Vec<String> = sources("")
+        .iter()
+        .filter(|f| std::fs::read_to_string(f).unwrap().contains("entra_sim"))
+        .map(|f| {
+            let rel = f.strip_prefix(&src).unwrap().components();
+            rel.map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .collect();
+    users.sort();
+    assert_eq!(users, ["cli/demo.rs", "cli/sim.rs"]);
 }

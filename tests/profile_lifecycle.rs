@@ -9,7 +9,7 @@ mod common;
 use common::{
     Sim, TestEnv, assert_exit, create_profile, json_stdout, profile_list, run_profile_ok,
 };
-use entra_extract::sim::DemoAppKind;
+use entra_sim::DemoAppKind;
 use serde_json::Value;
 
 /// `profile ARGS…`, which must succeed.

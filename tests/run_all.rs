@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{Extraction, Sim, TestEnv, assert_exit, create_profile};
-use entra_extract::sim::DemoAppKind;
+use entra_sim::DemoAppKind;
 use serde_json::Value;
 
 /// `run --all EXTRA…` with the full app's secret in the environment.

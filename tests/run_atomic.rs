@@ -15,7 +15,7 @@ use common::{
 };
 #[cfg(unix)]
 use entra_extract::extract::hold::Interruption;
-use entra_extract::sim::{DemoAppKind, SimConfig};
+use entra_sim::{DemoAppKind, SimConfig};
 
 #[test]
 fn failed_run_leaves_previous_files_untouched() {

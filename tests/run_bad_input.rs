@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Sim, TestEnv, assert_exit};
-use entra_extract::sim::DemoAppKind;
+use entra_sim::DemoAppKind;
 
 /// Requests the simulator has seen at the token endpoint and Graph (not counting the
 /// stats requests of the test itself).

@@ -9,7 +9,7 @@ use common::{
     Extraction, GroupFate, Sim, TestEnv, assert_exit, assert_private_and_clean, check_manifest,
     json_stdout,
 };
-use entra_extract::sim::{DemoAppKind, HiddenMembers, SimConfig};
+use entra_sim::{DemoAppKind, HiddenMembers, SimConfig};
 
 /// Without Member.Read.Hidden the run completes with warnings: hidden-membership groups are
 /// flagged unreadable (memberCount empty, not 0), everything else equals the truth.

@@ -12,7 +12,7 @@ use common::{
     Extraction, GroupFate, Sim, TestEnv, assert_exit, assert_private_and_clean, check_manifest,
     json_stdout, snapshot,
 };
-use entra_extract::sim::{DemoAppKind, FaultSpec, LatencyModel, SimConfig, SizeSpec};
+use entra_sim::{DemoAppKind, FaultSpec, LatencyModel, SimConfig, SizeSpec};
 use serde_json::Value;
 
 fn faults(specs: &[&str]) -> Vec<FaultSpec> {

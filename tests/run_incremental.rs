@@ -15,7 +15,7 @@ use common::{
     no_throttle, read_csv, snapshot,
 };
 use entra_extract::extract::schema::{CHANGE_COLUMNS, GROUP_COLUMNS, USER_COLUMNS};
-use entra_extract::sim::{DemoAppKind, FaultKind, FaultSpec, Preset, SimConfig, Trigger};
+use entra_sim::{DemoAppKind, FaultKind, FaultSpec, Preset, SimConfig, Trigger};
 use serde_json::Value;
 
 const PROFILE: &str = "contoso";

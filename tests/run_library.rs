@@ -11,7 +11,7 @@ use entra_extract::cli::run::{RunArgs, run_connected};
 use entra_extract::graph::Credential;
 use entra_extract::profile::{Dirs, ProfileName, ProfileStore};
 use entra_extract::session::AppTarget;
-use entra_extract::sim::DemoAppKind;
+use entra_sim::DemoAppKind;
 
 /// The arguments of `run`, parsed as the binary parses them.
 #[derive(clap::Parser)]

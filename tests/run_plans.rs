@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use common::{Extraction, Sim, TestEnv, assert_exit, csv_path, json_stdout, no_throttle};
-use entra_extract::sim::{DemoAppKind, FaultSpec, Preset, SimConfig, SizeSpec};
+use entra_sim::{DemoAppKind, FaultSpec, Preset, SimConfig, SizeSpec};
 use serde_json::Value;
 
 const FILES: [&str; 4] = ["users", "groups", "groups_members", "groups_owners"];

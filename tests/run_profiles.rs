@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::{Extraction, Sim, TestEnv, assert_exit, check_manifest, create_profile};
-use entra_extract::sim::DemoAppKind;
+use entra_sim::DemoAppKind;
 use serde_json::Value;
 
 fn last_run(env: &TestEnv, name: &str) -> Value {

@@ -10,7 +10,7 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
 use common::{Extraction, Sim, TestEnv, check_manifest};
-use entra_extract::sim::{DemoAppKind, SimConfig, TlsOptions};
+use entra_sim::{DemoAppKind, SimConfig, TlsOptions};
 
 /// A minimal HTTP CONNECT proxy on loopback that records each tunnel's target.
 struct ConnectProxy {

@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{Extraction, Sim, TestEnv, check_manifest, run_and_compare};
-use entra_extract::sim::{Preset, SimConfig};
+use entra_sim::{Preset, SimConfig};
 
 #[test]
 fn small_tenant_equals_truth() {
@@ -56,7 +56,7 @@ fn small_tenant_with_bom_prefix_and_second_run_replaces_files() {
     let env = TestEnv::new();
     let out = env.out("out");
     let o = sim
-        .run(&env, entra_extract::sim::DemoAppKind::Full, &out)
+        .run(&env, entra_sim::DemoAppKind::Full, &out)
         .args(["--bom", "--domain-prefix", "acme"])
         .output()
         .unwrap();
@@ -78,7 +78,7 @@ fn small_tenant_with_bom_prefix_and_second_run_replaces_files() {
 
     // A second run into the same directory replaces the set atomically and cleanly.
     let o = sim
-        .run(&env, entra_extract::sim::DemoAppKind::Full, &out)
+        .run(&env, entra_sim::DemoAppKind::Full, &out)
         .args(["--domain-prefix", "acme"])
         .output()
         .unwrap();
@@ -154,7 +154,7 @@ fn tenant_l_equals_truth() {
     let env = TestEnv::new();
     let out = env.out("out");
     let o = sim
-        .run(&env, entra_extract::sim::DemoAppKind::Full, &out)
+        .run(&env, entra_sim::DemoAppKind::Full, &out)
         .args(["--ru-budget", "0", "--workers", "8"])
         .output()
         .unwrap();
@@ -185,7 +185,7 @@ fn extra_attributes_are_appended_in_order() {
         ],
         group: vec!["proxyAddresses", "classification"],
     };
-    let mut c = sim.run(&env, entra_extract::sim::DemoAppKind::Full, &out);
+    let mut c = sim.run(&env, entra_sim::DemoAppKind::Full, &out);
     for a in &extras.user {
         c.args(["--extra-user-attribute", a]);
     }
@@ -227,7 +227,7 @@ fn a_self_signed_endpoint_certificate_given_with_extra_ca_is_trusted() {
 
 fn over_https_with_an_extra_ca(self_signed: bool) {
     let sim = Sim::start(common::no_throttle(SimConfig {
-        tls: Some(entra_extract::sim::TlsOptions {
+        tls: Some(entra_sim::TlsOptions {
             cert_out: None,
             self_signed,
         }),
@@ -240,7 +240,7 @@ fn over_https_with_an_extra_ca(self_signed: bool) {
     let out = env.out("out");
 
     let o = sim
-        .run(&env, entra_extract::sim::DemoAppKind::Full, &out)
+        .run(&env, entra_sim::DemoAppKind::Full, &out)
         .arg("--extra-ca")
         .arg(&ca)
         .output()
@@ -275,13 +275,13 @@ fn logs(env: &TestEnv) -> String {
 #[test]
 fn untrusted_certificate_fails_fast() {
     let sim = Sim::start(common::no_throttle(SimConfig {
-        tls: Some(entra_extract::sim::TlsOptions::default()),
+        tls: Some(entra_sim::TlsOptions::default()),
         ..SimConfig::default()
     }));
     let env = TestEnv::new();
     let out = env.out("out");
     let o = sim
-        .run(&env, entra_extract::sim::DemoAppKind::Full, &out)
+        .run(&env, entra_sim::DemoAppKind::Full, &out)
         .output()
         .unwrap();
     common::assert_exit(&o, 2);

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use common::{Extraction, Sim, TestEnv, assert_exit, check_manifest, create_profile};
-use entra_extract::sim::DemoAppKind;
+use entra_sim::DemoAppKind;
 use serde_json::Value;
 
 const PROFILE: &str = "contoso";

@@ -18,7 +18,7 @@ mod common;
 
 use common::{Sim, TestEnv, assert_exit, create_profile};
 #[cfg(windows)]
-use entra_extract::sim::DemoAppKind;
+use entra_sim::DemoAppKind;
 
 fn stdout(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

@@ -8,7 +8,7 @@ mod common;
 use std::process::Output;
 
 use common::{Sim, TestEnv, assert_exit, create_profile};
-use entra_extract::sim::DemoAppKind;
+use entra_sim::DemoAppKind;
 
 /// `cmd` (run or check) of the sim's full app: with `--profile p` or with the flags.
 fn command(sim: &Sim, env: &TestEnv, cmd: &str, profile: bool) -> std::process::Command {

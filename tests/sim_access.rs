@@ -3,7 +3,7 @@
 
 mod sim_support;
 
-use entra_extract::sim::{DemoAppKind, HiddenMembers, SimConfig};
+use entra_sim::{DemoAppKind, HiddenMembers, SimConfig};
 use reqwest::StatusCode;
 use serde_json::Value;
 use sim_support::*;
@@ -74,7 +74,7 @@ async fn app_without_grants_gets_403_everywhere() {
     h.shutdown().await;
 }
 
-async fn hidden_group(h: &entra_extract::sim::SimHandle) -> String {
+async fn hidden_group(h: &entra_sim::SimHandle) -> String {
     truth(h).await["hiddenMembershipGroups"][0]
         .as_str()
         .unwrap()
@@ -374,7 +374,7 @@ async fn narrower_grants_give_limited_information_members() {
 
 #[tokio::test]
 async fn unknown_role_in_grants_is_a_config_error() {
-    let err = entra_extract::sim::start(SimConfig {
+    let err = entra_sim::start(SimConfig {
         grants: vec![(DemoAppKind::Full, vec!["Everything.All".into()])],
         ..SimConfig::default()
     })

@@ -7,7 +7,7 @@ mod sim_support;
 
 use std::time::Duration;
 
-use entra_extract::sim::{DeviceApproval, SimAdmin, SimConfig, SimHandle};
+use entra_sim::{DeviceApproval, SimAdmin, SimConfig, SimHandle};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sim_support::*;

@@ -4,12 +4,12 @@ mod sim_support;
 
 use std::time::Duration;
 
-use entra_extract::sim::{DemoAppKind, SimConfig, ThrottleConfig};
+use entra_sim::{DemoAppKind, SimConfig, ThrottleConfig};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sim_support::*;
 
-async fn batch(h: &entra_extract::sim::SimHandle, tok: &str, body: Value) -> (StatusCode, Value) {
+async fn batch(h: &entra_sim::SimHandle, tok: &str, body: Value) -> (StatusCode, Value) {
     let r = client()
         .post(format!("{}/v1.0/$batch", h.base_url()))
         .bearer_auth(tok)

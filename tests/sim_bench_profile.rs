@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use entra_extract::sim::{DemoAppKind, FaultSpec, LatencyModel, SimConfig, SimHandle};
+use entra_sim::{DemoAppKind, FaultSpec, LatencyModel, SimConfig, SimHandle};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sim_support::*;

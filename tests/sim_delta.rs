@@ -5,14 +5,14 @@ mod sim_support;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use entra_extract::sim::{DemoAppKind, Preset, SimConfig, SizeSpec};
+use entra_sim::{DemoAppKind, Preset, SimConfig, SizeSpec};
 use reqwest::StatusCode;
 use serde_json::Value;
 use sim_support::*;
 
 /// Follows nextLinks to the deltaLink; returns the items and the deltaLink.
 async fn delta_all(
-    h: &entra_extract::sim::SimHandle,
+    h: &entra_sim::SimHandle,
     tok: &str,
     first: &str,
 ) -> (Vec<Value>, String, usize) {

@@ -7,7 +7,7 @@ mod sim_support;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use entra_extract::sim::{DemoAppKind, SimConfig, SimHandle};
+use entra_sim::{DemoAppKind, SimConfig, SimHandle};
 use reqwest::StatusCode;
 use serde_json::{Map, Value};
 use sim_support::*;

@@ -4,11 +4,11 @@ mod sim_support;
 
 use std::time::{Duration, Instant};
 
-use entra_extract::sim::{DemoAppKind, FaultSpec, SimConfig};
+use entra_sim::{DemoAppKind, FaultSpec, SimConfig};
 use reqwest::StatusCode;
 use sim_support::*;
 
-async fn with_faults(specs: &[&str]) -> entra_extract::sim::SimHandle {
+async fn with_faults(specs: &[&str]) -> entra_sim::SimHandle {
     start(SimConfig {
         faults: specs
             .iter()

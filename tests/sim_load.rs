@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use entra_extract::sim::{DemoAppKind, Preset, SimConfig};
+use entra_sim::{DemoAppKind, Preset, SimConfig};
 use sim_support::*;
 
 /// CPU seconds used so far by this process's threads named `name` (Linux only).

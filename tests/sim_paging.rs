@@ -5,7 +5,7 @@ mod sim_support;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use entra_extract::sim::{DemoAppKind, SimConfig};
+use entra_sim::{DemoAppKind, SimConfig};
 use reqwest::StatusCode;
 use serde_json::Value;
 use sim_support::*;
@@ -257,9 +257,9 @@ async fn top_limits_skip_count_and_select_nulls() {
 #[tokio::test]
 async fn expand_caps_members_at_20_and_outer_page_at_100() {
     let cfg = SimConfig {
-        size: Some(entra_extract::sim::SizeSpec {
+        size: Some(entra_sim::SizeSpec {
             groups: 150,
-            ..entra_extract::sim::Preset::Small.size()
+            ..entra_sim::Preset::Small.size()
         }),
         ..SimConfig::default()
     };

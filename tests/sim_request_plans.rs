@@ -6,7 +6,7 @@ mod sim_support;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use entra_extract::sim::{DemoAppKind, Preset, SimConfig, SimHandle, SizeSpec};
+use entra_sim::{DemoAppKind, Preset, SimConfig, SimHandle, SizeSpec};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sim_support::*;

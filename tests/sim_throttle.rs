@@ -4,7 +4,7 @@ mod sim_support;
 
 use std::time::Duration;
 
-use entra_extract::sim::{DemoAppKind, SimConfig, ThrottleConfig};
+use entra_sim::{DemoAppKind, SimConfig, ThrottleConfig};
 use reqwest::StatusCode;
 use sim_support::*;
 
@@ -110,9 +110,7 @@ async fn over_budget_gets_429_with_retry_after_and_scope_headers() {
 
 #[tokio::test]
 async fn default_budget_follows_tenant_size() {
-    let h = entra_extract::sim::start(SimConfig::default())
-        .await
-        .unwrap();
+    let h = entra_sim::start(SimConfig::default()).await.unwrap();
     // 150 users: "M" tenant (50–500 users) = 5,000 RU per 10 s.
     assert_eq!(stats(&h).await["resourceUnitBudget"], 5000.0);
     h.shutdown().await;
@@ -121,7 +119,7 @@ async fn default_budget_follows_tenant_size() {
 #[tokio::test]
 async fn latency_model_is_shrunk_by_time_scale() {
     let h = start(SimConfig {
-        latency: entra_extract::sim::LatencyModel {
+        latency: entra_sim::LatencyModel {
             base: Duration::from_millis(800),
             per_item: Duration::from_millis(4),
         },

@@ -4,7 +4,7 @@ mod sim_support;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use entra_extract::sim::{DemoAppKind, SimConfig, TlsOptions};
+use entra_sim::{DemoAppKind, SimConfig, TlsOptions};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha1::Digest as _;

@@ -4,7 +4,7 @@ mod sim_support;
 
 use std::time::Duration;
 
-use entra_extract::sim::{DemoAppKind, SimConfig};
+use entra_sim::{DemoAppKind, SimConfig};
 use reqwest::StatusCode;
 use serde_json::Value;
 use sim_support::*;

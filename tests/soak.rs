@@ -12,7 +12,7 @@ use common::{
     Extraction, GroupFate, Sim, TestEnv, assert_exit, assert_private_and_clean, check_manifest,
     json_stdout,
 };
-use entra_extract::sim::{DemoAppKind, FaultSpec, Preset, SimConfig};
+use entra_sim::{DemoAppKind, FaultSpec, Preset, SimConfig};
 
 fn m_with(faults: Vec<FaultSpec>) -> Sim {
     // Seed 4: m has a hidden-membership group longer than a page (read on its own).

@@ -23,7 +23,7 @@ use common::{
 };
 use entra_extract::profile::ProfileName;
 use entra_extract::secret::{SecretError, SecretStore, StoreChoice};
-use entra_extract::sim::{DemoAppKind, DeviceApproval, SimAdmin, SimConfig};
+use entra_sim::{DemoAppKind, DeviceApproval, SimAdmin, SimConfig};
 use secrecy::ExposeSecret;
 
 /// The binary as a user starts it: the OS directories and the platform keyring, no secret in

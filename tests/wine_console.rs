@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use entra_extract::sim::DemoAppKind;
+use entra_sim::DemoAppKind;
 
 /// Wine starts slowly on two shared cores.
 const TIMEOUT: Duration = Duration::from_secs(120);

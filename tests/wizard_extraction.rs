@@ -13,11 +13,11 @@ use entra_extract::graph::Cloud;
 use entra_extract::profile::Dirs;
 use entra_extract::secret::StoreChoice;
 use entra_extract::session::wizard::LiveServices;
-use entra_extract::sim::DemoAppKind;
 use entra_extract::tui::services::{
     CredentialInput, CredentialsInput, ExtractionError, ExtractionHandle, ExtractionTarget, Hold,
     OutputSettings, ProfileDraft, Services,
 };
+use entra_sim::DemoAppKind;
 
 /// A one-off run of the fully consented app into `out`, as "continue without saving" starts it.
 fn target(sim: &Sim, out: &Path) -> ExtractionTarget {

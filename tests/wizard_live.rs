@@ -16,10 +16,10 @@ use crossterm::event::KeyCode;
 use entra_extract::profile::{Dirs, ProfileName, ProfileStore, SecretStorage};
 use entra_extract::secret::{SecretStore, StoreChoice, lifecycle};
 use entra_extract::session::wizard::LiveServices;
-use entra_extract::sim::DemoAppKind;
 use entra_extract::tui::screens::ScreenKind;
 use entra_extract::tui::testing::flat;
 use entra_extract::tui::{Action, App, Step, WizardOptions};
+use entra_sim::DemoAppKind;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use serde_json::Value;
@@ -451,12 +451,10 @@ fn a_run_the_history_cannot_record_says_so_on_the_wizards_summary() {
 /// the wizard's summary, as the manifest and `run`'s summary do.
 #[test]
 fn a_fallback_is_said_on_the_wizards_summary() {
-    let case = Case::with(Sim::start(common::no_throttle(
-        entra_extract::sim::SimConfig {
-            faults: vec!["404@always;path=/groups/delta".parse().unwrap()],
-            ..Default::default()
-        },
-    )));
+    let case = Case::with(Sim::start(common::no_throttle(entra_sim::SimConfig {
+        faults: vec!["404@always;path=/groups/delta".parse().unwrap()],
+        ..Default::default()
+    })));
     let name = "fellback";
     let out = case.profile(name, &[]);
 

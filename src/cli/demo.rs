@@ -18,8 +18,8 @@ use crate::graph::Cloud;
 use crate::profile::Dirs;
 use crate::secret::StoreChoice;
 use crate::session::AppTarget;
-use crate::sim::{DemoApp, DemoAppKind, Preset, SimConfig};
 use crate::tui::{DemoChoice, WizardOptions};
+use entra_sim::{DemoApp, DemoAppKind, Preset, SimConfig};
 
 /// Arguments of `entra-extract demo`.
 #[derive(Debug, Args)]
@@ -61,16 +61,16 @@ pub async fn run(args: DemoArgs) -> color_eyre::Result<Exit> {
     // The wizard runs behind realistic latency (the benchmark profile: 120 ms a request
     // plus 0.8 ms an object) so its per-object progress is visible; headless stays quick.
     let (base_ms, item_us) = if args.headless { (0, 0) } else { (120, 800) };
-    let sim = crate::sim::start(SimConfig {
+    let sim = entra_sim::start(SimConfig {
         preset: args.scenario,
-        latency: crate::sim::LatencyModel {
+        latency: entra_sim::LatencyModel {
             base: std::time::Duration::from_millis(args.latency_ms.unwrap_or(base_ms)),
             per_item: std::time::Duration::from_micros(args.per_item_us.unwrap_or(item_us)),
         },
         // "Create an app registration": the simulated Global Administrator approves each
         // sign-in at once, and the wizard polls every second.
-        device_approval: Some(crate::sim::DeviceApproval::Approve(
-            crate::sim::SimAdmin::GlobalAdmin,
+        device_approval: Some(entra_sim::DeviceApproval::Approve(
+            entra_sim::SimAdmin::GlobalAdmin,
         )),
         device_poll_interval: std::time::Duration::from_secs(1),
         ..SimConfig::default()
@@ -86,7 +86,7 @@ pub async fn run(args: DemoArgs) -> color_eyre::Result<Exit> {
     exit
 }
 
-fn choice(sim: &crate::sim::SimHandle, app: &DemoApp) -> Option<DemoChoice> {
+fn choice(sim: &entra_sim::SimHandle, app: &DemoApp) -> Option<DemoChoice> {
     let (label, description) = match app.kind {
         DemoAppKind::Full => (
             "Fully consented",
@@ -121,7 +121,7 @@ fn choice(sim: &crate::sim::SimHandle, app: &DemoApp) -> Option<DemoChoice> {
     })
 }
 
-async fn wizard(sim: &crate::sim::SimHandle, args: &DemoArgs) -> color_eyre::Result<Exit> {
+async fn wizard(sim: &entra_sim::SimHandle, args: &DemoArgs) -> color_eyre::Result<Exit> {
     let home = tempfile::Builder::new()
         .prefix("entra-extract-demo-")
         .tempdir()
@@ -147,7 +147,7 @@ async fn wizard(sim: &crate::sim::SimHandle, args: &DemoArgs) -> color_eyre::Res
     Ok(Exit::Success)
 }
 
-async fn headless(sim: &crate::sim::SimHandle, args: &DemoArgs) -> color_eyre::Result<Exit> {
+async fn headless(sim: &entra_sim::SimHandle, args: &DemoArgs) -> color_eyre::Result<Exit> {
     let app = sim.app(DemoAppKind::Full);
     crate::errln!(
         "Simulated tenant {} ({}) at {}",

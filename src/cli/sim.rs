@@ -7,7 +7,7 @@ use clap::Args;
 use color_eyre::eyre::{WrapErr, bail};
 
 use super::Exit;
-use crate::sim::{
+use entra_sim::{
     DemoAppKind, DeviceApproval, FaultSpec, HiddenMembers, LatencyModel, LatencyProfile, Preset,
     SimConfig, TlsOptions,
 };
@@ -174,7 +174,7 @@ impl SimArgs {
 /// Runs the simulator until Ctrl-C.
 pub async fn run(args: SimArgs) -> color_eyre::Result<Exit> {
     let config = args.to_config()?;
-    let handle = crate::sim::start(config.clone())
+    let handle = entra_sim::start(config.clone())
         .await
         .wrap_err("could not start the simulated tenant")?;
     if let Some(path) = &args.truth_out {

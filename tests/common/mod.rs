@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use assert_cmd::Command;
-use entra_extract::sim::{DemoApp, DemoAppKind, SimConfig, SimHandle};
+use entra_sim::{DemoApp, DemoAppKind, SimConfig, SimHandle};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -104,7 +104,7 @@ impl Sim {
             .build()
             .expect("tokio runtime");
         let handle = rt
-            .block_on(entra_extract::sim::start(config))
+            .block_on(entra_sim::start(config))
             .expect("simulator starts");
         let truth = serde_json::from_str(&handle.truth_json()).expect("truth is JSON");
         Sim {
@@ -352,7 +352,7 @@ pub fn no_throttle(mut config: SimConfig) -> SimConfig {
 /// to be interrupted or overlapped.
 pub fn slow_sim(millis: u64) -> Sim {
     Sim::start(no_throttle(SimConfig {
-        latency: entra_extract::sim::LatencyModel {
+        latency: entra_sim::LatencyModel {
             base: Duration::from_millis(millis),
             per_item: Duration::ZERO,
         },

@@ -2,7 +2,7 @@
 //! (reqwest only, nothing from `entra_extract::graph`), so they pin the simulator itself.
 #![allow(dead_code)]
 
-use entra_extract::sim::{DemoAppKind, SimConfig, SimHandle};
+use entra_sim::{DemoAppKind, SimConfig, SimHandle};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -13,9 +13,7 @@ pub async fn start(mut config: SimConfig) -> SimHandle {
     if config.throttle.budget.is_none() && config.throttle.enabled {
         config.throttle.enabled = false;
     }
-    entra_extract::sim::start(config)
-        .await
-        .expect("simulator starts")
+    entra_sim::start(config).await.expect("simulator starts")
 }
 
 pub async fn start_small() -> SimHandle {

@@ -1,6 +1,6 @@
 //! Parsing a Graph path into the `Route` it names.
 
-use crate::sim::model::ObjKind;
+use crate::model::ObjKind;
 
 /// Which route a path names.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -34,7 +34,7 @@ impl RetryAfter {
     /// The header value.
     pub fn header_value(self) -> String {
         match self {
-            RetryAfter::Seconds(s) => crate::sim::graph_api::format_secs(s),
+            RetryAfter::Seconds(s) => crate::graph_api::format_secs(s),
             RetryAfter::HttpDate(secs) => (chrono::Utc::now()
                 + chrono::Duration::seconds(secs as i64))
             .format("%a, %d %b %Y %H:%M:%S GMT")
@@ -444,7 +444,7 @@ mod tests {
                 .unwrap()],
         );
         let at = |path: &str, raw: &str| {
-            let query = crate::sim::odata::QueryOptions::parse(raw).decoded();
+            let query = crate::odata::QueryOptions::parse(raw).decoded();
             engine
                 .plan(RequestShape {
                     query: &query,

@@ -6,7 +6,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::Ctx;
 use super::groups::HAND_MADE_GROUPS;
-use crate::sim::model::{Directory, Group, GroupKind, ObjKind, ObjRef, User};
+use crate::model::{Directory, Group, GroupKind, ObjKind, ObjRef, User};
 
 /// Fills the hand-made groups (by index, see `groups::SPECIAL`); returns the member edges used.
 pub(super) fn hand_made(dir: &mut Directory, member_edges: usize) -> usize {

@@ -4,8 +4,8 @@ use rand::Rng;
 use uuid::Uuid;
 
 use super::{Ctx, GRAPH_SP_IDX, GeneratedApp, uuid};
-use crate::sim::apps::{DemoAppKind, graph_role, make_secret};
-use crate::sim::model::{AppRoleAssignment, Application, PasswordCredential, ServicePrincipal};
+use crate::apps::{DemoAppKind, graph_role, make_secret};
+use crate::model::{AppRoleAssignment, Application, PasswordCredential, ServicePrincipal};
 
 /// One app per `DemoAppKind`; their service principals are appended to `sps`.
 pub(super) fn demo_apps(

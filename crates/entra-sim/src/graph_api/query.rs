@@ -3,15 +3,13 @@
 use std::sync::Arc;
 
 use super::{Ctx, GraphCall, GraphReply};
-use crate::sim::fault::FaultPlan;
-use crate::sim::model::{ObjKind, ObjRef, canonical_prop};
-use crate::sim::odata::{
-    Clause, DEFAULT_TOP, Literal, MAX_TOP, PageToken, QueryOptions, parse_filter,
-};
-use crate::sim::state::{Column, Snapshot};
+use crate::fault::FaultPlan;
+use crate::model::{ObjKind, ObjRef, canonical_prop};
+use crate::odata::{Clause, DEFAULT_TOP, Literal, MAX_TOP, PageToken, QueryOptions, parse_filter};
+use crate::state::{Column, Snapshot};
 
 /// Resolved `$select`: canonical names of known properties, and the raw text for the context.
-pub(in crate::sim) fn resolve_select(q: &QueryOptions) -> Option<(Vec<&'static str>, String)> {
+pub(crate) fn resolve_select(q: &QueryOptions) -> Option<(Vec<&'static str>, String)> {
     q.select.as_ref().map(|s| {
         (
             s.iter().filter_map(|p| canonical_prop(p)).collect(),
@@ -21,11 +19,7 @@ pub(in crate::sim) fn resolve_select(q: &QueryOptions) -> Option<(Vec<&'static s
 }
 
 /// Parses `$top` with Graph's limits (1..=999, else 400).
-pub(in crate::sim) fn page_size(
-    cx: &Ctx<'_>,
-    q: &QueryOptions,
-    cap: usize,
-) -> Result<usize, GraphReply> {
+pub(crate) fn page_size(cx: &Ctx<'_>, q: &QueryOptions, cap: usize) -> Result<usize, GraphReply> {
     match &q.top {
         None => Ok(DEFAULT_TOP.min(cap)),
         Some(t) => match t.trim().parse::<usize>() {
@@ -38,7 +32,7 @@ pub(in crate::sim) fn page_size(
 }
 
 /// Decodes `$skiptoken` for a list, or answers 400.
-pub(in crate::sim) fn page_offset(
+pub(crate) fn page_offset(
     cx: &Ctx<'_>,
     q: &QueryOptions,
     plan: &FaultPlan,
@@ -60,7 +54,7 @@ pub(in crate::sim) fn page_offset(
     }
 }
 
-pub(in crate::sim) fn next_link(
+pub(crate) fn next_link(
     cx: &Ctx<'_>,
     call: &GraphCall<'_>,
     q: &QueryOptions,
@@ -82,12 +76,12 @@ pub(in crate::sim) fn next_link(
 }
 
 /// A compiled `$filter` over one object type.
-pub(in crate::sim) struct Filter {
+pub(crate) struct Filter {
     clauses: Vec<(&'static str, Clause)>,
 }
 
 impl Filter {
-    pub(in crate::sim) fn compile(
+    pub(crate) fn compile(
         cx: &Ctx<'_>,
         q: &QueryOptions,
         props: &[&'static str],
@@ -111,7 +105,7 @@ impl Filter {
     }
 
     /// True if the object matches, reading each property through `write`.
-    pub(in crate::sim) fn matches(&self, write: &dyn Fn(&str, &mut String) -> bool) -> bool {
+    pub(crate) fn matches(&self, write: &dyn Fn(&str, &mut String) -> bool) -> bool {
         let mut scratch = String::new();
         self.clauses.iter().all(|(prop, clause)| {
             scratch.clear();
@@ -121,9 +115,9 @@ impl Filter {
 
     /// A scan of directory objects against this filter. A benchmark's `$count`s scan
     /// 100,000 users per filter, so the properties are read from cached columns
-    /// ([`Columns`](crate::sim::state::Columns)) rather than from each object's own
+    /// ([`Columns`](crate::state::Columns)) rather than from each object's own
     /// allocations.
-    pub(in crate::sim) fn scan<'a>(&'a self, snap: &'a Snapshot) -> FilterScan<'a> {
+    pub(crate) fn scan<'a>(&'a self, snap: &'a Snapshot) -> FilterScan<'a> {
         FilterScan {
             filter: self,
             snap,
@@ -133,7 +127,7 @@ impl Filter {
 }
 
 /// See [`Filter::scan`].
-pub(in crate::sim) struct FilterScan<'a> {
+pub(crate) struct FilterScan<'a> {
     filter: &'a Filter,
     snap: &'a Snapshot,
     /// The filter's columns, per object type met so far.
@@ -141,7 +135,7 @@ pub(in crate::sim) struct FilterScan<'a> {
 }
 
 impl FilterScan<'_> {
-    pub(in crate::sim) fn matches(&mut self, r: ObjRef) -> bool {
+    pub(crate) fn matches(&mut self, r: ObjRef) -> bool {
         let i = match self.columns.iter().position(|(k, _)| *k == r.kind) {
             Some(i) => i,
             None => {
@@ -223,7 +217,7 @@ mod tests {
     /// lower case of both) and never panics; so do `eq` and `in`.
     #[test]
     fn any_literal_against_any_value_answers_without_panicking() {
-        use crate::sim::odata::tests::arbitrary_text;
+        use crate::odata::tests::arbitrary_text;
         use rand::SeedableRng;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(24);
         let mut matched = 0;

@@ -11,12 +11,12 @@ use super::dispatch::dispatch;
 use super::routes::{Route, parse_route};
 use super::writes;
 use super::{Ctx, GraphCall, GraphReply};
-use crate::sim::batch;
-use crate::sim::fault::{FaultPlan, RequestShape};
-use crate::sim::odata::QueryOptions;
-use crate::sim::state::SimState;
-use crate::sim::throttle::{Charge, cost};
-use crate::sim::token::validate_bearer;
+use crate::batch;
+use crate::fault::{FaultPlan, RequestShape};
+use crate::odata::QueryOptions;
+use crate::state::SimState;
+use crate::throttle::{Charge, cost};
+use crate::token::validate_bearer;
 
 /// Handles one Graph request (top-level or a `$batch` item).
 pub fn handle(state: &SimState, call: &GraphCall<'_>) -> GraphReply {

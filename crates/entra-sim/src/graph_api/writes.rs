@@ -18,14 +18,14 @@ use uuid::Uuid;
 use super::access::has_any;
 use super::routes::{Route, SpKey};
 use super::{Ctx, GraphCall, GraphReply, JSON_CT};
-use crate::sim::apps::{GRAPH_ROLES, make_secret};
-use crate::sim::json::{push_date, push_str, push_uuid};
-use crate::sim::model::{
+use crate::apps::{GRAPH_ROLES, make_secret};
+use crate::json::{push_date, push_str, push_uuid};
+use crate::model::{
     AppRoleAssignment, Application, Directory, PasswordCredential, ServicePrincipal,
 };
-use crate::sim::state::{MAX_CREATED_APPS, SimState, Snapshot};
-use crate::sim::tenant_routes::write_application;
-use crate::sim::token::{Caller, now_secs};
+use crate::state::{MAX_CREATED_APPS, SimState, Snapshot};
+use crate::tenant_routes::write_application;
+use crate::token::{Caller, now_secs};
 
 const SIGN_IN_AUDIENCES: &[&str] = &[
     "AzureADMyOrg",
@@ -147,7 +147,7 @@ fn check_resource_access(v: Option<&Value>) -> Result<Value, String> {
                 .and_then(|s| Uuid::parse_str(s).ok())
                 .ok_or_else(bad)?;
             match access["type"].as_str() {
-                Some("Role") if app == crate::sim::GRAPH_APP_ID => {
+                Some("Role") if app == crate::apps::GRAPH_APP_ID => {
                     if !GRAPH_ROLES.iter().any(|r| r.id == id) {
                         return Err(format!(
                             "Permission (scope or role) {id} cannot be found on Microsoft Graph."

@@ -684,8 +684,8 @@ fn changed_props(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::config::Preset;
-    use crate::sim::generate::generate;
+    use crate::config::Preset;
+    use crate::generate::generate;
 
     fn start() -> Snapshot {
         Snapshot::new(generate(7, Preset::Small.size(), 0).dir)

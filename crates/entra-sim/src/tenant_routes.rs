@@ -144,7 +144,7 @@ fn write_app_prop(dir: &Directory, app: &Application, p: &str, out: &mut String)
     true
 }
 
-pub(in crate::sim) fn write_application(
+pub(crate) fn write_application(
     dir: &Directory,
     app: &Application,
     select: Option<&[String]>,

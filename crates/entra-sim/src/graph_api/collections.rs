@@ -7,11 +7,11 @@ use std::sync::Arc;
 use super::access::{can_read_kind, has_any};
 use super::query::{Filter, next_link, page_offset, page_size, resolve_select};
 use super::{Ctx, GraphCall, GraphReply, JSON_CT};
-use crate::sim::fault::FaultPlan;
-use crate::sim::json::{push_key, push_str};
-use crate::sim::model::{ObjKind, ObjRef, all_props};
-use crate::sim::odata::{MAX_TOP, QueryOptions, fingerprint};
-use crate::sim::token::Caller;
+use crate::fault::FaultPlan;
+use crate::json::{push_key, push_str};
+use crate::model::{ObjKind, ObjRef, all_props};
+use crate::odata::{MAX_TOP, QueryOptions, fingerprint};
+use crate::token::Caller;
 
 /// Which relationships `$expand` asks for.
 #[derive(Default, Clone, Copy)]
@@ -238,7 +238,7 @@ pub(super) fn single_object(
 
 /// A single entity's body: `@odata.context` followed by the object's own properties
 /// (`obj` is a serialised JSON object).
-pub(in crate::sim) fn entity_body(cx: &Ctx<'_>, ctx: &str, obj: &str) -> String {
+pub(crate) fn entity_body(cx: &Ctx<'_>, ctx: &str, obj: &str) -> String {
     let mut out = String::with_capacity(obj.len() + 100);
     out.push_str("{\"@odata.context\":");
     push_str(&mut out, &cx.context(ctx));
@@ -253,7 +253,7 @@ pub(in crate::sim) fn entity_body(cx: &Ctx<'_>, ctx: &str, obj: &str) -> String 
 
 /// Opens a collection page: `@odata.context`, `@odata.count` (first page, when asked for),
 /// `@odata.nextLink` (when more follow) and the start of the `value` array.
-pub(in crate::sim) fn open_page(
+pub(crate) fn open_page(
     out: &mut String,
     cx: &Ctx<'_>,
     ctx: &str,

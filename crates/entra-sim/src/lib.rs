@@ -1,7 +1,7 @@
 //! Simulated Entra tenant: token endpoint and Microsoft Graph v1.0 on loopback.
 //!
-//! An independent oracle for tests, the demo and benchmarks: it imports nothing from the
-//! client modules (`graph`, `extract`, ...), only std and third-party crates. Behaviours rest
+//! An independent oracle for entra-extract's tests, demo and benchmarks: a crate of its own
+//! that depends on nothing of the client, only std and third-party crates. Behaviours rest
 //! on /work/shared/graph-reference.md (sections cited in doc comments) and are described in
 //! docs/simulator.md.
 
@@ -26,7 +26,7 @@ mod throttle;
 mod token;
 mod truth;
 
-pub use apps::{DemoApp, DemoAppKind, DemoCertificate, GRAPH_APP_ID, GRAPH_ROLES, GraphRole};
+pub use apps::{DemoApp, DemoAppKind, DemoCertificate};
 pub use config::{
     DeviceApproval, HiddenMembers, LatencyModel, LatencyProfile, Preset, SimAdmin, SimConfig,
     SizeSpec, ThrottleConfig, TlsOptions,

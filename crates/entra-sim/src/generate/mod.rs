@@ -202,8 +202,8 @@ fn domains(cx: &Ctx) -> Vec<Domain> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::config::Preset;
-    use crate::sim::model::ObjKind;
+    use crate::config::Preset;
+    use crate::model::ObjKind;
 
     #[test]
     fn same_seed_same_tenant_other_seed_other_tenant() {
@@ -221,7 +221,7 @@ mod tests {
     /// numbers exactly, `~N` within 10 %.
     #[test]
     fn the_documented_preset_sizes_are_the_generated_ones() {
-        let doc = include_str!("../../../docs/simulator.md");
+        let doc = include_str!("../../../../docs/simulator.md");
         let number = |cell: &str| -> (bool, usize) {
             let cell = cell.trim();
             let approximate = cell.starts_with('~');

@@ -8,12 +8,12 @@ use super::query::resolve_select;
 use super::relationships::{Rel, related, relationship, write_typed_objects};
 use super::routes::{Route, SpKey};
 use super::{Ctx, GraphCall, GraphReply, JSON_CT, TEXT_CT};
-use crate::sim::config::HiddenMembers;
-use crate::sim::fault::FaultPlan;
-use crate::sim::model::{ObjKind, ObjRef};
-use crate::sim::odata::QueryOptions;
-use crate::sim::token::Caller;
-use crate::sim::{delta, tenant_routes};
+use crate::config::HiddenMembers;
+use crate::fault::FaultPlan;
+use crate::model::{ObjKind, ObjRef};
+use crate::odata::QueryOptions;
+use crate::token::Caller;
+use crate::{delta, tenant_routes};
 
 pub(super) fn dispatch(
     cx: &Ctx<'_>,

@@ -6,11 +6,11 @@ use super::access::{can_read_kind, has_any};
 use super::collections::open_page;
 use super::query::{Filter, next_link, page_offset, page_size, resolve_select};
 use super::{Ctx, GraphCall, GraphReply, JSON_CT};
-use crate::sim::config::HiddenMembers;
-use crate::sim::fault::FaultPlan;
-use crate::sim::model::{Directory, ObjKind, ObjRef, all_props};
-use crate::sim::odata::{MAX_TOP, QueryOptions, fingerprint};
-use crate::sim::token::Caller;
+use crate::config::HiddenMembers;
+use crate::fault::FaultPlan;
+use crate::model::{Directory, ObjKind, ObjRef, all_props};
+use crate::odata::{MAX_TOP, QueryOptions, fingerprint};
+use crate::token::Caller;
 
 /// Which relationship of a group is listed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

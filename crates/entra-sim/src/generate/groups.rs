@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::names::DEPARTMENTS;
 use super::{Ctx, uuid};
-use crate::sim::model::{Group, GroupKind};
+use crate::model::{Group, GroupKind};
 
 /// The edge cases, in an order `memberships` relies on (it fills them by index).
 pub(super) const SPECIAL: [(GroupKind, &str, Option<&str>); 12] = [

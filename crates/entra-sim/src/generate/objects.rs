@@ -5,8 +5,8 @@ use rand::seq::IndexedRandom;
 
 use super::names::{FIRST, LAST, SAAS};
 use super::{Ctx, uuid};
-use crate::sim::apps::{GRAPH_APP_ID, GRAPH_ROLES, MICROSOFT_SERVICES_TENANT};
-use crate::sim::model::{AppRole, Device, OrgContact, ServicePrincipal};
+use crate::apps::{GRAPH_APP_ID, GRAPH_ROLES, MICROSOFT_SERVICES_TENANT};
+use crate::model::{AppRole, Device, OrgContact, ServicePrincipal};
 
 /// (operating system, version, trust type), in turn.
 const OS: [(&str, &str, &str); 5] = [

@@ -5,7 +5,7 @@ use rand::seq::IndexedRandom;
 
 use super::names::{DEPARTMENTS, FIRST, LANGS, LAST, PLACES, TITLES};
 use super::{Ctx, uuid};
-use crate::sim::model::User;
+use crate::model::User;
 
 struct UserSeed<'a> {
     display: &'a str,

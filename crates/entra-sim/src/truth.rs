@@ -82,8 +82,8 @@ pub fn write_truth(dir: &Directory, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::config::Preset;
-    use crate::sim::generate::generate;
+    use crate::config::Preset;
+    use crate::generate::generate;
 
     #[test]
     fn truth_is_valid_json_and_complete() {

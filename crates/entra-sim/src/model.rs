@@ -851,8 +851,8 @@ impl OrgContact {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::config::Preset;
-    use crate::sim::generate::generate;
+    use crate::config::Preset;
+    use crate::generate::generate;
 
     #[test]
     fn the_upn_rule_is_the_documented_character_set() {

@@ -292,7 +292,7 @@ fn parse_str(lit: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-pub(in crate::sim) mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -343,7 +343,7 @@ pub(in crate::sim) mod tests {
 
     /// Text a client might put in a query: the filter grammar's words and punctuation,
     /// characters of several bytes or whose lower case is longer (`İ`), and any code point.
-    pub(in crate::sim) fn arbitrary_text(rng: &mut impl rand::Rng) -> String {
+    pub(crate) fn arbitrary_text(rng: &mut impl rand::Rng) -> String {
         const PIECES: &[&str] = &[
             "startswith(",
             "userPrincipalName",

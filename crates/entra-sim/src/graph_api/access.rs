@@ -1,7 +1,7 @@
 //! Which app roles allow reading what.
 
-use crate::sim::model::ObjKind;
-use crate::sim::token::Caller;
+use crate::model::ObjKind;
+use crate::token::Caller;
 
 /// Roles that allow reading each area (any one suffices), per the Graph permission docs.
 pub(super) const READ_USERS: &[&str] = &[
@@ -41,7 +41,7 @@ const READ_CONTACTS: &[&str] = &[
     "Directory.ReadWrite.All",
 ];
 
-pub(in crate::sim) fn has_any(caller: &Caller, roles: &[&str]) -> bool {
+pub(crate) fn has_any(caller: &Caller, roles: &[&str]) -> bool {
     caller.roles.iter().any(|r| roles.contains(&r.as_str()))
 }
 
