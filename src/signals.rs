@@ -89,6 +89,8 @@ fn ignored(signal: libc::c_int) -> bool {
     }
 }
 
+/// Console events, and logoff and shutdown as Windows tells a process that has loaded
+/// user32.dll (this one does): a hidden window's `WM_ENDSESSION` ([`session_end`]).
 #[cfg(windows)]
 fn listeners() -> Vec<Option<BoxStream<'static, Signal>>> {
     use tokio::signal::windows;
@@ -98,5 +100,9 @@ fn listeners() -> Vec<Option<BoxStream<'static, Signal>>> {
         stream!(Signal::HangUp, windows::ctrl_close()),
         stream!(Signal::Terminate, windows::ctrl_logoff()),
         stream!(Signal::Terminate, windows::ctrl_shutdown()),
+        stream!(Signal::Terminate, session_end::listen()),
     ]
 }
+
+#[cfg(windows)] // logoff and shutdown reach windowed processes through a window
+pub mod session_end;

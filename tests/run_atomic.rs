@@ -1,6 +1,6 @@
 //! Atomic output: a previous extraction in the output directory stays byte-identical when a
-//! run fails (retries exhausted) or is interrupted (SIGINT, SIGTERM, SIGHUP), and no
-//! temporary file is left.
+//! run fails (retries exhausted) or is interrupted (SIGINT, SIGTERM, SIGHUP; on Windows
+//! Ctrl-Break, a closed console, logoff and shutdown), and no temporary file is left.
 #![allow(clippy::disallowed_macros)] // the test harness captures what tests print
 
 mod common;
@@ -126,14 +126,24 @@ fn a_run_started_with_sighup_ignored_completes_despite_a_hang_up() {
 /// Interrupts a slow run once it is writing, with `kill SIGNAL`.
 #[cfg(unix)]
 fn interrupted_by(signal: &str) {
+    interrupted(|child| kill(signal, child));
+}
+
+/// Interrupts a slow run once it is writing, with `stop`, and checks that it ended as an
+/// interrupted run does: exit 130, "interrupted" on stderr and in the report, the previous
+/// extraction byte-identical, no temporary file. Returns how long the run took to end after
+/// `stop`.
+fn interrupted(stop: impl FnOnce(&std::process::Child)) -> Duration {
     // 150 ms per response: with one worker the run takes several seconds.
     let sim = common::slow_sim(150);
     let env = TestEnv::new();
     let out = env.out("out");
     let previous = seed_previous(&out, &sim.domain());
     let child = start_writing(&sim, &env, &out);
-    kill(signal, &child);
+    let stopped = Instant::now();
+    stop(&child);
     let o = child.wait_with_output().expect("wait");
+    let ending = stopped.elapsed();
     assert_exit(&o, 130);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains("interrupted"), "{stderr}");
@@ -141,6 +151,117 @@ fn interrupted_by(signal: &str) {
     assert_eq!(report["outcome"], "interrupted");
     assert_eq!(snapshot(&out), previous, "previous extraction changed");
     assert_private_and_clean(&out);
+    ending
+}
+
+/// Ctrl-Break in the console ends a run as SIGTERM does on Unix.
+#[cfg(windows)] // console control events are Windows'
+#[test]
+fn ctrl_break_mid_run_exits_130_and_leaves_previous_files_untouched() {
+    interrupted(|child| console_event(child, ConsoleEvent::Break));
+}
+
+/// Closing the console window ends a run as SIGTERM does on Unix, and soon enough: Windows
+/// ends the process [`ConsoleEvent::Close::deadline`] after the event, cleaned up or not.
+#[cfg(windows)] // console control events are Windows'
+#[test]
+fn console_close_mid_run_exits_130_in_time_and_leaves_previous_files_untouched() {
+    interrupted_in_time(ConsoleEvent::Close);
+}
+
+/// Logging off ends a run as SIGTERM does on Unix, within Windows' deadline.
+#[cfg(windows)] // console control events are Windows'
+#[test]
+fn logoff_mid_run_exits_130_in_time_and_leaves_previous_files_untouched() {
+    interrupted_in_time(ConsoleEvent::Logoff);
+}
+
+/// Shutting Windows down ends a run as SIGTERM does on Unix, within Windows' deadline.
+#[cfg(windows)] // console control events are Windows'
+#[test]
+fn shutdown_mid_run_exits_130_in_time_and_leaves_previous_files_untouched() {
+    interrupted_in_time(ConsoleEvent::Shutdown);
+}
+
+/// Logoff and shutdown as Windows announces them to entra-extract: it loads user32.dll, so
+/// Windows sends its console handler no `CTRL_LOGOFF_EVENT` or `CTRL_SHUTDOWN_EVENT` but asks
+/// its top-level windows, `WM_QUERYENDSESSION` then `WM_ENDSESSION`, and ends it about five
+/// seconds later. The run stops as on SIGTERM, in time, and does not object to the logoff.
+#[cfg(windows)] // sessions ending are Windows'
+#[test]
+fn session_end_mid_run_exits_130_in_time_and_leaves_previous_files_untouched() {
+    let ending = interrupted(end_session);
+    eprintln!("the run ended {ending:?} after WM_ENDSESSION");
+    let deadline = ConsoleEvent::Logoff.deadline().unwrap();
+    assert!(
+        ending < deadline / 2,
+        "the run took {ending:?} to end after WM_ENDSESSION; Windows ends it after {deadline:?}"
+    );
+}
+
+/// Sends `child`'s hidden session window what Windows sends at logoff: `WM_QUERYENDSESSION`
+/// (which must not object) and then, without waiting for it, `WM_ENDSESSION`.
+#[cfg(windows)] // sessions ending are Windows'
+fn end_session(child: &std::process::Child) {
+    use entra_extract::signals::session_end::WINDOW_CLASS;
+    use windows_sys::Win32::UI::WindowsAndMessaging::{
+        ENDSESSION_LOGOFF, FindWindowExW, GetWindowThreadProcessId, SMTO_ABORTIFHUNG,
+        SendMessageTimeoutW, SendNotifyMessageW, WM_ENDSESSION, WM_QUERYENDSESSION,
+    };
+    let class: Vec<u16> = WINDOW_CLASS.encode_utf16().chain([0]).collect();
+    // SAFETY: `class` is NUL-terminated UTF-16; the window handles come from FindWindowExW
+    // and a message to a window that has gone meanwhile fails without harm.
+    unsafe {
+        let mut window = std::ptr::null_mut();
+        loop {
+            window = FindWindowExW(
+                std::ptr::null_mut(),
+                window,
+                class.as_ptr(),
+                std::ptr::null(),
+            );
+            assert!(!window.is_null(), "the run has no {WINDOW_CLASS} window");
+            let mut pid = 0;
+            GetWindowThreadProcessId(window, &mut pid);
+            if pid == child.id() {
+                break;
+            }
+        }
+        let mut answer = 0;
+        let sent = SendMessageTimeoutW(
+            window,
+            WM_QUERYENDSESSION,
+            0,
+            ENDSESSION_LOGOFF as isize,
+            SMTO_ABORTIFHUNG,
+            5000,
+            &mut answer,
+        );
+        assert!(
+            sent != 0 && answer == 1,
+            "WM_QUERYENDSESSION: sent {sent}, answer {answer}"
+        );
+        assert!(
+            SendNotifyMessageW(window, WM_ENDSESSION, 1, ENDSESSION_LOGOFF as isize) != 0,
+            "WM_ENDSESSION: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+/// [`interrupted`] by `event`, ending well before Windows would end the process.
+#[cfg(windows)] // console control events are Windows'
+fn interrupted_in_time(event: ConsoleEvent) {
+    let ending = interrupted(|child| console_event(child, event));
+    eprintln!("the run ended {ending:?} after {event:?}");
+    let deadline = event
+        .deadline()
+        .expect("an event Windows ends the process after");
+    // Half the deadline: a loaded machine must not turn a clean stop into a killed one.
+    assert!(
+        ending < deadline / 2,
+        "the run took {ending:?} to end after {event:?}; Windows ends it after {deadline:?}"
+    );
 }
 
 #[test]
@@ -359,4 +480,72 @@ fn interrupts_after_the_commit_point_are_each_told_the_run_completes() {
     assert_eq!(snapshot(&out), committed, "the committed files stay");
     common::check_manifest(&out, &sim.domain());
     assert_private_and_clean(&out);
+}
+
+/// A console control event: `CTRL_<name>_EVENT`, as `HandlerRoutine` receives it (`wincon.h`).
+#[cfg(windows)] // console control events are Windows'
+#[derive(Debug, Clone, Copy)]
+enum ConsoleEvent {
+    Break = 1,
+    Close = 2,
+    Logoff = 5,
+    Shutdown = 6,
+}
+
+#[cfg(windows)] // console control events are Windows'
+impl ConsoleEvent {
+    /// How long Windows lets a process clean up after this event before it ends it: about
+    /// five seconds after a console closes (and at most as long at logoff and shutdown);
+    /// none for Ctrl-Break, which only asks.
+    fn deadline(self) -> Option<Duration> {
+        match self {
+            ConsoleEvent::Break => None,
+            _ => Some(Duration::from_secs(5)),
+        }
+    }
+}
+
+/// Delivers `event` to `child` the way Windows does: the console host (Ctrl-Break, a closed
+/// window) and the session manager (logoff, shutdown) start a thread in the process at
+/// kernel32's `CtrlRoutine` with the event, which calls the handlers the process registered
+/// (tokio's, for entra-extract). The test does the same with `CreateRemoteThread`, so the
+/// event goes through the program's real registration; it needs no console, and works
+/// under Wine (whose own Ctrl-C reaches programs through the same routine). System DLLs
+/// sit at the same address in every process of a session, so the test's own address of
+/// `CtrlRoutine` is the child's.
+#[cfg(windows)] // console control events are Windows'
+fn console_event(child: &std::process::Child, event: ConsoleEvent) {
+    use std::os::windows::io::AsRawHandle;
+    use windows_sys::Win32::Foundation::CloseHandle;
+    use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleA, GetProcAddress};
+    use windows_sys::Win32::System::Threading::{CreateRemoteThread, LPTHREAD_START_ROUTINE};
+    // SAFETY: both names are NUL-terminated; kernel32 is loaded in every process. The
+    // transmute gives CtrlRoutine its real signature (DWORD WINAPI CtrlRoutine(LPVOID)).
+    // The child's handle comes from CreateProcess with every access right; the thread's
+    // handle is closed once it started.
+    unsafe {
+        let kernel32 = GetModuleHandleA(c"kernel32.dll".as_ptr().cast());
+        assert!(!kernel32.is_null(), "kernel32 is loaded");
+        let routine = GetProcAddress(kernel32, c"CtrlRoutine".as_ptr().cast())
+            .expect("kernel32 exports CtrlRoutine");
+        let routine: LPTHREAD_START_ROUTINE = Some(std::mem::transmute::<
+            unsafe extern "system" fn() -> isize,
+            unsafe extern "system" fn(*mut std::ffi::c_void) -> u32,
+        >(routine));
+        let thread = CreateRemoteThread(
+            child.as_raw_handle(),
+            std::ptr::null(),
+            0,
+            routine,
+            event as usize as *const std::ffi::c_void,
+            0,
+            std::ptr::null_mut(),
+        );
+        assert!(
+            !thread.is_null(),
+            "{event:?} not delivered: {}",
+            std::io::Error::last_os_error()
+        );
+        CloseHandle(thread);
+    }
 }
