@@ -457,6 +457,32 @@ mod task_scheduler {
         }
         assert!(fake.calls().contains("/Delete /TN"), "{}", fake.calls());
 
+        // `profile remove` stops at the task too, before it deletes anything: the profile,
+        // its secret and the marks stay, so the advice to remove the schedule again holds.
+        let profile_file = env
+            .config_dir()
+            .join("profiles")
+            .join(format!("{name}.toml"));
+        let o = fake
+            .command(&env)
+            .args(["profile", "remove", &name, "--force"])
+            .output()
+            .unwrap();
+        assert_exit(&o, 1);
+        assert!(
+            stderr(&o).contains(&format!("the scheduled task {task} was not deleted")),
+            "{}",
+            stderr(&o)
+        );
+        assert!(profile_file.is_file(), "the profile stays whole");
+        assert!(definition.is_file() && wrapper.is_file());
+        let o = fake
+            .command(&env)
+            .args(["profile", "show", &name])
+            .output()
+            .unwrap();
+        assert_exit(&o, 0);
+
         // Deleted by hand since: schtasks says, in this system's words, there is no such task.
         fake.set("query-denied", false);
         fake.set("delete-denied", false);

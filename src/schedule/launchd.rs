@@ -297,10 +297,10 @@ pub fn loaded(profile: &ProfileName) -> bool {
 }
 
 fn launchctl(args: &[&str]) -> Result<(), LaunchdError> {
-    super::run_tool("launchctl", args, super::lossy_utf8).map_err(|output| {
+    super::run_tool("launchctl", args, super::lossy_utf8).map_err(|failure| {
         LaunchdError::Launchctl {
             args: args.join(" "),
-            output,
+            output: failure.to_string(),
         }
     })
 }

@@ -507,22 +507,40 @@ pub fn rename_blocker(
     })
 }
 
-/// Runs `program` with `args` and no input. On failure, what it printed (stderr, else
-/// stdout, through `decode`), else its exit status, or why it did not start.
+/// Why a scheduler's tool failed: it did not start, or it ran and said no.
+#[derive(Debug)]
+pub enum ToolFailure {
+    /// It could not be started (missing, not executable): it said nothing, so nothing it
+    /// printed may be read as an answer.
+    DidNotStart(std::io::Error),
+    /// It ran and failed: what it printed (stderr, else stdout), else its exit status.
+    Said(String),
+}
+
+impl std::fmt::Display for ToolFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ToolFailure::DidNotStart(e) => write!(f, "it did not start: {e}"),
+            ToolFailure::Said(output) => f.write_str(output),
+        }
+    }
+}
+
+/// Runs `program` with `args` and no input.
 fn run_tool(
     program: impl AsRef<std::ffi::OsStr>,
     args: &[&str],
     decode: fn(&[u8]) -> String,
-) -> Result<(), String> {
+) -> Result<(), ToolFailure> {
     let out = std::process::Command::new(program)
         .args(args)
         .stdin(std::process::Stdio::null())
         .output()
-        .map_err(|e| e.to_string())?;
+        .map_err(ToolFailure::DidNotStart)?;
     if out.status.success() {
         return Ok(());
     }
-    Err(tool_output(&out, decode))
+    Err(ToolFailure::Said(tool_output(&out, decode)))
 }
 
 /// What a tool that failed printed, for people: stderr, else stdout (through `decode`),

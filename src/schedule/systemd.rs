@@ -269,10 +269,10 @@ pub fn status(profile: &ProfileName) -> (bool, Option<String>) {
 fn systemctl(args: &[&str]) -> Result<(), SystemdError> {
     let mut all = vec!["--user"];
     all.extend_from_slice(args);
-    super::run_tool("systemctl", &all, super::lossy_utf8).map_err(|output| {
+    super::run_tool("systemctl", &all, super::lossy_utf8).map_err(|failure| {
         SystemdError::Systemctl {
             args: args.join(" "),
-            output,
+            output: failure.to_string(),
         }
     })
 }

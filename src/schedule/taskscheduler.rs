@@ -304,12 +304,20 @@ pub enum TaskError {
         /// The cause.
         source: io::Error,
     },
-    /// `schtasks …` failed.
+    /// `schtasks …` could not be started: it said nothing about the task.
+    #[error("`schtasks {args}` did not start: {source}")]
+    DidNotStart {
+        /// The arguments.
+        args: String,
+        /// The cause.
+        source: io::Error,
+    },
+    /// `schtasks …` ran and failed.
     #[error("`schtasks {args}` failed: {output}")]
     Schtasks {
         /// The arguments.
         args: String,
-        /// What it printed (or why it could not start).
+        /// What it printed, else its exit status.
         output: String,
     },
     /// `schtasks /Delete` failed for another reason than the task being gone: the task may
@@ -325,7 +333,7 @@ pub enum TaskError {
     NotDeleted {
         /// The profile.
         profile: ProfileName,
-        /// What schtasks printed (or why it could not start).
+        /// What schtasks printed, else its exit status.
         output: String,
     },
 }
@@ -516,7 +524,9 @@ pub fn not_found_messages() -> Vec<String> {
 }
 
 /// schtasks' output: UTF-16 when it starts with a byte-order mark or is mostly zero bytes
-/// in odd places, else UTF-8 (lossy).
+/// in odd places; else UTF-8 when it is valid UTF-8 (ASCII included); else text in the
+/// console's code page, which is what schtasks writes to a pipe in a language with
+/// non-ASCII letters ("spécifié" in code page 850 is no UTF-8).
 fn decode(bytes: &[u8]) -> String {
     let utf16 = bytes.starts_with(&[0xFF, 0xFE])
         || (bytes.len() >= 4 && bytes.len().is_multiple_of(2) && bytes[1] == 0 && bytes[3] == 0);
@@ -525,12 +535,47 @@ fn decode(bytes: &[u8]) -> String {
             .chunks_exact(2)
             .map(|c| u16::from_le_bytes([c[0], c[1]]))
             .collect();
-        String::from_utf16_lossy(&units)
+        return String::from_utf16_lossy(&units)
             .trim_start_matches('\u{feff}')
-            .to_string()
-    } else {
-        String::from_utf8_lossy(bytes).into_owned()
+            .to_string();
     }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_string(),
+        Err(_) => console_code_page_text(bytes),
+    }
+}
+
+/// `bytes` in the console's output code page, else the system's OEM code page (a process
+/// without a console), as `MultiByteToWideChar` reads them.
+#[cfg(windows)] // Code pages are a Windows notion here.
+fn console_code_page_text(bytes: &[u8]) -> String {
+    use windows_sys::Win32::Globalization::{GetOEMCP, MultiByteToWideChar};
+    use windows_sys::Win32::System::Console::GetConsoleOutputCP;
+    let Ok(len) = i32::try_from(bytes.len()) else {
+        return String::from_utf8_lossy(bytes).into_owned();
+    };
+    // SAFETY: both take no arguments and only read process state.
+    let code_page = match unsafe { GetConsoleOutputCP() } {
+        0 => unsafe { GetOEMCP() },
+        cp => cp,
+    };
+    // Each byte is at most one UTF-16 unit in a single-byte code page, and a multi-byte
+    // code page makes fewer units than bytes.
+    let mut wide = vec![0u16; bytes.len()];
+    // SAFETY: the input pointer and length describe `bytes`; the output buffer holds
+    // `wide.len()` units, the length passed.
+    let written =
+        unsafe { MultiByteToWideChar(code_page, 0, bytes.as_ptr(), len, wide.as_mut_ptr(), len) };
+    match usize::try_from(written) {
+        Ok(n) if n > 0 => String::from_utf16_lossy(&wide[..n.min(wide.len())]),
+        _ => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
+/// Not Windows: no schtasks; the bytes as UTF-8, lossily.
+#[cfg(not(windows))] // Code pages are a Windows notion here.
+fn console_code_page_text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Deletes the profile's task (`schtasks /Delete /TN … /F`), then its wrapper script and
@@ -584,9 +629,15 @@ pub fn remove(
 }
 
 fn schtasks(args: &[&str]) -> Result<(), TaskError> {
-    super::run_tool(schtasks_program(), args, decode).map_err(|output| TaskError::Schtasks {
-        args: args.join(" "),
-        output,
+    super::run_tool(schtasks_program(), args, decode).map_err(|failure| match failure {
+        super::ToolFailure::DidNotStart(source) => TaskError::DidNotStart {
+            args: args.join(" "),
+            source,
+        },
+        super::ToolFailure::Said(output) => TaskError::Schtasks {
+            args: args.join(" "),
+            output,
+        },
     })
 }
 
@@ -725,6 +776,27 @@ mod tests {
             "",
         ] {
             assert!(!is_missing_task(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn output_is_read_as_utf16_utf8_or_the_console_code_page() {
+        let utf16: Vec<u8> = "\u{feff}ERROR: spécifié"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert_eq!(decode(&utf16), "ERROR: spécifié");
+        assert_eq!(decode("ERREUR : spécifié".as_bytes()), "ERREUR : spécifié");
+        // "spécifié" as French Windows' schtasks writes it to a pipe: code page 850 (or 437,
+        // Wine's default), where 0x82 is "é"; no UTF-8.
+        let oem = b"ERREUR : Le fichier sp\x82cifi\x82 est introuvable.";
+        if cfg!(windows) {
+            assert_eq!(decode(oem), "ERREUR : Le fichier spécifié est introuvable.");
+        } else {
+            assert_eq!(
+                decode(oem),
+                "ERREUR : Le fichier sp\u{fffd}cifi\u{fffd} est introuvable."
+            );
         }
     }
 

@@ -28,6 +28,10 @@ pub enum LifecycleError {
     /// The incremental state.
     #[error(transparent)]
     State(#[from] StateDirError),
+    /// The profile's scheduled timer, task or agent could not be removed: the profile
+    /// stays whole, so that `schedule remove` and `profile remove` can be asked again.
+    #[error(transparent)]
+    Schedule(#[from] crate::schedule::ScheduleError),
     /// The new place did not give back the secret just written to it.
     #[error(
         "{place} did not give back the secret just written to it; the profile keeps its secret where it was"
@@ -495,9 +499,10 @@ impl Removal {
     /// Deletes the profile: its secret (keyring entry, plaintext file), its incremental
     /// state, its file, its history and its systemd timer.
     ///
-    /// Removing (`successor` is `None`), the keyring entry goes first and the state before
-    /// the file, and the first failure stops: what is left is a profile `remove` can be
-    /// asked again to finish. Replacing, `successor` has just been saved under the name: its
+    /// Removing (`successor` is `None`), the timer goes first (one that cannot be removed
+    /// may still run: the profile stays whole, listed with its schedule), then the keyring
+    /// entry, and the state before the file; the first failure stops: what is left is a
+    /// profile `remove` can be asked again to finish. Replacing, `successor` has just been saved under the name: its
     /// file and the place of its secret are its own and stay, and as it is saved already,
     /// every step is tried and what failed is reported ([`Removed::failures`]).
     pub async fn finish(
@@ -507,6 +512,13 @@ impl Removal {
     ) -> Result<Removed, LifecycleError> {
         let name = &self.name;
         let replacing = successor.is_some();
+        // Its timer would only fail from now on, or run the profile that took the name.
+        let remove_timer = || crate::schedule::remove(profiles.dirs(), name);
+        // Removing, a timer that stays stops the removal before anything is deleted.
+        let timer_removed = match self.timer && !replacing {
+            true => Some(remove_timer()?),
+            false => None,
+        };
         let keeps = |storage| {
             successor.is_some_and(|p| {
                 p.credential == CredentialKind::Secret && p.secret_storage == storage
@@ -571,14 +583,16 @@ impl Removal {
                 .remove(name)
                 .map_err(Into::into),
         )?;
-        // Its timer would only fail from now on, or run the profile that took the name.
-        let timer = match self
-            .timer
-            .then(|| crate::schedule::remove(profiles.dirs(), name))
-        {
-            Some(Ok(true)) => TimerRemoval::Removed,
-            None | Some(Ok(false)) => TimerRemoval::NoTimer,
-            Some(Err(e)) => TimerRemoval::Failed(e.to_string()),
+        // Replacing, the new profile is saved already: a timer that stays is a warning.
+        let timer = match timer_removed {
+            Some(removed) => Ok(removed),
+            None if self.timer => remove_timer(),
+            None => Ok(false),
+        };
+        let timer = match timer {
+            Ok(true) => TimerRemoval::Removed,
+            Ok(false) => TimerRemoval::NoTimer,
+            Err(e) => TimerRemoval::Failed(e.to_string()),
         };
         Ok(Removed {
             profile: self.found,

@@ -9,7 +9,10 @@ use crate::schedule::{self, Backend, Installed, Job, Schedule, ScheduleError};
 /// either way).
 #[derive(Debug)]
 pub struct Applied<T> {
+    /// What was done to the timer, task or agent.
     pub done: T,
+    /// Whether the profile file then saved what it names (a failure is reported, the
+    /// timer's change stands).
     pub recorded: Result<(), ProfileError>,
 }
 

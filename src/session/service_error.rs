@@ -61,6 +61,7 @@ impl From<LifecycleError> for ServiceError {
             LifecycleError::History(_) | LifecycleError::State(_) => {
                 ServiceError::new(ErrorKind::File, e.to_string())
             }
+            LifecycleError::Schedule(_) => ServiceError::new(ErrorKind::Schedule, e.to_string()),
             e => ServiceError::new(ErrorKind::Secret, e.to_string()),
         }
     }

@@ -1001,10 +1001,17 @@ fn apply_schedule(
                         .into()
                 }
                 Ok(false) => "It no longer reruns by itself.".into(),
-                Err(e) => format!(
-                    "Its {} could not be removed: {e}.",
-                    Backend::native().installed_name(&profile.name)
-                ),
+                Err(e) => {
+                    // The timer may still run: the profile says so again, as the error does.
+                    if had_schedule.is_some() {
+                        profile.schedule = had_schedule;
+                        let _ = store.save(profile);
+                    }
+                    format!(
+                        "Its {} could not be removed: {e}.",
+                        Backend::native().installed_name(&profile.name)
+                    )
+                }
             },
         );
     };

@@ -195,6 +195,8 @@ pub enum ErrorKind {
     Permission,
     /// A local file or directory.
     File,
+    /// A profile's schedule: its systemd timer, scheduled task or launchd agent.
+    Schedule,
     /// An administrator task (rotation, deleting an app registration).
     Admin,
     /// Done only in part: the message says what was done and what was not.

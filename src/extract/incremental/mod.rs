@@ -700,3 +700,29 @@ impl From<WriteError> for ExtractError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The changes report is sorted by these enums; its bytes are those of a sort by the
+    /// cells' words, which a reordered or new variant would silently change.
+    #[test]
+    fn kinds_sort_as_their_words() {
+        let objects = [
+            ChangedObject::User,
+            ChangedObject::Owner,
+            ChangedObject::Member,
+            ChangedObject::Group,
+        ];
+        let changes = [Change::Updated, Change::Removed, Change::Added];
+        let mut by_enum: Vec<_> = objects
+            .iter()
+            .flat_map(|o| changes.iter().map(move |c| (*o, *c)))
+            .collect();
+        let mut by_words = by_enum.clone();
+        by_enum.sort();
+        by_words.sort_by_key(|(o, c)| (o.as_str(), c.as_str()));
+        assert_eq!(by_enum, by_words);
+    }
+}

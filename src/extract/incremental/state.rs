@@ -19,16 +19,18 @@ use crate::private_fs;
 pub const STATE_FORMAT: u32 = 1;
 const STATE_FILE: &str = "state.json";
 
-/// Why a run of a profile reads everything instead of only the changes. Each says why in
-/// words the manifest, the summary and the history show.
 /// Where the next run reads the changes from: the `@odata.deltaLink` of `users/delta` and
 /// of `groups/delta`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeltaLinks {
+    /// The `users/delta` link.
     pub users: String,
+    /// The `groups/delta` link.
     pub groups: String,
 }
 
+/// Why a run of a profile reads everything instead of only the changes. Each says why in
+/// words the manifest, the summary and the history show.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Fallback {
     #[error("a full run was asked for (--full)")]
