@@ -134,8 +134,9 @@ fn interrupted_by(signal: &str) {
 /// extraction byte-identical, no temporary file. Returns how long the run took to end after
 /// `stop`.
 fn interrupted(stop: impl FnOnce(&std::process::Child)) -> Duration {
-    // 150 ms per response: with one worker the run takes several seconds.
-    let sim = common::slow_sim(150);
+    // 400 ms per response: with one worker the run takes seconds after it starts writing,
+    // room enough for the stop to land on a loaded machine.
+    let sim = common::slow_sim(400);
     let env = TestEnv::new();
     let out = env.out("out");
     let previous = seed_previous(&out, &sim.domain());
@@ -365,11 +366,18 @@ impl StderrLines {
 /// Sends `signal` (`-INT`, `-TERM`, `-HUP`) to `child`.
 #[cfg(unix)]
 fn kill(signal: &str, child: &std::process::Child) {
-    let status = std::process::Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
+    let signal = match signal {
+        "-INT" => libc::SIGINT,
+        "-TERM" => libc::SIGTERM,
+        "-HUP" => libc::SIGHUP,
+        other => panic!("no such signal here: {other}"),
+    };
+    // Sent from this process, not by starting kill(1): on a loaded machine starting a
+    // process took longer than the rest of the run, which then completed unsignalled.
+    let pid = libc::pid_t::try_from(child.id()).expect("a pid");
+    // SAFETY: kill(2) with a child's pid and a valid signal number has no memory effects.
+    let sent = unsafe { libc::kill(pid, signal) };
+    assert_eq!(sent, 0, "kill: {}", std::io::Error::last_os_error());
 }
 
 /// Tenant `small` and profile `contoso` writing into `out`, after one complete run.
