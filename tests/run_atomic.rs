@@ -39,8 +39,25 @@ fn failed_run_leaves_previous_files_untouched() {
 }
 
 /// Starts a slow `run` into `out` and returns once it is writing its temporary files.
+/// The run starts with the signals' default actions whatever this test inherited: under
+/// `nohup` (a CI job started so) SIGHUP would stay ignored, as the program promises.
 fn start_writing(sim: &Sim, env: &TestEnv, out: &Path) -> std::process::Child {
-    start_writing_with(sim.std_command(env, "run", DemoAppKind::Full), out)
+    #[allow(unused_mut)] // changed on Unix only
+    let mut command = sim.std_command(env, "run", DemoAppKind::Full);
+    #[cfg(unix)] // signal dispositions are Unix's
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: between fork and exec only signal(2), which is async-signal-safe, runs.
+        unsafe {
+            command.pre_exec(|| {
+                for signal in [libc::SIGHUP, libc::SIGINT, libc::SIGTERM] {
+                    libc::signal(signal, libc::SIG_DFL);
+                }
+                Ok(())
+            });
+        }
+    }
+    start_writing_with(command, out)
 }
 
 /// [`start_writing`] with `command` (`run` and how to connect).
@@ -134,9 +151,8 @@ fn interrupted_by(signal: &str) {
 /// extraction byte-identical, no temporary file. Returns how long the run took to end after
 /// `stop`.
 fn interrupted(stop: impl FnOnce(&std::process::Child)) -> Duration {
-    // 400 ms per response: with one worker the run takes seconds after it starts writing,
-    // room enough for the stop to land on a loaded machine.
-    let sim = common::slow_sim(400);
+    // 150 ms per response: with one worker the run takes seconds.
+    let sim = common::slow_sim(150);
     let env = TestEnv::new();
     let out = env.out("out");
     let previous = seed_previous(&out, &sim.domain());
@@ -372,8 +388,7 @@ fn kill(signal: &str, child: &std::process::Child) {
         "-HUP" => libc::SIGHUP,
         other => panic!("no such signal here: {other}"),
     };
-    // Sent from this process, not by starting kill(1): on a loaded machine starting a
-    // process took longer than the rest of the run, which then completed unsignalled.
+    // Sent from this process: no kill(1) to start.
     let pid = libc::pid_t::try_from(child.id()).expect("a pid");
     // SAFETY: kill(2) with a child's pid and a valid signal number has no memory effects.
     let sent = unsafe { libc::kill(pid, signal) };
