@@ -19,8 +19,6 @@ use crate::private_fs;
 pub const STATE_FORMAT: u32 = 1;
 const STATE_FILE: &str = "state.json";
 
-/// Why a run of a profile reads everything instead of only the changes. Each says why in
-/// words the manifest, the summary and the history show.
 /// Where the next run reads the changes from: the `@odata.deltaLink` of `users/delta` and
 /// of `groups/delta`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +27,8 @@ pub struct DeltaLinks {
     pub groups: String,
 }
 
+/// Why a run of a profile reads everything instead of only the changes. Each says why in
+/// words the manifest, the summary and the history show.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Fallback {
     #[error("a full run was asked for (--full)")]
@@ -75,6 +75,8 @@ pub struct Identity {
     pub prefix: String,
     pub user_columns: Vec<String>,
     pub group_columns: Vec<String>,
+    /// [`Access::read_hidden`](crate::extract::access::Access::read_hidden): without it the
+    /// files lack the members of hidden groups.
     pub can_read_hidden: bool,
 }
 
