@@ -5,6 +5,7 @@
 //! prepares, picks the full or incremental read, and commits.
 //!
 //! - [`run`] — one extraction, start to commit; [`error`] — why one did not complete.
+//! - [`access`] — what the token allows the run to read (hidden memberships, getByIds).
 //! - [`schema`] — column lists, `$select` strings, Graph value → CSV cell.
 //! - [`prefix`] — the validated `<domain>` file-name prefix.
 //! - [`rows`] — the rows of the CSV files, built once and handed to the sinks.
@@ -13,8 +14,10 @@
 //! - [`manifest`] — `<domain>_manifest.json`.
 //! - [`progress`] — counters the front ends read.
 //! - [`hold`] — a front end's hold on the commit point while it asks whether to cancel.
-//! - [`incremental`] — a profile's reruns from delta links and the previous run's files.
+//! - [`incremental`] — a profile's runs with state, decision to saved state: reruns from
+//!   delta links and the previous run's files, the changes report, the state saved.
 
+pub mod access;
 pub mod error;
 pub mod hold;
 pub mod incremental;

@@ -2,9 +2,11 @@
 //! atomic output set.
 //!
 //! Shape of a run:
-//! - prepare: the schema, the output directory's lock, the token, the tenant and prefix;
-//! - with a profile's state, try the incremental rerun ([`super::incremental`]) and fall
-//!   back to a full read with the reason;
+//! - prepare ([`Prepared`]): the schema, the output directory's lock, the token and what it
+//!   allows ([`Access`]), the tenant and prefix;
+//! - with a profile's state, hand over to [`incremental::start`]: it reruns from the saved
+//!   state up to the next one, or says why not and wraps the full read that follows (the
+//!   next run's delta links before it, the changes report and the saved state after);
 //! - a full read: a request plan ([`super::plan`]) turns Graph's pages into rows and hands
 //!   them to the writer stage ([`super::writer`]), whose one blocking task owns the CSV
 //!   files, so memory stays flat however large the tenant;
@@ -18,11 +20,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::access::Access;
 use super::hold::CommitHold;
-use super::incremental::{
-    self, DeltaLinks, Fallback, Identity, RerunError, StateDir, StateOptions,
-};
-use super::manifest::{ChangeCounts, RunDetails, RunInfo, RunMode};
+use super::incremental::{self, Start, StateOptions};
+use super::manifest::RunDetails;
 use super::output::{ClaimedDir, CommittedOutput, OutputError, OutputOptions, OutputSet};
 use super::prefix::DomainPrefix;
 use super::progress::{Phase, Progress, Warning};
@@ -210,149 +211,162 @@ async fn run_inner(
     progress: &Arc<Progress>,
     started_at: DateTime<Utc>,
 ) -> Result<ExtractSummary, ExtractError> {
-    let schema = Arc::new(Schema::new(
-        &options.extra_user_attributes,
-        &options.extra_group_attributes,
-    )?);
-    // Before the first request: a directory held by another run, or one that cannot be
-    // written, is found before signing in. A missing one is created only after sign-in.
-    let claimed = {
-        let dir = options.output_dir.clone();
-        blocking(move || ClaimedDir::claim_existing(&dir)).await?
+    let mut run = Prepared::new(client, options, progress, started_at).await?;
+    let mut profile = match run.options.state.clone() {
+        Some(state) => match incremental::start(&mut run, &state).await? {
+            Start::Rerun(output) => return Ok(run.summary(output)),
+            Start::Full(profile) => Some(profile),
+        },
+        None => None,
     };
-    let token = client.token().await.map_err(|e| match e {
-        GraphError::Cancelled => ExtractError::Cancelled,
-        e => ExtractError::Graph(e),
-    })?;
-    let can_read_hidden = token
-        .claims()
-        .is_some_and(|c| c.has_role("Member.Read.Hidden"));
-    // The fast plan looks objects up with getByIds, which only Directory.Read.All allows.
-    let can_look_up_ids = token
-        .claims()
-        .is_some_and(|c| c.has_role("Directory.Read.All") || c.has_role("Directory.ReadWrite.All"));
-    let tenant = tenant_info(client).await?;
-    let prefix = match options.prefix.clone() {
-        Some(p) => p,
-        None => {
-            DomainPrefix::parse(&tenant.default_domain).map_err(|source| ExtractError::Prefix {
-                domain: tenant.default_domain.clone(),
-                source,
-            })?
+    let set = read_everything(&mut run, profile.is_some()).await?;
+    progress.set_phase(Phase::Finishing);
+    let (set, changes) = match &mut profile {
+        Some(profile) => {
+            let (set, counts) = profile.report_changes(&run, set).await?;
+            (set, Some(counts))
         }
+        None => (set, None),
     };
+    let details = RunDetails {
+        warnings: progress.warnings(),
+        run: progress.run_info(),
+        changes,
+        ..run.details()
+    };
+    let output = run.commit(set, details).await?;
+    let output = match profile {
+        Some(profile) => profile.save(output, progress).await,
+        None => output,
+    };
+    Ok(run.summary(output))
+}
 
-    let mut state = None;
-    // The previous run's files, when a full run can still say what changed since them.
-    let mut baseline = None;
-    if let Some(st) = &options.state {
-        let identity = Identity {
-            tenant_id: tenant.tenant_id.clone(),
-            client_id: client.config().client_id.to_string(),
-            graph_root: client.config().endpoints.graph.to_string(),
-            prefix: prefix.as_str().to_string(),
-            user_columns: schema
-                .user_columns()
-                .iter()
-                .map(|c| c.to_string())
-                .collect(),
-            group_columns: schema
-                .group_columns()
-                .iter()
-                .map(|c| c.to_string())
-                .collect(),
-            can_read_hidden,
+/// A run after preparing: what the full read, the incremental rerun and the commit share.
+pub(super) struct Prepared<'a> {
+    pub client: &'a GraphClient,
+    pub options: ExtractOptions,
+    pub schema: Arc<Schema>,
+    /// What the token allows, decided once.
+    pub access: Access,
+    pub tenant: TenantInfo,
+    pub prefix: DomainPrefix,
+    pub progress: &'a Arc<Progress>,
+    started_at: DateTime<Utc>,
+    /// The output directory, claimed before sign-in when it existed already.
+    claimed: Option<ClaimedDir>,
+}
+
+impl<'a> Prepared<'a> {
+    /// The schema, the output directory's lock, the token, the tenant and the prefix.
+    async fn new(
+        client: &'a GraphClient,
+        options: ExtractOptions,
+        progress: &'a Arc<Progress>,
+        started_at: DateTime<Utc>,
+    ) -> Result<Prepared<'a>, ExtractError> {
+        let schema = Arc::new(Schema::new(
+            &options.extra_user_attributes,
+            &options.extra_group_attributes,
+        )?);
+        // Before the first request: a directory held by another run, or one that cannot be
+        // written, is found before signing in. A missing one is created only after sign-in.
+        let claimed = {
+            let dir = options.output_dir.clone();
+            blocking(move || ClaimedDir::claim_existing(&dir)).await?
         };
-        let dir = StateDir(st.dir.clone());
-        let attempt = if st.full {
-            Err(Fallback::Asked)
-        } else {
-            dir.load().and_then(
-                |(saved, snapshot)| match identity.differs_from(&saved.identity) {
-                    Some(why) => Err(Fallback::Settings(why)),
-                    None => Ok((saved, snapshot)),
-                },
-            )
-        };
-        let full_reason = match attempt {
-            Ok((saved, snapshot)) => {
-                let links = DeltaLinks {
-                    users: saved.users_delta_link,
-                    groups: saved.groups_delta_link,
-                };
-                progress.set_run_info(RunInfo {
-                    mode: RunMode::Incremental,
-                    full_reason: None,
-                });
-                match incremental::rerun(
-                    client,
-                    &schema,
-                    links,
-                    snapshot,
-                    can_read_hidden,
-                    progress,
-                )
-                .await
-                {
-                    Ok(rerun) => {
-                        return write_incremental(
-                            client,
-                            &options,
-                            &schema,
-                            claimed,
-                            tenant,
-                            prefix,
-                            identity,
-                            dir,
-                            rerun,
-                            can_read_hidden,
-                            progress,
-                            started_at,
-                        )
-                        .await;
-                    }
-                    Err(RerunError::Fallback(f)) => f,
-                    Err(RerunError::Extract(e)) => return Err(e),
+        let token = client.token().await.map_err(|e| match e {
+            GraphError::Cancelled => ExtractError::Cancelled,
+            e => ExtractError::Graph(e),
+        })?;
+        let access = Access::of(token.claims());
+        let tenant = tenant_info(client).await?;
+        let prefix = match options.prefix.clone() {
+            Some(p) => p,
+            None => DomainPrefix::parse(&tenant.default_domain).map_err(|source| {
+                ExtractError::Prefix {
+                    domain: tenant.default_domain.clone(),
+                    source,
                 }
-            }
-            Err(f) => f,
+            })?,
         };
-        tracing::info!(reason = %full_reason, "full run");
-        progress.set_run_info(RunInfo {
-            mode: RunMode::Full,
-            full_reason: Some(full_reason.to_string()),
-        });
-        // Taken before reading, so what changes meanwhile is replayed next time.
-        // Without them (a service without delta) this run still reads everything; only
-        // the next one cannot start from it.
-        let links = match incremental::latest_links(client, &schema).await {
-            Ok(links) => Some(links),
-            Err(ExtractError::Cancelled) => return Err(ExtractError::Cancelled),
-            Err(e) => {
-                tracing::warn!(error = %e, "no delta links for the next run");
-                progress.note(format!(
-                    "the delta links the next run would read the changes from could not be taken ({e}); the next run reads everything too"
-                ));
-                None
-            }
-        };
-        // The previous snapshot, taken with the same settings (`--full`, an expired delta
-        // token), still is a baseline for the changes report; its hashes are checked as the
-        // report reads it (a changed file leaves the report header-only, with a note).
-        // Reasons that already found none (no state, other settings, a snapshot that failed
-        // its hash) are not tried again.
-        baseline = match full_reason {
-            Fallback::NoState | Fallback::Settings(_) | Fallback::Snapshot(_) => None,
-            _ => match dir.load() {
-                Ok((saved, snapshot)) if identity.differs_from(&saved.identity).is_none() => {
-                    Some(snapshot)
-                }
-                _ => None,
-            },
-        };
-        state = Some((dir, identity, links));
+        Ok(Prepared {
+            client,
+            options,
+            schema,
+            access,
+            tenant,
+            prefix,
+            progress,
+            started_at,
+            claimed,
+        })
     }
 
+    /// Creates the staged output set in the output directory (claiming it now if it did not
+    /// exist before sign-in); `changes` adds `<domain>_changes.csv`.
+    pub(super) async fn create_set(&mut self, changes: bool) -> Result<OutputSet, ExtractError> {
+        let (claimed, dir) = (self.claimed.take(), self.options.output_dir.clone());
+        let (prefix, schema, bom) = (self.prefix.clone(), self.schema.clone(), self.options.bom);
+        blocking(move || {
+            let claimed = match claimed {
+                Some(c) => c,
+                None => ClaimedDir::claim(&dir)?,
+            };
+            OutputSet::create_in(claimed, &prefix, &schema, OutputOptions { bom, changes })
+        })
+        .await
+    }
+
+    /// What every manifest says about the run; callers add warnings, mode and changes.
+    pub(super) fn details(&self) -> RunDetails {
+        RunDetails {
+            tenant_id: self.tenant.tenant_id.clone(),
+            client_id: self.client.config().client_id.to_string(),
+            cloud: self.options.cloud.clone(),
+            started_at: self.started_at,
+            finished_at: None,
+            warnings: Vec::new(),
+            notes: self.progress.notes(),
+            run: None,
+            changes: None,
+        }
+    }
+
+    /// Commits the set. Right before its first rename (the commit point) the run waits while
+    /// a front end holds it, and a cancellation that came first ends the run cancelled with
+    /// no file replaced; from there on an interruption lets the run complete
+    /// ([`CommitHold::interrupt`]).
+    pub(super) async fn commit(
+        &self,
+        set: OutputSet,
+        details: RunDetails,
+    ) -> Result<CommittedOutput, ExtractError> {
+        let hold = self.options.commit_hold.clone();
+        let cancel = self.client.cancellation().clone();
+        let runtime = tokio::runtime::Handle::current();
+        // A blocking thread may wait on the runtime: the hold is released by another task.
+        blocking(move || set.commit_if(details, || runtime.block_on(hold.pass(&cancel)).is_ok()))
+            .await?
+            .ok_or(ExtractError::Cancelled)
+    }
+
+    /// The finished run.
+    fn summary(self, output: CommittedOutput) -> ExtractSummary {
+        ExtractSummary {
+            tenant: self.tenant,
+            prefix: self.prefix,
+            output,
+            warnings: self.progress.warnings(),
+            duration: (Utc::now() - self.started_at).to_std().unwrap_or_default(),
+        }
+    }
+}
+
+/// A full read: counts the objects, then a request plan writes every row into a new set;
+/// `changes` adds the changes report's file.
+async fn read_everything(run: &mut Prepared<'_>, changes: bool) -> Result<OutputSet, ExtractError> {
+    let (client, progress) = (run.client, run.progress);
     progress.set_phase(Phase::Counting);
     let (users_total, groups_total) = tokio::join!(client.count("users"), client.count("groups"));
     for r in [&users_total, &groups_total] {
@@ -364,34 +378,20 @@ async fn run_inner(
             tracing::warn!(error = %e, "object count unavailable");
         }
     }
-    progress.set_totals(
-        users_total.as_ref().ok().copied(),
-        groups_total.as_ref().ok().copied(),
-    );
+    let (users_total, groups_total) = (users_total.ok(), groups_total.ok());
+    progress.set_totals(users_total, groups_total);
 
-    let set = {
-        let (dir, prefix, schema) = (options.output_dir.clone(), prefix.clone(), schema.clone());
-        let bom = options.bom;
-        let changes = state.is_some();
-        blocking(move || {
-            let claimed = match claimed {
-                Some(c) => c,
-                None => ClaimedDir::claim(&dir)?,
-            };
-            OutputSet::create_in(claimed, &prefix, &schema, OutputOptions { bom, changes })
-        })
-        .await?
-    };
+    let set = run.create_set(changes).await?;
     let (tx, writer) = writer::spawn(set, progress);
-
-    let fetched = match options.plan {
-        Plan::Fast if can_look_up_ids => {
+    let (schema, access) = (&run.schema, run.access);
+    let fetched = match run.options.plan {
+        Plan::Fast if access.look_up_ids => {
             plan::fast::fetch_all(plan::fast::FastRun {
                 client,
-                schema: &schema,
-                can_read_hidden,
-                users_total: users_total.as_ref().ok().copied(),
-                groups_total: groups_total.as_ref().ok().copied(),
+                schema,
+                access,
+                users_total,
+                groups_total,
                 tx,
                 progress,
             })
@@ -403,15 +403,8 @@ async fn run_inner(
                     "read with the per-group plan: the app lacks Directory.Read.All, which the fast plan's getByIds needs".into(),
                 );
             }
-            plan::per_group::fetch_all(
-                client,
-                &schema,
-                can_read_hidden,
-                options.workers,
-                tx,
-                progress,
-            )
-            .await
+            let workers = run.options.workers;
+            plan::per_group::fetch_all(client, schema, access, workers, tx, progress).await
         }
     };
     let set = writer
@@ -425,248 +418,7 @@ async fn run_inner(
         let _ = blocking(move || set.abort()).await;
         return Err(e);
     }
-
-    progress.set_phase(Phase::Finishing);
-    let (set, changes) = match baseline {
-        Some(before) => report_changes(set, &schema, before, can_read_hidden, progress).await?,
-        None => (set, state.as_ref().map(|_| ChangeCounts::default())),
-    };
-    let details = RunDetails {
-        warnings: progress.warnings(),
-        run: progress.run_info(),
-        changes,
-        ..run_details(client, &options, &tenant, started_at, progress)
-    };
-    let output = commit(client, &options, set, details).await?;
-    let output = match state {
-        Some((dir, identity, Some(links))) => {
-            save_state(dir, identity, links, output, progress).await
-        }
-        // The previous state no longer describes the files: the next run reads everything.
-        Some((dir, _, None)) => {
-            forget_state(dir).await;
-            output
-        }
-        None => output,
-    };
-    Ok(ExtractSummary {
-        tenant,
-        prefix,
-        output,
-        warnings: progress.warnings(),
-        duration: (Utc::now() - started_at).to_std().unwrap_or_default(),
-    })
-}
-
-/// A full run's changes report against the previous run's files: the rows go into the set's
-/// changes file. Files that cannot be compared leave it header-only, with a note.
-async fn report_changes(
-    mut set: OutputSet,
-    schema: &Arc<Schema>,
-    before: incremental::Snapshot,
-    can_read_hidden: bool,
-    progress: &Arc<Progress>,
-) -> Result<(OutputSet, Option<ChangeCounts>), ExtractError> {
-    let schema = schema.clone();
-    let progress = progress.clone();
-    tokio::task::spawn_blocking(move || {
-        let after = set.staged().map_err(ExtractError::Output)?;
-        match incremental::diff(&schema, &before, &after, can_read_hidden) {
-            Ok((rows, counts)) => {
-                if let Some(sink) = set.changes() {
-                    for row in &rows {
-                        sink.write_row(&row.cells()).map_err(ExtractError::Output)?;
-                    }
-                }
-                Ok((set, Some(counts)))
-            }
-            Err(why) => {
-                progress.note(format!(
-                    "no changes report: the previous run's files could not be compared ({why})"
-                ));
-                Ok((set, Some(ChangeCounts::default())))
-            }
-        }
-    })
-    .await
-    .map_err(|e| ExtractError::Internal {
-        what: "comparing with the previous run".into(),
-        detail: e.to_string(),
-    })?
-}
-
-/// Writes the files of an incremental run from the merged tables, commits them with the
-/// changes report, and saves the state the next run starts from.
-#[allow(clippy::too_many_arguments)]
-async fn write_incremental(
-    client: &GraphClient,
-    options: &ExtractOptions,
-    schema: &Arc<Schema>,
-    claimed: Option<ClaimedDir>,
-    tenant: TenantInfo,
-    prefix: DomainPrefix,
-    identity: Identity,
-    dir: StateDir,
-    rerun: incremental::Rerun,
-    can_read_hidden: bool,
-    progress: &Arc<Progress>,
-    started_at: DateTime<Utc>,
-) -> Result<ExtractSummary, ExtractError> {
-    progress.set_totals(
-        Some(rerun.tables.users.len() as u64),
-        Some(rerun.tables.groups.len() as u64),
-    );
-    progress.set_phase(Phase::Finishing);
-    let details = RunDetails {
-        run: progress.run_info(),
-        changes: Some(rerun.counts),
-        ..run_details(client, options, &tenant, started_at, progress)
-    };
-    let set = {
-        let (out_dir, prefix, schema) =
-            (options.output_dir.clone(), prefix.clone(), schema.clone());
-        let bom = options.bom;
-        let progress = progress.clone();
-        let tables = rerun.tables;
-        let changes = rerun.changes;
-        tokio::task::spawn_blocking(move || -> Result<OutputSet, ExtractError> {
-            let claimed = match claimed {
-                Some(c) => c,
-                None => ClaimedDir::claim(&out_dir)?,
-            };
-            let mut set = OutputSet::create_in(
-                claimed,
-                &prefix,
-                &schema,
-                OutputOptions { bom, changes: true },
-            )?;
-            let written = tables
-                .write(&mut set, can_read_hidden, &progress)
-                .map_err(ExtractError::from)
-                .and_then(|()| {
-                    let sink = set.changes().ok_or_else(|| ExtractError::Internal {
-                        what: "the changes report".into(),
-                        detail: "no file".into(),
-                    })?;
-                    changes
-                        .iter()
-                        .try_for_each(|c| sink.write_row(&c.cells()))
-                        .map_err(ExtractError::Output)
-                });
-            if let Err(e) = written {
-                let _ = set.abort();
-                return Err(e);
-            }
-            tracing::info!(at = ?progress.elapsed(), "changes report written");
-            Ok(set)
-        })
-        .await
-        .map_err(|e| ExtractError::Internal {
-            what: "writing the files".into(),
-            detail: e.to_string(),
-        })??
-    };
-    // Writing found what the files still lack (hidden memberships unreadable).
-    let details = RunDetails {
-        warnings: progress.warnings(),
-        ..details
-    };
-    let output = commit(client, options, set, details).await?;
-    tracing::info!(at = ?progress.elapsed(), "files written and committed");
-    let output = save_state(dir, identity, rerun.links, output, progress).await;
-    Ok(ExtractSummary {
-        tenant,
-        prefix,
-        output,
-        warnings: progress.warnings(),
-        duration: (Utc::now() - started_at).to_std().unwrap_or_default(),
-    })
-}
-
-/// Commits the set. Right before its first rename (the commit point) the run waits while a
-/// front end holds it, and a cancellation that came first ends the run cancelled with no
-/// file replaced; from there on an interruption lets the run complete
-/// ([`CommitHold::interrupt`]).
-async fn commit(
-    client: &GraphClient,
-    options: &ExtractOptions,
-    set: OutputSet,
-    details: RunDetails,
-) -> Result<CommittedOutput, ExtractError> {
-    let (hold, cancel) = (options.commit_hold.clone(), client.cancellation().clone());
-    let runtime = tokio::runtime::Handle::current();
-    // A blocking thread may wait on the runtime: the hold is released by another task.
-    blocking(move || set.commit_if(details, || runtime.block_on(hold.pass(&cancel)).is_ok()))
-        .await?
-        .ok_or(ExtractError::Cancelled)
-}
-
-/// What every manifest says about the run; callers add warnings, mode and changes.
-fn run_details(
-    client: &GraphClient,
-    options: &ExtractOptions,
-    tenant: &TenantInfo,
-    started_at: DateTime<Utc>,
-    progress: &Progress,
-) -> RunDetails {
-    RunDetails {
-        tenant_id: tenant.tenant_id.clone(),
-        client_id: client.config().client_id.to_string(),
-        cloud: options.cloud.clone(),
-        started_at,
-        finished_at: None,
-        warnings: Vec::new(),
-        notes: progress.notes(),
-        run: None,
-        changes: None,
-    }
-}
-
-/// Saves the state for the next run. The files are committed already, so a failure (a full
-/// data directory) only costs the next run its head start: it is a warning, added to the
-/// manifest, and the next run reads everything.
-async fn save_state(
-    dir: StateDir,
-    identity: Identity,
-    links: DeltaLinks,
-    output: CommittedOutput,
-    progress: &Progress,
-) -> CommittedOutput {
-    let (committed, state_dir) = (output.clone(), dir.0.clone());
-    let saved = tokio::task::spawn_blocking(move || {
-        let mut output = output;
-        let Err(e) = dir.save(identity, links, &output) else {
-            return (output, None);
-        };
-        tracing::warn!(error = %e, "could not save the state for the next run");
-        let warning = output.report_warning(Warning::state_not_saved(&dir.0, &e));
-        (output, Some(warning))
-    })
-    .await;
-    match saved {
-        Ok((output, warning)) => {
-            if let Some(w) = warning {
-                progress.warn(w);
-            }
-            output
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "could not save the state for the next run");
-            progress.warn(Warning::state_not_saved(&state_dir, &e));
-            committed
-        }
-    }
-}
-
-/// Forgets a profile's state after a run that could not take the next run's delta links.
-async fn forget_state(dir: StateDir) {
-    let failed = match tokio::task::spawn_blocking(move || dir.clear()).await {
-        Ok(cleared) => cleared.err().map(|e| e.to_string()),
-        Err(e) => Some(e.to_string()),
-    };
-    if let Some(e) = failed {
-        tracing::warn!(error = %e, "could not clear the state of the previous run");
-    }
+    Ok(set)
 }
 
 /// Runs blocking file work off the async workers.

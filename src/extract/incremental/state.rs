@@ -77,6 +77,8 @@ pub struct Identity {
     pub prefix: String,
     pub user_columns: Vec<String>,
     pub group_columns: Vec<String>,
+    /// [`Access::read_hidden`](crate::extract::access::Access::read_hidden): without it the
+    /// files lack the members of hidden groups.
     pub can_read_hidden: bool,
 }
 

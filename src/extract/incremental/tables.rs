@@ -13,6 +13,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use crate::extract::access::Access;
+use crate::extract::error::ExtractError;
 use crate::extract::output::OutputError;
 use crate::extract::output::OutputSet;
 use crate::extract::progress::{Progress, Warning};
@@ -270,13 +272,13 @@ impl Tables {
             .collect()
     }
 
-    /// Writes every row into `set`, in id order; `can_read_hidden` decides what a hidden
-    /// group's row says. The members file is most of the bytes (~70 % on tenant L), so it is
+    /// Writes every row into `set`, in id order; `access` decides what a hidden group's row
+    /// says. The members file is most of the bytes (~70 % on tenant L), so it is
     /// written on a thread of its own beside the three others.
     pub fn write(
         &self,
         set: &mut OutputSet,
-        can_read_hidden: bool,
+        access: Access,
         progress: &Progress,
     ) -> Result<(), WriteError> {
         let (users, groups, members, owners) = set.sinks();
@@ -290,7 +292,7 @@ impl Tables {
             let member_rows = scope.spawn(move || -> Result<(), WriteError> {
                 for gid in gids {
                     let cells = &self.groups[*gid];
-                    if let Some(list) = self.member_list(gid, cells, can_read_hidden) {
+                    if let Some(list) = self.member_list(gid, cells, access) {
                         let name = &cells[self.at.group_name];
                         let written = self.write_list(members, gid, name, list)?;
                         progress.add_member_edges(list.len() as u64);
@@ -316,7 +318,7 @@ impl Tables {
                 for gid in gids {
                     let cells = &self.groups[*gid];
                     let record = GroupRecord::from_cells(cells)?;
-                    let members = match self.member_list(gid, cells, can_read_hidden) {
+                    let members = match self.member_list(gid, cells, access) {
                         Some(_) => match counts.recv() {
                             Ok(n) => MemberCount::Known(n),
                             Err(_) => return Ok(false),
@@ -358,10 +360,9 @@ impl Tables {
 
     /// A group's members as its rows show them, `None` when they are unreadable (hidden
     /// membership without Member.Read.Hidden).
-    fn member_list(&self, gid: &str, cells: &Row, can_read_hidden: bool) -> Option<&HashSet<Id>> {
+    fn member_list(&self, gid: &str, cells: &Row, access: Access) -> Option<&HashSet<Id>> {
         static EMPTY: std::sync::OnceLock<HashSet<Id>> = std::sync::OnceLock::new();
-        let readable = can_read_hidden || !self.is_hidden(cells);
-        readable.then(|| {
+        access.reads_members(self.is_hidden(cells)).then(|| {
             self.members
                 .get(gid)
                 .unwrap_or_else(|| EMPTY.get_or_init(HashSet::new))
@@ -408,6 +409,19 @@ pub enum WriteError {
     /// Not expected: the thread writing the member rows ended early without an error.
     #[error("the member rows ended before every group's count was known")]
     MemberRowsStopped,
+}
+
+impl From<WriteError> for ExtractError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Output(e) => ExtractError::Output(e),
+            WriteError::Record(e) => ExtractError::Record(e),
+            e @ WriteError::MemberRowsStopped => ExtractError::Internal {
+                what: "writing the files".into(),
+                detail: e.to_string(),
+            },
+        }
+    }
 }
 
 /// Joins changed column names for the `attributes` cell.

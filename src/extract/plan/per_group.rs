@@ -13,6 +13,7 @@ use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinSet;
 
 use super::{AttributePresence, LISTING_RESTARTS, PAGE_SIZE, note_restarts};
+use crate::extract::access::Access;
 use crate::extract::error::ExtractError;
 use crate::extract::progress::{Phase, Progress, Warning};
 use crate::extract::rows::EdgeObject;
@@ -27,7 +28,7 @@ pub const GROUPS_PER_BATCH: usize = 10;
 pub(crate) async fn fetch_all(
     client: &GraphClient,
     schema: &Arc<Schema>,
-    can_read_hidden: bool,
+    access: Access,
     workers: usize,
     tx: mpsc::Sender<WriteOp>,
     progress: &Arc<Progress>,
@@ -89,7 +90,7 @@ pub(crate) async fn fetch_all(
             client: client.clone(),
             tx: tx.clone(),
             progress: progress.clone(),
-            can_read_hidden,
+            access,
         };
         let group_rx = group_rx.clone();
         tasks.spawn(async move {
@@ -137,7 +138,7 @@ pub(super) struct GroupWorker {
     pub(super) client: GraphClient,
     pub(super) tx: mpsc::Sender<WriteOp>,
     pub(super) progress: Arc<Progress>,
-    pub(super) can_read_hidden: bool,
+    pub(super) access: Access,
 }
 
 impl GroupWorker {
@@ -225,8 +226,7 @@ impl GroupWorker {
         note_restarts(&self.progress, &pager, &what);
         let hidden_unreadable = kind == ListKind::Members
             && total == 0
-            && group.is_hidden_membership()
-            && !self.can_read_hidden;
+            && !self.access.reads_members(group.is_hidden_membership());
         Ok(if hidden_unreadable {
             ListOutcome::Unreadable
         } else {

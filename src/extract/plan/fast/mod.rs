@@ -35,6 +35,7 @@ use self::names::{Names, Ref};
 use self::partition::{Histogram, NICKNAME_FIRST, Partition, UPN_FIRST};
 use super::per_group::{GROUPS_PER_BATCH, GroupWorker, ListOutcome};
 use super::{AttributePresence, LISTING_RESTARTS, PAGE_SIZE, note_restarts};
+use crate::extract::access::Access;
 use crate::extract::error::ExtractError;
 use crate::extract::progress::{Phase, Progress};
 use crate::extract::rows::EdgeObject;
@@ -64,7 +65,7 @@ const PAGES_IN_HAND: usize = 12;
 pub(crate) struct FastRun<'a> {
     pub client: &'a GraphClient,
     pub schema: &'a Arc<Schema>,
-    pub can_read_hidden: bool,
+    pub access: Access,
     pub users_total: Option<u64>,
     pub groups_total: Option<u64>,
     pub tx: mpsc::Sender<WriteOp>,
@@ -76,7 +77,7 @@ pub(crate) async fn fetch_all(run: FastRun<'_>) -> Result<(), ExtractError> {
     let FastRun {
         client,
         schema,
-        can_read_hidden,
+        access,
         users_total,
         groups_total,
         tx,
@@ -97,7 +98,7 @@ pub(crate) async fn fetch_all(run: FastRun<'_>) -> Result<(), ExtractError> {
         client: client.clone(),
         tx: tx.clone(),
         progress: progress.clone(),
-        can_read_hidden,
+        access,
     });
     let large = delta::large_group(users_total);
     let memberships = read_memberships(worker, groups, names.clone(), users_done, large);
