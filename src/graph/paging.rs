@@ -2,8 +2,7 @@
 //! configured Graph root. A pager can start from a first page that arrived inside a
 //! `$batch`, and can restart a listing whose page token expired.
 
-use std::collections::HashSet;
-
+use foldhash::HashSet;
 use futures::Stream;
 use serde_json::Value;
 use url::Url;
@@ -92,7 +91,7 @@ impl Pager {
         self.restart = Some(Restart {
             first,
             left: times,
-            seen: HashSet::new(),
+            seen: HashSet::default(),
         });
         self
     }
