@@ -168,6 +168,10 @@ pub async fn sign_in_admin(
     }
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "several phases in one function, not yet split into named ones (issue 26)"
+)]
 async fn create(args: CreateAppArgs) -> Result<Exit, Failure> {
     let admin = args.admin.target();
     if let Some(kind) = args.print_script {
