@@ -81,6 +81,115 @@ impl LiveServices {
         Ok(self.store().load(&name)?)
     }
 
+    /// The new app's request from the wizard's inputs, and the keyring its secret goes to:
+    /// every refusal before anything is created.
+    async fn new_app_request(
+        &self,
+        input: &NewAppInput,
+        profiles: &ProfileStore,
+    ) -> Result<(NewAppRequest, SecretStore), NewAppFailure> {
+        let nothing = |m: String| NewAppFailure::nothing(m);
+        let name = ProfileName::new(&input.profile).map_err(|e| nothing(e.to_string()))?;
+        let tenant = TenantRef::parse(&input.tenant).map_err(|e| nothing(e.to_string()))?;
+        if profiles.exists(&name) {
+            return Err(nothing(format!(
+                "A profile named {name} exists already: choose another name."
+            )));
+        }
+        lifecycle::refuse_leftovers(profiles, &name).map_err(|e| nothing(e.to_string()))?;
+        let output_dir = std::path::absolute(&input.output_dir)
+            .map_err(|e| nothing(format!("Cannot resolve the output directory: {e}")))?;
+        let keyring = writable_keyring(self.keyring).await.map_err(|e| {
+        nothing(format!(
+            "{e} Nothing was created: the new secret would have nowhere to go. In a terminal, `entra-extract app create --plaintext-secret-file` keeps it in an owner-only file instead."
+        ))
+    })?;
+        let request = NewAppRequest {
+            admin: AdminTarget {
+                cloud: input.cloud,
+                authority_url: input.authority_url.clone(),
+                graph_url: input.graph_url.clone(),
+                tenant,
+                admin_client_id: ClientId::parse(DEFAULT_ADMIN_CLIENT_ID)
+                    .map_err(|e| nothing(e.to_string()))?,
+                extra_ca_pem: None,
+            },
+            profile: NewProfile {
+                name: name.clone(),
+                output_dir,
+                secret_storage: SecretStorage::Keyring,
+            },
+            blueprint: Blueprint {
+                display_name: DEFAULT_DISPLAY_NAME.to_string(),
+                secret_lifetime: SecretLifetime::default(),
+            },
+            replication_timeout: replication::DEFAULT_TIMEOUT,
+        };
+        Ok((request, keyring))
+    }
+
+    /// What the wizard shows of a new app: created and granted, saved but not granted or
+    /// not checked, or failed (what a failure left is kept to be removed).
+    fn new_app_outcome(
+        &self,
+        name: &ProfileName,
+        created: Result<crate::session::new_app::NewApp, NewAppError>,
+    ) -> Result<CreatedApp, NewAppFailure> {
+        let nothing = |m: String| NewAppFailure::nothing(m);
+        let saved = |message: String| NewAppFailure {
+            saved_profile: Some(name.to_string()),
+            ..nothing(message)
+        };
+        match created {
+            Ok(done) => match done.report {
+                Some(r) if r.all_granted() => Ok(CreatedApp {
+                    profile: name.to_string(),
+                    client_id: done.app_id,
+                    secret_valid_until: done.secret_end,
+                }),
+                Some(r) => {
+                    let missing: Vec<&str> = r
+                        .required
+                        .iter()
+                        .filter(|p| p.state != GrantState::Granted)
+                        .map(|p| p.name.as_str())
+                        .collect();
+                    Err(saved(format!(
+                        "Profile {name} is saved, but not granted yet: {}. Check it again from the home screen (c).",
+                        missing.join(", ")
+                    )))
+                }
+                None => Err(saved(format!(
+                    "Profile {name} is saved with its secret, but {} Check it again later from the home screen.",
+                    done.unchecked.unwrap_or_default()
+                ))),
+            },
+            Err(e @ NewAppError::Check(_)) => Err(saved(e.to_string())),
+            Err(e) => {
+                let message = e.to_string();
+                let kept = match e {
+                    NewAppError::Create { failure, admin } => Some((*admin, failure.created)),
+                    NewAppError::Store { created, admin, .. } => Some((*admin, created)),
+                    _ => None,
+                };
+                match kept {
+                    Some((admin, created)) if !created.is_empty() => {
+                        let failure = NewAppFailure {
+                            message,
+                            created: created.lines(),
+                            removable: true,
+                            app_id: created.app_id.clone(),
+                            saved_profile: None,
+                        };
+                        lock(&self.leftovers).push((admin, created));
+                        Err(failure)
+                    }
+                    _ => Err(nothing(message)),
+                }
+            }
+        }
+    }
+
     /// A client for a saved profile (its secret resolved) or for the wizard's inputs.
     async fn client_for_profile(&self, name: &str) -> Result<(GraphClient, Profile), ServiceError> {
         let profile = self.load(name)?;
@@ -367,54 +476,15 @@ impl Services for LiveServices {
         .boxed()
     }
 
-    #[expect(
-        clippy::too_many_lines,
-        reason = "several phases in one function, not yet split into named ones (issue 26)"
-    )]
     fn create_app(
         &self,
         input: NewAppInput,
         updates: NewAppUpdates,
     ) -> BoxFuture<'_, Result<CreatedApp, NewAppFailure>> {
         async move {
-            let nothing = |m: String| NewAppFailure::nothing(m);
-            let name = ProfileName::new(&input.profile).map_err(|e| nothing(e.to_string()))?;
-            let tenant = TenantRef::parse(&input.tenant).map_err(|e| nothing(e.to_string()))?;
             let profiles = self.store();
-            if profiles.exists(&name) {
-                return Err(nothing(format!(
-                    "A profile named {name} exists already: choose another name."
-                )));
-            }
-            lifecycle::refuse_leftovers(&profiles, &name).map_err(|e| nothing(e.to_string()))?;
-            let output_dir = std::path::absolute(&input.output_dir)
-                .map_err(|e| nothing(format!("Cannot resolve the output directory: {e}")))?;
-            let keyring = writable_keyring(self.keyring).await.map_err(|e| {
-                nothing(format!(
-                    "{e} Nothing was created: the new secret would have nowhere to go. In a terminal, `entra-extract app create --plaintext-secret-file` keeps it in an owner-only file instead."
-                ))
-            })?;
-            let request = NewAppRequest {
-                admin: AdminTarget {
-                    cloud: input.cloud,
-                    authority_url: input.authority_url,
-                    graph_url: input.graph_url,
-                    tenant,
-                    admin_client_id: ClientId::parse(DEFAULT_ADMIN_CLIENT_ID)
-                        .map_err(|e| nothing(e.to_string()))?,
-                    extra_ca_pem: None,
-                },
-                profile: NewProfile {
-                    name: name.clone(),
-                    output_dir,
-                    secret_storage: SecretStorage::Keyring,
-                },
-                blueprint: Blueprint {
-                    display_name: DEFAULT_DISPLAY_NAME.to_string(),
-                    secret_lifetime: SecretLifetime::default(),
-                },
-                replication_timeout: replication::DEFAULT_TIMEOUT,
-            };
+            let (request, keyring) = self.new_app_request(&input, &profiles).await?;
+            let name = request.profile.name.clone();
             let mut relay = Relay::new(&updates);
             let created = create_new_app(
                 &request,
@@ -431,58 +501,7 @@ impl Services for LiveServices {
                 },
             )
             .await;
-            let saved = |message: String| NewAppFailure {
-                saved_profile: Some(name.to_string()),
-                ..nothing(message)
-            };
-            match created {
-                Ok(done) => match done.report {
-                    Some(r) if r.all_granted() => Ok(CreatedApp {
-                        profile: name.to_string(),
-                        client_id: done.app_id,
-                        secret_valid_until: done.secret_end,
-                    }),
-                    Some(r) => {
-                        let missing: Vec<&str> = r
-                            .required
-                            .iter()
-                            .filter(|p| p.state != GrantState::Granted)
-                            .map(|p| p.name.as_str())
-                            .collect();
-                        Err(saved(format!(
-                            "Profile {name} is saved, but not granted yet: {}. Check it again from the home screen (c).",
-                            missing.join(", ")
-                        )))
-                    }
-                    None => Err(saved(format!(
-                        "Profile {name} is saved with its secret, but {} Check it again later from the home screen.",
-                        done.unchecked.unwrap_or_default()
-                    ))),
-                },
-                Err(e @ NewAppError::Check(_)) => Err(saved(e.to_string())),
-                Err(e) => {
-                    let message = e.to_string();
-                    let kept = match e {
-                        NewAppError::Create { failure, admin } => Some((*admin, failure.created)),
-                        NewAppError::Store { created, admin, .. } => Some((*admin, created)),
-                        _ => None,
-                    };
-                    match kept {
-                        Some((admin, created)) if !created.is_empty() => {
-                            let failure = NewAppFailure {
-                                message,
-                                created: created.lines(),
-                                removable: true,
-                                app_id: created.app_id.clone(),
-                                saved_profile: None,
-                            };
-                            lock(&self.leftovers).push((admin, created));
-                            Err(failure)
-                        }
-                        _ => Err(nothing(message)),
-                    }
-                }
-            }
+            self.new_app_outcome(&name, created)
         }
         .boxed()
     }
