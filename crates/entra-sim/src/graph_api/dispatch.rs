@@ -150,6 +150,7 @@ fn denied(route: &Route, caller: &Caller) -> bool {
         _ => false,
     }
 }
+
 /// A group's members, owners or transitive members, listed or counted; the group exists.
 fn group_relation(
     cx: &Ctx<'_>,
