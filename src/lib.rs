@@ -4,6 +4,10 @@
 //! commands serve is its own crate (`entra-sim`, crates/entra-sim), which cannot import this
 //! one, so tests against it prove something.
 
+// Outside tests: no `unwrap` (an `expect` says why it cannot fail) and no function longer
+// than clippy.toml's threshold (a function is one phase). Tests may do both.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::too_many_lines))]
+
 pub mod cli;
 pub mod extract;
 pub mod graph;

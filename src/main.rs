@@ -1,5 +1,9 @@
 //! Argument parsing and dispatch only.
 
+// Outside tests: no `unwrap` (an `expect` says why it cannot fail) and no function longer
+// than clippy.toml's threshold (a function is one phase). Tests may do both.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::too_many_lines))]
+
 use std::io::Write;
 
 use entra_extract::cli::{Cli, Command, Exit};

@@ -1,7 +1,10 @@
 //! End-to-end tests of the output set through the library's public API: owner-only files,
 //! atomic commit with a matching manifest, nothing left behind on drop/abort, stale
 //! temporary files of a killed run, and clear errors for unusable directories.
-#![allow(clippy::disallowed_macros)] // the test harness captures what tests print
+#![allow(
+    clippy::disallowed_macros,
+    reason = "the test harness captures what tests print"
+)]
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

@@ -1,7 +1,10 @@
 //! Atomic output: a previous extraction in the output directory stays byte-identical when a
 //! run fails (retries exhausted) or is interrupted (SIGINT, SIGTERM, SIGHUP; on Windows
 //! Ctrl-Break, a closed console, logoff and shutdown), and no temporary file is left.
-#![allow(clippy::disallowed_macros)] // the test harness captures what tests print
+#![allow(
+    clippy::disallowed_macros,
+    reason = "the test harness captures what tests print"
+)]
 
 mod common;
 
@@ -42,7 +45,7 @@ fn failed_run_leaves_previous_files_untouched() {
 /// The run starts with the signals' default actions whatever this test inherited: under
 /// `nohup` (a CI job started so) SIGHUP would stay ignored, as the program promises.
 fn start_writing(sim: &Sim, env: &TestEnv, out: &Path) -> std::process::Child {
-    #[allow(unused_mut)] // changed on Unix only
+    #[allow(unused_mut, reason = "changed on Unix only")]
     let mut command = sim.std_command(env, "run", DemoAppKind::Full);
     #[cfg(unix)] // signal dispositions are Unix's
     {

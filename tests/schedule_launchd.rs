@@ -9,7 +9,10 @@
 //! Unix only: `#!/bin/sh` stand-ins, `python3` and `plutil` are Unix tools; generation is the
 //! same code on every platform.
 #![cfg(unix)]
-#![allow(clippy::disallowed_macros)] // the test harness captures what tests print
+#![allow(
+    clippy::disallowed_macros,
+    reason = "the test harness captures what tests print"
+)]
 
 mod common;
 

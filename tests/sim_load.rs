@@ -5,7 +5,10 @@
 //! The server runs on its own runtime whose threads are named `sim-server`, so the probe can
 //! read how much CPU the server alone used (from /proc) and report requests per server
 //! CPU-second as well as the raw rate (client and server share the machine).
-#![allow(clippy::disallowed_macros)] // the test harness captures what tests print
+#![allow(
+    clippy::disallowed_macros,
+    reason = "the test harness captures what tests print"
+)]
 
 mod sim_support;
 

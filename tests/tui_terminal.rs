@@ -7,7 +7,10 @@
 //!
 //! Unix only: tmux and `sh` drive the terminal. Windows consoles need a ConPTY driver, which
 //! these tests do not have yet.
-#![allow(clippy::disallowed_macros)] // the test harness captures what tests print
+#![allow(
+    clippy::disallowed_macros,
+    reason = "the test harness captures what tests print"
+)]
 #![cfg(unix)]
 
 use std::process::Command;

@@ -146,7 +146,7 @@ impl Wizard {
     /// profile's name, and the question whether to replace it answered yes, on a machine
     /// without a keyring: returns the screen once the save has answered.
     // Its one test needs Unix file modes (until issue 25's access control lists).
-    #[cfg_attr(not(unix), allow(dead_code))]
+    #[cfg_attr(not(unix), expect(dead_code, reason = "used on Unix only"))]
     async fn replace_without_a_keyring(&mut self, edited: &str, taken: &str) -> String {
         self.home_lists(edited).await;
         self.edit_to_save_step().await;
@@ -276,7 +276,7 @@ impl Case {
     }
 
     /// Each of `names`' profile file and run history, as they are now.
-    #[cfg_attr(not(unix), allow(dead_code))]
+    #[cfg_attr(not(unix), expect(dead_code, reason = "used on Unix only"))]
     fn records<const N: usize>(&self, names: [&str; N]) -> [(String, Vec<Value>); N] {
         names.map(|n| (self.profile_text(n), self.history(n)))
     }

@@ -8,7 +8,10 @@
 //!
 //! Unix only: the systemd user timer and a `#!/bin/sh` stand-in for `systemctl`; the Task
 //! Scheduler and launchd get their own tests.
-#![allow(clippy::disallowed_macros)] // the test harness captures what tests print
+#![allow(
+    clippy::disallowed_macros,
+    reason = "the test harness captures what tests print"
+)]
 #![cfg(unix)]
 
 mod common;

@@ -195,21 +195,7 @@ async fn create(args: CreateAppArgs) -> Result<Exit, Failure> {
     } else {
         SecretStorage::Keyring
     };
-    let keyring = match secret_storage {
-        SecretStorage::Keyring => {
-            let choice = StoreChoice::from_env().map_err(|e| bad(e.to_string()))?;
-            Some(writable_keyring(choice).await.map_err(|e| {
-                bad(format!(
-                    "{}\n  nothing was created: the new secret would have nowhere to go. A created \
-                     secret cannot come from the environment: on Linux choose the kernel keyring \
-                     (ENTRA_EXTRACT_KEYRING_STORE=keyutils, emptied at reboot), or, as a last \
-                     resort, add --plaintext-secret-file (an owner-only file)",
-                    keyring_problem(&e)
-                ))
-            })?)
-        }
-        _ => None,
-    };
+    let keyring = new_app_keyring(secret_storage).await?;
     let request = NewAppRequest {
         admin,
         profile: NewProfile {
@@ -240,15 +226,7 @@ async fn create(args: CreateAppArgs) -> Result<Exit, Failure> {
     let done = match created {
         Ok(done) => done,
         Err(e) => {
-            let exit = match &e {
-                NewAppError::SignIn(AdminSignInError::Graph(g)) | NewAppError::Check(g) => {
-                    graph_failure(g).exit
-                }
-                NewAppError::SignIn(_) => Exit::AuthFailed,
-                _ if e.is_access_denied() => Exit::PermissionMissing,
-                NewAppError::Create { failure, .. } => graph_failure(&failure.error).exit,
-                _ => Exit::Failure,
-            };
+            let exit = failure_exit(&e);
             crate::errln!("error: {e}");
             return Ok(match e.leftovers() {
                 Some((created, client)) => {
@@ -277,6 +255,41 @@ async fn create(args: CreateAppArgs) -> Result<Exit, Failure> {
         "Profile {name} is ready: `entra-extract run --profile {name}` (or open `entra-extract` and choose it)."
     );
     Ok(Exit::Success)
+}
+
+/// The keyring a new app's secret goes to, checked writable before anything is created
+/// (`None`: it goes to a plaintext file).
+async fn new_app_keyring(
+    secret_storage: SecretStorage,
+) -> Result<Option<crate::secret::SecretStore>, Failure> {
+    match secret_storage {
+        SecretStorage::Keyring => {
+            let choice = StoreChoice::from_env().map_err(|e| bad(e.to_string()))?;
+            Ok(Some(writable_keyring(choice).await.map_err(|e| {
+                bad(format!(
+                    "{}\n  nothing was created: the new secret would have nowhere to go. A created \
+                     secret cannot come from the environment: on Linux choose the kernel keyring \
+                     (ENTRA_EXTRACT_KEYRING_STORE=keyutils, emptied at reboot), or, as a last \
+                     resort, add --plaintext-secret-file (an owner-only file)",
+                    keyring_problem(&e)
+                ))
+            })?))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The exit code of a new app that failed: what it concerns.
+fn failure_exit(e: &NewAppError) -> Exit {
+    match e {
+        NewAppError::SignIn(AdminSignInError::Graph(g)) | NewAppError::Check(g) => {
+            graph_failure(g).exit
+        }
+        NewAppError::SignIn(_) => Exit::AuthFailed,
+        _ if e.is_access_denied() => Exit::PermissionMissing,
+        NewAppError::Create { failure, .. } => graph_failure(&failure.error).exit,
+        _ => Exit::Failure,
+    }
 }
 
 /// A keyring error without the advice on supplying an existing secret (which does not apply

@@ -157,37 +157,7 @@ impl ConnectArgs {
                     .await
                     .map_err(|e| bad(e.to_string()))?
             }
-            _ => {
-                let tenant = tenant
-                    .clone()
-                    .ok_or_else(|| bad("give --tenant (or --profile NAME)".into()))?;
-                let client_id = client_id
-                    .clone()
-                    .ok_or_else(|| bad("give --client-id (or --profile NAME)".into()))?;
-                let (credential, notes) = match &self.certificate {
-                    Some(pem) => (
-                        Credential::Certificate {
-                            cert_pem: pem.clone(),
-                            key_pem: pem.clone(),
-                        },
-                        SecretNotes::default(),
-                    ),
-                    None => {
-                        let (secret, notes) = supplied_secret()?.split();
-                        (Credential::Secret(secret), notes)
-                    }
-                };
-                let target = AppTarget {
-                    cloud: Cloud::default(),
-                    authority_url: None,
-                    graph_url: None,
-                    tenant,
-                    client_id,
-                    credential,
-                    extra_ca_pem: None,
-                };
-                (target, notes)
-            }
+            _ => self.flags_target(tenant.clone(), client_id.clone())?,
         };
         if let Some(w) = &secret_notes.warning {
             crate::errln!("warning: {w}");
@@ -229,6 +199,42 @@ impl ConnectArgs {
             cloud,
             secret_notes,
         })
+    }
+
+    /// The app registration the flags alone describe (no profile): its secret from the
+    /// environment or a systemd credential, unless a certificate is given.
+    fn flags_target(
+        &self,
+        tenant: Option<TenantRef>,
+        client_id: Option<ClientId>,
+    ) -> Result<(AppTarget, SecretNotes), Failure> {
+        let bad = |m: String| Failure::new(Exit::BadConfig, m);
+        let tenant = tenant.ok_or_else(|| bad("give --tenant (or --profile NAME)".into()))?;
+        let client_id =
+            client_id.ok_or_else(|| bad("give --client-id (or --profile NAME)".into()))?;
+        let (credential, notes) = match &self.certificate {
+            Some(pem) => (
+                Credential::Certificate {
+                    cert_pem: pem.clone(),
+                    key_pem: pem.clone(),
+                },
+                SecretNotes::default(),
+            ),
+            None => {
+                let (secret, notes) = supplied_secret()?.split();
+                (Credential::Secret(secret), notes)
+            }
+        };
+        let target = AppTarget {
+            cloud: Cloud::default(),
+            authority_url: None,
+            graph_url: None,
+            tenant,
+            client_id,
+            credential,
+            extra_ca_pem: None,
+        };
+        Ok((target, notes))
     }
 }
 

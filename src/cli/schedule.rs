@@ -145,51 +145,76 @@ fn add(
     let force_cron = chosen == Some(Backend::Cron);
     let job = schedule::job_for(&profile, when, credential_file, backend)?;
     if print {
-        match backend {
-            Backend::TaskScheduler => {
-                let wrapper = taskscheduler::wrapper_path(profiles.dirs(), name);
-                let action = taskscheduler::action(&job, &wrapper, &taskscheduler::system_root())
-                    .map_err(ScheduleError::from)?;
-                crate::outln!(
-                    "{}",
-                    taskscheduler::utf8_document(&taskscheduler::render(
-                        &job,
-                        &action,
-                        chrono::Local::now().date_naive()
-                    ))
-                );
-                if let Some((path, script)) = &action.wrapper {
-                    crate::errln!(
-                        "note: the task runs {}, which `schedule add` writes as:\n{}",
-                        path.display(),
-                        script.replace("\r\n", "\n")
-                    );
-                }
-            }
-            Backend::Launchd => crate::outln!(
-                "{}",
-                launchd::render(&job, &schedule::log_path(profiles.dirs(), name))
-            ),
-            Backend::Systemd => {
-                let units = systemd::render(&job).map_err(ScheduleError::from)?;
-                crate::outln!(
-                    "# {}\n{}\n# {}\n{}",
-                    systemd::service_name(name),
-                    units.service,
-                    systemd::timer_name(name),
-                    units.timer
-                );
-            }
-            Backend::Cron => crate::outln!(
-                "{}",
-                cron::line(&job, &schedule::log_path(profiles.dirs(), name))
-            ),
-        }
-        return Ok(());
+        return print_job(profiles, name, &job, backend);
     }
     let applied = crate::session::schedule::install(profiles, &mut profile, when, &job, backend)?;
     applied.recorded?;
-    match applied.done {
+    say_installed(profiles, &profile, &job, when, applied.done, force_cron);
+    Ok(())
+}
+
+/// `schedule add --print`: what `schedule add` would install, written out, nothing installed.
+fn print_job(
+    profiles: &ProfileStore,
+    name: &ProfileName,
+    job: &schedule::Job,
+    backend: Backend,
+) -> Result<(), CommandError> {
+    match backend {
+        Backend::TaskScheduler => {
+            let wrapper = taskscheduler::wrapper_path(profiles.dirs(), name);
+            let action = taskscheduler::action(job, &wrapper, &taskscheduler::system_root())
+                .map_err(ScheduleError::from)?;
+            crate::outln!(
+                "{}",
+                taskscheduler::utf8_document(&taskscheduler::render(
+                    job,
+                    &action,
+                    chrono::Local::now().date_naive()
+                ))
+            );
+            if let Some((path, script)) = &action.wrapper {
+                crate::errln!(
+                    "note: the task runs {}, which `schedule add` writes as:\n{}",
+                    path.display(),
+                    script.replace("\r\n", "\n")
+                );
+            }
+        }
+        Backend::Launchd => crate::outln!(
+            "{}",
+            launchd::render(job, &schedule::log_path(profiles.dirs(), name))
+        ),
+        Backend::Systemd => {
+            let units = systemd::render(job).map_err(ScheduleError::from)?;
+            crate::outln!(
+                "# {}\n{}\n# {}\n{}",
+                systemd::service_name(name),
+                units.service,
+                systemd::timer_name(name),
+                units.timer
+            );
+        }
+        Backend::Cron => crate::outln!(
+            "{}",
+            cron::line(job, &schedule::log_path(profiles.dirs(), name))
+        ),
+    }
+    Ok(())
+}
+
+/// What `schedule add` installed, in the user's words: where the timer, task or agent is,
+/// how to check and stop it, and what the secret needs when it fires.
+fn say_installed(
+    profiles: &ProfileStore,
+    profile: &crate::profile::Profile,
+    job: &schedule::Job,
+    when: Schedule,
+    done: Installed,
+    force_cron: bool,
+) {
+    let name = &profile.name;
+    match done {
         Installed::Timer(files) => {
             crate::outln!(
                 "Profile {name} now reruns {} (systemd user timer {}; runs missed while the machine was off start at the next boot).\n\
@@ -201,7 +226,7 @@ fn add(
                 files[1].display(),
                 systemd::service_name(name),
             );
-            if reads_keyring(&profile, &job) {
+            if reads_keyring(profile, job) {
                 crate::errln!(
                     "note: each run reads the secret from your OS keyring; if the keyring is locked when the timer fires (e.g. no one is logged in), the run fails with exit code 2 (within 30 s) instead of waiting. Pass --credential-file to hand it the secret as a systemd credential instead."
                 );
@@ -249,7 +274,7 @@ fn add(
                 "{lead} this line to your crontab (`crontab -e`) to rerun profile {name} {}:\n\n{line}\n",
                 when.describe()
             );
-            if reads_keyring(&profile, &job) {
+            if reads_keyring(profile, job) {
                 crate::errln!(
                     "note: each run reads the secret from your OS keyring over your session bus at its default address, so only while you are logged in (or lingering: `loginctl enable-linger`) with the keyring unlocked; otherwise the run fails with exit code 2. For an unattended machine pass --credential-file DIR/{} (an owner-only file holding the secret) instead.",
                     cron::credential_name(name)
@@ -257,7 +282,6 @@ fn add(
             }
         }
     }
-    Ok(())
 }
 
 /// Whether the scheduled runs read the secret from the OS keyring of a user session.

@@ -480,7 +480,8 @@ pub fn open_to_everyone(path: &Path) {
     };
     let sddl = wide(OsStr::new(&format!(
         "D:(A;;FA;;;{})(A;;FR;;;WD)",
-        current_user_sid().unwrap()
+        // A test helper, documented to panic: the test fails on the reason.
+        current_user_sid().expect("the test's user SID")
     )));
     let mut descriptor: *mut c_void = std::ptr::null_mut();
     let path = wide(path.as_os_str());

@@ -141,7 +141,7 @@ pub fn render(job: &Job, action: &Action, start: NaiveDate) -> String {
     let p = &job.profile;
     let (at, repetition, schedule_by) = match job.schedule {
         Schedule::Hourly => (
-            TimeOfDay::new(0, 0).expect("midnight"),
+            TimeOfDay::new(0, 0).expect("00:00 is a time of day"),
             "      <Repetition>\n        <Interval>PT1H</Interval>\n        <Duration>P1D</Duration>\n        <StopAtDurationEnd>false</StopAtDurationEnd>\n      </Repetition>\n",
             "      <ScheduleByDay>\n        <DaysInterval>1</DaysInterval>\n      </ScheduleByDay>\n".to_string(),
         ),

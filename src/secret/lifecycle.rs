@@ -872,31 +872,10 @@ pub async fn save(
     let now =
         (profile.credential == CredentialKind::Secret).then(|| place(profiles, name, to, opened));
     let old_copy = match from {
-        Some((old, storage)) if !in_place && !old_name_stays => match stored {
-            Err(why) if profile.credential != CredentialKind::Secret => SecretRemoval::LeftBehind {
-                storage,
-                why: format!(
-                    "unused now that the profile signs in with a certificate; it could \
-                         not be read ({why})"
-                ),
-            },
-            Err(why) if value.is_none() && writes => SecretRemoval::LeftBehind {
-                storage,
-                why: format!("not moved: it could not be read ({why})"),
-            },
-            Err(why) => SecretRemoval::LeftBehind {
-                storage,
-                why: format!(
-                    "not deleted: it could not be read, so it was never compared with the \
-                     secret the profile has now ({why})"
-                ),
-            },
-            Ok(kept) if profile.credential != CredentialKind::Secret => kept
-                .map_or(SecretRemoval::NoneStored, |_| SecretRemoval::Kept {
-                    storage,
-                }),
-            Ok(_) => delete_copy(profiles, &old, storage, store.as_ref()).await,
-        },
+        Some((old, storage)) if !in_place && !old_name_stays => {
+            let moved = value.is_some() || !writes;
+            retire_old_copy(profiles, profile, (&old, storage), stored, moved, &store).await
+        }
         _ => SecretRemoval::NoneStored,
     };
     Ok(Saved {
@@ -906,6 +885,45 @@ pub async fn save(
         displaced,
         unfinished,
     })
+}
+
+/// Once the profile is saved, the copy of the secret kept before in the old place (`from`,
+/// which the save leaves): deleted once read and compared (`stored`), else kept and reported.
+/// `moved`: the save wrote a copy to the new place, or wrote none because the new place is
+/// outside the program.
+async fn retire_old_copy(
+    profiles: &ProfileStore,
+    profile: &Profile,
+    (old, storage): (&ProfileName, SecretStorage),
+    stored: Result<Option<SecretString>, String>,
+    moved: bool,
+    store: &Option<Result<SecretStore, SecretError>>,
+) -> SecretRemoval {
+    match stored {
+        Err(why) if profile.credential != CredentialKind::Secret => SecretRemoval::LeftBehind {
+            storage,
+            why: format!(
+                "unused now that the profile signs in with a certificate; it could \
+                 not be read ({why})"
+            ),
+        },
+        Err(why) if !moved => SecretRemoval::LeftBehind {
+            storage,
+            why: format!("not moved: it could not be read ({why})"),
+        },
+        Err(why) => SecretRemoval::LeftBehind {
+            storage,
+            why: format!(
+                "not deleted: it could not be read, so it was never compared with the \
+             secret the profile has now ({why})"
+            ),
+        },
+        Ok(kept) if profile.credential != CredentialKind::Secret => kept
+            .map_or(SecretRemoval::NoneStored, |_| SecretRemoval::Kept {
+                storage,
+            }),
+        Ok(_) => delete_copy(profiles, old, storage, store.as_ref()).await,
+    }
 }
 
 /// The secret [`save`] writes for `profile` (`None`: it writes none), once the refusals

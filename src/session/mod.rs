@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod new_app;
 pub mod rotate;
+pub mod save;
 pub mod schedule;
 mod service_error;
 pub mod wizard;

@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 use super::admin::{AdminTarget, NewProfile};
 use super::new_app::{NewAppError, NewAppEvent, NewAppRequest, create_new_app, writable_keyring};
 use super::rotate::{RotateEvent, RotateRequest, old_secret_warning, rotate_profile_secret};
+use super::save::{Saving, absolute};
 use super::{AppTarget, SessionError};
 use crate::extract::DomainPrefix;
 use crate::extract::progress::Progress;
@@ -21,7 +22,7 @@ use crate::extract::run::{ExtractError, ExtractOptions, run as extract, tenant_i
 use crate::graph::DEFAULT_ADMIN_CLIENT_ID;
 use crate::graph::{ClientId, Credential, GraphClient, GraphError, TenantRef};
 use crate::permissions::report::{GrantState, PermissionReport};
-use crate::profile::{CredentialKind, Dirs, Profile, ProfileError, ProfileName, ProfileStore};
+use crate::profile::{CredentialKind, Dirs, Profile, ProfileName, ProfileStore};
 use crate::registration::{Blueprint, Created, DEFAULT_DISPLAY_NAME, SecretLifetime, replication};
 use crate::secret::lifecycle::{self, LifecycleError};
 use crate::secret::{SecretInputs, SecretStore, StoreChoice};
@@ -29,8 +30,8 @@ use crate::tui::services::{
     CheckTarget, CreatedApp, CredentialInput, CredentialProblem, CredentialsInput, ErrorKind,
     ExtractionError, ExtractionHandle, ExtractionSummary, ExtractionTarget, Field, IfNameTaken,
     NewAppFailure, NewAppInput, NewAppUpdate, NewAppUpdates, OutputSettings, ProfileDraft,
-    ProfileSummary, SaveOutcome, SaveProblem, SaveProblemKind, SecretStorage, ServiceError,
-    Services, StorageProblem, TenantInfo,
+    ProfileSummary, SaveOutcome, SaveProblem, SecretStorage, ServiceError, Services,
+    StorageProblem, TenantInfo,
 };
 
 /// Services backed by the real program, with profiles under `dirs`.
@@ -66,9 +67,127 @@ impl LiveServices {
         ProfileStore::new(self.dirs.clone())
     }
 
+    /// Where the wizard's saves and deletions go.
+    fn saving(&self) -> Saving {
+        Saving {
+            store: self.store(),
+            keyring: self.keyring,
+            schedules: self.schedules,
+        }
+    }
+
     fn load(&self, name: &str) -> Result<Profile, ServiceError> {
         let name = ProfileName::new(name)?;
         Ok(self.store().load(&name)?)
+    }
+
+    /// The new app's request from the wizard's inputs, and the keyring its secret goes to:
+    /// every refusal before anything is created.
+    async fn new_app_request(
+        &self,
+        input: &NewAppInput,
+        profiles: &ProfileStore,
+    ) -> Result<(NewAppRequest, SecretStore), NewAppFailure> {
+        let nothing = |m: String| NewAppFailure::nothing(m);
+        let name = ProfileName::new(&input.profile).map_err(|e| nothing(e.to_string()))?;
+        let tenant = TenantRef::parse(&input.tenant).map_err(|e| nothing(e.to_string()))?;
+        if profiles.exists(&name) {
+            return Err(nothing(format!(
+                "A profile named {name} exists already: choose another name."
+            )));
+        }
+        lifecycle::refuse_leftovers(profiles, &name).map_err(|e| nothing(e.to_string()))?;
+        let output_dir = std::path::absolute(&input.output_dir)
+            .map_err(|e| nothing(format!("Cannot resolve the output directory: {e}")))?;
+        let keyring = writable_keyring(self.keyring).await.map_err(|e| {
+        nothing(format!(
+            "{e} Nothing was created: the new secret would have nowhere to go. In a terminal, `entra-extract app create --plaintext-secret-file` keeps it in an owner-only file instead."
+        ))
+    })?;
+        let request = NewAppRequest {
+            admin: AdminTarget {
+                cloud: input.cloud,
+                authority_url: input.authority_url.clone(),
+                graph_url: input.graph_url.clone(),
+                tenant,
+                admin_client_id: ClientId::parse(DEFAULT_ADMIN_CLIENT_ID)
+                    .map_err(|e| nothing(e.to_string()))?,
+                extra_ca_pem: None,
+            },
+            profile: NewProfile {
+                name: name.clone(),
+                output_dir,
+                secret_storage: SecretStorage::Keyring,
+            },
+            blueprint: Blueprint {
+                display_name: DEFAULT_DISPLAY_NAME.to_string(),
+                secret_lifetime: SecretLifetime::default(),
+            },
+            replication_timeout: replication::DEFAULT_TIMEOUT,
+        };
+        Ok((request, keyring))
+    }
+
+    /// What the wizard shows of a new app: created and granted, saved but not granted or
+    /// not checked, or failed (what a failure left is kept to be removed).
+    fn new_app_outcome(
+        &self,
+        name: &ProfileName,
+        created: Result<crate::session::new_app::NewApp, NewAppError>,
+    ) -> Result<CreatedApp, NewAppFailure> {
+        let nothing = |m: String| NewAppFailure::nothing(m);
+        let saved = |message: String| NewAppFailure {
+            saved_profile: Some(name.to_string()),
+            ..nothing(message)
+        };
+        match created {
+            Ok(done) => match done.report {
+                Some(r) if r.all_granted() => Ok(CreatedApp {
+                    profile: name.to_string(),
+                    client_id: done.app_id,
+                    secret_valid_until: done.secret_end,
+                }),
+                Some(r) => {
+                    let missing: Vec<&str> = r
+                        .required
+                        .iter()
+                        .filter(|p| p.state != GrantState::Granted)
+                        .map(|p| p.name.as_str())
+                        .collect();
+                    Err(saved(format!(
+                        "Profile {name} is saved, but not granted yet: {}. Check it again from the home screen (c).",
+                        missing.join(", ")
+                    )))
+                }
+                None => Err(saved(format!(
+                    "Profile {name} is saved with its secret, but {} Check it again later from the home screen.",
+                    done.unchecked.unwrap_or_default()
+                ))),
+            },
+            Err(e @ NewAppError::Check(_)) => Err(saved(e.to_string())),
+            Err(e) => {
+                let message = e.to_string();
+                let kept = match e {
+                    NewAppError::Create { failure, admin } => Some((*admin, failure.created)),
+                    NewAppError::Store { created, admin, .. } => Some((*admin, created)),
+                    _ => None,
+                };
+                match kept {
+                    Some((admin, created)) if !created.is_empty() => {
+                        let failure = NewAppFailure {
+                            message,
+                            created: created.lines(),
+                            removable: true,
+                            app_id: created.app_id.clone(),
+                            saved_profile: None,
+                        };
+                        lock(&self.leftovers).push((admin, created));
+                        Err(failure)
+                    }
+                    _ => Err(nothing(message)),
+                }
+            }
+        }
     }
 
     /// A client for a saved profile (its secret resolved) or for the wizard's inputs.
@@ -273,21 +392,16 @@ impl Services for LiveServices {
         draft: ProfileDraft,
         storage: SecretStorage,
     ) -> BoxFuture<'_, Result<SaveOutcome, SaveProblem>> {
-        async move { self.save(draft, storage).await }.boxed()
+        async move { self.saving().save(draft, storage).await }.boxed()
     }
 
     fn delete_profile(&self, name: String) -> BoxFuture<'_, Result<String, ServiceError>> {
         async move {
             let name = ProfileName::new(&name)?;
-            let store = self.store();
-            let removed = async {
-                self.removal(&store, &name)
-                    .await?
-                    .finish(&store, None)
-                    .await
-            }
-            .await?;
-            let warnings = removed.warnings(&store, &name);
+            let saving = self.saving();
+            let store = &saving.store;
+            let removed = async { saving.removal(&name).await?.finish(store, None).await }.await?;
+            let warnings = removed.warnings(store, &name);
             match warnings.is_empty() {
                 true => Ok(removed.describe()),
                 false => Err(ServiceError::new(
@@ -368,44 +482,9 @@ impl Services for LiveServices {
         updates: NewAppUpdates,
     ) -> BoxFuture<'_, Result<CreatedApp, NewAppFailure>> {
         async move {
-            let nothing = |m: String| NewAppFailure::nothing(m);
-            let name = ProfileName::new(&input.profile).map_err(|e| nothing(e.to_string()))?;
-            let tenant = TenantRef::parse(&input.tenant).map_err(|e| nothing(e.to_string()))?;
             let profiles = self.store();
-            if profiles.exists(&name) {
-                return Err(nothing(format!(
-                    "A profile named {name} exists already: choose another name."
-                )));
-            }
-            lifecycle::refuse_leftovers(&profiles, &name).map_err(|e| nothing(e.to_string()))?;
-            let output_dir = std::path::absolute(&input.output_dir)
-                .map_err(|e| nothing(format!("Cannot resolve the output directory: {e}")))?;
-            let keyring = writable_keyring(self.keyring).await.map_err(|e| {
-                nothing(format!(
-                    "{e} Nothing was created: the new secret would have nowhere to go. In a terminal, `entra-extract app create --plaintext-secret-file` keeps it in an owner-only file instead."
-                ))
-            })?;
-            let request = NewAppRequest {
-                admin: AdminTarget {
-                    cloud: input.cloud,
-                    authority_url: input.authority_url,
-                    graph_url: input.graph_url,
-                    tenant,
-                    admin_client_id: ClientId::parse(DEFAULT_ADMIN_CLIENT_ID)
-                        .map_err(|e| nothing(e.to_string()))?,
-                    extra_ca_pem: None,
-                },
-                profile: NewProfile {
-                    name: name.clone(),
-                    output_dir,
-                    secret_storage: SecretStorage::Keyring,
-                },
-                blueprint: Blueprint {
-                    display_name: DEFAULT_DISPLAY_NAME.to_string(),
-                    secret_lifetime: SecretLifetime::default(),
-                },
-                replication_timeout: replication::DEFAULT_TIMEOUT,
-            };
+            let (request, keyring) = self.new_app_request(&input, &profiles).await?;
+            let name = request.profile.name.clone();
             let mut relay = Relay::new(&updates);
             let created = create_new_app(
                 &request,
@@ -422,58 +501,7 @@ impl Services for LiveServices {
                 },
             )
             .await;
-            let saved = |message: String| NewAppFailure {
-                saved_profile: Some(name.to_string()),
-                ..nothing(message)
-            };
-            match created {
-                Ok(done) => match done.report {
-                    Some(r) if r.all_granted() => Ok(CreatedApp {
-                        profile: name.to_string(),
-                        client_id: done.app_id,
-                        secret_valid_until: done.secret_end,
-                    }),
-                    Some(r) => {
-                        let missing: Vec<&str> = r
-                            .required
-                            .iter()
-                            .filter(|p| p.state != GrantState::Granted)
-                            .map(|p| p.name.as_str())
-                            .collect();
-                        Err(saved(format!(
-                            "Profile {name} is saved, but not granted yet: {}. Check it again from the home screen (c).",
-                            missing.join(", ")
-                        )))
-                    }
-                    None => Err(saved(format!(
-                        "Profile {name} is saved with its secret, but {} Check it again later from the home screen.",
-                        done.unchecked.unwrap_or_default()
-                    ))),
-                },
-                Err(e @ NewAppError::Check(_)) => Err(saved(e.to_string())),
-                Err(e) => {
-                    let message = e.to_string();
-                    let kept = match e {
-                        NewAppError::Create { failure, admin } => Some((*admin, failure.created)),
-                        NewAppError::Store { created, admin, .. } => Some((*admin, created)),
-                        _ => None,
-                    };
-                    match kept {
-                        Some((admin, created)) if !created.is_empty() => {
-                            let failure = NewAppFailure {
-                                message,
-                                created: created.lines(),
-                                removable: true,
-                                app_id: created.app_id.clone(),
-                                saved_profile: None,
-                            };
-                            lock(&self.leftovers).push((admin, created));
-                            Err(failure)
-                        }
-                        _ => Err(nothing(message)),
-                    }
-                }
-            }
+            self.new_app_outcome(&name, created)
         }
         .boxed()
     }
@@ -731,331 +759,6 @@ impl LiveServices {
             ru_budget_per_10s: Some(ru_budget),
         }
     }
-
-    /// The removal of the saved profile `name`, checked (nothing changed yet); the demo's
-    /// leaves timers alone: they belong to the user's real profiles of the same names.
-    async fn removal(
-        &self,
-        store: &ProfileStore,
-        name: &ProfileName,
-    ) -> Result<lifecycle::Removal, LifecycleError> {
-        let removal =
-            lifecycle::Removal::check(store, name, false, SecretStore::open(self.keyring)).await?;
-        Ok(match self.schedules {
-            true => removal,
-            false => removal.sparing_timers(),
-        })
-    }
-
-    /// Saving under a name another saved profile has would silently replace that profile:
-    /// refuse ([`SaveProblemKind::NameTaken`]) unless the user agreed; then check that it can
-    /// go. Nothing is changed here: it goes once the draft is saved.
-    async fn displaced(
-        &self,
-        store: &ProfileStore,
-        draft: &ProfileDraft,
-        edits: Option<&Profile>,
-        name: &ProfileName,
-    ) -> Result<Option<lifecycle::Removal>, SaveProblem> {
-        if edits.is_some_and(|p| p.name == *name) || !store.exists(name) {
-            return Ok(None);
-        }
-        match draft.if_name_taken {
-            IfNameTaken::Refuse => {
-                let what = match store.load(name) {
-                    Ok(p) => format!(" (tenant {}, client id {})", p.tenant, p.client_id),
-                    Err(_) => String::new(),
-                };
-                Err(SaveProblem {
-                    kind: SaveProblemKind::NameTaken,
-                    message: format!("A saved profile is named {name} already{what}."),
-                    alternatives: Vec::new(),
-                })
-            }
-            IfNameTaken::Replace => self.removal(store, name).await.map(Some).map_err(|e| {
-                SaveProblem::failed(format!(
-                    "The profile {name} cannot be replaced: {e}. Nothing was changed."
-                ))
-            }),
-        }
-    }
-
-    /// Saves the draft: every refusal first, nothing changed until they pass; then the
-    /// secret, the profile file, and only then what it replaces ([`lifecycle::save`]).
-    async fn save(
-        &self,
-        draft: ProfileDraft,
-        storage: SecretStorage,
-    ) -> Result<SaveOutcome, SaveProblem> {
-        let fail = SaveProblem::failed;
-        let name = ProfileName::new(&draft.name).map_err(|e| fail(e.to_string()))?;
-        let c = &draft.credentials;
-        let tenant = TenantRef::parse(&c.tenant).map_err(|e| fail(e.to_string()))?;
-        let client_id = ClientId::parse(&c.client_id).map_err(|e| fail(e.to_string()))?;
-        let mut profile = Profile::new(name.clone(), tenant, client_id);
-        profile.cloud = c.cloud;
-        profile.authority_url = c.authority_url.clone();
-        profile.graph_url = c.graph_url.clone();
-        profile.output_dir = absolute(&draft.output.directory);
-        let prefix = draft.output.domain_prefix.trim();
-        profile.domain_prefix = (!prefix.is_empty()).then(|| prefix.to_string());
-        profile.bom = draft.output.bom;
-        // What the user chose, recorded as such: a later run knows where to look.
-        profile.secret_storage = storage;
-        let secret = match &c.credential {
-            CredentialInput::Certificate { path } => {
-                profile.credential = CredentialKind::Certificate {
-                    path: absolute(path),
-                };
-                None
-            }
-            CredentialInput::Secret(s) => Some(s.clone()),
-        };
-        profile.validate().map_err(|e| fail(e.to_string()))?;
-        let store = self.store();
-        // The profile being edited, if it is still there (deleted meanwhile, the draft is
-        // a new profile).
-        let edits = match draft.replaces.as_deref() {
-            Some(old) => {
-                let old = ProfileName::new(old).map_err(|e| fail(e.to_string()))?;
-                match store.load(&old) {
-                    Ok(p) => Some(p),
-                    Err(ProfileError::NotFound { .. }) => None,
-                    Err(e) => return Err(fail(e.to_string())),
-                }
-            }
-            None => None,
-        };
-        // The demo's profiles have no timer; one of the same name is a real profile's.
-        if let Some(old) = edits.as_ref().filter(|p| p.name != name && self.schedules)
-            && let Some(why) = crate::schedule::rename_blocker(&store, &old.name, &name)
-        {
-            return Err(fail(why));
-        }
-        let displaces = self
-            .displaced(&store, &draft, edits.as_ref(), &name)
-            .await?;
-        // What the wizard does not show is kept from the profile being edited.
-        if let Some(p) = &edits {
-            profile.extra_user_attributes = p.extra_user_attributes.clone();
-            profile.extra_group_attributes = p.extra_group_attributes.clone();
-            profile.extra_ca_pem = p.extra_ca_pem.clone();
-        }
-        // The secret the form filled in is the one kept now: it moves, and proves nothing.
-        let given = secret.filter(|_| draft.secret_given || edits.is_none());
-        // The same app's secret, kept: rotation still knows which of the app's secrets it
-        // is. A new secret (or another app) is not the one that key id names.
-        if let Some(p) = edits.as_ref().filter(|p| {
-            given.is_none()
-                && p.tenant == profile.tenant
-                && p.client_id == profile.client_id
-                && p.credential == profile.credential
-        }) {
-            profile.secret_key_id = p.secret_key_id.clone();
-        }
-        let saved = lifecycle::save(
-            &store,
-            lifecycle::Save {
-                profile: &profile,
-                edits: edits.as_ref(),
-                displaces,
-                given,
-            },
-            SecretInputs::from_env(),
-            SecretStore::open(self.keyring),
-        )
-        .await
-        .map_err(|e| save_problem(e, &name))?;
-        let mut stored_in = match (&saved.now, storage) {
-            (None, _) => "it signs in with its certificate file, no secret needed".to_string(),
-            (Some(_), SecretStorage::Environment) => format!(
-                "the secret is not stored: set {} before each later run",
-                crate::secret::SECRET_ENV
-            ),
-            (Some(_), SecretStorage::SystemdCredential) => format!(
-                "the secret is not stored: pass it to later runs with LoadCredential={}:PATH",
-                crate::secret::SYSTEMD_CREDENTIAL
-            ),
-            (Some(place), _) => format!("secret stored in {place}"),
-        };
-        // Kept elsewhere before this edit (or under the old name): that copy goes now.
-        let old_name = edits.as_ref().map_or(&name, |p| &p.name);
-        if let lifecycle::SecretRemoval::Deleted(place) = &saved.old_copy {
-            stored_in.push_str(&format!("; the old copy in {place} was deleted"));
-        }
-        let mut warnings: Vec<String> = saved
-            .old_copy
-            .warning(&store, old_name)
-            .into_iter()
-            .collect();
-        if let Some(removed) = &saved.displaced {
-            stored_in.push_str(&format!(
-                "; the profile {name} it replaced is deleted ({})",
-                removed.describe()
-            ));
-            warnings.extend(removed.warnings(&store, &name));
-        }
-        warnings.extend(saved.unfinished);
-        for w in warnings {
-            stored_in.push_str(&format!("; but {w}"));
-        }
-        let had_schedule = edits.and_then(|p| p.schedule);
-        let schedule = match draft.schedule {
-            // The demo touches no timer: those of its names are the user's real profiles'.
-            Some(_) if !self.schedules => Some(
-                "The demo installs no schedule: its profiles are deleted when it ends (`entra-extract schedule add` schedules a real profile)."
-                    .to_string(),
-            ),
-            None if !self.schedules => None,
-            wanted => apply_schedule(
-                &store,
-                &mut profile,
-                wanted,
-                had_schedule,
-                draft.credential_file.clone(),
-            ),
-        };
-        Ok(SaveOutcome {
-            secret_stored_in: stored_in,
-            schedule,
-        })
-    }
-}
-
-/// A failed save as the save step shows it: a storage out of reach offers the others; the
-/// only copy of a secret the user never typed asks for it.
-fn save_problem(e: LifecycleError, name: &ProfileName) -> SaveProblem {
-    match e {
-        LifecycleError::Secret(s) if s.is_keyring_unreachable() => SaveProblem {
-            kind: SaveProblemKind::StorageUnreachable,
-            message: format!(
-                "The secret cannot be stored in the OS keyring: {}.",
-                s.brief()
-            ),
-            alternatives: vec![
-                SecretStorage::Environment,
-                SecretStorage::SystemdCredential,
-                SecretStorage::PlaintextFile,
-            ],
-        },
-        LifecycleError::ProofNeeded {
-            kept_in, differs, ..
-        } => SaveProblem {
-            kind: SaveProblemKind::Failed,
-            message: if differs {
-                format!(
-                    "The secret typed differs from the one in {kept_in}, which is kept: type the secret {name} uses now (Esc, step by step, goes back to the secret step), or keep it stored (below)."
-                )
-            } else {
-                format!(
-                    "{kept_in} holds the only copy of the secret of {name}, and Entra shows a secret's value only once: it is deleted only once the same secret is typed here. Go back to the secret step (Esc, step by step) and type or paste it, or keep it stored (below)."
-                )
-            },
-            alternatives: vec![SecretStorage::Keyring, SecretStorage::PlaintextFile],
-        },
-        e => SaveProblem::failed(e.to_string()),
-    }
-}
-
-/// Installs (or, when the user cleared it, removes) the saved profile's schedule. The profile
-/// is saved either way: a schedule that cannot be installed is reported, not fatal.
-fn apply_schedule(
-    store: &ProfileStore,
-    profile: &mut Profile,
-    wanted: Option<crate::schedule::Schedule>,
-    had_schedule: Option<crate::schedule::Schedule>,
-    credential_file: Option<PathBuf>,
-) -> Option<String> {
-    use crate::schedule::{self, Backend};
-    let installed = schedule::status(store.dirs(), &profile.name).installed();
-    // Unchanged and in place: left as it is (it may hand the run a credential file, which
-    // the wizard does not know).
-    if wanted.is_some() && wanted == had_schedule && installed && credential_file.is_none() {
-        profile.schedule = wanted;
-        return match store.save(profile) {
-            Ok(()) => wanted.map(|w| format!("It still reruns {}.", w.describe())),
-            Err(e) => Some(format!("Its schedule is not recorded in the profile: {e}.")),
-        };
-    }
-    // What a failure leaves in place is what the profile keeps saying.
-    let keep_previous = |profile: &mut Profile, why: String| {
-        if had_schedule.is_some() && installed {
-            profile.schedule = had_schedule;
-            let _ = store.save(profile);
-        }
-        Some(format!("The schedule was not installed: {why}."))
-    };
-    let Some(when) = wanted else {
-        if had_schedule.is_none() && !installed {
-            return None;
-        }
-        // The profile names no schedule (the draft cleared it): only the timer goes.
-        return Some(
-            match super::schedule::remove(store, profile).map(|a| a.done.had_timer) {
-                Ok(true) => format!(
-                    "It no longer reruns by itself: its {} is removed.",
-                    Backend::native().installed_name(&profile.name)
-                ),
-                Ok(false) if Backend::native() == Backend::Systemd => {
-                    "It no longer reruns by itself; delete its crontab line if you added one."
-                        .into()
-                }
-                Ok(false) => "It no longer reruns by itself.".into(),
-                Err(e) => {
-                    // The timer may still run: the profile says so again, as the error does.
-                    if had_schedule.is_some() {
-                        profile.schedule = had_schedule;
-                        let _ = store.save(profile);
-                    }
-                    format!(
-                        "Its {} could not be removed: {e}.",
-                        Backend::native().installed_name(&profile.name)
-                    )
-                }
-            },
-        );
-    };
-    let backend = Backend::detect();
-    let job = match schedule::job_for(profile, when, credential_file, backend) {
-        Ok(job) => job,
-        Err(e) => return keep_previous(profile, e.to_string()),
-    };
-    let installed = super::schedule::install(store, profile, when, &job, backend);
-    let said = |done: &schedule::Installed| match done {
-        schedule::Installed::Timer(_) => format!(
-            "It reruns {} (systemd user timer {}).",
-            when.describe(),
-            schedule::systemd::timer_name(&profile.name)
-        ),
-        schedule::Installed::Task { name, .. } => format!(
-            "It reruns {} (scheduled task {name}; only while you are logged on, so that it can read the Windows Credential Manager).",
-            when.describe()
-        ),
-        schedule::Installed::Agent(_) => format!(
-            "It reruns {} (launchd agent {}, {} min after the hour set: launchd has no random delay).",
-            when.describe(),
-            schedule::launchd::label(&profile.name),
-            schedule::launchd::spread_minutes(&profile.name, &when)
-        ),
-        schedule::Installed::CrontabLine(line) => format!(
-            "To rerun it {}, add this line to your crontab (crontab -e): {line}",
-            when.describe()
-        ),
-    };
-    match installed {
-        Ok(applied) => {
-            let text = said(&applied.done);
-            match applied.recorded {
-                Ok(()) => Some(text),
-                Err(e) => Some(format!("{text} (not recorded in the profile: {e})")),
-            }
-        }
-        Err(e) => keep_previous(profile, e.to_string()),
-    }
-}
-
-fn absolute(p: &std::path::Path) -> PathBuf {
-    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 /// What a failed extraction concerns.

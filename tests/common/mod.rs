@@ -2,7 +2,10 @@
 //! in-process, the binary driven through `assert_cmd`, and an expected extraction derived
 //! from the simulator's ground truth by a small conversion of our own (never the crate's
 //! schema code), so a test that passes proves the engine, not that two halves agree.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a part of the shared helpers"
+)]
 
 #[cfg(unix)]
 pub mod fifo;

@@ -1,8 +1,14 @@
 //! Whether a test runs under Wine, and what Wine 8.0 cannot do that Windows can. Shared by
 //! the end-to-end tests (`common::wine`), the Graph client tests and the library's own unit
 //! tests (both through `#[path]`), so there is one list of Wine's limitations.
-#![allow(dead_code)]
-#![allow(clippy::disallowed_macros)] // the test harness captures what tests print
+#![allow(
+    dead_code,
+    reason = "each test binary uses a part of the shared helpers"
+)]
+#![allow(
+    clippy::disallowed_macros,
+    reason = "the test harness captures what tests print"
+)]
 
 /// What `CertCreateCertificateChainEngine` fails with under Wine 8.0 when
 /// rustls-platform-verifier builds its engine for extra roots (`--extra-ca`, reqwest's

@@ -1,5 +1,8 @@
 //! Shared helpers for the Graph client tests: a wiremock token endpoint and fast policies.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a part of the shared helpers"
+)]
 
 #[path = "../common/wine.rs"]
 pub mod wine;

@@ -1,6 +1,9 @@
 //! Shared helpers for the simulator tests. They speak raw HTTP the way a Graph client would
 //! (reqwest only, nothing from `entra_extract::graph`), so they pin the simulator itself.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a part of the shared helpers"
+)]
 
 use entra_sim::{DemoAppKind, SimConfig, SimHandle};
 use reqwest::StatusCode;

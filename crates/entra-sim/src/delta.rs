@@ -41,6 +41,10 @@ const REFS_PER_PAGE: usize = 500;
 const MAX_FILTERED_IDS: usize = 50;
 
 /// Handles `GET /groups/delta`.
+#[expect(
+    clippy::too_many_lines,
+    reason = "several phases in one function, not yet split into named ones (issue 26)"
+)]
 pub(super) fn groups_delta(
     cx: &Ctx<'_>,
     call: &GraphCall<'_>,
@@ -296,6 +300,10 @@ struct Folded {
 }
 
 /// Answers a request with a `$deltatoken`: the changes since the token's version.
+#[expect(
+    clippy::too_many_lines,
+    reason = "several phases in one function, not yet split into named ones (issue 26)"
+)]
 fn tracked(
     cx: &Ctx<'_>,
     call: &GraphCall<'_>,

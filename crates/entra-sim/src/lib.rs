@@ -5,6 +5,10 @@
 //! on /work/shared/graph-reference.md (sections cited in doc comments) and are described in
 //! docs/simulator.md.
 
+// Outside tests: no `unwrap` (an `expect` says why it cannot fail) and no function longer
+// than clippy.toml's threshold (a function is one phase). Tests may do both.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::too_many_lines))]
+
 mod apps;
 mod batch;
 mod config;

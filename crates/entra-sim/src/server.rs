@@ -196,6 +196,10 @@ fn tls_material() -> Result<(String, String, String), SimError> {
 }
 
 /// Builds the tenant and starts serving it.
+#[expect(
+    clippy::too_many_lines,
+    reason = "several phases in one function, not yet split into named ones (issue 26)"
+)]
 pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     let size = config.size_spec();
     let seed = config.seed;
@@ -418,6 +422,10 @@ fn expire_delta_tokens(state: &SimState) {
 }
 
 /// The one entry point: admin routes, token endpoint, discovery, Graph.
+#[expect(
+    clippy::too_many_lines,
+    reason = "several phases in one function, not yet split into named ones (issue 26)"
+)]
 async fn route(State(state): State<Arc<SimState>>, req: Request) -> Response {
     state.stats.http_requests.fetch_add(1, Ordering::Relaxed);
     let (parts, body) = req.into_parts();

@@ -5,7 +5,7 @@ use uuid::Uuid;
 use super::access::{READ_APPS, READ_GROUPS, READ_ORG, READ_USERS, has_any};
 use super::collections::{list_objects, matching, open_page, single_object};
 use super::query::resolve_select;
-use super::relationships::{Rel, related, relationship, write_typed_objects};
+use super::relationships::{Rel, Relation, related, relationship, write_typed_objects};
 use super::routes::{Route, SpKey};
 use super::{Ctx, GraphCall, GraphReply, JSON_CT, TEXT_CT};
 use crate::config::HiddenMembers;
@@ -23,41 +23,11 @@ pub(super) fn dispatch(
     plan: &FaultPlan,
     caller: &Caller,
 ) -> GraphReply {
+    if denied(route, caller) {
+        return cx.denied();
+    }
     let dir = cx.dir();
     match route {
-        Route::Users | Route::UsersCount | Route::UsersDelta | Route::User(_)
-            if !has_any(caller, READ_USERS) =>
-        {
-            cx.denied()
-        }
-        Route::Groups
-        | Route::GroupsCount
-        | Route::GroupsDelta
-        | Route::Group(_)
-        | Route::Members(_)
-        | Route::MembersCast(..)
-        | Route::MembersCastCount(..)
-        | Route::Owners(_)
-            if !has_any(caller, READ_GROUPS) =>
-        {
-            cx.denied()
-        }
-        Route::Applications
-        | Route::Application(_)
-        | Route::ApplicationByAppId(_)
-        | Route::ServicePrincipals
-        | Route::ServicePrincipal(_)
-        | Route::ServicePrincipalByAppId(_)
-        | Route::AppRoleAssignments(_)
-            if !has_any(caller, READ_APPS) =>
-        {
-            cx.denied()
-        }
-        Route::Organization if !has_any(caller, READ_ORG) => cx.denied(),
-        // getByIds documents Directory.Read.All as its only application permission.
-        Route::GetByIds if !has_any(caller, &["Directory.Read.All", "Directory.ReadWrite.All"]) => {
-            cx.denied()
-        }
         Route::GetByIds => get_by_ids(cx, call, q, caller),
         Route::Users => list_objects(cx, call, q, plan, caller, ObjKind::User),
         Route::Groups => list_objects(cx, call, q, plan, caller, ObjKind::Group),
@@ -93,59 +63,13 @@ pub(super) fn dispatch(
         Route::Members(key)
         | Route::MembersCast(key, _)
         | Route::Owners(key)
-        | Route::TransitiveMembers(key) => {
-            let rel = match route {
-                Route::Owners(_) => Rel::Owners,
-                Route::TransitiveMembers(_) => Rel::TransitiveMembers,
-                _ => Rel::Members,
-            };
-            let cast = match route {
-                Route::MembersCast(_, k) => Some(*k),
-                _ => None,
-            };
-            let r = match find_group(cx, key) {
-                Ok(r) => r,
-                Err(e) => return e,
-            };
-            if plan.deleted_group {
-                return cx.not_found(key);
-            }
-            relationship(cx, call, q, plan, r, rel, cast, caller)
-        }
-        Route::MembersCastCount(key, kind) => {
-            let r = match find_group(cx, key) {
-                Ok(r) => r,
-                Err(e) => return e,
-            };
-            if plan.deleted_group {
-                return cx.not_found(key);
-            }
-            match related(cx, call, q, r, Rel::Members, Some(*kind), caller) {
-                Ok(items) => count(cx, call, items.len()),
-                Err(e) => e,
-            }
-        }
-        Route::RelationCount(key, owners) => {
-            let r = match find_group(cx, key) {
-                Ok(r) => r,
-                Err(e) => return e,
-            };
-            if plan.deleted_group {
-                return cx.not_found(key);
-            }
-            let g = &dir.groups[r.idx as usize];
-            let n = if *owners {
-                g.owners.len()
-            } else if g.is_hidden_membership() && !has_any(caller, &["Member.Read.Hidden"]) {
-                match cx.state.config.hidden_members {
-                    HiddenMembers::Forbidden => return cx.denied(),
-                    HiddenMembers::Empty => 0,
-                }
-            } else {
-                g.members.len()
-            };
-            count(cx, call, n)
-        }
+        | Route::TransitiveMembers(key)
+        | Route::MembersCastCount(key, _)
+        | Route::RelationCount(key, _) => match find_group(cx, key) {
+            Err(e) => e,
+            Ok(_) if plan.deleted_group => cx.not_found(key),
+            Ok(group) => group_relation(cx, call, route, q, plan, group, caller),
+        },
         Route::Organization => tenant_routes::organization(cx),
         Route::Applications => tenant_routes::applications(cx, call, q, plan),
         Route::Application(id) => match Uuid::parse_str(id) {
@@ -196,6 +120,82 @@ pub(super) fn dispatch(
             "BadRequest",
             &format!("Resource not found for the segment '{seg}'."),
         ),
+    }
+}
+
+/// Whether the caller lacks every permission the route's area takes (Graph answers 403).
+fn denied(route: &Route, caller: &Caller) -> bool {
+    match route {
+        Route::Users | Route::UsersCount | Route::UsersDelta | Route::User(_) => {
+            !has_any(caller, READ_USERS)
+        }
+        Route::Groups
+        | Route::GroupsCount
+        | Route::GroupsDelta
+        | Route::Group(_)
+        | Route::Members(_)
+        | Route::MembersCast(..)
+        | Route::MembersCastCount(..)
+        | Route::Owners(_) => !has_any(caller, READ_GROUPS),
+        Route::Applications
+        | Route::Application(_)
+        | Route::ApplicationByAppId(_)
+        | Route::ServicePrincipals
+        | Route::ServicePrincipal(_)
+        | Route::ServicePrincipalByAppId(_)
+        | Route::AppRoleAssignments(_) => !has_any(caller, READ_APPS),
+        Route::Organization => !has_any(caller, READ_ORG),
+        // getByIds documents Directory.Read.All as its only application permission.
+        Route::GetByIds => !has_any(caller, &["Directory.Read.All", "Directory.ReadWrite.All"]),
+        _ => false,
+    }
+}
+
+/// A group's members, owners or transitive members, listed or counted; the group exists.
+fn group_relation(
+    cx: &Ctx<'_>,
+    call: &GraphCall<'_>,
+    route: &Route,
+    q: &QueryOptions,
+    plan: &FaultPlan,
+    group: ObjRef,
+    caller: &Caller,
+) -> GraphReply {
+    let dir = cx.dir();
+    match route {
+        Route::MembersCastCount(_, kind) => {
+            match related(cx, call, q, group, Rel::Members, Some(*kind), caller) {
+                Ok(items) => count(cx, call, items.len()),
+                Err(e) => e,
+            }
+        }
+        Route::RelationCount(_, owners) => {
+            let g = &dir.groups[group.idx as usize];
+            let n = if *owners {
+                g.owners.len()
+            } else if g.is_hidden_membership() && !has_any(caller, &["Member.Read.Hidden"]) {
+                match cx.state.config.hidden_members {
+                    HiddenMembers::Forbidden => return cx.denied(),
+                    HiddenMembers::Empty => 0,
+                }
+            } else {
+                g.members.len()
+            };
+            count(cx, call, n)
+        }
+        _ => {
+            let rel = match route {
+                Route::Owners(_) => Rel::Owners,
+                Route::TransitiveMembers(_) => Rel::TransitiveMembers,
+                _ => Rel::Members,
+            };
+            let cast = match route {
+                Route::MembersCast(_, k) => Some(*k),
+                _ => None,
+            };
+            let relation = Relation { group, rel, cast };
+            relationship(cx, call, q, plan, relation, caller)
+        }
     }
 }
 

@@ -64,6 +64,10 @@ fn www_authenticate() -> (String, String) {
     )
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "several phases in one function, not yet split into named ones (issue 26)"
+)]
 fn handle_inner(
     cx: &mut Ctx<'_>,
     call: &GraphCall<'_>,

@@ -117,20 +117,30 @@ pub(super) fn related(
     }))
 }
 
+/// One group's relationship a request lists, optionally cast to one type.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Relation {
+    pub group: ObjRef,
+    pub rel: Rel,
+    pub cast: Option<ObjKind>,
+}
+
 /// `/groups/{id}/members`, `/owners` and `/transitiveMembers` (optionally cast to one type):
 /// directoryObject collections with `@odata.type`, limited information for types the caller
 /// can't read, and the HiddenMembership rule.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn relationship(
     cx: &Ctx<'_>,
     call: &GraphCall<'_>,
     q: &QueryOptions,
     plan: &FaultPlan,
-    g: ObjRef,
-    rel: Rel,
-    cast: Option<ObjKind>,
+    relation: Relation,
     caller: &Caller,
 ) -> GraphReply {
+    let Relation {
+        group: g,
+        rel,
+        cast,
+    } = relation;
     let dir = cx.dir();
     let group = &dir.groups[g.idx as usize];
     let top = match page_size(cx, q, MAX_TOP) {

@@ -403,22 +403,11 @@ fn bar_line(
     Line::from(spans)
 }
 
-/// Draw the progress screen.
-fn render(screen: &Extracting, frame: &mut Frame, area: Rect, cx: &Context) {
+/// The question a cancel asks (or the notice that it is under way), wrapped to `width`;
+/// nothing while the run goes on.
+fn cancel_question(view: &ExtractionView, width: u16, cx: &Context) -> Vec<Line<'static>> {
     let t = &cx.theme;
-    let Some(view) = &screen.view else {
-        frame.render_widget(
-            Paragraph::new(Line::from(vec![
-                Span::styled(spinner(cx.tick), t.accent),
-                Span::raw(" Starting the extraction…"),
-            ])),
-            area,
-        );
-        return;
-    };
-    let s = &view.snapshot;
-    // The question wraps by words, all of it shown: it says what the answer does.
-    let question = if view.cancelling {
+    if view.cancelling {
         vec![Line::from(vec![
             Span::styled(spinner(cx.tick), t.warn),
             Span::styled(" Cancelling; removing partial files…", t.warn),
@@ -429,27 +418,15 @@ fn render(screen: &Extracting, frame: &mut Frame, area: Rect, cx: &Context) {
         } else {
             "Cancel the extraction? Until you answer, the run replaces no file. y = cancel (the previous files stay as they are), any other key = continue"
         };
-        hang(text, area.width, "", "", t.warn)
+        hang(text, width, "", "", t.warn)
     } else {
         Vec::new()
-    };
-    let [top, bars, stats, pane, confirm] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(5),
-        Constraint::Length(3),
-        Constraint::Min(2),
-        Constraint::Length(question.len() as u16),
-    ])
-    .areas(area);
-    frame.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled(spinner(cx.tick), t.accent),
-            Span::raw(format!(" {} · {}", screen.label, phase_label(s.phase))),
-        ])),
-        top,
-    );
-    let w = bars.width;
-    let lines = vec![
+    }
+}
+
+/// One progress bar per kind of list, `w` columns wide.
+fn bar_lines(t: &Theme, w: u16, s: &ProgressSnapshot) -> Vec<Line<'static>> {
+    vec![
         bar_line(t, w, "Users", s.users_done, s.users_total, None),
         bar_line(t, w, "Groups", s.groups_done, s.groups_total, None),
         bar_line(
@@ -468,15 +445,12 @@ fn render(screen: &Extracting, frame: &mut Frame, area: Rect, cx: &Context) {
             s.groups_total,
             Some(format!("{} rows", count(s.owner_edges))),
         ),
-    ];
-    frame.render_widget(
-        Paragraph::new(lines),
-        Rect {
-            y: bars.y + 1,
-            height: 4,
-            ..bars
-        },
-    );
+    ]
+}
+
+/// Requests, rates and the budget, throttling, elapsed time and the estimate.
+fn stat_lines(view: &ExtractionView, t: &Theme) -> Vec<Line<'static>> {
+    let s = &view.snapshot;
     let rate = |r: Option<f64>| r.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into());
     let budget = match (view.budget_per_10s, view.rates.ru_in_window) {
         (Some(b), Some(used)) if b > 0 => format!(
@@ -494,7 +468,7 @@ fn render(screen: &Extracting, frame: &mut Frame, area: Rect, cx: &Context) {
     } else {
         Style::new()
     };
-    let stat_lines = vec![
+    vec![
         Line::raw(format!(
             "Requests {} ({}/s) · RU/s {}{}",
             count(s.stats.requests),
@@ -510,7 +484,50 @@ fn render(screen: &Extracting, frame: &mut Frame, area: Rect, cx: &Context) {
             Span::raw(format!(" · retries {}", count(s.stats.retries))),
         ]),
         Line::raw(format!("Elapsed {} · ETA {}", clock(s.elapsed), eta_txt)),
-    ];
+    ]
+}
+
+/// Draw the progress screen.
+fn render(screen: &Extracting, frame: &mut Frame, area: Rect, cx: &Context) {
+    let t = &cx.theme;
+    let Some(view) = &screen.view else {
+        frame.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::styled(spinner(cx.tick), t.accent),
+                Span::raw(" Starting the extraction…"),
+            ])),
+            area,
+        );
+        return;
+    };
+    let s = &view.snapshot;
+    // The question wraps by words, all of it shown: it says what the answer does.
+    let question = cancel_question(view, area.width, cx);
+    let [top, bars, stats, pane, confirm] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(5),
+        Constraint::Length(3),
+        Constraint::Min(2),
+        Constraint::Length(question.len() as u16),
+    ])
+    .areas(area);
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled(spinner(cx.tick), t.accent),
+            Span::raw(format!(" {} · {}", screen.label, phase_label(s.phase))),
+        ])),
+        top,
+    );
+    let lines = bar_lines(t, bars.width, s);
+    frame.render_widget(
+        Paragraph::new(lines),
+        Rect {
+            y: bars.y + 1,
+            height: 4,
+            ..bars
+        },
+    );
+    let stat_lines = stat_lines(view, t);
     frame.render_widget(Paragraph::new(stat_lines).wrap(Wrap { trim: false }), stats);
     warnings_pane(frame, pane, t, &s.warnings, Window::Tail);
     frame.render_widget(Paragraph::new(question), confirm);
