@@ -15,6 +15,7 @@ mod evolve;
 mod fault;
 mod generate;
 pub(crate) mod graph_api;
+mod index;
 mod json;
 mod model;
 mod odata;

@@ -30,7 +30,7 @@ use super::state::{AppRecord, AppStats, SimState, Tenant, app_slots};
 use super::stats::{RequestKind, Stats, batch_429s, stats_json};
 use super::throttle::{InFlightLimit, Throttle, budget_for_users};
 use super::token::{TokenCache, jwks, openid_configuration, token_request, validate_bearer};
-use super::truth::write_truth;
+use super::truth::{write_truth, write_truth_digest};
 
 /// A running simulated tenant. Drop or `shutdown` to stop it.
 pub struct SimHandle {
@@ -82,6 +82,13 @@ impl SimHandle {
     pub fn truth_json(&self) -> String {
         let mut s = String::new();
         write_truth(&self.state.snapshot().dir, &mut s);
+        s
+    }
+    /// Digests of the files a correct extraction writes (see
+    /// [`write_truth_digest`](crate::truth::write_truth_digest)): the ground truth at any size.
+    pub fn truth_digest_json(&self) -> String {
+        let mut s = String::new();
+        write_truth_digest(&self.state.snapshot().dir, &mut s);
         s
     }
     /// Applies `changes` changes drawn from `seed` (as `POST /_sim/evolve`); returns the
@@ -441,6 +448,17 @@ async fn route(State(state): State<Arc<SimState>>, req: Request) -> Response {
             let body = tokio::task::spawn_blocking(move || {
                 let mut s = String::new();
                 write_truth(&st.snapshot().dir, &mut s);
+                s
+            })
+            .await
+            .unwrap_or_default();
+            json_response(200, body)
+        }
+        ("GET", ["_sim", "truth", "digest"]) => {
+            let st = state.clone();
+            let body = tokio::task::spawn_blocking(move || {
+                let mut s = String::new();
+                write_truth_digest(&st.snapshot().dir, &mut s);
                 s
             })
             .await
