@@ -25,7 +25,7 @@ use super::evolve::{Applied, Evolved, evolve};
 use super::fault::FaultEngine;
 use super::generate::generate;
 use super::graph_api::{GraphCall, handle};
-use super::model::{AppRoleAssignment, KeyCredential};
+use super::model::{AppRoleAssignment, Directory, KeyCredential};
 use super::state::{AppRecord, AppStats, SimState, Tenant, app_slots};
 use super::stats::{RequestKind, Stats, batch_429s, stats_json};
 use super::throttle::{InFlightLimit, Throttle, budget_for_users};
@@ -388,6 +388,20 @@ fn json_response(status: u16, body: String) -> Response {
 /// Applies `changes` changes drawn from `seed`; answers the new version and the changes.
 /// `{"version", "asked", "operations", "changes"}`: the operations asked for and applied,
 /// and the differences they made in the terms of the CSV files.
+/// The current directory written by `write` (the truth or its digests), off the async
+/// threads: on a big tenant it takes seconds.
+async fn truth_response(state: &Arc<SimState>, write: fn(&Directory, &mut String)) -> Response {
+    let st = state.clone();
+    let body = tokio::task::spawn_blocking(move || {
+        let mut s = String::new();
+        write(&st.snapshot().dir, &mut s);
+        s
+    })
+    .await
+    .unwrap_or_default();
+    json_response(200, body)
+}
+
 fn evolve_json(state: &SimState, changes: usize, seed: u64) -> String {
     let now = chrono::Utc::now().timestamp();
     let (version, round) = state.tenant.update(|snap| {
@@ -443,28 +457,8 @@ async fn route(State(state): State<Arc<SimState>>, req: Request) -> Response {
         return graph(&state, &method, graph_path, &query, &parts.headers, &body).await;
     }
     match (method.as_str(), segs.as_slice()) {
-        ("GET", ["_sim", "truth"]) => {
-            let st = state.clone();
-            let body = tokio::task::spawn_blocking(move || {
-                let mut s = String::new();
-                write_truth(&st.snapshot().dir, &mut s);
-                s
-            })
-            .await
-            .unwrap_or_default();
-            json_response(200, body)
-        }
-        ("GET", ["_sim", "truth", "digest"]) => {
-            let st = state.clone();
-            let body = tokio::task::spawn_blocking(move || {
-                let mut s = String::new();
-                write_truth_digest(&st.snapshot().dir, &mut s);
-                s
-            })
-            .await
-            .unwrap_or_default();
-            json_response(200, body)
-        }
+        ("GET", ["_sim", "truth"]) => truth_response(&state, write_truth).await,
+        ("GET", ["_sim", "truth", "digest"]) => truth_response(&state, write_truth_digest).await,
         ("GET", ["_sim", "stats"]) => json_response(200, stats_json(&state).to_string()),
         ("POST", ["_sim", "evolve"]) => {
             let arg = |name: &str| {
