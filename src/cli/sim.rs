@@ -9,7 +9,7 @@ use color_eyre::eyre::{WrapErr, bail};
 use super::Exit;
 use entra_sim::{
     DemoAppKind, DeviceApproval, FaultSpec, HiddenMembers, LatencyModel, LatencyProfile, Preset,
-    SimConfig, TlsOptions,
+    SimConfig, SizeSpec, TlsOptions,
 };
 
 const FAULT_HELP: &str = "\
@@ -35,9 +35,21 @@ Examples: 503=2.5@every=10   reset@at=3   deleted-group@at=2   429=1@rate=0.05;p
 #[command(after_long_help = FAULT_HELP)]
 pub struct SimArgs {
     /// Tenant size: small (~150 users, every edge case), demo (2,500 users, what `demo` shows),
-    /// m (10k users), l (100k users).
+    /// m (10k users), l (100k users), xl (1M users, 250k groups, ~10M member edges).
     #[arg(long, default_value = "small", value_parser = clap::value_parser!(Preset))]
     pub scenario: Preset,
+    /// Generate this many users instead of the scenario's; the counts not given follow l's
+    /// shape scaled to them (a group for every 4 users, 10 member edges a user, a device for
+    /// every 10, a contact for every 50, a service principal for every 200).
+    #[arg(long, value_name = "N")]
+    pub users: Option<usize>,
+    /// Generate this many groups (the first twelve are the hand-made edge cases).
+    #[arg(long, value_name = "N")]
+    pub groups: Option<usize>,
+    /// About this many member edges in all (long-tailed: All Staff holds every user and,
+    /// from 10,000 users, five groups hold 5–50 % of them; the rest share what is left).
+    #[arg(long, value_name = "N")]
+    pub member_edges: Option<usize>,
     /// Seed for the generated data, secrets and rate-based faults.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -99,6 +111,11 @@ pub struct SimArgs {
     /// Write the ground truth (what a correct extraction contains) as JSON and keep serving.
     #[arg(long)]
     pub truth_out: Option<PathBuf>,
+    /// Write digests of the files a correct extraction writes (rows and an order-independent
+    /// hash per file, JSON) and keep serving: the ground truth of a tenant too big for
+    /// --truth-out to be read whole (scripts/bench checks xl with it).
+    #[arg(long, value_name = "FILE")]
+    pub truth_digest_out: Option<PathBuf>,
     /// Answer every device code sign-in as this person (global-admin, app-admin, user) or
     /// decline it; without it sign-ins wait for POST /_sim/device/approve or /decline.
     #[arg(long, value_name = "WHO", value_parser = clap::value_parser!(DeviceApproval))]
@@ -130,6 +147,19 @@ fn parse_grant(s: &str) -> Result<(DemoAppKind, Vec<String>), String> {
 }
 
 impl SimArgs {
+    /// The counts `--users`, `--groups` and `--member-edges` ask for (`None`: the scenario's).
+    fn size(&self) -> Option<SizeSpec> {
+        if self.users.is_none() && self.groups.is_none() && self.member_edges.is_none() {
+            return None;
+        }
+        let mut size = self
+            .users
+            .map_or_else(|| self.scenario.size(), SizeSpec::shaped_like_l);
+        size.groups = self.groups.unwrap_or(size.groups);
+        size.member_edges = self.member_edges.unwrap_or(size.member_edges);
+        Some(size)
+    }
+
     /// The simulator configuration these arguments describe.
     pub fn to_config(&self) -> color_eyre::Result<SimConfig> {
         if !(self.time_scale.is_finite() && self.time_scale > 0.0) {
@@ -138,6 +168,7 @@ impl SimArgs {
         let base = self.latency_profile.apply(SimConfig::default());
         let mut c = SimConfig {
             preset: self.scenario,
+            size: self.size(),
             seed: self.seed,
             port: self.port,
             tls: self.tls.then(|| TlsOptions {
@@ -181,6 +212,14 @@ pub async fn run(args: SimArgs) -> color_eyre::Result<Exit> {
         std::fs::write(path, handle.truth_json())
             .wrap_err_with(|| format!("could not write the ground truth to {}", path.display()))?;
     }
+    if let Some(path) = &args.truth_digest_out {
+        std::fs::write(path, handle.truth_digest_json()).wrap_err_with(|| {
+            format!(
+                "could not write the ground truth digests to {}",
+                path.display()
+            )
+        })?;
+    }
     let base = handle.base_url();
     crate::outln!("Simulated Entra tenant (fake data and fake secrets, for tests and demos)");
     crate::outln!("  base URL (authority and Graph root): {base}");
@@ -196,6 +235,9 @@ pub async fn run(args: SimArgs) -> color_eyre::Result<Exit> {
     }
     if let Some(p) = &args.truth_out {
         crate::outln!("  ground truth:    {}", p.display());
+    }
+    if let Some(p) = &args.truth_digest_out {
+        crate::outln!("  truth digests:   {}", p.display());
     }
     crate::outln!("  admin:           {base}/_sim/truth  {base}/_sim/stats");
     crate::outln!(
@@ -292,5 +334,38 @@ mod tests {
             (LatencyModel::default(), None)
         );
         assert!(Cli::try_parse_from(["sim", "--latency-profile", "fast"]).is_err());
+    }
+
+    #[test]
+    fn size_flags_override_the_scenario_and_follow_ls_shape() {
+        assert_eq!(config(&[]).size, None);
+        assert_eq!(config(&["--scenario", "xl"]).preset, Preset::Xl);
+        let c = config(&["--users", "200000"]);
+        assert_eq!(c.size, Some(SizeSpec::shaped_like_l(200_000)));
+        assert_eq!(
+            c.size.map(|s| (s.groups, s.member_edges)),
+            Some((50_000, 2_000_000))
+        );
+        let c = config(&[
+            "--users",
+            "3000",
+            "--groups",
+            "700",
+            "--member-edges",
+            "25000",
+        ]);
+        assert_eq!(
+            c.size.map(|s| (s.users, s.groups, s.member_edges)),
+            Some((3_000, 700, 25_000))
+        );
+        // Without --users, the scenario's counts with the ones given.
+        let c = config(&["--scenario", "m", "--groups", "10"]);
+        assert_eq!(
+            c.size,
+            Some(SizeSpec {
+                groups: 10,
+                ..Preset::M.size()
+            })
+        );
     }
 }

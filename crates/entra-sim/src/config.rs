@@ -21,6 +21,9 @@ pub enum Preset {
     /// 100,000 users, 25,000 groups, ~1,000,000 member edges, ~40,000 owner edges; an
     /// all-staff group of every user and five groups of 5,000–50,000 members.
     L,
+    /// 1,000,000 users, 250,000 groups, ~10,000,000 member edges: `l` scaled up by 10, the
+    /// size of a large university or retailer.
+    Xl,
 }
 
 impl FromStr for Preset {
@@ -31,8 +34,9 @@ impl FromStr for Preset {
             "demo" => Ok(Preset::Demo),
             "m" | "medium" => Ok(Preset::M),
             "l" | "large" => Ok(Preset::L),
+            "xl" => Ok(Preset::Xl),
             other => Err(format!(
-                "unknown scenario '{other}': use small, demo, m or l"
+                "unknown scenario '{other}': use small, demo, m, l or xl"
             )),
         }
     }
@@ -78,6 +82,7 @@ impl Preset {
                 member_edges: 1_000_000,
                 owner_edges: 40_000,
             },
+            Preset::Xl => SizeSpec::shaped_like_l(1_000_000),
         }
     }
 }
@@ -100,7 +105,34 @@ const BIG_GROUPS_FROM_USERS: usize = 10_000;
 /// Sizes of the big groups as shares of the users: 50,000 down to 5,000 members in `l`.
 const BIG_GROUP_SHARES: [f64; 5] = [0.5, 0.3, 0.2, 0.1, 0.05];
 
+/// Users of `l`, the shape custom sizes scale from.
+const L_USERS: usize = 100_000;
+
 impl SizeSpec {
+    /// `l`'s shape scaled to `users`: a group for every four users, ten member edges and
+    /// 0.4 owner edges a user, a device for every ten, a contact for every fifty, a service
+    /// principal for every two hundred (at least one of each when there are users).
+    pub fn shaped_like_l(users: usize) -> SizeSpec {
+        let l = Preset::L.size();
+        let scaled = |n: usize| {
+            if users == 0 {
+                0
+            } else {
+                // u128: no overflow for any count a machine could hold.
+                ((n as u128 * users as u128).div_ceil(L_USERS as u128)) as usize
+            }
+        };
+        SizeSpec {
+            users,
+            groups: scaled(l.groups),
+            devices: scaled(l.devices),
+            service_principals: scaled(l.service_principals),
+            contacts: scaled(l.contacts),
+            member_edges: scaled(l.member_edges),
+            owner_edges: scaled(l.owner_edges),
+        }
+    }
+
     /// Member counts of the generated groups that are big (5–50 % of the users), beside the
     /// long tail; none below 10,000 users, so `small` and `demo` keep their shape.
     pub fn big_group_sizes(&self) -> Vec<usize> {
@@ -371,5 +403,30 @@ impl SimConfig {
     /// The counts that will be generated.
     pub fn size_spec(&self) -> SizeSpec {
         self.size.unwrap_or_else(|| self.preset.size())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xl_is_l_scaled_up_by_ten_and_l_is_its_own_shape() {
+        assert_eq!(SizeSpec::shaped_like_l(100_000), Preset::L.size());
+        let xl = Preset::Xl.size();
+        let l = Preset::L.size();
+        assert_eq!(
+            (xl.users, xl.groups, xl.member_edges),
+            (1_000_000, 250_000, 10_000_000)
+        );
+        assert_eq!(xl.owner_edges, 10 * l.owner_edges);
+        assert_eq!("XL".parse::<Preset>(), Ok(Preset::Xl));
+        // Small custom sizes keep one object of each kind.
+        let tiny = SizeSpec::shaped_like_l(7);
+        assert_eq!(
+            (tiny.groups, tiny.service_principals, tiny.devices),
+            (2, 1, 1)
+        );
+        assert_eq!(SizeSpec::shaped_like_l(0).groups, 0);
     }
 }

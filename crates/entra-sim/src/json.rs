@@ -102,6 +102,19 @@ pub fn push_key(out: &mut String, first: &mut bool, key: &str) {
     out.push(':');
 }
 
+/// The text of a JSON string literal (`None` for other JSON values), borrowed unless it
+/// holds escapes.
+pub fn json_text(literal: &str) -> Option<std::borrow::Cow<'_, str>> {
+    let inner = literal.strip_prefix('"')?.strip_suffix('"')?;
+    if inner.contains('\\') {
+        serde_json::from_str::<String>(literal)
+            .ok()
+            .map(std::borrow::Cow::Owned)
+    } else {
+        Some(std::borrow::Cow::Borrowed(inner))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

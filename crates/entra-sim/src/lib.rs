@@ -19,6 +19,7 @@ mod evolve;
 mod fault;
 mod generate;
 pub(crate) mod graph_api;
+mod index;
 mod json;
 mod model;
 mod odata;

@@ -25,12 +25,12 @@ use super::evolve::{Applied, Evolved, evolve};
 use super::fault::FaultEngine;
 use super::generate::generate;
 use super::graph_api::{GraphCall, handle};
-use super::model::{AppRoleAssignment, KeyCredential};
+use super::model::{AppRoleAssignment, Directory, KeyCredential};
 use super::state::{AppRecord, AppStats, SimState, Tenant, app_slots};
 use super::stats::{RequestKind, Stats, batch_429s, stats_json};
 use super::throttle::{InFlightLimit, Throttle, budget_for_users};
 use super::token::{TokenCache, jwks, openid_configuration, token_request, validate_bearer};
-use super::truth::write_truth;
+use super::truth::{write_truth, write_truth_digest};
 
 /// A running simulated tenant. Drop or `shutdown` to stop it.
 pub struct SimHandle {
@@ -82,6 +82,13 @@ impl SimHandle {
     pub fn truth_json(&self) -> String {
         let mut s = String::new();
         write_truth(&self.state.snapshot().dir, &mut s);
+        s
+    }
+    /// Digests of the files a correct extraction writes (see
+    /// [`write_truth_digest`](crate::truth::write_truth_digest)): the ground truth at any size.
+    pub fn truth_digest_json(&self) -> String {
+        let mut s = String::new();
+        write_truth_digest(&self.state.snapshot().dir, &mut s);
         s
     }
     /// Applies `changes` changes drawn from `seed` (as `POST /_sim/evolve`); returns the
@@ -385,6 +392,20 @@ fn json_response(status: u16, body: String) -> Response {
 /// Applies `changes` changes drawn from `seed`; answers the new version and the changes.
 /// `{"version", "asked", "operations", "changes"}`: the operations asked for and applied,
 /// and the differences they made in the terms of the CSV files.
+/// The current directory written by `write` (the truth or its digests), off the async
+/// threads: on a big tenant it takes seconds.
+async fn truth_response(state: &Arc<SimState>, write: fn(&Directory, &mut String)) -> Response {
+    let st = state.clone();
+    let body = tokio::task::spawn_blocking(move || {
+        let mut s = String::new();
+        write(&st.snapshot().dir, &mut s);
+        s
+    })
+    .await
+    .unwrap_or_default();
+    json_response(200, body)
+}
+
 fn evolve_json(state: &SimState, changes: usize, seed: u64) -> String {
     let now = chrono::Utc::now().timestamp();
     let (version, round) = state.tenant.update(|snap| {
@@ -444,17 +465,8 @@ async fn route(State(state): State<Arc<SimState>>, req: Request) -> Response {
         return graph(&state, &method, graph_path, &query, &parts.headers, &body).await;
     }
     match (method.as_str(), segs.as_slice()) {
-        ("GET", ["_sim", "truth"]) => {
-            let st = state.clone();
-            let body = tokio::task::spawn_blocking(move || {
-                let mut s = String::new();
-                write_truth(&st.snapshot().dir, &mut s);
-                s
-            })
-            .await
-            .unwrap_or_default();
-            json_response(200, body)
-        }
+        ("GET", ["_sim", "truth"]) => truth_response(&state, write_truth).await,
+        ("GET", ["_sim", "truth", "digest"]) => truth_response(&state, write_truth_digest).await,
         ("GET", ["_sim", "stats"]) => json_response(200, stats_json(&state).to_string()),
         ("POST", ["_sim", "evolve"]) => {
             let arg = |name: &str| {

@@ -14,6 +14,7 @@ use super::crypto::SigningKey;
 use super::device::DeviceFlows;
 use super::evolve::Applied;
 use super::fault::FaultEngine;
+use super::index::{MemberPositions, PrefixIndexes};
 use super::model::{Directory, ObjKind, ObjRef};
 use super::stats::Stats;
 use super::throttle::{InFlightLimit, Throttle};
@@ -91,6 +92,10 @@ pub struct Snapshot {
     pub dir: Directory,
     pub lists: ListCache,
     pub columns: Columns,
+    /// Sorted values a `startswith` selects a range of.
+    pub prefixes: PrefixIndexes,
+    /// Big groups' members by position.
+    pub positions: MemberPositions,
     /// Every change applied since start, oldest first: delta queries answer from it.
     pub history: Vec<Applied>,
 }
@@ -102,6 +107,8 @@ impl Snapshot {
             dir,
             lists: ListCache::default(),
             columns: Columns::default(),
+            prefixes: PrefixIndexes::default(),
+            positions: MemberPositions::default(),
             history: Vec::new(),
         }
     }

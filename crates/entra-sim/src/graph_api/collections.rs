@@ -198,13 +198,14 @@ pub(super) fn matching(
     ]);
     Ok(Some(cx.snap.lists.get_or_make(key, || {
         let mut scan = f.scan(&cx.snap);
-        (0..dir.len_of(kind))
-            .map(|i| ObjRef {
-                kind,
-                idx: i as u32,
-            })
-            .filter(|r| scan.matches(*r))
-            .collect()
+        let check = |idx: u32| {
+            let r = ObjRef { kind, idx };
+            scan.matches(r).then_some(r)
+        };
+        match f.candidates(&cx.snap, kind) {
+            Some(candidates) => candidates.into_iter().filter_map(check).collect(),
+            None => (0..dir.len_of(kind) as u32).filter_map(check).collect(),
+        }
     })))
 }
 

@@ -8,6 +8,7 @@ use super::query::{Filter, next_link, page_offset, page_size, resolve_select};
 use super::{Ctx, GraphCall, GraphReply, JSON_CT};
 use crate::config::HiddenMembers;
 use crate::fault::FaultPlan;
+use crate::index::POSITIONS_FROM_MEMBERS;
 use crate::model::{Directory, ObjKind, ObjRef, all_props};
 use crate::odata::{MAX_TOP, QueryOptions, fingerprint};
 use crate::token::Caller;
@@ -106,7 +107,12 @@ pub(super) fn related(
             Rel::TransitiveMembers => {
                 transitive_members(dir, g, has_any(caller, &["Member.Read.Hidden"]))
             }
-            Rel::Members => group.members.clone(),
+            Rel::Members => match (&filter, cast) {
+                (Some(f), Some(kind)) => {
+                    indexed_members(cx, g, f, kind).unwrap_or_else(|| group.members.clone())
+                }
+                _ => group.members.clone(),
+            },
         };
         let mut scan = filter.as_ref().map(|f| f.scan(&cx.snap));
         items
@@ -123,6 +129,28 @@ pub(super) struct Relation {
     pub group: ObjRef,
     pub rel: Rel,
     pub cast: Option<ObjKind>,
+}
+
+/// The members of `kind` of big group `g` the filter's index proposes, in member order (a
+/// superset of the matches, which the caller's scan checks); `None` when the group is small or
+/// the index proposes more objects than the group has members, so that walking the group
+/// costs less.
+fn indexed_members(cx: &Ctx<'_>, g: ObjRef, filter: &Filter, kind: ObjKind) -> Option<Vec<ObjRef>> {
+    let members = &cx.dir().groups[g.idx as usize].members;
+    if members.len() < POSITIONS_FROM_MEMBERS {
+        return None;
+    }
+    let candidates = filter.candidates(&cx.snap, kind)?;
+    if candidates.len() >= members.len() {
+        return None;
+    }
+    let positions = cx.snap.positions.of(cx.dir(), g.idx);
+    let mut at: Vec<u32> = candidates
+        .into_iter()
+        .filter_map(|idx| positions.get(&ObjRef { kind, idx }).copied())
+        .collect();
+    at.sort_unstable();
+    Some(at.into_iter().map(|k| members[k as usize]).collect())
 }
 
 /// `/groups/{id}/members`, `/owners` and `/transitiveMembers` (optionally cast to one type):
