@@ -9,8 +9,6 @@
 //! these tests do not have yet.
 #![cfg(unix)]
 
-use crate::common;
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -998,7 +996,7 @@ fn a_sigterm_after_the_commit_point_lets_the_run_complete_and_says_so() {
         .and_then(|d| std::fs::read_dir(d).ok()?.flatten().next())
         .expect("the saved profile's history")
         .path();
-    let fifo = common::fifo::Fifo::replace(&history);
+    let fifo = crate::common::fifo::Fifo::replace(&history);
 
     pane.keys(&["Enter"]);
     let writer = fifo
