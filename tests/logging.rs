@@ -1,4 +1,6 @@
-//! Logs go to a file in the data directory, never to the terminal.
+//! Logs go to a file in the data directory, never to the terminal. In a test binary of its
+//! own: `init` sets the process's global logger, and any other test's events would then go
+//! through it.
 
 use entra_extract::logging::{LOG_FILE_PREFIX, init};
 

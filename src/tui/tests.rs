@@ -1142,7 +1142,7 @@ async fn interrupt_cancels_without_asking() {
 }
 
 /// An interrupt (a SIGINT, SIGTERM or SIGHUP from outside: the event loop makes each one
-/// an `Action::Interrupt`, tests/demo_tui.rs sends them to the real binary) after the run
+/// an `Action::Interrupt`, tests/wizard/demo_tui.rs sends them to the real binary) after the run
 /// passed its commit point cancels nothing: the run is
 /// replacing the files and completes, the screen says so instead of "Cancelling", and the
 /// wizard quits once it has finished.

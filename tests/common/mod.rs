@@ -351,6 +351,17 @@ pub fn no_throttle(mut config: SimConfig) -> SimConfig {
     config
 }
 
+/// The name the test harness gives the test `name` of the module whose `module_path!()` is
+/// `module`: its path less the test binary's name (`run::extract_output` →
+/// `extract_output::NAME`), for `--exact` when a test runs a test of its own binary as a
+/// child process.
+pub fn test_name(module: &str, name: &str) -> String {
+    match module.split_once("::") {
+        Some((_binary, path)) => format!("{path}::{name}"),
+        None => name.to_string(),
+    }
+}
+
 /// Tenant `small`, throttling off, every response `millis` late: runs that last long enough
 /// to be interrupted or overlapped.
 pub fn slow_sim(millis: u64) -> Sim {
