@@ -4,14 +4,12 @@
 //! ground truth; and the benchmark harness's streamed check (scripts/bench `verify_digest`)
 //! agrees with the simulator's truth digests and catches a changed cell.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{Sim, TestEnv, no_throttle, run_and_compare};
+use crate::common::{Sim, TestEnv, no_throttle, run_and_compare};
 use entra_sim::{SimConfig, SizeSpec};
 
 /// Starts `entra-extract sim ARGS` and waits for its banner; the child and its banner.
@@ -153,7 +151,7 @@ fn harness_check(env: &TestEnv, out: &std::path::Path, digest: &serde_json::Valu
         serde_json::from_slice::<Vec<String>>(&o.stdout).expect("a JSON list")
     };
     assert_eq!(verify(), Vec::<String>::new());
-    let users = common::csv_path(out, "contoso.example", "users");
+    let users = crate::common::csv_path(out, "contoso.example", "users");
     let text = std::fs::read_to_string(&users).unwrap();
     let changed = text.replacen("Contoso, Ltd.", "Contoso, Ltd!", 1);
     assert_ne!(text, changed);
