@@ -1,9 +1,10 @@
 //! The CSV schema: fixed column lists, the `$select` strings that fetch them, extra
 //! attributes, and how a Graph JSON value becomes a CSV cell.
 //!
-//! Everything here works on `serde_json::Value` exactly as Microsoft Graph v1.0 returns it
-//! (explicit nulls, arrays never null, `@odata.type` on members), so it does not depend on
-//! the Graph client's types. The column lists are part of the public interface
+//! Everything here works on Graph objects exactly as Microsoft Graph v1.0 returns them
+//! (explicit nulls, arrays never null, `@odata.type` on members), read through
+//! [`GraphObject`] (a `serde_json::Value` or a listing's [`Listed`](super::listed::Listed)),
+//! so it does not depend on the Graph client's types. The column lists are part of the public interface
 //! (docs/csv.md): append, never reorder.
 
 use std::borrow::Cow;
