@@ -8,6 +8,7 @@
 //! - [`access`] — what the token allows the run to read (hidden memberships, getByIds).
 //! - [`schema`] — column lists, `$select` strings, Graph value → CSV cell.
 //! - [`prefix`] — the validated `<domain>` file-name prefix.
+//! - [`listed`] — a listed user or group decoded straight into its cells.
 //! - [`rows`] — the rows of the CSV files, built once and handed to the sinks.
 //! - [`sink`] — RFC 4180 CSV writers that hash and count while writing.
 //! - [`output`] — the atomic set of four CSV files and the manifest.
@@ -21,6 +22,7 @@ pub mod access;
 pub mod error;
 pub mod hold;
 pub mod incremental;
+pub mod listed;
 pub mod manifest;
 pub mod output;
 mod plan;

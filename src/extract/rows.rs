@@ -10,9 +10,8 @@
 //! over a million edges, and a `String` (or a JSON object) per cell was most of a run's
 //! allocations.
 
-use serde_json::Value;
-
-use super::schema::{member_type, render_cell};
+use super::listed::GraphObject;
+use super::schema::member_type;
 
 /// One row's cells in a single allocation, exactly as the CSV holds them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -107,12 +106,13 @@ impl EdgeObject {
 
     /// A member or owner as returned by `/groups/{id}/members` or `/owners` (an object
     /// carrying `@odata.type`, selected with [`EDGE_SELECT`](super::schema::EDGE_SELECT)).
-    pub fn from_graph(object: &Value) -> Self {
+    pub fn from_graph<O: GraphObject>(object: &O) -> Self {
+        let cell = |name: &str| object.cell(name).unwrap_or_default();
         EdgeObject::new(
-            &render_cell(object.get("id")),
+            &cell("id"),
             member_type(object),
-            &render_cell(object.get("displayName")),
-            &render_cell(object.get("userPrincipalName")),
+            &cell("displayName"),
+            &cell("userPrincipalName"),
         )
     }
 

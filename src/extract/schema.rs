@@ -1,9 +1,10 @@
 //! The CSV schema: fixed column lists, the `$select` strings that fetch them, extra
 //! attributes, and how a Graph JSON value becomes a CSV cell.
 //!
-//! Everything here works on `serde_json::Value` exactly as Microsoft Graph v1.0 returns it
-//! (explicit nulls, arrays never null, `@odata.type` on members), so it does not depend on
-//! the Graph client's types. The column lists are part of the public interface
+//! Everything here works on Graph objects exactly as Microsoft Graph v1.0 returns them
+//! (explicit nulls, arrays never null, `@odata.type` on members), read through
+//! [`GraphObject`] (a `serde_json::Value` or a listing's [`Listed`](super::listed::Listed)),
+//! so it does not depend on the Graph client's types. The column lists are part of the public interface
 //! (docs/csv.md): append, never reorder.
 
 use std::borrow::Cow;
@@ -11,6 +12,7 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
+use super::listed::GraphObject;
 use super::rows::Row;
 
 /// Fixed columns of `<domain>_users.csv`, in file order. All are Graph `user` properties.
@@ -292,45 +294,41 @@ impl Schema {
     }
 
     /// One users-file row from a Graph `user` object, in the header's order.
-    pub fn user_row(&self, user: &Value) -> Row {
-        let fixed = USER_COLUMNS.iter().map(|c| render_cell(user.get(*c)));
+    pub fn user_row<O: GraphObject>(&self, user: &O) -> Row {
+        let fixed = USER_COLUMNS
+            .iter()
+            .map(|c| user.cell(c).unwrap_or_default());
         let extras = self
             .user_extras
             .iter()
-            .map(|c| render_cell(get_property(user, c)));
+            .map(|c| get_property(user, c).unwrap_or_default());
         let cells: Vec<Cow<'_, str>> = fixed.chain(extras).collect();
         Row::new(cells.iter().map(|c| c.as_ref()))
     }
 
     /// The Graph-property cells of a groups-file row, before the computed columns.
-    fn group_property_cells(&self, group: &Value) -> Vec<String> {
+    fn group_property_cells<O: GraphObject>(&self, group: &O) -> Vec<String> {
         GROUP_COLUMNS
             .iter()
             .copied()
             .filter(|c| !GROUP_COMPUTED_COLUMNS.contains(c))
-            .map(|c| render_cell(group.get(c)).into_owned())
+            .map(|c| group.cell(c).unwrap_or_default().into_owned())
             .collect()
     }
 
     /// The extra cells of a groups-file row, after the computed columns.
-    fn group_extra_cells(&self, group: &Value) -> Vec<String> {
+    fn group_extra_cells<O: GraphObject>(&self, group: &O) -> Vec<String> {
         self.group_extras
             .iter()
-            .map(|c| render_cell(get_property(group, c)).into_owned())
+            .map(|c| get_property(group, c).unwrap_or_default().into_owned())
             .collect()
     }
 }
 
 /// Looks up an extra attribute. Graph matches `$select` names without case but answers with
 /// its own spelling (`employeetype` → `employeeType`), so fall back to a case-blind match.
-fn get_property<'a>(object: &'a Value, name: &str) -> Option<&'a Value> {
-    object.get(name).or_else(|| {
-        object
-            .as_object()?
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    })
+fn get_property<'a, O: GraphObject>(object: &'a O, name: &str) -> Option<Cow<'a, str>> {
+    object.cell(name).or_else(|| object.cell_ignore_case(name))
 }
 
 fn validate_list<I>(kind: ObjectKind, names: I) -> Result<Vec<String>, SchemaError>
@@ -388,8 +386,8 @@ pub fn render_cell(value: Option<&Value>) -> Cow<'_, str> {
 /// The `memberType`/`ownerType` of a directory object: its `@odata.type` without the
 /// `#microsoft.graph.` prefix (`user`, `group`, `device`, `servicePrincipal`, `orgContact`,
 /// or any other type's name, never dropped); [`UNKNOWN_OBJECT_TYPE`] when absent.
-pub fn member_type(object: &Value) -> &str {
-    object_type(object.get("@odata.type").and_then(Value::as_str))
+pub fn member_type<O: GraphObject>(object: &O) -> &str {
+    object_type(object.text("@odata.type"))
 }
 
 /// [`member_type`] of an object whose `@odata.type` is `odata_type`.
@@ -448,15 +446,14 @@ pub struct GroupRecord {
 
 impl GroupRecord {
     /// Renders a Graph `group` object with `schema`'s columns.
-    pub fn from_value(schema: &Schema, group: &Value) -> Result<Self, RecordError> {
+    pub fn from_value<O: GraphObject>(schema: &Schema, group: &O) -> Result<Self, RecordError> {
         let id = group
-            .get("id")
-            .and_then(Value::as_str)
+            .text("id")
             .filter(|s| !s.is_empty())
             .ok_or(RecordError::MissingId { kind: "group" })?;
         Ok(Self {
             id: id.to_owned(),
-            display_name: render_cell(group.get("displayName")).into_owned(),
+            display_name: group.cell("displayName").unwrap_or_default().into_owned(),
             property_cells: schema.group_property_cells(group),
             extra_cells: schema.group_extra_cells(group),
         })

@@ -488,6 +488,29 @@ impl GraphClient {
         .await
     }
 
+    /// Sends `call` under the retry policy and decodes its JSON body as `T` (an empty body
+    /// as `T::default()`): a body that does not parse as JSON is retried like
+    /// [`Expect::Json`]'s, one that is JSON of another shape is reported at once.
+    pub(crate) async fn execute_decoded<T>(&self, mut call: Call) -> Result<T, GraphError>
+    where
+        T: serde::de::DeserializeOwned + Default + Send,
+    {
+        let span = tracing::debug_span!(
+            "graph_request",
+            method = %call.method,
+            path = %call.url.path(),
+        );
+        call.expect = Expect::Raw;
+        let mut decoded = DecodedCall {
+            client: self,
+            call: &call,
+            decoded: std::marker::PhantomData,
+        };
+        retry(&self.retry_context(), &mut decoded)
+            .instrument(span)
+            .await
+    }
+
     /// What [`retry`] needs from this client: its policy, cancellation, counters and start.
     pub(crate) fn retry_context(&self) -> RetryContext<'_> {
         RetryContext {
@@ -679,6 +702,50 @@ impl Attempts for SingleCall<'_> {
     type Output = Reply;
     fn attempt(&mut self, n: u32) -> impl Future<Output = Attempt<Reply>> + Send {
         self.client.attempt(self.call, n)
+    }
+}
+
+/// A single request whose JSON body is decoded as `T` within the retry loop.
+struct DecodedCall<'a, T> {
+    client: &'a GraphClient,
+    call: &'a Call,
+    decoded: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> Attempts for DecodedCall<'_, T>
+where
+    T: serde::de::DeserializeOwned + Default + Send,
+{
+    type Output = T;
+    async fn attempt(&mut self, n: u32) -> Attempt<T> {
+        let reply = match self.client.attempt(self.call, n).await {
+            Attempt::Done(reply) => reply,
+            Attempt::Fatal(e) => return Attempt::Fatal(e),
+            Attempt::Retry(r) => return Attempt::Retry(r),
+        };
+        let body = reply.raw;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Attempt::Done(T::default());
+        }
+        let what = || format!("{} {}", self.call.method, self.call.url.path());
+        match serde_json::from_slice(&body) {
+            Ok(v) => Attempt::Done(v),
+            Err(e) if e.classify() == serde_json::error::Category::Data => {
+                Attempt::Fatal(GraphError::Decode {
+                    what: what(),
+                    message: format!("unexpected JSON ({e})"),
+                })
+            }
+            Err(e) => Attempt::Retry(Retryable {
+                error: GraphError::Decode {
+                    what: what(),
+                    message: format!("malformed JSON ({e})"),
+                },
+                cause: Cause::MalformedBody,
+                retry_after: None,
+                items: self.call.items.max(1),
+            }),
+        }
     }
 }
 

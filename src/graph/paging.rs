@@ -1,23 +1,43 @@
 //! Paging through Graph collections by following `@odata.nextLink` verbatim, and only to the
 //! configured Graph root. A pager can start from a first page that arrived inside a
 //! `$batch`, and can restart a listing whose page token expired.
+//!
+//! A pager decodes each page's items straight into the type its caller reads
+//! ([`PageItem`]): a typed item keeps only the fields its rows need, where a
+//! `serde_json::Value` per object was a fifth of a large run's CPU.
 
 use foldhash::HashSet;
 use futures::Stream;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use url::Url;
 
 use super::client::{Call, GraphClient};
 use super::error::GraphError;
+use super::object_key::ObjectKey;
 
 /// Graph's error code for a `$skiptoken` that is no longer valid (400).
 pub const EXPIRED_PAGE_TOKEN: &str = "Directory_ExpiredPageToken";
 
+/// An item of a collection as a pager decodes it from the page's `value` array: fields it
+/// does not name are skipped.
+pub trait PageItem: DeserializeOwned + Send + 'static {
+    /// The object's id, which a restarted listing skips objects by.
+    fn id(&self) -> Option<&str>;
+}
+
+impl PageItem for Value {
+    fn id(&self) -> Option<&str> {
+        self.get("id").and_then(Value::as_str)
+    }
+}
+
 /// One page of a collection.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Page {
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T = Value> {
     /// The `value` array.
-    pub items: Vec<Value>,
+    pub items: Vec<T>,
     /// `@odata.count` (first page only, when `$count=true` was asked for).
     pub count: Option<u64>,
     /// `@odata.nextLink`, if another page follows.
@@ -26,12 +46,49 @@ pub struct Page {
     pub delta_link: Option<String>,
 }
 
-enum Next {
+impl<T> Default for Page<T> {
+    fn default() -> Self {
+        Page {
+            items: Vec::new(),
+            count: None,
+            next_link: None,
+            delta_link: None,
+        }
+    }
+}
+
+/// A page's body as Graph sends it.
+#[derive(Deserialize)]
+#[serde(bound = "T: DeserializeOwned")]
+pub(crate) struct PageBody<T> {
+    #[serde(default = "Option::default")]
+    value: Option<Vec<T>>,
+    #[serde(rename = "@odata.count", default)]
+    count: Option<u64>,
+    #[serde(rename = "@odata.nextLink", default)]
+    next_link: Option<String>,
+    #[serde(rename = "@odata.deltaLink", default)]
+    delta_link: Option<String>,
+}
+
+impl<T> Default for PageBody<T> {
+    /// What an empty body decodes to: no `value` array.
+    fn default() -> Self {
+        PageBody {
+            value: None,
+            count: None,
+            next_link: None,
+            delta_link: None,
+        }
+    }
+}
+
+enum Next<T> {
     Fetch(Url),
     /// The first page's body, already received (inside a `$batch`).
     Received {
         url: Url,
-        body: Value,
+        body: Result<PageBody<T>, GraphError>,
     },
     Fail(GraphError),
     Done,
@@ -42,21 +99,21 @@ enum Next {
 struct Restart {
     first: Url,
     left: u32,
-    seen: HashSet<String>,
+    seen: HashSet<ObjectKey>,
 }
 
 /// Walks the pages of one collection; `next_page` returns `None` after the last page or the
 /// first error.
-pub struct Pager {
+pub struct Pager<T = Value> {
     client: GraphClient,
-    next: Next,
+    next: Next<T>,
     headers: Vec<(String, String)>,
     pages: u64,
     restart: Option<Restart>,
     restarts: u32,
 }
 
-impl Pager {
+impl<T: PageItem> Pager<T> {
     pub(crate) fn new(client: GraphClient, first: &str) -> Self {
         let next = match client.graph_url(first) {
             Ok(u) => Next::Fetch(u),
@@ -107,12 +164,18 @@ impl Pager {
     }
 
     /// The next page, or `None` when the collection is exhausted.
-    pub async fn next_page(&mut self) -> Option<Result<Page, GraphError>> {
+    pub async fn next_page(&mut self) -> Option<Result<Page<T>, GraphError>> {
         loop {
             let (url, body) = match std::mem::replace(&mut self.next, Next::Done) {
                 Next::Done => return None,
                 Next::Fail(e) => return Some(Err(e)),
-                Next::Received { url, body } => (url, body),
+                Next::Received { url, body } => match body {
+                    Ok(body) => (url, body),
+                    Err(e) => {
+                        self.pages += 1;
+                        return Some(Err(e));
+                    }
+                },
                 Next::Fetch(url) => match self.fetch(&url).await {
                     Ok(body) => (url, body),
                     Err(e) => {
@@ -128,7 +191,7 @@ impl Pager {
         }
     }
 
-    async fn fetch(&self, url: &Url) -> Result<Value, GraphError> {
+    async fn fetch(&self, url: &Url) -> Result<PageBody<T>, GraphError> {
         let mut call = Call::get(url.clone());
         for (k, v) in &self.headers {
             if !call
@@ -139,7 +202,7 @@ impl Pager {
                 call.headers.push((k.clone(), v.clone()));
             }
         }
-        Ok(self.client.execute(&call).await?.json)
+        self.client.execute_decoded(call).await
     }
 
     /// Whether `e` expired the page token of a later page and the listing starts over.
@@ -162,29 +225,25 @@ impl Pager {
         true
     }
 
-    fn decode(&mut self, url: Url, mut body: Value) -> Result<Page, GraphError> {
-        let mut items = match body.get_mut("value").map(Value::take) {
-            Some(Value::Array(items)) => items,
-            _ => {
-                return Err(GraphError::Decode {
-                    what: format!("GET {}", url.path()),
-                    message: "the response has no \"value\" array".into(),
-                });
-            }
+    fn decode(&mut self, url: Url, body: PageBody<T>) -> Result<Page<T>, GraphError> {
+        let Some(mut items) = body.value else {
+            return Err(GraphError::Decode {
+                what: format!("GET {}", url.path()),
+                message: "the response has no \"value\" array".into(),
+            });
         };
         if let Some(restart) = &mut self.restart {
             // After a restart, objects of the pages read before it come again.
-            items.retain(|item| match item.get("id").and_then(Value::as_str) {
-                Some(id) => restart.seen.insert(id.to_string()),
+            items.retain(|item| match item.id() {
+                Some(id) => restart.seen.insert(ObjectKey::of(id)),
                 None => true,
             });
         }
-        let link = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_string);
         let page = Page {
             items,
-            count: body.get("@odata.count").and_then(Value::as_u64),
-            next_link: link("@odata.nextLink"),
-            delta_link: link("@odata.deltaLink"),
+            count: body.count,
+            next_link: body.next_link,
+            delta_link: body.delta_link,
         };
         if let Some(next) = &page.next_link {
             self.next = match Url::parse(next) {
@@ -212,12 +271,27 @@ impl GraphClient {
         Pager::new(self.clone(), first)
     }
 
+    /// A pager over the collection at `first` whose items decode as `T`.
+    pub fn pager_of<T: PageItem>(&self, first: &str) -> Pager<T> {
+        Pager::new(self.clone(), first)
+    }
+
     /// A pager whose first page, the answer to `first`, already arrived (inside a
     /// `$batch`): it yields that page, then follows its links like any other pager.
-    pub fn pager_from(&self, first: &str, body: Value) -> Pager {
+    pub fn pager_from<T: PageItem>(&self, first: &str, body: Value) -> Pager<T> {
         let mut pager = Pager::new(self.clone(), first);
         pager.next = match std::mem::replace(&mut pager.next, Next::Done) {
-            Next::Fetch(url) => Next::Received { url, body },
+            Next::Fetch(url) => {
+                let body = match body {
+                    // An empty body, as a single request's: no `value` array.
+                    Value::Null => Ok(PageBody::default()),
+                    body => PageBody::deserialize(body).map_err(|e| GraphError::Decode {
+                        what: format!("GET {}", url.path()),
+                        message: format!("unexpected JSON ({e})"),
+                    }),
+                };
+                Next::Received { url, body }
+            }
             other => other,
         };
         pager

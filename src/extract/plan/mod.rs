@@ -7,10 +7,9 @@
 pub(super) mod fast;
 pub(super) mod per_group;
 
-use serde_json::Value;
-
+use super::listed::GraphObject;
 use super::progress::{Progress, Warning};
-use crate::graph::Pager;
+use crate::graph::{PageItem, Pager};
 
 /// Page size for every collection (Graph's maximum for directory objects).
 pub const PAGE_SIZE: u32 = 999;
@@ -19,7 +18,7 @@ const LISTING_RESTARTS: u32 = 3;
 
 /// Says in the manifest that `what` was read again from its first page (and deduplicated
 /// by id) after Graph expired its page token.
-fn note_restarts(progress: &Progress, pager: &Pager, what: &str) {
+fn note_restarts<T: PageItem>(progress: &Progress, pager: &Pager<T>, what: &str) {
     let n = pager.restarts();
     if n > 0 {
         progress.note(format!(
@@ -46,10 +45,10 @@ impl AttributePresence {
         }
     }
 
-    fn observe(&mut self, items: &[Value]) {
+    fn observe<O: GraphObject>(&mut self, items: &[O]) {
         self.objects += items.len() as u64;
         for (name, seen) in self.names.iter().zip(self.seen.iter_mut()) {
-            *seen = *seen || items.iter().any(|o| has_key(o, name));
+            *seen = *seen || items.iter().any(|o| o.has_ignore_case(name));
         }
     }
 
@@ -67,11 +66,4 @@ impl AttributePresence {
             progress.warn(Warning::attribute_not_returned(noun, name, self.objects));
         }
     }
-}
-
-/// Graph compares property names case-insensitively; so does the CSV column lookup.
-fn has_key(object: &Value, name: &str) -> bool {
-    object
-        .as_object()
-        .is_some_and(|o| o.keys().any(|k| k.eq_ignore_ascii_case(name)))
 }

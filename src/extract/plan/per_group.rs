@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 use super::{AttributePresence, LISTING_RESTARTS, PAGE_SIZE, note_restarts};
 use crate::extract::access::Access;
 use crate::extract::error::ExtractError;
+use crate::extract::listed::Listed;
 use crate::extract::progress::{Phase, Progress, Warning};
 use crate::extract::rows::EdgeObject;
 use crate::extract::schema::{EDGE_SELECT, GroupCounts, GroupRecord, MemberCount, Schema};
@@ -44,7 +45,7 @@ pub(crate) async fn fetch_all(
         let mut presence = AttributePresence::new(schema.user_extras());
         tasks.spawn(async move {
             let mut pager = client
-                .pager(&format!(
+                .pager_of::<Listed>(&format!(
                     "/users?$select={}&$top={PAGE_SIZE}",
                     schema.user_select()
                 ))
@@ -67,7 +68,7 @@ pub(crate) async fn fetch_all(
             let select = schema.group_select();
             let mut presence = AttributePresence::new(schema.group_extras());
             let mut pager = client
-                .pager(&format!("/groups?$select={select}&$top={PAGE_SIZE}"))
+                .pager_of::<Listed>(&format!("/groups?$select={select}&$top={PAGE_SIZE}"))
                 .restart_on_expired_page_token(LISTING_RESTARTS);
             while let Some(page) = pager.next_page().await {
                 let page = page.map_err(|e| ExtractError::from_graph(e, "groups"))?;
@@ -205,7 +206,7 @@ impl GroupWorker {
         };
         let mut pager = self
             .client
-            .pager_from(&list_url(group.id(), kind), body)
+            .pager_from::<Listed>(&list_url(group.id(), kind), body)
             .restart_on_expired_page_token(LISTING_RESTARTS);
         while let Some(page) = pager.next_page().await {
             let items = match page {

@@ -11,14 +11,15 @@
 //! new chain, because the documentation does not promise that the groups read so far were
 //! complete.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde::{Deserialize, Deserializer};
 
 use super::names::Ref;
-use crate::extract::schema::GroupRecord;
-use crate::graph::{GraphClient, GraphError, Page};
+use crate::extract::schema::{GroupRecord, object_type};
+use crate::graph::{GraphClient, GraphError, ObjectKey, Page, PageItem};
 
 /// "There is a limit of 50 filtered objects" [GDC api/group-delta.md].
 pub(super) const IDS_PER_CHAIN: usize = 50;
@@ -136,23 +137,23 @@ async fn read_once(
     groups: &[Arc<GroupRecord>],
     large: usize,
 ) -> Result<Read, GraphError> {
-    let mut pager = client.pager(&chain_url(groups));
+    let mut pager = client.pager_of::<DeltaGroup>(&chain_url(groups));
     let mut lists: HashMap<String, Lists> = HashMap::with_capacity(groups.len());
     while let Some(page) = pager.next_page().await {
-        let page: Page = page?;
-        for group in &page.items {
-            let Some(id) = group.get("id").and_then(Value::as_str) else {
+        let page: Page<DeltaGroup> = page?;
+        for group in page.items {
+            let Some(id) = group.id else {
                 continue;
             };
-            if group.get("@removed").is_some() {
+            if group.removed {
                 // Deleted since it was listed: the per-group reading reports it.
                 continue;
             }
-            let entry = lists.entry(id.to_string()).or_default();
-            entry.members.extend(refs(group, "members@delta"));
-            entry.owners.extend(refs(group, "owners@delta"));
+            let entry = lists.entry(id.clone()).or_default();
+            entry.members.extend(refs(group.members));
+            entry.owners.extend(refs(group.owners));
             if entry.members.len() > large {
-                return Ok(Read::Large(id.to_string()));
+                return Ok(Read::Large(id));
             }
         }
         if page.delta_link.is_some() {
@@ -162,23 +163,108 @@ async fn read_once(
     Ok(Read::Done(lists))
 }
 
+/// A group of a `groups/delta` page: its id and its member and owner references (the
+/// only fields the chain selects).
+#[derive(Deserialize)]
+struct DeltaGroup {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(rename = "@removed", default, deserialize_with = "present")]
+    removed: bool,
+    #[serde(rename = "members@delta", default)]
+    members: Option<Vec<DeltaRef>>,
+    #[serde(rename = "owners@delta", default)]
+    owners: Option<Vec<DeltaRef>>,
+}
+
+impl PageItem for DeltaGroup {
+    fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+}
+
+/// One entry of a `…@delta` array.
+#[derive(Deserialize)]
+struct DeltaRef {
+    #[serde(
+        rename = "@odata.type",
+        default = "unknown_type",
+        deserialize_with = "type_name"
+    )]
+    object_type: Cow<'static, str>,
+    #[serde(default)]
+    id: Option<ObjectKey>,
+    #[serde(rename = "@removed", default, deserialize_with = "present")]
+    removed: bool,
+}
+
+/// `true` when the field is there, whatever its value (`null` included).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(d).map(|_| true)
+}
+
+fn unknown_type() -> Cow<'static, str> {
+    Cow::Borrowed(object_type(None))
+}
+
+/// The types a reference names almost always, kept without an allocation each.
+const COMMON_TYPES: [&str; 5] = ["user", "group", "device", "servicePrincipal", "orgContact"];
+
+/// The `memberType` an `@odata.type` makes ([`object_type`]); `null` is no type.
+fn type_name<'de, D: Deserializer<'de>>(d: D) -> Result<Cow<'static, str>, D::Error> {
+    struct Visitor;
+    impl serde::de::Visitor<'_> for Visitor {
+        type Value = Cow<'static, str>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an @odata.type (a string)")
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
+            let name = object_type(Some(s));
+            Ok(match COMMON_TYPES.iter().find(|t| **t == name) {
+                Some(t) => Cow::Borrowed(t),
+                None if name == object_type(None) => unknown_type(),
+                None => Cow::Owned(name.to_string()),
+            })
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(unknown_type())
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(unknown_type())
+        }
+    }
+    d.deserialize_option(OptionVisitor(Visitor))
+}
+
+/// Hands a present value to the inner visitor, `null` to its `visit_none`.
+struct OptionVisitor<V>(V);
+
+impl<'de, V: serde::de::Visitor<'de>> serde::de::Visitor<'de> for OptionVisitor<V> {
+    type Value = V::Value;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        self.0.expecting(f)
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<V::Value, E> {
+        self.0.visit_none()
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<V::Value, E> {
+        self.0.visit_unit()
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<V::Value, D::Error> {
+        d.deserialize_str(self.0)
+    }
+}
+
 /// The references of one `…@delta` array, without those marked `@removed` (an initial
 /// synchronisation has none, but a reference that says it was removed is no member).
-fn refs<'a>(group: &'a Value, key: &str) -> impl Iterator<Item = Ref> + 'a {
-    group
-        .get(key)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .filter(|r| r.get("@removed").is_none())
+fn refs(list: Option<Vec<DeltaRef>>) -> impl Iterator<Item = Ref> {
+    list.unwrap_or_default()
+        .into_iter()
+        .filter(|r| !r.removed)
         .filter_map(|r| {
             Some(Ref {
-                odata_type: r
-                    .get("@odata.type")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                id: r.get("id")?.as_str()?.to_string(),
+                object_type: r.object_type,
+                id: r.id?,
             })
         })
 }
@@ -200,25 +286,33 @@ mod tests {
 
     #[test]
     fn references_skip_removed_entries_and_keep_types() {
-        let g = json!({"id": "g", "members@delta": [
+        let g: DeltaGroup = serde_json::from_value(json!({"id": "g", "members@delta": [
             {"@odata.type": "#microsoft.graph.user", "id": "u1"},
             {"@odata.type": "#microsoft.graph.user", "id": "u2", "@removed": {"reason": "deleted"}},
-            {"id": "x"}
-        ]});
-        let got: Vec<Ref> = refs(&g, "members@delta").collect();
+            {"id": "x"},
+            {"@odata.type": null, "id": "y", "extra": [1, {"a": 2}]},
+            {"@odata.type": "#microsoft.graph.printer", "id": "p"},
+            {"@odata.type": "#microsoft.graph.user"}
+        ], "owners@delta": null}))
+        .unwrap();
+        assert!(!g.removed);
+        let got: Vec<Ref> = refs(g.members).collect();
+        let r = |t: &str, id: &str| Ref {
+            object_type: Cow::Owned(t.into()),
+            id: ObjectKey::of(id),
+        };
         assert_eq!(
             got,
             vec![
-                Ref {
-                    odata_type: Some("#microsoft.graph.user".into()),
-                    id: "u1".into()
-                },
-                Ref {
-                    odata_type: None,
-                    id: "x".into()
-                },
+                r("user", "u1"),
+                r("directoryObject", "x"),
+                r("directoryObject", "y"),
+                r("printer", "p"),
             ]
         );
-        assert_eq!(refs(&g, "owners@delta").count(), 0);
+        assert_eq!(refs(g.owners).count(), 0);
+        let removed: DeltaGroup =
+            serde_json::from_value(json!({"id": "g", "@removed": null})).unwrap();
+        assert!(removed.removed, "present, even as null");
     }
 }

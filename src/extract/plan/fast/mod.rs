@@ -27,7 +27,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use foldhash::{HashSet, HashSetExt};
 use futures::future::try_join_all;
-use serde_json::Value;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
@@ -38,11 +37,12 @@ use super::per_group::{GROUPS_PER_BATCH, GroupWorker, ListOutcome};
 use super::{AttributePresence, LISTING_RESTARTS, PAGE_SIZE, note_restarts};
 use crate::extract::access::Access;
 use crate::extract::error::ExtractError;
+use crate::extract::listed::Listed;
 use crate::extract::progress::{Phase, Progress};
 use crate::extract::rows::EdgeObject;
 use crate::extract::schema::{EDGE_SELECT, GroupCounts, GroupRecord, MemberCount, Schema};
 use crate::extract::writer::{ListKind, WriteOp, send};
-use crate::graph::{GraphClient, GraphError};
+use crate::graph::{GraphClient, GraphError, ObjectKey, PageItem};
 
 /// Members one part of a large group's split is expected to hold: a page of 999, about
 /// 0.9 s at 0.8 ms an item, so that no group's members hold up the end of the run.
@@ -172,17 +172,13 @@ async fn list_groups(
 
 /// Ids already returned, so an object read by two chains is written once.
 #[derive(Default)]
-struct Seen(HashSet<String>);
+struct Seen(HashSet<ObjectKey>);
 
 impl Seen {
-    fn keep_new(&mut self, items: Vec<Value>) -> Vec<Value> {
+    fn keep_new(&mut self, items: Vec<Listed>) -> Vec<Listed> {
         items
             .into_iter()
-            .filter(|o| {
-                o.get("id")
-                    .and_then(Value::as_str)
-                    .is_none_or(|id| self.0.insert(id.to_string()))
-            })
+            .filter(|o| o.id().is_none_or(|id| self.0.insert(ObjectKey::of(id))))
             .collect()
     }
 
@@ -250,7 +246,7 @@ impl<'a> Listing<'a> {
     }
 
     /// The next page's objects not returned before; `None` when the listing is complete.
-    async fn next(&mut self) -> Result<Option<Vec<Value>>, ExtractError> {
+    async fn next(&mut self) -> Result<Option<Vec<Listed>>, ExtractError> {
         loop {
             match self.chains.next().await {
                 Some(Ok(items)) => {
@@ -302,7 +298,7 @@ impl Listing<'_> {
 
 /// Listing chains running as tasks, their pages arriving through one channel.
 struct Chains {
-    pages: mpsc::Receiver<Result<Vec<Value>, GraphError>>,
+    pages: mpsc::Receiver<Result<Vec<Listed>, GraphError>>,
     _tasks: JoinSet<()>,
 }
 
@@ -324,7 +320,7 @@ impl Chains {
             tasks.spawn(async move {
                 let cast = cast_type(&url);
                 let mut pager = client
-                    .pager(&url)
+                    .pager_of::<Listed>(&url)
                     .restart_on_expired_page_token(LISTING_RESTARTS);
                 loop {
                     // Held from the request until the page is handed over.
@@ -349,7 +345,7 @@ impl Chains {
         }
     }
 
-    async fn next(&mut self) -> Option<Result<Vec<Value>, GraphError>> {
+    async fn next(&mut self) -> Option<Result<Vec<Listed>, GraphError>> {
         self.pages.recv().await
     }
 }
@@ -364,13 +360,10 @@ fn cast_type(url: &str) -> Option<String> {
 
 /// Items of a cast collection may leave out the type their collection implies; the CSV's
 /// `memberType` needs it, as the uncast listing would have given it.
-fn typed(mut items: Vec<Value>, cast: Option<&str>) -> Vec<Value> {
+fn typed(mut items: Vec<Listed>, cast: Option<&str>) -> Vec<Listed> {
     if let Some(t) = cast {
         for item in &mut items {
-            if let Some(o) = item.as_object_mut() {
-                o.entry("@odata.type")
-                    .or_insert_with(|| Value::String(t.to_string()));
-            }
+            item.or_insert_text("@odata.type", t);
         }
     }
     items
@@ -796,7 +789,7 @@ async fn write_lists(
 /// of its million references, and cloning each id was a visible share of its CPU.
 fn dedup(refs: &[Ref]) -> Vec<&Ref> {
     let mut seen = HashSet::with_capacity(refs.len());
-    refs.iter().filter(|r| seen.insert(r.id.as_str())).collect()
+    refs.iter().filter(|r| seen.insert(&r.id)).collect()
 }
 
 /// A group too large for a delta chain: parallel chains by member type and UPN prefix whose
@@ -959,8 +952,8 @@ mod tests {
     fn lists(refs: usize) -> Vec<(Arc<GroupRecord>, Lists)> {
         let members = (0..refs)
             .map(|i| Ref {
-                id: format!("m{i}"),
-                odata_type: None,
+                id: crate::graph::ObjectKey::of(&format!("m{i}")),
+                object_type: std::borrow::Cow::Borrowed("user"),
             })
             .collect();
         let lists = Lists {

@@ -6,22 +6,23 @@
 //! since) through `POST /directoryObjects/getByIds`, at most 1,000 ids a call [GDC
 //! api/directoryobject-getbyids.md].
 
+use std::borrow::Cow;
 use std::sync::{Mutex, OnceLock};
 
 use foldhash::HashMap;
 
-use serde_json::Value;
-
 use super::partition::Histogram;
+use crate::extract::listed::GraphObject;
 use crate::extract::rows::EdgeObject;
-use crate::extract::schema::{EDGE_SELECT, object_type};
-use crate::graph::{GraphClient, GraphError};
+use crate::extract::schema::EDGE_SELECT;
+use crate::graph::{GraphClient, GraphError, ObjectKey};
 
 /// One member or owner reference from a delta page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Ref {
-    pub odata_type: Option<String>,
-    pub id: String,
+    /// `memberType`/`ownerType` as the CSV writes it (`user`, `device`, …).
+    pub object_type: Cow<'static, str>,
+    pub id: ObjectKey,
 }
 
 /// The name columns of one object, kept as plain strings: tenant L holds 125,000 of them.
@@ -33,30 +34,31 @@ struct NameColumns {
 
 /// id → the object's name columns (`displayName`, `userPrincipalName` when it has one).
 ///
-/// Keyed with foldhash: a run looks up every member and owner reference here twice (over
-/// two million look-ups on tenant L), and SipHash was a visible share of the run's CPU.
+/// Keyed with foldhash by [`ObjectKey`]: a run looks up every member and owner reference
+/// here twice (over two million look-ups on tenant L), and SipHash and string keys were a
+/// visible share of the run's CPU.
 #[derive(Default)]
 pub(super) struct Names {
-    known: Mutex<HashMap<String, NameColumns>>,
+    known: Mutex<HashMap<ObjectKey, NameColumns>>,
     upns: OnceLock<Histogram>,
 }
 
 impl Names {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, NameColumns>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ObjectKey, NameColumns>> {
         // A poisoned map only means another task panicked mid-insert; entries stay valid.
         self.known.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Remembers the name columns of listed objects (users or groups).
-    pub(super) fn learn(&self, objects: &[Value]) {
+    pub(super) fn learn<O: GraphObject>(&self, objects: &[O]) {
         let mut known = self.lock();
         for o in objects {
-            let Some(id) = o.get("id").and_then(Value::as_str) else {
+            let Some(id) = o.text("id") else {
                 continue;
             };
-            let text = |key: &str| o.get(key).and_then(Value::as_str).map(str::to_string);
+            let text = |key: &str| o.text(key).map(str::to_string);
             known.insert(
-                id.to_string(),
+                ObjectKey::of(id),
                 NameColumns {
                     display_name: text("displayName"),
                     user_principal_name: text("userPrincipalName"),
@@ -85,17 +87,19 @@ impl Names {
         client: &GraphClient,
         refs: &[&Ref],
     ) -> Result<(), GraphError> {
-        let unknown: Vec<&str> = {
+        let unknown: Vec<String> = {
             let known = self.lock();
-            let mut ids: Vec<&str> = refs
+            let mut buf = [0; 36];
+            let mut ids: Vec<String> = refs
                 .iter()
-                .map(|r| r.id.as_str())
-                .filter(|id| !known.contains_key(*id))
+                .filter(|r| !known.contains_key(&r.id))
+                .map(|r| r.id.text(&mut buf).to_string())
                 .collect();
             ids.sort_unstable();
             ids.dedup();
             ids
         };
+        let unknown: Vec<&str> = unknown.iter().map(String::as_str).collect();
         // One call after the other: many chains look up at the same time.
         let found = client.get_by_ids(&unknown, EDGE_SELECT, 1).await?;
         self.learn(&found);
@@ -108,10 +112,10 @@ impl Names {
     pub(super) fn objects(&self, refs: &[&Ref]) -> (Vec<EdgeObject>, u64) {
         let known = self.lock();
         let mut unresolved = 0;
+        let mut buf = [0; 36];
         let objects = refs
             .iter()
             .map(|r| {
-                let object_type = object_type(r.odata_type.as_deref());
                 // A missing column and a null one both make an empty cell.
                 let (name, upn) = match known.get(&r.id) {
                     Some(names) => (
@@ -123,7 +127,7 @@ impl Names {
                         ("", "")
                     }
                 };
-                EdgeObject::new(&r.id, object_type, name, upn)
+                EdgeObject::new(r.id.text(&mut buf), &r.object_type, name, upn)
             })
             .collect();
         (objects, unresolved)
@@ -138,7 +142,7 @@ mod tests {
     #[test]
     fn learned_names_are_kept_by_id_with_only_the_name_columns() {
         let names = Names::default();
-        names.learn(&[
+        names.learn::<serde_json::Value>(&[
             json!({"id": "u1", "displayName": "Ann", "userPrincipalName": "ann@x", "jobTitle": "CEO"}),
             json!({"id": "g1", "displayName": "Team"}),
             json!({"displayName": "no id"}),
@@ -146,14 +150,14 @@ mod tests {
         let known = names.lock();
         assert_eq!(known.len(), 2);
         assert_eq!(
-            known["u1"],
+            known[&ObjectKey::of("u1")],
             NameColumns {
                 display_name: Some("Ann".into()),
                 user_principal_name: Some("ann@x".into())
             }
         );
         assert_eq!(
-            known["g1"],
+            known[&ObjectKey::of("g1")],
             NameColumns {
                 display_name: Some("Team".into()),
                 user_principal_name: None
