@@ -122,10 +122,13 @@ fn plans_agree_on_tenant_m_and_the_fast_plan_costs_far_fewer_resource_units() {
     );
     let (fast_requests, plain_requests, fast_ru, plain_ru) = assert_plans_agree(&sim);
     // Only the fast plan calls getByIds, for the chains' devices, service principals and
-    // contacts: a few calls for all ~50 chains (one per chain was 75 here).
+    // contacts: held chains share a call (one per chain was 75 here). How many chains are
+    // still running when the last one starts, and so write (and look up) on their own,
+    // depends on timing (up to 25 calls were seen under load), so the bound is half of one per
+    // chain.
     let get_by_ids = sim.stats()["requestsByKind"]["getByIds"].as_u64().unwrap();
     assert!(
-        (1..=20).contains(&get_by_ids),
+        (1..=37).contains(&get_by_ids),
         "{get_by_ids} getByIds calls"
     );
     assert!(
