@@ -49,7 +49,7 @@ pub struct ConnectArgs {
     /// a client secret.
     #[arg(long, value_name = "PEM")]
     pub certificate: Option<PathBuf>,
-    /// Extra CA certificates to trust ([`EXTRA_CA_HELP`](super::connect::EXTRA_CA_HELP)).
+    /// Extra CA certificates to trust ([`EXTRA_CA_HELP`]).
     #[arg(long = "extra-ca", alias = "extra-ca-pem", value_name = "PEM", help = EXTRA_CA_HELP)]
     pub extra_ca: Option<PathBuf>,
     /// Graph resource units this app may spend per 10 seconds (default 8000, Graph's budget

@@ -1,6 +1,6 @@
 //! Standard output of the headless commands. A reader that goes away (`| head`, `| true`)
 //! or a full disk must not turn a finished run into a panic after its files were committed:
-//! every write goes through [`write`], the first failure is remembered and later writes are
+//! every write goes through [`write()`], the first failure is remembered and later writes are
 //! skipped, and [`settle`] turns it into the documented exit code once the command is done.
 
 use std::fmt;
@@ -22,7 +22,7 @@ enum Lost {
 /// The first loss, if any.
 static LOST: Mutex<Option<Lost>> = Mutex::new(None);
 
-/// Writes to standard output unless an earlier write failed. Use through [`outln!`].
+/// Writes to standard output unless an earlier write failed. Use through `outln!`.
 pub fn write(args: fmt::Arguments<'_>) {
     let mut lost = LOST.lock().unwrap_or_else(|p| p.into_inner());
     if lost.is_some() {
@@ -65,7 +65,7 @@ macro_rules! outln {
 
 /// Writes to standard error, ignoring a failure: a message that cannot be shown (the
 /// terminal hung up, `2>/dev/full`) must not turn into a panic and exit code 134 in place of
-/// the command's own. Use through [`errln!`].
+/// the command's own. Use through `errln!`.
 pub fn write_err(args: fmt::Arguments<'_>) {
     let _ = io::stderr().lock().write_fmt(args);
 }

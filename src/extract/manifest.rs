@@ -121,7 +121,7 @@ pub enum RunMode {
 
 impl RunMode {
     /// What a profile's run read, for people (the CLI's summary and the wizard's): "Read
-    /// only the changes since the previous run: 3 joiners, …." or "Read everything: <why>.".
+    /// only the changes since the previous run: 3 joiners, …." or "Read everything: `<why>`.".
     pub fn describe(self, full_reason: Option<&str>, changes: Option<&ChangeCounts>) -> String {
         match (self, changes) {
             (RunMode::Incremental, Some(c)) => format!(

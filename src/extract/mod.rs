@@ -1,11 +1,11 @@
 //! Extraction: plan the requests, run them with bounded concurrency, stream into CSV sinks.
 //!
-//! A row's route: a plan ([`plan`]) reads Graph's pages and builds [`rows`], the writer
-//! stage ([`writer`]) hands them to the [`sink`]s of the [`output`] set, and [`run`]
+//! A row's route: a plan (`plan`) reads Graph's pages and builds [`rows`], the writer
+//! stage (`writer`) hands them to the [`sink`]s of the [`output`] set, and [`run`]
 //! prepares, picks the full or incremental read, and commits.
 //!
 //! - [`run`] — one extraction, start to commit; [`error`] — why one did not complete.
-//! - [`access`] — what the token allows the run to read (hidden memberships, getByIds).
+//! - `access` — what the token allows the run to read (hidden memberships, getByIds).
 //! - [`schema`] — column lists, `$select` strings, Graph value → CSV cell.
 //! - [`prefix`] — the validated `<domain>` file-name prefix.
 //! - [`listed`] — a listed user or group decoded straight into its cells.
@@ -15,13 +15,13 @@
 //! - [`manifest`] — `<domain>_manifest.json`.
 //! - [`progress`] — counters the front ends read.
 //! - [`hold`] — a front end's hold on the commit point while it asks whether to cancel.
-//! - [`incremental`] — a profile's runs with state, decision to saved state: reruns from
+//! - `incremental` — a profile's runs with state, decision to saved state: reruns from
 //!   delta links and the previous run's files, the changes report, the state saved.
 
-pub mod access;
+pub(crate) mod access;
 pub mod error;
 pub mod hold;
-pub mod incremental;
+pub(crate) mod incremental;
 pub mod listed;
 pub mod manifest;
 pub mod output;

@@ -394,7 +394,7 @@ impl ProgressSnapshot {
     }
 
     /// Estimated time left, from the share of requests done so far. Users and groups are
-    /// listed [`PAGE_SIZE`] to a request while every group needs its own member and owner
+    /// listed `PAGE_SIZE` to a request while every group needs its own member and owner
     /// requests, so counting objects instead would call a run nearly done once the users
     /// are in. `None` until the totals are known and some work is done, and while users
     /// are still being listed: the fast plan writes a group's lists only once the users

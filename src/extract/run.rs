@@ -2,13 +2,13 @@
 //! atomic output set.
 //!
 //! Shape of a run:
-//! - prepare ([`Prepared`]): the schema, the output directory's lock, the token and what it
-//!   allows ([`Access`]), the tenant and prefix;
-//! - with a profile's state, hand over to [`incremental::start`]: it reruns from the saved
+//! - prepare (`Prepared`): the schema, the output directory's lock, the token and what it
+//!   allows (`Access`), the tenant and prefix;
+//! - with a profile's state, hand over to `incremental::start`: it reruns from the saved
 //!   state up to the next one, or says why not and wraps the full read that follows (the
 //!   next run's delta links before it, the changes report and the saved state after);
-//! - a full read: a request plan ([`super::plan`]) turns Graph's pages into rows and hands
-//!   them to the writer stage ([`super::writer`]), whose one blocking task owns the CSV
+//! - a full read: a request plan (`plan`) turns Graph's pages into rows and hands
+//!   them to the writer stage (`writer`), whose one blocking task owns the CSV
 //!   files, so memory stays flat however large the tenant;
 //! - on success the files are committed (fsync + rename + manifest); on any error or
 //!   cancellation they are aborted and the previous extraction stays untouched.

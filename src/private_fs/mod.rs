@@ -7,7 +7,7 @@
 //! - Windows: an explicit, protected DACL (nothing inherited from the parent) with a single
 //!   ACE granting the token's user full control, set when the file or directory is created;
 //!   directories pass that ACE on to what is created inside them. No ACE for SYSTEM or
-//!   Administrators: see [`windows`].
+//!   Administrators: see `windows.rs`.
 //!
 //! A directory that already exists (an output directory the user chose) keeps its own
 //! permissions; only what this module creates, or [`restrict`]s, is owner-only.

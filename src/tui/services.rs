@@ -646,7 +646,7 @@ pub struct ExtractionSummary {
     /// reads, a listing read again): the manifest's notes.
     pub notes: Vec<String>,
     /// For a saved profile's run: what it read ("Read only the changes since the previous
-    /// run: 3 joiners, …" or "Read everything: <why>").
+    /// run: 3 joiners, …" or "Read everything: `<why>`").
     pub changes: Option<String>,
 }
 

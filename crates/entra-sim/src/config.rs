@@ -243,7 +243,7 @@ pub struct SimConfig {
     /// requests are not limited). `None` = no limit. Graph documents none for the identity
     /// service, so this is an assumption of the benchmark profile.
     pub max_in_flight: Option<usize>,
-    /// How long a delta token stays usable: seven days for directory objects [DQ].
+    /// How long a delta token stays usable: seven days for directory objects \[DQ\].
     pub delta_token_ttl: Duration,
     /// Who answers a device code sign-in without a test driving `/_sim/device/approve`:
     /// `None` leaves every sign-in pending until a test approves or declines it.

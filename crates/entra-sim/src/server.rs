@@ -85,7 +85,7 @@ impl SimHandle {
         s
     }
     /// Digests of the files a correct extraction writes (see
-    /// [`write_truth_digest`](crate::truth::write_truth_digest)): the ground truth at any size.
+    /// `write_truth_digest`): the ground truth at any size.
     pub fn truth_digest_json(&self) -> String {
         let mut s = String::new();
         write_truth_digest(&self.state.snapshot().dir, &mut s);

@@ -16,7 +16,7 @@
 //!   ([`changes`]); then the run's commit;
 //! - **save**: the new delta links and the committed files as the next run's state.
 //!
-//! When it falls back, [`start`] hands the run a [`FullRun`]: before the full read it took
+//! When it does not rerun, [`start`] hands the run a [`FullRun`]: before the full read it took
 //! `$deltatoken=latest` links for both collections, so whatever changes while the run reads
 //! is replayed by the next one (merging is idempotent); after the read it compares the new
 //! files with the previous ones for the changes report ([`FullRun::report_changes`]), and
@@ -37,10 +37,10 @@ use super::manifest::{ChangeCounts, RunDetails, RunInfo, RunMode};
 use super::output::{CommittedOutput, OutputSet};
 use super::progress::{Phase, Progress, Warning};
 use super::run::Prepared;
-pub use changes::{Change, ChangeRow, ChangedObject};
+use changes::ChangeRow;
 use merge::Merged;
-pub use state::{DeltaLinks, Fallback, Identity, Snapshot, StateDir};
-pub use tables::Tables;
+pub(crate) use state::{DeltaLinks, Fallback, Identity, Snapshot, StateDir};
+pub(crate) use tables::Tables;
 
 /// Where a profile keeps its state between runs, and whether this run must read everything.
 #[derive(Debug, Clone)]
@@ -71,8 +71,8 @@ impl From<ExtractError> for RerunError {
     }
 }
 
-/// The run of a profile with state: reruns from the saved state when it can, up to the
-/// saved state; otherwise says why not and prepares the full run that follows.
+/// The run of a profile with state: reruns from the saved state when it can, through to
+/// saving the next state; otherwise says why not and prepares the full run that follows.
 pub(super) async fn start(
     run: &mut Prepared<'_>,
     options: &StateOptions,
