@@ -249,6 +249,51 @@ fn an_expired_token_or_changed_files_mean_a_full_run_with_the_reason() {
     assert!(changes_file(&out, &sim.domain()).is_empty());
 }
 
+/// Without Directory.Read.All a rerun cannot look up by id the members that are neither
+/// users nor groups: every run reads everything, saying which permission would make reruns
+/// cheap, instead of reading both delta chains and failing at getByIds each time.
+#[test]
+fn without_directory_read_all_every_run_reads_everything_and_names_the_permission() {
+    let roles = [
+        "Organization.Read.All",
+        "User.Read.All",
+        "GroupMember.Read.All",
+        "Member.Read.Hidden",
+    ];
+    let mut sim = Sim::start(no_throttle(SimConfig {
+        grants: vec![(
+            DemoAppKind::Full,
+            roles.iter().map(|r| r.to_string()).collect(),
+        )],
+        ..SimConfig::default()
+    }));
+    let env = TestEnv::new();
+    let out = env.out("out");
+    create_profile(&sim, &env, PROFILE, &out, &[]);
+    for round in 1..=2 {
+        let o = run_profile(&sim, &env, &[]);
+        assert_exit(&o, 0);
+        let manifest = check_manifest(&out, &sim.domain());
+        assert_eq!(manifest["run"]["mode"], "full", "round {round}: {manifest}");
+        let reason = manifest["run"]["full_reason"].as_str().unwrap();
+        if round == 1 {
+            assert!(reason.contains("no previous complete run"), "{reason}");
+        } else {
+            assert!(
+                reason.contains("Directory.Read.All") && reason.contains("look up members"),
+                "{reason}"
+            );
+            // The previous files still are the changes report's baseline.
+            assert_eq!(manifest["changes"]["baseline"], true, "{manifest}");
+        }
+        sim.evolve(5, round);
+    }
+    let delta_requests = sim.stats()["requestsByKind"]["delta"].as_u64().unwrap();
+    let get_by_ids = sim.stats()["requestsByKind"]["getByIds"].as_u64().unwrap();
+    // Only the `$deltatoken=latest` links each full run takes: two a run, no chain followed.
+    assert_eq!((delta_requests, get_by_ids), (4, 0));
+}
+
 /// A rerun whose changes cannot be read falls back to reading everything; when that fails
 /// too (the data itself cannot be read), the previous files and the saved state stay as
 /// they were, and the next run picks up from that state.

@@ -79,7 +79,16 @@ pub(super) async fn start(
 ) -> Result<Start, ExtractError> {
     let identity = identity(run);
     let dir = StateDir(options.dir.clone());
-    let reason = match decide(&dir, &identity, options.full) {
+    let decided = decide(&dir, &identity, options.full).and_then(|state| {
+        // Checked after the state: the previous files still are the changes report's
+        // baseline.
+        if run.access.look_up_ids {
+            Ok(state)
+        } else {
+            Err(Fallback::NoLookUps)
+        }
+    });
+    let reason = match decided {
         Ok((links, snapshot)) => {
             run.progress.set_run_info(RunInfo {
                 mode: RunMode::Incremental,

@@ -47,6 +47,11 @@ pub enum Fallback {
     Expired(String),
     #[error("the changes since the previous run could not be read ({0})")]
     ChangesUnreadable(String),
+    /// A rerun looks up by id (getByIds) the members that are neither users nor groups.
+    #[error(
+        "the app lacks Directory.Read.All, which a rerun needs to look up members by id: every run reads everything until it is granted (`entra-extract check` says how)"
+    )]
+    NoLookUps,
 }
 
 /// One snapshot file.
