@@ -7,13 +7,13 @@ use serde_json::Value;
 use super::RerunError;
 use super::changes::{Change, ChangeRow, ChangedObject};
 use super::read::{Read, look_up, unreadable};
-use super::state::DeltaLinks;
+use super::state::{DeltaLinks, Fallback};
 use super::tables::{self, Other, Tables, ref_type};
 use crate::extract::access::Access;
 use crate::extract::error::ExtractError;
 use crate::extract::manifest::ChangeCounts;
 use crate::extract::progress::{Phase, Progress};
-use crate::graph::{GraphClient, GraphError};
+use crate::graph::GraphClient;
 
 /// The merged tables, what changed, and the links the next run starts from.
 pub(super) struct Merged {
@@ -36,9 +36,7 @@ pub(super) async fn merge(
     m.users(&read.users)?;
     m.groups(&read.groups)?;
     m.drop_dangling_edges();
-    m.refresh_others(client, read.refreshed)
-        .await
-        .map_err(|e| unreadable("getByIds", e))?;
+    m.refresh_others(client, read.refreshed).await?;
     tracing::info!(at = ?progress.elapsed(), "changes merged");
     let (changes, counts) = m.changes();
     Ok(Merged {
@@ -209,7 +207,7 @@ impl Merge {
         &mut self,
         client: &GraphClient,
         refreshed: (HashSet<String>, Vec<Value>),
-    ) -> Result<(), GraphError> {
+    ) -> Result<(), RerunError> {
         let (asked, refreshed) = refreshed;
         let used: HashSet<tables::Id> = self
             .t
@@ -227,7 +225,12 @@ impl Merge {
             .filter(|id| !asked.contains(*id))
             .collect();
         rest.sort_unstable();
-        let found = look_up(client, &rest).await?;
+        if !rest.is_empty() && !self.access.look_up_ids {
+            return Err(RerunError::Fallback(Fallback::NoLookUps));
+        }
+        let found = look_up(client, &rest)
+            .await
+            .map_err(|e| unreadable("getByIds", e))?;
         for o in refreshed.iter().chain(&found) {
             let Some(id) = o.get("id").and_then(Value::as_str) else {
                 continue;
@@ -370,5 +373,65 @@ impl Merge {
         }
         rows.sort();
         (rows, counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::graph::{Cloud, Credential, Endpoints, GraphConfig};
+
+    /// A client for a host that does not exist: any request it made would fail.
+    fn offline() -> GraphClient {
+        let endpoints = Endpoints::resolve(
+            Cloud::Custom,
+            Some("https://login.invalid"),
+            Some("https://graph.invalid"),
+        )
+        .unwrap();
+        GraphClient::new(GraphConfig::new(
+            endpoints,
+            "contoso.example".parse().unwrap(),
+            "11111111-2222-3333-4444-555555555555".parse().unwrap(),
+            Credential::Secret(SecretString::from("secret-value")),
+        ))
+        .unwrap()
+    }
+
+    /// Without Directory.Read.All a rerun falls back when a member must be looked up by id,
+    /// and reruns, asking nothing, when every member is a user or a group.
+    #[tokio::test]
+    async fn without_look_ups_only_members_of_other_kinds_mean_a_fallback() {
+        let access = Access {
+            read_hidden: true,
+            look_up_ids: false,
+        };
+        let client = offline();
+        let mut users_and_groups = Merge::new(Tables::default(), access);
+        let refreshed = users_and_groups
+            .refresh_others(&client, (HashSet::new(), Vec::new()))
+            .await;
+        assert!(refreshed.is_ok(), "{refreshed:?}");
+
+        let mut t = Tables::default();
+        let device = t.ids.get("dddddddd-0000-0000-0000-000000000001");
+        let other = Other {
+            kind: "device".into(),
+            display_name: "Kiosk".into(),
+            upn: String::new(),
+        };
+        t.others.insert(device.to_string(), other);
+        let mut members = HashSet::new();
+        members.insert(device);
+        t.members.insert("group-1".to_string(), members);
+        let refreshed = Merge::new(t, access)
+            .refresh_others(&client, (HashSet::new(), Vec::new()))
+            .await;
+        assert!(
+            matches!(refreshed, Err(RerunError::Fallback(Fallback::NoLookUps))),
+            "{refreshed:?}"
+        );
     }
 }

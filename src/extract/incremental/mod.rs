@@ -59,6 +59,7 @@ pub(super) enum Start {
 }
 
 /// Why a rerun stopped.
+#[derive(Debug)]
 enum RerunError {
     /// Read everything instead.
     Fallback(Fallback),
@@ -79,16 +80,7 @@ pub(super) async fn start(
 ) -> Result<Start, ExtractError> {
     let identity = identity(run);
     let dir = StateDir(options.dir.clone());
-    let decided = decide(&dir, &identity, options.full).and_then(|state| {
-        // Checked after the state: the previous files still are the changes report's
-        // baseline.
-        if run.access.look_up_ids {
-            Ok(state)
-        } else {
-            Err(Fallback::NoLookUps)
-        }
-    });
-    let reason = match decided {
+    let reason = match decide(&dir, &identity, options.full) {
         Ok((links, snapshot)) => {
             run.progress.set_run_info(RunInfo {
                 mode: RunMode::Incremental,
@@ -153,7 +145,15 @@ async fn rerun(
     links: DeltaLinks,
     snapshot: Snapshot,
 ) -> Result<(CommittedOutput, DeltaLinks), RerunError> {
-    let read = read::read(run.client, &run.schema, &links, snapshot, run.progress).await?;
+    let read = read::read(
+        run.client,
+        &run.schema,
+        &links,
+        snapshot,
+        run.access,
+        run.progress,
+    )
+    .await?;
     let Merged {
         tables,
         changes,

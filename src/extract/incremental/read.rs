@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::RerunError;
 use super::state::{DeltaLinks, Fallback, Snapshot};
 use super::tables::{Loaded, Tables};
+use crate::extract::access::Access;
 use crate::extract::error::ExtractError;
 use crate::extract::progress::{Phase, Progress};
 use crate::extract::schema::Schema;
@@ -81,6 +82,7 @@ pub(super) async fn read(
     schema: &Schema,
     links: &DeltaLinks,
     snapshot: Snapshot,
+    access: Access,
     progress: &Progress,
 ) -> Result<Read, RerunError> {
     // The previous files are parsed while both delta chains are read: three independent
@@ -108,6 +110,9 @@ pub(super) async fn read(
     let load = async {
         let tables = load.await?;
         let known: Vec<&str> = tables.others.keys().map(String::as_str).collect();
+        if !known.is_empty() && !access.look_up_ids {
+            return Err(RerunError::Fallback(Fallback::NoLookUps));
+        }
         let found = look_up(client, &known)
             .await
             .map_err(|e| unreadable("getByIds", e))?;

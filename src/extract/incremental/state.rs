@@ -47,9 +47,10 @@ pub enum Fallback {
     Expired(String),
     #[error("the changes since the previous run could not be read ({0})")]
     ChangesUnreadable(String),
-    /// A rerun looks up by id (getByIds) the members that are neither users nor groups.
+    /// A rerun looks up by id (getByIds) the members that are neither users nor groups;
+    /// without them it needs no look-up and reruns without the permission.
     #[error(
-        "the app lacks Directory.Read.All, which a rerun needs to look up members by id: every run reads everything until it is granted (`entra-extract check` says how)"
+        "members that are neither users nor groups are looked up by id in a rerun, which needs Directory.Read.All, not granted to this app: runs read everything until it is (`entra-extract check` says how)"
     )]
     NoLookUps,
 }
