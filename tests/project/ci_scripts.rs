@@ -193,7 +193,7 @@ impl Checkout {
         write_exe(
             &r.join("bin/cargo"),
             &format!(
-                "#!/bin/sh\necho \"cargo $* (incremental=$CARGO_INCREMENTAL runner=$CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER)\" >> '{log}'\n{fail}exit 0\n"
+                "#!/bin/sh\necho \"cargo $* (incremental=$CARGO_INCREMENTAL runner=$CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER${{RUSTDOCFLAGS:+ rustdocflags=$RUSTDOCFLAGS}})\" >> '{log}'\n{fail}exit 0\n"
             ),
         );
         Checkout { root }
@@ -234,6 +234,9 @@ fn ci_run_checks_linux_windows_and_macos_in_one_command() {
             "install-test-deps --cross".to_string(),
             format!("cargo fmt --all -- --check {linux}"),
             format!("cargo clippy --workspace --all-targets --locked -- -D warnings {linux}"),
+            // A broken or private doc link fails CI.
+            "cargo doc --workspace --no-deps --locked (incremental=0 runner= rustdocflags=-D warnings)"
+                .to_string(),
             format!(
                 "cargo clippy --workspace --all-targets --locked --target x86_64-pc-windows-gnu -- -D warnings {linux}"
             ),
