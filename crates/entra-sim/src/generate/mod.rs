@@ -251,7 +251,7 @@ mod tests {
             }
             seen += 1;
         }
-        assert_eq!(seen, 4, "a row for each preset");
+        assert_eq!(seen, 5, "a row for each preset");
     }
 
     #[test]
