@@ -167,13 +167,50 @@ impl Attempts for BatchRound<'_> {
     }
 }
 
+/// What the answers of one round add up to: the items to send again and how the round ends.
+#[derive(Default)]
+struct RoundTally {
+    again: Vec<Pending>,
+    /// The longest Retry-After among the items to send again.
+    wait: Option<Duration>,
+    /// Which kind of retry the round needs; throttling wins for the round.
+    cause: Option<Cause>,
+    token_rejected: bool,
+    /// The resource units Graph reported for the items.
+    reported_units: u32,
+}
+
 impl BatchRound<'_> {
-    #[expect(
-        clippy::too_many_lines,
-        reason = "several phases in one function, not yet split into named ones (issue 26)"
-    )]
     async fn send_pending(&mut self) -> Attempt<()> {
-        let client = self.client;
+        let call = match self.envelope_call() {
+            Ok(c) => c,
+            Err(e) => return Attempt::Fatal(e),
+        };
+        let charged = call.ru_estimate;
+        // The envelope has its own retries (network, 5xx) inside `execute`.
+        let reply = match self.client.execute(&call).await {
+            Ok(r) => r,
+            Err(e) => return Attempt::Fatal(e),
+        };
+        let mut by_id = answers_by_id(&reply.json);
+        let mut tally = RoundTally::default();
+        for p in std::mem::take(&mut self.pending) {
+            match by_id.remove(&p.request.id) {
+                Some(item) => self.sort_answer(p, &item, &mut tally),
+                None => self.out.push(BatchResponse {
+                    id: p.request.id,
+                    result: Err(GraphError::Decode {
+                        what: "POST /$batch".into(),
+                        message: "the batch response has no answer for this item".into(),
+                    }),
+                }),
+            }
+        }
+        self.end_round(tally, charged).await
+    }
+
+    /// The `POST /$batch` carrying every pending item.
+    fn envelope_call(&self) -> Result<Call, GraphError> {
         let envelope = json!({
             "requests": self.pending.iter().map(|p| {
                 let url = encode_relative(&p.request.url);
@@ -184,11 +221,8 @@ impl BatchRound<'_> {
                 item
             }).collect::<Vec<_>>()
         });
-        let url = match client.graph_url("/$batch") {
-            Ok(u) => u,
-            Err(e) => return Attempt::Fatal(e),
-        };
-        let call = Call {
+        let url = self.client.graph_url("/$batch")?;
+        Ok(Call {
             method: Method::POST,
             url,
             headers: Vec::new(),
@@ -203,130 +237,99 @@ impl BatchRound<'_> {
                 .sum(),
             ru_from_items: true,
             repeatable: true,
-        };
-        let charged = call.ru_estimate;
-        // The envelope has its own retries (network, 5xx) inside `execute`.
-        let reply = match client.execute(&call).await {
-            Ok(r) => r,
-            Err(e) => return Attempt::Fatal(e),
-        };
-        let mut by_id: HashMap<String, Value> = HashMap::new();
-        if let Some(items) = reply.json.get("responses").and_then(Value::as_array) {
-            for item in items {
-                if let Some(id) = item.get("id").and_then(Value::as_str) {
-                    by_id.insert(id.to_string(), item.clone());
-                }
-            }
-        }
-        let mut again = Vec::new();
-        let mut wait: Option<Duration> = None;
-        let mut cause: Option<Cause> = None;
-        let mut token_rejected = false;
+        })
+    }
+
+    /// Files one item's answer: a 2xx or a final error into `out`, a retryable one into the
+    /// tally (counting the resource units Graph reported for it either way).
+    fn sort_answer(&mut self, mut p: Pending, item: &Value, tally: &mut RoundTally) {
+        let client = self.client;
         let stats = client.stats_counters();
-        let mut reported_units = 0u32;
-        for mut p in std::mem::take(&mut self.pending) {
-            let Some(item) = by_id.remove(&p.request.id) else {
-                self.out.push(BatchResponse {
-                    id: p.request.id,
-                    result: Err(GraphError::Decode {
-                        what: "POST /$batch".into(),
-                        message: "the batch response has no answer for this item".into(),
-                    }),
-                });
-                continue;
-            };
-            let status = item.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
-            let headers: BTreeMap<String, String> = item
-                .get("headers")
-                .and_then(Value::as_object)
-                .map(|h| {
-                    h.iter()
-                        .map(|(k, v)| {
-                            let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
-                            (k.to_ascii_lowercase(), v)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            if let Some(units) = headers
-                .get("x-ms-resource-unit")
-                .and_then(|v| v.trim().parse::<f64>().ok())
-            {
-                let units = units.round().max(0.0) as u32;
-                reported_units = reported_units.saturating_add(units);
-                StatsCounters::add(&stats.resource_units, u64::from(units));
-            }
-            let body = item.get("body").cloned().unwrap_or(Value::Null);
-            if (200..300).contains(&status) {
-                self.out.push(BatchResponse {
-                    id: p.request.id,
-                    result: Ok(BatchItem {
-                        status,
-                        headers,
-                        body,
-                    }),
-                });
-                continue;
-            }
-            let body_bytes = serde_json::to_vec(&body).unwrap_or_default();
-            let error = GraphError::from_graph_body(
-                status,
-                &body_bytes,
-                headers.get("request-id").map(String::as_str),
-            );
-            // Which kind of retry the item needs; throttling wins for the round.
-            let item_cause = match status {
-                // A token can expire or be revoked while a batch is in flight: like single
-                // requests, an item refused with InvalidAuthenticationToken is retried with a
-                // fresh token, a few times in a row at most (its own count).
-                401 if error.code() == Some("InvalidAuthenticationToken")
-                    && p.refreshes.refused() =>
-                {
-                    token_rejected = true;
-                    Some(Cause::Transient)
-                }
-                429 => {
-                    StatsCounters::add(&stats.throttled, 1);
-                    Some(Cause::Throttled)
-                }
-                502..=504 => Some(Cause::Transient),
-                _ => None,
-            };
-            if status != 401 {
-                p.refreshes.got_through();
-            }
-            let Some(item_cause) = item_cause else {
-                self.out.push(BatchResponse {
-                    id: p.request.id,
-                    result: Err(error),
-                });
-                continue;
-            };
-            if let Some(ra) = headers
-                .get("retry-after")
-                .and_then(|v| parse_retry_after(v, SystemTime::now()))
-            {
-                wait = Some(wait.map_or(ra, |w| w.max(ra)));
-            }
-            cause = Some(match (cause, item_cause) {
-                (Some(Cause::Throttled), _) | (_, Cause::Throttled) => Cause::Throttled,
-                _ => item_cause,
+        let status = item.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
+        let headers = answer_headers(item);
+        if let Some(units) = headers
+            .get("x-ms-resource-unit")
+            .and_then(|v| v.trim().parse::<f64>().ok())
+        {
+            let units = units.round().max(0.0) as u32;
+            tally.reported_units = tally.reported_units.saturating_add(units);
+            StatsCounters::add(&stats.resource_units, u64::from(units));
+        }
+        let body = item.get("body").cloned().unwrap_or(Value::Null);
+        if (200..300).contains(&status) {
+            self.out.push(BatchResponse {
+                id: p.request.id,
+                result: Ok(BatchItem {
+                    status,
+                    headers,
+                    body,
+                }),
             });
-            p.last_error = Some(error);
-            again.push(p);
+            return;
         }
-        if reported_units > charged {
-            client.pacer_add_debt(reported_units - charged);
+        let body_bytes = serde_json::to_vec(&body).unwrap_or_default();
+        let error = GraphError::from_graph_body(
+            status,
+            &body_bytes,
+            headers.get("request-id").map(String::as_str),
+        );
+        // Which kind of retry the item needs; throttling wins for the round.
+        let item_cause = match status {
+            // A token can expire or be revoked while a batch is in flight: like single
+            // requests, an item refused with InvalidAuthenticationToken is retried with a
+            // fresh token, a few times in a row at most (its own count).
+            401 if error.code() == Some("InvalidAuthenticationToken") && p.refreshes.refused() => {
+                tally.token_rejected = true;
+                Some(Cause::Transient)
+            }
+            429 => {
+                StatsCounters::add(&stats.throttled, 1);
+                Some(Cause::Throttled)
+            }
+            502..=504 => Some(Cause::Transient),
+            _ => None,
+        };
+        if status != 401 {
+            p.refreshes.got_through();
         }
-        let Some(cause) = cause else {
+        let Some(item_cause) = item_cause else {
+            self.out.push(BatchResponse {
+                id: p.request.id,
+                result: Err(error),
+            });
+            return;
+        };
+        if let Some(ra) = headers
+            .get("retry-after")
+            .and_then(|v| parse_retry_after(v, SystemTime::now()))
+        {
+            tally.wait = Some(tally.wait.map_or(ra, |w| w.max(ra)));
+        }
+        tally.cause = Some(match (tally.cause, item_cause) {
+            (Some(Cause::Throttled), _) | (_, Cause::Throttled) => Cause::Throttled,
+            _ => item_cause,
+        });
+        p.last_error = Some(error);
+        tally.again.push(p);
+    }
+
+    /// Settles the round with the client (resource units beyond the estimate, a rejected
+    /// token, throttling) and tells the retry loop whether items remain to send again.
+    async fn end_round(&mut self, tally: RoundTally, charged: u32) -> Attempt<()> {
+        let client = self.client;
+        if tally.reported_units > charged {
+            client.pacer_add_debt(tally.reported_units - charged);
+        }
+        let Some(cause) = tally.cause else {
             return Attempt::Done(());
         };
-        if token_rejected {
+        if tally.token_rejected {
             client.forget_token().await;
         }
         if cause == Cause::Throttled {
-            client.pacer_throttled(wait);
+            client.pacer_throttled(tally.wait);
         }
+        let again = tally.again;
         let error = again
             .iter()
             .find_map(|p| p.last_error.clone())
@@ -336,8 +339,36 @@ impl BatchRound<'_> {
         Attempt::Retry(Retryable {
             error,
             cause,
-            retry_after: wait,
+            retry_after: tally.wait,
             items,
         })
     }
+}
+
+/// The items of a `$batch` reply by their id.
+fn answers_by_id(reply: &Value) -> HashMap<String, Value> {
+    let mut by_id: HashMap<String, Value> = HashMap::new();
+    if let Some(items) = reply.get("responses").and_then(Value::as_array) {
+        for item in items {
+            if let Some(id) = item.get("id").and_then(Value::as_str) {
+                by_id.insert(id.to_string(), item.clone());
+            }
+        }
+    }
+    by_id
+}
+
+/// An item's headers, names in lower case, values as text.
+fn answer_headers(item: &Value) -> BTreeMap<String, String> {
+    item.get("headers")
+        .and_then(Value::as_object)
+        .map(|h| {
+            h.iter()
+                .map(|(k, v)| {
+                    let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                    (k.to_ascii_lowercase(), v)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }

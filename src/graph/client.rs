@@ -522,13 +522,7 @@ impl GraphClient {
     }
 
     /// One HTTP exchange of `call`, classified for the retry loop.
-    #[expect(
-        clippy::too_many_lines,
-        reason = "several phases in one function, not yet split into named ones (issue 26)"
-    )]
     async fn attempt(&self, call: &Call, attempt: u32) -> Attempt<Reply> {
-        let inner = &self.inner;
-        let cancel = &inner.config.cancel;
         // Graph requests a retry of this call resends (none for the token endpoint).
         let retried = match call.target {
             Target::Graph => call.items.max(1),
@@ -541,18 +535,81 @@ impl GraphClient {
             },
             Target::TokenEndpoint => None,
         };
+        let response = match self.exchange(call, attempt, token.as_ref(), retried).await {
+            Ok(r) => r,
+            Err(step) => return step,
+        };
+        self.observe_response(call, attempt, &response);
+        self.classify(call, response, token.as_ref(), retried).await
+    }
+
+    /// Sends `call` once the pacer admits it and reads the whole answer; a failure on the
+    /// way is already the attempt's outcome.
+    async fn exchange(
+        &self,
+        call: &Call,
+        attempt: u32,
+        token: Option<&AccessToken>,
+        retried: u64,
+    ) -> Result<RawResponse, Attempt<Reply>> {
+        let inner = &self.inner;
+        let cancel = &inner.config.cancel;
         let ru = if call.target == Target::Graph {
             call.ru_estimate
         } else {
             0
         };
-        let permit = match inner.pacer.admit(ru, cancel).await {
-            Ok(p) => p,
-            Err(e) => return Attempt::Fatal(e),
-        };
+        let permit = inner
+            .pacer
+            .admit(ru, cancel)
+            .await
+            .map_err(Attempt::Fatal)?;
         StatsCounters::add(&inner.stats.requests, call.items);
 
-        let mut rb = inner
+        let rb = self.request(call, attempt, token);
+        let host = call.url.host_str().unwrap_or("?").to_string();
+        let sent = tokio::select! {
+            r = rb.send() => r,
+            _ = cancel.cancelled() => return Err(Attempt::Fatal(GraphError::Cancelled)),
+        };
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                return Err(once_only(
+                    call,
+                    network_step(&host, e, "sending the request", retried),
+                ));
+            }
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = tokio::select! {
+            b = response.bytes() => b,
+            _ = cancel.cancelled() => return Err(Attempt::Fatal(GraphError::Cancelled)),
+        };
+        drop(permit);
+        match body {
+            Ok(b) => Ok(RawResponse {
+                status,
+                headers,
+                body: b.to_vec(),
+            }),
+            Err(e) => Err(once_only(
+                call,
+                network_step(&host, e, "reading the response (cut off)", retried),
+            )),
+        }
+    }
+
+    /// The HTTP request for `call`: its ids, headers, bearer token and body.
+    fn request(
+        &self,
+        call: &Call,
+        attempt: u32,
+        token: Option<&AccessToken>,
+    ) -> reqwest::RequestBuilder {
+        let mut rb = self
+            .inner
             .http
             .request(call.method.clone(), call.url.clone())
             .header("client-request-id", uuid::Uuid::new_v4().to_string());
@@ -563,48 +620,27 @@ impl GraphClient {
         for (k, v) in &call.headers {
             rb = rb.header(k.as_str(), v.as_str());
         }
-        if let Some(t) = &token {
+        if let Some(t) = token {
             rb = rb.bearer_auth(t.bearer().expose_secret());
         }
-        rb = match &call.body {
+        match &call.body {
             Body::Empty => rb,
             Body::Json(v) => rb.json(v),
             Body::Form(f) => rb
                 .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .body(f.expose_secret().to_string()),
-        };
-        let host = call.url.host_str().unwrap_or("?").to_string();
-        let sent = tokio::select! {
-            r = rb.send() => r,
-            _ = cancel.cancelled() => return Attempt::Fatal(GraphError::Cancelled),
-        };
-        let response = match sent {
-            Ok(r) => r,
-            Err(e) => {
-                return once_only(call, network_step(&host, e, "sending the request", retried));
-            }
-        };
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = tokio::select! {
-            b = response.bytes() => b,
-            _ = cancel.cancelled() => return Attempt::Fatal(GraphError::Cancelled),
-        };
-        drop(permit);
-        let body = match body {
-            Ok(b) => b.to_vec(),
-            Err(e) => {
-                return once_only(
-                    call,
-                    network_step(&host, e, "reading the response (cut off)", retried),
-                );
-            }
-        };
+        }
+    }
 
-        let resource_units = header_str(&headers, "x-ms-resource-unit")
+    /// Tells the pacer what a Graph answer reports of the resource units and the throttle
+    /// limit, and logs the answer.
+    fn observe_response(&self, call: &Call, attempt: u32, response: &RawResponse) {
+        let inner = &self.inner;
+        let headers = &response.headers;
+        let resource_units = header_str(headers, "x-ms-resource-unit")
             .and_then(|v| v.trim().parse::<f64>().ok())
             .map(|v| v.round().max(0.0) as u32);
-        let limit_fraction = header_str(&headers, "x-ms-throttle-limit-percentage")
+        let limit_fraction = header_str(headers, "x-ms-throttle-limit-percentage")
             .and_then(|v| v.trim().parse::<f64>().ok());
         if call.target == Target::Graph {
             if let (Some(units), false) = (resource_units, call.ru_from_items) {
@@ -620,13 +656,28 @@ impl GraphClient {
                 .observe(call.ru_estimate, actual, limit_fraction);
         }
         tracing::debug!(
-            status = status.as_u16(),
+            status = response.status.as_u16(),
             attempt,
             ru = resource_units,
             throttle_limit = limit_fraction,
             "response"
         );
+    }
 
+    /// What the retry loop does with an answer: done, retry (and why), or give up.
+    async fn classify(
+        &self,
+        call: &Call,
+        response: RawResponse,
+        token: Option<&AccessToken>,
+        retried: u64,
+    ) -> Attempt<Reply> {
+        let inner = &self.inner;
+        let RawResponse {
+            status,
+            headers,
+            body,
+        } = response;
         let request_id = header_str(&headers, "request-id");
         let error_of = |body: &[u8]| match call.target {
             Target::Graph => GraphError::from_graph_body(status.as_u16(), body, request_id),
@@ -666,7 +717,7 @@ impl GraphClient {
             StatusCode::UNAUTHORIZED if call.target == Target::Graph => {
                 let error = error_of(&body);
                 if error.code() == Some("InvalidAuthenticationToken")
-                    && let Some(t) = &token
+                    && let Some(t) = token
                 {
                     inner.tokens.invalidate(t).await;
                     tracing::info!("access token rejected by Graph; fetching a new one");
@@ -678,6 +729,13 @@ impl GraphClient {
             _ => Attempt::Fatal(error_of(&body)),
         }
     }
+}
+
+/// An answer read in full: status, headers and body.
+struct RawResponse {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
 }
 
 /// A write that must not happen twice is not retried after a failure that leaves its outcome

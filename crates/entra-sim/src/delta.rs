@@ -41,10 +41,6 @@ const REFS_PER_PAGE: usize = 500;
 const MAX_FILTERED_IDS: usize = 50;
 
 /// Handles `GET /groups/delta`.
-#[expect(
-    clippy::too_many_lines,
-    reason = "several phases in one function, not yet split into named ones (issue 26)"
-)]
 pub(super) fn groups_delta(
     cx: &Ctx<'_>,
     call: &GraphCall<'_>,
@@ -52,7 +48,6 @@ pub(super) fn groups_delta(
     plan: &FaultPlan,
     caller: &Caller,
 ) -> GraphReply {
-    let dir = cx.dir();
     if q.top.is_some() || q.orderby.is_some() || q.wants_count() {
         return cx.error(
             400,
@@ -60,11 +55,66 @@ pub(super) fn groups_delta(
             "Unsupported query option for delta: only $select, $filter=id eq, $expand=members and $deltatoken/$skiptoken are supported by the simulated tenant.",
         );
     }
-    let only = match tracked_ids(cx, q) {
+    let only = match tracked_group_indexes(cx, q) {
         Ok(o) => o,
         Err(e) => return e,
     };
-    let only: Option<Vec<usize>> = only.map(|ids| {
+    let raw_select: Vec<String> = q
+        .select
+        .iter()
+        .flatten()
+        .map(|p| p.to_ascii_lowercase())
+        .collect();
+    let expand = q.expand.as_deref().unwrap_or("").to_ascii_lowercase();
+    let sel = resolve_select(q);
+    let props: Vec<&'static str> = match &sel {
+        Some((p, _)) => p.clone(),
+        None => GROUP_PROPS.to_vec(),
+    };
+    let wants = Wants {
+        kind: ObjKind::Group,
+        props: &props,
+        selected: sel.is_some(),
+        members: q.select.is_none()
+            || raw_select.iter().any(|p| p == "members")
+            || expand == "members",
+        owners: raw_select.iter().any(|p| p == "owners"),
+        hidden_ok: has_any(caller, &["Member.Read.Hidden"]),
+    };
+    if let Some(tok) = delta_token(q) {
+        return tracked(cx, call, q, plan, tok, &wants);
+    }
+    let list = listing(q, &["groups/delta"]);
+    let cursor = match page_offset(cx, q, plan, list) {
+        Ok(c) => c as u64,
+        Err(e) => return e,
+    };
+    let page = groups_page(cx, only.as_deref(), &wants, cursor);
+    let mut out = String::with_capacity(64 * 1024);
+    let ctx = match &sel {
+        Some((_, raw)) => format!("groups({raw})"),
+        None => "groups".to_string(),
+    };
+    open_page(cx, &ctx, &mut out);
+    match page.next {
+        Some(c) => {
+            out.push_str(",\"@odata.nextLink\":");
+            push_str(&mut out, &next_link(cx, call, q, list, c as usize));
+        }
+        None => {
+            out.push_str(",\"@odata.deltaLink\":");
+            push_str(&mut out, &delta_link(cx, call, q, ObjKind::Group));
+        }
+    }
+    let _ = write!(out, ",\"value\":[{}]}}", page.value);
+    cx.reply(200, out, JSON_CT, page.items)
+}
+
+/// The groups a `$filter=id eq …` tracks, as indexes in the directory (in its order); `None`
+/// tracks every group.
+fn tracked_group_indexes(cx: &Ctx<'_>, q: &QueryOptions) -> Result<Option<Vec<usize>>, GraphReply> {
+    let dir = cx.dir();
+    Ok(tracked_ids(cx, q)?.map(|ids| {
         let mut idx: Vec<usize> = ids
             .iter()
             .filter_map(|id| dir.index.get(id))
@@ -73,45 +123,26 @@ pub(super) fn groups_delta(
             .collect();
         idx.sort_unstable();
         idx
-    });
-    let group_at = |i: usize| only.as_ref().map_or(i, |o| o[i]);
-    let groups_listed = only.as_ref().map_or(dir.groups.len(), Vec::len);
-    let raw_select: Vec<String> = q
-        .select
-        .iter()
-        .flatten()
-        .map(|p| p.to_ascii_lowercase())
-        .collect();
-    let expand = q.expand.as_deref().unwrap_or("").to_ascii_lowercase();
-    let want_members =
-        q.select.is_none() || raw_select.iter().any(|p| p == "members") || expand == "members";
-    let want_owners = raw_select.iter().any(|p| p == "owners");
-    let sel = resolve_select(q);
-    let props: Vec<&'static str> = match &sel {
-        Some((p, _)) => p.clone(),
-        None => GROUP_PROPS.to_vec(),
-    };
-    let hidden_ok = has_any(caller, &["Member.Read.Hidden"]);
-    if let Some(tok) = delta_token(q) {
-        let wants = Wants {
-            kind: ObjKind::Group,
-            props: &props,
-            selected: sel.is_some(),
-            members: want_members,
-            owners: want_owners,
-            hidden_ok,
-        };
-        return tracked(cx, call, q, plan, tok, &wants);
-    }
-    let list = listing(q, &["groups/delta"]);
-    let cursor = match page_offset(cx, q, plan, list) {
-        Ok(c) => c as u64,
-        Err(e) => return e,
-    };
+    }))
+}
+
+/// One page of an initial group sync.
+struct GroupsPage {
+    /// The groups, comma-separated.
+    value: String,
+    items: usize,
+    /// Where the next page starts: group (high 32 bits) and member offset (low 32 bits).
+    next: Option<u64>,
+}
+
+/// The page of an initial group sync that starts at `cursor`: whole groups, a large one split
+/// across pages by its members.
+fn groups_page(cx: &Ctx<'_>, only: Option<&[usize]>, w: &Wants<'_>, cursor: u64) -> GroupsPage {
+    let dir = cx.dir();
+    let group_at = |i: usize| only.map_or(i, |o| o[i]);
+    let groups_listed = only.map_or(dir.groups.len(), <[usize]>::len);
     let mut gi = (cursor >> 32) as usize;
     let mut member_off = (cursor & 0xFFFF_FFFF) as usize;
-
-    let mut out = String::with_capacity(64 * 1024);
     let mut value = String::with_capacity(64 * 1024);
     let mut groups_on_page = 0;
     let mut refs_on_page = 0;
@@ -135,14 +166,14 @@ pub(super) fn groups_delta(
         if groups_on_page > 0 {
             value.push(',');
         }
-        dir.write_object(r, Some(&props), false, false, &mut value);
+        dir.write_object(r, Some(w.props), false, false, &mut value);
         value.pop();
         let mut first = value.ends_with('{');
         let mut split_at = None;
-        if want_members {
+        if w.members {
             // Hidden memberships stay hidden without Member.Read.Hidden (an assumption: the
             // docs don't say what delta does there).
-            let members: &[ObjRef] = if group.is_hidden_membership() && !hidden_ok {
+            let members: &[ObjRef] = if group.is_hidden_membership() && !w.hidden_ok {
                 &[]
             } else {
                 &group.members
@@ -158,7 +189,7 @@ pub(super) fn groups_delta(
                 split_at = Some(end);
             }
         }
-        if want_owners && member_off == 0 {
+        if w.owners && member_off == 0 {
             push_key(&mut value, &mut first, "owners@delta");
             write_refs(cx, &group.owners, &mut value);
             refs_on_page += group.owners.len();
@@ -178,24 +209,7 @@ pub(super) fn groups_delta(
             }
         }
     }
-    out.push_str("{\"@odata.context\":");
-    let ctx = match &sel {
-        Some((_, raw)) => format!("groups({raw})"),
-        None => "groups".to_string(),
-    };
-    push_str(&mut out, &cx.context(&ctx));
-    match next {
-        Some(c) => {
-            out.push_str(",\"@odata.nextLink\":");
-            push_str(&mut out, &next_link(cx, call, q, list, c as usize));
-        }
-        None => {
-            out.push_str(",\"@odata.deltaLink\":");
-            push_str(&mut out, &delta_link(cx, call, q, ObjKind::Group));
-        }
-    }
-    let _ = write!(out, ",\"value\":[{value}]}}");
-    cx.reply(200, out, JSON_CT, items)
+    GroupsPage { value, items, next }
 }
 
 fn write_refs(cx: &Ctx<'_>, refs: &[ObjRef], out: &mut String) {
@@ -300,10 +314,6 @@ struct Folded {
 }
 
 /// Answers a request with a `$deltatoken`: the changes since the token's version.
-#[expect(
-    clippy::too_many_lines,
-    reason = "several phases in one function, not yet split into named ones (issue 26)"
-)]
 fn tracked(
     cx: &Ctx<'_>,
     call: &GraphCall<'_>,
@@ -312,56 +322,87 @@ fn tracked(
     tok: &str,
     w: &Wants<'_>,
 ) -> GraphReply {
-    let snap = &cx.snap;
-    let dir = cx.dir();
-    let context = |out: &mut String| {
-        out.push_str("{\"@odata.context\":");
-        let name = if w.kind == ObjKind::User {
-            "users"
-        } else {
-            "groups"
-        };
-        push_str(out, &cx.context(name));
-    };
     if tok.eq_ignore_ascii_case("latest") {
         let mut out = String::new();
-        context(&mut out);
+        push_context(cx, w.kind, &mut out);
         out.push_str(",\"@odata.deltaLink\":");
         push_str(&mut out, &delta_link(cx, call, q, w.kind));
         out.push_str(",\"value\":[]}");
         return cx.reply(200, out, JSON_CT, 0);
     }
-    let Some(t) = PageToken::decode(tok).filter(|t| t.list == token_list(w.kind)) else {
-        return cx.bad("Invalid delta token.");
+    let since = match token_version(cx, tok, w.kind) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    let only = match tracked_ids(cx, q) {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
+    let (order, folded) = fold_history(cx, since, w.kind, only.as_ref());
+    // Render each changed object the request can see.
+    let entries: Vec<(String, usize)> = order
+        .iter()
+        .filter_map(|id| change_entry(cx, id, &folded[id], w))
+        .collect();
+    changes_page(cx, call, q, plan, w, since, &entries)
+}
+
+/// Opens a tracked sync's page: `{"@odata.context":…` for the kind's collection.
+fn push_context(cx: &Ctx<'_>, kind: ObjKind, out: &mut String) {
+    let name = if kind == ObjKind::User {
+        "users"
+    } else {
+        "groups"
+    };
+    open_page(cx, name, out);
+}
+
+/// Opens a delta page: `{"@odata.context":…` for `collection` (`users`, `groups(id,…)`).
+fn open_page(cx: &Ctx<'_>, collection: &str, out: &mut String) {
+    out.push_str("{\"@odata.context\":");
+    push_str(out, &cx.context(collection));
+}
+
+/// The tenant version a delta token was issued at, or the answer to a token that is not
+/// one of this kind's, is from the future, or has expired.
+fn token_version(cx: &Ctx<'_>, tok: &str, kind: ObjKind) -> Result<u64, GraphReply> {
+    let Some(t) = PageToken::decode(tok).filter(|t| t.list == token_list(kind)) else {
+        return Err(cx.bad("Invalid delta token."));
     };
     let since = t.offset as u64;
-    if since > snap.version {
-        return cx.bad("Invalid delta token.");
+    if since > cx.snap.version {
+        return Err(cx.bad("Invalid delta token."));
     }
     let now = chrono::Utc::now().timestamp_millis();
     let ttl = i64::try_from(cx.state.config.delta_token_ttl.as_millis()).unwrap_or(i64::MAX);
     if now.saturating_sub(t.issued_ms) > ttl
         || t.issued_ms < cx.state.delta_expired_before_ms.load(Ordering::Relaxed)
     {
-        return cx.error(
+        return Err(cx.error(
             400,
             "syncStateNotFound",
             "The sync state generation is not found. The delta token is expired and data must be synchronized again.",
-        );
+        ));
     }
-    let only = match tracked_ids(cx, q) {
-        Ok(o) => o,
-        Err(e) => return e,
-    };
-    // Fold the history after `since` into one entry per object, in order of first change.
+    Ok(since)
+}
+
+/// Folds the history after `since` into one entry per object of `kind` (tracked by `only`
+/// when given), in order of first change.
+fn fold_history(
+    cx: &Ctx<'_>,
+    since: u64,
+    kind: ObjKind,
+    only: Option<&HashSet<Uuid>>,
+) -> (Vec<Uuid>, HashMap<Uuid, Folded>) {
     let mut order: Vec<Uuid> = Vec::new();
     let mut folded: HashMap<Uuid, Folded> = HashMap::new();
-    let object = if w.kind == ObjKind::User {
+    let object = if kind == ObjKind::User {
         Object::User
     } else {
         Object::Group
     };
-    for c in snap.history.iter().filter(|c| c.version > since) {
+    for c in cx.snap.history.iter().filter(|c| c.version > since) {
         let (id, edge) = match (c.object, &c.group) {
             (o, _) if o == object => (c.id, None),
             (Object::Member | Object::Owner, Some((gid, _))) if object == Object::Group => {
@@ -369,7 +410,7 @@ fn tracked(
             }
             _ => continue,
         };
-        if only.as_ref().is_some_and(|o| !o.contains(&id)) {
+        if only.is_some_and(|o| !o.contains(&id)) {
             continue;
         }
         let f = folded.entry(id).or_insert_with(|| {
@@ -397,83 +438,100 @@ fn tracked(
         list.retain(|(m, _, _)| *m != c.id);
         list.push((c.id, c.kind, c.action == Action::Added));
     }
-    // Render each changed object the request can see.
-    let mut entries: Vec<(String, usize)> = Vec::new();
-    for id in &order {
-        let f = &folded[id];
-        let here = dir.index.get(id).copied().filter(|r| r.kind == w.kind);
-        let mut o = String::new();
-        let Some(r) = here else {
-            if !f.added {
-                o.push_str("{\"id\":");
-                push_uuid(&mut o, id);
-                o.push_str(",\"@removed\":{\"reason\":");
-                push_str(&mut o, if f.restorable { "changed" } else { "deleted" });
-                o.push_str("}}");
-                entries.push((o, 0));
-            }
-            continue;
-        };
-        let hidden = w.kind == ObjKind::Group
-            && dir.groups[r.idx as usize].is_hidden_membership()
-            && !w.hidden_ok;
+    (order, folded)
+}
+
+/// How one changed object shows in a tracked sync, with the references it carries; `None`
+/// when nothing the request can see changed.
+fn change_entry(cx: &Ctx<'_>, id: &Uuid, f: &Folded, w: &Wants<'_>) -> Option<(String, usize)> {
+    let dir = cx.dir();
+    let here = dir.index.get(id).copied().filter(|r| r.kind == w.kind);
+    let mut o = String::new();
+    let Some(r) = here else {
         if f.added {
-            let refs = write_whole(cx, r, w, hidden, &mut o);
-            entries.push((o, refs));
+            return None;
+        }
+        o.push_str("{\"id\":");
+        push_uuid(&mut o, id);
+        o.push_str(",\"@removed\":{\"reason\":");
+        push_str(&mut o, if f.restorable { "changed" } else { "deleted" });
+        o.push_str("}}");
+        return Some((o, 0));
+    };
+    let hidden = w.kind == ObjKind::Group
+        && dir.groups[r.idx as usize].is_hidden_membership()
+        && !w.hidden_ok;
+    if f.added {
+        let refs = write_whole(cx, r, w, hidden, &mut o);
+        return Some((o, refs));
+    }
+    let attrs: Vec<&'static str> = f
+        .attributes
+        .iter()
+        .copied()
+        .filter(|a| !w.selected || w.props.contains(a))
+        .collect();
+    let members: &[(Uuid, ObjKind, bool)] = if w.members && !hidden {
+        &f.members
+    } else {
+        &[]
+    };
+    let owners: &[(Uuid, ObjKind, bool)] = if w.owners { &f.owners } else { &[] };
+    if attrs.is_empty() && members.is_empty() && owners.is_empty() {
+        return None;
+    }
+    if w.kind == ObjKind::User {
+        // "Updated instances are represented by their id with at least the properties
+        // that have been updated" [DQ].
+        let mut props = vec!["id"];
+        props.extend(attrs.iter().filter(|a| **a != "id"));
+        dir.write_object(r, Some(&props), false, false, &mut o);
+        return Some((o, 0));
+    }
+    dir.write_object(r, Some(w.props), false, false, &mut o);
+    o.pop();
+    let mut first = o.ends_with('{');
+    for (key, list) in [("members@delta", members), ("owners@delta", owners)] {
+        if list.is_empty() {
             continue;
         }
-        let attrs: Vec<&'static str> = f
-            .attributes
-            .iter()
-            .copied()
-            .filter(|a| !w.selected || w.props.contains(a))
-            .collect();
-        let members: &[(Uuid, ObjKind, bool)] = if w.members && !hidden {
-            &f.members
-        } else {
-            &[]
-        };
-        let owners: &[(Uuid, ObjKind, bool)] = if w.owners { &f.owners } else { &[] };
-        if attrs.is_empty() && members.is_empty() && owners.is_empty() {
-            continue;
+        push_key(&mut o, &mut first, key);
+        write_edge_changes(list, &mut o);
+    }
+    o.push('}');
+    Some((o, members.len() + owners.len()))
+}
+
+/// A group's member or owner changes: `[{"@odata.type":…,"id":…}, …]`, a removal marked.
+fn write_edge_changes(list: &[(Uuid, ObjKind, bool)], o: &mut String) {
+    o.push('[');
+    for (i, (m, kind, added)) in list.iter().enumerate() {
+        if i > 0 {
+            o.push(',');
         }
-        if w.kind == ObjKind::User {
-            // "Updated instances are represented by their id with at least the properties
-            // that have been updated" [DQ].
-            let mut props = vec!["id"];
-            props.extend(attrs.iter().filter(|a| **a != "id"));
-            dir.write_object(r, Some(&props), false, false, &mut o);
-            entries.push((o, 0));
-            continue;
-        }
-        dir.write_object(r, Some(w.props), false, false, &mut o);
-        o.pop();
-        let mut first = o.ends_with('{');
-        for (key, list) in [("members@delta", members), ("owners@delta", owners)] {
-            if list.is_empty() {
-                continue;
-            }
-            push_key(&mut o, &mut first, key);
-            o.push('[');
-            for (i, (m, kind, added)) in list.iter().enumerate() {
-                if i > 0 {
-                    o.push(',');
-                }
-                o.push_str("{\"@odata.type\":");
-                push_str(&mut o, kind.odata_type());
-                o.push_str(",\"id\":");
-                push_uuid(&mut o, m);
-                if !added {
-                    o.push_str(",\"@removed\":{\"reason\":\"deleted\"}");
-                }
-                o.push('}');
-            }
-            o.push(']');
+        o.push_str("{\"@odata.type\":");
+        push_str(o, kind.odata_type());
+        o.push_str(",\"id\":");
+        push_uuid(o, m);
+        if !added {
+            o.push_str(",\"@removed\":{\"reason\":\"deleted\"}");
         }
         o.push('}');
-        entries.push((o, members.len() + owners.len()));
     }
-    // Page them like the initial sync; an object is never split here.
+    o.push(']');
+}
+
+/// The page of a tracked sync's changes the request's skip token points at, paged like the
+/// initial sync; an object is never split here.
+fn changes_page(
+    cx: &Ctx<'_>,
+    call: &GraphCall<'_>,
+    q: &QueryOptions,
+    plan: &FaultPlan,
+    w: &Wants<'_>,
+    since: u64,
+    entries: &[(String, usize)],
+) -> GraphReply {
     let list = listing(
         q,
         &["delta-changes", w.kind.truth_name(), &since.to_string()],
@@ -493,7 +551,7 @@ fn tracked(
         end += 1;
     }
     let mut out = String::with_capacity(1024);
-    context(&mut out);
+    push_context(cx, w.kind, &mut out);
     if end < entries.len() {
         out.push_str(",\"@odata.nextLink\":");
         push_str(&mut out, &next_link(cx, call, q, list, end));
@@ -587,12 +645,11 @@ pub(super) fn users_delta(
     };
     let end = (start + USERS_PER_PAGE).min(listed.len());
     let mut out = String::with_capacity(64 * 1024);
-    out.push_str("{\"@odata.context\":");
     let ctx = match &sel {
         Some((_, raw)) => format!("users({raw})"),
         None => "users".to_string(),
     };
-    push_str(&mut out, &cx.context(&ctx));
+    open_page(cx, &ctx, &mut out);
     if end < listed.len() {
         out.push_str(",\"@odata.nextLink\":");
         push_str(&mut out, &next_link(cx, call, q, list, end));

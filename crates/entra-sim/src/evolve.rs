@@ -281,42 +281,10 @@ impl Work {
         )
     }
 
-    #[expect(
-        clippy::too_many_lines,
-        reason = "several phases in one function, not yet split into named ones (issue 26)"
-    )]
+    /// Carries out one change; `false` when the tenant had nothing it applies to.
     fn apply(&mut self, op: Op) -> bool {
         match op {
-            Op::Joiner => {
-                let mut u = self.new.user(self.serial);
-                self.serial += 1;
-                u.created = self.now;
-                self.dir.users.push(u);
-                let i = (self.dir.users.len() - 1) as u32;
-                self.touch_user(i);
-                let me = ObjRef {
-                    kind: ObjKind::User,
-                    idx: i,
-                };
-                if self
-                    .dir
-                    .groups
-                    .first()
-                    .is_some_and(|g| g.display_name == "All Staff")
-                {
-                    self.dir.groups[0].members.push(me);
-                    self.touch_group(0);
-                }
-                for _ in 0..self.rand(4) {
-                    if let Some(g) = self.some_group(false, Self::assigned)
-                        && !self.dir.groups[g as usize].members.contains(&me)
-                    {
-                        self.dir.groups[g as usize].members.push(me);
-                        self.touch_group(g);
-                    }
-                }
-                true
-            }
+            Op::Joiner => self.join(),
             Op::Leaver => {
                 let Some(i) = self.some_user(|_| true) else {
                     return false;
@@ -329,53 +297,8 @@ impl Work {
                 });
                 true
             }
-            Op::Rename => {
-                let Some(i) = self.some_user(|u| !u.guest && u.on_prem.is_none()) else {
-                    return false;
-                };
-                let serial = self.serial;
-                self.serial += 1;
-                let u = &mut self.dir.users[i as usize];
-                let surname = format!("Renamed{serial}");
-                let given = u.given_name.clone().unwrap_or_else(|| "Alex".into());
-                u.display_name = format!("{given} {surname}");
-                u.surname = Some(surname.clone());
-                // A new surname usually brings a new sign-in name and address.
-                // It keeps the old one's first part (the given name as generation spelled
-                // it in a UPN, `lukasz` for Łukasz): the given name itself may hold
-                // characters a UPN can't.
-                let (old_local, domain) = u
-                    .user_principal_name
-                    .rsplit_once('@')
-                    .unwrap_or((&u.user_principal_name, ""));
-                let first = old_local.split('.').next().unwrap_or(old_local);
-                let local = format!("{first}.{}", surname.to_ascii_lowercase());
-                u.user_principal_name = format!("{local}@{domain}");
-                debug_assert!(is_valid_upn(&u.user_principal_name));
-                u.mail = Some(u.user_principal_name.clone());
-                u.mail_nickname = local;
-                u.proxy_addresses = vec![format!("SMTP:{}", u.user_principal_name)];
-                self.touch_user(i);
-                true
-            }
-            Op::Attribute => {
-                let Some(i) = self.some_user(|u| !u.guest) else {
-                    return false;
-                };
-                let pick = self.rand(3);
-                let n = self.rand(90) + 10;
-                let u = &mut self.dir.users[i as usize];
-                match pick {
-                    0 => u.job_title = Some(format!("Specialist {n}")),
-                    1 => u.department = Some(format!("Department {n}")),
-                    _ => {
-                        u.city = Some("Lisbon".into());
-                        u.office_location = Some(format!("Lisbon {n}"));
-                    }
-                }
-                self.touch_user(i);
-                true
-            }
+            Op::Rename => self.rename(),
+            Op::Attribute => self.change_attribute(),
             Op::GuestAccepted => {
                 let Some(i) = self
                     .some_user(|u| u.guest && u.external_user_state == Some("PendingAcceptance"))
@@ -394,35 +317,7 @@ impl Work {
                 self.touch_user(i);
                 true
             }
-            Op::GroupCreated => {
-                let mut g = self.new.group(self.serial);
-                self.serial += 1;
-                g.created = self.now;
-                let dynamic = !Self::assigned(&g);
-                self.dir.groups.push(g);
-                let gi = (self.dir.groups.len() - 1) as u32;
-                if !dynamic {
-                    for _ in 0..=self.rand(20) {
-                        if let Some(u) = self.some_user(|_| true) {
-                            let r = ObjRef {
-                                kind: ObjKind::User,
-                                idx: u,
-                            };
-                            if !self.dir.groups[gi as usize].members.contains(&r) {
-                                self.dir.groups[gi as usize].members.push(r);
-                            }
-                        }
-                    }
-                }
-                if let Some(u) = self.some_user(|u| !u.guest) {
-                    self.dir.groups[gi as usize].owners.push(ObjRef {
-                        kind: ObjKind::User,
-                        idx: u,
-                    });
-                }
-                self.touch_group(gi);
-                true
-            }
+            Op::GroupCreated => self.create_group(),
             Op::GroupDeleted => {
                 let Some(g) = self.some_group(false, |_| true) else {
                     return false;
@@ -435,61 +330,10 @@ impl Work {
                 });
                 true
             }
-            Op::MemberAdded | Op::OwnerAdded => {
-                let owners = op == Op::OwnerAdded;
-                let Some(g) = self.some_group(false, Self::assigned) else {
-                    return false;
-                };
-                let Some(u) = self.some_user(|u| !owners || !u.guest) else {
-                    return false;
-                };
-                let r = ObjRef {
-                    kind: ObjKind::User,
-                    idx: u,
-                };
-                let group = &mut self.dir.groups[g as usize];
-                let list = if owners {
-                    &mut group.owners
-                } else {
-                    &mut group.members
-                };
-                if list.contains(&r) {
-                    return false;
-                }
-                list.push(r);
-                self.touch_group(g);
-                true
-            }
-            Op::MemberRemoved | Op::OwnerRemoved => {
-                let owners = op == Op::OwnerRemoved;
-                let Some(g) = self.some_group(false, |g| {
-                    Self::assigned(g)
-                        && !if owners {
-                            g.owners.is_empty()
-                        } else {
-                            g.members.is_empty()
-                        }
-                }) else {
-                    return false;
-                };
-                let len = {
-                    let group = &self.dir.groups[g as usize];
-                    if owners {
-                        group.owners.len()
-                    } else {
-                        group.members.len()
-                    }
-                };
-                let at = self.rand(len);
-                let group = &mut self.dir.groups[g as usize];
-                if owners {
-                    group.owners.remove(at);
-                } else {
-                    group.members.remove(at);
-                }
-                self.touch_group(g);
-                true
-            }
+            Op::MemberAdded => self.add_edge(false),
+            Op::OwnerAdded => self.add_edge(true),
+            Op::MemberRemoved => self.remove_edge(false),
+            Op::OwnerRemoved => self.remove_edge(true),
             Op::Hidden => {
                 let Some(g) = self.some_group(false, |g| g.kind == GroupKind::Microsoft365) else {
                     return false;
@@ -499,6 +343,177 @@ impl Work {
                 true
             }
         }
+    }
+
+    /// A new user, in All Staff and a few other assigned groups.
+    fn join(&mut self) -> bool {
+        let mut u = self.new.user(self.serial);
+        self.serial += 1;
+        u.created = self.now;
+        self.dir.users.push(u);
+        let i = (self.dir.users.len() - 1) as u32;
+        self.touch_user(i);
+        let me = ObjRef {
+            kind: ObjKind::User,
+            idx: i,
+        };
+        if self
+            .dir
+            .groups
+            .first()
+            .is_some_and(|g| g.display_name == "All Staff")
+        {
+            self.dir.groups[0].members.push(me);
+            self.touch_group(0);
+        }
+        for _ in 0..self.rand(4) {
+            if let Some(g) = self.some_group(false, Self::assigned)
+                && !self.dir.groups[g as usize].members.contains(&me)
+            {
+                self.dir.groups[g as usize].members.push(me);
+                self.touch_group(g);
+            }
+        }
+        true
+    }
+
+    /// A user's new surname, with the sign-in name and addresses it brings.
+    fn rename(&mut self) -> bool {
+        let Some(i) = self.some_user(|u| !u.guest && u.on_prem.is_none()) else {
+            return false;
+        };
+        let serial = self.serial;
+        self.serial += 1;
+        let u = &mut self.dir.users[i as usize];
+        let surname = format!("Renamed{serial}");
+        let given = u.given_name.clone().unwrap_or_else(|| "Alex".into());
+        u.display_name = format!("{given} {surname}");
+        u.surname = Some(surname.clone());
+        // A new surname usually brings a new sign-in name and address.
+        // It keeps the old one's first part (the given name as generation spelled
+        // it in a UPN, `lukasz` for Łukasz): the given name itself may hold
+        // characters a UPN can't.
+        let (old_local, domain) = u
+            .user_principal_name
+            .rsplit_once('@')
+            .unwrap_or((&u.user_principal_name, ""));
+        let first = old_local.split('.').next().unwrap_or(old_local);
+        let local = format!("{first}.{}", surname.to_ascii_lowercase());
+        u.user_principal_name = format!("{local}@{domain}");
+        debug_assert!(is_valid_upn(&u.user_principal_name));
+        u.mail = Some(u.user_principal_name.clone());
+        u.mail_nickname = local;
+        u.proxy_addresses = vec![format!("SMTP:{}", u.user_principal_name)];
+        self.touch_user(i);
+        true
+    }
+
+    /// A member's job title, department or office changes.
+    fn change_attribute(&mut self) -> bool {
+        let Some(i) = self.some_user(|u| !u.guest) else {
+            return false;
+        };
+        let pick = self.rand(3);
+        let n = self.rand(90) + 10;
+        let u = &mut self.dir.users[i as usize];
+        match pick {
+            0 => u.job_title = Some(format!("Specialist {n}")),
+            1 => u.department = Some(format!("Department {n}")),
+            _ => {
+                u.city = Some("Lisbon".into());
+                u.office_location = Some(format!("Lisbon {n}"));
+            }
+        }
+        self.touch_user(i);
+        true
+    }
+
+    /// A new group with a few members (unless dynamic) and an owner.
+    fn create_group(&mut self) -> bool {
+        let mut g = self.new.group(self.serial);
+        self.serial += 1;
+        g.created = self.now;
+        let dynamic = !Self::assigned(&g);
+        self.dir.groups.push(g);
+        let gi = (self.dir.groups.len() - 1) as u32;
+        if !dynamic {
+            for _ in 0..=self.rand(20) {
+                if let Some(u) = self.some_user(|_| true) {
+                    let r = ObjRef {
+                        kind: ObjKind::User,
+                        idx: u,
+                    };
+                    if !self.dir.groups[gi as usize].members.contains(&r) {
+                        self.dir.groups[gi as usize].members.push(r);
+                    }
+                }
+            }
+        }
+        if let Some(u) = self.some_user(|u| !u.guest) {
+            self.dir.groups[gi as usize].owners.push(ObjRef {
+                kind: ObjKind::User,
+                idx: u,
+            });
+        }
+        self.touch_group(gi);
+        true
+    }
+
+    /// A user added as a member or (not a guest) an owner of an assigned group.
+    fn add_edge(&mut self, owners: bool) -> bool {
+        let Some(g) = self.some_group(false, Self::assigned) else {
+            return false;
+        };
+        let Some(u) = self.some_user(|u| !owners || !u.guest) else {
+            return false;
+        };
+        let r = ObjRef {
+            kind: ObjKind::User,
+            idx: u,
+        };
+        let group = &mut self.dir.groups[g as usize];
+        let list = if owners {
+            &mut group.owners
+        } else {
+            &mut group.members
+        };
+        if list.contains(&r) {
+            return false;
+        }
+        list.push(r);
+        self.touch_group(g);
+        true
+    }
+
+    /// A member or owner removed from an assigned group.
+    fn remove_edge(&mut self, owners: bool) -> bool {
+        let Some(g) = self.some_group(false, |g| {
+            Self::assigned(g)
+                && !if owners {
+                    g.owners.is_empty()
+                } else {
+                    g.members.is_empty()
+                }
+        }) else {
+            return false;
+        };
+        let len = {
+            let group = &self.dir.groups[g as usize];
+            if owners {
+                group.owners.len()
+            } else {
+                group.members.len()
+            }
+        };
+        let at = self.rand(len);
+        let group = &mut self.dir.groups[g as usize];
+        if owners {
+            group.owners.remove(at);
+        } else {
+            group.members.remove(at);
+        }
+        self.touch_group(g);
+        true
     }
 
     /// Marks every group that has `r` as a member or owner (its edges go when `r` goes).

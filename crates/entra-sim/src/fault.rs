@@ -97,10 +97,6 @@ pub struct FaultSpec {
 impl FromStr for FaultSpec {
     type Err = String;
 
-    #[expect(
-        clippy::too_many_lines,
-        reason = "several phases in one function, not yet split into named ones (issue 26)"
-    )]
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (main, opts) = match s.split_once(';') {
             Some((m, o)) => (m, Some(o)),
@@ -113,116 +109,133 @@ impl FromStr for FaultSpec {
             Some((k, a)) => (k.trim(), Some(a.trim())),
             None => (kind_s.trim(), None),
         };
-        let secs = |a: Option<&str>| -> Result<Option<RetryAfter>, String> {
-            a.map(|v| {
-                if let Some(d) = v.strip_prefix("date:") {
-                    return d
-                        .parse::<u64>()
-                        .map(RetryAfter::HttpDate)
-                        .map_err(|_| format!("fault '{s}': 'date:{d}' needs whole seconds"));
-                }
-                v.parse::<f64>()
-                    .ok()
-                    .filter(|x| x.is_finite() && *x >= 0.0)
-                    .map(RetryAfter::Seconds)
-                    .ok_or_else(|| format!("fault '{s}': '{v}' is not a number of seconds"))
-            })
-            .transpose()
-        };
-        let kind = match kname.to_ascii_lowercase().as_str() {
-            "404" => FaultKind::NotFound,
-            "500" => FaultKind::InternalError,
-            "503" => FaultKind::ServiceUnavailable {
-                retry_after: secs(arg)?,
-            },
-            "504" => FaultKind::GatewayTimeout {
-                retry_after: secs(arg)?,
-            },
-            "429" => FaultKind::TooManyRequests {
-                retry_after: secs(arg)?,
-            },
-            "reset" => FaultKind::ConnectionReset,
-            "slow" => {
-                let ms = arg.and_then(|a| a.parse::<u64>().ok()).ok_or_else(|| {
-                    format!("fault '{s}': slow needs milliseconds, e.g. slow=2000@every=50")
-                })?;
-                FaultKind::Slow {
-                    delay: Duration::from_millis(ms),
-                }
-            }
-            "malformed" => FaultKind::MalformedJson,
-            "deleted-group" => FaultKind::DeletedGroup,
-            "token-expiry" => FaultKind::TokenExpiry,
-            "expired-skiptoken" => FaultKind::ExpiredSkiptoken,
-            other => {
-                return Err(format!(
-                    "fault '{s}': unknown kind '{other}' (404, 500, 503, 504, 429, reset, slow, malformed, deleted-group, token-expiry, expired-skiptoken)"
-                ));
-            }
-        };
-        let trig_s = trig_s.trim();
-        let trigger = if trig_s.eq_ignore_ascii_case("always") {
-            Trigger::Always
-        } else {
-            let (tk, tv) = trig_s.split_once('=').ok_or_else(|| {
-                format!("fault '{s}': trigger must be every=N, at=N,M,…, rate=P or always")
-            })?;
-            match tk.trim().to_ascii_lowercase().as_str() {
-                "every" => Trigger::Every(
-                    tv.trim()
-                        .parse::<u64>()
-                        .ok()
-                        .filter(|n| *n > 0)
-                        .ok_or_else(|| format!("fault '{s}': every needs a positive integer"))?,
-                ),
-                "at" => Trigger::At(
-                    tv.split(',')
-                        .map(|n| n.trim().parse::<u64>())
-                        .collect::<Result<Vec<_>, _>>()
-                        .map_err(|_| {
-                            format!("fault '{s}': at needs request numbers like at=3,7")
-                        })?,
-                ),
-                "rate" => Trigger::Rate(
-                    tv.trim()
-                        .parse::<f64>()
-                        .ok()
-                        .filter(|p| (0.0..=1.0).contains(p))
-                        .ok_or_else(|| format!("fault '{s}': rate needs a probability 0..1"))?,
-                ),
-                other => return Err(format!("fault '{s}': unknown trigger '{other}'")),
-            }
-        };
-        let mut path_prefix = None;
-        let mut method = None;
-        let mut query = Vec::new();
-        if let Some(o) = opts {
-            for kv in o.split(';') {
-                match kv.split_once('=') {
-                    Some(("path", p)) => path_prefix = Some(p.trim().to_string()),
-                    Some(("method", m)) => method = Some(m.trim().to_ascii_uppercase()),
-                    Some(("query", q)) if q.trim().is_empty() => {
-                        return Err(format!(
-                            "fault '{s}': query needs the text to look for, e.g. query=startswith"
-                        ));
-                    }
-                    Some(("query", q)) => query.push(q.trim().to_lowercase()),
-                    _ => {
-                        return Err(format!(
-                            "fault '{s}': unknown option '{kv}' (path=PREFIX, method=METHOD or query=TEXT)"
-                        ));
-                    }
-                }
-            }
-        }
-        Ok(FaultSpec {
+        let kind = parse_kind(s, kname, arg)?;
+        let trigger = parse_trigger(s, trig_s.trim())?;
+        let mut spec = FaultSpec {
             kind,
             trigger,
-            path_prefix,
-            method,
-            query,
-        })
+            path_prefix: None,
+            method: None,
+            query: Vec::new(),
+        };
+        if let Some(o) = opts {
+            parse_options(s, o, &mut spec)?;
+        }
+        Ok(spec)
     }
+}
+
+/// A fault's kind from its name and argument (`503=2`: a Retry-After of two seconds);
+/// errors quote the whole spec `s`.
+fn parse_kind(s: &str, kname: &str, arg: Option<&str>) -> Result<FaultKind, String> {
+    let secs = |a| parse_retry_after(s, a);
+    Ok(match kname.to_ascii_lowercase().as_str() {
+        "404" => FaultKind::NotFound,
+        "500" => FaultKind::InternalError,
+        "503" => FaultKind::ServiceUnavailable {
+            retry_after: secs(arg)?,
+        },
+        "504" => FaultKind::GatewayTimeout {
+            retry_after: secs(arg)?,
+        },
+        "429" => FaultKind::TooManyRequests {
+            retry_after: secs(arg)?,
+        },
+        "reset" => FaultKind::ConnectionReset,
+        "slow" => {
+            let ms = arg.and_then(|a| a.parse::<u64>().ok()).ok_or_else(|| {
+                format!("fault '{s}': slow needs milliseconds, e.g. slow=2000@every=50")
+            })?;
+            FaultKind::Slow {
+                delay: Duration::from_millis(ms),
+            }
+        }
+        "malformed" => FaultKind::MalformedJson,
+        "deleted-group" => FaultKind::DeletedGroup,
+        "token-expiry" => FaultKind::TokenExpiry,
+        "expired-skiptoken" => FaultKind::ExpiredSkiptoken,
+        other => {
+            return Err(format!(
+                "fault '{s}': unknown kind '{other}' (404, 500, 503, 504, 429, reset, slow, malformed, deleted-group, token-expiry, expired-skiptoken)"
+            ));
+        }
+    })
+}
+
+/// A Retry-After argument: seconds (`2.5`) or an HTTP date that many seconds ahead
+/// (`date:2`).
+fn parse_retry_after(s: &str, a: Option<&str>) -> Result<Option<RetryAfter>, String> {
+    a.map(|v| {
+        if let Some(d) = v.strip_prefix("date:") {
+            return d
+                .parse::<u64>()
+                .map(RetryAfter::HttpDate)
+                .map_err(|_| format!("fault '{s}': 'date:{d}' needs whole seconds"));
+        }
+        v.parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite() && *x >= 0.0)
+            .map(RetryAfter::Seconds)
+            .ok_or_else(|| format!("fault '{s}': '{v}' is not a number of seconds"))
+    })
+    .transpose()
+}
+
+/// When a fault fires: `every=N`, `at=N,M,…`, `rate=P` or `always`.
+fn parse_trigger(s: &str, trig_s: &str) -> Result<Trigger, String> {
+    Ok(if trig_s.eq_ignore_ascii_case("always") {
+        Trigger::Always
+    } else {
+        let (tk, tv) = trig_s.split_once('=').ok_or_else(|| {
+            format!("fault '{s}': trigger must be every=N, at=N,M,…, rate=P or always")
+        })?;
+        match tk.trim().to_ascii_lowercase().as_str() {
+            "every" => Trigger::Every(
+                tv.trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("fault '{s}': every needs a positive integer"))?,
+            ),
+            "at" => Trigger::At(
+                tv.split(',')
+                    .map(|n| n.trim().parse::<u64>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|_| format!("fault '{s}': at needs request numbers like at=3,7"))?,
+            ),
+            "rate" => Trigger::Rate(
+                tv.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|p| (0.0..=1.0).contains(p))
+                    .ok_or_else(|| format!("fault '{s}': rate needs a probability 0..1"))?,
+            ),
+            other => return Err(format!("fault '{s}': unknown trigger '{other}'")),
+        }
+    })
+}
+
+/// The options after `;` narrowing which requests `spec` hits: the path prefix, the method
+/// and the texts the query must contain.
+fn parse_options(s: &str, opts: &str, spec: &mut FaultSpec) -> Result<(), String> {
+    for kv in opts.split(';') {
+        match kv.split_once('=') {
+            Some(("path", p)) => spec.path_prefix = Some(p.trim().to_string()),
+            Some(("method", m)) => spec.method = Some(m.trim().to_ascii_uppercase()),
+            Some(("query", q)) if q.trim().is_empty() => {
+                return Err(format!(
+                    "fault '{s}': query needs the text to look for, e.g. query=startswith"
+                ));
+            }
+            Some(("query", q)) => spec.query.push(q.trim().to_lowercase()),
+            _ => {
+                return Err(format!(
+                    "fault '{s}': unknown option '{kv}' (path=PREFIX, method=METHOD or query=TEXT)"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What a request looks like, for deciding which faults may hit it.

@@ -23,7 +23,7 @@ use super::crypto::SigningKey;
 use super::device::{self, DeviceFlows};
 use super::evolve::{Applied, Evolved, evolve};
 use super::fault::FaultEngine;
-use super::generate::generate;
+use super::generate::{GeneratedApp, generate};
 use super::graph_api::{GraphCall, handle};
 use super::model::{AppRoleAssignment, Directory, KeyCredential};
 use super::state::{AppRecord, AppStats, SimState, Tenant, app_slots};
@@ -203,10 +203,6 @@ fn tls_material() -> Result<(String, String, String), SimError> {
 }
 
 /// Builds the tenant and starts serving it.
-#[expect(
-    clippy::too_many_lines,
-    reason = "several phases in one function, not yet split into named ones (issue 26)"
-)]
 pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     let size = config.size_spec();
     let seed = config.seed;
@@ -215,11 +211,61 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         .await
         .map_err(|e| SimError::Internal(e.to_string()))?;
     let mut dir = generated.dir;
+    grant_roles(
+        &mut dir,
+        &generated.apps,
+        generated.graph_sp_idx,
+        &config,
+        now,
+    )?;
+    let signing = SigningKey::generate().map_err(SimError::Crypto)?;
+    let (demo_apps, apps) = register_apps(&mut dir, &generated.apps)?;
+    if let Some(path) = &config.cert_app_out
+        && let Some(c) = demo_apps.iter().find_map(|a| a.certificate.as_ref())
+    {
+        std::fs::write(path, format!("{}{}", c.cert_pem, c.key_pem))
+            .map_err(|e| SimError::Io(path.display().to_string(), e))?;
+    }
+
+    let listener = std::net::TcpListener::bind(("127.0.0.1", config.port))
+        .map_err(|e| SimError::Bind(config.port, e))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| SimError::Bind(config.port, e))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| SimError::Bind(config.port, e))?
+        .port();
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let base_url = format!("{scheme}://127.0.0.1:{port}");
+    let state = Arc::new(sim_state(
+        config,
+        dir,
+        apps,
+        generated.graph_sp_idx,
+        signing,
+        base_url,
+    ));
+    serve(state, demo_apps, listener, port).await
+}
+
+/// Grants each demo app the Graph app roles the configuration names for it.
+fn grant_roles(
+    dir: &mut Directory,
+    generated: &[GeneratedApp],
+    graph_sp_idx: usize,
+    config: &SimConfig,
+    now: i64,
+) -> Result<(), SimError> {
     for (kind, roles) in &config.grants {
-        let Some(app) = generated.apps.iter().find(|a| a.kind == *kind) else {
+        let Some(app) = generated.iter().find(|a| a.kind == *kind) else {
             continue;
         };
-        let graph_sp = dir.service_principals[generated.graph_sp_idx].id;
+        let graph_sp = dir.service_principals[graph_sp_idx].id;
         let mut assignments = Vec::new();
         for value in roles {
             let role = graph_role(value).ok_or_else(|| {
@@ -246,11 +292,18 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         }
         dir.service_principals[app.sp_idx].app_role_assignments = assignments;
     }
-    let signing = SigningKey::generate().map_err(SimError::Crypto)?;
+    Ok(())
+}
 
+/// The demo apps as the caller sees them (with the certificate of the one that signs in
+/// with one, also added to its application) and as the tenant keeps them.
+fn register_apps(
+    dir: &mut Directory,
+    generated: &[GeneratedApp],
+) -> Result<(Vec<DemoApp>, Vec<AppRecord>), SimError> {
     let mut demo_apps = Vec::new();
     let mut apps = Vec::new();
-    for g in &generated.apps {
+    for g in generated {
         let mut certificate = None;
         if g.kind == DemoAppKind::Certificate {
             let (c, cred) = demo_app_certificate(&g.display_name)?;
@@ -274,29 +327,18 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
             sp_idx: g.sp_idx,
         });
     }
-    if let Some(path) = &config.cert_app_out
-        && let Some(c) = demo_apps.iter().find_map(|a| a.certificate.as_ref())
-    {
-        std::fs::write(path, format!("{}{}", c.cert_pem, c.key_pem))
-            .map_err(|e| SimError::Io(path.display().to_string(), e))?;
-    }
+    Ok((demo_apps, apps))
+}
 
-    let listener = std::net::TcpListener::bind(("127.0.0.1", config.port))
-        .map_err(|e| SimError::Bind(config.port, e))?;
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| SimError::Bind(config.port, e))?;
-    let port = listener
-        .local_addr()
-        .map_err(|e| SimError::Bind(config.port, e))?
-        .port();
-    let scheme = if config.tls.is_some() {
-        "https"
-    } else {
-        "http"
-    };
-    let base_url = format!("{scheme}://127.0.0.1:{port}");
-
+/// The simulator's shared state for a tenant served at `base_url`.
+fn sim_state(
+    config: SimConfig,
+    dir: Directory,
+    apps: Vec<AppRecord>,
+    graph_sp_idx: usize,
+    signing: SigningKey,
+    base_url: String,
+) -> SimState {
     let time_scale = config.time_scale();
     let budget = config
         .throttle
@@ -310,13 +352,13 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     );
     let faults = FaultEngine::new(config.seed, &config.faults);
     let in_flight = InFlightLimit::new(config.max_in_flight, app_slots(apps.len()));
-    let state = Arc::new(SimState {
+    SimState {
         tenant_id_str: dir.tenant_id.to_string(),
         app_stats: (0..app_slots(apps.len()))
             .map(|_| AppStats::default())
             .collect(),
         apps,
-        graph_sp_idx: generated.graph_sp_idx,
+        graph_sp_idx,
         default_domain: dir.default_domain().to_string(),
         tenant: Tenant::new(dir),
         signing,
@@ -332,8 +374,16 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         created_apps: Mutex::new(Vec::new()),
         secret_ready: Mutex::new(HashMap::new()),
         config,
-    });
+    }
+}
 
+/// Serves `state` on `listener` (over TLS when configured).
+async fn serve(
+    state: Arc<SimState>,
+    demo_apps: Vec<DemoApp>,
+    listener: std::net::TcpListener,
+    port: u16,
+) -> Result<SimHandle, SimError> {
     let app = Router::new().fallback(route).with_state(state.clone());
     let handle: axum_server::Handle<SocketAddr> = axum_server::Handle::new();
     let mut ca_cert_pem = None;
@@ -443,10 +493,6 @@ fn expire_delta_tokens(state: &SimState) {
 }
 
 /// The one entry point: admin routes, token endpoint, discovery, Graph.
-#[expect(
-    clippy::too_many_lines,
-    reason = "several phases in one function, not yet split into named ones (issue 26)"
-)]
 async fn route(State(state): State<Arc<SimState>>, req: Request) -> Response {
     state.stats.http_requests.fetch_add(1, Ordering::Relaxed);
     let (parts, body) = req.into_parts();
@@ -464,32 +510,35 @@ async fn route(State(state): State<Arc<SimState>>, req: Request) -> Response {
     {
         return graph(&state, &method, graph_path, &query, &parts.headers, &body).await;
     }
-    match (method.as_str(), segs.as_slice()) {
-        ("GET", ["_sim", "truth"]) => truth_response(&state, write_truth).await,
-        ("GET", ["_sim", "truth", "digest"]) => truth_response(&state, write_truth_digest).await,
-        ("GET", ["_sim", "stats"]) => json_response(200, stats_json(&state).to_string()),
-        ("POST", ["_sim", "evolve"]) => {
-            let arg = |name: &str| {
-                url::form_urlencoded::parse(query.as_bytes())
-                    .find(|(k, _)| k == name)
-                    .map(|(_, v)| v.parse::<u64>())
-            };
-            let (changes, seed) = match (arg("changes"), arg("seed")) {
-                (Some(Ok(c)), Some(Ok(s))) if c <= 1_000_000 => (c as usize, s),
-                _ => {
-                    return json_response(
-                        400,
-                        serde_json::json!({"error": "POST /_sim/evolve?changes=N&seed=S: N (at most 1,000,000) and S are whole numbers"}).to_string(),
-                    );
-                }
-            };
-            let st = state.clone();
-            let body = tokio::task::spawn_blocking(move || evolve_json(&st, changes, seed))
-                .await
-                .unwrap_or_default();
-            json_response(200, body)
-        }
-        ("GET", ["_sim", "changes"]) => {
+    let admin = match segs.as_slice() {
+        ["_sim", rest @ ..] => sim_route(&state, &method, rest, &query).await,
+        _ => None,
+    };
+    if let Some(r) = admin {
+        return r;
+    }
+    identity_route(&state, &method, &segs, &parts.headers, &body).unwrap_or_else(|| {
+        json_response(
+            404,
+            serde_json::json!({"error":"not_found","error_description":format!("The simulated tenant has no route {method} {path}.")}).to_string(),
+        )
+    })
+}
+
+/// The simulator's own routes under `/_sim` (`rest` is the path after it): the truth, the
+/// statistics, evolving the tenant, expiring delta tokens, answering device sign-ins.
+async fn sim_route(
+    state: &Arc<SimState>,
+    method: &str,
+    rest: &[&str],
+    query: &str,
+) -> Option<Response> {
+    Some(match (method, rest) {
+        ("GET", ["truth"]) => truth_response(state, write_truth).await,
+        ("GET", ["truth", "digest"]) => truth_response(state, write_truth_digest).await,
+        ("GET", ["stats"]) => json_response(200, stats_json(state).to_string()),
+        ("POST", ["evolve"]) => evolve_route(state, query).await,
+        ("GET", ["changes"]) => {
             let since = url::form_urlencoded::parse(query.as_bytes())
                 .find(|(k, _)| k == "since")
                 .and_then(|(_, v)| v.parse::<u64>().ok())
@@ -498,17 +547,81 @@ async fn route(State(state): State<Arc<SimState>>, req: Request) -> Response {
             let rows: Vec<_> = snap.history.iter().filter(|c| c.version > since).collect();
             json_response(200, changes_json(snap.version, "", &rows))
         }
-        ("POST", ["_sim", "expire-delta-tokens"]) => {
-            expire_delta_tokens(&state);
+        ("POST", ["expire-delta-tokens"]) => {
+            expire_delta_tokens(state);
             json_response(200, "{}".to_string())
         }
+        ("GET", ["device", "pending"]) => {
+            json_response(200, device::pending_json(state).to_string())
+        }
+        ("POST", ["device", action @ ("approve" | "decline")]) => {
+            device_answer_route(state, action, query)
+        }
+        ("GET", ["apps"]) => json_response(200, super::graph_api::apps_json(state).to_string()),
+        _ => return None,
+    })
+}
+
+/// `POST /_sim/evolve?changes=N&seed=S`: applies the changes off the async threads.
+async fn evolve_route(state: &Arc<SimState>, query: &str) -> Response {
+    let arg = |name: &str| {
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.parse::<u64>())
+    };
+    let (changes, seed) = match (arg("changes"), arg("seed")) {
+        (Some(Ok(c)), Some(Ok(s))) if c <= 1_000_000 => (c as usize, s),
+        _ => {
+            return json_response(
+                400,
+                serde_json::json!({"error": "POST /_sim/evolve?changes=N&seed=S: N (at most 1,000,000) and S are whole numbers"}).to_string(),
+            );
+        }
+    };
+    let st = state.clone();
+    let body = tokio::task::spawn_blocking(move || evolve_json(&st, changes, seed))
+        .await
+        .unwrap_or_default();
+    json_response(200, body)
+}
+
+/// `POST /_sim/device/approve|decline?user_code=CODE[&as=WHO]`: answers a device sign-in.
+fn device_answer_route(state: &SimState, action: &str, query: &str) -> Response {
+    let param = |name: &str| {
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let who = match (action, param("as")) {
+        ("decline", _) => Ok(None),
+        (_, None) => Ok(Some(super::config::SimAdmin::GlobalAdmin)),
+        (_, Some(w)) => w.parse().map(Some),
+    };
+    let answered =
+        who.and_then(|who| device::answer(state, &param("user_code").unwrap_or_default(), who));
+    match answered {
+        Ok(()) => json_response(200, "{}".to_string()),
+        Err(e) => json_response(400, serde_json::json!({ "error": e }).to_string()),
+    }
+}
+
+/// The identity platform's routes: the token and device-code endpoints, the sign-in page,
+/// OpenID discovery and the signing keys.
+fn identity_route(
+    state: &SimState,
+    method: &str,
+    segs: &[&str],
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Option<Response> {
+    Some(match (method, segs) {
         ("POST", [tenant, "oauth2", "v2.0", "token"]) => {
             let reply = token_request(
-                &state,
+                state,
                 tenant,
-                header_str(&parts.headers, "authorization"),
-                header_str(&parts.headers, "client-request-id"),
-                &body,
+                header_str(headers, "authorization"),
+                header_str(headers, "client-request-id"),
+                body,
             );
             let mut r = json_response(reply.status, reply.body.to_string());
             r.headers_mut()
@@ -517,10 +630,10 @@ async fn route(State(state): State<Arc<SimState>>, req: Request) -> Response {
         }
         ("POST", [tenant, "oauth2", "v2.0", "devicecode"]) => {
             state.stats.token_requests.fetch_add(1, Ordering::Relaxed);
-            let correlation = header_str(&parts.headers, "client-request-id")
+            let correlation = header_str(headers, "client-request-id")
                 .map(str::to_string)
                 .unwrap_or_else(|| Uuid::new_v4().to_string());
-            let reply = device::device_authorization(&state, tenant, &correlation, &body);
+            let reply = device::device_authorization(state, tenant, &correlation, body);
             json_response(reply.status, reply.body.to_string())
         }
         ("GET", ["devicelogin"]) => {
@@ -533,29 +646,6 @@ async fn route(State(state): State<Arc<SimState>>, req: Request) -> Response {
             );
             r
         }
-        ("GET", ["_sim", "device", "pending"]) => {
-            json_response(200, device::pending_json(&state).to_string())
-        }
-        ("POST", ["_sim", "device", action @ ("approve" | "decline")]) => {
-            let param = |name: &str| {
-                url::form_urlencoded::parse(query.as_bytes())
-                    .find(|(k, _)| k == name)
-                    .map(|(_, v)| v.into_owned())
-            };
-            let who = match (*action, param("as")) {
-                ("decline", _) => Ok(None),
-                (_, None) => Ok(Some(super::config::SimAdmin::GlobalAdmin)),
-                (_, Some(w)) => w.parse().map(Some),
-            };
-            let answered = who.and_then(|who| {
-                device::answer(&state, &param("user_code").unwrap_or_default(), who)
-            });
-            match answered {
-                Ok(()) => json_response(200, "{}".to_string()),
-                Err(e) => json_response(400, serde_json::json!({ "error": e }).to_string()),
-            }
-        }
-        ("GET", ["_sim", "apps"]) => json_response(200, super::graph_api::apps_json(&state).to_string()),
         (_, [_, "oauth2", "v2.0", "token"]) => json_response(
             405,
             serde_json::json!({
@@ -566,7 +656,7 @@ async fn route(State(state): State<Arc<SimState>>, req: Request) -> Response {
             .to_string(),
         ),
         ("GET", [tenant, "v2.0", ".well-known", "openid-configuration"]) => {
-            match openid_configuration(&state, tenant) {
+            match openid_configuration(state, tenant) {
                 Some(v) => json_response(200, v.to_string()),
                 None => json_response(
                     400,
@@ -575,7 +665,7 @@ async fn route(State(state): State<Arc<SimState>>, req: Request) -> Response {
             }
         }
         ("GET", [_, "discovery", "v2.0", "keys"]) | ("GET", ["discovery", "v2.0", "keys"]) => {
-            json_response(200, jwks(&state).to_string())
+            json_response(200, jwks(state).to_string())
         }
         ("GET", ["common", "discovery", "instance"]) => {
             // MSAL instance discovery: describe this host as its own cloud.
@@ -595,11 +685,8 @@ async fn route(State(state): State<Arc<SimState>>, req: Request) -> Response {
                 .to_string(),
             )
         }
-        _ => json_response(
-            404,
-            serde_json::json!({"error":"not_found","error_description":format!("The simulated tenant has no route {method} {path}.")}).to_string(),
-        ),
-    }
+        _ => return None,
+    })
 }
 
 async fn graph(

@@ -113,10 +113,6 @@ pub(super) fn match_tenant(state: &SimState, seg: &str) -> TenantMatch {
 }
 
 /// Handles `POST /{tenant}/oauth2/v2.0/token`.
-#[expect(
-    clippy::too_many_lines,
-    reason = "several phases in one function, not yet split into named ones (issue 26)"
-)]
 pub fn token_request(
     state: &SimState,
     tenant_seg: &str,
@@ -129,56 +125,10 @@ pub fn token_request(
         .map(str::to_string)
         .unwrap_or_else(|| Uuid::new_v4().to_string());
     let corr = correlation.as_str();
-    match match_tenant(state, tenant_seg) {
-        TenantMatch::Ours => {}
-        TenantMatch::Unknown => {
-            return aad_error(
-                state,
-                400,
-                "invalid_tenant",
-                90002,
-                &format!(
-                    "Tenant '{tenant_seg}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
-                ),
-                corr,
-            );
-        }
-        TenantMatch::Malformed => {
-            return aad_error(
-                state,
-                400,
-                "invalid_request",
-                900023,
-                &format!(
-                    "Specified tenant identifier '{tenant_seg}' is neither a valid DNS name, nor a valid external domain."
-                ),
-                corr,
-            );
-        }
+    if let Some(refused) = tenant_refusal(state, tenant_seg, corr) {
+        return refused;
     }
-    let mut form: std::collections::HashMap<String, String> =
-        url::form_urlencoded::parse(body).into_owned().collect();
-    // HTTP Basic: client_id:client_secret, each form-urlencoded (RFC 6749 §2.3.1).
-    if let Some(basic) = authorization.and_then(|a| a.strip_prefix("Basic "))
-        && let Some((id, secret)) = STANDARD
-            .decode(basic.trim())
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|s| {
-                s.split_once(':')
-                    .map(|(a, b)| (a.to_string(), b.to_string()))
-            })
-    {
-        let dec = |s: &str| {
-            url::form_urlencoded::parse(format!("x={s}").as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default()
-        };
-        form.entry("client_id".into()).or_insert_with(|| dec(&id));
-        form.entry("client_secret".into())
-            .or_insert_with(|| dec(&secret));
-    }
+    let form = token_form(body, authorization);
     let missing = |p: &str| missing_parameter(state, p, corr);
     let Some(grant) = form.get("grant_type") else {
         return missing("grant_type");
@@ -238,67 +188,10 @@ pub fn token_request(
     };
     let application = &snap.dir.applications[client.application_idx];
     let now = now_secs();
-    let appidacr;
-    if let Some(assertion) = form.get("client_assertion") {
-        if form.get("client_assertion_type").map(String::as_str) != Some(CLIENT_ASSERTION_TYPE) {
-            return aad_error(
-                state,
-                400,
-                "invalid_request",
-                50027,
-                "Invalid client_assertion_type; expected urn:ietf:params:oauth:client-assertion-type:jwt-bearer.",
-                corr,
-            );
-        }
-        if let Err((code, msg)) = check_assertion(state, application, tenant_seg, assertion, now) {
-            return aad_error(state, 401, "invalid_client", code, &msg, corr);
-        }
-        appidacr = "2";
-    } else {
-        let Some(secret) = form.get("client_secret").filter(|s| !s.is_empty()) else {
-            return aad_error(
-                state,
-                401,
-                "invalid_client",
-                7000218,
-                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-                corr,
-            );
-        };
-        let matching = application
-            .password_credentials
-            .iter()
-            .find(|c| constant_time_eq(c.secret.as_bytes(), secret.as_bytes()));
-        match matching {
-            Some(c) if c.end <= now => {
-                return aad_error(
-                    state,
-                    401,
-                    "invalid_client",
-                    7000222,
-                    &format!(
-                        "The provided client secret keys for app '{client_id}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds."
-                    ),
-                    corr,
-                );
-            }
-            Some(c) if state.replicated(c.key_id) => {}
-            // No such secret, or a new one that has not replicated yet: both read as wrong.
-            _ => {
-                return aad_error(
-                    state,
-                    401,
-                    "invalid_client",
-                    7000215,
-                    &format!(
-                        "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
-                    ),
-                    corr,
-                );
-            }
-        }
-        appidacr = "1";
-    }
+    let appidacr = match authenticate_client(state, application, tenant_seg, &form, now, corr) {
+        Ok(a) => a,
+        Err(refused) => return refused,
+    };
     let Some(sp_idx) = client.sp_idx else {
         return aad_error(
             state,
@@ -322,6 +215,135 @@ pub fn token_request(
             "ext_expires_in": lifetime,
             "access_token": token,
         }),
+    }
+}
+
+/// The answer to a token request for a tenant that is not this one or not a tenant name.
+fn tenant_refusal(state: &SimState, tenant_seg: &str, corr: &str) -> Option<TokenReply> {
+    match match_tenant(state, tenant_seg) {
+        TenantMatch::Ours => None,
+        TenantMatch::Unknown => Some(aad_error(
+            state,
+            400,
+            "invalid_tenant",
+            90002,
+            &format!(
+                "Tenant '{tenant_seg}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
+            ),
+            corr,
+        )),
+        TenantMatch::Malformed => Some(aad_error(
+            state,
+            400,
+            "invalid_request",
+            900023,
+            &format!(
+                "Specified tenant identifier '{tenant_seg}' is neither a valid DNS name, nor a valid external domain."
+            ),
+            corr,
+        )),
+    }
+}
+
+/// A token request's form, with the client id and secret of HTTP Basic authentication
+/// added where the form lacks them.
+fn token_form(body: &[u8], authorization: Option<&str>) -> HashMap<String, String> {
+    let mut form: HashMap<String, String> =
+        url::form_urlencoded::parse(body).into_owned().collect();
+    // HTTP Basic: client_id:client_secret, each form-urlencoded (RFC 6749 §2.3.1).
+    if let Some(basic) = authorization.and_then(|a| a.strip_prefix("Basic "))
+        && let Some((id, secret)) = STANDARD
+            .decode(basic.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| {
+                s.split_once(':')
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+            })
+    {
+        let dec = |s: &str| {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        form.entry("client_id".into()).or_insert_with(|| dec(&id));
+        form.entry("client_secret".into())
+            .or_insert_with(|| dec(&secret));
+    }
+    form
+}
+
+/// Checks the client's credential (a signed assertion or a secret); returns the token's
+/// `appidacr` (`2` for a certificate, `1` for a secret) or the refusal.
+fn authenticate_client(
+    state: &SimState,
+    application: &Application,
+    tenant_seg: &str,
+    form: &HashMap<String, String>,
+    now: i64,
+    corr: &str,
+) -> Result<&'static str, TokenReply> {
+    let client_id = form.get("client_id").map_or("", String::as_str);
+    if let Some(assertion) = form.get("client_assertion") {
+        if form.get("client_assertion_type").map(String::as_str) != Some(CLIENT_ASSERTION_TYPE) {
+            return Err(aad_error(
+                state,
+                400,
+                "invalid_request",
+                50027,
+                "Invalid client_assertion_type; expected urn:ietf:params:oauth:client-assertion-type:jwt-bearer.",
+                corr,
+            ));
+        }
+        if let Err((code, msg)) = check_assertion(state, application, tenant_seg, assertion, now) {
+            return Err(aad_error(state, 401, "invalid_client", code, &msg, corr));
+        }
+        Ok("2")
+    } else {
+        let Some(secret) = form.get("client_secret").filter(|s| !s.is_empty()) else {
+            return Err(aad_error(
+                state,
+                401,
+                "invalid_client",
+                7000218,
+                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+                corr,
+            ));
+        };
+        let matching = application
+            .password_credentials
+            .iter()
+            .find(|c| constant_time_eq(c.secret.as_bytes(), secret.as_bytes()));
+        match matching {
+            Some(c) if c.end <= now => {
+                return Err(aad_error(
+                    state,
+                    401,
+                    "invalid_client",
+                    7000222,
+                    &format!(
+                        "The provided client secret keys for app '{client_id}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds."
+                    ),
+                    corr,
+                ));
+            }
+            Some(c) if state.replicated(c.key_id) => {}
+            // No such secret, or a new one that has not replicated yet: both read as wrong.
+            _ => {
+                return Err(aad_error(
+                    state,
+                    401,
+                    "invalid_client",
+                    7000215,
+                    &format!(
+                        "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
+                    ),
+                    corr,
+                ));
+            }
+        }
+        Ok("1")
     }
 }
 

@@ -247,17 +247,21 @@ impl Merge {
     }
 
     /// What changed, comparing each touched object and edge list with how it was before.
-    #[expect(
-        clippy::too_many_lines,
-        reason = "several phases in one function, not yet split into named ones (issue 26)"
-    )]
     pub fn changes(&self) -> (Vec<ChangeRow>, ChangeCounts) {
-        let t = &self.t;
         let mut rows = Vec::new();
         let mut counts = ChangeCounts {
             baseline: true,
             ..ChangeCounts::default()
         };
+        self.object_changes(&mut rows, &mut counts);
+        self.edge_changes(&mut rows, &mut counts);
+        rows.sort();
+        (rows, counts)
+    }
+
+    /// The users and groups added, removed or updated (with the columns that changed).
+    fn object_changes(&self, rows: &mut Vec<ChangeRow>, counts: &mut ChangeCounts) {
+        let t = &self.t;
         let (un, gn) = t.name_cells();
         for (object, before, now, cols, n) in [
             (
@@ -310,25 +314,12 @@ impl Merge {
                 });
             }
         }
-        // An added member or owner is named as it is now; a removed one as the previous
-        // files had it (renamed, deleted or no longer a member of anything since).
-        let now = |id: &str| t.describe(id).map(|(kind, name, _)| (kind, name));
-        let before = |id: &str| match (self.users_before.get(id), self.groups_before.get(id)) {
-            (Some(Some(u)), _) => Some(("user", &u[un])),
-            (_, Some(Some(g))) => Some(("group", &g[gn])),
-            _ => self
-                .others_before
-                .get(id)
-                .map(|o| (o.kind.as_str(), o.display_name.as_str())),
-        };
-        let describe = |change: Change, id: &str| -> (String, String) {
-            let found = match change {
-                Change::Removed => before(id).or_else(|| now(id)),
-                Change::Added | Change::Updated => now(id).or_else(|| before(id)),
-            };
-            let (kind, name) = found.unwrap_or(("directoryObject", ""));
-            (kind.to_string(), name.to_string())
-        };
+    }
+
+    /// The members and owners added to or removed from each touched group.
+    fn edge_changes(&self, rows: &mut Vec<ChangeRow>, counts: &mut ChangeCounts) {
+        let t = &self.t;
+        let (_, gn) = t.name_cells();
         let empty = HashSet::new();
         for (object, before, now) in [
             (ChangedObject::Member, &self.members_before, &t.members),
@@ -348,7 +339,7 @@ impl Merge {
                 let is = now.get(gid).filter(|_| readable).unwrap_or(&empty);
                 for (change, a, b) in [(Change::Removed, was, is), (Change::Added, is, was)] {
                     for id in a.difference(b) {
-                        let (kind, name) = describe(change, id);
+                        let (kind, name) = self.describe_end(change, id);
                         let member = object == ChangedObject::Member;
                         let slot = match (member, change) {
                             (true, Change::Added) => &mut counts.members_added,
@@ -371,8 +362,29 @@ impl Merge {
                 }
             }
         }
-        rows.sort();
-        (rows, counts)
+    }
+
+    /// The kind and name of a member or owner that changed: an added one as it is now, a
+    /// removed one as the previous files had it (renamed, deleted or no longer a member of
+    /// anything since).
+    fn describe_end(&self, change: Change, id: &str) -> (String, String) {
+        let t = &self.t;
+        let (un, gn) = t.name_cells();
+        let now = |id: &str| t.describe(id).map(|(kind, name, _)| (kind, name));
+        let before = |id: &str| match (self.users_before.get(id), self.groups_before.get(id)) {
+            (Some(Some(u)), _) => Some(("user", &u[un])),
+            (_, Some(Some(g))) => Some(("group", &g[gn])),
+            _ => self
+                .others_before
+                .get(id)
+                .map(|o| (o.kind.as_str(), o.display_name.as_str())),
+        };
+        let found = match change {
+            Change::Removed => before(id).or_else(|| now(id)),
+            Change::Added | Change::Updated => now(id).or_else(|| before(id)),
+        };
+        let (kind, name) = found.unwrap_or(("directoryObject", ""));
+        (kind.to_string(), name.to_string())
     }
 }
 

@@ -218,14 +218,20 @@ impl Component for Home {
 }
 
 /// Draw the home screen.
-#[expect(
-    clippy::too_many_lines,
-    reason = "several phases in one function, not yet split into named ones (issue 26)"
-)]
 fn render(home: &Home, frame: &mut Frame, area: Rect, cx: &Context) {
-    let t = &cx.theme;
     let [list_area, detail_area] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(4)]).areas(area);
+    render_list(frame, list_area, area.width < 70, cx);
+    frame.render_widget(
+        Paragraph::new(detail_lines(home, cx)).wrap(Wrap { trim: false }),
+        detail_area,
+    );
+}
+
+/// The saved profiles: loading, unreadable, none yet, or their table (fewer columns when
+/// `narrow`).
+fn render_list(frame: &mut Frame, list_area: Rect, narrow: bool, cx: &Context) {
+    let t = &cx.theme;
     match &cx.profiles.list {
         Loadable::Loading => {
             frame.render_widget(
@@ -263,62 +269,77 @@ fn render(home: &Home, frame: &mut Frame, area: Rect, cx: &Context) {
                 list_area,
             );
         }
-        Loadable::Ready(list) => {
-            let narrow = area.width < 70;
-            // As wide as the longest outcome ("permission missing"), so none is cut.
-            let outcome_width = list
-                .iter()
-                .filter_map(|p| p.last_run.as_ref())
-                .map(|r| r.outcome.label().chars().count())
-                .max()
-                .unwrap_or(0)
-                .max("Outcome".len()) as u16;
-            let rows = list.iter().map(|p| {
-                let (when, outcome) = match &p.last_run {
-                    Some(r) => (
-                        r.started.format("%Y-%m-%d %H:%M").to_string(),
-                        r.outcome.label().to_string(),
-                    ),
-                    None => ("never run".into(), String::new()),
-                };
-                let cells = if narrow {
-                    vec![p.name.clone(), when, outcome]
-                } else {
-                    vec![p.name.clone(), p.tenant.clone(), when, outcome]
-                };
-                Row::new(cells)
-            });
-            let (header, widths) = if narrow {
-                (
-                    Row::new(["Profile", "Last run (UTC)", "Outcome"]),
-                    vec![
-                        Constraint::Fill(1),
-                        Constraint::Length(16),
-                        Constraint::Length(outcome_width),
-                    ],
-                )
-            } else {
-                (
-                    Row::new(["Profile", "Tenant", "Last run (UTC)", "Outcome"]),
-                    vec![
-                        Constraint::Min(12),
-                        Constraint::Length(36),
-                        Constraint::Length(16),
-                        Constraint::Length(outcome_width),
-                    ],
-                )
-            };
-            // A fresh state each frame: ratatui scrolls so the selected row is visible.
-            let mut state = TableState::default().with_selected(Some(cx.profiles.selected));
-            frame.render_stateful_widget(
-                Table::new(rows, widths)
-                    .header(header.style(t.title))
-                    .row_highlight_style(t.selected),
-                list_area,
-                &mut state,
-            );
-        }
+        Loadable::Ready(list) => render_table(frame, list_area, list, narrow, cx),
     }
+}
+
+/// The table of saved profiles with their last run, the selected one highlighted.
+fn render_table(
+    frame: &mut Frame,
+    list_area: Rect,
+    list: &[ProfileSummary],
+    narrow: bool,
+    cx: &Context,
+) {
+    let t = &cx.theme;
+    // As wide as the longest outcome ("permission missing"), so none is cut.
+    let outcome_width = list
+        .iter()
+        .filter_map(|p| p.last_run.as_ref())
+        .map(|r| r.outcome.label().chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("Outcome".len()) as u16;
+    let rows = list.iter().map(|p| {
+        let (when, outcome) = match &p.last_run {
+            Some(r) => (
+                r.started.format("%Y-%m-%d %H:%M").to_string(),
+                r.outcome.label().to_string(),
+            ),
+            None => ("never run".into(), String::new()),
+        };
+        let cells = if narrow {
+            vec![p.name.clone(), when, outcome]
+        } else {
+            vec![p.name.clone(), p.tenant.clone(), when, outcome]
+        };
+        Row::new(cells)
+    });
+    let (header, widths) = if narrow {
+        (
+            Row::new(["Profile", "Last run (UTC)", "Outcome"]),
+            vec![
+                Constraint::Fill(1),
+                Constraint::Length(16),
+                Constraint::Length(outcome_width),
+            ],
+        )
+    } else {
+        (
+            Row::new(["Profile", "Tenant", "Last run (UTC)", "Outcome"]),
+            vec![
+                Constraint::Min(12),
+                Constraint::Length(36),
+                Constraint::Length(16),
+                Constraint::Length(outcome_width),
+            ],
+        )
+    };
+    // A fresh state each frame: ratatui scrolls so the selected row is visible.
+    let mut state = TableState::default().with_selected(Some(cx.profiles.selected));
+    frame.render_stateful_widget(
+        Table::new(rows, widths)
+            .header(header.style(t.title))
+            .row_highlight_style(t.selected),
+        list_area,
+        &mut state,
+    );
+}
+
+/// Under the list: what the wizard waits for, a deletion to confirm, or the selected
+/// profile and its last run.
+fn detail_lines<'a>(home: &Home, cx: &'a Context) -> Vec<Line<'a>> {
+    let t = &cx.theme;
     let mut detail = Vec::new();
     if let (Some(name), true) = (&home.deleting, home.quit_when_deleted) {
         detail.push(Line::styled(
@@ -351,8 +372,5 @@ fn render(home: &Home, frame: &mut Frame, area: Rect, cx: &Context) {
             )));
         }
     }
-    frame.render_widget(
-        Paragraph::new(detail).wrap(Wrap { trim: false }),
-        detail_area,
-    );
+    detail
 }

@@ -386,147 +386,171 @@ impl Component for NewApp {
 }
 
 /// Draw the screen.
-#[expect(
-    clippy::too_many_lines,
-    reason = "several phases in one function, not yet split into named ones (issue 26)"
-)]
 fn render(s: &NewApp, frame: &mut Frame, area: Rect, cx: &Context) {
     let t = &cx.theme;
-    let mut lines: Vec<Line> = Vec::new();
-    match &s.phase {
-        NewAppPhase::Form => {
-            lines.extend(hang(
-                "An administrator of the tenant signs in with a code (no password is typed here). \
-                 The program then creates the app registration with Directory.Read.All and \
-                 Member.Read.Hidden, grants admin consent, and stores a new client secret in \
-                 the OS keyring: you never see or copy it.",
-                area.width,
-                "",
-                "",
-                t.dim,
-            ));
-            lines.push(Line::raw(""));
-            frame.render_widget(Paragraph::new(lines.clone()), area);
-            let mut y = area.y + lines.len() as u16;
-            for (focus, label, input) in [
-                (NewAppFocus::Tenant, "Tenant      ", &s.tenant),
-                (NewAppFocus::Profile, "Profile name", &s.profile),
-            ] {
-                let message = s
-                    .message
-                    .as_ref()
-                    .filter(|(f, _)| *f == focus)
-                    .map(|(_, m)| m);
-                let rect = Rect {
-                    y,
-                    height: area.bottom().saturating_sub(y),
-                    ..area
-                };
-                y += field(
-                    frame,
-                    rect,
-                    t,
-                    label,
-                    FieldValue::Text(input),
-                    s.focus == focus,
-                    message,
-                );
-            }
-            return;
-        }
+    let lines = match &s.phase {
+        NewAppPhase::Form => return render_form(s, frame, area, cx),
         NewAppPhase::Working {
             sign_in,
             lines: steps,
-        } => {
-            match sign_in {
-                None => lines.push(Line::raw(format!(
-                    "{} Asking Entra for a sign-in code…",
-                    spinner(cx.tick)
-                ))),
-                Some((url, code, expires)) => {
-                    lines.push(Line::raw("An administrator of the tenant opens"));
-                    lines.push(Line::styled(format!("    {url}"), t.accent));
-                    lines.push(Line::from(vec![
-                        Span::raw("and enters the code  "),
-                        Span::styled(code.clone(), t.title),
-                        Span::raw(format!("  (valid for {}).", clock(*expires))),
-                    ]));
-                    lines.push(Line::raw(""));
-                }
-            }
-            for l in steps {
-                lines.push(Line::raw(format!("  {l}")));
-            }
-            if sign_in.is_some() {
-                lines.push(Line::raw(format!("{} …", spinner(cx.tick))));
-            }
-        }
+        } => working_lines(sign_in.as_ref(), steps, cx),
         NewAppPhase::Failed(f) | NewAppPhase::Removing(f) | NewAppPhase::Kept(f) => {
-            lines.extend(hang(&f.message, area.width, "", "", t.error));
-            if let Some(name) = &f.saved_profile {
-                lines.push(Line::raw(format!(
-                    "Profile {name} is saved: it is on the home screen."
-                )));
-            } else if f.created.is_empty() {
-                lines.push(Line::raw("Nothing was created."));
-            } else {
-                lines.push(Line::raw(""));
-                lines.push(Line::raw("These were created before the failure:"));
-                for c in &f.created {
-                    lines.extend(hang(c, area.width, "  - ", "    ", t.dim));
-                }
-            }
-            if matches!(s.phase, NewAppPhase::Removing(_)) {
-                lines.push(Line::raw(format!("{} Deleting them…", spinner(cx.tick))));
-            } else if matches!(s.phase, NewAppPhase::Kept(_)) {
-                lines.push(Line::raw(""));
-                let command = format!(
-                    "Kept. To delete it later: entra-extract app delete --app-id {} --tenant {}",
-                    f.app_id.as_deref().unwrap_or("<app id>"),
-                    s.tenant.value().trim()
-                );
-                lines.extend(hang(&command, area.width, "", "", t.warn));
-            } else if f.removable {
-                lines.push(Line::raw(""));
-                lines.push(Line::from(vec![
-                    Span::styled("d", t.key),
-                    Span::raw(" delete them now · "),
-                    Span::styled("k", t.key),
-                    Span::raw(" keep them"),
-                ]));
-            }
+            failure_lines(s, f, area.width, cx)
         }
         NewAppPhase::Rotated(message, failed) => {
             let style = if *failed { t.error } else { t.ok };
-            lines.extend(hang(message, area.width, "", "", style));
+            hang(message, area.width, "", "", style)
         }
-        NewAppPhase::Ready(created) => {
-            lines.extend(hang(
-                &format!(
-                    "Profile {} is ready: both permissions are granted and its secret is in the keyring.",
-                    created.profile
-                ),
-                area.width,
-                "",
-                "",
-                t.ok,
-            ));
-            lines.push(Line::raw(""));
+        NewAppPhase::Ready(created) => ready_lines(created, area.width, cx),
+    };
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}
+
+/// The form: what will happen, then the tenant and profile name fields.
+fn render_form(s: &NewApp, frame: &mut Frame, area: Rect, cx: &Context) {
+    let t = &cx.theme;
+    let mut lines: Vec<Line> = Vec::new();
+    lines.extend(hang(
+        "An administrator of the tenant signs in with a code (no password is typed here). \
+         The program then creates the app registration with Directory.Read.All and \
+         Member.Read.Hidden, grants admin consent, and stores a new client secret in \
+         the OS keyring: you never see or copy it.",
+        area.width,
+        "",
+        "",
+        t.dim,
+    ));
+    lines.push(Line::raw(""));
+    frame.render_widget(Paragraph::new(lines.clone()), area);
+    let mut y = area.y + lines.len() as u16;
+    for (focus, label, input) in [
+        (NewAppFocus::Tenant, "Tenant      ", &s.tenant),
+        (NewAppFocus::Profile, "Profile name", &s.profile),
+    ] {
+        let message = s
+            .message
+            .as_ref()
+            .filter(|(f, _)| *f == focus)
+            .map(|(_, m)| m);
+        let rect = Rect {
+            y,
+            height: area.bottom().saturating_sub(y),
+            ..area
+        };
+        y += field(
+            frame,
+            rect,
+            t,
+            label,
+            FieldValue::Text(input),
+            s.focus == focus,
+            message,
+        );
+    }
+}
+
+/// While signing in and creating: the sign-in code once Entra gave it, then each step.
+fn working_lines<'a>(
+    sign_in: Option<&(String, String, std::time::Duration)>,
+    steps: &[String],
+    cx: &'a Context,
+) -> Vec<Line<'a>> {
+    let t = &cx.theme;
+    let mut lines: Vec<Line> = Vec::new();
+    match sign_in {
+        None => lines.push(Line::raw(format!(
+            "{} Asking Entra for a sign-in code…",
+            spinner(cx.tick)
+        ))),
+        Some((url, code, expires)) => {
+            lines.push(Line::raw("An administrator of the tenant opens"));
+            lines.push(Line::styled(format!("    {url}"), t.accent));
             lines.push(Line::from(vec![
-                Span::raw("Application (client) id: "),
-                Span::styled(created.client_id.clone(), t.accent),
+                Span::raw("and enters the code  "),
+                Span::styled(code.clone(), t.title),
+                Span::raw(format!("  (valid for {}).", clock(*expires))),
             ]));
-            lines.push(Line::raw(format!(
-                "Its secret is valid until {}.",
-                created.secret_valid_until
-            )));
             lines.push(Line::raw(""));
-            lines.push(Line::from(vec![
-                Span::raw("Press "),
-                Span::styled("Enter", t.key),
-                Span::raw(" to extract the tenant now."),
-            ]));
         }
     }
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+    for l in steps {
+        lines.push(Line::raw(format!("  {l}")));
+    }
+    if sign_in.is_some() {
+        lines.push(Line::raw(format!("{} …", spinner(cx.tick))));
+    }
+    lines
+}
+
+/// After a failure: what it was, what it left, and what can be done with that (deleting it,
+/// how to delete it later, or the keys to choose).
+fn failure_lines<'a>(s: &NewApp, f: &NewAppFailure, width: u16, cx: &'a Context) -> Vec<Line<'a>> {
+    let t = &cx.theme;
+    let mut lines: Vec<Line> = Vec::new();
+    lines.extend(hang(&f.message, width, "", "", t.error));
+    if let Some(name) = &f.saved_profile {
+        lines.push(Line::raw(format!(
+            "Profile {name} is saved: it is on the home screen."
+        )));
+    } else if f.created.is_empty() {
+        lines.push(Line::raw("Nothing was created."));
+    } else {
+        lines.push(Line::raw(""));
+        lines.push(Line::raw("These were created before the failure:"));
+        for c in &f.created {
+            lines.extend(hang(c, width, "  - ", "    ", t.dim));
+        }
+    }
+    if matches!(s.phase, NewAppPhase::Removing(_)) {
+        lines.push(Line::raw(format!("{} Deleting them…", spinner(cx.tick))));
+    } else if matches!(s.phase, NewAppPhase::Kept(_)) {
+        lines.push(Line::raw(""));
+        let command = format!(
+            "Kept. To delete it later: entra-extract app delete --app-id {} --tenant {}",
+            f.app_id.as_deref().unwrap_or("<app id>"),
+            s.tenant.value().trim()
+        );
+        lines.extend(hang(&command, width, "", "", t.warn));
+    } else if f.removable {
+        lines.push(Line::raw(""));
+        lines.push(Line::from(vec![
+            Span::styled("d", t.key),
+            Span::raw(" delete them now · "),
+            Span::styled("k", t.key),
+            Span::raw(" keep them"),
+        ]));
+    }
+    lines
+}
+
+/// The profile is ready: its app id, how long its secret lasts, and how to extract now.
+fn ready_lines<'a>(created: &CreatedApp, width: u16, cx: &'a Context) -> Vec<Line<'a>> {
+    let t = &cx.theme;
+    let mut lines: Vec<Line> = Vec::new();
+    lines.extend(hang(
+        &format!(
+            "Profile {} is ready: both permissions are granted and its secret is in the keyring.",
+            created.profile
+        ),
+        width,
+        "",
+        "",
+        t.ok,
+    ));
+    lines.push(Line::raw(""));
+    lines.push(Line::from(vec![
+        Span::raw("Application (client) id: "),
+        Span::styled(created.client_id.clone(), t.accent),
+    ]));
+    lines.push(Line::raw(format!(
+        "Its secret is valid until {}.",
+        created.secret_valid_until
+    )));
+    lines.push(Line::raw(""));
+    lines.push(Line::from(vec![
+        Span::raw("Press "),
+        Span::styled("Enter", t.key),
+        Span::raw(" to extract the tenant now."),
+    ]));
+    lines
 }

@@ -279,140 +279,173 @@ impl Component for SavedCheck {
 }
 
 /// Draw the permission report.
-#[expect(
-    clippy::too_many_lines,
-    reason = "several phases in one function, not yet split into named ones (issue 26)"
-)]
 fn render(view: &PermissionView, frame: &mut Frame, area: Rect, cx: &Context) {
     let t = &cx.theme;
     let w = area.width;
-    let plain = Style::new();
-    let mut lines: Vec<Line> = Vec::new();
-    match &view.report {
-        Loadable::Loading => lines.push(Line::from(vec![
+    let lines = match &view.report {
+        Loadable::Loading => vec![Line::from(vec![
             Span::styled(spinner(cx.tick), t.accent),
             Span::raw(" Checking the app's Microsoft Graph permissions…"),
-        ])),
+        ])],
         Loadable::Failed(e) => {
-            lines.push(Line::styled("The permission check failed.", t.error));
-            lines.extend(hang(&e.text(), w, "", "", plain));
+            let mut lines = vec![Line::styled("The permission check failed.", t.error)];
+            lines.extend(hang(&e.text(), w, "", "", Style::new()));
             lines.push(Line::raw("Press r to try again."));
+            lines
         }
         Loadable::Ready(report) => {
-            lines.push(Line::styled(
-                "Required application permissions (Microsoft Graph):",
-                t.title,
+            let mut lines = grant_lines(report, w, cx);
+            lines.extend(remedy_lines(report, w, cx));
+            lines.extend(warning_lines(report, w, cx));
+            lines
+        }
+    };
+    render_scrolled(view, frame, area, lines, cx);
+}
+
+/// Each required permission with its state and evidence, and whether extracting can start.
+fn grant_lines(report: &PermissionReport, w: u16, cx: &Context) -> Vec<Line<'static>> {
+    let t = &cx.theme;
+    let mut lines: Vec<Line> = Vec::new();
+    lines.push(Line::styled(
+        "Required application permissions (Microsoft Graph):",
+        t.title,
+    ));
+    for p in &report.required {
+        let (mark, word, style) = match p.state {
+            GrantState::Granted => ("✓", "granted", t.ok),
+            GrantState::Missing => ("✗", "MISSING", t.error),
+            GrantState::Unknown => ("?", "unknown", t.warn),
+        };
+        // The evidence wraps under its own column: it can say what to do next
+        // (e.g. re-check shortly), so it must never be cut at the screen edge.
+        let head = format!("  {mark} {:<20} {word:<8} ", p.name);
+        let indent = " ".repeat(head.chars().count());
+        let mut evidence = hang(&p.evidence, w, &indent, &indent, t.dim);
+        if let Some(first) = evidence.first_mut() {
+            let text: String = first.spans.iter().map(|s| s.content.as_ref()).collect();
+            *first = Line::from(vec![
+                Span::styled(head, style),
+                Span::styled(text.trim_start().to_owned(), t.dim),
+            ]);
+        }
+        lines.extend(evidence);
+    }
+    if report.all_granted() {
+        lines.push(Line::styled("All required permissions are granted.", t.ok));
+    } else if can_extract(report) {
+        lines.extend(hang(
+            "You can extract now, but members of hidden-membership groups will be listed as warnings.",
+            w,
+            "",
+            "",
+            t.warn,
+        ));
+    }
+    lines
+}
+
+/// How to grant what is missing: the steps, numbered, and the commands to copy.
+fn remedy_lines(report: &PermissionReport, w: u16, cx: &Context) -> Vec<Line<'static>> {
+    let t = &cx.theme;
+    let plain = Style::new();
+    let mut lines: Vec<Line> = Vec::new();
+    if !report.remediation.is_empty() {
+        lines.push(Line::raw(""));
+        lines.extend(hang(
+            "To grant them (an administrator must consent), then press r to re-check:",
+            w,
+            "",
+            "",
+            t.title,
+        ));
+        // The report's steps are unnumbered; number them like `check` does.
+        for (i, step) in report.remediation.iter().enumerate() {
+            let number = format!("  {}. ", i + 1);
+            let indent = " ".repeat(number.len());
+            lines.extend(hang(step, w, &number, &indent, plain));
+        }
+        if !report.grant_commands.is_empty() {
+            lines.extend(hang(
+                "Or run one of these as an administrator; press its letter to copy it whole (the lines below wrap):",
+                w,
+                "",
+                "",
+                plain,
             ));
-            for p in &report.required {
-                let (mark, word, style) = match p.state {
-                    GrantState::Granted => ("✓", "granted", t.ok),
-                    GrantState::Missing => ("✗", "MISSING", t.error),
-                    GrantState::Unknown => ("?", "unknown", t.warn),
-                };
-                // The evidence wraps under its own column: it can say what to do next
-                // (e.g. re-check shortly), so it must never be cut at the screen edge.
-                let head = format!("  {mark} {:<20} {word:<8} ", p.name);
-                let indent = " ".repeat(head.chars().count());
-                let mut evidence = hang(&p.evidence, w, &indent, &indent, t.dim);
-                if let Some(first) = evidence.first_mut() {
-                    let text: String = first.spans.iter().map(|s| s.content.as_ref()).collect();
-                    *first = Line::from(vec![
-                        Span::styled(head, style),
-                        Span::styled(text.trim_start().to_owned(), t.dim),
-                    ]);
-                }
-                lines.extend(evidence);
-            }
-            if report.all_granted() {
-                lines.push(Line::styled("All required permissions are granted.", t.ok));
-            } else if can_extract(report) {
-                lines.extend(hang(
-                    "You can extract now, but members of hidden-membership groups will be listed as warnings.",
-                    w,
-                    "",
-                    "",
-                    t.warn,
-                ));
-            }
-            if !report.remediation.is_empty() {
-                lines.push(Line::raw(""));
-                lines.extend(hang(
-                    "To grant them (an administrator must consent), then press r to re-check:",
-                    w,
-                    "",
-                    "",
-                    t.title,
-                ));
-                // The report's steps are unnumbered; number them like `check` does.
-                for (i, step) in report.remediation.iter().enumerate() {
-                    let number = format!("  {}. ", i + 1);
-                    let indent = " ".repeat(number.len());
-                    lines.extend(hang(step, w, &number, &indent, plain));
-                }
-                if !report.grant_commands.is_empty() {
-                    lines.extend(hang(
-                        "Or run one of these as an administrator; press its letter to copy it whole (the lines below wrap):",
-                        w,
-                        "",
-                        "",
-                        plain,
-                    ));
-                    for (key, c) in ('a'..='b').zip(&report.grant_commands) {
-                        lines.push(Line::from(vec![
-                            Span::raw("  "),
-                            Span::styled(key.to_string(), t.key),
-                            Span::raw(format!(") {}:", c.tool)),
-                        ]));
-                        lines.extend(hang(&c.command, w, "    ", "    ", t.dim));
-                    }
-                }
-            }
-            let mut warnings: Vec<Line> = Vec::new();
-            for perm in &report.over_privileged {
-                let text = format!(
-                    "{perm} is granted but this tool only reads; remove it (least privilege)."
-                );
-                warnings.extend(hang(&text, w, "  ! ", "    ", t.warn));
-            }
-            // Only what `run` warns about is a warning: expired, or within 30 days.
-            let mut later: Vec<Line> = Vec::new();
-            for s in &report.secret_expiry {
-                let hint = s
-                    .hint
-                    .as_deref()
-                    .map(|h| format!(" {h}…"))
-                    .unwrap_or_default();
-                if s.days_left < 0 {
-                    let text = format!(
-                        "Secret{hint} expired {} days ago ({}); create a new one.",
-                        -s.days_left, s.end_date_time
-                    );
-                    warnings.extend(hang(&text, w, "  ! ", "    ", t.warn));
-                } else if s.is_soon() {
-                    let text = format!(
-                        "Secret{hint} expires in {} days ({}); create a new one soon.",
-                        s.days_left, s.end_date_time
-                    );
-                    warnings.extend(hang(&text, w, "  ! ", "    ", t.warn));
-                } else {
-                    let text = format!(
-                        "Secret{hint} expires in {} days ({}).",
-                        s.days_left, s.end_date_time
-                    );
-                    later.extend(hang(&text, w, "", "    ", t.dim));
-                }
-            }
-            if !warnings.is_empty() {
-                lines.push(Line::raw(""));
-                lines.push(Line::styled("Warnings:", t.title));
-                lines.extend(warnings);
-            }
-            if !later.is_empty() {
-                lines.push(Line::raw(""));
-                lines.extend(later);
+            for (key, c) in ('a'..='b').zip(&report.grant_commands) {
+                lines.push(Line::from(vec![
+                    Span::raw("  "),
+                    Span::styled(key.to_string(), t.key),
+                    Span::raw(format!(") {}:", c.tool)),
+                ]));
+                lines.extend(hang(&c.command, w, "    ", "    ", t.dim));
             }
         }
     }
+    lines
+}
+
+/// Permissions granted beyond what is read, and the secrets' expiry: the warnings first,
+/// then the secrets that last.
+fn warning_lines(report: &PermissionReport, w: u16, cx: &Context) -> Vec<Line<'static>> {
+    let t = &cx.theme;
+    let mut lines: Vec<Line> = Vec::new();
+    let mut warnings: Vec<Line> = Vec::new();
+    for perm in &report.over_privileged {
+        let text =
+            format!("{perm} is granted but this tool only reads; remove it (least privilege).");
+        warnings.extend(hang(&text, w, "  ! ", "    ", t.warn));
+    }
+    // Only what `run` warns about is a warning: expired, or within 30 days.
+    let mut later: Vec<Line> = Vec::new();
+    for s in &report.secret_expiry {
+        let hint = s
+            .hint
+            .as_deref()
+            .map(|h| format!(" {h}…"))
+            .unwrap_or_default();
+        if s.days_left < 0 {
+            let text = format!(
+                "Secret{hint} expired {} days ago ({}); create a new one.",
+                -s.days_left, s.end_date_time
+            );
+            warnings.extend(hang(&text, w, "  ! ", "    ", t.warn));
+        } else if s.is_soon() {
+            let text = format!(
+                "Secret{hint} expires in {} days ({}); create a new one soon.",
+                s.days_left, s.end_date_time
+            );
+            warnings.extend(hang(&text, w, "  ! ", "    ", t.warn));
+        } else {
+            let text = format!(
+                "Secret{hint} expires in {} days ({}).",
+                s.days_left, s.end_date_time
+            );
+            later.extend(hang(&text, w, "", "    ", t.dim));
+        }
+    }
+    if !warnings.is_empty() {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled("Warnings:", t.title));
+        lines.extend(warnings);
+    }
+    if !later.is_empty() {
+        lines.push(Line::raw(""));
+        lines.extend(later);
+    }
+    lines
+}
+
+/// Draws `lines` from the view's scroll position, keeping the last screenful reachable.
+fn render_scrolled(
+    view: &PermissionView,
+    frame: &mut Frame,
+    area: Rect,
+    lines: Vec<Line<'static>>,
+    cx: &Context,
+) {
+    let t = &cx.theme;
     // Keep the last screenful reachable, and say when more is below (on a row of its own,
     // so it hides no line's end).
     let total = lines.len() as u16;

@@ -9,10 +9,6 @@ use super::groups::HAND_MADE_GROUPS;
 use crate::model::{Directory, Group, GroupKind, ObjKind, ObjRef, User};
 
 /// Fills the hand-made groups (by index, see `groups::SPECIAL`); returns the member edges used.
-#[expect(
-    clippy::too_many_lines,
-    reason = "several phases in one function, not yet split into named ones (issue 26)"
-)]
 pub(super) fn hand_made(dir: &mut Directory, member_edges: usize) -> usize {
     let Directory {
         users,
@@ -26,15 +22,42 @@ pub(super) fn hand_made(dir: &mut Directory, member_edges: usize) -> usize {
     if nu == 0 {
         return 0;
     }
-    let ng = groups.len();
     // Every user, as in real tenants (bounded by the edge budget for odd custom sizes).
     let all_staff = nu.min(member_edges.max(120));
-    let member_users = member_users(users);
-    let owner = |k: usize| user_ref(member_users.get(k).copied().unwrap_or(0));
+    let owners = member_users(users);
+    fill_user_groups(groups, users, all_staff, &owners);
+    fill_nested_groups(groups, nu, &owners);
+    fill_other_kinds_groups(
+        groups,
+        nu,
+        (devices.len(), sps.len(), contacts.len()),
+        &owners,
+    );
+    fill_mail_and_synced_groups(groups, nu, &owners);
+    for g in groups.iter_mut().take(HAND_MADE_GROUPS) {
+        g.members = dedup(std::mem::take(&mut g.members));
+    }
+    groups
+        .iter()
+        .take(HAND_MADE_GROUPS)
+        .map(|g| g.members.len())
+        .sum::<usize>()
+}
+
+/// The `k`-th owner of the hand-made groups: a user who isn't a guest (the first user when
+/// there are too few).
+fn owner(owners: &[usize], k: usize) -> ObjRef {
+    user_ref(owners.get(k).copied().unwrap_or(0))
+}
+
+/// All Staff, Project Falcon (hidden), Empty Group, Tier-0 Admins and the Sales group: users
+/// only.
+fn fill_user_groups(groups: &mut [Group], users: &[User], all_staff: usize, owners: &[usize]) {
+    let nu = users.len();
     let staff: Vec<ObjRef> = (0..all_staff).map(user_ref).collect();
-    set(groups, 0, staff, vec![owner(0)]);
+    set(groups, 0, staff, vec![owner(owners, 0)]);
     let hidden: Vec<ObjRef> = (0..nu.min(8)).map(|i| user_ref((i * 7) % nu)).collect();
-    set(groups, 1, dedup(hidden), vec![owner(1)]);
+    set(groups, 1, dedup(hidden), vec![owner(owners, 1)]);
     set(groups, 2, Vec::new(), Vec::new());
     set(
         groups,
@@ -46,7 +69,12 @@ pub(super) fn hand_made(dir: &mut Directory, member_edges: usize) -> usize {
         .filter(|&i| users[i].department.as_deref() == Some("Sales"))
         .map(user_ref)
         .collect();
-    set(groups, 4, sales, vec![owner(2)]);
+    set(groups, 4, sales, vec![owner(owners, 2)]);
+}
+
+/// Nested Parent (some users, Nested Child and the Unicode group) and Nested Child.
+fn fill_nested_groups(groups: &mut [Group], nu: usize, owners: &[usize]) {
+    let ng = groups.len();
     let mut parent: Vec<ObjRef> = (0..nu.min(4)).map(|i| user_ref(nu - 1 - i)).collect();
     if ng > 6 {
         parent.push(ObjRef {
@@ -60,35 +88,52 @@ pub(super) fn hand_made(dir: &mut Directory, member_edges: usize) -> usize {
             idx: 11,
         });
     }
-    set(groups, 5, dedup(parent), vec![owner(0), owner(3)]);
+    set(
+        groups,
+        5,
+        dedup(parent),
+        vec![owner(owners, 0), owner(owners, 3)],
+    );
     set(
         groups,
         6,
         (0..nu.min(5))
             .map(|i| user_ref(i + nu / 2))
             .collect::<Vec<_>>(),
-        vec![owner(4)],
+        vec![owner(owners, 4)],
     );
+}
+
+/// The groups with members other than users: devices, service principals and contacts (one
+/// owned by a service principal), and the distribution list with contacts. `others` is how
+/// many devices, service principals and contacts the tenant has.
+fn fill_other_kinds_groups(
+    groups: &mut [Group],
+    nu: usize,
+    others: (usize, usize, usize),
+    owners: &[usize],
+) {
+    let (devices, sps, contacts) = others;
     let mut mixed: Vec<ObjRef> = Vec::new();
-    mixed.extend((0..devices.len().min(3)).map(|i| ObjRef {
+    mixed.extend((0..devices.min(3)).map(|i| ObjRef {
         kind: ObjKind::Device,
         idx: i as u32,
     }));
-    mixed.extend((1..sps.len().min(3)).map(|i| ObjRef {
+    mixed.extend((1..sps.min(3)).map(|i| ObjRef {
         kind: ObjKind::ServicePrincipal,
         idx: i as u32,
     }));
-    mixed.extend((0..contacts.len().min(2)).map(|i| ObjRef {
+    mixed.extend((0..contacts.min(2)).map(|i| ObjRef {
         kind: ObjKind::OrgContact,
         idx: i as u32,
     }));
     mixed.push(user_ref(1 % nu));
     let sp_owner = ObjRef {
         kind: ObjKind::ServicePrincipal,
-        idx: 1.min(sps.len() as u32 - 1),
+        idx: 1.min(sps as u32 - 1),
     };
-    set(groups, 7, mixed, vec![owner(0), sp_owner]);
-    let mut dl: Vec<ObjRef> = (0..contacts.len())
+    set(groups, 7, mixed, vec![owner(owners, 0), sp_owner]);
+    let mut dl: Vec<ObjRef> = (0..contacts)
         .map(|i| ObjRef {
             kind: ObjKind::OrgContact,
             idx: i as u32,
@@ -96,13 +141,18 @@ pub(super) fn hand_made(dir: &mut Directory, member_edges: usize) -> usize {
         .collect();
     dl.extend((0..nu.min(10)).map(|i| user_ref(i * 3 % nu)));
     set(groups, 8, dedup(dl), Vec::new());
+}
+
+/// Mail-enabled Security, GG-Finance (synced) and the Unicode group: users spread over the
+/// list.
+fn fill_mail_and_synced_groups(groups: &mut [Group], nu: usize, owners: &[usize]) {
     set(
         groups,
         9,
         (0..nu.min(6))
             .map(|i| user_ref(i * 5 % nu))
             .collect::<Vec<_>>(),
-        vec![owner(5)],
+        vec![owner(owners, 5)],
     );
     set(
         groups,
@@ -118,16 +168,8 @@ pub(super) fn hand_made(dir: &mut Directory, member_edges: usize) -> usize {
         (0..nu.min(9))
             .map(|i| user_ref(i * 13 % nu))
             .collect::<Vec<_>>(),
-        vec![owner(1), owner(2)],
+        vec![owner(owners, 1), owner(owners, 2)],
     );
-    for g in groups.iter_mut().take(HAND_MADE_GROUPS) {
-        g.members = dedup(std::mem::take(&mut g.members));
-    }
-    groups
-        .iter()
-        .take(HAND_MADE_GROUPS)
-        .map(|g| g.members.len())
-        .sum::<usize>()
 }
 
 fn set(groups: &mut [Group], i: usize, members: Vec<ObjRef>, owners: Vec<ObjRef>) {

@@ -12,11 +12,11 @@ use super::routes::{Route, parse_route};
 use super::writes;
 use super::{Ctx, GraphCall, GraphReply};
 use crate::batch;
-use crate::fault::{FaultPlan, RequestShape};
+use crate::fault::{FaultPlan, RequestShape, RetryAfter};
 use crate::odata::QueryOptions;
 use crate::state::SimState;
 use crate::throttle::{Charge, cost};
-use crate::token::validate_bearer;
+use crate::token::{Caller, validate_bearer};
 
 /// Handles one Graph request (top-level or a `$batch` item).
 pub fn handle(state: &SimState, call: &GraphCall<'_>) -> GraphReply {
@@ -64,10 +64,8 @@ fn www_authenticate() -> (String, String) {
     )
 }
 
-#[expect(
-    clippy::too_many_lines,
-    reason = "several phases in one function, not yet split into named ones (issue 26)"
-)]
+/// A request past its fault plan: the bearer, an injected status, `$batch`, the method and
+/// query checks, then its route under the resource-unit budget.
 fn handle_inner(
     cx: &mut Ctx<'_>,
     call: &GraphCall<'_>,
@@ -88,17 +86,7 @@ fn handle_inner(
         .requests
         .fetch_add(1, Ordering::Relaxed);
     if let Some((status, retry_after)) = plan.status {
-        let mut r = match status {
-            404 => cx.error(404, "Request_ResourceNotFound", "Resource not found for the segment."),
-            500 => cx.error(500, "generalException", "General exception while processing"),
-            503 => cx.error(503, "serviceNotAvailable", "The service is temporarily unavailable. Please retry later."),
-            504 => cx.error(504, "gatewayTimeout", "The gateway did not receive a timely response from the upstream server."),
-            _ => cx.error(429, "TooManyRequests", "Too many requests. Please retry after the time specified in the Retry-After header."),
-        };
-        if let Some(ra) = retry_after {
-            r.headers.push(("Retry-After".into(), ra.header_value()));
-        }
-        return r;
+        return injected_status(cx, status, retry_after);
     }
     if *route == Route::Batch {
         // The envelope costs nothing; each item is charged on its own (graph-reference §5).
@@ -118,15 +106,8 @@ fn handle_inner(
             cx.denied()
         };
     }
-    if q.skip {
-        return cx.bad("'$skip' is not supported by the service.");
-    }
-    if q.search.is_some() || q.orderby.is_some() {
-        return cx.error(
-            400,
-            "Request_UnsupportedQuery",
-            "The simulated tenant does not support $search or $orderby.",
-        );
+    if let Some(refused) = unsupported_query(cx, q) {
+        return refused;
     }
     // Resource units: charge before doing the work.
     let small_top = q
@@ -157,35 +138,90 @@ fn handle_inner(
             }
             r
         }
-        Charge::Throttled { retry_after } => {
-            app.throttled.fetch_add(1, Ordering::Relaxed);
-            state.stats.throttled.fetch_add(1, Ordering::Relaxed);
-            let size = match cx.dir().users.len() {
-                n if n < 50 => "small",
-                n if n <= 500 => "medium",
-                _ => "large",
-            };
-            let mut r = cx.error(
-                429,
-                "TooManyRequests",
-                &format!("Too many requests. Please retry after the time specified in the Retry-After header. Request throttled under category:throttle.aad.ags.appId.{size}"),
-            );
-            r.headers
-                .push(("Retry-After".into(), format_secs(retry_after)));
-            r.headers.push((
-                "x-ms-throttle-scope".into(),
-                format!(
-                    "Tenant_Application/ReadWrite/{}/{}",
-                    caller.app_id, state.tenant_id_str
-                ),
-            ));
-            r.headers.push((
-                "x-ms-throttle-information".into(),
-                "ResourceUnitLimitExceeded".into(),
-            ));
-            r
-        }
+        Charge::Throttled { retry_after } => throttled(cx, &caller, retry_after),
     }
+}
+
+/// The status a fault injects instead of the answer, with Graph's error and its Retry-After.
+fn injected_status(cx: &Ctx<'_>, status: u16, retry_after: Option<RetryAfter>) -> GraphReply {
+    let mut r = match status {
+        404 => cx.error(
+            404,
+            "Request_ResourceNotFound",
+            "Resource not found for the segment.",
+        ),
+        500 => cx.error(
+            500,
+            "generalException",
+            "General exception while processing",
+        ),
+        503 => cx.error(
+            503,
+            "serviceNotAvailable",
+            "The service is temporarily unavailable. Please retry later.",
+        ),
+        504 => cx.error(
+            504,
+            "gatewayTimeout",
+            "The gateway did not receive a timely response from the upstream server.",
+        ),
+        _ => cx.error(
+            429,
+            "TooManyRequests",
+            "Too many requests. Please retry after the time specified in the Retry-After header.",
+        ),
+    };
+    if let Some(ra) = retry_after {
+        r.headers.push(("Retry-After".into(), ra.header_value()));
+    }
+    r
+}
+
+/// The answer to query options the simulated tenant refuses (`$skip`, `$search`, `$orderby`).
+fn unsupported_query(cx: &Ctx<'_>, q: &QueryOptions) -> Option<GraphReply> {
+    if q.skip {
+        return Some(cx.bad("'$skip' is not supported by the service."));
+    }
+    if q.search.is_some() || q.orderby.is_some() {
+        return Some(cx.error(
+            400,
+            "Request_UnsupportedQuery",
+            "The simulated tenant does not support $search or $orderby.",
+        ));
+    }
+    None
+}
+
+/// The 429 of an app over its resource-unit budget, with Graph's throttling headers.
+fn throttled(cx: &Ctx<'_>, caller: &Caller, retry_after: f64) -> GraphReply {
+    let state = cx.state;
+    let app = &state.app_stats[caller.app_idx];
+    app.throttled.fetch_add(1, Ordering::Relaxed);
+    state.stats.throttled.fetch_add(1, Ordering::Relaxed);
+    let size = match cx.dir().users.len() {
+        n if n < 50 => "small",
+        n if n <= 500 => "medium",
+        _ => "large",
+    };
+    let mut r = cx.error(
+        429,
+        "TooManyRequests",
+        &format!("Too many requests. Please retry after the time specified in the Retry-After header. Request throttled under category:throttle.aad.ags.appId.{size}"),
+    );
+    r.headers
+        .push(("Retry-After".into(), format_secs(retry_after)));
+    r.headers.push((
+        "x-ms-throttle-scope".into(),
+        format!(
+            "Tenant_Application/ReadWrite/{}/{}",
+            caller.app_id, state.tenant_id_str
+        ),
+    ));
+    r.headers.push((
+        "x-ms-throttle-information".into(),
+        "ResourceUnitLimitExceeded".into(),
+    ));
+    r
 }
 
 /// Retry-After in seconds, fractional like Graph's ("2.128").
