@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use super::RerunError;
 use super::changes::{Change, ChangeRow, ChangedObject};
-use super::read::{Read, look_up, unreadable};
-use super::state::{DeltaLinks, Fallback};
+use super::read::{Read, look_up};
+use super::state::DeltaLinks;
 use super::tables::{self, Other, Tables, ref_type};
 use crate::extract::access::Access;
 use crate::extract::error::ExtractError;
@@ -225,12 +225,7 @@ impl Merge {
             .filter(|id| !asked.contains(*id))
             .collect();
         rest.sort_unstable();
-        if !rest.is_empty() && !self.access.look_up_ids {
-            return Err(RerunError::Fallback(Fallback::NoLookUps));
-        }
-        let found = look_up(client, &rest)
-            .await
-            .map_err(|e| unreadable("getByIds", e))?;
+        let found = look_up(client, self.access, &rest).await?;
         for o in refreshed.iter().chain(&found) {
             let Some(id) = o.get("id").and_then(Value::as_str) else {
                 continue;
@@ -393,6 +388,7 @@ mod tests {
     use secrecy::SecretString;
 
     use super::*;
+    use crate::extract::incremental::state::Fallback;
     use crate::graph::{Cloud, Credential, Endpoints, GraphConfig};
 
     /// A client for a host that does not exist: any request it made would fail.

@@ -110,12 +110,7 @@ pub(super) async fn read(
     let load = async {
         let tables = load.await?;
         let known: Vec<&str> = tables.others.keys().map(String::as_str).collect();
-        if !known.is_empty() && !access.look_up_ids {
-            return Err(RerunError::Fallback(Fallback::NoLookUps));
-        }
-        let found = look_up(client, &known)
-            .await
-            .map_err(|e| unreadable("getByIds", e))?;
+        let found = look_up(client, access, &known).await?;
         let asked: HashSet<String> = known.into_iter().map(str::to_string).collect();
         Ok::<_, RerunError>((tables, (asked, found)))
     };
@@ -208,9 +203,18 @@ pub(super) fn unreadable(what: &str, e: GraphError) -> RerunError {
 }
 
 /// Objects by id with the columns their rows show, several lookups in flight (the client's
-/// pacing still applies).
-pub(super) async fn look_up(client: &GraphClient, ids: &[&str]) -> Result<Vec<Value>, GraphError> {
+/// pacing still applies); without Directory.Read.All, a fallback instead of a request Graph
+/// refuses (none is needed when `ids` is empty).
+pub(super) async fn look_up(
+    client: &GraphClient,
+    access: Access,
+    ids: &[&str],
+) -> Result<Vec<Value>, RerunError> {
+    if !ids.is_empty() && !access.look_up_ids {
+        return Err(RerunError::Fallback(Fallback::NoLookUps));
+    }
     client
         .get_by_ids(ids, crate::extract::schema::EDGE_SELECT, LOOKUPS_IN_FLIGHT)
         .await
+        .map_err(|e| unreadable("getByIds", e))
 }
